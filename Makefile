@@ -1,0 +1,31 @@
+# SkyMesh: `make demo` and `make test` each work on a fresh machine on their own.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+SHARED_DATA ?= $(abspath $(CURDIR)/../shared/data)
+export SKYMESH_DATA ?= $(SHARED_DATA)
+
+.PHONY: demo test bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip >/dev/null
+	$(PY) -m pip install -e '.[test,bench]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/skymesh constellations
+	$(VENV)/bin/skymesh visible "London, GB" --at 2026-01-01T00:00:00Z --constellation starlink-shell1 --limit 8
+	$(VENV)/bin/skymesh latency Paris Luanda --constellation starlink-shell1 \
+		--start 2026-01-01T00:00:00Z --duration 600 --step 1 --mode isl
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -n 2 -q
+
+bench: $(VENV)/.installed
+	$(PY) -m pytest -q -m slow
+	$(PY) benchmarks/bench_routing.py
+	$(PY) benchmarks/bench_propagation.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

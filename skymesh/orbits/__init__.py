@@ -1,0 +1,1 @@
+"""Orbits: Walker shells, TLE sets, and their vectorised propagation."""
