@@ -32,6 +32,10 @@ class Shell:
     phasing : int
         Walker phasing factor F, 0 <= F < planes: satellite k of plane p+1 leads
         satellite k of plane p by ``360 * F / (planes * sats_per_plane)`` deg.
+    raan_spread_deg : float
+        Arc over which the planes' RAANs are spread: 360 for a Walker delta,
+        180 for a Walker star (near-polar shells such as OneWeb's), where
+        the first and last planes counter-rotate across a seam.
     """
 
     altitude_km: float
@@ -39,6 +43,7 @@ class Shell:
     planes: int
     sats_per_plane: int
     phasing: int = 1
+    raan_spread_deg: float = 360.0
 
     @property
     def size(self) -> int:

@@ -1,0 +1,1 @@
+"""Links: who sees whom (ground-satellite visibility, inter-satellite links) and link budgets."""

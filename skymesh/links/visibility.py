@@ -1,0 +1,112 @@
+"""Ground-satellite visibility: elevation, azimuth and slant range, vectorised.
+
+A satellite is in view of a ground point when its elevation above the
+point's local horizon (the plane normal to the WGS84 ellipsoid) is at least
+``min_elevation_deg``. Default 25 deg: the FCC 21-48 minimum elevation for
+Starlink user terminals and gateways (REFERENCE-FIGURES section 1.2, S5, P).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from skymesh.orbits.frames import geodetic_to_ecef
+
+DEFAULT_MIN_ELEVATION_DEG = 25.0
+
+_MAX_BLOCK = 8_000_000  # elements of a (ground, sat, time) block held at once
+
+
+def local_frames(lat_deg, lon_deg):
+    """Unit east, north and up vectors (each (G, 3)) of geodetic points."""
+    lat = np.deg2rad(np.atleast_1d(np.asarray(lat_deg, dtype=float)))
+    lon = np.deg2rad(np.atleast_1d(np.asarray(lon_deg, dtype=float)))
+    sl, cl, so, co = np.sin(lat), np.cos(lat), np.sin(lon), np.cos(lon)
+    east = np.stack([-so, co, np.zeros_like(so)], axis=-1)
+    north = np.stack([-sl * co, -sl * so, cl], axis=-1)
+    up = np.stack([cl * co, cl * so, sl], axis=-1)
+    return east, north, up
+
+
+def look_angles(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0):
+    """Elevation (deg), azimuth (deg, from north through east) and slant range (km).
+
+    Parameters
+    ----------
+    sat_ecef_km : ndarray, shape (N, 3) or (N, T, 3)
+        Earth-fixed satellite positions.
+    lat_deg, lon_deg, alt_km : array_like, shape (G,)
+        Geodetic ground points.
+
+    Returns
+    -------
+    elevation_deg, azimuth_deg, range_km : ndarray, shape (G, N) or (G, N, T)
+    """
+    ground = np.atleast_2d(geodetic_to_ecef(lat_deg, lon_deg, alt_km))
+    east, north, up = local_frames(lat_deg, lon_deg)
+    sat = np.asarray(sat_ecef_km, dtype=float)
+    extra = (None,) * (sat.ndim - 1)
+    d = sat[None, ...] - ground[(slice(None),) + extra + (slice(None),)]
+    rng = np.linalg.norm(d, axis=-1)
+    e = np.einsum("g...k,gk->g...", d, east)
+    n = np.einsum("g...k,gk->g...", d, north)
+    u = np.einsum("g...k,gk->g...", d, up)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        elevation = np.rad2deg(np.arcsin(np.clip(u / rng, -1.0, 1.0)))
+    azimuth = np.mod(np.rad2deg(np.arctan2(e, n)), 360.0)
+    return elevation, azimuth, rng
+
+
+def visible_pairs(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
+                  min_elevation_deg=DEFAULT_MIN_ELEVATION_DEG):
+    """Every (ground point, satellite, time) with the satellite in view.
+
+    Parameters
+    ----------
+    sat_ecef_km : ndarray, shape (N, T, 3)
+        Earth-fixed positions; NaN rows (failed propagation) are never in view.
+    lat_deg, lon_deg, alt_km : array_like, shape (G,)
+    min_elevation_deg : float or array_like (G,)
+        Per ground point elevation mask.
+
+    Returns
+    -------
+    ground, sat, time : ndarray of int, shape (V,)
+        Sorted by time, then ground point, then satellite.
+    range_km, elevation_deg : ndarray, shape (V,)
+    """
+    sat = np.asarray(sat_ecef_km, dtype=float)
+    if sat.ndim == 2:
+        sat = sat[:, None, :]
+    n_sat, n_time, _ = sat.shape
+    ground = np.atleast_2d(geodetic_to_ecef(lat_deg, lon_deg, alt_km))
+    _, _, up = local_frames(lat_deg, lon_deg)
+    n_ground = len(ground)
+    sin_min = np.sin(np.deg2rad(np.broadcast_to(np.asarray(min_elevation_deg, dtype=float),
+                                                (n_ground,))))
+    g_up = np.einsum("gk,gk->g", ground, up)
+    g_sq = np.einsum("gk,gk->g", ground, ground)
+    # Time-major so that results come out sorted by time.
+    sat_t = np.ascontiguousarray(sat.transpose(1, 0, 2))
+    chunk = max(1, _MAX_BLOCK // max(1, n_sat * n_ground))
+    out = [[], [], [], [], []]
+    for t0 in range(0, n_time, chunk):
+        block = sat_t[t0:t0 + chunk].reshape(-1, 3)
+        s_up = block @ up.T - g_up
+        s_sq = np.einsum("ik,ik->i", block, block)
+        rng2 = s_sq[:, None] - 2.0 * (block @ ground.T) + g_sq
+        # elevation >= min  <=>  (d . up) >= sin(min) * |d|, with d . up > 0 for min >= 0
+        rhs = sin_min * np.sqrt(np.maximum(rng2, 0.0))
+        ok = s_up >= rhs
+        idx, g = np.nonzero(ok)
+        t_local, s = np.divmod(idx, n_sat)
+        order = np.lexsort((s, g, t_local))
+        idx, g, s, t_local = idx[order], g[order], s[order], t_local[order]
+        r = np.sqrt(rng2[idx, g])
+        out[0].append(g)
+        out[1].append(s)
+        out[2].append(t_local + t0)
+        out[3].append(r)
+        out[4].append(np.rad2deg(np.arcsin(np.clip(s_up[idx, g] / r, -1.0, 1.0))))
+    g, s, t, r, el = (np.concatenate(x) for x in out)
+    return g.astype(np.int64), s.astype(np.int64), t.astype(np.int64), r, el

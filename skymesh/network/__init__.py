@@ -1,0 +1,1 @@
+"""Network: snapshot graphs weighted by propagation delay, routing and forwarding state."""

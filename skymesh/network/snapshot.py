@@ -1,0 +1,152 @@
+"""Snapshot graphs: one ``scipy.sparse`` matrix per instant, weighted by one-way delay (s).
+
+Node layout (per instant):
+
+=====================  ==========================================
+``0 .. N-1``           satellites
+``N .. N+G-1``         endpoint *up* nodes: edges only to satellites
+``N+G .. N+2G-1``      endpoint *down* nodes: edges only from satellites
+``N+2G .. N+2G+R-1``   relays (gateways): edges both ways, may carry transit
+=====================  ==========================================
+
+Endpoints (cities, terminals) are sources and sinks, never relays: search
+from up nodes, read at down nodes. Routing modes:
+
+``isl``        satellites and ISLs; no ground relays (Hypatia's ISL-only routing).
+``bent-pipe``  no ISLs: up to a satellite and straight down, relaying through
+               gateways on the ground (endpoint - sat - gateway - sat - endpoint).
+``hybrid``     ISLs and ground relays both.
+
+Every edge weight is ``distance_km / c``; every link appears in both
+directions with the same weight, so the graph is symmetric up to the
+up/down split, which :mod:`skymesh.network.routing` relies on.
+
+Several instants stack as a block-diagonal matrix (node ``n`` of instant
+``k`` is ``k * n_nodes + n``) so one shortest-path call covers a chunk of time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from skymesh.constants import SPEED_OF_LIGHT_KM_S
+from skymesh.errors import InputError
+
+MODES = ("isl", "bent-pipe", "hybrid")
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise InputError(f"unknown routing mode '{mode}'; choose one of {', '.join(MODES)}",
+                         field="mode")
+    return mode
+
+
+@dataclass(frozen=True)
+class NodeLayout:
+    """Node numbering of a snapshot graph (see the module docstring)."""
+
+    n_sats: int
+    n_endpoints: int
+    n_relays: int = 0
+
+    @property
+    def up0(self) -> int:
+        return self.n_sats
+
+    @property
+    def down0(self) -> int:
+        return self.n_sats + self.n_endpoints
+
+    @property
+    def relay0(self) -> int:
+        return self.n_sats + 2 * self.n_endpoints
+
+    @property
+    def n_nodes(self) -> int:
+        return self.n_sats + 2 * self.n_endpoints + self.n_relays
+
+    def up(self, endpoint):
+        return self.up0 + np.asarray(endpoint)
+
+    def down(self, endpoint):
+        return self.down0 + np.asarray(endpoint)
+
+    def relay(self, r):
+        return self.relay0 + np.asarray(r)
+
+    def compact(self, node):
+        """Graph node ids -> the numbering reported to users: satellites ``0..N-1``,
+        endpoints ``N..N+G-1`` (up and down merged), relays ``N+G..N+G+R-1``."""
+        node = np.asarray(node)
+        out = node.copy()
+        out = np.where((node >= self.down0) & (node < self.relay0), node - self.n_endpoints, out)
+        out = np.where(node >= self.relay0, node - self.n_endpoints, out)
+        return out
+
+
+def chunk_graph(layout: NodeLayout, n_steps: int, mode: str, *,
+                isl_pairs=None, isl_km=None,
+                endpoint_links=None, relay_links=None) -> sp.csr_matrix:
+    """Block-diagonal delay graph of ``n_steps`` instants.
+
+    Parameters
+    ----------
+    layout : NodeLayout
+    n_steps : int
+    mode : {"isl", "bent-pipe", "hybrid"}
+    isl_pairs : ndarray (L, 2), optional
+    isl_km : ndarray (L, n_steps), optional
+        Link lengths (km), NaN where a link is down.
+    endpoint_links, relay_links : tuple (ground, sat, step, range_km), optional
+        Ground-satellite links in view, as :func:`skymesh.links.visibility.visible_pairs`
+        gives them (``step`` counts from 0 within this chunk).
+
+    Returns
+    -------
+    csr_matrix, shape (n_steps * n_nodes, n_steps * n_nodes), weights in s.
+    """
+    check_mode(mode)
+    n = layout.n_nodes
+    src, dst, w = [], [], []
+    if mode != "bent-pipe" and isl_pairs is not None and len(isl_pairs):
+        lengths = np.asarray(isl_km).reshape(len(isl_pairs), n_steps)
+        link, step = np.nonzero(np.isfinite(lengths))
+        a = isl_pairs[link, 0] + step * n
+        b = isl_pairs[link, 1] + step * n
+        d = lengths[link, step] / SPEED_OF_LIGHT_KM_S
+        src += [a, b]
+        dst += [b, a]
+        w += [d, d]
+    if endpoint_links is not None and len(endpoint_links[0]):
+        g, s, k, r = endpoint_links
+        d = np.asarray(r) / SPEED_OF_LIGHT_KM_S
+        s_node = np.asarray(s) + np.asarray(k) * n
+        src += [layout.up(g) + np.asarray(k) * n, s_node]
+        dst += [s_node, layout.down(g) + np.asarray(k) * n]
+        w += [d, d]
+    if mode != "isl" and relay_links is not None and len(relay_links[0]):
+        g, s, k, r = relay_links
+        d = np.asarray(r) / SPEED_OF_LIGHT_KM_S
+        s_node = np.asarray(s) + np.asarray(k) * n
+        g_node = layout.relay(g) + np.asarray(k) * n
+        src += [g_node, s_node]
+        dst += [s_node, g_node]
+        w += [d, d]
+    size = n * n_steps
+    if not src:
+        return sp.csr_matrix((size, size))
+    src = np.concatenate(src)
+    dst = np.concatenate(dst)
+    w = np.concatenate(w)
+    return sp.csr_matrix((w, (src, dst)), shape=(size, size))
+
+
+def snapshot_graph(layout: NodeLayout, mode: str, **links) -> sp.csr_matrix:
+    """Delay graph of one instant (``chunk_graph`` with one step); ISL lengths shape (L,)."""
+    if links.get("isl_km") is not None:
+        links["isl_km"] = np.asarray(links["isl_km"]).reshape(-1, 1)
+    return chunk_graph(layout, 1, mode, **links)

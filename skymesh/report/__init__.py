@@ -1,0 +1,1 @@
+"""Report: tables for terminals and machines (CSV, Parquet, JSON), maps and plots."""
