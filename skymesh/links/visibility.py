@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from skymesh.constants import WGS84_B_KM
 from skymesh.orbits.frames import geodetic_to_ecef
 
 DEFAULT_MIN_ELEVATION_DEG = 25.0
@@ -87,26 +88,57 @@ def visible_pairs(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
     g_up = np.einsum("gk,gk->g", ground, up)
     g_sq = np.einsum("gk,gk->g", ground, ground)
     # Time-major so that results come out sorted by time.
-    sat_t = np.ascontiguousarray(sat.transpose(1, 0, 2))
-    chunk = max(1, _MAX_BLOCK // max(1, n_sat * n_ground))
+    flat = np.ascontiguousarray(sat.transpose(1, 0, 2)).reshape(-1, 3)
+    cand = _candidates(flat, ground, float(np.min(min_elevation_deg)))
+    chunk = max(1, _MAX_BLOCK // max(1, n_ground))
     out = [[], [], [], [], []]
-    for t0 in range(0, n_time, chunk):
-        block = sat_t[t0:t0 + chunk].reshape(-1, 3)
+    for c0 in range(0, len(cand), chunk):
+        idx_flat = cand[c0:c0 + chunk]
+        block = flat[idx_flat]
         s_up = block @ up.T - g_up
         s_sq = np.einsum("ik,ik->i", block, block)
         rng2 = s_sq[:, None] - 2.0 * (block @ ground.T) + g_sq
-        # elevation >= min  <=>  (d . up) >= sin(min) * |d|, with d . up > 0 for min >= 0
+        # elevation >= min  <=>  (d . up) >= sin(min) * |d|
         rhs = sin_min * np.sqrt(np.maximum(rng2, 0.0))
-        ok = s_up >= rhs
-        idx, g = np.nonzero(ok)
-        t_local, s = np.divmod(idx, n_sat)
-        order = np.lexsort((s, g, t_local))
-        idx, g, s, t_local = idx[order], g[order], s[order], t_local[order]
-        r = np.sqrt(rng2[idx, g])
+        row, g = np.nonzero(s_up >= rhs)
+        t_idx, s = np.divmod(idx_flat[row], n_sat)
+        r = np.sqrt(rng2[row, g])
         out[0].append(g)
         out[1].append(s)
-        out[2].append(t_local + t0)
+        out[2].append(t_idx)
         out[3].append(r)
-        out[4].append(np.rad2deg(np.arcsin(np.clip(s_up[idx, g] / r, -1.0, 1.0))))
+        out[4].append(np.rad2deg(np.arcsin(np.clip(s_up[row, g] / r, -1.0, 1.0))))
+    if not out[0]:
+        out = [[np.empty(0, dtype=np.int64)]] * 3 + [[np.empty(0)]] * 2
     g, s, t, r, el = (np.concatenate(x) for x in out)
-    return g.astype(np.int64), s.astype(np.int64), t.astype(np.int64), r, el
+    order = np.lexsort((s, g, t))
+    return (g[order].astype(np.int64), s[order].astype(np.int64), t[order].astype(np.int64),
+            r[order], el[order])
+
+
+def _candidates(sat_flat: np.ndarray, ground: np.ndarray, min_elevation_deg: float) -> np.ndarray:
+    """Rows of ``sat_flat`` (M, 3) that might be in view of some ground point.
+
+    A cheap cone test: the ground points lie within angle ``rho`` of their
+    mean direction, and a satellite at radius ``r`` can only be seen at
+    elevation >= e from points within Earth-central angle
+    ``acos(R cos e / r) - e`` of its sub-point (R = the polar radius, the
+    smallest, which makes the cone widest), plus a 1 deg margin. Rows with NaN
+    (failed propagation) are dropped.
+    """
+    ok = np.isfinite(sat_flat).all(axis=1)
+    g_unit = ground / np.linalg.norm(ground, axis=1, keepdims=True)
+    centre = g_unit.mean(axis=0)
+    norm = np.linalg.norm(centre)
+    if norm < 1e-6:
+        return np.flatnonzero(ok)
+    centre /= norm
+    rho = np.arccos(np.clip(g_unit @ centre, -1.0, 1.0)).max()
+    if rho > np.deg2rad(60.0):
+        return np.flatnonzero(ok)
+    r = np.linalg.norm(np.where(ok[:, None], sat_flat, 0.0), axis=1)
+    e = np.deg2rad(min_elevation_deg)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lam = np.arccos(np.clip(WGS84_B_KM * np.cos(e) / r, -1.0, 1.0)) - e
+        theta = np.arccos(np.clip((sat_flat @ centre) / r, -1.0, 1.0))
+    return np.flatnonzero(ok & (theta <= rho + lam + np.deg2rad(1.0)))

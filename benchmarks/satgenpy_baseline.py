@@ -1,0 +1,215 @@
+"""The straightforward per-time-step routing of Hypatia's satgenpy, as a benchmark baseline.
+
+Written for SkyMesh's benchmarks after the algorithm satgenpy publishes
+(Kassing et al., "Exploring the 'Internet from space' with Hypatia",
+IMC 2020; ``satgen/dynamic_state/generate_dynamic_state.py`` and
+``fstate_calculation.py``, function
+``calculate_fstate_shortest_path_without_gs_relaying``); no satgenpy code
+is copied. One time step:
+
+1. **Satellites in view**: for every ground station, for every satellite,
+   a per-pair computation in plain Python (satgenpy calls pyephem once per
+   pair for the range and keeps satellites within the longest GSL allowed).
+   Here each pair gets its WGS84 elevation (the same criterion SkyMesh uses,
+   so that both see the same links), computed with ``math`` on scalars.
+2. **Satellite graph**: a ``networkx.Graph`` of the satellites with one edge
+   per usable ISL, weighted by its length in metres. The +Grid links and
+   their line-of-sight/length filter come from :mod:`skymesh.links.isl`, so
+   the topology is the one SkyMesh routes over.
+3. **All-pairs satellite distances**: ``networkx.floyd_warshall_numpy`` over
+   the satellite graph (dense N x N; O(N^3)).
+4. **Forwarding state**, Python loops as satgenpy does. For every satellite
+   ``curr`` and destination ground station ``dst``: among the satellites
+   ``b`` in view of ``dst`` pick the one minimising ``D[curr, b] + gsl(b, dst)``
+   (the exit satellite); if ``curr`` is that satellite the next hop is the
+   ground station itself, otherwise the ISL neighbour minimising
+   ``isl(curr, nb) + D[nb, exit]``. For every source ground station ``src``
+   and ``dst != src``: the satellite ``a`` in view of ``src`` minimising
+   ``gsl(src, a) + dist(a -> dst)``; that minimum is the src-dst distance, so
+   the same loops give all-pairs ground-station distances.
+
+Node numbering is satgenpy's (and SkyMesh's compact numbering): satellites
+``0..N-1``, ground station ``g`` is node ``N + g``. A next hop of ``-1``
+means the packet is dropped (no route). satgenpy also writes the fstate to
+files, only the entries that changed since the previous step; that I/O is
+left out here.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import networkx as nx
+import numpy as np
+
+from skymesh.constants import SPEED_OF_LIGHT_KM_S, WGS84_A_KM, WGS84_E2
+from skymesh.links.isl import isl_lengths_km
+
+
+def ground_station_cartesian_m(lat_deg: float, lon_deg: float, alt_m: float):
+    """WGS84 Earth-fixed position (m) and local unit 'up' vector of one ground station."""
+    lat = math.radians(lat_deg)
+    lon = math.radians(lon_deg)
+    sin_lat, cos_lat = math.sin(lat), math.cos(lat)
+    sin_lon, cos_lon = math.sin(lon), math.cos(lon)
+    a_m = WGS84_A_KM * 1000.0
+    n = a_m / math.sqrt(1.0 - WGS84_E2 * sin_lat * sin_lat)
+    xyz = ((n + alt_m) * cos_lat * cos_lon, (n + alt_m) * cos_lat * sin_lon,
+           (n * (1.0 - WGS84_E2) + alt_m) * sin_lat)
+    up = (cos_lat * cos_lon, cos_lat * sin_lon, sin_lat)
+    return xyz, up
+
+
+def satellites_in_view(sat_ecef_km, gs_lat_deg, gs_lon_deg, gs_alt_km,
+                       min_elevation_deg: float = 25.0):
+    """For each ground station, the list of ``(distance_m, sid)`` of satellites in view.
+
+    One Python iteration per (ground station, satellite) pair, scalars only.
+    """
+    sats = [tuple(p) for p in np.asarray(sat_ecef_km, dtype=float).tolist()]
+    in_range = []
+    for gid in range(len(gs_lat_deg)):
+        (gx, gy, gz), (ux, uy, uz) = ground_station_cartesian_m(
+            float(gs_lat_deg[gid]), float(gs_lon_deg[gid]), float(gs_alt_km[gid]) * 1000.0)
+        candidates = []
+        for sid, (x, y, z) in enumerate(sats):
+            dx = x * 1000.0 - gx
+            dy = y * 1000.0 - gy
+            dz = z * 1000.0 - gz
+            distance_m = math.sqrt(dx * dx + dy * dy + dz * dz)
+            if not distance_m > 0.0:          # NaN position (failed propagation)
+                continue
+            sin_el = (dx * ux + dy * uy + dz * uz) / distance_m
+            elevation_deg = math.degrees(math.asin(max(-1.0, min(1.0, sin_el))))
+            if elevation_deg >= min_elevation_deg:
+                candidates.append((distance_m, sid))
+        in_range.append(candidates)
+    return in_range
+
+
+def satellite_graph(n_sats: int, sat_ecef_km, isl_pairs) -> nx.Graph:
+    """networkx graph of the satellites and their usable ISLs, weights in metres."""
+    lengths_km = isl_lengths_km(np.asarray(sat_ecef_km), np.asarray(isl_pairs))
+    graph = nx.Graph()
+    for sid in range(n_sats):
+        graph.add_node(sid)
+    for (a, b), length_km in zip(np.asarray(isl_pairs).tolist(), lengths_km.tolist()):
+        if math.isfinite(length_km):
+            graph.add_edge(a, b, weight=length_km * 1000.0)
+    return graph
+
+
+def fstate_without_gs_relaying(n_sats: int, n_gs: int, graph: nx.Graph, dist_sat_m,
+                               in_range):
+    """satgenpy's shortest-path forwarding state without ground-station relays.
+
+    Returns
+    -------
+    fstate : dict
+        ``(node, dst_gid) -> next hop node`` (-1: dropped) for every satellite
+        and destination, and every source ground station ``node = N + src``
+        and destination ``dst != src``.
+    dist_sat_to_gs_m : ndarray (N, G)
+        Shortest distance (m) from each satellite down to each ground station.
+    dist_gs_m : ndarray (G, G)
+        Shortest distance (m) between ground stations (inf: unreachable, 0 on
+        the diagonal).
+    """
+    fstate = {}
+    dist_sat_to_gs = {}
+    for curr in range(n_sats):
+        for dst_gid in range(n_gs):
+            dst_gs_node_id = n_sats + dst_gid
+            possibilities = []
+            for b in in_range[dst_gid]:
+                d = dist_sat_m[(curr, b[1])]
+                if not math.isinf(d):
+                    possibilities.append((d + b[0], b[1]))
+            possibilities = sorted(possibilities)
+            next_hop = -1
+            distance_to_gs_m = math.inf
+            if possibilities:
+                dst_sat = possibilities[0][1]
+                distance_to_gs_m = possibilities[0][0]
+                if curr != dst_sat:
+                    best_distance_m = 1e15
+                    for neighbor_id in graph.neighbors(curr):
+                        distance_m = (graph.edges[(curr, neighbor_id)]["weight"]
+                                      + dist_sat_m[(neighbor_id, dst_sat)])
+                        if distance_m < best_distance_m:
+                            next_hop = neighbor_id
+                            best_distance_m = distance_m
+                else:
+                    next_hop = dst_gs_node_id
+            dist_sat_to_gs[(curr, dst_gs_node_id)] = distance_to_gs_m
+            fstate[(curr, dst_gid)] = next_hop
+
+    dist_gs = np.full((n_gs, n_gs), math.inf)
+    for src_gid in range(n_gs):
+        dist_gs[src_gid, src_gid] = 0.0
+        for dst_gid in range(n_gs):
+            if src_gid == dst_gid:
+                continue
+            dst_gs_node_id = n_sats + dst_gid
+            possibilities = []
+            for a in in_range[src_gid]:
+                best_offered_m = dist_sat_to_gs[(a[1], dst_gs_node_id)]
+                if not math.isinf(best_offered_m):
+                    possibilities.append((a[0] + best_offered_m, a[1]))
+            possibilities = sorted(possibilities)
+            next_hop = -1
+            if possibilities:
+                next_hop = possibilities[0][1]
+                dist_gs[src_gid, dst_gid] = possibilities[0][0]
+            fstate[(n_sats + src_gid, dst_gid)] = next_hop
+
+    dist_sat_to_gs_m = np.array([[dist_sat_to_gs[(s, n_sats + g)] for g in range(n_gs)]
+                                 for s in range(n_sats)]).reshape(n_sats, n_gs)
+    return fstate, dist_sat_to_gs_m, dist_gs
+
+
+def routing_step(sat_ecef_km, isl_pairs, gs_lat_deg, gs_lon_deg, gs_alt_km,
+                 min_elevation_deg: float = 25.0, memory=None):
+    """One satgenpy-style time step. Returns ``(result dict, phase timings dict in s)``.
+
+    ``memory``: an optional :class:`benchlib.PhaseMemory` whose phases are
+    closed after each step of the algorithm.
+    """
+    n_sats = len(sat_ecef_km)
+    n_gs = len(gs_lat_deg)
+    times = {}
+
+    def mark(name, t0):
+        times[name] = time.perf_counter() - t0
+        if memory is not None:
+            memory.phase(name)
+        return time.perf_counter()
+
+    t0 = time.perf_counter()
+    in_range = satellites_in_view(sat_ecef_km, gs_lat_deg, gs_lon_deg, gs_alt_km,
+                                  min_elevation_deg)
+    t0 = mark("visibility", t0)
+    graph = satellite_graph(n_sats, sat_ecef_km, isl_pairs)
+    t0 = mark("graph", t0)
+    dist_sat_m = nx.floyd_warshall_numpy(graph, nodelist=range(n_sats))
+    t0 = mark("floyd_warshall", t0)
+    fstate, dist_sat_to_gs_m, dist_gs_m = fstate_without_gs_relaying(
+        n_sats, n_gs, graph, dist_sat_m, in_range)
+    mark("fstate", t0)
+
+    with np.errstate(invalid="ignore"):
+        rtt_ms = 2e3 * (dist_gs_m / 1000.0) / SPEED_OF_LIGHT_KM_S
+    rtt_ms[~np.isfinite(rtt_ms)] = np.nan
+    result = {"in_range": in_range, "graph": graph, "dist_sat_m": dist_sat_m,
+              "fstate": fstate, "dist_sat_to_gs_m": dist_sat_to_gs_m,
+              "dist_gs_m": dist_gs_m, "rtt_ms": rtt_ms}
+    return result, times
+
+
+def next_hop_table(fstate: dict, n_sats: int, n_gs: int) -> np.ndarray:
+    """The fstate dict as an ``(N + G, G)`` array, -1 where there is no entry or no route."""
+    table = np.full((n_sats + n_gs, n_gs), -1, dtype=np.int64)
+    for (node, dst), hop in fstate.items():
+        table[node, dst] = hop
+    return table

@@ -1,0 +1,171 @@
+"""Routes from terminals to the internet: up to a satellite, across ISLs, down at a gateway.
+
+Gateways here are exits, not relays: an edge goes down from a satellite to
+a gateway and on to a per-group *internet* sink, never back up. Which
+gateways a terminal may exit at is a boolean mask per *exit group* (for
+example, one group per terminal country under the service policy's exit
+rule). One Dijkstra per group and instant, run on the reversed graph from
+that group's sink, gives every terminal's delay to the internet and, read
+off the predecessors, its whole path and exit gateway.
+
+Node layout (per instant): satellites ``0..N-1``, terminal up nodes
+``N..N+G-1`` (edges to satellites in view of the terminal), gateways
+``N+G..N+G+W-1`` (edges from satellites in view), then one sink per group.
+In ``bent-pipe`` mode there are no ISLs, so a path is terminal - satellite -
+gateway; ``isl`` and ``hybrid`` are the same thing here, as gateways do not relay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from skymesh.constants import SPEED_OF_LIGHT_KM_S
+from skymesh.network.snapshot import check_mode
+
+SINK_DELAY_S = 1e-12
+"""Weight of gateway -> sink edges: csgraph needs a positive weight; 1 ps changes no RTT."""
+
+
+@dataclass(frozen=True)
+class EgressLayout:
+    """Node numbering of an egress graph (see the module docstring)."""
+
+    n_sats: int
+    n_terminals: int
+    n_gateways: int
+    n_groups: int
+
+    @property
+    def term0(self) -> int:
+        return self.n_sats
+
+    @property
+    def gw0(self) -> int:
+        return self.n_sats + self.n_terminals
+
+    @property
+    def sink0(self) -> int:
+        return self.gw0 + self.n_gateways
+
+    @property
+    def n_nodes(self) -> int:
+        return self.sink0 + self.n_groups
+
+
+def egress_graph(layout: EgressLayout, mode: str, n_steps: int = 1, *, isl_pairs=None,
+                 isl_km=None, terminal_links=None, gateway_links=None, exit_mask=None,
+                 terminal_enabled=None) -> sp.csr_matrix:
+    """The *reversed* egress graph of ``n_steps`` instants, block-diagonal.
+
+    Edges point from the internet back toward terminals, so one search from
+    a sink finds every terminal's route. Node ``n`` of step ``k`` is
+    ``k * layout.n_nodes + n``.
+
+    Parameters
+    ----------
+    isl_pairs : (L, 2) int
+    isl_km : (L, n_steps) km, NaN where a link is down (failed, blocked, too long)
+    terminal_links, gateway_links : tuple (ground, sat, step, range_km)
+        Links in view (from :func:`skymesh.links.visibility.visible_pairs`);
+        remove failed satellites and gateways before passing them.
+    exit_mask : (n_groups, W, n_steps) bool
+        Gateways each exit group may leave at, per step.
+    terminal_enabled : (G, n_steps) bool, optional
+        Terminals with service (the operator's geofence); others get no up-link.
+    """
+    check_mode(mode)
+    n = layout.n_nodes
+    src, dst, w = [], [], []
+    if mode != "bent-pipe" and isl_pairs is not None and len(isl_pairs):
+        lengths = np.asarray(isl_km).reshape(len(isl_pairs), n_steps)
+        link, step = np.nonzero(np.isfinite(lengths))
+        a = isl_pairs[link, 0] + step * n
+        b = isl_pairs[link, 1] + step * n
+        d = lengths[link, step] / SPEED_OF_LIGHT_KM_S
+        src += [a, b]
+        dst += [b, a]
+        w += [d, d]
+    if terminal_links is not None and len(terminal_links[0]):
+        g, s, k, r = (np.asarray(x) for x in terminal_links)
+        if terminal_enabled is not None:
+            keep = np.asarray(terminal_enabled).reshape(layout.n_terminals, n_steps)[g, k]
+            g, s, k, r = g[keep], s[keep], k[keep], r[keep]
+        src.append(s + k * n)                      # reversed: satellite -> terminal
+        dst.append(layout.term0 + g + k * n)
+        w.append(r / SPEED_OF_LIGHT_KM_S)
+    if gateway_links is not None and len(gateway_links[0]):
+        g, s, k, r = (np.asarray(x) for x in gateway_links)
+        src.append(layout.gw0 + g + k * n)         # reversed: gateway -> satellite
+        dst.append(s + k * n)
+        w.append(r / SPEED_OF_LIGHT_KM_S)
+    if exit_mask is not None:
+        mask = np.asarray(exit_mask).reshape(layout.n_groups, layout.n_gateways, n_steps)
+        grp, gw, k = np.nonzero(mask)
+        src.append(layout.sink0 + grp + k * n)     # reversed: sink -> gateway
+        dst.append(layout.gw0 + gw + k * n)
+        w.append(np.full(len(grp), SINK_DELAY_S))
+    size = n * n_steps
+    if not src:
+        return sp.csr_matrix((size, size))
+    return sp.csr_matrix((np.concatenate(w), (np.concatenate(src), np.concatenate(dst))),
+                         shape=(size, size))
+
+
+def egress_routes(graph: sp.csr_matrix, layout: EgressLayout, terminal_group: np.ndarray,
+                  n_steps: int = 1, max_hops: int = 64):
+    """Every terminal's shortest route to the internet through its group's allowed gateways.
+
+    One min-only Dijkstra per exit group covers all ``n_steps`` blocks at once.
+
+    Returns
+    -------
+    dict of arrays, shape (n_steps, G) unless noted:
+        ``rtt_ms`` (NaN when unserved), ``gateway`` (index, -1 when unserved),
+        ``sat_hops`` (satellites on the path), ``isl_hops``, and
+        ``path`` (n_steps, G, L) int: satellites from the terminal's up-link to
+        the gateway's down-link, padded with -1.
+    """
+    terminal_group = np.asarray(terminal_group)
+    n, n_term = layout.n_nodes, layout.n_terminals
+    offsets = (np.arange(n_steps) * n)[:, None]
+    term_nodes = layout.term0 + np.arange(n_term)[None, :] + offsets   # (K, G)
+    dist = np.full((n_steps, n_term), np.inf)
+    nxt = np.full((n_steps, n_term), -9999, dtype=np.int64)
+    pred_of_group = {}
+    for grp in np.unique(terminal_group[terminal_group >= 0]):
+        d, pred, _ = dijkstra(graph, directed=True,
+                              indices=layout.sink0 + grp + offsets[:, 0],
+                              return_predecessors=True, min_only=True)
+        cols = np.flatnonzero(terminal_group == grp)
+        dist[:, cols] = d[term_nodes[:, cols]]
+        nxt[:, cols] = pred[term_nodes[:, cols]]
+        pred_of_group[grp] = (pred, cols)
+    reach = np.isfinite(dist)
+    path = np.full((n_steps, n_term, max_hops), -1, dtype=np.int64)
+    cur = np.where(reach, nxt, -9999)
+    # In the reversed tree a node's predecessor is its next hop toward the internet.
+    for hop in range(max_hops):
+        local = np.where(cur >= 0, cur % n, -1)
+        is_sat = (local >= 0) & (local < layout.n_sats)
+        if not is_sat.any():
+            break
+        path[..., hop] = np.where(is_sat, local, -1)
+        step_next = np.full_like(cur, -9999)
+        for grp, (pred, cols) in pred_of_group.items():
+            sub = cur[:, cols]
+            ok = is_sat[:, cols]
+            step_next[:, cols] = np.where(ok, pred[np.where(ok, sub, 0)], sub)
+        cur = np.where(is_sat, step_next, cur)
+    local = np.where(cur >= 0, cur % n, -1)
+    at_gw = reach & (local >= layout.gw0) & (local < layout.sink0)
+    gateway = np.where(at_gw, local - layout.gw0, -1)
+    sat_hops = (path >= 0).sum(axis=2)
+    width = max(1, int(sat_hops.max(initial=0)))
+    return dict(rtt_ms=np.where(at_gw, 2e3 * dist, np.nan), gateway=gateway,
+                sat_hops=np.where(at_gw, sat_hops, 0),
+                isl_hops=np.where(at_gw, np.maximum(sat_hops - 1, 0), 0),
+                path=path[..., :width])

@@ -1,0 +1,80 @@
+"""A Markdown report of a run: the headline numbers in tables, and its assumptions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _f(x, fmt="{:.1f}"):
+    return "n/a" if x is None else fmt.format(x)
+
+
+def _pct(x):
+    return "n/a" if x is None else f"{100 * x:.1f} %"
+
+
+def operator_section(op: dict) -> list[str]:
+    r = op["rtt_ms"]
+    lines = [f"## {op['operator']}", "",
+             "| metric | value |", "|---|---|",
+             f"| terminal-steps | {op['terminal_steps']:,} |",
+             f"| share of time with service | {_pct(op['service_share'])} |",
+             f"| geofenced (policy says no service) | {_pct(op['geofenced_share'])} |",
+             f"| allowed but no route (coverage/gateways) | {_pct(op['no_coverage_share'])} |",
+             f"| per-terminal service share p5 / p50 / p95 | "
+             f"{_pct(op['per_terminal_service_share']['p5'])} / "
+             f"{_pct(op['per_terminal_service_share']['p50'])} / "
+             f"{_pct(op['per_terminal_service_share']['p95'])} |",
+             f"| RTT to the gateway p50 / p95 / p99 | {_f(r['p50'])} / {_f(r['p95'])} / "
+             f"{_f(r['p99'])} ms |",
+             f"| satellites on the path, mean / max | {_f(op['sat_hops']['mean'])} / "
+             f"{_f(op['sat_hops']['max'], '{}')} |",
+             f"| exits inside the terminal's own country | {op['exits_inside_own_country']:,} |",
+             f"| exits inside a censoring country (must be 0) | "
+             f"{op['exits_inside_censoring_country']:,} |", ""]
+    if op["gateways"]:
+        lines += ["Gateways carrying the traffic:", "", "| gateway | country | share |",
+                  "|---|---|---|"]
+        lines += [f"| {g['name']} | {g['country']} | {_pct(g['share'])} |"
+                  for g in op["gateways"][:15]]
+        lines.append("")
+    if "bent_pipe" in op:
+        b = op["bent_pipe"]
+        lines += ["Without ISLs (bent-pipe: one satellite up and down to a gateway):", "",
+                  "| metric | with ISLs | bent-pipe |", "|---|---|---|",
+                  f"| share of time with service | {_pct(op['service_share'])} | "
+                  f"{_pct(b['service_share'])} |",
+                  f"| RTT p50 / p95 | {_f(r['p50'])} / {_f(r['p95'])} ms | "
+                  f"{_f(b['rtt_ms']['p50'])} / {_f(b['rtt_ms']['p95'])} ms |",
+                  f"| gateways used | {len(op['gateways'])} | {len(b['gateways'])} |", ""]
+    return lines
+
+
+def write_report(out: Path, summary: dict, loaded) -> Path:
+    """Write ``report.md`` in the results folder ``out``."""
+    s = loaded.scenario
+    lines = [f"# SkyMesh run: {s.name}", "", s.description.strip(), "",
+             "| | |", "|---|---|",
+             f"| window | {summary['start_utc']}, {summary['duration_s']:g} s every "
+             f"{summary['step_s']:g} s ({summary['steps']:,} steps) |",
+             f"| constellation | {s.constellation.preset or s.constellation.file} |",
+             f"| routing mode | {summary['mode']} |",
+             f"| terminals | {summary['terminals']:,} in {', '.join(summary['terminal_countries'])} |",
+             f"| gateways | {summary['gateways']} |",
+             f"| SkyMesh | {summary['run']['skymesh_version']}, scenario sha256 "
+             f"{summary['run']['scenario_sha256'][:12]}, seed {summary['run']['seed']} |", ""]
+    for op in summary["operators"]:
+        lines += operator_section(op)
+    for key in ("capacity", "cost"):
+        if key in summary:
+            lines += [f"## {key.title()}", ""] + summary[key].get("markdown", []) + [""]
+    if s.assumptions or s.sources:
+        lines += ["## Assumptions and sources", ""]
+        lines += [f"- {a}" for a in s.assumptions] + [f"- Source: {x}" for x in s.sources] + [""]
+    if summary.get("notes"):
+        lines += ["## Notes", ""] + [f"- {n}" for n in summary["notes"]] + [""]
+    if summary.get("figures"):
+        lines += ["## Figures", ""] + [f"![{f}]({f})" for f in summary["figures"]] + [""]
+    path = Path(out) / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path

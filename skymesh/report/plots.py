@@ -1,0 +1,198 @@
+"""RTT plots: RTT over time and its CDF, against what light could do.
+
+Two reference lines sit on every plot:
+
+* the **vacuum bound**, ``2 x great-circle distance / c``: no path, through
+  space or glass, can beat it;
+* **great-circle fibre**, ``2 x great-circle distance x n / c`` with
+  ``n = 1.47``, the group index of standard single-mode silica fibre
+  (Corning SMF-28: 1.4677 at 1310 nm, 1.4682 at 1550 nm), i.e. light at
+  about 2/3 c: a fibre laid along the great circle, which real cables are not
+  (they are longer), so terrestrial RTTs are usually well above this line.
+
+Great-circle distances use the IUGG mean Earth radius (6371.0088 km).
+
+Plain functions over arrays that return a :class:`matplotlib.figure.Figure`
+and save it (PNG/SVG/PDF by extension) when given ``path``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from skymesh.constants import EARTH_MEAN_RADIUS_KM, SPEED_OF_LIGHT_KM_S
+from skymesh.errors import InputError
+from skymesh.report.maps import _finish, new_figure
+
+#: Group refractive index of silica single-mode fibre (Corning SMF-28 ~1.468; light at ~2/3 c).
+FIBRE_REFRACTIVE_INDEX = 1.47
+
+VACUUM_STYLE = dict(color="#2c7a2c", linestyle="--", linewidth=1.2)
+FIBRE_STYLE = dict(color="#a05a00", linestyle=":", linewidth=1.5)
+VACUUM_LABEL = "vacuum bound"
+FIBRE_LABEL = "great-circle fibre (n = 1.47)"
+
+
+def great_circle_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg,
+                    radius_km: float = EARTH_MEAN_RADIUS_KM):
+    """Great-circle distance (km) on a sphere, haversine formula; broadcasts."""
+    p1, l1, p2, l2 = (np.deg2rad(np.asarray(a, dtype=float))
+                      for a in (lat1_deg, lon1_deg, lat2_deg, lon2_deg))
+    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin((l2 - l1) / 2) ** 2
+    return 2.0 * radius_km * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+def vacuum_rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg):
+    """Round trip at the speed of light in vacuum along the great circle (ms)."""
+    return 2.0 * great_circle_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg) \
+        / SPEED_OF_LIGHT_KM_S * 1e3
+
+
+def fibre_rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg,
+                 refractive_index: float = FIBRE_REFRACTIVE_INDEX):
+    """Round trip through a fibre laid along the great circle (ms), n = 1.47 by default."""
+    return vacuum_rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg) * refractive_index
+
+
+def _as_float(values, field: str) -> np.ndarray:
+    """Floats with None/null as NaN (pyarrow columns, lists with None work)."""
+    if hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):
+        try:
+            values = values.to_numpy(zero_copy_only=False)
+        except TypeError:
+            values = values.to_numpy()
+    arr = np.asarray([np.nan if v is None else v for v in values] if isinstance(values, list)
+                     else values, dtype=float)
+    if arr.ndim != 1:
+        raise InputError(f"{field} must be one-dimensional, got shape {arr.shape}", field=field)
+    return arr
+
+
+def _times(values):
+    """(x values, is_datetime) from seconds or datetimes / datetime64."""
+    if hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):
+        try:
+            values = values.to_numpy(zero_copy_only=False)
+        except TypeError:
+            values = values.to_numpy()
+    arr = np.asarray(values)
+    if arr.dtype.kind == "M":
+        return arr.astype("datetime64[ms]").astype(object), True
+    if arr.dtype == object and arr.size and isinstance(arr.flat[0], datetime):
+        naive = [v.astimezone(timezone.utc).replace(tzinfo=None) if v.tzinfo else v for v in arr]
+        return np.array(naive, dtype=object), True
+    if arr.dtype.kind in "US" or (arr.dtype == object and arr.size
+                                  and isinstance(arr.flat[0], str)):
+        from skymesh.timebase import parse_time
+        return np.array([parse_time(v).replace(tzinfo=None) for v in arr], dtype=object), True
+    return arr.astype(float), False
+
+
+def _nan_spans(x, bad: np.ndarray):
+    """(start, end) x-spans of runs of True in ``bad`` (half a step wide either side)."""
+    spans = []
+    idx = np.flatnonzero(bad)
+    if idx.size == 0:
+        return spans
+    breaks = np.flatnonzero(np.diff(idx) > 1)
+    starts = np.r_[idx[0], idx[breaks + 1]]
+    ends = np.r_[idx[breaks], idx[-1]]
+    for s, e in zip(starts, ends):
+        lo = x[s - 1] if s > 0 else x[s]
+        hi = x[e + 1] if e + 1 < len(x) else x[e]
+        spans.append((lo, hi))
+    return spans
+
+
+def _reference_lines(ax, vacuum_ms, fibre_ms, vertical: bool):
+    line = ax.axvline if vertical else ax.axhline
+    if vacuum_ms is not None and np.isfinite(vacuum_ms):
+        line(float(vacuum_ms), label=f"{VACUUM_LABEL} ({float(vacuum_ms):.1f} ms)",
+             **VACUUM_STYLE)
+    if fibre_ms is not None and np.isfinite(fibre_ms):
+        line(float(fibre_ms), label=f"{FIBRE_LABEL} ({float(fibre_ms):.1f} ms)", **FIBRE_STYLE)
+
+
+def rtt_plot(time, rtt_ms, vacuum_ms=None, fibre_ms=None, *, title: str = "Round-trip time",
+             path=None, label: str = "RTT via the constellation") -> Figure:
+    """RTT over time with the vacuum bound and great-circle fibre as horizontal lines.
+
+    Parameters
+    ----------
+    time : array_like, shape (T,)
+        Seconds from the start, or datetimes / ``datetime64`` / ISO strings (UTC).
+    rtt_ms : array_like, shape (T,)
+        RTT (ms); NaN or None where unreachable: the line has a gap and the
+        span is shaded "unreachable".
+    vacuum_ms, fibre_ms : float, optional
+        Reference RTTs (see :func:`vacuum_rtt_ms`, :func:`fibre_rtt_ms`).
+    """
+    x, is_dt = _times(time)
+    y = _as_float(rtt_ms, "rtt_ms")
+    if len(x) != len(y):
+        raise InputError(f"time has {len(x)} values but rtt_ms has {len(y)}", field="rtt_ms")
+    fig = new_figure(10.0, 4.5)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot(x, y, color="#1f4e9c", linewidth=1.2, marker="." if len(y) <= 60 else None,
+            label=label, zorder=3)
+    bad = ~np.isfinite(y)
+    for k, (lo, hi) in enumerate(_nan_spans(x, bad)):
+        ax.axvspan(lo, hi, color="#d9534f", alpha=0.15, linewidth=0,
+                   label="unreachable" if k == 0 else None, zorder=1)
+    _reference_lines(ax, vacuum_ms, fibre_ms, vertical=False)
+    top = np.nanmax(np.r_[y[np.isfinite(y)], [v for v in (vacuum_ms, fibre_ms)
+                                                if v is not None and np.isfinite(v)], 1.0])
+    ax.set_ylim(0, top * 1.12)
+    if len(x) > 1:
+        ax.set_xlim(x[0], x[-1])
+    ax.set_xlabel("time (UTC)" if is_dt else "time (s)")
+    ax.set_ylabel("RTT (ms)")
+    if is_dt:
+        ax.tick_params(axis="x", labelrotation=20)
+    ax.grid(True, alpha=0.3)
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
+    return _finish(fig, path)
+
+
+def rtt_cdf_plot(rtt_ms, vacuum_ms=None, fibre_ms=None, *, title: str = "RTT distribution",
+                 path=None, label: str = "RTT via the constellation") -> Figure:
+    """Empirical CDF of RTT over steps, with the reference RTTs as vertical lines.
+
+    ``rtt_ms`` is one array, or a dict of label -> array to compare series.
+    Unreachable steps (NaN/None) count as infinitely slow: the curve tops
+    out at the reachable fraction, said in the legend.
+    """
+    series = rtt_ms if isinstance(rtt_ms, dict) else {label: rtt_ms}
+    fig = new_figure(7.5, 4.5)
+    ax = fig.add_subplot(1, 1, 1)
+    colours = ["#1f4e9c", "#c0392b", "#7b3fa0", "#16a085", "#555555"]
+    xmax = 1.0
+    for k, (name, values) in enumerate(series.items()):
+        y = _as_float(values, "rtt_ms")
+        ok = np.sort(y[np.isfinite(y)])
+        n = max(len(y), 1)
+        frac = len(ok) / n
+        text = name if frac == 1.0 else f"{name} ({100 * frac:.0f}% of steps reachable)"
+        if ok.size:
+            xs = np.r_[ok[0], ok]
+            ys = np.r_[0.0, np.arange(1, ok.size + 1) / n]
+            ax.step(xs, ys, where="post", color=colours[k % len(colours)], linewidth=1.5,
+                    label=text)
+            xmax = max(xmax, float(ok[-1]))
+        else:
+            ax.plot([], [], color=colours[k % len(colours)], label=f"{name} (never reachable)")
+    _reference_lines(ax, vacuum_ms, fibre_ms, vertical=True)
+    refs = [v for v in (vacuum_ms, fibre_ms) if v is not None and np.isfinite(v)]
+    xmax = max([xmax] + refs)
+    ax.set_xlim(0, xmax * 1.1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("RTT (ms)")
+    ax.set_ylabel("fraction of steps")
+    ax.grid(True, alpha=0.3)
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
+    return _finish(fig, path)

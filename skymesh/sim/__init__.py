@@ -1,0 +1,1 @@
+"""Sim: scenario files, runs over time in chunks, and their results."""

@@ -1,0 +1,192 @@
+"""Turn a validated scenario into arrays: constellation, time grid, terminals, gateways, failures.
+
+Everything random (terminal placement, failure picks) is drawn here from the
+scenario's seeds, so every chunk of a run, on any worker, sees the same draw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from skymesh.errors import InputError
+from skymesh.ground.countries import country_of, sample_points
+from skymesh.links.isl import plus_grid_pairs
+from skymesh.orbits.constellation import Constellation
+from skymesh.orbits.presets import load_constellation
+from skymesh.policy.rules import Policy
+from skymesh.sim.scenario import LoadedScenario
+from skymesh.timebase import TimeGrid, time_grid
+
+STALE_TLE_DAYS = 7.0
+"""Warn when a run is this many days or more from its TLE snapshot's epoch."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Elements (satellites, ISLs or gateways) down from ``start_s`` to ``end_s`` (grid seconds)."""
+
+    kind: str
+    index: np.ndarray
+    start_s: float
+    end_s: float
+
+    def mask(self, n: int, offsets_s: np.ndarray) -> np.ndarray:
+        """(n, T) bool: True where the element is down."""
+        out = np.zeros((n, len(offsets_s)), dtype=bool)
+        active = (offsets_s >= self.start_s) & (offsets_s < self.end_s)
+        out[np.ix_(self.index, np.flatnonzero(active))] = True
+        return out
+
+
+@dataclass(frozen=True)
+class Operator:
+    """One network the terminals may use: its constellation, ISLs, policy and failures."""
+
+    label: str
+    constellation: Constellation
+    isl_pairs: np.ndarray
+    policy: Policy
+    failures: tuple = ()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything a chunk of a run needs, as arrays."""
+
+    loaded: LoadedScenario
+    grid: TimeGrid
+    operators: tuple
+    terminal_name: np.ndarray
+    terminal_lat: np.ndarray
+    terminal_lon: np.ndarray
+    terminal_country: np.ndarray
+    gateway_name: np.ndarray
+    gateway_lat: np.ndarray
+    gateway_lon: np.ndarray
+    gateway_country: np.ndarray
+    gateway_capacity_gbps: np.ndarray
+    notes: tuple = ()
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def scenario(self):
+        return self.loaded.scenario
+
+    @property
+    def n_terminals(self) -> int:
+        return len(self.terminal_lat)
+
+
+def _constellation(loaded: LoadedScenario, preset, file, j2, skip_bad, notes) -> Constellation:
+    source = preset if preset is not None else str(loaded.resolve(file))
+    return load_constellation(source, skip_bad=skip_bad, j2=j2, report=notes)
+
+
+def _terminals(loaded: LoadedScenario):
+    s = loaded.scenario
+    names, lat, lon, country = [], [], [], []
+    for i, group in enumerate(s.terminals):
+        if group.points is not None:
+            pts = np.asarray(group.points, dtype=float).reshape(-1, 2)
+            la, lo = pts[:, 0], pts[:, 1]
+            cc = np.full(len(pts), group.country) if group.country else country_of(la, lo)
+            base = group.name or f"group{i}"
+        else:
+            la, lo = sample_points(group.country, group.count, weight=group.placement,
+                                   seed=int(np.random.SeedSequence([s.seed, i]).generate_state(1)[0]))
+            cc = np.full(len(la), group.country)
+            base = group.name or group.country
+        names += [base if len(la) == 1 else f"{base}-{k}" for k in range(len(la))]
+        lat.append(la)
+        lon.append(lo)
+        country.append(np.asarray(cc, dtype="<U2"))
+    return (np.asarray(names), np.concatenate(lat), np.concatenate(lon),
+            np.concatenate(country))
+
+
+def _gateways(loaded: LoadedScenario):
+    s = loaded.scenario
+    name = [g.name for g in s.gateways]
+    lat = [g.lat for g in s.gateways]
+    lon = [g.lon for g in s.gateways]
+    country = [g.country for g in s.gateways]
+    cap = [g.capacity_gbps if g.capacity_gbps is not None else np.nan for g in s.gateways]
+    if s.gateways_file:
+        from skymesh.ground.gateways import load_gateways
+        gw = load_gateways(loaded.resolve(s.gateways_file))
+        name += list(gw.name)
+        lat += list(gw.lat_deg)
+        lon += list(gw.lon_deg)
+        country += list(gw.country_iso2)
+        cap += list(gw.capacity_gbps)
+    if len(set(name)) != len(name):
+        dup = sorted({n for n in name if name.count(n) > 1})
+        raise InputError(f"gateway names must be unique; repeated: {', '.join(dup[:5])}",
+                         file=loaded.source, field="gateways")
+    return (np.asarray(name), np.asarray(lat, float), np.asarray(lon, float),
+            np.asarray(country, dtype="<U2"), np.asarray(cap, float))
+
+
+def _failures(loaded: LoadedScenario, const: Constellation, isl_pairs, gateway_name, grid):
+    s = loaded.scenario
+    out = []
+    for i, f in enumerate(s.failures):
+        n = {"satellites": len(const), "isls": len(isl_pairs), "gateways": len(gateway_name)}[f.kind]
+        if f.fraction is not None:
+            rng = np.random.default_rng([s.seed, f.seed, i])
+            k = int(round(f.fraction * n))
+            index = np.sort(rng.choice(n, size=k, replace=False)) if k else np.empty(0, int)
+        elif f.ids is not None:
+            index = np.asarray(f.ids, dtype=int)
+            if len(index) and (index.min() < 0 or index.max() >= n):
+                raise InputError(f"failure ids must be within 0..{n - 1} for {f.kind}",
+                                 file=loaded.source, field=f"failures.{i}.ids")
+        else:
+            pool = const.sat_names if f.kind == "satellites" else gateway_name
+            if f.kind == "isls":
+                raise InputError("ISL failures take 'fraction' or 'ids', not names",
+                                 file=loaded.source, field=f"failures.{i}.names")
+            lookup = {str(v): j for j, v in enumerate(pool)}
+            missing = [v for v in f.names if v not in lookup]
+            if missing:
+                raise InputError(f"unknown {f.kind[:-1]} name(s): {', '.join(missing[:5])}",
+                                 file=loaded.source, field=f"failures.{i}.names")
+            index = np.asarray([lookup[v] for v in f.names], dtype=int)
+        start = -np.inf if f.start is None else (f.start - grid.start).total_seconds()
+        end = np.inf if f.until is None else (f.until - grid.start).total_seconds()
+        out.append(Failure(f.kind, index, start, end))
+    return tuple(out)
+
+
+def prepare(loaded: LoadedScenario) -> Prepared:
+    """Arrays for a run of ``loaded``: deterministic for its seeds."""
+    s = loaded.scenario
+    notes: list[str] = []
+    grid = time_grid(s.time.start, s.time.duration_s, s.time.step_s)
+    c = s.constellation
+    const = _constellation(loaded, c.preset, c.file, c.j2, c.skip_bad, notes)
+    if const.is_tle:
+        days = abs((grid.start - const.epoch).total_seconds()) / 86400
+        if days >= STALE_TLE_DAYS:
+            notes.append(f"warning: the run starts {days:.0f} days from the TLE epoch "
+                         f"({const.epoch:%Y-%m-%d}); SGP4 positions that far out are "
+                         "not an ephemeris, only a plausible geometry")
+    t_name, t_lat, t_lon, t_country = _terminals(loaded)
+    g_name, g_lat, g_lon, g_country, g_cap = _gateways(loaded)
+    isl_pairs = plus_grid_pairs(const) if s.routing.mode != "bent-pipe" or \
+        s.routing.compare_bent_pipe else np.empty((0, 2), int)
+    operators = [Operator("primary", const, isl_pairs, loaded.policy,
+                          _failures(loaded, const, isl_pairs, g_name, grid))]
+    if s.second_operator is not None:
+        so = s.second_operator
+        const2 = _constellation(loaded, so.preset, so.file, False, False, notes)
+        policy2 = loaded.policy if so.apply_policy else replace(
+            Policy(), censoring=loaded.policy.censoring)
+        operators.append(Operator(so.label, const2, plus_grid_pairs(const2), policy2, ()))
+    return Prepared(loaded=loaded, grid=grid, operators=tuple(operators),
+                    terminal_name=t_name, terminal_lat=t_lat, terminal_lon=t_lon,
+                    terminal_country=t_country, gateway_name=g_name, gateway_lat=g_lat,
+                    gateway_lon=g_lon, gateway_country=g_country, gateway_capacity_gbps=g_cap,
+                    notes=tuple(notes))

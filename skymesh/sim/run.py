@@ -1,0 +1,219 @@
+"""Running a scenario: chunks over time, streamed to disk, resumable, on Dask when asked.
+
+A results folder holds::
+
+    scenario.toml       the scenario as given (with --set overrides recorded in run.json)
+    run.json            SkyMesh version, scenario hash, seed, chunk plan, chunks done
+    parts/              one Parquet file per finished chunk (while the run is going)
+    timeseries.parquet  every step x operator x terminal (row groups = chunks)
+    summary.json        headline numbers
+    report.md           the same, as tables for people
+
+Each chunk is computed independently from the scenario alone (every random
+draw comes from its seeds), written to ``parts/`` as soon as it is done and
+recorded in ``run.json``; so memory stays flat as the duration grows, and an
+interrupted run resumes with ``resume=True`` from the chunks already on disk,
+giving the same results as an uninterrupted one. ``scheduler`` picks where
+chunks run: ``"sync"`` (here, one after another), ``"processes"`` (a local
+Dask cluster on all cores) or the address of a Dask distributed scheduler
+(``"tcp://host:8786"``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from skymesh import __version__
+from skymesh.errors import InputError, SkyMeshError
+from skymesh.sim.scenario import LoadedScenario
+
+DEFAULT_CHUNK_TERMINAL_STEPS = 200_000
+"""Chunk length aims at this many terminal-steps (rows) per operator."""
+
+_PREPARED: dict = {}
+
+
+def _prepared(loaded: LoadedScenario):
+    """``prepare(loaded)``, cached per process (Dask workers reuse it across chunks)."""
+    from skymesh.sim.prepare import prepare
+    key = loaded.sha256
+    if key not in _PREPARED:
+        _PREPARED.clear()
+        _PREPARED[key] = prepare(loaded)
+    return _PREPARED[key]
+
+
+def _chunk_task(loaded: LoadedScenario, start: int, stop: int) -> pa.Table:
+    from skymesh.sim.egress_chunk import compute_chunk
+    return compute_chunk(_prepared(loaded), start, stop)
+
+
+def plan_chunks(loaded: LoadedScenario, n_steps: int, n_terminals: int) -> list[tuple[int, int]]:
+    from skymesh.sim.egress_chunk import chunk_bounds
+    steps = loaded.scenario.output.chunk_steps or max(
+        1, DEFAULT_CHUNK_TERMINAL_STEPS // max(1, n_terminals))
+    return chunk_bounds(n_steps, steps)
+
+
+def _write_json_atomic(path: Path, doc: dict) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(doc, fh, indent=1, default=str)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def _write_part(parts: Path, index: int, table: pa.Table) -> None:
+    final = parts / f"chunk-{index:05d}.parquet"
+    tmp = parts / f".chunk-{index:05d}.parquet.tmp"
+    pq.write_table(table, tmp)
+    os.replace(tmp, final)
+
+
+def _open_results(out: Path, loaded: LoadedScenario, overrides, chunks, *, force, resume):
+    run_json = out / "run.json"
+    if out.exists() and any(out.iterdir()):
+        if resume:
+            if not run_json.exists():
+                raise SkyMeshError(f"{out}: no run.json here, nothing to resume")
+            state = json.loads(run_json.read_text())
+            if state.get("scenario_sha256") != loaded.sha256:
+                raise SkyMeshError(f"{out}: the scenario changed since this run started "
+                                   "(its hash differs); start a new run or pass --force")
+            if state.get("finished"):
+                raise SkyMeshError(f"{out}: this run already finished; nothing to resume")
+            return state
+        if not force:
+            raise SkyMeshError(f"{out}: results folder exists; pass --force to replace it "
+                               "or --resume to continue an interrupted run")
+        shutil.rmtree(out)
+    elif resume:
+        raise SkyMeshError(f"{out}: nothing to resume (no such results folder)")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "parts").mkdir()
+    (out / "scenario.toml").write_text(loaded.text)
+    state = dict(skymesh_version=__version__, scenario=loaded.scenario.name,
+                 scenario_source=loaded.source, scenario_sha256=loaded.sha256,
+                 seed=loaded.scenario.seed, overrides=overrides or {},
+                 chunks=[list(c) for c in chunks], done=[],
+                 started_utc=datetime.now(timezone.utc).isoformat(), finished=False)
+    _write_json_atomic(run_json, state)
+    return state
+
+
+def _client(scheduler: str):
+    """A Dask client for ``scheduler`` (``processes`` starts a local cluster)."""
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise SkyMeshError("the Dask schedulers need dask[distributed]: "
+                           "pip install 'skymesh[dask]'") from None
+    if scheduler == "processes":
+        cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
+                               processes=True, dashboard_address=None)
+        return Client(cluster), cluster
+    if scheduler.startswith(("tcp://", "tls://", "ws://", "wss://")):
+        try:
+            return Client(scheduler, timeout="10s"), None
+        except OSError as exc:
+            raise SkyMeshError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    raise InputError(f"unknown scheduler '{scheduler}': use sync, processes or tcp://host:port",
+                     field="scheduler")
+
+
+def run_scenario(loaded: LoadedScenario, out, *, overrides=None, force: bool = False,
+                 resume: bool = False, scheduler: str = "sync", client=None,
+                 progress=None, stop_after: int | None = None) -> dict:
+    """Run ``loaded`` into the results folder ``out``; return the summary.
+
+    Parameters
+    ----------
+    progress : callable(done_chunks, total_chunks), optional
+    client : dask.distributed.Client, optional
+        Use this client instead of making one from ``scheduler``.
+    stop_after : int, optional
+        Stop (as if interrupted) after this many new chunks: for tests of resuming.
+    """
+    from skymesh.sim.summary import summarize_run
+    from skymesh.report.markdown import write_report
+    out = Path(out)
+    prep = _prepared(loaded)
+    chunks = plan_chunks(loaded, len(prep.grid), prep.n_terminals * len(prep.operators))
+    state = _open_results(out, loaded, overrides, chunks, force=force, resume=resume)
+    chunks = [tuple(c) for c in state["chunks"]]
+    parts = out / "parts"
+    todo = [i for i in range(len(chunks))
+            if i not in set(state["done"]) or not (parts / f"chunk-{i:05d}.parquet").exists()]
+    done = set(state["done"]) - set(todo)
+    if progress:
+        progress(len(done), len(chunks))
+
+    def finished_chunk(i, table):
+        _write_part(parts, i, table)
+        done.add(i)
+        state["done"] = sorted(done)
+        _write_json_atomic(out / "run.json", state)
+        if progress:
+            progress(len(done), len(chunks))
+
+    if stop_after is not None:
+        todo = todo[:stop_after]
+    if scheduler == "sync" and client is None:
+        for i in todo:
+            finished_chunk(i, _chunk_task(loaded, *chunks[i]))
+    else:
+        own = None
+        if client is None:
+            client, own = _client(scheduler)
+        try:
+            from dask.distributed import as_completed
+            remote = client.scatter(loaded, broadcast=True)
+            futures = {client.submit(_chunk_task, remote, *chunks[i], pure=False): i
+                       for i in todo}
+            for fut in as_completed(futures):
+                finished_chunk(futures[fut], fut.result())
+        finally:
+            if own is not None:
+                client.close()
+                own.close()
+    if stop_after is not None and len(done) < len(chunks):
+        return {"interrupted": True, "done": len(done), "chunks": len(chunks)}
+    _merge_parts(out, len(chunks))
+    summary = summarize_run(out / "timeseries.parquet", prep)
+    summary["run"] = {k: state[k] for k in ("skymesh_version", "scenario", "scenario_source",
+                                            "scenario_sha256", "seed", "overrides")}
+    summary["run"]["chunks"] = len(chunks)
+    summary["notes"] = list(prep.notes)
+    _write_json_atomic(out / "summary.json", summary)
+    write_report(out, summary, loaded)
+    state["finished"] = True
+    state["finished_utc"] = datetime.now(timezone.utc).isoformat()
+    _write_json_atomic(out / "run.json", state)
+    return summary
+
+
+def _merge_parts(out: Path, n_chunks: int) -> None:
+    """Stream the chunk files into one Parquet file, a row group per chunk, then drop them."""
+    parts = out / "parts"
+    target = out / "timeseries.parquet"
+    tmp = out / ".timeseries.parquet.tmp"
+    writer = None
+    try:
+        for i in range(n_chunks):
+            table = pq.read_table(parts / f"chunk-{i:05d}.parquet")
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
+    os.replace(tmp, target)
+    shutil.rmtree(parts)

@@ -1,0 +1,350 @@
+"""Scenario files: one TOML file describes a whole study, validated before any work starts.
+
+Layout (see the built-in scenarios in ``skymesh/scenarios/`` for complete,
+commented examples)::
+
+    name = "iran-2022"
+    description = "..."
+    seed = 2022                          # every random draw derives from it
+
+    [constellation]
+    preset = "starlink-gen1"             # or: file = "starlink.tle" (relative to this file)
+
+    [time]
+    start = 2022-09-24T12:00:00Z
+    duration_s = 3600
+    step_s = 1
+
+    [routing]
+    mode = "isl"                         # isl | bent-pipe | hybrid
+    min_elevation_deg = 25
+    compare_bent_pipe = true             # also route every step without ISLs
+
+    [[terminals]]                        # a count per country placed by population ...
+    country = "IR"
+    count = 1000
+    placement = "population"             # or "area"
+    [[terminals]]                        # ... or explicit points
+    name = "Tehran"
+    points = [[35.69, 51.39]]
+
+    [[gateways]]                         # and/or gateways_file = "gateways.csv"
+    name = "Istanbul"
+    place = "Istanbul, TR"
+    lat = 41.01
+    lon = 28.98
+    country = "TR"
+
+    [policy]                             # the layout of skymesh.policy.rules
+    ...
+
+    [[failures]]
+    kind = "satellites"                  # satellites | isls | gateways
+    fraction = 0.05                      # or ids = [...] / names = [...]
+    seed = 7
+    from = 2022-09-24T12:30:00Z          # optional; until = ... optional
+
+    [second_operator]                    # optional: the same terminals on another network
+    preset = "oneweb"
+
+    [output]
+    chunk_steps = 600                    # steps per chunk written to disk
+
+Unknown keys, wrong types and impossible values are ``InputError`` naming the
+file, the line and the field (``terminals.1.count``), raised by
+:func:`load_scenario` before anything runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from datetime import date, datetime, time, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+import pydantic
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from skymesh.errors import InputError
+from skymesh.policy.rules import Policy, default_policy, policy_from_dict, toml_syntax_error
+from skymesh.policy.tomlerrors import find_toml_line, validation_error_to_input_error
+from skymesh.timebase import parse_time
+
+BUILTIN_PACKAGE = "skymesh.scenarios"
+
+
+def _time(value):
+    if isinstance(value, datetime):
+        return parse_time(value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime.combine(value, time(0), tzinfo=timezone.utc)
+    if isinstance(value, str):
+        try:
+            return parse_time(value)
+        except InputError as exc:
+            raise ValueError(exc.message) from None
+    raise ValueError(f"expected a time (TOML datetime or ISO 8601 string), "
+                     f"got {type(value).__name__}")
+
+
+def _iso2(value):
+    from skymesh.ground.places import is_iso2
+    if not isinstance(value, str):
+        raise ValueError(f"expected an ISO 3166-1 alpha-2 code, got {type(value).__name__}")
+    code = value.strip().upper()
+    if not is_iso2(code):
+        raise ValueError(f"'{value}' is not an ISO 3166-1 alpha-2 country code")
+    return code
+
+
+UTCTime = Annotated[datetime, BeforeValidator(_time)]
+ISO2 = Annotated[str, BeforeValidator(_iso2)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False, populate_by_name=True,
+                              frozen=True)
+
+
+class ConstellationSpec(_Strict):
+    preset: Optional[str] = None
+    file: Optional[str] = None
+    j2: bool = False
+    skip_bad: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.preset is None) == (self.file is None):
+            raise ValueError("give exactly one of 'preset' or 'file'")
+        if self.preset is not None:
+            from skymesh.orbits.presets import preset_names
+            if self.preset.lower() not in preset_names():
+                raise ValueError(f"unknown preset '{self.preset}'; presets: "
+                                 f"{', '.join(preset_names())}")
+        return self
+
+
+class TimeSpec(_Strict):
+    start: UTCTime
+    duration_s: float = Field(gt=0, le=30 * 86400)
+    step_s: float = Field(1.0, gt=0, le=86400)
+
+    @model_validator(mode="after")
+    def _not_empty(self):
+        if self.step_s > self.duration_s:
+            raise ValueError(f"the time range is empty: step {self.step_s} s is longer than "
+                             f"duration {self.duration_s} s")
+        return self
+
+
+class RoutingSpec(_Strict):
+    mode: Literal["isl", "bent-pipe", "hybrid"] = "isl"
+    min_elevation_deg: float = Field(25.0, ge=0, lt=90)
+    compare_bent_pipe: bool = True
+    max_isl_range_km: Optional[float] = Field(5400.0, gt=0)
+
+
+class TerminalGroup(_Strict):
+    name: Optional[str] = None
+    country: Optional[ISO2] = None
+    count: Optional[int] = Field(None, gt=0, le=1_000_000)
+    placement: Literal["population", "area"] = "population"
+    points: Optional[list[tuple[float, float]]] = None
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        if (self.points is None) == (self.count is None):
+            raise ValueError("give either 'country' with 'count', or 'points'")
+        if self.count is not None and self.country is None:
+            raise ValueError("'count' needs a 'country' to place terminals in")
+        for lat, lon in self.points or ():
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise ValueError(f"point ({lat}, {lon}) is not a valid latitude, longitude")
+        return self
+
+
+class GatewaySpec(_Strict):
+    name: str
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    country: ISO2
+    place: Optional[str] = None
+    antennas: Optional[int] = Field(None, gt=0)
+    capacity_gbps: Optional[float] = Field(None, gt=0)
+
+
+class FailureSpec(_Strict):
+    kind: Literal["satellites", "isls", "gateways"]
+    fraction: Optional[float] = Field(None, ge=0, le=1)
+    ids: Optional[list[int]] = None
+    names: Optional[list[str]] = None
+    seed: int = 0
+    start: Optional[UTCTime] = Field(None, alias="from")
+    until: Optional[UTCTime] = None
+
+    @model_validator(mode="after")
+    def _what(self):
+        given = [x is not None for x in (self.fraction, self.ids, self.names)]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of 'fraction', 'ids' or 'names'")
+        if self.start and self.until and self.until <= self.start:
+            raise ValueError("'until' must be after 'from'")
+        return self
+
+
+class SecondOperatorSpec(_Strict):
+    preset: Optional[str] = None
+    file: Optional[str] = None
+    label: str = "second operator"
+    apply_policy: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        ConstellationSpec(preset=self.preset, file=self.file)
+        return self
+
+
+class OutputSpec(_Strict):
+    chunk_steps: Optional[int] = Field(None, gt=0)
+    timeseries: bool = True
+
+
+class Scenario(_Strict):
+    name: str = Field(min_length=1)
+    description: str = ""
+    seed: int = 0
+    constellation: ConstellationSpec
+    time: TimeSpec
+    routing: RoutingSpec = RoutingSpec()
+    terminals: list[TerminalGroup] = Field(min_length=1)
+    gateways: list[GatewaySpec] = []
+    gateways_file: Optional[str] = None
+    policy: Optional[dict] = None
+    failures: list[FailureSpec] = []
+    second_operator: Optional[SecondOperatorSpec] = None
+    output: OutputSpec = OutputSpec()
+    assumptions: list[str] = []
+    sources: list[str] = []
+    capacity: Optional[dict] = None
+    demand: Optional[dict] = None
+    cost: Optional[dict] = None
+
+    @model_validator(mode="after")
+    def _has_gateways(self):
+        if not self.gateways and self.gateways_file is None:
+            raise ValueError("a scenario needs gateways: list [[gateways]] or set gateways_file")
+        return self
+
+
+class LoadedScenario(BaseModel):
+    """A validated scenario with where it came from."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    scenario: Scenario
+    policy: Policy
+    source: str
+    base_dir: Path
+    text: str
+    data: dict
+    sha256: str
+
+    def resolve(self, relative: str) -> Path:
+        """A path written in the scenario, relative to the scenario file's folder."""
+        p = Path(relative).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+
+def builtin_names() -> list[str]:
+    """Names of the scenarios shipped with SkyMesh."""
+    folder = resources.files(BUILTIN_PACKAGE)
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def builtin_text(name: str) -> str:
+    return resources.files(BUILTIN_PACKAGE).joinpath(f"{name}.toml").read_text(encoding="utf-8")
+
+
+def apply_overrides(data: dict, overrides: dict) -> dict:
+    """A copy of ``data`` with dotted keys (``time.duration_s``, ``terminals.0.count``) set."""
+    import copy
+    out = copy.deepcopy(data)
+    for dotted, value in (overrides or {}).items():
+        node = out
+        parts = dotted.split(".")
+        for i, part in enumerate(parts[:-1]):
+            key = int(part) if isinstance(node, list) else part
+            try:
+                node = node[key]
+            except (KeyError, IndexError, TypeError):
+                if isinstance(node, dict):
+                    node[key] = {}
+                    node = node[key]
+                else:
+                    raise InputError(f"cannot set '{dotted}': no '{'.'.join(parts[:i + 1])}' "
+                                     "in the scenario", field=dotted) from None
+        last = parts[-1]
+        if isinstance(node, list):
+            try:
+                node[int(last)] = value
+            except (ValueError, IndexError):
+                raise InputError(f"cannot set '{dotted}'", field=dotted) from None
+        else:
+            node[last] = value
+    return out
+
+
+def load_scenario(name_or_path, overrides: dict | None = None) -> LoadedScenario:
+    """Read and validate a scenario file (or a built-in by name); nothing runs yet."""
+    text_name = str(name_or_path)
+    path = Path(text_name).expanduser()
+    if path.suffix.lower() == ".toml" or path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot read the scenario file ({exc.strerror})", file=path) from None
+        source, base_dir = str(path), path.resolve().parent
+    elif text_name in builtin_names():
+        text = builtin_text(text_name)
+        source, base_dir = f"<built-in {text_name}>", Path.cwd()
+    else:
+        import difflib
+        close = difflib.get_close_matches(text_name, builtin_names(), n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise InputError(f"'{text_name}' is neither a scenario file nor a built-in scenario."
+                         f"{hint} Built-ins: {', '.join(builtin_names())}.", field="scenario")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise toml_syntax_error(exc, source) from None
+    if overrides:
+        data = apply_overrides(data, overrides)
+        text_for_lines = text
+    else:
+        text_for_lines = text
+    try:
+        scenario = Scenario.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise validation_error_to_input_error(exc, source, text_for_lines, model=Scenario) from None
+    if scenario.policy is not None:
+        policy = policy_from_dict(scenario.policy, source=source, text=text_for_lines,
+                                  prefix_loc=("policy",))
+    else:
+        policy = default_policy()
+    _check_names(scenario, source, text_for_lines)
+    digest = hashlib.sha256(
+        (text + repr(sorted((overrides or {}).items()))).encode()).hexdigest()
+    return LoadedScenario(scenario=scenario, policy=policy, source=source, base_dir=base_dir,
+                          text=text, data=data, sha256=digest)
+
+
+def _check_names(s: Scenario, source: str, text: str) -> None:
+    seen = {}
+    for i, g in enumerate(s.gateways):
+        if g.name in seen:
+            raise InputError(f"gateway name '{g.name}' is used twice (also gateways.{seen[g.name]})",
+                             file=source, line=find_toml_line(text, ("gateways", i, "name")),
+                             field=f"gateways.{i}.name")
+        seen[g.name] = i
