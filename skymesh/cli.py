@@ -269,6 +269,158 @@ def _great_circle_km(lat1, lon1, lat2, lon2, radius_km) -> float:
     return float(2 * radius_km * np.arcsin(np.sqrt(h)))
 
 
+def _parse_value(text: str):
+    """A --set value as TOML reads it (numbers, booleans, dates, lists), else a string."""
+    import tomllib
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _parse_sets(sets: list[str], multi: bool):
+    """``key=value`` options -> {key: value} (``multi``: {key: [v1, v2, ...]})."""
+    out = {}
+    for item in sets or []:
+        if "=" not in item:
+            raise SkyMeshError(f"--set '{item}': expected key=value, e.g. time.duration_s=600")
+        key, _, value = item.partition("=")
+        key = key.strip()
+        if multi:
+            out[key] = [_parse_value(v.strip()) for v in _split_top(value)]
+        else:
+            out[key] = _parse_value(value.strip())
+    return out
+
+
+def _split_top(text: str) -> list[str]:
+    """Split on commas outside brackets and quotes."""
+    parts, depth, quote, cur = [], 0, None, ""
+    for ch in text:
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+            continue
+        cur += ch
+    parts.append(cur)
+    return [p for p in parts if p.strip()]
+
+
+@app.command()
+def scenarios(json_out: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """List the built-in scenarios (run one with `skymesh run NAME`)."""
+    from skymesh.sim.scenario import builtin_names, load_scenario
+    rows = []
+    for name in builtin_names():
+        s = load_scenario(name).scenario
+        rows.append(dict(name=name, constellation=s.constellation.preset or s.constellation.file,
+                         terminals=sum(t.count or len(t.points or []) for t in s.terminals),
+                         window=f"{s.time.duration_s:g} s every {s.time.step_s:g} s",
+                         description=" ".join(s.description.split())))
+    if json_out:
+        return _print_json(rows)
+    table = Table(title="Built-in scenarios")
+    for col in ("name", "constellation", "terminals", "window", "description"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["name"], r["constellation"], f"{r['terminals']:,}", r["window"],
+                      r["description"])
+    console.print(table)
+
+
+def _summary_table(summary: dict) -> None:
+    for op in summary["operators"]:
+        t = Table(title=f"{summary['scenario']}: {op['operator']}")
+        t.add_column("metric")
+        t.add_column("value", justify="right")
+        r = op["rtt_ms"]
+        fmt = lambda x, f="{:.1f}": "n/a" if x is None else f.format(x)  # noqa: E731
+        t.add_row("share of time with service", f"{100 * op['service_share']:.1f} %")
+        t.add_row("geofenced by policy", f"{100 * op['geofenced_share']:.1f} %")
+        t.add_row("RTT p50 / p95 / p99", f"{fmt(r['p50'])} / {fmt(r['p95'])} / {fmt(r['p99'])} ms")
+        t.add_row("satellites on path (mean)", fmt(op["sat_hops"]["mean"]))
+        top = ", ".join(f"{g['name']} ({g['country']}) {100 * g['share']:.0f}%"
+                        for g in op["gateways"][:3])
+        t.add_row("top gateways", top or "none")
+        t.add_row("exits in a censoring country", str(op["exits_inside_censoring_country"]))
+        if "bent_pipe" in op:
+            b = op["bent_pipe"]
+            t.add_row("bent-pipe: service / RTT p50",
+                      f"{100 * b['service_share']:.1f} % / {fmt(b['rtt_ms']['p50'])} ms")
+        console.print(t)
+
+
+@app.command()
+def run(scenario: str = typer.Argument(..., help="Scenario file (.toml) or built-in name."),
+        out: Optional[Path] = typer.Option(None, "--out", help="Results folder "
+                                           "(default: results/NAME)."),
+        force: bool = typer.Option(False, "--force", help="Replace an existing results folder."),
+        resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run "
+                                    "from its last completed chunk."),
+        scheduler: str = typer.Option("sync", "--scheduler", help="sync, processes, or a "
+                                      "Dask scheduler address tcp://host:8786."),
+        set_: list[str] = typer.Option([], "--set", help="Override a scenario key, e.g. "
+                                       "--set time.duration_s=600 (repeatable)."),
+        json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON.")):
+    """Run a scenario: Parquet time series, summary.json and a Markdown report."""
+    from skymesh.sim.run import run_scenario
+    from skymesh.sim.scenario import load_scenario
+    overrides = _parse_sets(set_, multi=False)
+    loaded = load_scenario(scenario, overrides)
+    out = out or Path("results") / loaded.scenario.name
+    with _progress(1, f"running {loaded.scenario.name}", enabled=not json_out) as bar:
+        task = bar.add_task("run", total=None)
+
+        def progress(done, total):
+            bar.update(task, completed=done, total=total)
+
+        summary = run_scenario(loaded, out, overrides=overrides, force=force, resume=resume,
+                               scheduler=scheduler, progress=progress)
+    if json_out:
+        return _print_json(summary)
+    _notes(summary.get("notes", []), False)
+    _summary_table(summary)
+    console.print(f"results in {out}/ (timeseries.parquet, summary.json, report.md)")
+
+
+@app.command()
+def sweep(scenario: str = typer.Argument(..., help="Scenario file (.toml) or built-in name."),
+          set_: list[str] = typer.Option(..., "--set", help="key=v1,v2,... (repeatable; the "
+                                         "runs are the cartesian product)."),
+          out: Optional[Path] = typer.Option(None, "--out", help="Folder for the runs and "
+                                             "the comparison table (default: results/NAME-sweep)."),
+          force: bool = typer.Option(False, "--force", help="Replace existing results."),
+          scheduler: str = typer.Option("sync", "--scheduler", help="sync, processes or "
+                                        "tcp://host:8786."),
+          json_out: bool = typer.Option(False, "--json", help="Print the table as JSON.")):
+    """Run every combination of --set values and compare their headline metrics."""
+    from skymesh.sim.sweep import run_sweep
+    grid = _parse_sets(set_, multi=True)
+    with _progress(1, "sweep", enabled=not json_out) as bar:
+        task = bar.add_task("sweep", total=None)
+        table, folder = run_sweep(scenario, grid, out=out, force=force, scheduler=scheduler,
+                                  progress=lambda d, t: bar.update(task, completed=d, total=t))
+    rows = table.to_pylist()
+    if json_out:
+        return _print_json(rows)
+    t = Table(title=f"sweep of {scenario}")
+    for col in table.column_names:
+        t.add_column(col, justify="right")
+    for r in rows:
+        t.add_row(*["" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))
+                    for v in r.values()])
+    console.print(t)
+    console.print(f"table in {folder}/sweep.csv and sweep.parquet")
+
+
 @data_app.command("update")
 def data_update_cmd(groups: str = typer.Option("starlink,oneweb", "--groups",
                                                help="CelesTrak groups, comma-separated."),

@@ -199,7 +199,8 @@ def validation_error_to_input_error(exc: pydantic.ValidationError, path, text: s
     The field is ``prefix_loc + loc`` joined with ``'.'`` (list items 0-based);
     when there are more problems, the message says how many more.
     """
-    errors = exc.errors()
+    # A typo'd key also makes the key it meant "missing": report the typo first.
+    errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
     err = errors[0]
     loc = tuple(err.get("loc", ()))
     message = _message(err, model)

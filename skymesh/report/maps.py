@@ -376,6 +376,10 @@ def route_map(path_lat_deg, path_lon_deg, endpoints, gateways=None, sat_labels=N
                         linewidths=0.4, zorder=4, label="gateway")
         gs.set_gid("gateways")
         handles.append(gs)
+        for la, lo, text in zip(glat, wrap_lon(glon), gnames):
+            if text:
+                ax.annotate(text, (lo, la), xytext=(4, 4), textcoords="offset points",
+                            fontsize=7, color="#5a2d78", zorder=5, clip_on=True)
     es = ax.scatter(wrap_lon(elon), elat, s=70, marker="*", c="#d62728", edgecolors="k",
                     linewidths=0.5, zorder=5, label="endpoint")
     es.set_gid("endpoints")

@@ -151,7 +151,10 @@ def rtt_plot(time, rtt_ms, vacuum_ms=None, fibre_ms=None, *, title: str = "Round
     ax.set_xlabel("time (UTC)" if is_dt else "time (s)")
     ax.set_ylabel("RTT (ms)")
     if is_dt:
-        ax.tick_params(axis="x", labelrotation=20)
+        from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+        locator = AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     ax.grid(True, alpha=0.3)
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize=8, framealpha=0.9)

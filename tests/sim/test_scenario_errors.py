@@ -1,0 +1,105 @@
+"""Malformed scenario files: each is a clear error naming file, line and field, before any work."""
+
+import textwrap
+
+import pytest
+
+from skymesh.errors import InputError
+from skymesh.sim.scenario import builtin_names, load_scenario
+
+GOOD = """\
+name = "ok"
+seed = 1
+[constellation]
+preset = "starlink-shell1"
+[time]
+start = 2026-01-01T00:00:00Z
+duration_s = 60
+step_s = 10
+[[terminals]]
+country = "IR"
+count = 5
+[[gateways]]
+name = "Muallim"
+lat = 40.8
+lon = 29.5
+country = "TR"
+"""
+
+
+def test_the_good_file_loads(tmp_path):
+    p = tmp_path / "good.toml"
+    p.write_text(GOOD)
+    assert load_scenario(p).scenario.name == "ok"
+
+
+CASES = [
+    # (description, edit, expected line, expected field, expected message part)
+    ("typo'd top-level key", lambda t: t.replace("seed = 1", "sed = 1"), 2, "sed",
+     "unknown key"),
+    ("typo'd key in a table", lambda t: t.replace("duration_s = 60", "duraton_s = 60"), 7,
+     "time.duraton_s", "unknown key"),
+    ("wrong type", lambda t: t.replace("count = 5", 'count = "five"'), 11, "terminals.0.count",
+     "integer"),
+    ("negative duration", lambda t: t.replace("duration_s = 60", "duration_s = -60"), 7,
+     "time.duration_s", "greater than 0"),
+    ("empty time range", lambda t: t.replace("step_s = 10", "step_s = 600"), 5, "time",
+     "time range is empty"),
+    ("unknown preset", lambda t: t.replace('"starlink-shell1"', '"starlink-shel1"'), 3,
+     "constellation", "unknown preset"),
+    ("unknown country code", lambda t: t.replace('country = "IR"', 'country = "XX"'), 10,
+     "terminals.0.country", "not an ISO 3166-1"),
+    ("latitude out of range", lambda t: t.replace("lat = 40.8", "lat = 140.8"), 14,
+     "gateways.0.lat", "less than or equal to 90"),
+    ("bad time", lambda t: t.replace("start = 2026-01-01T00:00:00Z", 'start = "yesterday"'), 6,
+     "time.start", "ISO 8601"),
+    ("missing required table", lambda t: t.replace("[time]\nstart = 2026-01-01T00:00:00Z\n"
+                                                   "duration_s = 60\nstep_s = 10\n", ""),
+     None, "time", "missing"),
+    ("count without country", lambda t: t.replace('country = "IR"\n', ""), 9, "terminals.0",
+     "needs a 'country'"),
+    ("bad routing mode", lambda t: t + '[routing]\nmode = "laser"\n', 18, "routing.mode",
+     "isl"),
+    ("failure with two selectors", lambda t: t + '[[failures]]\nkind = "satellites"\n'
+     "fraction = 0.1\nids = [1, 2]\n", 17, "failures.0", "exactly one"),
+    ("policy typo", lambda t: t + '[policy]\ndefault_servce = "active"\n', 18,
+     "policy.default_servce", "unknown key"),
+    ("policy unknown ISO code", lambda t: t + '[policy]\n[[policy.country]]\niso2 = "QQ"\n', 19,
+     "policy.country.0.iso2", "QQ"),
+    ("duplicate gateway names", lambda t: t + '[[gateways]]\nname = "Muallim"\nlat = 1\n'
+     'lon = 2\ncountry = "TR"\n', 18, "gateways.1.name", "used twice"),
+    ("not TOML at all", lambda t: t + "this is not = = toml\n", 17, None, "not valid TOML"),
+]
+
+
+@pytest.mark.parametrize("what,edit,line,field,message", CASES, ids=[c[0] for c in CASES])
+def test_malformed_scenarios(tmp_path, what, edit, line, field, message):
+    p = tmp_path / "bad.toml"
+    p.write_text(edit(GOOD))
+    with pytest.raises(InputError) as err:
+        load_scenario(p)
+    e = err.value
+    assert e.file == str(p)
+    assert e.line == line, str(e)
+    assert e.field == field, str(e)
+    assert message.lower() in str(e).lower()
+    assert str(p) in str(e)
+
+
+def test_unknown_scenario_name_suggests_builtins():
+    with pytest.raises(InputError, match="iran-2022"):
+        load_scenario("iran-2021")
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_builtins_validate_and_list_their_gateways(name):
+    loaded = load_scenario(name)
+    s = loaded.scenario
+    assert s.gateways and all(g.place for g in s.gateways)
+    assert s.assumptions and s.sources
+
+
+def test_overrides_are_validated_too():
+    with pytest.raises(InputError) as err:
+        load_scenario("iran-2022", {"time.step_s": -1})
+    assert err.value.field == "time.step_s"
