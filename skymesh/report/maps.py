@@ -43,9 +43,9 @@ BORDER_COLOUR = "#8c8c8c"
 
 #: Service states of :func:`service_map`: state -> (fill colour, legend label).
 SERVICE_STATES = {
-    "active": ("#4caf50", "active"),
-    "no-landing-rights": ("#f5a623", "no-landing-rights"),
-    "inactive": ("#d9534f", "inactive"),
+    "active": ("#6cbf72", "active"),
+    "no-landing-rights": ("#f4b042", "no-landing-rights"),
+    "inactive": ("#e0605c", "inactive"),
 }
 #: Countries missing from the states given to :func:`service_map`.
 NO_DATA_STYLE = ("#d0d0d0", "no data")

@@ -1,0 +1,201 @@
+"""Traffic demand: where the terminals are, and how much each asks for at a given time.
+
+Model
+-----
+``demand = busy_hour_mbps x multiplier x profile(local solar hour)`` per terminal (Mbit/s,
+forward direction: internet -> terminal).
+
+- **Busy-hour demand** ``busy_hour_mbps``: the average rate one terminal draws during the
+  busiest hour. Default `DEFAULT_BUSY_HOUR_MBPS` (~2.35 Mbit/s), **D/U**: derived from an average
+  fixed-broadband household volume of 453 GB/month (Ofcom, *Connected Nations* 2022, as
+  reported by ISPreview, 12 Jul 2022 -- a news source, **N**, not in REFERENCE-FIGURES) spread
+  over a 30.44-day month (1.38 Mbit/s daily mean) and scaled by the default profile's
+  peak-to-mean ratio (1 / 0.587). No source gives Starlink's own busy-hour rate per terminal;
+  treat it as a placeholder and set it per scenario.
+- **Multiplier**: the seeds' claim that a war-zone (military) terminal uses "up to 100x a
+  household's data" -- seed text; REFERENCE-FIGURES §7 (14 Oct 2022 row, S40, status **N**:
+  Musk's tweet, a qualitative claim with no published data). `WAR_ZONE_MULTIPLIER` = 100 is
+  that upper bound, not a measured mean.
+- **Diurnal profile**: 24 hourly factors (peak 1.0) indexed by *local mean solar time*
+  ``UTC + lon/15`` h (the equation of time, up to ±16 min, and time zones are ignored). The
+  default `DEFAULT_DIURNAL_PROFILE` is an **assumption** (U) of the usual residential shape:
+  trough ~0.2 at 04-05 h, daytime plateau ~0.6, evening peak at 21 h. Only its peak is
+  anchored: Starlink reports US "peak hours" as 18-21 h local (REFERENCE-FIGURES §6.1, S17,
+  **P**). Factors are interpolated linearly between hour centres (``k + 0.5``), periodic over
+  the day; ``interpolate=False`` holds each hour's factor constant instead.
+
+Terminal placement: explicit points, or a count per country drawn by population with
+:func:`skymesh.ground.countries.sample_points`; each terminal gets its H3 service cell
+(:mod:`skymesh.capacity.cells`).
+
+Example
+-------
+>>> d = demand_mbps(3, busy_hour_mbps=2.0, multiplier=100.0,
+...                 utc_time="2026-01-01T19:30:00Z", lon_deg=30.0)   # 21:30 local
+>>> d.round(1).tolist()
+[200.0, 200.0, 200.0]
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+
+from skymesh.capacity.cells import DEFAULT_RESOLUTION, cells_of
+from skymesh.errors import InputError
+from skymesh.timebase import parse_time
+
+DEFAULT_DIURNAL_PROFILE = np.array([
+    0.55, 0.40, 0.30, 0.24, 0.21, 0.21, 0.25, 0.33,   # 00-07 h
+    0.42, 0.50, 0.56, 0.60, 0.63, 0.64, 0.65, 0.67,   # 08-15 h
+    0.71, 0.77, 0.85, 0.93, 0.99, 1.00, 0.92, 0.75,   # 16-23 h
+])
+"""Hourly demand factors by local solar hour (0 = 00:00-01:00), peak 1.0 at 21 h.
+**Assumption (U)**; peak placed in Starlink's 18-21 h "peak hours" (REF §6.1, S17, P)."""
+
+HOUSEHOLD_GB_PER_MONTH = 453.0
+"""Average UK fixed-broadband household volume (Ofcom Connected Nations 2022, via ISPreview;
+N, not in REFERENCE-FIGURES)."""
+
+DEFAULT_BUSY_HOUR_MBPS = float(HOUSEHOLD_GB_PER_MONTH * 8e3 / (30.44 * 86400.0)
+                               / DEFAULT_DIURNAL_PROFILE.mean())
+"""Busy-hour Mbit/s per household terminal: 453 GB/month as a mean rate (1.38 Mbit/s) divided
+by the default profile's mean (0.587) -> ~2.35 Mbit/s. **D/U** (see the module docstring)."""
+
+WAR_ZONE_MULTIPLIER = 100.0
+"""'Up to 100x a household's data' (seed text; REF §7, 14 Oct 2022, S40, N): an upper bound."""
+
+
+def _profile(profile) -> np.ndarray:
+    p = DEFAULT_DIURNAL_PROFILE if profile is None else np.asarray(profile, dtype=float)
+    if p.shape != (24,):
+        raise InputError(f"a diurnal profile has 24 hourly factors, got shape {p.shape}",
+                         field="profile")
+    if not np.isfinite(p).all() or (p < 0).any():
+        raise InputError("profile factors must be finite and >= 0", field="profile")
+    return p
+
+
+def local_solar_hour(utc_time, lon_deg) -> np.ndarray:
+    """Local mean solar time (hours in [0, 24)) at longitudes ``lon_deg``: UTC + lon/15."""
+    if isinstance(utc_time, (str, datetime)):
+        t = parse_time(utc_time, field="utc_time")
+        utc_h = t.hour + t.minute / 60.0 + (t.second + t.microsecond * 1e-6) / 3600.0
+    elif isinstance(utc_time, np.datetime64):
+        s = (utc_time - utc_time.astype("datetime64[D]")) / np.timedelta64(1, "s")
+        utc_h = float(s) / 3600.0
+    else:
+        raise InputError("utc_time must be a datetime, an ISO string or numpy datetime64",
+                         field="utc_time")
+    return np.mod(utc_h + np.asarray(lon_deg, dtype=float) / 15.0, 24.0)
+
+
+def diurnal_factor(local_hour, profile=None, interpolate: bool = True) -> np.ndarray:
+    """Profile factor at local solar hours (array_like, hours).
+
+    ``interpolate=True``: linear between hour centres, periodic; else hour ``floor(h)``'s value.
+    """
+    p = _profile(profile)
+    h = np.mod(np.asarray(local_hour, dtype=float), 24.0)
+    if not interpolate:
+        return p[np.floor(h).astype(int) % 24]
+    x = h - 0.5
+    k = np.floor(x).astype(int)
+    f = x - k
+    return p[k % 24] * (1.0 - f) + p[(k + 1) % 24] * f
+
+
+def demand_mbps(terminals, busy_hour_mbps=DEFAULT_BUSY_HOUR_MBPS, multiplier=1.0,
+                utc_time=None, lon_deg=None, profile=None, interpolate: bool = True):
+    """Demand of each terminal (Mbit/s) at one instant.
+
+    Parameters
+    ----------
+    terminals : int or array_like
+        Number of terminals n, or an array (n,) whose length sets n (e.g. their longitudes).
+    busy_hour_mbps : float or array_like (n,)
+        Busy-hour rate per terminal (default `DEFAULT_BUSY_HOUR_MBPS`, D/U). ``inf`` = elastic.
+    multiplier : float or array_like (n,)
+        Scale per terminal (e.g. `WAR_ZONE_MULTIPLIER` for military terminals).
+    utc_time : datetime, ISO string or numpy datetime64, optional
+        Instant; when omitted (or ``lon_deg`` is), the busy hour is assumed (factor 1).
+    lon_deg : float or array_like (n,), optional
+        Terminal longitudes, for the local solar time.
+    profile : array_like (24,), optional
+        Hourly factors (default `DEFAULT_DIURNAL_PROFILE`).
+
+    Returns
+    -------
+    ndarray (n,)
+    """
+    if isinstance(terminals, (int, np.integer)):
+        n = int(terminals)
+        if n < 0:
+            raise InputError("number of terminals must be >= 0", field="terminals")
+    else:
+        n = int(np.asarray(terminals).shape[0])
+    busy = np.broadcast_to(np.asarray(busy_hour_mbps, dtype=float), (n,))
+    mult = np.broadcast_to(np.asarray(multiplier, dtype=float), (n,))
+    if (busy < 0).any() or np.isnan(busy).any():
+        raise InputError("busy-hour demand must be >= 0 Mbit/s", field="busy_hour_mbps")
+    if (mult < 0).any() or not np.isfinite(mult).all():
+        raise InputError("multiplier must be finite and >= 0", field="multiplier")
+    if utc_time is None or lon_deg is None:
+        factor = np.ones(n)
+    else:
+        hours = np.broadcast_to(local_solar_hour(utc_time, lon_deg), (n,))
+        factor = diurnal_factor(hours, profile, interpolate)
+    with np.errstate(invalid="ignore"):
+        out = busy * mult * factor
+    return np.where(np.isnan(out), 0.0, out)          # inf x 0 (no demand at all) -> 0
+
+
+def place_terminals(counts_by_country: dict, seed: int = 0, weight: str = "population",
+                    resolution: int = DEFAULT_RESOLUTION, countries=None) -> dict:
+    """Terminals spread over countries, with their H3 cells.
+
+    Parameters
+    ----------
+    counts_by_country : dict
+        ``{iso2: n_terminals}``; each country's points come from
+        :func:`skymesh.ground.countries.sample_points` (seed ``seed + i`` for the i-th country).
+    weight : {'population', 'area'}
+
+    Returns
+    -------
+    dict
+        ``lat_deg``, ``lon_deg``, ``country`` (n,) and the :class:`~skymesh.capacity.cells.Cells`
+        fields ``cell_ids``, ``cell_index``, ``cell_lat_deg``, ``cell_lon_deg``.
+    """
+    from skymesh.ground.countries import sample_points
+    lat, lon, code = [], [], []
+    for i, (iso2, n) in enumerate(counts_by_country.items()):
+        a, b = sample_points(iso2, int(n), weight=weight, seed=seed + i, countries=countries)
+        lat.append(a)
+        lon.append(b)
+        code.append(np.full(len(a), str(iso2).upper(), dtype=object))
+    lat = np.concatenate(lat) if lat else np.empty(0)
+    lon = np.concatenate(lon) if lon else np.empty(0)
+    code = np.concatenate(code) if code else np.empty(0, dtype=object)
+    return {"lat_deg": lat, "lon_deg": lon, "country": code,
+            **terminals_in_cells(lat, lon, resolution)}
+
+
+def terminals_in_cells(lat_deg, lon_deg, resolution: int = DEFAULT_RESOLUTION) -> dict:
+    """Explicit terminal points -> ``cell_ids``, ``cell_index``, ``cell_lat_deg``,
+    ``cell_lon_deg`` and ``terminals_per_cell`` (C,)."""
+    c = cells_of(lat_deg, lon_deg, resolution)
+    return {"cell_ids": c.ids, "cell_index": c.index, "cell_lat_deg": c.lat_deg,
+            "cell_lon_deg": c.lon_deg,
+            "terminals_per_cell": np.bincount(c.index, minlength=len(c.ids))}
+
+
+def cell_demand_mbps(cell_index, demand, n_cells: int | None = None) -> np.ndarray:
+    """Total demand per cell (Mbit/s); inf if any terminal of the cell is elastic."""
+    idx = np.asarray(cell_index, dtype=int)
+    d = np.broadcast_to(np.asarray(demand, dtype=float), idx.shape)
+    n = int(idx.max(initial=-1) + 1) if n_cells is None else int(n_cells)
+    fin = np.bincount(idx, weights=np.where(np.isinf(d), 0.0, d), minlength=n)
+    has_inf = np.bincount(idx, weights=np.isinf(d).astype(float), minlength=n) > 0
+    return np.where(has_inf, np.inf, fin)

@@ -1,0 +1,184 @@
+"""Static figures: maps and RTT plots render, are not blank, and carry what they should."""
+
+import numpy as np
+import pytest
+from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.figure import Figure
+from matplotlib.image import imread
+
+from skymesh.errors import InputError
+from skymesh.policy.rules import policy_from_dict
+from skymesh.report import maps, plots
+
+WHEN = "2026-01-01T00:00:00Z"
+
+
+def assert_not_blank(png, min_colours=20, min_std=0.05):
+    assert png.is_file() and png.stat().st_size > 5_000
+    img = imread(png)
+    rgb = img[..., :3].reshape(-1, 3)
+    assert rgb.std() > min_std
+    assert len(np.unique(np.round(rgb * 255).astype(np.uint8), axis=0)) > min_colours
+
+
+def legend_texts(fig: Figure) -> list[str]:
+    ax = fig.axes[0]
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def by_gid(fig: Figure, gid: str):
+    return [c for c in fig.axes[0].get_children() if c.get_gid() == gid]
+
+
+@pytest.fixture(scope="module")
+def snapshot():
+    from skymesh.links.isl import plus_grid_pairs
+    from skymesh.orbits.walker import walker_constellation
+    from skymesh.orbits.constellation import Shell
+    from skymesh.orbits.propagate import positions_geodetic
+    from skymesh.timebase import time_grid
+    const = walker_constellation((Shell(550.0, 53.0, 12, 10, 1),), epoch=WHEN)
+    lat, lon, _ = positions_geodetic(const, time_grid(WHEN))
+    return const, lat[:, 0], lon[:, 0], plus_grid_pairs(const)
+
+
+def test_split_segments_cuts_at_antimeridian():
+    seg = maps.split_segments([10.0, 0.0], [170.0, 10.0], [20.0, 5.0], [-170.0, 20.0])
+    assert seg.shape == (3, 2, 2)                        # one whole, one cut in two
+    assert np.all(np.abs(np.diff(seg[..., 0], axis=1)) <= 180.0)
+    ends = sorted(seg[:, 1, 0].tolist() + seg[:, 0, 0].tolist())
+    assert -180.0 in ends and 180.0 in ends
+    cut = seg[np.isclose(np.abs(seg[:, 1, 0]), 180.0)][0]
+    assert cut[1, 1] == pytest.approx(15.0)              # halfway in longitude -> lat 15
+
+
+def test_constellation_map(tmp_path, snapshot):
+    const, lat, lon, pairs = snapshot
+    seg = np.stack([np.stack([lat[pairs[:, 0]], lon[pairs[:, 0]]], -1),
+                    np.stack([lat[pairs[:, 1]], lon[pairs[:, 1]]], -1)], axis=1)
+    png = tmp_path / "constellation.png"
+    fig = maps.constellation_map(lat, lon, seg, title="Test shell", path=png)
+    assert_not_blank(png)
+    assert fig.axes[0].get_title() == "Test shell"
+    (sats,) = by_gid(fig, "satellites")
+    assert len(sats.get_offsets()) == len(const) == 120
+    (isl,) = by_gid(fig, "isl")
+    assert isinstance(isl, LineCollection) and len(isl.get_segments()) >= len(pairs)
+    assert all(abs(s[1, 0] - s[0, 0]) <= 180.0 for s in isl.get_segments())
+    (countries,) = by_gid(fig, "countries")
+    assert isinstance(countries, PathCollection) and len(countries.get_paths()) > 150
+    svg = tmp_path / "constellation.svg"
+    maps.constellation_map(lat, lon, path=svg)
+    assert svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()
+
+
+def test_route_map_crossing_antimeridian(tmp_path):
+    png = tmp_path / "route.png"
+    fig = maps.route_map([30.0, 35.0, 40.0], [170.0, -175.0, -160.0],
+                         (["Tokyo", "Seattle"], [35.7, 47.6], [139.7, -122.3]),
+                         gateways=([47.0], [-122.0], ["GW Seattle"]),
+                         sat_labels=["S1", "S2", "S3"], title="Tokyo - Seattle", path=png)
+    assert_not_blank(png)
+    ax = fig.axes[0]
+    assert ax.get_title() == "Tokyo - Seattle"
+    (route,) = by_gid(fig, "route")
+    segs = route.get_segments()
+    assert all(abs(s[1, 0] - s[0, 0]) < 90.0 for s in segs)     # nothing across the map
+    assert {"satellite", "gateway", "endpoint"} <= set(legend_texts(fig))
+    texts = {t.get_text() for t in ax.texts}
+    assert {"Tokyo", "Seattle", "S2", "GW Seattle"} <= texts
+    assert len(by_gid(fig, "route-satellites")[0].get_offsets()) == 3
+
+
+def test_route_map_zooms_on_a_short_route():
+    fig = maps.route_map([52.0, 48.0, 44.0], [-10.0, -40.0, -65.0],
+                         (["London", "New York"], [51.5, 40.7], [-0.13, -74.0]))
+    x0, x1 = fig.axes[0].get_xlim()
+    assert -180.0 < x0 < -74.0 and -0.13 < x1 < 180.0
+    with pytest.raises(InputError):
+        maps.route_map([1.0], [2.0], (["only one"], [0.0], [0.0]))
+
+
+def test_coverage(tmp_path):
+    lat, lon, count = maps.coverage_grid("starlink-shell1", WHEN, step_deg=6.0)
+    assert count.shape == (len(lat), len(lon)) == (30, 60)
+    assert count[np.abs(lat) > 70].max() == 0              # 53 deg shell: nothing near poles
+    assert count[np.abs(lat) < 50].min() >= 1              # continuous mid-latitude coverage
+    png = tmp_path / "coverage.png"
+    fig = maps.coverage_map(lat, lon, count, title="In view", path=png)
+    assert_not_blank(png)
+    assert fig.axes[0].get_title() == "In view"
+    assert len(fig.axes) == 2                                # the map and its colour bar
+    assert fig.axes[1].get_ylabel() == "satellites in view"
+    assert by_gid(fig, "coverage")
+
+
+def test_service_map_and_policy_states(tmp_path):
+    policy = policy_from_dict({
+        "country": [{"iso2": "IR", "service": [{"state": "inactive"}]}],
+        "landing": [{"iso2": "IN", "state": "denied", "from": "2025-06-01T00:00:00Z"}]})
+    states = maps.policy_states(policy, WHEN)
+    assert states["IR"] == "inactive"
+    assert states["IN"] == "no-landing-rights"
+    assert states["US"] == "active"
+    assert len(states) > 150
+    assert maps.policy_states(policy, "2025-01-01T00:00:00Z", ["IN"]) == {"IN": "active"}
+    png = tmp_path / "service.png"
+    fig = maps.service_map(states, title="Policy at 2026-01-01", path=png)
+    assert_not_blank(png)
+    assert fig.axes[0].get_title() == "Policy at 2026-01-01"
+    labels = legend_texts(fig)
+    assert {"active", "inactive", "no-landing-rights"} <= set(labels)
+    svg = tmp_path / "service.svg"
+    maps.service_map({"FR": "active"}, path=svg)
+    assert "no data" in legend_texts(maps.service_map({"FR": "active"}))
+    assert svg.stat().st_size > 10_000
+    with pytest.raises(InputError, match="unknown service state"):
+        maps.service_map({"FR": "maybe"})
+
+
+def test_unknown_extension(tmp_path):
+    with pytest.raises(InputError, match="cannot save"):
+        maps.service_map({}, path=tmp_path / "map.jpeg")
+
+
+def test_reference_rtts():
+    v = plots.vacuum_rtt_ms(51.5074, -0.1278, 40.7128, -74.0060)   # London - New York
+    assert v == pytest.approx(2 * 5570 / 299792.458 * 1e3, rel=0.01)   # ~5,570 km
+    assert plots.fibre_rtt_ms(51.5074, -0.1278, 40.7128, -74.0060) == pytest.approx(1.47 * v)
+
+
+def test_rtt_plot_with_gaps(tmp_path):
+    t = np.arange(0.0, 300.0, 5.0)
+    rtt = 45.0 + 4.0 * np.sin(t / 40.0)
+    rtt[20:26] = np.nan
+    png = tmp_path / "rtt.png"
+    fig = plots.rtt_plot(t, rtt, 37.2, 54.6, title="London - New York", path=png)
+    assert_not_blank(png, min_colours=10, min_std=0.03)
+    ax = fig.axes[0]
+    assert ax.get_title() == "London - New York"
+    labels = legend_texts(fig)
+    assert any(s.startswith("vacuum bound") for s in labels)
+    assert any(s.startswith("great-circle fibre") for s in labels)
+    assert "unreachable" in labels
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label().startswith("RTT")]
+    assert np.isnan(line.get_ydata()).sum() == 6                # a gap, not interpolated
+    # datetimes and None (pyarrow nulls) work too
+    times = np.datetime64("2026-01-01T00:00:00") + np.arange(4) * np.timedelta64(15, "s")
+    plots.rtt_plot(times, [40.0, None, 41.0, 42.0], 37.2, 54.6, path=tmp_path / "rtt.svg")
+    assert (tmp_path / "rtt.svg").stat().st_size > 5_000
+
+
+def test_rtt_cdf_plot(tmp_path):
+    rng = np.random.default_rng(1)
+    rtt = 40.0 + rng.gamma(2.0, 3.0, 500)
+    rtt[:50] = np.nan
+    png = tmp_path / "cdf.png"
+    fig = plots.rtt_cdf_plot(rtt, 37.2, 54.6, title="CDF", path=png)
+    assert_not_blank(png, min_colours=10, min_std=0.03)
+    labels = legend_texts(fig)
+    assert any(s.startswith("vacuum bound") for s in labels)
+    assert any("90% of steps reachable" in s for s in labels)
+    ax = fig.axes[0]
+    curve = [ln for ln in ax.get_lines() if "reachable" in ln.get_label()][0]
+    assert curve.get_ydata().max() == pytest.approx(0.9)

@@ -1,0 +1,102 @@
+"""The command line as a person uses it: --help everywhere, tables, JSON, clear errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from skymesh.cli import main
+
+COMMANDS = [[], ["constellations"], ["info"], ["visible"], ["latency"], ["run"], ["sweep"],
+            ["scenarios"], ["data"], ["data", "update"], ["data", "path"]]
+
+
+@pytest.mark.parametrize("cmd", COMMANDS, ids=[" ".join(c) or "root" for c in COMMANDS])
+def test_help_everywhere(cmd, capsys):
+    assert main(cmd + ["--help"]) == 0
+    assert "Usage" in capsys.readouterr().out
+
+
+def test_latency_json_series_and_summary(capsys):
+    assert main(["latency", "Paris", "Luanda", "--start", "2026-01-01T00:00:00Z",
+                 "--duration", "20", "--step", "5", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["series"]) == 5
+    assert all(set(r) >= {"time_utc", "rtt_ms"} for r in doc["series"])
+    assert doc["summary"]["rtt_ms_min"] >= doc["summary"]["vacuum_rtt_ms"]
+
+
+def test_unreachable_steps_are_null_in_json(capsys):
+    assert main(["latency", "89.5,0", "Paris", "--start", "2026-01-01T00:00:00Z",
+                 "--duration", "10", "--step", "5", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert all(r["rtt_ms"] is None for r in doc["series"])
+    assert doc["summary"]["reachable_fraction"] == 0.0
+
+
+def test_visible_json_lists_satellites_by_name(capsys):
+    assert main(["visible", "Sao Paulo", "--at", "2026-01-01T00:00:00Z", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["place"]["country"] == "BR"
+    assert doc["in_view"] == len(doc["satellites"]) > 0
+    assert all(s["elevation_deg"] >= 25 for s in doc["satellites"])
+    assert doc["satellites"][0]["satellite"].startswith("STARLINK")
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["visible", "Atlantiss Undersea", "--at", "2026-01-01T00:00:00Z"], "closest"),
+    (["latency", "Paris", "Luanda", "--mode", "warp"], "unknown routing mode"),
+    (["latency", "Paris", "Luanda", "--duration", "-1"], "empty"),
+    (["info", "no-such-constellation"], "neither a constellation preset"),
+    (["run", "no-such-scenario"], "built-in"),
+    (["visible", "Paris", "--at", "tomorrow-ish"], "ISO 8601"),
+])
+def test_bad_input_is_one_clear_line_and_status_2(argv, needle):
+    res = subprocess.run([sys.executable, "-m", "skymesh.cli"] + argv, capture_output=True,
+                         text=True)
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert needle.lower() in res.stderr.lower()
+
+
+def test_latency_out_refuses_to_overwrite(tmp_path, capsys):
+    out = tmp_path / "series.csv"
+    args = ["latency", "Paris", "Luanda", "--start", "2026-01-01T00:00:00Z", "--duration", "4",
+            "--step", "2", "--out", str(out)]
+    assert main(args) == 0
+    first = out.read_text()
+    assert first.startswith('"time_utc"') and first.count("\n") == 4
+    assert main(args) == 2
+    assert out.read_text() == first
+    assert main(args + ["--force"]) == 0
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".json"])
+def test_latency_out_formats(tmp_path, suffix):
+    out = tmp_path / f"series{suffix}"
+    assert main(["latency", "Tokyo", "Sydney", "--start", "2026-01-01T00:00:00Z",
+                 "--duration", "4", "--step", "2", "--out", str(out)]) == 0
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+        assert pq.read_table(out).num_rows == 3
+    else:
+        assert len(json.loads(out.read_text())["rows"]) == 3
+
+
+def test_run_builtin_with_overrides_writes_results(tmp_path, capsys):
+    out = tmp_path / "tw"
+    assert main(["run", "taiwan-geofence", "--out", str(out), "--set", "time.duration_s=60",
+                 "--set", "time.step_s=30", "--set", "terminals.0.count=5", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert {p.name for p in out.iterdir()} >= {"timeseries.parquet", "summary.json",
+                                               "report.md", "run.json", "scenario.toml"}
+    assert len(summary["operators"]) == 2
+
+
+def test_info_and_constellations_tables(capsys):
+    assert main(["constellations"]) == 0
+    assert "starlink-gen1" in capsys.readouterr().out
+    assert main(["info", "kuiper", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["satellites"] == 3236 and len(doc["shells"]) == 3
