@@ -133,7 +133,8 @@ def compare(sky: np.ndarray, sf: np.ndarray) -> dict:
 
 def run(tle_path=None, duration_s: float = 3600.0, step_s: float = 1.0,
         chunk_steps: int = 600, sample: int = 300, n_sats: int | None = None,
-        seed: int = 20251204, trace_memory: bool = True, memory_sample: int = 30,
+        seed: int = 20251204, repeats: int = 3, trace_memory: bool = True,
+        memory_sample: int = 30,
         out_dir=benchlib.DEFAULT_OUT_DIR, verbose: bool = True) -> dict:
     """Run the benchmark; return its figures (``figures["agreement"]["ok"]``).
 
@@ -167,14 +168,27 @@ def run(tle_path=None, duration_s: float = 3600.0, step_s: float = 1.0,
     positions_ecef(const, grid.subset(slice(0, 2)))
 
     benchlib.reset_peak_rss()
-    sky_s, sky_sample, n_nan = skymesh_stream(const, grid, chunk_steps, sample_idx)
+    sky_runs = []
+    for k in range(repeats):
+        sec, smp, nn = skymesh_stream(const, grid, chunk_steps, sample_idx if k == 0 else None)
+        if k == 0:
+            sky_sample, n_nan = smp, nn
+        sky_runs.append(sec)
+        log(f"  SkyMesh run {k + 1}/{repeats}: {benchlib.fmt_s(sec)} for the full set")
     sky_rss = benchlib.peak_rss_bytes()
-    log(f"  SkyMesh: {benchlib.fmt_s(sky_s)} for the full set")
+    sky_s = float(np.median(sky_runs))
 
     benchlib.reset_peak_rss()
-    sf_s, sf_pos = skyfield_loop(names, line1s, line2s, sample_idx, grid)
+    sf_runs = []
+    for k in range(repeats):
+        sec, pos = skyfield_loop(names, line1s, line2s, sample_idx, grid)
+        if k == 0:
+            sf_pos = pos
+        sf_runs.append(sec)
+        log(f"  Skyfield run {k + 1}/{repeats}: {benchlib.fmt_s(sec)} for "
+            f"{len(sample_idx)} satellites")
     sf_rss = benchlib.peak_rss_bytes()
-    log(f"  Skyfield: {benchlib.fmt_s(sf_s)} for {len(sample_idx)} satellites")
+    sf_s = float(np.median(sf_runs))
 
     agreement = compare(sky_sample, sf_pos)
     del sky_sample, sf_pos
@@ -200,12 +214,15 @@ def run(tle_path=None, duration_s: float = 3600.0, step_s: float = 1.0,
                      "start_utc": grid.iso()[0], "duration_s": duration_s, "step_s": step_s,
                      "satellite_steps": steps_full, "chunk_steps": chunk_steps,
                      "skyfield_sample": int(len(sample_idx)), "seed": seed,
+                     "repeats": repeats,
                      "skymesh_nan_satellite_steps": n_nan},
-        "skymesh": {"propagate_s": sky_s, "load_constellation_s": load_s,
+        "skymesh": {"propagate_s": sky_s, "propagate_runs_s": sky_runs,
+                    "load_constellation_s": load_s,
                     "sat_steps_per_s": sky_rate, "sat_steps_per_s_incl_load": sky_rate_load,
                     "rss_peak_timed_pass_mib": round(sky_rss / benchlib.MIB, 1),
                     **({"memory": mem["skymesh"]} if mem else {})},
-        "skyfield": {"sample_s": sf_s, "sample_satellite_steps": steps_sample,
+        "skyfield": {"sample_s": sf_s, "sample_runs_s": sf_runs,
+                     "sample_satellite_steps": steps_sample,
                      "sat_steps_per_s": sf_rate,
                      "extrapolated_full_set_s": steps_full / sf_rate,
                      "rss_peak_timed_pass_mib": round(sf_rss / benchlib.MIB, 1),
@@ -233,19 +250,20 @@ def report(f: dict) -> None:
                       f"from {w['start_utc']})"],
          ["satellite-steps (full set)", f"{w['satellite_steps']:,}"],
          ["SkyMesh", f"full set, streamed in chunks of {w['chunk_steps']} steps"],
+         ["timed runs", f"{w['repeats']} of each (median)"],
          ["Skyfield", f"random sample of {w['skyfield_sample']} satellites, rate "
                       f"extrapolated per satellite-step"],
          ["SkyMesh satellite-steps NaN (SGP4 errors)", f"{w['skymesh_nan_satellite_steps']:,}"]])
 
     benchlib.print_table(
         "Throughput", ["approach", "time", "satellite-steps/s"],
-        [["SkyMesh positions_ecef (full set)", benchlib.fmt_s(sky["propagate_s"]),
+        [["SkyMesh positions_ecef (full set, median of runs)", benchlib.fmt_s(sky["propagate_s"]),
           f"{sky['sat_steps_per_s']:,.0f}"],
          ["SkyMesh incl. load_constellation "
           f"({benchlib.fmt_s(sky['load_constellation_s'])})",
           benchlib.fmt_s(sky["propagate_s"] + sky["load_constellation_s"]),
           f"{sky['sat_steps_per_s_incl_load']:,.0f}"],
-         [f"Skyfield loop ({w['skyfield_sample']} satellites, measured)",
+         [f"Skyfield loop ({w['skyfield_sample']} satellites, measured, median)",
           benchlib.fmt_s(sf["sample_s"]), f"{sf['sat_steps_per_s']:,.0f}"],
          ["Skyfield loop (full set, EXTRAPOLATED)",
           benchlib.fmt_s(sf["extrapolated_full_set_s"]), f"{sf['sat_steps_per_s']:,.0f}"]])
@@ -264,7 +282,7 @@ def report(f: dict) -> None:
             ["approach", "tracemalloc", "RSS peak"],
             [[f"SkyMesh, per {w['chunk_steps']}-step chunk of {w['satellites']:,} satellites",
               f"{ms['tracemalloc_peak_mib']:,.1f}", f"{sky['rss_peak_timed_pass_mib']:,.1f}"],
-             [f"Skyfield, per satellite ({mf['satellites_traced']} traced); RSS: "
+             [f"Skyfield, per satellite (max of {mf['satellites_traced']} traced); RSS: "
               f"{w['skyfield_sample']}-satellite loop",
               f"{mf['tracemalloc_peak_mib']:,.1f}", f"{sf['rss_peak_timed_pass_mib']:,.1f}"]])
 
@@ -291,11 +309,13 @@ def main(argv=None) -> int:
     ap.add_argument("--chunk", type=int, default=600, help="time steps per SkyMesh chunk")
     ap.add_argument("--sample", type=int, default=300, help="satellites run through Skyfield")
     ap.add_argument("--seed", type=int, default=20251204)
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs of each (median)")
     ap.add_argument("--no-memory", action="store_true", help="skip the traced memory pass")
     ap.add_argument("--out", default=str(benchlib.DEFAULT_OUT_DIR), help="JSON folder")
     args = ap.parse_args(argv)
     figures = run(args.tle, duration_s=args.duration, step_s=args.step,
                   chunk_steps=args.chunk, sample=args.sample, seed=args.seed,
+                  repeats=args.repeats,
                   trace_memory=not args.no_memory, out_dir=args.out)
     if not figures["agreement"]["ok"]:
         print("\nFAIL: SkyMesh and Skyfield positions disagree (see the agreement table)",

@@ -406,6 +406,12 @@ def report(f: dict) -> None:
         "Agreement (SkyMesh vs baseline, same snapshot)",
         ["", "result", "links in view", "RTT max rel diff", "unreachable pairs",
          "next hop identical", "next hop mismatches", "walks shortest"], rows)
+    worst = max((a["next_hop_mismatch_max_rel_cost_diff"] for a in f["agreement"]["per_instant"]),
+                default=0.0)
+    print(f"Next-hop mismatches are alternatives of equal cost up to rounding (worst relative "
+          f"cost difference {worst:.0e}), where the two searches break ties differently. A "
+          f"mismatch costlier by more than {COST_RTOL:.0e}, a reachability difference or a "
+          f"walk that is not shortest would fail the check.")
     if "skymesh_profile" in f:
         print("\nSkyMesh step profile (ratio under target; cProfile, sorted by own time):")
         print(f["skymesh_profile"])

@@ -15,7 +15,7 @@ from skymesh.orbits.frames import geodetic_to_ecef
 
 DEFAULT_MIN_ELEVATION_DEG = 25.0
 
-_MAX_BLOCK = 8_000_000  # elements of a (ground, sat, time) block held at once
+_MAX_BLOCK = 400_000  # elements of a (ground, sat-time) block: small enough to stay in cache
 
 
 def local_frames(lat_deg, lon_deg):
@@ -73,7 +73,7 @@ def visible_pairs(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
     Returns
     -------
     ground, sat, time : ndarray of int, shape (V,)
-        Sorted by time, then ground point, then satellite.
+        Sorted by time, then satellite, then ground point.
     range_km, elevation_deg : ndarray, shape (V,)
     """
     sat = np.asarray(sat_ecef_km, dtype=float)
@@ -90,7 +90,7 @@ def visible_pairs(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
     # Time-major so that results come out sorted by time.
     flat = np.ascontiguousarray(sat.transpose(1, 0, 2)).reshape(-1, 3)
     cand = _candidates(flat, ground, float(np.min(min_elevation_deg)))
-    chunk = max(1, _MAX_BLOCK // max(1, n_ground))
+    chunk = max(16, _MAX_BLOCK // max(1, n_ground))
     out = [[], [], [], [], []]
     for c0 in range(0, len(cand), chunk):
         idx_flat = cand[c0:c0 + chunk]
@@ -111,9 +111,8 @@ def visible_pairs(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
     if not out[0]:
         out = [[np.empty(0, dtype=np.int64)]] * 3 + [[np.empty(0)]] * 2
     g, s, t, r, el = (np.concatenate(x) for x in out)
-    order = np.lexsort((s, g, t))
-    return (g[order].astype(np.int64), s[order].astype(np.int64), t[order].astype(np.int64),
-            r[order], el[order])
+    return (g.astype(np.int64, copy=False), s.astype(np.int64, copy=False),
+            t.astype(np.int64, copy=False), r, el)
 
 
 def _candidates(sat_flat: np.ndarray, ground: np.ndarray, min_elevation_deg: float) -> np.ndarray:

@@ -145,27 +145,28 @@ def egress_routes(graph: sp.csr_matrix, layout: EgressLayout, terminal_group: np
         nxt[:, cols] = pred[term_nodes[:, cols]]
         pred_of_group[grp] = (pred, cols)
     reach = np.isfinite(dist)
-    path = np.full((n_steps, n_term, max_hops), -1, dtype=np.int64)
+    hops = []
     cur = np.where(reach, nxt, -9999)
     # In the reversed tree a node's predecessor is its next hop toward the internet.
-    for hop in range(max_hops):
+    for _ in range(max_hops):
         local = np.where(cur >= 0, cur % n, -1)
         is_sat = (local >= 0) & (local < layout.n_sats)
         if not is_sat.any():
             break
-        path[..., hop] = np.where(is_sat, local, -1)
-        step_next = np.full_like(cur, -9999)
+        hops.append(np.where(is_sat, local, -1).astype(np.int32))
+        step_next = cur.copy()
         for grp, (pred, cols) in pred_of_group.items():
             sub = cur[:, cols]
             ok = is_sat[:, cols]
             step_next[:, cols] = np.where(ok, pred[np.where(ok, sub, 0)], sub)
-        cur = np.where(is_sat, step_next, cur)
+        cur = step_next
+    path = (np.stack(hops, axis=2) if hops
+            else np.full((n_steps, n_term, 1), -1, dtype=np.int32))
     local = np.where(cur >= 0, cur % n, -1)
     at_gw = reach & (local >= layout.gw0) & (local < layout.sink0)
     gateway = np.where(at_gw, local - layout.gw0, -1)
     sat_hops = (path >= 0).sum(axis=2)
-    width = max(1, int(sat_hops.max(initial=0)))
     return dict(rtt_ms=np.where(at_gw, 2e3 * dist, np.nan), gateway=gateway,
                 sat_hops=np.where(at_gw, sat_hops, 0),
                 isl_hops=np.where(at_gw, np.maximum(sat_hops - 1, 0), 0),
-                path=path[..., :width])
+                path=path)

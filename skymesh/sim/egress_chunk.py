@@ -27,8 +27,8 @@ def chunk_bounds(n_steps: int, chunk_steps: int) -> list[tuple[int, int]]:
     return [(a, min(a + chunk_steps, n_steps)) for a in range(0, n_steps, chunk_steps)]
 
 
-def _route_mode(prep: Prepared, op, pos, sub_grid, mode, groups, group_of):
-    """Egress routes for one block of steps in one mode."""
+def block_links(prep: Prepared, op, pos, sub_grid, with_isls: bool = True) -> dict:
+    """Links of one block of steps, failures removed: what every routing mode draws on."""
     s = prep.scenario
     k_steps = pos.shape[1]
     offsets = sub_grid.offsets_s
@@ -38,19 +38,30 @@ def _route_mode(prep: Prepared, op, pos, sub_grid, mode, groups, group_of):
     for f in op.failures:
         target = {"satellites": sat_down, "isls": isl_down, "gateways": gw_down}[f.kind]
         target |= f.mask(target.shape[0], offsets)
-    pos = np.where(sat_down[..., None], np.nan, pos)
+    if sat_down.any():
+        pos = np.where(sat_down[..., None], np.nan, pos)
     el = s.routing.min_elevation_deg
     tg, ts, tk, tr, _ = visible_pairs(pos, prep.terminal_lat, prep.terminal_lon,
                                       min_elevation_deg=el)
     gg, gs, gk, gr, _ = visible_pairs(pos, prep.gateway_lat, prep.gateway_lon,
                                       min_elevation_deg=el)
     keep = ~gw_down[gg, gk]
-    gg, gs, gk, gr = gg[keep], gs[keep], gk[keep], gr[keep]
-    links = dict(terminal_links=(tg, ts, tk, tr), gateway_links=(gg, gs, gk, gr))
-    if mode != "bent-pipe" and len(op.isl_pairs):
+    links = dict(terminal_links=(tg, ts, tk, tr),
+                 gateway_links=(gg[keep], gs[keep], gk[keep], gr[keep]))
+    if with_isls and len(op.isl_pairs):
         lengths = isl_lengths_km(pos, op.isl_pairs, max_range_km=s.routing.max_isl_range_km)
         links["isl_pairs"] = op.isl_pairs
         links["isl_km"] = np.where(isl_down, np.nan, lengths)
+    return links
+
+
+def _route_mode(prep: Prepared, op, pos, sub_grid, mode, groups, group_of, links=None):
+    """Egress routes for one block of steps in one mode (``links`` from :func:`block_links`)."""
+    k_steps = pos.shape[1]
+    if links is None:
+        links = block_links(prep, op, pos, sub_grid, with_isls=mode != "bent-pipe")
+    if mode == "bent-pipe":
+        links = {k: v for k, v in links.items() if k not in ("isl_pairs", "isl_km")}
     active = service_active(op.policy, prep.terminal_country, sub_grid)
     exit_mask = np.stack([exit_allowed(op.policy, g, prep.gateway_country, sub_grid)
                           for g in groups])
@@ -74,10 +85,11 @@ def compute_chunk(prep: Prepared, start: int, stop: int) -> pa.Table:
         for b0 in range(0, len(grid), ROUTE_STEPS):
             sub = grid.subset(slice(b0, b0 + ROUTE_STEPS))
             pos = pos_all[:, b0:b0 + ROUTE_STEPS]
-            main = _route_mode(prep, op, pos, sub, s.routing.mode, groups, group_of)
+            links = block_links(prep, op, pos, sub, with_isls=s.routing.mode != "bent-pipe")
+            main = _route_mode(prep, op, pos, sub, s.routing.mode, groups, group_of, links)
             bent = None
             if s.routing.compare_bent_pipe and s.routing.mode != "bent-pipe":
-                bent = _route_mode(prep, op, pos, sub, "bent-pipe", groups, group_of)
+                bent = _route_mode(prep, op, pos, sub, "bent-pipe", groups, group_of, links)
             parts.append(_rows(prep, op.label, start + b0, sub, main, bent))
     return pa.concat_tables(parts)
 

@@ -114,8 +114,8 @@ def _client(scheduler: str):
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise SkyMeshError("the Dask schedulers need dask[distributed]: "
-                           "pip install 'skymesh[dask]'") from None
+        raise SkyMeshError("the Dask schedulers need dask.distributed: "
+                           "pip install 'dask[distributed]'") from None
     if scheduler == "processes":
         cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
                                processes=True, dashboard_address=None)
@@ -187,17 +187,43 @@ def run_scenario(loaded: LoadedScenario, out, *, overrides=None, force: bool = F
     if stop_after is not None and len(done) < len(chunks):
         return {"interrupted": True, "done": len(done), "chunks": len(chunks)}
     _merge_parts(out, len(chunks))
-    summary = summarize_run(out / "timeseries.parquet", prep)
+    summary, series = summarize_run(out / "timeseries.parquet", prep)
     summary["run"] = {k: state[k] for k in ("skymesh_version", "scenario", "scenario_source",
                                             "scenario_sha256", "seed", "overrides")}
     summary["run"]["chunks"] = len(chunks)
     summary["notes"] = list(prep.notes)
+    if loaded.scenario.capacity is not None:
+        from skymesh.sim.capacity_pass import capacity_pass
+        summary["capacity"], cap_table = capacity_pass(prep)
+        pq.write_table(cap_table, out / "capacity.parquet")
+    if loaded.scenario.cost is not None:
+        from skymesh.sim.costs import scenario_bill
+        bill = scenario_bill(loaded)
+        summary["cost"] = dict(periods=bill["periods"], assumptions=bill["assumptions"],
+                               markdown=_cost_markdown(bill))
+    try:
+        from skymesh.report.pictures import run_figures
+        summary["figures"] = run_figures(out, prep, series)
+    except Exception as exc:  # a figure must never lose a finished run's numbers
+        summary["notes"].append(f"figures not drawn: {exc}")
     _write_json_atomic(out / "summary.json", summary)
     write_report(out, summary, loaded)
     state["finished"] = True
     state["finished_utc"] = datetime.now(timezone.utc).isoformat()
     _write_json_atomic(out / "run.json", state)
     return summary
+
+
+def _cost_markdown(bill: dict) -> list[str]:
+    lines = ["| period | months | modelled | reported | ratio | hardware share |",
+             "|---|---|---|---|---|---|"]
+    for p in bill["periods"]:
+        rep = "n/a" if p["reported_usd"] is None else f"${p['reported_usd'] / 1e6:,.0f}M"
+        ratio = "n/a" if p["ratio"] is None else f"{p['ratio']:.2f}"
+        lines.append(f"| {p['period']} | {p['first']}..{p['last']} | "
+                     f"${p['total_usd'] / 1e6:,.1f}M | {rep} | {ratio} | "
+                     f"{100 * p['hardware_share']:.0f} % |")
+    return lines + [""] + [f"- {a}" for a in bill["assumptions"]]
 
 
 def _merge_parts(out: Path, n_chunks: int) -> None:

@@ -206,6 +206,43 @@ class SecondOperatorSpec(_Strict):
         return self
 
 
+class CapacitySpec(_Strict):
+    """Capacities of the network (see :mod:`skymesh.capacity.network` for the model)."""
+
+    target_mbps: float = Field(25.0, gt=0)
+    samples: int = Field(3, ge=1, le=100)
+    cell_resolution: int = Field(5, ge=0, le=15)
+    beams_per_sat: int = Field(16, ge=1)
+    channels_per_beam: float = Field(1.0, gt=0)
+    frequency_reuse: float = Field(1.0, ge=1)
+    beam_capacity_mbps: Optional[float] = Field(None, gt=0)
+    sat_downlink_mbps: Optional[float] = Field(None, gt=0)
+    isl_capacity_gbps: float = Field(100.0, gt=0)
+    gateway_antennas: int = Field(8, ge=1)
+    gateway_antenna_gbps: float = Field(6.8, gt=0)
+
+
+class DemandSpec(_Strict):
+    """Traffic each terminal asks for (see :mod:`skymesh.capacity.demand`)."""
+
+    busy_hour_mbps: Optional[float] = Field(None, gt=0)
+    multiplier: float = Field(1.0, gt=0)
+    diurnal: bool = True
+
+
+class CostSpec(_Strict):
+    """Unit costs and a dated fleet (see :mod:`skymesh.capacity.cost`)."""
+
+    terminal_price_usd: float = Field(ge=0)
+    monthly_service_usd: float = Field(ge=0)
+    replacements_per_month: float = Field(0.0, ge=0)
+    terminals_by_month: dict[str, float] = Field(min_length=1)
+    start_terminals: float = Field(0.0, ge=0)
+    periods: dict[str, tuple[str, str]] = {}
+    reported_usd: dict[str, float] = {}
+    sources: list[str] = []
+
+
 class OutputSpec(_Strict):
     chunk_steps: Optional[int] = Field(None, gt=0)
     timeseries: bool = True
@@ -227,9 +264,9 @@ class Scenario(_Strict):
     output: OutputSpec = OutputSpec()
     assumptions: list[str] = []
     sources: list[str] = []
-    capacity: Optional[dict] = None
-    demand: Optional[dict] = None
-    cost: Optional[dict] = None
+    capacity: Optional[CapacitySpec] = None
+    demand: Optional[DemandSpec] = None
+    cost: Optional[CostSpec] = None
 
     @model_validator(mode="after")
     def _has_gateways(self):

@@ -1,11 +1,17 @@
-"""Headline numbers of an egress run, read back from its time series a column at a time."""
+"""Headline numbers of an egress run, streamed back from its time series a row group at a time.
+
+Memory stays small whatever the run's length: counts are accumulated per
+batch (by terminal, step, gateway), and only the served RTTs are kept, as
+float32, for exact percentiles.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pyarrow.compute as pc
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 
@@ -15,87 +21,160 @@ def _pct(values: np.ndarray, q) -> dict:
     return {f"p{p}": float(v) for p, v in zip(q, np.percentile(values, q))}
 
 
-def _shares(names: np.ndarray, countries: np.ndarray, total: int) -> list[dict]:
+def _codes(column: pa.Array, lookup: dict) -> np.ndarray:
+    """Indices into our own name list for a (dictionary or string) column; -1 for null."""
+    if not pa.types.is_dictionary(column.type):
+        column = column.dictionary_encode()
+    values = column.dictionary.to_pylist()
+    mapping = np.array([lookup.get(v, -1) for v in values] + [-1], dtype=np.int64)
+    idx = column.indices.to_numpy(zero_copy_only=False)
+    idx = np.where(column.is_null().to_numpy(zero_copy_only=False), len(values), idx)
+    return mapping[idx.astype(np.int64)]
+
+
+@dataclass
+class _Acc:
+    """Running totals of one operator."""
+
+    n_term: int
+    n_steps: int
+    n_gw: int
+    rows: int = 0
+    served: int = 0
+    allowed: int = 0
+    term_served: np.ndarray = None
+    term_rows: np.ndarray = None
+    step_served: np.ndarray = None
+    step_rows: np.ndarray = None
+    gw_count: np.ndarray = None
+    bp_gw_count: np.ndarray = None
+    bp_served: int = 0
+    has_bp: bool = False
+    own: int = 0
+    own_censored: int = 0
+    hops_sum: float = 0.0
+    hops_max: int = 0
+    isl_hist: dict = field(default_factory=dict)
+    rtt: list = field(default_factory=list)
+    bp_rtt: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.term_served = np.zeros(self.n_term)
+        self.term_rows = np.zeros(self.n_term)
+        self.step_served = np.zeros(self.n_steps)
+        self.step_rows = np.zeros(self.n_steps)
+        self.gw_count = np.zeros(self.n_gw, dtype=np.int64)
+        self.bp_gw_count = np.zeros(self.n_gw, dtype=np.int64)
+
+
+def _np(batch, name):
+    return batch.column(name).to_numpy(zero_copy_only=False)
+
+
+def _add(acc: _Acc, b: pa.RecordBatch, gw_lookup: dict, censoring: np.ndarray) -> None:
+    served = _np(b, "served").astype(bool)
+    allowed = _np(b, "service_allowed").astype(bool)
+    term = _np(b, "terminal")
+    step = _np(b, "step")
+    acc.rows += len(served)
+    acc.served += int(served.sum())
+    acc.allowed += int(allowed.sum())
+    acc.term_served += np.bincount(term, weights=served, minlength=acc.n_term)
+    acc.term_rows += np.bincount(term, minlength=acc.n_term)
+    acc.step_served += np.bincount(step, weights=served, minlength=acc.n_steps)
+    acc.step_rows += np.bincount(step, minlength=acc.n_steps)
+    gw = _codes(b.column("gateway"), gw_lookup)
+    acc.gw_count += np.bincount(gw[gw >= 0], minlength=acc.n_gw)
+    acc.rtt.append(_np(b, "rtt_ms")[served].astype(np.float32))
+    hops = _np(b, "sat_hops")[served].astype(np.int64)
+    acc.hops_sum += float(hops.sum())
+    acc.hops_max = max(acc.hops_max, int(hops.max(initial=0)))
+    for k, v in zip(*np.unique(_np(b, "isl_hops")[served].astype(np.int64), return_counts=True)):
+        acc.isl_hist[int(k)] = acc.isl_hist.get(int(k), 0) + int(v)
+    own = _np(b, "exit_in_own_country").astype(bool)
+    acc.own += int(own.sum())
+    country = _codes(b.column("country"), {c: i for i, c in enumerate(censoring)})
+    acc.own_censored += int((own & (country >= 0)).sum())
+    if "bent_pipe_served" in b.schema.names:
+        acc.has_bp = True
+        bs = _np(b, "bent_pipe_served").astype(bool)
+        acc.bp_served += int(bs.sum())
+        acc.bp_rtt.append(_np(b, "bent_pipe_rtt_ms")[bs].astype(np.float32))
+        bgw = _codes(b.column("bent_pipe_gateway"), gw_lookup)
+        acc.bp_gw_count += np.bincount(bgw[bgw >= 0], minlength=acc.n_gw)
+
+
+def _gateway_shares(counts: np.ndarray, prep) -> list[dict]:
+    total = counts.sum()
     if total == 0:
         return []
-    uniq, counts = np.unique(names, return_counts=True)
-    order = np.lexsort((uniq, -counts))
-    c_of = dict(zip(names, countries))
-    return [dict(name=str(uniq[i]), country=str(c_of[uniq[i]]), share=float(counts[i] / total))
-            for i in order]
+    order = np.lexsort((prep.gateway_name, -counts))
+    return [dict(name=str(prep.gateway_name[i]), country=str(prep.gateway_country[i]),
+                 share=float(counts[i] / total)) for i in order if counts[i] > 0]
 
 
-def summarize_operator(table, prep, label: str) -> dict:
-    """Summary of one operator's rows (a pyarrow table of the time series)."""
-    t = table.filter(pc.equal(table["operator"].cast("string"), label))
-    n_rows = t.num_rows
-    served = t["served"].to_numpy(zero_copy_only=False)
-    allowed = t["service_allowed"].to_numpy(zero_copy_only=False)
-    rtt = t["rtt_ms"].to_numpy(zero_copy_only=False).astype(float)[served]
-    term = t["terminal"].to_numpy()
-    per_term = np.bincount(term, weights=served, minlength=prep.n_terminals) / \
-        np.maximum(1, np.bincount(term, minlength=prep.n_terminals))
-    sat_hops = t["sat_hops"].to_numpy(zero_copy_only=False).astype(float)[served]
-    isl_hops = t["isl_hops"].to_numpy(zero_copy_only=False).astype(float)[served]
-    gw = np.asarray(t["gateway"].cast("string").to_numpy(zero_copy_only=False))[served]
-    gwc = np.asarray(t["gateway_country"].cast("string").to_numpy(zero_copy_only=False))[served]
-    own = t["exit_in_own_country"].to_numpy(zero_copy_only=False)
-    countries = t["country"].cast("string").to_numpy(zero_copy_only=False)
-    censoring = sorted(prep.operators[0].policy.censoring)
-    own_censored = int(np.sum(own & np.isin(countries, censoring)))
-    steps = t["step"].to_numpy()
-    n_steps = int(steps.max() + 1) if len(steps) else 0
-    per_step = np.bincount(steps, weights=served, minlength=n_steps) / \
-        np.maximum(1, np.bincount(steps, minlength=n_steps))
+def _finish(acc: _Acc, prep, label: str) -> dict:
+    rows = max(acc.rows, 1)
+    rtt = np.concatenate(acc.rtt) if acc.rtt else np.empty(0, np.float32)
+    per_term = acc.term_served / np.maximum(acc.term_rows, 1)
+    per_step = acc.step_served / np.maximum(acc.step_rows, 1)
+    gws = _gateway_shares(acc.gw_count, prep)
+    by_country: dict = {}
+    for g in gws:
+        by_country[g["country"]] = by_country.get(g["country"], 0.0) + g["share"]
     out = dict(
-        operator=label, terminal_steps=int(n_rows),
-        service_share=float(served.mean()) if n_rows else 0.0,
-        geofenced_share=float((~allowed).mean()) if n_rows else 0.0,
-        no_coverage_share=float((allowed & ~served).mean()) if n_rows else 0.0,
+        operator=label, terminal_steps=int(acc.rows),
+        service_share=acc.served / rows, geofenced_share=(acc.rows - acc.allowed) / rows,
+        no_coverage_share=(acc.allowed - acc.served) / rows,
         per_terminal_service_share=_pct(per_term, (5, 50, 95)),
-        served_fraction_by_step=dict(min=float(per_step.min()) if n_steps else None,
-                                     max=float(per_step.max()) if n_steps else None),
+        served_fraction_by_step=dict(min=float(per_step.min()), max=float(per_step.max())),
         rtt_ms=dict(_pct(rtt, (50, 95, 99)), mean=float(rtt.mean()) if len(rtt) else None,
                     min=float(rtt.min()) if len(rtt) else None,
                     max=float(rtt.max()) if len(rtt) else None),
-        sat_hops=dict(mean=float(sat_hops.mean()) if len(sat_hops) else None,
-                      max=int(sat_hops.max()) if len(sat_hops) else None),
-        isl_hops_histogram={str(int(k)): int(v) for k, v in
-                            zip(*np.unique(isl_hops, return_counts=True))},
-        gateways=_shares(gw, gwc, len(gw)),
-        exit_countries=[dict(country=c["name"], share=c["share"])
-                        for c in _shares(gwc, gwc, len(gwc))],
-        exits_inside_own_country=int(own.sum()),
-        exits_inside_censoring_country=own_censored,
+        sat_hops=dict(mean=acc.hops_sum / acc.served if acc.served else None,
+                      max=acc.hops_max if acc.served else None),
+        isl_hops_histogram={str(k): v for k, v in sorted(acc.isl_hist.items())},
+        gateways=gws,
+        exit_countries=[dict(country=c, share=s) for c, s in
+                        sorted(by_country.items(), key=lambda kv: (-kv[1], kv[0]))],
+        exits_inside_own_country=acc.own,
+        exits_inside_censoring_country=acc.own_censored,
     )
-    if "bent_pipe_served" in t.column_names:
-        b_served = t["bent_pipe_served"].to_numpy(zero_copy_only=False)
-        b_rtt = t["bent_pipe_rtt_ms"].to_numpy(zero_copy_only=False).astype(float)[b_served]
-        b_gw = np.asarray(t["bent_pipe_gateway"].cast("string")
-                          .to_numpy(zero_copy_only=False))[b_served]
-        gw_country = dict(zip(prep.gateway_name, prep.gateway_country))
-        out["bent_pipe"] = dict(
-            service_share=float(b_served.mean()) if n_rows else 0.0,
-            rtt_ms=dict(_pct(b_rtt, (50, 95, 99))),
-            gateways=_shares(b_gw, np.array([gw_country[g] for g in b_gw]), len(b_gw)))
-    return out
+    if acc.has_bp:
+        bp = np.concatenate(acc.bp_rtt) if acc.bp_rtt else np.empty(0, np.float32)
+        out["bent_pipe"] = dict(service_share=acc.bp_served / rows, rtt_ms=_pct(bp, (50, 95, 99)),
+                                gateways=_gateway_shares(acc.bp_gw_count, prep))
+    return out, dict(rtt_ms=rtt, served_by_step=per_step)
 
 
-def summarize_run(path: Path, prep) -> dict:
-    """Summary of a finished run's ``timeseries.parquet``."""
-    cols = ["step", "operator", "terminal", "country", "service_allowed", "served", "rtt_ms",
-            "gateway", "gateway_country", "sat_hops", "isl_hops", "exit_in_own_country"]
-    schema = pq.read_schema(path)
-    cols += [c for c in ("bent_pipe_served", "bent_pipe_rtt_ms", "bent_pipe_gateway")
-             if c in schema.names]
-    table = pq.read_table(path, columns=cols)
+def summarize_run(path: Path, prep) -> tuple[dict, dict]:
+    """Summary of a finished run's ``timeseries.parquet``, and per-operator series for plots.
+
+    Returns ``(summary, series)``; ``series[label]`` holds ``rtt_ms`` (served
+    terminal-steps, float32) and ``served_by_step`` (fraction per step).
+    """
+    labels = [op.label for op in prep.operators]
+    accs = {lab: _Acc(prep.n_terminals, len(prep.grid), len(prep.gateway_name)) for lab in labels}
+    gw_lookup = {str(n): i for i, n in enumerate(prep.gateway_name)}
+    censoring = np.array(sorted(prep.operators[0].policy.censoring), dtype=object)
+    op_lookup = {lab: i for i, lab in enumerate(labels)}
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=262_144):
+        op = _codes(batch.column("operator"), op_lookup)
+        for i, lab in enumerate(labels):
+            mask = op == i
+            if mask.any():
+                _add(accs[lab], batch.filter(pa.array(mask)), gw_lookup, censoring)
     s = prep.scenario
-    return dict(
+    ops, series = [], {}
+    for lab in labels:
+        summary, extra = _finish(accs[lab], prep, lab)
+        ops.append(summary)
+        series[lab] = extra
+    summary = dict(
         scenario=s.name, description=s.description,
         start_utc=prep.grid.start.isoformat().replace("+00:00", "Z"),
         duration_s=s.time.duration_s, step_s=s.time.step_s, steps=len(prep.grid),
         mode=s.routing.mode, terminals=prep.n_terminals,
         terminal_countries=sorted(set(prep.terminal_country.tolist())),
-        gateways=len(prep.gateway_name),
-        operators=[summarize_operator(table, prep, op.label) for op in prep.operators],
-    )
+        gateways=len(prep.gateway_name), operators=ops)
+    return summary, series
