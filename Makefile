@@ -18,14 +18,19 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/skymesh visible "London, GB" --at 2026-01-01T00:00:00Z --constellation starlink-shell1 --limit 8
 	$(VENV)/bin/skymesh latency Paris Luanda --constellation starlink-shell1 \
 		--start 2026-01-01T00:00:00Z --duration 600 --step 1 --mode isl
+	$(VENV)/bin/skymesh scenarios
+	$(VENV)/bin/skymesh run iran-2022 --out results/iran-2022 --force
+	@echo "report: results/iran-2022/report.md (figures in results/iran-2022/figures/)"
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -n 2 -q
 
 bench: $(VENV)/.installed
-	$(PY) -m pytest -q -m slow
 	$(PY) benchmarks/bench_routing.py
 	$(PY) benchmarks/bench_propagation.py
+	$(PY) benchmarks/bench_allocation.py
+	$(PY) benchmarks/bench_iran.py
+	$(PY) benchmarks/bench_scale.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -338,6 +338,20 @@ def scenarios(json_out: bool = typer.Option(False, "--json", help="Print JSON.")
 
 
 def _summary_table(summary: dict) -> None:
+    if summary.get("study") == "routing":
+        t = Table(title=f"{summary['scenario']}: routing study")
+        t.add_column("metric")
+        t.add_column("value", justify="right")
+        r = summary["rtt_ms"]
+        fmt = lambda x: "n/a" if x is None else f"{x:.1f}"  # noqa: E731
+        t.add_row("steps x pairs", f"{summary['steps']:,} x {summary['pairs']:,}")
+        t.add_row("RTT p50 / p95 / p99", f"{fmt(r['p50'])} / {fmt(r['p95'])} / {fmt(r['p99'])} ms")
+        t.add_row("pair-steps reachable", f"{100 * summary['reachable_fraction']:.1f} %")
+        t.add_row("forwarding changes per step (mean)",
+                  f"{summary['fstate_changes_per_step']['mean']:,.0f} of "
+                  f"{summary['fstate_entries']:,}")
+        console.print(t)
+        return
     for op in summary["operators"]:
         t = Table(title=f"{summary['scenario']}: {op['operator']}")
         t.add_column("metric")
@@ -368,6 +382,9 @@ def run(scenario: str = typer.Argument(..., help="Scenario file (.toml) or built
                                     "from its last completed chunk."),
         scheduler: str = typer.Option("sync", "--scheduler", help="sync, processes, or a "
                                       "Dask scheduler address tcp://host:8786."),
+        workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Worker "
+                                              "processes for --scheduler processes "
+                                              "(default: every core)."),
         set_: list[str] = typer.Option([], "--set", help="Override a scenario key, e.g. "
                                        "--set time.duration_s=600 (repeatable)."),
         json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON.")):
@@ -384,12 +401,13 @@ def run(scenario: str = typer.Argument(..., help="Scenario file (.toml) or built
             bar.update(task, completed=done, total=total)
 
         summary = run_scenario(loaded, out, overrides=overrides, force=force, resume=resume,
-                               scheduler=scheduler, progress=progress)
+                               scheduler=scheduler, workers=workers, progress=progress)
     if json_out:
         return _print_json(summary)
     _notes(summary.get("notes", []), False)
     _summary_table(summary)
-    console.print(f"results in {out}/ (timeseries.parquet, summary.json, report.md)")
+    console.print(f"results in {out}/ (" + ", ".join(sorted(p.name for p in out.iterdir()
+                                                            if p.is_file())) + ")")
 
 
 @app.command()
@@ -535,7 +553,10 @@ def map_service(scenario: str = typer.Argument(..., help="Scenario file or built
     from skymesh.timebase import parse_time
     _refuse_existing(out, force)
     loaded = load_scenario(scenario)
-    when = parse_time(at) if at else loaded.scenario.time.start
+    start = loaded.scenario.time.start
+    if at is None and start == "epoch":
+        raise SkyMeshError("this scenario starts at its constellation's epoch: give --at")
+    when = parse_time(at) if at else start
     service_map(policy_states(loaded.policy, when), path=out,
                 title=f"{loaded.scenario.name}: service at {when:%Y-%m-%d %H:%M} UTC")
     console.print(f"wrote {out}")

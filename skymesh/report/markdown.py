@@ -78,3 +78,33 @@ def write_report(out: Path, summary: dict, loaded) -> Path:
     path = Path(out) / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def write_routing_report(out: Path, summary: dict, loaded) -> Path:
+    """Write ``report.md`` for a routing study."""
+    s = loaded.scenario
+    r = summary["rtt_ms"]
+    lines = [f"# SkyMesh routing study: {s.name}", "", s.description.strip(), "",
+             "| | |", "|---|---|",
+             f"| window | {summary['start_utc']}, {summary['duration_s']:g} s every "
+             f"{summary['step_s']:g} s ({summary['steps']:,} steps) |",
+             f"| constellation | {summary['constellation']} ({summary['satellites']:,} "
+             "satellites) |",
+             f"| routing mode | {summary['mode']} |",
+             f"| ground points | {summary['ground_points']:,} ({summary['pairs']:,} pairs) |",
+             f"| RTT p50 / p95 / p99 | {_f(r['p50'])} / {_f(r['p95'])} / {_f(r['p99'])} ms |",
+             f"| pair-steps reachable | {_pct(summary['reachable_fraction'])} |",
+             f"| forwarding entries per step | {summary['fstate_entries']:,} |",
+             f"| forwarding changes per step, mean / max | "
+             f"{summary['fstate_changes_per_step']['mean']:,.0f} / "
+             f"{summary['fstate_changes_per_step']['max']:,} |",
+             f"| SkyMesh | {summary['run']['skymesh_version']}, scenario sha256 "
+             f"{summary['run']['scenario_sha256'][:12]}, seed {summary['run']['seed']} |", "",
+             "Files: `rtt.parquet` (step, src, dst, rtt_ms), `fstate_changes.parquet` (step, "
+             "node, dst, next_hop: every entry at the first step, then changes), "
+             "`pairs.parquet` (per-pair statistics).", ""]
+    if summary.get("notes"):
+        lines += ["## Notes", ""] + [f"- {n}" for n in summary["notes"]] + [""]
+    path = Path(out) / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path

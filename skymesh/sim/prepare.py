@@ -93,6 +93,18 @@ def _terminals(loaded: LoadedScenario):
             la, lo = pts[:, 0], pts[:, 1]
             cc = np.full(len(pts), group.country) if group.country else country_of(la, lo)
             base = group.name or f"group{i}"
+        elif group.largest is not None or group.file is not None:
+            from skymesh.ground.places import largest_places, load_hypatia_cities
+            if group.file is not None:
+                _, place_names, la, lo, _ = load_hypatia_cities(loaded.resolve(group.file))
+                cc = country_of(la, lo)
+            else:
+                place_names, la, lo, cc, _, _ = largest_places(group.largest, group.country)
+            names += list(place_names)
+            lat.append(np.asarray(la, float))
+            lon.append(np.asarray(lo, float))
+            country.append(np.asarray(cc, dtype="<U2"))
+            continue
         else:
             la, lo = sample_points(group.country, group.count, weight=group.placement,
                                    seed=int(np.random.SeedSequence([s.seed, i]).generate_state(1)[0]))
@@ -164,9 +176,13 @@ def prepare(loaded: LoadedScenario) -> Prepared:
     """Arrays for a run of ``loaded``: deterministic for its seeds."""
     s = loaded.scenario
     notes: list[str] = []
-    grid = time_grid(s.time.start, s.time.duration_s, s.time.step_s)
     c = s.constellation
     const = _constellation(loaded, c.preset, c.file, c.j2, c.skip_bad, notes)
+    start = s.time.start
+    if start == "epoch":
+        start = const.epoch.replace(second=0, microsecond=0)
+        notes.append(f"start = the constellation's element epoch, {start:%Y-%m-%d %H:%M} UTC")
+    grid = time_grid(start, s.time.duration_s, s.time.step_s)
     if const.is_tle:
         days = abs((grid.start - const.epoch).total_seconds()) / 86400
         if days >= STALE_TLE_DAYS:

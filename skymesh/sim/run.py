@@ -5,7 +5,10 @@ A results folder holds::
     scenario.toml       the scenario as given (with --set overrides recorded in run.json)
     run.json            SkyMesh version, scenario hash, seed, chunk plan, chunks done
     parts/              one Parquet file per finished chunk (while the run is going)
-    timeseries.parquet  every step x operator x terminal (row groups = chunks)
+    timeseries.parquet  egress study: every step x operator x terminal (row groups = chunks)
+    rtt.parquet, fstate_changes.parquet, pairs.parquet
+                        routing study: RTT per step and pair, forwarding-state changes,
+                        per-pair statistics
     summary.json        headline numbers
     report.md           the same, as tables for people
 
@@ -51,15 +54,27 @@ def _prepared(loaded: LoadedScenario):
     return _PREPARED[key]
 
 
-def _chunk_task(loaded: LoadedScenario, start: int, stop: int) -> pa.Table:
+def _chunk_task(loaded: LoadedScenario, start: int, stop: int) -> dict:
+    """The result tables of one chunk, by output name."""
+    prep = _prepared(loaded)
+    if loaded.scenario.study == "routing":
+        from skymesh.sim.routing_chunk import compute_routing_chunk
+        return compute_routing_chunk(prep, start, stop)
     from skymesh.sim.egress_chunk import compute_chunk
-    return compute_chunk(_prepared(loaded), start, stop)
+    return {"timeseries": compute_chunk(prep, start, stop)}
+
+
+def outputs_of(loaded: LoadedScenario) -> tuple[str, ...]:
+    """Names of the Parquet files a study writes (one row group per chunk each)."""
+    return ("rtt", "fstate_changes") if loaded.scenario.study == "routing" else ("timeseries",)
 
 
 def plan_chunks(loaded: LoadedScenario, n_steps: int, n_terminals: int) -> list[tuple[int, int]]:
     from skymesh.sim.egress_chunk import chunk_bounds
+    rows_per_step = (n_terminals * (n_terminals - 1) // 2 if loaded.scenario.study == "routing"
+                     else n_terminals)
     steps = loaded.scenario.output.chunk_steps or max(
-        1, DEFAULT_CHUNK_TERMINAL_STEPS // max(1, n_terminals))
+        1, DEFAULT_CHUNK_TERMINAL_STEPS // max(1, rows_per_step))
     return chunk_bounds(n_steps, steps)
 
 
@@ -71,11 +86,16 @@ def _write_json_atomic(path: Path, doc: dict) -> None:
     os.replace(tmp, path)
 
 
-def _write_part(parts: Path, index: int, table: pa.Table) -> None:
-    final = parts / f"chunk-{index:05d}.parquet"
-    tmp = parts / f".chunk-{index:05d}.parquet.tmp"
-    pq.write_table(table, tmp)
-    os.replace(tmp, final)
+def _part_path(parts: Path, name: str, index: int) -> Path:
+    return parts / f"{name}-{index:05d}.parquet"
+
+
+def _write_parts(parts: Path, index: int, tables: dict) -> None:
+    """Write a chunk's tables; each appears under its final name only once complete."""
+    for name, table in tables.items():
+        tmp = parts / f".{name}-{index:05d}.parquet.tmp"
+        pq.write_table(table, tmp)
+        os.replace(tmp, _part_path(parts, name, index))
 
 
 def _open_results(out: Path, loaded: LoadedScenario, overrides, chunks, *, force, resume):
@@ -109,15 +129,15 @@ def _open_results(out: Path, loaded: LoadedScenario, overrides, chunks, *, force
     return state
 
 
-def _client(scheduler: str):
-    """A Dask client for ``scheduler`` (``processes`` starts a local cluster)."""
+def _client(scheduler: str, workers: int | None = None):
+    """A Dask client for ``scheduler`` (``processes`` starts a local cluster of ``workers``)."""
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
         raise SkyMeshError("the Dask schedulers need dask.distributed: "
                            "pip install 'dask[distributed]'") from None
     if scheduler == "processes":
-        cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                                processes=True, dashboard_address=None)
         return Client(cluster), cluster
     if scheduler.startswith(("tcp://", "tls://", "ws://", "wss://")):
@@ -131,7 +151,8 @@ def _client(scheduler: str):
 
 def run_scenario(loaded: LoadedScenario, out, *, overrides=None, force: bool = False,
                  resume: bool = False, scheduler: str = "sync", client=None,
-                 progress=None, stop_after: int | None = None) -> dict:
+                 workers: int | None = None, progress=None,
+                 stop_after: int | None = None) -> dict:
     """Run ``loaded`` into the results folder ``out``; return the summary.
 
     Parameters
@@ -139,6 +160,8 @@ def run_scenario(loaded: LoadedScenario, out, *, overrides=None, force: bool = F
     progress : callable(done_chunks, total_chunks), optional
     client : dask.distributed.Client, optional
         Use this client instead of making one from ``scheduler``.
+    workers : int, optional
+        Worker processes for ``scheduler="processes"`` (default: every core).
     stop_after : int, optional
         Stop (as if interrupted) after this many new chunks: for tests of resuming.
     """
@@ -150,14 +173,16 @@ def run_scenario(loaded: LoadedScenario, out, *, overrides=None, force: bool = F
     state = _open_results(out, loaded, overrides, chunks, force=force, resume=resume)
     chunks = [tuple(c) for c in state["chunks"]]
     parts = out / "parts"
+    names = outputs_of(loaded)
     todo = [i for i in range(len(chunks))
-            if i not in set(state["done"]) or not (parts / f"chunk-{i:05d}.parquet").exists()]
+            if i not in set(state["done"])
+            or not all(_part_path(parts, n, i).exists() for n in names)]
     done = set(state["done"]) - set(todo)
     if progress:
         progress(len(done), len(chunks))
 
-    def finished_chunk(i, table):
-        _write_part(parts, i, table)
+    def finished_chunk(i, tables):
+        _write_parts(parts, i, tables)
         done.add(i)
         state["done"] = sorted(done)
         _write_json_atomic(out / "run.json", state)
@@ -172,7 +197,7 @@ def run_scenario(loaded: LoadedScenario, out, *, overrides=None, force: bool = F
     else:
         own = None
         if client is None:
-            client, own = _client(scheduler)
+            client, own = _client(scheduler, workers)
         try:
             from dask.distributed import as_completed
             remote = client.scatter(loaded, broadcast=True)
@@ -186,7 +211,11 @@ def run_scenario(loaded: LoadedScenario, out, *, overrides=None, force: bool = F
                 own.close()
     if stop_after is not None and len(done) < len(chunks):
         return {"interrupted": True, "done": len(done), "chunks": len(chunks)}
-    _merge_parts(out, len(chunks))
+    for name in names:
+        _merge_parts(out, name, len(chunks))
+    shutil.rmtree(parts)
+    if loaded.scenario.study == "routing":
+        return _finish_routing(out, loaded, prep, state, len(chunks))
     summary, series = summarize_run(out / "timeseries.parquet", prep)
     summary["run"] = {k: state[k] for k in ("skymesh_version", "scenario", "scenario_source",
                                             "scenario_sha256", "seed", "overrides")}
@@ -226,20 +255,36 @@ def _cost_markdown(bill: dict) -> list[str]:
     return lines + [""] + [f"- {a}" for a in bill["assumptions"]]
 
 
-def _merge_parts(out: Path, n_chunks: int) -> None:
-    """Stream the chunk files into one Parquet file, a row group per chunk, then drop them."""
+def _merge_parts(out: Path, name: str, n_chunks: int) -> None:
+    """Stream a study's chunk files into ``NAME.parquet``, a row group per chunk."""
     parts = out / "parts"
-    target = out / "timeseries.parquet"
-    tmp = out / ".timeseries.parquet.tmp"
+    target = out / f"{name}.parquet"
+    tmp = out / f".{name}.parquet.tmp"
     writer = None
     try:
         for i in range(n_chunks):
-            table = pq.read_table(parts / f"chunk-{i:05d}.parquet")
+            table = pq.read_table(_part_path(parts, name, i))
             if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema)
+                writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
             writer.write_table(table.cast(writer.schema))
     finally:
         if writer is not None:
             writer.close()
     os.replace(tmp, target)
-    shutil.rmtree(parts)
+
+
+def _finish_routing(out: Path, loaded, prep, state: dict, n_chunks: int) -> dict:
+    from skymesh.report.markdown import write_routing_report
+    from skymesh.sim.routing_chunk import summarize_routing
+    summary, extra = summarize_routing(out, prep)
+    pq.write_table(extra["pairs"], out / "pairs.parquet")
+    summary["run"] = {k: state[k] for k in ("skymesh_version", "scenario", "scenario_source",
+                                            "scenario_sha256", "seed", "overrides")}
+    summary["run"]["chunks"] = n_chunks
+    summary["notes"] = list(prep.notes)
+    _write_json_atomic(out / "summary.json", summary)
+    write_routing_report(out, summary, loaded)
+    state["finished"] = True
+    state["finished_utc"] = datetime.now(timezone.utc).isoformat()
+    _write_json_atomic(out / "run.json", state)
+    return summary

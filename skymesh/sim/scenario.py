@@ -6,6 +6,9 @@ commented examples)::
     name = "iran-2022"
     description = "..."
     seed = 2022                          # every random draw derives from it
+    study = "egress"                     # egress: terminals to the internet through gateways;
+                                         # routing: all-pairs RTT and forwarding state among
+                                         # the ground points every step
 
     [constellation]
     preset = "starlink-gen1"             # or: file = "starlink.tle" (relative to this file)
@@ -27,6 +30,8 @@ commented examples)::
     [[terminals]]                        # ... or explicit points
     name = "Tehran"
     points = [[35.69, 51.39]]
+    [[terminals]]                        # ... or the N most populous places (GeoNames)
+    largest = 100                        # (or: file = "cities.basic.txt", a Hypatia list)
 
     [[gateways]]                         # and/or gateways_file = "gateways.csv"
     name = "Istanbul"
@@ -126,8 +131,14 @@ class ConstellationSpec(_Strict):
         return self
 
 
+def _time_or_epoch(value):
+    if isinstance(value, str) and value.strip().lower() == "epoch":
+        return "epoch"
+    return _time(value)
+
+
 class TimeSpec(_Strict):
-    start: UTCTime
+    start: Annotated[object, BeforeValidator(_time_or_epoch)]
     duration_s: float = Field(gt=0, le=30 * 86400)
     step_s: float = Field(1.0, gt=0, le=86400)
 
@@ -152,11 +163,15 @@ class TerminalGroup(_Strict):
     count: Optional[int] = Field(None, gt=0, le=1_000_000)
     placement: Literal["population", "area"] = "population"
     points: Optional[list[tuple[float, float]]] = None
+    largest: Optional[int] = Field(None, gt=0, le=10_000)
+    file: Optional[str] = None
 
     @model_validator(mode="after")
     def _one_kind(self):
-        if (self.points is None) == (self.count is None):
-            raise ValueError("give either 'country' with 'count', or 'points'")
+        kinds = sum(x is not None for x in (self.points, self.count, self.largest, self.file))
+        if kinds != 1:
+            raise ValueError("give one of: 'country' with 'count', 'points', 'largest' (the N "
+                             "most populous places) or 'file' (a Hypatia city list)")
         if self.count is not None and self.country is None:
             raise ValueError("'count' needs a 'country' to place terminals in")
         for lat, lon in self.points or ():
@@ -252,6 +267,7 @@ class Scenario(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
     seed: int = 0
+    study: Literal["egress", "routing"] = "egress"
     constellation: ConstellationSpec
     time: TimeSpec
     routing: RoutingSpec = RoutingSpec()
@@ -270,8 +286,9 @@ class Scenario(_Strict):
 
     @model_validator(mode="after")
     def _has_gateways(self):
-        if not self.gateways and self.gateways_file is None:
-            raise ValueError("a scenario needs gateways: list [[gateways]] or set gateways_file")
+        if self.study == "egress" and not self.gateways and self.gateways_file is None:
+            raise ValueError("an egress study needs gateways: list [[gateways]] or set "
+                             "gateways_file (or set study = \"routing\")")
         return self
 
 

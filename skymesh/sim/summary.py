@@ -1,8 +1,8 @@
 """Headline numbers of an egress run, streamed back from its time series a row group at a time.
 
 Memory stays small whatever the run's length: counts are accumulated per
-batch (by terminal, step, gateway), and only the served RTTs are kept, as
-float32, for exact percentiles.
+batch (by terminal, step, gateway) and RTTs go into fixed histograms
+(0.01 ms bins, :class:`skymesh.sim.stats.Histogram`) for percentiles.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from skymesh.sim.stats import Histogram
 
 
 def _pct(values: np.ndarray, q) -> dict:
@@ -55,8 +57,8 @@ class _Acc:
     hops_sum: float = 0.0
     hops_max: int = 0
     isl_hist: dict = field(default_factory=dict)
-    rtt: list = field(default_factory=list)
-    bp_rtt: list = field(default_factory=list)
+    rtt: Histogram = field(default_factory=Histogram)
+    bp_rtt: Histogram = field(default_factory=Histogram)
 
     def __post_init__(self):
         self.term_served = np.zeros(self.n_term)
@@ -85,7 +87,7 @@ def _add(acc: _Acc, b: pa.RecordBatch, gw_lookup: dict, censoring: np.ndarray) -
     acc.step_rows += np.bincount(step, minlength=acc.n_steps)
     gw = _codes(b.column("gateway"), gw_lookup)
     acc.gw_count += np.bincount(gw[gw >= 0], minlength=acc.n_gw)
-    acc.rtt.append(_np(b, "rtt_ms")[served].astype(np.float32))
+    acc.rtt.add(_np(b, "rtt_ms")[served])
     hops = _np(b, "sat_hops")[served].astype(np.int64)
     acc.hops_sum += float(hops.sum())
     acc.hops_max = max(acc.hops_max, int(hops.max(initial=0)))
@@ -99,7 +101,7 @@ def _add(acc: _Acc, b: pa.RecordBatch, gw_lookup: dict, censoring: np.ndarray) -
         acc.has_bp = True
         bs = _np(b, "bent_pipe_served").astype(bool)
         acc.bp_served += int(bs.sum())
-        acc.bp_rtt.append(_np(b, "bent_pipe_rtt_ms")[bs].astype(np.float32))
+        acc.bp_rtt.add(_np(b, "bent_pipe_rtt_ms")[bs])
         bgw = _codes(b.column("bent_pipe_gateway"), gw_lookup)
         acc.bp_gw_count += np.bincount(bgw[bgw >= 0], minlength=acc.n_gw)
 
@@ -115,7 +117,7 @@ def _gateway_shares(counts: np.ndarray, prep) -> list[dict]:
 
 def _finish(acc: _Acc, prep, label: str) -> dict:
     rows = max(acc.rows, 1)
-    rtt = np.concatenate(acc.rtt) if acc.rtt else np.empty(0, np.float32)
+    rtt = acc.rtt
     per_term = acc.term_served / np.maximum(acc.term_rows, 1)
     per_step = acc.step_served / np.maximum(acc.step_rows, 1)
     gws = _gateway_shares(acc.gw_count, prep)
@@ -128,9 +130,8 @@ def _finish(acc: _Acc, prep, label: str) -> dict:
         no_coverage_share=(acc.allowed - acc.served) / rows,
         per_terminal_service_share=_pct(per_term, (5, 50, 95)),
         served_fraction_by_step=dict(min=float(per_step.min()), max=float(per_step.max())),
-        rtt_ms=dict(_pct(rtt, (50, 95, 99)), mean=float(rtt.mean()) if len(rtt) else None,
-                    min=float(rtt.min()) if len(rtt) else None,
-                    max=float(rtt.max()) if len(rtt) else None),
+        rtt_ms=dict(rtt.percentiles((50, 95, 99)), mean=rtt.mean(),
+                    min=rtt.lo if rtt.n else None, max=rtt.hi if rtt.n else None),
         sat_hops=dict(mean=acc.hops_sum / acc.served if acc.served else None,
                       max=acc.hops_max if acc.served else None),
         isl_hops_histogram={str(k): v for k, v in sorted(acc.isl_hist.items())},
@@ -141,24 +142,25 @@ def _finish(acc: _Acc, prep, label: str) -> dict:
         exits_inside_censoring_country=acc.own_censored,
     )
     if acc.has_bp:
-        bp = np.concatenate(acc.bp_rtt) if acc.bp_rtt else np.empty(0, np.float32)
-        out["bent_pipe"] = dict(service_share=acc.bp_served / rows, rtt_ms=_pct(bp, (50, 95, 99)),
+        out["bent_pipe"] = dict(service_share=acc.bp_served / rows,
+                                rtt_ms=acc.bp_rtt.percentiles((50, 95, 99)),
                                 gateways=_gateway_shares(acc.bp_gw_count, prep))
-    return out, dict(rtt_ms=rtt, served_by_step=per_step)
+    return out, dict(rtt_ms=rtt.quantile_sample(), served_by_step=per_step)
 
 
 def summarize_run(path: Path, prep) -> tuple[dict, dict]:
     """Summary of a finished run's ``timeseries.parquet``, and per-operator series for plots.
 
-    Returns ``(summary, series)``; ``series[label]`` holds ``rtt_ms`` (served
-    terminal-steps, float32) and ``served_by_step`` (fraction per step).
+    Returns ``(summary, series)``; ``series[label]`` holds ``rtt_ms`` (a
+    2,001-value sample following the served RTTs' distribution, for CDF plots)
+    and ``served_by_step`` (fraction of terminals served per step).
     """
     labels = [op.label for op in prep.operators]
     accs = {lab: _Acc(prep.n_terminals, len(prep.grid), len(prep.gateway_name)) for lab in labels}
     gw_lookup = {str(n): i for i, n in enumerate(prep.gateway_name)}
     censoring = np.array(sorted(prep.operators[0].policy.censoring), dtype=object)
     op_lookup = {lab: i for i, lab in enumerate(labels)}
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=262_144):
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=65_536):
         op = _codes(batch.column("operator"), op_lookup)
         for i, lab in enumerate(labels):
             mask = op == i

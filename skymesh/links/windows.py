@@ -1,0 +1,87 @@
+"""Visibility over a block of steps, reusing one candidate set per ground point.
+
+Within a short block of steps a satellite's sub-point moves only a few
+degrees, so the satellites that can rise above a ground point's mask during
+the block are known in advance: those within the visibility cone at the
+block's middle step, widened by how far each satellite drifts during the
+block. One (ground x satellite) angle test per block replaces one per step,
+then exact elevations are computed for the candidate pairs only. The result
+is the same set as :func:`skymesh.links.visibility.visible_pairs` (a test
+checks it); the bound is rigorous, not a heuristic:
+
+* a satellite at radius ``r`` seen at elevation >= e from a point at radius
+  ``R`` lies within Earth-central angle ``acos(R cos e / r) - e`` of it
+  (spherical geometry; the geodetic local vertical differs from the radial
+  one by < 0.2 deg, covered by a 0.5 deg margin);
+* its angle from the block's middle position is at most its measured drift.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from skymesh.links.visibility import DEFAULT_MIN_ELEVATION_DEG, local_frames
+from skymesh.orbits.frames import geodetic_to_ecef
+
+MARGIN_DEG = 0.5
+
+
+def visible_pairs_windowed(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
+                           min_elevation_deg=DEFAULT_MIN_ELEVATION_DEG):
+    """Every (ground point, satellite, step) in view; same contract as ``visible_pairs``.
+
+    Parameters
+    ----------
+    sat_ecef_km : ndarray, shape (N, K, 3)
+        Earth-fixed positions over a short block (minutes); NaN = satellite absent.
+    lat_deg, lon_deg, alt_km : array_like, shape (G,)
+    min_elevation_deg : float or array_like (G,)
+
+    Returns
+    -------
+    ground, sat, step : int arrays (V,); range_km, elevation_deg : float arrays (V,)
+        Ordered by step, then ground point, then satellite.
+    """
+    sat = np.asarray(sat_ecef_km, dtype=float)
+    if sat.ndim == 2:
+        sat = sat[:, None, :]
+    n_sat, n_steps, _ = sat.shape
+    ground = np.atleast_2d(geodetic_to_ecef(lat_deg, lon_deg, alt_km))
+    _, _, up = local_frames(lat_deg, lon_deg)
+    n_ground = len(ground)
+    e_min = np.broadcast_to(np.asarray(min_elevation_deg, dtype=float), (n_ground,))
+    present = np.isfinite(sat).all(axis=2)                               # (N, K)
+    filled = np.where(present[..., None], sat, 0.0)
+    r = np.linalg.norm(filled, axis=2)                                    # (N, K)
+    mid = n_steps // 2
+    # Middle reference position: the middle step, or any step the satellite is present.
+    ref_step = np.where(present[:, mid], mid, np.argmax(present, axis=1))
+    ref = filled[np.arange(n_sat), ref_step]
+    ref_unit = ref / np.maximum(np.linalg.norm(ref, axis=1, keepdims=True), 1e-9)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos_drift = np.einsum("nkc,nc->nk", filled, ref_unit) / np.where(r > 0, r, np.inf)
+    cos_drift = np.where(present, cos_drift, 1.0)
+    drift = np.arccos(np.clip(cos_drift.min(axis=1), -1.0, 1.0))          # (N,)
+    r_max = np.where(present, r, 0.0).max(axis=1)                          # (N,)
+    g_radius = np.linalg.norm(ground, axis=1)
+    e = np.deg2rad(np.maximum(e_min.min() - MARGIN_DEG, -89.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lam = np.arccos(np.clip(g_radius.min() * np.cos(e) / r_max, -1.0, 1.0)) - e   # (N,)
+    reach = lam + drift + np.deg2rad(MARGIN_DEG)
+    g_unit = ground / g_radius[:, None]
+    cos_theta = g_unit @ ref_unit.T                                         # (G, N)
+    cand_g, cand_s = np.nonzero((cos_theta >= np.cos(np.minimum(reach, np.pi))[None, :])
+                                & present.any(axis=1)[None, :])
+    # Exact elevations of the candidates at every step: (C, K).
+    d = sat[cand_s] - ground[cand_g][:, None, :]
+    rng = np.linalg.norm(d, axis=2)
+    u = np.einsum("ckx,cx->ck", d, up[cand_g])
+    sin_min = np.sin(np.deg2rad(e_min))[cand_g][:, None]
+    ok = np.isfinite(rng) & (u >= sin_min * rng)
+    c_idx, k_idx = np.nonzero(ok)
+    order = np.lexsort((cand_s[c_idx], cand_g[c_idx], k_idx))
+    c_idx, k_idx = c_idx[order], k_idx[order]
+    r_out = rng[c_idx, k_idx]
+    el = np.rad2deg(np.arcsin(np.clip(u[c_idx, k_idx] / r_out, -1.0, 1.0)))
+    return (cand_g[c_idx].astype(np.int64), cand_s[c_idx].astype(np.int64),
+            k_idx.astype(np.int64), r_out, el)
