@@ -100,3 +100,29 @@ def test_info_and_constellations_tables(capsys):
     assert main(["info", "kuiper", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["satellites"] == 3236 and len(doc["shells"]) == 3
+
+
+def test_picture_commands_write_files_and_refuse_to_overwrite(tmp_path):
+    from matplotlib.image import imread
+    route = tmp_path / "route.png"
+    assert main(["map", "route", "Paris", "Luanda", "--at", "2026-01-01T00:00:00Z",
+                 "--out", str(route)]) == 0
+    assert main(["map", "route", "Paris", "Luanda", "--at", "2026-01-01T00:00:00Z",
+                 "--out", str(route)]) == 2
+    assert imread(route).std() > 0.05
+    assert main(["map", "constellation", "-c", "oneweb", "--at", "2026-01-01T00:00:00Z",
+                 "--out", str(tmp_path / "c.svg")]) == 0
+    assert (tmp_path / "c.svg").read_text().lstrip().startswith("<?xml")
+    assert main(["map", "service", "iran-2022", "--out", str(tmp_path / "s.png")]) == 0
+    assert main(["plot", "rtt", "Tokyo", "Sydney", "--start", "2026-01-01T00:00:00Z",
+                 "--duration", "60", "--step", "10", "--out", str(tmp_path / "r.png"),
+                 "--cdf", str(tmp_path / "cdf.png")]) == 0
+    assert (tmp_path / "cdf.png").stat().st_size > 10_000
+
+
+def test_view_writes_one_offline_html_file(tmp_path):
+    out = tmp_path / "view.html"
+    assert main(["view", "taiwan-geofence", "--out", str(out), "--max-steps", "12"]) == 0
+    html = out.read_text()
+    assert 'id="time-slider"' in html
+    assert "http://" not in html and "https://" not in html

@@ -13,7 +13,8 @@ def _pct(x):
     return "n/a" if x is None else f"{100 * x:.1f} %"
 
 
-def operator_section(op: dict) -> list[str]:
+def operator_section(op: dict, wanted=None) -> list[str]:
+    wanted = set(wanted or ("service", "rtt", "hops", "gateways", "bent_pipe"))
     r = op["rtt_ms"]
     lines = [f"## {op['operator']}", "",
              "| metric | value |", "|---|---|",
@@ -32,7 +33,11 @@ def operator_section(op: dict) -> list[str]:
              f"| exits inside the terminal's own country | {op['exits_inside_own_country']:,} |",
              f"| exits inside a censoring country (must be 0) | "
              f"{op['exits_inside_censoring_country']:,} |", ""]
-    if op["gateways"]:
+    drop = {"rtt": "| RTT to", "hops": "| satellites on", "service": "| share of time"}
+    for metric, prefix in drop.items():
+        if metric not in wanted:
+            lines = [x for x in lines if not x.startswith(prefix)]
+    if op["gateways"] and "gateways" in wanted:
         lines += ["Gateways carrying the traffic:", "", "| gateway | country | share |",
                   "|---|---|---|"]
         lines += [f"| {g['name']} | {g['country']} | {_pct(g['share'])} |"
@@ -64,7 +69,7 @@ def write_report(out: Path, summary: dict, loaded) -> Path:
              f"| SkyMesh | {summary['run']['skymesh_version']}, scenario sha256 "
              f"{summary['run']['scenario_sha256'][:12]}, seed {summary['run']['seed']} |", ""]
     for op in summary["operators"]:
-        lines += operator_section(op)
+        lines += operator_section(op, s.metrics.wanted)
     for key in ("capacity", "cost"):
         if key in summary:
             lines += [f"## {key.title()}", ""] + summary[key].get("markdown", []) + [""]

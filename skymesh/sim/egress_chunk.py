@@ -88,7 +88,8 @@ def compute_chunk(prep: Prepared, start: int, stop: int) -> pa.Table:
             links = block_links(prep, op, pos, sub, with_isls=s.routing.mode != "bent-pipe")
             main = _route_mode(prep, op, pos, sub, s.routing.mode, groups, group_of, links)
             bent = None
-            if s.routing.compare_bent_pipe and s.routing.mode != "bent-pipe":
+            if (s.routing.compare_bent_pipe and s.routing.mode != "bent-pipe"
+                    and "bent_pipe" in s.metrics.wanted):
                 bent = _route_mode(prep, op, pos, sub, "bent-pipe", groups, group_of, links)
             parts.append(_rows(prep, op.label, start + b0, sub, main, bent))
     return pa.concat_tables(parts)

@@ -221,20 +221,22 @@ def run_scenario(loaded: LoadedScenario, out, *, overrides=None, force: bool = F
                                             "scenario_sha256", "seed", "overrides")}
     summary["run"]["chunks"] = len(chunks)
     summary["notes"] = list(prep.notes)
-    if loaded.scenario.capacity is not None:
+    wanted = loaded.scenario.metrics.wanted
+    if loaded.scenario.capacity is not None and "capacity" in wanted:
         from skymesh.sim.capacity_pass import capacity_pass
         summary["capacity"], cap_table = capacity_pass(prep)
         pq.write_table(cap_table, out / "capacity.parquet")
-    if loaded.scenario.cost is not None:
+    if loaded.scenario.cost is not None and "cost" in wanted:
         from skymesh.sim.costs import scenario_bill
         bill = scenario_bill(loaded)
         summary["cost"] = dict(periods=bill["periods"], assumptions=bill["assumptions"],
                                markdown=_cost_markdown(bill))
-    try:
-        from skymesh.report.pictures import run_figures
-        summary["figures"] = run_figures(out, prep, series)
-    except Exception as exc:  # a figure must never lose a finished run's numbers
-        summary["notes"].append(f"figures not drawn: {exc}")
+    if "figures" in wanted:
+        try:
+            from skymesh.report.pictures import run_figures
+            summary["figures"] = run_figures(out, prep, series)
+        except Exception as exc:  # a figure must never lose a finished run's numbers
+            summary["notes"].append(f"figures not drawn: {exc}")
     _write_json_atomic(out / "summary.json", summary)
     write_report(out, summary, loaded)
     state["finished"] = True

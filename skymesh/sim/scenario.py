@@ -52,6 +52,9 @@ commented examples)::
     [second_operator]                    # optional: the same terminals on another network
     preset = "oneweb"
 
+    [metrics]
+    wanted = ["service", "rtt", "hops", "gateways", "bent_pipe", "figures"]
+                                         # default: all of these plus capacity and cost
     [output]
     chunk_steps = 600                    # steps per chunk written to disk
 
@@ -258,9 +261,22 @@ class CostSpec(_Strict):
     sources: list[str] = []
 
 
+METRICS = ("service", "rtt", "hops", "gateways", "bent_pipe", "capacity", "cost", "figures")
+"""What an egress run can report; ``[metrics] wanted`` picks among them (default: all)."""
+
+
+class MetricsSpec(_Strict):
+    wanted: list[Literal[METRICS]] = list(METRICS)
+
+
 class OutputSpec(_Strict):
     chunk_steps: Optional[int] = Field(None, gt=0)
     timeseries: bool = True
+
+
+def wants(scenario: "Scenario", metric: str) -> bool:
+    """Whether the scenario asks for ``metric`` (see ``METRICS``)."""
+    return metric in scenario.metrics.wanted
 
 
 class Scenario(_Strict):
@@ -278,6 +294,7 @@ class Scenario(_Strict):
     failures: list[FailureSpec] = []
     second_operator: Optional[SecondOperatorSpec] = None
     output: OutputSpec = OutputSpec()
+    metrics: MetricsSpec = MetricsSpec()
     assumptions: list[str] = []
     sources: list[str] = []
     capacity: Optional[CapacitySpec] = None

@@ -136,3 +136,44 @@ seed = 5
     a = _run(tmp_path, body, "a.toml")
     b = _run(tmp_path, body, "b.toml")
     assert a.equals(b)
+
+
+def test_capacity_and_metrics_sections(tmp_path):
+    path = tmp_path / "cap.toml"
+    path.write_text(textwrap.dedent(BASE + GATEWAYS + """
+[[terminals]]
+country = "TR"
+count = 60
+[capacity]
+target_mbps = 10
+samples = 2
+[demand]
+multiplier = 10
+[metrics]
+wanted = ["service", "rtt", "capacity"]
+"""))
+    summary = run_scenario(load_scenario(path), tmp_path / "out")
+    cap = summary["capacity"]
+    assert len(cap["samples"]) == 2
+    assert 0 <= cap["terminals_at_target_min"] <= 60
+    assert cap["rate_mbps"]["p5"] <= cap["rate_mbps"]["p50"] <= cap["rate_mbps"]["p95"]
+    assert "figures" not in summary                      # not wanted
+    assert "bent_pipe" not in summary["operators"][0]    # not wanted
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "## Capacity" in report and "Gateways carrying" not in report
+    assert (tmp_path / "out" / "capacity.parquet").exists()
+
+
+def test_capacity_section_typo_is_an_error(tmp_path):
+    from skymesh.errors import InputError
+    path = tmp_path / "bad.toml"
+    path.write_text(textwrap.dedent(BASE + GATEWAYS + """
+[[terminals]]
+country = "TR"
+count = 6
+[capacity]
+beams_per_satelite = 8
+"""))
+    with pytest.raises(InputError) as err:
+        load_scenario(path)
+    assert err.value.field == "capacity.beams_per_satelite" and err.value.line is not None
