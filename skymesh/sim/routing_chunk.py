@@ -107,7 +107,7 @@ def summarize_routing(folder, prep) -> tuple[dict, dict]:
     n_steps = len(prep.grid)
     pair_min = np.full(n_pairs, np.inf)
     pair_max = np.full(n_pairs, -np.inf)
-    pair_sum = np.zeros(n_pairs)
+    pair_sum = np.zeros(n_pairs, np.int64)   # in 1e-6 ms: exact, so chunking cannot change it
     pair_n = np.zeros(n_pairs)
     rows = 0
     e = prep.n_terminals
@@ -120,7 +120,7 @@ def summarize_routing(folder, prep) -> tuple[dict, dict]:
         hist.add(rtt[ok])
         np.minimum.at(pair_min, pid[ok], rtt[ok])
         np.maximum.at(pair_max, pid[ok], rtt[ok])
-        pair_sum += np.bincount(pid[ok], weights=rtt[ok], minlength=n_pairs)
+        np.add.at(pair_sum, pid[ok], np.round(rtt[ok] * 1e6).astype(np.int64))
         pair_n += np.bincount(pid[ok], minlength=n_pairs)
         rows += len(rtt)
     changes = np.zeros(n_steps, np.int64)
@@ -132,10 +132,10 @@ def summarize_routing(folder, prep) -> tuple[dict, dict]:
     pairs = pa.table({"src": pa.array(prep.terminal_name[iu]),
                       "dst": pa.array(prep.terminal_name[ju]),
                       "reachable_fraction": pa.array(pair_n / max(n_steps, 1)),
-                      "rtt_ms_min": pa.array(np.where(pair_n > 0, pair_min, np.nan)),
-                      "rtt_ms_mean": pa.array(np.where(pair_n > 0, pair_sum /
-                                                       np.maximum(pair_n, 1), np.nan)),
-                      "rtt_ms_max": pa.array(np.where(pair_n > 0, pair_max, np.nan))})
+                      "rtt_ms_min": pa.array(pair_min, mask=pair_n == 0),
+                      "rtt_ms_mean": pa.array(pair_sum / 1e6 / np.maximum(pair_n, 1),
+                                              mask=pair_n == 0),
+                      "rtt_ms_max": pa.array(pair_max, mask=pair_n == 0)})
     summary = dict(
         scenario=s.name, description=s.description, study="routing",
         start_utc=prep.grid.start.isoformat().replace("+00:00", "Z"),

@@ -165,7 +165,6 @@ def run_scenario(loaded: LoadedScenario, out, *, overrides=None, force: bool = F
     stop_after : int, optional
         Stop (as if interrupted) after this many new chunks: for tests of resuming.
     """
-    from skymesh.sim.summary import summarize_run
     from skymesh.report.markdown import write_report
     out = Path(out)
     prep = _prepared(loaded)
@@ -215,12 +214,30 @@ def run_scenario(loaded: LoadedScenario, out, *, overrides=None, force: bool = F
         _merge_parts(out, name, len(chunks))
     shutil.rmtree(parts)
     if loaded.scenario.study == "routing":
-        return _finish_routing(out, loaded, prep, state, len(chunks))
-    summary, series = summarize_run(out / "timeseries.parquet", prep)
+        summary = _routing_summary(out, loaded, prep)
+    else:
+        summary = _egress_summary(out, loaded, prep)
     summary["run"] = {k: state[k] for k in ("skymesh_version", "scenario", "scenario_source",
                                             "scenario_sha256", "seed", "overrides")}
     summary["run"]["chunks"] = len(chunks)
-    summary["notes"] = list(prep.notes)
+    summary["notes"] = list(prep.notes) + summary.get("notes", [])
+    _write_json_atomic(out / "summary.json", summary)
+    if loaded.scenario.study == "routing":
+        from skymesh.report.markdown import write_routing_report
+        write_routing_report(out, summary, loaded)
+    else:
+        write_report(out, summary, loaded)
+    state["finished"] = True
+    state["finished_utc"] = datetime.now(timezone.utc).isoformat()
+    _write_json_atomic(out / "run.json", state)
+    return summary
+
+
+def _egress_summary(out: Path, loaded, prep) -> dict:
+    """Summary of an egress run, with capacity, cost and figures when the scenario wants them."""
+    from skymesh.sim.summary import summarize_run
+    summary, series = summarize_run(out / "timeseries.parquet", prep)
+    summary["notes"] = []
     wanted = loaded.scenario.metrics.wanted
     if loaded.scenario.capacity is not None and "capacity" in wanted:
         from skymesh.sim.capacity_pass import capacity_pass
@@ -237,11 +254,13 @@ def run_scenario(loaded: LoadedScenario, out, *, overrides=None, force: bool = F
             summary["figures"] = run_figures(out, prep, series)
         except Exception as exc:  # a figure must never lose a finished run's numbers
             summary["notes"].append(f"figures not drawn: {exc}")
-    _write_json_atomic(out / "summary.json", summary)
-    write_report(out, summary, loaded)
-    state["finished"] = True
-    state["finished_utc"] = datetime.now(timezone.utc).isoformat()
-    _write_json_atomic(out / "run.json", state)
+    return summary
+
+
+def _routing_summary(out: Path, loaded, prep) -> dict:
+    from skymesh.sim.routing_chunk import summarize_routing
+    summary, extra = summarize_routing(out, prep)
+    pq.write_table(extra["pairs"], out / "pairs.parquet")
     return summary
 
 
@@ -273,20 +292,3 @@ def _merge_parts(out: Path, name: str, n_chunks: int) -> None:
         if writer is not None:
             writer.close()
     os.replace(tmp, target)
-
-
-def _finish_routing(out: Path, loaded, prep, state: dict, n_chunks: int) -> dict:
-    from skymesh.report.markdown import write_routing_report
-    from skymesh.sim.routing_chunk import summarize_routing
-    summary, extra = summarize_routing(out, prep)
-    pq.write_table(extra["pairs"], out / "pairs.parquet")
-    summary["run"] = {k: state[k] for k in ("skymesh_version", "scenario", "scenario_source",
-                                            "scenario_sha256", "seed", "overrides")}
-    summary["run"]["chunks"] = n_chunks
-    summary["notes"] = list(prep.notes)
-    _write_json_atomic(out / "summary.json", summary)
-    write_routing_report(out, summary, loaded)
-    state["finished"] = True
-    state["finished_utc"] = datetime.now(timezone.utc).isoformat()
-    _write_json_atomic(out / "run.json", state)
-    return summary
