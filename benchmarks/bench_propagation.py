@@ -4,10 +4,12 @@ Workload (the issue's): the real Starlink TLE set (``starlink_tle_20251204.txt``
 9,042 satellites) over one hour at 1 s steps (3,601 instants), Earth-fixed.
 
 * SkyMesh: ``load_constellation(path)`` then ``positions_ecef(c, grid)``,
-  streamed in time chunks (600 steps by default) so memory stays bounded;
-  SGP4 runs on a 60 s grid through sgp4's vectorised ``SatrecArray`` and the
-  1 s instants are cubic-Hermite interpolated in TEME, then rotated to
-  Earth-fixed by GMST (IAU 1982), UT1 taken as UTC, no polar motion.
+  streamed in time chunks (600 steps by default, each written into the
+  previous chunk's array) so memory stays bounded; SGP4 runs on a 60 s grid
+  through sgp4's vectorised ``SatrecArray``, the knots are rotated to
+  Earth-fixed by GMST (IAU 1982; UT1 taken as UTC, no polar motion) and the
+  1 s instants are cubic-Hermite interpolated there (one BLAS matmul per
+  60 s interval).
 * Skyfield: for each satellite, ``EarthSatellite(l1, l2, name, ts).at(t)
   .frame_xyz(itrs).km`` over the same 3,601 instants (``t`` one shared Time
   array). Skyfield goes TEME -> ITRF -> GCRS -> ITRS with IAU 2000
@@ -53,21 +55,24 @@ def skymesh_stream(const, grid, chunk_steps: int, sample_idx=None, memory=None):
 
     Returns ``(seconds in positions_ecef, sample positions (S, T, 3) or None,
     count of NaN satellite-steps)``. Only the propagation calls are timed;
-    copying the sample out of each chunk is not.
+    copying the sample out of each chunk is not. Each chunk is written into
+    the previous chunk's array (``positions_ecef(..., out=)``), as a streaming
+    consumer that is done with a chunk before asking for the next would.
     """
     n_t = len(grid)
     sample = None if sample_idx is None else np.empty((len(sample_idx), n_t, 3))
     seconds = 0.0
     n_nan = 0
+    pos = None
     for a in range(0, n_t, chunk_steps):
         sub = grid.subset(slice(a, min(a + chunk_steps, n_t)))
+        reuse = pos if pos is not None and pos.shape[1] == len(sub) else None
         t0 = time.perf_counter()
-        pos = positions_ecef(const, sub)
+        pos = positions_ecef(const, sub, out=reuse)
         seconds += time.perf_counter() - t0
         n_nan += int(np.isnan(pos[..., 0]).sum())
         if sample is not None:
             sample[:, a:a + len(sub)] = pos[sample_idx]
-        del pos
         if memory is not None:
             memory.phase("skymesh_chunk")
     return seconds, sample, n_nan

@@ -8,10 +8,16 @@ IMC 2020; ``satgen/dynamic_state/generate_dynamic_state.py`` and
 is copied. One time step:
 
 1. **Satellites in view**: for every ground station, for every satellite,
-   a per-pair computation in plain Python (satgenpy calls pyephem once per
-   pair for the range and keeps satellites within the longest GSL allowed).
-   Here each pair gets its WGS84 elevation (the same criterion SkyMesh uses,
-   so that both see the same links), computed with ``math`` on scalars.
+   a per-pair computation in plain Python, as satgenpy does (it calls
+   pyephem's ``compute`` once per (ground station, satellite) pair, i.e. it
+   re-propagates the satellite for every pair, and keeps satellites within
+   the longest GSL allowed). Here each pair gets its own SGP4 call
+   (``sgp4.api.Satrec.sgp4``, the C++ SGP4 behind pyephem's role here), the
+   TEME -> Earth-fixed rotation by GMST (IAU 1982, ``sgp4.propagation.gstime``,
+   evaluated once per step), and the WGS84 elevation (the criterion SkyMesh
+   uses, so that both see the same links), all on scalars with ``math``.
+   The satellites are the Walker shell as satgenpy models one: a TLE per
+   satellite built from the shell's elements (:func:`walker_tles`).
 2. **Satellite graph**: a ``networkx.Graph`` of the satellites with one edge
    per usable ISL, weighted by its length in metres. The +Grid links and
    their line-of-sight/length filter come from :mod:`skymesh.links.isl`, so
@@ -42,8 +48,11 @@ import time
 
 import networkx as nx
 import numpy as np
+from sgp4 import exporter
+from sgp4.api import WGS72, Satrec
+from sgp4.propagation import gstime
 
-from skymesh.constants import SPEED_OF_LIGHT_KM_S, WGS84_A_KM, WGS84_E2
+from skymesh.constants import MU_EARTH_KM3_S2, SPEED_OF_LIGHT_KM_S, WGS84_A_KM, WGS84_E2
 from skymesh.links.isl import isl_lengths_km
 
 
@@ -61,9 +70,77 @@ def ground_station_cartesian_m(lat_deg: float, lon_deg: float, alt_m: float):
     return xyz, up
 
 
-def satellites_in_view(sat_ecef_km, gs_lat_deg, gs_lon_deg, gs_alt_km,
+JD_1949_12_31 = 2433281.5   # sgp4init's epoch origin (Julian date of 1949-12-31 00:00 UT)
+
+
+def walker_tles(walker, epoch_jd: float):
+    """TLE lines of a Walker constellation, one per satellite, as satgenpy builds them.
+
+    satgenpy turns a Walker shell into TLEs (``generate_tles_from_scratch``):
+    circular orbits, mean motion from the altitude, the shell's inclination,
+    each satellite's RAAN, argument of perigee 0 and mean anomaly equal to its
+    argument of latitude, no drag, epoch the constellation's. Here each record
+    comes from ``Satrec.sgp4init`` (WGS72) and is written out with
+    ``sgp4.exporter.export_tle``. Mean motion: ``sqrt(mu / a^3)`` with
+    ``a = WGS84 equatorial radius + altitude`` (SkyMesh's closed-form rate).
+
+    Returns ``(names, line1s, line2s)``.
+    """
+    names, line1s, line2s = [], [], []
+    for i in range(len(walker)):
+        a_km = WGS84_A_KM + float(walker.altitude_km[i])
+        n_rad_min = math.sqrt(MU_EARTH_KM3_S2 / a_km ** 3) * 60.0
+        sat = Satrec()
+        sat.sgp4init(WGS72, "i", i + 1, epoch_jd - JD_1949_12_31, 0.0, 0.0, 0.0, 0.0, 0.0,
+                     math.radians(float(walker.inclination_deg[i])),
+                     math.radians(float(walker.arg_latitude_deg[i])), n_rad_min,
+                     math.radians(float(walker.raan_deg[i])))
+        l1, l2 = exporter.export_tle(sat)
+        names.append(str(walker.sat_names[i]))
+        line1s.append(l1)
+        line2s.append(l2)
+    return names, line1s, line2s
+
+
+def satellites_in_view(satrecs, jd: float, fr: float, gs_lat_deg, gs_lon_deg, gs_alt_km,
                        min_elevation_deg: float = 25.0):
     """For each ground station, the list of ``(distance_m, sid)`` of satellites in view.
+
+    One Python iteration per (ground station, satellite) pair, scalars only,
+    and one SGP4 propagation per pair (satgenpy's per-pair pyephem ``compute``).
+    ``satrecs``: ``sgp4.api.Satrec`` per satellite; ``jd + fr``: the instant (UTC
+    Julian date pair, UT1 taken as UTC as SkyMesh does).
+    """
+    theta = gstime(jd + fr)
+    c, s = math.cos(theta), math.sin(theta)
+    in_range = []
+    for gid in range(len(gs_lat_deg)):
+        (gx, gy, gz), (ux, uy, uz) = ground_station_cartesian_m(
+            float(gs_lat_deg[gid]), float(gs_lon_deg[gid]), float(gs_alt_km[gid]) * 1000.0)
+        candidates = []
+        for sid, sat in enumerate(satrecs):
+            error, (tx, ty, tz), _ = sat.sgp4(jd, fr)
+            if error != 0:                     # failed propagation: never in view
+                continue
+            x = c * tx + s * ty                # TEME -> Earth-fixed (km)
+            y = -s * tx + c * ty
+            dx = x * 1000.0 - gx
+            dy = y * 1000.0 - gy
+            dz = tz * 1000.0 - gz
+            distance_m = math.sqrt(dx * dx + dy * dy + dz * dz)
+            if not distance_m > 0.0:
+                continue
+            sin_el = (dx * ux + dy * uy + dz * uz) / distance_m
+            elevation_deg = math.degrees(math.asin(max(-1.0, min(1.0, sin_el))))
+            if elevation_deg >= min_elevation_deg:
+                candidates.append((distance_m, sid))
+        in_range.append(candidates)
+    return in_range
+
+
+def satellites_in_view_at(sat_ecef_km, gs_lat_deg, gs_lon_deg, gs_alt_km,
+                          min_elevation_deg: float = 25.0):
+    """:func:`satellites_in_view` on given Earth-fixed positions (N, 3) km, no propagation.
 
     One Python iteration per (ground station, satellite) pair, scalars only.
     """
@@ -170,8 +247,16 @@ def fstate_without_gs_relaying(n_sats: int, n_gs: int, graph: nx.Graph, dist_sat
 
 
 def routing_step(sat_ecef_km, isl_pairs, gs_lat_deg, gs_lon_deg, gs_alt_km,
-                 min_elevation_deg: float = 25.0, memory=None):
+                 min_elevation_deg: float = 25.0, memory=None, *, satrecs=None,
+                 jd: float | None = None, fr: float = 0.0):
     """One satgenpy-style time step. Returns ``(result dict, phase timings dict in s)``.
+
+    With ``satrecs`` (one ``Satrec`` per satellite) and the instant ``jd + fr``,
+    the visibility phase re-propagates per pair as satgenpy does
+    (:func:`satellites_in_view`); ``sat_ecef_km`` (N, 3), the same satellites'
+    Earth-fixed positions at that instant, then only gives the ISL lengths.
+    Without them, the per-pair loop reads ``sat_ecef_km`` instead
+    (:func:`satellites_in_view_at`, no propagation in the loop).
 
     ``memory``: an optional :class:`benchlib.PhaseMemory` whose phases are
     closed after each step of the algorithm.
@@ -187,8 +272,12 @@ def routing_step(sat_ecef_km, isl_pairs, gs_lat_deg, gs_lon_deg, gs_alt_km,
         return time.perf_counter()
 
     t0 = time.perf_counter()
-    in_range = satellites_in_view(sat_ecef_km, gs_lat_deg, gs_lon_deg, gs_alt_km,
-                                  min_elevation_deg)
+    if satrecs is not None:
+        in_range = satellites_in_view(satrecs, jd, fr, gs_lat_deg, gs_lon_deg, gs_alt_km,
+                                      min_elevation_deg)
+    else:
+        in_range = satellites_in_view_at(sat_ecef_km, gs_lat_deg, gs_lon_deg, gs_alt_km,
+                                         min_elevation_deg)
     t0 = mark("visibility", t0)
     graph = satellite_graph(n_sats, sat_ecef_km, isl_pairs)
     t0 = mark("graph", t0)

@@ -86,28 +86,39 @@ def visible_pairs(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
     sin_min = np.sin(np.deg2rad(np.broadcast_to(np.asarray(min_elevation_deg, dtype=float),
                                                 (n_ground,))))
     g_up = np.einsum("gk,gk->g", ground, up)
-    g_sq = np.einsum("gk,gk->g", ground, ground)
+    # Prefilter (exact, no false negatives): elevation >= e >= 0 needs
+    # d . up >= sin(e) |d| >= sin(e) (|sat| - |ground|), so a pair whose height
+    # above the ground point's horizontal plane is below that bound is out of view.
+    # One matmul over all pairs; the exact test then runs on the few pairs left.
+    with np.errstate(invalid="ignore"):
+        r_sat = np.sqrt(np.einsum("ntk,ntk->nt", sat, sat))
+    r_min = np.nanmin(r_sat, initial=np.inf, where=np.isfinite(r_sat)) if r_sat.size else 0.0
+    g_norm = np.sqrt(np.einsum("gk,gk->g", ground, ground))
+    with np.errstate(invalid="ignore"):
+        floor = np.where(sin_min > 0.0, sin_min * np.maximum(r_min - g_norm, 0.0), -np.inf)
+    floor = floor + g_up - 1e-6                 # compare sat . up directly; 1 mm of slack
     # Time-major so that results come out sorted by time.
     flat = np.ascontiguousarray(sat.transpose(1, 0, 2)).reshape(-1, 3)
     cand = _candidates(flat, ground, float(np.min(min_elevation_deg)))
     chunk = max(16, _MAX_BLOCK // max(1, n_ground))
+    up_t = np.ascontiguousarray(up.T)
     out = [[], [], [], [], []]
     for c0 in range(0, len(cand), chunk):
         idx_flat = cand[c0:c0 + chunk]
         block = flat[idx_flat]
-        s_up = block @ up.T - g_up
-        s_sq = np.einsum("ik,ik->i", block, block)
-        rng2 = s_sq[:, None] - 2.0 * (block @ ground.T) + g_sq
+        row, g = np.nonzero(block @ up_t >= floor)   # row-major: sorted by (row, g)
+        d = block[row] - ground[g]
+        rng = np.sqrt(np.einsum("ik,ik->i", d, d))
+        d_up = np.einsum("ik,ik->i", d, up[g])
         # elevation >= min  <=>  (d . up) >= sin(min) * |d|
-        rhs = sin_min * np.sqrt(np.maximum(rng2, 0.0))
-        row, g = np.nonzero(s_up >= rhs)
+        keep = d_up >= sin_min[g] * rng
+        row, g, rng, d_up = row[keep], g[keep], rng[keep], d_up[keep]
         t_idx, s = np.divmod(idx_flat[row], n_sat)
-        r = np.sqrt(rng2[row, g])
         out[0].append(g)
         out[1].append(s)
         out[2].append(t_idx)
-        out[3].append(r)
-        out[4].append(np.rad2deg(np.arcsin(np.clip(s_up[row, g] / r, -1.0, 1.0))))
+        out[3].append(rng)
+        out[4].append(np.rad2deg(np.arcsin(np.clip(d_up / rng, -1.0, 1.0))))
     if not out[0]:
         out = [[np.empty(0, dtype=np.int64)]] * 3 + [[np.empty(0)]] * 2
     g, s, t, r, el = (np.concatenate(x) for x in out)

@@ -73,8 +73,11 @@ def visible_pairs_windowed(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0
     cand_g, cand_s = np.nonzero((cos_theta >= np.cos(np.minimum(reach, np.pi))[None, :])
                                 & present.any(axis=1)[None, :])
     # Exact elevations of the candidates at every step: (C, K).
+    # The same arithmetic as visible_pairs, so ranges (and so tie-breaks between
+    # equal-cost routes downstream) agree to the last bit.
     d = sat[cand_s] - ground[cand_g][:, None, :]
-    rng = np.linalg.norm(d, axis=2)
+    with np.errstate(invalid="ignore"):
+        rng = np.sqrt(np.einsum("ckx,ckx->ck", d, d))
     u = np.einsum("ckx,cx->ck", d, up[cand_g])
     sin_min = np.sin(np.deg2rad(e_min))[cand_g][:, None]
     ok = np.isfinite(rng) & (u >= sin_min * rng)

@@ -16,11 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from skymesh.network.snapshot import NodeLayout
 
 NO_HOP = -1
+_BLOCK_ELEMENTS = 16_384   # per-block temporaries of routing_state (elements)
 
 
 @dataclass(frozen=True)
@@ -129,21 +131,83 @@ def routing_state(graph, layout: NodeLayout, destinations=None):
         destination in the same numbering; ``-1`` at the destination itself
         and where no route exists. This is the per-node forwarding table a
         packet-level simulator consumes (Hypatia's fstate).
+
+    Notes
+    -----
+    The endpoint *down* nodes are sinks (edges only from satellites), so the
+    searches run on the graph without them: from the up node of each
+    destination ``d``, Dijkstra gives ``dist[d, s]`` to every satellite (by
+    symmetry, the delay from ``s`` to ``d``) and each satellite's tree
+    predecessor (its next hop toward ``d``). The delay to endpoint ``b``'s
+    down node is then ``min over s -> down(b) links of dist[d, s] + w(s, b)``,
+    one vectorised argmin over each endpoint's links (padded to a table);
+    the minimising satellite is ``b``'s first hop toward ``d``. This is
+    exactly the search on the full graph, with fewer nodes and edges in the
+    heap. The forwarding table is returned as a transposed view of a
+    (D, n_compact) array.
     """
     dests = np.arange(layout.n_endpoints) if destinations is None else np.asarray(destinations)
-    dist, pred = trees_from(graph, layout, dests)
-    rtt = 2e3 * dist[:, layout.down(dests)]
+    n_sats, n_ep = layout.n_sats, layout.n_endpoints
+    n_dest = len(dests)
+    if graph.format != "csr":
+        graph = graph.tocsr()
+    # Split off the edges into down nodes: (satellite, endpoint, delay s), by endpoint.
+    cols = graph.indices
+    into_down = (cols >= layout.down0) & (cols < layout.relay0)
+    row_of = np.repeat(np.arange(graph.shape[0], dtype=cols.dtype), np.diff(graph.indptr))
+    down_ep = cols[into_down] - layout.down0
+    order = np.argsort(down_ep, kind="stable")
+    link_sat = row_of[into_down][order]
+    link_w = graph.data[into_down][order]
+    link_ep = down_ep[order]
+    keep = ~into_down
+    kept_per_row = np.bincount(row_of[keep], minlength=graph.shape[0])
+    indptr = np.zeros(graph.shape[0] + 1, dtype=graph.indptr.dtype)
+    np.cumsum(kept_per_row, out=indptr[1:])
+    search = sp.csr_matrix((graph.data[keep], cols[keep], indptr), shape=graph.shape)
+
+    dist, pred = dijkstra(search, directed=True, indices=layout.up(dests),
+                          return_predecessors=True)
+
+    # Delay from each destination's up node to every endpoint's down node, and the
+    # satellite achieving it (that endpoint's first hop toward the destination):
+    # the links of each endpoint padded to a (G, K) table, then one argmin over K,
+    # a few destinations at a time so that the temporaries stay small.
+    counts = np.bincount(link_ep, minlength=n_ep)
+    k_max = max(1, int(counts.max(initial=0)))
+    slot = np.arange(len(link_ep)) - np.repeat(np.cumsum(counts) - counts, counts)
+    pad_sat = np.zeros((n_ep, k_max), dtype=np.intp)
+    pad_w = np.full((n_ep, k_max), np.inf)
+    pad_sat[link_ep, slot] = link_sat
+    pad_w[link_ep, slot] = link_w
+    down_dist = np.empty((n_dest, n_ep))
+    first_hop = np.empty((n_dest, n_ep), dtype=pred.dtype)
+    rows = np.arange(n_ep)
+    block = max(1, _BLOCK_ELEMENTS // (n_ep * k_max))
+    for b0 in range(0, n_dest, block):
+        b1 = min(b0 + block, n_dest)
+        cand = dist[b0:b1, pad_sat]                        # (b, G, K)
+        cand += pad_w
+        k_best = cand.argmin(axis=2)
+        best = np.take_along_axis(cand, k_best[..., None], axis=2)[..., 0]
+        down_dist[b0:b1] = best
+        first_hop[b0:b1] = np.where(np.isfinite(best), pad_sat[rows, k_best], NO_HOP)
+    rtt = 2e3 * down_dist[:, dests]
     rtt[~np.isfinite(rtt)] = np.nan
     np.fill_diagonal(rtt, 0.0)
-    # A satellite's tree predecessor is its next hop toward the root; the root's
-    # up node stands for "down to that endpoint". An endpoint's first hop is the
-    # predecessor of its own down node in the destination's tree.
-    n_sats, n_ep = layout.n_sats, layout.n_endpoints
-    sat_rel = pred[:, :n_sats]
-    down_rel = pred[:, layout.down0:layout.relay0]
-    relay_rel = pred[:, layout.relay0:]
-    table = np.concatenate([sat_rel, down_rel, relay_rel], axis=1)
-    table = np.where(table < 0, NO_HOP, layout.compact(np.where(table < 0, 0, table)))
-    # up(root) compacts to the endpoint id itself: exactly "deliver to that endpoint".
-    table[np.arange(len(dests)), n_sats + dests] = NO_HOP
-    return rtt, table.T.copy()
+
+    # Forwarding table, built in place in ``pred`` (D, n_nodes): in the compact
+    # numbering endpoint e is node N + e, the column of its up node, so the table's
+    # transpose is pred's satellite and up-node columns (with each endpoint's first
+    # hop written over its up-node column), then the relay columns. A satellite's (or
+    # relay's) tree predecessor is its next hop toward the root; the root's up node
+    # stands for "down to that endpoint" and already carries the endpoint's id.
+    pred[:, n_sats:n_sats + n_ep] = first_hop
+    if layout.n_relays:
+        table_t = np.concatenate([pred[:, :n_sats + n_ep], pred[:, layout.relay0:]], axis=1)
+        table_t[table_t >= layout.relay0] -= n_ep
+    else:
+        table_t = pred[:, :n_sats + n_ep]
+    table_t[table_t < 0] = NO_HOP
+    table_t[np.arange(n_dest), n_sats + dests] = NO_HOP
+    return rtt, table_t.T
