@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from skymesh.constants import SPEED_OF_LIGHT_KM_S
-from skymesh.network.snapshot import check_mode
+from skymesh.network.snapshot import check_mode, isl_edges
 
 SINK_DELAY_S = 1e-12
 """Weight of gateway -> sink edges: csgraph needs a positive weight; 1 ps changes no RTT."""
@@ -80,15 +80,8 @@ def egress_graph(layout: EgressLayout, mode: str, n_steps: int = 1, *, isl_pairs
     check_mode(mode)
     n = layout.n_nodes
     src, dst, w = [], [], []
-    if mode != "bent-pipe" and isl_pairs is not None and len(isl_pairs):
-        lengths = np.asarray(isl_km).reshape(len(isl_pairs), n_steps)
-        link, step = np.nonzero(np.isfinite(lengths))
-        a = isl_pairs[link, 0] + step * n
-        b = isl_pairs[link, 1] + step * n
-        d = lengths[link, step] / SPEED_OF_LIGHT_KM_S
-        src += [a, b]
-        dst += [b, a]
-        w += [d, d]
+    if mode != "bent-pipe":
+        isl_edges(isl_pairs, isl_km, n_steps, n, src, dst, w)
     if terminal_links is not None and len(terminal_links[0]):
         g, s, k, r = (np.asarray(x) for x in terminal_links)
         if terminal_enabled is not None:

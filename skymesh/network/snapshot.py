@@ -88,6 +88,25 @@ class NodeLayout:
         return out
 
 
+def isl_edges(isl_pairs, isl_km, n_steps: int, n_nodes: int, src: list, dst: list,
+              w: list) -> None:
+    """Append both directions of every usable ISL of every step to edge lists (delay in s).
+
+    Satellite ``i`` of step ``k`` is node ``k * n_nodes + i``; ``isl_km`` is (L, n_steps)
+    with NaN where a link is down.
+    """
+    if isl_pairs is None or not len(isl_pairs):
+        return
+    lengths = np.asarray(isl_km).reshape(len(isl_pairs), n_steps)
+    link, step = np.nonzero(np.isfinite(lengths))
+    a = isl_pairs[link, 0] + step * n_nodes
+    b = isl_pairs[link, 1] + step * n_nodes
+    d = lengths[link, step] / SPEED_OF_LIGHT_KM_S
+    src += [a, b]
+    dst += [b, a]
+    w += [d, d]
+
+
 def chunk_graph(layout: NodeLayout, n_steps: int, mode: str, *,
                 isl_pairs=None, isl_km=None,
                 endpoint_links=None, relay_links=None) -> sp.csr_matrix:
@@ -112,15 +131,8 @@ def chunk_graph(layout: NodeLayout, n_steps: int, mode: str, *,
     check_mode(mode)
     n = layout.n_nodes
     src, dst, w = [], [], []
-    if mode != "bent-pipe" and isl_pairs is not None and len(isl_pairs):
-        lengths = np.asarray(isl_km).reshape(len(isl_pairs), n_steps)
-        link, step = np.nonzero(np.isfinite(lengths))
-        a = isl_pairs[link, 0] + step * n
-        b = isl_pairs[link, 1] + step * n
-        d = lengths[link, step] / SPEED_OF_LIGHT_KM_S
-        src += [a, b]
-        dst += [b, a]
-        w += [d, d]
+    if mode != "bent-pipe":
+        isl_edges(isl_pairs, isl_km, n_steps, n, src, dst, w)
     if endpoint_links is not None and len(endpoint_links[0]):
         g, s, k, r = endpoint_links
         d = np.asarray(r) / SPEED_OF_LIGHT_KM_S
