@@ -126,7 +126,7 @@ def scenario_view(loaded, out, *, route_from=None, route_to=None, max_steps: int
                         min_elevation_deg=prep.scenario.routing.min_elevation_deg)
     route = table["path"].to_pylist()
     rtt = [np.nan if v is None else v for v in table["rtt_ms"].to_pylist()]
-    states = policy_states(op.policy, prep.grid.start)
+    states = [policy_states(op.policy, when) for when in grid.datetimes()]
     return write_view_html(
         out, sat_tracks=(grid, lat, lon), countries=states, isl_pairs=op.isl_pairs,
         route=route, rtt_ms=rtt, endpoints=([a_pt[0], b_pt[0]], [a_pt[1], b_pt[1]],

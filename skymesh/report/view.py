@@ -152,6 +152,24 @@ def view_data(*, sat_tracks, countries=None, isl_pairs=None, route=None, rtt_ms=
     times, lat, lon = _tracks(sat_tracks)
     n_sats, n_steps = lat.shape
     steps = decimate_steps(n_steps, max_steps)
+    timelines = {}
+    if isinstance(countries, (list, tuple)):
+        # One {iso2: state} per step: countries whose state changes get a timeline of
+        # [page step, state] pairs; the rest a fixed state.
+        if len(countries) != n_steps:
+            raise InputError(f"countries has {len(countries)} steps but the tracks have "
+                             f"{n_steps}", field="countries")
+        per_step = [countries[k] for k in steps]
+        codes = sorted(set().union(*per_step))
+        for code in codes:
+            seq = [str(d.get(code, "")) for d in per_step]
+            changes = [[i, v] for i, v in enumerate(seq) if i == 0 or v != seq[i - 1]]
+            if len(changes) > 1:
+                timelines[str(code).upper()] = changes
+        countries = dict(per_step[0])
+        for d in per_step:
+            countries.update({k: v for k, v in d.items()
+                              if str(v) not in SERVICE_STATES})   # reported just below
     bad = sorted({str(v) for v in (countries or {}).values()} - set(SERVICE_STATES))
     if bad:
         raise InputError(f"unknown service state '{bad[0]}'; use one of "
@@ -187,7 +205,8 @@ def view_data(*, sat_tracks, countries=None, isl_pairs=None, route=None, rtt_ms=
         "has_states": bool(countries),
         "states": {k: {"colour": c, "label": label} for k, (c, label) in SERVICE_STATES.items()},
         "no_data": {"colour": NO_DATA_STYLE[0], "label": NO_DATA_STYLE[1]},
-        "countries": country_shapes(countries, country_set, simplify_deg),
+        "countries": [dict(c, timeline=timelines[c["iso2"]]) if c["iso2"] in timelines else c
+                      for c in country_shapes(countries, country_set, simplify_deg)],
     }
 
 
@@ -204,7 +223,9 @@ def write_view_html(path, *, sat_tracks, countries=None, isl_pairs=None, route=N
         ``times``: T ISO 8601 strings (UTC), datetimes or a ``TimeGrid``;
         ``lat_deg``/``lon_deg``: arrays (N, T) of sub-satellite points (NaN = no
         position). Decimated to at most ``max_steps`` instants.
-    countries : dict of ISO alpha-2 -> state, optional
+    countries : dict of ISO alpha-2 -> state, or a list of such dicts (one per step), optional
+        With a list, countries whose state changes are shaded by the state at the
+        slider's step (e.g. a geofence switching a country off mid-window).
         Service state per country (``"active"``, ``"no-landing-rights"``,
         ``"inactive"``; see :func:`skymesh.report.maps.policy_states`). Countries
         not listed are grey "no data"; without the dict, all land is plain.
@@ -326,10 +347,22 @@ _SCRIPT = r"""
   const X = lon => (lon + 180) / 360 * W;
   const Y = lat => (90 - lat) / 180 * H;
 
+  function stateAt(c, k) {
+    if (!c.timeline) return c.state;
+    let st = c.timeline[0][1];
+    for (const [at, v] of c.timeline) { if (at <= k) st = v; else break; }
+    return st;
+  }
+
   function stateColour(c) {
     if (!D.has_states) return "#f2efe6";
-    const s = D.states[c.state];
+    const s = D.states[stateAt(c, step)];
     return s ? s.colour : D.no_data.colour;
+  }
+
+  let baseKey = null;
+  function stateKey() {
+    return D.countries.filter(c => c.timeline).map(c => stateAt(c, step)).join("|");
   }
 
   function drawBase() {
@@ -404,6 +437,8 @@ _SCRIPT = r"""
   }
 
   function draw() {
+    const key = W + "x" + H + ":" + stateKey();
+    if (key !== baseKey) { drawBase(); baseKey = key; }
     ctx.drawImage(base, 0, 0);
     const o = step * N;
     if (D.isl.length) {
