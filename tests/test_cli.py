@@ -126,3 +126,18 @@ def test_view_writes_one_offline_html_file(tmp_path):
     html = out.read_text()
     assert 'id="time-slider"' in html
     assert "http://" not in html and "https://" not in html
+
+
+def test_info_on_a_tle_file_with_a_bad_line_and_skip_bad(tmp_path, starlink_tle_path, capsys):
+    lines = starlink_tle_path.read_text().splitlines()[:3 * 30]
+    bad = lines[4]                                   # line 1 of the second element set
+    lines[4] = bad[:-1] + str((int(bad[-1]) + 1) % 10)
+    path = tmp_path / "few.tle"
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["info", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:5" in err.replace("\n", "") and "checksum" in err
+    assert main(["info", str(path), "--skip-bad", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["satellites"] == 29
+    assert any("skipped 1" in n for n in doc["notes"])
