@@ -17,7 +17,7 @@ from skymesh.capacity.cells import cells_of
 from skymesh.capacity.demand import DEFAULT_BUSY_HOUR_MBPS, demand_mbps
 from skymesh.capacity.network import NetworkCapacityParams, allocate_step, terminals_at_rate
 from skymesh.orbits.propagate import positions_ecef
-from skymesh.sim.egress_chunk import _route_mode
+from skymesh.sim.egress_chunk import route_block
 from skymesh.sim.prepare import Prepared
 
 
@@ -55,7 +55,7 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
         sub = prep.grid.subset(slice(k, k + 1))
         when = sub.datetimes()[0]
         pos = positions_ecef(op.constellation, sub)
-        routes = _route_mode(prep, op, pos, sub, s.routing.mode, groups, group_of)
+        routes = route_block(prep, op, pos, sub, s.routing.mode, groups, group_of)
         demand = demand_mbps(prep.n_terminals, busy, mult,
                              utc_time=when if diurnal else None,
                              lon_deg=prep.terminal_lon if diurnal else None)

@@ -55,7 +55,7 @@ def block_links(prep: Prepared, op, pos, sub_grid, with_isls: bool = True) -> di
     return links
 
 
-def _route_mode(prep: Prepared, op, pos, sub_grid, mode, groups, group_of, links=None):
+def route_block(prep: Prepared, op, pos, sub_grid, mode, groups, group_of, links=None):
     """Egress routes for one block of steps in one mode (``links`` from :func:`block_links`)."""
     k_steps = pos.shape[1]
     if links is None:
@@ -86,11 +86,11 @@ def compute_chunk(prep: Prepared, start: int, stop: int) -> pa.Table:
             sub = grid.subset(slice(b0, b0 + ROUTE_STEPS))
             pos = pos_all[:, b0:b0 + ROUTE_STEPS]
             links = block_links(prep, op, pos, sub, with_isls=s.routing.mode != "bent-pipe")
-            main = _route_mode(prep, op, pos, sub, s.routing.mode, groups, group_of, links)
+            main = route_block(prep, op, pos, sub, s.routing.mode, groups, group_of, links)
             bent = None
             if (s.routing.compare_bent_pipe and s.routing.mode != "bent-pipe"
                     and "bent_pipe" in s.metrics.wanted):
-                bent = _route_mode(prep, op, pos, sub, "bent-pipe", groups, group_of, links)
+                bent = route_block(prep, op, pos, sub, "bent-pipe", groups, group_of, links)
             parts.append(_rows(prep, op.label, start + b0, sub, main, bent))
     return pa.concat_tables(parts)
 
