@@ -91,7 +91,8 @@ def path_series(constellation: Constellation, grid: TimeGrid, endpoints: GroundP
     parts = []
     last_row = [np.full(1, -1, dtype=np.int64) for _ in range(len(pairs))]
     for c0 in range(0, len(grid), chunk):
-        pos_all = positions_ecef(constellation, grid.subset(slice(c0, c0 + chunk)))
+        pos_all = positions_ecef(constellation, grid.subset(slice(c0, c0 + chunk)),
+                                 serving_only=True)
         # Route in short sub-chunks: a block graph that fits in cache is much faster.
         for s0 in range(0, pos_all.shape[1], ROUTE_STEPS):
             pos = pos_all[:, s0:s0 + ROUTE_STEPS]

@@ -14,6 +14,14 @@ from datetime import datetime
 
 import numpy as np
 
+from skymesh.constants import WGS84_A_KM
+
+MIN_SERVICE_PERIGEE_KM = 300.0
+"""Lowest mean perigee (km) of a TLE satellite counted as able to serve users."""
+MAX_SERVICE_ECCENTRICITY = 0.01
+"""Largest eccentricity of a TLE satellite counted as able to serve users (operational
+Starlink orbits are near-circular; the data README flags e > 0.01 as decaying)."""
+
 
 @dataclass(frozen=True)
 class Shell:
@@ -96,6 +104,23 @@ class Constellation:
 
     def __len__(self) -> int:
         return len(self.sat_names)
+
+    def in_service(self) -> np.ndarray:
+        """(N,) bool: satellites that can carry traffic.
+
+        Every satellite of a Walker shell. For a TLE set, those with a mean
+        perigee of at least ``MIN_SERVICE_PERIGEE_KM`` and an eccentricity of at
+        most ``MAX_SERVICE_ECCENTRICITY``: re-entering and decaying objects
+        (a real snapshot has a few dozen) carry no users, and a satellite at
+        200 km would otherwise offer RTTs no operational one can.
+        """
+        if not self.is_tle:
+            return np.ones(len(self), dtype=bool)
+        ecc = np.asarray(self.extra.get("eccentricity", np.zeros(len(self))), dtype=float)
+        a_km = WGS84_A_KM + np.asarray(self.altitude_km, dtype=float)
+        perigee_km = a_km * (1.0 - ecc) - WGS84_A_KM
+        with np.errstate(invalid="ignore"):
+            return (perigee_km >= MIN_SERVICE_PERIGEE_KM) & (ecc <= MAX_SERVICE_ECCENTRICITY)
 
     @property
     def is_tle(self) -> bool:

@@ -35,8 +35,12 @@ def positions_inertial(constellation: Constellation, grid: TimeGrid, *,
 
 
 def positions_ecef(constellation: Constellation, grid: TimeGrid, *,
-                   coarse_step_s: float = DEFAULT_COARSE_STEP_S, out=None) -> np.ndarray:
+                   coarse_step_s: float = DEFAULT_COARSE_STEP_S, out=None,
+                   serving_only: bool = False) -> np.ndarray:
     """Earth-fixed positions (km), shape (N, T, 3); NaN where SGP4 fails.
+
+    With ``serving_only`` satellites that cannot carry traffic
+    (:meth:`Constellation.in_service`) are NaN too, so links and routes skip them.
 
     The array returned is a transposed view of a time-major (T, N, 3) buffer
     for TLE sets (``pos[:, k]`` is then a contiguous (N, 3) block), an
@@ -46,8 +50,11 @@ def positions_ecef(constellation: Constellation, grid: TimeGrid, *,
     """
     if constellation.is_tle:
         jd0, fr0 = julian_date(grid.start)
-        return _tle_positions_ecef(constellation.satrecs, grid.offsets_s, jd0, fr0,
-                                   coarse_step_s, out)
+        pos = _tle_positions_ecef(constellation.satrecs, grid.offsets_s, jd0, fr0,
+                                  coarse_step_s, out)
+        if serving_only:
+            pos[~constellation.in_service()] = np.nan
+        return pos
     r = positions_inertial(constellation, grid, coarse_step_s=coarse_step_s)
     jd, fr = grid.jd_fr
     pos = rotate_z(r, gmst_rad(jd, fr)[None, :])

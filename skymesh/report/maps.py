@@ -425,7 +425,7 @@ def coverage_grid(constellation, when, step_deg: float = 2.0,
     lat = np.arange(-90.0 + step_deg / 2, 90.0, step_deg)
     lon = np.arange(-180.0 + step_deg / 2, 180.0, step_deg)
     glat, glon = np.meshgrid(lat, lon, indexing="ij")
-    pos = positions_ecef(constellation, time_grid(when))
+    pos = positions_ecef(constellation, time_grid(when), serving_only=True)
     g, _, _, _, _ = visible_pairs(pos, glat.ravel(), glon.ravel(),
                                   min_elevation_deg=min_elevation_deg)
     count = np.bincount(g, minlength=glat.size).reshape(glat.shape)

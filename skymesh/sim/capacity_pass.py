@@ -54,7 +54,7 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
     for k in sample_steps(len(prep.grid), c.samples):
         sub = prep.grid.subset(slice(k, k + 1))
         when = sub.datetimes()[0]
-        pos = positions_ecef(op.constellation, sub)
+        pos = positions_ecef(op.constellation, sub, serving_only=True)
         routes = route_block(prep, op, pos, sub, s.routing.mode, groups, group_of)
         demand = demand_mbps(prep.n_terminals, busy, mult,
                              utc_time=when if diurnal else None,

@@ -81,7 +81,7 @@ def compute_chunk(prep: Prepared, start: int, stop: int) -> pa.Table:
     grid = prep.grid.subset(slice(start, stop))
     parts = []
     for op in prep.operators:
-        pos_all = positions_ecef(op.constellation, grid)
+        pos_all = positions_ecef(op.constellation, grid, serving_only=True)
         for b0 in range(0, len(grid), ROUTE_STEPS):
             sub = grid.subset(slice(b0, b0 + ROUTE_STEPS))
             pos = pos_all[:, b0:b0 + ROUTE_STEPS]

@@ -35,7 +35,7 @@ def compute_routing_chunk(prep: Prepared, start: int, stop: int) -> dict:
     op = prep.operators[0]
     first = max(0, start - 1)
     grid = prep.grid.subset(slice(first, stop))
-    pos_all = positions_ecef(op.constellation, grid)
+    pos_all = positions_ecef(op.constellation, grid, serving_only=True)
     for f in op.failures:
         if f.kind == "satellites":
             down = f.mask(len(op.constellation), grid.offsets_s)
@@ -100,7 +100,7 @@ def compute_routing_chunk(prep: Prepared, start: int, stop: int) -> dict:
 
 def summarize_routing(folder, prep) -> tuple[dict, dict]:
     """Streamed summary of a routing study's ``rtt.parquet`` and ``fstate_changes.parquet``."""
-    import pyarrow.parquet as pq
+    from skymesh.sim.results import iter_batches
     from skymesh.sim.stats import Histogram
     hist = Histogram()
     n_pairs = prep.n_terminals * (prep.n_terminals - 1) // 2
@@ -111,7 +111,7 @@ def summarize_routing(folder, prep) -> tuple[dict, dict]:
     pair_n = np.zeros(n_pairs)
     rows = 0
     e = prep.n_terminals
-    for batch in pq.ParquetFile(folder / "rtt.parquet").iter_batches(batch_size=1 << 16):
+    for batch in iter_batches(folder / "rtt.parquet"):
         src = batch.column("src").to_numpy()
         dst = batch.column("dst").to_numpy()
         rtt = batch.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)
@@ -124,8 +124,7 @@ def summarize_routing(folder, prep) -> tuple[dict, dict]:
         pair_n += np.bincount(pid[ok], minlength=n_pairs)
         rows += len(rtt)
     changes = np.zeros(n_steps, np.int64)
-    for batch in pq.ParquetFile(folder / "fstate_changes.parquet").iter_batches(
-            batch_size=1 << 16, columns=["step"]):
+    for batch in iter_batches(folder / "fstate_changes.parquet", columns=["step"]):
         changes += np.bincount(batch.column("step").to_numpy(), minlength=n_steps)
     s = prep.scenario
     iu, ju = np.triu_indices(e, 1)

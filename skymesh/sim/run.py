@@ -4,17 +4,19 @@ A results folder holds::
 
     scenario.toml       the scenario as given (with --set overrides recorded in run.json)
     run.json            SkyMesh version, scenario hash, seed, chunk plan, chunks done
-    parts/              one Parquet file per finished chunk (while the run is going)
-    timeseries.parquet  egress study: every step x operator x terminal (row groups = chunks)
-    rtt.parquet, fstate_changes.parquet, pairs.parquet
-                        routing study: RTT per step and pair, forwarding-state changes,
-                        per-pair statistics
+    timeseries.parquet/ egress study: every step x operator x terminal
+    rtt.parquet/, fstate_changes.parquet/
+                        routing study: RTT per step and pair, forwarding-state changes
+    pairs.parquet       routing study: per-pair statistics
     summary.json        headline numbers
     report.md           the same, as tables for people
 
-Each chunk is computed independently from the scenario alone (every random
-draw comes from its seeds), written to ``parts/`` as soon as it is done and
-recorded in ``run.json``; so memory stays flat as the duration grows, and an
+The ``NAME.parquet/`` folders are Parquet datasets, one ``part-NNNNN.parquet``
+file per chunk in time order, which pyarrow, pandas, Polars and DuckDB read as
+one table (``pyarrow.parquet.read_table("timeseries.parquet")``). Each chunk is
+computed independently from the scenario alone (every random draw comes from
+its seeds), written there as soon as it is done (under a temporary name first)
+and recorded in ``run.json``; so memory stays flat as the duration grows, and an
 interrupted run resumes with ``resume=True`` from the chunks already on disk,
 giving the same results as an uninterrupted one. ``scheduler`` picks where
 chunks run: ``"sync"`` (here, one after another), ``"processes"`` (a local
@@ -86,16 +88,19 @@ def _write_json_atomic(path: Path, doc: dict) -> None:
     os.replace(tmp, path)
 
 
-def _part_path(parts: Path, name: str, index: int) -> Path:
-    return parts / f"{name}-{index:05d}.parquet"
+def _part_path(out: Path, name: str, index: int) -> Path:
+    return out / f"{name}.parquet" / f"part-{index:05d}.parquet"
 
 
-def _write_parts(parts: Path, index: int, tables: dict) -> None:
-    """Write a chunk's tables; each appears under its final name only once complete."""
+def _write_parts(out: Path, index: int, tables: dict) -> None:
+    """Write a chunk's tables; each appears under its final name only once complete
+    (readers skip names starting with '.')."""
     for name, table in tables.items():
-        tmp = parts / f".{name}-{index:05d}.parquet.tmp"
-        pq.write_table(table, tmp)
-        os.replace(tmp, _part_path(parts, name, index))
+        final = _part_path(out, name, index)
+        final.parent.mkdir(exist_ok=True)
+        tmp = final.parent / f".part-{index:05d}.parquet.tmp"
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, final)
 
 
 def _open_results(out: Path, loaded: LoadedScenario, overrides, chunks, *, force, resume):
@@ -118,7 +123,6 @@ def _open_results(out: Path, loaded: LoadedScenario, overrides, chunks, *, force
     elif resume:
         raise SkyMeshError(f"{out}: nothing to resume (no such results folder)")
     out.mkdir(parents=True, exist_ok=True)
-    (out / "parts").mkdir()
     (out / "scenario.toml").write_text(loaded.text)
     state = dict(skymesh_version=__version__, scenario=loaded.scenario.name,
                  scenario_source=loaded.source, scenario_sha256=loaded.sha256,
@@ -171,17 +175,16 @@ def run_scenario(loaded: LoadedScenario, out, *, overrides=None, force: bool = F
     chunks = plan_chunks(loaded, len(prep.grid), prep.n_terminals * len(prep.operators))
     state = _open_results(out, loaded, overrides, chunks, force=force, resume=resume)
     chunks = [tuple(c) for c in state["chunks"]]
-    parts = out / "parts"
     names = outputs_of(loaded)
     todo = [i for i in range(len(chunks))
             if i not in set(state["done"])
-            or not all(_part_path(parts, n, i).exists() for n in names)]
+            or not all(_part_path(out, n, i).exists() for n in names)]
     done = set(state["done"]) - set(todo)
     if progress:
         progress(len(done), len(chunks))
 
     def finished_chunk(i, tables):
-        _write_parts(parts, i, tables)
+        _write_parts(out, i, tables)
         done.add(i)
         state["done"] = sorted(done)
         _write_json_atomic(out / "run.json", state)
@@ -203,16 +206,15 @@ def run_scenario(loaded: LoadedScenario, out, *, overrides=None, force: bool = F
             futures = {client.submit(_chunk_task, remote, *chunks[i], pure=False): i
                        for i in todo}
             for fut in as_completed(futures):
-                finished_chunk(futures[fut], fut.result())
+                # Take the result and let the future go, so workers free it at once.
+                finished_chunk(futures.pop(fut), fut.result())
+                fut.release()
         finally:
             if own is not None:
                 client.close()
                 own.close()
     if stop_after is not None and len(done) < len(chunks):
         return {"interrupted": True, "done": len(done), "chunks": len(chunks)}
-    for name in names:
-        _merge_parts(out, name, len(chunks))
-    shutil.rmtree(parts)
     if loaded.scenario.study == "routing":
         summary = _routing_summary(out, loaded, prep)
     else:
@@ -274,21 +276,3 @@ def _cost_markdown(bill: dict) -> list[str]:
                      f"${p['total_usd'] / 1e6:,.1f}M | {rep} | {ratio} | "
                      f"{100 * p['hardware_share']:.0f} % |")
     return lines + [""] + [f"- {a}" for a in bill["assumptions"]]
-
-
-def _merge_parts(out: Path, name: str, n_chunks: int) -> None:
-    """Stream a study's chunk files into ``NAME.parquet``, a row group per chunk."""
-    parts = out / "parts"
-    target = out / f"{name}.parquet"
-    tmp = out / f".{name}.parquet.tmp"
-    writer = None
-    try:
-        for i in range(n_chunks):
-            table = pq.read_table(_part_path(parts, name, i))
-            if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
-            writer.write_table(table.cast(writer.schema))
-    finally:
-        if writer is not None:
-            writer.close()
-    os.replace(tmp, target)

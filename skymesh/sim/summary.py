@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from skymesh.sim.results import iter_batches
 from skymesh.sim.stats import Histogram
 
 
@@ -160,7 +160,7 @@ def summarize_run(path: Path, prep) -> tuple[dict, dict]:
     gw_lookup = {str(n): i for i, n in enumerate(prep.gateway_name)}
     censoring = np.array(sorted(prep.operators[0].policy.censoring), dtype=object)
     op_lookup = {lab: i for i, lab in enumerate(labels)}
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=65_536):
+    for batch in iter_batches(path):
         op = _codes(batch.column("operator"), op_lookup)
         for i, lab in enumerate(labels):
             mask = op == i
