@@ -406,8 +406,8 @@ def run(scenario: str = typer.Argument(..., help="Scenario file (.toml) or built
         return _print_json(summary)
     _notes(summary.get("notes", []), False)
     _summary_table(summary)
-    console.print(f"results in {out}/ (" + ", ".join(sorted(p.name for p in out.iterdir()
-                                                            if p.is_file())) + ")")
+    console.print(f"results in {out}/ (" + ", ".join(sorted(
+        p.name + ("/" if p.is_dir() else "") for p in out.iterdir())) + ")")
 
 
 @app.command()

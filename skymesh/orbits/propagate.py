@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from skymesh.constants import EARTH_ROTATION_RAD_S
+from skymesh.constants import EARTH_ROTATION_RAD_S, WGS84_A_KM, WGS84_F
 from skymesh.errors import InputError
-from skymesh.orbits.constellation import Constellation
+from skymesh.orbits.constellation import MIN_SERVICE_PERIGEE_KM, Constellation
 from skymesh.orbits.frames import ecef_to_geodetic, gmst_rad, rotate_z
 from skymesh.orbits.walker import circular_positions_inertial, epoch_offset_s
 from skymesh.timebase import TimeGrid, julian_date
@@ -54,6 +54,7 @@ def positions_ecef(constellation: Constellation, grid: TimeGrid, *,
                                   coarse_step_s, out)
         if serving_only:
             pos[~constellation.in_service()] = np.nan
+            pos[_below_service_altitude(pos)] = np.nan
         return pos
     r = positions_inertial(constellation, grid, coarse_step_s=coarse_step_s)
     jd, fr = grid.jd_fr
@@ -62,6 +63,20 @@ def positions_ecef(constellation: Constellation, grid: TimeGrid, *,
         return pos
     out[...] = pos
     return out
+
+
+def _below_service_altitude(pos_km: np.ndarray) -> np.ndarray:
+    """(N, T) bool: positions lower than ``MIN_SERVICE_PERIGEE_KM`` above the ellipsoid.
+
+    A TLE satellite that decays during a long run (SGP4 drags it down) stops
+    carrying traffic when it does. The ellipsoid's radius under the point is
+    ``a (1 - f sin^2 lat)`` (geocentric latitude; good to ~0.1 km here).
+    """
+    r2 = np.einsum("ntk,ntk->nt", pos_km, pos_km)
+    with np.errstate(invalid="ignore"):
+        r = np.sqrt(r2)
+        sin2 = pos_km[..., 2] ** 2 / r2
+        return r - WGS84_A_KM * (1.0 - WGS84_F * sin2) < MIN_SERVICE_PERIGEE_KM
 
 
 def _time_major_buffer(n_sat: int, n_t: int, out) -> np.ndarray:
