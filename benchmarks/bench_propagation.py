@@ -238,12 +238,7 @@ def run(tle_path=None, duration_s: float = 3600.0, step_s: float = 1.0,
         "target_met": bool(sky_rate / sf_rate >= TARGET_RATIO),
         "agreement": agreement,
     }
-    if verbose:
-        report(figures)
-    path = benchlib.write_json(NAME, figures, out_dir)
-    if path and verbose:
-        print(f"\nfigures written to {path}")
-    return figures
+    return benchlib.finish(NAME, figures, out_dir, verbose, report)
 
 
 def report(f: dict) -> None:

@@ -116,11 +116,7 @@ def skymesh_step(pos, pairs, lat, lon, alt, layout: NodeLayout, memory=None):
     """SkyMesh's routing step at one instant; ``(outputs, phase timings in s)``."""
     times = {}
 
-    def mark(name, t0):
-        times[name] = time.perf_counter() - t0
-        if memory is not None:
-            memory.phase(name)
-        return time.perf_counter()
+    mark = benchlib.phase_marker(times, memory)
 
     t0 = time.perf_counter()
     g, s, k, r, _ = visible_pairs(pos, lat, lon, alt, MIN_ELEVATION_DEG)
@@ -380,12 +376,7 @@ def run(constellation="starlink-shell1", cities_path=None, n_cities: int = 100,
     if profile == "always" or (profile == "auto" and ratio < TARGET_RATIO):
         figures["skymesh_profile"] = profile_skymesh(pos_at[:n_steps], pairs, lat, lon, alt,
                                                      layout)
-    if verbose:
-        report(figures)
-    path = benchlib.write_json(NAME, figures, out_dir)
-    if path and verbose:
-        print(f"\nfigures written to {path}")
-    return figures
+    return benchlib.finish(NAME, figures, out_dir, verbose, report)
 
 
 def report(f: dict) -> None:

@@ -216,3 +216,23 @@ def write_json(name: str, figures: dict, out_dir=DEFAULT_OUT_DIR) -> Path | None
 def quiet_numpy():
     with np.errstate(invalid="ignore", divide="ignore"):
         yield
+
+
+def phase_marker(times: dict, memory=None):
+    """``mark(name, t0)``: record the time since ``t0`` as phase ``name``; return a new t0."""
+    def mark(name, t0):
+        times[name] = time.perf_counter() - t0
+        if memory is not None:
+            memory.phase(name)
+        return time.perf_counter()
+    return mark
+
+
+def finish(name: str, figures: dict, out_dir, verbose: bool, report) -> dict:
+    """Print the report (when verbose), write the figures' JSON and say where."""
+    if verbose:
+        report(figures)
+    path = write_json(name, figures, out_dir)
+    if path and verbose:
+        print(f"\nfigures written to {path}")
+    return figures

@@ -48,6 +48,8 @@ import time
 
 import networkx as nx
 import numpy as np
+
+import benchlib
 from sgp4 import exporter
 from sgp4.api import WGS72, Satrec
 from sgp4.propagation import gstime
@@ -102,6 +104,19 @@ def walker_tles(walker, epoch_jd: float):
     return names, line1s, line2s
 
 
+def _pair_in_view(x_km, y_km, z_km, ground_m, up, min_elevation_deg):
+    """Distance (m) from a ground station to a satellite when in view, else None (scalars)."""
+    dx = x_km * 1000.0 - ground_m[0]
+    dy = y_km * 1000.0 - ground_m[1]
+    dz = z_km * 1000.0 - ground_m[2]
+    distance_m = math.sqrt(dx * dx + dy * dy + dz * dz)
+    if not distance_m > 0.0:                  # NaN position (failed propagation)
+        return None
+    sin_el = (dx * up[0] + dy * up[1] + dz * up[2]) / distance_m
+    elevation_deg = math.degrees(math.asin(max(-1.0, min(1.0, sin_el))))
+    return distance_m if elevation_deg >= min_elevation_deg else None
+
+
 def satellites_in_view(satrecs, jd: float, fr: float, gs_lat_deg, gs_lon_deg, gs_alt_km,
                        min_elevation_deg: float = 25.0):
     """For each ground station, the list of ``(distance_m, sid)`` of satellites in view.
@@ -124,15 +139,8 @@ def satellites_in_view(satrecs, jd: float, fr: float, gs_lat_deg, gs_lon_deg, gs
                 continue
             x = c * tx + s * ty                # TEME -> Earth-fixed (km)
             y = -s * tx + c * ty
-            dx = x * 1000.0 - gx
-            dy = y * 1000.0 - gy
-            dz = tz * 1000.0 - gz
-            distance_m = math.sqrt(dx * dx + dy * dy + dz * dz)
-            if not distance_m > 0.0:
-                continue
-            sin_el = (dx * ux + dy * uy + dz * uz) / distance_m
-            elevation_deg = math.degrees(math.asin(max(-1.0, min(1.0, sin_el))))
-            if elevation_deg >= min_elevation_deg:
+            distance_m = _pair_in_view(x, y, tz, (gx, gy, gz), (ux, uy, uz), min_elevation_deg)
+            if distance_m is not None:
                 candidates.append((distance_m, sid))
         in_range.append(candidates)
     return in_range
@@ -151,15 +159,8 @@ def satellites_in_view_at(sat_ecef_km, gs_lat_deg, gs_lon_deg, gs_alt_km,
             float(gs_lat_deg[gid]), float(gs_lon_deg[gid]), float(gs_alt_km[gid]) * 1000.0)
         candidates = []
         for sid, (x, y, z) in enumerate(sats):
-            dx = x * 1000.0 - gx
-            dy = y * 1000.0 - gy
-            dz = z * 1000.0 - gz
-            distance_m = math.sqrt(dx * dx + dy * dy + dz * dz)
-            if not distance_m > 0.0:          # NaN position (failed propagation)
-                continue
-            sin_el = (dx * ux + dy * uy + dz * uz) / distance_m
-            elevation_deg = math.degrees(math.asin(max(-1.0, min(1.0, sin_el))))
-            if elevation_deg >= min_elevation_deg:
+            distance_m = _pair_in_view(x, y, z, (gx, gy, gz), (ux, uy, uz), min_elevation_deg)
+            if distance_m is not None:
                 candidates.append((distance_m, sid))
         in_range.append(candidates)
     return in_range
@@ -265,11 +266,7 @@ def routing_step(sat_ecef_km, isl_pairs, gs_lat_deg, gs_lon_deg, gs_alt_km,
     n_gs = len(gs_lat_deg)
     times = {}
 
-    def mark(name, t0):
-        times[name] = time.perf_counter() - t0
-        if memory is not None:
-            memory.phase(name)
-        return time.perf_counter()
+    mark = benchlib.phase_marker(times, memory)
 
     t0 = time.perf_counter()
     if satrecs is not None:
