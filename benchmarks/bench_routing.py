@@ -57,7 +57,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchlib  # noqa: E402
 import satgenpy_baseline as baseline  # noqa: E402
 
-from skymesh.constants import SPEED_OF_LIGHT_KM_S  # noqa: E402
 from skymesh.ground.places import load_hypatia_cities  # noqa: E402
 from skymesh.links.isl import isl_lengths_km, plus_grid_pairs  # noqa: E402
 from skymesh.links.visibility import visible_pairs  # noqa: E402

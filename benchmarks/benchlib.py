@@ -37,8 +37,8 @@ MIB = 1024.0 * 1024.0
 
 
 def data_dir() -> Path:
-    """The reference data folder: ``$SKYMESH_DATA``, else /work/shared/data."""
-    return Path(os.environ.get("SKYMESH_DATA") or "/work/shared/data").expanduser()
+    """The reference data folder: ``$SKYMESH_DATA``, else ``../shared/data`` beside the checkout."""
+    return Path(os.environ.get("SKYMESH_DATA") or REPO.parent / "shared" / "data").expanduser()
 
 
 def data_file(name: str) -> Path:

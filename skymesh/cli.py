@@ -40,6 +40,23 @@ def _progress(total: int, label: str, enabled: bool = True):
                     disable=not enabled)
 
 
+def _print_table(title, columns, rows, *, right=(), fold: bool = False) -> None:
+    """A rich table of string ``rows``; columns named in ``right`` (or all, with
+    ``right=True``) are right-aligned; ``fold`` wraps long cells instead of cutting them."""
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col, justify="right" if right is True or col in right else "left",
+                         overflow="fold" if fold else "ellipsis")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def _metric_table(title: str, rows) -> None:
+    """A two-column metric / value table."""
+    _print_table(title, ("metric", "value"), rows, right=("value",))
+
+
 def _print_json(doc) -> None:
     from skymesh.report.tables import jsonable
     sys.stdout.write(json.dumps(jsonable(doc), indent=1) + "\n")
@@ -82,13 +99,10 @@ def constellations(json_out: bool = typer.Option(False, "--json", help="Print JS
                          source=p["source"]))
     if json_out:
         return _print_json(rows)
-    table = Table(title="Constellation presets")
-    for col in ("name", "kind", "satellites", "shells", "source"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(r["name"], r["kind"], "" if r["satellites"] is None else f"{r['satellites']:,}",
-                      r["shells"], r["source"])
-    console.print(table)
+    _print_table("Constellation presets", ("name", "kind", "satellites", "shells", "source"),
+                 [(r["name"], r["kind"],
+                   "" if r["satellites"] is None else f"{r['satellites']:,}", r["shells"],
+                   r["source"]) for r in rows], fold=True)
 
 
 @app.command()
@@ -118,15 +132,13 @@ def info(constellation: str = typer.Argument(..., help="Preset name or TLE file.
                   f"{c.epoch:%Y-%m-%d %H:%M:%S} UTC, {doc['isl_links']:,} +Grid ISLs")
     if c.source:
         console.print(f"[dim]{c.source}[/]")
-    table = Table(title="Shells" + (" (inferred from elements)" if c.is_tle else ""))
-    for col in ("shell", "satellites", "planes", "altitude km", "inclination deg"):
-        table.add_column(col, justify="right")
-    for s in shells:
-        table.add_row("none" if s["shell"] is None else str(s["shell"]), f"{s['satellites']:,}",
-                      str(s["planes"]),
-                      "" if s["altitude_km"] is None else f"{s['altitude_km']:.1f}",
-                      "" if s["inclination_deg"] is None else f"{s['inclination_deg']:.2f}")
-    console.print(table)
+    _print_table("Shells" + (" (inferred from elements)" if c.is_tle else ""),
+                 ("shell", "satellites", "planes", "altitude km", "inclination deg"),
+                 [("none" if s["shell"] is None else str(s["shell"]), f"{s['satellites']:,}",
+                   str(s["planes"]),
+                   "" if s["altitude_km"] is None else f"{s['altitude_km']:.1f}",
+                   "" if s["inclination_deg"] is None else f"{s['inclination_deg']:.2f}")
+                  for s in shells], right=True)
 
 
 @app.command()
@@ -166,13 +178,10 @@ def visible(place: str = typer.Argument(..., help="Place name ('Paris, FR') or '
     _notes(notes + ([p.note] if p.note else []), False)
     console.print(f"{len(idx)} satellites of {c.name} above {min_elevation:g}° at {p.name} "
                   f"({p.lat_deg:.4f}, {p.lon_deg:.4f}) at {t:%Y-%m-%d %H:%M:%S} UTC")
-    table = Table()
-    for col in ("satellite", "elevation deg", "azimuth deg", "range km"):
-        table.add_column(col, justify="right" if col != "satellite" else "left")
-    for r in rows:
-        table.add_row(r["satellite"], f"{r['elevation_deg']:.2f}", f"{r['azimuth_deg']:.2f}",
-                      f"{r['range_km']:.1f}")
-    console.print(table)
+    _print_table(None, ("satellite", "elevation deg", "azimuth deg", "range km"),
+                 [(r["satellite"], f"{r['elevation_deg']:.2f}", f"{r['azimuth_deg']:.2f}",
+                   f"{r['range_km']:.1f}") for r in rows],
+                 right=("elevation deg", "azimuth deg", "range km"))
     if limit and len(idx) > limit:
         console.print(f"[dim]{len(idx) - limit} more not shown (--limit {limit})[/]")
 
@@ -198,9 +207,9 @@ def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."
             json_out: bool = typer.Option(False, "--json", help="Print one JSON document: "
                                           "per-step series and summary.")):
     """RTT, hops and path changes between two places over a time window."""
-    from skymesh.constants import EARTH_MEAN_RADIUS_KM, SPEED_OF_LIGHT_KM_S
     from skymesh.ground.places import resolve_place
     from skymesh.network.over_time import GroundPoints, path_series, summarize_rtt
+    from skymesh.report.plots import great_circle_km, vacuum_rtt_ms
     from skymesh.network.snapshot import check_mode
     from skymesh.orbits.presets import load_constellation
     from skymesh.report.tables import table_records, write_table
@@ -227,9 +236,10 @@ def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."
                             min_elevation_deg=min_elevation,
                             progress=lambda n: bar.advance(task, n))
     summary = summarize_rtt(table)
-    gc_km = _great_circle_km(pa_.lat_deg, pa_.lon_deg, pb.lat_deg, pb.lon_deg, EARTH_MEAN_RADIUS_KM)
+    gc_km = float(great_circle_km(pa_.lat_deg, pa_.lon_deg, pb.lat_deg, pb.lon_deg))
     summary["great_circle_km"] = gc_km
-    summary["vacuum_rtt_ms"] = 2e3 * gc_km / SPEED_OF_LIGHT_KM_S
+    summary["vacuum_rtt_ms"] = float(vacuum_rtt_ms(pa_.lat_deg, pa_.lon_deg, pb.lat_deg,
+                                                   pb.lon_deg))
     meta = dict(a=pa_.name, b=pb.name, constellation=c.name, mode=mode, start_utc=grid.start,
                 duration_s=duration, step_s=step, min_elevation_deg=min_elevation)
     if out is not None:
@@ -245,9 +255,6 @@ def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."
     console.print(f"{pa_.name} ({pa_.country_iso2}) -> {pb.name} ({pb.country_iso2}) over "
                   f"{c.name}, {mode} mode: {len(grid)} steps of {step:g} s from "
                   f"{grid.start:%Y-%m-%d %H:%M:%S} UTC")
-    t = Table(title="Summary")
-    t.add_column("metric")
-    t.add_column("value", justify="right")
     rows = [("great-circle distance", f"{gc_km:,.0f} km"),
             ("vacuum bound RTT", f"{summary['vacuum_rtt_ms']:.1f} ms"),
             ("reachable", f"{100 * summary['reachable_fraction']:.1f} % of steps")]
@@ -257,16 +264,7 @@ def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."
                   f"{summary['rtt_ms_p95']:.1f} / {summary['rtt_ms_max']:.1f} ms"),
                  ("hops mean / max", f"{summary['hops_mean']:.1f} / {summary['hops_max']}"),
                  ("path changes", f"{summary['path_changes']}")]
-    for r in rows:
-        t.add_row(*r)
-    console.print(t)
-
-
-def _great_circle_km(lat1, lon1, lat2, lon2, radius_km) -> float:
-    p1, p2 = np.deg2rad(lat1), np.deg2rad(lat2)
-    dl = np.deg2rad(lon2 - lon1)
-    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return float(2 * radius_km * np.arcsin(np.sqrt(h)))
+    _metric_table("Summary", rows)
 
 
 def _parse_value(text: str):
@@ -328,66 +326,60 @@ def scenarios(json_out: bool = typer.Option(False, "--json", help="Print JSON.")
         rows[-1]["summary"] = rows[-1]["description"].split(". ")[0].rstrip(".") + "."
     if json_out:
         return _print_json(rows)
-    table = Table(title="Built-in scenarios")
-    for col in ("name", "constellation", "terminals", "window", "what it shows"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(r["name"], r["constellation"], f"{r['terminals']:,}", r["window"],
-                      r["summary"])
-    console.print(table)
+    _print_table("Built-in scenarios",
+                 ("name", "constellation", "terminals", "window", "what it shows"),
+                 [(r["name"], r["constellation"], f"{r['terminals']:,}", r["window"],
+                   r["summary"]) for r in rows], fold=True)
+
+
+def _fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.1f}"
 
 
 def _summary_table(summary: dict) -> None:
     if summary.get("study") == "routing":
-        t = Table(title=f"{summary['scenario']}: routing study")
-        t.add_column("metric")
-        t.add_column("value", justify="right")
         r = summary["rtt_ms"]
-        fmt = lambda x: "n/a" if x is None else f"{x:.1f}"  # noqa: E731
-        t.add_row("steps x pairs", f"{summary['steps']:,} x {summary['pairs']:,}")
-        t.add_row("RTT p50 / p95 / p99", f"{fmt(r['p50'])} / {fmt(r['p95'])} / {fmt(r['p99'])} ms")
-        t.add_row("pair-steps reachable", f"{100 * summary['reachable_fraction']:.1f} %")
-        t.add_row("forwarding changes per step (mean)",
-                  f"{summary['fstate_changes_per_step']['mean']:,.0f} of "
-                  f"{summary['fstate_entries']:,}")
-        console.print(t)
+        _metric_table(f"{summary['scenario']}: routing study", [
+            ("steps x pairs", f"{summary['steps']:,} x {summary['pairs']:,}"),
+            ("RTT p50 / p95 / p99", f"{_fmt(r['p50'])} / {_fmt(r['p95'])} / {_fmt(r['p99'])} ms"),
+            ("pair-steps reachable", f"{100 * summary['reachable_fraction']:.1f} %"),
+            ("forwarding changes per step (mean)",
+             f"{summary['fstate_changes_per_step']['mean']:,.0f} of "
+             f"{summary['fstate_entries']:,}")])
         return
     for op in summary["operators"]:
-        t = Table(title=f"{summary['scenario']}: {op['operator']}")
-        t.add_column("metric")
-        t.add_column("value", justify="right")
         r = op["rtt_ms"]
-        fmt = lambda x, f="{:.1f}": "n/a" if x is None else f.format(x)  # noqa: E731
-        t.add_row("share of time with service", f"{100 * op['service_share']:.1f} %")
-        t.add_row("geofenced by policy", f"{100 * op['geofenced_share']:.1f} %")
-        t.add_row("RTT p50 / p95 / p99", f"{fmt(r['p50'])} / {fmt(r['p95'])} / {fmt(r['p99'])} ms")
-        t.add_row("satellites on path (mean)", fmt(op["sat_hops"]["mean"]))
         top = ", ".join(f"{g['name']} ({g['country']}) {100 * g['share']:.0f}%"
                         for g in op["gateways"][:3])
-        t.add_row("top gateways", top or "none")
-        t.add_row("exits in a censoring country", str(op["exits_inside_censoring_country"]))
+        rows = [("share of time with service", f"{100 * op['service_share']:.1f} %"),
+                ("geofenced by policy", f"{100 * op['geofenced_share']:.1f} %"),
+                ("RTT p50 / p95 / p99",
+                 f"{_fmt(r['p50'])} / {_fmt(r['p95'])} / {_fmt(r['p99'])} ms"),
+                ("satellites on path (mean)", _fmt(op["sat_hops"]["mean"])),
+                ("top gateways", top or "none"),
+                ("exits in a censoring country", str(op["exits_inside_censoring_country"]))]
         if "bent_pipe" in op:
             b = op["bent_pipe"]
-            t.add_row("bent-pipe: service / RTT p50",
-                      f"{100 * b['service_share']:.1f} % / {fmt(b['rtt_ms']['p50'])} ms")
-        console.print(t)
+            rows.append(("bent-pipe: service / RTT p50",
+                         f"{100 * b['service_share']:.1f} % / {_fmt(b['rtt_ms']['p50'])} ms"))
+        _metric_table(f"{summary['scenario']}: {op['operator']}", rows)
 
 
-@app.command()
-def run(scenario: str = typer.Argument(..., help="Scenario file (.toml) or built-in name."),
-        out: Optional[Path] = typer.Option(None, "--out", help="Results folder "
-                                           "(default: results/NAME)."),
-        force: bool = typer.Option(False, "--force", help="Replace an existing results folder."),
-        resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run "
-                                    "from its last completed chunk."),
-        scheduler: str = typer.Option("sync", "--scheduler", help="sync, processes, or a "
-                                      "Dask scheduler address tcp://host:8786."),
-        workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Worker "
-                                              "processes for --scheduler processes "
-                                              "(default: every core)."),
-        set_: list[str] = typer.Option([], "--set", help="Override a scenario key, e.g. "
-                                       "--set time.duration_s=600 (repeatable)."),
-        json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON.")):
+@app.command("run")
+def run_cmd(scenario: str = typer.Argument(..., help="Scenario file (.toml) or built-in name."),
+            out: Optional[Path] = typer.Option(None, "--out", help="Results folder "
+                                               "(default: results/NAME)."),
+            force: bool = typer.Option(False, "--force", help="Replace an existing results folder."),
+            resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run "
+                                        "from its last completed chunk."),
+            scheduler: str = typer.Option("sync", "--scheduler", help="sync, processes, or a "
+                                          "Dask scheduler address tcp://host:8786."),
+            workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Worker "
+                                                  "processes for --scheduler processes "
+                                                  "(default: every core)."),
+            set_: list[str] = typer.Option([], "--set", help="Override a scenario key, e.g. "
+                                           "--set time.duration_s=600 (repeatable)."),
+            json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON.")):
     """Run a scenario: Parquet time series, summary.json and a Markdown report."""
     from skymesh.sim.run import run_scenario
     from skymesh.sim.scenario import load_scenario
@@ -430,13 +422,9 @@ def sweep(scenario: str = typer.Argument(..., help="Scenario file (.toml) or bui
     rows = table.to_pylist()
     if json_out:
         return _print_json(rows)
-    t = Table(title=f"sweep of {scenario}")
-    for col in table.column_names:
-        t.add_column(col, justify="right")
-    for r in rows:
-        t.add_row(*["" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))
-                    for v in r.values()])
-    console.print(t)
+    _print_table(f"sweep of {scenario}", table.column_names,
+                 [["" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))
+                   for v in r.values()] for r in rows], right=True)
     console.print(f"table in {folder}/sweep.csv and sweep.parquet")
 
 
@@ -450,24 +438,19 @@ def cost(scenario: str = typer.Argument(..., help="Scenario file (.toml) or buil
     result = scenario_bill(load_scenario(scenario))
     if json_out:
         return _print_json(result)
-    t = Table(title=f"{result['scenario']}: bill by month (USD)")
-    for col in ("month", "terminals", "new", "replaced", "hardware", "service", "total"):
-        t.add_column(col, justify="right")
-    for r in result["months"]:
-        t.add_row(r["month"], f"{r['terminals']:,.0f}", f"{r['new_terminals']:,.0f}",
-                  f"{r['replaced_terminals']:,.0f}", f"{r['hardware_usd']:,.0f}",
-                  f"{r['service_usd']:,.0f}", f"{r['total_usd']:,.0f}")
-    console.print(t)
-    p = Table(title="Periods against reported figures")
-    for col in ("period", "months", "modelled USD", "reported USD", "ratio",
-                "hardware share"):
-        p.add_column(col, justify="right")
-    for r in result["periods"]:
-        p.add_row(r["period"], f"{r['first']}..{r['last']}", f"{r['total_usd']:,.0f}",
-                  "n/a" if r["reported_usd"] is None else f"{r['reported_usd']:,.0f}",
-                  "n/a" if r["ratio"] is None else f"{r['ratio']:.2f}",
-                  f"{100 * r['hardware_share']:.0f} %")
-    console.print(p)
+    _print_table(f"{result['scenario']}: bill by month (USD)",
+                 ("month", "terminals", "new", "replaced", "hardware", "service", "total"),
+                 [(r["month"], f"{r['terminals']:,.0f}", f"{r['new_terminals']:,.0f}",
+                   f"{r['replaced_terminals']:,.0f}", f"{r['hardware_usd']:,.0f}",
+                   f"{r['service_usd']:,.0f}", f"{r['total_usd']:,.0f}")
+                  for r in result["months"]], right=True)
+    _print_table("Periods against reported figures",
+                 ("period", "months", "modelled USD", "reported USD", "ratio", "hardware share"),
+                 [(r["period"], f"{r['first']}..{r['last']}", f"{r['total_usd']:,.0f}",
+                   "n/a" if r["reported_usd"] is None else f"{r['reported_usd']:,.0f}",
+                   "n/a" if r["ratio"] is None else f"{r['ratio']:.2f}",
+                   f"{100 * r['hardware_share']:.0f} %") for r in result["periods"]],
+                 right=True)
     for line in result["assumptions"]:
         console.print(f"[dim]- {line}[/]")
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from skymesh.datadir import data_dir as resolve_data_dir
 from skymesh.datadir import download_file
 from skymesh.errors import InputError
+from skymesh.ground.countries import COUNTRIES_50M_FILE as BORDERS_FILE
 
-BORDERS_FILE = "ne_admin0_countries_50m.geojson"
 BORDERS_URL = ("https://raw.githubusercontent.com/nvkelso/natural-earth-vector/master/"
                "geojson/ne_50m_admin_0_countries.geojson")
 """Natural Earth's own repository (public domain); override with ``SKYMESH_BORDERS_URL``."""

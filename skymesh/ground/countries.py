@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -42,6 +41,7 @@ import numpy as np
 import pycountry
 import shapely
 
+from skymesh.datadir import data_dir
 from skymesh.errors import DataNotFoundError, InputError
 
 #: File name of the 1:50m countries in the data directory.
@@ -102,21 +102,8 @@ class Countries:
 
 # --------------------------------------------------------------------------- data directory
 
-def data_dir() -> Path:
-    """Folder SkyMesh looks in for optional data files.
-
-    ``$SKYMESH_DATA`` when set, otherwise ``platformdirs.user_cache_dir("skymesh")``.
-    (A shared ``skymesh.datadir`` module may take over this job later.)
-    """
-    env = os.environ.get("SKYMESH_DATA")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-    return Path(platformdirs.user_cache_dir("skymesh"))
-
-
 def find_data_file(name: str) -> Path | None:
-    """Path of ``name`` in :func:`data_dir`, or ``None`` when it is not there."""
+    """Path of ``name`` in the data directory (:func:`skymesh.datadir.data_dir`), or ``None``."""
     path = data_dir() / name
     return path if path.is_file() else None
 
@@ -195,7 +182,7 @@ def load_countries(path=None, resolution: str = "110m") -> Countries:
         the full schema with ``ISO_A2_EH``). Overrides ``resolution``.
     resolution : {"110m", "50m", "best"}
         ``"110m"``: the bundled file. ``"50m"``: ``ne_admin0_countries_50m.geojson``
-        from :func:`data_dir` (``DataNotFoundError`` when it is not there).
+        from the data directory (``DataNotFoundError`` when it is not there).
         ``"best"``: the 1:50m file when found, else the bundled 1:110m one.
     """
     if path is not None:

@@ -84,7 +84,6 @@ def path_series(constellation: Constellation, grid: TimeGrid, endpoints: GroundP
         raise InputError("a pair names a ground point that does not exist", field="pairs")
     relays = relays if relays is not None else GroundPoints.of([], [], [])
     layout = NodeLayout(len(constellation), len(endpoints), len(relays))
-    n_nodes = layout.n_nodes
     isl_pairs = plus_grid_pairs(constellation) if mode != "bent-pipe" else np.empty((0, 2), int)
     chunk = chunk_steps or chunk_steps_for(len(constellation), len(grid))
 

@@ -47,14 +47,15 @@ def teme_to_ecef(r_teme_km: np.ndarray, jd, fr) -> np.ndarray:
     return rotate_z(r_teme_km, gmst_rad(jd, fr))
 
 
-def teme_to_ecef_velocity(r_teme_km, v_teme_km_s, jd, fr) -> np.ndarray:
-    """Earth-fixed velocities (km/s): rotated TEME velocity minus omega x r."""
-    theta = gmst_rad(jd, fr)
-    r = rotate_z(r_teme_km, theta)
-    v = rotate_z(v_teme_km_s, theta)
+def teme_to_ecef_state(r_teme_km, v_teme_km_s, theta_rad):
+    """Earth-fixed positions (km) and velocities (km/s) from TEME ones, at sidereal angles
+    ``theta_rad`` (from :func:`gmst_rad`, broadcasting like ``rotate_z``): the rotated
+    velocity minus omega x r."""
+    r = rotate_z(r_teme_km, theta_rad)
+    v = rotate_z(v_teme_km_s, theta_rad)
     v[..., 0] += EARTH_ROTATION_RAD_S * r[..., 1]
     v[..., 1] -= EARTH_ROTATION_RAD_S * r[..., 0]
-    return v
+    return r, v
 
 
 def geodetic_to_ecef(lat_deg, lon_deg, alt_km=0.0) -> np.ndarray:

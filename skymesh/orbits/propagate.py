@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from skymesh.constants import EARTH_ROTATION_RAD_S, WGS84_A_KM, WGS84_F
+from skymesh.constants import WGS84_A_KM, WGS84_F
 from skymesh.errors import InputError
 from skymesh.orbits.constellation import MIN_SERVICE_PERIGEE_KM, Constellation
-from skymesh.orbits.frames import ecef_to_geodetic, gmst_rad, rotate_z
+from skymesh.orbits.frames import ecef_to_geodetic, gmst_rad, rotate_z, teme_to_ecef_state
 from skymesh.orbits.walker import circular_positions_inertial, epoch_offset_s
 from skymesh.timebase import TimeGrid, julian_date
 
@@ -135,10 +135,7 @@ def _tle_positions_ecef(satrecs, offsets_s, start_jd, start_fr, coarse_step_s, o
     theta = gmst_rad(jd_k, fr_k)[:, None]
     # Knot table (K, 2, N, 3): Earth-fixed position, and step x Earth-fixed velocity.
     kv = np.empty((n_coarse, 2, n_sat, 3))
-    kv[:, 0] = rotate_z(r.transpose(1, 0, 2), theta)
-    kv[:, 1] = rotate_z(v.transpose(1, 0, 2), theta)
-    kv[:, 1, :, 0] += EARTH_ROTATION_RAD_S * kv[:, 0, :, 1]
-    kv[:, 1, :, 1] -= EARTH_ROTATION_RAD_S * kv[:, 0, :, 0]
+    kv[:, 0], kv[:, 1] = teme_to_ecef_state(r.transpose(1, 0, 2), v.transpose(1, 0, 2), theta)
     kv[:, 1] *= h
     knot_rows = kv.reshape(n_coarse, 2, n_sat * 3)
     # Interval of each fine instant and its position within it, tau in [0, 1].

@@ -108,6 +108,7 @@ def _rows(prep: Prepared, label: str, k0: int, sub_grid, main: dict, bent: dict 
     term = np.tile(np.arange(n_term), k_steps)
     start_ms = np.datetime64(prep.grid.start.replace(tzinfo=None), "ms")
     times = start_ms + np.round(sub_grid.offsets_s * 1e3).astype("timedelta64[ms]")
+    country = np.tile(prep.terminal_country, k_steps)
     gw = main["gateway"].ravel()
     served = gw >= 0
     gw_country = np.where(served, prep.gateway_country[np.where(served, gw, 0)], "")
@@ -116,7 +117,7 @@ def _rows(prep: Prepared, label: str, k0: int, sub_grid, main: dict, bent: dict 
         "step": pa.array(step.astype(np.int32)),
         "operator": pa.array(np.full(len(step), label)).dictionary_encode(),
         "terminal": pa.array(term.astype(np.int32)),
-        "country": pa.array(np.tile(prep.terminal_country, k_steps)).dictionary_encode(),
+        "country": pa.array(country).dictionary_encode(),
         "service_allowed": pa.array(main["active"].ravel()),
         "served": pa.array(served),
         "rtt_ms": pa.array(main["rtt_ms"].ravel(), mask=~served),
@@ -124,8 +125,7 @@ def _rows(prep: Prepared, label: str, k0: int, sub_grid, main: dict, bent: dict 
         "gateway_country": pa.array(gw_country, mask=~served).dictionary_encode(),
         "sat_hops": pa.array(main["sat_hops"].ravel().astype(np.int16), mask=~served),
         "isl_hops": pa.array(main["isl_hops"].ravel().astype(np.int16), mask=~served),
-        "exit_in_own_country": pa.array(served & (gw_country == np.tile(prep.terminal_country,
-                                                                          k_steps))),
+        "exit_in_own_country": pa.array(served & (gw_country == country)),
     }
     if bent is not None:
         bgw = bent["gateway"].ravel()

@@ -44,12 +44,12 @@ def run_sweep(scenario: str, grid: dict, *, out=None, force: bool = False,
         raise SkyMeshError("a sweep needs at least one --set key=v1,v2")
     keys = list(grid)
     combos = list(itertools.product(*(grid[k] for k in keys)))
-    first = load_scenario(scenario, dict(zip(keys, combos[0])))  # validates before any work
-    folder = Path(out) if out else Path("results") / f"{first.scenario.name}-sweep"
+    # Every combination is validated before any work starts.
+    loaded_runs = [load_scenario(scenario, dict(zip(keys, c))) for c in combos]
+    folder = Path(out) if out else Path("results") / f"{loaded_runs[0].scenario.name}-sweep"
     if folder.exists() and any(folder.iterdir()) and not force:
         raise SkyMeshError(f"{folder}: sweep folder exists; pass --force to replace it")
     folder.mkdir(parents=True, exist_ok=True)
-    loaded_runs = [load_scenario(scenario, dict(zip(keys, c))) for c in combos]
     rows = []
     for i, (combo, loaded) in enumerate(zip(combos, loaded_runs)):
         name = f"run-{i:03d}-" + "-".join(_slug(v) for v in combo)
