@@ -1,0 +1,5 @@
+"""`python -m skymesh.cli`."""
+
+from skymesh.cli import run
+
+run()

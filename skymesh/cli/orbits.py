@@ -1,0 +1,213 @@
+"""Commands about the constellation itself: constellations, info, visible, latency."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.table import Table
+
+from skymesh import __version__
+from skymesh.errors import SkyMeshError
+from skymesh.cli.common import (_AT, _CONST, _OUT, _default_start, _metric_table, _notes,
+                                _print_json, _print_table, _progress, _refuse_existing,
+                                app, console, data_app, err_console, map_app, plot_app)
+
+
+@app.command()
+def constellations(json_out: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """List the constellation presets and where their numbers come from."""
+    from skymesh.orbits.presets import TLE_PRESETS, WALKER_PRESETS
+    rows = []
+    for name, p in WALKER_PRESETS.items():
+        shells = p["shells"]
+        rows.append(dict(name=name, kind="walker", satellites=sum(s.size for s in shells),
+                         shells=" + ".join(f"{s.altitude_km:g}km/{s.inclination_deg:g}°/"
+                                           f"{s.planes}x{s.sats_per_plane}" for s in shells),
+                         source=p["source"]))
+    for name, p in TLE_PRESETS.items():
+        from skymesh.orbits.snapshots import list_snapshots
+        try:
+            snaps = list_snapshots(p["group"])
+        except SkyMeshError:
+            snaps = []
+        rows.append(dict(name=name, kind="tle", satellites=None,
+                         shells=f"newest snapshot: {snaps[-1].name}" if snaps
+                         else "no snapshot yet: run `skymesh data update`",
+                         source=p["source"]))
+    if json_out:
+        return _print_json(rows)
+    _print_table("Constellation presets", ("name", "kind", "satellites", "shells", "source"),
+                 [(r["name"], r["kind"],
+                   "" if r["satellites"] is None else f"{r['satellites']:,}", r["shells"],
+                   r["source"]) for r in rows], fold=True)
+
+
+@app.command()
+def info(constellation: str = typer.Argument(..., help="Preset name or TLE file."),
+         skip_bad: bool = typer.Option(False, "--skip-bad",
+                                       help="Skip malformed TLE element sets and count them."),
+         json_out: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """Describe a constellation: satellites, shells, planes, epoch, ISLs."""
+    from skymesh.links.isl import plus_grid_pairs
+    from skymesh.orbits.presets import load_constellation
+    notes: list[str] = []
+    c = load_constellation(constellation, skip_bad=skip_bad, report=notes)
+    shells = []
+    for s in np.unique(c.shell):
+        m = c.shell == s
+        shells.append(dict(
+            shell=int(s) if s >= 0 else None, satellites=int(m.sum()),
+            planes=int(len(np.unique(c.plane[m & (c.plane >= 0)]))),
+            altitude_km=float(np.nanmedian(c.altitude_km[m])) if np.isfinite(c.altitude_km[m]).any() else None,
+            inclination_deg=float(np.nanmedian(c.inclination_deg[m])) if np.isfinite(c.inclination_deg[m]).any() else None))
+    doc = dict(name=c.name, satellites=len(c), epoch=c.epoch, kind="tle" if c.is_tle else "walker",
+               source=c.source, isl_links=int(len(plus_grid_pairs(c))), shells=shells, notes=notes)
+    if json_out:
+        return _print_json(doc)
+    _notes(notes, False)
+    console.print(f"[bold]{c.name}[/]: {len(c):,} satellites ({doc['kind']}), epoch "
+                  f"{c.epoch:%Y-%m-%d %H:%M:%S} UTC, {doc['isl_links']:,} +Grid ISLs")
+    if c.source:
+        console.print(f"[dim]{c.source}[/]")
+    _print_table("Shells" + (" (inferred from elements)" if c.is_tle else ""),
+                 ("shell", "satellites", "planes", "altitude km", "inclination deg"),
+                 [("none" if s["shell"] is None else str(s["shell"]), f"{s['satellites']:,}",
+                   str(s["planes"]),
+                   "" if s["altitude_km"] is None else f"{s['altitude_km']:.1f}",
+                   "" if s["inclination_deg"] is None else f"{s['inclination_deg']:.2f}")
+                  for s in shells], right=True)
+
+
+@app.command()
+def visible(place: str = typer.Argument(..., help="Place name ('Paris, FR') or 'lat,lon'."),
+            at: Optional[str] = typer.Option(None, "--at", help="UTC time, ISO 8601 (default: "
+                                             "the constellation's element epoch)."),
+            constellation: str = typer.Option("starlink-shell1", "--constellation", "-c",
+                                              help="Preset name or TLE file."),
+            min_elevation: float = typer.Option(25.0, "--min-elevation",
+                                                help="Elevation mask (deg)."),
+            limit: int = typer.Option(0, "--limit", help="Show at most this many (0: all)."),
+            skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip malformed TLEs."),
+            json_out: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """Satellites in view of a place at an instant: elevation, azimuth, range."""
+    from skymesh.ground.places import resolve_place
+    from skymesh.links.visibility import look_angles
+    from skymesh.orbits.presets import load_constellation
+    from skymesh.orbits.propagate import positions_ecef
+    from skymesh.timebase import time_grid
+    notes: list[str] = []
+    p = resolve_place(place)
+    c = load_constellation(constellation, skip_bad=skip_bad, report=notes)
+    t = _default_start(c, at)
+    pos = positions_ecef(c, time_grid(t))[:, 0]
+    el, az, rng = (x[0] for x in look_angles(pos, [p.lat_deg], [p.lon_deg]))
+    idx = np.flatnonzero(np.nan_to_num(el, nan=-99) >= min_elevation)
+    idx = idx[np.argsort(-el[idx], kind="stable")]
+    shown = idx[:limit] if limit > 0 else idx
+    rows = [dict(satellite=str(c.sat_names[i]), index=int(i), elevation_deg=round(float(el[i]), 3),
+                 azimuth_deg=round(float(az[i]), 3), range_km=round(float(rng[i]), 3)) for i in shown]
+    doc = dict(place=dict(name=p.name, country=p.country_iso2, lat_deg=p.lat_deg,
+                          lon_deg=p.lon_deg, note=p.note),
+               time_utc=t, constellation=c.name, min_elevation_deg=min_elevation,
+               in_view=int(len(idx)), satellites=rows, notes=notes)
+    if json_out:
+        return _print_json(doc)
+    _notes(notes + ([p.note] if p.note else []), False)
+    console.print(f"{len(idx)} satellites of {c.name} above {min_elevation:g}° at {p.name} "
+                  f"({p.lat_deg:.4f}, {p.lon_deg:.4f}) at {t:%Y-%m-%d %H:%M:%S} UTC")
+    _print_table(None, ("satellite", "elevation deg", "azimuth deg", "range km"),
+                 [(r["satellite"], f"{r['elevation_deg']:.2f}", f"{r['azimuth_deg']:.2f}",
+                   f"{r['range_km']:.1f}") for r in rows],
+                 right=("elevation deg", "azimuth deg", "range km"))
+    if limit and len(idx) > limit:
+        console.print(f"[dim]{len(idx) - limit} more not shown (--limit {limit})[/]")
+
+
+@app.command()
+def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."),
+            b: str = typer.Argument(..., help="Second place (name or 'lat,lon')."),
+            constellation: str = typer.Option("starlink-shell1", "--constellation", "-c",
+                                              help="Preset name or TLE file."),
+            start: Optional[str] = typer.Option(None, "--start", help="UTC start, ISO 8601 "
+                                                "(default: the element epoch)."),
+            duration: float = typer.Option(60.0, "--duration", help="Window length (s)."),
+            step: float = typer.Option(1.0, "--step", help="Time step (s)."),
+            mode: str = typer.Option("isl", "--mode", help="isl, bent-pipe or hybrid."),
+            gateways: Optional[Path] = typer.Option(None, "--gateways",
+                                                    help="Gateway file (CSV/TOML) used as ground "
+                                                         "relays in bent-pipe and hybrid modes."),
+            min_elevation: float = typer.Option(25.0, "--min-elevation", help="Elevation mask (deg)."),
+            out: Optional[Path] = typer.Option(None, "--out", help="Write the per-step table "
+                                               "(.csv, .parquet or .json)."),
+            force: bool = typer.Option(False, "--force", help="Replace --out if it exists."),
+            skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip malformed TLEs."),
+            json_out: bool = typer.Option(False, "--json", help="Print one JSON document: "
+                                          "per-step series and summary.")):
+    """RTT, hops and path changes between two places over a time window."""
+    from skymesh.ground.places import resolve_place
+    from skymesh.network.over_time import GroundPoints, path_series, summarize_rtt
+    from skymesh.report.plots import great_circle_km, vacuum_rtt_ms
+    from skymesh.network.snapshot import check_mode
+    from skymesh.orbits.presets import load_constellation
+    from skymesh.report.tables import table_records, write_table
+    from skymesh.timebase import time_grid
+    check_mode(mode)
+    if out is not None and out.exists() and not force:
+        raise SkyMeshError(f"{out}: file exists; pass --force to replace it")
+    notes: list[str] = []
+    pa_, pb = resolve_place(a), resolve_place(b)
+    c = load_constellation(constellation, skip_bad=skip_bad, report=notes)
+    grid = time_grid(_default_start(c, start), duration, step)
+    relays = None
+    if gateways is not None:
+        from skymesh.ground.gateways import load_gateways
+        gw = load_gateways(gateways)
+        relays = GroundPoints.of(gw.name, gw.lat_deg, gw.lon_deg)
+        notes.append(f"{len(gw)} gateways from {gateways}")
+    elif mode != "isl":
+        notes.append("no --gateways given: bent-pipe paths need a satellite both places see")
+    eps = GroundPoints.of([pa_.name, pb.name], [pa_.lat_deg, pb.lat_deg], [pa_.lon_deg, pb.lon_deg])
+    with _progress(len(grid), "routing", enabled=not json_out and len(grid) > 120) as bar:
+        task = bar.add_task("routing", total=len(grid))
+        table = path_series(c, grid, eps, [[0, 1]], mode=mode, relays=relays,
+                            min_elevation_deg=min_elevation,
+                            progress=lambda n: bar.advance(task, n))
+    summary = summarize_rtt(table)
+    gc_km = float(great_circle_km(pa_.lat_deg, pa_.lon_deg, pb.lat_deg, pb.lon_deg))
+    summary["great_circle_km"] = gc_km
+    summary["vacuum_rtt_ms"] = float(vacuum_rtt_ms(pa_.lat_deg, pa_.lon_deg, pb.lat_deg,
+                                                   pb.lon_deg))
+    meta = dict(a=pa_.name, b=pb.name, constellation=c.name, mode=mode, start_utc=grid.start,
+                duration_s=duration, step_s=step, min_elevation_deg=min_elevation)
+    if out is not None:
+        write_table(table, out, force=force, meta=dict(meta, summary=summary))
+        notes.append(f"wrote {table.num_rows} rows to {out}")
+    if json_out:
+        series = [dict(time_utc=r["time_utc"], rtt_ms=r["rtt_ms"], hops=r["hops"],
+                       isl_hops=r["isl_hops"], path_changed=r["path_changed"])
+                  for r in table_records(table.drop_columns(["path"]))]
+        return _print_json(dict(meta, places=[pa_.note, pb.note], summary=summary,
+                                series=series, notes=notes))
+    _notes(notes + [n for n in (pa_.note, pb.note) if n], False)
+    console.print(f"{pa_.name} ({pa_.country_iso2}) -> {pb.name} ({pb.country_iso2}) over "
+                  f"{c.name}, {mode} mode: {len(grid)} steps of {step:g} s from "
+                  f"{grid.start:%Y-%m-%d %H:%M:%S} UTC")
+    rows = [("great-circle distance", f"{gc_km:,.0f} km"),
+            ("vacuum bound RTT", f"{summary['vacuum_rtt_ms']:.1f} ms"),
+            ("reachable", f"{100 * summary['reachable_fraction']:.1f} % of steps")]
+    if summary["rtt_ms_p50"] is not None:
+        rows += [("RTT min / p50 / p95 / max",
+                  f"{summary['rtt_ms_min']:.1f} / {summary['rtt_ms_p50']:.1f} / "
+                  f"{summary['rtt_ms_p95']:.1f} / {summary['rtt_ms_max']:.1f} ms"),
+                 ("hops mean / max", f"{summary['hops_mean']:.1f} / {summary['hops_max']}"),
+                 ("path changes", f"{summary['path_changes']}")]
+    _metric_table("Summary", rows)

@@ -1,0 +1,149 @@
+"""Picture commands: map ..., plot ..., view."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.table import Table
+
+from skymesh import __version__
+from skymesh.errors import SkyMeshError
+from skymesh.cli.common import (_AT, _CONST, _OUT, _default_start, _metric_table, _notes,
+                                _print_json, _print_table, _progress, _refuse_existing,
+                                app, console, data_app, err_console, map_app, plot_app)
+
+
+@map_app.command("constellation")
+def map_constellation(constellation: str = _CONST, at: Optional[str] = _AT, out: Path = _OUT,
+                      no_isls: bool = typer.Option(False, "--no-isls", help="Satellites only."),
+                      force: bool = typer.Option(False, "--force", help="Replace --out.")):
+    """Satellites and their ISLs on a world map."""
+    from skymesh.orbits.presets import load_constellation
+    from skymesh.report.pictures import constellation_figure
+    _refuse_existing(out, force)
+    c = load_constellation(constellation)
+    constellation_figure(c, _default_start(c, at), out, isls=not no_isls)
+    console.print(f"wrote {out}")
+
+
+@map_app.command("route")
+def map_route(a: str = typer.Argument(..., help="From (place or 'lat,lon')."),
+              b: str = typer.Argument(..., help="To (place or 'lat,lon')."),
+              constellation: str = _CONST, at: Optional[str] = _AT, out: Path = _OUT,
+              mode: str = typer.Option("isl", "--mode", help="isl, bent-pipe or hybrid."),
+              gateways: Optional[Path] = typer.Option(None, "--gateways", help="Gateway file "
+                                                      "(marked, and relays in bent-pipe/hybrid)."),
+              force: bool = typer.Option(False, "--force", help="Replace --out.")):
+    """The shortest route between two places, satellite by satellite, gateways marked."""
+    from skymesh.ground.places import resolve_place
+    from skymesh.orbits.presets import load_constellation
+    from skymesh.report.pictures import route_figure
+    _refuse_existing(out, force)
+    c = load_constellation(constellation)
+    gw = None
+    if gateways is not None:
+        from skymesh.ground.gateways import load_gateways
+        gw = load_gateways(gateways)
+    route_figure(c, resolve_place(a), resolve_place(b), _default_start(c, at), out, mode=mode,
+                 gateways=gw)
+    console.print(f"wrote {out}")
+
+
+@map_app.command("coverage")
+def map_coverage(constellation: str = _CONST, at: Optional[str] = _AT, out: Path = _OUT,
+                 step_deg: float = typer.Option(2.0, "--step-deg", help="Grid spacing (deg)."),
+                 min_elevation: float = typer.Option(25.0, "--min-elevation", help="Mask (deg)."),
+                 force: bool = typer.Option(False, "--force", help="Replace --out.")):
+    """Number of satellites in view over a latitude/longitude grid."""
+    from skymesh.orbits.presets import load_constellation
+    from skymesh.report.maps import coverage_grid, coverage_map
+    _refuse_existing(out, force)
+    c = load_constellation(constellation)
+    when = _default_start(c, at)
+    lat, lon, count = coverage_grid(c, when, step_deg=step_deg, min_elevation_deg=min_elevation)
+    coverage_map(lat, lon, count, path=out, title=f"{c.name}: satellites above "
+                 f"{min_elevation:g}° at {when:%Y-%m-%d %H:%M} UTC")
+    console.print(f"wrote {out}")
+
+
+@map_app.command("service")
+def map_service(scenario: str = typer.Argument(..., help="Scenario file or built-in name."),
+                at: Optional[str] = typer.Option(None, "--at", help="UTC time (default: the "
+                                                 "scenario's start)."),
+                out: Path = _OUT, force: bool = typer.Option(False, "--force", help="Replace --out.")):
+    """Country map of service availability under a scenario's policy."""
+    from skymesh.report.maps import policy_states, service_map
+    from skymesh.sim.scenario import load_scenario
+    from skymesh.timebase import parse_time
+    _refuse_existing(out, force)
+    loaded = load_scenario(scenario)
+    start = loaded.scenario.time.start
+    if at is None and start == "epoch":
+        raise SkyMeshError("this scenario starts at its constellation's epoch: give --at")
+    when = parse_time(at) if at else start
+    service_map(policy_states(loaded.policy, when), path=out,
+                title=f"{loaded.scenario.name}: service at {when:%Y-%m-%d %H:%M} UTC")
+    console.print(f"wrote {out}")
+
+
+@plot_app.command("rtt")
+def plot_rtt(a: str = typer.Argument(..., help="From (place or 'lat,lon')."),
+             b: str = typer.Argument(..., help="To (place or 'lat,lon')."),
+             constellation: str = _CONST,
+             start: Optional[str] = typer.Option(None, "--start", help="UTC start."),
+             duration: float = typer.Option(600.0, "--duration", help="Window (s)."),
+             step: float = typer.Option(1.0, "--step", help="Step (s)."),
+             mode: str = typer.Option("isl", "--mode", help="isl, bent-pipe or hybrid."),
+             out: Path = _OUT,
+             cdf: Optional[Path] = typer.Option(None, "--cdf", help="Also write the CDF here."),
+             force: bool = typer.Option(False, "--force", help="Replace existing files.")):
+    """RTT over time and its CDF, with the vacuum bound and a great-circle fibre line."""
+    from skymesh.ground.places import resolve_place
+    from skymesh.orbits.presets import load_constellation
+    from skymesh.report.pictures import rtt_figures
+    from skymesh.timebase import time_grid
+    _refuse_existing(out, force)
+    if cdf is not None:
+        _refuse_existing(cdf, force)
+    pa_, pb = resolve_place(a), resolve_place(b)
+    c = load_constellation(constellation)
+    grid = time_grid(_default_start(c, start), duration, step)
+    from skymesh.network.over_time import GroundPoints, path_series
+    eps = GroundPoints.of([pa_.name, pb.name], [pa_.lat_deg, pb.lat_deg],
+                          [pa_.lon_deg, pb.lon_deg])
+    with _progress(len(grid), "routing", enabled=len(grid) > 120) as bar:
+        task = bar.add_task("routing", total=len(grid))
+        table = path_series(c, grid, eps, [[0, 1]], mode=mode,
+                            progress=lambda n: bar.advance(task, n))
+    rtt_figures(table, pa_, pb, out, cdf_path=cdf,
+                title=f"{pa_.name} - {pb.name} over {c.name} ({mode})")
+    console.print(f"wrote {out}" + (f" and {cdf}" if cdf else ""))
+
+
+@app.command()
+def view(scenario: str = typer.Argument(..., help="Scenario file or built-in name."),
+         out: Path = typer.Option(..., "--out", help="HTML file to write."),
+         route_from: Optional[str] = typer.Option(None, "--from", help="Route start (place; "
+                                                  "default: the scenario's first terminal)."),
+         route_to: Optional[str] = typer.Option(None, "--to", help="Route end (place; default: "
+                                                "the scenario's first gateway)."),
+         max_steps: int = typer.Option(120, "--max-steps", help="Time samples in the file."),
+         force: bool = typer.Option(False, "--force", help="Replace --out.")):
+    """One self-contained, offline HTML file: constellation, time slider, route, service map."""
+    from skymesh.report.pictures import scenario_view
+    from skymesh.sim.scenario import load_scenario
+    _refuse_existing(out, force)
+    loaded = load_scenario(scenario)
+    with _progress(1, "drawing", enabled=True) as bar:
+        bar.add_task("drawing", total=None)
+        scenario_view(loaded, out, route_from=route_from, route_to=route_to, max_steps=max_steps)
+    console.print(f"wrote {out}")

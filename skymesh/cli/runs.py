@@ -1,0 +1,210 @@
+"""Commands that run scenarios: scenarios, run, sweep, cost."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.table import Table
+
+from skymesh import __version__
+from skymesh.errors import SkyMeshError
+from skymesh.cli.common import (_AT, _CONST, _OUT, _default_start, _metric_table, _notes,
+                                _print_json, _print_table, _progress, _refuse_existing,
+                                app, console, data_app, err_console, map_app, plot_app)
+
+
+def _parse_value(text: str):
+    """A --set value as TOML reads it (numbers, booleans, dates, lists), else a string."""
+    import tomllib
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _parse_sets(sets: list[str], multi: bool):
+    """``key=value`` options -> {key: value} (``multi``: {key: [v1, v2, ...]})."""
+    out = {}
+    for item in sets or []:
+        if "=" not in item:
+            raise SkyMeshError(f"--set '{item}': expected key=value, e.g. time.duration_s=600")
+        key, _, value = item.partition("=")
+        key = key.strip()
+        if multi:
+            out[key] = [_parse_value(v.strip()) for v in _split_top(value)]
+        else:
+            out[key] = _parse_value(value.strip())
+    return out
+
+
+def _split_top(text: str) -> list[str]:
+    """Split on commas outside brackets and quotes."""
+    parts, depth, quote, cur = [], 0, None, ""
+    for ch in text:
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+            continue
+        cur += ch
+    parts.append(cur)
+    return [p for p in parts if p.strip()]
+
+
+@app.command()
+def scenarios(json_out: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """List the built-in scenarios (run one with `skymesh run NAME`)."""
+    from skymesh.sim.scenario import builtin_names, load_scenario
+    rows = []
+    for name in builtin_names():
+        s = load_scenario(name).scenario
+        rows.append(dict(name=name, constellation=s.constellation.preset or s.constellation.file,
+                         terminals=sum(t.count or len(t.points or []) for t in s.terminals),
+                         window=f"{s.time.duration_s:g} s every {s.time.step_s:g} s",
+                         description=" ".join(s.description.split())))
+        rows[-1]["summary"] = rows[-1]["description"].split(". ")[0].rstrip(".") + "."
+    if json_out:
+        return _print_json(rows)
+    _print_table("Built-in scenarios",
+                 ("name", "constellation", "terminals", "window", "what it shows"),
+                 [(r["name"], r["constellation"], f"{r['terminals']:,}", r["window"],
+                   r["summary"]) for r in rows], fold=True)
+
+
+def _fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.1f}"
+
+
+def _summary_table(summary: dict) -> None:
+    if summary.get("study") == "routing":
+        r = summary["rtt_ms"]
+        _metric_table(f"{summary['scenario']}: routing study", [
+            ("steps x pairs", f"{summary['steps']:,} x {summary['pairs']:,}"),
+            ("RTT p50 / p95 / p99", f"{_fmt(r['p50'])} / {_fmt(r['p95'])} / {_fmt(r['p99'])} ms"),
+            ("pair-steps reachable", f"{100 * summary['reachable_fraction']:.1f} %"),
+            ("forwarding changes per step (mean)",
+             f"{summary['fstate_changes_per_step']['mean']:,.0f} of "
+             f"{summary['fstate_entries']:,}")])
+        return
+    for op in summary["operators"]:
+        r = op["rtt_ms"]
+        top = ", ".join(f"{g['name']} ({g['country']}) {100 * g['share']:.0f}%"
+                        for g in op["gateways"][:3])
+        rows = [("share of time with service", f"{100 * op['service_share']:.1f} %"),
+                ("geofenced by policy", f"{100 * op['geofenced_share']:.1f} %"),
+                ("RTT p50 / p95 / p99",
+                 f"{_fmt(r['p50'])} / {_fmt(r['p95'])} / {_fmt(r['p99'])} ms"),
+                ("satellites on path (mean)", _fmt(op["sat_hops"]["mean"])),
+                ("top gateways", top or "none"),
+                ("exits in a censoring country", str(op["exits_inside_censoring_country"]))]
+        if "bent_pipe" in op:
+            b = op["bent_pipe"]
+            rows.append(("bent-pipe: service / RTT p50",
+                         f"{100 * b['service_share']:.1f} % / {_fmt(b['rtt_ms']['p50'])} ms"))
+        _metric_table(f"{summary['scenario']}: {op['operator']}", rows)
+
+
+@app.command("run")
+def run_cmd(scenario: str = typer.Argument(..., help="Scenario file (.toml) or built-in name."),
+            out: Optional[Path] = typer.Option(None, "--out", help="Results folder "
+                                               "(default: results/NAME)."),
+            force: bool = typer.Option(False, "--force", help="Replace an existing results folder."),
+            resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run "
+                                        "from its last completed chunk."),
+            scheduler: str = typer.Option("sync", "--scheduler", help="sync, processes, or a "
+                                          "Dask scheduler address tcp://host:8786."),
+            workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Worker "
+                                                  "processes for --scheduler processes "
+                                                  "(default: every core)."),
+            set_: list[str] = typer.Option([], "--set", help="Override a scenario key, e.g. "
+                                           "--set time.duration_s=600 (repeatable)."),
+            json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON.")):
+    """Run a scenario: Parquet time series, summary.json and a Markdown report."""
+    from skymesh.sim.run import run_scenario
+    from skymesh.sim.scenario import load_scenario
+    overrides = _parse_sets(set_, multi=False)
+    loaded = load_scenario(scenario, overrides)
+    out = out or Path("results") / loaded.scenario.name
+    with _progress(1, f"running {loaded.scenario.name}", enabled=not json_out) as bar:
+        task = bar.add_task("run", total=None)
+
+        def progress(done, total):
+            bar.update(task, completed=done, total=total)
+
+        summary = run_scenario(loaded, out, overrides=overrides, force=force, resume=resume,
+                               scheduler=scheduler, workers=workers, progress=progress)
+    if json_out:
+        return _print_json(summary)
+    _notes(summary.get("notes", []), False)
+    _summary_table(summary)
+    console.print(f"results in {out}/ (" + ", ".join(sorted(
+        p.name + ("/" if p.is_dir() else "") for p in out.iterdir())) + ")")
+
+
+@app.command()
+def sweep(scenario: str = typer.Argument(..., help="Scenario file (.toml) or built-in name."),
+          set_: list[str] = typer.Option(..., "--set", help="key=v1,v2,... (repeatable; the "
+                                         "runs are the cartesian product)."),
+          out: Optional[Path] = typer.Option(None, "--out", help="Folder for the runs and "
+                                             "the comparison table (default: results/NAME-sweep)."),
+          force: bool = typer.Option(False, "--force", help="Replace existing results."),
+          scheduler: str = typer.Option("sync", "--scheduler", help="sync, processes or "
+                                        "tcp://host:8786."),
+          json_out: bool = typer.Option(False, "--json", help="Print the table as JSON.")):
+    """Run every combination of --set values and compare their headline metrics."""
+    from skymesh.sim.sweep import run_sweep
+    grid = _parse_sets(set_, multi=True)
+    with _progress(1, "sweep", enabled=not json_out) as bar:
+        task = bar.add_task("sweep", total=None)
+        table, folder = run_sweep(scenario, grid, out=out, force=force, scheduler=scheduler,
+                                  progress=lambda d, t: bar.update(task, completed=d, total=t))
+    rows = table.to_pylist()
+    if json_out:
+        return _print_json(rows)
+    _print_table(f"sweep of {scenario}", table.column_names,
+                 [["" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))
+                   for v in r.values()] for r in rows], right=True)
+    console.print(f"table in {folder}/sweep.csv and sweep.parquet")
+
+
+@app.command()
+def cost(scenario: str = typer.Argument(..., help="Scenario file (.toml) or built-in name "
+                                        "with a [cost] section, e.g. ukraine-2022."),
+         json_out: bool = typer.Option(False, "--json", help="Print JSON.")):
+    """The bill by month and its drivers: terminals shipped, replaced, and in service."""
+    from skymesh.sim.costs import scenario_bill
+    from skymesh.sim.scenario import load_scenario
+    result = scenario_bill(load_scenario(scenario))
+    if json_out:
+        return _print_json(result)
+    _print_table(f"{result['scenario']}: bill by month (USD)",
+                 ("month", "terminals", "new", "replaced", "hardware", "service", "total"),
+                 [(r["month"], f"{r['terminals']:,.0f}", f"{r['new_terminals']:,.0f}",
+                   f"{r['replaced_terminals']:,.0f}", f"{r['hardware_usd']:,.0f}",
+                   f"{r['service_usd']:,.0f}", f"{r['total_usd']:,.0f}")
+                  for r in result["months"]], right=True)
+    _print_table("Periods against reported figures",
+                 ("period", "months", "modelled USD", "reported USD", "ratio", "hardware share"),
+                 [(r["period"], f"{r['first']}..{r['last']}", f"{r['total_usd']:,.0f}",
+                   "n/a" if r["reported_usd"] is None else f"{r['reported_usd']:,.0f}",
+                   "n/a" if r["ratio"] is None else f"{r['ratio']:.2f}",
+                   f"{100 * r['hardware_share']:.0f} %") for r in result["periods"]],
+                 right=True)
+    for line in result["assumptions"]:
+        console.print(f"[dim]- {line}[/]")
