@@ -102,6 +102,28 @@ def _write_parts(out: Path, index: int, tables: dict) -> None:
         os.replace(tmp, final)
 
 
+def _check_replaceable(out: Path) -> None:
+    """Refuse to delete ``out`` unless SkyMesh made it (its run.json manifest records a
+    SkyMesh version, scenario hash and seed) and it is not /, home, cwd or a parent of cwd."""
+    target = Path(out).resolve()
+    cwd = Path.cwd().resolve()
+    protected = {Path(target.anchor), Path.home().resolve(), cwd}
+    if target in protected or target in cwd.parents:
+        raise InputError(f"{out}: refusing to replace this folder with --force "
+                         "(it is /, the home folder, the current folder or one of its parents)",
+                         field="out")
+    manifest = target / "run.json"
+    try:
+        state = json.loads(manifest.read_text()) if manifest.is_file() else None
+    except (OSError, ValueError):
+        state = None
+    if not (isinstance(state, dict)
+            and all(k in state for k in ("skymesh_version", "scenario_sha256", "seed"))):
+        raise InputError(f"{out}: refusing to replace a non-empty folder that SkyMesh did not "
+                         "create (no SkyMesh run.json manifest); choose another --out",
+                         field="out")
+
+
 def _open_results(out: Path, loaded: LoadedScenario, overrides, chunks, *, force, resume):
     run_json = out / "run.json"
     if out.exists() and any(out.iterdir()):
@@ -118,6 +140,7 @@ def _open_results(out: Path, loaded: LoadedScenario, overrides, chunks, *, force
         if not force:
             raise SkyMeshError(f"{out}: results folder exists; pass --force to replace it "
                                "or --resume to continue an interrupted run")
+        _check_replaceable(out)
         shutil.rmtree(out)
     elif resume:
         raise SkyMeshError(f"{out}: nothing to resume (no such results folder)")
