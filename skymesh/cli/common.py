@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import click
 import numpy as np
 import typer
 from rich.console import Console
@@ -18,10 +17,10 @@ from rich.table import Table
 from skymesh import __version__
 from skymesh.errors import SkyMeshError
 
-app = typer.Typer(help="SkyMesh: simulate and plan a Starlink-class LEO broadband network.",
+app = typer.Typer(rich_markup_mode=None, help="SkyMesh: simulate and plan a Starlink-class LEO broadband network.",
                   no_args_is_help=True, add_completion=False,
                   context_settings={"help_option_names": ["-h", "--help"]})
-data_app = typer.Typer(help="Real data: fetch fresh TLEs and borders into the data directory.",
+data_app = typer.Typer(rich_markup_mode=None, help="Real data: fetch fresh TLEs and borders into the data directory.",
                        no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
@@ -64,17 +63,22 @@ def _notes(notes: list[str], quiet: bool) -> None:
             err_console.print(f"[dim]{n}[/]")
 
 
-def _default_start(constellation, start: Optional[str]):
+def _default_start(constellation, start: Optional[str], flag: str = "--start"):
+    """The UTC instant the user gave with ``flag``, else the element epoch to the minute."""
     from skymesh.timebase import parse_time
     if start:
-        return parse_time(start, field="start")
+        try:
+            return parse_time(start, field=flag)
+        except SkyMeshError:
+            raise SkyMeshError(f"{flag}: not a time: {start!r} (an ISO 8601 UTC time, for "
+                               "example 2026-01-01T00:00:00Z)") from None
     epoch = constellation.epoch
     return epoch.replace(second=0, microsecond=0)
 
 
-map_app = typer.Typer(help="World maps (PNG or SVG): constellation, route, coverage, service.",
+map_app = typer.Typer(rich_markup_mode=None, help="World maps (PNG or SVG): constellation, route, coverage, service.",
                       no_args_is_help=True)
-plot_app = typer.Typer(help="Plots (PNG or SVG): RTT over time and its CDF.",
+plot_app = typer.Typer(rich_markup_mode=None, help="Plots (PNG or SVG): RTT over time and its CDF.",
                        no_args_is_help=True)
 app.add_typer(map_app, name="map")
 app.add_typer(plot_app, name="plot")
@@ -84,6 +88,75 @@ _CONST = typer.Option("starlink-shell1", "--constellation", "-c", help="Preset o
 _AT = typer.Option(None, "--at", help="UTC time, ISO 8601 (default: the element epoch).")
 
 
-def _refuse_existing(path: Path, force: bool) -> None:
+def _refuse_existing(path: Path, force: bool, suffixes: tuple[str, ...] = (".png", ".svg"),
+                     flag: str = "--out") -> None:
+    """Before any work: the extension is one SkyMesh writes, and an existing file needs --force."""
+    _check_out_suffix(path, suffixes, flag)
+    if Path(path).is_dir():
+        raise SkyMeshError(f"{flag} {path}: is a folder, not a file")
     if path.exists() and not force:
         raise SkyMeshError(f"{path}: file exists; pass --force to replace it")
+
+
+def _finite_nonneg(value):
+    """Option callback: a finite number of seconds, zero or more."""
+    if value is not None and (not np.isfinite(value) or value < 0):
+        raise typer.BadParameter(f"must be finite and zero or more, got {value}")
+    return value
+
+
+def _finite_positive(value):
+    """Option callback: a finite number greater than zero."""
+    if value is not None and (not np.isfinite(value) or value <= 0):
+        raise typer.BadParameter(f"must be finite and greater than zero, got {value}")
+    return value
+
+
+def _elevation_mask(value):
+    """Option callback: an elevation mask in [0, 90) deg."""
+    if value is not None and not (np.isfinite(value) and 0.0 <= value < 90.0):
+        raise typer.BadParameter(f"must be in [0, 90) deg, got {value}")
+    return value
+
+
+def _at_least_one(value):
+    """Option callback: a count of one or more."""
+    if value is not None and value < 1:
+        raise typer.BadParameter(f"must be 1 or more, got {value}")
+    return value
+
+
+def _check_out_suffix(path, allowed: tuple[str, ...], flag: str = "--out") -> None:
+    """Refuse an output file whose extension SkyMesh cannot write, before any work."""
+    if path is None:
+        return
+    suffix = Path(path).suffix.lower()
+    if suffix not in allowed:
+        raise SkyMeshError(f"{flag} {path}: cannot write a '{suffix or 'no extension'}' file; "
+                           f"use {' or '.join(allowed)}")
+
+
+#: Memory a job may plan to use before SkyMesh refuses it, bytes (half of what is free).
+def _memory_budget_bytes() -> int:
+    try:
+        import psutil
+        return int(psutil.virtual_memory().available // 2)
+    except ImportError:  # psutil is a test extra; fall back on /proc
+        import os
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2)
+
+
+def _check_job_size(n_steps: int, n_sats: int, n_ground: int, *, hint: str) -> None:
+    """Estimate a propagate-and-route job before it starts; refuse one the machine cannot hold.
+
+    Positions are 24 bytes per satellite-step (float64 xyz); look angles and the per-step graph
+    add about as much again per ground point; the estimate is that sum, rounded up.
+    """
+    positions = 24.0 * n_steps * n_sats
+    geometry = 3 * 8.0 * n_sats * max(n_ground, 1) * min(n_steps, 600)
+    need = positions + geometry
+    budget = _memory_budget_bytes()
+    if need > budget:
+        raise SkyMeshError(f"this job is {n_steps:,} steps x {n_sats:,} satellites x "
+                           f"{n_ground:,} ground points, about {need / 2**30:,.1f} GiB of memory; "
+                           f"this machine can give {budget / 2**30:,.1f} GiB: {hint}")

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import click
 import numpy as np
 import typer
 from rich.console import Console
@@ -17,7 +16,8 @@ from rich.table import Table
 
 from skymesh import __version__
 from skymesh.errors import SkyMeshError
-from skymesh.cli.common import (_AT, _CONST, _OUT, _default_start, _metric_table, _notes,
+from skymesh.cli.common import (_at_least_one, _check_job_size, _check_out_suffix,
+                                _elevation_mask, _finite_nonneg, _finite_positive, _AT, _CONST, _OUT, _default_start, _metric_table, _notes,
                                 _print_json, _print_table, _progress, _refuse_existing,
                                 app, console, data_app, err_console, map_app, plot_app)
 
@@ -93,9 +93,10 @@ def visible(place: str = typer.Argument(..., help="Place name ('Paris, FR') or '
                                              "the constellation's element epoch)."),
             constellation: str = typer.Option("starlink-shell1", "--constellation", "-c",
                                               help="Preset name or TLE file."),
-            min_elevation: float = typer.Option(25.0, "--min-elevation",
+            min_elevation: float = typer.Option(25.0, "--min-elevation", callback=_elevation_mask,
                                                 help="Elevation mask (deg)."),
-            limit: int = typer.Option(0, "--limit", help="Show at most this many (0: all)."),
+            limit: Optional[int] = typer.Option(None, "--limit", callback=_at_least_one,
+                                                help="Show at most this many (default: all)."),
             skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip malformed TLEs."),
             json_out: bool = typer.Option(False, "--json", help="Print JSON.")):
     """Satellites in view of a place at an instant: elevation, azimuth, range."""
@@ -107,12 +108,12 @@ def visible(place: str = typer.Argument(..., help="Place name ('Paris, FR') or '
     notes: list[str] = []
     p = resolve_place(place)
     c = load_constellation(constellation, skip_bad=skip_bad, report=notes)
-    t = _default_start(c, at)
+    t = _default_start(c, at, "--at")
     pos = positions_ecef(c, time_grid(t))[:, 0]
     el, az, rng = (x[0] for x in look_angles(pos, [p.lat_deg], [p.lon_deg]))
     idx = np.flatnonzero(np.nan_to_num(el, nan=-99) >= min_elevation)
     idx = idx[np.argsort(-el[idx], kind="stable")]
-    shown = idx[:limit] if limit > 0 else idx
+    shown = idx[:limit] if limit else idx
     rows = [dict(satellite=str(c.sat_names[i]), index=int(i), elevation_deg=round(float(el[i]), 3),
                  azimuth_deg=round(float(az[i]), 3), range_km=round(float(rng[i]), 3)) for i in shown]
     doc = dict(place=dict(name=p.name, country=p.country_iso2, lat_deg=p.lat_deg,
@@ -139,13 +140,14 @@ def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."
                                               help="Preset name or TLE file."),
             start: Optional[str] = typer.Option(None, "--start", help="UTC start, ISO 8601 "
                                                 "(default: the element epoch)."),
-            duration: float = typer.Option(60.0, "--duration", help="Window length (s)."),
-            step: float = typer.Option(1.0, "--step", help="Time step (s)."),
+            duration: float = typer.Option(60.0, "--duration", callback=_finite_nonneg,
+                                          help="Window length (s)."),
+            step: float = typer.Option(1.0, "--step", callback=_finite_positive, help="Time step (s)."),
             mode: str = typer.Option("isl", "--mode", help="isl, bent-pipe or hybrid."),
             gateways: Optional[Path] = typer.Option(None, "--gateways",
                                                     help="Gateway file (CSV/TOML) used as ground "
                                                          "relays in bent-pipe and hybrid modes."),
-            min_elevation: float = typer.Option(25.0, "--min-elevation", help="Elevation mask (deg)."),
+            min_elevation: float = typer.Option(25.0, "--min-elevation", callback=_elevation_mask, help="Elevation mask (deg)."),
             out: Optional[Path] = typer.Option(None, "--out", help="Write the per-step table "
                                                "(.csv, .parquet or .json)."),
             force: bool = typer.Option(False, "--force", help="Replace --out if it exists."),
@@ -166,6 +168,8 @@ def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."
     notes: list[str] = []
     pa_, pb = resolve_place(a), resolve_place(b)
     c = load_constellation(constellation, skip_bad=skip_bad, report=notes)
+    _check_job_size(int(duration // step) + 1, len(c), 2,
+                    hint="use a shorter --duration or a coarser --step")
     grid = time_grid(_default_start(c, start), duration, step)
     relays = None
     if gateways is not None:

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import click
 import numpy as np
 import typer
 from rich.console import Console
@@ -17,7 +16,8 @@ from rich.table import Table
 
 from skymesh import __version__
 from skymesh.errors import SkyMeshError
-from skymesh.cli.common import (_AT, _CONST, _OUT, _default_start, _metric_table, _notes,
+from skymesh.cli.common import (_check_job_size, _check_out_suffix, _elevation_mask, _finite_nonneg,
+                                _finite_positive, _AT, _CONST, _OUT, _default_start, _metric_table, _notes,
                                 _print_json, _print_table, _progress, _refuse_existing,
                                 app, console, data_app, err_console, map_app, plot_app)
 
@@ -31,7 +31,7 @@ def map_constellation(constellation: str = _CONST, at: Optional[str] = _AT, out:
     from skymesh.report.pictures import constellation_figure
     _refuse_existing(out, force)
     c = load_constellation(constellation)
-    constellation_figure(c, _default_start(c, at), out, isls=not no_isls)
+    constellation_figure(c, _default_start(c, at, "--at"), out, isls=not no_isls)
     console.print(f"wrote {out}")
 
 
@@ -53,7 +53,7 @@ def map_route(a: str = typer.Argument(..., help="From (place or 'lat,lon')."),
     if gateways is not None:
         from skymesh.ground.gateways import load_gateways
         gw = load_gateways(gateways)
-    route_figure(c, resolve_place(a), resolve_place(b), _default_start(c, at), out, mode=mode,
+    route_figure(c, resolve_place(a), resolve_place(b), _default_start(c, at, "--at"), out, mode=mode,
                  gateways=gw)
     console.print(f"wrote {out}")
 
@@ -61,14 +61,15 @@ def map_route(a: str = typer.Argument(..., help="From (place or 'lat,lon')."),
 @map_app.command("coverage")
 def map_coverage(constellation: str = _CONST, at: Optional[str] = _AT, out: Path = _OUT,
                  step_deg: float = typer.Option(2.0, "--step-deg", help="Grid spacing (deg)."),
-                 min_elevation: float = typer.Option(25.0, "--min-elevation", help="Mask (deg)."),
+                 min_elevation: float = typer.Option(25.0, "--min-elevation", callback=_elevation_mask,
+                                                    help="Mask (deg), in [0, 90)."),
                  force: bool = typer.Option(False, "--force", help="Replace --out.")):
     """Number of satellites in view over a latitude/longitude grid."""
     from skymesh.orbits.presets import load_constellation
     from skymesh.report.maps import coverage_grid, coverage_map
     _refuse_existing(out, force)
     c = load_constellation(constellation)
-    when = _default_start(c, at)
+    when = _default_start(c, at, "--at")
     lat, lon, count = coverage_grid(c, when, step_deg=step_deg, min_elevation_deg=min_elevation)
     coverage_map(lat, lon, count, path=out, title=f"{c.name}: satellites above "
                  f"{min_elevation:g}° at {when:%Y-%m-%d %H:%M} UTC")
@@ -100,8 +101,8 @@ def plot_rtt(a: str = typer.Argument(..., help="From (place or 'lat,lon')."),
              b: str = typer.Argument(..., help="To (place or 'lat,lon')."),
              constellation: str = _CONST,
              start: Optional[str] = typer.Option(None, "--start", help="UTC start."),
-             duration: float = typer.Option(600.0, "--duration", help="Window (s)."),
-             step: float = typer.Option(1.0, "--step", help="Step (s)."),
+             duration: float = typer.Option(600.0, "--duration", callback=_finite_nonneg, help="Window (s)."),
+             step: float = typer.Option(1.0, "--step", callback=_finite_positive, help="Step (s)."),
              mode: str = typer.Option("isl", "--mode", help="isl, bent-pipe or hybrid."),
              out: Path = _OUT,
              cdf: Optional[Path] = typer.Option(None, "--cdf", help="Also write the CDF here."),
@@ -113,9 +114,13 @@ def plot_rtt(a: str = typer.Argument(..., help="From (place or 'lat,lon')."),
     from skymesh.timebase import time_grid
     _refuse_existing(out, force)
     if cdf is not None:
-        _refuse_existing(cdf, force)
+        _refuse_existing(cdf, force, flag="--cdf")
+        if Path(cdf).resolve() == Path(out).resolve():
+            raise SkyMeshError(f"--cdf {cdf}: same file as --out; give the CDF its own file")
     pa_, pb = resolve_place(a), resolve_place(b)
     c = load_constellation(constellation)
+    _check_job_size(int(duration // step) + 1, len(c), 2,
+                    hint="use a shorter --duration or a coarser --step")
     grid = time_grid(_default_start(c, start), duration, step)
     from skymesh.network.over_time import GroundPoints, path_series
     eps = GroundPoints.of([pa_.name, pb.name], [pa_.lat_deg, pb.lat_deg],
@@ -141,7 +146,7 @@ def view(scenario: str = typer.Argument(..., help="Scenario file or built-in nam
     """One self-contained, offline HTML file: constellation, time slider, route, service map."""
     from skymesh.report.pictures import scenario_view
     from skymesh.sim.scenario import load_scenario
-    _refuse_existing(out, force)
+    _refuse_existing(out, force, (".html",))
     loaded = load_scenario(scenario)
     with _progress(1, "drawing", enabled=True) as bar:
         bar.add_task("drawing", total=None)

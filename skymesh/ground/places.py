@@ -52,6 +52,9 @@ _LETTERS = str.maketrans({
 _SEPARATORS = re.compile(r"[\s,\-\u2010-\u2015_]+")
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
 _COORDINATES = re.compile(rf"^\(?\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\)?$")
+# Text that starts as a number and a comma, or is only digits, signs, dots and commas, means
+# coordinates: "45," or "45,abc" is a malformed pair, never a place name.
+_COORDINATE_LIKE = re.compile(rf"^\(?\s*{_NUMBER}\s*,|^[\d\s+\-.,()]+$")
 _PARENTHESIS = re.compile(r"^([^()]*)\(([^()]*)\)\s*$")
 # Common names no ISO or GeoNames table spells this way.
 _COUNTRY_ALIASES = {"uk": "GB", "great britain": "GB", "england": "GB", "scotland": "GB",
@@ -278,6 +281,9 @@ def resolve_place(text: str) -> Place:
     m = _COORDINATES.match(query)
     if m:
         return _point(query, m.group(1), m.group(2))
+    if _COORDINATE_LIKE.match(query):
+        raise InputError(f"'{query}' is not a 'lat,lon' pair: give two numbers in deg, "
+                         "for example '-22.9,-43.2'")
 
     g = _gazetteer()
     name_part, country = query, None
