@@ -47,7 +47,7 @@ def test_visible_json_lists_satellites_by_name(capsys):
 @pytest.mark.parametrize("argv,needle", [
     (["visible", "Atlantiss Undersea", "--at", "2026-01-01T00:00:00Z"], "closest"),
     (["latency", "Paris", "Luanda", "--mode", "warp"], "unknown routing mode"),
-    (["latency", "Paris", "Luanda", "--duration", "-1"], "empty"),
+    (["latency", "Paris", "Luanda", "--duration", "-1"], "--duration"),  # the flag the user typed (issue 9)
     (["info", "no-such-constellation"], "neither a constellation preset"),
     (["run", "no-such-scenario"], "built-in"),
     (["visible", "Paris", "--at", "tomorrow-ish"], "ISO 8601"),
