@@ -66,6 +66,7 @@ file, the line and the field (``terminals.1.count``), raised by
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from datetime import date, datetime, time, timezone
 from importlib import resources
@@ -411,7 +412,16 @@ def load_scenario(name_or_path, overrides: dict | None = None) -> LoadedScenario
                           text=text, data=data, sha256=digest)
 
 
+SCENARIO_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
 def _check_names(s: Scenario, source: str, text: str) -> None:
+    # the scenario name becomes a results folder name: keep it a safe slug
+    if not SCENARIO_NAME_RE.match(s.name) or ".." in s.name:
+        raise InputError(f"scenario name '{s.name}' is not a safe folder name: use letters, "
+                         "digits, '.', '_' and '-' (at most 64, starting with a letter or "
+                         "digit, no '..')",
+                         file=source, line=find_toml_line(text, ("name",)), field="name")
     seen = {}
     for i, g in enumerate(s.gateways):
         if g.name in seen:

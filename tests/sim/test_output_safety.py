@@ -50,3 +50,16 @@ def test_force_refuses_cwd_parent_home(tmp_path, monkeypatch, which):
     with pytest.raises(SkyMeshError, match="refusing"):
         _check_replaceable(target)
     assert (target / "run.json").exists()
+
+
+@pytest.mark.parametrize("bad", ["../../x", "/tmp/abs", "a/b", ".hidden", "a..b"])
+def test_scenario_name_must_be_a_safe_slug(tmp_path, bad):
+    from tests.sim.test_scenario_errors import GOOD
+    from skymesh.errors import InputError
+    from skymesh.sim.scenario import load_scenario
+    p = tmp_path / "s.toml"
+    p.write_text(GOOD.replace('name = "ok"', f'name = "{bad}"', 1))
+    with pytest.raises(InputError) as err:
+        load_scenario(p)
+    assert err.value.field == "name" and err.value.line == 1
+    assert "safe folder name" in str(err.value)
