@@ -6,18 +6,10 @@ stderr and exit status 2.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
-from pathlib import Path
-from typing import Optional
 
-import numpy as np
 import typer
-from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
-from rich.table import Table
 
 from skymesh import __version__
 from skymesh.errors import SkyMeshError
@@ -57,7 +49,7 @@ def _usage_classes():
     return tuple(usage), tuple(exits), tuple(aborts)
 
 
-def _usage_line(exc, argv) -> tuple[str, int]:
+def _usage_line(exc) -> tuple[str, int]:
     """One line for a usage mistake, with the command path to ask for help."""
     ctx = getattr(exc, "ctx", None)
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
@@ -92,7 +84,7 @@ def main(argv=None) -> int:
             # `skymesh` (or a command group) alone: its help, on stdout.
             console.print(exc.format_message(), markup=False, highlight=False, soft_wrap=True)
             return 0 if not args else 2
-        line, code = _usage_line(exc, args)
+        line, code = _usage_line(exc)
         err_console.print(line, markup=False, highlight=False, soft_wrap=True)
         return code
     except KeyboardInterrupt:

@@ -14,13 +14,14 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
 
-from skymesh import __version__
 from skymesh.errors import SkyMeshError
 
-app = typer.Typer(rich_markup_mode=None, help="SkyMesh: simulate and plan a Starlink-class LEO broadband network.",
+app = typer.Typer(help="SkyMesh: simulate and plan a Starlink-class LEO broadband network.",
+                  rich_markup_mode=None,
                   no_args_is_help=True, add_completion=False,
                   context_settings={"help_option_names": ["-h", "--help"]})
-data_app = typer.Typer(rich_markup_mode=None, help="Real data: fetch fresh TLEs and borders into the data directory.",
+data_app = typer.Typer(help="Real data: fetch fresh TLEs and borders into the data directory.",
+                       rich_markup_mode=None,
                        no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
@@ -76,9 +77,11 @@ def _default_start(constellation, start: Optional[str], flag: str = "--start"):
     return epoch.replace(second=0, microsecond=0)
 
 
-map_app = typer.Typer(rich_markup_mode=None, help="World maps (PNG or SVG): constellation, route, coverage, service.",
+map_app = typer.Typer(help="World maps (PNG or SVG): constellation, route, coverage, service.",
+                      rich_markup_mode=None,
                       no_args_is_help=True)
-plot_app = typer.Typer(rich_markup_mode=None, help="Plots (PNG or SVG): RTT over time and its CDF.",
+plot_app = typer.Typer(help="Plots (PNG or SVG): RTT over time and its CDF.",
+                       rich_markup_mode=None,
                        no_args_is_help=True)
 app.add_typer(map_app, name="map")
 app.add_typer(plot_app, name="plot")
@@ -136,8 +139,8 @@ def _check_out_suffix(path, allowed: tuple[str, ...], flag: str = "--out") -> No
                            f"use {' or '.join(allowed)}")
 
 
-#: Memory a job may plan to use before SkyMesh refuses it, bytes (half of what is free).
 def _memory_budget_bytes() -> int:
+    """Memory a job may plan to use before SkyMesh refuses it, bytes: half of what is free."""
     try:
         import psutil
         return int(psutil.virtual_memory().available // 2)

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import typer
-from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
-from rich.table import Table
 
-from skymesh import __version__
 from skymesh.errors import SkyMeshError
-from skymesh.cli.common import (_check_job_size, _check_out_suffix, _elevation_mask, _finite_nonneg,
-                                _finite_positive, _AT, _CONST, _OUT, _default_start, _metric_table, _notes,
-                                _print_json, _print_table, _progress, _refuse_existing,
-                                app, console, data_app, err_console, map_app, plot_app)
+from skymesh.cli.common import (_check_job_size, _elevation_mask, _finite_nonneg,
+                                _finite_positive, _AT, _CONST, _OUT, _default_start, _progress, _refuse_existing,
+                                app, console, map_app, plot_app)
 
 
 @map_app.command("constellation")
