@@ -56,8 +56,11 @@ def _hint(dest: Path, hint: str | None) -> str:
 
 
 def fetch_bytes(url: str, *, timeout_s: float = 30.0, hint: str | None = None,
-                dest: Path | None = None) -> bytes:
+                dest: Path | None = None, max_bytes: int | None = None) -> bytes:
     """GET ``url`` and return the body.
+
+    With ``max_bytes``, at most ``max_bytes + 1`` bytes are read, so a caller
+    can refuse an oversized body without holding all of it.
 
     Raises :class:`NetworkUnavailableError` (with ``hint`` on placing the
     file by hand) when the server cannot be reached, times out or answers
@@ -67,7 +70,7 @@ def fetch_bytes(url: str, *, timeout_s: float = 30.0, hint: str | None = None,
     tail = _hint(dest or Path("<data dir>"), hint)
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
-            return response.read()
+            return response.read() if max_bytes is None else response.read(max_bytes + 1)
     except urllib.error.HTTPError as exc:
         raise NetworkUnavailableError(
             f"download of {url} failed: the server answered HTTP {exc.code} {exc.reason}. "
@@ -121,7 +124,8 @@ def write_sidecar(path, source_url: str, downloaded_at: datetime, **fields) -> P
 
 
 def download_file(url: str, dest, *, timeout_s: float = 30.0, validate=None,
-                  sidecar: bool = True, hint: str | None = None, **sidecar_fields) -> Path:
+                  sidecar: bool = True, hint: str | None = None, max_bytes: int | None = None,
+                  downloaded_at: datetime | None = None, **sidecar_fields) -> Path:
     """Download ``url`` to the new file ``dest`` (and ``dest``'s ``.json`` sidecar).
 
     ``validate(data: bytes)``, if given, runs before anything is written and
@@ -132,8 +136,8 @@ def download_file(url: str, dest, *, timeout_s: float = 30.0, validate=None,
     dest = Path(dest)
     if dest.exists():
         raise SkyMeshError(f"{dest} already exists; not overwriting it")
-    downloaded_at = utc_now()
-    data = fetch_bytes(url, timeout_s=timeout_s, hint=hint, dest=dest)
+    downloaded_at = downloaded_at or utc_now()
+    data = fetch_bytes(url, timeout_s=timeout_s, hint=hint, dest=dest, max_bytes=max_bytes)
     fields = dict(sidecar_fields)
     if validate is not None:
         more = validate(data)

@@ -28,12 +28,18 @@ def mirror(shared_data):
 
 def test_data_update_fetches_tles_and_borders_then_presets_use_them(tmp_path, mirror,
                                                                     monkeypatch, capsys):
+    from datetime import datetime, timezone
+    import skymesh.orbits.snapshots as snaps
+    # a day after the shared set was taken, so its element epochs count as fresh
+    monkeypatch.setattr(snaps, "utc_now", lambda: datetime(2025, 12, 5, tzinfo=timezone.utc))
     monkeypatch.setenv("SKYMESH_DATA", str(tmp_path))
     assert main(["data", "update", "--base-url", mirror, "--borders-url",
-                 f"{mirror}/files/borders.geojson"]) == 0
+                 f"{mirror}/files/borders.geojson", "--groups", "starlink"]) == 0
     names = sorted(p.name for p in tmp_path.iterdir())
     assert "ne_admin0_countries_50m.geojson" in names
     assert any(n.startswith("starlink_tle_") and n.endswith("Z.txt") for n in names)
+    err = capsys.readouterr().err
+    assert "data update: 2/2 files" in err          # one plain line per file off a terminal
     assert main(["info", "starlink-tle", "--json"]) == 0
     assert '"satellites": 9042' in capsys.readouterr().out
     from skymesh.ground.countries import country_of, load_countries

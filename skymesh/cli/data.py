@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from skymesh.cli.common import (console, data_app)
+from skymesh.cli.common import _progress, console, data_app, err_console
 
 
 @data_app.command("update")
@@ -18,21 +18,47 @@ def data_update_cmd(groups: str = typer.Option("starlink,oneweb", "--groups",
                     borders: bool = typer.Option(True, "--borders/--no-borders",
                                                  help="Also fetch Natural Earth 1:50m borders."),
                     borders_url: Optional[str] = typer.Option(None, "--borders-url",
-                                                              help="Mirror of the 1:50m GeoJSON.")):
+                                                              help="Mirror of the 1:50m GeoJSON."),
+                    force: bool = typer.Option(
+                        False, "--force",
+                        help="Take a download that fails the size, satellite-count or "
+                             "epoch checks (it must still be TLE text).")):
     """Download current CelesTrak TLEs (and finer borders) into the data directory.
 
     The data directory is $SKYMESH_DATA, else the user cache (see `skymesh data path`).
     Each TLE snapshot is a new timestamped file with a .json sidecar (source URL, download
-    time, checksum); nothing already there is overwritten.
+    time, checksum); nothing already there is overwritten. A download becomes the newest
+    snapshot only if it is TLE text of at most 32 MiB, holds at least half the previous
+    snapshot's satellites and has every element epoch within 30 days (--force overrides
+    the last three).
     """
-    from skymesh.orbits.snapshots import data_update
-    written = data_update(groups=tuple(g.strip() for g in groups.split(",") if g.strip()),
-                          base_url=base_url, timeout_s=timeout)
-    if borders:
-        from skymesh.ground.borders import update_borders
-        path = update_borders(url=borders_url, timeout_s=timeout)
-        if path is not None:
-            written.append(path)
+    from skymesh.orbits.snapshots import check_group, data_update
+    names = tuple(check_group(g.strip()) for g in groups.split(",") if g.strip())
+    if not names and not borders:
+        raise typer.BadParameter("nothing to fetch: give at least one group",
+                                 param_hint="--groups")
+    total = len(names) + int(borders)
+    tty = err_console.is_terminal
+    done = [0]
+    bar = _progress(total, "data update", enabled=tty)
+    task = bar.add_task("data update", total=total)
+
+    def tick(path) -> None:
+        done[0] += 1
+        bar.advance(task)
+        if not tty:                     # logs and CI: one plain line per file
+            err_console.print(f"data update: {done[0]}/{total} files, wrote {path}",
+                              highlight=False, markup=False, soft_wrap=True)
+
+    with bar:
+        written = data_update(groups=names, base_url=base_url, timeout_s=timeout, force=force,
+                              on_file=tick)
+        if borders:
+            from skymesh.ground.borders import update_borders
+            path = update_borders(url=borders_url, timeout_s=timeout)
+            if path is not None:
+                written.append(path)
+            tick(path if path is not None else "borders (already there)")
     for p in written:
         console.print(f"wrote {p}")
 

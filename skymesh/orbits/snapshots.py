@@ -14,9 +14,14 @@ Example
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import urllib.parse
+from datetime import datetime
 from pathlib import Path
+
+import numpy as np
 
 from skymesh.datadir import data_dir as resolve_data_dir
 from skymesh.datadir import download_file, utc_now
@@ -25,15 +30,46 @@ from skymesh.orbits.tle import parse_tle_text
 
 CELESTRAK_URL = "https://celestrak.org"
 """Default CelesTrak base URL; override with ``$SKYMESH_CELESTRAK_URL``."""
-CELESTRAK_GP_PATH = "/NORAD/elements/gp.php?GROUP={group}&FORMAT=tle"
+CELESTRAK_GP_PATH = "/NORAD/elements/gp.php"
+
+GROUP_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+"""CelesTrak group names SkyMesh accepts (``starlink``, ``oneweb``, ``gps-ops``, ...).
+
+A group becomes part of a file name and of a URL, so only lower-case
+letters, digits and inner hyphens pass; nothing can climb out of the data
+folder or inject a query parameter."""
+
+MAX_DOWNLOAD_BYTES = 32 * 1024 * 1024
+"""Size cap of one TLE download (bytes). CelesTrak's largest GP group
+("active", ~12,000 objects x 3 lines of <= 70 characters) is about 2.5 MB;
+32 MiB leaves more than tenfold room while refusing a runaway response."""
+
+MAX_EPOCH_AGE_DAYS = 30.0
+"""Element epochs must lie within this many days of the download (d). SGP4's
+error grows by kilometres per day away from epoch (Vallado et al. 2006,
+"Revisiting Spacetrack Report #3", AIAA 2006-6753), so month-old elements
+are not a fresh snapshot."""
+
+MIN_COUNT_RATIO = 0.5
+"""A download must hold at least this share of the previous snapshot's satellites."""
 
 _STAMP = r"(\d{8})(?:T(\d{6})Z)?"
 
 
+def check_group(group: str, flag: str = "--groups") -> str:
+    """``group`` if it matches :data:`GROUP_RE`, else an :class:`InputError` naming ``flag``."""
+    if not isinstance(group, str) or not GROUP_RE.match(group):
+        raise InputError(f"{flag}: {group!r} is not a CelesTrak group name (lower-case letters, "
+                         "digits and '-', up to 40 characters, e.g. starlink)")
+    return group
+
+
 def celestrak_url(group: str, base_url: str | None = None) -> str:
-    """URL of CelesTrak's current 3-line TLE set of ``group``."""
+    """URL of CelesTrak's current 3-line TLE set of ``group`` (query properly encoded)."""
+    check_group(group)
     base = base_url or os.environ.get("SKYMESH_CELESTRAK_URL") or CELESTRAK_URL
-    return base.rstrip("/") + CELESTRAK_GP_PATH.format(group=group)
+    query = urllib.parse.urlencode({"GROUP": group, "FORMAT": "tle"})
+    return base.rstrip("/") + CELESTRAK_GP_PATH + "?" + query
 
 
 def snapshot_name(group: str, when) -> str:
@@ -47,21 +83,84 @@ def _placement_hint(directory: Path, group: str) -> str:
             f"or set SKYMESH_DATA to a folder holding such files")
 
 
-def _tle_validator(url: str):
+def _epochs_utc(line1s) -> np.ndarray:
+    """Element epochs (UTC, ``datetime64[ms]``) from TLE line-1 columns 19-32."""
+    year = np.array([int(l1[18:20]) for l1 in line1s])
+    day = np.array([float(l1[20:32]) for l1 in line1s])
+    year = np.where(year < 57, 2000 + year, 1900 + year)       # the TLE two-digit year rule
+    jan1 = (year - 1970).astype("datetime64[Y]").astype("datetime64[ms]")
+    return jan1 + ((day - 1.0) * 86_400_000.0).astype("timedelta64[ms]")
+
+
+def _previous_count(directory: Path, group: str) -> tuple[int, Path] | None:
+    snapshots = list_snapshots(group, directory)
+    if not snapshots:
+        return None
+    last = snapshots[-1]
+    sidecar = last.with_suffix(".json")
+    try:
+        return int(json.loads(sidecar.read_text())["satellites"]), last
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        names, _, _, _ = parse_tle_text(last.read_text(errors="replace"), source=str(last),
+                                        skip_bad=True)
+    except InputError:
+        return None
+    return len(names), last
+
+
+def check_download(data: bytes, url: str, *, downloaded_at: datetime,
+                   previous: tuple[int, Path] | None = None, force: bool = False) -> dict:
+    """Check a TLE download before it may become the newest snapshot.
+
+    It must parse as TLE text (always), and unless ``force``: be at most
+    :data:`MAX_DOWNLOAD_BYTES`, hold at least :data:`MIN_COUNT_RATIO` of the
+    ``previous`` snapshot's satellite count, and have every element epoch
+    within :data:`MAX_EPOCH_AGE_DAYS` of ``downloaded_at``. Returns the
+    sidecar fields; raises :class:`InputError` saying nothing was saved.
+    """
+    override = "; nothing was saved (--force to take it anyway)"
+    if not force and len(data) > MAX_DOWNLOAD_BYTES:
+        raise InputError(f"{url}: the download is {len(data):,} bytes, over the "
+                         f"{MAX_DOWNLOAD_BYTES:,}-byte cap{override}")
+    text = data.decode("utf-8", errors="replace")
+    try:
+        names, line1s, _, _ = parse_tle_text(text, source=url)
+    except InputError as exc:
+        raise InputError(f"the download is not valid TLE text, nothing was saved: "
+                         f"{exc.message}", file=exc.file, line=exc.line,
+                         field=exc.field) from None
+    fields = {"satellites": len(names)}
+    if force:
+        return fields
+    if previous is not None and len(names) < MIN_COUNT_RATIO * previous[0]:
+        raise InputError(f"{url}: the download holds {len(names):,} satellites, fewer than "
+                         f"half of the previous snapshot's {previous[0]:,} ({previous[1].name})"
+                         f"{override}")
+    epochs = _epochs_utc(line1s)
+    now = np.datetime64(downloaded_at.replace(tzinfo=None), "ms")
+    age_days = np.abs((now - epochs) / np.timedelta64(1, "D"))
+    stale = age_days > MAX_EPOCH_AGE_DAYS
+    if stale.any():
+        worst = int(np.argmax(age_days))
+        raise InputError(f"{url}: {int(stale.sum()):,} of {len(names):,} element epochs are more "
+                         f"than {MAX_EPOCH_AGE_DAYS:g} days from the download (the farthest: "
+                         f"{names[worst].strip()} at {str(epochs[worst])[:16]} UTC){override}")
+    return fields
+
+
+def _tle_validator(url: str, directory: Path, group: str, force: bool, now: datetime):
+    previous = _previous_count(directory, group)
+
     def validate(data: bytes) -> dict:
-        text = data.decode("utf-8", errors="replace")
-        try:
-            names, _, _, _ = parse_tle_text(text, source=url)
-        except InputError as exc:
-            raise InputError(f"the download is not valid TLE text, nothing was saved: "
-                             f"{exc.message}", file=exc.file, line=exc.line,
-                             field=exc.field) from None
-        return {"satellites": len(names)}
+        return check_download(data, url, downloaded_at=now, previous=previous, force=force)
     return validate
 
 
 def data_update(groups=("starlink", "oneweb"), base_url: str | None = None, data_dir=None,
-                timeout_s: float = 30.0, extra_files=()) -> list[Path]:
+                timeout_s: float = 30.0, extra_files=(), *, force: bool = False,
+                on_file=None) -> list[Path]:
     """Download current CelesTrak TLE groups (and other files) into the data directory.
 
     Parameters
@@ -69,9 +168,12 @@ def data_update(groups=("starlink", "oneweb"), base_url: str | None = None, data
     groups : iterable of str
         CelesTrak ``GROUP`` names; each becomes ``{group}_tle_{YYYYMMDDTHHMMSSZ}.txt``
         plus a ``.json`` sidecar with ``source_url``, ``downloaded_at`` (UTC
-        ISO), ``sha256``, ``satellites`` and ``group``. Every download is
-        parsed as TLE text first; a bad one raises :class:`InputError` and
-        writes nothing, so the previous snapshot stays the newest.
+        ISO), ``sha256``, ``satellites`` and ``group``. Names must match
+        :data:`GROUP_RE`. Every download is checked first
+        (:func:`check_download`: TLE text, size cap, satellite count against
+        the previous snapshot, epochs near the download); a bad one raises
+        :class:`InputError` and writes nothing, so the previous snapshot
+        stays the newest.
     base_url : str, optional
         CelesTrak base URL (default ``$SKYMESH_CELESTRAK_URL`` or
         https://celestrak.org).
@@ -82,6 +184,11 @@ def data_update(groups=("starlink", "oneweb"), base_url: str | None = None, data
     extra_files : iterable of (url, filename)
         Other files to fetch as they are (e.g. Natural Earth borders). One
         that already exists is kept and not downloaded again.
+    force : bool
+        Take a download that fails the size, count or epoch checks (it must
+        still be TLE text).
+    on_file : callable, optional
+        Called with each written path as soon as it is written (progress).
 
     Returns
     -------
@@ -94,21 +201,29 @@ def data_update(groups=("starlink", "oneweb"), base_url: str | None = None, data
         No network, a timeout or an HTTP error; the message says where to put
         the files by hand.
     """
+    groups = [check_group(g) for g in groups]
     directory = resolve_data_dir(data_dir)
     directory.mkdir(parents=True, exist_ok=True)
     written = []
+    cap = None if force else MAX_DOWNLOAD_BYTES
     for group in groups:
         url = celestrak_url(group, base_url)
-        dest = directory / snapshot_name(group, utc_now())
+        now = utc_now()               # one clock: the file's stamp, its sidecar, the epoch check
+        dest = directory / snapshot_name(group, now)
         written.append(download_file(url, dest, timeout_s=timeout_s,
-                                     validate=_tle_validator(url),
-                                     hint=_placement_hint(directory, group), group=group))
+                                     validate=_tle_validator(url, directory, group, force, now),
+                                     hint=_placement_hint(directory, group), max_bytes=cap,
+                                     downloaded_at=now, group=group))
+        if on_file is not None:
+            on_file(written[-1])
     for url, filename in extra_files:
         dest = directory / filename
         if dest.exists():
             continue
         written.append(download_file(url, dest, timeout_s=timeout_s,
                                      hint=f"download {url} by hand and save it as {dest}"))
+        if on_file is not None:
+            on_file(written[-1])
     return written
 
 

@@ -48,8 +48,19 @@ def serve(files):
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
+SNAPSHOT_DAY = datetime(2025, 12, 5, 12, 0, tzinfo=timezone.utc)  # a day after the shared set
+
+
 @pytest.fixture
-def celestrak(shared_data):
+def clock_at_snapshot(monkeypatch):
+    """Pretend the download happens a day after the shared TLE set was taken."""
+    import skymesh.orbits.snapshots as snaps
+    monkeypatch.setattr(snaps, "utc_now", lambda: SNAPSHOT_DAY)
+    return SNAPSHOT_DAY
+
+
+@pytest.fixture
+def celestrak(shared_data, clock_at_snapshot):
     files = {"starlink": (shared_data / "starlink_tle_20251204.txt").read_bytes(),
              "oneweb": (shared_data / "oneweb_tle_20251007.txt").read_bytes()}
     server, url = serve(files)
@@ -60,9 +71,10 @@ def celestrak(shared_data):
 
 def test_update_downloads_validated_snapshots(tmp_path, celestrak):
     files, url = celestrak
-    before = datetime.now(timezone.utc).replace(microsecond=0)
-    written = data_update(base_url=url, data_dir=tmp_path, timeout_s=5)
-    after = datetime.now(timezone.utc)
+    before = after = SNAPSHOT_DAY
+    # the shared Starlink and OneWeb sets are two months apart: no one clock makes both fresh,
+    # so the epoch check is overridden here (it is tested on its own below)
+    written = data_update(base_url=url, data_dir=tmp_path, timeout_s=5, force=True)
     assert [p.name.split("_")[0] for p in written] == ["starlink", "oneweb"]
     for path, group, count in zip(written, ("starlink", "oneweb"), (9042, 651)):
         assert path.parent == tmp_path and STAMPED.match(path.name)
@@ -86,7 +98,7 @@ def test_env_base_url_and_extra_files(tmp_path, celestrak, monkeypatch, shared_d
     monkeypatch.setenv("SKYMESH_CELESTRAK_URL", url)
     monkeypatch.setenv("SKYMESH_DATA", str(tmp_path))
     written = data_update(groups=("oneweb",), extra_files=[(f"{url}/files/ne.geojson",
-                                                            "ne.geojson")])
+                                                            "ne.geojson")], force=True)
     assert [p.parent for p in written] == [tmp_path, tmp_path]
     assert (tmp_path / "ne.geojson").read_bytes() == files["ne.geojson"]
     # an existing extra file is kept, not fetched again nor overwritten
@@ -169,3 +181,61 @@ def test_default_data_dir_is_user_cache(monkeypatch):
 
     monkeypatch.delenv("SKYMESH_DATA", raising=False)
     assert str(data_dir()) == platformdirs.user_cache_dir("skymesh")
+
+
+@pytest.mark.parametrize("group", ["../../x", "/etc", "Starlink", "a&FORMAT=json", "a b",
+                                   "-lead", "x" * 41, "", "star\u0131ink"])
+def test_group_names_from_an_allow_list(tmp_path, group):
+    with pytest.raises(InputError, match="--groups: .* is not a CelesTrak group name"):
+        data_update(groups=(group,), base_url="http://127.0.0.1:9", data_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_url_is_encoded():
+    from skymesh.orbits.snapshots import celestrak_url
+    assert celestrak_url("gps-ops", "https://m.example/") == \
+        "https://m.example/NORAD/elements/gp.php?GROUP=gps-ops&FORMAT=tle"
+
+
+def _count_files(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_checks_before_a_download_becomes_newest(tmp_path, shared_data, monkeypatch):
+    import skymesh.orbits.snapshots as snaps
+    starlink = (shared_data / "starlink_tle_20251204.txt").read_bytes()
+    oneweb = (shared_data / "oneweb_tle_20251007.txt").read_bytes()
+    server, url = serve({"starlink": starlink, "shrunk": oneweb})
+    try:
+        # the set is a year old by the real clock: refused, then taken with force
+        with pytest.raises(InputError, match="element epochs are more than 30 days.*--force"):
+            data_update(groups=("starlink",), base_url=url, data_dir=tmp_path)
+        assert list(tmp_path.iterdir()) == []
+        monkeypatch.setattr(snaps, "utc_now", lambda: SNAPSHOT_DAY)
+        # size cap
+        monkeypatch.setattr(snaps, "MAX_DOWNLOAD_BYTES", 1000)
+        with pytest.raises(InputError, match="over the 1,000-byte cap"):
+            data_update(groups=("starlink",), base_url=url, data_dir=tmp_path)
+        assert list(tmp_path.iterdir()) == []
+        monkeypatch.setattr(snaps, "MAX_DOWNLOAD_BYTES", 32 << 20)
+        first = data_update(groups=("starlink",), base_url=url, data_dir=tmp_path)
+        # a later download with far fewer satellites (651 < 9,042 / 2) is refused
+        (tmp_path / "shrunk_tle_20251201.txt").write_bytes(starlink)
+        before = _count_files(tmp_path)
+        with pytest.raises(InputError, match="651 satellites, fewer than half.*9,042"):
+            data_update(groups=("shrunk",), base_url=url, data_dir=tmp_path)
+        assert _count_files(tmp_path) == before
+        forced = data_update(groups=("shrunk",), base_url=url, data_dir=tmp_path, force=True)
+        assert newest_snapshot("shrunk", tmp_path) == forced[0]
+        assert newest_snapshot("starlink", tmp_path) == first[0]
+        assert not [n for n in _count_files(tmp_path) if n.startswith(".")]  # no temp files left
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_epochs_parsed_from_line1():
+    from skymesh.orbits.snapshots import _epochs_utc
+    l1 = "1 25544U 98067A   08264.51782528 -.00002182  00000-0 -11606-4 0  2927"
+    # 2008 day 264.51782528 = 2008-09-20 12:25:40.1 UTC (the sgp4 test case, Vallado 2006)
+    assert str(_epochs_utc([l1])[0]) == "2008-09-20T12:25:40.104"
