@@ -31,6 +31,11 @@ presence: an Internet exchange, not a satellite ground station); ``status`` is
 ``capacity_gbps`` (>= 0) and ``min_elevation_deg`` ([0, 90)) are NaN when
 not given. An empty cell means "not given".
 
+Types are strict: a CSV number is ASCII digits with an optional sign, decimal
+point and exponent (``num_antennas`` digits only); a TOML value must already
+be a number (``lat = "41.5"`` and ``lat = true`` are errors, ``lat = 41`` is
+fine) and text must be a string. NaN and infinities are errors everywhere.
+
 Which rows are kept: by default only operational gateways, the sites a
 satellite can use today. ``include_planned=True`` adds planned sites (for
 what-if runs) and ``include_pops=True`` adds PoPs. A file without a ``type`` or
@@ -127,45 +132,78 @@ class Gateways:
         return geodetic_to_ecef(self.lat_deg, self.lon_deg, 0.0)
 
 
-def _number(value, file, line, field_name, what="number") -> float:
+# A number written as text (a CSV cell): ASCII digits, an optional sign, point and exponent.
+# Python's float() would also take "1_000", "infinity" and non-ASCII digits ("٤١"); a
+# gateway file holds none of those on purpose.
+_NUMBER_TEXT = re.compile(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
+_WHOLE_TEXT = re.compile(r"^[+-]?[0-9]+$")
+
+
+def _shown(value) -> str:
     if isinstance(value, bool):
-        raise InputError(f"expected a {what}, got {str(value).lower()}", file=file, line=line,
-                         field=field_name)
-    try:
-        x = float(value.strip() if isinstance(value, str) else value)
-    except (TypeError, ValueError):
-        raise InputError(f"expected a {what}, got '{value}'", file=file, line=line,
-                         field=field_name) from None
+        return str(value).lower()                   # as TOML writes it
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _number(value, file, line, field_name, what="number", from_text=False) -> float:
+    """A finite number. ``from_text``: a CSV cell (text); else a TOML value, which must
+    already be a number: a string (``lat = "41.5"``) or a boolean is an error."""
+    where = dict(file=file, line=line, field=field_name)
+    if from_text:
+        cell = value.strip() if isinstance(value, str) else value
+        pattern = _WHOLE_TEXT if what == "whole number" else _NUMBER_TEXT
+        if not isinstance(cell, str) or not pattern.match(cell):
+            raise InputError(f"expected a {what}, got {_shown(value)}", **where)
+        x = float(cell)
+    else:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            kind = "a boolean" if isinstance(value, bool) else (
+                "text" if isinstance(value, str) else type(value).__name__)
+            raise InputError(f"expected a {what}, got {kind} {_shown(value)}", **where)
+        if what == "whole number" and not isinstance(value, int):
+            raise InputError(f"expected a whole number, got {_shown(value)}", **where)
+        try:
+            x = float(value)
+        except OverflowError:                       # an int beyond the float range
+            raise InputError(f"expected a finite {what}, got {_shown(value)}",
+                             **where) from None
     if not math.isfinite(x):
-        raise InputError(f"expected a finite {what}, got '{value}'", file=file, line=line,
-                         field=field_name)
+        raise InputError(f"expected a finite {what}, got {_shown(value)}", **where)
     return x
 
 
-def _blank(value) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+def _blank(value, from_text=False) -> bool:
+    """Not given: a missing key, or (in a CSV) an empty cell."""
+    return value is None or (from_text and isinstance(value, str) and not value.strip())
 
 
 def _text(value, file, line, field_name) -> str:
     if not isinstance(value, str):
-        raise InputError(f"expected text, got {value!r}", file=file, line=line,
+        raise InputError(f"expected text, got {_shown(value)}", file=file, line=line,
                          field=field_name)
     return value.strip()
 
 
-def _validate(record: dict, file, locate) -> tuple:
-    """One gateway's fields, checked. ``locate(key)`` gives the line of a field (or None)."""
+def _validate(record: dict, file, locate, from_text=False) -> tuple:
+    """One gateway's fields, checked. ``locate(key)`` gives the line of a field (or None).
+
+    ``from_text``: the values are CSV cells (text to parse); else TOML values, whose
+    types must already be right (no string or boolean where a number belongs).
+    """
     for key in REQUIRED:
-        if _blank(record.get(key)):
+        if _blank(record.get(key), from_text):
             raise InputError(f"missing required field '{key}'", file=file, line=locate(key),
                              field=key)
     name = _text(record["name"], file, locate("name"), "name")
+    if not name:
+        raise InputError("the name is empty", file=file, line=locate("name"), field="name")
 
-    lat = _number(record["lat"], file, locate("lat"), "lat")
+    lat = _number(record["lat"], file, locate("lat"), "lat", from_text=from_text)
     if not -90.0 <= lat <= 90.0:
         raise InputError(f"latitude {lat:g} is outside [-90, 90] deg", file=file,
                          line=locate("lat"), field="lat")
-    lon = _number(record["lon"], file, locate("lon"), "lon")
+    lon = _number(record["lon"], file, locate("lon"), "lon", from_text=from_text)
     if not -180.0 <= lon <= 180.0:
         raise InputError(f"longitude {lon:g} is outside [-180, 180] deg", file=file,
                          line=locate("lon"), field="lon")
@@ -180,7 +218,7 @@ def _validate(record: dict, file, locate) -> tuple:
     choices = {}
     for key, allowed in (("type", TYPES), ("status", STATUSES)):
         value = record.get(key)
-        if _blank(value):
+        if _blank(value, from_text):
             choices[key] = allowed[0]
             continue
         value = _text(value, file, locate(key), key).lower()
@@ -194,10 +232,10 @@ def _validate(record: dict, file, locate) -> tuple:
                                  ("capacity_gbps", 0.0, math.inf, "number"),
                                  ("min_elevation_deg", 0.0, 90.0, "number")):
         value = record.get(key)
-        if _blank(value):
+        if _blank(value, from_text):
             numbers[key] = math.nan
             continue
-        x = _number(value, file, locate(key), key, what)
+        x = _number(value, file, locate(key), key, what, from_text=from_text)
         if what == "whole number" and x != int(x):
             raise InputError(f"expected a whole number, got '{value}'", file=file,
                              line=locate(key), field=key)
@@ -301,7 +339,10 @@ def _load_csv(path: Path, text: str, include_planned: bool, include_pops: bool) 
     for line_no, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
-        cells = next(csv.reader([raw], skipinitialspace=True))
+        try:
+            cells = next(csv.reader([raw], skipinitialspace=True, strict=True))
+        except csv.Error as err:
+            raise InputError(f"not a valid CSV line ({err})", file=path, line=line_no) from None
         if header is None:
             header, header_line = _csv_header(cells, path, line_no), line_no
             continue
@@ -309,7 +350,7 @@ def _load_csv(path: Path, text: str, include_planned: bool, include_pops: bool) 
             raise InputError(f"expected {len(header)} fields as in the header (line "
                              f"{header_line}), found {len(cells)}", file=path, line=line_no)
         record = dict(zip(header, cells))
-        rows.append(_validate(record, path, lambda k, n=line_no: n))
+        rows.append(_validate(record, path, lambda k, n=line_no: n, from_text=True))
         lines.append(line_no)
         extra_values.append([v for k, v in record.items() if k not in REQUIRED + OPTIONAL])
     if header is None:

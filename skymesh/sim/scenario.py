@@ -112,9 +112,28 @@ UTCTime = Annotated[datetime, BeforeValidator(_time)]
 ISO2 = Annotated[str, BeforeValidator(_iso2)]
 
 
+def _list_as_tuple(value):
+    """TOML has arrays, not tuples: a list becomes a tuple, its items stay strictly typed."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+LatLon = Annotated[tuple[float, float], BeforeValidator(_list_as_tuple)]
+"""A ``[lat, lon]`` pair (deg)."""
+
+MIN_STEP_S = 1e-3
+"""Shortest time step (s) a scenario may ask for: 1 ms. A LEO satellite moves about 7.6 m
+in 1 ms (v = sqrt(mu / a) ~ 7.6 km/s at 550 km), far below what any stage resolves (RTTs in
+ms, 15 s access slots); shorter steps only multiply the work."""
+
+MAX_SEED = 2**63 - 1
+"""Largest seed: seeds are non-negative 64-bit integers (NumPy ``SeedSequence`` entropy)."""
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False, populate_by_name=True,
-                              frozen=True)
+    # strict: no silent coercion ("3600" is not a number, true is not a count); an int is
+    # still accepted for a float field, and NaN / infinity are refused everywhere.
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True,
+                              frozen=True, allow_inf_nan=False)
 
 
 class ConstellationSpec(_Strict):
@@ -144,7 +163,7 @@ def _time_or_epoch(value):
 class TimeSpec(_Strict):
     start: Annotated[object, BeforeValidator(_time_or_epoch)]
     duration_s: float = Field(gt=0, le=30 * 86400)
-    step_s: float = Field(1.0, gt=0, le=86400)
+    step_s: float = Field(1.0, ge=MIN_STEP_S, le=86400)
 
     @model_validator(mode="after")
     def _not_empty(self):
@@ -166,7 +185,7 @@ class TerminalGroup(_Strict):
     country: Optional[ISO2] = None
     count: Optional[int] = Field(None, gt=0, le=1_000_000)
     placement: Literal["population", "area"] = "population"
-    points: Optional[list[tuple[float, float]]] = None
+    points: Optional[list[LatLon]] = Field(None, min_length=1)
     largest: Optional[int] = Field(None, gt=0, le=10_000)
     file: Optional[str] = None
 
@@ -199,7 +218,7 @@ class FailureSpec(_Strict):
     fraction: Optional[float] = Field(None, ge=0, le=1)
     ids: Optional[list[int]] = None
     names: Optional[list[str]] = None
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     start: Optional[UTCTime] = Field(None, alias="from")
     until: Optional[UTCTime] = None
 
@@ -257,7 +276,7 @@ class CostSpec(_Strict):
     replacements_per_month: float = Field(0.0, ge=0)
     terminals_by_month: dict[str, float] = Field(min_length=1)
     start_terminals: float = Field(0.0, ge=0)
-    periods: dict[str, tuple[str, str]] = {}
+    periods: dict[str, Annotated[tuple[str, str], BeforeValidator(_list_as_tuple)]] = {}
     reported_usd: dict[str, float] = {}
     sources: list[str] = []
 
@@ -283,7 +302,7 @@ def wants(scenario: "Scenario", metric: str) -> bool:
 class Scenario(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     study: Literal["egress", "routing"] = "egress"
     constellation: ConstellationSpec
     time: TimeSpec

@@ -118,7 +118,7 @@ def test_toml(tmp_path):
 def test_records():
     gw = gateways_from_records([
         {"name": "A", "lat": 10, "lon": 20, "country": "KE"},
-        {"name": "B", "lat": "1.5", "lon": -2, "country": "XK", "type": "pop"},
+        {"name": "B", "lat": 1.5, "lon": -2, "country": "XK", "type": "pop"},
     ], include_pops=True)
     assert list(gw.name) == ["A", "B"] and list(gw.country_iso2) == ["KE", "XK"]
     assert list(gw.line) == [-1, -1]
@@ -129,6 +129,11 @@ def test_records():
 @pytest.mark.parametrize("records, field, message", [
     ([{"name": "A", "lat": 1, "lon": 2}], "country", "missing required field 'country'"),
     ([{"name": "A", "lat": True, "lon": 2, "country": "FR"}], "lat", "expected a number"),
+    ([{"name": "A", "lat": "1.5", "lon": 2, "country": "FR"}], "lat",
+     "expected a number, got text '1.5'"),
+    ([{"name": "A", "lat": 1, "lon": 2, "country": "FR", "num_antennas": 2.0}], "num_antennas",
+     "whole number"),
+    ([{"name": "", "lat": 1, "lon": 2, "country": "FR"}], "name", "empty"),
     ([{"name": "A", "lat": 1, "lon": 2, "country": "FR", "elev": 3}], "elev", "unknown key"),
     ([{"name": "A", "lat": 1, "lon": 2, "country": "France"}], "country", "use 'FR'"),
     ([{"name": "A", "lat": 1, "lon": 2, "lon_deg": 2, "country": "FR"}], "lon_deg", "repeats"),
@@ -173,6 +178,29 @@ GOOD = "name,lat,lon,country\n"
      "missing required field 'lon'"),
     ("syntax.toml", '[[gateway]]\nname = "A\nlat = 1\n', 2, None, "not valid TOML"),
     ("empty.toml", "# nothing\n", None, None, r"no \[\[gateway\]\] tables"),
+    # strict types (issue 9 section 5): no string or boolean where a number belongs
+    ("latnum.toml", '[[gateway]]\nname = "A"\nlat = "41.5"\nlon = 2\ncountry = "DE"\n', 3, "lat",
+     "expected a number, got text '41.5'"),
+    ("lonbool.toml", '[[gateway]]\nname = "A"\nlat = 41\nlon = true\ncountry = "DE"\n', 4,
+     "lon", "expected a number, got a boolean true"),
+    ("antbool.toml", '[[gateway]]\nname = "A"\nlat = 41\nlon = 2\ncountry = "DE"\n'
+                     "num_antennas = false\n", 6, "num_antennas", "got a boolean false"),
+    ("antfloat.toml", '[[gateway]]\nname = "A"\nlat = 41\nlon = 2\ncountry = "DE"\n'
+                      "num_antennas = 8.0\n", 6, "num_antennas", "whole number"),
+    ("capstr.toml", '[[gateway]]\nname = "A"\nlat = 41\nlon = 2\ncountry = "DE"\n'
+                    'capacity_gbps = ""\n', 6, "capacity_gbps", "expected a number"),
+    ("latnan.toml", '[[gateway]]\nname = "A"\nlat = nan\nlon = 2\ncountry = "DE"\n', 3, "lat",
+     "finite"),
+    ("country.toml", '[[gateway]]\nname = "A"\nlat = 1\nlon = 2\ncountry = 49\n', 5,
+     "country", "expected text"),
+    ("name.toml", '[[gateway]]\nname = 7\nlat = 1\nlon = 2\ncountry = "DE"\n', 2, "name",
+     "expected text"),
+    ("latbool.csv", GOOD + "A,true,2,DE\n", 2, "lat", "expected a number, got 'true'"),
+    ("latinf.csv", GOOD + "A,inf,2,DE\n", 2, "lat", "expected a number, got 'inf'"),
+    ("latunderscore.csv", GOOD + "A,4_1,2,DE\n", 2, "lat", "expected a number"),
+    ("latarabic.csv", GOOD + "A,\u0664\u0661,2,DE\n", 2, "lat", "expected a number"),
+    ("antdecimal.csv", "name,lat,lon,country,num_antennas\nA,1,2,DE,8.0\n", 2,
+     "num_antennas", "whole number"),
 ])
 def test_bad_files(tmp_path, name, content, line, field, message):
     path = tmp_path / name
@@ -198,3 +226,16 @@ def test_file_problems(tmp_path):
     (tmp_path / "gw.json").write_text("{}", encoding="utf-8")
     with pytest.raises(InputError, match="expected .csv or .toml"):
         load_gateways(tmp_path / "gw.json")
+
+
+def test_strict_types_still_take_plain_numbers(tmp_path):
+    """An int is a fine latitude in TOML; CSV numbers may carry a sign and an exponent."""
+    toml = tmp_path / "ok.toml"
+    toml.write_text('[[gateway]]\nname = "A"\nlat = 41\nlon = -2.5\ncountry = "DE"\n'
+                    "num_antennas = 8\n", encoding="utf-8")
+    gw = load_gateways(toml)
+    assert gw.lat_deg[0] == 41.0 and gw.lon_deg[0] == -2.5 and gw.num_antennas[0] == 8
+    csv_path = tmp_path / "ok.csv"
+    csv_path.write_text(GOOD + "A,+4.1e1,-.5,DE\n", encoding="utf-8")
+    gw = load_gateways(csv_path)
+    assert gw.lat_deg[0] == 41.0 and gw.lon_deg[0] == -0.5

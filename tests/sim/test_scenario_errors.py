@@ -69,6 +69,45 @@ CASES = [
     ("duplicate gateway names", lambda t: t + '[[gateways]]\nname = "Muallim"\nlat = 1\n'
      'lon = 2\ncountry = "TR"\n', 18, "gateways.1.name", "used twice"),
     ("not TOML at all", lambda t: t + "this is not = = toml\n", 17, None, "not valid TOML"),
+    # strict types (issue 9 section 5): no silent coercion of strings or booleans
+    ("duration as a string", lambda t: t.replace("duration_s = 60", 'duration_s = "3600"'), 7,
+     "time.duration_s", "valid number"),
+    ("count as a boolean", lambda t: t.replace("count = 5", "count = true"), 11,
+     "terminals.0.count", "valid integer"),
+    ("seed as a boolean", lambda t: t.replace("seed = 1", "seed = true"), 2, "seed",
+     "valid integer"),
+    ("seed as a float", lambda t: t.replace("seed = 1", "seed = 1.0"), 2, "seed",
+     "valid integer"),
+    ("negative seed", lambda t: t.replace("seed = 1", "seed = -3"), 2, "seed",
+     "greater than or equal to 0"),
+    ("failure fraction as a boolean", lambda t: t + '[[failures]]\nkind = "satellites"\n'
+     "fraction = true\n", 19, "failures.0.fraction", "valid number"),
+    ("negative failure seed", lambda t: t + '[[failures]]\nkind = "satellites"\n'
+     "fraction = 0.1\nseed = -1\n", 20, "failures.0.seed", "greater than or equal to 0"),
+    ("gateway latitude as a string", lambda t: t.replace("lat = 40.8", 'lat = "41.5"'), 14,
+     "gateways.0.lat", "valid number"),
+    ("gateway longitude as a boolean", lambda t: t.replace("lon = 29.5", "lon = false"), 15,
+     "gateways.0.lon", "valid number"),
+    ("gateway latitude nan", lambda t: t.replace("lat = 40.8", "lat = nan"), 14,
+     "gateways.0.lat", "finite"),
+    ("flag as a number", lambda t: t.replace('preset = "starlink-shell1"',
+                                             'preset = "starlink-shell1"\nj2 = 1'), 5,
+     "constellation.j2", "valid boolean"),
+    ("name as a number", lambda t: t.replace('name = "ok"', "name = 7"), 1, "name",
+     "valid string"),
+    ("empty points", lambda t: t.replace('country = "IR"\ncount = 5', "points = []"), 10,
+     "terminals.0.points", "at least 1"),
+    ("point as strings", lambda t: t.replace('country = "IR"\ncount = 5',
+                                             'points = [["35.7", 51.4]]'), 10,
+     "terminals.0.points.0.0", "valid number"),
+    ("absurd step", lambda t: t.replace("step_s = 10", "step_s = 1e-300"), 8, "time.step_s",
+     "greater than or equal to 0.001"),
+    ("zero step", lambda t: t.replace("step_s = 10", "step_s = 0"), 8, "time.step_s",
+     "greater than or equal to 0.001"),
+    ("infinite step", lambda t: t.replace("step_s = 10", "step_s = inf"), 8, "time.step_s",
+     "finite"),
+    ("nan duration", lambda t: t.replace("duration_s = 60", "duration_s = nan"), 7,
+     "time.duration_s", "finite"),
 ]
 
 
@@ -104,3 +143,29 @@ def test_overrides_are_validated_too():
     with pytest.raises(InputError) as err:
         load_scenario("iran-2022", {"time.step_s": -1})
     assert err.value.field == "time.step_s"
+
+
+def test_strict_mode_still_takes_ints_for_floats_and_toml_datetimes(tmp_path):
+    """An int where a float is expected is fine (TOML writes 60, not 60.0), and so is a
+    TOML datetime; explicit points come back as (lat, lon) tuples of floats."""
+    p = tmp_path / "good.toml"
+    p.write_text(GOOD.replace('country = "IR"\ncount = 5', "points = [[35, 51.4]]")
+                 .replace("lat = 40.8", "lat = 40"))
+    s = load_scenario(p).scenario
+    assert s.time.duration_s == 60.0 and isinstance(s.time.duration_s, float)
+    assert s.time.start.year == 2026 and s.time.start.utcoffset().total_seconds() == 0
+    assert s.terminals[0].points == [(35.0, 51.4)]
+    assert s.gateways[0].lat == 40.0
+
+
+def test_the_shortest_step_is_accepted(tmp_path):
+    from skymesh.sim.scenario import MIN_STEP_S
+    p = tmp_path / "fine.toml"
+    p.write_text(GOOD.replace("step_s = 10", f"step_s = {MIN_STEP_S!r}"))
+    assert load_scenario(p).scenario.time.step_s == MIN_STEP_S
+
+
+def test_overrides_are_strict_too():
+    with pytest.raises(InputError) as err:
+        load_scenario("iran-2022", {"time.duration_s": "3600"})
+    assert err.value.field == "time.duration_s" and "valid number" in str(err.value)
