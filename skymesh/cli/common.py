@@ -36,13 +36,17 @@ def _progress(total: int, label: str, enabled: bool = True):
                     disable=not enabled)
 
 
-def _print_table(title, columns, rows, *, right=(), fold: bool = False) -> None:
+def _print_table(title, columns, rows, *, right=(), fold: bool = False, keep=()) -> None:
     """A rich table of string ``rows``; columns named in ``right`` (or all, with
-    ``right=True``) are right-aligned; ``fold`` wraps long cells instead of cutting them."""
+    ``right=True``) are right-aligned; ``fold`` wraps long cells instead of cutting them;
+    columns named in ``keep`` (names, identifiers) are never wrapped or cut, so a line
+    of the table always holds the whole name (``| grep NAME`` finds it)."""
     table = Table(title=title)
     for col in columns:
         table.add_column(col, justify="right" if right is True or col in right else "left",
-                         overflow="fold" if fold else "ellipsis")
+                         overflow="fold" if fold else "ellipsis", no_wrap=col in keep,
+                         min_width=(max([len(col)] + [len(r[columns.index(col)]) for r in rows])
+                                    if col in keep else None))
     for row in rows:
         table.add_row(*row)
     console.print(table)

@@ -65,16 +65,21 @@ def scenarios(json_out: bool = typer.Option(False, "--json", help="Print JSON.")
     for name in builtin_names():
         s = load_scenario(name).scenario
         rows.append(dict(name=name, constellation=s.constellation.preset or s.constellation.file,
-                         terminals=sum(t.count or len(t.points or []) for t in s.terminals),
-                         window=f"{s.time.duration_s:g} s every {s.time.step_s:g} s",
+                         terminals=sum(t.count or getattr(t, "largest", None) or len(t.points or [])
+                                       for t in s.terminals),
+                         window=f"{s.time.duration_s:g} s, {s.time.step_s:g} s steps",
                          description=" ".join(s.description.split())))
         rows[-1]["summary"] = rows[-1]["description"].split(". ")[0].rstrip(".") + "."
     if json_out:
         return _print_json(rows)
-    _print_table("Built-in scenarios",
-                 ("name", "constellation", "terminals", "window", "what it shows"),
-                 [(r["name"], r["constellation"], f"{r['terminals']:,}", r["window"],
-                   r["summary"]) for r in rows], fold=True)
+    _print_table("Built-in scenarios", ("name", "constellation", "terminals", "window"),
+                 [(r["name"], r["constellation"], f"{r['terminals']:,}", r["window"])
+                  for r in rows], right=("terminals",), keep=("name", "constellation"))
+    import textwrap
+    width = max(40, min(console.width, 100))
+    for r in rows:      # what each shows, below the table so names never wrap inside it
+        console.print(textwrap.fill(f"{r['name']}: {r['summary']}", width=width,
+                                    subsequent_indent="  "), highlight=False, markup=False)
 
 
 def _fmt(x) -> str:
@@ -167,10 +172,53 @@ def sweep(scenario: str = typer.Argument(..., help="Scenario file (.toml) or bui
     rows = table.to_pylist()
     if json_out:
         return _print_json(rows)
-    _print_table(f"sweep of {scenario}", table.column_names,
-                 [["" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))
-                   for v in r.values()] for r in rows], right=True)
+    _sweep_table(f"sweep of {scenario}", rows, list(grid))
     console.print(f"table in {folder}/sweep.csv and sweep.parquet")
+
+
+# (column, header, format, wide-only): what `skymesh sweep` shows of each run's headline.
+_SWEEP_COLUMNS = (
+    ("service_share", "service %", "pct", False),
+    ("rtt_ms_p50", "RTT p50 ms", "ms", False),
+    ("rtt_ms_p95", "p95 ms", "ms", False),
+    ("rtt_ms_p99", "p99 ms", "ms", True),
+    ("sat_hops_mean", "hops", "1f", False),
+    ("gateways_used", "gateways", "int", True),
+    ("exits_in_censoring_country", "censored exits", "int", True),
+    ("bent_pipe_service_share", "bent-pipe %", "pct", False),
+    ("bent_pipe_rtt_ms_p50", "bent-pipe p50 ms", "ms", True),
+)
+
+
+def _sweep_cell(value, kind: str) -> str:
+    if value is None:
+        return "n/a"
+    if kind == "pct":       # 99.96 % must not read "100" and 0.996 must not read "1"
+        pct = 100 * value
+        return f"{pct:.2f}" if 99.0 < pct < 100.0 or 0.0 < pct < 1.0 else f"{pct:.1f}"
+    if kind == "ms":
+        return f"{value:.1f}"
+    if kind == "1f":
+        return f"{value:.1f}"
+    return f"{int(value):,}"
+
+
+def _sweep_table(title: str, rows: list[dict], keys: list[str]) -> None:
+    """The sweep's comparison table: the swept values, then the headline metrics with units.
+
+    Below 120 columns the less-read metrics are left out (all are in sweep.csv)."""
+    wide = console.width >= 120
+    shown = [c for c in _SWEEP_COLUMNS if (wide or not c[3]) and any(c[0] in r for r in rows)]
+    headers = ["#"] + [k.split(".")[-1] if len(k) > 14 else k for k in keys] + \
+              [c[1] for c in shown]
+    body = [[str(i)] + [str(r.get(k, "")) for k in keys] +
+            [_sweep_cell(r.get(c[0]), c[2]) for c in shown] for i, r in enumerate(rows)]
+    _print_table(title, headers, body, right=[c[1] for c in shown] + ["#"])
+    if not wide:
+        left = [c[1] for c in _SWEEP_COLUMNS if c[3] and any(c[0] in r for r in rows)]
+        if left:
+            console.print(f"(not shown below 120 columns: {', '.join(left)})",
+                          highlight=False, markup=False)
 
 
 @app.command()
