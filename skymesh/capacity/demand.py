@@ -25,8 +25,26 @@ forward direction: internet -> terminal).
   the day; ``interpolate=False`` holds each hour's factor constant instead.
 
 Terminal placement: explicit points, or a count per country drawn by population with
-:func:`skymesh.ground.countries.sample_points`; each terminal gets its H3 service cell
-(:mod:`skymesh.capacity.cells`).
+:func:`skymesh.ground.countries.sample_points` (or inside any polygon with
+:func:`place_in_polygon`); each terminal gets its H3 service cell (:mod:`skymesh.capacity.cells`).
+
+Subscriber weights
+------------------
+A scenario's terminal group may be a *sample* standing for many subscribers
+(``[[terminals]] country = "US", count = 5_000, subscribers = 2_000_000``): every sampled
+terminal then has the weight ``w = subscribers / count`` (400 here) and
+
+- its demand is ``w x`` the per-subscriber demand (``demand_mbps(..., subscribers=w)``): the
+  sample carries the whole base's traffic, spread over the places the sample was drawn at;
+- the allocation is weighted max-min fair (a sample of weight w gets w times the share of a
+  single subscriber, ``max_min_fair(..., weights=w)``), so ``rate / w`` is the rate of each
+  subscriber it stands for, and per-subscriber statistics weight each sample by w
+  (:func:`weighted_percentiles`);
+- counts at a target rate and costs count subscribers (:func:`subscribers_at_rate`, sum of w).
+
+The model assumes the subscribers a sample stands for share that sample's place and route
+(same cell, same satellite): a coarser sample spreads the base over fewer places; counts at a
+target rate are then granular by one sample's weight (a sample is admitted whole or not).
 
 Example
 -------
@@ -107,7 +125,8 @@ def diurnal_factor(local_hour, profile=None, interpolate: bool = True) -> np.nda
 
 
 def demand_mbps(terminals, busy_hour_mbps=DEFAULT_BUSY_HOUR_MBPS, multiplier=1.0,
-                utc_time=None, lon_deg=None, profile=None, interpolate: bool = True):
+                utc_time=None, lon_deg=None, profile=None, interpolate: bool = True,
+                subscribers=1.0):
     """Demand of each terminal (Mbit/s) at one instant.
 
     Parameters
@@ -124,6 +143,9 @@ def demand_mbps(terminals, busy_hour_mbps=DEFAULT_BUSY_HOUR_MBPS, multiplier=1.0
         Terminal longitudes, for the local solar time.
     profile : array_like (24,), optional
         Hourly factors (default `DEFAULT_DIURNAL_PROFILE`).
+    subscribers : float or array_like (n,)
+        Subscribers each terminal stands for (its weight, see `terminal_weights`); the
+        demand is that many times one subscriber's.
 
     Returns
     -------
@@ -141,13 +163,16 @@ def demand_mbps(terminals, busy_hour_mbps=DEFAULT_BUSY_HOUR_MBPS, multiplier=1.0
         raise InputError("busy-hour demand must be >= 0 Mbit/s", field="busy_hour_mbps")
     if (mult < 0).any() or not np.isfinite(mult).all():
         raise InputError("multiplier must be finite and >= 0", field="multiplier")
+    subs = np.broadcast_to(np.asarray(subscribers, dtype=float), (n,))
+    if not (subs > 0).all() or not np.isfinite(subs).all():
+        raise InputError("subscribers per terminal must be finite and > 0", field="subscribers")
     if utc_time is None or lon_deg is None:
         factor = np.ones(n)
     else:
         hours = np.broadcast_to(local_solar_hour(utc_time, lon_deg), (n,))
         factor = diurnal_factor(hours, profile, interpolate)
     with np.errstate(invalid="ignore"):
-        out = busy * mult * factor
+        out = busy * mult * factor * subs
     return np.where(np.isnan(out), 0.0, out)          # inf x 0 (no demand at all) -> 0
 
 
@@ -199,3 +224,146 @@ def cell_demand_mbps(cell_index, demand, n_cells: int | None = None) -> np.ndarr
     fin = np.bincount(idx, weights=np.where(np.isinf(d), 0.0, d), minlength=n)
     has_inf = np.bincount(idx, weights=np.isinf(d).astype(float), minlength=n) > 0
     return np.where(has_inf, np.inf, fin)
+
+
+def place_in_polygon(geom, n: int, seed: int = 0, weight: str = "population"):
+    """``n`` points inside a shapely polygon (lat_deg, lon_deg), deterministic for ``seed``.
+
+    ``"population"``: GeoNames places of 15,000+ people inside the polygon (any country),
+    drawn with probability proportional to population and jittered by
+    ``POPULATION_JITTER_KM`` as :func:`skymesh.ground.countries.sample_points` does (a jitter
+    that leaves the polygon keeps the place itself). ``"area"``: uniform on the sphere.
+    """
+    import shapely
+    from skymesh.ground.countries import (POPULATION_JITTER_KM, _geonames_places, _jitter,
+                                          _sample_area)
+    if not isinstance(n, (int, np.integer)) or n < 0:
+        raise InputError(f"n must be a whole number >= 0, got {n!r}", field="n")
+    rng = np.random.default_rng(seed)
+    if n == 0:
+        return np.empty(0), np.empty(0)
+    if weight == "area":
+        return _sample_area(geom, int(n), rng)
+    if weight != "population":
+        raise InputError(f"unknown weight '{weight}'; use 'area' or 'population'",
+                         field="weight")
+    _, plat, plon, ppop = _geonames_places()
+    shapely.prepare(geom)
+    sel = (ppop > 0) & shapely.contains_xy(geom, plon, plat)
+    if not sel.any():
+        raise InputError("no GeoNames place of 15,000+ people lies inside the region; "
+                         "use area placement", field="region")
+    plat, plon, ppop = plat[sel], plon[sel], ppop[sel]
+    pick = rng.choice(len(ppop), size=int(n), p=ppop / ppop.sum())
+    lat, lon = plat[pick], plon[pick]
+    jl, jo = _jitter(lat, lon, rng, POPULATION_JITTER_KM)
+    inside = shapely.contains_xy(geom, jo, jl)
+    return np.where(inside, jl, lat), np.where(inside, jo, lon)
+
+
+# --- subscriber weights ----------------------------------------------------------------------
+
+def group_sizes(loaded) -> list[int]:
+    """Terminals each ``[[terminals]]`` group of a loaded scenario places, in order (the order
+    :func:`skymesh.sim.prepare.prepare` concatenates them in)."""
+    sizes = []
+    for group in loaded.scenario.terminals:
+        if group.points is not None:
+            sizes.append(len(group.points))
+        elif group.count is not None:
+            sizes.append(int(group.count))
+        elif group.largest is not None:
+            from skymesh.ground.places import largest_places
+            sizes.append(len(largest_places(group.largest, group.country)[0]))
+        else:
+            from skymesh.ground.places import load_hypatia_cities
+            sizes.append(len(load_hypatia_cities(loaded.resolve(group.file))[1]))
+    return sizes
+
+
+def terminal_weights(loaded, n_terminals: int | None = None) -> np.ndarray:
+    """Subscribers each placed terminal stands for (n,): ``subscribers / group size`` in a
+    group that sets ``subscribers``, 1 elsewhere.
+
+    ``n_terminals`` (the prepared run's count) is checked against the groups' sizes.
+    """
+    groups = loaded.scenario.terminals
+    if all(g.subscribers is None for g in groups):
+        if n_terminals is None:
+            return np.ones(sum(group_sizes(loaded)))
+        return np.ones(int(n_terminals))
+    sizes = group_sizes(loaded)
+    w = np.concatenate([np.full(k, 1.0 if g.subscribers is None else g.subscribers / k)
+                        for g, k in zip(groups, sizes)]) if sizes else np.empty(0)
+    if n_terminals is not None and w.size != int(n_terminals):
+        raise InputError(f"the terminal groups place {w.size} terminals, the run has "
+                         f"{n_terminals}", file=loaded.source, field="terminals")
+    for i, (g, k) in enumerate(zip(groups, sizes)):
+        if g.subscribers is not None and g.subscribers < k:
+            raise InputError(f"subscribers = {g.subscribers:,} is fewer than the group's "
+                             f"{k:,} sampled terminals (a sample stands for >= 1 subscriber)",
+                             file=loaded.source, field=f"terminals.{i}.subscribers")
+    return w
+
+
+def weights_note(loaded, weights=None) -> str:
+    """One line for a report: what one sampled terminal stands for, group by group ('' when
+    no group sets ``subscribers``)."""
+    parts = []
+    for g, k in zip(loaded.scenario.terminals, group_sizes(loaded)):
+        if g.subscribers is None:
+            continue
+        where = g.name or g.country or "group"
+        parts.append(f"{where}: one sampled terminal stands for {g.subscribers / k:,.4g} "
+                     f"subscribers ({g.subscribers:,} subscribers, a sample of {k:,})")
+    if not parts:
+        return ""
+    total = "" if weights is None else f"; {float(np.sum(weights)):,.0f} subscribers in all"
+    return "; ".join(parts) + total
+
+
+def weighted_percentiles(values, weights, q) -> np.ndarray:
+    """Percentiles ``q`` (0-100) of ``values`` where value i counts ``weights[i]`` times.
+
+    Inverted-CDF definition (numpy's ``method="inverted_cdf"``): the smallest value whose
+    cumulative weight reaches q % of the total. NaN for no weight at all.
+    """
+    v = np.asarray(values, dtype=float).reshape(-1)
+    w = np.broadcast_to(np.asarray(weights, dtype=float), v.shape)
+    qs = np.atleast_1d(np.asarray(q, dtype=float))
+    if (w < 0).any() or not np.isfinite(w).all():
+        raise InputError("weights must be finite and >= 0", field="weights")
+    keep = w > 0
+    if not keep.any():
+        return np.full(qs.shape, np.nan)
+    return np.percentile(v[keep], qs, weights=w[keep], method="inverted_cdf")
+
+
+def subscribers_at_rate(R, capacity_mbps, target_mbps, demand_mbps=None, weights=None,
+                        order=None) -> dict:
+    """How many subscribers can all get ``target_mbps`` each, samples admitted in ``order``.
+
+    Sample f (a column of the routes ``R``) stands for ``weights[f]`` subscribers and needs
+    ``min(weights[f] x target, demand[f])`` on every link of its route (its demand is already
+    the sum over its subscribers). Exactly :func:`skymesh.capacity.allocation.max_terminals_at_rate`
+    on the routes scaled column by column by the weights, with the per-subscriber target and
+    demand ``demand / w``.
+
+    Returns
+    -------
+    dict: ``n_samples`` (admitted samples), ``n_subscribers`` (sum of their weights),
+    ``admitted`` (sample indices), ``limiting_link`` (-1 if all fit).
+    """
+    import scipy.sparse as sp
+    from skymesh.capacity.allocation import max_terminals_at_rate
+    R = sp.csr_matrix(R, dtype=float)
+    n = R.shape[1]
+    w = np.ones(n) if weights is None else \
+        np.broadcast_to(np.asarray(weights, dtype=float), (n,)).copy()
+    if not (w > 0).all() or not np.isfinite(w).all():
+        raise InputError("weights must be finite and > 0", field="weights")
+    d = None if demand_mbps is None else \
+        np.broadcast_to(np.asarray(demand_mbps, dtype=float), (n,)) / w
+    out = max_terminals_at_rate(R @ sp.diags(w), capacity_mbps, target_mbps, d, order=order)
+    return {"n_samples": out["n_terminals"], "n_subscribers": float(w[out["admitted"]].sum()),
+            "admitted": out["admitted"], "limiting_link": out["limiting_link"]}

@@ -188,6 +188,9 @@ class TerminalGroup(_Strict):
     points: Optional[list[LatLon]] = Field(None, min_length=1)
     largest: Optional[int] = Field(None, gt=0, le=10_000)
     file: Optional[str] = None
+    subscribers: Optional[int] = Field(None, gt=0, le=10_000_000_000)
+    # subscribers: the group's terminals are a sample standing for this many subscribers
+    # (see skymesh.capacity.demand.terminal_weights)
 
     @model_validator(mode="after")
     def _one_kind(self):
@@ -227,6 +230,34 @@ class FailureSpec(_Strict):
         given = [x is not None for x in (self.fraction, self.ids, self.names)]
         if sum(given) != 1:
             raise ValueError("give exactly one of 'fraction', 'ids' or 'names'")
+        if self.start and self.until and self.until <= self.start:
+            raise ValueError("'until' must be after 'from'")
+        return self
+
+
+LatLonBox = Annotated[tuple[float, float, float, float],
+                     BeforeValidator(lambda v: tuple(v) if isinstance(v, list) else v)]
+"""``[lat_min, lon_min, lat_max, lon_max]`` (deg); lon_min > lon_max crosses 180 deg."""
+
+
+class RainSpec(_Strict):
+    """Rain over a region and a time window (see :mod:`skymesh.links.rain`)."""
+
+    rate_mmh: float = Field(ge=0, le=300)
+    country: Optional[ISO2] = None
+    box: Optional[LatLonBox] = None
+    start: Optional[UTCTime] = Field(None, alias="from")
+    until: Optional[UTCTime] = None
+
+    @model_validator(mode="after")
+    def _where(self):
+        if self.country is not None and self.box is not None:
+            raise ValueError("give 'country' or 'box', not both (neither: rain everywhere)")
+        if self.box is not None:
+            la0, lo0, la1, lo1 = self.box
+            if not (-90 <= la0 < la1 <= 90 and -180 <= lo0 <= 180 and -180 <= lo1 <= 180):
+                raise ValueError("box is [lat_min, lon_min, lat_max, lon_max] in degrees with "
+                                 "lat_min < lat_max")
         if self.start and self.until and self.until <= self.start:
             raise ValueError("'until' must be after 'from'")
         return self
@@ -312,6 +343,7 @@ class Scenario(_Strict):
     gateways_file: Optional[str] = None
     policy: Optional[dict] = None
     failures: list[FailureSpec] = []
+    rain: list[RainSpec] = []
     second_operator: Optional[SecondOperatorSpec] = None
     output: OutputSpec = OutputSpec()
     metrics: MetricsSpec = MetricsSpec()
@@ -404,8 +436,8 @@ def load_scenario(name_or_path, overrides: dict | None = None) -> LoadedScenario
         import difflib
         close = difflib.get_close_matches(text_name, builtin_names(), n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise InputError(f"'{text_name}' is neither a scenario file nor a built-in scenario."
-                         f"{hint} Built-ins: {', '.join(builtin_names())}.", field="scenario")
+        raise InputError(f"SCENARIO '{text_name}' is neither a scenario file nor a built-in "
+                         f"scenario.{hint} Built-ins: {', '.join(builtin_names())}.")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
