@@ -40,6 +40,21 @@ commented examples)::
     lon = 28.98
     country = "TR"
 
+    [[pops]]                             # and/or pops_file = "pops.csv" (default: the pop
+    name = "Sofia"                       # rows of gateways_file, else each gateway is its
+    lat = 42.70                          # own PoP with no fibre leg)
+    lon = 23.32
+    country = "BG"
+    [pop_overrides]                      # gateway name -> PoP name (default homing: the
+    "Istanbul" = "Sofia"                 # nearest PoP in the gateway's country, else nearest)
+
+    [access]
+    model = "slots"                      # slots: 15 s serving-satellite hold, RTT to the PoP
+                                         # with access delay; propagation: the idealised model
+    serving = "operator"                 # operator | highest-elevation | longest-visibility |
+                                         # nearest-to-gateway
+    load = 0.0                           # user-link utilisation for queueing, [0, 1)
+
     [policy]                             # the layout of skymesh.policy.rules
     ...
 
@@ -216,6 +231,30 @@ class GatewaySpec(_Strict):
     capacity_gbps: Optional[float] = Field(None, gt=0)
 
 
+class PopSpec(_Strict):
+    """A point of presence (see :mod:`skymesh.ground.pops`)."""
+
+    name: str
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    country: ISO2
+    place: Optional[str] = None
+
+
+class AccessSpec(_Strict):
+    """The access layer of an egress run (see :mod:`skymesh.sim.egress_chunk`).
+
+    ``model = "slots"``: serving satellite chosen per 15 s slot by ``serving`` and held,
+    RTT terminal -> PoP with the access-delay components; ``"propagation"``: the idealised
+    model (nearest path at every step, propagation only, exit at the gateway).
+    """
+
+    model: Literal["slots", "propagation"] = "slots"
+    serving: Literal["operator", "highest-elevation", "longest-visibility",
+                     "nearest-to-gateway"] = "operator"
+    load: float = Field(0.0, ge=0, lt=1)
+
+
 class FailureSpec(_Strict):
     kind: Literal["satellites", "isls", "gateways"]
     fraction: Optional[float] = Field(None, ge=0, le=1)
@@ -341,6 +380,10 @@ class Scenario(_Strict):
     terminals: list[TerminalGroup] = Field(min_length=1)
     gateways: list[GatewaySpec] = []
     gateways_file: Optional[str] = None
+    pops: list[PopSpec] = []
+    pops_file: Optional[str] = None
+    pop_overrides: dict[str, str] = {}
+    access: AccessSpec = AccessSpec()
     policy: Optional[dict] = None
     failures: list[FailureSpec] = []
     rain: list[RainSpec] = []
