@@ -95,8 +95,10 @@ def load_constellation(name_or_path, *, skip_bad: bool = False, j2: bool = False
 def _load_tle(path: Path, skip_bad: bool, report, name: str) -> Constellation:
     from skymesh.orbits.planes import assign_planes
     from skymesh.orbits.tle import load_tle_constellation
-    const, skipped = load_tle_constellation(path, skip_bad=skip_bad, name=name)
+    const, skipped = load_tle_constellation(path, skip_bad=skip_bad, name=name, notes=report)
     const = assign_planes(const)
     if report is not None and skipped:
-        report.append(f"skipped {len(skipped)} bad element set(s) in {path}")
+        repeats = sum("appears twice" in e.message for e in skipped)
+        also = f" ({repeats} of them later copies of a satellite)" if repeats else ""
+        report.append(f"skipped {len(skipped)} bad element set(s) in {path}{also}")
     return const

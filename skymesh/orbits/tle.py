@@ -3,11 +3,23 @@
 Reads CelesTrak 3-line text (a name line, optionally starting with ``0 ``,
 then TLE lines 1 and 2) and plain 2-line text. Every element set is checked
 against the fixed column layout of the format (NORAD / Space-Track TLE
-definition): length 69, line number, mod-10 checksum, blank separator
-columns, catalogue numbers that agree, and numeric fields that parse. A
-problem raises :class:`~skymesh.errors.InputError` naming the file, the
-1-based line and the field; with ``skip_bad=True`` the bad element set is
-skipped and its error returned instead.
+definition): printable ASCII only (no tab, no fullwidth digit, no accented
+letter), length 69, line number, mod-10 checksum, blank separator columns,
+classification, international designator, catalogue numbers that agree, and
+numeric fields that parse. A satellite number may appear only once in a
+file. A problem raises :class:`~skymesh.errors.InputError` naming the file,
+the 1-based line and the field; with ``skip_bad=True`` the bad element set
+(or the later copy of a repeated satellite) is skipped and its error
+returned instead. A file that is not text (a PNG, random bytes, UTF-16) is
+one error: ``FILE: not a TLE text file (binary data)``.
+
+A set whose element epochs spread over more than :data:`MAX_EPOCH_SPREAD_DAYS`
+loads, with a one-line note naming the oldest element set
+(:func:`epoch_spread_note`): SGP4 propagated far from an element's epoch is
+kilometres off per day and may fail outright (Vallado, Crawford, Hujsak &
+Kelso 2006, "Revisiting Spacetrack Report #3", AIAA 2006-6753, sec. on
+accuracy; the decayed or re-entered objects of an old file return sgp4 error
+codes, i.e. NaN positions).
 
 Example
 -------
@@ -19,6 +31,7 @@ Example
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -43,6 +56,25 @@ _CATNUM = re.compile(r"^[0-9A-HJ-NP-Z ][0-9 ]{3}[0-9]$")   # Alpha-5 skips I and
 _DECIMAL = re.compile(r"^ *[+-]?(\d+\.?\d*|\.\d+)$")
 _ASSUMED_DECIMAL_EXP = re.compile(r"^[ +-]?[ 0-9]{0,4}[0-9][+-][0-9]$")
 _DIGITS = re.compile(r"^[0-9]+$")
+# International designator (columns 10-17): launch year (2 digits), launch number of
+# the year (3 digits), piece (1-3 letters), left-justified; blank for some objects.
+_INTL_DESIGNATOR = re.compile(r"^(?:[0-9]{5}[A-Z]{1,3} *| {8})$")
+_BLANK_OR_DIGITS = re.compile(r"^ *[0-9]*$")
+
+# (field, first column, last column, pattern, what) of the fields that are not numbers.
+_CODES = {
+    1: (("classification", 8, 8, re.compile(r"^[UCS ]$"), "U, C or S"),
+        ("international designator", 10, 17, _INTL_DESIGNATOR,
+         "launch year, launch number and piece, like '98067A  '"),
+        ("ephemeris type", 63, 63, re.compile(r"^[0-9 ]$"), "a digit"),
+        ("element set number", 65, 68, _BLANK_OR_DIGITS, "digits, right-justified")),
+    2: (("revolution number", 64, 68, _BLANK_OR_DIGITS, "digits, right-justified"),),
+}
+
+MAX_EPOCH_SPREAD_DAYS = 30.0
+"""Element epochs of one file spread over more days than this get a note (d): SGP4's
+error grows by kilometres per day from an element's epoch (Vallado et al. 2006,
+AIAA 2006-6753), so a set this stale next to a fresh one is not one snapshot."""
 
 # (field, first column, last column, kind, min, max) of each numeric field.
 _FIELDS = {
@@ -101,11 +133,25 @@ def _check_field(value: str, kind: str, lo, hi) -> str | None:
     return None if inside else f"{value.strip()} is outside {bounds}"
 
 
+def _describe_char(ch: str) -> str:
+    """A character as a user can recognise it: 'a tab', or the glyph with its code point."""
+    if ch == "\t":
+        return "a tab"
+    name = unicodedata.name(ch, "")
+    shown = repr(ch) if not ch.isprintable() else f"'{ch}'"
+    return f"{shown} (U+{ord(ch):04X}{' ' + name if name else ''})"
+
+
 def _check_line(text: str, expected: int, lineno: int, source: str) -> InputError | None:
     """The first problem of TLE line ``expected`` (1 or 2), or None."""
     if text[:1] != str(expected):
         return InputError(f"TLE line {expected} must start with '{expected}', found "
                           f"'{text[:1]}'", file=source, line=lineno, field="line number")
+    for col, ch in enumerate(text, start=1):
+        if not " " <= ch <= "~":
+            return InputError(f"column {col} of TLE line {expected} holds "
+                              f"{_describe_char(ch)}: TLE lines are printable ASCII only",
+                              file=source, line=lineno, field="characters")
     if len(text) != TLE_LINE_LENGTH:
         return InputError(f"TLE line {expected} has {len(text)} characters, expected "
                           f"{TLE_LINE_LENGTH}", file=source, line=lineno, field="line length")
@@ -122,6 +168,12 @@ def _check_line(text: str, expected: int, lineno: int, source: str) -> InputErro
     if not _CATNUM.match(text[2:7]):
         return InputError(f"'{text[2:7]}' is not a satellite catalogue number",
                           file=source, line=lineno, field="catalogue number")
+    for name, first, last, pattern, what in _CODES[expected]:
+        value = text[first - 1:last]
+        if not pattern.match(value):
+            cols = f"column {first}" if first == last else f"columns {first}-{last}"
+            return InputError(f"{name} ({cols}): '{value}' is not {what}", file=source,
+                              line=lineno, field=name)
     for name, first, last, kind, lo, hi in _FIELDS[expected]:
         why = _check_field(text[first - 1:last], kind, lo, hi)
         if why is not None:
@@ -130,19 +182,29 @@ def _check_line(text: str, expected: int, lineno: int, source: str) -> InputErro
     return None
 
 
+def _satellite_key(catnum: str) -> str:
+    """One spelling per satellite number: '  123', '00123' and '123' are one satellite."""
+    text = catnum.strip()
+    return str(int(text)) if text.isdigit() else text
+
+
 def parse_tle_text(text: str, source: str = "<text>", skip_bad: bool = False):
     """Parse and validate 3-line or 2-line TLE text.
 
     Parameters
     ----------
     text : str
-        The file contents. Blank lines are ignored; trailing whitespace and CR
-        are stripped. A name line is optional before each element set; a
-        leading ``0 `` on it (CelesTrak 3LE style) is dropped.
+        The file contents. Lines end at ``\n``; blank lines are ignored;
+        trailing blanks and CR are stripped (a trailing tab is not: TLE lines
+        are printable ASCII). A name line is optional before each element
+        set; a leading ``0 `` on it (CelesTrak 3LE style) is dropped; a name
+        may not hold control characters.
     source : str
         File name used in error messages.
     skip_bad : bool
-        Skip bad element sets and return their errors instead of raising.
+        Skip bad element sets and return their errors instead of raising. A
+        satellite number seen again is an error naming both lines; with
+        ``skip_bad`` the later copy is skipped (and its error returned).
 
     Returns
     -------
@@ -158,8 +220,12 @@ def parse_tle_text(text: str, source: str = "<text>", skip_bad: bool = False):
         On the first bad element set (unless ``skip_bad``), or when no valid
         element set is found.
     """
-    lines = [raw.rstrip() for raw in text.splitlines()]
+    # Only "\n" ends a line (str.splitlines would also split at form feeds, \x1c-\x1e,
+    # U+2028 ..., which have no business inside a TLE line and are reported instead).
+    lines = [raw.rstrip(" \r") for raw in text.split("\n")]
+    lines = ["" if ln.isspace() else ln for ln in lines]
     names, line1s, line2s, skipped = [], [], [], []
+    first_seen: dict[str, int] = {}     # satellite number -> line of its first TLE line 1
 
     def fail(error: InputError):
         if not skip_bad:
@@ -176,6 +242,15 @@ def parse_tle_text(text: str, source: str = "<text>", skip_bad: bool = False):
         if not _DATA_LINE.match(line):
             name = line[2:].strip() if line.startswith("0 ") else line.strip()
             k += 1
+            control = next((ch for ch in name if unicodedata.category(ch) == "Cc"), None)
+            if control is not None:
+                fail(InputError(f"name line holds {_describe_char(control)}, a control "
+                                "character (is this a text file?)", file=source, line=i + 1,
+                                field="name"))
+                for _ in range(2):          # and its element set
+                    if k < len(order) and _DATA_LINE.match(lines[order[k]]):
+                        k += 1
+                continue
             if k >= len(order) or not _DATA_LINE.match(lines[order[k]]):
                 fail(InputError(f"name line '{name}' is not followed by TLE line 1",
                                 file=source, line=i + 1, field="line number"))
@@ -208,6 +283,14 @@ def parse_tle_text(text: str, source: str = "<text>", skip_bad: bool = False):
             error = InputError(f"catalogue number '{line2[2:7].strip()}' on line 2 differs "
                                f"from '{line[2:7].strip()}' on line 1", file=source,
                                line=nxt + 1, field="catalogue number")
+        if error is None:
+            key = _satellite_key(line[2:7])
+            if key in first_seen:
+                error = InputError(f"satellite {key} appears twice: TLE line 1 at line "
+                                   f"{first_seen[key]} and again at line {i + 1}", file=source,
+                                   line=i + 1, field="catalogue number")
+            else:
+                first_seen[key] = i + 1
         if error is not None:
             fail(error)
             continue
@@ -235,8 +318,66 @@ def read_tle_file(path, skip_bad: bool = False):
         raise InputError("expected a TLE file, found a directory", file=path) from None
     except OSError as exc:
         raise InputError(f"cannot read TLE file: {exc.strerror}", file=path) from None
-    text = data.decode("utf-8-sig", errors="replace")
+    text = decode_tle_bytes(data, source=str(path))
     return parse_tle_text(text, source=str(path), skip_bad=skip_bad)
+
+
+# C0 control characters other than tab, LF, CR: never in a text file of TLEs.
+_BINARY_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def decode_tle_bytes(data: bytes, source: str = "<bytes>") -> str:
+    """The text of a TLE file's bytes (UTF-8, with or without a BOM).
+
+    Binary data (a PNG, random bytes, UTF-16 or UTF-32 text: any control byte
+    other than tab, CR and LF) raises one ``InputError``, "not a TLE text file
+    (binary data)", without quoting the bytes; other text that is not UTF-8
+    names the line and the first bad byte.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or _BINARY_BYTES.search(data):
+        raise InputError("not a TLE text file (binary data)", file=source)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"not a TLE text file (not UTF-8: byte 0x{data[exc.start]:02X})",
+                         file=source, line=line) from None
+
+
+def tle_epochs_utc(line1s) -> np.ndarray:
+    """Element epochs (UTC, ``datetime64[us]``) from validated TLE line-1 columns 19-32.
+
+    Two-digit years 57-99 are 1957-1999, 00-56 are 2000-2056 (the TLE convention);
+    the day of year counts from 1.0 at 00:00 UTC on 1 January.
+    """
+    yy = np.array([int(l1[18:20]) for l1 in line1s], dtype=np.int64)
+    day = np.array([float(l1[20:32]) for l1 in line1s], dtype=float)
+    year = np.where(yy < 57, 2000 + yy, 1900 + yy)
+    jan1 = (year - 1970).astype("datetime64[Y]").astype("datetime64[us]")
+    offset_us = np.round((day - 1.0) * SECONDS_PER_DAY * 1e6).astype(np.int64)
+    return jan1 + offset_us.astype("timedelta64[us]")
+
+
+def epoch_spread_note(names, line1s, max_days: float = MAX_EPOCH_SPREAD_DAYS,
+                      source: str | None = None) -> str | None:
+    """One line when the element epochs spread over more than ``max_days`` (d), else None.
+
+    The line names the oldest element set (satellite name and epoch) and the
+    newest epoch, so a stale file mixed into a fresh one can be found.
+    """
+    if len(line1s) < 2:
+        return None
+    epochs = tle_epochs_utc(line1s)
+    oldest, newest = int(np.argmin(epochs)), int(np.argmax(epochs))
+    spread_days = float((epochs[newest] - epochs[oldest]) / np.timedelta64(1, "D"))
+    if spread_days <= max_days:
+        return None
+    where = f"{source}: " if source else ""
+    return (f"warning: {where}element epochs spread over {spread_days:,.1f} days (more than "
+            f"{max_days:g}); the oldest is {names[oldest]} at "
+            f"{str(epochs[oldest])[:16].replace('T', ' ')} UTC, the newest "
+            f"{str(epochs[newest])[:16].replace('T', ' ')} UTC: satellites far from their "
+            "epoch propagate poorly or not at all")
 
 
 def jd_to_datetime(jd: float, fr: float = 0.0) -> datetime:
@@ -335,15 +476,23 @@ def constellation_from_tle(names, line1s, line2s, name: str = "tle",
         satrecs=satrecs, source=source, extra=extra)
 
 
-def load_tle_constellation(path, skip_bad: bool = False, name: str | None = None):
+def load_tle_constellation(path, skip_bad: bool = False, name: str | None = None,
+                           notes: list | None = None):
     """Read a TLE file into a :class:`Constellation` (shell/plane/slot still -1).
 
     Returns ``(constellation, skipped)``, ``skipped`` being the list of
     :class:`InputError` of element sets left out (only with ``skip_bad``).
+    Warnings about the set (element epochs spread over more than
+    :data:`MAX_EPOCH_SPREAD_DAYS`) are one line each in
+    ``constellation.extra["notes"]``, and appended to ``notes`` when given.
     Run :func:`skymesh.orbits.planes.infer_planes` to fill shells and planes.
     """
     path = Path(path)
     names, line1s, line2s, skipped = read_tle_file(path, skip_bad=skip_bad)
     con = constellation_from_tle(names, line1s, line2s, name=name or path.stem,
                                  source=str(path))
+    found = [n for n in (epoch_spread_note(names, line1s, source=str(path)),) if n]
+    con.extra["notes"] = found
+    if notes is not None:
+        notes.extend(found)
     return con, skipped

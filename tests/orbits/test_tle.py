@@ -226,3 +226,232 @@ def test_failed_propagation_keeps_nan(real_lines):
     assert err[0] == 0 and err[1] != 0
     assert np.isfinite(con.raan_deg[0]) and np.isnan(con.raan_deg[1])
     assert np.isnan(con.altitude_km[1]) and con.shell[1] == -1
+
+
+# --------------------------------------------------------------------------- strict text
+# Tests below make their own TLE text: the ISS element set of the sgp4 documentation
+# (Rhodes, python-sgp4 README; Vallado et al. 2006 test set) and sets built field by field
+# from the NORAD column layout, each cross-checked by parsing it with sgp4 itself.
+
+ISS_L1 = "1 25544U 98067A   08264.51782528 -.00002182  00000-0 -11606-4 0  2927"
+ISS_L2 = "2 25544  51.6416 247.4627 0006703 130.5360 325.0288 15.72125391563537"
+
+
+def make_tle(satnum: int, year: int, day: float, *, intl: str = "19029A",
+             raan: float = 10.0, mean_anomaly: float = 0.0,
+             mean_motion: float = 15.06) -> tuple[str, str]:
+    """TLE lines 1 and 2 in the fixed columns of the NORAD format, with checksums."""
+    l1 = (f"1 {satnum:05d}U {intl:<8s} {year % 100:02d}{day:012.8f}  .00001000  00000-0 "
+          f" 10000-3 0  999")
+    l2 = (f"2 {satnum:05d}  53.0000 {raan:8.4f} 0001000  90.0000 {mean_anomaly:8.4f} "
+          f"{mean_motion:11.8f}    1")
+    assert len(l1) == len(l2) == 68
+    return with_checksum(l1), with_checksum(l2)
+
+
+def tle_text(sets) -> str:
+    """Three-line text from ``(name, line1, line2)`` triples."""
+    return "".join(f"{name}\n{l1}\n{l2}\n" for name, l1, l2 in sets)
+
+
+def test_handmade_sets_agree_with_sgp4():
+    """The helper's lines are what sgp4 reads: same satellite, same epoch."""
+    from sgp4.api import Satrec
+    from skymesh.orbits.tle import tle_epochs_utc
+    l1, l2 = make_tle(44714, 2025, 338.25)
+    sat = Satrec.twoline2rv(l1, l2)
+    assert sat.satnum == 44714
+    names, line1s, _, skipped = parse_tle_text(tle_text([("A", l1, l2), ("ISS", ISS_L1, ISS_L2)]))
+    assert names == ["A", "ISS"] and skipped == []
+    epochs = tle_epochs_utc(line1s)
+    # Julian dates from sgp4 (jd 2440587.5 = 1970-01-01 00:00 UTC)
+    for e, (a, b) in zip(epochs, [(l1, l2), (ISS_L1, ISS_L2)]):
+        s = Satrec.twoline2rv(a, b)
+        unix_s = (s.jdsatepoch - 2440587.5 + s.jdsatepochF) * 86400.0
+        assert abs(e.astype("datetime64[us]").astype(np.int64) / 1e6 - unix_s) < 1e-3
+    # the ISS set of the sgp4 documentation: 2008-09-20 12:25:40 UTC
+    assert str(epochs[1])[:19] == "2008-09-20T12:25:40"
+
+
+def _bad_text(tmp_path, text):
+    path = tmp_path / "bad.txt"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_tle_file(path)
+    return path, info.value
+
+
+@pytest.mark.parametrize("row, col, char, shown", [
+    (2, 55, "\uff15", "U+FF15"),          # fullwidth 5 inside the mean motion
+    (1, 12, "\u00e9", "U+00E9"),          # é inside the international designator
+    (1, 33, "\t", "a tab"),               # a tab for the blank before the first derivative
+    (2, 9, "\u0665", "U+0665"),           # an Arabic-Indic digit in the inclination
+])
+def test_only_ascii_in_element_lines(tmp_path, row, col, char, shown):
+    l1, l2 = make_tle(44714, 2025, 338.25)
+    lines = [l1, l2]
+    line = lines[row - 1]
+    line = line[:col - 1] + char + line[col:]
+    lines[row - 1] = with_checksum(line)   # a checksum that agrees: the character is the fault
+    path, err = _bad_text(tmp_path, tle_text([("SAT", *lines)]))
+    assert (err.file, err.line, err.field) == (str(path), row + 1, "characters")
+    assert f"column {col}" in str(err) and shown in str(err) and "ASCII" in str(err)
+    assert str(err).startswith(f"{path}:{row + 1}")
+
+
+def test_trailing_tab_is_not_whitespace_to_drop(tmp_path):
+    l1, l2 = make_tle(44714, 2025, 338.25)
+    path, err = _bad_text(tmp_path, tle_text([("SAT", l1 + "\t", l2)]))
+    assert err.line == 2 and err.field == "characters" and "a tab" in str(err)
+
+
+@pytest.mark.parametrize("row, first, value, field", [
+    (1, 10, "98-67A  ", "international designator"),
+    (1, 8, "X", "classification"),
+    (1, 65, " 9a9", "element set number"),
+    (2, 64, "  x 1", "revolution number"),
+])
+def test_code_fields_are_checked(tmp_path, row, first, value, field):
+    lines = list(make_tle(44714, 2025, 338.25))
+    line = lines[row - 1]
+    lines[row - 1] = with_checksum(line[:first - 1] + value + line[first - 1 + len(value):68])
+    path, err = _bad_text(tmp_path, tle_text([("SAT", *lines)]))
+    assert (err.line, err.field) == (row + 1, field)
+    assert value.strip() in str(err) and str(path) in str(err)
+
+
+def test_control_character_in_a_name_line(tmp_path):
+    l1, l2 = make_tle(44714, 2025, 338.25)
+    text = tle_text([("SAT\x07ONE", l1, l2), ("B", *make_tle(44715, 2025, 338.25))])
+    with pytest.raises(InputError) as info:            # text given directly
+        parse_tle_text(text)
+    err = info.value
+    assert err.line == 1 and err.field == "name" and "control character" in str(err)
+    names, _, _, skipped = parse_tle_text(text, skip_bad=True)  # the set goes with its name
+    assert names == ["B"] and len(skipped) == 1
+    path, err = _bad_text(tmp_path, text)              # in a file it is not text at all
+    assert str(err) == f"{path}: not a TLE text file (binary data)"
+
+
+def test_a_satellite_twice_names_both_lines(tmp_path):
+    a = make_tle(44714, 2025, 338.25)
+    b = make_tle(44715, 2025, 338.30)
+    again = make_tle(44714, 2025, 337.00, raan=20.0)       # the same satellite, older set
+    text = tle_text([("A", *a), ("B", *b), ("A AGAIN", *again)])
+    path, err = _bad_text(tmp_path, text)
+    assert (err.line, err.field) == (8, "catalogue number")
+    assert "44714" in str(err) and "line 2" in str(err) and "line 8" in str(err)
+    # skip_bad keeps the first copy and reports the later one
+    names, line1s, _, skipped = read_tle_file(path, skip_bad=True)
+    assert names == ["A", "B"] and line1s[0] == a[0]
+    assert len(skipped) == 1 and skipped[0].line == 8
+
+
+def test_satellite_numbers_compare_as_numbers(tmp_path):
+    """'00123' and '  123' are one satellite (leading zeros or blanks, same number)."""
+    l1, l2 = make_tle(123, 2025, 338.25)
+    m1 = with_checksum(l1[:2] + "  123" + l1[7:68])
+    m2 = with_checksum(l2[:2] + "  123" + l2[7:68])
+    path, err = _bad_text(tmp_path, tle_text([("A", l1, l2), ("B", m1, m2)]))
+    assert err.field == "catalogue number" and "appears twice" in str(err)
+
+
+def _spread_file(tmp_path, days):
+    sets = [("NEW-1", *make_tle(44714, 2025, 338.25)),
+            ("NEW-2", *make_tle(44715, 2025, 338.50, raan=40.0))]
+    old = ("OLD-1", *make_tle(24000, 2025, 338.25 - days, raan=80.0))
+    path = tmp_path / f"spread{days}.txt"
+    path.write_text(tle_text(sets + [old]), encoding="utf-8")
+    return path
+
+
+def test_epoch_spread_over_30_days_is_one_warning(tmp_path):
+    path = _spread_file(tmp_path, 200)
+    notes = []
+    con, skipped = load_tle_constellation(path, notes=notes)
+    assert len(con) == 3 and skipped == []
+    assert len(notes) == 1 and con.extra["notes"] == notes
+    note = notes[0]
+    assert "\n" not in note and note.startswith("warning:")
+    # the oldest: day 138.25 of 2025 = 18 May 2025 06:00 UTC
+    assert "OLD-1" in note and "2025-05-18 06:00" in note
+    assert "200.2 days" in note                 # 338.50 - 138.25
+
+
+def test_epochs_within_30_days_load_silently(tmp_path):
+    notes = []
+    con, _ = load_tle_constellation(_spread_file(tmp_path, 29.5), notes=notes)
+    assert notes == [] and con.extra["notes"] == []   # spread 29.75 days
+
+
+def test_epoch_spread_across_the_century():
+    """A 1995 set next to 2025 ones (two-digit years: 95 -> 1995, 25 -> 2025)."""
+    from skymesh.orbits.tle import epoch_spread_note
+    new = make_tle(44714, 2025, 338.25)
+    old = make_tle(23000, 1995, 10.5)
+    note = epoch_spread_note(["NEW", "OLD"], [new[0], old[0]])
+    assert note is not None and "OLD at 1995-01-10 12:00 UTC" in note
+
+
+def test_info_shows_the_epoch_warning(tmp_path, capsys):
+    from skymesh.cli import main
+    path = _spread_file(tmp_path, 200)
+    assert main(["info", str(path)]) == 0
+    err = capsys.readouterr().err
+    warning = [ln for ln in err.splitlines() if "epochs spread" in ln]
+    assert len(warning) == 1 and "OLD-1" in warning[0]
+
+
+def test_info_and_skip_bad_with_a_repeated_satellite(tmp_path, capsys):
+    from skymesh.cli import main
+    a = make_tle(44714, 2025, 338.25)
+    b = make_tle(44715, 2025, 338.30, raan=40.0)
+    path = tmp_path / "dup.txt"
+    path.write_text(tle_text([("A", *a), ("B", *b), ("A", *a)]), encoding="utf-8")
+    assert main(["info", str(path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "appears twice" in err[0] and "line 2" in err[0]
+    assert main(["info", str(path), "--skip-bad"]) == 0
+    out, err = capsys.readouterr()
+    assert "2 satellites" in out
+    assert "skipped 1 bad element set(s)" in err and "later cop" in err
+
+
+PNG_HEADER = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x02"
+
+
+@pytest.mark.parametrize("kind", ["png", "random", "utf16", "utf32", "nul"])
+def test_binary_file_is_one_line(tmp_path, capsys, kind):
+    from skymesh.cli import main
+    text = tle_text([("ISS", ISS_L1, ISS_L2)])
+    data = {
+        "png": PNG_HEADER + bytes(range(256)) * 4,
+        "random": np.random.default_rng(9).integers(0, 256, 4096, dtype=np.uint8).tobytes(),
+        "utf16": text.encode("utf-16"),
+        "utf32": text.encode("utf-32"),
+        "nul": text.encode() + b"\x00",
+    }[kind]
+    path = tmp_path / f"sats.{kind}"
+    path.write_bytes(data)
+    with pytest.raises(InputError) as info:
+        read_tle_file(path)
+    assert str(info.value) == f"{path}: not a TLE text file (binary data)"
+    assert main(["info", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert err == f"error: {path}: not a TLE text file (binary data)\n"
+
+
+def test_latin1_text_names_the_byte(tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(tle_text([("CAF\u00c9", ISS_L1, ISS_L2)]).encode("latin-1"))
+    with pytest.raises(InputError, match=r"not UTF-8: byte 0xC9") as info:
+        read_tle_file(path)
+    assert info.value.line == 1
+
+
+def test_utf8_bom_and_crlf_are_fine(tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + tle_text([("ISS", ISS_L1, ISS_L2)])
+                     .replace("\n", "\r\n").encode())
+    names, l1, l2, _ = read_tle_file(path)
+    assert names == ["ISS"] and l1 == [ISS_L1] and l2 == [ISS_L2]
