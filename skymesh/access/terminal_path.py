@@ -1,0 +1,198 @@
+"""One terminal's path to the internet over a window: serving satellite per 15 s slot,
+gateway, PoP, and the RTT as a sum of named components.
+
+Path: terminal -> serving satellite -> (ISLs) -> gateway -> fibre -> PoP. The
+serving satellite is chosen at each 15 s reconfiguration boundary
+(:mod:`skymesh.access.slots`) and held for the slot; if it drops below the
+elevation mask inside a slot the terminal is handed over at once (a *forced*
+handover, counted). The choice is made by
+``skymesh.access.serving.choose_serving`` when that module is present (the
+project's operator-preference model), else by the highest elevation.
+
+PoP: the terminal's traffic is assigned to a PoP by the rule of
+:func:`skymesh.ground.pops.home_gateways` applied to the terminal: the nearest
+PoP in its own country, else the nearest one (Mohan et al., WWW 2024, saw
+terminals use their country's PoP where one exists). The route then takes the
+gateway that minimises space propagation plus the fibre leg from that gateway
+to the terminal's PoP; the gateway's own home PoP is reported too. Without a
+PoP list the path ends at the gateway and the fibre leg is 0.
+
+Routing within a slot follows the held satellite: only the up-link to it is
+in the graph (:func:`skymesh.network.egress.egress_graph` with filtered
+terminal links, plus sink edges that carry the fibre delay).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from skymesh.access.delay import DEFAULTS, AccessDelayParams, access_components_ms
+from skymesh.access.slots import slot_index
+from skymesh.constants import SPEED_OF_LIGHT_KM_S
+from skymesh.errors import InputError
+from skymesh.ground.pops import Pops, fibre_rtt_ms, home_gateways
+from skymesh.links.isl import isl_lengths_km, plus_grid_pairs
+from skymesh.links.visibility import visible_pairs
+from skymesh.network.egress import SINK_DELAY_S, EgressLayout, egress_graph, egress_routes
+from skymesh.orbits.propagate import positions_ecef
+
+ROUTE_STEPS = 20
+"""Steps per block-diagonal routing graph."""
+
+
+def _highest_elevation(cand_sat, cand_el):
+    return int(cand_sat[np.argmax(cand_el)])
+
+
+def hold_serving(vis_sat, vis_step, vis_el, slot_of_step, chooser=None):
+    """Serving satellite per step: chosen at each slot start, held while in view.
+
+    Parameters
+    ----------
+    vis_sat, vis_step, vis_el : (V,) arrays
+        The terminal's visible (satellite, step, elevation deg) triples, sorted by step.
+    slot_of_step : (T,) int
+        Slot index of every step (:func:`skymesh.access.slots.slot_index`).
+    chooser : callable(sats, elevations) -> sat, optional
+        Picks one satellite among candidates; highest elevation by default.
+
+    Returns
+    -------
+    serving : (T,) int, -1 where none is in view
+    forced : (T,) bool, True at steps where the held satellite was lost inside a slot
+        and another one taken
+    """
+    chooser = chooser or _highest_elevation
+    n_steps = len(slot_of_step)
+    serving = np.full(n_steps, -1, dtype=np.int64)
+    forced = np.zeros(n_steps, dtype=bool)
+    bounds = np.searchsorted(vis_step, np.arange(n_steps + 1))
+    width = int(vis_sat.max()) + 1 if len(vis_sat) else 1
+    keys = np.sort(vis_step.astype(np.int64) * width + vis_sat.astype(np.int64))
+
+    def visible(sat, steps):
+        """Whether ``sat`` is in view at each of ``steps``."""
+        q = steps.astype(np.int64) * width + sat
+        i = np.minimum(np.searchsorted(keys, q), max(len(keys) - 1, 0))
+        return keys[i] == q
+
+    starts = np.flatnonzero(np.r_[True, np.diff(slot_of_step) != 0])
+    ends = np.r_[starts[1:], n_steps]
+    for a, b in zip(starts, ends):
+        k = a
+        while k < b:
+            lo, hi = bounds[k], bounds[k + 1]
+            if lo == hi:                         # nothing in view at this step
+                k += 1
+                continue
+            sat = chooser(vis_sat[lo:hi], vis_el[lo:hi])
+            forced[k] = k > a and serving[k - 1] >= 0   # the held one was lost mid-slot
+            ok = visible(sat, np.arange(k, b))
+            stop = b if ok.all() else k + int(np.argmin(ok))
+            serving[k:stop] = sat
+            k = stop
+    return serving, forced
+
+
+def terminal_path(constellation, grid, lat_deg: float, lon_deg: float, country: str,
+                  gateways, pops: Pops | None = None, *, mode: str = "isl",
+                  min_elevation_deg: float = 25.0, load: float = 0.0,
+                  params: AccessDelayParams = DEFAULTS, max_isl_range_km: float = 5400.0,
+                  progress=None) -> dict:
+    """One terminal's path to the internet at every step of ``grid``.
+
+    Returns a dict of (T,) arrays: ``offset_s``, ``slot``, ``serving_sat`` (-1
+    unserved), ``serving_elevation_deg``, ``forced_handover``, ``gateway`` (index,
+    -1), ``gateway_home_pop`` (index into pops, -1), ``pop`` (index, -1),
+    ``isl_hops``, ``user_link_rtt_ms``, the component columns of
+    :func:`skymesh.access.delay.access_components_ms` (with detail), plus
+    ``selection`` (text: the serving-satellite rule used).
+    """
+    if mode not in ("isl", "bent-pipe"):
+        raise InputError(f"unknown mode '{mode}': isl or bent-pipe", field="mode")
+    if len(gateways) == 0:
+        raise InputError("no gateways to route to", field="gateways")
+    n_steps = len(grid)
+    pos = positions_ecef(constellation, grid, serving_only=True)
+    n_sats = pos.shape[0]
+    _, ts, tk, tr, tel = visible_pairs(pos, [lat_deg], [lon_deg],
+                                       min_elevation_deg=min_elevation_deg)
+    slots = slot_index(grid.start, grid.offsets_s)
+    gw_min_el = np.where(np.isfinite(gateways.min_elevation_deg), gateways.min_elevation_deg,
+                         min_elevation_deg)
+    gg, gs, gk, gr, _ = visible_pairs(pos, gateways.lat_deg, gateways.lon_deg,
+                                      min_elevation_deg=gw_min_el)
+    if mode == "bent-pipe":
+        # Without ISLs only a satellite that sees a gateway can serve.
+        width = n_sats
+        gw_keys = np.unique(gk * width + gs)
+        mine = tk * width + ts
+        i = np.minimum(np.searchsorted(gw_keys, mine), max(len(gw_keys) - 1, 0))
+        keep = gw_keys[i] == mine if len(gw_keys) else np.zeros(len(ts), dtype=bool)
+        ts, tk, tr, tel = ts[keep], tk[keep], tr[keep], tel[keep]
+    selection = "highest elevation"
+    serving, forced = hold_serving(ts, tk, tel, slots)
+    # The held satellite's range and elevation at each step.
+    held = serving[tk] == ts
+    rng = np.full(n_steps, np.nan)
+    elev = np.full(n_steps, np.nan)
+    rng[tk[held]] = tr[held]
+    elev[tk[held]] = tel[held]
+
+    n_gw = len(gateways)
+    if pops is not None and len(pops):
+        pop = int(home_gateways([lat_deg], [lon_deg], [country], pops)[0])
+        gw_home = home_gateways(gateways.lat_deg, gateways.lon_deg, gateways.country_iso2,
+                                pops, gw_name=gateways.name)
+        fibre_gw = fibre_rtt_ms(gateways.lat_deg, gateways.lon_deg, pops.lat_deg[pop],
+                                pops.lon_deg[pop])
+    else:
+        pop, gw_home, fibre_gw = -1, np.full(n_gw, -1), np.zeros(n_gw)
+    pairs = plus_grid_pairs(constellation) if mode == "isl" else None
+
+    layout = EgressLayout(n_sats, 1, n_gw, 1)
+    out_rtt = np.full(n_steps, np.nan)
+    out_gw = np.full(n_steps, -1, dtype=np.int64)
+    out_isl = np.zeros(n_steps, dtype=np.int64)
+    for b0 in range(0, n_steps, ROUTE_STEPS):
+        b1 = min(b0 + ROUTE_STEPS, n_steps)
+        k_steps = b1 - b0
+        mt = held & (tk >= b0) & (tk < b1)
+        mg = (gk >= b0) & (gk < b1)
+        links = dict(terminal_links=(np.zeros(mt.sum(), dtype=np.int64), ts[mt], tk[mt] - b0,
+                                     tr[mt]),
+                     gateway_links=(gg[mg], gs[mg], gk[mg] - b0, gr[mg]))
+        if pairs is not None and len(pairs):
+            links["isl_pairs"] = pairs
+            links["isl_km"] = isl_lengths_km(pos[:, b0:b1], pairs, max_range_km=max_isl_range_km)
+        graph = egress_graph(layout, mode, k_steps, **links)
+        # Sink edges (reversed: sink -> gateway) carry the one-way fibre delay to the PoP.
+        n = layout.n_nodes
+        k = np.repeat(np.arange(k_steps), n_gw)
+        g = np.tile(np.arange(n_gw), k_steps)
+        w = np.maximum(np.tile(fibre_gw, k_steps) / 2e3, SINK_DELAY_S)
+        sink = sp.csr_matrix((w, (layout.sink0 + k * n, layout.gw0 + g + k * n)),
+                             shape=graph.shape)
+        res = egress_routes(graph + sink, layout, np.zeros(1, dtype=np.int64), k_steps)
+        out_rtt[b0:b1] = res["rtt_ms"][:, 0]
+        out_gw[b0:b1] = res["gateway"][:, 0]
+        out_isl[b0:b1] = res["isl_hops"][:, 0]
+        if progress is not None:
+            progress(k_steps)
+    served = out_gw >= 0
+    fibre = np.where(served, fibre_gw[np.maximum(out_gw, 0)], np.nan)
+    if pop < 0:
+        fibre = np.where(served, 0.0, np.nan)
+    # The search summed space + fibre (+1 ps sink edges when there is no fibre).
+    space = np.where(served, out_rtt - np.where(fibre > 0, fibre, 2e3 * SINK_DELAY_S), np.nan)
+    user_rtt = 2e3 * rng / SPEED_OF_LIGHT_KM_S
+    comps = access_components_ms(np.where(served, out_isl, 0), load,
+                                 space_propagation_ms=space, fibre_ms=fibre,
+                                 user_link_rtt_ms=np.where(np.isfinite(user_rtt), user_rtt, 0.0),
+                                 gateway=True, pop=pop >= 0, params=params, detail=True)
+    return dict(offset_s=grid.offsets_s.copy(), slot=slots, serving_sat=serving,
+                serving_elevation_deg=elev, forced_handover=forced, gateway=out_gw,
+                gateway_home_pop=np.where(served, gw_home[np.maximum(out_gw, 0)], -1),
+                pop=np.where(served, pop, -1), isl_hops=np.where(served, out_isl, 0),
+                user_link_rtt_ms=user_rtt, selection=selection, **comps)
