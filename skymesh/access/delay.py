@@ -212,8 +212,9 @@ def access_components_ms(n_isl_hops, load=0.0, *, space_propagation_ms=0.0, fibr
     user_links : 1 or 2
         User links on the path: 1 for terminal -> internet, 2 for terminal ->
         terminal (``skymesh latency A B``).
-    gateway, pop : bool
-        Whether the path passes a gateway and a PoP (processing at each). ``pop``
+    gateway, pop : bool or int array
+        Whether the path passes a gateway and a PoP (processing at each); a count
+        (array) for paths through several (ground relays in bent-pipe mode). ``pop``
         defaults to ``gateway``.
     params : AccessDelayParams
         Component defaults.
@@ -240,8 +241,8 @@ def access_components_ms(n_isl_hops, load=0.0, *, space_propagation_ms=0.0, fibr
     grant = user_links * p.grant_cycles * (p.grant_frames * p.frame_ms + user_rtt)
     rr = np.asarray(user_links * p.round_robin_ms)
     isl = hops * p.isl_hop_ms
-    gw = np.asarray(p.gateway_ms if gateway else 0.0)
-    pp = np.asarray(p.pop_ms if pop else 0.0)
+    gw = p.gateway_ms * np.asarray(gateway, dtype=float)
+    pp = p.pop_ms * np.asarray(pop, dtype=float)
     queue = queueing_ms(load, user_links, p)
     parts = dict(frame_ms=frame, grant_ms=grant, round_robin_ms=rr, isl_processing_ms=isl,
                  gateway_processing_ms=gw, pop_processing_ms=pp)

@@ -9,8 +9,8 @@ import numpy as np
 import typer
 
 from skymesh.errors import SkyMeshError
-from skymesh.cli.common import (_at_least_one, _check_job_size, _elevation_mask, _finite_nonneg, _finite_positive, _default_start, _metric_table, _notes,
-                                _print_json, _print_table, _progress, app, console)
+from skymesh.cli.common import (_at_least_one, _elevation_mask, _finite_nonneg, _finite_positive, _default_start, _metric_table, _notes,
+                                _print_json, _print_table, app, console)
 
 
 @app.command()
@@ -143,9 +143,15 @@ def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."
                                                "(.csv, .parquet or .json)."),
             force: bool = typer.Option(False, "--force", help="Replace --out if it exists."),
             skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip malformed TLEs."),
+            yes: bool = typer.Option(False, "--yes", "-y", help="Start a window estimated to "
+                                     "take long without asking."),
             json_out: bool = typer.Option(False, "--json", help="Print one JSON document: "
                                           "per-step series and summary.")):
-    """RTT, hops and path changes between two places over a time window."""
+    """RTT, hops and path changes between two places over a time window.
+
+    The window's cost (steps x satellites, memory, disk for --out, time) is estimated
+    before any work: one the machine cannot hold is refused, a long one needs --yes.
+    """
     from skymesh.ground.places import resolve_place
     from skymesh.network.over_time import GroundPoints, path_series, summarize_rtt
     from skymesh.report.plots import great_circle_km, vacuum_rtt_ms
@@ -159,8 +165,13 @@ def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."
     notes: list[str] = []
     pa_, pb = resolve_place(a), resolve_place(b)
     c = load_constellation(constellation, skip_bad=skip_bad, report=notes)
-    _check_job_size(int(duration // step) + 1, len(c), 2,
-                    hint="use a shorter --duration or a coarser --step")
+    from skymesh.cli.jobs import JobProgress, gate
+    from skymesh.network.over_time import chunk_steps_for
+    from skymesh.sim.estimate import estimate_path_series, n_steps
+    steps = n_steps(duration, step)
+    gate(estimate_path_series(steps, len(c), 2, 1, what=f"latency {a} -> {b}",
+                              to_disk=out is not None),
+         yes=yes, out=out, hint="use a shorter --duration or a coarser --step")
     grid = time_grid(_default_start(c, start), duration, step)
     relays = None
     if gateways is not None:
@@ -171,16 +182,28 @@ def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."
     elif mode != "isl":
         notes.append("no --gateways given: bent-pipe paths need a satellite both places see")
     eps = GroundPoints.of([pa_.name, pb.name], [pa_.lat_deg, pb.lat_deg], [pa_.lon_deg, pb.lon_deg])
-    with _progress(len(grid), "routing", enabled=not json_out and len(grid) > 120) as bar:
-        task = bar.add_task("routing", total=len(grid))
+    chunk = chunk_steps_for(len(c), len(grid))
+    n_chunks = -(-len(grid) // chunk)
+    with JobProgress("latency", enabled=not json_out) as bar:
+        done = [0]
+        bar.update(0, n_chunks, 0, len(grid))
+
+        def progress(n):
+            # path_series reports every routing block; the bar moves with each, the
+            # plain lines (logs) come once per chunk of positions and at the end.
+            before, done[0] = done[0], done[0] + n
+            if bar.tty or done[0] // chunk > before // chunk or done[0] == len(grid):
+                bar.update(-(-done[0] // chunk), n_chunks, done[0], len(grid))
+
         table = path_series(c, grid, eps, [[0, 1]], mode=mode, relays=relays,
-                            min_elevation_deg=min_elevation,
-                            progress=lambda n: bar.advance(task, n))
+                            min_elevation_deg=min_elevation, chunk_steps=chunk,
+                            progress=progress)
     summary = summarize_rtt(table)
     gc_km = float(great_circle_km(pa_.lat_deg, pa_.lon_deg, pb.lat_deg, pb.lon_deg))
     summary["great_circle_km"] = gc_km
     summary["vacuum_rtt_ms"] = float(vacuum_rtt_ms(pa_.lat_deg, pa_.lon_deg, pb.lat_deg,
                                                    pb.lon_deg))
+    summary["components"] = _ground_to_ground_components(table)
     meta = dict(a=pa_.name, b=pb.name, constellation=c.name, mode=mode, start_utc=grid.start,
                 duration_s=duration, step_s=step, min_elevation_deg=min_elevation)
     if out is not None:
@@ -200,9 +223,34 @@ def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."
             ("vacuum bound RTT", f"{summary['vacuum_rtt_ms']:.1f} ms"),
             ("reachable", f"{100 * summary['reachable_fraction']:.1f} % of steps")]
     if summary["rtt_ms_p50"] is not None:
-        rows += [("RTT min / p50 / p95 / max",
+        rows += [("space RTT min / p50 / p95 / max",
                   f"{summary['rtt_ms_min']:.1f} / {summary['rtt_ms_p50']:.1f} / "
                   f"{summary['rtt_ms_p95']:.1f} / {summary['rtt_ms_max']:.1f} ms"),
                  ("hops mean / max", f"{summary['hops_mean']:.1f} / {summary['hops_max']}"),
                  ("path changes", f"{summary['path_changes']}")]
+        comp = summary["components"]
+        rows += [("+ access, both ends (mean)", f"{comp['access_ms_mean']:.1f} ms"),
+                 ("+ processing (mean)", f"{comp['processing_ms_mean']:.1f} ms"),
+                 ("+ queueing (idle)", f"{comp['queueing_ms_mean']:.1f} ms"),
+                 ("RTT with access p50", f"{comp['rtt_ms_p50']:.1f} ms")]
     _metric_table("Summary", rows)
+
+
+def _ground_to_ground_components(table) -> dict:
+    """Mean RTT components (ms) of a ground-to-ground path series, and the total's median.
+
+    The path's ``rtt_ms`` is space propagation; the access network adds its delay at both
+    ends (two user links) and processing per ISL hop and per ground relay passed (links
+    on the one-way path = 2 + ISL hops + 2 per relay); no PoP or fibre on this path.
+    """
+    from skymesh.access.delay import COLUMNS, access_components_ms
+    prop = table.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)
+    isl = table.column("isl_hops").to_numpy(zero_copy_only=False).astype(float)
+    hops = table.column("hops").to_numpy(zero_copy_only=False).astype(float)
+    relays = np.maximum((hops - isl - 2.0) / 2.0, 0.0)
+    comp = access_components_ms(np.nan_to_num(isl), space_propagation_ms=prop, user_links=2,
+                                gateway=np.nan_to_num(relays), pop=False)
+    ok = np.isfinite(comp["rtt_ms"])
+    out = {f"{k}_mean": (float(comp[k][ok].mean()) if ok.any() else None) for k in COLUMNS}
+    out["rtt_ms_p50"] = float(np.median(comp["rtt_ms"][ok])) if ok.any() else None
+    return out

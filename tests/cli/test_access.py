@@ -74,3 +74,26 @@ def test_errors_are_one_line_exit_2(sites, capsys):
     code, out, err = _run(capsys, "access", "47.6,-122.3", "--gateways", str(sites),
                           "--load", "1.5")
     assert code == 2 and "--load" in err
+
+
+def test_latency_summary_has_ground_to_ground_components(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, err = _run(capsys, "latency", "Paris", "Luanda", "--start",
+                          "2026-01-01T00:00:00Z", "--duration", "4", "--json")
+    assert code == 0, err
+    s = json.loads(out)["summary"]
+    comp = s["components"]
+    # Two user links, each: 1.5 frames per crossing x 2 crossings, a request/grant cycle
+    # (2 frames + the nominal user-link round trip at 550 km, 45 deg), 3 ms round robin.
+    f = 1000 / 750
+    r, h = 6378.137, 550.0
+    el = np.deg2rad(45.0)
+    slant = -r * np.sin(el) + np.sqrt((r * np.sin(el)) ** 2 + h * h + 2 * r * h)
+    per_link = 3 * f + 2 * f + 2e3 * slant / SPEED_OF_LIGHT_KM_S + 3.0
+    assert comp["access_ms_mean"] == pytest.approx(2 * per_link)
+    assert comp["fibre_ms_mean"] == 0.0
+    assert comp["space_propagation_ms_mean"] == pytest.approx(s["rtt_ms_mean"])
+    code, out, err = _run(capsys, "latency", "Paris", "Luanda", "--start",
+                          "2026-01-01T00:00:00Z", "--duration", "4")
+    assert code == 0 and "RTT with access p50" in out
+    assert max(len(line) for line in out.splitlines()) <= 80
