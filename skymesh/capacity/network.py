@@ -375,3 +375,151 @@ def terminals_at_rate(result: dict, target_mbps: float, order="least-loaded") ->
             "limiting_link": lim,
             "limiting_kind": "" if lim < 0 else str(result["links"]["kind"][lim]),
             "target_mbps": float(target_mbps)}
+
+
+# ---- backhaul of a beam assignment: every satellite's route to the internet, per exit group
+
+
+def satellite_routes(n_sats: int, gateway_links, exit_mask, *, mode="isl", isl_pairs=None,
+                     isl_km=None, max_hops: int = 64) -> dict:
+    """Shortest-delay route from every satellite to an allowed gateway, per exit group.
+
+    The same graph and search as :func:`skymesh.network.egress.egress_routes` (one min-only
+    Dijkstra per exit group from its internet sink on the reversed graph), read off at the
+    satellites instead of the terminals: the backhaul a cell's traffic takes after the beam
+    assignment has chosen its satellite.
+
+    Parameters
+    ----------
+    n_sats : int
+    gateway_links : tuple (gateway, sat, step, range_km)
+        Gateway-satellite links in view at this instant (step 0), failed ones removed.
+    exit_mask : (n_groups, W) bool
+        Gateways each exit group may leave at.
+    mode : {"isl", "hybrid", "bent-pipe"}
+    isl_pairs : (L, 2) int, isl_km : (L,) km (NaN = down), optional
+
+    Returns
+    -------
+    dict: ``path`` (n_groups, N, H) int satellites from the serving satellite to the
+    gateway's satellite (padded with -1), ``gateway`` (n_groups, N) (-1: none reachable),
+    ``delay_ms`` (n_groups, N) one-way satellite -> gateway.
+    """
+    from scipy.sparse.csgraph import dijkstra
+
+    from skymesh.network.egress import EgressLayout, egress_graph
+
+    mask = np.asarray(exit_mask, dtype=bool)
+    if mask.ndim != 2:
+        raise InputError("exit_mask must be (n_groups, n_gateways)", field="exit_mask")
+    n_groups, n_gw = mask.shape
+    layout = EgressLayout(int(n_sats), 0, n_gw, n_groups)
+    km = None if isl_km is None else np.asarray(isl_km, dtype=float).reshape(-1, 1)
+    graph = egress_graph(layout, mode, 1, isl_pairs=isl_pairs, isl_km=km,
+                         gateway_links=gateway_links, exit_mask=mask[:, :, None])
+    path = np.full((n_groups, n_sats, max_hops), -1, dtype=np.int64)
+    gateway = np.full((n_groups, n_sats), -1, dtype=np.int64)
+    delay = np.full((n_groups, n_sats), np.nan)
+    used = 1
+    for g in range(n_groups):
+        dist, pred, _ = dijkstra(graph, directed=True, indices=layout.sink0 + g,
+                              return_predecessors=True, min_only=True)
+        reach = np.flatnonzero(np.isfinite(dist[:n_sats]))
+        cur = reach.copy()
+        h = 0
+        while cur.size and h < max_hops:
+            is_sat = (cur >= 0) & (cur < n_sats)
+            path[g, reach[is_sat], h] = cur[is_sat]
+            at_gw = (cur >= layout.gw0) & (cur < layout.sink0)
+            gateway[g, reach[at_gw]] = cur[at_gw] - layout.gw0
+            keep = is_sat
+            reach, cur = reach[keep], pred[cur[keep]]
+            h += 1
+        used = max(used, h)
+        delay[g, :] = np.where(gateway[g] >= 0, 1e3 * dist[:n_sats], np.nan)
+    return {"path": path[:, :, :max(used - 1, 1)], "gateway": gateway, "delay_ms": delay}
+
+
+def backhaul_network(sat_ecef_km, routes: dict, gateway_lat_deg, gateway_lon_deg,
+                     params: NetworkCapacityParams = NetworkCapacityParams()) -> dict:
+    """Capacitated backhaul links of :func:`satellite_routes`, as links x routes incidence.
+
+    Route ``r = group * N + sat`` carries traffic a beam of satellite ``sat`` delivers to a
+    cell of exit group ``group``: forward direction, gateway -> feeder up-link -> ISLs toward
+    the serving satellite. Link kinds and capacities as in :func:`build_step_network`:
+    directed ``isl`` (``isl_capacity_mbps``), ``gsl-feeder`` (gateway, last satellite; link
+    budget x ``feeder_carriers`` or ``feeder_capacity_mbps``) and ``gateway`` (site
+    capacity).
+
+    Returns
+    -------
+    dict: ``R`` (csr, links x routes, 1 where the route uses the link), ``capacity_mbps``,
+    ``kind`` (str), ``a``, ``b`` (as `LINK_KINDS`), ``route_ok`` (routes,) bool,
+    ``n_sats``. Use ``route_of_pair = group_of_cell[pair_cell] * n_sats + pair_sat``, set to
+    -1 where ``route_ok`` is False, with :func:`skymesh.capacity.assignment.assign_cells`.
+    """
+    sat = np.asarray(sat_ecef_km, dtype=float)
+    path = np.asarray(routes["path"], dtype=np.int64)
+    gw = np.asarray(routes["gateway"], dtype=np.int64)
+    n_groups, n_sat = gw.shape
+    glat = np.asarray(gateway_lat_deg, dtype=float).reshape(-1)
+    glon = np.asarray(gateway_lon_deg, dtype=float).reshape(-1)
+    n_gw = glat.size
+    p = params
+    flat_path = path.reshape(n_groups * n_sat, -1)
+    flat_gw = gw.reshape(-1)
+    ok = flat_gw >= 0
+    rid = np.flatnonzero(ok)
+    rp = flat_path[rid]
+    hops = (rp >= 0).sum(axis=1)
+    rows, cols, kinds, la, lb, caps = [], [], [], [], [], []
+    n_links = 0
+
+    def add(kind, key_arr, a_arr, b_arr, cap_fn, route_cols):
+        nonlocal n_links
+        if key_arr.size == 0:
+            return
+        uk, first_i, inv_k = np.unique(key_arr, return_index=True, return_inverse=True)
+        rows.append(n_links + inv_k.ravel())
+        cols.append(route_cols)
+        kinds.append(np.full(uk.size, kind, dtype=object))
+        a_u, b_u = a_arr[first_i], b_arr[first_i]
+        la.append(a_u)
+        lb.append(b_u)
+        caps.append(cap_fn(a_u, b_u))
+        n_links += uk.size
+
+    if rp.shape[1] > 1:
+        frm, to = rp[:, 1:], rp[:, :-1]
+        m = frm >= 0
+        rcol = np.broadcast_to(rid[:, None], frm.shape)[m]
+        add("isl", frm[m] * n_sat + to[m], frm[m], to[m],
+            lambda a, b: np.full(a.size, float(p.isl_capacity_mbps)), rcol)
+    last = rp[np.arange(rid.size), hops - 1] if rid.size else np.zeros(0, np.int64)
+    g_r = flat_gw[rid]
+
+    def feeder_cap(g, s):
+        if p.feeder_capacity_mbps is not None:
+            return np.full(g.size, float(p.feeder_capacity_mbps))
+        rng, el = _geometry(sat[s], glat[g], glon[g])
+        return link_capacity_mbps(rng, el, p.feeder_link) * p.feeder_carriers
+
+    add("gsl-feeder", g_r * n_sat + last, g_r, last, feeder_cap, rid)
+    site = _per_gateway(p.gateway_antennas, n_gw, "gateway_antennas") * \
+        _per_gateway(p.gateway_antenna_mbps, n_gw, "gateway_antenna_mbps")
+    add("gateway", g_r, g_r, np.full(rid.size, -1), lambda g, b: site[g], rid)
+    n_routes = n_groups * n_sat
+    if rows:
+        row = np.concatenate(rows)
+        R = sp.csr_matrix((np.ones(row.size), (row, np.concatenate(cols))),
+                          shape=(n_links, n_routes))
+        R.sum_duplicates()
+        R.data[:] = 1.0
+        cat = np.concatenate
+        out = {"capacity_mbps": cat(caps), "kind": cat(kinds).astype(str), "a": cat(la),
+               "b": cat(lb)}
+    else:
+        R = sp.csr_matrix((0, n_routes))
+        out = {"capacity_mbps": np.zeros(0), "kind": np.zeros(0, str),
+               "a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64)}
+    return {"R": R, **out, "route_ok": ok, "n_sats": n_sat}

@@ -1,0 +1,171 @@
+"""Beam assignment: hand-solved cases, an independent per-terminal LP, exhaustive search,
+and the "nobody unserved while a satellite in view has spare beam time" property."""
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from skymesh.capacity.assignment import assign_cells, carry_at_rate, terminal_rates
+from skymesh.errors import InputError
+
+
+def test_chain_by_hand():
+    """Cells 0-1-2, satellite 0 sees cells 0 and 1, satellite 1 sees 1 and 2, one beam of
+    1,000 Mbit/s each, elastic demand, unit weights. By hand: 2,000 Mbit/s shared by three
+    cells, cell 1 can draw on both, so all three get 2,000/3."""
+    r = assign_cells([0, 1, 1, 2], [0, 0, 1, 1], [1000.0] * 4, [np.inf] * 3, beams_per_sat=1)
+    assert np.allclose(r["cell_rate_mbps"], 2000 / 3, rtol=1e-6)
+    assert set(r["cell_reason"]) == {"beam-time"}
+
+
+def test_demand_fraction_fairness_by_hand():
+    """Demands 300, 5,000, 5,000 on the same chain: weights = demand, so each cell gets the
+    same fraction t of its demand, 10,300 t = 2,000 -> t = 0.19417."""
+    r = assign_cells([0, 1, 1, 2], [0, 0, 1, 1], [1000.0] * 4, [300.0, 5000.0, 5000.0],
+                     beams_per_sat=1)
+    t = 2000.0 / 10300.0
+    assert np.allclose(r["cell_level"], t, rtol=1e-6)
+
+
+def test_demand_met_and_leftover_goes_to_others():
+    """Cell 0 wants 100 Mbit/s only; cell 1 is elastic; one satellite, one beam of 1,000.
+    Cell 0 freezes at its demand (reason 'demand'), cell 1 gets the remaining 900."""
+    r = assign_cells([0, 1], [0, 0], [1000.0, 1000.0], [100.0, np.inf], beams_per_sat=1,
+                     cell_weight=[1.0, 1.0])
+    assert np.allclose(r["cell_rate_mbps"], [100.0, 900.0], rtol=1e-6)
+    assert list(r["cell_reason"]) == ["demand", "beam-time"]
+
+
+def test_downlink_and_backhaul_bind():
+    """Two cells each alone on a satellite (one beam on a cell at most: 1,500 Mbit/s), a
+    satellite downlink of 1,400 and one shared feeder of 2,000. By hand: cell 0 + cell 1 <=
+    2,000, each <= 1,400: equal split 1,000 each, the feeder binds, the downlink does not."""
+    bh = {"route_of_pair": np.array([0, 1]), "R": sp.csr_matrix(np.array([[1.0, 1.0]])),
+          "capacity_mbps": np.array([2000.0]), "kind": np.array(["gsl-feeder"])}
+    r = assign_cells([0, 1], [0, 1], [1500.0, 1500.0], [np.inf, np.inf], beams_per_sat=4,
+                     cell_beam_cap=4, sat_downlink_mbps=1400.0, backhaul=bh,
+                     cell_weight=[1.0, 1.0])
+    assert np.allclose(r["cell_rate_mbps"], [1000.0, 1000.0], rtol=1e-6)
+    assert list(r["cell_reason"]) == ["gsl-feeder", "gsl-feeder"]
+
+
+def test_no_coverage_and_no_route():
+    bh = {"route_of_pair": np.array([-1]), "R": sp.csr_matrix((1, 1)),
+          "capacity_mbps": np.array([1.0]), "kind": np.array(["gateway"])}
+    r = assign_cells([1], [0], [1000.0], [10.0, 10.0], backhaul=bh)
+    assert list(r["cell_reason"]) == ["no-coverage", "no-route"]
+    assert (r["cell_rate_mbps"] == 0).all()
+
+
+def test_bad_input():
+    with pytest.raises(InputError):
+        assign_cells([0], [0], [-1.0], [1.0])
+    with pytest.raises(InputError):
+        assign_cells([3], [0], [1.0], [1.0])
+
+
+def random_instance(rng, n_cells, n_sats, p_see=0.6):
+    pc, ps = np.nonzero(rng.random((n_cells, n_sats)) < p_see)
+    k = rng.uniform(500.0, 1500.0, pc.size)
+    d = rng.uniform(200.0, 3000.0, n_cells)
+    return pc, ps, k, d
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_no_cell_starved_while_spare_beam_time(seed):
+    """Property: a covered cell with unmet demand has no satellite in view with spare beam
+    time (every satellite it sees is out of beams, or the cell is at its channel cap)."""
+    rng = np.random.default_rng(seed)
+    pc, ps, k, d = random_instance(rng, 12, 5, 0.35)
+    r = assign_cells(pc, ps, k, d, beams_per_sat=2, cell_beam_cap=3)
+    spare = r["sat_beam_time"] < 2 - 1e-6
+    per_cell_bt = np.bincount(pc, weights=r["beam_time"], minlength=12)
+    for c in range(12):
+        if r["cell_rate_mbps"][c] >= d[c] * (1 - 1e-6):
+            continue
+        sats = ps[pc == c]
+        pair_full = r["beam_time"][pc == c] >= 1 - 1e-6
+        ok = (~spare[sats] | pair_full).all() or per_cell_bt[c] >= 3 - 1e-6
+        assert ok, f"cell {c} below demand while satellites {sats[spare[sats]]} have spare"
+
+
+def lp_terminal_level(pc, ps, k, term_cell, term_d, beams, cell_cap):
+    """Independent formulation, per terminal: variables z[i, s] = beam time terminal i gets
+    from satellite s (a terminal sees what its cell sees); maximise the smallest fraction of
+    demand served. Built densely, row by row, with no code shared with assign_cells."""
+    n_t, n_s = term_cell.size, ps.max() + 1
+    var = [(i, p) for i in range(n_t) for p in np.flatnonzero(pc == term_cell[i])]
+    nv = len(var)
+    rows, b = [], []
+    for s in range(n_s):
+        rows.append([1.0 if ps[p] == s else 0.0 for (_, p) in var] + [0.0])
+        b.append(beams)
+    for c in np.unique(term_cell):
+        rows.append([1.0 if pc[p] == c else 0.0 for (_, p) in var] + [0.0])
+        b.append(cell_cap)
+    for p in range(pc.size):
+        rows.append([1.0 if q == p else 0.0 for (_, q) in var] + [0.0])
+        b.append(1.0)
+    for i in range(n_t):
+        rows.append([-k[p] if j == i else 0.0 for (j, p) in var] + [term_d[i]])
+        b.append(0.0)
+    res = linprog(np.r_[np.zeros(nv), -1.0], A_ub=np.array(rows), b_ub=np.array(b),
+                  bounds=[(0, None)] * nv + [(0, 1)], method="highs")
+    return res.x[-1]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_first_level_matches_per_terminal_lp(seed):
+    """The worst-off fraction of demand equals that of the per-terminal LP (aggregating
+    terminals into cells loses nothing), and terminals' rates sum to their cells' rates."""
+    rng = np.random.default_rng(100 + seed)
+    pc, ps, k, _ = random_instance(rng, 5, 3, 0.5)
+    term_cell = rng.integers(0, 5, 12)
+    term_d = rng.uniform(100.0, 2000.0, 12)
+    cell_d = np.bincount(term_cell, weights=term_d, minlength=5)
+    r = assign_cells(pc, ps, k, cell_d, beams_per_sat=1, cell_beam_cap=2)
+    rate = terminal_rates(r, term_cell, term_d, term_d)
+    covered = np.isin(term_cell, pc)
+    want = lp_terminal_level(pc, ps, k, term_cell[covered], term_d[covered], 1.0, 2.0)
+    assert np.min(rate[covered] / term_d[covered]) == pytest.approx(want, rel=1e-6)
+    assert np.allclose(np.bincount(term_cell, weights=rate, minlength=5),
+                       r["cell_rate_mbps"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fractional_at_least_best_integral_assignment(seed):
+    """Exhaustive search over whole-beam assignments (each cell gets 0 or 1 beam from one
+    satellite it sees, <= 1 beam per satellite): the fractional (beam-hopping) optimum of the
+    worst-off level is never below the best integral one, and with one cell per satellite
+    they coincide."""
+    rng = np.random.default_rng(200 + seed)
+    pc, ps, k, d = random_instance(rng, 4, 3, 0.6)
+    r = assign_cells(pc, ps, k, d, beams_per_sat=1, cell_beam_cap=1)
+    covered = np.unique(pc)
+    best = 0.0
+    options = [[None] + list(np.flatnonzero(pc == c)) for c in covered]
+    for choice in itertools.product(*options):
+        sats = [ps[p] for p in choice if p is not None]
+        if len(sats) != len(set(sats)):
+            continue
+        lv = [min(k[p], d[c]) / d[c] if p is not None else 0.0
+              for c, p in zip(covered, choice)]
+        best = max(best, min(lv))
+    assert r["cell_level"][covered].min() >= best * (1 - 1e-7)
+
+
+def test_carry_at_rate_by_hand():
+    """One satellite, beams of 1,000 Mbit/s, cells of 10 and 30 terminals at 25 Mbit/s.
+    With 2 beams: a cell has at most one beam of the satellite, so 30 x 25 alpha <= 1,000 ->
+    alpha = 4/3 (cell-beams). With 1 beam: 40 x 25 alpha <= 1,000 -> alpha = 1, beam time,
+    no terminal more."""
+    out = carry_at_rate([0, 1], [0, 0], [1000.0, 1000.0], [10, 30], 25.0, beams_per_sat=2)
+    assert out["alpha"] == pytest.approx(4 / 3, rel=1e-6)
+    assert out["n_at_target"] == 53 and out["n_more"] == 13
+    assert out["binding_kind"] == "cell-beams"
+    out = carry_at_rate([0, 1], [0, 0], [1000.0, 1000.0], [10, 30], 25.0, beams_per_sat=1)
+    assert out["alpha"] == pytest.approx(1.0, rel=1e-6)
+    assert out["n_more"] == 0 and out["binding_kind"] == "beam-time"
