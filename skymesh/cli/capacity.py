@@ -1,0 +1,143 @@
+"""``skymesh capacity REGION``: how many terminals a region can carry at a target rate."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from skymesh.cli.common import _notes, _print_json, _print_table, app, console, err_console
+from skymesh.errors import SkyMeshError
+
+DEFAULT_GATEWAYS = "starlink_gateways_merged.csv"
+"""Gateway list looked up in the data directory when --gateways is not given."""
+
+
+def _gateway_file(gateways: Optional[Path]) -> Path:
+    if gateways is not None:
+        return gateways
+    from skymesh.datadir import data_dir
+    path = data_dir() / DEFAULT_GATEWAYS
+    if not path.is_file():
+        raise SkyMeshError(f"--gateways: no gateway list given and none at {path}; give "
+                           "--gateways FILE (CSV or TOML)")
+    return path
+
+
+def _n(x) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "-"
+    return f"{x:,.0f}"
+
+
+@app.command("capacity")
+def capacity(region: str = typer.Argument(..., help="ISO 3166-1 alpha-2 country code (UA) or "
+                                          "a GeoJSON polygon file."),
+             constellation: str = typer.Option("starlink-shell1", "--constellation", "-c",
+                                               help="Preset or TLE file."),
+             target_mbps: float = typer.Option(25.0, "--target-mbps", help="Rate every "
+                                               "carried terminal gets (Mbit/s)."),
+             at: Optional[str] = typer.Option(None, "--at", help="UTC time, ISO 8601 "
+                                              "(default: the element epoch)."),
+             gateways: Optional[Path] = typer.Option(None, "--gateways", help="Gateway file "
+                                                     "(.csv or .toml; default: "
+                                                     f"{DEFAULT_GATEWAYS} in the data "
+                                                     "directory)."),
+             rain_mmh: Optional[float] = typer.Option(None, "--rain-mmh", help="Rain over "
+                                                      "the region (mm/h): compare with clear "
+                                                      "sky."),
+             probes: int = typer.Option(2000, "--probes", help="Probe terminals placed by "
+                                        "population."),
+             mode: str = typer.Option("isl", "--mode", help="isl, bent-pipe or hybrid."),
+             min_elevation: float = typer.Option(25.0, "--min-elevation",
+                                                 help="Elevation mask (deg)."),
+             seed: int = typer.Option(0, "--seed", help="Seed of the probe placement."),
+             json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+             quiet: bool = typer.Option(False, "--quiet", "-q", help="No notes on stderr.")):
+    """How many terminals REGION can carry at --target-mbps, and what binds first.
+
+    Probe terminals are placed by population, routed at one instant, and the
+    network's capacity (beams, satellite downlink, ISLs, feeders, gateways) is
+    shared among them; the count assumes demand spread like the population.
+    """
+    from skymesh.capacity.region import region_capacity
+    from skymesh.timebase import parse_time
+    if mode not in ("isl", "bent-pipe", "hybrid"):
+        raise SkyMeshError(f"--mode: '{mode}' is not one of isl, bent-pipe, hybrid")
+    if not (math.isfinite(target_mbps) and target_mbps > 0):
+        raise SkyMeshError(f"--target-mbps: must be a number > 0, got {target_mbps:g}")
+    if not 0 <= min_elevation < 90:
+        raise SkyMeshError(f"--min-elevation: must be in [0, 90) deg, got {min_elevation:g}")
+    if rain_mmh is not None and not (math.isfinite(rain_mmh) and 0 <= rain_mmh <= 300):
+        raise SkyMeshError(f"--rain-mmh: must be in 0..300 mm/h, got {rain_mmh:g}")
+    when = None
+    if at:
+        try:
+            when = parse_time(at, field="--at")
+        except SkyMeshError:
+            raise SkyMeshError(f"--at: not a time: {at!r} (an ISO 8601 UTC time, for "
+                               "example 2026-01-01T00:00:00Z)") from None
+    gw = _gateway_file(gateways)
+    with err_console.status("placing, routing and sharing capacity ...",
+                            spinner="dots") if not json_out else _Null():
+        res = region_capacity(region, constellation=constellation, target_mbps=target_mbps,
+                              at=when, gateways=gw, rain_mmh=rain_mmh, probes=probes,
+                              seed=seed, mode=mode, min_elevation_deg=min_elevation)
+    if json_out:
+        _print_json(res)
+        return
+    _notes(res["notes"], quiet)
+    _print(res)
+
+
+class _Null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _print(res: dict) -> None:
+    m, r, p = res["model"], res["rain"], res["probes"]
+    t = res["target_mbps"]
+    head = f"{res['region']} at {t:g} Mbit/s, {res['time_utc']}"
+    rows = [("constellation", res["constellation"]),
+            ("probes placed / in cells", f"{p['placed']:,} / {p['cells']:,}"),
+            ("served / no route / no beam",
+             f"{p['served']:,} / {p['no_route']:,} / {p['no_beam']:,}")]
+    cols = ["metric", "value"] if r is None else ["metric", "clear sky", "rain"]
+
+    def row(label, fn):
+        return (label, fn(m)) if r is None else (label, fn(m), fn(r))
+
+    if r is not None:
+        rows = [x + ("",) for x in rows]
+    rows += [row(f"terminals at {t:g} Mbit/s", lambda x: _n(x["terminals_at_target"])),
+             row("binding constraint", lambda x: x["binding_kind"] and
+                 _label(x["binding_kind"]) or "none"),
+             row("one probe stands for", lambda x: f"{x['per_probe']:,.2f} terminals"),
+             row("throughput (max-min)", lambda x: f"{x['throughput_gbps']:,.1f} Gbit/s"),
+             row("probe rate p5/p50/p95", lambda x: "{:.1f}/{:.1f}/{:.1f}".format(
+                 *(x["rate_mbps"][k] for k in ("p5", "p50", "p95"))))]
+    _print_table(head, cols, rows, right=tuple(cols[1:]))
+    kinds = list(m["binds_at"])
+    brows = [(k, _n(m["binds_at"].get(k))) if r is None else
+             (k, _n(m["binds_at"].get(k)), _n(r["binds_at"].get(k))) for k in kinds]
+    bcols = ["constraint", "binds at (terminals)"] if r is None else \
+        ["constraint", "binds at, clear", "binds at, rain"]
+    _print_table("Terminals at which each constraint binds", bcols, brows,
+                 right=tuple(bcols[1:]))
+    if r is not None:
+        console.print(f"Rain {res['rain_mmh']:g} mm/h on every cell and on "
+                      f"{r['gateways_in_rain']} gateway(s) inside the region; "
+                      f"{r['recommendations']}.", markup=False, highlight=False)
+    console.print(f"Demand spread like the population; {res['elapsed_s']:.1f} s.",
+                  markup=False, highlight=False)
+
+
+def _label(kind: str) -> str:
+    from skymesh.capacity.region import KIND_LABELS
+    return KIND_LABELS.get(kind, kind)
