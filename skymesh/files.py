@@ -6,9 +6,10 @@ to a temporary file in the same folder and renamed over the target only once
 complete, so a full disk, a crash or a kill never leaves a truncated file
 under the user's name (POSIX ``rename`` within one file system is atomic).
 
-:func:`folder_lock` holds an exclusive ``fcntl.flock`` on a lock file inside
-a results folder for as long as a run writes there, so a second run into the
-same folder is refused instead of deleting it under the first.
+:func:`folder_lock` holds an exclusive ``fcntl.flock`` on a lock file beside
+a results folder (``.NAME.skymesh.lock``) for as long as a run writes there,
+so a second run into the same folder, ``--force`` or not, is refused instead
+of deleting the folder under the first.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from skymesh.errors import SkyMeshError
 
-LOCK_NAME = ".skymesh.lock"
+LOCK_SUFFIX = ".skymesh.lock"
 
 
 def _reason(exc: OSError) -> str:
@@ -38,6 +39,12 @@ def _reason(exc: OSError) -> str:
     if exc.errno == errno.EISDIR:
         return "it is a folder"
     return exc.strerror or str(exc)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_error(path, exc: OSError) -> SkyMeshError:
@@ -69,7 +76,11 @@ def atomic_path(path, *, suffix: str | None = None) -> Iterator[Path]:
                                         suffix=suffix if suffix is not None else path.suffix)
     except OSError as exc:
         raise write_error(path, exc) from None
-    os.close(fd)
+    try:
+        # mkstemp makes the file 0600; the user's file gets the usual mode (0666 - umask).
+        os.fchmod(fd, 0o666 & ~_umask())
+    finally:
+        os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
@@ -94,27 +105,90 @@ def write_bytes_atomic(path, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
+def lock_path(folder) -> Path:
+    """The lock file of the results folder ``folder``: ``.NAME.skymesh.lock`` beside it.
+
+    It lives in the parent, not inside ``folder``, so it survives ``--force``
+    deleting and re-creating ``folder`` (a lock file inside would be deleted
+    with the folder, and a second run would lock a fresh file of the same name).
+    """
+    folder = Path(folder).absolute()
+    return folder.parent / f".{folder.name}{LOCK_SUFFIX}"
+
+
 @contextlib.contextmanager
 def folder_lock(folder) -> Iterator[Path]:
-    """Hold an exclusive lock on ``folder`` (created if needed) for the ``with`` body.
+    """Hold an exclusive lock on the results folder ``folder`` for the ``with`` body.
 
-    A second holder, in this process or another, gets a one-line
-    :class:`SkyMeshError` at once rather than waiting. The lock is released
-    when the body ends or the process dies (the kernel drops ``flock`` locks
-    with the file descriptor).
+    The lock is an ``fcntl.flock`` on :func:`lock_path` (beside the folder; the
+    parent is created if needed, ``folder`` itself is not). A second holder, in
+    this process or another, gets a one-line :class:`SkyMeshError` at once
+    rather than waiting. The kernel drops the lock when the body ends or the
+    process dies, even by SIGKILL, so a killed run never leaves a stale lock.
+
+    No race: the holder removes the lock file while still holding it, and a
+    newcomer that got its lock on a file which is no longer the one at
+    :func:`lock_path` (same device and inode) lets it go and tries again, so
+    two processes never both believe they hold the folder.
     """
     folder = Path(folder)
-    lock = folder / LOCK_NAME
+    lock = lock_path(folder)
     try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        lock.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise write_error(folder, exc) from None
-    try:
+        raise write_error(lock.parent, exc) from None
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise write_error(folder, exc) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            os.close(fd)
             raise SkyMeshError(f"{folder}: another SkyMesh run is writing there; "
                                "wait for it to finish or choose another --out") from None
+        try:
+            now = os.stat(lock)
+        except FileNotFoundError:
+            now = None
+        held = os.fstat(fd)
+        if now is not None and (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
+            break
+        os.close(fd)  # the previous holder removed that file as we locked it: retry
+    try:
+        os.write(fd, f"{os.getpid()}\n".encode())
         yield lock
     finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
         os.close(fd)
+
+
+def file_sha256(path) -> str:
+    """SHA-256 of the file at ``path``, hex."""
+    import hashlib
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def check_out_folder(path, flag: str = "--out") -> None:
+    """Before any work: ``path`` can become (or already is) a folder SkyMesh may write in.
+
+    Refuses, with one line naming ``path`` and the reason, an existing regular
+    file, a folder (or the nearest existing parent) that is not writable, and a
+    path through a file.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise SkyMeshError(f"{flag} {path}: is a file, not a folder")
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise SkyMeshError(f"{flag} {path}: {probe} is a file, not a folder")
+    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+        raise SkyMeshError(f"cannot write {path}: permission denied "
+                           f"({probe} is read-only)")

@@ -9,7 +9,7 @@ import typer
 
 from skymesh.errors import SkyMeshError
 from skymesh.cli.common import (_metric_table, _notes,
-                                _print_json, _print_table, _progress, app, console)
+                                _print_json, _print_table, app, console, err_console)
 
 
 def _parse_value(text: str):
@@ -82,6 +82,11 @@ def scenarios(json_out: bool = typer.Option(False, "--json", help="Print JSON.")
                                     subsequent_indent="  "), highlight=False, markup=False)
 
 
+def _log_line(line: str) -> None:
+    """A one-line notice of a run (a part recomputed on resume) on stderr."""
+    err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 def _fmt(x) -> str:
     return "n/a" if x is None else f"{x:.1f}"
 
@@ -129,21 +134,28 @@ def run_cmd(scenario: str = typer.Argument(..., help="Scenario file (.toml) or b
                                                   "(default: every core)."),
             set_: list[str] = typer.Option([], "--set", help="Override a scenario key, e.g. "
                                            "--set time.duration_s=600 (repeatable)."),
+            yes: bool = typer.Option(False, "--yes", "-y", help="Start a job estimated to "
+                                     "take long without asking."),
             json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON.")):
-    """Run a scenario: Parquet time series, summary.json and a Markdown report."""
-    from skymesh.sim.run import run_scenario
+    """Run a scenario: Parquet time series, summary.json and a Markdown report.
+
+    Before any work the run's cost (steps x satellites x ground points, memory, disk,
+    time) is estimated: a run the machine cannot hold is refused, a long one needs --yes.
+    """
+    from skymesh.cli.jobs import JobProgress, gate
+    from skymesh.sim.estimate import estimate_run
+    from skymesh.sim.run import check_results_folder, run_scenario
     from skymesh.sim.scenario import load_scenario
     overrides = _parse_sets(set_, multi=False)
     loaded = load_scenario(scenario, overrides)
     out = out or Path("results") / loaded.scenario.name
-    with _progress(1, f"running {loaded.scenario.name}", enabled=not json_out) as bar:
-        task = bar.add_task("run", total=None)
-
-        def progress(done, total):
-            bar.update(task, completed=done, total=total)
-
+    check_results_folder(out, loaded, force=force, resume=resume)
+    gate(estimate_run(loaded), yes=yes or resume, out=out,
+         hint="shorten time.duration_s or coarsen time.step_s (--set), or use fewer terminals")
+    with JobProgress(f"run {loaded.scenario.name}", enabled=not json_out) as bar:
         summary = run_scenario(loaded, out, overrides=overrides, force=force, resume=resume,
-                               scheduler=scheduler, workers=workers, progress=progress)
+                               scheduler=scheduler, workers=workers, progress=bar.update,
+                               log=_log_line)
     if json_out:
         return _print_json(summary)
     _notes(summary.get("notes", []), False)
@@ -161,14 +173,31 @@ def sweep(scenario: str = typer.Argument(..., help="Scenario file (.toml) or bui
           force: bool = typer.Option(False, "--force", help="Replace existing results."),
           scheduler: str = typer.Option("sync", "--scheduler", help="sync, processes or "
                                         "tcp://host:8786."),
+          yes: bool = typer.Option(False, "--yes", "-y", help="Start a sweep estimated to "
+                                   "take long without asking."),
           json_out: bool = typer.Option(False, "--json", help="Print the table as JSON.")):
-    """Run every combination of --set values and compare their headline metrics."""
+    """Run every combination of --set values and compare their headline metrics.
+
+    The whole sweep's cost is estimated before any run starts (see `skymesh run --help`).
+    """
+    from skymesh.cli.jobs import JobProgress, gate
+    from skymesh.sim.estimate import estimate_sweep
     from skymesh.sim.sweep import run_sweep
     grid = _parse_sets(set_, multi=True)
-    with _progress(1, "sweep", enabled=not json_out) as bar:
-        task = bar.add_task("sweep", total=None)
+
+    def before(loaded_runs):
+        gate(estimate_sweep(loaded_runs), yes=yes, out=out or Path("results"),
+             hint="sweep fewer values, or shorten time.duration_s / coarsen time.step_s")
+
+    with JobProgress("sweep", enabled=not json_out) as bar:
+        def progress(i, n, *counts):
+            label = f"sweep run {i + 1}/{n}"
+            if bar.label != label:
+                bar.relabel(label)
+            bar.update(*counts)
+
         table, folder = run_sweep(scenario, grid, out=out, force=force, scheduler=scheduler,
-                                  progress=lambda d, t: bar.update(task, completed=d, total=t))
+                                  progress=progress, before=before, log=_log_line)
     rows = table.to_pylist()
     if json_out:
         return _print_json(rows)

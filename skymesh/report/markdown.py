@@ -1,8 +1,13 @@
-"""A Markdown report of a run: the headline numbers in tables, and its assumptions."""
+"""A Markdown report of a run: the headline numbers in tables, and its assumptions.
+
+``report.md`` is written atomically (a temporary file renamed into place).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from skymesh.files import write_text_atomic
 
 
 def _f(x, fmt="{:.1f}"):
@@ -81,7 +86,7 @@ def write_report(out: Path, summary: dict, loaded) -> Path:
     if summary.get("figures"):
         lines += ["## Figures", ""] + [f"![{f}]({f})" for f in summary["figures"]] + [""]
     path = Path(out) / "report.md"
-    path.write_text("\n".join(lines) + "\n")
+    write_text_atomic(path, "\n".join(lines) + "\n")
     return path
 
 
@@ -111,5 +116,5 @@ def write_routing_report(out: Path, summary: dict, loaded) -> Path:
     if summary.get("notes"):
         lines += ["## Notes", ""] + [f"- {n}" for n in summary["notes"]] + [""]
     path = Path(out) / "report.md"
-    path.write_text("\n".join(lines) + "\n")
+    write_text_atomic(path, "\n".join(lines) + "\n")
     return path

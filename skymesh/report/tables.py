@@ -12,6 +12,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from skymesh.errors import InputError
+from skymesh.files import atomic_path, write_error
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json"}
 
@@ -49,7 +50,10 @@ def write_table(table: pa.Table, path, *, force: bool = False, meta: dict | None
     """Write ``table`` to ``path`` as CSV, Parquet or JSON (chosen by extension).
 
     Refuses to replace an existing file unless ``force``. CSV cannot hold list
-    columns, so those are written as space-separated text.
+    columns, so those are written as space-separated text. The file is written
+    under a temporary name beside ``path`` and renamed into place, so a full
+    disk or a kill never leaves a truncated table; a write that fails is one
+    :class:`~skymesh.errors.SkyMeshError` naming ``path`` and the reason.
     """
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
@@ -58,21 +62,26 @@ def write_table(table: pa.Table, path, *, force: bool = False, meta: dict | None
                          file=path, field="out")
     if path.exists() and not force:
         raise InputError("file exists; pass --force to replace it", file=path, field="out")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "parquet":
-        if meta:
-            table = table.replace_schema_metadata(
-                {**(table.schema.metadata or {}), b"skymesh": json.dumps(jsonable(meta)).encode()})
-        pq.write_table(table, path)
-    elif fmt == "csv":
-        flat = table
-        for i, field in enumerate(table.schema):
-            if pa.types.is_list(field.type):
-                text = [None if v is None else " ".join(map(str, v))
-                        for v in table.column(i).to_pylist()]
-                flat = flat.set_column(i, field.name, pa.array(text, type=pa.string()))
-        pacsv.write_csv(flat, path)
-    else:
-        doc = {"meta": jsonable(meta or {}), "rows": table_records(table)}
-        path.write_text(json.dumps(doc, indent=1) + "\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(path, exc) from None
+    with atomic_path(path) as tmp:
+        if fmt == "parquet":
+            if meta:
+                table = table.replace_schema_metadata(
+                    {**(table.schema.metadata or {}),
+                     b"skymesh": json.dumps(jsonable(meta)).encode()})
+            pq.write_table(table, tmp)
+        elif fmt == "csv":
+            flat = table
+            for i, field in enumerate(table.schema):
+                if pa.types.is_list(field.type):
+                    text = [None if v is None else " ".join(map(str, v))
+                            for v in table.column(i).to_pylist()]
+                    flat = flat.set_column(i, field.name, pa.array(text, type=pa.string()))
+            pacsv.write_csv(flat, tmp)
+        else:
+            doc = {"meta": jsonable(meta or {}), "rows": table_records(table)}
+            tmp.write_text(json.dumps(doc, indent=1) + "\n")
     return path

@@ -3,7 +3,8 @@
 A results folder holds::
 
     scenario.toml       the scenario as given (with --set overrides recorded in run.json)
-    run.json            SkyMesh version, scenario hash, seed, chunk plan, chunks done
+    run.json            SkyMesh version, scenario hash, seed, chunk plan, chunks done, and
+                        each finished part's size (bytes), row count and SHA-256
     timeseries.parquet/ egress study: every step x operator x terminal
     rtt.parquet/, fstate_changes.parquet/
                         routing study: RTT per step and pair, forwarding-state changes
@@ -18,7 +19,18 @@ computed independently from the scenario alone (every random draw comes from
 its seeds), written there as soon as it is done (under a temporary name first)
 and recorded in ``run.json``; so memory stays flat as the duration grows, and an
 interrupted run resumes with ``resume=True`` from the chunks already on disk,
-giving the same results as an uninterrupted one. ``scheduler`` picks where
+giving the same results as an uninterrupted one. Resuming trusts no part on its
+name: each is checked against its size, row count and SHA-256 in ``run.json``,
+and one that is missing, empty, truncated or corrupt is recomputed (one line
+on stderr says which and why).
+
+Every file is written under a temporary name beside its final one and renamed
+into place (:func:`skymesh.files.atomic_path`), so a full disk or a kill never
+leaves a truncated file under a real name. A run holds
+:func:`skymesh.files.folder_lock` on its folder from before it looks at the
+folder until it has written its last file, so a second run into the same
+folder (``--force`` or ``--resume`` included) is refused at once instead of
+deleting or mixing results under the first. ``scheduler`` picks where
 chunks run: ``"sync"`` (here, one after another), ``"processes"`` (a local
 Dask cluster on all cores) or the address of a Dask distributed scheduler
 (``"tcp://host:8786"``).
@@ -28,8 +40,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
-import tempfile
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,6 +50,8 @@ import pyarrow.parquet as pq
 
 from skymesh import __version__
 from skymesh.errors import InputError, SkyMeshError
+from skymesh.files import (atomic_path, check_out_folder, file_sha256, folder_lock,
+                           write_error, write_text_atomic)
 from skymesh.sim.scenario import LoadedScenario
 
 DEFAULT_CHUNK_TERMINAL_STEPS = 200_000
@@ -80,26 +95,74 @@ def plan_chunks(loaded: LoadedScenario, n_steps: int, n_terminals: int) -> list[
 
 
 def _write_json_atomic(path: Path, doc: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(doc, fh, indent=1, default=str)
-        fh.write("\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(doc, indent=1, default=str) + "\n")
+
+
+def write_parquet_atomic(table, path, **kwargs) -> None:
+    """``pq.write_table(table, path)`` through a temporary file renamed into place."""
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, **kwargs)
 
 
 def _part_path(out: Path, name: str, index: int) -> Path:
     return out / f"{name}.parquet" / f"part-{index:05d}.parquet"
 
 
-def _write_parts(out: Path, index: int, tables: dict) -> None:
+def _part_key(name: str, index: int) -> str:
+    return f"{name}.parquet/part-{index:05d}.parquet"
+
+
+def _write_parts(out: Path, index: int, tables: dict) -> dict:
     """Write a chunk's tables; each appears under its final name only once complete
-    (readers skip names starting with '.')."""
+    (readers skip names starting with '.'). Returns {part key: {bytes, rows, sha256}},
+    measured on the very file that is renamed into place."""
+    records = {}
     for name, table in tables.items():
         final = _part_path(out, name, index)
-        final.parent.mkdir(exist_ok=True)
-        tmp = final.parent / f".part-{index:05d}.parquet.tmp"
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, final)
+        try:
+            final.parent.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise write_error(final.parent, exc) from None
+        with atomic_path(final) as tmp:
+            pq.write_table(table, tmp, compression="zstd")
+            records[_part_key(name, index)] = dict(
+                bytes=tmp.stat().st_size, rows=table.num_rows, sha256=file_sha256(tmp))
+    return records
+
+
+def _part_problem(path: Path, record: dict | None) -> str | None:
+    """Why the part at ``path`` cannot be trusted against its manifest ``record``, or None."""
+    if not isinstance(record, dict) or not {"bytes", "rows", "sha256"} <= set(record):
+        return "run.json holds no size and checksum for it"
+    if not path.is_file():
+        return "it is missing"
+    size = path.stat().st_size
+    if size == 0:
+        return "it is empty"
+    if size != record["bytes"]:
+        return f"it is {size:,} bytes, run.json says {record['bytes']:,} (truncated or changed)"
+    if file_sha256(path) != record["sha256"]:
+        return "its SHA-256 differs from run.json (corrupt)"
+    try:
+        rows = pq.ParquetFile(path).metadata.num_rows
+    except Exception:  # noqa: BLE001 - any unreadable footer means: recompute
+        return "it is not a readable Parquet file"
+    if rows != record["rows"]:
+        return f"it holds {rows:,} rows, run.json says {record['rows']:,}"
+    return None
+
+
+_LEFTOVER = re.compile(r"^\.(part-\d+\.parquet|run\.json|summary\.json|report\.md|"
+                       r"scenario\.toml|capacity\.parquet|pairs\.parquet)\..+")
+
+
+def _remove_leftovers(out: Path, names) -> None:
+    """Temporary files a killed run of ours left (hidden names of our own pattern only)."""
+    for folder in [out] + [out / f"{n}.parquet" for n in names]:
+        if folder.is_dir():
+            for p in folder.iterdir():
+                if _LEFTOVER.match(p.name) and p.is_file():
+                    p.unlink(missing_ok=True)
 
 
 def _check_replaceable(out: Path) -> None:
@@ -124,13 +187,22 @@ def _check_replaceable(out: Path) -> None:
                          field="out")
 
 
-def _open_results(out: Path, loaded: LoadedScenario, overrides, chunks, *, force, resume):
+def check_results_folder(out: Path, loaded: LoadedScenario, *, force, resume) -> dict | None:
+    """Whether a run may write in ``out``, before any work: the resumed run's state,
+    or None for a new run. Refuses (one line) whatever it must not touch."""
     run_json = out / "run.json"
+    check_out_folder(out)
     if out.exists() and any(out.iterdir()):
         if resume:
             if not run_json.exists():
                 raise SkyMeshError(f"{out}: no run.json here, nothing to resume")
-            state = json.loads(run_json.read_text())
+            try:
+                state = json.loads(run_json.read_text())
+                if not isinstance(state, dict) or not isinstance(state.get("chunks"), list):
+                    raise ValueError("not a run manifest")
+            except (OSError, ValueError) as exc:
+                raise SkyMeshError(f"{out / 'run.json'}: unreadable ({exc}); cannot resume, "
+                                   "start again with --force") from None
             if state.get("scenario_sha256") != loaded.sha256:
                 raise SkyMeshError(f"{out}: the scenario changed since this run started "
                                    "(its hash differs); start a new run or pass --force")
@@ -141,15 +213,30 @@ def _open_results(out: Path, loaded: LoadedScenario, overrides, chunks, *, force
             raise SkyMeshError(f"{out}: results folder exists; pass --force to replace it "
                                "or --resume to continue an interrupted run")
         _check_replaceable(out)
-        shutil.rmtree(out)
     elif resume:
         raise SkyMeshError(f"{out}: nothing to resume (no such results folder)")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "scenario.toml").write_text(loaded.text)
+    return None
+
+
+def _open_results(out: Path, loaded: LoadedScenario, overrides, chunks, *, force, resume):
+    """The run's state: the resumed one, or a fresh manifest in a new (or replaced) folder.
+
+    The caller holds :func:`skymesh.files.folder_lock` on ``out``."""
+    run_json = out / "run.json"
+    state = check_results_folder(out, loaded, force=force, resume=resume)
+    if state is not None:
+        return state
+    try:
+        if out.exists() and any(out.iterdir()):
+            shutil.rmtree(out)  # check_results_folder: SkyMesh made it, and --force was given
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(out, exc) from None
+    write_text_atomic(out / "scenario.toml", loaded.text)
     state = dict(skymesh_version=__version__, scenario=loaded.scenario.name,
                  scenario_source=loaded.source, scenario_sha256=loaded.sha256,
                  seed=loaded.scenario.seed, overrides=overrides or {},
-                 chunks=[list(c) for c in chunks], done=[],
+                 chunks=[list(c) for c in chunks], done=[], parts={},
                  started_utc=datetime.now(timezone.utc).isoformat(), finished=False)
     _write_json_atomic(run_json, state)
     return state
@@ -178,40 +265,71 @@ def _client(scheduler: str, workers: int | None = None):
 def run_scenario(loaded: LoadedScenario, out, *, overrides=None, force: bool = False,
                  resume: bool = False, scheduler: str = "sync", client=None,
                  workers: int | None = None, progress=None,
-                 stop_after: int | None = None) -> dict:
+                 stop_after: int | None = None, log=None) -> dict:
     """Run ``loaded`` into the results folder ``out``; return the summary.
 
     Parameters
     ----------
-    progress : callable(done_chunks, total_chunks), optional
+    progress : callable(done_chunks, total_chunks, done_steps, total_steps), optional
+        Called once before the first chunk and after each finished chunk.
     client : dask.distributed.Client, optional
         Use this client instead of making one from ``scheduler``.
     workers : int, optional
         Worker processes for ``scheduler="processes"`` (default: every core).
     stop_after : int, optional
         Stop (as if interrupted) after this many new chunks: for tests of resuming.
+    log : callable(str), optional
+        Where one-line notices go (a part recomputed on resume); default: stderr.
     """
-    from skymesh.report.markdown import write_report
     out = Path(out)
+    log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    # Fast refusals (a file, a read-only folder, a folder SkyMesh did not make) come
+    # before any work; the lock is then held from the first look at the folder to the
+    # last file written, and the checks are made again under it.
+    check_results_folder(out, loaded, force=force, resume=resume)
+    with folder_lock(out):
+        return _run_locked(loaded, out, overrides=overrides, force=force, resume=resume,
+                           scheduler=scheduler, client=client, workers=workers,
+                           progress=progress, stop_after=stop_after, log=log)
+
+
+def _run_locked(loaded, out: Path, *, overrides, force, resume, scheduler, client, workers,
+                progress, stop_after, log) -> dict:
     prep = _prepared(loaded)
     chunks = plan_chunks(loaded, len(prep.grid), prep.n_terminals * len(prep.operators))
     state = _open_results(out, loaded, overrides, chunks, force=force, resume=resume)
     chunks = [tuple(c) for c in state["chunks"]]
     names = outputs_of(loaded)
-    todo = [i for i in range(len(chunks))
-            if i not in set(state["done"])
-            or not all(_part_path(out, n, i).exists() for n in names)]
-    done = set(state["done"]) - set(todo)
-    if progress:
-        progress(len(done), len(chunks))
+    parts = state.setdefault("parts", {})
+    _remove_leftovers(out, names)
+    done = set()
+    for i in sorted(set(state["done"])):
+        problems = [(key, _part_problem(out / key, parts.get(key)))
+                    for key in (_part_key(n, i) for n in names)]
+        bad = [(key, why) for key, why in problems if why is not None]
+        for key, why in bad:
+            log(f"resume: {out / key}: {why}; recomputing chunk {i}")
+        if bad:
+            for key, _ in problems:
+                parts.pop(key, None)
+        else:
+            done.add(i)
+    todo = [i for i in range(len(chunks)) if i not in done]
+    total_steps = sum(b - a for a, b in chunks)
+
+    def report():
+        if progress:
+            progress(len(done), len(chunks), sum(chunks[i][1] - chunks[i][0] for i in done),
+                     total_steps)
+
+    report()
 
     def finished_chunk(i, tables):
-        _write_parts(out, i, tables)
+        parts.update(_write_parts(out, i, tables))
         done.add(i)
         state["done"] = sorted(done)
         _write_json_atomic(out / "run.json", state)
-        if progress:
-            progress(len(done), len(chunks))
+        report()
 
     if stop_after is not None:
         todo = todo[:stop_after]
@@ -246,8 +364,8 @@ def run_scenario(loaded: LoadedScenario, out, *, overrides=None, force: bool = F
     summary["run"]["chunks"] = len(chunks)
     summary["notes"] = list(prep.notes) + summary.get("notes", [])
     _write_json_atomic(out / "summary.json", summary)
+    from skymesh.report.markdown import write_report, write_routing_report
     if loaded.scenario.study == "routing":
-        from skymesh.report.markdown import write_routing_report
         write_routing_report(out, summary, loaded)
     else:
         write_report(out, summary, loaded)
@@ -266,7 +384,7 @@ def _egress_summary(out: Path, loaded, prep) -> dict:
     if loaded.scenario.capacity is not None and "capacity" in wanted:
         from skymesh.sim.capacity_pass import capacity_pass
         summary["capacity"], cap_table = capacity_pass(prep)
-        pq.write_table(cap_table, out / "capacity.parquet")
+        write_parquet_atomic(cap_table, out / "capacity.parquet")
     if loaded.scenario.cost is not None and "cost" in wanted:
         from skymesh.sim.costs import scenario_bill
         bill = scenario_bill(loaded)
@@ -284,7 +402,7 @@ def _egress_summary(out: Path, loaded, prep) -> dict:
 def _routing_summary(out: Path, loaded, prep) -> dict:
     from skymesh.sim.routing_chunk import summarize_routing
     summary, extra = summarize_routing(out, prep)
-    pq.write_table(extra["pairs"], out / "pairs.parquet")
+    write_parquet_atomic(extra["pairs"], out / "pairs.parquet")
     return summary
 
 
