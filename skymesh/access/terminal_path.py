@@ -95,29 +95,32 @@ def hold_serving(vis_sat, vis_step, vis_el, slot_of_step, chooser=None):
     return serving, forced
 
 
-def terminal_path(constellation, grid, lat_deg: float, lon_deg: float, country: str,
-                  gateways, pops: Pops | None = None, *, mode: str = "isl",
-                  min_elevation_deg: float = 25.0, load: float = 0.0,
-                  params: AccessDelayParams = DEFAULTS, max_isl_range_km: float = 5400.0,
-                  progress=None) -> dict:
-    """One terminal's path to the internet at every step of ``grid``.
+def terminals_path(constellation, grid, lat_deg, lon_deg, country, gateways,
+                   pops: Pops | None = None, *, terminal_pop=None, mode: str = "isl",
+                   min_elevation_deg: float = 25.0, load=0.0,
+                   params: AccessDelayParams = DEFAULTS, max_isl_range_km: float = 5400.0,
+                   progress=None) -> dict:
+    """Paths to the internet of G terminals at every step of ``grid`` (module docstring).
 
-    Returns a dict of (T,) arrays: ``offset_s``, ``slot``, ``serving_sat`` (-1
-    unserved), ``serving_elevation_deg``, ``forced_handover``, ``gateway`` (index,
-    -1), ``gateway_home_pop`` (index into pops, -1), ``pop`` (index, -1),
-    ``isl_hops``, ``user_link_rtt_ms``, the component columns of
-    :func:`skymesh.access.delay.access_components_ms` (with detail), plus
+    ``terminal_pop`` (G,) int optionally fixes each terminal's PoP (index into
+    ``pops``; -1 keeps the rule). Returns a dict of (T, G) arrays: ``slot`` (T,),
+    ``serving_sat`` (-1 unserved), ``serving_elevation_deg``, ``forced_handover``,
+    ``gateway`` (index, -1), ``gateway_home_pop`` (index into pops, -1), ``pop``
+    (index, -1), ``isl_hops``, ``user_link_rtt_ms``, the component columns of
+    :func:`skymesh.access.delay.access_components_ms` (with detail), and
     ``selection`` (text: the serving-satellite rule used).
     """
     if mode not in ("isl", "bent-pipe"):
         raise InputError(f"unknown mode '{mode}': isl or bent-pipe", field="mode")
     if len(gateways) == 0:
         raise InputError("no gateways to route to", field="gateways")
-    n_steps = len(grid)
+    lat = np.atleast_1d(np.asarray(lat_deg, dtype=float))
+    lon = np.atleast_1d(np.asarray(lon_deg, dtype=float))
+    country = np.atleast_1d(np.asarray(country, dtype=str))
+    n_term, n_steps = len(lat), len(grid)
     pos = positions_ecef(constellation, grid, serving_only=True)
     n_sats = pos.shape[0]
-    _, ts, tk, tr, tel = visible_pairs(pos, [lat_deg], [lon_deg],
-                                       min_elevation_deg=min_elevation_deg)
+    tg, ts, tk, tr, tel = visible_pairs(pos, lat, lon, min_elevation_deg=min_elevation_deg)
     slots = slot_index(grid.start, grid.offsets_s)
     gw_min_el = np.where(np.isfinite(gateways.min_elevation_deg), gateways.min_elevation_deg,
                          min_elevation_deg)
@@ -125,43 +128,53 @@ def terminal_path(constellation, grid, lat_deg: float, lon_deg: float, country: 
                                       min_elevation_deg=gw_min_el)
     if mode == "bent-pipe":
         # Without ISLs only a satellite that sees a gateway can serve.
-        width = n_sats
-        gw_keys = np.unique(gk * width + gs)
-        mine = tk * width + ts
+        gw_keys = np.unique(gk * n_sats + gs)
+        mine = tk * n_sats + ts
         i = np.minimum(np.searchsorted(gw_keys, mine), max(len(gw_keys) - 1, 0))
         keep = gw_keys[i] == mine if len(gw_keys) else np.zeros(len(ts), dtype=bool)
-        ts, tk, tr, tel = ts[keep], tk[keep], tr[keep], tel[keep]
+        tg, ts, tk, tr, tel = tg[keep], ts[keep], tk[keep], tr[keep], tel[keep]
     selection = "highest elevation"
-    serving, forced = hold_serving(ts, tk, tel, slots)
+    serving = np.full((n_steps, n_term), -1, dtype=np.int64)
+    forced = np.zeros((n_steps, n_term), dtype=bool)
+    for g in range(n_term):
+        m = tg == g
+        serving[:, g], forced[:, g] = hold_serving(ts[m], tk[m], tel[m], slots)
     # The held satellite's range and elevation at each step.
-    held = serving[tk] == ts
-    rng = np.full(n_steps, np.nan)
-    elev = np.full(n_steps, np.nan)
-    rng[tk[held]] = tr[held]
-    elev[tk[held]] = tel[held]
+    held = serving[tk, tg] == ts
+    rng = np.full((n_steps, n_term), np.nan)
+    elev = np.full((n_steps, n_term), np.nan)
+    rng[tk[held], tg[held]] = tr[held]
+    elev[tk[held], tg[held]] = tel[held]
 
     n_gw = len(gateways)
     if pops is not None and len(pops):
-        pop = int(home_gateways([lat_deg], [lon_deg], [country], pops)[0])
+        t_pop = home_gateways(lat, lon, country, pops)
+        if terminal_pop is not None:
+            fixed = np.broadcast_to(np.asarray(terminal_pop, dtype=np.int64), (n_term,))
+            t_pop = np.where(fixed >= 0, fixed, t_pop)
         gw_home = home_gateways(gateways.lat_deg, gateways.lon_deg, gateways.country_iso2,
                                 pops, gw_name=gateways.name)
-        fibre_gw = fibre_rtt_ms(gateways.lat_deg, gateways.lon_deg, pops.lat_deg[pop],
-                                pops.lon_deg[pop])
+        groups, group_of = np.unique(t_pop, return_inverse=True)
+        fibre_gw = fibre_rtt_ms(gateways.lat_deg[None, :], gateways.lon_deg[None, :],
+                                pops.lat_deg[groups][:, None], pops.lon_deg[groups][:, None])
     else:
-        pop, gw_home, fibre_gw = -1, np.full(n_gw, -1), np.zeros(n_gw)
+        t_pop = np.full(n_term, -1)
+        gw_home = np.full(n_gw, -1)
+        groups, group_of = np.zeros(1, dtype=np.int64), np.zeros(n_term, dtype=np.int64)
+        fibre_gw = np.zeros((1, n_gw))
+    n_groups = len(groups)
     pairs = plus_grid_pairs(constellation) if mode == "isl" else None
 
-    layout = EgressLayout(n_sats, 1, n_gw, 1)
-    out_rtt = np.full(n_steps, np.nan)
-    out_gw = np.full(n_steps, -1, dtype=np.int64)
-    out_isl = np.zeros(n_steps, dtype=np.int64)
+    layout = EgressLayout(n_sats, n_term, n_gw, n_groups)
+    out_rtt = np.full((n_steps, n_term), np.nan)
+    out_gw = np.full((n_steps, n_term), -1, dtype=np.int64)
+    out_isl = np.zeros((n_steps, n_term), dtype=np.int64)
     for b0 in range(0, n_steps, ROUTE_STEPS):
         b1 = min(b0 + ROUTE_STEPS, n_steps)
         k_steps = b1 - b0
         mt = held & (tk >= b0) & (tk < b1)
         mg = (gk >= b0) & (gk < b1)
-        links = dict(terminal_links=(np.zeros(mt.sum(), dtype=np.int64), ts[mt], tk[mt] - b0,
-                                     tr[mt]),
+        links = dict(terminal_links=(tg[mt], ts[mt], tk[mt] - b0, tr[mt]),
                      gateway_links=(gg[mg], gs[mg], gk[mg] - b0, gr[mg]))
         if pairs is not None and len(pairs):
             links["isl_pairs"] = pairs
@@ -169,30 +182,41 @@ def terminal_path(constellation, grid, lat_deg: float, lon_deg: float, country: 
         graph = egress_graph(layout, mode, k_steps, **links)
         # Sink edges (reversed: sink -> gateway) carry the one-way fibre delay to the PoP.
         n = layout.n_nodes
-        k = np.repeat(np.arange(k_steps), n_gw)
-        g = np.tile(np.arange(n_gw), k_steps)
-        w = np.maximum(np.tile(fibre_gw, k_steps) / 2e3, SINK_DELAY_S)
-        sink = sp.csr_matrix((w, (layout.sink0 + k * n, layout.gw0 + g + k * n)),
+        k, q, g = (x.ravel() for x in np.meshgrid(np.arange(k_steps), np.arange(n_groups),
+                                                   np.arange(n_gw), indexing="ij"))
+        w = np.maximum(fibre_gw[q, g] / 2e3, SINK_DELAY_S)
+        sink = sp.csr_matrix((w, (layout.sink0 + q + k * n, layout.gw0 + g + k * n)),
                              shape=graph.shape)
-        res = egress_routes(graph + sink, layout, np.zeros(1, dtype=np.int64), k_steps)
-        out_rtt[b0:b1] = res["rtt_ms"][:, 0]
-        out_gw[b0:b1] = res["gateway"][:, 0]
-        out_isl[b0:b1] = res["isl_hops"][:, 0]
+        res = egress_routes(graph + sink, layout, group_of, k_steps)
+        out_rtt[b0:b1] = res["rtt_ms"]
+        out_gw[b0:b1] = res["gateway"]
+        out_isl[b0:b1] = res["isl_hops"]
         if progress is not None:
             progress(k_steps)
     served = out_gw >= 0
-    fibre = np.where(served, fibre_gw[np.maximum(out_gw, 0)], np.nan)
-    if pop < 0:
+    fibre = np.where(served, fibre_gw[group_of[None, :], np.maximum(out_gw, 0)], np.nan)
+    if pops is None or not len(pops):
         fibre = np.where(served, 0.0, np.nan)
-    # The search summed space + fibre (+1 ps sink edges when there is no fibre).
+    # The search summed space + fibre (+1 ps sink edges where there is no fibre).
     space = np.where(served, out_rtt - np.where(fibre > 0, fibre, 2e3 * SINK_DELAY_S), np.nan)
     user_rtt = 2e3 * rng / SPEED_OF_LIGHT_KM_S
     comps = access_components_ms(np.where(served, out_isl, 0), load,
                                  space_propagation_ms=space, fibre_ms=fibre,
                                  user_link_rtt_ms=np.where(np.isfinite(user_rtt), user_rtt, 0.0),
-                                 gateway=True, pop=pop >= 0, params=params, detail=True)
+                                 gateway=True, pop=bool(t_pop[0] >= 0), params=params,
+                                 detail=True)
     return dict(offset_s=grid.offsets_s.copy(), slot=slots, serving_sat=serving,
                 serving_elevation_deg=elev, forced_handover=forced, gateway=out_gw,
                 gateway_home_pop=np.where(served, gw_home[np.maximum(out_gw, 0)], -1),
-                pop=np.where(served, pop, -1), isl_hops=np.where(served, out_isl, 0),
+                pop=np.where(served, t_pop[None, :], -1), isl_hops=np.where(served, out_isl, 0),
                 user_link_rtt_ms=user_rtt, selection=selection, **comps)
+
+
+def terminal_path(constellation, grid, lat_deg: float, lon_deg: float, country: str,
+                  gateways, pops: Pops | None = None, *, terminal_pop: int = -1,
+                  **kwargs) -> dict:
+    """One terminal's path: :func:`terminals_path` for G = 1, with (T,) arrays."""
+    res = terminals_path(constellation, grid, [lat_deg], [lon_deg], [country], gateways, pops,
+                         terminal_pop=[terminal_pop], **kwargs)
+    return {k: (v[:, 0] if isinstance(v, np.ndarray) and v.ndim == 2 else v)
+            for k, v in res.items()}
