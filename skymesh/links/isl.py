@@ -2,20 +2,35 @@
 
 +Grid (the layout Hypatia and most LEO studies use): every satellite links
 to the two satellites next to it in its own plane and to one satellite in
-each adjacent plane of the same shell. The adjacent-plane partner is the
-satellite of plane ``p + 1`` whose argument of latitude at the element
-epoch is closest to this one's; for a Walker shell that is the satellite
-with the same slot index (the phasing offset is less than half a slot),
-and across the seam of a Walker delta (last plane to plane 0) it is the
-geometrically nearest one. A Walker star (planes over 180 deg) has no
-links across its seam, where planes counter-rotate.
+each adjacent plane of the same shell: slot ``j`` of plane ``p`` to slot
+``j`` of plane ``p + 1``, in a slot numbering that is consistent from plane
+to plane. Which numbering, shell by shell:
 
-For TLE sets the shells, planes and slots come from
-:func:`skymesh.orbits.planes.infer_planes`; the same rule then applies.
-Limits: partially filled planes give uneven rings; where the nearest-
-argument mapping is not one-to-one a satellite may carry a fifth or sixth
-link; satellites outside every inferred shell have no ISL. There are no
-links between shells.
+* **Walker shells** (presets, scenario shells): Walker's design numbering
+  (satellite ``k`` of plane ``p + 1`` leads satellite ``k`` of plane ``p``
+  by ``360 F / T`` deg). Across the seam of a Walker delta (last plane to
+  plane 0) slot ``j`` links to slot ``(j + F) mod S``, the satellite the
+  same ``F / P`` of a slot ahead, so the seam link is like every other. A
+  Walker star (planes over 180 deg) has no links across its seam, where
+  planes counter-rotate.
+* **Regular TLE shells** (every plane full and evenly spaced, one common
+  plane-to-plane phase step: sets written from a Walker design, Hypatia's
+  generated TLEs): the numbering :func:`skymesh.orbits.planes.grid_slots`
+  recovers from the elements, which is Walker's own for any phasing F, and
+  Hypatia's for its half-slot alternation (seam: slot ``j`` to slot ``j``).
+* **Other TLE shells** (real sets: missing, spare and manoeuvring
+  satellites): the adjacent-plane partner is the satellite of plane
+  ``p + 1`` whose argument of latitude at the element epoch is nearest this
+  one's (an exact tie goes to the one behind); across a wrapping seam the
+  same rule. Limits: partially filled planes give uneven rings; where the
+  nearest-argument mapping is not one-to-one a satellite may carry a fifth
+  or sixth link; in a shell whose planes are half a slot apart every
+  partner is a tie and the grid leans one way (a staircase, not Hypatia's
+  zigzag), which is why regular shells take the numbering above.
+
+Satellites outside every inferred shell have no ISL. There are no links
+between shells. An explicit list (Hypatia's ``isls.txt`` or a CSV) can
+replace the +Grid: :mod:`skymesh.links.isl_file`.
 
 A link is usable at a time only while the straight line between the two
 satellites stays ``min_clearance_km`` (default 80 km) above a sphere of the
@@ -30,6 +45,7 @@ import numpy as np
 
 from skymesh.constants import WGS84_A_KM
 from skymesh.orbits.constellation import Constellation
+from skymesh.orbits.planes import grid_slots
 
 DEFAULT_MIN_CLEARANCE_KM = 80.0
 DEFAULT_MAX_RANGE_KM = 5400.0
@@ -37,41 +53,95 @@ DEFAULT_MAX_RANGE_KM = 5400.0
 
 
 def plus_grid_pairs(constellation: Constellation) -> np.ndarray:
-    """Undirected +Grid links as an (L, 2) int array of satellite indices, ``a < b``, sorted."""
+    """Undirected +Grid links as an (L, 2) int array of satellite indices, ``a < b``, sorted.
+
+    See the module docstring for the slot numbering used in each kind of shell.
+    """
     c = constellation
     pairs = []
     for shell_id in np.unique(c.shell[c.shell >= 0]):
         in_shell = np.flatnonzero(c.shell == shell_id)
-        planes = np.unique(c.plane[in_shell])
-        planes = planes[planes >= 0]
-        members = {}
-        for p in planes:
-            idx = in_shell[c.plane[in_shell] == p]
-            order = np.argsort(c.arg_latitude_deg[idx], kind="stable")
-            members[p] = idx[order]
-            ring = members[p]
-            if len(ring) >= 2:
-                nxt = np.roll(ring, -1)
-                if len(ring) == 2:
-                    ring, nxt = ring[:1], nxt[:1]
-                pairs.append(np.stack([ring, nxt], axis=1))
-        wraps = _shell_wraps(c, shell_id)
-        for k, p in enumerate(planes):
-            if k + 1 < len(planes):
-                q = planes[k + 1]
-            elif wraps and len(planes) > 2:
-                q = planes[0]
-            else:
-                continue
-            a = members[p]
-            b = members[q]
-            partner = _nearest_on_circle(c.arg_latitude_deg[b], c.arg_latitude_deg[a])
-            pairs.append(np.stack([a, b[partner]], axis=1))
+        in_shell = in_shell[c.plane[in_shell] >= 0]
+        plane_ids, local_plane = np.unique(c.plane[in_shell], return_inverse=True)
+        wraps = _shell_wraps(c, shell_id) and len(plane_ids) > 2
+        design = _walker_design(c, shell_id, in_shell)
+        if design is not None:
+            slot, seam_shift = design
+        else:
+            slot, seam_shift, _ = grid_slots(local_plane, c.arg_latitude_deg[in_shell])
+        if slot is not None:
+            pairs += _grid_links(in_shell, local_plane, slot, wraps, seam_shift,
+                                 c.arg_latitude_deg)
+        else:
+            pairs += _nearest_links(in_shell, local_plane, wraps, c.arg_latitude_deg)
     if not pairs:
         return np.empty((0, 2), dtype=np.int64)
     links = np.sort(np.concatenate(pairs).astype(np.int64), axis=1)
     links = links[links[:, 0] != links[:, 1]]
     return np.unique(links, axis=0)
+
+
+def _walker_design(c: Constellation, shell_id: int, members: np.ndarray):
+    """``(slot, seam_shift)`` of a complete Walker shell from its design indices, else None."""
+    if not c.shells or shell_id >= len(c.shells) or c.is_tle:
+        return None
+    spec = c.shells[shell_id]
+    n_planes, per_plane = spec.planes, spec.sats_per_plane
+    if len(members) != n_planes * per_plane:
+        return None
+    plane, slot = c.plane[members], c.slot[members]
+    if plane.min() < 0 or plane.max() >= n_planes or slot.min() < 0 or slot.max() >= per_plane:
+        return None
+    if len(np.unique(plane * per_plane + slot)) != len(members):
+        return None
+    return slot.astype(np.int64), int(spec.phasing) % per_plane
+
+
+def _grid_links(members, local_plane, slot, wraps, seam_shift, arg_latitude_deg) -> list:
+    """Ring, cross-plane and seam links of a shell with a consistent slot numbering."""
+    n_planes = int(local_plane.max()) + 1
+    per_plane = len(members) // n_planes
+    table = np.empty((n_planes, per_plane), dtype=np.int64)       # satellite at (plane, slot)
+    table[local_plane, slot] = members
+    out = [np.stack([table.ravel(), np.roll(table, -1, axis=1).ravel()], axis=1)]
+    if n_planes > 1:
+        out.append(np.stack([table[:-1].ravel(), table[1:].ravel()], axis=1))
+    if wraps:
+        if seam_shift is not None:
+            out.append(np.stack([table[-1], np.roll(table[0], -seam_shift)], axis=1))
+        else:
+            a, b = table[-1], table[0]
+            b_sorted = b[np.argsort(arg_latitude_deg[b], kind="stable")]
+            partner = _nearest_on_circle(arg_latitude_deg[b_sorted], arg_latitude_deg[a])
+            out.append(np.stack([a, b_sorted[partner]], axis=1))
+    return out
+
+
+def _nearest_links(members, local_plane, wraps, arg_latitude_deg) -> list:
+    """Links of an irregular shell: rings by argument of latitude, nearest-argument partners."""
+    out = []
+    rings = []
+    n_planes = int(local_plane.max()) + 1 if len(members) else 0
+    for p in range(n_planes):
+        idx = members[local_plane == p]
+        ring = idx[np.argsort(arg_latitude_deg[idx], kind="stable")]
+        rings.append(ring)
+        if len(ring) >= 2:
+            nxt = np.roll(ring, -1)
+            if len(ring) == 2:
+                ring, nxt = ring[:1], nxt[:1]
+            out.append(np.stack([ring, nxt], axis=1))
+    for p in range(n_planes):
+        if p + 1 < n_planes:
+            q = p + 1
+        elif wraps:
+            q = 0
+        else:
+            continue
+        a, b = rings[p], rings[q]
+        partner = _nearest_on_circle(arg_latitude_deg[b], arg_latitude_deg[a])
+        out.append(np.stack([a, b[partner]], axis=1))
+    return out
 
 
 def _shell_wraps(c: Constellation, shell_id: int) -> bool:

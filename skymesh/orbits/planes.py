@@ -23,6 +23,15 @@ infers it from the elements at a common epoch (see
    is the eastward neighbour of plane ``p`` (and plane 0 that of the last).
 3. **Slots.** Within a plane, slot = rank by argument of latitude, from the
    ascending node in the direction of motion.
+4. **Grid slots** (:func:`grid_slots`, used by
+   :func:`skymesh.links.isl.plus_grid_pairs`). The ranks of step 3 are not a
+   consistent numbering across planes: a satellite a hair before the node
+   ranks last, and with Walker phasing F >= 2 the first satellite after the
+   node is a different design slot in different planes. For a regular shell
+   (full, evenly spaced planes with a common plane-to-plane phase step) the
+   grid slots are Walker's own numbering, so that slot j links to slot j of
+   the next plane, the seam continues the same step, and the half-slot
+   alternation of Hypatia's generator gives Hypatia's grid.
 
 Limits
 ------
@@ -229,3 +238,132 @@ def assign_planes(constellation, **options):
                                       constellation.arg_latitude_deg,
                                       extra.get("eccentricity"), **options)
     return replace(constellation, shell=shell, plane=plane, slot=slot)
+
+
+# --- +Grid slot numbering ----------------------------------------------------------------
+
+GRID_TOLERANCE_SLOTS = 0.05
+"""Largest departure (fraction of a slot) of a satellite from its plane's even comb, and of
+one plane-to-plane phase step from the shell's common step, for a shell to count as a
+regular (Walker-like) shell whose +Grid is built from a consistent slot numbering."""
+ZERO_STEP_SLOTS = 0.005
+"""A common plane-to-plane phase step within this of a whole slot (fraction of a slot) is
+read as zero (Walker F = 0 plus rounding), and one within this of half a slot as the
+half-slot alternation (see :func:`grid_slots`)."""
+
+
+def _wrap_half(x):
+    """``x`` wrapped to [-0.5, 0.5) (slot fractions)."""
+    return np.mod(np.asarray(x, dtype=float) + 0.5, 1.0) - 0.5
+
+
+def _circular_mean_frac(frac, groups=None, n_groups=None):
+    """Circular mean of slot fractions (period 1), in [-0.5, 0.5); per group if given."""
+    ang = 2.0 * np.pi * np.asarray(frac, dtype=float)
+    if groups is None:
+        return float(np.arctan2(np.sin(ang).sum(), np.cos(ang).sum()) / (2.0 * np.pi))
+    s = np.bincount(groups, np.sin(ang), n_groups)
+    c = np.bincount(groups, np.cos(ang), n_groups)
+    return _wrap_half(np.arctan2(s, c) / (2.0 * np.pi))
+
+
+def grid_slots(plane, arg_latitude_deg, *, tolerance_slots: float = GRID_TOLERANCE_SLOTS,
+               zero_step_slots: float = ZERO_STEP_SLOTS):
+    """A consistent slot numbering of one shell, for a +Grid that links slot j to slot j.
+
+    Parameters
+    ----------
+    plane : array_like of int, shape (N,)
+        Plane index (0..P-1, plane ``p + 1`` east of ``p``) of each satellite of one shell.
+    arg_latitude_deg : array_like, shape (N,)
+        Argument of latitude (deg) at one epoch.
+
+    Returns
+    -------
+    slot : ndarray of int, shape (N,), or None
+        Grid slot of each satellite: within a plane, consecutive slots are neighbours
+        in argument of latitude, and slot ``j`` of plane ``p`` is linked to slot ``j``
+        of plane ``p + 1``. None when the shell is not regular (below).
+    seam_shift : int or None
+        Across the seam (last plane to plane 0) slot ``j`` links to slot
+        ``(j + seam_shift) mod S`` of plane 0; None when the seam's phase step differs
+        from the others' (then no consistent rule exists; the caller decides).
+    kind : str
+        ``"walker"``, ``"half-slot"`` or ``"irregular"``.
+
+    Method
+    ------
+    Each plane's satellites sit at ``x = u S / 360`` slots; the plane's phase is the
+    circular mean of ``x mod 1``. The shell is *regular* when every plane holds the
+    same number ``S >= 3`` of satellites, each within ``tolerance_slots`` of its
+    plane's even comb, and every plane-to-plane phase step ``d_p`` (mod 1) is within
+    ``tolerance_slots`` of a common step ``d``. In a Walker delta ``i: T/P/F`` the
+    step is ``d = F / P`` of a slot (Walker, J. Br. Interplanet. Soc. 37, 1984), so
+    ``d`` is read in ``[0, 1)`` (a step within ``zero_step_slots`` below a whole
+    slot counts as 0): the phases are unwrapped plane by plane with steps near
+    ``d``, slot ``j`` of plane ``p`` is the satellite at ``phase_p + j`` (unwrapped),
+    and so slot ``j`` links to slot ``j`` of the next plane ``d`` of a slot ahead:
+    Walker's own numbering. Round the seam the phase has gained ``P d = F`` slots,
+    so ``seam_shift = F``: the seam link continues the same step.
+
+    A common step of exactly half a slot is ambiguous: the same points are a
+    Walker delta with ``F = P / 2`` (all links leaning half a slot forward) and the
+    shell Hypatia generates (alternate planes half a slot apart, each plane numbered
+    from its ascending node, links leaning forward and back in turn: Kassing et al.,
+    IMC 2020, satgenpy ``generate_tles_from_scratch`` and ``generate_plus_grid_isls``).
+    SkyMesh takes Hypatia's: slot 0 of every plane is the first satellite at or
+    after (phase_A - 1/4 slot), phase_A being the phase (of the two the planes
+    alternate between) nearer the ascending node, and the seam shift is 0. Give a
+    Walker ``F = P / 2`` grid as an explicit ISL list.
+
+    Limits
+    ------
+    Real TLE sets are rarely regular: planes with missing, spare or manoeuvring
+    satellites, or a missing plane (a double phase step), make the shell irregular,
+    and the caller falls back to the nearest-argument rule
+    (:func:`skymesh.links.isl.plus_grid_pairs`). The numbering holds at the
+    element epoch; it is only as good as the elements (a plane's satellites drifting
+    apart in argument of latitude by more than ``tolerance_slots`` make it irregular).
+    """
+    plane = np.asarray(plane, dtype=np.int64)
+    u = np.asarray(arg_latitude_deg, dtype=float)
+    irregular = (None, None, "irregular")
+    n = len(plane)
+    if n == 0 or len(u) != n or not np.isfinite(u).all() or plane.min() < 0:
+        return irregular
+    counts = np.bincount(plane)
+    n_planes = len(counts)
+    per_plane = int(counts[0])
+    if per_plane < 3 or np.any(counts != per_plane):
+        return irregular
+    x = np.mod(u, 360.0) * per_plane / 360.0                      # slots from the node
+    phase = _circular_mean_frac(x, plane, n_planes)                # (P,), [-0.5, 0.5)
+    offset = x - phase[plane]
+    comb = np.round(offset)
+    if np.abs(offset - comb).max() > tolerance_slots:
+        return irregular
+    local = np.mod(comb, per_plane).astype(np.int64)
+    if len(np.unique(plane * per_plane + local)) != n:            # two at one tooth
+        return irregular
+    if n_planes == 1:
+        return local, None, "walker"
+    steps = np.mod(np.diff(phase), 1.0)                            # (P-1,), [0, 1)
+    step = _circular_mean_frac(steps)
+    if np.abs(_wrap_half(steps - step)).max() > tolerance_slots:
+        return irregular
+    step = float(np.mod(step, 1.0))
+    if step > 1.0 - zero_step_slots:
+        step -= 1.0
+    seam_step = float(np.mod(phase[0] - phase[-1], 1.0))
+    if abs(step - 0.5) <= zero_step_slots:
+        a, b = (_circular_mean_frac(phase[k::2]) for k in (0, 1))
+        ref = a if (abs(a), a) <= (abs(b), b) else b
+        slot = np.mod(np.round(x - ref - 0.25), per_plane).astype(np.int64)
+        return slot, 0, "half-slot"
+    unwrapped = phase[0] + np.concatenate([[0.0], np.cumsum(step + _wrap_half(steps - step))])
+    slot = np.mod(np.round(x - unwrapped[plane]), per_plane).astype(np.int64)
+    seam_shift = None
+    if abs(_wrap_half(seam_step - step)) <= tolerance_slots:
+        gained = unwrapped[-1] + step + _wrap_half(seam_step - step) - phase[0]
+        seam_shift = int(np.round(gained)) % per_plane
+    return slot, seam_shift, "walker"

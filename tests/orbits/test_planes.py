@@ -8,7 +8,7 @@ design: shell 2 at 70 deg, 570 km, 36 planes x 20; shell 4 at 53.2 deg,
 import numpy as np
 import pytest
 
-from skymesh.orbits.planes import cluster_raan, infer_planes
+from skymesh.orbits.planes import cluster_raan, grid_slots, infer_planes, rank_within
 from skymesh.orbits.tle import load_tle_constellation
 
 
@@ -169,3 +169,44 @@ def test_oneweb_walker_star(shared_data):
     steps = np.sort(np.diff(np.append(means, means[0] + 360.0)))
     assert np.all(np.abs(steps[:11] - 15.0) < 0.75)            # ~180 deg / 12 apart
     assert steps[11] > 180.0                                    # the seam
+
+
+def walker_u(planes, per_plane, phasing, rng, noise_slots=0.01, start_deg=-0.05):
+    """Walker design arguments of latitude (deg), plane-major, with a little noise."""
+    p = np.repeat(np.arange(planes), per_plane)
+    k = np.tile(np.arange(per_plane), planes)
+    slot_deg = 360.0 / per_plane
+    u = start_deg + slot_deg * (k + phasing * p / planes)
+    u += rng.uniform(-noise_slots, noise_slots, p.size) * slot_deg
+    return p, k, np.mod(u, 360.0)
+
+
+@pytest.mark.parametrize("phasing", [0, 1, 3, 7])
+def test_grid_slots_are_walkers_numbering(phasing):
+    """Slot 0 a hair before the ascending node ranks last by argument of latitude, but
+    its grid slot is still 0; phasing F moves the seam by F slots (Walker 1984)."""
+    p, k, u = walker_u(8, 5, phasing, np.random.default_rng(phasing))
+    slot, seam, kind = grid_slots(p, u)
+    assert kind == "walker" and seam == phasing % 5
+    assert np.array_equal(slot, k)
+    # the old rank-from-node numbering is not consistent here
+    assert not np.array_equal(rank_within(p, u), k)
+
+
+def test_grid_slots_half_slot_alternation_numbers_from_the_node():
+    p, k, u = walker_u(6, 7, 0, np.random.default_rng(3))
+    u = np.mod(u + np.where(p % 2 == 1, 180.0 / 7, 0.0), 360.0)
+    slot, seam, kind = grid_slots(p, u)
+    assert kind == "half-slot" and seam == 0 and np.array_equal(slot, k)
+
+
+def test_grid_slots_irregular_shells():
+    rng = np.random.default_rng(4)
+    p, k, u = walker_u(6, 7, 1, rng)
+    keep = np.arange(len(p)) != 9                       # one satellite missing
+    assert grid_slots(p[keep], u[keep])[2] == "irregular"
+    u2 = u.copy()
+    u2[5] += 0.2 * 360.0 / 7                            # one satellite a fifth of a slot off
+    assert grid_slots(p, u2)[2] == "irregular"
+    steps = np.where(p >= 3, 0.3 * 360.0 / 7, 0.0)      # the phase step changes mid-shell
+    assert grid_slots(p, np.mod(u + steps, 360.0))[2] == "irregular"
