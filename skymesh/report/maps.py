@@ -13,6 +13,15 @@ Lines are straight in lon/lat, except route legs, which follow great
 circles; both are cut where they cross the antimeridian so that no line is
 drawn across the whole map.
 
+Colours come from the Okabe-Ito palette (M. Okabe and K. Ito, "Color
+Universal Design (CUD): how to make figures and presentations that are
+friendly to colorblind people", 2008), which stays distinguishable under
+the common colour-vision deficiencies; each role (satellite, route,
+endpoint, gateway, terminal, service state) has its own colour, and the
+"inactive" state is hatched as well, so no two roles share a colour.
+Figures are saved through :func:`skymesh.files.atomic_path` (a temporary
+file renamed into place), so a crash never leaves a truncated picture.
+
 Example
 -------
 >>> from skymesh.report.maps import coverage_grid, coverage_map
@@ -33,22 +42,51 @@ from matplotlib.patches import Patch
 from matplotlib.path import Path as MplPath
 
 from skymesh.errors import InputError
+from skymesh.files import atomic_path
 
 #: File extensions figures can be saved as.
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
+
+#: The Okabe-Ito colour-blind-safe palette (Okabe and Ito 2008).
+OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9",
+             "bluish_green": "#009E73", "yellow": "#F0E442", "blue": "#0072B2",
+             "vermillion": "#D55E00", "reddish_purple": "#CC79A7"}
+
+
+def tint(colour: str, white_fraction: float) -> str:
+    """``colour`` (``#rrggbb``) mixed with ``white_fraction`` of white, as ``#rrggbb``."""
+    rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
+    mixed = np.round(rgb + (255.0 - rgb) * float(white_fraction)).astype(int)
+    return "#" + "".join(f"{v:02x}" for v in mixed)
+
+
+#: One colour per thing drawn; the same roles in the static maps and the HTML view.
+ROLE_COLOURS = {
+    "satellite": OKABE_ITO["blue"],
+    "isl": OKABE_ITO["sky_blue"],
+    "route": OKABE_ITO["black"],
+    "route_satellite": OKABE_ITO["orange"],
+    "endpoint": OKABE_ITO["vermillion"],
+    "terminal": OKABE_ITO["vermillion"],
+    "gateway": OKABE_ITO["yellow"],
+}
 
 OCEAN_COLOUR = "#dce9f5"
 LAND_COLOUR = "#f2efe6"
 BORDER_COLOUR = "#8c8c8c"
 
 #: Service states of :func:`service_map`: state -> (fill colour, legend label).
+#: Light tints of Okabe-Ito bluish green, orange and reddish purple, so that markers
+#: drawn on top (satellites, terminals, gateways) stay visible; "inactive" is also hatched.
 SERVICE_STATES = {
-    "active": ("#6cbf72", "active"),
-    "no-landing-rights": ("#f4b042", "no-landing-rights"),
-    "inactive": ("#e0605c", "inactive"),
+    "active": (tint(OKABE_ITO["bluish_green"], 0.55), "active"),
+    "no-landing-rights": (tint(OKABE_ITO["orange"], 0.45), "no-landing-rights"),
+    "inactive": (tint(OKABE_ITO["reddish_purple"], 0.35), "inactive"),
 }
+#: Hatch and hatch colour of "inactive" countries.
+INACTIVE_HATCH = ("////", "#8a3d6b")
 #: Countries missing from the states given to :func:`service_map`.
-NO_DATA_STYLE = ("#d0d0d0", "no data")
+NO_DATA_STYLE = ("#d9d9d9", "no data")
 
 
 # --------------------------------------------------------------------------- figures
@@ -69,7 +107,8 @@ def save_figure(fig: Figure, path) -> Path:
         raise InputError(f"cannot save a figure as '{suffix or path.name}'; "
                          f"use one of {', '.join(FIGURE_FORMATS)}", file=path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format=suffix[1:])
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=suffix[1:])
     return path
 
 
@@ -207,9 +246,10 @@ def draw_countries(ax, countries=None, *, facecolors=None, edgecolor=BORDER_COLO
 
 
 def world_axes(fig: Figure, *, title: str = "", extent=(-180.0, 180.0, -90.0, 90.0),
-               ocean: str = OCEAN_COLOUR):
-    """Equirectangular lon/lat axes with a graticule every 30 deg."""
-    ax = fig.add_subplot(1, 1, 1)
+               ocean: str = OCEAN_COLOUR, spec=None):
+    """Equirectangular lon/lat axes with a graticule every 30 deg (in ``spec``, a
+    gridspec cell, when given; else the whole figure)."""
+    ax = fig.add_subplot(spec) if spec is not None else fig.add_subplot(1, 1, 1)
     ax.set_facecolor(ocean)
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
@@ -263,12 +303,14 @@ def constellation_map(sat_lat_deg, sat_lon_deg, isl_segments=None, *,
     if isl_segments is not None:
         seg = np.asarray(isl_segments, dtype=float).reshape(-1, 2, 2)
         lines = split_segments(seg[:, 0, 0], seg[:, 0, 1], seg[:, 1, 0], seg[:, 1, 1])
-        lc = LineCollection(lines, colors="#3b6fb6", linewidths=0.4, alpha=0.55, zorder=2)
+        lc = LineCollection(lines, colors=ROLE_COLOURS["isl"], linewidths=0.3, alpha=0.5,
+                            zorder=2)
         lc.set_gid("isl")
         ax.add_collection(lc)
-        handles.append(Line2D([], [], color="#3b6fb6", lw=1.0, label=f"ISL ({len(seg):,})"))
-    sc = ax.scatter(wrap_lon(lon[ok]), lat[ok], s=marker_size, c="#c0392b", zorder=3,
-                    linewidths=0, label=f"satellites ({int(ok.sum()):,})")
+        handles.append(Line2D([], [], color=ROLE_COLOURS["isl"], lw=1.0,
+                              label=f"ISL ({len(seg):,})"))
+    sc = ax.scatter(wrap_lon(lon[ok]), lat[ok], s=marker_size, c=ROLE_COLOURS["satellite"],
+                    zorder=3, linewidths=0, label=f"satellites ({int(ok.sum()):,})")
     sc.set_gid("satellites")
     handles.insert(0, sc)
     ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9)
@@ -313,35 +355,106 @@ def _route_extent(lat, lon, margin_deg: float = 12.0):
     return (cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2)
 
 
+def _halo(width: float = 2.5):
+    from matplotlib import patheffects
+    return [patheffects.withStroke(linewidth=width, foreground="white")]
+
+
+def _free_boxes(anchor_px: np.ndarray, texts, fontsize_pt: float, dpi: float,
+                offset_pt=(5.0, 3.0), taken=(), return_boxes: bool = False):
+    """Greedy de-cluttering of text labels, in priority order.
+
+    Each label is tried at each offset of ``offset_pt`` (one ``(dx, dy)`` in points,
+    or a list of them) from its anchor (display pixels): left-aligned there for
+    ``dx >= 0``, right-aligned for ``dx < 0``. A label takes the first offset where
+    it overlaps no label already placed nor any box in ``taken`` ((x0, y0, x1, y1)
+    pixels), else it is left off. A character is taken as 0.62 em wide and a line as
+    1.25 em high (DejaVu Sans, matplotlib's default).
+
+    Returns the offset chosen per label (``None`` = left off) and, with
+    ``return_boxes``, every box taken so far.
+    """
+    em = fontsize_pt * dpi / 72.0
+    offsets = [offset_pt] if np.ndim(offset_pt) == 1 else list(offset_pt)
+    boxes = [tuple(b) for b in taken]
+    chosen = [None] * len(texts)
+    for k, ((x, y), text) in enumerate(zip(np.asarray(anchor_px, dtype=float), texts)):
+        if not (np.isfinite(x) and np.isfinite(y)):
+            continue
+        w = 0.62 * em * len(str(text))
+        for off in offsets:
+            dx, dy = off[0] * dpi / 72.0, off[1] * dpi / 72.0
+            x0 = x + dx if dx >= 0 else x + dx - w
+            box = (x0, y + dy, x0 + w, y + dy + 1.25 * em)
+            if all(box[2] <= b[0] or b[2] <= box[0] or box[3] <= b[1] or b[3] <= box[1]
+                   for b in boxes):
+                chosen[k] = tuple(off)
+                boxes.append(box)
+                break
+    return chosen if not return_boxes else (chosen, boxes)
+
+
+def _point_boxes(px: np.ndarray, r: float = 5.0) -> list:
+    """Small boxes (pixels) around markers, for :func:`_free_boxes`'s ``taken``."""
+    return [(x - r, y - r, x + r, y + r) for x, y in np.asarray(px, dtype=float).reshape(-1, 2)]
+
+
+def _away_offset(ax, origin, toward, dist_pt: float = 7.0):
+    """(dx, dy) points, ha, va: a label offset from ``origin`` pointing away from ``toward``
+    (both (lon, lat)), so an endpoint's name does not sit on its own route leg."""
+    a = ax.transData.transform(origin)
+    b = ax.transData.transform(toward)
+    d = a - b
+    n = np.hypot(*d)
+    d = np.array([1.0, -1.0]) if not np.isfinite(n) or n < 1e-6 else d / n
+    ha = "left" if d[0] >= 0 else "right"
+    va = "bottom" if d[1] >= 0 else "top"
+    return (dist_pt * d[0], dist_pt * d[1]), ha, va
+
+
 def route_map(path_lat_deg, path_lon_deg, endpoints, gateways=None, sat_labels=None, *,
-              title: str = "Route", path=None, countries=None, extent="auto") -> Figure:
-    """A route between two places, satellite by satellite.
+              title: str = "Route", path=None, countries=None, extent="auto",
+              max_listed: int = 30, gateway_labels: int = 8) -> Figure:
+    """A route between two places, satellite by satellite, with the hops numbered.
 
     The route is drawn from the first endpoint through the satellites in
     order to the last endpoint, each leg along a great circle (cut at the
-    antimeridian).
+    antimeridian). The satellites are numbered 1..K in path order on the map
+    (a number is left off where it would overlap another label) and listed
+    by number in a side panel; the two ends are labelled by place name, and
+    gateways by name where there is room.
 
     Parameters
     ----------
     path_lat_deg, path_lon_deg : array_like, shape (K,)
-        Sub-satellite points of the satellites on the path, in order.
+        Sub-satellite points of the satellites on the path, in order
+        (satellites only: the endpoints are given separately).
     endpoints : (names, lat_deg, lon_deg) or an object with ``names``/``lat_deg``/``lon_deg``
         Source first, destination last (``GroundPoints`` works).
     gateways : (lat_deg, lon_deg, names), optional
         Gateway sites to mark (a :class:`~skymesh.ground.gateways.Gateways` works too).
     sat_labels : sequence of str, shape (K,), optional
-        Text next to each satellite (names or indices).
+        Satellite names for the side list (one per satellite on the path).
     extent : "auto", "world" or (lon_min, lon_max, lat_min, lat_max)
         "auto" zooms on the route (the world when it crosses the antimeridian).
+    max_listed : int
+        Most satellites named in the side list (the rest are counted).
+    gateway_labels : int
+        Most gateways labelled by name (the nearest to the route first).
 
     Returns
     -------
-    Figure; the route line has gid ``"route"`` and the satellites gid ``"route-satellites"``.
+    Figure; the map is ``fig.axes[0]``: the route line has gid ``"route"``, the
+    satellites gid ``"route-satellites"``, the hop numbers gid ``"hop-number"``
+    and the endpoint names gid ``"endpoint-name"``.
     """
     slat = np.atleast_1d(np.asarray(path_lat_deg, dtype=float))
     slon = np.atleast_1d(np.asarray(path_lon_deg, dtype=float))
     if slat.shape != slon.shape:
         raise InputError("path_lat_deg and path_lon_deg differ in length", field="path_lon_deg")
+    if sat_labels is not None and len(sat_labels) != len(slat):
+        raise InputError(f"{len(sat_labels)} satellite labels for {len(slat)} satellites on "
+                         "the path", field="sat_labels")
     enames, elat, elon = _points(endpoints)
     if len(elat) < 2:
         raise InputError("a route needs two endpoints (source and destination)",
@@ -354,41 +467,110 @@ def route_map(path_lat_deg, path_lon_deg, endpoints, gateways=None, sat_labels=N
         extent = (-180.0, 180.0, -90.0, 90.0) if crosses else _route_extent(lat, lon)
     elif extent == "world":
         extent = (-180.0, 180.0, -90.0, 90.0)
-    fig = new_figure()
-    ax = world_axes(fig, title=title, extent=tuple(extent))
+    extent = tuple(float(v) for v in extent)
+    listed = sat_labels is not None and len(slat) > 0
+    fig = new_figure(13.0 if listed else 11.0, 6.0)
+    if listed:
+        gs = fig.add_gridspec(1, 2, width_ratios=(4.6, 1.0))
+        ax = world_axes(fig, title=title, extent=extent, spec=gs[0])
+        side = fig.add_subplot(gs[1])
+    else:
+        ax = world_axes(fig, title=title, extent=extent)
+        side = None
     draw_countries(ax, countries)
     seg = polyline_segments(lat, lon)
-    lc = LineCollection(seg, colors="#1f4e9c", linewidths=1.8, zorder=3)
+    lc = LineCollection(seg, colors=ROLE_COLOURS["route"], linewidths=1.6, zorder=3,
+                        capstyle="round", joinstyle="round")
     lc.set_gid("route")
     ax.add_collection(lc)
-    handles = [Line2D([], [], color="#1f4e9c", lw=1.8, label=f"route ({len(slat)} satellites)")]
-    if len(slat):
-        sc = ax.scatter(wrap_lon(slon), slat, s=28, marker="o", c="#e67e22", edgecolors="k",
-                        linewidths=0.5, zorder=4, label="satellite")
+    n_sat = len(slat)
+    handles = [Line2D([], [], color=ROLE_COLOURS["route"], lw=1.6,
+                      label=f"route ({n_sat} satellite{'s' if n_sat != 1 else ''})")]
+    if n_sat:
+        sc = ax.scatter(wrap_lon(slon), slat, s=30, marker="o", c=ROLE_COLOURS["route_satellite"],
+                        edgecolors="k", linewidths=0.5, zorder=4,
+                        label="satellite (numbered in path order)")
         sc.set_gid("route-satellites")
         handles.append(sc)
-        if sat_labels is not None:
-            for la, lo, text in zip(slat, wrap_lon(slon), sat_labels):
-                ax.annotate(str(text), (lo, la), xytext=(3, 3), textcoords="offset points",
-                            fontsize=7, color="#333333", zorder=5, clip_on=True)
+    in_view = ((glon >= extent[0]) & (glon <= extent[1]) & (glat >= extent[2])
+               & (glat <= extent[3])) if len(glat) else np.zeros(0, bool)
     if len(glat):
-        gs = ax.scatter(wrap_lon(glon), glat, s=36, marker="^", c="#7b3fa0", edgecolors="k",
-                        linewidths=0.4, zorder=4, label="gateway")
-        gs.set_gid("gateways")
-        handles.append(gs)
-        for la, lo, text in zip(glat, wrap_lon(glon), gnames):
-            if text:
-                ax.annotate(text, (lo, la), xytext=(4, 4), textcoords="offset points",
-                            fontsize=7, color="#5a2d78", zorder=5, clip_on=True)
-    es = ax.scatter(wrap_lon(elon), elat, s=70, marker="*", c="#d62728", edgecolors="k",
-                    linewidths=0.5, zorder=5, label="endpoint")
+        gs_ = ax.scatter(wrap_lon(glon), glat, s=48, marker="^", c=ROLE_COLOURS["gateway"],
+                         edgecolors="k", linewidths=0.6, zorder=4, label="gateway")
+        gs_.set_gid("gateways")
+        handles.append(gs_)
+    es = ax.scatter(wrap_lon(elon), elat, s=110, marker="*", c=ROLE_COLOURS["endpoint"],
+                    edgecolors="k", linewidths=0.6, zorder=5, label="endpoint")
     es.set_gid("endpoints")
     handles.append(es)
-    for la, lo, text in zip(elat, wrap_lon(elon), enames):
-        if text:
-            ax.annotate(text, (lo, la), xytext=(5, -10), textcoords="offset points",
-                        fontsize=9, fontweight="bold", zorder=6, clip_on=True)
     ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9)
+
+    # Labels, placed in display space once the layout is settled.
+    fig.draw_without_rendering()
+    to_px = ax.transData.transform
+    ends_px = to_px(np.column_stack([wrap_lon(elon), elat]))
+    end_texts = []
+    for k, (la, lo, text) in enumerate(zip(elat, wrap_lon(elon), enames)):
+        if not text:
+            continue
+        nb = (slon[0], slat[0]) if (k == 0 and n_sat) else \
+            (slon[-1], slat[-1]) if n_sat else (wrap_lon(elon[1 - k]), elat[1 - k])
+        (dx, dy), ha, va = _away_offset(ax, (lo, la), (wrap_lon(nb[0]), nb[1]), 9.0)
+        t = ax.annotate(text, (lo, la), xytext=(dx, dy), textcoords="offset points",
+                        fontsize=10, fontweight="bold", ha=ha, va=va, zorder=7,
+                        clip_on=True, path_effects=_halo(3.0))
+        t.set_gid("endpoint-name")
+        end_texts.append(t)
+    renderer = fig.canvas.get_renderer()
+    taken = _point_boxes(ends_px, 8.0)
+    for t in end_texts:
+        e = t.get_window_extent(renderer)
+        taken.append((e.x0 - 1, e.y0 - 1, e.x1 + 1, e.y1 + 1))
+    sat_px = to_px(np.column_stack([wrap_lon(slon), slat])) if n_sat else np.empty((0, 2))
+    if n_sat:
+        # Priority: the first and the last hop, then the others in order.
+        prio = np.r_[0, n_sat - 1, np.arange(1, n_sat - 1)] if n_sat > 1 else np.r_[0]
+        # Above right, below right, above left, below left of the marker.
+        where, taken = _free_boxes(sat_px[prio], [str(k + 1) for k in prio], 7.5 * 1.15,
+                                   fig.dpi, [(4.0, 4.0), (4.0, -12.0), (-4.0, 4.0),
+                                             (-4.0, -12.0)],
+                                   taken=taken + _point_boxes(sat_px, 4.0), return_boxes=True)
+        for k, off in zip(prio, where):
+            if off is None:
+                continue
+            t = ax.annotate(str(k + 1), (wrap_lon(slon[k]), slat[k]), xytext=off,
+                            textcoords="offset points", fontsize=7.5, fontweight="bold",
+                            ha="left" if off[0] >= 0 else "right", va="baseline",
+                            color="#222222", zorder=6, clip_on=True, path_effects=_halo())
+            t.set_gid("hop-number")
+    if len(glat) and gateway_labels > 0:
+        # Nearest to the route first; a gateway's name only where there is room.
+        d = np.min(np.hypot(wrap_lon(glon)[:, None] - wrap_lon(lon)[None, :],
+                            glat[:, None] - lat[None, :]), axis=1)
+        order = [i for i in np.argsort(d, kind="stable") if in_view[i] and gnames[i]]
+        order = order[:gateway_labels]
+        gpx = to_px(np.column_stack([wrap_lon(glon[order]), glat[order]])) if order else \
+            np.empty((0, 2))
+        ok = _free_boxes(gpx, [gnames[i] for i in order], 7.5, fig.dpi, (5.0, -9.0),
+                         taken=taken)
+        for i, keep in zip(order, ok):
+            if keep is not None:
+                t = ax.annotate(gnames[i], (wrap_lon(glon[i]), glat[i]), xytext=(5, -9),
+                                textcoords="offset points", fontsize=7.5, color="#333333",
+                                zorder=6, clip_on=True, path_effects=_halo())
+                t.set_gid("gateway-name")
+    if side is not None:
+        side.set_axis_off()
+        names = [str(v) for v in sat_labels]
+        shown = names[:max_listed]
+        lines = [f"{k + 1:>3}  {n}" for k, n in enumerate(shown)]
+        if len(names) > len(shown):
+            lines.append(f"     ... and {len(names) - len(shown)} more")
+        # Top-aligned with the map (the layout was settled by draw_without_rendering).
+        side.text(side.get_position().x0, ax.get_position().y1,
+                  "Satellites in path order\n" + "\n".join(lines),
+                  transform=fig.transFigure, va="top", ha="left", family="monospace",
+                  fontsize=7.5 if len(lines) <= 34 else 6.5, gid="hop-list")
     return _finish(fig, path)
 
 
@@ -493,12 +675,18 @@ def policy_states(policy, when, countries=None) -> dict[str, str]:
 
 
 def service_map(iso2_states: dict, *, title: str = "Service availability", path=None,
-                countries=None) -> Figure:
+                countries=None, terminals=None, gateways=None,
+                gateway_labels: int = 12) -> Figure:
     """Countries shaded by service state, with a legend of the states.
 
     ``iso2_states`` maps ISO alpha-2 codes to a state of :data:`SERVICE_STATES`
     (``"active"``, ``"no-landing-rights"``, ``"inactive"``). Countries not in
     the dict are grey ("no data"). The legend always lists the three states.
+
+    ``terminals``: ``(lat_deg, lon_deg)`` arrays of user terminals, drawn as
+    small dots; ``gateways``: ``(lat_deg, lon_deg, names)``, drawn as
+    triangles, the first ``gateway_labels`` named. Both are counted in the
+    legend. "inactive" countries are hatched as well as tinted.
     """
     states = {str(k).upper(): str(v) for k, v in dict(iso2_states).items()}
     bad = sorted({v for v in states.values() if v not in SERVICE_STATES})
@@ -511,11 +699,48 @@ def service_map(iso2_states: dict, *, title: str = "Service availability", path=
     fig = new_figure()
     ax = world_axes(fig, title=title)
     draw_countries(ax, cs, facecolors=colours, edgecolor="white", linewidth=0.4)
-    handles = [Patch(facecolor=colour, edgecolor="#555555", label=label)
-               for colour, label in SERVICE_STATES.values()]
+    hatched = [geometry_path(g) for c, g in zip(cs.iso2, cs.geometry)
+               if states.get(c) == "inactive"]
+    hatched = [p for p in hatched if p is not None]
+    if hatched:
+        hc = PathCollection(hatched, facecolors="none", edgecolors=INACTIVE_HATCH[1],
+                            linewidths=0.0, hatch=INACTIVE_HATCH[0], zorder=1.5)
+        hc.set_gid("inactive-hatch")
+        ax.add_collection(hc)
+    handles = [Patch(facecolor=colour, edgecolor="#555555", label=label,
+                     hatch=INACTIVE_HATCH[0] if state == "inactive" else None)
+               for state, (colour, label) in SERVICE_STATES.items()]
     if any(c not in states for c in cs.iso2):
         handles.append(Patch(facecolor=NO_DATA_STYLE[0], edgecolor="#555555",
                              label=NO_DATA_STYLE[1]))
+    if terminals is not None:
+        tlat = np.atleast_1d(np.asarray(terminals[0], dtype=float))
+        tlon = np.atleast_1d(np.asarray(terminals[1], dtype=float))
+        if tlat.shape != tlon.shape:
+            raise InputError("terminal latitudes and longitudes differ in length",
+                             field="terminals")
+        size = 6.0 if len(tlat) <= 500 else 2.0
+        ts = ax.scatter(wrap_lon(tlon), tlat, s=size, c=ROLE_COLOURS["terminal"],
+                        linewidths=0, alpha=0.8, zorder=3,
+                        label=f"terminal ({len(tlat):,})")
+        ts.set_gid("terminals")
+        handles.append(ts)
+    if gateways is not None:
+        gnames, glat, glon = _points(gateways, order=("lat", "lon", "names"))
+        gs_ = ax.scatter(wrap_lon(glon), glat, s=50, marker="^", c=ROLE_COLOURS["gateway"],
+                         edgecolors="k", linewidths=0.7, zorder=4,
+                         label=f"gateway ({len(glat):,})")
+        gs_.set_gid("gateways")
+        handles.append(gs_)
+        fig.draw_without_rendering()
+        gpx = ax.transData.transform(np.column_stack([wrap_lon(glon), glat]))
+        ok = _free_boxes(gpx[:gateway_labels], gnames[:gateway_labels], 7.0, fig.dpi,
+                         taken=_point_boxes(gpx))
+        for la, lo, text, keep in zip(glat, wrap_lon(glon), gnames, ok):
+            if text and keep is not None:
+                t = ax.annotate(text, (lo, la), xytext=(5, 3), textcoords="offset points",
+                                fontsize=7, zorder=5, clip_on=True, path_effects=_halo())
+                t.set_gid("gateway-name")
     ax.legend(handles=handles, loc="lower left", fontsize=9, framealpha=0.9,
               title="service state")
     return _finish(fig, path)

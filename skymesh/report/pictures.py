@@ -3,7 +3,19 @@
 Each function computes what its figure needs (positions, routes, policy
 states) with the engine's vectorised calls and hands arrays to
 :mod:`skymesh.report.maps`, :mod:`skymesh.report.plots` or
-:mod:`skymesh.report.view`.
+:mod:`skymesh.report.view`. Every picture is written through
+:func:`skymesh.files.atomic_path` (by the figure functions' ``path``).
+
+Figures of a results folder:
+
+* egress runs (:func:`run_figures`): service maps at the window's start and
+  end with the terminals and gateways marked, the RTT CDF, and the share of
+  terminals served over time (UTC);
+* routing studies (:func:`routing_figures`): the CDF over pairs of each
+  pair's minimum, mean and maximum RTT against the vacuum bound of its
+  great-circle distance, RTT over time for a few pairs (the shortest, the
+  median and the longest great-circle distance), and the forwarding-state
+  changes per step.
 """
 
 from __future__ import annotations
@@ -36,35 +48,63 @@ def constellation_figure(constellation, when, path, *, isls: bool = True):
 
 
 def route_figure(constellation, a, b, when, path, *, mode="isl", gateways=None):
-    """Map of the shortest route between places ``a`` and ``b`` (resolved ``Place``s)."""
+    """Map of the shortest route between places ``a`` and ``b`` (resolved ``Place``s).
+
+    The satellites handed to the map are exactly the route's (``path`` column of
+    :func:`~skymesh.network.over_time.path_series`), so the count in the title, the
+    legend, the numbered markers and the side list are one number.
+    """
     from skymesh.report.maps import route_map
     grid = time_grid(when)
     eps = GroundPoints.of([a.name, b.name], [a.lat_deg, b.lat_deg], [a.lon_deg, b.lon_deg])
     relays = None if gateways is None else GroundPoints.of(gateways.name, gateways.lat_deg,
                                                           gateways.lon_deg)
     table = path_series(constellation, grid, eps, [[0, 1]], mode=mode, relays=relays)
-    sats = table["path"][0].as_py() or []
+    sats = [int(s) for s in (table["path"][0].as_py() or [])]
     rtt = table["rtt_ms"][0].as_py()
     pos = positions_ecef(constellation, grid)[:, 0]
-    lat, lon, _ = ecef_to_geodetic(pos[np.asarray(sats, dtype=int)]) if sats else ([], [], [])
+    if sats:
+        lat, lon, _ = ecef_to_geodetic(pos[np.asarray(sats, dtype=int)])
+    else:
+        lat, lon = np.empty(0), np.empty(0)
     title = (f"{a.name} -> {b.name}, {constellation.name} ({mode}), {when:%Y-%m-%d %H:%M} UTC: "
              + (f"RTT {rtt:.1f} ms, {len(sats)} satellites" if rtt is not None else "unreachable"))
     gw = None if gateways is None else (gateways.lat_deg, gateways.lon_deg, gateways.name)
-    return route_map(np.concatenate([[a.lat_deg], lat, [b.lat_deg]]),
-                     np.concatenate([[a.lon_deg], lon, [b.lon_deg]]),
-                     eps, gw, [str(constellation.sat_names[s]) for s in sats], title=title,
-                     path=path)
+    return route_map(lat, lon, eps, gw, [str(constellation.sat_names[s]) for s in sats],
+                     title=title, path=path)
 
 
 def rtt_figures(table, a, b, path, *, cdf_path=None, title=""):
+    """RTT over time (UTC axis) and, with ``cdf_path``, its CDF, for one pair's path series."""
     from skymesh.report.plots import fibre_rtt_ms, rtt_cdf_plot, rtt_plot, vacuum_rtt_ms
     rtt = np.asarray([np.nan if v is None else v for v in table["rtt_ms"].to_pylist()])
     vac = float(vacuum_rtt_ms(a.lat_deg, a.lon_deg, b.lat_deg, b.lon_deg))
     fib = float(fibre_rtt_ms(a.lat_deg, a.lon_deg, b.lat_deg, b.lon_deg))
-    figs = [rtt_plot(table["t_s"].to_numpy(), rtt, vac, fib, title=title, path=path)]
+    times = (table["time_utc"].to_numpy(zero_copy_only=False)
+             if "time_utc" in table.column_names else table["t_s"].to_numpy())
+    figs = [rtt_plot(times, rtt, vac, fib, title=title, path=path)]
     if cdf_path is not None:
         figs.append(rtt_cdf_plot(rtt, vac, fib, title=title, path=cdf_path))
     return figs
+
+
+def _service_markers(prep) -> dict:
+    """The ``terminals`` and ``gateways`` arguments of :func:`service_map` for a run."""
+    return dict(terminals=(prep.terminal_lat, prep.terminal_lon),
+                gateways=(prep.gateway_lat, prep.gateway_lon,
+                          [str(n) for n in prep.gateway_name]) if len(prep.gateway_name)
+                else None)
+
+
+def service_figure(loaded, when, path, *, prep=None):
+    """The service map of a scenario's policy at ``when``, terminals and gateways marked."""
+    from skymesh.report.maps import policy_states, service_map
+    if prep is None:
+        from skymesh.sim.prepare import prepare
+        prep = prepare(loaded)
+    return service_map(policy_states(prep.operators[0].policy, when),
+                       title=f"{prep.scenario.name}: service at {when:%Y-%m-%d %H:%M} UTC",
+                       path=path, **_service_markers(prep))
 
 
 def run_figures(out: Path, prep, series: dict) -> list[str]:
@@ -73,7 +113,7 @@ def run_figures(out: Path, prep, series: dict) -> list[str]:
     ``series`` is the second result of :func:`skymesh.sim.summary.summarize_run`.
     """
     from skymesh.report.maps import policy_states, service_map
-    from skymesh.report.plots import rtt_cdf_plot, rtt_plot
+    from skymesh.report.plots import grid_times_utc, rtt_cdf_plot, time_series_plot
     (out / "figures").mkdir(exist_ok=True)
     names = []
     grid = prep.grid
@@ -81,7 +121,7 @@ def run_figures(out: Path, prep, series: dict) -> list[str]:
         f = f"figures/service_{tag}.png"
         service_map(policy_states(prep.operators[0].policy, when),
                     title=f"{prep.scenario.name}: service at {when:%Y-%m-%d %H:%M} UTC",
-                    path=out / f)
+                    path=out / f, **_service_markers(prep))
         names.append(f)
     f = "figures/rtt_cdf.png"
     rtt_cdf_plot({lab: s["rtt_ms"] for lab, s in series.items()},
@@ -89,19 +129,160 @@ def run_figures(out: Path, prep, series: dict) -> list[str]:
                  path=out / f)
     names.append(f)
     f = "figures/served_over_time.png"
-    first = next(iter(series))
-    fig = rtt_plot(grid.offsets_s, 100 * series[first]["served_by_step"],
-                   title=f"{prep.scenario.name}: share of terminals served ({first})",
-                   label="served %", path=None)
-    fig.axes[0].set_ylabel("terminals served (%)")
-    fig.savefig(out / f)
+    time_series_plot(grid_times_utc(grid),
+                     {lab: 100 * np.asarray(s["served_by_step"], dtype=float)
+                      for lab, s in series.items()},
+                     ylabel="terminals served (%)", ylim=(0, 105),
+                     title=f"{prep.scenario.name}: share of terminals served",
+                     path=out / f)
     names.append(f)
     return names
 
 
+# --------------------------------------------------------------------------- routing studies
+
+def _example_pairs(lat, lon, n: int = 3) -> np.ndarray:
+    """Pair ids (upper triangle, row-major, as in ``rtt.parquet``) of the pairs with the
+    shortest, the median and the longest great-circle distance (``n`` spread over them)."""
+    from skymesh.report.plots import great_circle_km
+    e = len(lat)
+    iu, ju = np.triu_indices(e, 1)
+    d = great_circle_km(lat[iu], lon[iu], lat[ju], lon[ju])
+    order = np.argsort(d, kind="stable")
+    picks = np.unique(np.round(np.linspace(0, len(order) - 1, min(n, len(order)))).astype(int))
+    return order[picks]
+
+
+def routing_figures(out: Path, prep, extra: dict | None = None, *, n_pairs: int = 3) -> list[str]:
+    """Figures of a routing study's results folder ``out``; returns their relative paths.
+
+    * ``figures/rtt_cdf_pairs.png``: CDF over pairs of each pair's minimum, mean and
+      maximum RTT, with the CDF of the pairs' vacuum-bound RTT (2 x great-circle
+      distance / c) that no path can beat;
+    * ``figures/rtt_over_time.png``: RTT over time (UTC) of ``n_pairs`` pairs (the
+      shortest, median and longest great-circle distance), each with its vacuum bound;
+    * ``figures/fstate_changes.png``: forwarding-state entries that change per step
+      (the first step, which lists the whole table, is left out).
+
+    Reads ``pairs.parquet`` (or ``extra["pairs"]``), ``rtt.parquet`` and
+    ``fstate_changes.parquet`` a batch at a time, so memory stays flat.
+    """
+    import pyarrow.parquet as pq
+
+    from skymesh.report.plots import (cdf_plot, grid_times_utc, time_series_plot,
+                                      vacuum_rtt_ms)
+    from skymesh.sim.results import iter_batches
+    out = Path(out)
+    (out / "figures").mkdir(exist_ok=True)
+    name = prep.scenario.name
+    e = prep.n_terminals
+    lat, lon = np.asarray(prep.terminal_lat, float), np.asarray(prep.terminal_lon, float)
+    iu, ju = np.triu_indices(e, 1)
+    pairs = extra["pairs"] if extra and "pairs" in extra else pq.read_table(out / "pairs.parquet")
+    names = []
+
+    def col(c):
+        return np.asarray(pairs[c].to_numpy(zero_copy_only=False), dtype=float)
+
+    f = "figures/rtt_cdf_pairs.png"
+    cdf_plot({"per-pair maximum RTT": col("rtt_ms_max"), "per-pair mean RTT": col("rtt_ms_mean"),
+              "per-pair minimum RTT": col("rtt_ms_min"),
+              "vacuum bound (great circle)": vacuum_rtt_ms(lat[iu], lon[iu], lat[ju], lon[ju])},
+             xlabel="RTT (ms)", ylabel="fraction of pairs", dashed=("vacuum bound (great circle)",),
+             title=f"{name}: RTT over {len(iu):,} pairs ({len(prep.grid):,} steps)",
+             path=out / f)
+    names.append(f)
+
+    picks = _example_pairs(lat, lon, n_pairs)
+    n_steps = len(prep.grid)
+    rtt = np.full((len(picks), n_steps), np.nan)
+    for batch in iter_batches(out / "rtt.parquet", columns=["step", "src", "dst", "rtt_ms"]):
+        src = batch.column("src").to_numpy()
+        dst = batch.column("dst").to_numpy()
+        pid = src.astype(np.int64) * e - src * (src + 1) // 2 + (dst - src - 1)
+        hit = np.isin(pid, picks)
+        if hit.any():
+            row = np.searchsorted(np.sort(picks), pid[hit])
+            row = np.argsort(picks)[row]
+            vals = batch.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)[hit]
+            rtt[row, batch.column("step").to_numpy()[hit]] = vals
+    labels = [f"{prep.terminal_name[iu[p]]} - {prep.terminal_name[ju[p]]}" for p in picks]
+    refs = {f"{lab}: vacuum bound": (float(vacuum_rtt_ms(lat[iu[p]], lon[iu[p]], lat[ju[p]],
+                                                         lon[ju[p]])), lab)
+            for lab, p in zip(labels, picks)}
+    f = "figures/rtt_over_time.png"
+    time_series_plot(grid_times_utc(prep.grid), dict(zip(labels, rtt)), ylabel="RTT (ms)",
+                     references=refs, ylim=(0, np.nanmax(np.r_[rtt[np.isfinite(rtt)], 1.0]) * 1.15),
+                     title=f"{name}: RTT over time (shortest, median and longest pair)",
+                     path=out / f)
+    names.append(f)
+
+    changes = np.zeros(n_steps, np.int64)
+    for batch in iter_batches(out / "fstate_changes.parquet", columns=["step"]):
+        changes += np.bincount(batch.column("step").to_numpy(), minlength=n_steps)
+    per_step = changes.astype(float)
+    per_step[0] = np.nan                      # the first step lists the whole table
+    f = "figures/fstate_changes.png"
+    time_series_plot(grid_times_utc(prep.grid), {"forwarding entries changed": per_step},
+                     ylabel="entries changed since the step before", drawstyle="steps-post",
+                     title=f"{name}: forwarding-state changes per step",
+                     path=out / f)
+    names.append(f)
+    return names
+
+
+# --------------------------------------------------------------------------- interactive view
+
+def nearest_place_names(lat_deg, lon_deg) -> list[str]:
+    """"near NAME (CC)": the GeoNames city (population >= 15,000) nearest each point.
+
+    Terminals placed by population sit within a few tens of km of a city
+    (:data:`skymesh.ground.countries.POPULATION_JITTER_KM`), so the name is what
+    a reader would call the place.
+    """
+    from skymesh.ground.places import _gazetteer
+    from skymesh.report.plots import great_circle_km
+    g = _gazetteer()
+    out = []
+    for la, lo in zip(np.atleast_1d(lat_deg), np.atleast_1d(lon_deg)):
+        d = great_circle_km(la, lo, g.lat_deg, g.lon_deg)
+        i = int(np.argmin(d))
+        out.append(f"near {g.name[i]} ({g.country_iso2[i]})" if d[i] > 5.0
+                   else f"{g.name[i]} ({g.country_iso2[i]})")
+    return out
+
+
+def _route_allowed(policy, terminal_country: str, gateway_country: str | None, grid) -> tuple:
+    """Per step: whether the policy lets the route exist, and why not where it does not.
+
+    The terminal's country must be served (:func:`~skymesh.policy.rules.service_active`);
+    when the route ends at a gateway, traffic must be allowed to exit there
+    (:func:`~skymesh.policy.rules.exit_allowed`: landing rights, exit countries, censoring).
+    """
+    from skymesh.policy.rules import exit_allowed, service_active
+    times = grid.datetimes()
+    served = service_active(policy, [terminal_country], times)[0]
+    ok = served.copy()
+    why = np.where(served, "", f"no service: the policy has {terminal_country or 'it'} "
+                               "switched off")
+    if gateway_country is not None:
+        exits = exit_allowed(policy, terminal_country, [gateway_country], times)[0]
+        why = np.where(served & ~exits, f"the policy lets no traffic from {terminal_country} "
+                                        f"exit in {gateway_country}", why)
+        ok &= exits
+    return ok, why.tolist()
+
+
 def scenario_view(loaded, out, *, route_from=None, route_to=None, max_steps: int = 120):
-    """Write the interactive HTML view of a scenario's window."""
+    """Write the interactive HTML view of a scenario's window.
+
+    The route runs from ``route_from`` (default: the scenario's first terminal) to
+    ``route_to`` (default: the first gateway its traffic may exit at). It is drawn
+    only at steps where the policy allows it (see :func:`_route_allowed`); at the
+    others the page says why there is no route.
+    """
     from skymesh.ground.places import resolve_place
+    from skymesh.policy.rules import exit_allowed
     from skymesh.report.maps import policy_states
     from skymesh.report.view import decimate_steps, write_view_html
     from skymesh.sim.prepare import prepare
@@ -113,23 +294,33 @@ def scenario_view(loaded, out, *, route_from=None, route_to=None, max_steps: int
     lat, lon, _ = ecef_to_geodetic(pos)
     if route_from:
         a = resolve_place(route_from)
-        a_pt = (a.name, a.lat_deg, a.lon_deg)
+        a_pt, a_cc = (a.name, a.lat_deg, a.lon_deg), a.country_iso2
     else:
-        a_pt = (str(prep.terminal_name[0]), prep.terminal_lat[0], prep.terminal_lon[0])
+        a_cc = str(prep.terminal_country[0])
+        name = nearest_place_names(prep.terminal_lat[:1], prep.terminal_lon[:1])[0]
+        a_pt = (f"terminal {name}", prep.terminal_lat[0], prep.terminal_lon[0])
+    b_cc = None
     if route_to:
         b = resolve_place(route_to)
         b_pt = (b.name, b.lat_deg, b.lon_deg)
     else:
-        b_pt = (str(prep.gateway_name[0]), prep.gateway_lat[0], prep.gateway_lon[0])
+        # The first gateway the terminal's traffic may exit at, at some step of the window.
+        ok = exit_allowed(op.policy, a_cc, prep.gateway_country, grid.datetimes()).any(axis=1)
+        g = int(np.flatnonzero(ok)[0]) if ok.any() else 0
+        b_cc = str(prep.gateway_country[g])
+        b_pt = (f"gateway {prep.gateway_name[g]} ({b_cc})", prep.gateway_lat[g],
+                prep.gateway_lon[g])
     eps = GroundPoints.of([a_pt[0], b_pt[0]], [a_pt[1], b_pt[1]], [a_pt[2], b_pt[2]])
     table = path_series(op.constellation, grid, eps, [[0, 1]], mode=prep.scenario.routing.mode,
                         min_elevation_deg=prep.scenario.routing.min_elevation_deg)
-    route = table["path"].to_pylist()
-    rtt = [np.nan if v is None else v for v in table["rtt_ms"].to_pylist()]
+    allowed, why = _route_allowed(op.policy, a_cc, b_cc, grid)
+    route = [r if ok else None for r, ok in zip(table["path"].to_pylist(), allowed)]
+    rtt = [np.nan if (v is None or not ok) else v
+           for v, ok in zip(table["rtt_ms"].to_pylist(), allowed)]
     states = [policy_states(op.policy, when) for when in grid.datetimes()]
     return write_view_html(
         out, sat_tracks=(grid, lat, lon), countries=states, isl_pairs=op.isl_pairs,
-        route=route, rtt_ms=rtt, endpoints=([a_pt[0], b_pt[0]], [a_pt[1], b_pt[1]],
-                                            [a_pt[2], b_pt[2]]),
+        route=route, rtt_ms=rtt, route_note=why,
+        endpoints=([a_pt[0], b_pt[0]], [a_pt[1], b_pt[1]], [a_pt[2], b_pt[2]]),
         gateways=(prep.gateway_lat, prep.gateway_lon, list(prep.gateway_name)),
         title=f"SkyMesh: {prep.scenario.name}", max_steps=max_steps)

@@ -13,7 +13,8 @@ Two reference lines sit on every plot:
 Great-circle distances use the IUGG mean Earth radius (6371.0088 km).
 
 Plain functions over arrays that return a :class:`matplotlib.figure.Figure`
-and save it (PNG/SVG/PDF by extension) when given ``path``.
+and save it (PNG/SVG/PDF by extension, through an atomic rename) when given
+``path``. Time axes given datetimes are in UTC and say so ("time (UTC)").
 """
 
 from __future__ import annotations
@@ -91,6 +92,22 @@ def _times(values):
     return arr.astype(float), False
 
 
+def grid_times_utc(grid) -> np.ndarray:
+    """The instants of a :class:`~skymesh.timebase.TimeGrid` as ``datetime64[ms]`` (UTC)."""
+    start = np.datetime64(grid.start.astimezone(timezone.utc).replace(tzinfo=None), "ms")
+    return start + np.round(np.asarray(grid.offsets_s, dtype=float) * 1e3).astype(
+        "timedelta64[ms]")
+
+
+def _utc_axis(ax, is_dt: bool) -> None:
+    ax.set_xlabel("time (UTC)" if is_dt else "time (s)")
+    if is_dt:
+        from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+        locator = AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+
+
 def _nan_spans(x, bad: np.ndarray):
     """(start, end) x-spans of runs of True in ``bad`` (half a step wide either side)."""
     spans = []
@@ -148,13 +165,8 @@ def rtt_plot(time, rtt_ms, vacuum_ms=None, fibre_ms=None, *, title: str = "Round
     ax.set_ylim(0, top * 1.12)
     if len(x) > 1:
         ax.set_xlim(x[0], x[-1])
-    ax.set_xlabel("time (UTC)" if is_dt else "time (s)")
+    _utc_axis(ax, is_dt)
     ax.set_ylabel("RTT (ms)")
-    if is_dt:
-        from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-        locator = AutoDateLocator()
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     ax.grid(True, alpha=0.3)
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
@@ -172,7 +184,7 @@ def rtt_cdf_plot(rtt_ms, vacuum_ms=None, fibre_ms=None, *, title: str = "RTT dis
     series = rtt_ms if isinstance(rtt_ms, dict) else {label: rtt_ms}
     fig = new_figure(7.5, 4.5)
     ax = fig.add_subplot(1, 1, 1)
-    colours = ["#1f4e9c", "#c0392b", "#7b3fa0", "#16a085", "#555555"]
+    colours = list(SERIES_COLOURS)
     xmax = 1.0
     for k, (name, values) in enumerate(series.items()):
         y = _as_float(values, "rtt_ms")
@@ -197,5 +209,85 @@ def rtt_cdf_plot(rtt_ms, vacuum_ms=None, fibre_ms=None, *, title: str = "RTT dis
     ax.set_ylabel("fraction of steps")
     ax.grid(True, alpha=0.3)
     ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
+    return _finish(fig, path)
+
+
+#: Line colours of multi-series plots: Okabe-Ito blue, vermillion, bluish green,
+#: reddish purple, orange, sky blue (colour-blind safe; see skymesh.report.maps).
+SERIES_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
+
+
+def time_series_plot(time, series, *, ylabel: str, title: str = "", path=None,
+                     references=None, ylim=None, drawstyle: str = "default") -> Figure:
+    """One or more series over a shared time axis (UTC when given datetimes).
+
+    Parameters
+    ----------
+    time : array_like, shape (T,)
+        Seconds from the start, or datetimes / ``datetime64`` / ISO strings (UTC).
+    series : array_like (T,) or dict of label -> array_like (T,)
+        NaN or None leave a gap.
+    references : dict of label -> (value, series label or None), optional
+        Horizontal dashed lines, coloured like the series they belong to
+        (e.g. each pair's vacuum-bound RTT).
+    ylim : (low, high), optional
+    drawstyle : matplotlib drawstyle (``"steps-post"`` for per-step counts)
+    """
+    x, is_dt = _times(time)
+    series = series if isinstance(series, dict) else {ylabel: series}
+    fig = new_figure(10.0, 4.5)
+    ax = fig.add_subplot(1, 1, 1)
+    colour_of = {}
+    for k, (name, values) in enumerate(series.items()):
+        y = _as_float(values, "series")
+        if len(y) != len(x):
+            raise InputError(f"series '{name}' has {len(y)} values but time has {len(x)}",
+                             field="series")
+        colour_of[name] = SERIES_COLOURS[k % len(SERIES_COLOURS)]
+        ax.plot(x, y, color=colour_of[name], linewidth=1.2, label=str(name),
+                drawstyle=drawstyle, marker="." if len(y) <= 60 else None, zorder=3)
+    for name, (value, owner) in (references or {}).items():
+        if value is not None and np.isfinite(value):
+            ax.axhline(float(value), color=colour_of.get(owner, "#555555"), linestyle="--",
+                       linewidth=1.0, label=str(name), zorder=2)
+    if len(x) > 1:
+        ax.set_xlim(x[0], x[-1])
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    _utc_axis(ax, is_dt)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    return _finish(fig, path)
+
+
+def cdf_plot(series, *, xlabel: str, ylabel: str = "fraction", title: str = "",
+             path=None, dashed=()) -> Figure:
+    """Empirical CDFs of one or more samples (dict label -> values; NaN dropped).
+
+    Labels in ``dashed`` are drawn dashed (reference curves, e.g. a vacuum bound).
+    """
+    fig = new_figure(7.5, 4.5)
+    ax = fig.add_subplot(1, 1, 1)
+    xmax = 1.0
+    for k, (name, values) in enumerate(dict(series).items()):
+        y = _as_float(values, "series")
+        ok = np.sort(y[np.isfinite(y)])
+        if ok.size == 0:
+            continue
+        ax.step(np.r_[ok[0], ok], np.r_[0.0, np.arange(1, ok.size + 1) / ok.size],
+                where="post", color=SERIES_COLOURS[k % len(SERIES_COLOURS)], linewidth=1.5,
+                linestyle="--" if name in dashed else "-", label=str(name))
+        xmax = max(xmax, float(ok[-1]))
+    ax.set_xlim(0, xmax * 1.05)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    if title:
+        ax.set_title(title)
     ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
     return _finish(fig, path)

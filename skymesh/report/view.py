@@ -12,8 +12,19 @@ What the page shows, on an equirectangular (lon/lat) canvas:
 * satellites moving along their tracks as a time slider
   (``<input type="range" id="time-slider">``) or the play button advances;
   the current UTC instant is in ``#time-label``;
-* optional ISLs, the route between two places at the current step, and
-  endpoint and gateway markers.
+* optional ISLs (thin, behind a "links" checkbox, off by default when there
+  are more than :data:`ISL_DEFAULT_ON_MAX` of them), the route between two
+  places at the current step (none at steps where the caller says the policy
+  forbids it, with the reason shown), endpoint and gateway markers labelled
+  by name;
+* under the map, RTT over time on a UTC time axis, with a cursor at the
+  slider's step (click it to jump there); the page fills the window, map and
+  chart together, with no blank band.
+
+Colours follow :data:`skymesh.report.maps.ROLE_COLOURS` and
+:data:`~skymesh.report.maps.SERVICE_STATES` (Okabe-Ito, colour-blind safe):
+satellites, endpoints, gateways and each service state have their own
+colour, and "inactive" countries are hatched as well.
 
 Size: tracks are decimated to at most ``max_steps`` instants (120 by
 default) and stored as centidegrees (coordinates rounded to 2 decimals) in
@@ -33,9 +44,13 @@ import numpy as np
 import shapely
 
 from skymesh.errors import InputError
-from skymesh.report.maps import NO_DATA_STYLE, SERVICE_STATES, _countries, _points, wrap_lon
+from skymesh.files import write_text_atomic
+from skymesh.report.maps import (INACTIVE_HATCH, NO_DATA_STYLE, ROLE_COLOURS, SERVICE_STATES,
+                                 _countries, _points, wrap_lon)
 
 DEFAULT_MAX_STEPS = 120
+#: Above this many ISLs the page starts with the links hidden (the checkbox shows them).
+ISL_DEFAULT_ON_MAX = 2000
 DEFAULT_SIMPLIFY_DEG = 0.1
 _MISSING = -32768  # int16 code for "no position" (failed propagation)
 
@@ -147,7 +162,7 @@ def _markers(points, order):
 
 def view_data(*, sat_tracks, countries=None, isl_pairs=None, route=None, rtt_ms=None,
               endpoints=None, gateways=None, title="SkyMesh", max_steps=DEFAULT_MAX_STEPS,
-              simplify_deg=DEFAULT_SIMPLIFY_DEG, country_set=None) -> dict:
+              simplify_deg=DEFAULT_SIMPLIFY_DEG, country_set=None, route_note=None) -> dict:
     """The page's data as one JSON-able dict (see :func:`write_view_html`)."""
     times, lat, lon = _tracks(sat_tracks)
     n_sats, n_steps = lat.shape
@@ -185,6 +200,13 @@ def view_data(*, sat_tracks, countries=None, isl_pairs=None, route=None, rtt_ms=
             raise InputError(f"rtt_ms has {len(r)} steps but the tracks have {n_steps}",
                              field="rtt_ms")
         rtt = [None if not np.isfinite(v) else round(float(v), 2) for v in r[steps]]
+    note = None
+    if route_note is not None:
+        route_note = list(route_note)
+        if len(route_note) != n_steps:
+            raise InputError(f"route_note has {len(route_note)} steps but the tracks have "
+                             f"{n_steps}", field="route_note")
+        note = [str(route_note[k] or "") for k in steps]
     # Step-major layout: the positions of step k are [k*N, (k+1)*N).
     lat_s = lat[:, steps].T
     lon_s = wrap_lon(lon[:, steps]).T
@@ -197,7 +219,11 @@ def view_data(*, sat_tracks, countries=None, isl_pairs=None, route=None, rtt_ms=
         "lon_b64": _b64_centideg(lon_s),
         "isl": isl.ravel().tolist(),
         "route": _route_steps(route, steps, n_steps, n_sats),
+        "route_note": note,
         "rtt_ms": rtt,
+        "isl_on": bool(len(isl) <= ISL_DEFAULT_ON_MAX),
+        "colours": dict(ROLE_COLOURS),
+        "hatch": {"state": "inactive", "colour": INACTIVE_HATCH[1]},
         "endpoints": _markers(endpoints, ("names", "lat", "lon")) if endpoints is not None
         else [],
         "gateways": _markers(gateways, ("lat", "lon", "names")) if gateways is not None
@@ -213,7 +239,8 @@ def view_data(*, sat_tracks, countries=None, isl_pairs=None, route=None, rtt_ms=
 def write_view_html(path, *, sat_tracks, countries=None, isl_pairs=None, route=None,
                     rtt_ms=None, endpoints=None, gateways=None, title: str = "SkyMesh",
                     max_steps: int = DEFAULT_MAX_STEPS,
-                    simplify_deg: float = DEFAULT_SIMPLIFY_DEG, country_set=None) -> Path:
+                    simplify_deg: float = DEFAULT_SIMPLIFY_DEG, country_set=None,
+                    route_note=None) -> Path:
     """Write the offline interactive map to ``path`` (one self-contained HTML file).
 
     Parameters
@@ -236,7 +263,12 @@ def write_view_html(path, *, sat_tracks, countries=None, isl_pairs=None, route=N
         the last endpoint through those satellites), or a polyline of
         ``(lat, lon)`` pairs, or ``None``/empty when unreachable.
     rtt_ms : sequence of length T, optional
-        RTT per step (NaN/None when unreachable), shown beside the time.
+        RTT per step (NaN/None when unreachable), shown beside the time and
+        plotted under the map on a UTC time axis.
+    route_note : sequence of str of length T, optional
+        Why there is no route at a step ("" where there is nothing to say), e.g.
+        "no service: the policy has IR switched off"; shown instead of
+        "unreachable" and shaded on the RTT chart.
     endpoints : (names, lat_deg, lon_deg) or GroundPoints, optional
     gateways : (lat_deg, lon_deg, names) or Gateways, optional
     title : str
@@ -254,7 +286,7 @@ def write_view_html(path, *, sat_tracks, countries=None, isl_pairs=None, route=N
     data = view_data(sat_tracks=sat_tracks, countries=countries, isl_pairs=isl_pairs,
                      route=route, rtt_ms=rtt_ms, endpoints=endpoints, gateways=gateways,
                      title=title, max_steps=max_steps, simplify_deg=simplify_deg,
-                     country_set=country_set)
+                     country_set=country_set, route_note=route_note)
     payload = json.dumps(data, separators=(",", ":"), allow_nan=False)
     # Safe inside <script>: no "</script>", no "<!--".
     payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -263,7 +295,7 @@ def write_view_html(path, *, sat_tracks, countries=None, isl_pairs=None, route=N
             .replace("__SCRIPT__", _SCRIPT))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
+    write_text_atomic(path, page)
     return path
 
 
@@ -277,22 +309,33 @@ _TEMPLATE = """<!DOCTYPE html>
 <link rel="icon" href="data:,">
 <title>__TITLE__</title>
 <style>
+  html, body { height: 100%; }
   body { margin: 0; font-family: system-ui, -apple-system, "Segoe UI", sans-serif;
-         background: #f4f6f8; color: #222; }
-  header { padding: 8px 14px; display: flex; flex-wrap: wrap; gap: 12px; align-items: center; }
-  h1 { font-size: 17px; margin: 0 12px 0 0; }
+         background: #f4f6f8; color: #222; display: flex; flex-direction: column;
+         overflow: hidden; }
+  header { padding: 6px 14px; display: flex; flex-wrap: wrap; gap: 10px 14px;
+           align-items: center; flex: none; }
+  h1 { font-size: 17px; margin: 0 8px 0 0; }
   #controls { display: flex; gap: 10px; align-items: center; flex: 1; min-width: 320px; }
   #time-slider { flex: 1; }
   #time-label { font-variant-numeric: tabular-nums; min-width: 190px; font-weight: 600; }
   #info { font-size: 13px; color: #444; min-width: 160px; }
+  #isl-toggle { font-size: 13px; white-space: nowrap; }
   button { font: inherit; padding: 2px 10px; }
-  #wrap { position: relative; margin: 0 14px; }
-  canvas { display: block; width: 100%; background: #dce9f5; border: 1px solid #b8c4cf; }
-  #legend { display: flex; flex-wrap: wrap; gap: 14px; padding: 8px 14px; font-size: 13px; }
+  #wrap { flex: none; padding: 0 14px; }
+  canvas { display: block; margin: 0 auto; }
+  #map { background: #dce9f5; border: 1px solid #b8c4cf; }
+  #legend { flex: none; display: flex; flex-wrap: wrap; gap: 4px 14px; padding: 5px 14px;
+            font-size: 13px; justify-content: center; }
+  #chart-wrap { flex: 1 1 auto; min-height: 0; padding: 0 14px 6px; }
+  #rtt-chart { background: #ffffff; border: 1px solid #d0d7de; cursor: pointer; }
   .sw { display: inline-block; width: 14px; height: 10px; margin-right: 5px;
         border: 1px solid #666; vertical-align: middle; }
-  .dot { display: inline-block; width: 7px; height: 7px; border-radius: 50%;
-         margin-right: 5px; vertical-align: middle; }
+  .dot { display: inline-block; width: 8px; height: 8px; border-radius: 50%;
+         margin-right: 5px; vertical-align: middle; border: 1px solid #222; }
+  .tri { display: inline-block; width: 0; height: 0; margin-right: 5px; vertical-align: middle;
+         border-left: 6px solid transparent; border-right: 6px solid transparent;
+         border-bottom: 10px solid; }
   .ln { display: inline-block; width: 18px; height: 0; margin-right: 5px;
         vertical-align: middle; border-top: 3px solid; }
 </style>
@@ -306,10 +349,13 @@ _TEMPLATE = """<!DOCTYPE html>
            aria-label="time step">
     <span id="time-label"></span>
   </div>
+  <label id="isl-toggle"><input type="checkbox" id="show-isl"> inter-satellite links</label>
   <span id="info"></span>
 </header>
 <div id="wrap"><canvas id="map" width="1200" height="600"></canvas></div>
 <div id="legend"></div>
+<div id="chart-wrap"><canvas id="rtt-chart" width="1200" height="160"
+     aria-label="RTT over time (UTC)"></canvas></div>
 <script type="application/json" id="skymesh-data">__DATA__</script>
 <script>
 __SCRIPT__
@@ -322,7 +368,7 @@ _SCRIPT = r"""
 "use strict";
 (function () {
   const D = JSON.parse(document.getElementById("skymesh-data").textContent);
-  const N = D.n_sats, T = D.n_steps;
+  const N = D.n_sats, T = D.n_steps, C = D.colours;
 
   function decode(b64) {
     const bin = atob(b64), n = bin.length >> 1, out = new Float32Array(n);
@@ -337,12 +383,18 @@ _SCRIPT = r"""
 
   const canvas = document.getElementById("map");
   const ctx = canvas.getContext("2d");
+  const chart = document.getElementById("rtt-chart");
+  const cctx = chart.getContext("2d");
+  const chartWrap = document.getElementById("chart-wrap");
   const slider = document.getElementById("time-slider");
   const label = document.getElementById("time-label");
   const info = document.getElementById("info");
   const playBtn = document.getElementById("play");
+  const islBox = document.getElementById("show-isl");
+  const legendEl = document.getElementById("legend");
   const base = document.createElement("canvas");
-  let W = 1200, H = 600, step = 0, timer = null;
+  let W = 1200, H = 600, dpr = 1, step = 0, timer = null;
+  const hasChart = !!(D.rtt_ms && D.rtt_ms.some(v => v !== null));
 
   const X = lon => (lon + 180) / 360 * W;
   const Y = lat => (90 - lat) / 180 * H;
@@ -360,6 +412,18 @@ _SCRIPT = r"""
     return s ? s.colour : D.no_data.colour;
   }
 
+  function hatchPattern(g, colour) {
+    const t = document.createElement("canvas");
+    const n = Math.max(6, Math.round(7 * dpr));
+    t.width = n; t.height = n;
+    const h = t.getContext("2d");
+    h.strokeStyle = colour; h.lineWidth = Math.max(1, dpr * 0.9);
+    h.beginPath(); h.moveTo(0, n); h.lineTo(n, 0);
+    h.moveTo(-1, 1); h.lineTo(1, -1); h.moveTo(n - 1, n + 1); h.lineTo(n + 1, n - 1);
+    h.stroke();
+    return g.createPattern(t, "repeat");
+  }
+
   let baseKey = null;
   function stateKey() {
     return D.countries.filter(c => c.timeline).map(c => stateAt(c, step)).join("|");
@@ -374,7 +438,8 @@ _SCRIPT = r"""
     for (let lo = -150; lo < 180; lo += 30) { b.moveTo(X(lo), 0); b.lineTo(X(lo), H); }
     for (let la = -60; la < 90; la += 30) { b.moveTo(0, Y(la)); b.lineTo(W, Y(la)); }
     b.stroke();
-    b.lineWidth = Math.max(0.5, W / 2400); b.strokeStyle = "#ffffff";
+    const hatch = hatchPattern(b, D.hatch.colour);
+    b.lineWidth = Math.max(0.5, W / 2400);
     for (const c of D.countries) {
       b.beginPath();
       for (const r of c.rings) {
@@ -384,25 +449,29 @@ _SCRIPT = r"""
       }
       b.fillStyle = stateColour(c);
       b.fill("evenodd");
+      if (D.has_states && stateAt(c, step) === D.hatch.state) {
+        b.fillStyle = hatch; b.fill("evenodd");
+      }
       b.strokeStyle = D.has_states ? "#ffffff" : "#9a9a9a";
       b.stroke();
     }
   }
 
   // A straight lon/lat segment the short way round, cut at the antimeridian.
-  function segment(lat1, lon1, lat2, lon2) {
-    if (!(isFinite(lat1) && isFinite(lon1) && isFinite(lat2) && isFinite(lon2))) return;
+  function segment(g, lat1, lon1, lat2, lon2) {
+    if (!(isFinite(lat1) && isFinite(lon1) && isFinite(lat2) && isFinite(lon2))) return 0;
     let d = lon2 - lon1;
     if (d > 180) d -= 360; else if (d < -180) d += 360;
     const end = lon1 + d;
     if (end > 180 || end < -180) {
       const edge = end > 0 ? 180 : -180;
       const mid = lat1 + (edge - lon1) / d * (lat2 - lat1);
-      ctx.moveTo(X(lon1), Y(lat1)); ctx.lineTo(X(edge), Y(mid));
-      ctx.moveTo(X(-edge), Y(mid)); ctx.lineTo(X(lon2), Y(lat2));
+      g.moveTo(X(lon1), Y(lat1)); g.lineTo(X(edge), Y(mid));
+      g.moveTo(X(-edge), Y(mid)); g.lineTo(X(lon2), Y(lat2));
     } else {
-      ctx.moveTo(X(lon1), Y(lat1)); ctx.lineTo(X(lon2), Y(lat2));
+      g.moveTo(X(lon1), Y(lat1)); g.lineTo(X(lon2), Y(lat2));
     }
+    return 1;
   }
 
   function routePoints(k) {
@@ -423,17 +492,45 @@ _SCRIPT = r"""
     if (shape === "tri") {
       ctx.moveTo(x, y - size); ctx.lineTo(x + size, y + size * 0.8);
       ctx.lineTo(x - size, y + size * 0.8); ctx.closePath();
+    } else if (shape === "diamond") {
+      ctx.moveTo(x, y - size); ctx.lineTo(x + size, y); ctx.lineTo(x, y + size);
+      ctx.lineTo(x - size, y); ctx.closePath();
     } else {
       ctx.arc(x, y, size, 0, 2 * Math.PI);
     }
     ctx.fillStyle = fill; ctx.fill();
-    ctx.lineWidth = 1; ctx.strokeStyle = "#222"; ctx.stroke();
+    ctx.lineWidth = Math.max(1, dpr); ctx.strokeStyle = "#111"; ctx.stroke();
   }
 
-  function text(x, y, s, colour) {
-    ctx.font = "600 " + Math.round(Math.max(11, W / 95)) + "px system-ui, sans-serif";
-    ctx.lineWidth = 3; ctx.strokeStyle = "rgba(255,255,255,0.85)";
-    ctx.strokeText(s, x, y); ctx.fillStyle = colour; ctx.fillText(s, x, y);
+  // Labels: try right, left, above, below; a label that fits nowhere is left off
+  // (endpoint names are always drawn, first).
+  function placeLabels(items) {
+    const boxes = [], placed = [];
+    for (const it of items) {
+      ctx.font = it.font;
+      const w = ctx.measureText(it.text).width, h = it.size, o = it.offset;
+      const options = [[it.x + o, it.y + h / 3], [it.x - o - w, it.y + h / 3],
+                       [it.x - w / 2, it.y - o], [it.x - w / 2, it.y + o + h]];
+      let pick = null;
+      for (const [x, y] of options) {
+        const box = [x - 2, y - h, x + w + 2, y + 3];
+        const inside = box[0] >= 0 && box[2] <= W && box[1] >= 0 && box[3] <= H;
+        const free = boxes.every(q => box[2] <= q[0] || q[2] <= box[0] ||
+                                      box[3] <= q[1] || q[3] <= box[1]);
+        if (inside && free) { pick = [x, y, box]; break; }
+      }
+      if (!pick && it.always) {
+        const x = Math.min(Math.max(2, it.x + o), W - w - 2), y = it.y + h / 3;
+        pick = [x, y, [x - 2, y - h, x + w + 2, y + 3]];
+      }
+      if (!pick) continue;
+      boxes.push(pick[2]);
+      placed.push(it.text);
+      ctx.lineWidth = Math.max(3, 3 * dpr); ctx.strokeStyle = "rgba(255,255,255,0.9)";
+      ctx.strokeText(it.text, pick[0], pick[1]);
+      ctx.fillStyle = it.colour; ctx.fillText(it.text, pick[0], pick[1]);
+    }
+    canvas.dataset.labels = JSON.stringify(placed);
   }
 
   function draw() {
@@ -441,37 +538,126 @@ _SCRIPT = r"""
     if (key !== baseKey) { drawBase(); baseKey = key; }
     ctx.drawImage(base, 0, 0);
     const o = step * N;
-    if (D.isl.length) {
+    if (D.isl.length && islBox.checked) {
       ctx.beginPath();
       for (let i = 0; i < D.isl.length; i += 2) {
         const a = o + D.isl[i], b = o + D.isl[i + 1];
-        segment(LAT[a], LON[a], LAT[b], LON[b]);
+        segment(ctx, LAT[a], LON[a], LAT[b], LON[b]);
       }
-      ctx.strokeStyle = "rgba(59,111,182,0.45)"; ctx.lineWidth = 1; ctx.stroke();
+      ctx.globalAlpha = 0.35;
+      ctx.strokeStyle = C.isl; ctx.lineWidth = Math.max(0.5, 0.6 * dpr); ctx.stroke();
+      ctx.globalAlpha = 1;
     }
-    const r = Math.max(1.5, W / 700);
-    ctx.fillStyle = "#c0392b";
+    const r = Math.max(1.2, W / 900);
+    ctx.fillStyle = C.satellite;
     for (let s = 0; s < N; s++) {
       const la = LAT[o + s], lo = LON[o + s];
       if (isFinite(la) && isFinite(lo)) ctx.fillRect(X(lo) - r, Y(la) - r, 2 * r, 2 * r);
     }
     const pts = routePoints(step);
+    let routeSegments = 0;
     if (pts) {
       ctx.beginPath();
       for (let i = 0; i + 1 < pts.length; i++)
-        segment(pts[i][0], pts[i][1], pts[i + 1][0], pts[i + 1][1]);
-      ctx.strokeStyle = "#1f4e9c"; ctx.lineWidth = Math.max(2.5, W / 450); ctx.stroke();
+        routeSegments += segment(ctx, pts[i][0], pts[i][1], pts[i + 1][0], pts[i + 1][1]);
+      ctx.lineWidth = Math.max(4.5, W / 300); ctx.strokeStyle = "rgba(255,255,255,0.9)";
+      ctx.stroke();
+      ctx.strokeStyle = C.route; ctx.lineWidth = Math.max(2.2, W / 600); ctx.stroke();
       if (D.route[step].sats)
         for (let i = 1; i + 1 < pts.length; i++)
-          marker(X(pts[i][1]), Y(pts[i][0]), "dot", Math.max(3, W / 320), "#e67e22");
+          marker(X(pts[i][1]), Y(pts[i][0]), "dot", Math.max(3, W / 360), C.route_satellite);
     }
-    for (const g of D.gateways) {
-      marker(X(g.lon), Y(g.lat), "tri", Math.max(4, W / 260), "#7b3fa0");
+    canvas.dataset.routeSegments = String(routeSegments);
+    for (const g of D.gateways)
+      marker(X(g.lon), Y(g.lat), "tri", Math.max(5, W / 220), C.gateway);
+    for (const e of D.endpoints)
+      marker(X(e.lon), Y(e.lat), "diamond", Math.max(5.5, W / 190), C.endpoint);
+    const big = Math.round(Math.max(12, W / 85)), small = Math.round(Math.max(10, W / 115));
+    const items = [];
+    for (const e of D.endpoints) if (e.name)
+      items.push({x: X(e.lon), y: Y(e.lat), text: e.name, colour: "#111", always: true,
+                  font: "700 " + big + "px system-ui, sans-serif", size: big,
+                  offset: Math.max(8, W / 140)});
+    // A gateway that is also an endpoint already carries the endpoint's name.
+    const atEnd = g => D.endpoints.some(e => Math.abs(e.lat - g.lat) < 0.01 &&
+                                             Math.abs(e.lon - g.lon) < 0.01);
+    if (D.gateways.length <= 40)
+      for (const g of D.gateways) if (g.name && !atEnd(g))
+        items.push({x: X(g.lon), y: Y(g.lat), text: g.name, colour: "#333", always: false,
+                    font: "500 " + small + "px system-ui, sans-serif", size: small,
+                    offset: Math.max(7, W / 170)});
+    placeLabels(items);
+  }
+
+  // ---------------------------------------------------------------- RTT chart (UTC axis)
+  const PAD = {l: 56, r: 14, t: 10, b: 34};
+  function niceStep(span, n) {
+    const raw = span / Math.max(1, n), mag = Math.pow(10, Math.floor(Math.log10(raw)));
+    for (const m of [1, 2, 2.5, 5, 10]) if (m * mag >= raw) return m * mag;
+    return 10 * mag;
+  }
+  const tMs = D.times.map(t => Date.parse(t));
+  function chartX(k, cw) {
+    const t0 = tMs[0], t1 = tMs[T - 1];
+    const f = t1 > t0 ? (tMs[k] - t0) / (t1 - t0) : 0.5;
+    return PAD.l * dpr + f * (cw - (PAD.l + PAD.r) * dpr);
+  }
+  function drawChart() {
+    if (!hasChart) return;
+    const cw = chart.width, ch = chart.height, g = cctx;
+    g.clearRect(0, 0, cw, ch);
+    const vals = D.rtt_ms.filter(v => v !== null);
+    const ymax = Math.max(1, Math.max(...vals) * 1.15);
+    const y0 = ch - PAD.b * dpr, y1 = PAD.t * dpr;
+    const Yc = v => y0 - v / ymax * (y0 - y1);
+    const half = T > 1 ? (chartX(1, cw) - chartX(0, cw)) / 2 : 4;
+    const why = k => (D.route_note ? D.route_note[k] : "") ? "policy" : "none";
+    for (let k = 0; k < T; k++) {        // runs of steps without a route, shaded by the reason
+      if (D.rtt_ms[k] !== null) continue;
+      let e = k;
+      while (e + 1 < T && D.rtt_ms[e + 1] === null && why(e + 1) === why(k)) e++;
+      const xa = Math.max(PAD.l * dpr, chartX(k, cw) - half);
+      const xb = Math.min(cw - PAD.r * dpr, chartX(e, cw) + half);
+      g.fillStyle = why(k) === "policy" ? D.states.inactive.colour : "#e6e6e6";
+      g.fillRect(Math.floor(xa), y1, Math.ceil(xb - xa), y0 - y1);
+      k = e;
     }
-    for (const e of D.endpoints) {
-      marker(X(e.lon), Y(e.lat), "dot", Math.max(4.5, W / 220), "#d62728");
-      if (e.name) text(X(e.lon) + 8, Y(e.lat) - 8, e.name, "#111");
+    const fs = Math.round(11 * dpr);
+    g.font = fs + "px system-ui, sans-serif"; g.fillStyle = "#333";
+    g.strokeStyle = "#e3e3e3"; g.lineWidth = 1;
+    const ys = niceStep(ymax, 4);
+    g.textAlign = "right"; g.textBaseline = "middle";
+    for (let v = 0; v <= ymax + 1e-9; v += ys) {
+      g.beginPath(); g.moveTo(PAD.l * dpr, Yc(v)); g.lineTo(cw - PAD.r * dpr, Yc(v)); g.stroke();
+      g.fillText(String(Math.round(v * 10) / 10), PAD.l * dpr - 6 * dpr, Yc(v));
     }
+    g.save(); g.translate(14 * dpr, (y0 + y1) / 2); g.rotate(-Math.PI / 2);
+    g.textAlign = "center"; g.fillText("RTT (ms)", 0, 0); g.restore();
+    // Time ticks: whole minutes (or hours) in UTC.
+    const t0 = tMs[0], t1 = tMs[T - 1], span = Math.max(1, t1 - t0);
+    const choices = [1e3, 5e3, 1e4, 3e4, 6e4, 3e5, 6e5, 9e5, 18e5, 36e5, 108e5, 216e5, 432e5, 864e5];
+    let tick = choices[choices.length - 1];
+    for (const c of choices) if (span / c <= 8) { tick = c; break; }
+    g.textAlign = "center"; g.textBaseline = "top";
+    for (let t = Math.ceil(t0 / tick) * tick; t <= t1; t += tick) {
+      const f = (t - t0) / span, x = PAD.l * dpr + f * (cw - (PAD.l + PAD.r) * dpr);
+      g.beginPath(); g.moveTo(x, y0); g.lineTo(x, y0 + 4 * dpr); g.strokeStyle = "#888"; g.stroke();
+      const iso = new Date(t).toISOString();
+      g.fillText(tick < 6e4 ? iso.slice(11, 19) : iso.slice(11, 16), x, y0 + 6 * dpr);
+    }
+    g.textAlign = "left";
+    g.fillText("time (UTC), " + D.times[0].slice(0, 10), PAD.l * dpr, y0 + 19 * dpr);
+    g.beginPath(); let pen = false;
+    for (let k = 0; k < T; k++) {
+      const v = D.rtt_ms[k];
+      if (v === null) { pen = false; continue; }
+      if (pen) g.lineTo(chartX(k, cw), Yc(v)); else g.moveTo(chartX(k, cw), Yc(v));
+      pen = true;
+    }
+    g.strokeStyle = C.satellite; g.lineWidth = 1.6 * dpr; g.stroke();
+    const cx = chartX(step, cw);                      // the slider's step
+    g.beginPath(); g.moveTo(cx, y1); g.lineTo(cx, y0);
+    g.strokeStyle = C.endpoint; g.lineWidth = 2 * dpr; g.stroke();
   }
 
   function update() {
@@ -481,7 +667,8 @@ _SCRIPT = r"""
     if (D.route) {
       const r = D.route[step];
       const rtt = D.rtt_ms ? D.rtt_ms[step] : null;
-      if (!r) msg += " \u00b7 no route (unreachable)";
+      const why = D.route_note ? D.route_note[step] : "";
+      if (!r) msg += " \u00b7 no route (" + (why || "unreachable") + ")";
       else {
         if (r.sats) msg += " \u00b7 " + r.sats.length + " satellites";
         if (rtt !== null && rtt !== undefined) msg += " \u00b7 RTT " + rtt.toFixed(1) + " ms";
@@ -489,20 +676,29 @@ _SCRIPT = r"""
     }
     info.textContent = msg;
     draw();
+    drawChart();
   }
 
   function resize() {
-    const dpr = window.devicePixelRatio || 1;
-    const cssW = Math.max(320, canvas.parentElement.clientWidth - 2);
+    dpr = window.devicePixelRatio || 1;
+    const header = document.querySelector("header").offsetHeight;
+    const chartMin = hasChart ? 140 : 0;
+    const avail = window.innerHeight - header - legendEl.offsetHeight - chartMin - 6;
+    const wrapW = document.getElementById("wrap").clientWidth - 28;
+    const cssW = Math.max(320, Math.min(wrapW - 2, 2 * Math.max(160, avail)));
     W = Math.round(cssW * dpr); H = Math.round(W / 2);
     canvas.width = W; canvas.height = H;
-    canvas.style.height = Math.round(cssW / 2) + "px";
-    drawBase();
+    canvas.style.width = cssW + "px"; canvas.style.height = Math.round(cssW / 2) + "px";
+    if (hasChart) {
+      const chH = Math.max(110, chartWrap.clientHeight - 8);
+      chart.width = Math.round(cssW * dpr); chart.height = Math.round(chH * dpr);
+      chart.style.width = cssW + "px"; chart.style.height = chH + "px";
+    }
+    baseKey = null;
     update();
   }
 
   function legend() {
-    const el = document.getElementById("legend");
     const items = [];
     if (D.has_states) {
       const present = new Set(D.countries.map(c => c.state));
@@ -511,21 +707,30 @@ _SCRIPT = r"""
       if (present.has("") || [...present].some(s => s && !(s in D.states)))
         items.push(["sw", D.no_data.colour, D.no_data.label, "state-no-data"]);
     }
-    items.push(["dot", "#c0392b", "satellite (" + N + ")", "sat"]);
-    if (D.isl.length) items.push(["ln", "rgba(59,111,182,0.6)", "inter-satellite link", "isl"]);
-    if (D.route) items.push(["ln", "#1f4e9c", "route", "route"]);
-    if (D.endpoints.length) items.push(["dot", "#d62728", "endpoint", "endpoint"]);
-    if (D.gateways.length) items.push(["dot", "#7b3fa0", "gateway", "gateway"]);
+    items.push(["dot", C.satellite, "satellite (" + N + ")", "sat"]);
+    if (D.isl.length) items.push(["ln", C.isl, "inter-satellite link (" + D.isl.length / 2 + ")", "isl"]);
+    if (D.route) items.push(["ln", C.route, "route", "route"]);
+    if (D.route) items.push(["dot", C.route_satellite, "satellite on the route", "route-sat"]);
+    if (D.endpoints.length) items.push(["dot", C.endpoint, "endpoint", "endpoint"]);
+    if (D.gateways.length) items.push(["tri", C.gateway, "gateway", "gateway"]);
+    if (hasChart && D.route_note && D.route_note.some(s => s))
+      items.push(["sw", D.states.inactive.colour, "chart: no route by policy", "chart-policy"]);
     for (const [cls, colour, text, key] of items) {
       const span = document.createElement("span");
       span.className = "legend-item";
       span.dataset.key = key;
+      span.dataset.colour = colour;
       const sw = document.createElement("span");
       sw.className = cls;
-      if (cls === "ln") sw.style.borderTopColor = colour; else sw.style.background = colour;
+      if (cls === "ln") sw.style.borderTopColor = colour;
+      else if (cls === "tri") sw.style.borderBottomColor = colour;
+      else sw.style.background = colour;
+      if (key === "state-inactive")
+        sw.style.backgroundImage = "repeating-linear-gradient(135deg, " + D.hatch.colour +
+                                   " 0 1px, transparent 1px 4px)";
       span.appendChild(sw);
       span.appendChild(document.createTextNode(text));
-      el.appendChild(span);
+      legendEl.appendChild(span);
     }
   }
 
@@ -538,11 +743,28 @@ _SCRIPT = r"""
     }, 150);
   }
 
+  function chartClick(ev) {
+    const rect = chart.getBoundingClientRect();
+    const x = (ev.clientX - rect.left) * dpr;
+    let best = 0, bestD = Infinity;
+    for (let k = 0; k < T; k++) {
+      const d = Math.abs(chartX(k, chart.width) - x);
+      if (d < bestD) { bestD = d; best = k; }
+    }
+    slider.value = String(best);
+    update();
+  }
+
+  if (!D.isl.length) document.getElementById("isl-toggle").style.display = "none";
+  islBox.checked = !!D.isl_on;
+  if (!hasChart) chartWrap.style.display = "none";
   slider.max = String(T - 1);
   slider.value = "0";
   slider.addEventListener("input", update);
   slider.addEventListener("change", update);
+  islBox.addEventListener("change", update);
   playBtn.addEventListener("click", play);
+  chart.addEventListener("click", chartClick);
   window.addEventListener("resize", resize);
   legend();
   resize();

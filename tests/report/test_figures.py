@@ -84,9 +84,13 @@ def test_route_map_crossing_antimeridian(tmp_path):
     (route,) = by_gid(fig, "route")
     segs = route.get_segments()
     assert all(abs(s[1, 0] - s[0, 0]) < 90.0 for s in segs)     # nothing across the map
-    assert {"satellite", "gateway", "endpoint"} <= set(legend_texts(fig))
+    labels = legend_texts(fig)
+    assert {"gateway", "endpoint", "route (3 satellites)"} <= set(labels)
+    assert any(t.startswith("satellite") for t in labels)
     texts = {t.get_text() for t in ax.texts}
-    assert {"Tokyo", "Seattle", "S2", "GW Seattle"} <= texts
+    assert {"Tokyo", "Seattle", "GW Seattle", "1", "3"} <= texts   # ends by name, hops by number
+    (listing,) = [t for t in fig.axes[1].texts if t.get_gid() == "hop-list"]
+    assert [ln.split()[-1] for ln in listing.get_text().splitlines()[1:]] == ["S1", "S2", "S3"]
     assert len(by_gid(fig, "route-satellites")[0].get_offsets()) == 3
 
 
@@ -182,3 +186,66 @@ def test_rtt_cdf_plot(tmp_path):
     ax = fig.axes[0]
     curve = [ln for ln in ax.get_lines() if "reachable" in ln.get_label()][0]
     assert curve.get_ydata().max() == pytest.approx(0.9)
+
+
+def _rendered_boxes(fig, gids):
+    """Window extents (pixels) of the map's texts with one of ``gids``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    FigureCanvasAgg(fig).draw()
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    return [(t.get_text(), t.get_window_extent(renderer)) for t in ax.texts
+            if t.get_gid() in gids]
+
+
+def test_route_map_labels_never_overlap():
+    # A dense route: 25 satellites 1.5 deg apart, a cloud of gateways around it.
+    slat = np.linspace(40.0, 43.0, 25)
+    slon = np.linspace(-10.0, 26.0, 25)
+    rng = np.random.default_rng(3)
+    glat, glon = 41.0 + rng.normal(0, 2.0, 30), 8.0 + rng.normal(0, 10.0, 30)
+    fig = maps.route_map(slat, slon, (["Lisbon", "Istanbul"], [38.7, 41.0], [-9.1, 28.9]),
+                         gateways=(glat, glon, [f"gateway number {k}" for k in range(30)]),
+                         sat_labels=[f"SAT-{k}" for k in range(25)])
+    boxes = _rendered_boxes(fig, {"hop-number", "endpoint-name", "gateway-name"})
+    names = [n for n, _ in boxes]
+    assert "Lisbon" in names and "Istanbul" in names and "1" in names and "25" in names
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            a, b = boxes[i][1], boxes[j][1]
+            overlap_w = min(a.x1, b.x1) - max(a.x0, b.x0)
+            overlap_h = min(a.y1, b.y1) - max(a.y0, b.y0)
+            assert overlap_w <= 1.0 or overlap_h <= 1.0, (boxes[i][0], boxes[j][0])
+    (listing,) = [t for t in fig.axes[1].texts if t.get_gid() == "hop-list"]
+    assert len(listing.get_text().splitlines()) == 1 + 25           # every satellite listed
+    with pytest.raises(InputError, match="labels"):
+        maps.route_map(slat, slon, (["A", "B"], [0, 1], [0, 1]), sat_labels=["x"] * 27)
+
+
+def test_route_figure_counts_agree(tmp_path):
+    """Title, legend, markers and list all count the satellites of the route the
+    router returned (the README map once said 14 in the title and 16 in the legend)."""
+    import re
+    from types import SimpleNamespace
+    from skymesh.network.over_time import GroundPoints, path_series
+    from skymesh.orbits.constellation import Shell
+    from skymesh.orbits.walker import walker_constellation
+    from skymesh.report.pictures import route_figure
+    from skymesh.timebase import time_grid
+    const = walker_constellation((Shell(550.0, 53.0, 24, 16, 1),), epoch=WHEN)
+    a = SimpleNamespace(name="Paris", lat_deg=48.857, lon_deg=2.352)
+    b = SimpleNamespace(name="Luanda", lat_deg=-8.837, lon_deg=13.234)
+    fig = route_figure(const, a, b, maps_when(), tmp_path / "r.png")
+    eps = GroundPoints.of(["a", "b"], [a.lat_deg, b.lat_deg], [a.lon_deg, b.lon_deg])
+    n = len(path_series(const, time_grid(WHEN), eps, [[0, 1]])["path"][0].as_py())
+    assert n >= 2
+    title = fig.axes[0].get_title()
+    assert int(re.search(r"(\d+) satellites", title).group(1)) == n
+    assert f"route ({n} satellites)" in legend_texts(fig)
+    assert len(by_gid(fig, "route-satellites")[0].get_offsets()) == n
+    assert assert_not_blank(tmp_path / "r.png") is None
+
+
+def maps_when():
+    from skymesh.timebase import parse_time
+    return parse_time(WHEN)
