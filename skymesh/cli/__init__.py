@@ -14,8 +14,9 @@ import typer
 from skymesh import __version__
 from skymesh.errors import SkyMeshError
 from skymesh.cli.common import app, console, err_console
-from skymesh.cli import access, data, orbits, pictures, runs  # noqa: F401,E402  (registers the commands)
+from skymesh.cli import access, data, orbits, pictures, runs, validate  # noqa: F401,E402  (registers the commands)
 from skymesh.cli import capacity  # noqa: F401,E402  (registers `skymesh capacity`)
+from skymesh.cli import service  # noqa: F401,E402  (registers `skymesh serve`, `skymesh audit`)
 
 
 @app.callback(invoke_without_command=True)
