@@ -4,6 +4,14 @@ A satellite is in view of a ground point when its elevation above the
 point's local horizon (the plane normal to the WGS84 ellipsoid) is at least
 ``min_elevation_deg``. Default 25 deg: the FCC 21-48 minimum elevation for
 Starlink user terminals and gateways (REFERENCE-FIGURES section 1.2, S5, P).
+
+Hypatia's rule instead (Kassing et al., IMC 2020: a ground station may link
+to any satellite within a maximum slant range, the "cone" of its paper
+shells): give ``max_range_km``, and a pair is in view only while its slant
+range is at most that. Both tests apply when both are given; to use the
+range rule alone pass ``min_elevation_deg=0`` (the satellite above the
+geometric horizon, which any range shorter than the horizon distance, ~2,700
+km at 550 km altitude, implies anyway, so the set is Hypatia's).
 """
 
 from __future__ import annotations
@@ -58,8 +66,29 @@ def look_angles(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0):
     return elevation, azimuth, rng
 
 
+def range_floor_elevation_deg(ground_radius_km, min_sat_radius_km, max_range_km):
+    """Lowest elevation (deg) at which a satellite at least ``min_sat_radius_km`` from the
+    Earth's centre can be within ``max_range_km`` of a point ``ground_radius_km`` from it.
+
+    Spherical geometry: ``sin e = (r^2 - R^2 - d^2) / (2 R d)`` falls with the range
+    ``d`` and rises with the satellite radius ``r``. This is the geocentric elevation;
+    the geodetic one differs by less than 0.2 deg, so callers subtract a margin.
+    """
+    big_r = np.asarray(ground_radius_km, dtype=float)
+    r = float(min_sat_radius_km)
+    d = float(max_range_km)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = (r * r - big_r * big_r - d * d) / (2.0 * big_r * d)
+    return np.rad2deg(np.arcsin(np.clip(s, -1.0, 1.0)))
+
+
+RANGE_FLOOR_MARGIN_DEG = 0.5
+"""Margin (deg) under :func:`range_floor_elevation_deg` in the prefilters: covers the
+geodetic-geocentric vertical difference (< 0.2 deg)."""
+
+
 def visible_pairs(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
-                  min_elevation_deg=DEFAULT_MIN_ELEVATION_DEG):
+                  min_elevation_deg=DEFAULT_MIN_ELEVATION_DEG, max_range_km=None):
     """Every (ground point, satellite, time) with the satellite in view.
 
     Parameters
@@ -69,6 +98,8 @@ def visible_pairs(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
     lat_deg, lon_deg, alt_km : array_like, shape (G,)
     min_elevation_deg : float or array_like (G,)
         Per ground point elevation mask.
+    max_range_km : float, optional
+        Longest slant range (km) of a link (Hypatia's rule; see the module docstring).
 
     Returns
     -------
@@ -83,8 +114,8 @@ def visible_pairs(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
     ground = np.atleast_2d(geodetic_to_ecef(lat_deg, lon_deg, alt_km))
     _, _, up = local_frames(lat_deg, lon_deg)
     n_ground = len(ground)
-    sin_min = np.sin(np.deg2rad(np.broadcast_to(np.asarray(min_elevation_deg, dtype=float),
-                                                (n_ground,))))
+    mask_deg = np.broadcast_to(np.asarray(min_elevation_deg, dtype=float), (n_ground,))
+    sin_min = np.sin(np.deg2rad(mask_deg))
     g_up = np.einsum("gk,gk->g", ground, up)
     # Prefilter (exact, no false negatives): elevation >= e >= 0 needs
     # d . up >= sin(e) |d| >= sin(e) (|sat| - |ground|), so a pair whose height
@@ -94,12 +125,19 @@ def visible_pairs(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
         r_sat = np.sqrt(np.einsum("ntk,ntk->nt", sat, sat))
     r_min = np.nanmin(r_sat, initial=np.inf, where=np.isfinite(r_sat)) if r_sat.size else 0.0
     g_norm = np.sqrt(np.einsum("gk,gk->g", ground, ground))
+    # The prefilters may use any elevation every pair in view reaches: with a range
+    # cap, the elevation that range implies (less a margin) when it is the higher.
+    pre_deg = mask_deg
+    if max_range_km is not None and np.isfinite(r_min):
+        pre_deg = np.maximum(mask_deg, range_floor_elevation_deg(g_norm, r_min, max_range_km)
+                             - RANGE_FLOOR_MARGIN_DEG)
+    sin_pre = np.sin(np.deg2rad(pre_deg))
     with np.errstate(invalid="ignore"):
-        floor = np.where(sin_min > 0.0, sin_min * np.maximum(r_min - g_norm, 0.0), -np.inf)
+        floor = np.where(sin_pre > 0.0, sin_pre * np.maximum(r_min - g_norm, 0.0), -np.inf)
     floor = floor + g_up - 1e-6                 # compare sat . up directly; 1 mm of slack
     # Time-major so that results come out sorted by time.
     flat = np.ascontiguousarray(sat.transpose(1, 0, 2)).reshape(-1, 3)
-    cand = _candidates(flat, ground, float(np.min(min_elevation_deg)))
+    cand = _candidates(flat, ground, float(np.min(pre_deg)))
     chunk = max(16, _MAX_BLOCK // max(1, n_ground))
     up_t = np.ascontiguousarray(up.T)
     out = [[], [], [], [], []]
@@ -112,6 +150,8 @@ def visible_pairs(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
         d_up = np.einsum("ik,ik->i", d, up[g])
         # elevation >= min  <=>  (d . up) >= sin(min) * |d|
         keep = d_up >= sin_min[g] * rng
+        if max_range_km is not None:
+            keep &= rng <= max_range_km
         row, g, rng, d_up = row[keep], g[keep], rng[keep], d_up[keep]
         t_idx, s = np.divmod(idx_flat[row], n_sat)
         out[0].append(g)

@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from skymesh.links.visibility import DEFAULT_MIN_ELEVATION_DEG, local_frames
+from skymesh.links.visibility import (DEFAULT_MIN_ELEVATION_DEG, RANGE_FLOOR_MARGIN_DEG,
+                                      local_frames, range_floor_elevation_deg)
 from skymesh.orbits.frames import geodetic_to_ecef
 
 MARGIN_DEG = 0.5
 
 
 def visible_pairs_windowed(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
-                           min_elevation_deg=DEFAULT_MIN_ELEVATION_DEG):
+                           min_elevation_deg=DEFAULT_MIN_ELEVATION_DEG, max_range_km=None):
     """Every (ground point, satellite, step) in view; same contract as ``visible_pairs``.
 
     Parameters
@@ -36,6 +37,9 @@ def visible_pairs_windowed(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0
         Earth-fixed positions over a short block (minutes); NaN = satellite absent.
     lat_deg, lon_deg, alt_km : array_like, shape (G,)
     min_elevation_deg : float or array_like (G,)
+    max_range_km : float, optional
+        Longest slant range (km) of a link, Hypatia's rule (see
+        :mod:`skymesh.links.visibility`).
 
     Returns
     -------
@@ -64,7 +68,12 @@ def visible_pairs_windowed(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0
     drift = np.arccos(np.clip(cos_drift.min(axis=1), -1.0, 1.0))          # (N,)
     r_max = np.where(present, r, 0.0).max(axis=1)                          # (N,)
     g_radius = np.linalg.norm(ground, axis=1)
-    e = np.deg2rad(np.maximum(e_min.min() - MARGIN_DEG, -89.0))
+    e_pre = e_min
+    if max_range_km is not None and present.any():
+        # every pair in view also reaches the elevation the range cap implies
+        e_pre = np.maximum(e_min, range_floor_elevation_deg(
+            g_radius, r[present].min(), max_range_km) - RANGE_FLOOR_MARGIN_DEG)
+    e = np.deg2rad(np.maximum(e_pre.min() - MARGIN_DEG, -89.0))
     with np.errstate(invalid="ignore", divide="ignore"):
         lam = np.arccos(np.clip(g_radius.min() * np.cos(e) / r_max, -1.0, 1.0)) - e   # (N,)
     reach = lam + drift + np.deg2rad(MARGIN_DEG)
@@ -81,6 +90,8 @@ def visible_pairs_windowed(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0
     u = np.einsum("ckx,cx->ck", d, up[cand_g])
     sin_min = np.sin(np.deg2rad(e_min))[cand_g][:, None]
     ok = np.isfinite(rng) & (u >= sin_min * rng)
+    if max_range_km is not None:
+        ok &= rng <= max_range_km
     c_idx, k_idx = np.nonzero(ok)
     order = np.lexsort((cand_s[c_idx], cand_g[c_idx], k_idx))
     c_idx, k_idx = c_idx[order], k_idx[order]
