@@ -132,8 +132,10 @@ def _list_as_tuple(value):
     return tuple(value) if isinstance(value, list) else value
 
 
-LatLon = Annotated[tuple[float, float], BeforeValidator(_list_as_tuple)]
-"""A ``[lat, lon]`` pair (deg)."""
+LatLon = Annotated[tuple[Annotated[float, Field(ge=-90, le=90)],
+                         Annotated[float, Field(ge=-180, le=180)]],
+                   BeforeValidator(_list_as_tuple)]
+"""A ``[lat, lon]`` pair (deg), lat in [-90, 90] and lon in [-180, 180]."""
 
 MIN_STEP_S = 1e-3
 """Shortest time step (s) a scenario may ask for: 1 ms. A LEO satellite moves about 7.6 m
@@ -434,31 +436,39 @@ def builtin_text(name: str) -> str:
 
 
 def apply_overrides(data: dict, overrides: dict) -> dict:
-    """A copy of ``data`` with dotted keys (``time.duration_s``, ``terminals.0.count``) set."""
+    """A copy of ``data`` with dotted keys (``time.duration_s``, ``terminals.0.count``) set.
+
+    A missing table on the way is created; a list takes an index ``0 .. n-1``. A key
+    through a plain value (``seed.x``), a non-index in a list (``terminals.x``) or an
+    empty part (``time..step_s``) is an ``InputError`` naming the key.
+    """
     import copy
     out = copy.deepcopy(data)
     for dotted, value in (overrides or {}).items():
+        parts = str(dotted).split(".")
+        if not all(p.strip() for p in parts):
+            raise InputError(f"cannot set '{dotted}': a dotted key needs a name between "
+                             "every two dots, e.g. time.duration_s", field=dotted)
         node = out
-        parts = dotted.split(".")
-        for i, part in enumerate(parts[:-1]):
-            key = int(part) if isinstance(node, list) else part
-            try:
-                node = node[key]
-            except (KeyError, IndexError, TypeError):
-                if isinstance(node, dict):
+        for i, part in enumerate(parts):
+            where = ".".join(parts[:i]) or "the scenario"
+            if isinstance(node, list):
+                if not (part.isascii() and part.isdigit()) or int(part) >= len(node):
+                    raise InputError(f"cannot set '{dotted}': '{where}' is a list of "
+                                     f"{len(node)}; '{part}' is not an index 0..{len(node) - 1}",
+                                     field=dotted)
+                key = int(part)
+            elif isinstance(node, dict):
+                key = part
+            else:
+                raise InputError(f"cannot set '{dotted}': '{where}' is a value, not a table",
+                                 field=dotted)
+            if i == len(parts) - 1:
+                node[key] = value
+            else:
+                if isinstance(node, dict) and key not in node:
                     node[key] = {}
-                    node = node[key]
-                else:
-                    raise InputError(f"cannot set '{dotted}': no '{'.'.join(parts[:i + 1])}' "
-                                     "in the scenario", field=dotted) from None
-        last = parts[-1]
-        if isinstance(node, list):
-            try:
-                node[int(last)] = value
-            except (ValueError, IndexError):
-                raise InputError(f"cannot set '{dotted}'", field=dotted) from None
-        else:
-            node[last] = value
+                node = node[key]
     return out
 
 

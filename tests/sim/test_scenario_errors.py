@@ -169,3 +169,17 @@ def test_overrides_are_strict_too():
     with pytest.raises(InputError) as err:
         load_scenario("iran-2022", {"time.duration_s": "3600"})
     assert err.value.field == "time.duration_s" and "valid number" in str(err.value)
+
+
+@pytest.mark.parametrize("key, words", [
+    ("terminals.x.count", "not an index"),          # found by tests/fuzz: was a ValueError
+    ("terminals.9.count", "is a list of 1; '9' is not an index 0..0"),
+    ("terminals.-1.count", "not an index"),
+    ("seed.x", "is a value, not a table"),          # found by tests/fuzz: was a TypeError
+    ("time..step_s", "between every two dots"),
+    ("", "between every two dots"),
+])
+def test_bad_override_keys_are_named(key, words):
+    with pytest.raises(InputError) as err:
+        load_scenario("iran-2022", {key: 5})
+    assert err.value.field == key and words in str(err.value) and f"'{key}'" in str(err.value)
