@@ -237,7 +237,7 @@ def choose_serving(n_ground: int, n_steps: int, ground, sat, step, score, slot_o
     best[cell_sorted[first_of_cell]] = s[order][first_of_cell]
     best = best.reshape(G, K)
     # Usability lookup: sorted keys of (ground, step, satellite).
-    keys = np.unique(cell * n_sat + s)
+    keys = np.sort(cell * n_sat + s)
 
     def usable(gg, kk, ss):
         q = (gg * K + kk) * n_sat + ss

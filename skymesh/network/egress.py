@@ -58,7 +58,7 @@ class EgressLayout:
 
 def egress_graph(layout: EgressLayout, mode: str, n_steps: int = 1, *, isl_pairs=None,
                  isl_km=None, terminal_links=None, gateway_links=None, exit_mask=None,
-                 terminal_enabled=None) -> sp.csr_matrix:
+                 terminal_enabled=None, exit_delay_s=None) -> sp.csr_matrix:
     """The *reversed* egress graph of ``n_steps`` instants, block-diagonal.
 
     Edges point from the internet back toward terminals, so one search from
@@ -76,6 +76,9 @@ def egress_graph(layout: EgressLayout, mode: str, n_steps: int = 1, *, isl_pairs
         Gateways each exit group may leave at, per step.
     terminal_enabled : (G, n_steps) bool, optional
         Terminals with service (the operator's geofence); others get no up-link.
+    exit_delay_s : (W,) s, optional
+        One-way delay from each gateway to the internet beyond it (the fibre leg to its
+        PoP); ``SINK_DELAY_S`` when not given (the gateway is the exit).
     """
     check_mode(mode)
     n = layout.n_nodes
@@ -100,7 +103,10 @@ def egress_graph(layout: EgressLayout, mode: str, n_steps: int = 1, *, isl_pairs
         grp, gw, k = np.nonzero(mask)
         src.append(layout.sink0 + grp + k * n)     # reversed: sink -> gateway
         dst.append(layout.gw0 + gw + k * n)
-        w.append(np.full(len(grp), SINK_DELAY_S))
+        if exit_delay_s is None:
+            w.append(np.full(len(grp), SINK_DELAY_S))
+        else:
+            w.append(np.maximum(np.asarray(exit_delay_s, dtype=float)[gw], SINK_DELAY_S))
     size = n * n_steps
     if not src:
         return sp.csr_matrix((size, size))
@@ -163,3 +169,62 @@ def egress_routes(graph: sp.csr_matrix, layout: EgressLayout, terminal_group: np
                 sat_hops=np.where(at_gw, sat_hops, 0),
                 isl_hops=np.where(at_gw, np.maximum(sat_hops - 1, 0), 0),
                 path=path)
+
+
+def exit_trees(graph: sp.csr_matrix, layout: EgressLayout, n_steps: int = 1):
+    """Every node's delay to each exit group's internet and its next hop toward it.
+
+    One min-only Dijkstra per group on the reversed graph (as :func:`egress_routes`), but
+    read at every node instead of at terminal up nodes: the graph needs no terminal
+    up-links, and a terminal's route through any satellite ``s`` it sees is its up-link
+    plus ``dist[group, k, s]``.
+
+    Returns
+    -------
+    dist_s : (n_groups, n_steps, n_sats) float
+        One-way delay (s) from each satellite to the group's internet; inf if none.
+    pred : (n_groups, n_steps * n_nodes) int32
+        Next hop toward the internet of every node (the reversed tree's predecessor),
+        negative at the root and where unreachable.
+    """
+    n = layout.n_nodes
+    roots = layout.sink0 + np.arange(layout.n_groups)[:, None] + (np.arange(n_steps) * n)[None, :]
+    dist = np.empty((layout.n_groups, n_steps, layout.n_sats))
+    pred = np.empty((layout.n_groups, n_steps * n), dtype=np.int32)
+    for grp in range(layout.n_groups):
+        d, p, _ = dijkstra(graph, directed=True, indices=roots[grp], return_predecessors=True,
+                           min_only=True)
+        dist[grp] = d.reshape(n_steps, n)[:, :layout.n_sats]
+        pred[grp] = p
+    return dist, pred
+
+
+def walk_to_exit(pred: np.ndarray, layout: EgressLayout, group: np.ndarray, step: np.ndarray,
+                 sat: np.ndarray, max_hops: int = 64):
+    """Paths from satellites to their group's exit, read off :func:`exit_trees`' trees at once.
+
+    ``group``, ``step`` and ``sat`` are int arrays of one shape (``sat`` < 0: no path).
+    Returns ``(path, gateway)``: ``path`` of shape ``sat.shape + (L,)`` holds the satellites
+    from ``sat`` to the one that goes down to the gateway (-1 padded); ``gateway`` the
+    gateway index (-1 when unreachable). Pointer jumping over arrays, no loop per path.
+    """
+    n = layout.n_nodes
+    shape = np.shape(sat)
+    grp = np.asarray(group, dtype=np.int64).ravel()
+    k = np.asarray(step, dtype=np.int64).ravel()
+    cur = np.where(np.asarray(sat).ravel() >= 0,
+                   k * n + np.asarray(sat, dtype=np.int64).ravel(), -1)
+    hops = []
+    for _ in range(max_hops + 1):
+        local = np.where(cur >= 0, cur % n, -1)
+        is_sat = (local >= 0) & (local < layout.n_sats)
+        if not is_sat.any():
+            break
+        hops.append(np.where(is_sat, local, -1).astype(np.int32))
+        nxt = pred[np.where(is_sat, grp, 0), np.where(is_sat, cur, 0)].astype(np.int64)
+        cur = np.where(is_sat, nxt, cur)
+    local = np.where(cur >= 0, cur % n, -1)
+    gateway = np.where((local >= layout.gw0) & (local < layout.sink0), local - layout.gw0, -1)
+    path = (np.stack(hops, axis=-1) if hops else np.full((len(cur), 1), -1, np.int32))
+    path = np.where((gateway >= 0)[:, None], path, -1)
+    return path.reshape(shape + (path.shape[-1],)), gateway.reshape(shape)

@@ -68,6 +68,12 @@ class Prepared:
     gateway_country: np.ndarray
     gateway_capacity_gbps: np.ndarray
     notes: tuple = ()
+    pops: object = None
+    """:class:`skymesh.ground.pops.Pops` of the run, or None (each gateway its own PoP)."""
+    gateway_pop: np.ndarray = None
+    """(W,) index into ``pops`` of each gateway's home PoP (None without PoPs)."""
+    gateway_fibre_ms: np.ndarray = None
+    """(W,) gateway -> home PoP fibre RTT, ms (zeros without PoPs)."""
     extra: dict = field(default_factory=dict)
 
     @property
@@ -172,6 +178,51 @@ def _failures(loaded: LoadedScenario, const: Constellation, isl_pairs, gateway_n
     return tuple(out)
 
 
+def _pops(loaded: LoadedScenario, g_name, g_lat, g_lon, g_country, notes):
+    """The run's PoPs, each gateway's home PoP and its fibre RTT (ms).
+
+    PoPs are the scenario's ``[[pops]]`` plus ``pops_file``; when it gives none, the PoP
+    rows of its ``gateways_file`` (a mixed list such as the curated one); when there are
+    none either, each gateway is its own PoP with a zero fibre leg (said in the notes).
+    """
+    from skymesh.ground.pops import fibre_rtt_ms, home_gateways, load_pops, pops_from_records
+    s = loaded.scenario
+    parts = []
+    if s.pops:
+        parts.append(pops_from_records([p.model_dump(exclude_none=True, exclude={"place"})
+                                        for p in s.pops], file=loaded.source))
+    if s.pops_file:
+        parts.append(load_pops(loaded.resolve(s.pops_file)))
+    origin = "the scenario"
+    if not parts and s.gateways_file:
+        import warnings
+        from skymesh.ground.gateways import load_gateways
+        path = loaded.resolve(s.gateways_file)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            listed = load_gateways(path, include_pops=True)
+        if np.any(np.asarray(listed.type) == "pop"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                parts.append(load_pops(path))
+            origin = f"the pop rows of {s.gateways_file}"
+    if not parts or not len(g_name):
+        notes.append("no PoPs given: each gateway is its own PoP (zero fibre leg)")
+        return None, None, np.zeros(len(g_name))
+    pops = parts[0]
+    if len(parts) > 1:
+        from skymesh.ground.pops import Pops
+        pops = Pops(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in Pops._ARRAYS},
+                    source=pops.source)
+    home = home_gateways(g_lat, g_lon, g_country, pops, dict(s.pop_overrides), gw_name=g_name,
+                         file=loaded.source)
+    fibre = fibre_rtt_ms(g_lat, g_lon, pops.lat_deg[home], pops.lon_deg[home])
+    notes.append(f"{len(pops)} PoPs from {origin}; gateways homed to the nearest PoP in "
+                 "their country, else the nearest" + (" (with overrides)" if s.pop_overrides
+                                                      else ""))
+    return pops, home, np.asarray(fibre, dtype=float)
+
+
 def prepare(loaded: LoadedScenario) -> Prepared:
     """Arrays for a run of ``loaded``: deterministic for its seeds."""
     s = loaded.scenario
@@ -191,6 +242,8 @@ def prepare(loaded: LoadedScenario) -> Prepared:
                          "not an ephemeris, only a plausible geometry")
     t_name, t_lat, t_lon, t_country = _terminals(loaded)
     g_name, g_lat, g_lon, g_country, g_cap = _gateways(loaded)
+    pops, g_pop, g_fibre = (_pops(loaded, g_name, g_lat, g_lon, g_country, notes)
+                            if s.study == "egress" else (None, None, np.zeros(len(g_name))))
     isl_pairs = plus_grid_pairs(const) if s.routing.mode != "bent-pipe" or \
         s.routing.compare_bent_pipe else np.empty((0, 2), int)
     operators = [Operator("primary", const, isl_pairs, loaded.policy,
@@ -205,4 +258,5 @@ def prepare(loaded: LoadedScenario) -> Prepared:
                     terminal_name=t_name, terminal_lat=t_lat, terminal_lon=t_lon,
                     terminal_country=t_country, gateway_name=g_name, gateway_lat=g_lat,
                     gateway_lon=g_lon, gateway_country=g_country, gateway_capacity_gbps=g_cap,
+                    pops=pops, gateway_pop=g_pop, gateway_fibre_ms=g_fibre,
                     notes=tuple(notes))

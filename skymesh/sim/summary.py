@@ -1,8 +1,11 @@
 """Headline numbers of an egress run, streamed back from its time series a row group at a time.
 
 Memory stays small whatever the run's length: counts are accumulated per
-batch (by terminal, step, gateway) and RTTs go into fixed histograms
-(0.01 ms bins, :class:`skymesh.sim.stats.Histogram`) for percentiles.
+batch (by terminal, step, gateway, PoP) and RTTs and their components go into
+fixed histograms (0.01 ms bins, :class:`skymesh.sim.stats.Histogram`) for
+percentiles. Handovers are reported per served terminal-hour (a terminal-step
+counts ``step_s`` seconds): all changes of serving satellite, the forced ones
+(inside a slot) and the in-slot re-plans of a path (:mod:`skymesh.sim.egress_chunk`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ import pyarrow as pa
 
 from skymesh.sim.results import iter_batches
 from skymesh.sim.stats import Histogram
+
+COMPONENTS = ("space_propagation_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms")
+"""RTT component columns of a slots-model run (:mod:`skymesh.access.delay`), in stack order."""
 
 
 def _pct(values: np.ndarray, q) -> dict:
@@ -59,6 +65,12 @@ class _Acc:
     isl_hist: dict = field(default_factory=dict)
     rtt: Histogram = field(default_factory=Histogram)
     bp_rtt: Histogram = field(default_factory=Histogram)
+    parts: dict = field(default_factory=dict)
+    pop_count: dict = field(default_factory=dict)
+    handovers: int = 0
+    forced: int = 0
+    replanned: int = 0
+    has_handovers: bool = False
 
     def __post_init__(self):
         self.term_served = np.zeros(self.n_term)
@@ -95,8 +107,26 @@ def _add(acc: _Acc, b: pa.RecordBatch, gw_lookup: dict, censoring: np.ndarray) -
         acc.isl_hist[int(k)] = acc.isl_hist.get(int(k), 0) + int(v)
     own = _np(b, "exit_in_own_country").astype(bool)
     acc.own += int(own.sum())
+    if "gateway_in_own_country" in b.schema.names:
+        own = own | _np(b, "gateway_in_own_country").astype(bool)
     country = _codes(b.column("country"), {c: i for i, c in enumerate(censoring)})
     acc.own_censored += int((own & (country >= 0)).sum())
+    for name in COMPONENTS:
+        if name in b.schema.names:
+            acc.parts.setdefault(name, Histogram()).add(
+                _np(b, name)[served].astype(float))
+    if "pop" in b.schema.names:
+        pops = b.column("pop").cast(pa.string()).to_pylist()
+        pcs = b.column("pop_country").cast(pa.string()).to_pylist()
+        for key in zip(pops, pcs):
+            if key[0] is not None:
+                acc.pop_count[key] = acc.pop_count.get(key, 0) + 1
+    if "handover" in b.schema.names:
+        acc.has_handovers = True
+        acc.handovers += int(_np(b, "handover").sum())
+        acc.forced += int(_np(b, "forced_handover").sum())
+        if "replanned" in b.schema.names:
+            acc.replanned += int(_np(b, "replanned").sum())
     if "bent_pipe_served" in b.schema.names:
         acc.has_bp = True
         bs = _np(b, "bent_pipe_served").astype(bool)
@@ -115,7 +145,7 @@ def _gateway_shares(counts: np.ndarray, prep) -> list[dict]:
                  share=float(counts[i] / total)) for i in order if counts[i] > 0]
 
 
-def _finish(acc: _Acc, prep, label: str) -> dict:
+def _finish(acc: _Acc, prep, label: str, step_s: float) -> dict:
     rows = max(acc.rows, 1)
     rtt = acc.rtt
     per_term = acc.term_served / np.maximum(acc.term_rows, 1)
@@ -141,19 +171,35 @@ def _finish(acc: _Acc, prep, label: str) -> dict:
         exits_inside_own_country=acc.own,
         exits_inside_censoring_country=acc.own_censored,
     )
+    if acc.parts:
+        out["rtt_components_ms"] = {
+            name: dict(p50=h.percentiles((50,))["p50"], mean=h.mean())
+            for name, h in ((n, acc.parts[n]) for n in COMPONENTS if n in acc.parts)}
+    if acc.pop_count:
+        total = sum(acc.pop_count.values())
+        out["pops"] = [dict(name=n, country=c, share=v / total) for (n, c), v in
+                       sorted(acc.pop_count.items(), key=lambda kv: (-kv[1], kv[0]))]
+    if acc.has_handovers:
+        hours = acc.served * step_s / 3600.0
+        rate = (lambda x: x / hours if hours > 0 else None)
+        out["handovers_per_hour"] = dict(all=rate(acc.handovers), forced=rate(acc.forced),
+                                         replanned=rate(acc.replanned),
+                                         count=acc.handovers, forced_count=acc.forced)
     if acc.has_bp:
         out["bent_pipe"] = dict(service_share=acc.bp_served / rows,
                                 rtt_ms=acc.bp_rtt.percentiles((50, 95, 99)),
                                 gateways=_gateway_shares(acc.bp_gw_count, prep))
-    return out, dict(rtt_ms=rtt.quantile_sample(), served_by_step=per_step)
+    return out, dict(rtt_ms=rtt.quantile_sample(), served_by_step=per_step,
+                     components=out.get("rtt_components_ms"))
 
 
 def summarize_run(path: Path, prep) -> tuple[dict, dict]:
     """Summary of a finished run's ``timeseries.parquet``, and per-operator series for plots.
 
     Returns ``(summary, series)``; ``series[label]`` holds ``rtt_ms`` (a
-    2,001-value sample following the served RTTs' distribution, for CDF plots)
-    and ``served_by_step`` (fraction of terminals served per step).
+    2,001-value sample following the served RTTs' distribution, for CDF plots),
+    ``served_by_step`` (fraction of terminals served per step) and ``components``
+    (median and mean of each RTT component, or None).
     """
     labels = [op.label for op in prep.operators]
     accs = {lab: _Acc(prep.n_terminals, len(prep.grid), len(prep.gateway_name)) for lab in labels}
@@ -169,14 +215,16 @@ def summarize_run(path: Path, prep) -> tuple[dict, dict]:
     s = prep.scenario
     ops, series = [], {}
     for lab in labels:
-        summary, extra = _finish(accs[lab], prep, lab)
+        summary, extra = _finish(accs[lab], prep, lab, s.time.step_s)
         ops.append(summary)
         series[lab] = extra
     summary = dict(
         scenario=s.name, description=s.description,
         start_utc=prep.grid.start.isoformat().replace("+00:00", "Z"),
         duration_s=s.time.duration_s, step_s=s.time.step_s, steps=len(prep.grid),
-        mode=s.routing.mode, terminals=prep.n_terminals,
+        mode=s.routing.mode, access_model=s.access.model,
+        serving_policy=s.access.serving if s.access.model == "slots" else None,
+        terminals=prep.n_terminals,
         terminal_countries=sorted(set(prep.terminal_country.tolist())),
         gateways=len(prep.gateway_name), operators=ops)
     return summary, series
