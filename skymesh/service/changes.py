@@ -1,0 +1,264 @@
+"""Changes to the policy document, and whether each reduces service.
+
+The policy the service holds is the document :mod:`skymesh.policy.rules`
+reads (a scenario's ``[policy]`` table, or a policy file), kept as JSON with
+times as ISO 8601 UTC strings. A change is one of:
+
+* ``service``: country ``iso2`` is ``active`` / ``inactive`` over
+  ``[from, until)`` (``from`` missing: from the moment it is approved;
+  ``until`` missing: open-ended). Earlier intervals of that country are cut
+  where the new one lies, so the new state holds over exactly its window.
+* ``landing``: landing rights of gateways in ``iso2`` ``granted`` /
+  ``denied`` over ``[from, until)``, edited the same way.
+* ``censoring``: ``iso2``'s own gateways may (``false``) or may not
+  (``true``) carry its terminals' traffic.
+* ``exit``: the exit countries of ``iso2`` (or, without ``iso2``, of
+  everyone): a list, or ``"any"``.
+* ``import``: a whole policy TOML replaces the current one.
+
+Changes that reduce service need two people (see
+:mod:`skymesh.service.proposals`): switching a country off, withdrawing
+landing rights, adding a censoring country, any exit-rule change other than
+widening to ``"any"``, and any import (its effect is not one direction).
+Changes that restore service (switching on, granting, removing censoring,
+widening exits to ``"any"``) take effect on one approval.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tomllib
+from datetime import datetime, timezone
+from typing import Annotated, Literal, Optional, Union
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from skymesh.errors import InputError
+from skymesh.policy.rules import policy_from_dict
+from skymesh.service.auth import ServiceError
+
+EMPTY_POLICY = {"default_service": "active", "default_landing_rights": True}
+
+_INF = float("inf")
+
+
+class _Change(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
+
+
+class ServiceChange(_Change):
+    kind: Literal["service"]
+    iso2: str = Field(min_length=2, max_length=2)
+    state: Literal["active", "inactive"]
+    start: Optional[datetime] = Field(None, alias="from")
+    end: Optional[datetime] = Field(None, alias="until")
+
+
+class LandingChange(_Change):
+    kind: Literal["landing"]
+    iso2: str = Field(min_length=2, max_length=2)
+    state: Literal["granted", "denied"]
+    start: Optional[datetime] = Field(None, alias="from")
+    end: Optional[datetime] = Field(None, alias="until")
+
+
+class CensoringChange(_Change):
+    kind: Literal["censoring"]
+    iso2: str = Field(min_length=2, max_length=2)
+    censoring: bool
+
+
+class ExitChange(_Change):
+    kind: Literal["exit"]
+    iso2: Optional[str] = Field(None, min_length=2, max_length=2)
+    exit_countries: Union[Literal["any"], list[str]]
+
+
+class ImportChange(_Change):
+    kind: Literal["import"]
+    policy_toml: str = Field(max_length=200_000)
+
+
+Change = Annotated[Union[ServiceChange, LandingChange, CensoringChange, ExitChange,
+                         ImportChange], Field(discriminator="kind")]
+_adapter = pydantic.TypeAdapter(Change)
+
+
+def parse_change(data) -> _Change:
+    """Validate a change given as JSON-like data (times as ISO strings); 422 naming the field."""
+    if isinstance(data, dict):
+        data = dict(data)
+        for key in ("from", "until"):
+            if isinstance(data.get(key), str):
+                try:
+                    data[key] = _parse_iso(data[key])
+                except ValueError:
+                    raise ServiceError(422, f"change.{key}: not an ISO 8601 time: "
+                                       f"{data[key]!r}", f"change.{key}") from None
+    try:
+        return _adapter.validate_python(data)
+    except pydantic.ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"] if p not in (
+            "service", "landing", "censoring", "exit", "import"))
+        field = "change" + (f".{loc}" if loc else "")
+        raise ServiceError(422, f"{field}: {err['msg']}", field) from None
+
+
+def _parse_iso(text: str) -> datetime:
+    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc)
+
+
+def iso(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def change_json(change: _Change) -> dict:
+    """The change as plain JSON (aliases ``from``/``until``; times ISO)."""
+    return json.loads(change.model_dump_json(by_alias=True, exclude_none=True))
+
+
+def reduces_service(change: _Change) -> bool:
+    """Whether ``change`` needs two people (see the module docstring)."""
+    if isinstance(change, ServiceChange):
+        return change.state == "inactive"
+    if isinstance(change, LandingChange):
+        return change.state == "denied"
+    if isinstance(change, CensoringChange):
+        return change.censoring
+    if isinstance(change, ExitChange):
+        return change.exit_countries != "any"
+    return True
+
+
+def _bounds(item: dict) -> tuple[float, float]:
+    a = _parse_iso(item["from"]).timestamp() if item.get("from") else -_INF
+    b = _parse_iso(item["until"]).timestamp() if item.get("until") else _INF
+    return a, b
+
+
+def _cut(items: list[dict], start: float, end: float) -> list[dict]:
+    """``items`` with ``[start, end)`` removed (intervals split where needed)."""
+    out = []
+    for item in items:
+        a, b = _bounds(item)
+        if b <= start or a >= end:
+            out.append(item)
+            continue
+        if a < start:
+            left = dict(item)
+            left["until"] = iso(datetime.fromtimestamp(start, timezone.utc))
+            out.append(left)
+        if b > end:
+            right = dict(item)
+            right["from"] = iso(datetime.fromtimestamp(end, timezone.utc))
+            out.append(right)
+    return out
+
+
+def _window(change, effective_at: datetime) -> tuple[dict, float, float]:
+    start = change.start or effective_at
+    new = {"state": change.state, "from": iso(start)}
+    if change.end is not None:
+        if change.end <= start:
+            raise ServiceError(422, "change.until: must be after change.from", "change.until")
+        new["until"] = iso(change.end)
+    return new, start.timestamp(), (change.end.timestamp() if change.end else _INF)
+
+
+def _country(doc: dict, iso2: str) -> dict:
+    for rule in doc.setdefault("country", []):
+        if rule["iso2"] == iso2:
+            return rule
+    rule = {"iso2": iso2}
+    doc["country"].append(rule)
+    doc["country"].sort(key=lambda r: r["iso2"])
+    return rule
+
+
+def _sort(items: list[dict]) -> list[dict]:
+    return sorted(items, key=lambda it: _bounds(it)[0])
+
+
+def apply_change(doc: dict, change: _Change, effective_at: datetime) -> dict:
+    """A new policy document: ``doc`` with ``change`` applied (``doc`` is not modified).
+
+    The result is validated by the policy loader itself; a change that would
+    make an invalid policy is a 422 naming what is wrong.
+    """
+    if isinstance(change, ImportChange):
+        new = policy_toml_to_doc(change.policy_toml)
+    else:
+        new = copy.deepcopy(doc)
+        iso2 = getattr(change, "iso2", None)
+        if iso2 is not None:
+            iso2 = iso2.upper()
+        if isinstance(change, ServiceChange):
+            rule = _country(new, iso2)
+            item, a, b = _window(change, effective_at)
+            rule["service"] = _sort(_cut(rule.get("service", []), a, b) + [item])
+        elif isinstance(change, LandingChange):
+            item, a, b = _window(change, effective_at)
+            mine = [x for x in new.get("landing", []) if x["iso2"] == iso2]
+            others = [x for x in new.get("landing", []) if x["iso2"] != iso2]
+            new["landing"] = others + _sort(_cut(mine, a, b) + [dict(item, iso2=iso2)])
+        elif isinstance(change, CensoringChange):
+            _country(new, iso2)["censoring"] = change.censoring
+        elif isinstance(change, ExitChange):
+            value = change.exit_countries
+            if iso2 is None:
+                new["exit_countries"] = value
+            else:
+                rule = _country(new, iso2)
+                if value == "any":
+                    rule.pop("exit_countries", None)
+                else:
+                    rule["exit_countries"] = [c.upper() for c in value]
+    check_doc(new)
+    return new
+
+
+def check_doc(doc: dict) -> None:
+    """Validate a policy document with the engine's own loader (422 on a problem)."""
+    try:
+        policy_from_dict(doc, source="policy")
+    except InputError as exc:
+        raise ServiceError(422, f"the change makes an invalid policy: {exc.message}",
+                           exc.field) from None
+
+
+def policy_toml_to_doc(text: str) -> dict:
+    """A policy TOML (a policy file, or a scenario's ``[policy]`` table) as a document."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ServiceError(422, f"policy_toml: not TOML: {exc}", "policy_toml") from None
+    if "policy" in data and isinstance(data["policy"], dict):
+        data = data["policy"]
+    try:
+        policy_from_dict(data, source="policy_toml", text=text)
+    except InputError as exc:
+        raise ServiceError(422, str(exc), "policy_toml") from None
+    return json.loads(json.dumps(data, default=lambda v: iso(v) if isinstance(v, datetime)
+                                 else str(v)))
+
+
+def doc_to_toml(doc: dict) -> str:
+    """The policy document as a policy TOML file (``skymesh run --policy`` reads it)."""
+    import tomli_w
+
+    def times(value):
+        if isinstance(value, dict):
+            return {k: (_parse_iso(v) if k in ("from", "until") and isinstance(v, str)
+                        else times(v)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [times(v) for v in value]
+        return value
+    head = ("# SkyMesh policy exported by the operations service; the layout of "
+            "skymesh.policy.rules.\n")
+    return head + tomli_w.dumps(times(doc))
