@@ -1,36 +1,35 @@
 """How many terminals can a region carry at a target rate, and what binds first?
 
-The engine of ``skymesh capacity REGION``. One instant, one region (a country or a polygon):
+The engine of ``skymesh capacity REGION``. One 15 s slot, one region (a country or a polygon):
 
 1. **Probe sample**: ``probes`` terminals placed by population inside the region
    (:func:`skymesh.ground.countries.sample_points` for a country,
-   :func:`skymesh.capacity.demand.place_in_polygon` for a polygon), grouped into H3 cells.
-2. **Routes**: each probe's egress route at that instant (terminal -> satellites over ISLs ->
-   gateway), exactly as a scenario run computes it (the probes become a one-step egress
-   scenario with the default, unrestricted policy, handed to :mod:`skymesh.sim.prepare` and
-   :func:`skymesh.sim.egress_chunk.route_block`).
-3. **Capacity**: beams, satellite downlink, ISLs, feeders and gateway sites of those routes
-   (:func:`skymesh.capacity.network.build_step_network`), optionally with the rain fade of
-   ``rain_mmh`` over the region (:mod:`skymesh.links.rain`), and the max-min fair rates of the
-   probes with elastic demand (:func:`skymesh.capacity.allocation.max_min_fair`).
-4. **Terminals at the target rate**, demand spread like the population: every served probe
-   stands for the same number s of terminals, each wanting ``target_mbps``. All fit iff
-   ``s x target x n_l <= c_l`` on every link l (n_l = probes crossing l), so
+   :func:`skymesh.capacity.demand.place_in_polygon` for a polygon), grouped into service
+   cells (:func:`skymesh.sim.capacity_pass.service_cells`).
+2. **The slot's network** (:func:`slot_network`): the probes become a one-instant egress
+   scenario with the default, unrestricted policy (:mod:`skymesh.sim.prepare`); at the start
+   of the 15 s slot holding ``at`` (:mod:`skymesh.access.slots`) every satellite in view of
+   a cell above the mask is a candidate beam (:func:`skymesh.capacity.beams.beam_pairs`) and
+   each satellite's traffic takes its shortest route to a gateway
+   (:func:`skymesh.capacity.network.satellite_routes` and ``backhaul_network``) -- the same
+   set-up as a scenario run's capacity pass. With rain, beam and feeder capacities are
+   re-budgeted (:func:`faded_capacities`, :mod:`skymesh.links.rain`).
+3. **Terminals at the target rate** (:func:`skymesh.capacity.assignment.carry_at_rate`, one
+   HiGHS LP): every covered cell's probe count is scaled by a common factor alpha, each
+   terminal wanting ``target_mbps`` -- demand spread like the population -- and alpha is
+   maximised under beam time, per-cell channels, satellite downlink, ISLs, feeders and
+   gateway sites. The region carries ``alpha x covered probes`` terminals; the constraints
+   with non-zero duals bind first (each kind's share of alpha is reported).
+4. **Throughput**: the load-aware assignment with elastic demand
+   (:func:`skymesh.capacity.assignment.assign_cells`, max-min fair over cells weighted by
+   their probes, so per terminal), giving each probe's rate.
 
-       s* = min_l c_l / (target x n_l),   terminals carried = s* x (served probes),
+Check between two formulations (tested): with these weights the first level of the max-min
+progressive filling is the largest rate every covered probe can have at once, so it equals
+``alpha x target`` from the separate LP.
 
-   and the link reaching that minimum is the **binding constraint**. Two formulations give the
-   same number and are checked against each other in the tests: the closed form above and the
-   max-min fair allocation, whose smallest rate is the largest rate all probes can have at
-   once (max-min fairness maximises the minimum first), ``s* = min_rate / target``.
-   The same minimum taken over the links of one kind at a time gives, for each kind (beam,
-   satellite downlink, ISL, feeder, gateway), the terminals at which it would bind if the
-   others were unlimited: how much headroom each has.
-
-Probes without a route (no satellite in view above the mask, or no gateway reachable) or
-without a beam (their satellite's beams go to busier cells) cannot be carried at this instant;
-their number is reported. The count depends on the routing layer's choice of satellite per
-probe (shortest delay), as in a scenario run.
+Probes in cells no satellite sees above the mask, or whose satellites reach no gateway, are
+not covered and cannot be carried; their number is reported.
 """
 
 from __future__ import annotations
@@ -40,17 +39,19 @@ from pathlib import Path
 
 import numpy as np
 
-from skymesh.capacity.allocation import max_min_fair
-from skymesh.capacity.cells import DEFAULT_RESOLUTION, cells_of
-from skymesh.capacity.network import LINK_KINDS, NetworkCapacityParams, build_step_network
+from skymesh.capacity.cells import DEFAULT_RESOLUTION
+from skymesh.capacity.network import NetworkCapacityParams
 from skymesh.errors import InputError
 
 DEFAULT_PROBES = 2000
 """Probe terminals placed in the region: enough that every populated cell of a mid-size
 country holds several, few enough that one instant routes in about a second."""
 
-KIND_LABELS = {"beam": "user beams", "sat-downlink": "satellite downlink", "isl": "ISLs",
-               "gsl-feeder": "gateway feeder links", "gateway": "gateway sites"}
+KIND_LABELS = {"beam-time": "beam time", "cell-beams": "beams per cell",
+               "sat-downlink": "satellite downlink", "isl": "ISLs",
+               "gsl-feeder": "gateway feeder links", "gateway": "gateway sites",
+               "no-coverage": "no coverage"}
+"""Readable names of the assignment's resource kinds."""
 
 
 # --- region ------------------------------------------------------------------------------------
@@ -127,83 +128,40 @@ def _geometry(sat_xyz, lat_deg, lon_deg):
     return rng, el
 
 
-def rain_capacities(net: dict, sat_ecef_km, cell_lat_deg, cell_lon_deg, gateway_lat_deg,
-                    gateway_lon_deg, cell_rain_mmh, gateway_rain_mmh,
-                    params: NetworkCapacityParams) -> np.ndarray:
-    """Link capacities of a built step network (Mbit/s) under clear sky + rain.
+def faded_capacities(pairs: dict, backhaul: dict, sat_ecef_km, cell_lat_deg, cell_lon_deg,
+                     gateway_lat_deg, gateway_lon_deg, cell_rain_mmh, gateway_rain_mmh,
+                     params: NetworkCapacityParams):
+    """Beam-pair and backhaul capacities (Mbit/s) under clear sky + rain, as new arrays.
 
-    Beam links (satellite a, cell b) and feeder links (gateway a, satellite b) are re-budgeted
-    with :func:`skymesh.links.rain.link_capacity_with_rain_mbps` at their geometry and the
-    rain rate at their ground end (0 = clear sky); other links, and beams or feeders given a
-    fixed capacity, keep theirs.
+    ``pairs`` from :func:`skymesh.capacity.beams.beam_pairs` (``cell``, ``range_km``,
+    ``elevation_deg``, ``capacity_mbps``), ``backhaul`` from
+    :func:`skymesh.capacity.network.backhaul_network` (``kind`` str, ``a`` gateway and ``b``
+    satellite for ``gsl-feeder`` links). Beams are re-budgeted at the cell centre with the
+    cell's rain rate, feeders at the gateway with the gateway's
+    (:func:`skymesh.links.rain.link_capacity_with_rain_mbps`; 0 mm/h = clear sky); ISLs,
+    gateway sites and fixed capacities (``beam_capacity_mbps``, ``feeder_capacity_mbps``)
+    are unchanged.
     """
     from skymesh.links.rain import link_capacity_with_rain_mbps
-    cap = np.asarray(net["capacity_mbps"], dtype=float).copy()
-    kind, a, b = net["kind"], net["a"], net["b"]
-    sat = np.asarray(sat_ecef_km, dtype=float)
     clat, clon = np.asarray(cell_lat_deg, float), np.asarray(cell_lon_deg, float)
     glat, glon = np.asarray(gateway_lat_deg, float), np.asarray(gateway_lon_deg, float)
     crain = np.broadcast_to(np.asarray(cell_rain_mmh, float), clat.shape)
     grain = np.broadcast_to(np.asarray(gateway_rain_mmh, float), glat.shape)
-    beam = np.flatnonzero(kind == LINK_KINDS.index("beam"))
-    if beam.size and params.beam_capacity_mbps is None:
-        s, c = a[beam], b[beam]
-        rng, el = _geometry(sat[s], clat[c], clon[c])
-        cap[beam] = link_capacity_with_rain_mbps(rng, el, params.beam_link, clat[c], clon[c],
-                                                 crain[c]) \
+    k = np.asarray(pairs["capacity_mbps"], dtype=float).copy()
+    if k.size and params.beam_capacity_mbps is None:
+        c = np.asarray(pairs["cell"], dtype=np.int64)
+        k = link_capacity_with_rain_mbps(pairs["range_km"], pairs["elevation_deg"],
+                                         params.beam_link, clat[c], clon[c], crain[c]) \
             * params.channels_per_beam / params.frequency_reuse
-    feed = np.flatnonzero(kind == LINK_KINDS.index("gsl-feeder"))
+    cap = np.asarray(backhaul["capacity_mbps"], dtype=float).copy()
+    feed = np.flatnonzero(np.asarray(backhaul["kind"]).astype(str) == "gsl-feeder")
     if feed.size and params.feeder_capacity_mbps is None:
-        g, s = a[feed], b[feed]
-        rng, el = _geometry(sat[s], glat[g], glon[g])
-        cap[feed] = link_capacity_with_rain_mbps(rng, el, params.feeder_link, glat[g], glon[g],
-                                                 grain[g]) * params.feeder_carriers
-    return cap
-
-
-def carried_at_rate(R, capacity_mbps, kind, target_mbps: float) -> dict:
-    """Terminals carried at ``target_mbps`` with demand spread like the probes (closed form).
-
-    ``R`` (links x served probes), ``capacity_mbps`` and ``kind`` (int codes into
-    `LINK_KINDS`) of a step network. Returns ``per_probe`` (s*, terminals each probe stands
-    for), ``terminals`` (s* x probes), ``binding_link``, ``binding_kind`` and ``by_kind``:
-    ``{kind: terminals at which that kind binds}`` (inf when no probe crosses it).
-    """
-    if not target_mbps > 0:
-        raise InputError("target rate must be > 0 Mbit/s", field="target_mbps")
-    n_probe = R.shape[1]
-    users = np.diff(R.tocsr().indptr).astype(float)
-    c = np.asarray(capacity_mbps, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_link = np.where(users > 0, c / (target_mbps * np.where(users > 0, users, 1.0)),
-                            np.inf)
-    by_kind = {}
-    for k, name in enumerate(LINK_KINDS):
-        m = kind == k
-        by_kind[name] = float(per_link[m].min() * n_probe) if m.any() else float("inf")
-    if n_probe == 0 or not np.isfinite(per_link).any():
-        return {"per_probe": 0.0 if n_probe == 0 else float("inf"),
-                "terminals": 0.0 if n_probe == 0 else float("inf"),
-                "binding_link": -1, "binding_kind": "", "by_kind": by_kind}
-    lim = int(np.argmin(per_link))
-    s = float(per_link[lim])
-    return {"per_probe": s, "terminals": s * n_probe, "binding_link": lim,
-            "binding_kind": LINK_KINDS[int(kind[lim])], "by_kind": by_kind}
-
-
-def _solve(net, cap, target_mbps):
-    srv = net["served_index"]
-    mm = max_min_fair(net["R"], cap, np.full(srv.size, np.inf))
-    carried = carried_at_rate(net["R"], cap, net["kind"], target_mbps)
-    rate = mm["rate_mbps"]
-    q = np.percentile(rate, (5, 50, 95)) if rate.size else np.full(3, np.nan)
-    return {"throughput_gbps": float(rate.sum() / 1e3),
-            "min_rate_mbps": float(rate.min()) if rate.size else float("nan"),
-            "rate_mbps": {"p5": float(q[0]), "p50": float(q[1]), "p95": float(q[2])},
-            "terminals_at_target": carried["terminals"], "per_probe": carried["per_probe"],
-            "binding_kind": carried["binding_kind"],
-            "binds_at": {KIND_LABELS[k]: v for k, v in carried["by_kind"].items()
-                         if np.isfinite(v)}}
+        g = np.asarray(backhaul["a"])[feed].astype(np.int64)
+        s = np.asarray(backhaul["b"])[feed].astype(np.int64)
+        rng, el = _geometry(np.asarray(sat_ecef_km, float)[s], glat[g], glon[g])
+        cap[feed] = link_capacity_with_rain_mbps(rng, el, params.feeder_link, glat[g],
+                                                 glon[g], grain[g]) * params.feeder_carriers
+    return k, cap
 
 
 def _loaded(name, constellation, at, gateways, lat, lon, mode, min_elevation_deg, seed):
@@ -228,13 +186,109 @@ def _loaded(name, constellation, at, gateways, lat, lon, mode, min_elevation_deg
                           base_dir=Path.cwd(), text="", data=data, sha256="")
 
 
+def slot_network(constellation, at, gateways, lat_deg, lon_deg, *, weights=None,
+                 params: NetworkCapacityParams = NetworkCapacityParams(), mode: str = "isl",
+                 min_elevation_deg: float = 25.0, resolution: int = DEFAULT_RESOLUTION,
+                 seed: int = 0, name: str = "region") -> dict:
+    """The beam pairs and backhaul of the 15 s slot holding ``at`` for terminals at
+    (``lat_deg``, ``lon_deg``), as a scenario run's capacity pass builds them.
+
+    ``weights`` (n,): subscribers per terminal (default 1). Returns ``prep`` (the in-memory
+    run), ``time_utc`` (slot start), ``sat_ecef_km`` (N, 3), ``cells``
+    (:func:`skymesh.sim.capacity_pass.service_cells`), ``heads`` (C,) subscribers per cell,
+    ``cell_beam_cap`` (C,), ``pairs`` (:func:`skymesh.capacity.beams.beam_pairs`) and
+    ``backhaul`` (the ``backhaul`` argument of
+    :func:`skymesh.capacity.assignment.assign_cells`, plus the links' ``a``/``b``).
+    """
+    from skymesh.access.slots import slot_start_s
+    from skymesh.capacity.beams import MAX_BEAMS_PER_CELL, beam_pairs
+    from skymesh.capacity.network import backhaul_network, satellite_routes
+    from skymesh.orbits.propagate import positions_ecef
+    from skymesh.policy.rules import exit_allowed
+    from skymesh.sim.capacity_pass import service_cells
+    from skymesh.sim.egress_chunk import block_links
+    from skymesh.sim.prepare import prepare
+    from skymesh.timebase import TimeGrid
+    loaded = _loaded(name, constellation, at, gateways, lat_deg, lon_deg, mode,
+                     min_elevation_deg, seed)
+    prep = prepare(loaded)
+    op = prep.operators[0]
+    t0 = float(slot_start_s(prep.grid.start, 0.0))
+    sub = TimeGrid(prep.grid.start, np.array([t0]))
+    pos = positions_ecef(op.constellation, sub, serving_only=True)
+    groups, group_of = np.unique(prep.terminal_country, return_inverse=True)
+    cells = service_cells(prep.terminal_lat, prep.terminal_lon, group_of, resolution)
+    links = block_links(prep, op, pos, sub, with_isls=mode != "bent-pipe")
+    exit_mask = np.stack([exit_allowed(op.policy, g, prep.gateway_country, sub)
+                          for g in groups])[:, :, 0]
+    n_sats = pos.shape[0]
+    routes = satellite_routes(n_sats, links["gateway_links"], exit_mask, mode=mode,
+                              isl_pairs=links.get("isl_pairs"),
+                              isl_km=None if "isl_km" not in links else links["isl_km"][:, 0])
+    bh = backhaul_network(pos[:, 0], routes, prep.gateway_lat, prep.gateway_lon, params)
+    pairs = beam_pairs(pos[:, 0], cells["lat_deg"], cells["lon_deg"],
+                       min_elevation_deg=min_elevation_deg, link=params.beam_link,
+                       channels_per_beam=params.channels_per_beam,
+                       frequency_reuse=params.frequency_reuse,
+                       beam_capacity_mbps=params.beam_capacity_mbps)
+    route = cells["group"][pairs["cell"]] * n_sats + pairs["sat"]
+    route = np.where(bh["route_ok"][route], route, -1)
+    w = np.ones(prep.n_terminals) if weights is None else \
+        np.broadcast_to(np.asarray(weights, dtype=float), (prep.n_terminals,))
+    n_c = cells["group"].size
+    heads = np.bincount(cells["index"], weights=w, minlength=n_c)
+    backhaul = {"route_of_pair": route, "R": bh["R"], "capacity_mbps": bh["capacity_mbps"],
+                "kind": bh["kind"], "a": bh["a"], "b": bh["b"]}
+    return {"prep": prep, "time_utc": sub.datetimes()[0], "sat_ecef_km": pos[:, 0],
+            "cells": cells, "heads": heads,
+            "cell_beam_cap": np.minimum(MAX_BEAMS_PER_CELL, np.ceil(heads)),
+            "pairs": pairs, "backhaul": backhaul}
+
+
+def _answer(net: dict, pair_cap, backhaul_cap, target_mbps: float,
+            params: NetworkCapacityParams) -> dict:
+    """Terminals at the target (carry LP) and the elastic max-min assignment of one variant."""
+    from skymesh.capacity.assignment import assign_cells, carry_at_rate
+    pairs, cells, heads = net["pairs"], net["cells"], net["heads"]
+    keep = np.asarray(pair_cap) > 0
+    bh = dict(net["backhaul"], capacity_mbps=np.asarray(backhaul_cap, dtype=float))
+    bh["route_of_pair"] = net["backhaul"]["route_of_pair"][keep]
+    common = dict(beams_per_sat=params.beams_per_sat, cell_beam_cap=net["cell_beam_cap"],
+                  sat_downlink_mbps=params.sat_downlink_mbps, backhaul=bh)
+    pc, ps, k = pairs["cell"][keep], pairs["sat"][keep], np.asarray(pair_cap)[keep]
+    carry = carry_at_rate(pc, ps, k, heads, target_mbps, **common)
+    res = assign_cells(pc, ps, k, np.full(heads.size, np.inf), n_cells=heads.size,
+                       cell_weight=np.maximum(heads, 1e-12), **common)
+    level = np.asarray(res["cell_level"], dtype=float)
+    reason = np.asarray(res["cell_reason"]).astype(str)
+    covered = ~np.isin(reason, ("no-coverage", "no-route"))
+    rate = level[cells["index"]]                        # Mbit/s per probe terminal
+    t_cov = covered[cells["index"]]
+    q = np.percentile(rate[t_cov], (5, 50, 95)) if t_cov.any() else np.full(3, np.nan)
+    share = carry["dual_by_kind"]
+    tot = sum(share.values()) or 1.0
+    levels = np.asarray(res["levels"], dtype=float)
+    return {"terminals_at_target": float(carry["alpha"] * carry["n_covered"]),
+            "n_at_target": int(carry["n_at_target"]), "n_more": int(carry["n_more"]),
+            "per_probe": float(carry["alpha"]),
+            "binding_kind": carry["binding_kind"],
+            "binding_share": {KIND_LABELS.get(kk, kk): v / tot for kk, v in
+                              sorted(share.items(), key=lambda kv: -kv[1])},
+            "throughput_gbps": float(rate[t_cov].sum() / 1e3),
+            "first_level_mbps": float(levels[0]) if levels.size else float("nan"),
+            "rate_mbps": {"p5": float(q[0]), "p50": float(q[1]), "p95": float(q[2])},
+            "covered_probes": int(t_cov.sum()),
+            "cells_covered": int(covered.sum()),
+            "lp_seconds": float(carry["lp_seconds"] + res["lp_seconds"])}
+
+
 def region_capacity(region: str, *, constellation: str = "starlink-gen1", target_mbps=25.0,
                     at=None, gateways=None, rain_mmh: float | None = None,
                     probes: int = DEFAULT_PROBES, seed: int = 0, mode: str = "isl",
                     min_elevation_deg: float = 25.0, resolution: int = DEFAULT_RESOLUTION,
                     params: NetworkCapacityParams = NetworkCapacityParams(),
                     countries=None) -> dict:
-    """How many terminals ``region`` can carry at ``target_mbps`` at instant ``at``.
+    """How many terminals ``region`` can carry at ``target_mbps`` in the slot holding ``at``.
 
     Parameters
     ----------
@@ -250,23 +304,22 @@ def region_capacity(region: str, *, constellation: str = "starlink-gen1", target
         Gateway list (CSV or TOML, :func:`skymesh.ground.gateways.load_gateways`).
     rain_mmh : float, optional
         Rain over the region (mm/h): user links of every cell and feeders of gateways inside
-        the region fade (:mod:`skymesh.links.rain`); the result then holds ``clear_sky`` and
-        ``rain`` figures. Without it the link presets' budgets (annual rain margin) are used.
+        the region fade (:mod:`skymesh.links.rain`); the result then holds clear-sky
+        (``model``) and ``rain`` figures. Without it the link presets' budgets (with their
+        annual rain margin) are used.
     probes : int
         Probe terminals placed by population.
 
     Returns
     -------
-    dict: ``region``, ``time_utc``, ``probes`` (placed / routed / no route / no beam),
-    ``model`` (the default budget's figures, or clear sky when ``rain_mmh`` is set) and
-    ``rain`` (with rain, or None), each with ``terminals_at_target``, ``binding_kind``,
-    ``binds_at`` (terminals at which each kind binds), ``throughput_gbps``, ``rate_mbps``
-    percentiles of the probes (max-min fair, elastic), ``per_probe``; ``elapsed_s``.
+    dict: ``region``, ``time_utc`` (slot start), ``probes`` (placed, cells, covered, not
+    covered), ``model`` and ``rain`` (None without ``rain_mmh``), each with
+    ``terminals_at_target`` (alpha x covered probes), ``n_more`` (beyond the probes),
+    ``per_probe`` (alpha), ``binding_kind`` and ``binding_share`` (each kind's share of the
+    LP's duals), ``throughput_gbps``, ``rate_mbps`` (probe percentiles, elastic max-min),
+    ``first_level_mbps``; ``elapsed_s``.
     """
     import shapely
-    from skymesh.orbits.propagate import positions_ecef
-    from skymesh.sim.egress_chunk import route_block
-    from skymesh.sim.prepare import prepare
     t0 = _time.perf_counter()
     if not (isinstance(probes, (int, np.integer)) and 1 <= probes <= 200_000):
         raise InputError("--probes must be a whole number in 1..200000", field="--probes")
@@ -278,44 +331,39 @@ def region_capacity(region: str, *, constellation: str = "starlink-gen1", target
         raise InputError("give a gateway list with --gateways FILE", field="--gateways")
     name, code, geom = load_region(region, countries)
     lat, lon = place_probes(code, geom, probes, seed, countries)
-    loaded = _loaded(name, constellation, at, gateways, lat, lon, mode, min_elevation_deg, seed)
-    prep = prepare(loaded)
-    op = prep.operators[0]
-    sub = prep.grid.subset(slice(0, 1))
-    when = sub.datetimes()[0]
-    pos = positions_ecef(op.constellation, sub, serving_only=True)
-    groups, group_of = np.unique(prep.terminal_country, return_inverse=True)
-    routes = route_block(prep, op, pos, sub, mode, groups, group_of)
-    cells = cells_of(prep.terminal_lat, prep.terminal_lon, resolution)
-    net = build_step_network(pos, routes, cells.index, cells.lat_deg, cells.lon_deg,
-                             prep.gateway_lat, prep.gateway_lon, np.inf, params, step=0)
-    reason = net["reason"]
-    out = {"region": name, "country": code, "time_utc": when.isoformat().replace("+00:00", "Z"),
+    net = slot_network(constellation, at, gateways, lat, lon, params=params, mode=mode,
+                       min_elevation_deg=min_elevation_deg, resolution=resolution, seed=seed,
+                       name=name)
+    prep, cells = net["prep"], net["cells"]
+    # a probe stands for many terminals: a cell may use all its channels (8 beams at once)
+    from skymesh.capacity.beams import MAX_BEAMS_PER_CELL
+    net["cell_beam_cap"] = np.full(cells["group"].size, float(MAX_BEAMS_PER_CELL))
+    out = {"region": name, "country": code,
+           "time_utc": net["time_utc"].isoformat().replace("+00:00", "Z"),
            "constellation": str(constellation), "target_mbps": float(target_mbps),
-           "mode": mode,
-           "probes": {"placed": int(prep.n_terminals), "cells": int(len(cells.ids)),
-                      "served": int((reason == 0).sum()), "no_route": int((reason == 1).sum()),
-                      "no_beam": int((reason == 2).sum())},
-           "gateways": int(len(prep.gateway_name)), "rain_mmh": rain_mmh}
-    sat = pos[:, 0, :]
+           "mode": mode, "gateways": int(len(prep.gateway_name)), "rain_mmh": rain_mmh}
+    pc, bc = net["pairs"]["capacity_mbps"], net["backhaul"]["capacity_mbps"]
     if rain_mmh is None:
-        out["model"] = _solve(net, net["capacity_mbps"], target_mbps)
+        out["model"] = _answer(net, pc, bc, target_mbps, params)
         out["model"]["budget"] = "link presets (annual rain margin)"
         out["rain"] = None
     else:
         from skymesh.links.rain import recommendations_text
         inside = shapely.contains_xy(geom, prep.gateway_lon, prep.gateway_lat)
-        dry = rain_capacities(net, sat, cells.lat_deg, cells.lon_deg, prep.gateway_lat,
-                              prep.gateway_lon, 0.0, 0.0, params)
-        wet = rain_capacities(net, sat, cells.lat_deg, cells.lon_deg, prep.gateway_lat,
-                              prep.gateway_lon, float(rain_mmh),
-                              np.where(inside, float(rain_mmh), 0.0), params)
-        out["model"] = _solve(net, dry, target_mbps)
+        args = (net["pairs"], net["backhaul"], net["sat_ecef_km"], cells["lat_deg"],
+                cells["lon_deg"], prep.gateway_lat, prep.gateway_lon)
+        out["model"] = _answer(net, *faded_capacities(*args, 0.0, 0.0, params), target_mbps,
+                               params)
         out["model"]["budget"] = "clear sky"
-        out["rain"] = _solve(net, wet, target_mbps)
+        wet = faded_capacities(*args, float(rain_mmh), np.where(inside, float(rain_mmh), 0.0),
+                               params)
+        out["rain"] = _answer(net, *wet, target_mbps, params)
         out["rain"]["budget"] = f"rain {rain_mmh:g} mm/h over the region"
         out["rain"]["gateways_in_rain"] = int(inside.sum())
         out["rain"]["recommendations"] = recommendations_text()
+    cov = out["model"]["covered_probes"]
+    out["probes"] = {"placed": int(prep.n_terminals), "cells": int(cells["group"].size),
+                     "covered": cov, "not_covered": int(prep.n_terminals) - cov}
     out["notes"] = list(prep.notes)
     out["elapsed_s"] = _time.perf_counter() - t0
     return out

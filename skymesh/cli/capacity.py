@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 from typing import Optional
@@ -81,7 +82,7 @@ def capacity(region: str = typer.Argument(..., help="ISO 3166-1 alpha-2 country 
                                "example 2026-01-01T00:00:00Z)") from None
     gw = _gateway_file(gateways)
     with err_console.status("placing, routing and sharing capacity ...",
-                            spinner="dots") if not json_out else _Null():
+                            spinner="dots") if not json_out else _Null(), _stdout_to_stderr():
         res = region_capacity(region, constellation=constellation, target_mbps=target_mbps,
                               at=when, gateways=gw, rain_mmh=rain_mmh, probes=probes,
                               seed=seed, mode=mode, min_elevation_deg=min_elevation)
@@ -100,14 +101,35 @@ class _Null:
         return False
 
 
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """Point file descriptor 1 at stderr while the engine runs: solver libraries (HiGHS
+    prints a banner from C++) must not write into the table or the --json document."""
+    import os
+    import sys
+    try:
+        fd_out, fd_err = sys.__stdout__.fileno(), sys.__stderr__.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.__stdout__.flush()
+    saved = os.dup(fd_out)
+    try:
+        os.dup2(fd_err, fd_out)
+        yield
+    finally:
+        sys.__stdout__.flush()
+        os.dup2(saved, fd_out)
+        os.close(saved)
+
+
 def _print(res: dict) -> None:
     m, r, p = res["model"], res["rain"], res["probes"]
     t = res["target_mbps"]
-    head = f"{res['region']} at {t:g} Mbit/s, {res['time_utc']}"
+    head = f"{res['region']} at {t:g} Mbit/s, slot {res['time_utc']}"
     rows = [("constellation", res["constellation"]),
-            ("probes placed / in cells", f"{p['placed']:,} / {p['cells']:,}"),
-            ("served / no route / no beam",
-             f"{p['served']:,} / {p['no_route']:,} / {p['no_beam']:,}")]
+            ("probes placed / cells", f"{p['placed']:,} / {p['cells']:,}"),
+            ("probes covered / not", f"{p['covered']:,} / {p['not_covered']:,}")]
     cols = ["metric", "value"] if r is None else ["metric", "clear sky", "rain"]
 
     def row(label, fn):
@@ -116,20 +138,23 @@ def _print(res: dict) -> None:
     if r is not None:
         rows = [x + ("",) for x in rows]
     rows += [row(f"terminals at {t:g} Mbit/s", lambda x: _n(x["terminals_at_target"])),
-             row("binding constraint", lambda x: x["binding_kind"] and
-                 _label(x["binding_kind"]) or "none"),
+             row("binding constraint", lambda x: _label(x["binding_kind"]) or "none"),
              row("one probe stands for", lambda x: f"{x['per_probe']:,.2f} terminals"),
              row("throughput (max-min)", lambda x: f"{x['throughput_gbps']:,.1f} Gbit/s"),
-             row("probe rate p5/p50/p95", lambda x: "{:.1f}/{:.1f}/{:.1f}".format(
+             row("probe rate p5/p50/p95", lambda x: "{:.0f}/{:.0f}/{:.0f}".format(
                  *(x["rate_mbps"][k] for k in ("p5", "p50", "p95"))))]
     _print_table(head, cols, rows, right=tuple(cols[1:]))
-    kinds = list(m["binds_at"])
-    brows = [(k, _n(m["binds_at"].get(k))) if r is None else
-             (k, _n(m["binds_at"].get(k)), _n(r["binds_at"].get(k))) for k in kinds]
-    bcols = ["constraint", "binds at (terminals)"] if r is None else \
-        ["constraint", "binds at, clear", "binds at, rain"]
-    _print_table("Terminals at which each constraint binds", bcols, brows,
-                 right=tuple(bcols[1:]))
+    kinds = list(dict.fromkeys(list(m["binding_share"]) + list((r or {}).get("binding_share",
+                                                                                {}))))
+    if kinds:
+        def pct(x, k):
+            v = x["binding_share"].get(k)
+            return "-" if v is None else f"{100 * v:.0f} %"
+        brows = [(k, pct(m, k)) if r is None else (k, pct(m, k), pct(r, k)) for k in kinds]
+        bcols = ["what binds", "share"] if r is None else \
+            ["what binds", "share, clear", "share, rain"]
+        _print_table("What binds first (shares of the LP's duals)", bcols, brows,
+                     right=tuple(bcols[1:]))
     if r is not None:
         console.print(f"Rain {res['rain_mmh']:g} mm/h on every cell and on "
                       f"{r['gateways_in_rain']} gateway(s) inside the region; "

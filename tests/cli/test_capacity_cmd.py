@@ -32,8 +32,8 @@ def test_json(gw_file, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["target_mbps"] == 10.0 and doc["probes"]["placed"] == 150
     m = doc["model"]
-    assert m["terminals_at_target"] == pytest.approx(m["min_rate_mbps"] / 10.0
-                                                     * doc["probes"]["served"])
+    assert m["terminals_at_target"] == pytest.approx(m["first_level_mbps"] / 10.0
+                                                     * doc["probes"]["covered"], rel=1e-5)
 
 
 @pytest.mark.parametrize("extra, flag", [
