@@ -188,6 +188,184 @@ def _resources(pc, ps, k, n_c, beams_per_sat, cell_beam_cap, sat_downlink_mbps, 
             "n_sat": n_sat, "cP": cP, "kP": kP}
 
 
+class _LinprogFill:
+    """Progressive filling with ``scipy.optimize.linprog(method="highs")``, one cold LP per
+    round (the plain formulation; the benchmark's baseline)."""
+
+    def __init__(self, A_res, cap_res, A_dem, b_dem, X, wS, active):
+        self.A_res, self.cap, self.A_dem, self.b_dem, self.X, self.wS = \
+            A_res, cap_res, A_dem, b_dem, X, wS
+        self.n_var = X.shape[1]
+        self.floor = np.zeros(X.shape[0])
+        self.seconds = 0.0
+
+    def _run(self, c, A, b, bounds):
+        t0 = time.perf_counter()
+        res = linprog(c, A_ub=A, b_ub=b, bounds=bounds, method="highs")
+        self.seconds += time.perf_counter() - t0
+        if res.status != 0:
+            raise SkyMeshError(f"beam assignment LP failed: {res.message}")
+        return res
+
+    def solve_level(self, unf, t_max):
+        n_var, n_res, n_dem = self.n_var, self.cap.size, self.b_dem.size
+        frz = np.flatnonzero(self.floor > 0)
+        A = sp.vstack([sp.hstack([self.A_res, sp.csr_matrix((n_res, 1))]),
+                       sp.hstack([self.A_dem, sp.csr_matrix((n_dem, 1))]),
+                       sp.hstack([-self.X[unf], sp.csr_matrix(self.wS[unf][:, None])]),
+                       sp.hstack([-self.X[frz], sp.csr_matrix((frz.size, 1))])], format="csr")
+        b = np.r_[self.cap, self.b_dem, np.zeros(unf.size), -self.floor[frz]]
+        bounds = np.c_[np.zeros(n_var + 1), np.r_[np.ones(n_var), t_max]]
+        res = self._run(np.r_[np.zeros(n_var), -1.0], A, b, bounds)
+        marg = -np.asarray(res.ineqlin.marginals)
+        return (float(res.x[-1]), marg[:n_res], marg[n_res + n_dem:n_res + n_dem + unf.size],
+                -np.asarray(res.upper.marginals)[:n_var])
+
+    def freeze(self, cells, level):
+        self.floor[cells] = self.wS[cells] * level * (1 - 1e-9)
+
+    def final(self):
+        lv = np.flatnonzero(self.floor > 0)
+        A = sp.vstack([self.A_res, self.A_dem, -self.X[lv]], format="csr")
+        b = np.r_[self.cap, self.b_dem, -self.floor[lv]]
+        res = self._run(-np.asarray(self.X.sum(axis=0)).ravel(), A, b, (0.0, 1.0))
+        return np.clip(res.x, 0.0, 1.0)
+
+
+class _HighsFill:
+    """Progressive filling on one HiGHS model (``highspy``), warm-started, with column
+    generation.
+
+    Freezing a cell only turns its fairness row ``X_c y - w_c t >= 0`` into a floor
+    ``X_c y >= w_c t_c``, so each round re-solves from the previous basis (primal simplex,
+    which keeps its basis feasible across these edits). The model starts with a few
+    candidate pairs per cell (highest beam capacity first); after each solve every pair left
+    out is priced with the row duals (reduced cost ``c_j - a_j . pi``) and those that would
+    improve the objective are added, until none would (Dantzig-Wolfe column generation;
+    see e.g. Desrosiers & Luebbecke, "A primer in column generation", 2005). Each round's LP
+    is therefore solved exactly over *all* pairs."""
+
+    def __init__(self, A_res, cap_res, A_dem, b_dem, X, wS, active, init_cols=None,
+                 cell_of=None, add_per_cell=2):
+        import highspy
+
+        self.cell_of, self.n_cells, self.add_per_cell = cell_of, X.shape[0], add_per_cell
+
+        self.hs = highspy
+        self.n_var = n_var = X.shape[1]
+        self.n_res, self.n_dem = cap_res.size, b_dem.size
+        self.row_of = np.full(X.shape[0], -1)
+        self.row_of[active] = self.n_res + self.n_dem + np.arange(active.size)
+        self.wS = wS
+        self.Ay = sp.vstack([A_res, A_dem, X[active]], format="csc")
+        self.Ay.sort_indices()
+        self.n_rows = self.Ay.shape[0]
+        self.colsum = np.asarray(X.sum(axis=0)).ravel()
+        self.cost = np.zeros(n_var)
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("presolve", "off")
+        h.setOptionValue("simplex_strategy", 4)     # primal simplex
+        inf = highspy.kHighsInf
+        # column 0 is t: -w_c on the fairness rows
+        t_col = sp.csc_matrix((-wS[active], (self.row_of[active], np.zeros(active.size, int))),
+                              shape=(self.n_rows, 1))
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = 1, self.n_rows
+        lp.col_cost_ = np.array([-1.0])
+        lp.col_lower_ = np.array([0.0])
+        lp.col_upper_ = np.array([inf])
+        lp.row_lower_ = np.r_[np.full(self.n_res + self.n_dem, -inf), np.zeros(active.size)]
+        lp.row_upper_ = np.r_[cap_res, b_dem, np.full(active.size, inf)]
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = t_col.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = t_col.indices.astype(np.int32)
+        lp.a_matrix_.value_ = t_col.data.astype(float)
+        h.passModel(lp)
+        self.h, self.inf, self.seconds, self.added_rounds = h, inf, 0.0, 0
+        self.in_model = np.zeros(n_var, bool)
+        self.cols = np.zeros(0, np.int64)
+        self._add(np.arange(n_var) if init_cols is None else np.asarray(init_cols))
+
+    def _add(self, j):
+        j = np.asarray(j, dtype=np.int64)
+        j = j[~self.in_model[j]]
+        if not j.size:
+            return
+        sub = self.Ay[:, j]
+        sub.sort_indices()
+        self.h.addCols(j.size, self.cost[j], np.zeros(j.size), np.ones(j.size), sub.nnz,
+                       sub.indptr[:-1].astype(np.int32), sub.indices.astype(np.int32),
+                       sub.data.astype(float))
+        self.in_model[j] = True
+        self.cols = np.r_[self.cols, j]
+
+    def _run(self):
+        hs = self.hs
+        while True:
+            t0 = time.perf_counter()
+            self.h.run()
+            self.seconds += time.perf_counter() - t0
+            st = self.h.getModelStatus()
+            if st != hs.HighsModelStatus.kOptimal:
+                raise SkyMeshError("beam assignment LP failed: "
+                                   f"{self.h.modelStatusToString(st)}")
+            sol = self.h.getSolution()
+            pi = np.asarray(sol.row_dual)
+            rc = self.cost - self.Ay.T @ pi
+            cand = np.flatnonzero(~self.in_model & (rc < -1e-9))
+            if not cand.size:
+                return sol
+            self.added_rounds += 1
+            # the most attractive few per cell, so the model stays small
+            self._add(cand[_best_per_cell(self.cell_of[cand], -rc[cand], self.n_cells,
+                                          self.add_per_cell)])
+
+    def solve_level(self, unf, t_max):
+        self.h.changeColBounds(0, 0.0, float(t_max) if np.isfinite(t_max) else self.inf)
+        sol = self._run()
+        x = np.asarray(sol.col_value)
+        rd = np.abs(np.asarray(sol.row_dual))
+        cd = np.abs(np.asarray(sol.col_dual))
+        mu_pair = np.zeros(self.n_var)
+        up = x[1:] >= 1 - 1e-9
+        mu_pair[self.cols[up]] = cd[1:][up]
+        return float(x[0]), rd[:self.n_res], rd[self.row_of[unf]], mu_pair
+
+    def freeze(self, cells, level):
+        cells = np.asarray(cells)
+        rows = self.row_of[cells]
+        keep = rows >= 0
+        rows, cells = rows[keep], cells[keep]
+        lv = np.broadcast_to(np.asarray(level, dtype=float), keep.shape)[keep]
+        for r in rows.tolist():
+            self.h.changeCoeff(int(r), 0, 0.0)
+        if rows.size:
+            self.h.changeRowsBounds(rows.size, rows.astype(np.int32),
+                                    self.wS[cells] * lv * (1 - 1e-9),
+                                    np.full(rows.size, self.inf))
+
+    def final(self):
+        self.h.changeColBounds(0, 0.0, 0.0)
+        self.cost = -self.colsum
+        m = self.cols.size
+        self.h.changeColsCost(m + 1, np.arange(m + 1, dtype=np.int32),
+                              np.r_[0.0, self.cost[self.cols]])
+        sol = self._run()
+        y = np.zeros(self.n_var)
+        y[self.cols] = np.clip(np.asarray(sol.col_value)[1:], 0.0, 1.0)
+        return y
+
+
+def _best_per_cell(cP, kP, n_c, k_best):
+    """LP columns of the ``k_best`` highest-capacity pairs of every cell."""
+    order = np.lexsort((-kP, cP))
+    c_sorted = cP[order]
+    first = np.r_[True, c_sorted[1:] != c_sorted[:-1]] if order.size else np.zeros(0, bool)
+    start = np.maximum.accumulate(np.where(first, np.arange(order.size), 0))
+    return order[(np.arange(order.size) - start) < k_best]
+
+
 def _attribute(ci, touch, weight_res, kind_res, mu_pair, cP, n_c, tol):
     """Reason (binding kind) of cells ``ci`` from the duals of one LP round."""
     pos = np.where(weight_res > tol, weight_res, 0.0)
@@ -205,7 +383,7 @@ def _attribute(ci, touch, weight_res, kind_res, mu_pair, cP, n_c, tol):
 def assign_cells(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, *, n_cells=None,
                  cell_weight=None, cell_beam_cap=None, beams_per_sat=BEAMS_PER_SAT,
                  sat_downlink_mbps=None, backhaul=None, max_rounds: int = 64,
-                 tol: float = 1e-7) -> dict:
+                 tol: float = 1e-7, solver: str = "highspy", initial_pairs: int = 8) -> dict:
     """Max-min fair beam time for every cell in one slot (see the module docstring).
 
     Parameters
@@ -232,6 +410,13 @@ def assign_cells(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, *, n
         docstring). Pairs with route -1 cannot be used.
     max_rounds : int
         Progressive-filling rounds (LPs) before the rest is frozen.
+    solver : {"highspy", "linprog"}
+        One warm-started HiGHS model (default), or a cold ``scipy.optimize.linprog`` per
+        round (same formulation; the reference and benchmark baseline).
+    initial_pairs : int
+        ``highspy`` only: pairs per cell in the first model (best beam capacity first); the
+        rest enter by column generation when they would help, so the answer does not depend
+        on it.
 
     Returns
     -------
@@ -245,6 +430,9 @@ def assign_cells(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, *, n
     """
     pc, ps, k, d, n_c = _check(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps,
                                n_cells)
+    if solver not in ("highspy", "linprog"):
+        raise InputError(f"unknown solver {solver!r}; use 'highspy' or 'linprog'",
+                         field="solver")
     n_pairs = pc.size
     if cell_weight is None:
         w = np.where(np.isfinite(d), d, 1.0)
@@ -275,43 +463,29 @@ def assign_cells(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, *, n
     A_res_b.data[:] = 1.0
     touch = (Xb @ A_res_b.T).tocsr()               # cells x resource rows they use
 
-    levels, rounds, lp_s = [], 0, 0.0
+    levels, rounds = [], 0
     last_t = 0.0
-
+    active = np.flatnonzero(~frozen)
+    if solver == "highspy":
+        lp = _HighsFill(A_res, cap_res, A_dem, dS[fin], X, wS, active,
+                        _best_per_cell(cP, rs["kP"], n_c, initial_pairs), cell_of=cP)
+    else:
+        lp = _LinprogFill(A_res, cap_res, A_dem, dS[fin], X, wS, active)
     while not frozen.all() and n_var:
         if rounds >= max_rounds:
             level[~frozen] = last_t
             reason[~frozen] = "round-limit"
+            lp.freeze(np.flatnonzero(~frozen), last_t)
             frozen[:] = True
             break
         rounds += 1
         unf = np.flatnonzero(~frozen)
-        frz = np.flatnonzero(frozen & (level > 0))
         ratio = np.where(np.isfinite(d[unf]), dS[unf] / np.where(wS[unf] > 0, wS[unf], 1),
                          np.inf)
         t_max = ratio.min(initial=np.inf)
-        # rows: resources, demands, fairness (-X_c y + w_c t <= 0), floors (-X_c y <= -lvl)
-        A_ub = sp.vstack([
-            sp.hstack([A_res, sp.csr_matrix((n_res, 1))]),
-            sp.hstack([A_dem, sp.csr_matrix((fin.size, 1))]),
-            sp.hstack([-X[unf], sp.csr_matrix(wS[unf][:, None])]),
-            sp.hstack([-X[frz], sp.csr_matrix((frz.size, 1))]),
-        ], format="csr")
-        b_ub = np.r_[cap_res, dS[fin], np.zeros(unf.size),
-                     -wS[frz] * level[frz] * (1 - 1e-9)]
-        c_obj = np.r_[np.zeros(n_var), -1.0]
-        bounds = np.c_[np.zeros(n_var + 1), np.r_[np.ones(n_var), t_max]]
-        t0 = time.perf_counter()
-        res = linprog(c_obj, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs")
-        lp_s += time.perf_counter() - t0
-        if res.status != 0:
-            raise SkyMeshError(f"beam assignment LP failed: {res.message}")
-        t = float(res.x[-1])
+        t, mu_res, mu_fair, mu_pair = lp.solve_level(unf, t_max)
         last_t = t
         levels.append(t)
-        marg = -np.asarray(res.ineqlin.marginals)
-        mu_res = marg[:n_res]
-        mu_fair = marg[n_res + fin.size:n_res + fin.size + unf.size]
         newly = np.zeros(n_c, bool)
         dem_hit = np.isfinite(ratio) & (ratio <= t * (1 + 1e-9) + 1e-15)
         if np.isfinite(t_max) and t >= t_max * (1 - 1e-9):
@@ -324,27 +498,17 @@ def assign_cells(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, *, n
         ci = unf[cap_hit]
         newly[ci] = True
         level[ci] = t
-        # binding resource of each newly frozen cell: its resource row with the largest dual
         # binding resource of each newly frozen cell: among the rows its pairs use, the one
         # with the largest dual x right-hand side (its share of t by strong duality); the
         # pair bounds y <= 1 (one beam of a satellite on a cell) count as cell-beams
         if ci.size:
-            reason[ci] = _attribute(ci, touch, mu_res * cap_res, kind_res,
-                                    -np.asarray(res.upper.marginals)[:n_var], cP, n_c, tol)
+            reason[ci] = _attribute(ci, touch, mu_res * cap_res, kind_res, mu_pair, cP, n_c,
+                                    tol)
+        lp.freeze(np.flatnonzero(newly), level[np.flatnonzero(newly)])
         frozen |= newly
     # final LP: hold every cell at its level, maximise the total served rate
-    y = np.zeros(n_var)
-    if n_var:
-        lv = np.flatnonzero(level > 0)
-        A_ub = sp.vstack([A_res, A_dem, -X[lv]], format="csr")
-        b_ub = np.r_[cap_res, dS[fin], -wS[lv] * level[lv] * (1 - 1e-9)]
-        t0 = time.perf_counter()
-        res = linprog(-np.asarray(X.sum(axis=0)).ravel(), A_ub=A_ub, b_ub=b_ub,
-                      bounds=(0.0, 1.0), method="highs")
-        lp_s += time.perf_counter() - t0
-        if res.status != 0:
-            raise SkyMeshError(f"beam assignment LP failed: {res.message}")
-        y = np.clip(res.x, 0.0, 1.0)
+    y = lp.final() if n_var else np.zeros(0)
+    lp_s = lp.seconds
     beam_time = np.zeros(n_pairs)
     beam_time[P] = y
     rate = beam_time * k

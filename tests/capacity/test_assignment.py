@@ -8,11 +8,27 @@ import pytest
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
-from skymesh.capacity.assignment import assign_cells, carry_at_rate, terminal_rates
+from skymesh.capacity import assignment
+from skymesh.capacity.assignment import carry_at_rate, terminal_rates
+from skymesh.capacity.network import NetworkCapacityParams, backhaul_network, satellite_routes
 from skymesh.errors import InputError
 
 
-def test_chain_by_hand():
+@pytest.fixture(params=["highspy", "linprog"])
+def solver(request):
+    return request.param
+
+
+@pytest.fixture
+def assign_cells(solver):
+    """assign_cells with each solver: the warm-started, column-generating highspy model and
+    the plain linprog formulation must agree on every hand-solved case."""
+    def call(*a, **k):
+        return assignment.assign_cells(*a, solver=solver, initial_pairs=1, **k)
+    return call
+
+
+def test_chain_by_hand(assign_cells):
     """Cells 0-1-2, satellite 0 sees cells 0 and 1, satellite 1 sees 1 and 2, one beam of
     1,000 Mbit/s each, elastic demand, unit weights. By hand: 2,000 Mbit/s shared by three
     cells, cell 1 can draw on both, so all three get 2,000/3."""
@@ -21,7 +37,7 @@ def test_chain_by_hand():
     assert set(r["cell_reason"]) == {"beam-time"}
 
 
-def test_demand_fraction_fairness_by_hand():
+def test_demand_fraction_fairness_by_hand(assign_cells):
     """Demands 300, 5,000, 5,000 on the same chain: weights = demand, so each cell gets the
     same fraction t of its demand, 10,300 t = 2,000 -> t = 0.19417."""
     r = assign_cells([0, 1, 1, 2], [0, 0, 1, 1], [1000.0] * 4, [300.0, 5000.0, 5000.0],
@@ -30,7 +46,7 @@ def test_demand_fraction_fairness_by_hand():
     assert np.allclose(r["cell_level"], t, rtol=1e-6)
 
 
-def test_demand_met_and_leftover_goes_to_others():
+def test_demand_met_and_leftover_goes_to_others(assign_cells):
     """Cell 0 wants 100 Mbit/s only; cell 1 is elastic; one satellite, one beam of 1,000.
     Cell 0 freezes at its demand (reason 'demand'), cell 1 gets the remaining 900."""
     r = assign_cells([0, 1], [0, 0], [1000.0, 1000.0], [100.0, np.inf], beams_per_sat=1,
@@ -39,7 +55,7 @@ def test_demand_met_and_leftover_goes_to_others():
     assert list(r["cell_reason"]) == ["demand", "beam-time"]
 
 
-def test_downlink_and_backhaul_bind():
+def test_downlink_and_backhaul_bind(assign_cells):
     """Two cells each alone on a satellite (one beam on a cell at most: 1,500 Mbit/s), a
     satellite downlink of 1,400 and one shared feeder of 2,000. By hand: cell 0 + cell 1 <=
     2,000, each <= 1,400: equal split 1,000 each, the feeder binds, the downlink does not."""
@@ -52,7 +68,7 @@ def test_downlink_and_backhaul_bind():
     assert list(r["cell_reason"]) == ["gsl-feeder", "gsl-feeder"]
 
 
-def test_no_coverage_and_no_route():
+def test_no_coverage_and_no_route(assign_cells):
     bh = {"route_of_pair": np.array([-1]), "R": sp.csr_matrix((1, 1)),
           "capacity_mbps": np.array([1.0]), "kind": np.array(["gateway"])}
     r = assign_cells([1], [0], [1000.0], [10.0, 10.0], backhaul=bh)
@@ -60,11 +76,54 @@ def test_no_coverage_and_no_route():
     assert (r["cell_rate_mbps"] == 0).all()
 
 
-def test_bad_input():
+def test_bad_input(assign_cells):
     with pytest.raises(InputError):
         assign_cells([0], [0], [-1.0], [1.0])
     with pytest.raises(InputError):
         assign_cells([3], [0], [1.0], [1.0])
+    with pytest.raises(InputError):
+        assignment.assign_cells([0], [0], [1.0], [1.0], solver="cplex")
+
+
+def test_solvers_agree_on_random_instances():
+    """Warm-started column generation (highspy) and cold linprog rounds give the same levels
+    (the lexicographic max-min vector is unique) on random instances with backhaul."""
+    rng = np.random.default_rng(7)
+    for _ in range(4):
+        pc, ps, k, d = random_instance(rng, 15, 6, 0.4)
+        R = sp.csr_matrix((rng.random((3, 6)) < 0.5).astype(float))
+        bh = {"route_of_pair": ps, "R": R, "capacity_mbps": rng.uniform(1e3, 4e3, 3),
+              "kind": np.array(["isl", "gsl-feeder", "gateway"])}
+        a = assignment.assign_cells(pc, ps, k, d, beams_per_sat=2, backhaul=bh,
+                                    solver="highspy", initial_pairs=1)
+        b = assignment.assign_cells(pc, ps, k, d, beams_per_sat=2, backhaul=bh,
+                                    solver="linprog")
+        assert np.allclose(np.sort(a["cell_level"]), np.sort(b["cell_level"]), rtol=1e-6,
+                           atol=1e-9)
+        assert np.allclose(a["cell_level"], b["cell_level"], rtol=1e-6, atol=1e-9)
+
+
+def test_satellite_routes_and_backhaul_by_hand():
+    """Three satellites in a chain 0-1-2 (ISLs), the only gateway seen by satellite 2: every
+    satellite's route ends at satellite 2, and satellite 0's traffic loads ISLs 2->1 and
+    1->0, the feeder (gateway 0, satellite 2) and the gateway site."""
+    gl = (np.array([0]), np.array([2]), np.array([0]), np.array([800.0]))
+    isl = np.array([[0, 1], [1, 2]])
+    r = satellite_routes(3, gl, np.ones((1, 1), bool), isl_pairs=isl,
+                         isl_km=np.array([1000.0, 1000.0]))
+    assert r["gateway"].tolist() == [[0, 0, 0]]
+    assert r["path"][0, 0].tolist()[:3] == [0, 1, 2]
+    assert r["path"][0, 2].tolist()[:1] == [2]
+    params = NetworkCapacityParams(feeder_capacity_mbps=5000.0, gateway_antennas=1,
+                                   gateway_antenna_mbps=7000.0)
+    bh = backhaul_network(np.zeros((3, 3)), r, [0.0], [0.0], params)
+    R = bh["R"].toarray()
+    used = {(k, a, b) for k, a, b, x in zip(bh["kind"], bh["a"], bh["b"], R[:, 0]) if x}
+    assert used == {("isl", 1, 0), ("isl", 2, 1), ("gsl-feeder", 0, 2), ("gateway", 0, -1)}
+    assert bh["route_ok"].all()
+    # bent-pipe: only satellite 2 reaches the gateway
+    r2 = satellite_routes(3, gl, np.ones((1, 1), bool), mode="bent-pipe")
+    assert r2["gateway"].tolist() == [[-1, -1, 0]]
 
 
 def random_instance(rng, n_cells, n_sats, p_see=0.6):
@@ -75,7 +134,7 @@ def random_instance(rng, n_cells, n_sats, p_see=0.6):
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_no_cell_starved_while_spare_beam_time(seed):
+def test_no_cell_starved_while_spare_beam_time(seed, assign_cells):
     """Property: a covered cell with unmet demand has no satellite in view with spare beam
     time (every satellite it sees is out of beams, or the cell is at its channel cap)."""
     rng = np.random.default_rng(seed)
@@ -118,7 +177,7 @@ def lp_terminal_level(pc, ps, k, term_cell, term_d, beams, cell_cap):
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_first_level_matches_per_terminal_lp(seed):
+def test_first_level_matches_per_terminal_lp(seed, assign_cells):
     """The worst-off fraction of demand equals that of the per-terminal LP (aggregating
     terminals into cells loses nothing), and terminals' rates sum to their cells' rates."""
     rng = np.random.default_rng(100 + seed)
@@ -136,7 +195,7 @@ def test_first_level_matches_per_terminal_lp(seed):
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_fractional_at_least_best_integral_assignment(seed):
+def test_fractional_at_least_best_integral_assignment(seed, assign_cells):
     """Exhaustive search over whole-beam assignments (each cell gets 0 or 1 beam from one
     satellite it sees, <= 1 beam per satellite): the fractional (beam-hopping) optimum of the
     worst-off level is never below the best integral one, and with one cell per satellite
