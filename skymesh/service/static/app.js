@@ -14,8 +14,11 @@ async function api(method, url, body) {
   return data;
 }
 
+const SVG_NS = "http://www.w3.org/2000/svg";
+
 function el(tag, text, attrs) {
-  const e = document.createElement(tag);
+  const e = ["path", "title", "g"].includes(tag) ? document.createElementNS(SVG_NS, tag)
+                                                 : document.createElement(tag);
   if (text !== undefined) e.textContent = text;
   for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
   return e;
