@@ -73,8 +73,10 @@ def write_report(out: Path, summary: dict, loaded) -> Path:
              f"| gateways | {summary['gateways']} |",
              f"| SkyMesh | {summary['run']['skymesh_version']}, scenario sha256 "
              f"{summary['run']['scenario_sha256'][:12]}, seed {summary['run']['seed']} |", ""]
+    from skymesh.report.components import access_section
     for op in summary["operators"]:
         lines += operator_section(op, s.metrics.wanted)
+        lines += access_section(op)
     for key in ("capacity", "cost"):
         if key in summary:
             lines += [f"## {key.title()}", ""] + summary[key].get("markdown", []) + [""]

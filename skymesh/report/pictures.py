@@ -136,6 +136,8 @@ def run_figures(out: Path, prep, series: dict) -> list[str]:
                      title=f"{prep.scenario.name}: share of terminals served",
                      path=out / f)
     names.append(f)
+    from skymesh.report.components import run_components_figure
+    names += run_components_figure(out, series, prep.scenario.name)
     return names
 
 

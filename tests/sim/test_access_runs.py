@@ -208,3 +208,21 @@ def test_propagation_model_keeps_the_old_rows(tmp_path):
                        _col(t, "rtt_ms").astype(float))
     assert json.loads((tmp_path / "out-old" / "summary.json").read_text())["access_model"] \
         == "propagation"
+
+
+def test_components_chart_stacks_the_means(tmp_path):
+    from skymesh.report.components import components_chart, components_markdown
+    comps = {"a": {"space_propagation_ms": {"p50": 20.0, "mean": 21.0},
+                   "fibre_ms": {"p50": 5.0, "mean": 5.0},
+                   "access_ms": {"p50": 13.0, "mean": 13.5}},
+             "b": {"space_propagation_ms": {"p50": 8.0, "mean": 8.0}}}
+    fig = components_chart(comps, path=tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 0
+    bars = fig.axes[0].patches
+    widths = {}
+    for bar in bars:
+        y = round(bar.get_y() + bar.get_height() / 2)
+        widths[y] = widths.get(y, 0.0) + bar.get_width()
+    assert sorted(widths.values()) == pytest.approx([8.0, 39.5])
+    table = components_markdown(comps)
+    assert table[2].startswith("| space propagation | 20.0 / 21.0 ms | 8.0 / 8.0 ms |")
