@@ -12,10 +12,12 @@ project's operator-preference model), else by the highest elevation.
 PoP: the terminal's traffic is assigned to a PoP by the rule of
 :func:`skymesh.ground.pops.home_gateways` applied to the terminal: the nearest
 PoP in its own country, else the nearest one (Mohan et al., WWW 2024, saw
-terminals use their country's PoP where one exists). The route then takes the
-gateway that minimises space propagation plus the fibre leg from that gateway
-to the terminal's PoP; the gateway's own home PoP is reported too. Without a
-PoP list the path ends at the gateway and the fibre leg is 0.
+terminals use their country's PoP where one exists). Traffic for a PoP lands at
+a gateway homed to it (:func:`skymesh.ground.pops.home_gateways`), the one that
+minimises space propagation plus its fibre leg; when no gateway is homed to the
+PoP, at any gateway, with fibre from it to the PoP. The gateway's own home PoP
+is reported too. Without a PoP list the path ends at the gateway and the fibre
+leg is 0.
 
 Routing within a slot follows the held satellite: only the up-link to it is
 in the graph (:func:`skymesh.network.egress.egress_graph` with filtered
@@ -41,62 +43,38 @@ ROUTE_STEPS = 20
 """Steps per block-diagonal routing graph."""
 
 
-def _highest_elevation(cand_sat, cand_el):
-    return int(cand_sat[np.argmax(cand_el)])
+SELECTION_POLICIES = ("operator", "highest-elevation", "longest-visibility")
+"""Serving-satellite policies of :mod:`skymesh.access.serving` this module supports (the
+fourth, ``nearest-to-gateway``, needs per-satellite exit delays: use a scenario run)."""
 
 
-def hold_serving(vis_sat, vis_step, vis_el, slot_of_step, chooser=None):
-    """Serving satellite per step: chosen at each slot start, held while in view.
-
-    Parameters
-    ----------
-    vis_sat, vis_step, vis_el : (V,) arrays
-        The terminal's visible (satellite, step, elevation deg) triples, sorted by step.
-    slot_of_step : (T,) int
-        Slot index of every step (:func:`skymesh.access.slots.slot_index`).
-    chooser : callable(sats, elevations) -> sat, optional
-        Picks one satellite among candidates; highest elevation by default.
-
-    Returns
-    -------
-    serving : (T,) int, -1 where none is in view
-    forced : (T,) bool, True at steps where the held satellite was lost inside a slot
-        and another one taken
-    """
-    chooser = chooser or _highest_elevation
-    n_steps = len(slot_of_step)
-    serving = np.full(n_steps, -1, dtype=np.int64)
-    forced = np.zeros(n_steps, dtype=bool)
-    bounds = np.searchsorted(vis_step, np.arange(n_steps + 1))
-    width = int(vis_sat.max()) + 1 if len(vis_sat) else 1
-    keys = np.sort(vis_step.astype(np.int64) * width + vis_sat.astype(np.int64))
-
-    def visible(sat, steps):
-        """Whether ``sat`` is in view at each of ``steps``."""
-        q = steps.astype(np.int64) * width + sat
-        i = np.minimum(np.searchsorted(keys, q), max(len(keys) - 1, 0))
-        return keys[i] == q
-
-    starts = np.flatnonzero(np.r_[True, np.diff(slot_of_step) != 0])
-    ends = np.r_[starts[1:], n_steps]
-    for a, b in zip(starts, ends):
-        k = a
-        while k < b:
-            lo, hi = bounds[k], bounds[k + 1]
-            if lo == hi:                         # nothing in view at this step
-                k += 1
-                continue
-            sat = chooser(vis_sat[lo:hi], vis_el[lo:hi])
-            forced[k] = k > a and serving[k - 1] >= 0   # the held one was lost mid-slot
-            ok = visible(sat, np.arange(k, b))
-            stop = b if ok.all() else k + int(np.argmin(ok))
-            serving[k:stop] = sat
-            k = stop
-    return serving, forced
+def _scores(policy, constellation, pos, lat, lon, tg, ts, tk, tel, grid, min_elevation_deg):
+    """Selection score of each visible (terminal, satellite, step) pair under ``policy``."""
+    from skymesh.access.serving import pair_look, remaining_visibility_s, satellite_newness
+    from skymesh.access.serving import selection_score
+    from skymesh.orbits.frames import geodetic_to_ecef
+    if policy == "highest-elevation":
+        return selection_score(policy, elevation_deg=tel)
+    if policy == "operator":
+        _, az = pair_look(pos, lat, lon, tg, ts, tk)
+        return selection_score(policy, elevation_deg=tel, azimuth_deg=az,
+                               ground_lat_deg=lat[tg],
+                               newness=satellite_newness(constellation)[ts])
+    # longest-visibility: the pass geometry from this step's and the next step's positions.
+    n_steps = pos.shape[1]
+    if n_steps < 2:
+        raise InputError("longest-visibility needs at least two steps", field="policy")
+    first = np.where(tk + 1 < n_steps, tk, tk - 1)       # the last step looks one back
+    dt = float(np.median(np.diff(grid.offsets_s)))
+    ground = np.atleast_2d(geodetic_to_ecef(lat, lon, 0.0))[tg]
+    remaining = remaining_visibility_s(pos[ts, first], pos[ts, first + 1], dt, ground,
+                                       min_elevation_deg) - (tk - first) * dt
+    return selection_score(policy, remaining_s=remaining)
 
 
 def terminals_path(constellation, grid, lat_deg, lon_deg, country, gateways,
                    pops: Pops | None = None, *, terminal_pop=None, mode: str = "isl",
+                   policy: str = "operator",
                    min_elevation_deg: float = 25.0, load=0.0,
                    params: AccessDelayParams = DEFAULTS, max_isl_range_km: float = 5400.0,
                    progress=None) -> dict:
@@ -133,12 +111,15 @@ def terminals_path(constellation, grid, lat_deg, lon_deg, country, gateways,
         i = np.minimum(np.searchsorted(gw_keys, mine), max(len(gw_keys) - 1, 0))
         keep = gw_keys[i] == mine if len(gw_keys) else np.zeros(len(ts), dtype=bool)
         tg, ts, tk, tr, tel = tg[keep], ts[keep], tk[keep], tr[keep], tel[keep]
-    selection = "highest elevation"
-    serving = np.full((n_steps, n_term), -1, dtype=np.int64)
-    forced = np.zeros((n_steps, n_term), dtype=bool)
-    for g in range(n_term):
-        m = tg == g
-        serving[:, g], forced[:, g] = hold_serving(ts[m], tk[m], tel[m], slots)
+    if policy not in SELECTION_POLICIES:
+        raise InputError(f"unknown serving policy '{policy}': use "
+                         f"{', '.join(SELECTION_POLICIES)}", field="policy")
+    from skymesh.access.serving import choose_serving
+    score = _scores(policy, constellation, pos, lat, lon, tg, ts, tk, tel, grid,
+                    min_elevation_deg)
+    serving, _, forced, _ = choose_serving(n_term, n_steps, tg, ts, tk, score, slots)
+    serving, forced = serving.T, forced.T                       # (T, G)
+    selection = policy
     # The held satellite's range and elevation at each step.
     held = serving[tk, tg] == ts
     rng = np.full((n_steps, n_term), np.nan)
@@ -163,6 +144,13 @@ def terminals_path(constellation, grid, lat_deg, lon_deg, country, gateways,
         groups, group_of = np.zeros(1, dtype=np.int64), np.zeros(n_term, dtype=np.int64)
         fibre_gw = np.zeros((1, n_gw))
     n_groups = len(groups)
+    # Exits of each PoP group: the gateways homed to that PoP; every gateway (with fibre to
+    # the PoP) when none is homed there.
+    if pops is not None and len(pops):
+        exits = gw_home[None, :] == groups[:, None]
+        exits[~exits.any(axis=1)] = True
+    else:
+        exits = np.ones((1, n_gw), dtype=bool)
     pairs = plus_grid_pairs(constellation) if mode == "isl" else None
 
     layout = EgressLayout(n_sats, n_term, n_gw, n_groups)
@@ -184,6 +172,8 @@ def terminals_path(constellation, grid, lat_deg, lon_deg, country, gateways,
         n = layout.n_nodes
         k, q, g = (x.ravel() for x in np.meshgrid(np.arange(k_steps), np.arange(n_groups),
                                                    np.arange(n_gw), indexing="ij"))
+        keep = exits[q, g]
+        k, q, g = k[keep], q[keep], g[keep]
         w = np.maximum(fibre_gw[q, g] / 2e3, SINK_DELAY_S)
         sink = sp.csr_matrix((w, (layout.sink0 + q + k * n, layout.gw0 + g + k * n)),
                              shape=graph.shape)

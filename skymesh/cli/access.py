@@ -178,6 +178,9 @@ def access(place: str = typer.Argument(..., help="Place name ('Paris, FR') or 'l
                None, "--pops", help="PoP file (CSV/TOML); default: the PoP rows of the "
                "gateway file."),
            mode: str = typer.Option("isl", "--mode", help="isl or bent-pipe."),
+           policy: str = typer.Option("operator", "--policy", help="Serving-satellite "
+                                      "choice at each 15 s boundary: operator (measured "
+                                      "preferences), highest-elevation or longest-visibility."),
            load: float = typer.Option(0.0, "--load", callback=_load,
                                       help="User-link utilisation in [0, 1) for the queueing "
                                            "component (0: idle)."),
@@ -197,13 +200,21 @@ def access(place: str = typer.Argument(..., help="Place name ('Paris, FR') or 'l
     from skymesh.orbits.presets import load_constellation
     from skymesh.report.tables import write_table
     from skymesh.timebase import time_grid
+    from skymesh.access.terminal_path import SELECTION_POLICIES
     if mode not in ("isl", "bent-pipe"):
         raise SkyMeshError(f"--mode: unknown mode '{mode}'; use isl or bent-pipe")
+    if policy not in SELECTION_POLICIES:
+        raise SkyMeshError(f"--policy: unknown policy '{policy}'; use "
+                           f"{', '.join(SELECTION_POLICIES)}")
     _check_out_suffix(out, (".csv", ".parquet", ".json"))
     if out is not None and out.exists() and not force:
         raise SkyMeshError(f"{out}: file exists; pass --force to replace it")
     notes: list[str] = []
     p = resolve_place(place)
+    if not p.country_iso2:
+        from dataclasses import replace
+        from skymesh.ground.countries import country_of
+        p = replace(p, country_iso2=str(country_of([p.lat_deg], [p.lon_deg])[0]))
     gw, pop_sites = ground_sites(gateways, pops, notes)
     c = load_constellation(constellation, skip_bad=skip_bad, report=notes)
     _check_job_size(int(duration // step) + 1, len(c), 1 + len(gw),
@@ -212,7 +223,8 @@ def access(place: str = typer.Argument(..., help="Place name ('Paris, FR') or 'l
     with _progress(len(grid), "routing", enabled=not json_out and len(grid) > 120) as bar:
         task = bar.add_task("routing", total=len(grid))
         res = terminal_path(c, grid, p.lat_deg, p.lon_deg, p.country_iso2, gw, pop_sites,
-                            mode=mode, min_elevation_deg=min_elevation, load=load,
+                            mode=mode, policy=policy, min_elevation_deg=min_elevation,
+                            load=load,
                             progress=lambda n: bar.advance(task, n))
     slots = _slot_rows(res, grid, c, gw, pop_sites)
     served = res["gateway"] >= 0
@@ -231,7 +243,7 @@ def access(place: str = typer.Argument(..., help="Place name ('Paris, FR') or 'l
     summary["rtt_ms_p50"] = float(np.median(res["rtt_ms"][served])) if served.any() else None
     meta = dict(place=p.name, country=p.country_iso2, lat_deg=p.lat_deg, lon_deg=p.lon_deg,
                 constellation=c.name, mode=mode, start_utc=grid.start, duration_s=duration,
-                step_s=step, min_elevation_deg=min_elevation, load=load)
+                step_s=step, min_elevation_deg=min_elevation, load=load, policy=policy)
     if out is not None:
         table = _series_table(res, grid, c, gw, pop_sites)
         write_table(table, out, force=force, meta=dict(meta, summary=summary))

@@ -74,11 +74,14 @@ def test_errors_are_one_line_exit_2(sites, capsys):
     code, out, err = _run(capsys, "access", "47.6,-122.3", "--gateways", str(sites),
                           "--load", "1.5")
     assert code == 2 and "--load" in err
+    code, out, err = _run(capsys, "access", "47.6,-122.3", "--gateways", str(sites),
+                          "--policy", "random")
+    assert code == 2 and "--policy" in err
 
 
 def test_latency_summary_has_ground_to_ground_components(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
-    code, out, err = _run(capsys, "latency", "Paris", "Luanda", "--start",
+    code, out, err = _run(capsys, "latency", "48.85,2.35", "-8.84,13.23", "--start",
                           "2026-01-01T00:00:00Z", "--duration", "4", "--json")
     assert code == 0, err
     s = json.loads(out)["summary"]
@@ -93,7 +96,7 @@ def test_latency_summary_has_ground_to_ground_components(capsys, monkeypatch):
     assert comp["access_ms_mean"] == pytest.approx(2 * per_link)
     assert comp["fibre_ms_mean"] == 0.0
     assert comp["space_propagation_ms_mean"] == pytest.approx(s["rtt_ms_mean"])
-    code, out, err = _run(capsys, "latency", "Paris", "Luanda", "--start",
+    code, out, err = _run(capsys, "latency", "48.85,2.35", "-8.84,13.23", "--start",
                           "2026-01-01T00:00:00Z", "--duration", "4")
     assert code == 0 and "RTT with access p50" in out
     assert max(len(line) for line in out.splitlines()) <= 80
