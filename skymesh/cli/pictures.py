@@ -72,18 +72,17 @@ def map_service(scenario: str = typer.Argument(..., help="Scenario file or built
                 at: Optional[str] = typer.Option(None, "--at", help="UTC time (default: the "
                                                  "scenario's start)."),
                 out: Path = _OUT, force: bool = typer.Option(False, "--force", help="Replace --out.")):
-    """Country map of service availability under a scenario's policy."""
-    from skymesh.report.maps import policy_states, service_map
+    """Country map of service availability under a scenario's policy, with its
+    terminals and gateways marked."""
+    from skymesh.report.pictures import service_figure
     from skymesh.sim.scenario import load_scenario
-    from skymesh.timebase import parse_time
     _refuse_existing(out, force)
     loaded = load_scenario(scenario)
     start = loaded.scenario.time.start
     if at is None and start == "epoch":
         raise SkyMeshError("this scenario starts at its constellation's epoch: give --at")
-    when = parse_time(at) if at else start
-    service_map(policy_states(loaded.policy, when), path=out,
-                title=f"{loaded.scenario.name}: service at {when:%Y-%m-%d %H:%M} UTC")
+    when = _default_start(None, at, "--at") if at else start
+    service_figure(loaded, when, out)
     console.print(f"wrote {out}")
 
 

@@ -724,7 +724,9 @@ def service_map(iso2_states: dict, *, title: str = "Service availability", path=
                         linewidths=0, alpha=0.8, zorder=3,
                         label=f"terminal ({len(tlat):,})")
         ts.set_gid("terminals")
-        handles.append(ts)
+        handles.append(Line2D([], [], linestyle="none", marker="o", markersize=4,
+                              markerfacecolor=ROLE_COLOURS["terminal"], markeredgewidth=0,
+                              label=f"terminal ({len(tlat):,})"))
     if gateways is not None:
         gnames, glat, glon = _points(gateways, order=("lat", "lon", "names"))
         gs_ = ax.scatter(wrap_lon(glon), glat, s=50, marker="^", c=ROLE_COLOURS["gateway"],

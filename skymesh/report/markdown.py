@@ -117,6 +117,8 @@ def write_routing_report(out: Path, summary: dict, loaded) -> Path:
              "`pairs.parquet` (per-pair statistics).", ""]
     if summary.get("notes"):
         lines += ["## Notes", ""] + [f"- {n}" for n in summary["notes"]] + [""]
+    if summary.get("figures"):
+        lines += ["## Figures", ""] + [f"![{f}]({f})" for f in summary["figures"]] + [""]
     path = Path(out) / "report.md"
     write_text_atomic(path, "\n".join(lines) + "\n")
     return path

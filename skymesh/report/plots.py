@@ -260,7 +260,10 @@ def time_series_plot(time, series, *, ylabel: str, title: str = "", path=None,
     ax.grid(True, alpha=0.3)
     if title:
         ax.set_title(title)
-    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    if len(ax.get_legend_handles_labels()[1]) > 2:        # beside the plot, off the lines
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, framealpha=0.9)
+    else:
+        ax.legend(loc="best", fontsize=8, framealpha=0.9)
     return _finish(fig, path)
 
 

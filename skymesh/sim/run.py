@@ -85,12 +85,23 @@ def outputs_of(loaded: LoadedScenario) -> tuple[str, ...]:
     return ("rtt", "fstate_changes") if loaded.scenario.study == "routing" else ("timeseries",)
 
 
-def plan_chunks(loaded: LoadedScenario, n_steps: int, n_terminals: int) -> list[tuple[int, int]]:
+CHUNK_SAT_STEPS = 4_000_000
+"""A default chunk holds at most this many satellite-steps of positions (~100 MB of float64 xyz),
+so a run with few terminals does not propagate tens of thousands of steps at once."""
+
+
+def default_chunk_steps(rows_per_step: int, n_sats: int) -> int:
+    """Steps per chunk when the scenario sets none: ~200,000 rows, ~100 MB of positions."""
+    return max(1, min(DEFAULT_CHUNK_TERMINAL_STEPS // max(1, rows_per_step),
+                      CHUNK_SAT_STEPS // max(1, n_sats)))
+
+
+def plan_chunks(loaded: LoadedScenario, n_steps: int, n_terminals: int,
+                n_sats: int = 0) -> list[tuple[int, int]]:
     from skymesh.sim.egress_chunk import chunk_bounds
     rows_per_step = (n_terminals * (n_terminals - 1) // 2 if loaded.scenario.study == "routing"
                      else n_terminals)
-    steps = loaded.scenario.output.chunk_steps or max(
-        1, DEFAULT_CHUNK_TERMINAL_STEPS // max(1, rows_per_step))
+    steps = loaded.scenario.output.chunk_steps or default_chunk_steps(rows_per_step, n_sats)
     return chunk_bounds(n_steps, steps)
 
 
@@ -296,7 +307,8 @@ def run_scenario(loaded: LoadedScenario, out, *, overrides=None, force: bool = F
 def _run_locked(loaded, out: Path, *, overrides, force, resume, scheduler, client, workers,
                 progress, stop_after, log) -> dict:
     prep = _prepared(loaded)
-    chunks = plan_chunks(loaded, len(prep.grid), prep.n_terminals * len(prep.operators))
+    chunks = plan_chunks(loaded, len(prep.grid), prep.n_terminals * len(prep.operators),
+                         max(len(op.constellation) for op in prep.operators))
     state = _open_results(out, loaded, overrides, chunks, force=force, resume=resume)
     chunks = [tuple(c) for c in state["chunks"]]
     names = outputs_of(loaded)
@@ -403,6 +415,12 @@ def _routing_summary(out: Path, loaded, prep) -> dict:
     from skymesh.sim.routing_chunk import summarize_routing
     summary, extra = summarize_routing(out, prep)
     write_parquet_atomic(extra["pairs"], out / "pairs.parquet")
+    if "figures" in loaded.scenario.metrics.wanted:
+        try:
+            from skymesh.report.pictures import routing_figures
+            summary["figures"] = routing_figures(out, prep, extra)
+        except Exception as exc:  # a figure must never lose a finished run's numbers
+            summary.setdefault("notes", []).append(f"figures not drawn: {exc}")
     return summary
 
 

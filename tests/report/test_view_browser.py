@@ -162,3 +162,93 @@ def test_view_in_chromium(browser, view_file):
     context.close()
     assert problems == []
     assert set(requests) == {url}, f"unexpected requests: {sorted(set(requests) - {url})}"
+
+
+@pytest.fixture(scope="module")
+def policy_view(tmp_path_factory):
+    """A view whose route is forbidden by policy over the second half of the window."""
+    from skymesh.links.isl import plus_grid_pairs
+    from skymesh.orbits.constellation import Shell
+    from skymesh.orbits.propagate import positions_geodetic
+    from skymesh.orbits.walker import walker_constellation
+    from skymesh.timebase import time_grid
+    const = walker_constellation((Shell(550.0, 53.0, 18, 12, 1),), epoch=WHEN)
+    grid = time_grid(WHEN, 600.0, 10.0)                       # 61 instants
+    lat, lon, _ = positions_geodetic(const, grid)
+    ends = np.array([[25.04, 121.56], [34.2, 131.6]])
+    off = np.arange(len(grid)) >= 30
+    route = [None if off[k] else
+             [int(np.argmin((lat[:, k] - a) ** 2 + (lon[:, k] - o) ** 2)) for a, o in ends]
+             for k in range(len(grid))]
+    note = ["no service: the policy has TW switched off" if o else "" for o in off]
+    states = [{"TW": "inactive" if o else "active", "JP": "active"} for o in off]
+    path = tmp_path_factory.mktemp("view2") / "policy.html"
+    view.write_view_html(path, countries=states, sat_tracks=(grid.iso(), lat, lon),
+                         isl_pairs=plus_grid_pairs(const), route=route,
+                         rtt_ms=np.where(off, np.nan, 12.0), route_note=note,
+                         endpoints=(["terminal Taipei (TW)", "gateway Yamaguchi (JP)"],
+                                    ends[:, 0], ends[:, 1]),
+                         gateways=([34.2, 36.4], [131.6, 140.5], ["Yamaguchi", "Hitachinaka"]),
+                         title="policy view")
+    return path
+
+
+def _go(page, k):
+    page.locator("#time-slider").evaluate(
+        f"el => {{ el.value = '{k}'; el.dispatchEvent(new Event('input')); }}")
+
+
+def test_view_policy_route_labels_layout(browser, policy_view):
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    page = context.new_page()
+    problems = []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.goto(policy_view.resolve().as_uri())
+    page.wait_for_function("document.getElementById('time-label').textContent.length > 0")
+    canvas = page.locator("#map")
+
+    # Served: a route is drawn; policy off: none, and the page says why.
+    _go(page, 10)
+    assert int(canvas.get_attribute("data-route-segments")) >= 2
+    assert "RTT 12.0 ms" in page.text_content("#info")
+    _go(page, 45)
+    assert canvas.get_attribute("data-route-segments") == "0"
+    assert "switched off" in page.text_content("#info")
+
+    # Endpoints carry their place names; a gateway at an endpoint is not named twice.
+    labels = json.loads(canvas.get_attribute("data-labels"))
+    assert labels[:2] == ["terminal Taipei (TW)", "gateway Yamaguchi (JP)"]
+    assert "Yamaguchi" not in labels and "Hitachinaka" in labels
+
+    # Each role in the legend has its own colour.
+    colours = page.eval_on_selector_all(
+        ".legend-item", "els => Object.fromEntries(els.map(e => [e.dataset.key, "
+                        "e.dataset.colour]))")
+    roles = [colours[k] for k in ("sat", "endpoint", "gateway", "state-inactive",
+                                  "state-active", "route")]
+    assert len(set(r.lower() for r in roles)) == len(roles)
+
+    # The ISL checkbox: 432 links (under ISL_DEFAULT_ON_MAX) drawn by default, hidden on request.
+    box = page.locator("#show-isl")
+    assert box.is_checked()
+    with_isl = _pixels(canvas.screenshot())
+    box.click()
+    without = _pixels(canvas.screenshot())
+    assert np.any(np.abs(with_isl - without) > 0.05, axis=-1).mean() > 0.005
+
+    # No blank band: map, legend and the RTT chart fill the window, nothing scrolls.
+    geo = page.evaluate("""() => {
+        const r = id => document.getElementById(id).getBoundingClientRect();
+        return {inner: innerHeight, scroll: document.documentElement.scrollHeight,
+                map: r('map').bottom, legend: r('legend').top, chart: r('rtt-chart').bottom,
+                chartH: r('rtt-chart').height, label: document.getElementById('rtt-chart')
+                .getAttribute('aria-label')};
+    }""")
+    assert geo["scroll"] <= geo["inner"]
+    assert geo["legend"] - geo["map"] < 8
+    assert geo["inner"] - geo["chart"] < 16 and geo["chartH"] >= 100
+    assert "UTC" in geo["label"]
+    chart = _pixels(page.locator("#rtt-chart").screenshot())
+    assert chart.std() > 0.05
+    context.close()
+    assert problems == []

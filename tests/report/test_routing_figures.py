@@ -1,0 +1,101 @@
+"""A routing study's results folder carries figures, and they show the folder's data."""
+
+import textwrap
+
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+from matplotlib.image import imread
+
+from skymesh.report import pictures
+from skymesh.report.plots import great_circle_km, vacuum_rtt_ms
+from skymesh.sim.run import _prepared, run_scenario
+from skymesh.sim.scenario import load_scenario
+
+STUDY = """
+name = "routing-figures-test"
+study = "routing"
+[constellation]
+preset = "starlink-shell1"
+[time]
+start = 2026-01-01T00:00:00Z
+duration_s = 300
+step_s = 30
+[[terminals]]
+name = "city"
+points = [[48.85, 2.35], [51.51, -0.13], [40.71, -74.0], [35.69, 139.69], [-33.87, 151.2]]
+[output]
+chunk_steps = 4
+"""
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("routing")
+    p = folder / "study.toml"
+    p.write_text(textwrap.dedent(STUDY))
+    loaded = load_scenario(p)
+    summary = run_scenario(loaded, folder / "r")
+    return loaded, summary, folder / "r"
+
+
+def test_report_lists_figures_that_exist(study):
+    _, summary, out = study
+    figs = summary["figures"]
+    assert figs == ["figures/rtt_cdf_pairs.png", "figures/rtt_over_time.png",
+                    "figures/fstate_changes.png"]
+    report = (out / "report.md").read_text()
+    assert "## Figures" in report
+    for f in figs:
+        assert f"![{f}]({f})" in report
+        img = imread(out / f)[..., :3]
+        assert img.std() > 0.05                                         # not blank
+        assert len(np.unique(np.round(img.reshape(-1, 3) * 255), axis=0)) > 20
+    assert not list((out / "figures").glob(".*"))                      # no temporary left
+
+
+def test_example_pairs_are_shortest_median_longest(study):
+    loaded, _, _ = study
+    prep = _prepared(loaded)
+    lat, lon = prep.terminal_lat, prep.terminal_lon
+    picks = pictures._example_pairs(lat, lon, 3)
+    iu, ju = np.triu_indices(len(lat), 1)
+    # Brute force, pair by pair.
+    d = [great_circle_km(lat[i], lon[i], lat[j], lon[j]) for i, j in zip(iu, ju)]
+    assert d[picks[0]] == min(d) and d[picks[-1]] == max(d)
+    assert sorted(d)[len(d) // 2 - 1] <= d[picks[1]] <= sorted(d)[len(d) // 2]
+    # Paris-London is the shortest pair (~340 km), Paris/London-Sydney the longest.
+    assert {iu[picks[0]], ju[picks[0]]} == {0, 1}
+
+
+def test_pair_series_read_from_parquet(study):
+    loaded, _, out = study
+    prep = _prepared(loaded)
+    picks = pictures._example_pairs(prep.terminal_lat, prep.terminal_lon, 3)
+    series = pictures._pair_rtt_series(out, prep, picks)
+    table = pq.read_table(out / "rtt.parquet")
+    iu, ju = np.triu_indices(prep.n_terminals, 1)
+    for row, p in enumerate(picks):
+        t = table.filter(pc.and_(pc.equal(table["src"], iu[p]), pc.equal(table["dst"], ju[p])))
+        expect = np.full(len(prep.grid), np.nan)
+        expect[t["step"].to_numpy()] = np.asarray(t["rtt_ms"].to_pylist(), dtype=float)
+        np.testing.assert_array_equal(series[row], expect)
+        # Physics: no step beats the vacuum bound of the pair's great-circle distance.
+        bound = vacuum_rtt_ms(prep.terminal_lat[iu[p]], prep.terminal_lon[iu[p]],
+                              prep.terminal_lat[ju[p]], prep.terminal_lon[ju[p]])
+        assert np.nanmin(series[row]) >= bound
+
+
+def test_figures_do_not_lose_a_run(study, tmp_path, monkeypatch):
+    """A figure that fails becomes a note; the numbers are still written."""
+    loaded, _, _ = study
+
+    def broken(*a, **k):
+        raise RuntimeError("no figures today")
+
+    monkeypatch.setattr(pictures, "routing_figures", broken)
+    summary = run_scenario(loaded, tmp_path / "r2")
+    assert "figures" not in summary
+    assert any("no figures today" in n for n in summary["notes"])
+    assert (tmp_path / "r2" / "summary.json").is_file()
