@@ -38,6 +38,7 @@ bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_allocation.py
 	$(PY) benchmarks/bench_iran.py
 	$(PY) benchmarks/bench_scale.py
+	$(PY) benchmarks/bench_access.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
