@@ -57,7 +57,8 @@ def path_series(constellation: Constellation, grid: TimeGrid, endpoints: GroundP
                 min_elevation_deg: float = DEFAULT_MIN_ELEVATION_DEG,
                 min_clearance_km: float = DEFAULT_MIN_CLEARANCE_KM,
                 max_isl_range_km: float | None = DEFAULT_MAX_RANGE_KM,
-                chunk_steps: int | None = None, progress=None) -> pa.Table:
+                chunk_steps: int | None = None, progress=None, isl_pairs=None,
+                max_gsl_range_km: float | None = None) -> pa.Table:
     """Shortest-latency path of each endpoint pair at each step, as a tidy table.
 
     Parameters
@@ -66,6 +67,10 @@ def path_series(constellation: Constellation, grid: TimeGrid, endpoints: GroundP
         (source, destination) endpoint indices.
     progress : callable, optional
         Called with the number of steps finished after each chunk.
+    isl_pairs : ndarray (L, 2), optional
+        An explicit ISL list (:mod:`skymesh.links.isl_file`) instead of the +Grid.
+    max_gsl_range_km : float, optional
+        Ground-satellite links also need a slant range at most this (Hypatia's rule).
 
     Returns
     -------
@@ -84,7 +89,12 @@ def path_series(constellation: Constellation, grid: TimeGrid, endpoints: GroundP
         raise InputError("a pair names a ground point that does not exist", field="pairs")
     relays = relays if relays is not None else GroundPoints.of([], [], [])
     layout = NodeLayout(len(constellation), len(endpoints), len(relays))
-    isl_pairs = plus_grid_pairs(constellation) if mode != "bent-pipe" else np.empty((0, 2), int)
+    if mode == "bent-pipe":
+        isl_pairs = np.empty((0, 2), int)
+    elif isl_pairs is None:
+        isl_pairs = plus_grid_pairs(constellation)
+    else:
+        isl_pairs = np.asarray(isl_pairs, dtype=np.int64).reshape(-1, 2)
     chunk = chunk_steps or chunk_steps_for(len(constellation), len(grid))
 
     parts = []
@@ -96,7 +106,8 @@ def path_series(constellation: Constellation, grid: TimeGrid, endpoints: GroundP
         for s0 in range(0, pos_all.shape[1], ROUTE_STEPS):
             pos = pos_all[:, s0:s0 + ROUTE_STEPS]
             _route_block(pos, c0 + s0, layout, mode, endpoints, relays, isl_pairs, pairs,
-                         min_elevation_deg, min_clearance_km, max_isl_range_km, parts, last_row)
+                         min_elevation_deg, min_clearance_km, max_isl_range_km, parts, last_row,
+                         max_gsl_range_km)
             if progress is not None:
                 progress(pos.shape[1])
 
@@ -119,16 +130,17 @@ def path_series(constellation: Constellation, grid: TimeGrid, endpoints: GroundP
 
 
 def _route_block(pos, c0, layout, mode, endpoints, relays, isl_pairs, pairs,
-                 min_elevation_deg, min_clearance_km, max_isl_range_km, parts, last_row):
+                 min_elevation_deg, min_clearance_km, max_isl_range_km, parts, last_row,
+                 max_gsl_range_km=None):
     """Shortest paths of every pair over one short block of steps; rows appended to ``parts``."""
     k_steps = pos.shape[1]
     n_nodes = layout.n_nodes
     ep = visible_pairs(pos, endpoints.lat_deg, endpoints.lon_deg,
-                       min_elevation_deg=min_elevation_deg)
+                       min_elevation_deg=min_elevation_deg, max_range_km=max_gsl_range_km)
     links = dict(endpoint_links=(ep[0], ep[1], ep[2], ep[3]))
     if mode != "isl" and len(relays):
         rl = visible_pairs(pos, relays.lat_deg, relays.lon_deg,
-                           min_elevation_deg=min_elevation_deg)
+                           min_elevation_deg=min_elevation_deg, max_range_km=max_gsl_range_km)
         links["relay_links"] = (rl[0], rl[1], rl[2], rl[3])
     if len(isl_pairs):
         links["isl_pairs"] = isl_pairs

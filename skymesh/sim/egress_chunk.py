@@ -83,10 +83,11 @@ def block_links(prep: Prepared, op, pos, sub_grid, with_isls: bool = True) -> di
     if sat_down.any():
         pos = np.where(sat_down[..., None], np.nan, pos)
     el = s.routing.min_elevation_deg
+    cap = s.routing.max_gsl_range_km
     tg, ts, tk, tr, _ = visible_pairs(pos, prep.terminal_lat, prep.terminal_lon,
-                                      min_elevation_deg=el)
+                                      min_elevation_deg=el, max_range_km=cap)
     gg, gs, gk, gr, _ = visible_pairs(pos, prep.gateway_lat, prep.gateway_lon,
-                                      min_elevation_deg=el)
+                                      min_elevation_deg=el, max_range_km=cap)
     keep = ~gw_down[gg, gk]
     links = dict(terminal_links=(tg, ts, tk, tr),
                  gateway_links=(gg[keep], gs[keep], gk[keep], gr[keep]))
@@ -254,10 +255,11 @@ def _segment_links(prep: Prepared, op, pos, sub: TimeGrid) -> dict:
     s = prep.scenario
     el_min = s.routing.min_elevation_deg
     _, isl_down, gw_down = _down_masks(prep, op, sub.offsets_s)
+    cap = s.routing.max_gsl_range_km
     term = visible_pairs_windowed(pos, prep.terminal_lat, prep.terminal_lon,
-                                  min_elevation_deg=el_min)
+                                  min_elevation_deg=el_min, max_range_km=cap)
     gg, gs, gk, gr, _ = visible_pairs_windowed(pos, prep.gateway_lat, prep.gateway_lon,
-                                               min_elevation_deg=el_min)
+                                               min_elevation_deg=el_min, max_range_km=cap)
     keep = ~gw_down[gg, gk]
     isl_km = None
     if len(op.isl_pairs) and (s.routing.mode != "bent-pipe"):

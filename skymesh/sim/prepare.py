@@ -244,8 +244,14 @@ def prepare(loaded: LoadedScenario) -> Prepared:
     g_name, g_lat, g_lon, g_country, g_cap = _gateways(loaded)
     pops, g_pop, g_fibre = (_pops(loaded, g_name, g_lat, g_lon, g_country, notes)
                             if s.study == "egress" else (None, None, np.zeros(len(g_name))))
-    isl_pairs = plus_grid_pairs(const) if s.routing.mode != "bent-pipe" or \
-        s.routing.compare_bent_pipe else np.empty((0, 2), int)
+    if s.routing.mode == "bent-pipe" and not s.routing.compare_bent_pipe:
+        isl_pairs = np.empty((0, 2), int)
+    elif c.isls is not None:
+        from skymesh.links.isl_file import load_isl_file
+        isl_pairs = load_isl_file(loaded.resolve(c.isls), const.sat_names)
+        notes.append(f"{len(isl_pairs):,} ISLs from {c.isls} (instead of the +Grid)")
+    else:
+        isl_pairs = plus_grid_pairs(const)
     operators = [Operator("primary", const, isl_pairs, loaded.policy,
                           _failures(loaded, const, isl_pairs, g_name, grid))]
     if s.second_operator is not None:

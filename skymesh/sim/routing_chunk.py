@@ -52,11 +52,13 @@ def compute_routing_chunk(prep: Prepared, start: int, stop: int) -> dict:
         pos = pos_all[:, b0:b0 + VIS_BLOCK]
         k_steps = pos.shape[1]
         vg, vs, vk, vr, _ = visible_pairs_windowed(pos, prep.terminal_lat, prep.terminal_lon,
-                                                   min_elevation_deg=el)
+                                                   min_elevation_deg=el,
+                                                   max_range_km=s.routing.max_gsl_range_km)
         v_cut = np.searchsorted(vk, np.arange(k_steps + 1))
         if relays:
-            rg, rs, rk, rr, _ = visible_pairs_windowed(pos, prep.gateway_lat, prep.gateway_lon,
-                                                       min_elevation_deg=el)
+            rg, rs, rk, rr, _ = visible_pairs_windowed(
+                pos, prep.gateway_lat, prep.gateway_lon, min_elevation_deg=el,
+                max_range_km=s.routing.max_gsl_range_km)
             r_cut = np.searchsorted(rk, np.arange(k_steps + 1))
         isl = None
         if mode != "bent-pipe" and len(op.isl_pairs):

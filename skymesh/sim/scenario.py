@@ -12,6 +12,8 @@ commented examples)::
 
     [constellation]
     preset = "starlink-gen1"             # or: file = "starlink.tle" (relative to this file)
+    isls = "isls.txt"                    # optional: an ISL list (Hypatia isls.txt or a
+                                         # sat_a,sat_b CSV) instead of the inferred +Grid
 
     [time]
     start = 2022-09-24T12:00:00Z
@@ -21,6 +23,9 @@ commented examples)::
     [routing]
     mode = "isl"                         # isl | bent-pipe | hybrid
     min_elevation_deg = 25
+    max_gsl_range_km = 1089.7            # optional: Hypatia's rule, links up to this slant
+                                         # range (km); both rules apply when both are
+                                         # given, the range alone when the mask is left out
     compare_bent_pipe = true             # also route every step without ISLs
 
     [[terminals]]                        # a count per country placed by population ...
@@ -158,6 +163,7 @@ class ConstellationSpec(_Strict):
     file: Optional[str] = None
     j2: bool = False
     skip_bad: bool = False
+    isls: Optional[str] = None
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -195,6 +201,16 @@ class RoutingSpec(_Strict):
     min_elevation_deg: float = Field(25.0, ge=0, lt=90)
     compare_bent_pipe: bool = True
     max_isl_range_km: Optional[float] = Field(5400.0, gt=0)
+    max_gsl_range_km: Optional[float] = Field(None, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _range_rule_mask(cls, data):
+        # Hypatia's rule replaces the mask: without an explicit mask it is 0 deg.
+        if isinstance(data, dict) and data.get("max_gsl_range_km") is not None \
+                and "min_elevation_deg" not in data:
+            data = dict(data, min_elevation_deg=0.0)
+        return data
 
 
 class TerminalGroup(_Strict):
