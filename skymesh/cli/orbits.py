@@ -46,12 +46,17 @@ def constellations(json_out: bool = typer.Option(False, "--json", help="Print JS
 def info(constellation: str = typer.Argument(..., help="Preset name or TLE file."),
          skip_bad: bool = typer.Option(False, "--skip-bad",
                                        help="Skip malformed TLE element sets and count them."),
+         isls: Optional[Path] = typer.Option(None, "--isls", help="ISL list (Hypatia isls.txt "
+                                             "or sat_a,sat_b CSV) instead of the +Grid."),
          json_out: bool = typer.Option(False, "--json", help="Print JSON.")):
     """Describe a constellation: satellites, shells, planes, epoch, ISLs."""
     from skymesh.links.isl import plus_grid_pairs
     from skymesh.orbits.presets import load_constellation
     notes: list[str] = []
     c = load_constellation(constellation, skip_bad=skip_bad, report=notes)
+    isl_pairs = _isl_list(isls, c, notes)
+    if isl_pairs is None:
+        isl_pairs = plus_grid_pairs(c)
     shells = []
     for s in np.unique(c.shell):
         m = c.shell == s
@@ -61,12 +66,14 @@ def info(constellation: str = typer.Argument(..., help="Preset name or TLE file.
             altitude_km=float(np.nanmedian(c.altitude_km[m])) if np.isfinite(c.altitude_km[m]).any() else None,
             inclination_deg=float(np.nanmedian(c.inclination_deg[m])) if np.isfinite(c.inclination_deg[m]).any() else None))
     doc = dict(name=c.name, satellites=len(c), epoch=c.epoch, kind="tle" if c.is_tle else "walker",
-               source=c.source, isl_links=int(len(plus_grid_pairs(c))), shells=shells, notes=notes)
+               source=c.source, isl_links=int(len(isl_pairs)), shells=shells, notes=notes,
+               isl_source=str(isls) if isls else "+grid")
     if json_out:
         return _print_json(doc)
     _notes(notes, False)
     console.print(f"[bold]{c.name}[/]: {len(c):,} satellites ({doc['kind']}), epoch "
-                  f"{c.epoch:%Y-%m-%d %H:%M:%S} UTC, {doc['isl_links']:,} +Grid ISLs")
+                  f"{c.epoch:%Y-%m-%d %H:%M:%S} UTC, {doc['isl_links']:,} "
+                  f"{'listed' if isls else '+Grid'} ISLs")
     if c.source:
         console.print(f"[dim]{c.source}[/]")
     _print_table("Shells" + (" (inferred from elements)" if c.is_tle else ""),
@@ -138,7 +145,15 @@ def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."
             gateways: Optional[Path] = typer.Option(None, "--gateways",
                                                     help="Gateway file (CSV/TOML) used as ground "
                                                          "relays in bent-pipe and hybrid modes."),
-            min_elevation: float = typer.Option(25.0, "--min-elevation", callback=_elevation_mask, help="Elevation mask (deg)."),
+            min_elevation: Optional[float] = typer.Option(
+                None, "--min-elevation", callback=_elevation_mask,
+                help="Elevation mask (deg) [default: 25; 0 with --max-gsl-range]."),
+            max_gsl_range: Optional[float] = typer.Option(
+                None, "--max-gsl-range", callback=_finite_positive,
+                help="Ground-satellite links up to this slant range (km), Hypatia's rule."),
+            isls: Optional[Path] = typer.Option(None, "--isls", help="ISL list (Hypatia "
+                                                "isls.txt or sat_a,sat_b CSV) instead of "
+                                                "the +Grid."),
             out: Optional[Path] = typer.Option(None, "--out", help="Write the per-step table "
                                                "(.csv, .parquet or .json)."),
             force: bool = typer.Option(False, "--force", help="Replace --out if it exists."),
@@ -165,6 +180,9 @@ def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."
     notes: list[str] = []
     pa_, pb = resolve_place(a), resolve_place(b)
     c = load_constellation(constellation, skip_bad=skip_bad, report=notes)
+    isl_pairs = _isl_list(isls, c, notes)
+    if min_elevation is None:
+        min_elevation = 0.0 if max_gsl_range is not None else 25.0
     from skymesh.cli.jobs import JobProgress, gate
     from skymesh.network.over_time import chunk_steps_for
     from skymesh.sim.estimate import estimate_path_series, n_steps
@@ -197,7 +215,8 @@ def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."
 
         table = path_series(c, grid, eps, [[0, 1]], mode=mode, relays=relays,
                             min_elevation_deg=min_elevation, chunk_steps=chunk,
-                            progress=progress)
+                            progress=progress, isl_pairs=isl_pairs,
+                            max_gsl_range_km=max_gsl_range)
     summary = summarize_rtt(table)
     gc_km = float(great_circle_km(pa_.lat_deg, pa_.lon_deg, pb.lat_deg, pb.lon_deg))
     summary["great_circle_km"] = gc_km
@@ -205,7 +224,8 @@ def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."
                                                    pb.lon_deg))
     summary["components"] = _ground_to_ground_components(table)
     meta = dict(a=pa_.name, b=pb.name, constellation=c.name, mode=mode, start_utc=grid.start,
-                duration_s=duration, step_s=step, min_elevation_deg=min_elevation)
+                duration_s=duration, step_s=step, min_elevation_deg=min_elevation,
+                max_gsl_range_km=max_gsl_range, isls=str(isls) if isls else None)
     if out is not None:
         write_table(table, out, force=force, meta=dict(meta, summary=summary))
         notes.append(f"wrote {table.num_rows} rows to {out}")
@@ -234,6 +254,16 @@ def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."
                  ("+ queueing (idle)", f"{comp['queueing_ms_mean']:.1f} ms"),
                  ("RTT with access p50", f"{comp['rtt_ms_p50']:.1f} ms")]
     _metric_table("Summary", rows)
+
+
+def _isl_list(path, c, notes: list):
+    """The ISL list given with --isls (None without it), its source noted."""
+    if path is None:
+        return None
+    from skymesh.links.isl_file import load_isl_file
+    pairs = load_isl_file(path, c.sat_names)
+    notes.append(f"{len(pairs):,} ISLs from {path} (instead of the +Grid)")
+    return pairs
 
 
 def _ground_to_ground_components(table) -> dict:
