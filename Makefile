@@ -39,6 +39,7 @@ bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_iran.py
 	$(PY) benchmarks/bench_scale.py
 	$(PY) benchmarks/bench_access.py
+	$(PY) benchmarks/bench_service.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

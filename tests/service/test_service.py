@@ -253,3 +253,22 @@ def test_readout_and_projected_effect(svc):
     client.post(f"/proposals/{pid}/approve", json={}, headers=bearer(tok["ann"]))
     after = client.get(f"/readouts/country/TW?at={AT}", headers=h).json()
     assert after["shares"]["geofenced"] == 1.0 and not after["service_active"]
+
+
+def test_scheduled_change_shows_in_the_timeline_and_takes_effect_then(svc):
+    client, tok, _, _ = svc
+    h = bearer(tok["admin"])
+    client.put("/sites", json={"sites": SITES}, headers=h)
+    soon = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=2)
+    change = {"kind": "service", "iso2": "TW", "state": "inactive",
+              "from": soon.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    pid = propose(client, tok["olga"], change, "scheduled switch-off").json()["id"]
+    assert client.post(f"/proposals/{pid}/approve", json={},
+                       headers=bearer(tok["ann"])).status_code == 200
+    line = client.get("/policy/timeline", headers=h).json()["countries"]["TW"]["service"]
+    assert line == [{"state": "inactive", "from": change["from"]}]
+    before = (soon - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    after = (soon + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert client.get(f"/readouts/country/TW?at={before}", headers=h).json()["service_active"]
+    assert not client.get(f"/readouts/country/TW?at={after}",
+                          headers=h).json()["service_active"]
