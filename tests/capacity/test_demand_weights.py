@@ -124,3 +124,18 @@ def test_subscribers_at_rate_counts_subscribers():
     # a sample asking for less than w x target needs only its demand: 300 + 500 <= 1,000
     out = subscribers_at_rate(R, [1000.0], 3.0, demand_mbps=[1e9, 500.0], weights=w)
     assert out["n_subscribers"] == 400.0
+
+
+def test_place_in_polygon_by_population_is_inside_and_deterministic():
+    import shapely
+    from skymesh.capacity.demand import place_in_polygon
+    box = shapely.box(2.0, 48.0, 3.0, 49.5)              # around Paris
+    lat, lon = place_in_polygon(box, 200, seed=3)
+    assert shapely.contains_xy(box, lon, lat).all()
+    again = place_in_polygon(box, 200, seed=3)
+    assert np.array_equal(lat, again[0]) and np.array_equal(lon, again[1])
+    # population weighting: most points within ~25 km of the centre of Paris (48.86N 2.35E)
+    near = np.hypot(lat - 48.86, (lon - 2.35) * np.cos(np.radians(48.86))) < 0.25
+    assert near.mean() > 0.5
+    with pytest.raises(InputError, match="no GeoNames place"):
+        place_in_polygon(shapely.box(-30.0, -50.0, -29.0, -49.0), 5)   # open ocean
