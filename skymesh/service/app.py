@@ -125,6 +125,14 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
         return JSONResponse({"detail": f"{field}: {err.get('msg', 'invalid')}", "field": field},
                             status_code=422)
 
+    @app.exception_handler(Exception)
+    async def _unexpected(_request, exc: Exception):
+        import logging
+        logging.getLogger("skymesh.service").error("unexpected %s on %s", type(exc).__name__,
+                                                   _request.url.path)
+        return JSONResponse({"detail": "internal error (logged)", "field": None},
+                            status_code=500)
+
     def caller(request: Request) -> tuple[User | None, Token | None, str | None]:
         header = request.headers.get("authorization", "")
         with db.read(factory) as s:
@@ -387,7 +395,7 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
         order = np.argsort(-el)
         return {"place": p.label if hasattr(p, "label") else place, "lat_deg": p.lat_deg,
                 "lon_deg": p.lon_deg, "count": int(len(sat)),
-                "satellites": [{"name": str(eng.constellation.name[sat[i]]),
+                "satellites": [{"name": str(eng.constellation.sat_names[sat[i]]),
                                 "elevation_deg": round(float(el[i]), 2),
                                 "range_km": round(float(rng[i]), 1)} for i in order[:50]]}
 

@@ -272,3 +272,19 @@ def test_scheduled_change_shows_in_the_timeline_and_takes_effect_then(svc):
     assert client.get(f"/readouts/country/TW?at={before}", headers=h).json()["service_active"]
     assert not client.get(f"/readouts/country/TW?at={after}",
                           headers=h).json()["service_active"]
+
+
+def test_rtt_and_visible_readouts(svc):
+    client, tok, _, _ = svc
+    h = bearer(tok["vic"])
+    r = client.get(f"/readouts/visible?place=Tehran&at={AT}", headers=h)
+    assert r.status_code == 200, r.text
+    vis = r.json()
+    assert vis["count"] > 0 and len(vis["satellites"]) == min(50, vis["count"])
+    els = [s["elevation_deg"] for s in vis["satellites"]]
+    assert els == sorted(els, reverse=True) and min(els) >= 25.0
+    assert all(550 / 1.0 <= s["range_km"] <= 1_400 for s in vis["satellites"])  # 25-90 deg at 550 km
+    r = client.get(f"/readouts/rtt?a=Paris&b=Luanda&at={AT}", headers=h).json()
+    from skymesh.report.plots import vacuum_rtt_ms
+    assert r["rtt_ms"] >= vacuum_rtt_ms(48.85, 2.35, -8.84, 13.23)
+    assert client.get("/readouts/rtt?a=Qqqzzx&b=Luanda", headers=h).status_code == 422

@@ -151,6 +151,26 @@ $("readout").onclick = async () => {
   } catch (e) { $("r-out").textContent = e.message; }
 };
 
+$("rtt").onclick = async () => {
+  $("rtt-out").textContent = "computing…";
+  try {
+    const q = new URLSearchParams({a: $("r-a").value, b: $("r-b").value});
+    const r = await api("GET", `/readouts/rtt?${q}`);
+    const parts = Object.entries(r).filter(([k]) => k.endsWith("_ms"))
+      .map(([k, v]) => `${k.replace(/_ms$/, "").replace(/_/g, " ")} ${v === null ? "n/a" : v.toFixed(1)} ms`);
+    $("rtt-out").textContent = `${r.a} → ${r.b} at ${r.at}: ${parts.join(", ") || "unreachable"}`;
+  } catch (e) { $("rtt-out").textContent = e.message; }
+};
+
+$("visible").onclick = async () => {
+  $("vis-out").textContent = "computing…";
+  try {
+    const r = await api("GET", `/readouts/visible?${new URLSearchParams({place: $("r-place").value})}`);
+    const top = r.satellites.slice(0, 3).map((s) => `${s.name} ${s.elevation_deg}°`).join(", ");
+    $("vis-out").textContent = `${r.count} satellites in view of ${r.place}` + (top ? `: ${top}` : "");
+  } catch (e) { $("vis-out").textContent = e.message; }
+};
+
 $("at").oninput = drawMap;
 
 (async () => {
