@@ -31,7 +31,8 @@ def operator_section(op: dict, wanted=None) -> list[str]:
              f"{_pct(op['per_terminal_service_share']['p5'])} / "
              f"{_pct(op['per_terminal_service_share']['p50'])} / "
              f"{_pct(op['per_terminal_service_share']['p95'])} |",
-             f"| RTT to the gateway p50 / p95 / p99 | {_f(r['p50'])} / {_f(r['p95'])} / "
+             f"| RTT to the {'PoP (internet)' if 'rtt_components_ms' in op else 'gateway'} "
+             f"p50 / p95 / p99 | {_f(r['p50'])} / {_f(r['p95'])} / "
              f"{_f(r['p99'])} ms |",
              f"| satellites on the path, mean / max | {_f(op['sat_hops']['mean'])} / "
              f"{_f(op['sat_hops']['max'], '{}')} |",

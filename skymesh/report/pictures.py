@@ -126,7 +126,8 @@ def run_figures(out: Path, prep, series: dict) -> list[str]:
         names.append(f)
     f = "figures/rtt_cdf.png"
     rtt_cdf_plot({lab: s["rtt_ms"] for lab, s in series.items()},
-                 title=f"{prep.scenario.name}: RTT from terminals to their gateway (served steps)",
+                 title=f"{prep.scenario.name}: RTT from terminals to the internet "
+                       "(served steps)",
                  path=out / f)
     names.append(f)
     f = "figures/served_over_time.png"
