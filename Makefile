@@ -36,8 +36,10 @@ bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_routing.py
 	$(PY) benchmarks/bench_propagation.py
 	$(PY) benchmarks/bench_allocation.py
+	$(PY) benchmarks/bench_assignment.py
 	$(PY) benchmarks/bench_iran.py
 	$(PY) benchmarks/bench_scale.py
+	$(PY) benchmarks/compare_hypatia.py
 	$(PY) benchmarks/bench_access.py
 	$(PY) benchmarks/bench_service.py
 
