@@ -10,7 +10,7 @@ API (stable; other modules call it)
 -----------------------------------
 ``assign_cells(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, *, n_cells=None,
 cell_weight=None, cell_beam_cap=None, beams_per_sat=16, sat_downlink_mbps=None,
-backhaul=None, max_rounds=64) -> dict``
+backhaul=None, max_rounds=64, tol=1e-7, solver="highspy", initial_pairs=8) -> dict``
 
 Inputs are plain arrays: pair p = (``pair_cell[p]``, ``pair_sat[p]``) with beam capacity
 ``pair_capacity_mbps[p]``; ``cell_demand_mbps`` (C,) (inf = elastic). ``backhaul`` (optional)
@@ -18,8 +18,9 @@ is ``{"route_of_pair": (P,) int (-1 = no allowed gateway), "R": (links x routes)
 "capacity_mbps": (links,), "kind": (links,) str}`` -- e.g. from
 :func:`skymesh.capacity.network.backhaul_network`. Result keys: see :func:`assign_cells`.
 :func:`terminal_rates` spreads cell rates over terminals; :func:`carry_at_rate` answers "how
-many terminals at rate r"; :func:`lp_assign_terminals` is an independent per-terminal HiGHS
-formulation of the same problem, for cross-checks and the benchmark baseline.
+many terminals at rate r". ``solver="linprog"`` solves the same LPs with cold
+``scipy.optimize.linprog`` calls (the reference and the benchmark's baseline); the tests also
+check the first level against an independent per-terminal LP and exhaustive search.
 
 Model
 -----
@@ -39,15 +40,15 @@ gets ``x_c = sum_p k_p y_p``. Constraints, each one row kind in the result's ``b
 
 Fairness: **weighted max-min over cells** (lexicographic), with weight ``w_c`` = the cell's
 demand when finite, so the quantity made max-min fair is the *fraction of each cell's demand
-served*; elastic cells weigh as their terminal count (pass ``cell_weight`` to change, e.g. by
-subscribers). Computed by progressive filling with linear programs (Bertsekas & Gallager,
+served*; an elastic (infinite-demand) cell weighs 1 (pass ``cell_weight`` to change, e.g. its
+terminal or subscriber count). Computed by progressive filling with linear programs (Bertsekas & Gallager,
 "Data Networks", 2nd ed., §6.5.2, for the filling; the freezing test via duals follows D. Nace
 et al., "Max-min fairness in multi-commodity flows", Computers & Operations Research 35(2),
 2008): each round maximises the common level ``t`` with ``x_c >= w_c t`` for unfrozen cells and
-``x_c >= w_c t_c`` for frozen ones (HiGHS, ``scipy.optimize.linprog(method="highs")``, sparse
-rows built from arrays). A cell whose fairness row has a non-zero dual is tight in *every*
-optimal solution (complementary slackness), so it is frozen at ``t``; cells whose demand caps
-``t`` freeze at their demand. Each round freezes at least one cell. After ``max_rounds``
+``x_c >= w_c t_c`` for frozen ones (HiGHS through ``highspy``: one model, warm-started from
+round to round, pairs added by column generation; sparse rows built from arrays). A cell
+whose fairness row has a non-zero dual is tight in *every* optimal solution (complementary
+slackness), so it is frozen at ``t``; cells whose demand caps ``t`` freeze at their demand. Each round freezes at least one cell. After ``max_rounds``
 rounds the remaining cells are frozen at the last level (reported as ``round-limit``). A last
 LP maximises the total served rate with every cell held at its level, which hands any
 remaining beam time to cells that can use it.
@@ -396,8 +397,8 @@ def assign_cells(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, *, n
     n_cells : int, optional
         Number of cells (default ``len(cell_demand_mbps)``).
     cell_weight : (C,), optional
-        Fairness weights (default: demand when finite, else 1 per terminal is not known
-        here, so 1); a cell's level is ``x_c / w_c``.
+        Fairness weights (default: the demand when finite, else 1); a cell's level is
+        ``x_c / w_c``.
     cell_beam_cap : (C,), optional
         Beams one cell can have at once (default `MAX_BEAMS_PER_CELL`); pass
         ``min(8, n_terminals)`` for terminal-limited cells.
@@ -562,10 +563,15 @@ def carry_at_rate(pair_cell, pair_sat, pair_capacity_mbps, cell_terminals, targe
     constraints with non-zero duals are those that bind first (``binding_kind``: the kind
     with the largest share).
 
+    A second LP gives *admission*: the largest number of today's terminals that can all get
+    the target at once if the operator chooses which (``max sum a_c``, ``0 <= a_c <= n_c``,
+    ``x_c >= a_c * target``; ``n_admitted`` sums the per-cell floors, so it is feasible).
+
     Returns
     -------
     dict: ``alpha``, ``n_covered`` (terminals in cells with a usable pair), ``n_at_target``
     (floor(alpha x n_covered)), ``n_more`` (n_at_target - n_covered, negative = short),
+    ``n_admitted``, ``cell_admitted`` (C,),
     ``binding_kind``, ``dual_by_kind`` (dict: each kind's share of alpha, dual x capacity;
     the pair bounds y <= 1 count as ``cell-beams``), ``lp_seconds``.
     """
@@ -592,7 +598,8 @@ def carry_at_rate(pair_cell, pair_sat, pair_capacity_mbps, cell_terminals, targe
     n_cov = int(n[cells].sum())
     if cells.size == 0:
         return {"alpha": 0.0, "n_covered": 0, "n_at_target": 0, "n_more": 0,
-                "binding_kind": "no-coverage", "dual_by_kind": {}, "lp_seconds": lp_s}
+                "binding_kind": "no-coverage", "dual_by_kind": {}, "n_admitted": 0,
+                "cell_admitted": np.zeros(n_c), "lp_seconds": lp_s}
     if res.status != 0:
         raise SkyMeshError(f"capacity LP failed: {res.message}")
     alpha = float(res.x[-1])
@@ -603,6 +610,24 @@ def carry_at_rate(pair_cell, pair_sat, pair_capacity_mbps, cell_terminals, targe
         -np.asarray(res.upper.marginals)[:n_var], 0.0).sum()
     dual_by_kind = {RESOURCE_KINDS[i]: float(v) for i, v in enumerate(by) if v > 1e-12}
     at = int(np.floor(alpha * n_cov + 1e-9))
+    # admission: the most of today's terminals that can all have the target at once
+    # (max sum a_c, 0 <= a_c <= n_c, x_c >= a_c * target), its per-cell floor
+    nc = cells.size
+    A2 = sp.vstack([
+        sp.hstack([rs["A"], sp.csr_matrix((n_res, nc))]),
+        sp.hstack([-rs["X"][cells], sp.identity(nc, format="csr") * (target_mbps * _SCALE)]),
+    ], format="csr")
+    t0 = time.perf_counter()
+    res2 = linprog(np.r_[np.zeros(n_var), -np.ones(nc)], A_ub=A2,
+                   b_ub=np.r_[rs["cap"], np.zeros(nc)],
+                   bounds=np.c_[np.zeros(n_var + nc), np.r_[np.ones(n_var), n[cells]]],
+                   method="highs")
+    lp_s += time.perf_counter() - t0
+    if res2.status != 0:
+        raise SkyMeshError(f"capacity LP failed: {res2.message}")
+    admitted = np.zeros(n_c)
+    admitted[cells] = np.floor(res2.x[n_var:] + 1e-6)
     return {"alpha": alpha, "n_covered": n_cov, "n_at_target": at, "n_more": at - n_cov,
             "binding_kind": max(dual_by_kind, key=dual_by_kind.get) if dual_by_kind else "",
-            "dual_by_kind": dual_by_kind, "lp_seconds": lp_s}
+            "dual_by_kind": dual_by_kind, "n_admitted": int(admitted.sum()),
+            "cell_admitted": admitted, "lp_seconds": lp_s}

@@ -253,11 +253,19 @@ def _sweep_table(title: str, rows: list[dict], keys: list[str]) -> None:
 @app.command()
 def cost(scenario: str = typer.Argument(..., help="Scenario file (.toml) or built-in name "
                                         "with a [cost] section, e.g. ukraine-2022."),
-         json_out: bool = typer.Option(False, "--json", help="Print JSON.")):
+         json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+         capacity: bool = typer.Option(True, "--capacity/--no-capacity",
+                                       help="With a [capacity] section, run the capacity "
+                                       "model and bill per terminal carried at its target.")):
     """The bill by month and its drivers: terminals shipped, replaced, and in service."""
-    from skymesh.sim.costs import scenario_bill
+    from skymesh.sim.costs import carried_terminals, scenario_bill
     from skymesh.sim.scenario import load_scenario
-    result = scenario_bill(load_scenario(scenario))
+    loaded = load_scenario(scenario)
+    carried = None
+    if capacity and loaded.scenario.capacity is not None and loaded.scenario.cost is not None:
+        with err_console.status("capacity model (load-aware beam assignment)..."):
+            carried = carried_terminals(loaded)
+    result = scenario_bill(loaded, carried)
     if json_out:
         return _print_json(result)
     _print_table(f"{result['scenario']}: bill by month (USD)",

@@ -110,6 +110,7 @@ def slot_capacity(prep: Prepared, op, offset_s: float, cells: dict, groups, dema
     reason = np.asarray(res["cell_reason"], dtype=object)[cells["index"]]
     reason = np.where(active, reason, "no-service")
     reason = np.where((rate > 0) & (reason != "no-service"), "served", reason)
+    reason = np.where((d_term == 0) & active & (reason == "demand"), "no-demand", reason)
     carry = carry_at_rate(pairs["cell"], pairs["sat"], pairs["capacity_mbps"], heads,
                           target_mbps, beams_per_sat=params.beams_per_sat,
                           sat_downlink_mbps=params.sat_downlink_mbps, backhaul=backhaul)
@@ -141,13 +142,12 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
         res = slot_capacity(prep, op, t0, cells, groups, demand, params, target)
         rate, reason = res["terminal_rate_mbps"], res["terminal_reason"]
         dem = res["demand_mbps"]
-        covered = np.isin(reason, ("served",) + CAPACITY_KINDS + ("demand", "round-limit",
-                                                                   "shared"))
+        # covered: a satellite sees the terminal's cell above the mask (and service is on)
+        covered = ~np.isin(reason, ("no-service", "no-coverage"))
         need = np.minimum(target, dem)
         at_target = (rate >= need * (1 - 1e-9)) & (dem > 0) & covered
-        unserved = covered & (rate <= 0)
-        why, n_why = np.unique(np.asarray(res["cell_reason"])[cells["index"][unserved]],
-                               return_counts=True)
+        unserved = covered & (rate <= 0) & (dem > 0)
+        why, n_why = np.unique(reason[unserved], return_counts=True)
         out_cov, n_out = np.unique(reason[~covered], return_counts=True)
         cw = cells["n_terminals"]
         kinds = np.asarray(res["cell_reason"])
@@ -163,7 +163,8 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
             slot_start_s=t0,
             terminals=int(prep.n_terminals), covered=int(covered.sum()),
             served=int((covered & (rate > 0)).sum()),
-            served_fraction=float((covered & (rate > 0)).sum() / max(covered.sum(), 1)),
+            served_fraction=float((covered & (rate > 0)).sum()
+                                  / max((covered & (dem > 0)).sum(), 1)),
             unserved_covered={str(a): int(b) for a, b in zip(why, n_why)},
             not_covered={str(a): int(b) for a, b in zip(out_cov, n_out)},
             throughput_gbps=float(rate.sum() / 1e3),
@@ -172,6 +173,7 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
                        zip((5, 50, 95), np.percentile(rate[covered], (5, 50, 95))
                            if covered.any() else (np.nan,) * 3)},
             terminals_at_target=int(at_target.sum()),
+            carried_at_target=int(carry["n_admitted"]),
             binding_constraint=binding, terminals_bound_by=by_kind,
             tight_resources={str(a): int(b) for a, b in zip(tk, tn)},
             capacity_at_target=int(carry["n_at_target"]),
@@ -190,14 +192,14 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
     table = pa.concat_tables(rows)
     pooled = table["rate_mbps"].to_numpy()
     pooled_reason = table["reason"].to_numpy(zero_copy_only=False).astype(str)
-    cov = ~np.isin(pooled_reason, ("no-service", "no-coverage", "no-route"))
+    cov = ~np.isin(pooled_reason, ("no-service", "no-coverage"))
     summary = dict(
         target_mbps=target, samples=samples,
         rate_mbps={f"p{q}": float(v) for q, v in
                    zip((5, 50, 95), np.percentile(pooled[cov], (5, 50, 95))
                        if cov.any() else (np.nan,) * 3)},
         terminals_at_target_min=int(min(x["terminals_at_target"] for x in samples)),
-        carried_terminals=int(min(x["terminals_at_target"] for x in samples)),
+        carried_terminals=int(min(x["carried_at_target"] for x in samples)),
         capacity_at_target_min=int(min(x["capacity_at_target"] for x in samples)),
         served_fraction_min=float(min(x["served_fraction"] for x in samples)),
         model=dict(beams_per_sat=c.beams_per_sat, frequency_reuse=c.frequency_reuse,
@@ -216,12 +218,14 @@ def _markdown(cap: dict) -> list[str]:
     lines = [f"Load-aware beam assignment per 15 s slot, max-min fair over cells (fraction of "
              f"demand served). Throughput per covered terminal (all sampled slots): p5 "
              f"{r['p5']:.2f} / p50 {r['p50']:.2f} / p95 {r['p95']:.2f} Mbit/s; at least "
-             f"{cap['terminals_at_target_min']:,} terminals carried at {t:g} Mbit/s at every "
-             f"sample; at least {100 * cap['served_fraction_min']:.2f} % of covered terminals "
-             f"served. The region could carry {cap['capacity_at_target_min']:,} terminals at "
-             f"{t:g} Mbit/s (today's geography) before the first constraint binds.", "",
+             f"{100 * cap['served_fraction_min']:.2f} % of covered terminals served at every "
+             f"sample. At {t:g} Mbit/s: at least {cap['terminals_at_target_min']:,} terminals "
+             f"get it under fair sharing, and {cap['carried_terminals']:,} can be carried at "
+             f"once when the operator admits which (admission LP); with today's geography "
+             f"grown uniformly, the region carries {cap['capacity_at_target_min']:,} before "
+             "the first constraint binds.", "",
              "| slot start (UTC) | served / covered | throughput | demand | p5 / p50 / p95 | "
-             "at target | binding | capacity at target |",
+             "at target: fair / admitted | binding | uniform growth at target |",
              "|---|---|---|---|---|---|---|---|"]
     for x in cap["samples"]:
         q = x["rate_mbps"]
@@ -229,7 +233,8 @@ def _markdown(cap: dict) -> list[str]:
             f"| {x['time_utc']} | {x['served']:,} / {x['covered']:,} | "
             f"{x['throughput_gbps']:.1f} Gbit/s | {x['demand_gbps']:.1f} Gbit/s | "
             f"{q['p5']:.1f} / {q['p50']:.1f} / {q['p95']:.1f} Mbit/s | "
-            f"{x['terminals_at_target']:,} | {x['binding_constraint']} | "
+            f"{x['terminals_at_target']:,} / {x['carried_at_target']:,} | "
+            f"{x['binding_constraint']} | "
             f"{x['capacity_at_target']:,} ({x['more_at_target']:+,}; {x['first_binding']}) |")
     notes = []
     for x in cap["samples"]:

@@ -1,4 +1,11 @@
-"""The bill of a scenario's ``[cost]`` section: monthly rows and period totals."""
+"""The bill of a scenario's ``[cost]`` section: monthly rows and period totals.
+
+With a ``[capacity]`` section too, the bill is also put per terminal *carried*: the capacity
+pass (:func:`skymesh.sim.capacity_pass.capacity_pass`) gives the terminals that can all get
+the target rate at once at every sampled slot (admission LP,
+:func:`skymesh.capacity.assignment.carry_at_rate`) out of the scenario's sample; the bill is
+divided over that share of its terminal-months (``usd_per_carried_terminal_month``).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +17,24 @@ from skymesh.errors import InputError
 from skymesh.sim.scenario import LoadedScenario
 
 
-def scenario_bill(loaded: LoadedScenario) -> dict:
-    """Monthly bill over the whole dated fleet, and each period against its reported figure."""
+def carried_terminals(loaded: LoadedScenario, capacity: dict | None = None) -> dict | None:
+    """Terminals carried at the target rate (admitted; fewest over the samples), or None when
+    the scenario has no ``[capacity]`` section. ``capacity``: a capacity-pass summary already
+    computed (a run's), else the pass is run here."""
+    if loaded.scenario.capacity is None:
+        return None
+    if capacity is None:
+        from skymesh.sim.capacity_pass import capacity_pass
+        from skymesh.sim.prepare import prepare
+        capacity, _ = capacity_pass(prepare(loaded))
+    n = sum(int(x["terminals"]) for x in capacity["samples"][:1])
+    return {"target_mbps": capacity["target_mbps"], "carried": capacity["carried_terminals"],
+            "terminals": n, "share": capacity["carried_terminals"] / n if n else 0.0}
+
+
+def scenario_bill(loaded: LoadedScenario, carried: dict | None = None) -> dict:
+    """Monthly bill over the whole dated fleet, and each period against its reported figure;
+    with ``carried`` (:func:`carried_terminals`) also per carried terminal-month."""
     c = loaded.scenario.cost
     if c is None:
         raise InputError("this scenario has no [cost] section (see ukraine-2022 for one)",
@@ -28,15 +51,30 @@ def scenario_bill(loaded: LoadedScenario) -> dict:
     for label, res in bill_periods(cs).items():
         b = res["bill"]
         hw = float(np.sum(b["hardware_usd"]))
+        tm = float(np.sum(b["terminals"]))
+        per = None
+        if carried and carried["share"] > 0 and tm > 0:
+            per = res["total_usd"] / (tm * carried["share"])
         periods.append(dict(period=label, first=c.periods[label][0], last=c.periods[label][1],
                             total_usd=res["total_usd"], reported_usd=res["reported_usd"],
                             ratio=res["ratio"],
-                            hardware_share=hw / res["total_usd"] if res["total_usd"] else 0.0))
+                            hardware_share=hw / res["total_usd"] if res["total_usd"] else 0.0,
+                            usd_per_carried_terminal_month=per))
     assumptions = [
         f"terminal ${c.terminal_price_usd:,.0f} each, shipped new or as a replacement",
         f"service ${c.monthly_service_usd:,.0f} per terminal-month",
         f"{c.replacements_per_month:,.0f} terminals replaced per month",
         "terminals in service interpolated linearly between the dated counts",
     ] + [f"source: {s}" for s in c.sources]
+    if carried:
+        assumptions.append(
+            f"capacity: {carried['carried']:,} of the {carried['terminals']:,} sampled "
+            f"terminals ({100 * carried['share']:.1f} %) can all be given "
+            f"{carried['target_mbps']:g} Mbit/s at once at every sampled slot (admission "
+            "under the load-aware beam assignment); the per-carried-terminal cost spreads the "
+            "bill over that share of the fleet: "
+            + "; ".join(f"{p['period']} ${p['usd_per_carried_terminal_month']:,.0f} per "
+                        "carried terminal-month" for p in periods
+                        if p["usd_per_carried_terminal_month"] is not None))
     return dict(scenario=loaded.scenario.name, months=rows, periods=periods,
-                assumptions=assumptions)
+                assumptions=assumptions, carried=carried)

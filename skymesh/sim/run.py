@@ -398,8 +398,9 @@ def _egress_summary(out: Path, loaded, prep) -> dict:
         summary["capacity"], cap_table = capacity_pass(prep)
         write_parquet_atomic(cap_table, out / "capacity.parquet")
     if loaded.scenario.cost is not None and "cost" in wanted:
-        from skymesh.sim.costs import scenario_bill
-        bill = scenario_bill(loaded)
+        from skymesh.sim.costs import carried_terminals, scenario_bill
+        bill = scenario_bill(loaded, carried_terminals(loaded, summary["capacity"])
+                             if "capacity" in summary else None)
         summary["cost"] = dict(periods=bill["periods"], assumptions=bill["assumptions"],
                                markdown=_cost_markdown(bill))
     if "figures" in wanted:

@@ -228,3 +228,14 @@ def test_carry_at_rate_by_hand():
     out = carry_at_rate([0, 1], [0, 0], [1000.0, 1000.0], [10, 30], 25.0, beams_per_sat=1)
     assert out["alpha"] == pytest.approx(1.0, rel=1e-6)
     assert out["n_more"] == 0 and out["binding_kind"] == "beam-time"
+    assert out["n_admitted"] == 40
+
+
+def test_admission_by_hand():
+    """Admission: one satellite, 1 beam of 1,000 Mbit/s, cells of 10 and 60 terminals at 25
+    Mbit/s: at most 1,000 / 25 = 40 terminals at once, in any mix of the two cells; uniform
+    growth gives alpha = 40 / 70."""
+    out = carry_at_rate([0, 1], [0, 0], [1000.0, 1000.0], [10, 60], 25.0, beams_per_sat=1)
+    assert out["n_admitted"] == 40
+    assert out["alpha"] == pytest.approx(40 / 70, rel=1e-6) and out["n_at_target"] == 40
+    assert (out["cell_admitted"] <= [10, 60]).all()
