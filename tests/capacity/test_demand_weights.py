@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from skymesh.capacity.allocation import max_min_fair
+from skymesh.capacity.network import NetworkCapacityParams
 from skymesh.capacity.demand import (demand_mbps, subscribers_at_rate, terminal_weights,
                                      weighted_percentiles, weights_note)
 from skymesh.errors import InputError
@@ -139,3 +140,33 @@ def test_place_in_polygon_by_population_is_inside_and_deterministic():
     assert near.mean() > 0.5
     with pytest.raises(InputError, match="no GeoNames place"):
         place_in_polygon(shapely.box(-30.0, -50.0, -29.0, -49.0), 5)   # open ocean
+
+
+def test_a_weighted_sample_equals_the_expanded_terminals_in_a_slot(tmp_path):
+    """Two sampled terminals standing for 30 subscribers each get the same per-subscriber
+    rates and the same count at a target as the 60 terminals written out, in the run's
+    slot capacity (beam pairs, backhaul, load-aware assignment). Each cell asks for
+    30 x 5,000 Mbit/s, far beyond its 8 beams (~8 x 1.37 Gbit/s): ignoring the weights would
+    give a lone terminal a whole beam instead of a thirtieth of eight."""
+    from skymesh.capacity.region import _loaded
+    from skymesh.sim.capacity_pass import service_cells, slot_capacity
+    from skymesh.sim.prepare import prepare
+    gw = tmp_path / "gw.csv"
+    gw.write_text("name,lat,lon,country\nAerzen,52.06,9.329,DE\nKaunas,54.88,23.84,LT\n")
+    pts = np.array([[50.45, 30.52], [49.84, 24.03]])
+    out = {}
+    for label, lat, lon, w in (("sample", pts[:, 0], pts[:, 1], np.array([30.0, 30.0])),
+                               ("expanded", np.repeat(pts[:, 0], 30), np.repeat(pts[:, 1], 30),
+                                None)):
+        prep = prepare(_loaded("w", "starlink-shell1", "2022-10-15T12:00:00Z", gw, lat, lon,
+                               "isl", 25.0, 0))
+        groups, group_of = np.unique(prep.terminal_country, return_inverse=True)
+        cells = service_cells(prep.terminal_lat, prep.terminal_lon, group_of, 5)
+        demand = np.full(prep.n_terminals, 5000.0)         # Mbit/s per subscriber
+        res = slot_capacity(prep, prep.operators[0], 0.0, cells, groups, demand,
+                            NetworkCapacityParams(), 100.0, terminal_weight=w)
+        out[label] = res
+    rs, re = out["sample"]["terminal_rate_mbps"], out["expanded"]["terminal_rate_mbps"]
+    assert np.allclose(rs, re[::30]) and np.allclose(re[0::30], re[1::30])
+    assert (rs < 1373.0 / 2).all()                      # a share of the cell, not a beam
+    assert out["sample"]["carry"]["n_at_target"] == out["expanded"]["carry"]["n_at_target"]
