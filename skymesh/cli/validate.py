@@ -88,7 +88,7 @@ def validate(quick: bool = typer.Option(False, "--quick", help="Run only the fas
         return 1 if bad else 0
     _print_table("Validation: SkyMesh against published figures",
                  ("case", "published", "SkyMesh", "ratio", "band", "result"),
-                 terminal_rows(rows), right=("published", "SkyMesh", "ratio"))
+                 terminal_rows(rows), right=("published", "SkyMesh", "ratio"), fold=True)
     for r in rows:
         if r["outcome"] != "pass":
             console.print(f"{r['id']}: {r['outcome']}" + (f" ({r['note']})" if r["note"]

@@ -56,6 +56,7 @@ def test_data_cases_skip_without_data():
 @pytest.fixture
 def fake_registry(monkeypatch):
     """Two trivial cases, one in band and one outside, instead of the real ones."""
+    vc.all_cases()   # import the modules that register cases before the registry is swapped
     base = dict(unit="ms", conditions="c", source="s", status="A", justification="j",
                 quick=True)
     fake = {
