@@ -67,7 +67,7 @@ def load_region(region: str, countries=None):
         try:
             raw = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise InputError(f"REGION: cannot read {path} ({exc.strerror})", file=path) from None
+            raise InputError(f"REGION: cannot read the file ({exc.strerror})", file=path) from None
         try:
             import json
             doc = json.loads(raw)
@@ -80,15 +80,15 @@ def load_region(region: str, countries=None):
                 geoms = [shapely.geometry.shape(doc)]
         except (ValueError, KeyError, TypeError, AttributeError,
                 shapely.errors.GEOSException) as exc:
-            raise InputError(f"REGION: {path} is not a GeoJSON polygon ({exc})",
+            raise InputError(f"REGION: not a GeoJSON polygon ({exc})",
                              file=path) from None
         polys = [g for g in geoms if g.geom_type in ("Polygon", "MultiPolygon") and not g.is_empty]
         if not polys:
-            raise InputError(f"REGION: {path} holds no Polygon or MultiPolygon", file=path)
+            raise InputError("REGION: the file holds no Polygon or MultiPolygon", file=path)
         geom = shapely.union_all(polys)
         x0, y0, x1, y1 = geom.bounds
         if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
-            raise InputError(f"REGION: {path} has coordinates outside lon [-180, 180], "
+            raise InputError("REGION: coordinates outside lon [-180, 180], "
                              "lat [-90, 90] (GeoJSON is [lon, lat])", file=path)
         return path.stem, "", geom
     from skymesh.ground.countries import country_geometry
