@@ -8,7 +8,7 @@ ifneq ($(wildcard $(SHARED_DATA)),)
 export SKYMESH_DATA ?= $(SHARED_DATA)
 endif
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,13 @@ bench: $(VENV)/.installed-test
 	$(PY) benchmarks/compare_hypatia.py
 	$(PY) benchmarks/bench_access.py
 	$(PY) benchmarks/bench_service.py
+
+# A longer Hypothesis campaign over the parsers and the CLI (tests/fuzz, profile "fuzz"):
+# prints cases tried / accepted / rejected cleanly / bad per parser, also in build/fuzz-counts.json.
+# SKYMESH_FUZZ_FACTOR=N scales it (25 = the default campaign, about 10 minutes on 2 cores).
+fuzz: $(VENV)/.installed-test
+	SKYMESH_FUZZ_PROFILE=fuzz SKYMESH_FUZZ_REPORT=build/fuzz-counts.json \
+		$(PY) -m pytest tests/fuzz -q -p no:xdist -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) build *.egg-info

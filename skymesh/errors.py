@@ -2,7 +2,8 @@
 
 Every input error says where the problem is: the file, the line and the
 field, whenever those are known. The CLI prints ``str(error)`` as one line
-and exits with status 2; a traceback is a bug.
+(control characters from the user's text escaped) and exits with status 2;
+a traceback is a bug.
 """
 
 from __future__ import annotations
@@ -39,7 +40,18 @@ class InputError(SkyMeshError, ValueError):
             where.append(f"line {self.line}")
         if self.field is not None:
             where.append(f"field '{self.field}'")
-        return (", ".join(where) + ": " + self.message) if where else self.message
+        text = (", ".join(where) + ": " + self.message) if where else self.message
+        return printable(text)
+
+
+def printable(text: str) -> str:
+    """``text`` as one printable line: control and other invisible characters a user
+    typed (a CR, a tab, a NUL, U+2028) are shown as escapes (``\\r``, ``\\x00``), so a
+    message never breaks a line or moves the cursor."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
 
 
 class DataNotFoundError(SkyMeshError):

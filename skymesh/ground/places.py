@@ -50,7 +50,8 @@ _LETTERS = str.maketrans({
     "æ": "ae", "œ": "oe", "þ": "th", "ŧ": "t", "ʻ": "'", "ʼ": "'", "’": "'", "‘": "'",
 })
 _SEPARATORS = re.compile(r"[\s,\-\u2010-\u2015_]+")
-_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
+# ASCII digits only: float() would also read "٤٥" or fullwidth "４５" as 45.
+_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
 _COORDINATES = re.compile(rf"^\(?\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\)?$")
 # Text that starts as a number and a comma, or is only digits, signs, dots and commas, means
 # coordinates: "45," or "45,abc" is a malformed pair, never a place name.

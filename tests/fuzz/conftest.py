@@ -64,10 +64,11 @@ class BadCase(AssertionError):
 
 
 def one_clean_line(message: str) -> bool:
-    """A message a user can read: one non-empty line, no traceback, not a dump."""
-    return (bool(message.strip()) and "\n" not in message.strip("\n") and "\r" not in message
-            and "Traceback" not in message and "internal error" not in message
-            and len(message) <= 2000)
+    """A message a user can read: one non-empty printable line (no CR, tab or other
+    control character echoed raw), no traceback, not a dump."""
+    body = message[:-1] if message.endswith("\n") else message
+    return (bool(body.strip()) and body.isprintable() and "Traceback" not in body
+            and "internal error" not in body and len(body) <= 2000)
 
 
 class Fuzz:
@@ -122,11 +123,13 @@ class Fuzz:
         return self._record(parser, "accepted"), result
 
     # -- command line
-    def cli(self, argv: list[str], *, invalid: bool = False, parser: str = "cli"):
+    def cli(self, argv: list[str], *, invalid: bool = False, valid: bool = False,
+            parser: str = "cli"):
         """Run ``skymesh.cli.main(argv)`` in-process, capturing stdout and stderr.
 
         Exit 0 is accepted (bad when ``invalid``); exit 2 with exactly one stderr line
-        starting ``error:`` is a clean rejection; anything else is bad."""
+        starting ``error:`` is a clean rejection (bad when ``valid``); anything else is
+        bad."""
         from skymesh.cli import main
         out, err = io.StringIO(), io.StringIO()
         try:
@@ -147,6 +150,9 @@ class Fuzz:
             return self._record(parser, "accepted"), 0
         if (code == 2 and len(lines) == 1 and len(stderr.splitlines()) == 1
                 and lines[0].startswith("error: ") and one_clean_line(stderr)):
+            if valid:
+                return self._record(parser, "bad", f"{argv!r}: valid arguments refused: "
+                                                   f"{stderr.strip()}"[:500]), code
             return self._record(parser, "rejected"), code
         return self._record(parser, "bad",
                             f"{argv!r}: exit {code}, stderr {stderr[:300]!r}"), code

@@ -32,10 +32,14 @@ settings.register_profile("fuzz", max_examples=50 * FUZZ_FACTOR, derandomize=Fal
 settings.load_profile(PROFILE if PROFILE in ("ci", "fuzz") else "ci")
 
 
-def budget(ci_examples: int) -> settings:
-    """Settings for one fuzz test: ``ci_examples`` in CI, ``FUZZ_FACTOR`` times that in
-    the campaign (everything else from the loaded profile)."""
-    return settings(max_examples=ci_examples * (FUZZ_FACTOR if PROFILE == "fuzz" else 1))
+def budget(ci_examples: int, campaign: int | None = None) -> settings:
+    """Settings for one fuzz test: ``ci_examples`` in CI; in the campaign ``campaign``
+    (default ``FUZZ_FACTOR`` times the CI number), scaled by ``SKYMESH_FUZZ_FACTOR / 25``
+    when that is set. Everything else comes from the loaded profile."""
+    if PROFILE != "fuzz":
+        return settings(max_examples=ci_examples)
+    n = ci_examples * FUZZ_FACTOR if campaign is None else campaign * FUZZ_FACTOR // 25
+    return settings(max_examples=max(n, ci_examples))
 
 
 def load():

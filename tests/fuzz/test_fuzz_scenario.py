@@ -127,7 +127,7 @@ def wrong_kind(draw):
     return loc, value
 
 
-@kit.budget(60)
+@kit.budget(60, campaign=1500)
 @given(case=wrong_kind())
 def test_wrong_kinds_are_rejected_naming_file_line_field(scratch, fuzz, case):
     loc, value = case
@@ -143,7 +143,7 @@ def test_wrong_kinds_are_rejected_naming_file_line_field(scratch, fuzz, case):
                why=f"{field(loc)} = {kit.toml_literal(value)}", reject_check=names_it)
 
 
-@kit.budget(30)
+@kit.budget(30, campaign=500)
 @given(step=st.one_of(st.floats(min_value=5e-324, max_value=MIN_STEP_S, exclude_max=True),
                       st.floats(max_value=0.0), st.sampled_from([1e-300, 0, -1])))
 def test_absurd_steps_are_rejected(scratch, fuzz, step):
@@ -152,7 +152,7 @@ def test_absurd_steps_are_rejected(scratch, fuzz, step):
                reject_check=lambda e: None if e.field == "time.step_s" else "not time.step_s")
 
 
-@kit.budget(80)
+@kit.budget(80, campaign=2000)
 @given(loc=st.sampled_from(sorted(KINDS, key=str)), value=kit.toml_values)
 def test_any_value_is_taken_as_its_kind_or_rejected(scratch, fuzz, loc, value):
     text = kit.replace_value(BASE, LINES[loc], value)
@@ -169,7 +169,7 @@ def test_any_value_is_taken_as_its_kind_or_rejected(scratch, fuzz, loc, value):
                accept_check=right_kind)
 
 
-@kit.budget(60)
+@kit.budget(60, campaign=1500)
 @given(text=kit.edited(BASE, max_edits=3))
 def test_text_edits_are_accepted_right_or_rejected_cleanly(scratch, fuzz, text):
     fuzz.check("scenario", load(scratch, text), why=repr(text), accept_check=invariants)
@@ -185,7 +185,7 @@ OVERRIDE_KEYS = st.one_of(
 )
 
 
-@kit.budget(60)
+@kit.budget(60, campaign=1500)
 @given(key=OVERRIDE_KEYS, value=kit.toml_values)
 def test_set_overrides_are_accepted_right_or_rejected_cleanly(scratch, fuzz, key, value):
     """``skymesh run SCENARIO --set key=value``: the dotted key and the value are the

@@ -54,7 +54,7 @@ def right_sets(result):
     return None
 
 
-@kit.budget(40)
+@kit.budget(40, campaign=1000)
 @given(sets=kit.tle_sets(), crlf=st.booleans())
 def test_valid_sets_read_back_exactly(fuzz, sets, crlf):
     text = kit.tle_text(sets, "\r\n" if crlf else "\n")
@@ -113,14 +113,14 @@ def invalid_edits(draw):
     return kind, text
 
 
-@kit.budget(60)
+@kit.budget(60, campaign=1500)
 @given(case=invalid_edits())
 def test_known_invalid_edits_are_rejected(fuzz, case):
     kind, text = case
     fuzz.check("tle", lambda: parse_tle_text(text), invalid=True, why=f"{kind}: {text!r}"[:900])
 
 
-@kit.budget(60)
+@kit.budget(60, campaign=1500)
 @given(text=kit.tle_sets(min_size=1, max_size=3).map(kit.tle_text).flatmap(
     lambda t: kit.edited(t, max_edits=4)))
 def test_free_edits_are_accepted_right_or_rejected_cleanly(fuzz, text):
@@ -131,7 +131,7 @@ def test_free_edits_are_accepted_right_or_rejected_cleanly(fuzz, text):
                accept_check=right_sets)
 
 
-@kit.budget(30)
+@kit.budget(30, campaign=750)
 @given(data=st.one_of(
     st.binary(max_size=600),
     st.text(max_size=300).map(lambda t: t.encode("utf-8")),

@@ -183,3 +183,14 @@ def test_bad_override_keys_are_named(key, words):
     with pytest.raises(InputError) as err:
         load_scenario("iran-2022", {key: 5})
     assert err.value.field == key and words in str(err.value) and f"'{key}'" in str(err.value)
+
+
+def test_control_characters_in_an_error_are_escaped(tmp_path):
+    """A value with a CR or a line separator is echoed escaped: the error stays one line
+    (found by tests/fuzz: a CR in a time string moved the cursor back over the message)."""
+    p = tmp_path / "bad.toml"
+    p.write_text(GOOD.replace("start = 2026-01-01T00:00:00Z", 'start = "x\\r\\u2028y"'))
+    with pytest.raises(InputError) as err:
+        load_scenario(p)
+    text = str(err.value)
+    assert text.isprintable() and "x\\r\\u2028y" in text and err.value.line == 6
