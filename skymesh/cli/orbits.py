@@ -169,7 +169,6 @@ def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."
     """
     from skymesh.ground.places import resolve_place
     from skymesh.network.over_time import GroundPoints, path_series, summarize_rtt
-    from skymesh.report.plots import great_circle_km, vacuum_rtt_ms
     from skymesh.network.snapshot import check_mode
     from skymesh.orbits.presets import load_constellation
     from skymesh.report.tables import table_records, write_table
@@ -178,7 +177,6 @@ def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."
     if out is not None and out.exists() and not force:
         raise SkyMeshError(f"{out}: file exists; pass --force to replace it")
     notes: list[str] = []
-    pa_, pb = resolve_place(a), resolve_place(b)
     c = load_constellation(constellation, skip_bad=skip_bad, report=notes)
     isl_pairs = _isl_list(isls, c, notes)
     if min_elevation is None:
@@ -190,6 +188,7 @@ def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."
     gate(estimate_path_series(steps, len(c), 2, 1, what=f"latency {a} -> {b}",
                               to_disk=out is not None),
          yes=yes, out=out, hint="use a shorter --duration or a coarser --step")
+    pa_, pb = resolve_place(a), resolve_place(b)  # after the estimate: looking up is work too
     grid = time_grid(_default_start(c, start), duration, step)
     relays = None
     if gateways is not None:
@@ -218,6 +217,7 @@ def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."
                             progress=progress, isl_pairs=isl_pairs,
                             max_gsl_range_km=max_gsl_range)
     summary = summarize_rtt(table)
+    from skymesh.report.plots import great_circle_km, vacuum_rtt_ms  # matplotlib: not before
     gc_km = float(great_circle_km(pa_.lat_deg, pa_.lon_deg, pb.lat_deg, pb.lon_deg))
     summary["great_circle_km"] = gc_km
     summary["vacuum_rtt_ms"] = float(vacuum_rtt_ms(pa_.lat_deg, pa_.lon_deg, pb.lat_deg,

@@ -56,8 +56,9 @@ ROUTING_DISK_BYTES_PER_NODE_SOURCE_STEP = 0.2
 0.1-0.2 B on the real fleet at 10 s steps)."""
 LATENCY_DISK_BYTES_PER_ROW = 60.0
 """Disk per row of a ``latency --out`` table (CSV is the largest: ~60 B per row with its path)."""
-PART_OVERHEAD_BYTES = 4096.0
-"""Per part file: Parquet footer, schema and file-system block (bytes)."""
+PART_OVERHEAD_BYTES = 16384.0
+"""Per part file: Parquet footer with every column's schema and statistics (measured ~8 KB
+for an egress part of ~17 columns; twice that leaves room for added columns), bytes."""
 
 EGRESS_S_PER_SAT_STEP = 2.7e-6
 """Egress run time per satellite-step (propagation, ISL lengths, visibility; measured 2.7 us
@@ -177,10 +178,10 @@ def estimate_run(loaded) -> JobEstimate:
         sats.append(_n_sats(loaded, s.second_operator.preset, s.second_operator.file))
     terminals, gateways = _count_ground(loaded)
     routing = s.study == "routing"
-    from skymesh.sim.run import DEFAULT_CHUNK_TERMINAL_STEPS
+    from skymesh.sim.run import default_chunk_steps
     pairs = terminals * (terminals - 1) // 2
     rows_per_step = pairs if routing else terminals * len(sats)
-    chunk = s.output.chunk_steps or max(1, DEFAULT_CHUNK_TERMINAL_STEPS // max(1, rows_per_step))
+    chunk = s.output.chunk_steps or default_chunk_steps(rows_per_step, max(sats))
     chunk = min(chunk, steps)
     chunks = math.ceil(steps / chunk)
     block = min(chunk, ROUTE_BLOCK_STEPS)
