@@ -136,6 +136,9 @@ def run_cmd(scenario: str = typer.Argument(..., help="Scenario file (.toml) or b
                                            "--set time.duration_s=600 (repeatable)."),
             yes: bool = typer.Option(False, "--yes", "-y", help="Start a job estimated to "
                                      "take long without asking."),
+            policy: Optional[Path] = typer.Option(None, "--policy", help="A policy TOML "
+                                                  "(e.g. the service's GET /policy/export) "
+                                                  "replacing the scenario's [policy]."),
             json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON.")):
     """Run a scenario: Parquet time series, summary.json and a Markdown report.
 
@@ -147,6 +150,11 @@ def run_cmd(scenario: str = typer.Argument(..., help="Scenario file (.toml) or b
     from skymesh.sim.run import check_results_folder, run_scenario
     from skymesh.sim.scenario import load_scenario
     overrides = _parse_sets(set_, multi=False)
+    if policy is not None:
+        import tomllib
+        from skymesh.policy.rules import load_policy
+        load_policy(policy)                 # errors name the policy file, line and field
+        overrides["policy"] = tomllib.loads(policy.read_text(encoding="utf-8"))
     loaded = load_scenario(scenario, overrides)
     out = out or Path("results") / loaded.scenario.name
     check_results_folder(out, loaded, force=force, resume=resume)

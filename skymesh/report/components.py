@@ -68,7 +68,8 @@ def components_markdown(components: dict) -> list[str]:
         cells = []
         for lab in labels:
             c = components[lab].get(name)
-            cells.append("n/a" if not c else f"{c['p50']:.1f} / {c['mean']:.1f} ms")
+            cells.append("n/a" if not c or c.get("p50") is None
+                         else f"{c['p50']:.1f} / {c['mean']:.1f} ms")
         lines.append(f"| {LABELS[name]} | " + " | ".join(cells) + " |")
     return lines
 

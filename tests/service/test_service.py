@@ -288,3 +288,21 @@ def test_rtt_and_visible_readouts(svc):
     from skymesh.report.plots import vacuum_rtt_ms
     assert r["rtt_ms"] >= vacuum_rtt_ms(48.85, 2.35, -8.84, 13.23)
     assert client.get("/readouts/rtt?a=Qqqzzx&b=Luanda", headers=h).status_code == 422
+
+
+def test_exported_policy_runs_unchanged(svc, tmp_path):
+    client, tok, _, db_url = svc
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the export does not depend on the database; checked once, on SQLite")
+    off = {"kind": "service", "iso2": "TW", "state": "inactive"}   # from the approval on
+    pid = propose(client, tok["olga"], dict(off, **{"from": "2020-01-01T00:00:00Z"})).json()["id"]
+    client.post(f"/proposals/{pid}/approve", json={}, headers=bearer(tok["ann"]))
+    export = tmp_path / "policy.toml"
+    export.write_text(client.get("/policy/export", headers=bearer(tok["vic"])).text)
+    from skymesh.cli import main
+    out = tmp_path / "run"
+    assert main(["run", "taiwan-geofence", "--policy", str(export), "--out", str(out),
+                 "--set", "time.duration_s=30", "--set", "terminals.0.count=20",
+                 "--json"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["operators"][0]["geofenced_share"] == 1.0      # TW off all along
