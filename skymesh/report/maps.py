@@ -313,7 +313,7 @@ def constellation_map(sat_lat_deg, sat_lon_deg, isl_segments=None, *,
                     zorder=3, linewidths=0, label=f"satellites ({int(ok.sum()):,})")
     sc.set_gid("satellites")
     handles.insert(0, sc)
-    ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9)
+    ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9, markerscale=2.5)
     return _finish(fig, path)
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from skymesh.errors import SkyMeshError
 from skymesh.links.isl import isl_lengths_km, plus_grid_pairs
 from skymesh.network.over_time import GroundPoints, path_series
 from skymesh.orbits.frames import ecef_to_geodetic
@@ -314,7 +315,8 @@ def scenario_view(loaded, out, *, route_from=None, route_to=None, max_steps: int
     """Write the interactive HTML view of a scenario's window.
 
     The route runs from ``route_from`` (default: the scenario's first terminal) to
-    ``route_to`` (default: the first gateway its traffic may exit at). It is drawn
+    ``route_to`` (default: the gateway its traffic may exit at over most of the window,
+    the first listed among equals). It is drawn
     only at steps where the policy allows it (see :func:`_route_allowed`); at the
     others the page says why there is no route.
     """
@@ -340,13 +342,20 @@ def scenario_view(loaded, out, *, route_from=None, route_to=None, max_steps: int
     if route_to:
         b = resolve_place(route_to)
         b_pt = (b.name, b.lat_deg, b.lon_deg)
-    else:
-        # The first gateway the terminal's traffic may exit at, at some step of the window.
-        ok = exit_allowed(op.policy, a_cc, prep.gateway_country, grid.datetimes()).any(axis=1)
-        g = int(np.flatnonzero(ok)[0]) if ok.any() else 0
+    elif len(prep.gateway_name):
+        # The gateway the terminal's traffic may exit at over most of the window (first wins).
+        ok = exit_allowed(op.policy, a_cc, prep.gateway_country, grid.datetimes()).sum(axis=1)
+        g = int(np.argmax(ok))
         b_cc = str(prep.gateway_country[g])
         b_pt = (f"gateway {prep.gateway_name[g]} ({b_cc})", prep.gateway_lat[g],
                 prep.gateway_lon[g])
+    elif prep.n_terminals > 1:
+        # No gateways (a routing study): the route between the first two ground points.
+        name = nearest_place_names(prep.terminal_lat[1:2], prep.terminal_lon[1:2])[0]
+        b_pt = (name, prep.terminal_lat[1], prep.terminal_lon[1])
+    else:
+        raise SkyMeshError("this scenario has one terminal and no gateway: give --to PLACE "
+                           "for the route's other end")
     eps = GroundPoints.of([a_pt[0], b_pt[0]], [a_pt[1], b_pt[1]], [a_pt[2], b_pt[2]])
     table = path_series(op.constellation, grid, eps, [[0, 1]], mode=prep.scenario.routing.mode,
                         min_elevation_deg=prep.scenario.routing.min_elevation_deg)

@@ -316,9 +316,11 @@ _TEMPLATE = """<!DOCTYPE html>
   header { padding: 6px 14px; display: flex; flex-wrap: wrap; gap: 10px 14px;
            align-items: center; flex: none; }
   h1 { font-size: 17px; margin: 0 8px 0 0; }
-  #controls { display: flex; gap: 10px; align-items: center; flex: 1; min-width: 320px; }
+  #controls { display: flex; gap: 10px; align-items: center; flex: 1 1 360px;
+              min-width: min-content; }
   #time-slider { flex: 1; }
-  #time-label { font-variant-numeric: tabular-nums; min-width: 190px; font-weight: 600; }
+  #time-label { font-variant-numeric: tabular-nums; font-weight: 600; white-space: nowrap;
+                flex: none; }
   #info { font-size: 13px; color: #444; min-width: 160px; }
   #isl-toggle { font-size: 13px; white-space: nowrap; }
   button { font: inherit; padding: 2px 10px; }
@@ -620,6 +622,12 @@ _SCRIPT = r"""
       const xb = Math.min(cw - PAD.r * dpr, chartX(e, cw) + half);
       g.fillStyle = why(k) === "policy" ? D.states.inactive.colour : "#e6e6e6";
       g.fillRect(Math.floor(xa), y1, Math.ceil(xb - xa), y0 - y1);
+      const text = why(k) === "policy" ? D.route_note[k] : "unreachable";
+      g.font = Math.round(11 * dpr) + "px system-ui, sans-serif";
+      if (g.measureText(text).width + 12 * dpr < xb - xa) {
+        g.fillStyle = "#333"; g.textAlign = "center"; g.textBaseline = "top";
+        g.fillText(text, (xa + xb) / 2, y1 + 6 * dpr);
+      }
       k = e;
     }
     const fs = Math.round(11 * dpr);
@@ -643,7 +651,9 @@ _SCRIPT = r"""
       const f = (t - t0) / span, x = PAD.l * dpr + f * (cw - (PAD.l + PAD.r) * dpr);
       g.beginPath(); g.moveTo(x, y0); g.lineTo(x, y0 + 4 * dpr); g.strokeStyle = "#888"; g.stroke();
       const iso = new Date(t).toISOString();
-      g.fillText(tick < 6e4 ? iso.slice(11, 19) : iso.slice(11, 16), x, y0 + 6 * dpr);
+      const txt = tick < 6e4 ? iso.slice(11, 19) : iso.slice(11, 16);
+      const hw = g.measureText(txt).width / 2;        // keep the label inside the canvas
+      g.fillText(txt, Math.min(Math.max(x, hw + 2), cw - hw - 2), y0 + 6 * dpr);
     }
     g.textAlign = "left";
     g.fillText("time (UTC), " + D.times[0].slice(0, 10), PAD.l * dpr, y0 + 19 * dpr);
@@ -660,7 +670,16 @@ _SCRIPT = r"""
     g.strokeStyle = C.endpoint; g.lineWidth = 2 * dpr; g.stroke();
   }
 
+  let headerH = -1;
   function update() {
+    updateText();
+    // A longer or shorter status line can re-wrap the header: lay the page out again.
+    if (document.querySelector("header").offsetHeight !== headerH) { resize(); return; }
+    draw();
+    drawChart();
+  }
+
+  function updateText() {
     step = Math.min(T - 1, Math.max(0, parseInt(slider.value, 10) || 0));
     label.textContent = D.times[step].replace("T", " ").replace(/\.\d+Z$|Z$/, "") + " UTC";
     let msg = "step " + (step + 1) + " of " + T;
@@ -670,18 +689,18 @@ _SCRIPT = r"""
       const why = D.route_note ? D.route_note[step] : "";
       if (!r) msg += " \u00b7 no route (" + (why || "unreachable") + ")";
       else {
-        if (r.sats) msg += " \u00b7 " + r.sats.length + " satellites";
+        if (r.sats) msg += " \u00b7 " + r.sats.length +
+                           (r.sats.length === 1 ? " satellite" : " satellites");
         if (rtt !== null && rtt !== undefined) msg += " \u00b7 RTT " + rtt.toFixed(1) + " ms";
       }
     }
     info.textContent = msg;
-    draw();
-    drawChart();
   }
 
   function resize() {
     dpr = window.devicePixelRatio || 1;
-    const header = document.querySelector("header").offsetHeight;
+    updateText();          // the header's height depends on the text it holds
+    const header = headerH = document.querySelector("header").offsetHeight;
     const chartMin = hasChart ? 140 : 0;
     const avail = window.innerHeight - header - legendEl.offsetHeight - chartMin - 6;
     const wrapW = document.getElementById("wrap").clientWidth - 28;
@@ -690,7 +709,9 @@ _SCRIPT = r"""
     canvas.width = W; canvas.height = H;
     canvas.style.width = cssW + "px"; canvas.style.height = Math.round(cssW / 2) + "px";
     if (hasChart) {
-      const chH = Math.max(110, chartWrap.clientHeight - 8);
+      // What is left of the window under the legend (padding 6 px, border 2 px).
+      const top = chartWrap.getBoundingClientRect().top;
+      const chH = Math.max(110, Math.floor(window.innerHeight - top - 9));
       chart.width = Math.round(cssW * dpr); chart.height = Math.round(chH * dpr);
       chart.style.width = cssW + "px"; chart.style.height = chH + "px";
     }
@@ -707,8 +728,10 @@ _SCRIPT = r"""
       if (present.has("") || [...present].some(s => s && !(s in D.states)))
         items.push(["sw", D.no_data.colour, D.no_data.label, "state-no-data"]);
     }
-    items.push(["dot", C.satellite, "satellite (" + N + ")", "sat"]);
-    if (D.isl.length) items.push(["ln", C.isl, "inter-satellite link (" + D.isl.length / 2 + ")", "isl"]);
+    const fmt = n => n.toLocaleString("en-US");
+    items.push(["dot", C.satellite, "satellite (" + fmt(N) + ")", "sat"]);
+    if (D.isl.length)
+      items.push(["ln", C.isl, "inter-satellite link (" + fmt(D.isl.length / 2) + ")", "isl"]);
     if (D.route) items.push(["ln", C.route, "route", "route"]);
     if (D.route) items.push(["dot", C.route_satellite, "satellite on the route", "route-sat"]);
     if (D.endpoints.length) items.push(["dot", C.endpoint, "endpoint", "endpoint"]);
