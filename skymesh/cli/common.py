@@ -65,7 +65,7 @@ def _print_json(doc) -> None:
 def _notes(notes: list[str], quiet: bool) -> None:
     for n in notes:
         if not quiet:
-            err_console.print(f"[dim]{n}[/]")
+            err_console.print(n, style="dim", markup=False, highlight=False, soft_wrap=True)
 
 
 def _default_start(constellation, start: Optional[str], flag: str = "--start"):

@@ -455,3 +455,19 @@ def test_utf8_bom_and_crlf_are_fine(tmp_path):
                      .replace("\n", "\r\n").encode())
     names, l1, l2, _ = read_tle_file(path)
     assert names == ["ISS"] and l1 == [ISS_L1] and l2 == [ISS_L2]
+
+
+def test_notes_keep_brackets_in_names_and_paths(tmp_path, capsys):
+    """A note is printed as text: '[bold]' in a satellite name or '[x]' in a folder name
+    is not taken for rich markup (and the warning stays one line, however long)."""
+    from skymesh.cli import main
+    folder = tmp_path / "[x]"
+    folder.mkdir()
+    path = folder / "sats.txt"
+    path.write_text(tle_text([("NEW [bold]", *make_tle(44714, 2025, 338.25)),
+                              ("OLD [TEST]", *make_tle(24000, 2025, 100.0, raan=80.0))]),
+                    encoding="utf-8")
+    assert main(["info", str(path)]) == 0
+    err = capsys.readouterr().err
+    warning = [ln for ln in err.splitlines() if "epochs spread" in ln]
+    assert len(warning) == 1 and "OLD [TEST]" in warning[0] and str(path) in warning[0]
