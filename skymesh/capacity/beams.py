@@ -76,7 +76,7 @@ def beam_pairs(sat_ecef_km, cell_lat_deg, cell_lon_deg, *,
                min_elevation_deg=USER_MIN_ELEVATION_DEG,
                link: LinkParams = STARLINK_USER_DOWNLINK_KU, channels_per_beam: float = 1.0,
                frequency_reuse: float = 1.0, beam_capacity_mbps: float | None = None,
-               sat_usable=None) -> dict:
+               sat_usable=None, capacity_fn=None) -> dict:
     """Every (cell, satellite) pair in view at one instant, with its beam capacity.
 
     Parameters
@@ -95,6 +95,10 @@ def beam_pairs(sat_ecef_km, cell_lat_deg, cell_lon_deg, *,
         A fixed beam capacity (Mbit/s) instead of the link budget.
     sat_usable : (N,) bool, optional
         Satellites allowed to serve users (default all with finite positions).
+    capacity_fn : callable, optional
+        ``capacity_fn(range_km, elevation_deg, lat_deg, lon_deg, cell) -> Mbit/s`` per pair,
+        replacing ``link_capacity_mbps(..., link)`` (e.g. with rain fade per cell,
+        :func:`skymesh.links.rain.link_capacity_with_rain_mbps`).
 
     Returns
     -------
@@ -129,6 +133,9 @@ def beam_pairs(sat_ecef_km, cell_lat_deg, cell_lon_deg, *,
         if not beam_capacity_mbps > 0:
             raise InputError("beam_capacity_mbps must be > 0", field="beam_capacity_mbps")
         cap = np.full(g.size, float(beam_capacity_mbps))
+    elif capacity_fn is not None:
+        cap = np.asarray(capacity_fn(rng, el, clat[g], clon[g], g), dtype=float) \
+            * channels_per_beam / frequency_reuse
     else:
         cap = link_capacity_mbps(rng, el, link, clat[g], clon[g]) \
             * channels_per_beam / frequency_reuse

@@ -23,7 +23,8 @@ from skymesh.access.slots import slot_start_s
 from skymesh.capacity.assignment import assign_cells, carry_at_rate, terminal_rates
 from skymesh.capacity.beams import MAX_BEAMS_PER_CELL, beam_pairs
 from skymesh.capacity.cells import cells_of
-from skymesh.capacity.demand import DEFAULT_BUSY_HOUR_MBPS, demand_mbps
+from skymesh.capacity.demand import (DEFAULT_BUSY_HOUR_MBPS, demand_mbps, terminal_weights,
+                                     weighted_percentiles, weights_note)
 from skymesh.capacity.network import (NetworkCapacityParams, backhaul_network,
                                       satellite_routes)
 from skymesh.orbits.propagate import positions_ecef
@@ -87,11 +88,20 @@ def slot_capacity(prep: Prepared, op, offset_s: float, cells: dict, groups, dema
                               isl_pairs=links.get("isl_pairs"),
                               isl_km=None if "isl_km" not in links else links["isl_km"][:, 0])
     bh = backhaul_network(pos[:, 0], routes, prep.gateway_lat, prep.gateway_lon, params)
+    capacity_fn = None
+    if getattr(s, "rain", None):
+        from skymesh.links.rain import link_capacity_with_rain_mbps, rain_rates_mmh
+        cell_rain = rain_rates_mmh(s.rain, cells["lat_deg"], cells["lon_deg"],
+                                   when=sub.datetimes()[0])
+        if (cell_rain > 0).any():
+            def capacity_fn(rng, el, lat, lon, cell):
+                return link_capacity_with_rain_mbps(rng, el, params.beam_link, lat, lon,
+                                                    cell_rain[cell])
     pairs = beam_pairs(pos[:, 0], cells["lat_deg"], cells["lon_deg"],
-                       min_elevation_deg=s.routing.min_elevation_deg,
+                       min_elevation_deg=s.routing.min_elevation_deg, link=params.beam_link,
                        channels_per_beam=params.channels_per_beam,
                        frequency_reuse=params.frequency_reuse,
-                       beam_capacity_mbps=params.beam_capacity_mbps)
+                       beam_capacity_mbps=params.beam_capacity_mbps, capacity_fn=capacity_fn)
     route = cells["group"][pairs["cell"]] * n_sats + pairs["sat"]
     route = np.where(bh["route_ok"][route], route, -1)
     n_c = cells["group"].size
@@ -128,6 +138,8 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
     groups, group_of = np.unique(prep.terminal_country, return_inverse=True)
     cells = service_cells(prep.terminal_lat, prep.terminal_lon, group_of, c.cell_resolution)
     params = network_params(prep)
+    wt = terminal_weights(prep.loaded, prep.n_terminals)
+    weighted = bool((wt != 1).any())
     busy = d.busy_hour_mbps if d and d.busy_hour_mbps else DEFAULT_BUSY_HOUR_MBPS
     mult = d.multiplier if d else 1.0
     diurnal = d.diurnal if d else True
@@ -139,7 +151,8 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
         demand = demand_mbps(prep.n_terminals, busy, mult,
                              utc_time=when if diurnal else None,
                              lon_deg=prep.terminal_lon if diurnal else None)
-        res = slot_capacity(prep, op, t0, cells, groups, demand, params, target)
+        res = slot_capacity(prep, op, t0, cells, groups, demand, params, target,
+                            terminal_weight=wt)
         rate, reason = res["terminal_rate_mbps"], res["terminal_reason"]
         dem = res["demand_mbps"]
         # covered: a satellite sees the terminal's cell above the mask (and service is on)
@@ -153,25 +166,28 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
         kinds = np.asarray(res["cell_reason"])
         lim = np.isin(kinds, CAPACITY_KINDS)
         bind_k = np.unique(kinds[lim])
-        by_kind = {str(kk): int(cw[kinds == kk].sum()) for kk in bind_k}
+        by_kind = {str(kk): int(cw[kinds == kk].sum()) for kk in bind_k}   # sampled terminals
         binding = max(by_kind, key=by_kind.get) if by_kind else "none (demand met)"
         carry = res["carry"]
         tight = res["binding"]
         tk, tn = np.unique(tight["kind"][tight["tight"]], return_counts=True)
+        served = covered & (rate > 0)
         samples.append(dict(
             time_utc=when.isoformat().replace("+00:00", "Z"), step=int(k),
             slot_start_s=t0,
             terminals=int(prep.n_terminals), covered=int(covered.sum()),
-            served=int((covered & (rate > 0)).sum()),
-            served_fraction=float((covered & (rate > 0)).sum()
-                                  / max((covered & (dem > 0)).sum(), 1)),
+            served=int(served.sum()),
+            served_fraction=float(served.sum() / max((covered & (dem > 0)).sum(), 1)),
             unserved_covered={str(a): int(b) for a, b in zip(why, n_why)},
             not_covered={str(a): int(b) for a, b in zip(out_cov, n_out)},
-            throughput_gbps=float(rate.sum() / 1e3),
-            demand_gbps=float(dem.sum() / 1e3),
+            throughput_gbps=float(np.sum(rate * wt) / 1e3),
+            demand_gbps=float(np.sum(dem * wt) / 1e3),
             rate_mbps={f"p{q}": float(v) for q, v in
-                       zip((5, 50, 95), np.percentile(rate[covered], (5, 50, 95))
+                       zip((5, 50, 95), weighted_percentiles(rate[covered], wt[covered],
+                                                             (5, 50, 95))
                            if covered.any() else (np.nan,) * 3)},
+            subscribers=float(wt.sum()), subscribers_served=float(wt[served].sum()),
+            subscribers_at_target=float(wt[at_target].sum()),
             terminals_at_target=int(at_target.sum()),
             carried_at_target=int(carry["n_admitted"]),
             binding_constraint=binding, terminals_bound_by=by_kind,
@@ -187,16 +203,21 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
             "terminal": pa.array(np.arange(prep.n_terminals, dtype=np.int32)),
             "demand_mbps": pa.array(dem),
             "rate_mbps": pa.array(rate),
+            "subscribers": pa.array(wt),
             "reason": pa.array(reason).dictionary_encode(),
         }))
     table = pa.concat_tables(rows)
     pooled = table["rate_mbps"].to_numpy()
     pooled_reason = table["reason"].to_numpy(zero_copy_only=False).astype(str)
+    pooled_w = np.tile(wt, len(samples))
     cov = ~np.isin(pooled_reason, ("no-service", "no-coverage"))
     summary = dict(
         target_mbps=target, samples=samples,
+        weights_note=weights_note(prep.loaded, wt) if weighted else "",
+        counts_in="subscribers" if weighted else "terminals",
         rate_mbps={f"p{q}": float(v) for q, v in
-                   zip((5, 50, 95), np.percentile(pooled[cov], (5, 50, 95))
+                   zip((5, 50, 95), weighted_percentiles(pooled[cov], pooled_w[cov],
+                                                         (5, 50, 95))
                        if cov.any() else (np.nan,) * 3)},
         terminals_at_target_min=int(min(x["terminals_at_target"] for x in samples)),
         carried_terminals=int(min(x["carried_at_target"] for x in samples)),
@@ -244,6 +265,9 @@ def _markdown(cap: dict) -> list[str]:
         if x["not_covered"]:
             why = ", ".join(f"{k} {v:,}" for k, v in x["not_covered"].items())
             notes.append(f"- {x['time_utc']}: not covered: {why}.")
+    if cap.get("weights_note"):
+        notes.append(f"- Subscriber weights: {cap['weights_note']}. Admitted and uniform-growth "
+                     "counts are in subscribers; served / covered count sampled terminals.")
     m = cap["model"]
     lines += [""] + notes + [
         "", f"Model: {m['beams_per_sat']} beams per satellite, at most "

@@ -27,7 +27,8 @@ def carried_terminals(loaded: LoadedScenario, capacity: dict | None = None) -> d
         from skymesh.sim.capacity_pass import capacity_pass
         from skymesh.sim.prepare import prepare
         capacity, _ = capacity_pass(prepare(loaded))
-    n = sum(int(x["terminals"]) for x in capacity["samples"][:1])
+    first = capacity["samples"][0] if capacity["samples"] else {}
+    n = float(first.get("subscribers", first.get("terminals", 0)))     # counts' unit
     return {"target_mbps": capacity["target_mbps"], "carried": capacity["carried_terminals"],
             "terminals": n, "share": capacity["carried_terminals"] / n if n else 0.0}
 
@@ -68,7 +69,7 @@ def scenario_bill(loaded: LoadedScenario, carried: dict | None = None) -> dict:
     ] + [f"source: {s}" for s in c.sources]
     if carried:
         assumptions.append(
-            f"capacity: {carried['carried']:,} of the {carried['terminals']:,} sampled "
+            f"capacity: {carried['carried']:,} of the {carried['terminals']:,.0f} "
             f"terminals ({100 * carried['share']:.1f} %) can all be given "
             f"{carried['target_mbps']:g} Mbit/s at once at every sampled slot (admission "
             "under the load-aware beam assignment); the per-carried-terminal cost spreads the "
