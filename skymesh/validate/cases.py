@@ -16,7 +16,9 @@ skipped, said so in the table, when it is absent.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -400,6 +402,25 @@ register(Case(
 
 # ----------------------------------------------------------------------------- running
 
+@contextlib.contextmanager
+def _native_stdout_to_stderr():
+    """Send what native libraries write on file descriptor 1 (an LP solver's banner) to
+    stderr while a case runs, so stdout holds only SkyMesh's table or JSON."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (AttributeError, OSError, ValueError):      # no descriptor 1 to redirect
+        yield
+        return
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def run_case(case: Case, ctx: Context) -> dict:
     """Run one case: a result dict (the case's fields, model, ratio, outcome, note, seconds)."""
     t0 = time.perf_counter()
@@ -409,7 +430,8 @@ def run_case(case: Case, ctx: Context) -> dict:
                justification=case.justification, quick=case.quick, model=None, ratio=None,
                outcome=None, note="")
     try:
-        value = case.compute(ctx)
+        with _native_stdout_to_stderr():
+            value = case.compute(ctx)
     except CaseSkipped as skip:
         row.update(outcome="skipped", note=str(skip))
     else:

@@ -103,3 +103,19 @@ def test_markdown_names_every_case(fake_registry):
     rows = vc.run_cases()
     md = to_markdown(rows)
     assert md.count("### `") == 2 and "band 0.9-1.1" in md
+
+
+def test_native_output_does_not_reach_stdout(fake_registry, capfd):
+    """A native library writing on descriptor 1 (an LP solver banner) lands on stderr."""
+    import os
+    del fake_registry["outside"]
+    case = fake_registry["inside"]
+
+    def noisy(ctx):
+        os.write(1, b"SOLVER BANNER\n")
+        return 10.0
+    fake_registry["inside"] = vc.Case(**{**case.__dict__, "compute": noisy})
+    assert main(["validate", "--json", "-"]) == 0
+    out, err = capfd.readouterr()
+    assert json.loads(out)["cases"][0]["outcome"] == "pass"
+    assert "SOLVER BANNER" in err
