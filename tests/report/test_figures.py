@@ -249,3 +249,24 @@ def test_route_figure_counts_agree(tmp_path):
 def maps_when():
     from skymesh.timebase import parse_time
     return parse_time(WHEN)
+
+
+def test_service_map_marks_terminals_and_gateways(tmp_path):
+    states = {"IR": "inactive", "TR": "active", "OM": "active", "IN": "no-landing-rights"}
+    tlat, tlon = np.array([35.7, 32.6, 29.6]), np.array([51.4, 51.7, 52.5])
+    fig = maps.service_map(states, terminals=(tlat, tlon),
+                           gateways=([40.8, 23.6], [29.5, 58.5], ["Muallim", "Murayjat"]),
+                           path=tmp_path / "s.png")
+    assert_not_blank(tmp_path / "s.png")
+    (terms,) = by_gid(fig, "terminals")
+    np.testing.assert_allclose(terms.get_offsets(), np.column_stack([tlon, tlat]))
+    (gws,) = by_gid(fig, "gateways")
+    assert len(gws.get_offsets()) == 2
+    assert {"terminal (3)", "gateway (2)"} <= set(legend_texts(fig))
+    assert {t.get_text() for t in fig.axes[0].texts} == {"Muallim", "Murayjat"}
+    (hatch,) = by_gid(fig, "inactive-hatch")                  # IR, and only IR, hatched
+    assert len(hatch.get_paths()) == 1 and hatch.get_hatch()
+    # Every state and role has its own colour.
+    fills = [c for c, _ in maps.SERVICE_STATES.values()] + [maps.NO_DATA_STYLE[0]]
+    marks = [maps.ROLE_COLOURS[k] for k in ("terminal", "gateway", "satellite")]
+    assert len({c.lower() for c in fills + marks}) == len(fills) + len(marks)
