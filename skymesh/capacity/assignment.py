@@ -189,6 +189,30 @@ def _resources(pc, ps, k, n_c, beams_per_sat, cell_beam_cap, sat_downlink_mbps, 
             "n_sat": n_sat, "cP": cP, "kP": kP}
 
 
+def _quiet_highs(highspy):
+    """A ``highspy.Highs`` with output off. HiGHS's C++ constructor prints a banner on the
+    process's file descriptor 1 before any option can be set, which would land in a table or
+    a ``--json`` document: the first construction runs with fd 1 pointed at /dev/null."""
+    import os
+    import sys
+
+    if getattr(_quiet_highs, "done", False):
+        h = highspy.Highs()
+    else:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        _quiet_highs.done = True
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 class _LinprogFill:
     """Progressive filling with ``scipy.optimize.linprog(method="highs")``, one cold LP per
     round (the plain formulation; the benchmark's baseline)."""
@@ -263,8 +287,7 @@ class _HighsFill:
         self.n_rows = self.Ay.shape[0]
         self.colsum = np.asarray(X.sum(axis=0)).ravel()
         self.cost = np.zeros(n_var)
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = _quiet_highs(highspy)
         h.setOptionValue("presolve", "off")
         h.setOptionValue("simplex_strategy", 4)     # primal simplex
         inf = highspy.kHighsInf
