@@ -48,20 +48,21 @@ class _Change(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", populate_by_name=True)
 
 
-class ServiceChange(_Change):
+class _WindowChange(_Change):
+    """A state of country ``iso2`` over ``[from, until)``."""
+    iso2: str = Field(min_length=2, max_length=2)
+    start: Optional[datetime] = Field(None, alias="from")
+    end: Optional[datetime] = Field(None, alias="until")
+
+
+class ServiceChange(_WindowChange):
     kind: Literal["service"]
-    iso2: str = Field(min_length=2, max_length=2)
     state: Literal["active", "inactive"]
-    start: Optional[datetime] = Field(None, alias="from")
-    end: Optional[datetime] = Field(None, alias="until")
 
 
-class LandingChange(_Change):
+class LandingChange(_WindowChange):
     kind: Literal["landing"]
-    iso2: str = Field(min_length=2, max_length=2)
     state: Literal["granted", "denied"]
-    start: Optional[datetime] = Field(None, alias="from")
-    end: Optional[datetime] = Field(None, alias="until")
 
 
 class CensoringChange(_Change):
