@@ -366,3 +366,20 @@ def test_subscriber_weight_equals_replicated_terminals(tmp_path):
     assert tw["rate_mbps"].to_numpy()[0] == pytest.approx(tr["rate_mbps"].to_numpy()[0],
                                                           rel=1e-6)
     assert w["carried_at_target"] == r["carried_at_target"]
+
+
+def test_bench_assignment_smoke():
+    """benchmarks/bench_assignment.py at a small size: both solvers give the same worst-off
+    level and total (tolerances, never timings)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_assignment.py"
+    spec = importlib.util.spec_from_file_location("bench_assignment", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    row = mod.run_case("UA", 300, "starlink-shell1", "2025-12-04T18:00:12Z",
+                       NetworkCapacityParams(), baseline_max_s=600.0, verbose=False)
+    assert row["served_fraction"] == 1.0
+    assert row["level_diff"] <= 1e-6 * max(row["min_level"], 1e-12)
+    assert row["rate_rel_diff"] <= 1e-6
