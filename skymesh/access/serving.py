@@ -145,10 +145,11 @@ def remaining_visibility_s(sat_now_km, sat_next_km, dt_s: float, ground_ecef_km,
 
 
 def selection_score(policy: str, *, elevation_deg=None, azimuth_deg=None, ground_lat_deg=None,
-                    newness=None, remaining_s=None, delay_s=None) -> np.ndarray:
+                    newness=None, remaining_s=None, delay_s=None, poleward=None) -> np.ndarray:
     """Score of each candidate pair under ``policy`` (higher is better); arrays of shape (V,).
 
-    ``operator`` needs elevation, azimuth, the ground point's latitude and newness (optional);
+    ``operator`` needs elevation, azimuth and the ground point's latitude (or ``poleward``,
+    from :func:`poleward_of_pairs`) and newness (optional);
     ``highest-elevation`` elevation; ``longest-visibility`` ``remaining_s``;
     ``nearest-to-gateway`` ``delay_s`` (one-way s from terminal through the satellite to the
     exit).
@@ -161,15 +162,56 @@ def selection_score(policy: str, *, elevation_deg=None, azimuth_deg=None, ground
     if policy == "nearest-to-gateway":
         return -np.asarray(delay_s, dtype=float)
     el = np.asarray(elevation_deg, dtype=float)
-    north = np.cos(np.deg2rad(np.asarray(azimuth_deg, dtype=float)))
-    hemisphere = np.where(np.asarray(ground_lat_deg, dtype=float) >= 0.0, 1.0, -1.0)
-    score = el + POLEWARD_BONUS_DEG * (hemisphere * north > 0.0)
+    if poleward is None:
+        north = np.cos(np.deg2rad(np.asarray(azimuth_deg, dtype=float)))
+        hemisphere = np.where(np.asarray(ground_lat_deg, dtype=float) >= 0.0, 1.0, -1.0)
+        poleward = hemisphere * north > 0.0
+    score = el + POLEWARD_BONUS_DEG * np.asarray(poleward, dtype=bool)
     if newness is not None:
         score = score + NEWER_BONUS_DEG * np.asarray(newness, dtype=float)
     return score
 
 
+def poleward_of_pairs(sat_ecef_km: np.ndarray, lat_deg, lon_deg, g, s, k) -> np.ndarray:
+    """(V,) bool: the satellite of each (ground, sat, step) pair lies in the poleward half of
+    the ground point's sky (north for latitudes >= 0, else south); a single dot product."""
+    g, s, k = (np.asarray(x, dtype=np.int64) for x in (g, s, k))
+    ground = np.atleast_2d(geodetic_to_ecef(lat_deg, lon_deg, 0.0))
+    _, north, _ = local_frames(lat_deg, lon_deg)
+    d = np.asarray(sat_ecef_km, dtype=float)[s, k] - ground[g]
+    hemisphere = np.where(np.atleast_1d(np.asarray(lat_deg, dtype=float)) >= 0.0, 1.0, -1.0)
+    return np.einsum("ix,ix->i", d, north[g]) * hemisphere[g] > 0.0
+
+
 # --------------------------------------------------------------------------- the hold
+
+def best_per_cell(n_ground: int, n_steps: int, ground, sat, step, score) -> np.ndarray:
+    """(G, K) int: the highest-scoring satellite of every (ground point, step), -1 if none.
+
+    Ties go to the lower satellite index. Linear time when the triples come ordered by
+    step, then ground point, then satellite (as :func:`skymesh.links.windows.
+    visible_pairs_windowed` returns them, filtering kept); sorted first otherwise.
+    """
+    G, K = int(n_ground), int(n_steps)
+    g = np.asarray(ground, dtype=np.int64)
+    s = np.asarray(sat, dtype=np.int64)
+    sc = np.asarray(score, dtype=float)
+    best = np.full(K * G, -1, dtype=np.int64)
+    if not len(g):
+        return best.reshape(K, G).T.copy()
+    cell = np.asarray(step, dtype=np.int64) * G + g
+    key = cell * (int(s.max()) + 1) + s
+    if np.any(np.diff(key) < 0):
+        order = np.argsort(key, kind="stable")
+        cell, s, sc = cell[order], s[order], sc[order]
+    starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
+    top = np.maximum.reduceat(sc, starts)
+    seg = np.cumsum(np.r_[False, cell[1:] != cell[:-1]])
+    at_top = np.flatnonzero(sc == top[seg])
+    first = at_top[np.r_[True, seg[at_top][1:] != seg[at_top][:-1]]]
+    best[cell[first]] = s[first]
+    return best.reshape(K, G).T.copy()
+
 
 def slot_starts(slot_of_step) -> np.ndarray:
     """(K,) bool: steps that open a slot (the first step, and each step whose slot changes)."""
@@ -180,7 +222,7 @@ def slot_starts(slot_of_step) -> np.ndarray:
 
 
 def choose_serving(n_ground: int, n_steps: int, ground, sat, step, score, slot_of_step,
-                   hold_ok=None):
+                   hold_ok=None, best=None):
     """Serving satellite of every ground point at every step, chosen per slot and held.
 
     Parameters
@@ -201,6 +243,8 @@ def choose_serving(n_ground: int, n_steps: int, ground, sat, step, score, slot_o
         satellite still being a candidate there (always required). When the hold breaks the
         terminal takes the best candidate at that step (a forced re-choice). The decision
         step itself is always holdable.
+    best : int array (G, K), optional
+        :func:`best_per_cell` of these candidates, when the caller already has it.
 
     Returns
     -------
@@ -227,20 +271,16 @@ def choose_serving(n_ground: int, n_steps: int, ground, sat, step, score, slot_o
     if K == 0 or G == 0:
         return serving, np.zeros((G, K), bool), np.zeros((G, K), bool), decided
     n_sat = int(s.max()) + 1 if len(s) else 1
-    cell = g * K + k
-    # Best candidate per (ground, step): sort by cell, then score descending, then satellite.
-    order = np.lexsort((s, -sc, cell))
-    cell_sorted = cell[order]
-    first_of_cell = np.ones(len(order), dtype=bool)
-    first_of_cell[1:] = cell_sorted[1:] != cell_sorted[:-1]
-    best = np.full(G * K, -1, dtype=np.int64)
-    best[cell_sorted[first_of_cell]] = s[order][first_of_cell]
-    best = best.reshape(G, K)
-    # Usability lookup: sorted keys of (ground, step, satellite).
-    keys = np.sort(cell * n_sat + s)
+    if best is None:
+        best = best_per_cell(G, K, g, s, k, sc)
+    # Usability lookup: sorted keys of (step, ground, satellite) (already sorted in the
+    # order visible_pairs_windowed gives).
+    keys = (k * G + g) * n_sat + s
+    if np.any(np.diff(keys) < 0):
+        keys = np.sort(keys)
 
     def usable(gg, kk, ss):
-        q = (gg * K + kk) * n_sat + ss
+        q = (kk * G + gg) * n_sat + ss
         pos = np.searchsorted(keys, q)
         return (ss >= 0) & (pos < len(keys)) & (keys[np.minimum(pos, len(keys) - 1)] == q)
 

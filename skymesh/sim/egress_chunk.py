@@ -297,9 +297,9 @@ def _slots_segment(prep: Prepared, op, ground: _Ground, pos, pos_next, sub: Time
     cg, cs, ck, cr, cel, cd = tg[ok], ts[ok], tk[ok], tr[ok], tel[ok], d_exit[ok]
     policy = s.access.serving
     if policy == "operator":
-        el, az = sv.pair_look(pos, prep.terminal_lat, prep.terminal_lon, cg, cs, ck)
-        score = sv.selection_score(policy, elevation_deg=cel, azimuth_deg=az,
-                                   ground_lat_deg=prep.terminal_lat[cg], newness=newness[cs])
+        pole = sv.poleward_of_pairs(pos, prep.terminal_lat, prep.terminal_lon, cg, cs, ck)
+        score = sv.selection_score(policy, elevation_deg=cel, poleward=pole,
+                                   newness=newness[cs])
     elif policy == "highest-elevation":
         score = sv.selection_score(policy, elevation_deg=cel)
     elif policy == "longest-visibility":
@@ -308,13 +308,7 @@ def _slots_segment(prep: Prepared, op, ground: _Ground, pos, pos_next, sub: Time
     else:
         score = sv.selection_score(policy, delay_s=cr / SPEED_OF_LIGHT_KM_S + cd)
     # The path that goes with the best candidate of every (terminal, step).
-    order = np.lexsort((cs, -score, cg * K + ck))
-    cell = (cg * K + ck)[order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = cell[1:] != cell[:-1]
-    best = np.full(G * K, -1, dtype=np.int64)
-    best[cell[first]] = cs[order][first]
-    best = best.reshape(G, K)
+    best = sv.best_per_cell(G, K, cg, cs, ck, score)
     kk = np.broadcast_to(np.arange(K)[None, :], (G, K))
     path, gateway = walk_to_exit(pred, layout, np.maximum(group_of, 0), kk, best)  # (G, K, L)
     n_path = (path >= 0).sum(axis=2)
@@ -342,7 +336,7 @@ def _slots_segment(prep: Prepared, op, ground: _Ground, pos, pos_next, sub: Time
         return okk
 
     serving, handover, forced, decided = sv.choose_serving(G, K, cg, cs, ck, score, slot,
-                                                           hold_ok=hold_ok)
+                                                           hold_ok=hold_ok, best=best)
     served = serving >= 0
     dec = np.where(served, decided, 0)
     gi = np.broadcast_to(np.arange(G)[:, None], (G, K))

@@ -122,3 +122,15 @@ def test_remaining_visibility_against_a_sampled_pass():
     # Out of view now: 0.
     far = remaining_visibility_s(-pos[:1], -pos[100:101], 1.0, ground[None, :], 25.0)
     assert far[0] == 0.0
+
+
+def test_best_per_cell_any_order_and_ties():
+    from skymesh.access.serving import best_per_cell
+    # (ground, sat, step, score): ground 0 step 0 has a tie between sats 2 and 5 -> 2.
+    rows = [(0, 5, 0, 3.0), (0, 2, 0, 3.0), (0, 1, 0, 1.0), (1, 4, 0, -1.0),
+            (1, 3, 1, 0.5), (1, 7, 1, 2.5), (0, 6, 1, 0.0)]
+    g, s, k, sc = (np.array(x) for x in zip(*rows))
+    expect = [[2, 6], [4, 7]]
+    assert best_per_cell(2, 2, g, s, k, sc).tolist() == expect
+    order = np.lexsort((s, g, k))                      # the windowed order: linear path
+    assert best_per_cell(2, 2, g[order], s[order], k[order], sc[order]).tolist() == expect
