@@ -1,7 +1,7 @@
 """Comparison: SkyMesh against the real Hypatia on Hypatia's own inputs, per city pair at t = 0.
 
-For each of Hypatia's paper shells asked for (default starlink-550 and
-kuiper-630), this script
+For each of Hypatia's paper shells asked for (default all three: starlink-550,
+kuiper-630 and telesat-1015), this script
 
 1. runs the real Hypatia state generator from the anchors folder
    (``hypatia_step.py --steps 1``: Hypatia's own TLEs from scratch, its +Grid
@@ -15,7 +15,11 @@ kuiper-630), this script
 3. feeds the same TLE file to SkyMesh (its TLE loader and its own plane and
    slot inference, :func:`skymesh.orbits.planes.assign_planes`, then
    :func:`skymesh.links.isl.plus_grid_pairs`: *not* Hypatia's isls.txt) with
-   the same GSL rule (Hypatia's maximum slant range, no elevation mask), the
+   the same GSL rule (Hypatia's maximum slant range and no elevation test at
+   all, ``min_elevation_deg=-90``: Hypatia's telesat-1015 range, 5,845 km,
+   reaches past the horizon, 3,739 km away at 1,015 km, so some of its GSLs
+   pass through the Earth; SkyMesh's CLI and scenarios never allow that, their
+   mask being at least 0 deg; the table counts such GSLs on the paths), the
    same ISL limits (Hypatia's maximum ISL length; an 80 km clearance, the one
    Hypatia's maximum ISL length is derived from), ISL-only routing, and reads
    each pair's shortest path length at the element epoch;
@@ -51,7 +55,7 @@ from pathlib import Path
 
 ANCHORS = Path(os.environ.get("SKYMESH_ANCHORS", "/work/shared/anchors"))
 HYPATIA_PYTHON = Path(os.environ.get("SKYMESH_HYPATIA_PYTHON", "/tmp/hyp-venv/bin/python"))
-SHELLS = ("starlink-550", "kuiper-630")
+SHELLS = ("starlink-550", "kuiper-630", "telesat-1015")
 TARGET_INFERRED = 0.01
 TARGET_EXPLICIT = 1e-4
 SPEED_OF_LIGHT_KM_S = 299792.458
@@ -140,7 +144,9 @@ def skymesh_side(run_dir: Path, meta: dict, pairs):
 
     from skymesh.links.isl import plus_grid_pairs
     from skymesh.links.isl_file import load_isl_file
+    from skymesh.links.visibility import look_angles
     from skymesh.network.over_time import GroundPoints, path_series
+    from skymesh.orbits.propagate import positions_ecef
     from skymesh.orbits.planes import assign_planes
     from skymesh.orbits.tle import load_tle_constellation
     from skymesh.timebase import time_grid
@@ -158,19 +164,25 @@ def skymesh_side(run_dir: Path, meta: dict, pairs):
     names = [g[1] for g in gs]
     eps = GroundPoints.of(names, [float(g[2]) for g in gs], [float(g[3]) for g in gs])
     grid = time_grid(const.epoch)
-    rules = dict(mode="isl", min_elevation_deg=0.0, max_gsl_range_km=meta["max_gsl_m"] / 1e3,
+    rules = dict(mode="isl", min_elevation_deg=-90.0, max_gsl_range_km=meta["max_gsl_m"] / 1e3,
                  max_isl_range_km=meta["max_isl_m"] / 1e3, min_clearance_km=80.0)
     out = {}
     t0 = time.perf_counter()
+    pos = positions_ecef(const, grid)[:, 0]
+    elevation, _, _ = look_angles(pos, eps.lat_deg, eps.lon_deg)        # (G, N) deg
     for label, isl_pairs in (("inferred", inferred), ("listed", listed)):
         table = path_series(const, grid, eps, np.asarray(pairs), isl_pairs=isl_pairs, **rules)
         rtt = np.asarray(table["rtt_ms"].to_pylist(), dtype=float)
-        out[label] = dict(length_km=(rtt * SPEED_OF_LIGHT_KM_S / 2e3).tolist(),
-                          path=table["path"].to_pylist())
+        paths = table["path"].to_pylist()
+        below = [0 if not p else int(elevation[a, p[0]] < 0) + int(elevation[b, p[-1]] < 0)
+                 for (a, b), p in zip(pairs, paths)]
+        out[label] = dict(length_km=(rtt * SPEED_OF_LIGHT_KM_S / 2e3).tolist(), path=paths,
+                          gsl_below_horizon=below)
     grid_info = dict(shells=int(const.shell.max()) + 1, planes=int(const.plane.max()) + 1,
                      isls_inferred=len(inferred), isls_listed=len(listed),
                      same_grid=bool(np.array_equal(inferred, listed)),
                      route_s=time.perf_counter() - t0)
+    grid_info["gsl_below_horizon_on_paths"] = int(sum(out["inferred"]["gsl_below_horizon"]))
     return names, out, grid_info
 
 
@@ -215,6 +227,7 @@ def compare_shell(shell: str, work: Path, python: Path) -> dict:
             else:
                 row[f"rel_diff_{label}"] = abs(s_km - h_km) / h_km
             row[f"same_path_{label}"] = row[f"skymesh_{label}_path"] == row["hypatia_path"]
+            row[f"gsl_below_horizon_{label}"] = sky[label]["gsl_below_horizon"][k]
         rows.append(row)
     worst_inferred = max(r["rel_diff_inferred"] for r in rows)
     worst_listed = max(r["rel_diff_listed"] for r in rows)
@@ -233,6 +246,10 @@ def print_shell(res: dict) -> None:
     print(f"  SkyMesh inferred {s['shells']} shell, {s['planes']} planes, "
           f"{s['isls_inferred']} ISLs; Hypatia's isls.txt {s['isls_listed']}; identical "
           f"grids: {'yes' if s['same_grid'] else 'NO'}")
+    if s["gsl_below_horizon_on_paths"]:
+        print(f"  note: {s['gsl_below_horizon_on_paths']} GSL(s) on these paths reach a "
+              f"satellite below the horizon (Hypatia's range rule allows it; SkyMesh's "
+              f"CLI and scenarios do not)")
     head = (f"  {'pair':<34} {'gc km':>6} {'Hypatia':>8} {'SkyMesh':>8} {'rel.diff':>9} "
             f"{'w/ isls':>9} {'path':>4}")
     print(head)

@@ -306,15 +306,18 @@ def grid_slots(plane, arg_latitude_deg, *, tolerance_slots: float = GRID_TOLERAN
     Walker's own numbering. Round the seam the phase has gained ``P d = F`` slots,
     so ``seam_shift = F``: the seam link continues the same step.
 
-    A common step of exactly half a slot is ambiguous: the same points are a
-    Walker delta with ``F = P / 2`` (all links leaning half a slot forward) and the
-    shell Hypatia generates (alternate planes half a slot apart, each plane numbered
-    from its ascending node, links leaning forward and back in turn: Kassing et al.,
-    IMC 2020, satgenpy ``generate_tles_from_scratch`` and ``generate_plus_grid_isls``).
-    SkyMesh takes Hypatia's: slot 0 of every plane is the first satellite at or
-    after (phase_A - 1/4 slot), phase_A being the phase (of the two the planes
-    alternate between) nearer the ascending node, and the seam shift is 0. Give a
-    Walker ``F = P / 2`` grid as an explicit ISL list.
+    Phase steps of half a slot are ambiguous: a common step of half a slot makes
+    the same points as a Walker delta with ``F = P / 2`` (all links leaning half a
+    slot forward) and as the shell Hypatia generates (alternate planes half a slot
+    apart, each plane numbered from its ascending node, links leaning forward and
+    back in turn: Kassing et al., IMC 2020, satgenpy ``generate_tles_from_scratch``
+    and ``generate_plus_grid_isls``). SkyMesh takes Hypatia's whenever every step
+    is half a slot or zero (within ``zero_step_slots``; an odd number of planes
+    alternating puts two planes of one phase side by side once round the circle)
+    and at least one is half a slot: the planes then sit at two phases, and slot 0
+    of every plane is the first satellite at or after (phase_A - 1/4 slot),
+    phase_A being the one of the two nearer the ascending node; the seam shift is
+    0. Give a Walker ``F = P / 2`` grid as an explicit ISL list.
 
     Limits
     ------
@@ -348,6 +351,15 @@ def grid_slots(plane, arg_latitude_deg, *, tolerance_slots: float = GRID_TOLERAN
     if n_planes == 1:
         return local, None, "walker"
     steps = np.mod(np.diff(phase), 1.0)                            # (P-1,), [0, 1)
+    half = np.abs(steps - 0.5) <= zero_step_slots
+    if half.any() and np.all(half | (np.abs(_wrap_half(steps)) <= zero_step_slots)):
+        # two phases half a slot apart (Hypatia's layout; an odd plane count puts two
+        # planes of one phase side by side somewhere round the circle)
+        in_b = np.concatenate([[False], np.cumsum(half) % 2 == 1])
+        a, b = (_circular_mean_frac(phase[m]) if m.any() else np.nan for m in (~in_b, in_b))
+        ref = a if (abs(a), a) <= (abs(b), b) else b
+        slot = np.mod(np.round(x - ref - 0.25), per_plane).astype(np.int64)
+        return slot, 0, "half-slot"
     step = _circular_mean_frac(steps)
     if np.abs(_wrap_half(steps - step)).max() > tolerance_slots:
         return irregular
@@ -355,11 +367,6 @@ def grid_slots(plane, arg_latitude_deg, *, tolerance_slots: float = GRID_TOLERAN
     if step > 1.0 - zero_step_slots:
         step -= 1.0
     seam_step = float(np.mod(phase[0] - phase[-1], 1.0))
-    if abs(step - 0.5) <= zero_step_slots:
-        a, b = (_circular_mean_frac(phase[k::2]) for k in (0, 1))
-        ref = a if (abs(a), a) <= (abs(b), b) else b
-        slot = np.mod(np.round(x - ref - 0.25), per_plane).astype(np.int64)
-        return slot, 0, "half-slot"
     unwrapped = phase[0] + np.concatenate([[0.0], np.cumsum(step + _wrap_half(steps - step))])
     slot = np.mod(np.round(x - unwrapped[plane]), per_plane).astype(np.int64)
     seam_shift = None

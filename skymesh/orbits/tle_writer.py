@@ -171,17 +171,23 @@ def half_slot_alternate(constellation: Constellation) -> Constellation:
 
 
 def walker_tle_text(shells, *, epoch="2026-01-01T00:00:00Z", half_slot: bool = False,
-                    name_prefix: str = "SAT", first_catalog_number: int = 1) -> str:
+                    name_prefix: str = "SAT", first_catalog_number: int = 1,
+                    raan_offset_deg: float = 0.0) -> str:
     """3-line TLE text of Walker shells (see :func:`skymesh.orbits.walker.walker_constellation`).
 
     Satellites are written plane by plane, slot by slot (satellite ``p * S + k``
     of a one-shell file is slot ``k`` of plane ``p``), named
     ``{name_prefix}-{shell}-{plane}-{slot}``. With ``half_slot`` the odd planes
-    are moved half a slot ahead (:func:`half_slot_alternate`).
+    are moved half a slot ahead (:func:`half_slot_alternate`). ``raan_offset_deg``
+    turns every plane's RAAN by that much (deg).
     """
+    from dataclasses import replace
+
     if isinstance(shells, Shell):
         shells = [shells]
     c = walker_constellation(shells, epoch=epoch, name_prefix=name_prefix)
+    if raan_offset_deg:
+        c = replace(c, raan_deg=np.mod(c.raan_deg + float(raan_offset_deg), 360.0))
     if half_slot:
         c = half_slot_alternate(c)
     return constellation_tle_text(c, first_catalog_number=first_catalog_number)

@@ -115,12 +115,18 @@ def test_inferred_grid_is_the_walker_grid(tmp_path, planes, per_plane, phasing):
     assert as_set(got) == design_grid(planes, per_plane, phasing)
 
 
-@pytest.mark.parametrize("planes, per_plane", [(72, 22), (6, 4), (7, 5)])
-def test_inferred_grid_of_the_half_slot_layout_is_hypatias(tmp_path, planes, per_plane):
+@pytest.mark.parametrize("planes, per_plane, inc, raan_offset", [
+    (72, 22, 53.0, 0.0), (6, 4, 53.0, 0.0), (7, 5, 53.0, 0.0),
+    (7, 5, 53.0, -1.0), (27, 13, 98.98, -1.0), (72, 22, 53.0, -1.0)])
+def test_inferred_grid_of_the_half_slot_layout_is_hypatias(tmp_path, planes, per_plane, inc,
+                                                           raan_offset):
     """Alternate planes half a slot apart: every cross-plane partner is an exact tie in
-    argument of latitude; the grid must still be j -> j (and j -> j across the seam)."""
-    text = walker_tle_text(Shell(550.0, 53.0, planes, per_plane, 0), epoch=EPOCH,
-                           half_slot=True)
+    argument of latitude; the grid must still be j -> j (and j -> j across the seam).
+    A RAAN offset of -1 deg makes design plane 0 the last plane by RAAN, so the
+    inferred numbering starts elsewhere (with an odd plane count, between two planes
+    of the same phase)."""
+    text = walker_tle_text(Shell(550.0, inc, planes, per_plane, 0), epoch=EPOCH,
+                           half_slot=True, raan_offset_deg=raan_offset)
     _, got = inferred_grid(tmp_path, text)
     assert as_set(got) == design_grid(planes, per_plane, 0)
 
