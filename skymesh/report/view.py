@@ -643,7 +643,8 @@ _SCRIPT = r"""
     g.textAlign = "center"; g.fillText("RTT (ms)", 0, 0); g.restore();
     // Time ticks: whole minutes (or hours) in UTC.
     const t0 = tMs[0], t1 = tMs[T - 1], span = Math.max(1, t1 - t0);
-    const choices = [1e3, 5e3, 1e4, 3e4, 6e4, 3e5, 6e5, 9e5, 18e5, 36e5, 108e5, 216e5, 432e5, 864e5];
+    const choices = [1e3, 5e3, 1e4, 3e4, 6e4, 3e5, 6e5, 9e5, 18e5, 36e5, 108e5, 216e5,
+                     432e5, 864e5];                   // 1 s ... 1 day, in ms
     let tick = choices[choices.length - 1];
     for (const c of choices) if (span / c <= 8) { tick = c; break; }
     g.textAlign = "center"; g.textBaseline = "top";

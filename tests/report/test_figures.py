@@ -270,3 +270,23 @@ def test_service_map_marks_terminals_and_gateways(tmp_path):
     fills = [c for c, _ in maps.SERVICE_STATES.values()] + [maps.NO_DATA_STYLE[0]]
     marks = [maps.ROLE_COLOURS[k] for k in ("terminal", "gateway", "satellite")]
     assert len({c.lower() for c in fills + marks}) == len(fills) + len(marks)
+
+
+def test_a_failed_save_leaves_the_old_picture(tmp_path, monkeypatch):
+    """Pictures are written beside the target and renamed: a crash mid-write keeps the
+    file that was there and leaves no temporary behind."""
+    png = tmp_path / "service.png"
+    maps.service_map({"FR": "active"}, path=png)
+    before = png.read_bytes()
+
+    def half_written(self, fname, *a, **k):
+        with open(fname, "wb") as fh:
+            fh.write(b"\x89PNG truncated")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", half_written)
+    from skymesh.errors import SkyMeshError
+    with pytest.raises(SkyMeshError, match="no space left"):
+        maps.service_map({"FR": "inactive"}, path=png)
+    assert png.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["service.png"]

@@ -27,3 +27,23 @@ def test_per_step_states_are_validated():
         view_data(sat_tracks=_tracks(), countries=[{"TW": "active"}] * 3)
     with pytest.raises(InputError, match="unknown service state"):
         view_data(sat_tracks=_tracks(), countries=[{"TW": "off"}] * 10)
+
+
+def test_view_is_written_atomically(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from skymesh.errors import SkyMeshError
+    from skymesh.report.view import write_view_html
+    out = tmp_path / "v.html"
+    write_view_html(out, sat_tracks=_tracks())
+    before = out.read_text()
+
+    def full_disk(self, *a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    with pytest.raises(SkyMeshError, match="no space left"):
+        write_view_html(out, sat_tracks=_tracks(), title="second")
+    monkeypatch.undo()
+    assert out.read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["v.html"]
