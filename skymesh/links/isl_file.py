@@ -18,7 +18,8 @@ an index)::
     17,18
 
 In both, blank lines and lines starting with ``#`` are ignored. Indices
-count satellites in the order of the constellation (the TLE file's order).
+count satellites in the order of the constellation (the TLE file's order,
+after any element sets ``--skip-bad`` left out: give names when skipping).
 A link is undirected: ``a b`` and ``b a`` are the same link, and giving it
 twice, or linking a satellite to itself, is an error. Every problem is one
 :class:`~skymesh.errors.InputError` naming the file and the 1-based line.
@@ -130,8 +131,10 @@ def _hypatia_rows(lines, source: str):
 
 def _csv_rows(text: str, lines, names, source: str):
     header_line = lines[0][0]
-    lookup = {}
+    lookup, repeated = {}, set()
     for i, name in enumerate(names):
+        if name in lookup:
+            repeated.add(name)
         lookup.setdefault(name, i)
     reader = csv.reader(io.StringIO(text))
     rows = []
@@ -155,6 +158,9 @@ def _csv_rows(text: str, lines, names, source: str):
                 raise InputError("empty cell", file=source, line=number, field=column)
             if _INDEX.match(cell):
                 values.append(int(cell))
+            elif cell in repeated:
+                raise InputError(f"'{cell[:40]}' names more than one satellite; give its "
+                                 "index instead", file=source, line=number, field=column)
             elif cell in lookup:
                 values.append(lookup[cell])
             else:

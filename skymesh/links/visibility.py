@@ -11,7 +11,11 @@ shells): give ``max_range_km``, and a pair is in view only while its slant
 range is at most that. Both tests apply when both are given; to use the
 range rule alone pass ``min_elevation_deg=0`` (the satellite above the
 geometric horizon, which any range shorter than the horizon distance, ~2,700
-km at 550 km altitude, implies anyway, so the set is Hypatia's).
+km at 550 km altitude, implies anyway, so the set is Hypatia's). Hypatia's
+telesat-1015 range (5,845 km) reaches past its horizon (3,739 km at 1,015
+km), and Hypatia then links through the Earth; these functions reproduce
+that with ``min_elevation_deg=-90`` (no elevation test), which the CLI and
+scenarios do not offer (their mask is at least 0 deg).
 """
 
 from __future__ import annotations

@@ -42,6 +42,13 @@ def test_errors_name_the_line(text, line, words):
     assert "\n" not in message
 
 
+def test_a_repeated_name_is_refused():
+    names = np.array(["X", "Y", "X"])
+    with pytest.raises(InputError, match=r"f.csv:2.*more than one satellite"):
+        parse_isl_text("sat_a,sat_b\nX,Y\n", names, source="f.csv")
+    assert parse_isl_text("sat_a,sat_b\n2,Y\n", names).tolist() == [[1, 2]]
+
+
 def test_empty_missing_and_binary_files(tmp_path):
     with pytest.raises(InputError, match="no links"):
         parse_isl_text("# nothing\n\n", NAMES)
