@@ -116,3 +116,38 @@ def test_gateway_sites_come_from_the_lists_the_text_names(name, shared_data):
                  if np.any(np.all(np.abs(xy - [g.lat, g.lon]) < 0.01, axis=1))]
         assert found, f"{name}: {g.name} is in neither gateway list"
         assert any(label in said for label in found), (name, g.name, found)
+
+
+def _instant(text: str, day: str | None = None):
+    from skymesh.timebase import parse_time
+    return parse_time(text if day is None else f"{day}T{text}:00Z")
+
+
+def test_times_written_in_the_assumptions_are_the_policy_s():
+    """Each time an assumption states is where the policy (or the failure) switches."""
+    from datetime import timedelta
+
+    from skymesh.policy.rules import service_active
+    minute = timedelta(minutes=1)
+
+    loaded = load_scenario("iran-2022")
+    text = " ".join(loaded.scenario.assumptions)
+    t = _instant(re.search(r"Service activated at (\S+?Z)", text).group(1))
+    assert service_active(loaded.policy, ["IR"], [t - minute, t]).tolist() == [[False, True]]
+
+    loaded = load_scenario("taiwan-geofence")
+    text = " ".join(loaded.scenario.assumptions)
+    t = _instant(re.search(r"Geofence time (\S+?Z)", text).group(1))
+    assert service_active(loaded.policy, ["TW"], [t - minute, t]).tolist() == [[True, False]]
+
+    loaded = load_scenario("ukraine-2022")
+    s = loaded.scenario
+    text = " ".join(s.assumptions)
+    day = s.time.start.strftime("%Y-%m-%d")
+    m = re.search(r"withdrawal of landing rights at (\d\d:\d\d) UTC", text)
+    t = _instant(m.group(1), day)
+    assert landing_allowed(loaded.policy, ["PL"], [t - minute, t]).tolist() == [[True, False]]
+    m = re.search(r"the (\d+) % satellite failure at (\d\d:\d\d) UTC", text)
+    (failure,) = [f for f in s.failures if f.kind == "satellites"]
+    assert failure.fraction == pytest.approx(int(m.group(1)) / 100)
+    assert failure.start == _instant(m.group(2), day)
