@@ -226,3 +226,45 @@ def test_components_chart_stacks_the_means(tmp_path):
     assert sorted(widths.values()) == pytest.approx([8.0, 39.5])
     table = components_markdown(comps)
     assert table[2].startswith("| space propagation | 20.0 / 21.0 ms | 8.0 / 8.0 ms |")
+
+
+def test_pop_overrides_rehome_a_gateway(tmp_path):
+    # Murayjat re-homed to Sofia: Doha keeps no gateway, so Iran's traffic goes to Sofia,
+    # and Murayjat's fibre leg is its great-circle leg to Sofia.
+    body = POPS + '\n[pop_overrides]\n"Murayjat" = "Sofia"\n'
+    _, t = _run(tmp_path, body.replace("duration_s = 75", "duration_s = 10"), name="o")
+    assert set(t["pop"].cast("string").to_pylist()) == {"Sofia"}
+    gw = np.array(t["gateway"].cast("string").to_pylist())
+    fibre = _col(t, "fibre_ms").astype(float)
+    for name in set(gw):
+        assert np.allclose(fibre[gw == name], fibre_rtt_ms(*GW[name], *POP["Sofia"]))
+    from skymesh.errors import InputError
+    bad = tmp_path / "bad.toml"
+    bad.write_text(textwrap.dedent(BASE + POPS + '\n[pop_overrides]\n"Murayjat" = "Paris"\n'))
+    with pytest.raises(InputError, match="Paris"):
+        from skymesh.sim.prepare import prepare
+        prepare(load_scenario(bad))
+
+
+def test_default_pops_are_the_pop_rows_of_the_gateway_file(tmp_path, shared_data):
+    import csv
+    from skymesh.sim.prepare import prepare
+    path = shared_data / "starlink_gateways_starlinkviz_20260320.csv"
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["type"] == "pop"
+                and r["status"] == "operational"]
+    scen = tmp_path / "curated.toml"
+    scen.write_text(textwrap.dedent(f"""
+        name = "curated"
+        gateways_file = "{path}"
+        [constellation]
+        preset = "starlink-shell1"
+        [time]
+        start = {START}
+        duration_s = 1
+        [[terminals]]
+        points = [[35.7, 51.4]]
+        """))
+    prep = prepare(load_scenario(scen))
+    assert sorted(prep.pops.name) == sorted(r["name"] for r in rows)
+    assert any("pop rows of" in n for n in prep.notes)
