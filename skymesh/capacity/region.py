@@ -172,8 +172,8 @@ def _loaded(name, constellation, at, gateways, lat, lon, mode, min_elevation_deg
     const = {"preset": c} if c.lower() in preset_names() else \
         {"file": str(Path(c).expanduser().resolve())}
     if "file" in const and not Path(const["file"]).is_file():
-        raise InputError(f"--constellation: '{c}' is neither a preset ({', '.join(preset_names())}) "
-                         "nor a TLE file", field="--constellation")
+        raise InputError(f"--constellation: '{c}' is neither a preset "
+                         f"({', '.join(preset_names())}) nor a TLE file", field="--constellation")
     data = {"name": "capacity", "seed": int(seed), "study": "egress", "constellation": const,
             "time": {"start": "epoch" if at is None else at, "duration_s": 1.0, "step_s": 1.0},
             "routing": {"mode": mode, "min_elevation_deg": float(min_elevation_deg),

@@ -54,8 +54,8 @@ def test_weights_per_group(tmp_path):
 def test_weights_note_says_what_a_sample_stands_for(tmp_path):
     loaded = _loaded(tmp_path)
     note = weights_note(loaded, terminal_weights(loaded))
-    assert "UA: one sampled terminal stands for 400 subscribers (2,000 subscribers, a sample of 5)" \
-        in note
+    assert ("UA: one sampled terminal stands for 400 subscribers (2,000 subscribers, "
+            "a sample of 5)") in note
     assert "Lviv: one sampled terminal stands for 250 subscribers" in note
     assert note.endswith("3,002 subscribers in all")
 
