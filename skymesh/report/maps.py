@@ -361,14 +361,15 @@ def _halo(width: float = 2.5):
 
 
 def _free_boxes(anchor_px: np.ndarray, texts, fontsize_pt: float, dpi: float,
-                offset_pt=(5.0, 3.0), taken=(), return_boxes: bool = False):
+                offset_pt=(5.0, 3.0), taken=(), return_boxes: bool = False, bounds=None):
     """Greedy de-cluttering of text labels, in priority order.
 
     Each label is tried at each offset of ``offset_pt`` (one ``(dx, dy)`` in points,
     or a list of them) from its anchor (display pixels): left-aligned there for
     ``dx >= 0``, right-aligned for ``dx < 0``. A label takes the first offset where
     it overlaps no label already placed nor any box in ``taken`` ((x0, y0, x1, y1)
-    pixels), else it is left off. A character is taken as 0.62 em wide and a line as
+    pixels) and lies inside ``bounds`` ((x0, y0, x1, y1) pixels, e.g. the axes) when
+    given, else it is left off. A character is taken as 0.62 em wide and a line as
     1.25 em high (DejaVu Sans, matplotlib's default).
 
     Returns the offset chosen per label (``None`` = left off) and, with
@@ -386,6 +387,9 @@ def _free_boxes(anchor_px: np.ndarray, texts, fontsize_pt: float, dpi: float,
             dx, dy = off[0] * dpi / 72.0, off[1] * dpi / 72.0
             x0 = x + dx if dx >= 0 else x + dx - w
             box = (x0, y + dy, x0 + w, y + dy + 1.25 * em)
+            if bounds is not None and not (bounds[0] <= box[0] and box[2] <= bounds[2]
+                                           and bounds[1] <= box[1] and box[3] <= bounds[3]):
+                continue
             if all(box[2] <= b[0] or b[2] <= box[0] or box[3] <= b[1] or b[3] <= box[1]
                    for b in boxes):
                 chosen[k] = tuple(off)
@@ -522,6 +526,8 @@ def route_map(path_lat_deg, path_lon_deg, endpoints, gateways=None, sat_labels=N
         t.set_gid("endpoint-name")
         end_texts.append(t)
     renderer = fig.canvas.get_renderer()
+    e = ax.get_window_extent(renderer)
+    inside = (e.x0, e.y0, e.x1, e.y1)
     taken = _point_boxes(ends_px, 8.0)
     for t in end_texts:
         e = t.get_window_extent(renderer)
@@ -534,7 +540,8 @@ def route_map(path_lat_deg, path_lon_deg, endpoints, gateways=None, sat_labels=N
         where, taken = _free_boxes(sat_px[prio], [str(k + 1) for k in prio], 7.5 * 1.15,
                                    fig.dpi, [(4.0, 4.0), (4.0, -12.0), (-4.0, 4.0),
                                              (-4.0, -12.0)],
-                                   taken=taken + _point_boxes(sat_px, 4.0), return_boxes=True)
+                                   taken=taken + _point_boxes(sat_px, 4.0), return_boxes=True,
+                                   bounds=inside)
         for k, off in zip(prio, where):
             if off is None:
                 continue
@@ -552,7 +559,7 @@ def route_map(path_lat_deg, path_lon_deg, endpoints, gateways=None, sat_labels=N
         gpx = to_px(np.column_stack([wrap_lon(glon[order]), glat[order]])) if order else \
             np.empty((0, 2))
         ok = _free_boxes(gpx, [gnames[i] for i in order], 7.5, fig.dpi, (5.0, -9.0),
-                         taken=taken)
+                         taken=taken, bounds=inside)
         for i, keep in zip(order, ok):
             if keep is not None:
                 t = ax.annotate(gnames[i], (wrap_lon(glon[i]), glat[i]), xytext=(5, -9),
@@ -674,6 +681,64 @@ def policy_states(policy, when, countries=None) -> dict[str, str]:
     return dict(zip(codes, state.tolist()))
 
 
+def _sites_extent(lat, lon, margin_deg: float = 4.0, max_lon_span: float = 60.0,
+                  max_lat_span: float = 40.0):
+    """(lon0, lon1, lat0, lat1) around regional sites, or None when they are global
+    (wider than ``max_lon_span`` x ``max_lat_span`` deg, or across the antimeridian)."""
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    if not ok.any():
+        return None
+    la, lo = lat[ok], wrap_lon(lon[ok])
+    if lo.max() - lo.min() > max_lon_span or la.max() - la.min() > max_lat_span:
+        return None
+    return (max(-180.0, lo.min() - margin_deg), min(180.0, lo.max() + margin_deg),
+            max(-90.0, la.min() - margin_deg), min(90.0, la.max() + margin_deg))
+
+
+def _widen_to_ratio(box, ratio: float):
+    """``box`` (lon0, lon1, lat0, lat1) widened about its centre to ``ratio`` = width /
+    height (deg / deg), kept inside the world where it can be."""
+    x0, x1, y0, y1 = box
+    w, h = x1 - x0, y1 - y0
+    if w < ratio * h:
+        w = ratio * h
+    else:
+        h = w / ratio
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    cx = float(np.clip(cx, -180 + w / 2, 180 - w / 2)) if w < 360 else 0.0
+    cy = float(np.clip(cy, -90 + h / 2, 90 - h / 2)) if h < 180 else 0.0
+    return (cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2)
+
+
+def _draw_sites(fig, ax, tlat, tlon, gnames, glat, glon, gateway_labels: int, *,
+                small: bool) -> None:
+    """Terminals (dots) and gateways (triangles, the first ``gateway_labels`` named where
+    there is room) on ``ax``."""
+    if len(tlat):
+        size = (6.0 if len(tlat) <= 500 else 2.0) if small else (10.0 if len(tlat) <= 500
+                                                                else 3.0)
+        ts = ax.scatter(wrap_lon(tlon), tlat, s=size, c=ROLE_COLOURS["terminal"],
+                        linewidths=0, alpha=0.8, zorder=3)
+        ts.set_gid("terminals")
+    if len(glat):
+        gs_ = ax.scatter(wrap_lon(glon), glat, s=50 if small else 70, marker="^",
+                         c=ROLE_COLOURS["gateway"], edgecolors="k", linewidths=0.7, zorder=4)
+        gs_.set_gid("gateways")
+    if len(glat) and gateway_labels > 0:
+        fig.draw_without_rendering()
+        gpx = ax.transData.transform(np.column_stack([wrap_lon(glon), glat]))
+        e = ax.get_window_extent()
+        where = _free_boxes(gpx[:gateway_labels], gnames[:gateway_labels], 7.5, fig.dpi,
+                            [(5.0, 3.0), (-5.0, 3.0), (5.0, -11.0), (-5.0, -11.0)],
+                            taken=_point_boxes(gpx), bounds=(e.x0, e.y0, e.x1, e.y1))
+        for la, lo, text, off in zip(glat, wrap_lon(glon), gnames, where):
+            if text and off is not None:
+                t = ax.annotate(text, (lo, la), xytext=off, textcoords="offset points",
+                                ha="left" if off[0] >= 0 else "right", fontsize=7.5,
+                                zorder=5, clip_on=True, path_effects=_halo())
+                t.set_gid("gateway-name")
+
+
 def service_map(iso2_states: dict, *, title: str = "Service availability", path=None,
                 countries=None, terminals=None, gateways=None,
                 gateway_labels: int = 12) -> Figure:
@@ -685,8 +750,10 @@ def service_map(iso2_states: dict, *, title: str = "Service availability", path=
 
     ``terminals``: ``(lat_deg, lon_deg)`` arrays of user terminals, drawn as
     small dots; ``gateways``: ``(lat_deg, lon_deg, names)``, drawn as
-    triangles, the first ``gateway_labels`` named. Both are counted in the
-    legend. "inactive" countries are hatched as well as tinted.
+    triangles, the first ``gateway_labels`` named where there is room. Both
+    are counted in the legend. When they all lie in one region (within 60 x 40
+    deg), an inset (gid ``"zoom"``) shows that region larger, with the gateway
+    names there. "inactive" countries are hatched as well as tinted.
     """
     states = {str(k).upper(): str(v) for k, v in dict(iso2_states).items()}
     bad = sorted({v for v in states.values() if v not in SERVICE_STATES})
@@ -713,36 +780,42 @@ def service_map(iso2_states: dict, *, title: str = "Service availability", path=
     if any(c not in states for c in cs.iso2):
         handles.append(Patch(facecolor=NO_DATA_STYLE[0], edgecolor="#555555",
                              label=NO_DATA_STYLE[1]))
+    tlat = tlon = np.empty(0)
     if terminals is not None:
         tlat = np.atleast_1d(np.asarray(terminals[0], dtype=float))
         tlon = np.atleast_1d(np.asarray(terminals[1], dtype=float))
         if tlat.shape != tlon.shape:
             raise InputError("terminal latitudes and longitudes differ in length",
                              field="terminals")
-        size = 6.0 if len(tlat) <= 500 else 2.0
-        ts = ax.scatter(wrap_lon(tlon), tlat, s=size, c=ROLE_COLOURS["terminal"],
-                        linewidths=0, alpha=0.8, zorder=3,
-                        label=f"terminal ({len(tlat):,})")
-        ts.set_gid("terminals")
         handles.append(Line2D([], [], linestyle="none", marker="o", markersize=4,
                               markerfacecolor=ROLE_COLOURS["terminal"], markeredgewidth=0,
                               label=f"terminal ({len(tlat):,})"))
+    gnames, glat, glon = (np.empty(0, str), np.empty(0), np.empty(0)) if gateways is None \
+        else _points(gateways, order=("lat", "lon", "names"))
     if gateways is not None:
-        gnames, glat, glon = _points(gateways, order=("lat", "lon", "names"))
-        gs_ = ax.scatter(wrap_lon(glon), glat, s=50, marker="^", c=ROLE_COLOURS["gateway"],
-                         edgecolors="k", linewidths=0.7, zorder=4,
-                         label=f"gateway ({len(glat):,})")
-        gs_.set_gid("gateways")
-        handles.append(gs_)
-        fig.draw_without_rendering()
-        gpx = ax.transData.transform(np.column_stack([wrap_lon(glon), glat]))
-        ok = _free_boxes(gpx[:gateway_labels], gnames[:gateway_labels], 7.0, fig.dpi,
-                         taken=_point_boxes(gpx))
-        for la, lo, text, keep in zip(glat, wrap_lon(glon), gnames, ok):
-            if text and keep is not None:
-                t = ax.annotate(text, (lo, la), xytext=(5, 3), textcoords="offset points",
-                                fontsize=7, zorder=5, clip_on=True, path_effects=_halo())
-                t.set_gid("gateway-name")
+        handles.append(Line2D([], [], linestyle="none", marker="^", markersize=7,
+                              markerfacecolor=ROLE_COLOURS["gateway"], markeredgecolor="k",
+                              markeredgewidth=0.7, label=f"gateway ({len(glat):,})"))
+    box = _sites_extent(np.r_[tlat, glat], np.r_[tlon, glon])
+    _draw_sites(fig, ax, tlat, tlon, gnames, glat, glon,
+                gateway_labels if box is None else 0, small=True)
+    if box is not None:
+        # A regional study: the terminals and gateways again, zoomed, with the names.
+        rect = (0.615, 0.015, 0.375, 0.48)          # axes fraction; the world axes is 2:1
+        box = _widen_to_ratio(box, rect[2] * 2.0 / rect[3])
+        inset = ax.inset_axes(list(rect), xlim=box[:2], ylim=box[2:])
+        inset.set_gid("zoom")
+        inset.set_facecolor(OCEAN_COLOUR)
+        inset.set_aspect("equal", adjustable="box", anchor="SE")
+        inset.set_xticks([])
+        inset.set_yticks([])
+        draw_countries(inset, cs, facecolors=colours, edgecolor="white", linewidth=0.5)
+        if hatched:
+            hc2 = PathCollection(hatched, facecolors="none", edgecolors=INACTIVE_HATCH[1],
+                                 linewidths=0.0, hatch=INACTIVE_HATCH[0], zorder=1.5)
+            inset.add_collection(hc2)
+        ax.indicate_inset_zoom(inset, edgecolor="#333333", alpha=0.8)
+        _draw_sites(fig, inset, tlat, tlon, gnames, glat, glon, gateway_labels, small=False)
     ax.legend(handles=handles, loc="lower left", fontsize=9, framealpha=0.9,
               title="service state")
     return _finish(fig, path)

@@ -263,7 +263,16 @@ def test_service_map_marks_terminals_and_gateways(tmp_path):
     (gws,) = by_gid(fig, "gateways")
     assert len(gws.get_offsets()) == 2
     assert {"terminal (3)", "gateway (2)"} <= set(legend_texts(fig))
-    assert {t.get_text() for t in fig.axes[0].texts} == {"Muallim", "Murayjat"}
+    # A regional study: an inset zooms on the sites and carries the gateway names.
+    (zoom,) = by_gid(fig, "zoom")
+    x0, x1 = zoom.get_xlim()
+    y0, y1 = zoom.get_ylim()
+    assert x0 < 29.5 and x1 > 58.5 and y0 < 23.6 and y1 > 40.8 and x1 - x0 < 120
+    assert {t.get_text() for t in zoom.texts} == {"Muallim", "Murayjat"}
+    assert not fig.axes[0].texts
+    # Sites spread over the world: no inset, names on the map.
+    world = maps.service_map(states, gateways=([40.8, -33.9], [29.5, 18.4], ["A", "B"]))
+    assert not by_gid(world, "zoom") and {t.get_text() for t in world.axes[0].texts} == {"A", "B"}
     (hatch,) = by_gid(fig, "inactive-hatch")                  # IR, and only IR, hatched
     assert len(hatch.get_paths()) == 1 and hatch.get_hatch()
     # Every state and role has its own colour.
