@@ -73,11 +73,13 @@ _CACHE: dict[tuple, np.ndarray] = {}
 
 def itur_versions() -> dict:
     """Versions of the ITU-R recommendations the installed itur uses: ``{"P.618": "P.618-13",
-    ...}`` for P.618, P.838, P.839, P.1511 (and the itur version)."""
+    ...}`` for P.618, P.838, P.839, P.1511 (rain), P.676 and P.840 (the clear-sky gas and
+    cloud terms of ``atm_model="itur"``), and the itur version."""
     import itur
-    from itur.models import itu618, itu838, itu839, itu1511
+    from itur.models import itu618, itu676, itu838, itu839, itu840, itu1511
     out = {name: f"{name}-{mod.get_version()}" for name, mod in
-           (("P.618", itu618), ("P.838", itu838), ("P.839", itu839), ("P.1511", itu1511))}
+           (("P.618", itu618), ("P.838", itu838), ("P.839", itu839), ("P.1511", itu1511),
+            ("P.676", itu676), ("P.840", itu840))}
     out["itur"] = itur.__version__
     return out
 
