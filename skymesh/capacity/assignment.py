@@ -246,7 +246,7 @@ class _LinprogFill:
         return (float(res.x[-1]), marg[:n_res], marg[n_res + n_dem:n_res + n_dem + unf.size],
                 -np.asarray(res.upper.marginals)[:n_var])
 
-    def freeze(self, cells, level):
+    def freeze(self, cells, level, last=False):
         self.floor[cells] = self.wS[cells] * level * (1 - 1e-9)
 
     def final(self):
@@ -356,14 +356,15 @@ class _HighsFill:
         mu_pair[self.cols[up]] = cd[1:][up]
         return float(x[0]), rd[:self.n_res], rd[self.row_of[unf]], mu_pair
 
-    def freeze(self, cells, level):
+    def freeze(self, cells, level, last=False):
         cells = np.asarray(cells)
         rows = self.row_of[cells]
         keep = rows >= 0
         rows, cells = rows[keep], cells[keep]
         lv = np.broadcast_to(np.asarray(level, dtype=float), keep.shape)[keep]
-        for r in rows.tolist():
-            self.h.changeCoeff(int(r), 0, 0.0)
+        if not last:        # after the last round t is fixed at 0: its coefficients are moot
+            for r in rows.tolist():
+                self.h.changeCoeff(int(r), 0, 0.0)
         if rows.size:
             self.h.changeRowsBounds(rows.size, rows.astype(np.int32),
                                     self.wS[cells] * lv * (1 - 1e-9),
@@ -499,7 +500,7 @@ def assign_cells(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, *, n
         if rounds >= max_rounds:
             level[~frozen] = last_t
             reason[~frozen] = "round-limit"
-            lp.freeze(np.flatnonzero(~frozen), last_t)
+            lp.freeze(np.flatnonzero(~frozen), last_t, last=True)
             frozen[:] = True
             break
         rounds += 1
@@ -528,8 +529,8 @@ def assign_cells(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, *, n
         if ci.size:
             reason[ci] = _attribute(ci, touch, mu_res * cap_res, kind_res, mu_pair, cP, n_c,
                                     tol)
-        lp.freeze(np.flatnonzero(newly), level[np.flatnonzero(newly)])
         frozen |= newly
+        lp.freeze(np.flatnonzero(newly), level[np.flatnonzero(newly)], last=frozen.all())
     # final LP: hold every cell at its level, maximise the total served rate
     y = lp.final() if n_var else np.zeros(0)
     lp_s = lp.seconds
