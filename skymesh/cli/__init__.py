@@ -12,7 +12,7 @@ import sys
 import typer
 
 from skymesh import __version__
-from skymesh.errors import SkyMeshError
+from skymesh.errors import SkyMeshError, printable
 from skymesh.cli.common import app, console, err_console
 from skymesh.cli import access, data, orbits, pictures, runs, validate  # noqa: F401,E402  (registers the commands)
 from skymesh.cli import capacity  # noqa: F401,E402  (registers `skymesh capacity`)
@@ -57,7 +57,7 @@ def _usage_line(exc) -> tuple[str, int]:
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
     message = " ".join(str(message).split())
     where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-    return f"error: {message}{where}", int(getattr(exc, "exit_code", 2) or 2)
+    return printable(f"error: {message}{where}"), int(getattr(exc, "exit_code", 2) or 2)
 
 
 _NEGATIVE_COORDINATES = re.compile(r"^-\d+(\.\d*)?\s*,")
@@ -74,7 +74,8 @@ def main(argv=None) -> int:
         result = app(args=args, prog_name="skymesh", standalone_mode=False)
         return int(result) if isinstance(result, int) else 0
     except SkyMeshError as exc:
-        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        err_console.print(printable(f"error: {exc}"), markup=False, highlight=False,
+                          soft_wrap=True)
         return 2
     except exits as exc:
         return int(getattr(exc, "exit_code", 0) or 0)

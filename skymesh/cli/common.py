@@ -71,7 +71,7 @@ def _notes(notes: list[str], quiet: bool) -> None:
 def _default_start(constellation, start: Optional[str], flag: str = "--start"):
     """The UTC instant the user gave with ``flag``, else the element epoch to the minute."""
     from skymesh.timebase import parse_time
-    if start:
+    if start is not None:                  # an empty --at "" is a mistake, not "default"
         try:
             return parse_time(start, field=flag)
         except SkyMeshError:

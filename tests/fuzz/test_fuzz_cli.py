@@ -180,3 +180,11 @@ TOKENS = st.one_of(
 def test_free_form_argv_is_accepted_or_one_clean_line(fuzz, argv):
     assume(not HEAVY & set(argv))
     fuzz.cli(argv)
+
+
+def test_found_by_the_campaign(fuzz):
+    """What `make fuzz` found, kept as fixed cases: an empty --at was taken as "the
+    default time", and a usage error echoed a tab and a C1 control character raw."""
+    assert fuzz.cli(["visible", "0,0", "--at", ""], invalid=True)[0] == "rejected"
+    assert fuzz.cli(["scenarios", "a\tb\x90\U00104964"], invalid=True)[0] == "rejected"
+    assert fuzz.cli(["visble", "x\ry"], invalid=True)[0] == "rejected"
