@@ -131,7 +131,7 @@ def visible_args(draw):
     return argv, valid, invalid
 
 
-@kit.budget(20, campaign=500)
+@kit.budget(20, campaign=400)
 @given(case=visible_args())
 def test_visible_arguments(fuzz, case):
     argv, valid, invalid = case
@@ -159,7 +159,7 @@ def slow_command_invalid_args(draw):
     return argv
 
 
-@kit.budget(12, campaign=250)
+@kit.budget(12, campaign=200)
 @given(argv=slow_command_invalid_args())
 def test_slow_commands_refuse_bad_arguments_before_work(fuzz, argv):
     fuzz.cli(argv, invalid=True)
@@ -175,7 +175,7 @@ TOKENS = st.one_of(
 )
 
 
-@kit.budget(30, campaign=750)
+@kit.budget(30, campaign=600)
 @given(argv=st.lists(TOKENS, max_size=6))
 def test_free_form_argv_is_accepted_or_one_clean_line(fuzz, argv):
     assume(not HEAVY & set(argv))
