@@ -50,13 +50,14 @@ def info(constellation: str = typer.Argument(..., help="Preset name or TLE file.
                                              "or sat_a,sat_b CSV) instead of the +Grid."),
          json_out: bool = typer.Option(False, "--json", help="Print JSON.")):
     """Describe a constellation: satellites, shells, planes, epoch, ISLs."""
-    from skymesh.links.isl import plus_grid_pairs
+    from skymesh.links.isl import plus_grid_kinds, plus_grid_pairs
     from skymesh.orbits.presets import load_constellation
     notes: list[str] = []
     c = load_constellation(constellation, skip_bad=skip_bad, report=notes)
     isl_pairs = _isl_list(isls, c, notes)
     if isl_pairs is None:
         isl_pairs = plus_grid_pairs(c)
+    kinds = {} if isls else plus_grid_kinds(c)
     shells = []
     for s in np.unique(c.shell):
         m = c.shell == s
@@ -64,7 +65,8 @@ def info(constellation: str = typer.Argument(..., help="Preset name or TLE file.
             shell=int(s) if s >= 0 else None, satellites=int(m.sum()),
             planes=int(len(np.unique(c.plane[m & (c.plane >= 0)]))),
             altitude_km=float(np.nanmedian(c.altitude_km[m])) if np.isfinite(c.altitude_km[m]).any() else None,
-            inclination_deg=float(np.nanmedian(c.inclination_deg[m])) if np.isfinite(c.inclination_deg[m]).any() else None))
+            inclination_deg=float(np.nanmedian(c.inclination_deg[m])) if np.isfinite(c.inclination_deg[m]).any() else None,
+            grid=("listed" if isls else kinds.get(int(s))) if s >= 0 else None))
     doc = dict(name=c.name, satellites=len(c), epoch=c.epoch, kind="tle" if c.is_tle else "walker",
                source=c.source, isl_links=int(len(isl_pairs)), shells=shells, notes=notes,
                isl_source=str(isls) if isls else "+grid")
@@ -77,12 +79,14 @@ def info(constellation: str = typer.Argument(..., help="Preset name or TLE file.
     if c.source:
         console.print(f"[dim]{c.source}[/]")
     _print_table("Shells" + (" (inferred from elements)" if c.is_tle else ""),
-                 ("shell", "satellites", "planes", "altitude km", "inclination deg"),
+                 ("shell", "satellites", "planes", "altitude km", "inclination deg", "ISLs"),
                  [("none" if s["shell"] is None else str(s["shell"]), f"{s['satellites']:,}",
                    str(s["planes"]),
                    "" if s["altitude_km"] is None else f"{s['altitude_km']:.1f}",
-                   "" if s["inclination_deg"] is None else f"{s['inclination_deg']:.2f}")
-                  for s in shells], right=True)
+                   "" if s["inclination_deg"] is None else f"{s['inclination_deg']:.2f}",
+                   s["grid"] or "")
+                  for s in shells], right=("shell", "satellites", "planes", "altitude km",
+                                           "inclination deg"))
 
 
 @app.command()

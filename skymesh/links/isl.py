@@ -81,6 +81,27 @@ def plus_grid_pairs(constellation: Constellation) -> np.ndarray:
     return np.unique(links, axis=0)
 
 
+def plus_grid_kinds(constellation: Constellation) -> dict:
+    """How the +Grid of each shell is built: ``{shell: kind}``.
+
+    Kinds: ``"walker design"`` (a Walker shell's own indices), ``"walker"`` and
+    ``"half-slot"`` (a regular TLE shell, :func:`skymesh.orbits.planes.grid_slots`),
+    ``"nearest"`` (an irregular shell: nearest-argument partners).
+    """
+    c = constellation
+    kinds = {}
+    for shell_id in np.unique(c.shell[c.shell >= 0]):
+        in_shell = np.flatnonzero(c.shell == shell_id)
+        in_shell = in_shell[c.plane[in_shell] >= 0]
+        if _walker_design(c, shell_id, in_shell) is not None:
+            kinds[int(shell_id)] = "walker design"
+            continue
+        _, local_plane = np.unique(c.plane[in_shell], return_inverse=True)
+        kind = grid_slots(local_plane, c.arg_latitude_deg[in_shell])[2]
+        kinds[int(shell_id)] = "nearest" if kind == "irregular" else kind
+    return kinds
+
+
 def _walker_design(c: Constellation, shell_id: int, members: np.ndarray):
     """``(slot, seam_shift)`` of a complete Walker shell from its design indices, else None."""
     if not c.shells or shell_id >= len(c.shells) or c.is_tle:

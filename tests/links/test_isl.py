@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from skymesh.constants import WGS84_A_KM
-from skymesh.links.isl import isl_lengths_km, plus_grid_pairs
+from skymesh.links.isl import isl_lengths_km, plus_grid_kinds, plus_grid_pairs
 from skymesh.orbits.presets import load_constellation
 from skymesh.orbits.propagate import positions_ecef
 from skymesh.timebase import time_grid
@@ -63,3 +63,11 @@ def test_max_range_cuts_long_links():
     pos = np.array([[7000.0, 0, 0], [7000.0, 6000.0, 0]])
     assert np.isnan(isl_lengths_km(pos, np.array([[0, 1]]), max_range_km=5400)[0])
     assert isl_lengths_km(pos, np.array([[0, 1]]), max_range_km=None)[0] == pytest.approx(6000)
+
+
+def test_grid_kinds_of_presets_and_real_sets(shared_data):
+    assert plus_grid_kinds(load_constellation("starlink-gen1")) == {s: "walker design"
+                                                                    for s in range(5)}
+    # real shells have gaps and spares: every one falls back to the nearest-argument rule
+    real = load_constellation(shared_data / "starlink_tle_20251204.txt")
+    assert set(plus_grid_kinds(real).values()) == {"nearest"}

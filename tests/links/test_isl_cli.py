@@ -22,10 +22,13 @@ def _files(tmp_path):
 def test_info_counts_the_listed_isls(tmp_path, capsys):
     tle, rings = _files(tmp_path)
     assert main(["info", str(tle), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["isl_links"] == 2 * 36 * 18
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["isl_links"] == 2 * 36 * 18
+    assert [s["grid"] for s in doc["shells"]] == ["walker"]     # a regular TLE shell
     assert main(["info", str(tle), "--isls", str(rings), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["isl_links"] == 36 * 18 and doc["isl_source"] == str(rings)
+    assert [s["grid"] for s in doc["shells"]] == ["listed"]
 
 
 def test_latency_with_a_list_and_the_range_rule(tmp_path, capsys):
