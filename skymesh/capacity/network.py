@@ -50,6 +50,16 @@ Link kinds, in the order they appear in ``R``:
 
 A terminal without a route this step (``gateway == -1``) gets 0 (reason ``"no-route"``).
 
+Backhaul for the load-aware assignment
+--------------------------------------
+The fixed-route model above ties each terminal to the satellite its shortest path starts
+from, so terminals pile onto a few satellites. The load-aware beam assignment
+(:mod:`skymesh.capacity.assignment`) instead chooses the serving satellite per cell and needs,
+for every satellite, the backhaul its traffic would take: :func:`satellite_routes` (each
+satellite's shortest-delay route to a gateway its exit group may use) and
+:func:`backhaul_network` (those routes' ISL, feeder and gateway links, same kinds and
+capacities as here, as a links x routes incidence matrix).
+
 Result of :func:`allocate_step` (dict):
     ``rate_mbps`` (G,); ``served`` (G, bool); ``reason`` (G, str: ``"served"``,
     ``"no-route"``, ``"no-beam"``); ``bottleneck`` (G, int: link index, -1 demand met, -2 not
