@@ -312,7 +312,7 @@ _TEMPLATE = """<!DOCTYPE html>
   html, body { height: 100%; }
   body { margin: 0; font-family: system-ui, -apple-system, "Segoe UI", sans-serif;
          background: #f4f6f8; color: #222; display: flex; flex-direction: column;
-         overflow: hidden; }
+         overflow-x: hidden; overflow-y: auto; }
   header { padding: 6px 14px; display: flex; flex-wrap: wrap; gap: 10px 14px;
            align-items: center; flex: none; }
   h1 { font-size: 17px; margin: 0 8px 0 0; }
@@ -512,18 +512,24 @@ _SCRIPT = r"""
       ctx.font = it.font;
       const w = ctx.measureText(it.text).width, h = it.size, o = it.offset;
       const options = [[it.x + o, it.y + h / 3], [it.x - o - w, it.y + h / 3],
-                       [it.x - w / 2, it.y - o], [it.x - w / 2, it.y + o + h]];
+                       [it.x - w / 2, it.y - o], [it.x - w / 2, it.y + o + h],
+                       [it.x + o, it.y - o], [it.x + o, it.y + o + h],
+                       [it.x - o - w, it.y - o], [it.x - o - w, it.y + o + h]];
+      const boxOf = (x, y) => [x - 2, y - h, x + w + 2, y + 3];
+      const free = box => boxes.every(q => box[2] <= q[0] || q[2] <= box[0] ||
+                                           box[3] <= q[1] || q[3] <= box[1]);
       let pick = null;
       for (const [x, y] of options) {
-        const box = [x - 2, y - h, x + w + 2, y + 3];
+        const box = boxOf(x, y);
         const inside = box[0] >= 0 && box[2] <= W && box[1] >= 0 && box[3] <= H;
-        const free = boxes.every(q => box[2] <= q[0] || q[2] <= box[0] ||
-                                      box[3] <= q[1] || q[3] <= box[1]);
-        if (inside && free) { pick = [x, y, box]; break; }
+        if (inside && free(box)) { pick = [x, y, box]; break; }
       }
-      if (!pick && it.always) {
-        const x = Math.min(Math.max(2, it.x + o), W - w - 2), y = it.y + h / 3;
-        pick = [x, y, [x - 2, y - h, x + w + 2, y + 3]];
+      if (!pick && it.always) {      // an endpoint's name: pulled inside, free if it can be
+        const clamp = ([x, y]) => [Math.min(Math.max(2, x), W - w - 2),
+                                   Math.min(Math.max(h + 2, y), H - 4)];
+        const moved = options.map(clamp);
+        const ok = moved.find(([x, y]) => free(boxOf(x, y))) || moved[0];
+        pick = [ok[0], ok[1], boxOf(ok[0], ok[1])];
       }
       if (!pick) continue;
       boxes.push(pick[2]);
