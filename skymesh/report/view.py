@@ -539,6 +539,7 @@ _SCRIPT = r"""
       ctx.fillStyle = it.colour; ctx.fillText(it.text, pick[0], pick[1]);
     }
     canvas.dataset.labels = JSON.stringify(placed);
+    canvas.dataset.labelBoxes = JSON.stringify(boxes.map(b => b.map(v => Math.round(v))));
   }
 
   function draw() {

@@ -220,6 +220,18 @@ def test_view_policy_route_labels_layout(browser, policy_view):
     assert labels[:2] == ["terminal Taipei (TW)", "gateway Yamaguchi (JP)"]
     assert "Yamaguchi" not in labels and "Hitachinaka" in labels
 
+    # No two labels overlap, in a large window or a small one.
+    for size in ({"width": 1200, "height": 800}, {"width": 640, "height": 480}):
+        page.set_viewport_size(size)
+        page.wait_for_timeout(100)
+        boxes = json.loads(canvas.get_attribute("data-label-boxes"))
+        assert len(boxes) >= 2
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+    page.set_viewport_size({"width": 1200, "height": 800})
+    page.wait_for_timeout(100)
+
     # Each role in the legend has its own colour.
     colours = page.eval_on_selector_all(
         ".legend-item", "els => Object.fromEntries(els.map(e => [e.dataset.key, "
