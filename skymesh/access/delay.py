@@ -261,3 +261,22 @@ def access_components_ms(n_isl_hops, load=0.0, *, space_propagation_ms=0.0, fibr
     if detail:
         out.update({k: col(v) for k, v in parts.items()})
     return out
+
+
+def ground_to_ground_components(table) -> dict:
+    """Mean RTT components (ms) of a ground-to-ground path series, and the total's median.
+
+    The path's ``rtt_ms`` is space propagation; the access network adds its delay at both
+    ends (two user links) and processing per ISL hop and per ground relay passed (links
+    on the one-way path = 2 + ISL hops + 2 per relay); no PoP or fibre on this path.
+    """
+    prop = table.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)
+    isl = table.column("isl_hops").to_numpy(zero_copy_only=False).astype(float)
+    hops = table.column("hops").to_numpy(zero_copy_only=False).astype(float)
+    relays = np.maximum((hops - isl - 2.0) / 2.0, 0.0)
+    comp = access_components_ms(np.nan_to_num(isl), space_propagation_ms=prop, user_links=2,
+                                gateway=np.nan_to_num(relays), pop=False)
+    ok = np.isfinite(comp["rtt_ms"])
+    out = {f"{k}_mean": (float(comp[k][ok].mean()) if ok.any() else None) for k in COLUMNS}
+    out["rtt_ms_p50"] = float(np.median(comp["rtt_ms"][ok])) if ok.any() else None
+    return out

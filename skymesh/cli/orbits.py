@@ -226,7 +226,8 @@ def latency(a: str = typer.Argument(..., help="First place (name or 'lat,lon')."
     summary["great_circle_km"] = gc_km
     summary["vacuum_rtt_ms"] = float(vacuum_rtt_ms(pa_.lat_deg, pa_.lon_deg, pb.lat_deg,
                                                    pb.lon_deg))
-    summary["components"] = _ground_to_ground_components(table)
+    from skymesh.access.delay import ground_to_ground_components
+    summary["components"] = ground_to_ground_components(table)
     meta = dict(a=pa_.name, b=pb.name, constellation=c.name, mode=mode, start_utc=grid.start,
                 duration_s=duration, step_s=step, min_elevation_deg=min_elevation,
                 max_gsl_range_km=max_gsl_range, isls=str(isls) if isls else None)
@@ -268,23 +269,3 @@ def _isl_list(path, c, notes: list):
     pairs = load_isl_file(path, c.sat_names)
     notes.append(f"{len(pairs):,} ISLs from {path} (instead of the +Grid)")
     return pairs
-
-
-def _ground_to_ground_components(table) -> dict:
-    """Mean RTT components (ms) of a ground-to-ground path series, and the total's median.
-
-    The path's ``rtt_ms`` is space propagation; the access network adds its delay at both
-    ends (two user links) and processing per ISL hop and per ground relay passed (links
-    on the one-way path = 2 + ISL hops + 2 per relay); no PoP or fibre on this path.
-    """
-    from skymesh.access.delay import COLUMNS, access_components_ms
-    prop = table.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)
-    isl = table.column("isl_hops").to_numpy(zero_copy_only=False).astype(float)
-    hops = table.column("hops").to_numpy(zero_copy_only=False).astype(float)
-    relays = np.maximum((hops - isl - 2.0) / 2.0, 0.0)
-    comp = access_components_ms(np.nan_to_num(isl), space_propagation_ms=prop, user_links=2,
-                                gateway=np.nan_to_num(relays), pop=False)
-    ok = np.isfinite(comp["rtt_ms"])
-    out = {f"{k}_mean": (float(comp[k][ok].mean()) if ok.any() else None) for k in COLUMNS}
-    out["rtt_ms_p50"] = float(np.median(comp["rtt_ms"][ok])) if ok.any() else None
-    return out

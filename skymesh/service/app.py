@@ -414,9 +414,13 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
         pts = GroundPoints.of([a, b], [pa_.lat_deg, pb.lat_deg], [pa_.lon_deg, pb.lon_deg])
         table = path_series(eng.constellation, time_grid(_when(at), 0.0, 1.0), pts, [[0, 1]],
                             min_elevation_deg=eng.min_elevation_deg)
+        from skymesh.access.delay import ground_to_ground_components
         row = table.slice(0, 1).to_pylist()[0] if table.num_rows else {}
+        comp = ground_to_ground_components(table.slice(0, 1))
         return {"a": a, "b": b, "at": _iso_aware(_when(at)),
-                **{k: v for k, v in row.items() if k.endswith("_ms") or k in ("hops",)}}
+                "space_propagation_ms": row.get("rtt_ms"), "hops": row.get("hops"),
+                "rtt_ms": comp["rtt_ms_p50"],
+                "components_ms": {k[:-5]: v for k, v in comp.items() if k.endswith("_mean")}}
 
     # ------------------------------------------------------------------ sites, scenarios
     @app.get("/sites")

@@ -286,7 +286,11 @@ def test_rtt_and_visible_readouts(svc):
     assert all(550 / 1.0 <= s["range_km"] <= 1_400 for s in vis["satellites"])  # 25-90 deg at 550 km
     r = client.get(f"/readouts/rtt?a=Paris&b=Luanda&at={AT}", headers=h).json()
     from skymesh.report.plots import vacuum_rtt_ms
-    assert r["rtt_ms"] >= vacuum_rtt_ms(48.85, 2.35, -8.84, 13.23)
+    assert r["space_propagation_ms"] >= vacuum_rtt_ms(48.85, 2.35, -8.84, 13.23)
+    parts = r["components_ms"]            # the RTT is the sum of its named components
+    assert abs(sum(v for k, v in parts.items() if k != "rtt_ms") - r["rtt_ms"]) < 1e-9
+    assert parts["space_propagation_ms"] == pytest.approx(r["space_propagation_ms"])
+    assert r["rtt_ms"] > r["space_propagation_ms"]
     assert client.get("/readouts/rtt?a=Qqqzzx&b=Luanda", headers=h).status_code == 422
 
 
