@@ -104,3 +104,41 @@ def test_bad_rain_input():
         RainSpec(rate_mmh=1.0, country="UA", box=[0, 0, 1, 1])
     with pytest.raises(ValueError, match="lat_min < lat_max"):
         RainSpec(rate_mmh=1.0, box=[10, 0, 5, 1])
+
+
+def test_scenario_rain_lowers_the_slot_capacity(tmp_path):
+    """[[rain]] in a scenario reaches the run's beam capacities: heavier rain never carries
+    more terminals at the target, and a cloudburst (150 mm/h) carries fewer."""
+    from skymesh.sim.capacity_pass import network_params, service_cells, slot_capacity
+    from skymesh.sim.prepare import prepare
+    from skymesh.sim.scenario import load_scenario
+    base = """
+name = "rainy"
+[constellation]
+preset = "starlink-shell1"
+[time]
+start = 2022-10-15T12:00:00Z
+duration_s = 20
+step_s = 10
+[[terminals]]
+name = "be"
+points = [[50.85, 4.35], [51.22, 4.40], [51.05, 3.72], [50.63, 5.57]]
+[[gateways]]
+name = "Aerzen"
+lat = 52.06
+lon = 9.329
+country = "DE"
+[capacity]
+target_mbps = 25
+"""
+    alpha = []
+    for rate in (0.0, 50.0, 150.0):
+        path = tmp_path / f"r{rate:g}.toml"
+        path.write_text(base + f"\n[[rain]]\nrate_mmh = {rate}\n")
+        prep = prepare(load_scenario(path))
+        groups, group_of = np.unique(prep.terminal_country, return_inverse=True)
+        cells = service_cells(prep.terminal_lat, prep.terminal_lon, group_of, 5)
+        res = slot_capacity(prep, prep.operators[0], 0.0, cells, groups, np.full(4, 1e5),
+                            network_params(prep), 25.0)
+        alpha.append(res["carry"]["alpha"])
+    assert alpha[0] >= alpha[1] >= alpha[2] and alpha[2] < alpha[0]
