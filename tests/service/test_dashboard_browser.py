@@ -93,6 +93,7 @@ def test_propose_approve_and_see_the_map_change(server):
         page.wait_for_function(
             "document.querySelector('path[data-iso2=\"TW\"]').dataset.state === 'inactive'")
         assert "inactive" in page.get_attribute(tw, "class")
+        page.wait_for_selector("#audit >> text=policy.change")   # the table refreshes last
         audit = page.inner_text("#audit")
         for action in ("propose", "approve", "policy.change", "login"):
             assert action in audit
