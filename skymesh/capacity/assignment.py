@@ -249,6 +249,9 @@ class _LinprogFill:
     def freeze(self, cells, level, last=False):
         self.floor[cells] = self.wS[cells] * level * (1 - 1e-9)
 
+    def current(self):
+        return self.final()
+
     def final(self):
         lv = np.flatnonzero(self.floor > 0)
         A = sp.vstack([self.A_res, self.A_dem, -self.X[lv]], format="csr")
@@ -369,6 +372,11 @@ class _HighsFill:
             self.h.changeRowsBounds(rows.size, rows.astype(np.int32),
                                     self.wS[cells] * lv * (1 - 1e-9),
                                     np.full(rows.size, self.inf))
+
+    def current(self):
+        y = np.zeros(self.n_var)
+        y[self.cols] = np.clip(np.asarray(self.h.getSolution().col_value)[1:], 0.0, 1.0)
+        return y
 
     def final(self):
         self.h.changeColBounds(0, 0.0, 0.0)
@@ -532,7 +540,10 @@ def assign_cells(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, *, n
         frozen |= newly
         lp.freeze(np.flatnonzero(newly), level[np.flatnonzero(newly)], last=frozen.all())
     # final LP: hold every cell at its level, maximise the total served rate
-    y = lp.final() if n_var else np.zeros(0)
+    # (skipped when every cell is held at its demand: nothing can grow, the last round's
+    # solution already is the answer)
+    all_demand = bool(np.all(reason[active] == "demand")) and rounds > 0
+    y = (lp.current() if all_demand else lp.final()) if n_var else np.zeros(0)
     lp_s = lp.seconds
     beam_time = np.zeros(n_pairs)
     beam_time[P] = y

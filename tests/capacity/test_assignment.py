@@ -383,3 +383,14 @@ def test_bench_assignment_smoke():
     assert row["served_fraction"] == 1.0
     assert row["level_diff"] <= 1e-6 * max(row["min_level"], 1e-12)
     assert row["rate_rel_diff"] <= 1e-6
+
+
+def test_all_demand_met(assign_cells):
+    """Plenty of beams: every cell gets exactly its demand (reason 'demand'), and its beam
+    time is its demand over the beam capacity, summed over its satellites."""
+    r = assign_cells([0, 0, 1, 2], [0, 1, 1, 2], [1000.0] * 4, [300.0, 50.0, 800.0],
+                     beams_per_sat=4)
+    assert np.allclose(r["cell_rate_mbps"], [300.0, 50.0, 800.0], rtol=1e-6)
+    assert set(r["cell_reason"]) == {"demand"}
+    per_cell = np.bincount([0, 0, 1, 2], weights=r["beam_time"], minlength=3)
+    assert np.allclose(per_cell, [0.3, 0.05, 0.8], rtol=1e-6)
