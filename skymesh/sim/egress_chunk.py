@@ -425,7 +425,9 @@ def _slots_chunk(prep: Prepared, start: int, stop: int) -> pa.Table:
     return pa.concat_tables(parts)
 
 
-def _components(seg: dict, load: float, has_pops: bool) -> dict:
+def _components(seg: dict, load: float) -> dict:
+    """RTT components of held paths; PoP processing counts even without PoPs (the gateway
+    site is then the PoP: traffic still meets a router and NAT before the internet)."""
     return access_components_ms(seg["isl_hops"], load, space_propagation_ms=seg["space_ms"],
                                 fibre_ms=seg["fibre_ms"], user_link_rtt_ms=seg["user_rtt_ms"],
                                 gateway=True, pop=True)
@@ -457,7 +459,7 @@ def _slot_rows(prep: Prepared, label: str, k0: int, sub_grid, res: dict) -> pa.T
         pop_country = np.where(served, prep.pops.country_iso2[np.maximum(pop, 0)], "")
     else:
         pop_names, pop_idx, pop_country = prep.gateway_name, gw, gw_country
-    comp = _components(main, s.access.load, prep.pops is not None)
+    comp = _components(main, s.access.load)
     cols = {
         "time_utc": pa.array(np.repeat(times, n_term), type=pa.timestamp("ms", tz="UTC")),
         "step": pa.array(step.astype(np.int32)),
@@ -487,7 +489,7 @@ def _slot_rows(prep: Prepared, label: str, k0: int, sub_grid, res: dict) -> pa.T
     if "bent" in res:
         bent = res["bent"]
         bserved = T(bent["served"])
-        bcomp = _components(bent, s.access.load, prep.pops is not None)
+        bcomp = _components(bent, s.access.load)
         cols["bent_pipe_served"] = pa.array(bserved)
         cols["bent_pipe_rtt_ms"] = pa.array(T(bcomp["rtt_ms"]), mask=~bserved)
         cols["bent_pipe_gateway"] = _name_column(prep.gateway_name, T(bent["gateway"]))
