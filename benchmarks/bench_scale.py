@@ -65,7 +65,8 @@ def main(hours: float = 24.0, step_s: float = 10.0) -> dict:
     env.setdefault("SKYMESH_DATA", str(REPO.parent / "shared" / "data"))
     OUT.mkdir(exist_ok=True)
     long_s = int(hours * 3600)
-    base = ["run", "starlink-100-cities-24h", "--force", "--set", f"time.step_s={step_s}"]
+    base = ["run", "starlink-100-cities-24h", "--force", "--yes",  # long by design: no question
+            "--set", f"time.step_s={step_s}"]
     steps_long = long_s // int(step_s) + 1
     results = {}
     results["1h_sync"] = _run(base + ["--set", "time.duration_s=3600",

@@ -158,7 +158,12 @@ def run_cmd(scenario: str = typer.Argument(..., help="Scenario file (.toml) or b
     loaded = load_scenario(scenario, overrides)
     out = out or Path("results") / loaded.scenario.name
     check_results_folder(out, loaded, force=force, resume=resume)
-    gate(estimate_run(loaded), yes=yes or resume, out=out,
+    est = estimate_run(loaded)
+    if scheduler == "processes":  # chunks run side by side on the local cluster
+        import dataclasses
+        import os
+        est = dataclasses.replace(est, seconds=est.seconds / (workers or os.cpu_count() or 1))
+    gate(est, yes=yes or resume, out=out,
          hint="shorten time.duration_s or coarsen time.step_s (--set), or use fewer terminals")
     with JobProgress(f"run {loaded.scenario.name}", enabled=not json_out) as bar:
         summary = run_scenario(loaded, out, overrides=overrides, force=force, resume=resume,

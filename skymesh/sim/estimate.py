@@ -7,9 +7,12 @@ with the machine (:func:`skymesh.cli.jobs.gate`) and refuses what cannot fit.
 
 Memory figures are bytes of the arrays the job holds at once, from their
 shapes and dtypes (float64 = 8 B): satellite positions are 3 float64 per
-satellite-step (24 B); look angles (elevation, azimuth, range) are 3 float64
-per ground point x satellite x step of one routing block; the time grid is one
-float64 per step. Result rows are streamed to disk per chunk by ``run``, but
+satellite-step (24 B); ground-satellite links are held per routing block, for
+the satellites a point can see (a coverage cap from the orbit altitude and the
+elevation mask, with a margin for inclined shells crowding their latitudes);
+a routing study's shortest-path trees are distances and predecessors (2 x 8 B)
+per ground point x node x step of a block; the time grid is one float64 per
+step. Result rows are streamed to disk per chunk by ``run``, but
 held whole by ``latency`` (a pyarrow table: ~102 B per row, measured with
 ``Table.nbytes`` on a Paris-Luanda series; times three for the block list,
 the concatenation and the sort that build it).
@@ -33,8 +36,21 @@ SLOW_S = 600.0
 
 POSITION_BYTES = 24.0
 """Bytes per satellite-step of positions (3 x float64 ECEF, km)."""
-LOOK_ANGLE_BYTES = 24.0
-"""Bytes per ground point x satellite x step of look angles (3 x float64)."""
+LINK_BYTES = 120.0
+"""Bytes per ground-satellite link of one step while a block is routed: visible_pairs' five
+arrays (3 x int64 + 2 x float64 = 40 B) and the graph edges built from them (source,
+target, weight, then their CSR copy: ~80 B)."""
+EARTH_RADIUS_KM = 6371.0
+"""Mean Earth radius (IUGG), for the coverage cap of a satellite."""
+DENSITY_MARGIN = 3.0
+"""Satellites in view of a point, relative to a uniform spread: a circular orbit of
+inclination i spends a share cos(lat) / (pi sqrt(sin^2 i - sin^2 lat)) of its time per unit
+latitude, i.e. an areal density 2 / (pi sqrt(sin^2 i - sin^2 lat)) times the mean, which is
+0.8 at the equator and 1.7-2.8 at 45-50 deg for a 53 deg shell; 3 bounds it away from the
+singular latitude itself, averaged over a coverage cap."""
+TLE_ALTITUDE_KM = 1200.0
+"""Altitude assumed for a satellite whose mean motion cannot be read (OneWeb's 1,200 km:
+the highest LEO broadband shell, so the most satellites in view)."""
 ROUTE_BLOCK_STEPS = 20
 """Steps routed together in one block graph (``egress_chunk.ROUTE_STEPS``)."""
 LATENCY_ROW_BYTES = 3 * 102.0
@@ -63,17 +79,24 @@ for an egress part of ~17 columns; twice that leaves room for added columns), by
 EGRESS_S_PER_SAT_STEP = 2.7e-6
 """Egress run time per satellite-step (propagation, ISL lengths, visibility; measured 2.7 us
 on iran-2022 with 100 terminals, 4,408 satellites)."""
-EGRESS_S_PER_TERMINAL_STEP = 1.5e-5
-"""Egress run time per terminal-step and operator (routing, with the bent-pipe comparison;
-measured 15 us going from 100 to 1,000 terminals of iran-2022)."""
+EGRESS_S_PER_TERMINAL_STEP = 3.2e-5
+"""Egress run time per terminal-step and operator (routing, access, the bent-pipe comparison):
+with :data:`EGRESS_S_PER_TERMINAL2_STEP`, a fit of the chunk time per step measured at 1,000
+(iran-2022: 45 ms), 2,000, 5,000 and 20,000 terminals (ukraine-2022: 0.18, 0.67, ~5 s)."""
+EGRESS_S_PER_TERMINAL2_STEP = 1.25e-8
+"""Egress run time per step that grows with the square of the terminals (see above: the
+time per step grows as about terminals^1.5 over 1,000-20,000 terminals)."""
+CAPACITY_S_PER_TERMINAL_SAMPLE = 2e-4
+"""The capacity pass (beams, max-min fair rates), per terminal and sampled instant: 2.6 s for
+5,000 terminals x 3 samples of ukraine-2022."""
 ROUTING_S_PER_SAT_SOURCE_STEP = 2.1e-7
 """Routing-study time per satellite x ground point x step (one Dijkstra per ground point;
 measured on starlink-100-cities-24h, 9,042 satellites, 30 and 100 cities)."""
 LATENCY_S_PER_SAT_STEP = 1.6e-6
 """``latency`` time per satellite-step for one pair (measured 1.2-2.6 ms per step over
 shell 1's 1,584 satellites)."""
-FIXED_S = 1.0
-"""Start-up, summary and report of a run (s)."""
+FIXED_S = 5.0
+"""Start-up, summary, figures and report of a run (s; 4-7 s measured on small runs)."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +154,7 @@ def estimate_path_series(steps: int, n_sats: int, n_endpoints: int, n_pairs: int
     from skymesh.network.over_time import _CHUNK_ELEMENTS
     chunk = max(1, min(steps, _CHUNK_ELEMENTS // max(1, n_sats)))
     memory = (8.0 * steps + POSITION_BYTES * chunk * n_sats
-              + LOOK_ANGLE_BYTES * ROUTE_BLOCK_STEPS * n_sats * n_endpoints
+              + LINK_BYTES * ROUTE_BLOCK_STEPS * n_sats * n_endpoints
               + LATENCY_ROW_BYTES * steps * n_pairs)
     disk = LATENCY_DISK_BYTES_PER_ROW * steps * n_pairs if to_disk else 0.0
     seconds = LATENCY_S_PER_SAT_STEP * steps * n_sats * n_pairs
@@ -160,22 +183,60 @@ def _count_ground(loaded) -> tuple[int, int]:
     return terminals, gateways
 
 
-def _n_sats(loaded, preset, file, skip_bad=False) -> int:
-    from skymesh.orbits.presets import WALKER_PRESETS, load_constellation
-    if preset is not None and preset.lower() in WALKER_PRESETS:
-        return int(sum(sh.size for sh in WALKER_PRESETS[preset.lower()]["shells"]))
-    source = preset if preset is not None else str(loaded.resolve(file))
-    return len(load_constellation(source, skip_bad=skip_bad))
+def cap_fraction(altitude_km, min_elevation_deg: float) -> np.ndarray:
+    """Share of the Earth's surface that sees a satellite at ``altitude_km`` above
+    ``min_elevation_deg``: a spherical cap of Earth-central half-angle
+    ``acos(R cos e / (R + h)) - e``, area share ``(1 - cos half-angle) / 2``."""
+    e = np.deg2rad(min_elevation_deg)
+    r = EARTH_RADIUS_KM + np.asarray(altitude_km, dtype=float)
+    half = np.arccos(np.clip(EARTH_RADIUS_KM * np.cos(e) / r, -1.0, 1.0)) - e
+    return (1.0 - np.cos(np.maximum(half, 0.0))) / 2.0
+
+
+def _tle_altitudes_km(path) -> np.ndarray:
+    """Altitudes (km) of a TLE file's element sets, from line 2's mean motion (rev/day),
+    without parsing the rest: a = (mu / n^2)^(1/3), WGS-84 mu = 398,600.4418 km^3/s^2."""
+    mu = 398_600.4418
+    alts = []
+    with open(path, encoding="ascii", errors="replace") as fh:
+        for line in fh:
+            if line.startswith("2 ") and len(line) >= 63:
+                try:
+                    n = float(line[52:63]) * 2.0 * np.pi / 86400.0
+                    alts.append((mu / n ** 2) ** (1.0 / 3.0) - 6378.137)
+                except (ValueError, ZeroDivisionError):
+                    alts.append(TLE_ALTITUDE_KM)
+    return np.asarray(alts, dtype=float)
+
+
+def _sats(loaded, preset, file) -> np.ndarray:
+    """Altitude (km) of every satellite of a constellation, without building it."""
+    from skymesh.orbits.presets import TLE_PRESETS, WALKER_PRESETS
+    key = preset.lower() if preset is not None else None
+    if key in WALKER_PRESETS:
+        return np.concatenate([np.full(sh.size, sh.altitude_km)
+                               for sh in WALKER_PRESETS[key]["shells"]])
+    if key in TLE_PRESETS:
+        from skymesh.orbits.snapshots import newest_snapshot
+        return _tle_altitudes_km(newest_snapshot(TLE_PRESETS[key]["group"]))
+    return _tle_altitudes_km(loaded.resolve(file))
+
+
+def visible_per_point(altitudes_km, min_elevation_deg: float) -> float:
+    """Satellites a ground point sees at once, an upper estimate (see :data:`DENSITY_MARGIN`)."""
+    n = len(altitudes_km)
+    return float(min(n, DENSITY_MARGIN * cap_fraction(altitudes_km, min_elevation_deg).sum()))
 
 
 def estimate_run(loaded) -> JobEstimate:
     """Cost of ``skymesh run`` of ``loaded`` (a :class:`~skymesh.sim.scenario.LoadedScenario`)."""
     s = loaded.scenario
     steps = n_steps(s.time.duration_s, s.time.step_s)
-    sats = [_n_sats(loaded, s.constellation.preset, s.constellation.file,
-                    s.constellation.skip_bad)]
+    alts = [_sats(loaded, s.constellation.preset, s.constellation.file)]
     if s.second_operator is not None:
-        sats.append(_n_sats(loaded, s.second_operator.preset, s.second_operator.file))
+        alts.append(_sats(loaded, s.second_operator.preset, s.second_operator.file))
+    sats = [len(a) for a in alts]
+    in_view = max(visible_per_point(a, s.routing.min_elevation_deg) for a in alts)
     terminals, gateways = _count_ground(loaded)
     routing = s.study == "routing"
     from skymesh.sim.run import default_chunk_steps
@@ -188,9 +249,11 @@ def estimate_run(loaded) -> JobEstimate:
     ground = terminals + gateways
     big = max(sats)
     memory = (8.0 * steps + POSITION_BYTES * chunk * big
-              + LOOK_ANGLE_BYTES * block * big * ground
+              + LINK_BYTES * block * in_view * ground
               + (ROUTING_ROW_MEMORY_BYTES if routing else EGRESS_ROW_MEMORY_BYTES)
               * chunk * rows_per_step)
+    if routing:
+        memory += 16.0 * block * terminals * (big + terminals)
     if routing:
         disk = steps * (ROUTING_DISK_BYTES_PER_PAIR_STEP * pairs
                         + ROUTING_DISK_BYTES_PER_NODE_SOURCE_STEP * big * terminals)
@@ -199,7 +262,9 @@ def estimate_run(loaded) -> JobEstimate:
     else:
         disk = EGRESS_DISK_BYTES_PER_ROW * steps * rows_per_step
         seconds = steps * sum(EGRESS_S_PER_SAT_STEP * n + EGRESS_S_PER_TERMINAL_STEP * terminals
-                              for n in sats)
+                              + EGRESS_S_PER_TERMINAL2_STEP * terminals ** 2 for n in sats)
+        if s.capacity is not None and "capacity" in s.metrics.wanted:
+            seconds += CAPACITY_S_PER_TERMINAL_SAMPLE * terminals * s.capacity.samples
         parts = chunks
     disk += PART_OVERHEAD_BYTES * parts
     return JobEstimate(f"run {s.name}", steps, sum(sats), ground, memory, disk,

@@ -45,17 +45,20 @@ def no_work(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("work started before the job was refused")
 
+    # every module imported before any patch, so none binds a patched name for good
     import skymesh.network.over_time as over_time
     import skymesh.orbits.propagate as propagate
     import skymesh.sim.prepare as prepare
     import skymesh.sim.run as run
+    import skymesh.sim.sweep as sweep
+    import skymesh.sim.egress_chunk  # noqa: F401
+    import skymesh.sim.routing_chunk  # noqa: F401
     monkeypatch.setattr(propagate, "positions_ecef", forbidden)
     monkeypatch.setattr(over_time, "positions_ecef", forbidden)
     monkeypatch.setattr(over_time, "path_series", forbidden)
     monkeypatch.setattr(prepare, "prepare", forbidden)
     monkeypatch.setattr(run, "_prepared", forbidden)
     monkeypatch.setattr(run, "run_scenario", forbidden)
-    import skymesh.sim.sweep as sweep
     monkeypatch.setattr(sweep, "run_scenario", forbidden)
 
 
