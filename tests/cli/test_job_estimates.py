@@ -158,3 +158,21 @@ def test_disk_estimate_bounds_a_real_run(scenario, tmp_path):
     written = sum(p.stat().st_size for p in (out / "timeseries.parquet").iterdir())
     est = estimate_run(loaded)
     assert written <= est.disk_bytes <= 20 * written
+
+
+def test_on_a_terminal_a_slow_job_asks_first(monkeypatch):
+    import typer
+
+    import skymesh.cli.jobs as jobs
+    from skymesh.errors import SkyMeshError
+    from skymesh.sim.estimate import JobEstimate
+    slow = JobEstimate("run x", 10, 10, 1, memory_bytes=1.0, disk_bytes=0.0, seconds=3600.0)
+    monkeypatch.setattr(jobs, "_interactive", lambda: True)
+    asked = []
+    monkeypatch.setattr(typer, "confirm", lambda text, **kw: asked.append(text) or False)
+    with pytest.raises(SkyMeshError, match="not started"):
+        jobs.gate(slow, yes=False, hint="h")
+    assert len(asked) == 1 and "60 min" in asked[0]  # 3,600 s
+    monkeypatch.setattr(typer, "confirm", lambda text, **kw: True)
+    jobs.gate(slow, yes=False, hint="h")            # confirmed: goes ahead
+    jobs.gate(slow, yes=True, hint="h")             # --yes: never asks

@@ -264,7 +264,7 @@ def test_sweep_force_refuses_a_folder_no_sweep_made(tmp_path, scenario):
 
 
 def test_results_files_get_the_usual_mode(tmp_path, scenario):
-    """Atomic writes go through mkstemp (0600); the user's files must not stay private by accident."""
+    """Atomic writes go through mkstemp (0600): the user's files must not stay private."""
     out = tmp_path / "res"
     run_scenario(load_scenario(scenario), out)
     mask = os.umask(0)
