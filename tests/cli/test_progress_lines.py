@@ -109,3 +109,13 @@ def test_terminal_gets_a_bar_not_lines():
             bar.update(i, 3, 10 * i, 30)
     assert not _lines(stream.getvalue())
     assert bar._bar is not None and bar._bar.tasks[0].completed == 30
+
+
+def test_sweep_lines_name_the_run(tmp_path, capsys):
+    scenario = tmp_path / "p.toml"
+    scenario.write_text(textwrap.dedent(SMALL))
+    assert main(["sweep", str(scenario), "--set", "seed=1,2", "--out", str(tmp_path / "sw")]) == 0
+    lines = _lines(capsys.readouterr().err)
+    # two runs of 4 chunks each (11 steps in chunks of 3)
+    assert [(x["label"], int(x["done"])) for x in lines] == (
+        [("sweep run 1/2", i) for i in range(1, 5)] + [("sweep run 2/2", i) for i in range(1, 5)])
