@@ -182,6 +182,11 @@ def _check_line(text: str, expected: int, lineno: int, source: str) -> InputErro
     return None
 
 
+def _clip(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters for a message (a whole file may be one line)."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _satellite_key(catnum: str) -> str:
     """One spelling per satellite number: '  123', '00123' and '123' are one satellite."""
     text = catnum.strip()
@@ -194,9 +199,9 @@ def parse_tle_text(text: str, source: str = "<text>", skip_bad: bool = False):
     Parameters
     ----------
     text : str
-        The file contents. Lines end at ``\n``; blank lines are ignored;
-        trailing blanks and CR are stripped (a trailing tab is not: TLE lines
-        are printable ASCII). A name line is optional before each element
+        The file contents. Lines end at ``\n``, ``\r\n`` or ``\r``; blank
+        lines are ignored; trailing blanks are stripped (a trailing tab is
+        not: TLE lines are printable ASCII). A name line is optional before each element
         set; a leading ``0 `` on it (CelesTrak 3LE style) is dropped; a name
         may not hold control characters.
     source : str
@@ -220,9 +225,10 @@ def parse_tle_text(text: str, source: str = "<text>", skip_bad: bool = False):
         On the first bad element set (unless ``skip_bad``), or when no valid
         element set is found.
     """
-    # Only "\n" ends a line (str.splitlines would also split at form feeds, \x1c-\x1e,
-    # U+2028 ..., which have no business inside a TLE line and are reported instead).
-    lines = [raw.rstrip(" \r") for raw in text.split("\n")]
+    # Only LF, CRLF and CR end a line (str.splitlines would also split at form feeds,
+    # \x1c-\x1e, U+2028 ..., which have no business inside a TLE line and are reported).
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = [raw.rstrip(" ") for raw in text.split("\n")]
     lines = ["" if ln.isspace() else ln for ln in lines]
     names, line1s, line2s, skipped = [], [], [], []
     first_seen: dict[str, int] = {}     # satellite number -> line of its first TLE line 1
@@ -252,7 +258,7 @@ def parse_tle_text(text: str, source: str = "<text>", skip_bad: bool = False):
                         k += 1
                 continue
             if k >= len(order) or not _DATA_LINE.match(lines[order[k]]):
-                fail(InputError(f"name line '{name}' is not followed by TLE line 1",
+                fail(InputError(f"name line '{_clip(name)}' is not followed by TLE line 1",
                                 file=source, line=i + 1, field="line number"))
                 continue
             i = order[k]

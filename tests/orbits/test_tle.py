@@ -471,3 +471,13 @@ def test_notes_keep_brackets_in_names_and_paths(tmp_path, capsys):
     err = capsys.readouterr().err
     warning = [ln for ln in err.splitlines() if "epochs spread" in ln]
     assert len(warning) == 1 and "OLD [TEST]" in warning[0] and str(path) in warning[0]
+
+
+def test_cr_line_ends_and_a_long_stray_line(tmp_path):
+    """Old Mac line ends (CR only) are line ends; a stray line is quoted clipped, not whole."""
+    sets = [("A", *make_tle(44714, 2025, 338.25)), ("B", *make_tle(44715, 2025, 338.3))]
+    names, _, _, _ = parse_tle_text(tle_text(sets).replace("\n", "\r"))
+    assert names == ["A", "B"]
+    with pytest.raises(InputError) as info:
+        parse_tle_text("x" * 5000 + "\n")
+    assert len(str(info.value)) < 200 and "..." in str(info.value)
