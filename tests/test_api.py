@@ -1,0 +1,187 @@
+"""The public API (skymesh.api): independent checks of what it returns.
+
+Each check has its own reason: geometry (radius of a circular orbit, elevation
+from an independently built local vertical), physics (no RTT below the vacuum
+great-circle bound), or the API's own contract (components sum to the total,
+types, errors naming the field).
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import skymesh
+from skymesh import api
+
+WGS84_A_KM = 6378.137          # WGS84 semi-major axis (NIMA TR8350.2)
+WGS84_F = 1 / 298.257223563
+C_KM_S = 299_792.458
+T0 = "2026-01-01T00:00:00Z"
+WARSAW = {"name": "Warsaw", "lat": 52.23, "lon": 21.01, "country": "PL"}
+
+
+def _ecef(lat_deg, lon_deg):
+    """WGS84 geodetic -> ECEF (km) at height 0, written out here (not SkyMesh's)."""
+    lat, lon = np.deg2rad(lat_deg), np.deg2rad(lon_deg)
+    e2 = WGS84_F * (2 - WGS84_F)
+    n = WGS84_A_KM / np.sqrt(1 - e2 * np.sin(lat) ** 2)
+    return np.array([n * np.cos(lat) * np.cos(lon), n * np.cos(lat) * np.sin(lon),
+                     n * (1 - e2) * np.sin(lat)])
+
+
+def test_package_reexports_the_stable_names_and_keeps_the_version():
+    assert skymesh.__version__ == "0.1.0"
+    assert set(api.__all__) <= set(skymesh.__all__)
+    for name in api.__all__:
+        assert getattr(skymesh, name) is getattr(api, name)
+    with pytest.raises(AttributeError):
+        skymesh.no_such_name  # noqa: B018
+
+
+def test_public_functions_are_fully_typed():
+    for name in api.__all__:
+        obj = getattr(api, name)
+        if not inspect.isfunction(obj):
+            continue
+        hints = typing.get_type_hints(obj)
+        params = [p for p in inspect.signature(obj).parameters]
+        assert set(params) <= set(hints), (name, set(params) - set(hints))
+        assert "return" in hints, name
+
+
+def test_walker_positions_lie_on_the_orbit_radius():
+    shell = api.Shell(1200.0, 87.9, 18, 36, 1, raan_spread_deg=180.0)
+    c = api.walker(shell, name="ow")
+    grid = api.time_grid(T0, 600, 60)
+    pos = api.positions_ecef(c, grid)
+    assert pos.shape == (18 * 36, 11, 3)
+    r = np.linalg.norm(pos, axis=-1)
+    np.testing.assert_allclose(r, WGS84_A_KM + 1200.0, rtol=1e-9)
+    lat, _, _ = api.positions_geodetic(c, grid)
+    assert np.abs(lat).max() <= 92.1 - 0.0 and np.abs(lat).max() > 85.0   # 180-87.9 = 92.1
+
+
+def test_walker_speed_matches_kepler():
+    """ECEF displacement over 1 s ~ the circular speed sqrt(mu/r) (less Earth rotation)."""
+    mu = 398_600.4418                      # km^3/s^2, WGS84 / IERS
+    c = api.walker(api.Shell(550.0, 53.0, 4, 4))
+    pos = api.positions_ecef(c, api.time_grid(T0, 1, 1))
+    ecef_speed = np.linalg.norm(pos[:, 1] - pos[:, 0], axis=-1)
+    v = np.sqrt(mu / (WGS84_A_KM + 550.0))
+    omega_r = 7.2921150e-5 * (WGS84_A_KM + 550.0)    # the frame's speed at that radius
+    assert np.all(ecef_speed > v - omega_r - 0.01) and np.all(ecef_speed < v + omega_r + 0.01)
+
+
+def test_satellites_in_view_all_above_the_mask_and_none_missed():
+    c = api.load_constellation("starlink-shell1")
+    grid = api.time_grid(T0, 60, 30)
+    mask = 25.0
+    t = api.satellites_in_view(c, "48.85,2.35", grid, min_elevation_deg=mask)
+    assert t.num_rows > 0
+    # elevation from the ellipsoid normal, computed here
+    lat, lon = np.deg2rad(48.85), np.deg2rad(2.35)
+    up = np.array([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+    pos = api.positions_ecef(c, grid)
+    d = pos - _ecef(48.85, 2.35)
+    el = np.rad2deg(np.arcsin(d @ up / np.linalg.norm(d, axis=-1)))      # (N, T)
+    sat = t["sat"].to_numpy()
+    k = np.searchsorted(grid.offsets_s,
+                        (t["time_utc"].to_numpy().astype("datetime64[ms]")
+                         - np.datetime64("2026-01-01T00:00:00", "ms")).astype(float) / 1e3)
+    np.testing.assert_allclose(el[sat, k], t["elevation_deg"].to_numpy(), atol=1e-6)
+    assert np.all(t["elevation_deg"].to_numpy() >= mask)
+    clear = el > mask + 1e-6
+    assert clear.sum() == t.num_rows
+    assert np.all((t["azimuth_deg"].to_numpy() >= 0) & (t["azimuth_deg"].to_numpy() < 360))
+
+
+def test_latency_never_beats_light_and_components_add_up():
+    r = api.latency("London, GB", "Johannesburg, ZA", duration_s=20, step_s=10)
+    t = r.table
+    prop = np.array(t["space_propagation_ms"].to_pylist(), dtype=float)
+    ok = np.isfinite(prop)
+    assert ok.any()
+    a, b = r.a, r.b
+    # vacuum great-circle bound from a spherical Earth, written out here (mean radius 6371 km)
+    p1, p2 = np.deg2rad([a.lat_deg, b.lat_deg])
+    dl = np.deg2rad(b.lon_deg - a.lon_deg)
+    ang = np.arccos(np.sin(p1) * np.sin(p2) + np.cos(p1) * np.cos(p2) * np.cos(dl))
+    bound_ms = 2e3 * 6371.0 * ang / C_KM_S
+    assert np.all(prop[ok] >= 0.99 * bound_ms)
+    parts = sum(np.array(t[k].to_pylist(), dtype=float) for k in
+                ("space_propagation_ms", "fibre_ms", "access_ms", "processing_ms",
+                 "queueing_ms"))
+    np.testing.assert_allclose(parts[ok], np.array(t["rtt_ms"].to_pylist(), float)[ok])
+    assert np.all(np.array(t["fibre_ms"].to_pylist(), float)[ok] == 0.0)   # place to place
+    assert np.all(np.array(t["hops"].to_pylist())[ok] >= 2)
+    fig = r.plot_rtt()
+    assert fig.axes
+
+
+def test_internet_path_serving_satellite_above_the_mask():
+    t = api.internet_path("Kyiv, UA", gateways=[WARSAW], duration_s=60, step_s=15,
+                          min_elevation_deg=25.0)
+    served = t["served"].to_numpy(zero_copy_only=False)
+    assert served.all()
+    assert np.all(t["serving_elevation_deg"].to_numpy() >= 25.0)
+    assert set(t["gateway"].to_pylist()) == {"Warsaw"}
+    assert t["pop"].null_count == t.num_rows        # no PoPs given
+    # the uplink alone: at least 2 x 550 km / c, at most 2 x the slant range at 25 deg
+    ul = t["user_link_rtt_ms"].to_numpy()
+    assert np.all(ul >= 2e3 * 550.0 / C_KM_S) and np.all(ul <= 2e3 * 1123.0 / C_KM_S)
+
+
+def test_bad_input_names_what_was_typed():
+    with pytest.raises(api.InputError, match="lat"):
+        api.gateways([{"name": "X", "lon": 1.0, "country": "PL"}])
+    with pytest.raises(api.InputError, match="duration"):
+        api.load_scenario({"name": "x", "constellation": {"preset": "starlink-shell1"},
+                           "time": {"start": T0, "duration_s": -1, "step_s": 1},
+                           "terminals": [{"name": "a", "points": [[0, 0]]}],
+                           "gateways": [WARSAW]})
+    with pytest.raises(api.InputError, match="neither"):
+        api.load_constellation("no-such-preset")
+    with pytest.raises(api.InputError):
+        api.place("Nowhereville Zzyzx")
+
+
+def test_run_from_code_result_tables_and_figure(tmp_path):
+    res = api.run({"name": "kyiv", "constellation": {"preset": "starlink-shell1"},
+                   "time": {"start": T0, "duration_s": 60, "step_s": 15},
+                   "terminals": [{"name": "Kyiv", "points": [[50.45, 30.52]]}],
+                   "gateways": [WARSAW], "metrics": {"wanted": ["service", "rtt"]}},
+                  tmp_path / "out")
+    assert res.folder == tmp_path / "out"
+    ts = res.table("timeseries", ["time_utc", "rtt_ms", "space_propagation_ms"])
+    assert isinstance(ts, pa.Table) and ts.num_rows == 5
+    # Kyiv -> satellite -> Warsaw: at least the straight up-and-down legs at c
+    assert min(ts["space_propagation_ms"].to_pylist()) >= 2e3 * 2 * 550.0 / C_KM_S
+    with pytest.raises(api.InputError, match="no table"):
+        res.table("nope")
+    out = tmp_path / "rtt.png"
+    res.plot_rtt(out)
+    assert out.stat().st_size > 0
+    again = api.open_run(tmp_path / "out")
+    assert again.summary == res.summary
+
+
+def test_tables_are_one_call_from_pandas():
+    pd = pytest.importorskip("pandas")
+    t = api.rtt_components()
+    assert isinstance(t.to_pandas(), pd.DataFrame)
+
+
+def test_map_route_writes_the_file(tmp_path):
+    out = tmp_path / "route.png"
+    fig = api.map_route("Paris", "Luanda", at=T0, path=out)
+    assert out.stat().st_size > 0 and fig.axes
+
+
+def test_open_run_refuses_a_folder_that_is_not_a_run(tmp_path):
+    with pytest.raises(api.InputError, match="summary.json"):
+        api.open_run(tmp_path)
