@@ -477,7 +477,7 @@ def assign_cells(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, *, n
     usable, P, n_var, n_sat, cP = rs["usable"], rs["P"], rs["n_var"], rs["n_sat"], rs["cP"]
     A_res, kind_res, idx_res, cap_res, X = (rs[x] for x in ("A", "kind", "index", "cap", "X"))
     n_res = cap_res.size
-    has_pair = np.bincount(pc, minlength=n_c) > 0
+    has_pair = np.bincount(pc[k > 0], minlength=n_c) > 0   # a beam that closes
     has_use = np.bincount(pc[usable], minlength=n_c) > 0
     reason = np.full(n_c, "", dtype=object)
     reason[~has_pair] = "no-coverage"
@@ -548,10 +548,10 @@ def assign_cells(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, *, n
     beam_time = np.zeros(n_pairs)
     beam_time[P] = y
     rate = beam_time * k
-    cell_rate = np.bincount(pc, weights=rate, minlength=n_c)
+    cell_rate = np.bincount(pc, weights=rate, minlength=n_c).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         cell_level = np.where(w > 0, cell_rate / np.where(w > 0, w, 1.0), 0.0)
-    sat_bt = np.bincount(ps, weights=beam_time, minlength=n_sat)
+    sat_bt = np.bincount(ps, weights=beam_time, minlength=n_sat).astype(float)
     load = A_res @ y if n_var else np.zeros(n_res)
     tight = load >= cap_res * (1 - 1e-6) - 1e-9
     kind_names = np.array(RESOURCE_KINDS, dtype=object)

@@ -394,3 +394,13 @@ def test_all_demand_met(assign_cells):
     assert set(r["cell_reason"]) == {"demand"}
     per_cell = np.bincount([0, 0, 1, 2], weights=r["beam_time"], minlength=3)
     assert np.allclose(per_cell, [0.3, 0.05, 0.8], rtol=1e-6)
+
+
+def test_edge_cases(assign_cells):
+    """No pairs at all, a pair whose link does not close, a cell with no demand."""
+    r = assign_cells([], [], [], [10.0, 20.0])
+    assert list(r["cell_reason"]) == ["no-coverage", "no-coverage"]
+    assert r["cell_rate_mbps"].tolist() == [0.0, 0.0]
+    r = assign_cells([0, 1], [0, 0], [0.0, 100.0], [5.0, 0.0])
+    assert list(r["cell_reason"]) == ["no-coverage", "demand"]
+    assert r["cell_rate_mbps"].tolist() == [0.0, 0.0]
