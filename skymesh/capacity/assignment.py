@@ -196,11 +196,14 @@ def _quiet_highs(highspy):
     import os
     import sys
 
-    if getattr(_quiet_highs, "done", False):
+    try:
+        saved = -1 if getattr(_quiet_highs, "done", False) else os.dup(1)
+    except OSError:                 # no fd 1 at all: nothing to protect
+        saved = -1
+    if saved < 0:
         h = highspy.Highs()
     else:
         sys.stdout.flush()
-        saved = os.dup(1)
         try:
             with open(os.devnull, "w") as null:
                 os.dup2(null.fileno(), 1)
