@@ -30,12 +30,14 @@ The pair carries ``k_p y_p`` Mbit/s (``k_p`` = beam capacity at the pair's geome
 gets ``x_c = sum_p k_p y_p``. Constraints, each one row kind in the result's ``binding``:
 
 - ``beam-time``: ``sum_{p on s} y_p <= beams_per_sat`` per satellite (16, Pekhterev 2021);
-- ``cell-beams``: ``sum_{p on c} y_p <= cell_beam_cap[c]`` (default min(8 channels, terminals
-  in the cell), see :mod:`skymesh.capacity.beams`); ``y_p <= 1``: one beam per satellite;
+- ``cell-beams``: ``sum_{p on c} y_p <= cell_beam_cap[c]`` (default 8 channels; the capacity
+  pass passes min(8, terminals in the cell), see :mod:`skymesh.capacity.beams`);
+  ``y_p <= 1``: one beam of a satellite on a cell;
 - ``sat-downlink``: ``sum_{p on s} k_p y_p <= sat_downlink_mbps`` (if given);
 - backhaul kinds (``isl``, ``gsl-feeder``, ``gateway``): ``sum_p R[l, route(p)] k_p y_p <=
   capacity_l``: the satellite's traffic follows its shortest path to a gateway the policy
-  allows for the cell (routes from the routing layer, fixed within the slot);
+  allows for the cell (:func:`skymesh.capacity.network.satellite_routes`, the routing
+  layer's search; fixed within the slot);
 - ``demand``: ``x_c <= demand_c``.
 
 Fairness: **weighted max-min over cells** (lexicographic), with weight ``w_c`` = the cell's
