@@ -26,7 +26,7 @@ import numpy as np
 from skymesh.datadir import data_dir as resolve_data_dir
 from skymesh.datadir import download_file, utc_now
 from skymesh.errors import DataNotFoundError, InputError
-from skymesh.orbits.tle import parse_tle_text
+from skymesh.orbits.tle import parse_tle_text, tle_epochs_utc
 
 CELESTRAK_URL = "https://celestrak.org"
 """Default CelesTrak base URL; override with ``$SKYMESH_CELESTRAK_URL``."""
@@ -83,15 +83,6 @@ def _placement_hint(directory: Path, group: str) -> str:
             f"or set SKYMESH_DATA to a folder holding such files")
 
 
-def _epochs_utc(line1s) -> np.ndarray:
-    """Element epochs (UTC, ``datetime64[ms]``) from TLE line-1 columns 19-32."""
-    year = np.array([int(l1[18:20]) for l1 in line1s])
-    day = np.array([float(l1[20:32]) for l1 in line1s])
-    year = np.where(year < 57, 2000 + year, 1900 + year)       # the TLE two-digit year rule
-    jan1 = (year - 1970).astype("datetime64[Y]").astype("datetime64[ms]")
-    return jan1 + ((day - 1.0) * 86_400_000.0).astype("timedelta64[ms]")
-
-
 def _previous_count(directory: Path, group: str) -> tuple[int, Path] | None:
     snapshots = list_snapshots(group, directory)
     if not snapshots:
@@ -138,8 +129,8 @@ def check_download(data: bytes, url: str, *, downloaded_at: datetime,
         raise InputError(f"{url}: the download holds {len(names):,} satellites, fewer than "
                          f"half of the previous snapshot's {previous[0]:,} ({previous[1].name})"
                          f"{override}")
-    epochs = _epochs_utc(line1s)
-    now = np.datetime64(downloaded_at.replace(tzinfo=None), "ms")
+    epochs = tle_epochs_utc(line1s)
+    now = np.datetime64(downloaded_at.replace(tzinfo=None), "us")
     age_days = np.abs((now - epochs) / np.timedelta64(1, "D"))
     stale = age_days > MAX_EPOCH_AGE_DAYS
     if stale.any():
