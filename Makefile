@@ -49,6 +49,8 @@ bench: $(VENV)/.installed-test
 fuzz: $(VENV)/.installed-test
 	SKYMESH_FUZZ_PROFILE=fuzz SKYMESH_FUZZ_REPORT=build/fuzz-counts.json \
 		$(PY) -m pytest tests/fuzz -q -p no:xdist -p no:cacheprovider
+	# the operations service's OpenAPI schema (schemathesis): no input may give a 5xx
+	SKYMESH_SERVICE_FUZZ_EXAMPLES=100 $(PY) -m pytest tests/service/test_api_fuzz.py -q -p no:xdist
 
 clean:
 	rm -rf $(VENV) build *.egg-info
