@@ -268,3 +268,19 @@ def test_default_pops_are_the_pop_rows_of_the_gateway_file(tmp_path, shared_data
     prep = prepare(load_scenario(scen))
     assert sorted(prep.pops.name) == sorted(r["name"] for r in rows)
     assert any("pop rows of" in n for n in prep.notes)
+
+
+def test_held_paths_never_beat_the_shortest_path_and_match_it_when_chosen(tmp_path):
+    # Independent formulation: the propagation model routes from terminal nodes with one
+    # Dijkstra per step. No PoPs, so both exit at any allowed gateway with no fibre leg.
+    _, old = _run(tmp_path, '\n[access]\nmodel = "propagation"\n', name="shortest")
+    shortest = _col(old, "rtt_ms").astype(float)
+    for policy in ("operator", "nearest-to-gateway"):
+        _, t = _run(tmp_path, f'\n[access]\nserving = "{policy}"\n', name=f"held-{policy}")
+        space = _col(t, "space_propagation_ms").astype(float)
+        assert np.all(space >= shortest - 1e-6)      # ms: float rounding of ranges
+        if policy == "nearest-to-gateway":
+            G = 4
+            slot = slot_index(START, np.arange(len(space) // G, dtype=float))
+            starts = np.repeat(np.r_[True, np.diff(slot) != 0], G)
+            assert np.allclose(space[starts], shortest[starts], rtol=0, atol=1e-6)
