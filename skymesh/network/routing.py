@@ -1,6 +1,8 @@
 """Shortest-latency routing on snapshot graphs: paths, all-pairs RTT, forwarding state.
 
-All searches are ``scipy.sparse.csgraph.dijkstra`` from endpoint up nodes.
+All searches run from endpoint up nodes in :func:`skymesh.network.sssp.dijkstra`: a
+compiled, parallel Dijkstra (numba, no GIL) that returns exactly what
+``scipy.sparse.csgraph.dijkstra`` returns, predecessors on ties included.
 Because every link carries the same delay both ways (see
 :mod:`skymesh.network.snapshot`), the shortest-path tree rooted at the up
 node of destination ``d`` also gives, for every node, its next hop *toward*
@@ -17,12 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import dijkstra
 
 from skymesh.network.snapshot import NodeLayout
+from skymesh.network.sssp import dijkstra, min_over_links
 
 NO_HOP = -1
-_BLOCK_ELEMENTS = 16_384   # per-block temporaries of routing_state (elements)
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,7 @@ class Route:
 
 def trees_from(graph, layout: NodeLayout, endpoints):
     """Dijkstra from the up nodes of ``endpoints``: ``(dist_s, predecessors)``, each (E, n_nodes)."""
-    return dijkstra(graph, directed=True, indices=layout.up(np.atleast_1d(endpoints)),
-                    return_predecessors=True)
+    return dijkstra(graph, layout.up(np.atleast_1d(endpoints)))
 
 
 def walk_back(predecessors: np.ndarray, targets: np.ndarray, sources: np.ndarray,
@@ -111,7 +111,7 @@ def all_pairs_rtt_ms(graph, layout: NodeLayout, endpoints=None) -> np.ndarray:
     Returns an (E, E) array; the diagonal is 0.
     """
     endpoints = np.arange(layout.n_endpoints) if endpoints is None else np.asarray(endpoints)
-    dist = dijkstra(graph, directed=True, indices=layout.up(endpoints))
+    dist, _ = dijkstra(graph, layout.up(endpoints))
     rtt = 2e3 * dist[:, layout.down(endpoints)]
     rtt[~np.isfinite(rtt)] = np.nan
     np.fill_diagonal(rtt, 0.0)
@@ -140,7 +140,7 @@ def routing_state(graph, layout: NodeLayout, destinations=None):
     symmetry, the delay from ``s`` to ``d``) and each satellite's tree
     predecessor (its next hop toward ``d``). The delay to endpoint ``b``'s
     down node is then ``min over s -> down(b) links of dist[d, s] + w(s, b)``,
-    one vectorised argmin over each endpoint's links (padded to a table);
+    one compiled minimum over each endpoint's links;
     the minimising satellite is ``b``'s first hop toward ``d``. This is
     exactly the search on the full graph, with fewer nodes and edges in the
     heap. The forwarding table is returned as a transposed view of a
@@ -166,32 +166,15 @@ def routing_state(graph, layout: NodeLayout, destinations=None):
     np.cumsum(kept_per_row, out=indptr[1:])
     search = sp.csr_matrix((graph.data[keep], cols[keep], indptr), shape=graph.shape)
 
-    dist, pred = dijkstra(search, directed=True, indices=layout.up(dests),
-                          return_predecessors=True)
+    dist, pred = dijkstra(search, layout.up(dests))
 
     # Delay from each destination's up node to every endpoint's down node, and the
-    # satellite achieving it (that endpoint's first hop toward the destination):
-    # the links of each endpoint padded to a (G, K) table, then one argmin over K,
-    # a few destinations at a time so that the temporaries stay small.
-    counts = np.bincount(link_ep, minlength=n_ep)
-    k_max = max(1, int(counts.max(initial=0)))
-    slot = np.arange(len(link_ep)) - np.repeat(np.cumsum(counts) - counts, counts)
-    pad_sat = np.zeros((n_ep, k_max), dtype=np.intp)
-    pad_w = np.full((n_ep, k_max), np.inf)
-    pad_sat[link_ep, slot] = link_sat
-    pad_w[link_ep, slot] = link_w
-    down_dist = np.empty((n_dest, n_ep))
-    first_hop = np.empty((n_dest, n_ep), dtype=pred.dtype)
-    rows = np.arange(n_ep)
-    block = max(1, _BLOCK_ELEMENTS // (n_ep * k_max))
-    for b0 in range(0, n_dest, block):
-        b1 = min(b0 + block, n_dest)
-        cand = dist[b0:b1, pad_sat]                        # (b, G, K)
-        cand += pad_w
-        k_best = cand.argmin(axis=2)
-        best = np.take_along_axis(cand, k_best[..., None], axis=2)[..., 0]
-        down_dist[b0:b1] = best
-        first_hop[b0:b1] = np.where(np.isfinite(best), pad_sat[rows, k_best], NO_HOP)
+    # satellite achieving it (that endpoint's first hop toward the destination): the
+    # minimum over each endpoint's links, first link in order on ties (compiled).
+    link_ptr = np.zeros(n_ep + 1, dtype=np.int64)
+    np.cumsum(np.bincount(link_ep, minlength=n_ep), out=link_ptr[1:])
+    down_dist, first_hop = min_over_links(dist, link_ptr, link_sat, link_w)
+    first_hop[first_hop < 0] = NO_HOP
     rtt = 2e3 * down_dist[:, dests]
     rtt[~np.isfinite(rtt)] = np.nan
     np.fill_diagonal(rtt, 0.0)
