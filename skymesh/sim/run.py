@@ -183,9 +183,8 @@ def _check_replaceable(out: Path) -> None:
     cwd = Path.cwd().resolve()
     protected = {Path(target.anchor), Path.home().resolve(), cwd}
     if target in protected or target in cwd.parents:
-        raise InputError(f"{out}: refusing to replace this folder with --force "
-                         "(it is /, the home folder, the current folder or one of its parents)",
-                         field="out")
+        raise InputError(f"--out {out}: refusing to replace this folder with --force "
+                         "(it is /, the home folder, the current folder or one of its parents)")
     manifest = target / "run.json"
     try:
         state = json.loads(manifest.read_text()) if manifest.is_file() else None
@@ -193,9 +192,8 @@ def _check_replaceable(out: Path) -> None:
         state = None
     if not (isinstance(state, dict)
             and all(k in state for k in ("skymesh_version", "scenario_sha256", "seed"))):
-        raise InputError(f"{out}: refusing to replace a non-empty folder that SkyMesh did not "
-                         "create (no SkyMesh run.json manifest); choose another --out",
-                         field="out")
+        raise InputError(f"--out {out}: refusing to replace a non-empty folder that SkyMesh "
+                         "did not create (no SkyMesh run.json manifest); choose another --out")
 
 
 def check_results_folder(out: Path, loaded: LoadedScenario, *, force, resume) -> dict | None:
