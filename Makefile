@@ -8,7 +8,7 @@ ifneq ($(wildcard $(SHARED_DATA)),)
 export SKYMESH_DATA ?= $(SHARED_DATA)
 endif
 
-.PHONY: demo test bench fuzz clean
+.PHONY: demo test bench fuzz examples clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,14 @@ fuzz: $(VENV)/.installed-test
 		$(PY) -m pytest tests/fuzz -q -p no:xdist -p no:cacheprovider
 	# the operations service's OpenAPI schema (schemathesis): no input may give a 5xx
 	SKYMESH_SERVICE_FUZZ_EXAMPLES=100 $(PY) -m pytest tests/service/test_api_fuzz.py -q -p no:xdist
+
+# The worked examples (examples/*.py, percent-format scripts), each writing its figures
+# under build/examples/NAME; each is bounded to well under a minute.
+examples: $(VENV)/.installed-test
+	@for f in examples/*.py; do \
+		n=$$(basename $$f .py); echo "== $$f"; \
+		$(PY) $$f --out build/examples/$$n || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -16,7 +16,7 @@ _API_NAMES = (
     "Scenario", "Shell", "SkyMeshError", "TimeGrid", "gateways", "internet_path", "latency",
     "load_constellation", "load_scenario", "map_route", "open_run", "place",
     "positions_ecef", "positions_geodetic", "pops", "region_capacity", "rtt_components",
-    "run", "satellites_in_view", "time_grid", "walker",
+    "run", "satellites_in_view", "scenario_cost", "time_grid", "walker",
 )
 
 __all__ = ["__version__", *_API_NAMES]

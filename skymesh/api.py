@@ -29,6 +29,7 @@ name                           what it gives
 :func:`load_scenario`          a scenario file, a built-in name or a dict
 :func:`run`, :func:`open_run`  run a scenario / read a results folder -> :class:`Result`
 :func:`region_capacity`        terminals a region can carry at a target rate
+:func:`scenario_cost`          a scenario's bill by month and period (USD)
 :func:`map_route`              the map of a route (a matplotlib Figure)
 =============================  ================================================
 
@@ -81,7 +82,7 @@ __all__ = [
     "Scenario", "Shell", "SkyMeshError", "TimeGrid", "gateways", "internet_path", "latency",
     "load_constellation", "load_scenario", "map_route", "open_run", "place",
     "positions_ecef", "positions_geodetic", "pops", "region_capacity", "rtt_components",
-    "run", "satellites_in_view", "time_grid", "walker",
+    "run", "satellites_in_view", "scenario_cost", "time_grid", "walker",
 ]
 
 TimeLike = datetime | str
@@ -825,18 +826,23 @@ class Result:
                           columns=list(columns) if columns is not None else None)
 
     def plot_rtt(self, path: str | Path | None = None) -> Any:
-        """RTT over time: the median over served terminals (egress) or pairs (routing), ms.
+        """RTT over time: the median over served terminals (egress) or over pairs (routing), ms.
 
         A matplotlib Figure, also saved to ``path`` when given (.png, .svg, .pdf).
         """
         from skymesh.report.plots import time_series_plot
         name = "timeseries" if "timeseries" in self.tables else "rtt"
-        cols = ["time_utc", "rtt_ms"] + (["operator"] if name == "timeseries" else [])
-        t = self.table(name, cols)
+        if name == "timeseries":
+            t = self.table(name, ["time_utc", "rtt_ms", "operator"])
+            times = t["time_utc"].to_numpy(zero_copy_only=False)
+            groups = t["operator"].to_pylist()
+        else:                                  # routing study: steps from the start
+            t = self.table(name, ["step", "rtt_ms"])
+            start = np.datetime64(str(self.summary["start_utc"]).rstrip("Z"), "ms")
+            step_ms = np.round(t["step"].to_numpy() * float(self.summary["step_s"]) * 1e3)
+            times = start + step_ms.astype("timedelta64[ms]")
+            groups = ["all pairs"] * t.num_rows
         series = {}
-        groups = (t["operator"].to_pylist() if "operator" in t.column_names
-                  else ["rtt"] * t.num_rows)
-        times = t["time_utc"].to_numpy(zero_copy_only=False)
         rtt = t["rtt_ms"].to_numpy(zero_copy_only=False).astype(float)
         groups_arr = np.asarray([str(g) for g in groups])
         axis = np.unique(times)
@@ -852,7 +858,10 @@ class Result:
                     med[j] = float(np.median(v))
             series[f"{g}: median RTT"] = med
         title = f"{self.summary.get('scenario', self.folder.name)}: RTT over time"
-        return time_series_plot(axis, series, ylabel="RTT (ms)", title=title, path=path)
+        top = max((float(np.nanmax(v)) for v in series.values() if np.isfinite(v).any()),
+                  default=1.0)
+        return time_series_plot(axis, series, ylabel="RTT (ms)", title=title, path=path,
+                                ylim=(0.0, 1.12 * top))
 
 
 def run(scenario: Scenario | str | Path | Mapping[str, Any], out: str | Path | None = None, *,
@@ -916,6 +925,43 @@ def open_run(folder: str | Path) -> Result:
     (5, ['timeseries'])
     """
     return Result(folder)
+
+
+def scenario_cost(scenario: Scenario | str | Path | Mapping[str, Any], *,
+                  capacity: bool = False) -> dict:
+    """The bill of a scenario's dated fleet (its ``[cost]`` section), month by month, in USD.
+
+    Terminals in service are interpolated linearly between the dated counts; each
+    month bills new and replaced terminals at the terminal price and every
+    terminal in service at the monthly service price; each period is compared
+    with its reported total (``ratio`` = modelled / reported). With ``capacity``
+    (and a ``[capacity]`` section) the scenario's capacity pass also runs (slow:
+    the whole terminal set) and each period gets ``usd_per_carried_terminal_month``,
+    the bill spread over the terminals that can all get the target rate at once.
+
+    Returns
+    -------
+    dict
+        ``months`` (rows: ``month``, ``terminals``, ``new_terminals``,
+        ``replaced_terminals``, ``hardware_usd``, ``service_usd``, ``total_usd``),
+        ``periods`` (``period``, ``total_usd``, ``reported_usd``, ``ratio``,
+        ``hardware_share``, ...), ``assumptions``.
+
+    Example
+    -------
+    >>> bill = scenario_cost("ukraine-2022")
+    >>> [p["period"] for p in bill["periods"]]
+    ['rest_of_2022', 'next_12_months']
+    >>> m = bill["months"][0]
+    >>> m["total_usd"] == m["hardware_usd"] + m["service_usd"]
+    True
+    """
+    from skymesh.sim.costs import carried_terminals, scenario_bill
+    loaded = load_scenario(scenario)
+    carried = None
+    if capacity and loaded.scenario.capacity is not None:
+        carried = carried_terminals(loaded)
+    return scenario_bill(loaded, carried)
 
 
 # --------------------------------------------------------------------------- figures
