@@ -113,6 +113,20 @@ def _summary_table(summary: dict) -> None:
                 ("satellites on path (mean)", _fmt(op["sat_hops"]["mean"])),
                 ("top gateways", top or "none"),
                 ("exits in a censoring country", str(op["exits_inside_censoring_country"]))]
+        comp = op.get("rtt_components_ms") or {}
+        if comp:    # the RTT as a user measures it, terminal -> PoP, by named component
+            parts = [(k, comp[k].get("mean")) for k in ("space_propagation_ms", "fibre_ms",
+                                                       "access_ms", "processing_ms",
+                                                       "queueing_ms") if k in comp]
+            rows.append(("RTT mean: space+fibre+access+proc.+queue",
+                         " + ".join(_fmt(v) for _, v in parts) + " ms"))
+        if op.get("pops"):
+            rows.append(("top PoPs", ", ".join(f"{p['name']} ({p['country']}) "
+                                               f"{100 * p['share']:.0f}%" for p in op["pops"][:3])))
+        ho = op.get("handovers_per_hour") or {}
+        if ho.get("all") is not None:
+            rows.append(("handovers per terminal-hour (forced)",
+                         f"{ho['all']:.1f} ({ho.get('forced') or 0:.1f})"))
         if "bent_pipe" in op:
             b = op["bent_pipe"]
             rows.append(("bent-pipe: service / RTT p50",
