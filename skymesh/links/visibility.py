@@ -16,18 +16,24 @@ telesat-1015 range (5,845 km) reaches past its horizon (3,739 km at 1,015
 km), and Hypatia then links through the Earth; these functions reproduce
 that with ``min_elevation_deg=-90`` (no elevation test), which the CLI and
 scenarios do not offer (their mask is at least 0 deg).
+
+:func:`visible_pairs` finds its candidates with k-d trees (scipy's cKDTree)
+over the satellite positions of a chunk of steps and over the ground points,
+within the longest slant range a pair in view can have; the elevation and
+range tests on them are exact. Its cost follows the pairs within that range,
+not ground points x satellites. The pair ordering is a counting sort compiled
+with numba (cached on disk after its first call).
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
+from scipy.spatial import cKDTree
 
-from skymesh.constants import WGS84_B_KM
 from skymesh.orbits.frames import geodetic_to_ecef
 
 DEFAULT_MIN_ELEVATION_DEG = 25.0
-
-_MAX_BLOCK = 400_000  # elements of a (ground, sat-time) block: small enough to stay in cache
 
 
 def local_frames(lat_deg, lon_deg):
@@ -91,6 +97,35 @@ RANGE_FLOOR_MARGIN_DEG = 0.5
 geodetic-geocentric vertical difference (< 0.2 deg)."""
 
 
+def max_slant_range_km(sat_radius_km, ground_radius_min_km, ground_radius_max_km,
+                       elevation_deg):
+    """Longest slant range (km) at which a satellite at most ``sat_radius_km`` from the
+    Earth's centre is at geocentric elevation >= ``elevation_deg`` above a point between
+    ``ground_radius_min_km`` and ``ground_radius_max_km`` from it.
+
+    Spherical geometry (law of cosines in the centre-ground-satellite triangle):
+    ``r^2 = R^2 + d^2 + 2 R d sin e``, so ``d = sqrt(r^2 - R^2 cos^2 e) - R sin e``,
+    which falls with ``e`` and rises with ``r``. Bounded term by term over ``R``
+    (``sqrt`` largest at the smallest ``R``, ``-R sin e`` at either end) and never above
+    ``r + R_max`` (the triangle inequality), so it holds for negative elevations too.
+    """
+    e = np.deg2rad(float(elevation_deg))
+    r = float(sat_radius_km)
+    r_lo, r_hi = float(ground_radius_min_km), float(ground_radius_max_km)
+    near = np.sqrt(max(r * r - (r_lo * np.cos(e)) ** 2, 0.0))
+    return float(min(near + max(-r_lo * np.sin(e), -r_hi * np.sin(e)), r + r_hi))
+
+
+_TREE_POINTS = 131_072
+"""Satellite positions (satellites x steps) per k-d tree: a chunk of steps at a time."""
+
+MASK_GROUP_DEG = 5.0
+"""Ground points whose masks share a band this wide share a k-d tree and query radius."""
+
+_PAIR_BLOCK = 1_000_000
+"""Candidate pairs per exact-test block (bounds the temporaries)."""
+
+
 def visible_pairs(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
                   min_elevation_deg=DEFAULT_MIN_ELEVATION_DEG, max_range_km=None):
     """Every (ground point, satellite, time) with the satellite in view.
@@ -110,6 +145,15 @@ def visible_pairs(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
     ground, sat, time : ndarray of int, shape (V,)
         Sorted by time, then satellite, then ground point.
     range_km, elevation_deg : ndarray, shape (V,)
+
+    Candidates come from a k-d tree (:class:`scipy.spatial.cKDTree`) over the
+    satellite positions of a chunk of steps, queried against one over the ground
+    points with the longest slant range any pair in view can have
+    (:func:`max_slant_range_km` at the lowest mask less a margin for the geodetic
+    vertical, or ``max_range_km`` when shorter): a superset of the pairs in view,
+    found in time proportional to the pairs within that range rather than to
+    ground points x satellites. The elevation and range tests on the candidates
+    are exact, the same arithmetic as the dense test.
     """
     sat = np.asarray(sat_ecef_km, dtype=float)
     if sat.ndim == 2:
@@ -120,49 +164,39 @@ def visible_pairs(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
     n_ground = len(ground)
     mask_deg = np.broadcast_to(np.asarray(min_elevation_deg, dtype=float), (n_ground,))
     sin_min = np.sin(np.deg2rad(mask_deg))
-    g_up = np.einsum("gk,gk->g", ground, up)
-    # Prefilter (exact, no false negatives): elevation >= e >= 0 needs
-    # d . up >= sin(e) |d| >= sin(e) (|sat| - |ground|), so a pair whose height
-    # above the ground point's horizontal plane is below that bound is out of view.
-    # One matmul over all pairs; the exact test then runs on the few pairs left.
-    with np.errstate(invalid="ignore"):
-        r_sat = np.sqrt(np.einsum("ntk,ntk->nt", sat, sat))
-    r_min = np.nanmin(r_sat, initial=np.inf, where=np.isfinite(r_sat)) if r_sat.size else 0.0
-    g_norm = np.sqrt(np.einsum("gk,gk->g", ground, ground))
-    # The prefilters may use any elevation every pair in view reaches: with a range
-    # cap, the elevation that range implies (less a margin) when it is the higher.
-    pre_deg = mask_deg
-    if max_range_km is not None and np.isfinite(r_min):
-        pre_deg = np.maximum(mask_deg, range_floor_elevation_deg(g_norm, r_min, max_range_km)
-                             - RANGE_FLOOR_MARGIN_DEG)
-    sin_pre = np.sin(np.deg2rad(pre_deg))
-    with np.errstate(invalid="ignore"):
-        floor = np.where(sin_pre > 0.0, sin_pre * np.maximum(r_min - g_norm, 0.0), -np.inf)
-    floor = floor + g_up - 1e-6                 # compare sat . up directly; 1 mm of slack
     # Time-major so that results come out sorted by time.
     flat = np.ascontiguousarray(sat.transpose(1, 0, 2)).reshape(-1, 3)
-    cand = _candidates(flat, ground, float(np.min(pre_deg)))
-    chunk = max(16, _MAX_BLOCK // max(1, n_ground))
-    up_t = np.ascontiguousarray(up.T)
+    ok = np.isfinite(flat).all(axis=1)
     out = [[], [], [], [], []]
-    for c0 in range(0, len(cand), chunk):
-        idx_flat = cand[c0:c0 + chunk]
-        block = flat[idx_flat]
-        row, g = np.nonzero(block @ up_t >= floor)   # row-major: sorted by (row, g)
-        d = block[row] - ground[g]
-        rng = np.sqrt(np.einsum("ik,ik->i", d, d))
-        d_up = np.einsum("ik,ik->i", d, up[g])
-        # elevation >= min  <=>  (d . up) >= sin(min) * |d|
-        keep = d_up >= sin_min[g] * rng
-        if max_range_km is not None:
-            keep &= rng <= max_range_km
-        row, g, rng, d_up = row[keep], g[keep], rng[keep], d_up[keep]
-        t_idx, s = np.divmod(idx_flat[row], n_sat)
-        out[0].append(g)
-        out[1].append(s)
-        out[2].append(t_idx)
-        out[3].append(rng)
-        out[4].append(np.rad2deg(np.arcsin(np.clip(d_up / rng, -1.0, 1.0))))
+    if n_ground and ok.any():
+        r_sat_max = float(np.sqrt(np.einsum("ik,ik->i", flat[ok], flat[ok])).max())
+        # Ground points grouped by mask (MASK_GROUP_DEG bands), one tree and radius each.
+        band = np.floor(mask_deg / MASK_GROUP_DEG)
+        groups = [np.flatnonzero(band == b) for b in np.unique(band)]
+        trees = [(grp, cKDTree(ground[grp], balanced_tree=False, compact_nodes=False),
+                  _prefilter_radius_km(r_sat_max, ground[grp], mask_deg[grp], max_range_km))
+                 for grp in groups]
+        steps = max(1, _TREE_POINTS // max(1, n_sat))
+        for k0 in range(0, n_time, steps):
+            lo, hi = k0 * n_sat, min(k0 + steps, n_time) * n_sat
+            rows, g = _pairs_in_range(trees, n_ground, flat[lo:hi], ok[lo:hi])
+            rows += lo
+            for p0 in range(0, len(rows), _PAIR_BLOCK):
+                row, gg = rows[p0:p0 + _PAIR_BLOCK], g[p0:p0 + _PAIR_BLOCK]
+                d = flat[row] - ground[gg]
+                rng = np.sqrt(np.einsum("ik,ik->i", d, d))
+                d_up = np.einsum("ik,ik->i", d, up[gg])
+                # elevation >= min  <=>  (d . up) >= sin(min) * |d|
+                keep = d_up >= sin_min[gg] * rng
+                if max_range_km is not None:
+                    keep &= rng <= max_range_km
+                row, gg, rng, d_up = row[keep], gg[keep], rng[keep], d_up[keep]
+                t_idx, s = np.divmod(row, n_sat)
+                out[0].append(gg)
+                out[1].append(s)
+                out[2].append(t_idx)
+                out[3].append(rng)
+                out[4].append(np.rad2deg(np.arcsin(np.clip(d_up / rng, -1.0, 1.0))))
     if not out[0]:
         out = [[np.empty(0, dtype=np.int64)]] * 3 + [[np.empty(0)]] * 2
     g, s, t, r, el = (np.concatenate(x) for x in out)
@@ -170,29 +204,66 @@ def visible_pairs(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
             t.astype(np.int64, copy=False), r, el)
 
 
-def _candidates(sat_flat: np.ndarray, ground: np.ndarray, min_elevation_deg: float) -> np.ndarray:
-    """Rows of ``sat_flat`` (M, 3) that might be in view of some ground point.
+def _prefilter_radius_km(r_sat_max_km: float, ground: np.ndarray, mask_deg: np.ndarray,
+                         max_range_km) -> float:
+    """Ball radius (km) of the k-d tree queries: no pair in view is farther apart.
 
-    A cheap cone test: the ground points lie within angle ``rho`` of their
-    mean direction, and a satellite at radius ``r`` can only be seen at
-    elevation >= e from points within Earth-central angle
-    ``acos(R cos e / r) - e`` of its sub-point (R = the polar radius, the
-    smallest, which makes the cone widest), plus a 1 deg margin. Rows with NaN
-    (failed propagation) are dropped.
+    The geodetic elevation is within 0.2 deg of the geocentric one, which
+    :func:`max_slant_range_km` uses; ``RANGE_FLOOR_MARGIN_DEG`` covers it. A
+    relative 1e-9 and 1 mm of slack cover the tree's own distance rounding.
     """
-    ok = np.isfinite(sat_flat).all(axis=1)
-    g_unit = ground / np.linalg.norm(ground, axis=1, keepdims=True)
-    centre = g_unit.mean(axis=0)
-    norm = np.linalg.norm(centre)
-    if norm < 1e-6:
-        return np.flatnonzero(ok)
-    centre /= norm
-    rho = np.arccos(np.clip(g_unit @ centre, -1.0, 1.0)).max()
-    if rho > np.deg2rad(60.0):
-        return np.flatnonzero(ok)
-    r = np.linalg.norm(np.where(ok[:, None], sat_flat, 0.0), axis=1)
-    e = np.deg2rad(min_elevation_deg)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lam = np.arccos(np.clip(WGS84_B_KM * np.cos(e) / r, -1.0, 1.0)) - e
-        theta = np.arccos(np.clip((sat_flat @ centre) / r, -1.0, 1.0))
-    return np.flatnonzero(ok & (theta <= rho + lam + np.deg2rad(1.0)))
+    g_norm = np.sqrt(np.einsum("gk,gk->g", ground, ground))
+    e = max(float(np.min(mask_deg)) - RANGE_FLOOR_MARGIN_DEG, -90.0)
+    radius = max_slant_range_km(r_sat_max_km, g_norm.min(), g_norm.max(), e)
+    if max_range_km is not None:
+        radius = min(radius, float(max_range_km))
+    return radius * (1.0 + 1e-9) + 1e-6
+
+
+def _pairs_in_range(trees, n_ground: int, points: np.ndarray, ok: np.ndarray):
+    """(row, ground) pairs within each ground group's radius, sorted by row then ground.
+
+    ``trees``: (ground indices, k-d tree over them, radius km) per group; ``points``
+    (M, 3) are satellite positions (rows of a time-major block), ``ok`` (M,) marks the
+    finite ones (the only ones indexed).
+    """
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    tree = cKDTree(points[idx], balanced_tree=False, compact_nodes=False)
+    rows, g = [], []
+    for grp, ground_tree, radius in trees:
+        m = ground_tree.sparse_distance_matrix(tree, radius, output_type="ndarray")
+        g.append(grp[m["i"]])
+        rows.append(idx[m["j"]])
+    rows, g = np.concatenate(rows).astype(np.int64), np.concatenate(g).astype(np.int64)
+    order = order_pairs(rows, g, len(points), n_ground)
+    return rows[order], g[order]
+
+
+@numba.njit(cache=True)
+def order_pairs(major, minor, n_major, n_minor):  # pragma: no cover - compiled
+    """Permutation sorting pairs by ``major`` then ``minor`` (ints in [0, n_major) and
+    [0, n_minor)): two stable counting sorts (least significant key first), O(P + n).
+    Compiled with numba (cached on disk after the first call)."""
+    n = major.shape[0]
+    count = np.zeros(n_minor + 1, dtype=np.int64)
+    for p in range(n):
+        count[minor[p] + 1] += 1
+    for k in range(n_minor):
+        count[k + 1] += count[k]
+    by_minor = np.empty(n, dtype=np.int64)
+    for p in range(n):
+        by_minor[count[minor[p]]] = p
+        count[minor[p]] += 1
+    count = np.zeros(n_major + 1, dtype=np.int64)
+    for p in range(n):
+        count[major[p] + 1] += 1
+    for k in range(n_major):
+        count[k + 1] += count[k]
+    order = np.empty(n, dtype=np.int64)
+    for q in range(n):
+        p = by_minor[q]
+        order[count[major[p]]] = p
+        count[major[p]] += 1
+    return order

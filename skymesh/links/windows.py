@@ -14,14 +14,20 @@ checks it); the bound is rigorous, not a heuristic:
   (spherical geometry; the geodetic local vertical differs from the radial
   one by < 0.2 deg, covered by a 0.5 deg margin);
 * its angle from the block's middle position is at most its measured drift.
+
+The (ground, satellite) candidates of that angle test come from k-d trees
+(:class:`scipy.spatial.cKDTree`) over the unit vectors of the ground points
+and of the satellites' reference positions, so their cost follows the pairs
+within reach, not ground points x satellites.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from skymesh.links.visibility import (DEFAULT_MIN_ELEVATION_DEG, RANGE_FLOOR_MARGIN_DEG,
-                                      local_frames, range_floor_elevation_deg)
+                                      local_frames, order_pairs, range_floor_elevation_deg)
 from skymesh.orbits.frames import geodetic_to_ecef
 
 MARGIN_DEG = 0.5
@@ -76,11 +82,9 @@ def visible_pairs_windowed(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0
     e = np.deg2rad(np.maximum(e_pre.min() - MARGIN_DEG, -89.0))
     with np.errstate(invalid="ignore", divide="ignore"):
         lam = np.arccos(np.clip(g_radius.min() * np.cos(e) / r_max, -1.0, 1.0)) - e   # (N,)
-    reach = lam + drift + np.deg2rad(MARGIN_DEG)
+    reach = np.minimum(lam + drift + np.deg2rad(MARGIN_DEG), np.pi)
     g_unit = ground / g_radius[:, None]
-    cos_theta = g_unit @ ref_unit.T                                         # (G, N)
-    cand_g, cand_s = np.nonzero((cos_theta >= np.cos(np.minimum(reach, np.pi))[None, :])
-                                & present.any(axis=1)[None, :])
+    cand_g, cand_s = _candidates(g_unit, ref_unit, reach, present.any(axis=1))
     # Exact elevations of the candidates at every step: (C, K).
     # The same arithmetic as visible_pairs, so ranges (and so tie-breaks between
     # equal-cost routes downstream) agree to the last bit.
@@ -93,9 +97,32 @@ def visible_pairs_windowed(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0
     if max_range_km is not None:
         ok &= rng <= max_range_km
     c_idx, k_idx = np.nonzero(ok)
-    order = np.lexsort((cand_s[c_idx], cand_g[c_idx], k_idx))
+    order = order_pairs(k_idx * n_ground + cand_g[c_idx], cand_s[c_idx],
+                        n_steps * n_ground, n_sat)      # by step, ground point, satellite
     c_idx, k_idx = c_idx[order], k_idx[order]
     r_out = rng[c_idx, k_idx]
     el = np.rad2deg(np.arcsin(np.clip(u[c_idx, k_idx] / r_out, -1.0, 1.0)))
     return (cand_g[c_idx].astype(np.int64), cand_s[c_idx].astype(np.int64),
             k_idx.astype(np.int64), r_out, el)
+
+
+def _candidates(g_unit: np.ndarray, ref_unit: np.ndarray, reach_rad: np.ndarray,
+                usable: np.ndarray):
+    """(ground, satellite) pairs with the satellite's reference direction within its
+    ``reach_rad`` (N,) of the ground point's (unit vectors (G, 3) and (N, 3)).
+
+    A k-d tree over each set of unit vectors finds the pairs within the chord of the
+    largest reach (``2 sin(reach / 2)``, plus slack for rounding); each pair's own
+    reach then decides, by the cosine test the dense form used.
+    """
+    sats = np.flatnonzero(usable)
+    if sats.size == 0 or len(g_unit) == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    chord = 2.0 * np.sin(reach_rad[sats].max() / 2.0) * (1.0 + 1e-9) + 1e-9
+    g_tree = cKDTree(g_unit, balanced_tree=False, compact_nodes=False)
+    s_tree = cKDTree(ref_unit[sats], balanced_tree=False, compact_nodes=False)
+    m = g_tree.sparse_distance_matrix(s_tree, chord, output_type="ndarray")
+    g, s = m["i"].astype(np.int64), sats[m["j"]]
+    cos_theta = np.einsum("ik,ik->i", g_unit[g], ref_unit[s])
+    keep = cos_theta >= np.cos(reach_rad[s])
+    return g[keep], s[keep]
