@@ -1,8 +1,9 @@
 """Hexagonal service cells over the ground, on Uber's H3 grid (``h3`` package, v4 API).
 
 A Starlink user beam serves one *cell* at a time. Analyst figures put the service cell at
-~24 km across, a hexagon of ~380 km² (REFERENCE-FIGURES §1.4, S15, status **N**; the H3-like
-grid itself is **U**). H3 resolution 5 has hexagons of 252.9 km² on average
+~24 km across, a hexagon of ~380 km² (S. Pekhterev, "The Bandwidth of the StarLink
+Constellation", SatMagazine, Nov 2021, status **N**; the H3-like grid itself is **U**: community
+reports only, no published figure). H3 resolution 5 has hexagons of 252.9 km² on average
 (``h3.average_hexagon_area(5, "km^2")``), the closest H3 level to that size (resolution 4 is
 1,770 km²), so it is the default here; pass ``resolution`` to change it.
 
@@ -30,7 +31,7 @@ from skymesh.errors import InputError
 
 DEFAULT_RESOLUTION = 5
 """H3 resolution of a service cell: 252.9 km² average hexagon (~380 km² analyst figure for
-Starlink's cell, REFERENCE-FIGURES §1.4, S15, N)."""
+Starlink's cell: Pekhterev, SatMagazine, Nov 2021, N)."""
 
 
 class Cells(NamedTuple):

@@ -8,9 +8,11 @@ The bill for month m, with N_m terminals in service at the end of the month::
     service_m   = N_m * monthly_service_usd
     total_m     = hardware_m + service_m
 
-Status tags (P, A, N, D, U) and section numbers refer to /work/shared/REFERENCE-FIGURES.md.
-No source there gives a price per unit of capacity (USD per Mbit/s), so the model bills per
-terminal; heavier use is expressed through the choice of service tier.
+Each figure cites its original source with a status letter: P primary (filing, licence,
+official statement), A academic paper, N news report, D derived here by arithmetic, U assumed
+(no published figure). No source we found gives a price per unit of capacity (USD per
+Mbit/s), so the model bills per terminal; heavier use is expressed through the choice of
+service tier.
 
 Example
 -------
@@ -56,7 +58,8 @@ class CostParams:
 
 
 CONSUMER_2022 = CostParams(terminal_price_usd=599.0, monthly_service_usd=110.0)
-"""US consumer list prices from 22 Mar 2022: kit $599, service $110/month (REF §7.1, S32, N)."""
+"""US consumer list prices from 22 Mar 2022: kit $599, service $110/month (CNET, "SpaceX Raises
+the Price of Starlink", Mar 2022; MyBroadband, 23 Mar 2022; N)."""
 
 
 def _parse_month(month: str) -> int:
@@ -147,35 +150,37 @@ UKRAINE_2022 = CostScenario(
     params=CostParams(terminal_price_usd=1_500.0, monthly_service_usd=500.0,
                       replacements_per_month=500.0),
     anchors={
-        "2022-03": 5_000,    # 5,000 delivered by 5 Apr 2022 (REF §7.2, S41, N)
-        "2022-05": 10_000,   # >10,000 terminals, 2 May 2022 (REF §7.2, S42, N)
-        "2022-09": 20_000,   # ~20,000 in the Sept 2022 letter (REF §7.2, S40, N)
-        "2022-12": 22_000,   # ~22,000 received, 20 Dec 2022 (REF §7.2, S42, N)
-        "2023-02": 30_000,   # 30,000 in Ukraine, 23 Feb 2023 (REF §7.2, S42, N)
-        "2023-03": 40_000,   # + 10,000 "on the way" from Germany (REF §7.2, S42, N); flat after (U)
+        "2022-03": 5_000,    # 5,000 delivered by 5 Apr 2022 (USAID release, 5 Apr 2022, N)
+        "2022-05": 10_000,   # >10,000 terminals, 2 May 2022 (minister M. Fedorov, N)
+        "2022-09": 20_000,   # ~20,000 in SpaceX's Sept 2022 letter (CNN, 13-14 Oct 2022, N)
+        "2022-12": 22_000,   # ~22,000 received, 20 Dec 2022 (Fedorov to Bloomberg, N)
+        "2023-02": 30_000,   # 30,000 in Ukraine, 23 Feb 2023 (Fedorov tweet, N)
+        "2023-03": 40_000,   # + 10,000 "on the way" from Germany (same post, N); flat after (U)
     },
     start_terminals=0.0,
     periods={"rest_of_2022": ("2022-09", "2022-12"),
              "next_12_months": ("2022-10", "2023-09")},
     reported_usd={"rest_of_2022": 120e6, "next_12_months": 400e6},
 )
-"""Starlink in Ukraine, 2022-23 (REF §7.2).
+"""Starlink in Ukraine, 2022-23 (terminal counts, costs and requests as reported 2022-23).
 
 Assumptions:
 
-- terminal cost $1,500: SpaceX's stated production cost per terminal in 2022 (REF §7.1,
-  "Terminal production cost", S41, N; USAID paid $1,999,993 for 1,333 units). The bill is
-  SpaceX's cost, so production cost rather than the $599 retail price.
-- service $500 per terminal-month: the 2022 "Premium" tier (REF §7.1, S34, N), as a proxy
-  for heavy military use ("up to 100x typical households", REF §7.2, S40, N, qualitative).
-  The tier choice is ours (**U**).
-- 500 terminals destroyed and replaced per month (REF §7.2, Jul 2022 Zaluzhnyi request,
-  S40, N).
-- terminal counts: the dated rows of REF §7.2, linear between them (**D**), flat after
-  Mar 2023 (**U**).
+- terminal cost $1,500: SpaceX's stated production cost per terminal in 2022, as SpaceX
+  told USAID (USAID release, 5 Apr 2022, as reported by the Washington Post and others, N;
+  USAID paid $1,999,993 for 1,333 units). The bill is SpaceX's cost, so production cost
+  rather than the $599 retail price.
+- service $500 per terminal-month: the 2022 "Premium" tier (MakeUseOf, "What is Starlink
+  Premium", 2022, N), as a proxy for heavy military use ("up to 100x typical households",
+  E. Musk tweet, 14 Oct 2022, as reported by CNN, N, qualitative). The tier choice is ours
+  (**U**).
+- 500 terminals destroyed and replaced per month (Gen. Zaluzhnyi's July 2022 request, CNN
+  report of 13-14 Oct 2022, N).
+- terminal counts: the dated counts above (USAID, Fedorov, CNN), linear between them
+  (**D**), flat after Mar 2023 (**U**).
 
-Reported (REF §7.2, Sept 2022 SpaceX letter to the Pentagon, reported by CNN 13-14 Oct 2022,
-S40, N): ">$120 M for the rest of 2022" and "close to $400 M over the next 12 months". We take
+Reported (SpaceX's Sept 2022 letter to the Pentagon, reported by CNN 13-14 Oct 2022, N):
+">$120 M for the rest of 2022" and "close to $400 M over the next 12 months". We take
 "rest of 2022" as Sep-Dec 2022 and "next 12 months" as Oct 2022-Sep 2023.
 
 Result (`run_scenario`): ~$52 M (Sep-Dec 2022) and ~$239 M (Oct 2022-Sep 2023), i.e. 0.43x

@@ -11,42 +11,49 @@ Model (forward direction, internet -> terminal; the return link is not modelled)
 Link kinds, in the order they appear in ``R``:
 
 ``beam`` (satellite s, cell c)
-    A satellite has ``beams_per_sat`` steerable user beams; a beam serves **one cell at a time**,
-    so all terminals of cell c whose up-link satellite is s share one beam. Default 16 = 8 per
-    polarisation x 2 (REFERENCE-FIGURES §1.4, S15, **N**: analyst reading of a 2021 filing, not
-    official). If more than ``beams_per_sat`` cells want satellite s at this step, it serves the
-    most demanding ones, deterministically: most elastic (infinite-demand) terminals, then
-    largest total demand, then most terminals, then lowest cell number. Terminals of the other
-    cells get **0** this step (reason ``"no-beam"``); they are not moved to another satellite
-    (the routing layer chose their satellite). A cell reached through two satellites uses one
-    beam on each.
+    A satellite has ``beams_per_sat`` steerable user beams; a beam serves **one cell at a
+    time**, so all terminals of cell c whose up-link satellite is s share one beam. Default 16 =
+    8 per polarisation x 2 (S. Pekhterev, "The Bandwidth of the StarLink Constellation",
+    SatMagazine, Nov 2021, **N**: analyst reading of a 2021 filing, not official). If more than
+    ``beams_per_sat`` cells want satellite s at this step, it serves the most demanding ones,
+    deterministically: most elastic (infinite-demand) terminals, then largest total demand, then
+    most terminals, then lowest cell number. Terminals of the other cells get **0** this step
+    (reason ``"no-beam"``); they are not moved to another satellite (the routing layer chose
+    their satellite). A cell reached through two satellites uses one beam on each.
     Capacity = ``channels_per_beam`` x the link-budget capacity of one Ku channel
-    (``beam_link``, default ``STARLINK_USER_DOWNLINK_KU``: 240 MHz in a 250 MHz slot, REF §1.1,
-    A) at the satellite-to-cell-centre range and elevation, divided by ``frequency_reuse``
-    (1 = every beam gets a full channel, as Gen1's Nco = 1 design, REF §1.3, S54, N).
+    (``beam_link``, default ``STARLINK_USER_DOWNLINK_KU``: 240 MHz in a 250 MHz slot,
+    Humphreys et al., IEEE TAES 2023, A) at the satellite-to-cell-centre range and elevation,
+    divided by ``frequency_reuse`` (1 = every beam gets a full channel, as Gen1's Nco = 1
+    design: M. Puchol on the bufferbloat.net Starlink list, 31 Aug 2022, citing filings, N).
     ``beam_capacity_mbps`` overrides it with a fixed figure. With the default budget a beam
     gives ~1.37 Gbit/s, so 16 beams ~22 Gbit/s, in line with the ~20 Gbit/s per v1.x satellite
-    (REF §1.5, P/A/D).
+    (17-23 Gbit/s in SpaceX's 2016 filing SAT-LOA-20161115-00118 as read by del Portillo et
+    al., Acta Astronautica 2019, P/A; ~20 Gbit/s when not demand-limited in their model, A).
 ``sat-downlink`` (satellite s), only if ``sat_downlink_mbps`` is set
-    Total user downlink of a satellite over all its beams, e.g. 20,000 Mbit/s (REF §1.5).
+    Total user downlink of a satellite over all its beams, e.g. 20,000 Mbit/s (del Portillo
+    et al., 2019, A).
 ``isl`` (from satellite a, to satellite b)
     Directed: forward traffic flows from the gateway's satellite back toward the up-link
     satellite, so a path ``s0 s1 ... sk`` loads links ``(s1 -> s0) ... (sk -> sk-1)``. Each
-    direction of an optical ISL carries ``isl_capacity_mbps`` (default 100,000 Mbit/s: REF §3,
-    S18/S21, P/N).
+    direction of an optical ISL carries ``isl_capacity_mbps`` (default 100,000 Mbit/s: SpaceX's
+    C. Brashears at SPIE Photonics West, via PCMag, 31 Jan 2024; Starlink X post, Sept 2023;
+    P/N).
 ``gsl-feeder`` (gateway g, satellite s)
     The Ka feeder up-link from gateway g to the last satellite of the path: ``feeder_carriers``
     x the link-budget capacity of one carrier (``feeder_link``, default
-    ``STARLINK_GATEWAY_KA_UPLINK``, 480 MHz, REF §2, S13, P) at the gateway-satellite
-    geometry. Default 8 carriers (D: 2.1 GHz of uplink spectrum / 480 MHz ~ 4 carriers x 2
-    polarisations) -> ~21.6 Gbit/s, close to the "~23 Gbit/s per Ka uplink" upper bound of
-    REF §2 (D). ``feeder_capacity_mbps`` overrides it.
+    ``STARLINK_GATEWAY_KA_UPLINK``, 480 MHz: FCC IBFS SES-AMD-20210409-00640, Kalama, WA
+    gateway licence, 2021, P) at the gateway-satellite geometry. Default 8 carriers (D: 2.1 GHz
+    of uplink spectrum / 480 MHz ~ 4 carriers x 2 polarisations) -> ~21.6 Gbit/s, close to the
+    upper bound of one Ka uplink, 2.1 GHz x 2 polarisations x 5.5 bit/s/Hz ~ 23 Gbit/s (D; 5.5
+    bit/s/Hz is del Portillo et al.'s 2019 gateway spectral efficiency, A).
+    ``feeder_capacity_mbps`` overrides it.
 ``gateway`` (gateway g)
     Site capacity = ``gateway_antennas`` x ``gateway_antenna_mbps``. Defaults: 6,800 Mbit/s per
-    antenna (REF §2, "~6.8 Gbps (23.7 Tbps / 3,500)", **D**, from S1) and 8 antennas
-    (a placeholder, **U**: REF §2 gives up to 40 per site (P, S12) and ~15 per US site on
-    average (D, S17)). Both may be arrays (one value per gateway). The limit of one satellite
-    per antenna is not modelled.
+    antenna (**D**: 23.7 Tbit/s over ~3,500 gateway antennas in del Portillo et al.'s 2019
+    capacity model, ~6.8 Gbit/s each) and 8 antennas (a placeholder, **U**: SpaceX's 2023
+    Ka-band gateway blanket application allows up to 40 per site, P; its July 2025 network
+    update counts >1,500 antennas at >100 US sites, ~15 per site on average, D). Both may be
+    arrays (one value per gateway). The limit of one satellite per antenna is not modelled.
 
 A terminal without a route this step (``gateway == -1``) gets 0 (reason ``"no-route"``).
 

@@ -24,7 +24,7 @@ def test_bill_arithmetic_by_hand():
 
 
 def test_consumer_prices():
-    # REF §7.1 (S32, N): $599 kit and $110/month from 22 Mar 2022
+    # CNET, "SpaceX Raises the Price of Starlink", Mar 2022 (N): $599 kit, $110/month from 22 Mar
     bill = monthly_bill({"2022-04": 1}, CONSUMER_2022)
     assert bill["total_usd"].tolist() == [599 + 110]
 
@@ -35,7 +35,7 @@ def test_interpolation_between_dated_counts():
 
 
 def test_ukraine_2022_order_of_magnitude():
-    """REFERENCE-FIGURES §7.2, row "Sept 2022 letter (reported 13-14 Oct 2022)", S40, status N:
+    """SpaceX's Sept 2022 letter to the Pentagon, reported by CNN on 13-14 Oct 2022 (status N):
     >$120 M for the rest of 2022 and close to $400 M over the next 12 months."""
     res = run_scenario(UKRAINE_2022)
     rest, year = res["rest_of_2022"], res["next_12_months"]
@@ -43,7 +43,7 @@ def test_ukraine_2022_order_of_magnitude():
     for r in (rest, year):
         assert 0.1 < r["ratio"] < 10  # same order of magnitude
         assert 7.0 <= np.log10(r["total_usd"]) < 9.0  # tens to hundreds of millions
-    # Sep-Dec 2022 by hand: terminals 20,000 -> 22,000 (REF §7.2 rows S40 and S42), linear
+    # Sep-Dec 2022 by hand: terminals 20,000 -> 22,000 (CNN, Oct 2022; Fedorov, 20 Dec 2022), linear
     # Sept: 2,500 new since Aug (17,500 interpolated May->Sep) + 500 replaced, 20,000 served
     sept = rest["bill"]
     assert sept["terminals"][0] == 20_000 and sept["new_terminals"][0] == 2_500
