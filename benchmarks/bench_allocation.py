@@ -11,13 +11,15 @@ Instance
 - Terminals: ``--terminals`` (10,000) in Ukraine (UA), placed by population
   (:func:`skymesh.ground.countries.sample_points`, seed ``--seed``), H3 resolution-5 cells.
 - Demand: war-zone terminals: ``DEFAULT_BUSY_HOUR_MBPS`` (D/U) x 100 ("up to 100x a
-  household's data", seed text; REFERENCE-FIGURES §7, S40, N) x the default diurnal profile
-  (assumption) at each terminal's local solar time.
+  household's data", seed text; Musk tweet, 14 Oct 2022, via CNN, N) x the default diurnal
+  profile (assumption) at each terminal's local solar time.
 - Gateways: `GATEWAYS` below -- plausible sites in neighbouring countries (PL, SK, HU, RO, LT,
   DE) at the coordinates of nearby cities, **not** actual Starlink gateway positions. With
   ``--gateways-from-data`` the operational gateways of those countries are read at run time
   from ``$SKYMESH_DATA/starlink_gateways_merged.csv`` (community-compiled list, coordinates
-  approximate; REFERENCE-FIGURES §2, N) instead; nothing from that file is stored here.
+  approximate: juliensimon/starlink-viz ground-stations list of 2026-03-20, with
+  SpaceNetLab/StarPerf_Simulator's 2022-12-03 coordinates where sites match; N) instead;
+  nothing from that file is stored here.
 - Routing: +Grid ISLs, every gateway allowed, one Dijkstra
   (:func:`skymesh.network.egress.egress_routes`). Capacities:
   :class:`skymesh.capacity.network.NetworkCapacityParams` defaults.
