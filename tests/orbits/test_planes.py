@@ -1,7 +1,8 @@
 """Shell and plane inference, on synthetic shells and the real 2025-12-04 Starlink set.
 
-Reference figures: the data README (section 1) and the FCC-authorised Gen1
-design: shell 2 at 70 deg, 570 km, 36 planes x 20; shell 4 at 53.2 deg,
+Reference figures: the snapshot's provenance (CelesTrak's whole Starlink group,
+9,042 objects; shared data README) and the FCC-authorised Gen1 design (FCC 21-48,
+27 Apr 2021, P): shell 2 at 70 deg, 570 km, 36 planes x 20; shell 4 at 53.2 deg,
 540 km, 72 planes x 22; polar shells at 97.6 deg.
 """
 
