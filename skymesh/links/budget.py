@@ -368,7 +368,8 @@ STARLINK_USER_DOWNLINK_KU = LinkParams(
   adds 0.5-1 dB to the ideal thresholds).
 - simple atmosphere 0.37 dB zenith clear sky + 0.9 dB rain: D, fitted to itur 0.4.0 at
   Washington DC, p = 0.5 %, 40 deg (itur 0.4.0 total there 1.48 dB: gas 0.17, cloud 0.41,
-  rain 0.89, scintillation 0.22, combined per ITU-R P.618-13 §2.5; D).
+  rain 0.89, scintillation 0.22 dB, rounded, combined as A_gas + sqrt((A_rain + A_cloud)^2
+  + A_scint^2) per ITU-R P.618-13 §2.5; D).
 - DVB-S2X ladder as a proxy: Starlink's waveform is OFDM (Humphreys et al., 2023, A); the
   thresholds are ETSI EN 302 307-1 Table 13 and EN 302 307-2 Table 20a (P).
 """

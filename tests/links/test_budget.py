@@ -214,7 +214,8 @@ def test_itur_attenuation_washington_dc():
     """ITU-R P.618 total slant-path attenuation, Washington DC (38.9N 77.0W), 11.7 GHz,
     p = 0.5 %, 0.5 m antenna. Plausible range for Ku at a temperate site, and the total
     at 40 deg that itur 0.4.0 (ITU-Rpy, 2023) gives when called directly: 1.48 dB (D; gas
-    0.17 + cloud 0.41 + rain 0.89 + scintillation 0.22, combined per P.618-13 §2.5)."""
+    0.17, cloud 0.41, rain 0.89, scintillation 0.22 dB, rounded, combined per P.618-13 §2.5 as
+    A_gas + sqrt((A_rain + A_cloud)^2 + A_scint^2))."""
     itur = pytest.importorskip("itur")
     p = dataclasses.replace(lb.STARLINK_USER_DOWNLINK_KU, atm_model="itur",
                             elevation_bin_deg=5.0)
