@@ -8,7 +8,7 @@ ifneq ($(wildcard $(SHARED_DATA)),)
 export SKYMESH_DATA ?= $(SHARED_DATA)
 endif
 
-.PHONY: demo test bench fuzz examples clean
+.PHONY: demo test bench fuzz examples docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,9 +56,22 @@ fuzz: $(VENV)/.installed-test
 # under build/examples/NAME; each is bounded to well under a minute.
 examples: $(VENV)/.installed-test
 	@for f in examples/*.py; do \
-		n=$$(basename $$f .py); echo "== $$f"; \
-		$(PY) $$f --out build/examples/$$n || exit 1; \
+		n=$$(basename $$f .py); echo "== $$f"; mkdir -p build/examples/$$n; \
+		$(PY) $$f --out build/examples/$$n > build/examples/$$n/output.txt \
+			|| { cat build/examples/$$n/output.txt; exit 1; }; \
+		cat build/examples/$$n/output.txt; \
 	done
 
+$(VENV)/.installed-docs: $(VENV)/.installed-test pyproject.toml
+	$(PY) -m pip install -e '.[docs]'
+	touch $@
+
+# The documentation site, offline, into site/: the examples' figures (make examples), the
+# quick validation table, then mkdocs in strict mode (a warning or broken reference fails).
+docs: $(VENV)/.installed-docs examples
+	mkdir -p build/docs
+	-$(VENV)/bin/skymesh validate --quick --md build/docs/validation.md --force
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build site *.egg-info

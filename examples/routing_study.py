@@ -20,7 +20,8 @@ from matplotlib.figure import Figure
 import skymesh
 
 parser = argparse.ArgumentParser(description=__doc__)
-parser.add_argument("--out", type=Path, default=Path("examples-out/routing"),
+parser.add_argument("--out", type=Path,
+                    default=Path("build/examples") / Path(__file__).stem,
                     help="folder for the figures and the results")
 args = parser.parse_args()
 args.out.mkdir(parents=True, exist_ok=True)

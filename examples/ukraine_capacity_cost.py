@@ -22,7 +22,8 @@ from matplotlib.figure import Figure
 import skymesh
 
 parser = argparse.ArgumentParser(description=__doc__)
-parser.add_argument("--out", type=Path, default=Path("examples-out/ukraine"),
+parser.add_argument("--out", type=Path,
+                    default=Path("build/examples") / Path(__file__).stem,
                     help="folder for the figures")
 args = parser.parse_args()
 args.out.mkdir(parents=True, exist_ok=True)

