@@ -11,10 +11,10 @@ Model (forward direction, internet -> terminal; the return link is not modelled)
 Link kinds, in the order they appear in ``R``:
 
 ``beam`` (satellite s, cell c)
-    A satellite has ``beams_per_sat`` steerable user beams; a beam serves **one cell at a
-    time**, so all terminals of cell c whose up-link satellite is s share one beam. Default 16 =
-    8 per polarisation x 2 (S. Pekhterev, "The Bandwidth of the StarLink Constellation",
-    SatMagazine, Nov 2021, **N**: analyst reading of a 2021 filing, not official). If more than
+    A satellite has ``beams_per_sat`` steerable user beams; a beam serves
+    **one cell at a time**, so all terminals of cell c whose up-link satellite is s share one
+    beam. Default 16 = 8 per polarisation x 2 (S. Pekhterev, "The Bandwidth of the StarLink
+    Constellation", SatMagazine, Nov 2021, **N**: analyst reading of a 2021 filing, not official). If more than
     ``beams_per_sat`` cells want satellite s at this step, it serves the most demanding ones,
     deterministically: most elastic (infinite-demand) terminals, then largest total demand, then
     most terminals, then lowest cell number. Terminals of the other cells get **0** this step
