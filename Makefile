@@ -35,6 +35,7 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_routing.py
 	$(PY) benchmarks/bench_propagation.py
+	$(PY) benchmarks/bench_visibility.py
 	$(PY) benchmarks/bench_allocation.py
 	$(PY) benchmarks/bench_assignment.py
 	$(PY) benchmarks/bench_iran.py

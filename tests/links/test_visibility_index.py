@@ -113,3 +113,15 @@ def test_max_slant_range_by_hand():
     assert max_slant_range_km(r_earth + 550, r_earth, r_earth, 90.0) == pytest.approx(550.0)
     assert max_slant_range_km(r_earth + 550, r_earth, r_earth, -90.0) == pytest.approx(
         2 * r_earth + 550)
+
+
+def test_visibility_benchmark_agrees_small(starlink_tle_path):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import bench_visibility
+
+    f = bench_visibility.run(starlink_tle_path, steps=1, ground_counts=(20, 60),
+                             out_dir=None, verbose=False)
+    assert f["identical"]
+    assert len(f["rows"]) == 4 and all(r["pairs_per_step"] > 0 for r in f["rows"])
