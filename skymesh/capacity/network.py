@@ -14,12 +14,13 @@ Link kinds, in the order they appear in ``R``:
     A satellite has ``beams_per_sat`` steerable user beams; a beam serves
     **one cell at a time**, so all terminals of cell c whose up-link satellite is s share one
     beam. Default 16 = 8 per polarisation x 2 (S. Pekhterev, "The Bandwidth of the StarLink
-    Constellation", SatMagazine, Nov 2021, **N**: analyst reading of a 2021 filing, not official). If more than
-    ``beams_per_sat`` cells want satellite s at this step, it serves the most demanding ones,
-    deterministically: most elastic (infinite-demand) terminals, then largest total demand, then
-    most terminals, then lowest cell number. Terminals of the other cells get **0** this step
-    (reason ``"no-beam"``); they are not moved to another satellite (the routing layer chose
-    their satellite). A cell reached through two satellites uses one beam on each.
+    Constellation", SatMagazine, Nov 2021, **N**: analyst reading of a 2021 filing, not
+    official). If more than ``beams_per_sat`` cells want satellite s at this step, it serves the
+    most demanding ones, deterministically: most elastic (infinite-demand) terminals, then
+    largest total demand, then most terminals, then lowest cell number. Terminals of the other
+    cells get **0** this step (reason ``"no-beam"``); they are not moved to another satellite
+    (the routing layer chose their satellite). A cell reached through two satellites uses one
+    beam on each.
     Capacity = ``channels_per_beam`` x the link-budget capacity of one Ku channel
     (``beam_link``, default ``STARLINK_USER_DOWNLINK_KU``: 240 MHz in a 250 MHz slot,
     Humphreys et al., IEEE TAES 2023, A) at the satellite-to-cell-centre range and elevation,
