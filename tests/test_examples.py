@@ -34,3 +34,26 @@ def test_quick_example_runs_and_writes_its_figures(name, figures, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     for f in figures:
         assert (tmp_path / f).stat().st_size > 1000, f
+
+
+def test_docs_site_builds_strict(tmp_path):
+    """`mkdocs build --strict` (what `make docs` runs): a warning or a broken reference fails.
+
+    Skips when the docs extra (``pip install -e '.[docs]'``) is not installed.
+    """
+    import os
+    for module in ("mkdocs", "mkdocstrings", "material"):
+        pytest.importorskip(module, reason="docs extra not installed: pip install -e '.[docs]'")
+    root = EXAMPLES.parent
+    site = tmp_path / "site"
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
+                           "-d", str(site)], cwd=root, capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ, NO_MKDOCS_2_WARNING="1"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (site / "api.html").is_file()
+    api_page = (site / "api.html").read_text(encoding="utf-8")
+    from skymesh import api
+    for name in api.__all__:                     # every stable name is in the reference
+        assert f'id="skymesh.api.{name}"' in api_page, name
+    for script in ALL:
+        assert (site / "examples" / f"{script.stem}.html").is_file(), script.name
