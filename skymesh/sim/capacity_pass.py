@@ -68,12 +68,17 @@ def service_cells(lat_deg, lon_deg, group_of, resolution: int) -> dict:
 
 def slot_capacity(prep: Prepared, op, offset_s: float, cells: dict, groups, demand,
                   params: NetworkCapacityParams, target_mbps: float,
-                  terminal_weight=None) -> dict:
+                  terminal_weight=None, rain: bool = True) -> dict:
     """Assignment and per-terminal rates of the slot starting ``offset_s`` s into the run.
 
     ``demand`` (G,) Mbit/s per terminal; ``terminal_weight`` (G,) optional subscribers per
-    sampled terminal (scales demand and headcounts). Returns the assignment result plus
-    ``terminal_rate_mbps``, ``terminal_reason``, ``carry`` (:func:`carry_at_rate`), ``pairs``.
+    sampled terminal (scales demand and headcounts). When the scenario has ``[[rain]]``
+    events, user beams and gateway feeders are re-budgeted under clear sky plus the rain
+    falling on each cell and gateway at the slot (the presets' statistical rain margin
+    dropped, so rain is not counted twice); ``rain=False`` gives the same clear-sky
+    baseline without the events, for the with/without comparison. Returns the assignment
+    result plus ``terminal_rate_mbps``, ``terminal_reason``, ``carry``
+    (:func:`carry_at_rate`), ``pairs``.
     """
     s = prep.scenario
     sub = TimeGrid(prep.grid.start, np.array([float(offset_s)]))
@@ -88,20 +93,23 @@ def slot_capacity(prep: Prepared, op, offset_s: float, cells: dict, groups, dema
                               isl_pairs=links.get("isl_pairs"),
                               isl_km=None if "isl_km" not in links else links["isl_km"][:, 0])
     bh = backhaul_network(pos[:, 0], routes, prep.gateway_lat, prep.gateway_lon, params)
-    capacity_fn = None
-    if getattr(s, "rain", None):
-        from skymesh.links.rain import link_capacity_with_rain_mbps, rain_rates_mmh
-        cell_rain = rain_rates_mmh(s.rain, cells["lat_deg"], cells["lon_deg"],
-                                   when=sub.datetimes()[0])
-        if (cell_rain > 0).any():
-            def capacity_fn(rng, el, lat, lon, cell):
-                return link_capacity_with_rain_mbps(rng, el, params.beam_link, lat, lon,
-                                                    cell_rain[cell])
     pairs = beam_pairs(pos[:, 0], cells["lat_deg"], cells["lon_deg"],
                        min_elevation_deg=s.routing.min_elevation_deg, link=params.beam_link,
                        channels_per_beam=params.channels_per_beam,
                        frequency_reuse=params.frequency_reuse,
-                       beam_capacity_mbps=params.beam_capacity_mbps, capacity_fn=capacity_fn)
+                       beam_capacity_mbps=params.beam_capacity_mbps)
+    if getattr(s, "rain", None):
+        from skymesh.capacity.region import faded_capacities
+        from skymesh.links.rain import rain_rates_mmh
+        when = sub.datetimes()[0]
+        cell_rain = (rain_rates_mmh(s.rain, cells["lat_deg"], cells["lon_deg"], when=when)
+                     if rain else np.zeros(len(cells["lat_deg"])))
+        gw_rain = (rain_rates_mmh(s.rain, prep.gateway_lat, prep.gateway_lon, when=when)
+                   if rain else np.zeros(len(prep.gateway_lat)))
+        pairs["capacity_mbps"], faded = faded_capacities(
+            pairs, bh, pos[:, 0], cells["lat_deg"], cells["lon_deg"], prep.gateway_lat,
+            prep.gateway_lon, cell_rain, gw_rain, params)
+        bh = dict(bh, capacity_mbps=faded)
     route = cells["group"][pairs["cell"]] * n_sats + pairs["sat"]
     route = np.where(bh["route_ok"][route], route, -1)
     n_c = cells["group"].size
@@ -153,6 +161,11 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
                              lon_deg=prep.terminal_lon if diurnal else None)
         res = slot_capacity(prep, op, t0, cells, groups, demand, params, target,
                             terminal_weight=wt)
+        clear_gbps = None
+        if getattr(s, "rain", None):        # the same slot without the rain events
+            clear = slot_capacity(prep, op, t0, cells, groups, demand, params, target,
+                                  terminal_weight=wt, rain=False)
+            clear_gbps = float(np.sum(clear["terminal_rate_mbps"] * wt) / 1e3)
         rate, reason = res["terminal_rate_mbps"], res["terminal_reason"]
         dem = res["demand_mbps"]
         # covered: a satellite sees the terminal's cell above the mask (and service is on)
@@ -181,6 +194,7 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
             unserved_covered={str(a): int(b) for a, b in zip(why, n_why)},
             not_covered={str(a): int(b) for a, b in zip(out_cov, n_out)},
             throughput_gbps=float(np.sum(rate * wt) / 1e3),
+            throughput_gbps_without_rain=clear_gbps,
             demand_gbps=float(np.sum(dem * wt) / 1e3),
             rate_mbps={f"p{q}": float(v) for q, v in
                        zip((5, 50, 95), weighted_percentiles(rate[covered], wt[covered],
@@ -211,6 +225,9 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
     pooled_reason = table["reason"].to_numpy(zero_copy_only=False).astype(str)
     pooled_w = np.tile(wt, len(samples))
     cov = ~np.isin(pooled_reason, ("no-service", "no-coverage"))
+    # Headline minima over the samples at which the region has service: a sample taken
+    # while the policy has the country switched off carries nobody by policy, not by capacity.
+    live = [x for x in samples if x["covered"] > 0] or samples
     summary = dict(
         target_mbps=target, samples=samples,
         weights_note=weights_note(prep.loaded, wt) if weighted else "",
@@ -219,10 +236,11 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
                    zip((5, 50, 95), weighted_percentiles(pooled[cov], pooled_w[cov],
                                                          (5, 50, 95))
                        if cov.any() else (np.nan,) * 3)},
-        terminals_at_target_min=int(min(x["terminals_at_target"] for x in samples)),
-        carried_terminals=int(min(x["carried_at_target"] for x in samples)),
-        capacity_at_target_min=int(min(x["capacity_at_target"] for x in samples)),
-        served_fraction_min=float(min(x["served_fraction"] for x in samples)),
+        samples_with_service=sum(1 for x in samples if x["covered"] > 0),
+        terminals_at_target_min=int(min(x["terminals_at_target"] for x in live)),
+        carried_terminals=int(min(x["carried_at_target"] for x in live)),
+        capacity_at_target_min=int(min(x["capacity_at_target"] for x in live)),
+        served_fraction_min=float(min(x["served_fraction"] for x in live)),
         model=dict(beams_per_sat=c.beams_per_sat, frequency_reuse=c.frequency_reuse,
                    max_beams_per_cell=MAX_BEAMS_PER_CELL,
                    isl_capacity_gbps=c.isl_capacity_gbps, gateway_antennas=c.gateway_antennas,
@@ -244,7 +262,22 @@ def _markdown(cap: dict) -> list[str]:
              f"get it under fair sharing, and {cap['carried_terminals']:,} can be carried at "
              f"once when the operator admits which (admission LP); with today's geography "
              f"grown uniformly, the region carries {cap['capacity_at_target_min']:,} before "
-             "the first constraint binds.", "",
+             "the first constraint binds."
+             + (f" (Minima over the {cap['samples_with_service']} of {len(cap['samples'])} "
+                "samples at which the region has service.)"
+                if 0 < cap["samples_with_service"] < len(cap["samples"]) else ""), ""]
+    rainy = any(x.get("throughput_gbps_without_rain") is not None for x in cap["samples"])
+    if rainy:
+        lines += ["With the scenario's rain events, and the same slots without them:", "",
+                  "| slot start (UTC) | throughput with rain | without rain | change |",
+                  "|---|---|---|---|"]
+        for x in cap["samples"]:
+            dry = x["throughput_gbps_without_rain"]
+            lines.append(f"| {x['time_utc']} | {x['throughput_gbps']:.1f} Gbit/s | "
+                         f"{dry:.1f} Gbit/s | "
+                         f"{(100 * (x['throughput_gbps'] / dry - 1)) if dry else 0.0:+.1f} % |")
+        lines += [""]
+    lines += [
              "| slot start (UTC) | served / covered | throughput | demand | p5 / p50 / p95 | "
              "at target: fair / admitted | binding | uniform growth at target |",
              "|---|---|---|---|---|---|---|---|"]
