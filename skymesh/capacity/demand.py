@@ -8,20 +8,20 @@ forward direction: internet -> terminal).
 - **Busy-hour demand** ``busy_hour_mbps``: the average rate one terminal draws during the
   busiest hour. Default `DEFAULT_BUSY_HOUR_MBPS` (~2.35 Mbit/s), **D/U**: derived from an average
   fixed-broadband household volume of 453 GB/month (Ofcom, *Connected Nations* 2022, as
-  reported by ISPreview, 12 Jul 2022 -- a news source, **N**, not in REFERENCE-FIGURES) spread
+  reported by ISPreview, 12 Jul 2022 -- a news source, **N**) spread
   over a 30.44-day month (1.38 Mbit/s daily mean) and scaled by the default profile's
   peak-to-mean ratio (1 / 0.587). No source gives Starlink's own busy-hour rate per terminal;
   treat it as a placeholder and set it per scenario.
 - **Multiplier**: the seeds' claim that a war-zone (military) terminal uses "up to 100x a
-  household's data" -- seed text; REFERENCE-FIGURES §7 (14 Oct 2022 row, S40, status **N**:
-  Musk's tweet, a qualitative claim with no published data). `WAR_ZONE_MULTIPLIER` = 100 is
+  household's data" -- Musk on X, 14 Oct 2022, as reported by CNN (13-14 Oct 2022), status
+  **N**: a qualitative claim with no published data). `WAR_ZONE_MULTIPLIER` = 100 is
   that upper bound, not a measured mean.
 - **Diurnal profile**: 24 hourly factors (peak 1.0) indexed by *local mean solar time*
   ``UTC + lon/15`` h (the equation of time, up to ±16 min, and time zones are ignored). The
   default `DEFAULT_DIURNAL_PROFILE` is an **assumption** (U) of the usual residential shape:
   trough ~0.2 at 04-05 h, daytime plateau ~0.6, evening peak at 21 h. Only its peak is
-  anchored: Starlink reports US "peak hours" as 18-21 h local (REFERENCE-FIGURES §6.1, S17,
-  **P**). Factors are interpolated linearly between hour centres (``k + 0.5``), periodic over
+  anchored: Starlink reports US "peak hours" as 18-21 h local (Starlink network update,
+  starlink.com/updates, Mar 2024, **P**). Factors are interpolated linearly between hour centres (``k + 0.5``), periodic over
   the day; ``interpolate=False`` holds each hour's factor constant instead.
 
 Terminal placement: explicit points, or a count per country drawn by population with
@@ -70,11 +70,11 @@ DEFAULT_DIURNAL_PROFILE = np.array([
     0.71, 0.77, 0.85, 0.93, 0.99, 1.00, 0.92, 0.75,   # 16-23 h
 ])
 """Hourly demand factors by local solar hour (0 = 00:00-01:00), peak 1.0 at 21 h.
-**Assumption (U)**; peak placed in Starlink's 18-21 h "peak hours" (REF §6.1, S17, P)."""
+**Assumption (U)**; peak placed in Starlink's 18-21 h "peak hours" (Starlink network update, Mar 2024, P)."""
 
 HOUSEHOLD_GB_PER_MONTH = 453.0
 """Average UK fixed-broadband household volume (Ofcom Connected Nations 2022, via ISPreview;
-N, not in REFERENCE-FIGURES)."""
+N)."""
 
 DEFAULT_BUSY_HOUR_MBPS = float(HOUSEHOLD_GB_PER_MONTH * 8e3 / (30.44 * 86400.0)
                                / DEFAULT_DIURNAL_PROFILE.mean())
@@ -82,7 +82,7 @@ DEFAULT_BUSY_HOUR_MBPS = float(HOUSEHOLD_GB_PER_MONTH * 8e3 / (30.44 * 86400.0)
 by the default profile's mean (0.587) -> ~2.35 Mbit/s. **D/U** (see the module docstring)."""
 
 WAR_ZONE_MULTIPLIER = 100.0
-"""'Up to 100x a household's data' (seed text; REF §7, 14 Oct 2022, S40, N): an upper bound."""
+"""'Up to 100x a household's data' (Musk on X, 14 Oct 2022, via CNN; N): an upper bound."""
 
 
 def _profile(profile) -> np.ndarray:
