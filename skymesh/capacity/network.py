@@ -51,9 +51,10 @@ Link kinds, in the order they appear in ``R``:
 ``gateway`` (gateway g)
     Site capacity = ``gateway_antennas`` x ``gateway_antenna_mbps``. Defaults: 6,800 Mbit/s per
     antenna (**D**: 23.7 Tbit/s over ~3,500 gateway antennas in del Portillo et al.'s 2019
-    capacity model, ~6.8 Gbit/s each) and 8 antennas (a placeholder, **U**: SpaceX's 2023
-    Ka-band gateway blanket application allows up to 40 per site, P; its July 2025 network
-    update counts >1,500 antennas at >100 US sites, ~15 per site on average, D). Both may be
+    capacity model, ~6.8 Gbit/s each) and 8 antennas in use at once (**P** for Gen1: SpaceX's
+    2023 Ka-band gateway blanket application says a site talks to up to 8 Gen1 and up to 32
+    Gen2 satellites at once, with up to 40 antennas per site; its July 2025 network update
+    counts >1,500 antennas at >100 US sites, ~15 per site on average, D). Both may be
     arrays (one value per gateway). The limit of one satellite per antenna is not modelled.
 
 A terminal without a route this step (``gateway == -1``) gets 0 (reason ``"no-route"``).
