@@ -12,8 +12,9 @@ Everything else is internal.
 __version__ = "0.1.0"
 
 _API_NAMES = (
-    "Constellation", "Gateways", "InputError", "LatencySeries", "Place", "Pops", "Result",
-    "Scenario", "Shell", "SkyMeshError", "TimeGrid", "gateways", "internet_path", "latency",
+    "Constellation", "Gateways", "GatewaysLike", "InputError", "LatencySeries", "Place", "Pops",
+    "PopsLike", "Result", "Scenario", "ScenarioLike", "Shell", "SkyMeshError", "TimeGrid",
+    "TimeLike", "gateways", "internet_path", "latency",
     "load_constellation", "load_scenario", "map_route", "open_run", "place",
     "positions_ecef", "positions_geodetic", "pops", "region_capacity", "rtt_components",
     "run", "satellites_in_view", "scenario_cost", "time_grid", "walker",

@@ -79,8 +79,9 @@ from skymesh.timebase import TimeGrid, parse_time
 from skymesh.timebase import time_grid as _time_grid
 
 __all__ = [
-    "Constellation", "Gateways", "InputError", "LatencySeries", "Place", "Pops", "Result",
-    "Scenario", "Shell", "SkyMeshError", "TimeGrid", "gateways", "internet_path", "latency",
+    "Constellation", "Gateways", "GatewaysLike", "InputError", "LatencySeries", "Place", "Pops",
+    "PopsLike", "Result", "Scenario", "ScenarioLike", "Shell", "SkyMeshError", "TimeGrid",
+    "TimeLike", "gateways", "internet_path", "latency",
     "load_constellation", "load_scenario", "map_route", "open_run", "place",
     "positions_ecef", "positions_geodetic", "pops", "region_capacity", "rtt_components",
     "run", "satellites_in_view", "scenario_cost", "time_grid", "walker",
@@ -88,6 +89,12 @@ __all__ = [
 
 TimeLike = datetime | str
 """A UTC instant: an aware or naive (taken as UTC) ``datetime``, or an ISO 8601 string."""
+GatewaysLike = Gateways | str | Path | Iterable[Mapping[str, Any]]
+"""Gateway sites: a ``Gateways``, a ``.csv`` / ``.toml`` file, or a list of dicts."""
+PopsLike = Pops | str | Path | Iterable[Mapping[str, Any]]
+"""PoPs: a ``Pops``, a ``.csv`` / ``.toml`` file, or a list of dicts."""
+ScenarioLike = Scenario | str | Path | Mapping[str, Any]
+"""A scenario: a loaded ``Scenario``, a TOML file, a built-in name, or a dict."""
 
 
 # --------------------------------------------------------------------------- orbits
@@ -278,7 +285,7 @@ def _records(source: Any) -> list[dict] | None:
     return [dict(r) for r in source]
 
 
-def gateways(source: str | Path | Iterable[Mapping[str, Any]], *,
+def gateways(source: GatewaysLike, *,
              include_planned: bool = False) -> Gateways:
     """Gateway sites from a ``.csv`` / ``.toml`` file or from a list of dicts.
 
@@ -308,7 +315,7 @@ def gateways(source: str | Path | Iterable[Mapping[str, Any]], *,
     return gateways_from_records(records, include_planned=include_planned)
 
 
-def pops(source: str | Path | Iterable[Mapping[str, Any]], *,
+def pops(source: PopsLike, *,
          include_planned: bool = False) -> Pops:
     """Points of presence (where traffic meets the internet) from a file or a list of dicts.
 
@@ -465,7 +472,7 @@ class LatencySeries:
 def latency(a: str | Place, b: str | Place, *,
             constellation: Constellation | str = "starlink-shell1",
             start: TimeLike | None = None, duration_s: float = 60.0, step_s: float = 1.0,
-            mode: str = "isl", gateways: Gateways | str | Path | None = None,
+            mode: str = "isl", gateways: GatewaysLike | None = None,
             min_elevation_deg: float = 25.0,
             max_gsl_range_km: float | None = None) -> LatencySeries:
     """Shortest-latency path between two places at every step of a window, with the RTT's parts.
@@ -549,8 +556,8 @@ def latency(a: str | Place, b: str | Place, *,
                          summary=summary)
 
 
-def internet_path(where: str | Place, *, gateways: Gateways | str | Path | Iterable[Mapping],
-                  pops: Pops | str | Path | Iterable[Mapping] | None = None,
+def internet_path(where: str | Place, *, gateways: GatewaysLike,
+                  pops: PopsLike | None = None,
                   constellation: Constellation | str = "starlink-shell1",
                   start: TimeLike | None = None, duration_s: float = 60.0,
                   step_s: float = 1.0, mode: str = "isl", serving: str = "operator",
@@ -629,7 +636,7 @@ def internet_path(where: str | Place, *, gateways: Gateways | str | Path | Itera
         values = np.where(ok, table[np.maximum(index, 0)] if len(table) else "", "")
         return pa.array(values.astype(str), mask=~ok)
 
-    def num(v) -> pa.Array:
+    def num(v: Any) -> pa.Array:
         v = np.asarray(v, dtype=float)
         return pa.array(v, mask=~np.isfinite(v))
 
@@ -654,7 +661,7 @@ def internet_path(where: str | Place, *, gateways: Gateways | str | Path | Itera
 
 # --------------------------------------------------------------------------- capacity
 
-def region_capacity(region: str, *, gateways: Gateways | str | Path | Iterable[Mapping],
+def region_capacity(region: str, *, gateways: GatewaysLike,
                     constellation: str = "starlink-gen1", target_mbps: float = 25.0,
                     at: TimeLike | None = None, probes: int = 2000, seed: int = 0,
                     mode: str = "isl", min_elevation_deg: float = 25.0,
@@ -732,7 +739,7 @@ def _write_gateways_csv(gw: Gateways, path: Path) -> None:
 
 # --------------------------------------------------------------------------- scenarios
 
-def load_scenario(source: str | Path | Mapping[str, Any],
+def load_scenario(source: ScenarioLike,
                   overrides: Mapping[str, Any] | None = None) -> Scenario:
     """A validated scenario from a TOML file, a built-in name, or a dict built in code.
 
@@ -872,7 +879,7 @@ class Result:
                                 ylim=(0.0, 1.12 * top))
 
 
-def run(scenario: Scenario | str | Path | Mapping[str, Any], out: str | Path | None = None, *,
+def run(scenario: ScenarioLike, out: str | Path | None = None, *,
         overrides: Mapping[str, Any] | None = None, force: bool = False,
         scheduler: str = "sync", workers: int | None = None) -> Result:
     """Run a scenario and return its ``Result``.
@@ -935,7 +942,7 @@ def open_run(folder: str | Path) -> Result:
     return Result(folder)
 
 
-def scenario_cost(scenario: Scenario | str | Path | Mapping[str, Any], *,
+def scenario_cost(scenario: ScenarioLike, *,
                   capacity: bool = False) -> dict:
     """The bill of a scenario's dated fleet (its ``[cost]`` section), month by month, in USD.
 
@@ -977,7 +984,7 @@ def scenario_cost(scenario: Scenario | str | Path | Mapping[str, Any], *,
 def map_route(a: str | Place, b: str | Place, *,
               constellation: Constellation | str = "starlink-shell1",
               at: TimeLike | None = None, mode: str = "isl",
-              gateways: Gateways | str | Path | Iterable[Mapping] | None = None,
+              gateways: GatewaysLike | None = None,
               path: str | Path | None = None) -> Any:
     """A map of the shortest route between two places at one instant, hop by hop.
 
