@@ -21,13 +21,14 @@ scenarios do not offer (their mask is at least 0 deg).
 over the satellite positions of a chunk of steps and over the ground points,
 within the longest slant range a pair in view can have; the elevation and
 range tests on them are exact. Its cost follows the pairs within that range,
-not ground points x satellites. The pair ordering is a counting sort compiled
-with numba (cached on disk after its first call).
+not ground points x satellites. Large pair sets are ordered by a counting sort
+compiled with numba (imported on first use; cached on disk).
 """
 
 from __future__ import annotations
 
-import numba
+import functools
+
 import numpy as np
 from scipy.spatial import cKDTree
 
@@ -241,11 +242,32 @@ def _pairs_in_range(trees, n_ground: int, points: np.ndarray, ok: np.ndarray):
     return rows[order], g[order]
 
 
-@numba.njit(cache=True)
-def order_pairs(major, minor, n_major, n_minor):  # pragma: no cover - compiled
-    """Permutation sorting pairs by ``major`` then ``minor`` (ints in [0, n_major) and
-    [0, n_minor)): two stable counting sorts (least significant key first), O(P + n).
-    Compiled with numba (cached on disk after the first call)."""
+_COUNTING_SORT_MIN = 65_536
+"""From this many pairs on, :func:`order_pairs` uses the compiled counting sort."""
+
+
+def order_pairs(major, minor, n_major: int, n_minor: int) -> np.ndarray:
+    """Permutation sorting pairs by ``major`` then ``minor`` (int arrays, values in
+    ``[0, n_major)`` and ``[0, n_minor)``; the pairs are distinct, so the order is unique).
+
+    Few pairs: ``np.argsort`` of the combined key. Many: two stable counting sorts
+    (least significant key first), O(pairs + n_major + n_minor), compiled with numba on
+    first use (numba is imported only then; the machine code is cached on disk).
+    """
+    major = np.ascontiguousarray(major, dtype=np.int64)
+    minor = np.ascontiguousarray(minor, dtype=np.int64)
+    if len(major) < _COUNTING_SORT_MIN:
+        return np.argsort(major * int(n_minor) + minor, kind="stable")
+    return _counting_sort_kernel()(major, minor, int(n_major), int(n_minor))
+
+
+@functools.cache
+def _counting_sort_kernel():
+    import numba
+    return numba.njit(cache=True)(_counting_sort)
+
+
+def _counting_sort(major, minor, n_major, n_minor):  # pragma: no cover - compiled
     n = major.shape[0]
     count = np.zeros(n_minor + 1, dtype=np.int64)
     for p in range(n):

@@ -125,3 +125,12 @@ def test_visibility_benchmark_agrees_small(starlink_tle_path):
                              out_dir=None, verbose=False)
     assert f["identical"]
     assert len(f["rows"]) == 4 and all(r["pairs_per_step"] > 0 for r in f["rows"])
+
+
+@pytest.mark.parametrize("n", [1000, 200_000])            # numpy path, then the compiled one
+def test_order_pairs_sorts_by_major_then_minor(n):
+    rng = np.random.default_rng(n)
+    key = rng.choice(4000 * 3000, n, replace=False)          # distinct pairs
+    major, minor = np.divmod(key, 3000)
+    order = vis.order_pairs(major, minor, 4000, 3000)
+    assert np.array_equal(order, np.lexsort((minor, major)))
