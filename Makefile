@@ -34,6 +34,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_routing.py
+	$(PY) benchmarks/bench_anchor.py
 	$(PY) benchmarks/bench_propagation.py
 	$(PY) benchmarks/bench_visibility.py
 	$(PY) benchmarks/bench_allocation.py

@@ -36,8 +36,18 @@ So the two in-view sets are computed from the same positions and must match
 exactly; the gap between the closed-form circular orbit and SGP4 of a
 circular TLE (kilometres) does not enter the comparison.
 
-Timings are printed and written to ``bench-out/bench_routing.json``; none is
-asserted. Run: ``python benchmarks/bench_routing.py [--help]``.
+Second part, the real constellation (issue 12's target of 0.5 s per step): the
+Starlink TLE set ``starlink_tle_20251204.txt`` (9,042 satellites, planes inferred
+by :func:`skymesh.orbits.planes.assign_planes`, +Grid ISLs) with Hypatia's
+top-1,000 cities, 25 deg mask: the same step, phase by phase, median and range over
+random instants; and the routing phase once more with ``engine="scipy"`` (scipy's
+Dijkstra and a numpy argmin, the formulation before the compiled kernels) on the
+same graphs, alternating, which must give identical RTTs and next hops. Skipped
+with one line when the data files are absent (``--no-tle-scale`` skips it).
+
+Timings are printed and written to ``bench-out/bench_routing.json`` and
+``bench-out/bench_routing_tle.json``; none is asserted. Run:
+``python benchmarks/bench_routing.py [--help]``.
 """
 
 from __future__ import annotations
@@ -45,6 +55,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import pstats
 import sys
 import time
@@ -69,6 +80,9 @@ from skymesh.timebase import TimeGrid, julian_date  # noqa: E402
 
 NAME = "bench_routing"
 CITIES_FILE = "hypatia_ground_stations_cities_sorted_by_estimated_2025_pop_top_100.basic.txt"
+CITIES_1000_FILE = "hypatia_ground_stations_cities_sorted_by_estimated_2025_pop_top_1000.basic.txt"
+TLE_FILE = "starlink_tle_20251204.txt"
+TLE_TARGET_S = 0.5       # issue 12: real TLE set + 1,000 ground stations, per step
 MIN_ELEVATION_DEG = 25.0
 TARGET_RATIO = 500.0
 RTT_RTOL = 1e-6          # RTT agreement, relative
@@ -458,6 +472,85 @@ def report(f: dict) -> None:
         print(f["skymesh_profile"])
 
 
+# --------------------------------------------------------------------------- real TLE set
+
+def run_tle_scale(n_steps: int = 5, seed: int = 20251204, out_dir=benchlib.DEFAULT_OUT_DIR,
+                  verbose: bool = True) -> dict | None:
+    """The step on the real Starlink TLE set with 1,000 cities; None when the data is absent."""
+    log = print if verbose else (lambda *a, **k: None)
+    try:
+        tle_path = benchlib.data_file(TLE_FILE)
+        cities_path = benchlib.data_file(CITIES_1000_FILE)
+    except (FileNotFoundError, SystemExit):
+        log(f"{NAME}: real-TLE part skipped: {TLE_FILE} / {CITIES_1000_FILE} not found")
+        return None
+    from skymesh.orbits.planes import assign_planes
+    from skymesh.orbits.tle import load_tle_constellation
+
+    const, _ = load_tle_constellation(tle_path, skip_bad=True, name="starlink (TLE)")
+    const = assign_planes(const)
+    pairs = plus_grid_pairs(const)
+    _, names, lat, lon, alt = load_hypatia_cities(cities_path)
+    layout = NodeLayout(len(const), len(names))
+    grid, positions = random_instants(const, n_steps + 1, seed)
+    pos_at = [np.ascontiguousarray(positions[:, k, :]) for k in range(n_steps + 1)]
+    log(f"{NAME}: real TLE set, {len(const):,} satellites, {len(pairs):,} +Grid ISLs, "
+        f"{len(names):,} cities; {n_steps} instants")
+    skymesh_step(pos_at[-1], pairs, lat, lon, alt, layout)            # warm-up
+    times, ref_s, identical = [], [], True
+    for k in range(n_steps):
+        o, t = skymesh_step(pos_at[k], pairs, lat, lon, alt, layout)
+        times.append(t)
+        t0 = time.perf_counter()
+        rtt_ref, hop_ref = routing_state(o["graph"], layout, engine="scipy")
+        ref_s.append(time.perf_counter() - t0)
+        identical &= bool(np.array_equal(o["rtt_ms"], rtt_ref, equal_nan=True)
+                          and np.array_equal(o["next_hop"], hop_ref))
+        del o, rtt_ref, hop_ref
+    totals = [sum(t.values()) for t in times]
+    routing = [t["routing_state"] for t in times]
+    figures = {
+        "workload": {"tle_file": str(tle_path), "satellites": len(const),
+                     "isl_pairs": int(len(pairs)), "ground_stations": len(names),
+                     "cities_file": str(cities_path), "min_elevation_deg": MIN_ELEVATION_DEG,
+                     "instants_utc": grid.iso()[:n_steps], "seed": seed},
+        "per_step": benchlib.summary(totals),
+        "phases": {p: benchlib.summary([t[p] for t in times]) for p in times[0]},
+        "routing_state_scipy_engine": benchlib.summary(ref_s),
+        "routing_ratio_scipy_over_compiled": [a / b for a, b in zip(ref_s, routing)],
+        "identical_to_scipy_engine": identical,
+        "target_s": TLE_TARGET_S,
+        "target_met": bool(np.median(totals) <= TLE_TARGET_S),
+        "load_average_1_5_15": list(os.getloadavg()),
+    }
+    return benchlib.finish(NAME + "_tle", figures, out_dir, verbose, report_tle)
+
+
+def report_tle(f: dict) -> None:
+    w = f["workload"]
+
+    def rng(s):
+        return (f"{benchlib.fmt_s(s['median_s'])}", f"{benchlib.fmt_s(s['min_s'])} .. "
+                f"{benchlib.fmt_s(s['max_s'])} (n={s['n']})")
+
+    rows = [[f"SkyMesh: {p}", *rng(s)] for p, s in f["phases"].items()]
+    rows.append(["SkyMesh: TOTAL per step", *rng(f["per_step"])])
+    rows.append(["routing_state, engine=scipy (same graphs)",
+                 *rng(f["routing_state_scipy_engine"])])
+    r = f["routing_ratio_scipy_over_compiled"]
+    rows.append(["routing phase ratio scipy / compiled",
+                 f"{np.median(r):.1f}x", f"{min(r):.1f}x .. {max(r):.1f}x"])
+    benchlib.print_table(
+        f"Real TLE set: {w['satellites']:,} satellites, {w['isl_pairs']:,} ISLs, "
+        f"{w['ground_stations']:,} cities, >= {w['min_elevation_deg']:g} deg",
+        ["phase", "median", "range"], rows)
+    la = f["load_average_1_5_15"]
+    print(f"Target <= {f['target_s']:g} s per step: {'met' if f['target_met'] else 'NOT met'}; "
+          f"identical RTTs and next hops to the scipy engine: "
+          f"{'yes' if f['identical_to_scipy_engine'] else 'NO'}; load average {la[0]:.1f} "
+          f"on {os.cpu_count()} CPUs (machine shared).")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--constellation", default="starlink-shell1")
@@ -468,13 +561,23 @@ def main(argv=None) -> int:
     ap.add_argument("--no-memory", action="store_true", help="skip the traced memory pass")
     ap.add_argument("--profile", choices=["auto", "always", "never"], default="auto")
     ap.add_argument("--out", default=str(benchlib.DEFAULT_OUT_DIR), help="JSON folder")
+    ap.add_argument("--tle-steps", type=int, default=5, help="real-TLE instants timed")
+    ap.add_argument("--no-tle-scale", action="store_true", help="skip the real-TLE part")
+    ap.add_argument("--only-tle-scale", action="store_true", help="only the real-TLE part")
     args = ap.parse_args(argv)
+    if args.only_tle_scale:
+        tle = run_tle_scale(args.tle_steps, out_dir=args.out)
+        return 0 if tle is None or tle["identical_to_scipy_engine"] else 1
     figures = run(args.constellation, n_cities=args.cities, n_steps=args.steps,
                   n_baseline=args.baseline_steps, seed=args.seed,
                   trace_memory=not args.no_memory, profile=args.profile, out_dir=args.out)
+    tle = None if args.no_tle_scale else run_tle_scale(args.tle_steps, out_dir=args.out)
     if not figures["agreement"]["ok"]:
         print("\nFAIL: SkyMesh and the baseline disagree (see the agreement table)",
               file=sys.stderr)
+        return 1
+    if tle is not None and not tle["identical_to_scipy_engine"]:
+        print("\nFAIL: compiled and scipy routing differ on the real TLE set", file=sys.stderr)
         return 1
     return 0
 

@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skymesh.network.snapshot import NodeLayout
-from skymesh.network.sssp import dijkstra, min_over_links
+from skymesh.network.sssp import dijkstra, dijkstra_last_hop
 
 NO_HOP = -1
 
@@ -52,7 +52,7 @@ class Route:
 
 
 def trees_from(graph, layout: NodeLayout, endpoints):
-    """Dijkstra from the up nodes of ``endpoints``: ``(dist_s, predecessors)``, each (E, n_nodes)."""
+    """Dijkstra from the up nodes of ``endpoints``: ``(dist_s, predecessors)``, (E, nodes) each."""
     return dijkstra(graph, layout.up(np.atleast_1d(endpoints)))
 
 
@@ -118,8 +118,11 @@ def all_pairs_rtt_ms(graph, layout: NodeLayout, endpoints=None) -> np.ndarray:
     return rtt
 
 
-def routing_state(graph, layout: NodeLayout, destinations=None):
+def routing_state(graph, layout: NodeLayout, destinations=None, *, engine: str = "auto"):
     """All-pairs RTT among ``destinations`` and the forwarding state toward each.
+
+    ``engine="scipy"`` runs the same computation on ``scipy.sparse.csgraph.dijkstra``
+    and a numpy argmin instead of the compiled kernels (the reference; identical output).
 
     Returns
     -------
@@ -166,14 +169,16 @@ def routing_state(graph, layout: NodeLayout, destinations=None):
     np.cumsum(kept_per_row, out=indptr[1:])
     search = sp.csr_matrix((graph.data[keep], cols[keep], indptr), shape=graph.shape)
 
-    dist, pred = dijkstra(search, layout.up(dests))
-
-    # Delay from each destination's up node to every endpoint's down node, and the
-    # satellite achieving it (that endpoint's first hop toward the destination): the
-    # minimum over each endpoint's links, first link in order on ties (compiled).
+    # Searches from the destinations' up nodes, and with them the delay from each
+    # destination's up node to every endpoint's down node and the satellite achieving
+    # it (that endpoint's first hop toward the destination): the minimum over each
+    # endpoint's links, first link in order on ties, while the search's distances are
+    # in cache (compiled; the distances are not kept).
     link_ptr = np.zeros(n_ep + 1, dtype=np.int64)
     np.cumsum(np.bincount(link_ep, minlength=n_ep), out=link_ptr[1:])
-    down_dist, first_hop = min_over_links(dist, link_ptr, link_sat, link_w)
+    pred, down_dist, first_hop = dijkstra_last_hop(
+        search, layout.up(dests), link_ptr, link_sat, link_w,
+        engine="scipy" if engine == "scipy" else "auto")
     first_hop[first_hop < 0] = NO_HOP
     rtt = 2e3 * down_dist[:, dests]
     rtt[~np.isfinite(rtt)] = np.nan

@@ -44,7 +44,7 @@ from __future__ import annotations
 import numpy as np
 
 NULL_IDX = -9999        # scipy.sparse.csgraph's "no predecessor"
-_MAX_SLOTS = 4096       # bucket queue: most slots (max weight / bucket width) before the heap
+_MAX_SLOTS = 512        # bucket queue: at most this many bucket widths per largest weight
 
 try:  # numba is a dependency; the fallback keeps the module importable without it
     import numba
@@ -54,13 +54,15 @@ except ImportError:  # pragma: no cover - exercised only where numba is missing
     HAVE_NUMBA = False
 
 
-def dijkstra(graph, sources):
+def dijkstra(graph, sources, *, engine: str = "auto"):
     """Shortest paths from each of ``sources`` over the directed CSR ``graph``.
 
     Parameters
     ----------
     graph : scipy.sparse matrix (CSR or convertible), non-negative edge weights
     sources : int array of node indices
+    engine : "auto" (the compiled kernels when numba is there) or "scipy"
+        (``scipy.sparse.csgraph.dijkstra`` itself: the reference, and the fallback)
 
     Returns
     -------
@@ -70,46 +72,92 @@ def dijkstra(graph, sources):
     sources = np.ascontiguousarray(np.atleast_1d(sources), dtype=np.int64)
     if graph.format != "csr":
         graph = graph.tocsr()
-    if not HAVE_NUMBA:  # pragma: no cover
-        from scipy.sparse.csgraph import dijkstra as sp_dijkstra
-        dist, pred = sp_dijkstra(graph, directed=True, indices=sources,
-                                 return_predecessors=True)
-        return dist, pred
-    n = graph.shape[0]
-    if sources.size and (sources.min() < 0 or sources.max() >= n):
-        raise ValueError(f"source index out of range 0..{n - 1}")
-    data = np.ascontiguousarray(graph.data, dtype=np.float64)
-    w_min = float(data.min()) if data.size else 1.0
-    w_max = float(data.max()) if data.size else 1.0
-    if not (w_min >= 0.0 and np.isfinite(w_max)):   # negative, NaN or inf weights: scipy's call
+    if engine not in ("auto", "scipy"):
+        raise ValueError(f"unknown engine {engine!r} (auto, scipy)")
+    if engine == "scipy" or not HAVE_NUMBA:
         from scipy.sparse.csgraph import dijkstra as sp_dijkstra
         return sp_dijkstra(graph, directed=True, indices=sources, return_predecessors=True)
-    indptr = np.ascontiguousarray(graph.indptr, dtype=np.int64)
-    indices = np.ascontiguousarray(graph.indices, dtype=np.int32)
+    data = np.ascontiguousarray(graph.data, dtype=np.float64)
+    plan = _plan(graph, sources, data)
+    if plan is None:                                  # negative, NaN or inf weights
+        from scipy.sparse.csgraph import dijkstra as sp_dijkstra
+        return sp_dijkstra(graph, directed=True, indices=sources, return_predecessors=True)
+    indptr, indices, delta, n_slots, n_blocks = plan
+    n = graph.shape[0]
     dist = np.empty((len(sources), n))
     pred = np.empty((len(sources), n), dtype=np.int32)
-    # Buckets of width < half the least weight when they stay few (a handful for
-    # snapshot graphs: delays of 1.3-7 ms on shell 1); otherwise, or with zero
-    # weights, the heap.
-    delta, n_slots = 1.0, 0
-    if w_min > 0.0:
-        delta = 0.49 * w_min
-        if w_max / delta + 3 <= _MAX_SLOTS:
-            n_slots = int(w_max / delta) + 3
-    n_blocks = min(len(sources), 4 * numba.get_num_threads())
     if n_blocks:
         _multi_source(indptr, indices, data, sources, dist, pred, n_blocks, delta, n_slots)
     return dist, pred
 
 
-def min_over_links(dist, link_ptr, link_sat, link_w):
+def dijkstra_last_hop(graph, sources, link_ptr, link_sat, link_w, *, engine: str = "auto"):
+    """:func:`dijkstra` then :func:`min_over_links` on its distances, fused.
+
+    Returns ``(pred (S, n_nodes) int32, best (S, E) float64, arg (S, E) int32)``: the
+    predecessors of the searches, and for each source and link group the least
+    ``dist + link_w`` and the ``link_sat`` attaining it. The distances themselves are
+    not kept: each source's row is reduced over the links while it is in cache, one
+    row buffer per thread instead of an (S, n_nodes) array. Same answers as the two
+    calls (and as scipy with ``engine="scipy"``).
+    """
+    sources = np.ascontiguousarray(np.atleast_1d(sources), dtype=np.int64)
+    if graph.format != "csr":
+        graph = graph.tocsr()
+    data = np.ascontiguousarray(graph.data, dtype=np.float64)
+    plan = _plan(graph, sources, data) if engine == "auto" and HAVE_NUMBA else None
+    if plan is None:
+        dist, pred = dijkstra(graph, sources, engine="scipy" if engine == "scipy" else "auto")
+        best, arg = min_over_links(dist, link_ptr, link_sat, link_w,
+                                   engine="numpy" if engine == "scipy" else "auto")
+        return pred, best, arg
+    indptr, indices, delta, n_slots, n_blocks = plan
+    n = graph.shape[0]
+    link_ptr = np.ascontiguousarray(link_ptr, dtype=np.int64)
+    link_sat = np.ascontiguousarray(link_sat, dtype=np.int64)
+    link_w = np.ascontiguousarray(link_w, dtype=np.float64)
+    pred = np.empty((len(sources), n), dtype=np.int32)
+    best = np.empty((len(sources), len(link_ptr) - 1))
+    arg = np.empty((len(sources), len(link_ptr) - 1), dtype=np.int32)
+    if n_blocks:
+        _multi_source_last_hop(indptr, indices, data, sources, pred, link_ptr, link_sat,
+                               link_w, best, arg, n_blocks, delta, n_slots)
+    return pred, best, arg
+
+
+def _plan(graph, sources, data):
+    """Kernel arguments ``(indptr, indices, delta, n_slots, n_blocks)``, or None when the
+    weights call for scipy (negative, NaN or infinite)."""
+    n = graph.shape[0]
+    if sources.size and (sources.min() < 0 or sources.max() >= n):
+        raise ValueError(f"source index out of range 0..{n - 1}")
+    w_min = float(data.min()) if data.size else 1.0
+    w_max = float(data.max()) if data.size else 1.0
+    if not (w_min >= 0.0 and np.isfinite(w_max)):
+        return None
+    # Buckets narrower than half the least weight when that leaves few of them (shell 1:
+    # delays of 1.3-7 ms, 13 slots); else 1/_MAX_SLOTS of the largest weight, so that
+    # only the rare lighter edges (satellites a few km apart in a real TLE set) cause
+    # re-scans. Zero weights: the heap.
+    delta, n_slots = 1.0, 0
+    if w_min > 0.0:
+        delta = max(0.49 * w_min, w_max / _MAX_SLOTS)
+        n_slots = int(w_max / delta) + 3
+    n_blocks = min(len(sources), 4 * numba.get_num_threads())
+    indptr = np.ascontiguousarray(graph.indptr, dtype=np.int64)
+    indices = np.ascontiguousarray(graph.indices, dtype=np.int32)
+    return indptr, indices, delta, n_slots, n_blocks
+
+
+def min_over_links(dist, link_ptr, link_sat, link_w, *, engine: str = "auto"):
     """For each row ``i`` of ``dist`` and each group ``e`` of links
     ``link_ptr[e]:link_ptr[e+1]``: ``min_k dist[i, link_sat[k]] + link_w[k]`` and the
     ``link_sat`` attaining it (the first in link order on ties; ``-1`` when none is
     finite). Returns ``(best (R, E) float64, arg (R, E) int32)``.
 
     This is the last hop into each endpoint's down node (a sink), taken out of the
-    searches in :func:`skymesh.network.routing.routing_state`.
+    searches in :func:`skymesh.network.routing.routing_state`. ``engine="numpy"`` (or
+    no numba): a padded table and ``argmin``, a few rows at a time.
     """
     dist = np.ascontiguousarray(dist, dtype=np.float64)
     link_ptr = np.ascontiguousarray(link_ptr, dtype=np.int64)
@@ -118,7 +166,9 @@ def min_over_links(dist, link_ptr, link_sat, link_w):
     n_rows, n_groups = dist.shape[0], len(link_ptr) - 1
     best = np.empty((n_rows, n_groups))
     arg = np.empty((n_rows, n_groups), dtype=np.int32)
-    if not HAVE_NUMBA:  # pragma: no cover
+    if engine not in ("auto", "numpy"):
+        raise ValueError(f"unknown engine {engine!r} (auto, numpy)")
+    if engine == "numpy" or not HAVE_NUMBA:
         counts = np.diff(link_ptr)
         k_max = max(1, int(counts.max(initial=0)))
         grp = np.repeat(np.arange(n_groups), counts)
@@ -127,11 +177,14 @@ def min_over_links(dist, link_ptr, link_sat, link_w):
         pad_w = np.full((n_groups, k_max), np.inf)
         pad_sat[grp, slot] = link_sat
         pad_w[grp, slot] = link_w
-        for i in range(n_rows):
-            cand = dist[i, pad_sat] + pad_w
-            k = cand.argmin(axis=1)
-            best[i] = cand[np.arange(n_groups), k]
-            arg[i] = np.where(np.isfinite(best[i]), pad_sat[np.arange(n_groups), k], -1)
+        rows = np.arange(n_groups)
+        block = max(1, 16_384 // max(1, n_groups * k_max))       # temporaries stay small
+        for b0 in range(0, n_rows, block):
+            cand = dist[b0:b0 + block, pad_sat] + pad_w                # (b, E, K)
+            k = cand.argmin(axis=2)
+            b = np.take_along_axis(cand, k[..., None], axis=2)[..., 0]
+            best[b0:b0 + block] = b
+            arg[b0:b0 + block] = np.where(np.isfinite(b), pad_sat[rows, k], -1)
         return best, arg
     _min_over_links(dist, link_ptr, link_sat, link_w, best, arg)
     return best, arg
@@ -209,30 +262,33 @@ if HAVE_NUMBA:
                     hn[i] = x
 
     @njit(cache=True, nogil=True)
-    def _bucket_search(src, indptr, indices, data, dist, pred, delta, head, nxt, enode, done):
-        """Dijkstra from ``src`` over buckets of width ``delta`` (< half the least edge
-        weight), circular (Dial's algorithm, ``head.size`` slots > max weight / delta + 2).
+    def _bucket_search(src, indptr, indices, data, dist, pred, delta, head, nxt, enode, ekey):
+        """Dijkstra from ``src`` over circular buckets of width ``delta`` (Dial's
+        algorithm; ``head.size`` slots > max weight / delta + 2). Returns False when
+        the entry pool ran out (the caller then runs the heap).
 
-        Every relaxation adds more than ``2 delta``, so a node whose tentative distance
-        lies in the lowest non-empty bucket cannot be improved any more: the bucket's
-        nodes are final and are scanned in any order, each once. Distances are the
-        same minima of the same sums as with a heap. The predecessor is chosen by
-        scipy's rule explicitly: among the nodes ``u`` reaching ``x``'s final distance,
-        least ``dist[u]`` then largest ``u`` -- the one scipy's queue pops first. All
-        of them lie in earlier buckets, so ``pred[x]`` is settled before ``x`` is
-        scanned. Positive weights only.
+        Buckets are taken in increasing order; an entry is scanned when it still holds
+        its node's distance (no heap). An edge of at least ``2 delta`` ends in a later
+        bucket, so with only such edges every node is scanned once, at its final
+        distance; a lighter edge can improve a node of the current bucket, which is
+        then pushed there again and re-scanned (label correcting within the bucket).
+        Either way the distances are the fixed point of the same sums as with a heap.
+        The predecessor is chosen by scipy's rule explicitly: among the nodes ``u``
+        reaching ``x``'s final distance, least ``dist[u]`` then largest ``u`` -- the
+        one scipy's queue pops first -- whatever the scanning order. Positive weights.
         """
         n = dist.shape[0]
         n_slots = head.shape[0]
+        cap = enode.shape[0]
         for k in range(n):
             dist[k] = np.inf
             pred[k] = NULL_IDX
-            done[k] = False
         for b in range(n_slots):
             head[b] = -1
         inv = 1.0 / delta
         dist[src] = 0.0
         enode[0] = src
+        ekey[0] = 0.0
         nxt[0] = -1
         head[0] = 0
         n_ent = 1
@@ -240,25 +296,26 @@ if HAVE_NUMBA:
         k = 0
         while pending > 0:
             slot = k % n_slots
-            e = head[slot]
-            head[slot] = -1
-            while e >= 0:
+            while head[slot] >= 0:
+                e = head[slot]
+                head[slot] = nxt[e]
                 pending -= 1
                 u = enode[e]
-                e = nxt[e]
-                if done[u]:                               # an older, larger entry
+                du = ekey[e]
+                if du != dist[u]:                         # superseded by an improvement
                     continue
-                done[u] = True
-                du = dist[u]
                 for j in range(indptr[u], indptr[u + 1]):
                     x = indices[j]
                     nv = du + data[j]
                     dx = dist[x]
                     if nv < dx:
+                        if n_ent == cap:
+                            return False
                         dist[x] = nv
                         pred[x] = u
                         s = np.int64(nv * inv) % n_slots
                         enode[n_ent] = x
+                        ekey[n_ent] = nv
                         nxt[n_ent] = head[s]
                         head[s] = n_ent
                         n_ent += 1
@@ -268,6 +325,7 @@ if HAVE_NUMBA:
                         if du < dist[p] or (du == dist[p] and u > p):
                             pred[x] = u
             k += 1
+        return True
 
     @njit(cache=True, nogil=True, parallel=True)
     def _multi_source(indptr, indices, data, sources, dist, pred, n_blocks, delta, n_slots):
@@ -275,23 +333,66 @@ if HAVE_NUMBA:
         parallel; buckets when ``n_slots > 0``, else the heap."""
         n_src = sources.shape[0]
         n = dist.shape[1]
-        n_ent = indices.shape[0] + 1                      # pushes <= improvements <= edges + 1
+        n_ent = indices.shape[0] + 1                      # heap: pushes <= edges + 1
         for b in prange(n_blocks):
             lo = b * n_src // n_blocks
             hi = (b + 1) * n_src // n_blocks
+            hk = np.empty(0)
+            hn = np.empty(0, dtype=np.int32)
             if n_slots > 0:
+                pool = 2 * n_ent + n                      # re-scans are rare; else the heap
                 head = np.empty(n_slots, dtype=np.int32)
-                nxt = np.empty(n_ent, dtype=np.int32)
-                enode = np.empty(n_ent, dtype=np.int32)
-                done = np.empty(n, dtype=np.bool_)
-                for i in range(lo, hi):
-                    _bucket_search(sources[i], indptr, indices, data, dist[i], pred[i],
-                                   delta, head, nxt, enode, done)
-            else:
-                hk = np.empty(n_ent)
-                hn = np.empty(n_ent, dtype=np.int32)
-                for i in range(lo, hi):
-                    _heap_search(sources[i], indptr, indices, data, dist[i], pred[i], hk, hn)
+                nxt = np.empty(pool, dtype=np.int32)
+                enode = np.empty(pool, dtype=np.int32)
+                ekey = np.empty(pool)
+            for i in range(lo, hi):
+                if n_slots > 0 and _bucket_search(sources[i], indptr, indices, data, dist[i],
+                                                  pred[i], delta, head, nxt, enode, ekey):
+                    continue
+                if hk.shape[0] == 0:
+                    hk = np.empty(n_ent)
+                    hn = np.empty(n_ent, dtype=np.int32)
+                _heap_search(sources[i], indptr, indices, data, dist[i], pred[i], hk, hn)
+
+    @njit(cache=True, nogil=True, parallel=True)
+    def _multi_source_last_hop(indptr, indices, data, sources, pred, link_ptr, link_sat,
+                               link_w, best, arg, n_blocks, delta, n_slots):
+        """:func:`_multi_source` keeping only the predecessors, with each source's
+        :func:`_min_over_links` row computed while its distances are in cache."""
+        n_src = sources.shape[0]
+        n = pred.shape[1]
+        n_groups = link_ptr.shape[0] - 1
+        n_ent = indices.shape[0] + 1
+        for b in prange(n_blocks):
+            lo = b * n_src // n_blocks
+            hi = (b + 1) * n_src // n_blocks
+            dist = np.empty(n)
+            hk = np.empty(0)
+            hn = np.empty(0, dtype=np.int32)
+            if n_slots > 0:
+                pool = 2 * n_ent + n
+                head = np.empty(n_slots, dtype=np.int32)
+                nxt = np.empty(pool, dtype=np.int32)
+                enode = np.empty(pool, dtype=np.int32)
+                ekey = np.empty(pool)
+            for i in range(lo, hi):
+                done = n_slots > 0 and _bucket_search(sources[i], indptr, indices, data, dist,
+                                                      pred[i], delta, head, nxt, enode, ekey)
+                if not done:
+                    if hk.shape[0] == 0:
+                        hk = np.empty(n_ent)
+                        hn = np.empty(n_ent, dtype=np.int32)
+                    _heap_search(sources[i], indptr, indices, data, dist, pred[i], hk, hn)
+                for e in range(n_groups):
+                    bv = np.inf
+                    av = -1
+                    for k in range(link_ptr[e], link_ptr[e + 1]):
+                        c = dist[link_sat[k]] + link_w[k]
+                        if c < bv:
+                            bv = c
+                            av = link_sat[k]
+                    best[i, e] = bv
+                    arg[i, e] = av
 
     @njit(cache=True, nogil=True, parallel=True)
     def _min_over_links(dist, link_ptr, link_sat, link_w, best, arg):

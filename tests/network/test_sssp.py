@@ -92,3 +92,51 @@ def test_bad_source_is_refused():
     g = sp.csr_matrix((np.ones(1), ([0], [1])), shape=(2, 2))
     with pytest.raises(ValueError, match="out of range"):
         sssp.dijkstra(g, [2])
+
+
+@pytest.mark.parametrize("mode,n_relays", [("isl", 0), ("hybrid", 30)])
+def test_routing_state_equals_the_scipy_formulation_on_shell1(mode, n_relays):
+    # Same RTTs and next hops, bit for bit, as scipy's Dijkstra with a numpy argmin
+    # (the formulation before the compiled kernels), on real snapshots with ties.
+    from skymesh.links.isl import isl_lengths_km, plus_grid_pairs
+    from skymesh.links.visibility import visible_pairs
+    from skymesh.network.routing import routing_state
+    from skymesh.network.snapshot import NodeLayout, snapshot_graph
+    from skymesh.orbits.presets import load_constellation
+    from skymesh.orbits.propagate import positions_ecef
+    from skymesh.timebase import time_grid
+
+    rng = np.random.default_rng(8)
+    c = load_constellation("starlink-shell1")
+    pairs = plus_grid_pairs(c)
+    lat = np.degrees(np.arcsin(rng.uniform(-0.85, 0.85, 40)))
+    lon = rng.uniform(-180, 180, 40)
+    for when in ("2026-01-01T00:00:00Z", "2026-01-01T07:41:10Z"):
+        pos = positions_ecef(c, time_grid(when))[:, 0]
+        g, s, _, r, _ = visible_pairs(pos, lat, lon)
+        links = dict(endpoint_links=(g, s, np.zeros_like(g), r), isl_pairs=pairs,
+                     isl_km=isl_lengths_km(pos, pairs))
+        if n_relays:
+            rg, rs, _, rr, _ = visible_pairs(pos, lat[:n_relays] + 1.0, lon[:n_relays] - 1.0)
+            links["relay_links"] = (rg, rs, np.zeros_like(rg), rr)
+        layout = NodeLayout(len(c), len(lat), n_relays)
+        graph = snapshot_graph(layout, mode, **links)
+        rtt, hop = routing_state(graph, layout)
+        rtt_ref, hop_ref = routing_state(graph, layout, engine="scipy")
+        assert np.array_equal(rtt, rtt_ref, equal_nan=True)
+        assert np.array_equal(hop, hop_ref)
+
+
+def test_fused_last_hop_equals_the_two_steps():
+    rng = np.random.default_rng(9)
+    g = _random_graph(rng, 300, 1500, lambda m: rng.integers(1, 6, m).astype(float))
+    src = np.arange(0, 300, 11)
+    counts = rng.integers(0, 6, 40)
+    ptr = np.concatenate([[0], np.cumsum(counts)])
+    sat = rng.integers(0, 300, ptr[-1])
+    w = rng.integers(1, 3, ptr[-1]).astype(float)
+    pred, best, arg = sssp.dijkstra_last_hop(g, src, ptr, sat, w)
+    d_ref, p_ref = scipy_dijkstra(g, directed=True, indices=src, return_predecessors=True)
+    b_ref, a_ref = sssp.min_over_links(d_ref, ptr, sat, w, engine="numpy")
+    assert np.array_equal(pred, p_ref)
+    assert np.array_equal(best, b_ref) and np.array_equal(arg, a_ref)
