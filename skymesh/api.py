@@ -861,22 +861,31 @@ class Result:
         rtt = t["rtt_ms"].to_numpy(zero_copy_only=False).astype(float)
         groups_arr = np.asarray([str(g) for g in groups])
         axis = np.unique(times)
-        for g in dict.fromkeys(groups_arr.tolist()):
-            sel = groups_arr == g
-            idx = np.searchsorted(axis, times[sel])
-            med = np.full(len(axis), np.nan)
-            vals = rtt[sel]
-            for j in np.unique(idx):
-                v = vals[idx == j]
-                v = v[np.isfinite(v)]
-                if v.size:
-                    med[j] = float(np.median(v))
-            series[f"{g}: median RTT"] = med
+        for g in dict.fromkeys(groups_arr.tolist()):       # operators: one or two
+            sel = (groups_arr == g) & np.isfinite(rtt)
+            series[f"{g}: median RTT"] = _medians_by_index(
+                np.searchsorted(axis, times[sel]), rtt[sel], len(axis))
         title = f"{self.summary.get('scenario', self.folder.name)}: RTT over time"
         top = max((float(np.nanmax(v)) for v in series.values() if np.isfinite(v).any()),
                   default=1.0)
         return time_series_plot(axis, series, ylabel="RTT (ms)", title=title, path=path,
                                 ylim=(0.0, 1.12 * top))
+
+
+def _medians_by_index(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Median of ``values`` for each ``index`` in 0..n-1 (NaN where none), without a loop."""
+    out = np.full(n, np.nan)
+    if not len(values):
+        return out
+    order = np.lexsort((values, index))             # by index, then value
+    idx, val = index[order], values[order]
+    counts = np.bincount(idx, minlength=n)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    has = counts > 0
+    lo = starts[has] + (counts[has] - 1) // 2
+    hi = starts[has] + counts[has] // 2
+    out[has] = 0.5 * (val[lo] + val[hi])
+    return out
 
 
 def run(scenario: ScenarioLike, out: str | Path | None = None, *,

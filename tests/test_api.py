@@ -190,3 +190,16 @@ def test_map_route_writes_the_file(tmp_path):
 def test_open_run_refuses_a_folder_that_is_not_a_run(tmp_path):
     with pytest.raises(api.InputError, match="summary.json"):
         api.open_run(tmp_path)
+
+
+def test_medians_by_index_match_numpy():
+    rng = np.random.default_rng(7)
+    index = rng.integers(0, 9, 500)
+    values = rng.normal(40.0, 5.0, 500)
+    got = api._medians_by_index(index, values, 10)
+    for j in range(10):
+        v = values[index == j]
+        if v.size:
+            assert got[j] == pytest.approx(np.median(v))
+        else:
+            assert np.isnan(got[j])
