@@ -144,7 +144,7 @@ def compare(sky: np.ndarray, sf: np.ndarray) -> dict:
 
 def run(tle_path=None, duration_s: float = 3600.0, step_s: float = 1.0,
         chunk_steps: int = 600, sample: int = 300, n_sats: int | None = None,
-        seed: int = 20251204, repeats: int = 3, trace_memory: bool = True,
+        seed: int = 20251204, repeats: int = 5, trace_memory: bool = True,
         memory_sample: int = 30,
         out_dir=benchlib.DEFAULT_OUT_DIR, verbose: bool = True) -> dict:
     """Run the benchmark; return its figures (``figures["agreement"]["ok"]``).
@@ -332,7 +332,7 @@ def main(argv=None) -> int:
     ap.add_argument("--chunk", type=int, default=600, help="time steps per SkyMesh chunk")
     ap.add_argument("--sample", type=int, default=300, help="satellites run through Skyfield")
     ap.add_argument("--seed", type=int, default=20251204)
-    ap.add_argument("--repeats", type=int, default=3, help="timed runs of each (median)")
+    ap.add_argument("--repeats", type=int, default=5, help="timed runs of each (median)")
     ap.add_argument("--no-memory", action="store_true", help="skip the traced memory pass")
     ap.add_argument("--out", default=str(benchlib.DEFAULT_OUT_DIR), help="JSON folder")
     args = ap.parse_args(argv)

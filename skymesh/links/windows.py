@@ -26,8 +26,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from skymesh.links.visibility import (DEFAULT_MIN_ELEVATION_DEG, RANGE_FLOOR_MARGIN_DEG,
-                                      local_frames, order_pairs, range_floor_elevation_deg)
+from skymesh.links.visibility import (
+    DEFAULT_MIN_ELEVATION_DEG,
+    RANGE_FLOOR_MARGIN_DEG,
+    local_frames,
+    order_pairs,
+    range_floor_elevation_deg,
+)
 from skymesh.orbits.frames import geodetic_to_ecef
 
 MARGIN_DEG = 0.5

@@ -1,4 +1,4 @@
-"""The compiled Hermite kernel against scipy's CubicHermiteSpline (an independent implementation)."""
+"""The compiled Hermite kernel against scipy's CubicHermiteSpline, an independent implementation."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from scipy.interpolate import CubicHermiteSpline
 
 from skymesh.orbits.frames import gmst_rad, teme_to_ecef, teme_to_ecef_state
 from skymesh.orbits.propagate import positions_ecef, positions_inertial
-from skymesh.orbits.sgp4_propagation import (_jd_fr_at, interpolate_tle, propagate_tle_teme)
+from skymesh.orbits.sgp4_propagation import _jd_fr_at, interpolate_tle, propagate_tle_teme
 from skymesh.orbits.tle import load_tle_constellation
 from skymesh.timebase import julian_date, time_grid
 
