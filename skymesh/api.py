@@ -794,6 +794,19 @@ def _scenario_from_dict(data: dict, overrides: Mapping[str, Any] | None) -> Scen
                     text="", data=data, sha256=digest)
 
 
+def _with_overrides(scenario: ScenarioLike, overrides: Mapping[str, Any] | None) -> Scenario:
+    """``load_scenario`` of ``scenario`` with ``overrides``; a loaded one is re-read from its
+    source (file or built-in) so that its relative paths and error locations stay right."""
+    if not isinstance(scenario, Scenario) or not overrides:
+        return load_scenario(scenario, overrides)
+    src = scenario.source
+    if src.startswith("<built-in ") and src.endswith(">"):
+        return load_scenario(src[len("<built-in "):-1], overrides)
+    if not src.startswith("<"):
+        return load_scenario(src, overrides)
+    return _scenario_from_dict(dict(scenario.data), overrides)
+
+
 class Result:
     """A scenario run's results folder (from ``run`` or ``open_run``).
 
@@ -922,9 +935,7 @@ def run(scenario: ScenarioLike, out: str | Path | None = None, *,
     1.0
     """
     from skymesh.sim.run import run_scenario
-    loaded = load_scenario(scenario, overrides if not isinstance(scenario, Scenario) else None)
-    if overrides and isinstance(scenario, Scenario):
-        loaded = _scenario_from_dict(dict(scenario.data), overrides)
+    loaded = _with_overrides(scenario, overrides)
     keep = None
     if out is None:
         keep = tempfile.TemporaryDirectory(prefix="skymesh-run-")

@@ -203,3 +203,11 @@ def test_medians_by_index_match_numpy():
             assert got[j] == pytest.approx(np.median(v))
         else:
             assert np.isnan(got[j])
+
+
+def test_overrides_on_a_loaded_scenario_keep_its_source():
+    base = api.load_scenario("iran-2022")
+    again = api._with_overrides(base, {"time.duration_s": 20})
+    assert again.source == base.source == "<built-in iran-2022>"
+    assert again.scenario.time.duration_s == 20.0
+    assert base.scenario.time.duration_s == 3600.0          # the original is unchanged
