@@ -9,8 +9,10 @@ machine work on one routing step.
 Why the predecessors are scipy's, bit for bit. Distances do not depend on the order in
 which Dijkstra settles nodes: each is the minimum of the same floating-point sums
 ``dist[u] + w(u, x)``. Predecessors do, on exact ties (Walker shells are symmetric, so
-ties happen). scipy >= 1.15 (``_dijkstra`` in ``scipy/sparse/csgraph/_shortest_path.pyx``,
-since scipy PR #20717) keeps a ``std::priority_queue`` of ``(-dist, node)`` pairs with
+ties happen). scipy >= 1.16 (``_dijkstra`` in ``scipy/sparse/csgraph/_shortest_path.pyx``
+since commit c27bcbc, Dec 2024, "replace FibonacciHeap ... with std::priority_queue";
+older releases used a Fibonacci heap and break ties otherwise) keeps a
+``std::priority_queue`` of ``(-dist, node)`` pairs with
 lazy deletion and sets ``pred[x] = u`` only on strict improvement (``<``). A max-heap of
 ``(-dist, node)`` pops the least distance first and, between equal distances, the
 *larger* node index first. So ``pred[x]`` is, among the nodes ``u`` with
@@ -27,7 +29,9 @@ index. Two kernels reproduce that:
   of ``(dist, node)`` entries with lazy deletion popping in that same order.
 
 ``tests/network/test_sssp.py`` checks both against the installed scipy on random
-graphs with many exact ties (integer weights).
+graphs with many exact ties (integer weights), and on shell-1 and real-TLE snapshots
+(satellites a few hundred metres apart: the re-scan case) through
+:func:`skymesh.network.routing.routing_state`.
 
 Every ground point's up node has a handful of satellite neighbours, so a search from it
 is a search over the satellite graph (degree <= 4 under +Grid) seeded by those few

@@ -2,10 +2,15 @@
 
 import numpy as np
 import pytest
+import scipy
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra as scipy_dijkstra
 
 from skymesh.network import sssp
+
+# scipy's tie order is that of its std::priority_queue from 1.16 on (a Fibonacci heap
+# before); the kernels reproduce 1.16+. With an older scipy only distances are compared.
+SCIPY_PQ = tuple(int(x) for x in scipy.__version__.split(".")[:2]) >= (1, 16)
 
 
 def _random_graph(rng, n, m, weights):
@@ -32,8 +37,9 @@ def test_same_distances_and_predecessors_as_scipy(kind):
         d_ref, p_ref = scipy_dijkstra(g, directed=True, indices=src, return_predecessors=True)
         d, p = sssp.dijkstra(g, src)
         assert np.array_equal(d, d_ref)
-        assert np.array_equal(p, p_ref)
         assert p.dtype == p_ref.dtype
+        if SCIPY_PQ:
+            assert np.array_equal(p, p_ref)
         # count nodes reached at their distance through more than one in-neighbour
         coo = g.tocoo()
         for i in range(len(src)):
@@ -51,7 +57,8 @@ def test_tie_goes_to_the_in_neighbour_scipy_pops_first():
     d, p = sssp.dijkstra(g, [0])
     assert d[0].tolist() == [0.0, 1.0, 1.0, 2.0, np.inf]
     assert p[0].tolist() == [sssp.NULL_IDX, 0, 0, 2, sssp.NULL_IDX]
-    assert np.array_equal(p, scipy_dijkstra(g, indices=[0], return_predecessors=True)[1])
+    if SCIPY_PQ:
+        assert np.array_equal(p, scipy_dijkstra(g, indices=[0], return_predecessors=True)[1])
 
 
 def test_same_answers_on_one_thread_and_on_all():
@@ -124,7 +131,8 @@ def test_routing_state_equals_the_scipy_formulation_on_shell1(mode, n_relays):
         rtt, hop = routing_state(graph, layout)
         rtt_ref, hop_ref = routing_state(graph, layout, engine="scipy")
         assert np.array_equal(rtt, rtt_ref, equal_nan=True)
-        assert np.array_equal(hop, hop_ref)
+        if SCIPY_PQ:
+            assert np.array_equal(hop, hop_ref)
 
 
 def test_fused_last_hop_equals_the_two_steps():
@@ -138,5 +146,38 @@ def test_fused_last_hop_equals_the_two_steps():
     pred, best, arg = sssp.dijkstra_last_hop(g, src, ptr, sat, w)
     d_ref, p_ref = scipy_dijkstra(g, directed=True, indices=src, return_predecessors=True)
     b_ref, a_ref = sssp.min_over_links(d_ref, ptr, sat, w, engine="numpy")
-    assert np.array_equal(pred, p_ref)
     assert np.array_equal(best, b_ref) and np.array_equal(arg, a_ref)
+    if SCIPY_PQ:
+        assert np.array_equal(pred, p_ref)
+
+
+def test_routing_state_equals_the_scipy_formulation_on_the_real_tle_set(shared_data):
+    # The real Starlink set has satellites a few hundred metres apart: edges far
+    # lighter than the bucket width, which the bucket kernel handles by re-scanning.
+    from skymesh.ground.places import load_hypatia_cities
+    from skymesh.links.isl import isl_lengths_km, plus_grid_pairs
+    from skymesh.links.visibility import visible_pairs
+    from skymesh.network.routing import routing_state
+    from skymesh.network.snapshot import NodeLayout, snapshot_graph
+    from skymesh.orbits.planes import assign_planes
+    from skymesh.orbits.propagate import positions_ecef
+    from skymesh.orbits.tle import load_tle_constellation
+    from skymesh.timebase import TimeGrid
+
+    const, _ = load_tle_constellation(shared_data / "starlink_tle_20251204.txt", skip_bad=True)
+    const = assign_planes(const)
+    pairs = plus_grid_pairs(const)
+    cities = "hypatia_ground_stations_cities_sorted_by_estimated_2025_pop_top_100.basic.txt"
+    _, _, lat, lon, alt = load_hypatia_cities(shared_data / cities)
+    pos = positions_ecef(const, TimeGrid(const.epoch, np.array([3600.0])))[:, 0]
+    g, s, _, r, _ = visible_pairs(pos, lat[:30], lon[:30], alt[:30])
+    layout = NodeLayout(len(const), 30)
+    graph = snapshot_graph(layout, "isl", isl_pairs=pairs, isl_km=isl_lengths_km(pos, pairs),
+                           endpoint_links=(g, s, np.zeros_like(g), r))
+    w = graph.tocsr().data
+    assert w.min() < 2 * w.max() / sssp._MAX_SLOTS        # the light-edge case is present
+    rtt, hop = routing_state(graph, layout)
+    rtt_ref, hop_ref = routing_state(graph, layout, engine="scipy")
+    assert np.array_equal(rtt, rtt_ref, equal_nan=True)
+    if SCIPY_PQ:
+        assert np.array_equal(hop, hop_ref)
