@@ -82,7 +82,8 @@ def serve(db_url: str, data: Path):
     port = _port()
     proc = subprocess.Popen([sys.executable, "-m", "skymesh.cli", "serve", "--db", db_url,
                              "--port", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env={**os.environ, "SKYMESH_DATA": str(data)})
+                            stderr=subprocess.DEVNULL,
+                            env={**os.environ, "SKYMESH_DATA": str(data)})
     base = f"http://127.0.0.1:{port}"
     for _ in range(1200):
         try:

@@ -18,7 +18,7 @@ from typing import Optional, Union
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -26,8 +26,15 @@ from skymesh.service import audit, auth, db
 from skymesh.service.auth import ServiceError, require
 from skymesh.service.changes import apply_change, doc_to_toml, parse_change
 from skymesh.service.models import ROLES, Proposal, SavedScenario, Site, Token, User
-from skymesh.service.proposals import (DEFAULT_TTL_S, approve, current_policy, expire_due,
-                                       proposal_dict, propose, reject)
+from skymesh.service.proposals import (
+    DEFAULT_TTL_S,
+    approve,
+    current_policy,
+    expire_due,
+    proposal_dict,
+    propose,
+    reject,
+)
 
 MAX_BODY_BYTES = 256 * 1024
 SESSION_COOKIE = "skymesh_session"

@@ -24,8 +24,13 @@ from sqlalchemy.orm import Session
 
 from skymesh.service import audit
 from skymesh.service.auth import ServiceError, now_utc, require
-from skymesh.service.changes import (EMPTY_POLICY, apply_change, change_json, parse_change,
-                                     reduces_service)
+from skymesh.service.changes import (
+    EMPTY_POLICY,
+    apply_change,
+    change_json,
+    parse_change,
+    reduces_service,
+)
 from skymesh.service.models import PolicyVersion, Proposal, User
 
 DEFAULT_TTL_S = 72 * 3600

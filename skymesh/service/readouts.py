@@ -25,6 +25,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
@@ -32,6 +33,9 @@ from scipy.sparse.csgraph import dijkstra
 from skymesh.access.slots import SLOT_S
 from skymesh.errors import InputError
 from skymesh.service.auth import ServiceError
+
+if TYPE_CHECKING:
+    from skymesh.ground.gateways import Gateways
 
 DEFAULT_TERMINALS = 300
 DEFAULT_MIN_ELEVATION_DEG = 25.0

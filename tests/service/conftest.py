@@ -92,5 +92,6 @@ def cheap_hashes(monkeypatch):
     """argon2's cheapest profile in tests: what is tested is that hashes are argon2id and
     that secrets never leave them, not the cost (the service uses RFC 9106's profile)."""
     from argon2 import PasswordHasher, profiles
+
     import skymesh.service.auth as auth
     monkeypatch.setattr(auth, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))

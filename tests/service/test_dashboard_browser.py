@@ -61,7 +61,8 @@ def test_propose_approve_and_see_the_map_change(server):
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM),
                                      args=["--headless", "--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(bypass_csp=True)   # the CSP forbids eval, which wait_for_function uses
+        # the page's CSP forbids eval, which wait_for_function uses
+        page = browser.new_page(bypass_csp=True)
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(base + "/")

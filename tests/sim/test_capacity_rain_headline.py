@@ -1,7 +1,6 @@
 """The run's capacity pass: rain on beams and feeders against the same slots without it, and
 headline minima taken over the samples at which the region has service."""
 
-import numpy as np
 import pytest
 
 from skymesh.sim.capacity_pass import capacity_pass

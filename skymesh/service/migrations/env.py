@@ -1,4 +1,5 @@
-"""Alembic environment: migrations run on the connection :func:`skymesh.service.db.upgrade` passes."""
+"""Alembic environment: migrations run on the connection
+:func:`skymesh.service.db.upgrade` passes."""
 
 from alembic import context
 

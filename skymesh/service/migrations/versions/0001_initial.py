@@ -86,5 +86,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("scenarios", "sites", "audit", "policy_versions", "proposals", "login_failures", "tokens", "users"):
+    for name in ("scenarios", "sites", "audit", "policy_versions", "proposals",
+                 "login_failures", "tokens", "users"):
         op.drop_table(name)
