@@ -1,8 +1,9 @@
 """Benchmark: ground-satellite visibility per step, dense test vs the k-d tree index.
 
 Workload: {100; 1,000; 10,000} ground points (uniform over the sphere, fixed seed)
-x {1,584 satellites (``starlink-shell1`` preset); 9,042 (the real TLE set
-``starlink_tle_20251204.txt``)}, one step at a time, 25 deg mask.
+x {1,584 satellites (``starlink-shell1`` preset); 4,408 (``starlink-gen1``, the
+five Gen1 shells); 9,042 (the real TLE set ``starlink_tle_20251204.txt``)}, one
+step at a time, 25 deg mask.
 
 * indexed: :func:`skymesh.links.visibility.visible_pairs` (k-d tree candidates
   within the longest slant range, exact elevation test on them);
@@ -96,6 +97,7 @@ def run(tle_path=None, steps: int = 5, seed: int = 12, ground_counts=GROUND_COUN
     tle_path = Path(tle_path) if tle_path else benchlib.data_file(TLE_FILE)
     sets = [("starlink-shell1", load_constellation("starlink-shell1"),
              "2026-01-01T00:00:00Z"),
+            ("starlink-gen1", load_constellation("starlink-gen1"), "2026-01-01T00:00:00Z"),
             (tle_path.name, load_constellation(str(tle_path)), None)]
     load_before = os.getloadavg()
     rows, ok_all = [], True
