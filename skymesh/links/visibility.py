@@ -3,7 +3,7 @@
 A satellite is in view of a ground point when its elevation above the
 point's local horizon (the plane normal to the WGS84 ellipsoid) is at least
 ``min_elevation_deg``. Default 25 deg: the FCC 21-48 minimum elevation for
-Starlink user terminals and gateways (REFERENCE-FIGURES section 1.2, S5, P).
+Starlink user terminals and gateways (FCC 21-48, 36 FCC Rcd 7995, 27 Apr 2021; P).
 
 Hypatia's rule instead (Kassing et al., IMC 2020: a ground station may link
 to any satellite within a maximum slant range, the "cone" of its paper
