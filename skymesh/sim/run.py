@@ -259,8 +259,10 @@ def _client(scheduler: str, workers: int | None = None):
         raise SkyMeshError("the Dask schedulers need dask.distributed: "
                            "pip install 'dask[distributed]'") from None
     if scheduler == "processes":
+        # one numba thread per worker process: the workers already fill the cores
         cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, dashboard_address=None)
+                               processes=True, dashboard_address=None,
+                               env={"NUMBA_NUM_THREADS": "1"})
         return Client(cluster), cluster
     if scheduler.startswith(("tcp://", "tls://", "ws://", "wss://")):
         try:
