@@ -297,9 +297,9 @@ if HAVE_NUMBA:
         head[0] = 0
         n_ent = 1
         pending = 1
-        k = 0
+        k = 0                                             # current bucket, in slot ``slot``
+        slot = 0
         while pending > 0:
-            slot = k % n_slots
             while head[slot] >= 0:
                 e = head[slot]
                 head[slot] = nxt[e]
@@ -317,7 +317,9 @@ if HAVE_NUMBA:
                             return False
                         dist[x] = nv
                         pred[x] = u
-                        s = np.int64(nv * inv) % n_slots
+                        s = slot + (np.int64(nv * inv) - k)   # bucket - k < n_slots
+                        if s >= n_slots:
+                            s -= n_slots
                         enode[n_ent] = x
                         ekey[n_ent] = nv
                         nxt[n_ent] = head[s]
@@ -329,6 +331,9 @@ if HAVE_NUMBA:
                         if du < dist[p] or (du == dist[p] and u > p):
                             pred[x] = u
             k += 1
+            slot += 1
+            if slot == n_slots:
+                slot = 0
         return True
 
     @njit(cache=True, nogil=True, parallel=True)
