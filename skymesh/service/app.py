@@ -440,17 +440,24 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
     @app.put("/sites")
     def put_sites(body: SitesIn, who=Depends(writer)):
         admin = require(who[0], "admin")
+        from skymesh.errors import InputError
         from skymesh.service.readouts import gateways_from_sites
+        rows = [Site(name=x.name, kind=x.kind, lat_deg=x.lat_deg, lon_deg=x.lon_deg,
+                     iso2=x.iso2.upper()) for x in body.sites]
+        try:                    # the engine's own gateway checks, before anything is stored
+            gateways = gateways_from_sites(rows)
+        except InputError as exc:
+            where = f"sites.{exc.line - 1}" if exc.line else "sites"
+            field = f"{where}.{exc.field}" if exc.field else where
+            raise ServiceError(422, f"{field}: {exc.message}", field) from None
         with db.write(factory) as s:
             s.query(Site).delete()
-            rows = [Site(name=x.name, kind=x.kind, lat_deg=x.lat_deg, lon_deg=x.lon_deg,
-                         iso2=x.iso2.upper()) for x in body.sites]
             s.add_all(rows)
             audit.append(s, admin.name, "sites.replace",
                          {"gateways": sum(r.kind == "gateway" for r in rows),
                           "pops": sum(r.kind == "pop" for r in rows)})
         if app.state.readouts is not None:
-            app.state.readouts.set_gateways(gateways_from_sites(rows))
+            app.state.readouts.set_gateways(gateways)
         return {"sites": len(rows)}
 
     @app.put("/scenarios/{name}")

@@ -167,6 +167,10 @@ def test_bad_input_is_a_4xx_naming_the_field(svc):
     assert r.status_code == 413
     r = client.get("/readouts/country/ZZ", headers=h)
     assert r.status_code == 422 and r.json()["field"] == "iso2"
+    bad_site = dict(SITES[0], iso2="QQ")          # found by the schema fuzz: was a 500
+    r = client.put("/sites", json={"sites": [bad_site]}, headers=bearer(tok["admin"]))
+    assert r.status_code == 422 and "country" in r.json()["field"]
+    assert client.get("/sites", headers=h).json() == []     # nothing stored
 
 
 def test_tokens_hashed_revocable_expiring(svc):
