@@ -71,6 +71,11 @@ def validate(quick: bool = typer.Option(False, "--quick", help="Run only the fas
         raise SkyMeshError(f"--data-dir {data_dir}: not a folder")
     md, json_path = _targets(out_dir, md, json_path, force)
     to_stdout = json_path is not None and str(json_path) == "-"
+    known = sorted(c.id for c in all_cases())
+    for name in case or ():     # before the progress bar, so the error is one clean line
+        if name not in known:
+            raise SkyMeshError(f"--case: no validation case '{name}' "
+                               f"(cases: {', '.join(known)})")
     n = len([c for c in all_cases() if c.quick or not quick]) if not case else len(case)
     with _progress(n, "validating", enabled=not to_stdout) as bar:
         task = bar.add_task("validating", total=n)
