@@ -96,11 +96,11 @@ def load_region(region: str, countries=None):
     code = text.upper()
     if not is_iso2(code):
         raise InputError(f"REGION '{region}' is neither an ISO 3166-1 alpha-2 country code "
-                         "nor a GeoJSON file (.geojson)", field="REGION")
+                         "nor a GeoJSON file (.geojson)")
     try:
         geom = country_geometry(code, countries)
     except InputError as exc:
-        raise InputError(f"REGION: {exc.message}", field="REGION") from None
+        raise InputError(f"REGION: {exc.message}") from None
     return code, code, geom
 
 
