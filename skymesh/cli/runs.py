@@ -115,12 +115,16 @@ def _summary_table(summary: dict) -> None:
                 ("exits in a censoring country", str(op["exits_inside_censoring_country"]))]
         comp = op.get("rtt_components_ms") or {}
         if comp:    # the RTT as a user measures it, terminal -> PoP, by named component
-            parts = [(k, comp[k].get("mean")) for k in ("space_propagation_ms", "fibre_ms",
-                                                       "access_ms", "processing_ms",
-                                                       "queueing_ms") if k in comp]
-            rows.append(("RTT mean: space+fibre+access+proc.+queue",
-                         " + ".join(_fmt(v) for _, v in parts) + " ms"))
-        if op.get("pops"):
+
+            def mean(k):
+                return _fmt((comp.get(k) or {}).get("mean"))
+            rows.append(("RTT mean: space / fibre", f"{mean('space_propagation_ms')} / "
+                                                    f"{mean('fibre_ms')} ms"))
+            rows.append(("RTT mean: access / proc. / queue",
+                         f"{mean('access_ms')} / {mean('processing_ms')} / "
+                         f"{mean('queueing_ms')} ms"))
+        pops = [(p["name"], p["country"]) for p in op.get("pops") or []]
+        if pops and pops != [(g["name"], g["country"]) for g in op["gateways"]][:len(pops)]:
             rows.append(("top PoPs", ", ".join(f"{p['name']} ({p['country']}) "
                                                f"{100 * p['share']:.0f}%" for p in op["pops"][:3])))
         ho = op.get("handovers_per_hour") or {}
