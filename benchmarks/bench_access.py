@@ -60,6 +60,7 @@ def _cities_scenario(folder: Path, steps: int) -> Path:
 
 def _loaded(source, model: str, steps: int | None = None, iran: bool = False):
     from skymesh.sim.scenario import load_scenario
+
     overrides = {"access.model": model}
     if iran:
         overrides.update({"time.start": "2022-09-23T00:00:00Z", "time.duration_s": steps - 1})
@@ -71,6 +72,7 @@ def time_mode(loaded) -> dict:
     from skymesh.sim.egress_chunk import compute_chunk
     from skymesh.sim.prepare import prepare
     from skymesh.sim.run import plan_chunks
+
     prep = prepare(loaded)
     chunks = plan_chunks(loaded, len(prep.grid), prep.n_terminals * len(prep.operators))
     rows = 0
@@ -79,31 +81,43 @@ def time_mode(loaded) -> dict:
         rows += compute_chunk(prep, a, b).num_rows
     wall = time.perf_counter() - t0
     steps = len(prep.grid)
-    return dict(steps=steps, terminals=prep.n_terminals, rows=rows, wall_s=wall,
-                steps_per_s=steps / wall, satellites=len(prep.operators[0].constellation),
-                gateways=len(prep.gateway_name),
-                pops=0 if prep.pops is None else len(prep.pops))
+    return dict(
+        steps=steps,
+        terminals=prep.n_terminals,
+        rows=rows,
+        wall_s=wall,
+        steps_per_s=steps / wall,
+        satellites=len(prep.operators[0].constellation),
+        gateways=len(prep.gateway_name),
+        pops=0 if prep.pops is None else len(prep.pops),
+    )
 
 
 def main(cities_steps: int = 300, iran_steps: int = 600, out_dir=DEFAULT_OUT_DIR) -> dict:
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
         cities = _cities_scenario(Path(tmp), cities_steps)
-        cases = {"starlink-shell1, 100 cities": (cities, cities_steps, False),
-                 "iran-2022": ("iran-2022", iran_steps, True)}
+        cases = {
+            "starlink-shell1, 100 cities": (cities, cities_steps, False),
+            "iran-2022": ("iran-2022", iran_steps, True),
+        }
         for name, (source, steps, iran) in cases.items():
-            res = {m: time_mode(_loaded(source, m, steps, iran))
-                   for m in ("propagation", "slots")}
+            res = {m: time_mode(_loaded(source, m, steps, iran)) for m in ("propagation", "slots")}
             res["ratio_slots_over_propagation_steps_per_s"] = (
-                res["slots"]["steps_per_s"] / res["propagation"]["steps_per_s"])
+                res["slots"]["steps_per_s"] / res["propagation"]["steps_per_s"]
+            )
             figures[name] = res
             p, s = res["propagation"], res["slots"]
-            print(f"{name}: {p['terminals']:,} terminals, {p['satellites']:,} satellites, "
-                  f"{p['gateways']} gateways, {s['pops']} PoPs, {p['steps']} steps of 1 s")
+            print(
+                f"{name}: {p['terminals']:,} terminals, {p['satellites']:,} satellites, "
+                f"{p['gateways']} gateways, {s['pops']} PoPs, {p['steps']} steps of 1 s"
+            )
             print(f"  propagation-only: {p['steps_per_s']:8.2f} steps/s ({p['wall_s']:.1f} s)")
             print(f"  access layer:     {s['steps_per_s']:8.2f} steps/s ({s['wall_s']:.1f} s)")
-            print(f"  RATIO access/propagation (steps/s): "
-                  f"{res['ratio_slots_over_propagation_steps_per_s']:.2f}")
+            print(
+                f"  RATIO access/propagation (steps/s): "
+                f"{res['ratio_slots_over_propagation_steps_per_s']:.2f}"
+            )
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(exist_ok=True)

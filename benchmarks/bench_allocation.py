@@ -68,8 +68,12 @@ import benchlib  # noqa: E402
 
 from skymesh.capacity.allocation import lp_max_min, max_min_fair  # noqa: E402
 from skymesh.capacity.demand import WAR_ZONE_MULTIPLIER, demand_mbps, place_terminals  # noqa
-from skymesh.capacity.network import (NetworkCapacityParams, allocate_step,  # noqa: E402
-                                      build_step_network, terminals_at_rate)
+from skymesh.capacity.network import (
+    NetworkCapacityParams,
+    allocate_step,  # noqa: E402
+    build_step_network,
+    terminals_at_rate,
+)
 from skymesh.links.isl import isl_lengths_km, plus_grid_pairs  # noqa: E402
 from skymesh.links.visibility import visible_pairs  # noqa: E402
 from skymesh.network.egress import EgressLayout, egress_graph, egress_routes  # noqa: E402
@@ -98,23 +102,34 @@ def gateways_from_data(countries=("PL", "SK", "HU", "RO", "LT", "DE")):
     out = []
     with open(path, newline="") as fh:
         for row in csv.DictReader(fh):
-            if (row["country_iso2"] in countries and row["type"] == "gateway"
-                    and row["status"] == "operational"):
-                out.append((row["name"], row["country_iso2"], float(row["lat"]),
-                            float(row["lon"])))
+            if (
+                row["country_iso2"] in countries
+                and row["type"] == "gateway"
+                and row["status"] == "operational"
+            ):
+                out.append((row["name"], row["country_iso2"], float(row["lat"]), float(row["lon"])))
     return out
 
 
-def make_instance(n_terminals: int, seed: int = 1, utc: str = "2026-01-01T18:00:00Z",
-                  gateways=None):
+def make_instance(
+    n_terminals: int, seed: int = 1, utc: str = "2026-01-01T18:00:00Z", gateways=None
+):
     const = load_constellation("starlink-shell1")
     gws = GATEWAYS if gateways is None else gateways
     term = place_terminals({COUNTRY: n_terminals}, seed=seed)
-    demand = demand_mbps(n_terminals, multiplier=WAR_ZONE_MULTIPLIER, utc_time=utc,
-                         lon_deg=term["lon_deg"])
-    return {"const": const, "utc": utc, "term": term, "demand": demand,
-            "gw_lat": np.array([g[2] for g in gws]), "gw_lon": np.array([g[3] for g in gws]),
-            "gateways": gws, "isl_pairs": plus_grid_pairs(const)}
+    demand = demand_mbps(
+        n_terminals, multiplier=WAR_ZONE_MULTIPLIER, utc_time=utc, lon_deg=term["lon_deg"]
+    )
+    return {
+        "const": const,
+        "utc": utc,
+        "term": term,
+        "demand": demand,
+        "gw_lat": np.array([g[2] for g in gws]),
+        "gw_lon": np.array([g[3] for g in gws]),
+        "gateways": gws,
+        "isl_pairs": plus_grid_pairs(const),
+    }
 
 
 def route(inst):
@@ -126,9 +141,16 @@ def route(inst):
     gl = visible_pairs(pos, inst["gw_lat"], inst["gw_lon"])[:4]
     lengths = isl_lengths_km(pos, inst["isl_pairs"])
     lay = EgressLayout(len(inst["const"]), n, inst["gw_lat"].size, 1)
-    G = egress_graph(lay, "isl", 1, isl_pairs=inst["isl_pairs"], isl_km=lengths,
-                     terminal_links=tl, gateway_links=gl,
-                     exit_mask=np.ones((1, inst["gw_lat"].size, 1), bool))
+    G = egress_graph(
+        lay,
+        "isl",
+        1,
+        isl_pairs=inst["isl_pairs"],
+        isl_km=lengths,
+        terminal_links=tl,
+        gateway_links=gl,
+        exit_mask=np.ones((1, inst["gw_lat"].size, 1), bool),
+    )
     return pos[:, 0], egress_routes(G, lay, np.zeros(n, dtype=int), 1)
 
 
@@ -139,19 +161,30 @@ def build(inst, pos, routes, params, subset=None):
     if subset is not None:
         r = {k: v[subset] for k, v in r.items()}
         cell, d = cell[subset], d[subset]
-    return build_step_network(pos, r, cell, term["cell_lat_deg"], term["cell_lon_deg"],
-                              inst["gw_lat"], inst["gw_lon"], d, params)
+    return build_step_network(
+        pos,
+        r,
+        cell,
+        term["cell_lat_deg"],
+        term["cell_lon_deg"],
+        inst["gw_lat"],
+        inst["gw_lon"],
+        d,
+        params,
+    )
 
 
 def single_level_lp(R, c, d):
     """max t s.t. R x <= c, x_f >= t, 0 <= x <= d (sparse HiGHS). Returns t*."""
     R = sp.csr_matrix(R)
     n_links, n = R.shape
-    A = sp.vstack([sp.hstack([R, sp.csr_matrix((n_links, 1))]),
-                   sp.hstack([-sp.identity(n), np.ones((n, 1))])]).tocsr()
+    A = sp.vstack(
+        [sp.hstack([R, sp.csr_matrix((n_links, 1))]), sp.hstack([-sp.identity(n), np.ones((n, 1))])]
+    ).tocsr()
     bounds = [(0.0, None if np.isinf(x) else x) for x in d] + [(0.0, None)]
-    res = linprog(np.r_[np.zeros(n), -1.0], A_ub=A, b_ub=np.r_[c, np.zeros(n)],
-                  bounds=bounds, method="highs")
+    res = linprog(
+        np.r_[np.zeros(n), -1.0], A_ub=A, b_ub=np.r_[c, np.zeros(n)], bounds=bounds, method="highs"
+    )
     if res.status != 0:
         raise RuntimeError(f"HiGHS: {res.message}")
     return float(res.x[-1])
@@ -161,7 +194,7 @@ def level_lps(R, c, d, x_wf, bottleneck, rtol=1e-9):
     """Level-by-level LP check (see the module docstring). Returns (LP rates, n_levels)."""
     R = sp.csc_matrix(R)
     levels = np.unique(x_wf[bottleneck >= 0])
-    x_lp = np.where(bottleneck >= 0, np.nan, x_wf)     # demand-met flows: at their demand
+    x_lp = np.where(bottleneck >= 0, np.nan, x_wf)  # demand-met flows: at their demand
     for tk in levels:
         fixed = x_wf < tk * (1 - rtol)
         free = np.flatnonzero(~fixed)
@@ -173,9 +206,17 @@ def level_lps(R, c, d, x_wf, bottleneck, rtol=1e-9):
     return x_lp, int(levels.size)
 
 
-def run(n_terminals: int = 10_000, seed: int = 1, repeats: int = 3, lp_full_max: int = 1_000,
-        lp_sub: int = 300, out_dir=benchlib.DEFAULT_OUT_DIR, gateways=None,
-        utc: str = "2026-01-01T18:00:00Z", verbose: bool = True) -> dict:
+def run(
+    n_terminals: int = 10_000,
+    seed: int = 1,
+    repeats: int = 3,
+    lp_full_max: int = 1_000,
+    lp_sub: int = 300,
+    out_dir=benchlib.DEFAULT_OUT_DIR,
+    gateways=None,
+    utc: str = "2026-01-01T18:00:00Z",
+    verbose: bool = True,
+) -> dict:
     """Run the benchmark; returns the figures (also written to ``out_dir/allocation.json``
     unless ``out_dir`` is None)."""
     params = NetworkCapacityParams()
@@ -195,10 +236,17 @@ def run(n_terminals: int = 10_000, seed: int = 1, repeats: int = 3, lp_full_max:
         t_fill.append(t3 - t2)
     med = statistics.median
     ours_s = med(t_route) + med(t_build) + med(t_fill)
-    step = allocate_step(pos, {"path": routes["path"][0], "gateway": routes["gateway"][0]},
-                         inst["term"]["cell_index"], inst["term"]["cell_lat_deg"],
-                         inst["term"]["cell_lon_deg"], inst["gw_lat"], inst["gw_lon"],
-                         inst["demand"], params)
+    step = allocate_step(
+        pos,
+        {"path": routes["path"][0], "gateway": routes["gateway"][0]},
+        inst["term"]["cell_index"],
+        inst["term"]["cell_lat_deg"],
+        inst["term"]["cell_lon_deg"],
+        inst["gw_lat"],
+        inst["gw_lon"],
+        inst["demand"],
+        params,
+    )
     assert np.array_equal(step["rate_mbps"][net["served_index"]], mm["rate_mbps"])
     at_rate = terminals_at_rate(step, TARGET_MBPS)
 
@@ -235,43 +283,69 @@ def run(n_terminals: int = 10_000, seed: int = 1, repeats: int = 3, lp_full_max:
         t0 = time.perf_counter()
         sub_x = max_min_fair(sub_R, sub_c, sub_d)["rate_mbps"]
         sub_fill_s = time.perf_counter() - t0
-        sub_label = (f"sub-instance: first {sub.size} terminals of the same snapshot "
-                     f"({sub_R.shape[1]} served)")
+        sub_label = (
+            f"sub-instance: first {sub.size} terminals of the same snapshot "
+            f"({sub_R.shape[1]} served)"
+        )
     t0 = time.perf_counter()
     lp3 = lp_max_min(sub_R, sub_c, sub_d)
     lp3_s = time.perf_counter() - t0
 
     T = step["totals"]
-    sat_kinds = {str(k): int(v) for k, v in
-                 zip(*np.unique(step["saturated"]["kind"], return_counts=True))}
+    sat_kinds = {
+        str(k): int(v) for k, v in zip(*np.unique(step["saturated"]["kind"], return_counts=True))
+    }
     figures = {
-        "instance": {"constellation": "starlink-shell1", "n_satellites": len(inst["const"]),
-                     "country": COUNTRY, "n_terminals": n_terminals, "seed": seed, "utc": utc,
-                     "n_cells": int(inst["term"]["cell_ids"].size),
-                     "gateways": [g[0] + " " + g[1] for g in inst["gateways"]],
-                     "demand_mbps_median": float(np.median(inst["demand"])),
-                     "n_links": int(R.shape[0]), "n_served": int(n_srv), "R_nnz": int(R.nnz)},
-        "result": {**{k: v for k, v in T.items()}, "saturated_by_kind": sat_kinds,
-                   "max_isl_hops": int(routes["isl_hops"].max()),
-                   f"terminals_at_{TARGET_MBPS:g}_mbps": at_rate["n_terminals"],
-                   "terminals_at_rate_limiting_kind": at_rate["limiting_kind"]},
-        "time_s": {"routing": med(t_route), "build_R": med(t_build),
-                   "progressive_filling": med(t_fill), "total": ours_s,
-                   "repeats": max(1, repeats)},
-        "lp_single_level": {"time_s": lp1_s, "t_star_mbps": t_star,
-                            "min_waterfill_rate_mbps": float(x.min()),
-                            "abs_diff_mbps": abs(t_star - float(x.min())),
-                            "ratio_lp_over_filling": lp1_s / med(t_fill),
-                            "ratio_lp_over_total": lp1_s / ours_s},
-        "lp_level_by_level": {"time_s": lp2_s, "n_levels": n_levels,
-                              "max_abs_diff_mbps": float(np.nanmax(np.abs(x_lv - x))),
-                              "ratio_lp_over_filling": lp2_s / med(t_fill)},
-        "lp_max_min_sequential": {"scope": sub_label, "time_s": lp3_s,
-                                  "filling_time_s": sub_fill_s,
-                                  "ratio_lp_over_filling": lp3_s / sub_fill_s,
-                                  "rounds": lp3["rounds"],
-                                  "max_abs_diff_mbps": float(np.abs(lp3["rate_mbps"]
-                                                                    - sub_x).max())},
+        "instance": {
+            "constellation": "starlink-shell1",
+            "n_satellites": len(inst["const"]),
+            "country": COUNTRY,
+            "n_terminals": n_terminals,
+            "seed": seed,
+            "utc": utc,
+            "n_cells": int(inst["term"]["cell_ids"].size),
+            "gateways": [g[0] + " " + g[1] for g in inst["gateways"]],
+            "demand_mbps_median": float(np.median(inst["demand"])),
+            "n_links": int(R.shape[0]),
+            "n_served": int(n_srv),
+            "R_nnz": int(R.nnz),
+        },
+        "result": {
+            **{k: v for k, v in T.items()},
+            "saturated_by_kind": sat_kinds,
+            "max_isl_hops": int(routes["isl_hops"].max()),
+            f"terminals_at_{TARGET_MBPS:g}_mbps": at_rate["n_terminals"],
+            "terminals_at_rate_limiting_kind": at_rate["limiting_kind"],
+        },
+        "time_s": {
+            "routing": med(t_route),
+            "build_R": med(t_build),
+            "progressive_filling": med(t_fill),
+            "total": ours_s,
+            "repeats": max(1, repeats),
+        },
+        "lp_single_level": {
+            "time_s": lp1_s,
+            "t_star_mbps": t_star,
+            "min_waterfill_rate_mbps": float(x.min()),
+            "abs_diff_mbps": abs(t_star - float(x.min())),
+            "ratio_lp_over_filling": lp1_s / med(t_fill),
+            "ratio_lp_over_total": lp1_s / ours_s,
+        },
+        "lp_level_by_level": {
+            "time_s": lp2_s,
+            "n_levels": n_levels,
+            "max_abs_diff_mbps": float(np.nanmax(np.abs(x_lv - x))),
+            "ratio_lp_over_filling": lp2_s / med(t_fill),
+        },
+        "lp_max_min_sequential": {
+            "scope": sub_label,
+            "time_s": lp3_s,
+            "filling_time_s": sub_fill_s,
+            "ratio_lp_over_filling": lp3_s / sub_fill_s,
+            "rounds": lp3["rounds"],
+            "max_abs_diff_mbps": float(np.abs(lp3["rate_mbps"] - sub_x).max()),
+        },
         "memory": mem.figures(),
     }
     figures["load_aware_assignment"] = assignment_figures(inst, pos, params)
@@ -287,61 +361,97 @@ def assignment_figures(inst, pos, params) -> dict:
     and throughput, against the fixed-route allocation above (whose terminals lose their
     beam when their route's satellite is full)."""
     import bench_assignment
+
     from skymesh.sim.capacity_pass import service_cells
 
     term = inst["term"]
-    a = {"pos": pos[:, None, :], "demand": inst["demand"], "gw_lat": inst["gw_lat"],
-         "gw_lon": inst["gw_lon"], "isl_pairs": inst["isl_pairs"],
-         "n_sats": len(inst["const"]),
-         "cells": service_cells(term["lat_deg"], term["lon_deg"],
-                                np.zeros(term["lat_deg"].size, int), 5)}
+    a = {
+        "pos": pos[:, None, :],
+        "demand": inst["demand"],
+        "gw_lat": inst["gw_lat"],
+        "gw_lon": inst["gw_lon"],
+        "isl_pairs": inst["isl_pairs"],
+        "n_sats": len(inst["const"]),
+        "cells": service_cells(
+            term["lat_deg"], term["lon_deg"], np.zeros(term["lat_deg"].size, int), 5
+        ),
+    }
     t0 = time.perf_counter()
     res, rate, _, _ = bench_assignment.slot(a, params)
-    return {"time_s": time.perf_counter() - t0, "n_served": int((rate > 0).sum()),
-            "n_unserved": int((rate <= 0).sum()), "throughput_mbps": float(rate.sum()),
-            "median_rate_mbps": float(np.median(rate)), "rounds": int(res["rounds"])}
+    return {
+        "time_s": time.perf_counter() - t0,
+        "n_served": int((rate > 0).sum()),
+        "n_unserved": int((rate <= 0).sum()),
+        "throughput_mbps": float(rate.sum()),
+        "median_rate_mbps": float(np.median(rate)),
+        "rounds": int(res["rounds"]),
+    }
 
 
 def _print(f, path):
-    I, r, t = f["instance"], f["result"], f["time_s"]
+    inst, r, t = f["instance"], f["result"], f["time_s"]
     fmt = benchlib.fmt_s
-    print(f"Allocation, {I['n_terminals']:,} terminals in {I['country']} over "
-          f"{I['constellation']} ({I['n_satellites']:,} satellites), {I['utc']}")
-    print(f"  cells {I['n_cells']:,}; gateways {len(I['gateways'])}; links {I['n_links']:,}; "
-          f"served {r['n_served']:,} (no beam {r['n_no_beam']:,}, no route "
-          f"{r['n_no_route']:,}); median demand {I['demand_mbps_median']:.1f} Mbit/s")
-    print(f"  throughput {r['throughput_mbps'] / 1e3:.2f} Gbit/s, min rate "
-          f"{r['min_rate_mbps']:.3f} Mbit/s, beams used {r['n_beams_used']}, saturated links "
-          f"{r['n_saturated']} {r['saturated_by_kind']}, filling rounds {r['rounds']}, "
-          f"max ISL hops {r['max_isl_hops']}")
-    print(f"  terminals at {TARGET_MBPS:g} Mbit/s: {r[f'terminals_at_{TARGET_MBPS:g}_mbps']:,} "
-          f"(limited by {r['terminals_at_rate_limiting_kind'] or '-'})")
+    print(
+        f"Allocation, {inst['n_terminals']:,} terminals in {inst['country']} over "
+        f"{inst['constellation']} ({inst['n_satellites']:,} satellites), {inst['utc']}"
+    )
+    print(
+        f"  cells {inst['n_cells']:,}; gateways {len(inst['gateways'])}; "
+        f"links {inst['n_links']:,}; "
+        f"served {r['n_served']:,} (no beam {r['n_no_beam']:,}, no route "
+        f"{r['n_no_route']:,}); median demand {inst['demand_mbps_median']:.1f} Mbit/s"
+    )
+    print(
+        f"  throughput {r['throughput_mbps'] / 1e3:.2f} Gbit/s, min rate "
+        f"{r['min_rate_mbps']:.3f} Mbit/s, beams used {r['n_beams_used']}, saturated links "
+        f"{r['n_saturated']} {r['saturated_by_kind']}, filling rounds {r['rounds']}, "
+        f"max ISL hops {r['max_isl_hops']}"
+    )
+    print(
+        f"  terminals at {TARGET_MBPS:g} Mbit/s: {r[f'terminals_at_{TARGET_MBPS:g}_mbps']:,} "
+        f"(limited by {r['terminals_at_rate_limiting_kind'] or '-'})"
+    )
     la = f["load_aware_assignment"]
-    print(f"  load-aware beam assignment on the same snapshot: served {la['n_served']:,} "
-          f"(unserved {la['n_unserved']:,}), throughput {la['throughput_mbps'] / 1e3:.2f} "
-          f"Gbit/s, median {la['median_rate_mbps']:.2f} Mbit/s, {la['rounds']} LP rounds, "
-          f"{benchlib.fmt_s(la['time_s'])}")
-    rows = [["routing (vis + ISL + graph + Dijkstra)", fmt(t["routing"])],
-            ["build R", fmt(t["build_R"])], ["progressive filling", fmt(t["progressive_filling"])],
-            ["total", fmt(t["total"])]]
+    print(
+        f"  load-aware beam assignment on the same snapshot: served {la['n_served']:,} "
+        f"(unserved {la['n_unserved']:,}), throughput {la['throughput_mbps'] / 1e3:.2f} "
+        f"Gbit/s, median {la['median_rate_mbps']:.2f} Mbit/s, {la['rounds']} LP rounds, "
+        f"{benchlib.fmt_s(la['time_s'])}"
+    )
+    rows = [
+        ["routing (vis + ISL + graph + Dijkstra)", fmt(t["routing"])],
+        ["build R", fmt(t["build_R"])],
+        ["progressive filling", fmt(t["progressive_filling"])],
+        ["total", fmt(t["total"])],
+    ]
     a, b, s = f["lp_single_level"], f["lp_level_by_level"], f["lp_max_min_sequential"]
-    rows += [["HiGHS single-level LP (full)", fmt(a["time_s"])],
-             [f"HiGHS level-by-level LPs (full, {b['n_levels']} levels)", fmt(b["time_s"])],
-             ["lp_max_min sequential LPs (" + s["scope"].split(":")[0] + ")", fmt(s["time_s"])]]
+    rows += [
+        ["HiGHS single-level LP (full)", fmt(a["time_s"])],
+        [f"HiGHS level-by-level LPs (full, {b['n_levels']} levels)", fmt(b["time_s"])],
+        ["lp_max_min sequential LPs (" + s["scope"].split(":")[0] + ")", fmt(s["time_s"])],
+    ]
     benchlib.print_table(f"Times (median of {t['repeats']})", ["phase", "time"], rows)
-    print(f"\n  single-level LP: t* = {a['t_star_mbps']:.6f} vs min water-filling rate "
-          f"{a['min_waterfill_rate_mbps']:.6f} Mbit/s (|diff| {a['abs_diff_mbps']:.2e}); "
-          f"LP / filling = {a['ratio_lp_over_filling']:.1f}x, LP / (routing+R+filling) = "
-          f"{a['ratio_lp_over_total']:.1f}x")
-    print(f"  level-by-level LPs: max |rate diff| {b['max_abs_diff_mbps']:.2e} Mbit/s; "
-          f"LP / filling = {b['ratio_lp_over_filling']:.1f}x")
-    print(f"  lp_max_min on {s['scope']}: {fmt(s['time_s'])} vs filling "
-          f"{fmt(s['filling_time_s'])} = {s['ratio_lp_over_filling']:.0f}x, {s['rounds']} "
-          f"rounds, max |rate diff| {s['max_abs_diff_mbps']:.2e} Mbit/s")
+    print(
+        f"\n  single-level LP: t* = {a['t_star_mbps']:.6f} vs min water-filling rate "
+        f"{a['min_waterfill_rate_mbps']:.6f} Mbit/s (|diff| {a['abs_diff_mbps']:.2e}); "
+        f"LP / filling = {a['ratio_lp_over_filling']:.1f}x, LP / (routing+R+filling) = "
+        f"{a['ratio_lp_over_total']:.1f}x"
+    )
+    print(
+        f"  level-by-level LPs: max |rate diff| {b['max_abs_diff_mbps']:.2e} Mbit/s; "
+        f"LP / filling = {b['ratio_lp_over_filling']:.1f}x"
+    )
+    print(
+        f"  lp_max_min on {s['scope']}: {fmt(s['time_s'])} vs filling "
+        f"{fmt(s['filling_time_s'])} = {s['ratio_lp_over_filling']:.0f}x, {s['rounds']} "
+        f"rounds, max |rate diff| {s['max_abs_diff_mbps']:.2e} Mbit/s"
+    )
     m = f["memory"]
-    print(f"  peak memory (tracemalloc) {m['tracemalloc_peak_mib']:.1f} MiB "
-          f"{m['tracemalloc_peak_mib_by_phase']}; RSS peak {m['rss_peak_mib']:.0f} MiB "
-          f"({m['rss_peak_scope']})")
+    print(
+        f"  peak memory (tracemalloc) {m['tracemalloc_peak_mib']:.1f} MiB "
+        f"{m['tracemalloc_peak_mib_by_phase']}; RSS peak {m['rss_peak_mib']:.0f} MiB "
+        f"({m['rss_peak_scope']})"
+    )
     if path:
         print(f"  figures: {path}")
 
@@ -357,8 +467,16 @@ def main(argv=None):
     ap.add_argument("--gateways-from-data", action="store_true")
     ap.add_argument("--out-dir", default=str(benchlib.DEFAULT_OUT_DIR))
     a = ap.parse_args(argv)
-    run(a.terminals, a.seed, a.repeats, a.lp_full_max, a.lp_sub, Path(a.out_dir),
-        gateways_from_data() if a.gateways_from_data else None, a.utc)
+    run(
+        a.terminals,
+        a.seed,
+        a.repeats,
+        a.lp_full_max,
+        a.lp_sub,
+        Path(a.out_dir),
+        gateways_from_data() if a.gateways_from_data else None,
+        a.utc,
+    )
 
 
 if __name__ == "__main__":

@@ -54,10 +54,17 @@ import benchlib  # noqa: E402
 from skymesh.access.slots import slot_start_s  # noqa: E402
 from skymesh.capacity.assignment import assign_cells, terminal_rates  # noqa: E402
 from skymesh.capacity.beams import MAX_BEAMS_PER_CELL, beam_pairs  # noqa: E402
-from skymesh.capacity.demand import (DEFAULT_BUSY_HOUR_MBPS, WAR_ZONE_MULTIPLIER,  # noqa: E402
-                                     demand_mbps, place_terminals)
-from skymesh.capacity.network import (NetworkCapacityParams, backhaul_network,  # noqa: E402
-                                      satellite_routes)
+from skymesh.capacity.demand import (
+    DEFAULT_BUSY_HOUR_MBPS,
+    WAR_ZONE_MULTIPLIER,  # noqa: E402
+    demand_mbps,
+    place_terminals,
+)
+from skymesh.capacity.network import (
+    NetworkCapacityParams,
+    backhaul_network,  # noqa: E402
+    satellite_routes,
+)
 from skymesh.links.isl import isl_lengths_km, plus_grid_pairs  # noqa: E402
 from skymesh.links.visibility import visible_pairs  # noqa: E402
 from skymesh.orbits.presets import load_constellation  # noqa: E402
@@ -65,11 +72,30 @@ from skymesh.orbits.propagate import positions_ecef  # noqa: E402
 from skymesh.sim.capacity_pass import service_cells  # noqa: E402
 from skymesh.timebase import TimeGrid, parse_time  # noqa: E402
 
-UA_GATEWAYS = [(50.04, 22.00), (52.23, 21.01), (48.72, 21.26), (47.53, 21.63),
-               (47.65, 26.26), (44.43, 26.10), (54.90, 23.89), (50.11, 8.68)]
-US_CITY_SITES = [(47.6, -122.3), (37.4, -121.9), (34.6, -117.4), (33.4, -112.1),
-                 (39.7, -105.0), (32.8, -96.8), (41.9, -87.6), (44.9, -93.3),
-                 (33.7, -84.4), (40.7, -74.0), (42.4, -71.1), (27.9, -82.5)]
+UA_GATEWAYS = [
+    (50.04, 22.00),
+    (52.23, 21.01),
+    (48.72, 21.26),
+    (47.53, 21.63),
+    (47.65, 26.26),
+    (44.43, 26.10),
+    (54.90, 23.89),
+    (50.11, 8.68),
+]
+US_CITY_SITES = [
+    (47.6, -122.3),
+    (37.4, -121.9),
+    (34.6, -117.4),
+    (33.4, -112.1),
+    (39.7, -105.0),
+    (32.8, -96.8),
+    (41.9, -87.6),
+    (44.9, -93.3),
+    (33.7, -84.4),
+    (40.7, -74.0),
+    (42.4, -71.1),
+    (27.9, -82.5),
+]
 TLE_FILE = "starlink_tle_20251204.txt"
 
 
@@ -77,9 +103,13 @@ def us_gateways():
     try:
         path = benchlib.data_dir() / "starlink_gateways_merged.csv"
         with open(path, newline="") as fh:
-            rows = [(float(r["lat"]), float(r["lon"])) for r in csv.DictReader(fh)
-                    if r["country_iso2"] == "US" and r["type"] == "gateway"
-                    and r["status"] == "operational"]
+            rows = [
+                (float(r["lat"]), float(r["lon"]))
+                for r in csv.DictReader(fh)
+                if r["country_iso2"] == "US"
+                and r["type"] == "gateway"
+                and r["status"] == "operational"
+            ]
         rows = [(a, b) for a, b in rows if 24 <= a <= 50 and -125 <= b <= -66]
         return rows, "operational US gateways (community list)"
     except OSError:
@@ -92,10 +122,14 @@ def terminals(region: str, n: int, seed: int = 1):
         return t["lat_deg"], t["lon_deg"]
     lat, lon = np.empty(0), np.empty(0)
     k = 0
-    while lat.size < n:             # contiguous US: drop Alaska, Hawaii, territories
+    while lat.size < n:  # contiguous US: drop Alaska, Hawaii, territories
         t = place_terminals({"US": int(n * 1.1)}, seed=seed + k)
-        m = (t["lat_deg"] >= 24) & (t["lat_deg"] <= 50) & (t["lon_deg"] >= -125) & \
-            (t["lon_deg"] <= -66)
+        m = (
+            (t["lat_deg"] >= 24)
+            & (t["lat_deg"] <= 50)
+            & (t["lon_deg"] >= -125)
+            & (t["lon_deg"] <= -66)
+        )
         lat, lon = np.r_[lat, t["lat_deg"][m]], np.r_[lon, t["lon_deg"][m]]
         k += 1
     return lat[:n], lon[:n]
@@ -112,10 +146,19 @@ def make_instance(region: str, n: int, const_name: str, utc: str):
     d = demand_mbps(n, DEFAULT_BUSY_HOUR_MBPS, mult, utc_time=when, lon_deg=lon)
     gws, gw_note = (UA_GATEWAYS, "8 plausible sites") if region == "UA" else us_gateways()
     pos = positions_ecef(const, grid, serving_only=True)
-    cells = service_cells(lat, lon, np.zeros(lat.size, int), 5)     # once per run
-    return {"pos": pos, "lat": lat, "lon": lon, "demand": d, "cells": cells,
-            "gw_lat": np.array([g[0] for g in gws]), "gw_lon": np.array([g[1] for g in gws]),
-            "gw_note": gw_note, "isl_pairs": plus_grid_pairs(const), "n_sats": len(const)}
+    cells = service_cells(lat, lon, np.zeros(lat.size, int), 5)  # once per run
+    return {
+        "pos": pos,
+        "lat": lat,
+        "lon": lon,
+        "demand": d,
+        "cells": cells,
+        "gw_lat": np.array([g[0] for g in gws]),
+        "gw_lon": np.array([g[1] for g in gws]),
+        "gw_note": gw_note,
+        "isl_pairs": plus_grid_pairs(const),
+        "n_sats": len(const),
+    }
 
 
 def slot(inst, params, solver="highspy", max_rounds=64):
@@ -124,18 +167,34 @@ def slot(inst, params, solver="highspy", max_rounds=64):
     pairs = beam_pairs(pos[:, 0], cells["lat_deg"], cells["lon_deg"])
     gl = visible_pairs(pos, inst["gw_lat"], inst["gw_lon"], min_elevation_deg=25.0)[:4]
     km = isl_lengths_km(pos[:, 0], inst["isl_pairs"], max_range_km=5400.0)
-    routes = satellite_routes(inst["n_sats"], gl, np.ones((1, inst["gw_lat"].size), bool),
-                              mode="isl", isl_pairs=inst["isl_pairs"], isl_km=km)
+    routes = satellite_routes(
+        inst["n_sats"],
+        gl,
+        np.ones((1, inst["gw_lat"].size), bool),
+        mode="isl",
+        isl_pairs=inst["isl_pairs"],
+        isl_km=km,
+    )
     bh = backhaul_network(pos[:, 0], routes, inst["gw_lat"], inst["gw_lon"], params)
     route = np.where(bh["route_ok"][pairs["sat"]], pairs["sat"], -1)
     n_c = cells["group"].size
     cell_d = np.bincount(cells["index"], weights=inst["demand"], minlength=n_c)
-    res = assign_cells(pairs["cell"], pairs["sat"], pairs["capacity_mbps"], cell_d,
-                       n_cells=n_c,
-                       cell_beam_cap=np.minimum(MAX_BEAMS_PER_CELL, cells["n_terminals"]),
-                       backhaul={"route_of_pair": route, "R": bh["R"],
-                                 "capacity_mbps": bh["capacity_mbps"], "kind": bh["kind"]},
-                       solver=solver, max_rounds=max_rounds)
+    res = assign_cells(
+        pairs["cell"],
+        pairs["sat"],
+        pairs["capacity_mbps"],
+        cell_d,
+        n_cells=n_c,
+        cell_beam_cap=np.minimum(MAX_BEAMS_PER_CELL, cells["n_terminals"]),
+        backhaul={
+            "route_of_pair": route,
+            "R": bh["R"],
+            "capacity_mbps": bh["capacity_mbps"],
+            "kind": bh["kind"],
+        },
+        solver=solver,
+        max_rounds=max_rounds,
+    )
     rate = terminal_rates(res, cells["index"], inst["demand"], inst["demand"])
     return res, rate, cells, pairs
 
@@ -155,14 +214,23 @@ def run_case(region, n, const_name, utc, params, baseline_max_s, verbose=True):
     slot(inst, params)
     peak = tracemalloc.get_traced_memory()[1] / benchlib.MIB
     tracemalloc.stop()
-    row = {"region": region, "terminals": n, "constellation": const_name,
-           "cells": int(cells["group"].size), "pairs": int(pairs["cell"].size),
-           "rounds": int(res["rounds"]), "ours_s": ours, "ours_cpu_s": ours_cpu,
-           "lp_s": float(res["lp_seconds"]),
-           "peak_mib": peak, "setup_s": t_setup, "gateways": inst["gw_note"],
-           "served_fraction": float((rate > 0).mean()),
-           "throughput_gbps": float(rate.sum() / 1e3),
-           "min_level": float(res["totals"]["min_level"])}
+    row = {
+        "region": region,
+        "terminals": n,
+        "constellation": const_name,
+        "cells": int(cells["group"].size),
+        "pairs": int(pairs["cell"].size),
+        "rounds": int(res["rounds"]),
+        "ours_s": ours,
+        "ours_cpu_s": ours_cpu,
+        "lp_s": float(res["lp_seconds"]),
+        "peak_mib": peak,
+        "setup_s": t_setup,
+        "gateways": inst["gw_note"],
+        "served_fraction": float((rate > 0).mean()),
+        "throughput_gbps": float(rate.sum() / 1e3),
+        "min_level": float(res["totals"]["min_level"]),
+    }
     # baseline: the same problem, scipy linprog (HiGHS), cold start per round
     t0 = time.perf_counter()
     b1, _, _, _ = slot(inst, params, solver="linprog", max_rounds=1)
@@ -171,25 +239,36 @@ def run_case(region, n, const_name, utc, params, baseline_max_s, verbose=True):
         t0, c0 = time.perf_counter(), time.process_time()
         b, brate, _, _ = slot(inst, params, solver="linprog")
         base, base_cpu = time.perf_counter() - t0, time.process_time() - c0
-        row.update(baseline_s=base, baseline_cpu_s=base_cpu,
-                   baseline_note="full progressive filling",
-                   ratio=base / ours, ratio_cpu=base_cpu / ours_cpu,
-                   level_diff=float(abs(b["totals"]["min_level"] - res["totals"]["min_level"])),
-                   rate_rel_diff=float(abs(brate.sum() - rate.sum()) / max(rate.sum(), 1e-9)))
+        row.update(
+            baseline_s=base,
+            baseline_cpu_s=base_cpu,
+            baseline_note="full progressive filling",
+            ratio=base / ours,
+            ratio_cpu=base_cpu / ours_cpu,
+            level_diff=float(abs(b["totals"]["min_level"] - res["totals"]["min_level"])),
+            rate_rel_diff=float(abs(brate.sum() - rate.sum()) / max(rate.sum(), 1e-9)),
+        )
     else:
         est = one * res["rounds"]
-        row.update(baseline_s=est, baseline_cpu_s=float("nan"),
-                   baseline_note=f"estimated: 1 round took {one:.1f} s x "
-                   f"{res['rounds']} rounds (not run in full)", ratio=est / ours,
-                   ratio_cpu=float("nan"),
-                   level_diff=float(abs(b1["levels"][0] - res["levels"][0])),
-                   rate_rel_diff=float("nan"))
+        row.update(
+            baseline_s=est,
+            baseline_cpu_s=float("nan"),
+            baseline_note=f"estimated: 1 round took {one:.1f} s x "
+            f"{res['rounds']} rounds (not run in full)",
+            ratio=est / ours,
+            ratio_cpu=float("nan"),
+            level_diff=float(abs(b1["levels"][0] - res["levels"][0])),
+            rate_rel_diff=float("nan"),
+        )
     if verbose:
-        print(f"{region} {n:>7,} {const_name:<28} cells {row['cells']:>6,} pairs "
-              f"{row['pairs']:>8,} rounds {row['rounds']:>3} ours {ours:6.2f} s wall "
-              f"{ours_cpu:5.2f} s CPU (LP {row['lp_s']:.2f}) baseline {row['baseline_s']:7.2f}"
-              f" s ratio {row['ratio']:5.1f}x (CPU {row['ratio_cpu']:5.1f}x) peak {peak:7.1f} "
-              "MiB", flush=True)
+        print(
+            f"{region} {n:>7,} {const_name:<28} cells {row['cells']:>6,} pairs "
+            f"{row['pairs']:>8,} rounds {row['rounds']:>3} ours {ours:6.2f} s wall "
+            f"{ours_cpu:5.2f} s CPU (LP {row['lp_s']:.2f}) baseline {row['baseline_s']:7.2f}"
+            f" s ratio {row['ratio']:5.1f}x (CPU {row['ratio_cpu']:5.1f}x) peak {peak:7.1f} "
+            "MiB",
+            flush=True,
+        )
     return row
 
 
@@ -218,15 +297,19 @@ def main(argv=None):
     (out / "assignment.json").write_text(json.dumps(rows, indent=1))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"load average at the end: {load:.1f} on {os.cpu_count()} cores")
-    print("| region | terminals | constellation | cells | pairs | rounds | ours s (CPU) | "
-          "baseline s (CPU) | ratio (CPU) | peak MiB | level diff |")
+    print(
+        "| region | terminals | constellation | cells | pairs | rounds | ours s (CPU) | "
+        "baseline s (CPU) | ratio (CPU) | peak MiB | level diff |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['region']} | {r['terminals']:,} | {Path(r['constellation']).name} | "
-              f"{r['cells']:,} | {r['pairs']:,} | {r['rounds']} | {r['ours_s']:.2f} "
-              f"({r['ours_cpu_s']:.2f}) | {r['baseline_s']:.1f} ({r['baseline_cpu_s']:.1f}) | "
-              f"{r['ratio']:.1f} ({r['ratio_cpu']:.1f}) | {r['peak_mib']:.0f} | "
-              f"{r['level_diff']:.1e} |")
+        print(
+            f"| {r['region']} | {r['terminals']:,} | {Path(r['constellation']).name} | "
+            f"{r['cells']:,} | {r['pairs']:,} | {r['rounds']} | {r['ours_s']:.2f} "
+            f"({r['ours_cpu_s']:.2f}) | {r['baseline_s']:.1f} ({r['baseline_cpu_s']:.1f}) | "
+            f"{r['ratio']:.1f} ({r['ratio_cpu']:.1f}) | {r['peak_mib']:.0f} | "
+            f"{r['level_diff']:.1e} |"
+        )
         if r["baseline_note"] != "full progressive filling":
             print(f"  baseline {r['region']} {r['terminals']:,}: {r['baseline_note']}")
 

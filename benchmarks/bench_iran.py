@@ -25,10 +25,20 @@ OUT = REPO / "bench-out"
 
 def run(extra: list[str], out: Path) -> dict:
     import subprocess
+
     env = dict(os.environ)
     env.setdefault("SKYMESH_DATA", str(REPO.parent / "shared" / "data"))
-    cmd = [sys.executable, "-m", "skymesh.cli", "run", "iran-2022", "--force", "--out",
-           str(out), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "skymesh.cli",
+        "run",
+        "iran-2022",
+        "--force",
+        "--out",
+        str(out),
+        *extra,
+    ]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -44,24 +54,33 @@ def main(workers: int = 1) -> dict:
     summary = json.loads((OUT / "iran-2022" / "summary.json").read_text())
     steps = summary["steps"]
     op = summary["operators"][0]
-    figures = dict(workload=f"iran-2022: {summary['terminals']:,} terminals, {steps:,} steps "
-                            f"of {summary['step_s']:g} s on starlink-gen1 (4,408 satellites), "
-                            "ISL and bent-pipe routing every step",
-                   wall_s=res["wall_s"], steps_per_s=steps / res["wall_s"],
-                   terminal_steps_per_s=steps * summary["terminals"] / res["wall_s"],
-                   peak_rss_mib=res["peak_rss_mib"], service_share=op["service_share"],
-                   rtt_ms=op["rtt_ms"], exits_in_censoring_country=
-                   op["exits_inside_censoring_country"])
+    figures = dict(
+        workload=f"iran-2022: {summary['terminals']:,} terminals, {steps:,} steps "
+        f"of {summary['step_s']:g} s on starlink-gen1 (4,408 satellites), "
+        "ISL and bent-pipe routing every step",
+        wall_s=res["wall_s"],
+        steps_per_s=steps / res["wall_s"],
+        terminal_steps_per_s=steps * summary["terminals"] / res["wall_s"],
+        peak_rss_mib=res["peak_rss_mib"],
+        service_share=op["service_share"],
+        rtt_ms=op["rtt_ms"],
+        exits_in_censoring_country=op["exits_inside_censoring_country"],
+    )
     print(f"iran-2022 benchmark: {figures['workload']}")
-    print(f"  wall {res['wall_s']:.1f} s, {figures['steps_per_s']:.1f} steps/s "
-          f"({figures['terminal_steps_per_s']:,.0f} terminal-steps/s), peak RSS "
-          f"{res['peak_rss_mib']:.0f} MiB")
+    print(
+        f"  wall {res['wall_s']:.1f} s, {figures['steps_per_s']:.1f} steps/s "
+        f"({figures['terminal_steps_per_s']:,.0f} terminal-steps/s), peak RSS "
+        f"{res['peak_rss_mib']:.0f} MiB"
+    )
     if workers > 1:
         res2 = run(["--scheduler", "processes", "--workers", str(workers)], OUT / "iran-2022-dask")
-        figures["dask"] = dict(workers=workers, wall_s=res2["wall_s"],
-                               steps_per_s=steps / res2["wall_s"])
-        print(f"  {workers} Dask workers: wall {res2['wall_s']:.1f} s, "
-              f"{steps / res2['wall_s']:.1f} steps/s")
+        figures["dask"] = dict(
+            workers=workers, wall_s=res2["wall_s"], steps_per_s=steps / res2["wall_s"]
+        )
+        print(
+            f"  {workers} Dask workers: wall {res2['wall_s']:.1f} s, "
+            f"{steps / res2['wall_s']:.1f} steps/s"
+        )
     (OUT / "iran.json").write_text(json.dumps(figures, indent=1) + "\n")
     return figures
 

@@ -78,7 +78,7 @@ def skymesh_stream(const, grid, chunk_steps: int, sample_idx=None, memory=None):
         seconds += time.perf_counter() - t0
         n_nan += int(np.isnan(pos[..., 0]).sum())
         if sample is not None:
-            sample[:, a:a + len(sub)] = pos[sample_idx]
+            sample[:, a : a + len(sub)] = pos[sample_idx]
         if memory is not None:
             memory.phase("skymesh_chunk")
     return seconds, sample, n_nan
@@ -97,8 +97,9 @@ def skyfield_loop(names, line1s, line2s, sample_idx, grid, memory=None):
     out = np.empty((len(sample_idx), len(grid), 3))
     s = grid.start
     t0 = time.perf_counter()
-    t = ts.utc(s.year, s.month, s.day, s.hour, s.minute,
-               s.second + s.microsecond / 1e6 + grid.offsets_s)
+    t = ts.utc(
+        s.year, s.month, s.day, s.hour, s.minute, s.second + s.microsecond / 1e6 + grid.offsets_s
+    )
     for j, i in enumerate(sample_idx):
         sat = EarthSatellite(line1s[i], line2s[i], names[i], ts)
         out[j] = sat.at(t).frame_xyz(itrs).km.T
@@ -136,17 +137,29 @@ def compare(sky: np.ndarray, sf: np.ndarray) -> dict:
                 idx = np.arange(fin_b.shape[1])
                 near[k] = np.min(np.abs(idx[:, None] - bad[None, :]), axis=1) <= 60
         tolerated = int((only_a & near).sum())
-    out["ok"] = bool(d.size > 0 and out["max_diff_km"] < MAX_DIFF_KM
-                     and out["points_nan_only_skyfield"] == 0
-                     and out["points_nan_only_skymesh"] == tolerated)
+    out["ok"] = bool(
+        d.size > 0
+        and out["max_diff_km"] < MAX_DIFF_KM
+        and out["points_nan_only_skyfield"] == 0
+        and out["points_nan_only_skymesh"] == tolerated
+    )
     return out
 
 
-def run(tle_path=None, duration_s: float = 3600.0, step_s: float = 1.0,
-        chunk_steps: int = 600, sample: int = 300, n_sats: int | None = None,
-        seed: int = 20251204, repeats: int = 5, trace_memory: bool = True,
-        memory_sample: int = 30,
-        out_dir=benchlib.DEFAULT_OUT_DIR, verbose: bool = True) -> dict:
+def run(
+    tle_path=None,
+    duration_s: float = 3600.0,
+    step_s: float = 1.0,
+    chunk_steps: int = 600,
+    sample: int = 300,
+    n_sats: int | None = None,
+    seed: int = 20251204,
+    repeats: int = 5,
+    trace_memory: bool = True,
+    memory_sample: int = 30,
+    out_dir=benchlib.DEFAULT_OUT_DIR,
+    verbose: bool = True,
+) -> dict:
     """Run the benchmark; return its figures (``figures["agreement"]["ok"]``).
 
     ``n_sats`` restricts the workload to a random subset of the TLE set
@@ -159,8 +172,10 @@ def run(tle_path=None, duration_s: float = 3600.0, step_s: float = 1.0,
     names, line1s, line2s, _ = read_tle_file(tle_path)
     const, load_s = benchlib.timed(load_constellation, str(tle_path))
     if len(const) != len(names):
-        raise SystemExit(f"{tle_path}: load_constellation kept {len(const)} of "
-                         f"{len(names)} element sets; cannot pair them with Skyfield")
+        raise SystemExit(
+            f"{tle_path}: load_constellation kept {len(const)} of "
+            f"{len(names)} element sets; cannot pair them with Skyfield"
+        )
     if n_sats is not None and n_sats < len(const):
         keep = np.sort(rng.choice(len(const), n_sats, replace=False))
         const = const.subset(keep)
@@ -172,8 +187,10 @@ def run(tle_path=None, duration_s: float = 3600.0, step_s: float = 1.0,
     grid = time_grid(start, duration_s, step_s)
     n_t = len(grid)
     sample_idx = np.sort(rng.choice(n, min(sample, n), replace=False))
-    log(f"{NAME}: {n:,} satellites x {n_t:,} instants from {grid.iso()[0]} "
-        f"({n * n_t:,} satellite-steps); Skyfield on {len(sample_idx)} of them")
+    log(
+        f"{NAME}: {n:,} satellites x {n_t:,} instants from {grid.iso()[0]} "
+        f"({n * n_t:,} satellite-steps); Skyfield on {len(sample_idx)} of them"
+    )
 
     # Warm-up (imports, loading or compiling the numba kernel) on enough instants to
     # take the interpolated path.
@@ -197,8 +214,10 @@ def run(tle_path=None, duration_s: float = 3600.0, step_s: float = 1.0,
         if k == 0:
             sf_pos = pos
         sf_runs.append(sec)
-        log(f"  Skyfield run {k + 1}/{repeats}: {benchlib.fmt_s(sec)} for "
-            f"{len(sample_idx)} satellites")
+        log(
+            f"  Skyfield run {k + 1}/{repeats}: {benchlib.fmt_s(sec)} for "
+            f"{len(sample_idx)} satellites"
+        )
     load_after = os.getloadavg()
     sky_s = float(np.median(sky_runs))
     sf_s = float(np.median(sf_runs))
@@ -224,23 +243,38 @@ def run(tle_path=None, duration_s: float = 3600.0, step_s: float = 1.0,
     sky_rate_load = steps_full / (sky_s + load_s)
     sf_rate = steps_sample / sf_s
     figures = {
-        "workload": {"tle_file": str(tle_path), "satellites": n, "instants": n_t,
-                     "start_utc": grid.iso()[0], "duration_s": duration_s, "step_s": step_s,
-                     "satellite_steps": steps_full, "chunk_steps": chunk_steps,
-                     "skyfield_sample": int(len(sample_idx)), "seed": seed,
-                     "repeats": repeats,
-                     "skymesh_nan_satellite_steps": n_nan},
-        "skymesh": {"propagate_s": sky_s, "propagate_runs_s": sky_runs,
-                    "load_constellation_s": load_s,
-                    "sat_steps_per_s": sky_rate, "sat_steps_per_s_incl_load": sky_rate_load,
-                    "rss_peak_timed_pass_mib": round(sky_rss / benchlib.MIB, 1),
-                    **({"memory": mem["skymesh"]} if mem else {})},
-        "skyfield": {"sample_s": sf_s, "sample_runs_s": sf_runs,
-                     "sample_satellite_steps": steps_sample,
-                     "sat_steps_per_s": sf_rate,
-                     "extrapolated_full_set_s": steps_full / sf_rate,
-                     "rss_peak_timed_pass_mib": round(sf_rss / benchlib.MIB, 1),
-                     **({"memory": mem["skyfield"]} if mem else {})},
+        "workload": {
+            "tle_file": str(tle_path),
+            "satellites": n,
+            "instants": n_t,
+            "start_utc": grid.iso()[0],
+            "duration_s": duration_s,
+            "step_s": step_s,
+            "satellite_steps": steps_full,
+            "chunk_steps": chunk_steps,
+            "skyfield_sample": int(len(sample_idx)),
+            "seed": seed,
+            "repeats": repeats,
+            "skymesh_nan_satellite_steps": n_nan,
+        },
+        "skymesh": {
+            "propagate_s": sky_s,
+            "propagate_runs_s": sky_runs,
+            "load_constellation_s": load_s,
+            "sat_steps_per_s": sky_rate,
+            "sat_steps_per_s_incl_load": sky_rate_load,
+            "rss_peak_timed_pass_mib": round(sky_rss / benchlib.MIB, 1),
+            **({"memory": mem["skymesh"]} if mem else {}),
+        },
+        "skyfield": {
+            "sample_s": sf_s,
+            "sample_runs_s": sf_runs,
+            "sample_satellite_steps": steps_sample,
+            "sat_steps_per_s": sf_rate,
+            "extrapolated_full_set_s": steps_full / sf_rate,
+            "rss_peak_timed_pass_mib": round(sf_rss / benchlib.MIB, 1),
+            **({"memory": mem["skyfield"]} if mem else {}),
+        },
         "ratio": sky_rate / sf_rate,
         "ratio_per_pair": pair_ratios,
         "ratio_pair_median": float(np.median(pair_ratios)),
@@ -258,44 +292,79 @@ def run(tle_path=None, duration_s: float = 3600.0, step_s: float = 1.0,
 def report(f: dict) -> None:
     w, sky, sf, a = f["workload"], f["skymesh"], f["skyfield"], f["agreement"]
     benchlib.print_table(
-        "Workload", ["item", "value"],
-        [["TLE set", f"{Path(w['tle_file']).name} ({w['satellites']:,} satellites)"],
-         ["instants", f"{w['instants']:,} ({w['duration_s']:.0f} s at {w['step_s']:g} s "
-                      f"from {w['start_utc']})"],
-         ["satellite-steps (full set)", f"{w['satellite_steps']:,}"],
-         ["SkyMesh", f"full set, streamed in chunks of {w['chunk_steps']} steps"],
-         ["timed runs", f"{w['repeats']} of each, interleaved A B A B (median)"],
-         ["Skyfield", f"random sample of {w['skyfield_sample']} satellites, rate "
-                      f"extrapolated per satellite-step"],
-         ["SkyMesh satellite-steps NaN (SGP4 errors)", f"{w['skymesh_nan_satellite_steps']:,}"]])
+        "Workload",
+        ["item", "value"],
+        [
+            ["TLE set", f"{Path(w['tle_file']).name} ({w['satellites']:,} satellites)"],
+            [
+                "instants",
+                f"{w['instants']:,} ({w['duration_s']:.0f} s at {w['step_s']:g} s "
+                f"from {w['start_utc']})",
+            ],
+            ["satellite-steps (full set)", f"{w['satellite_steps']:,}"],
+            ["SkyMesh", f"full set, streamed in chunks of {w['chunk_steps']} steps"],
+            ["timed runs", f"{w['repeats']} of each, interleaved A B A B (median)"],
+            [
+                "Skyfield",
+                f"random sample of {w['skyfield_sample']} satellites, rate "
+                f"extrapolated per satellite-step",
+            ],
+            ["SkyMesh satellite-steps NaN (SGP4 errors)", f"{w['skymesh_nan_satellite_steps']:,}"],
+        ],
+    )
 
     benchlib.print_table(
-        "Throughput", ["approach", "time", "satellite-steps/s"],
-        [["SkyMesh positions_ecef (full set, median of runs)", benchlib.fmt_s(sky["propagate_s"]),
-          f"{sky['sat_steps_per_s']:,.0f}"],
-         ["SkyMesh incl. load_constellation "
-          f"({benchlib.fmt_s(sky['load_constellation_s'])})",
-          benchlib.fmt_s(sky["propagate_s"] + sky["load_constellation_s"]),
-          f"{sky['sat_steps_per_s_incl_load']:,.0f}"],
-         [f"Skyfield loop ({w['skyfield_sample']} satellites, measured, median)",
-          benchlib.fmt_s(sf["sample_s"]), f"{sf['sat_steps_per_s']:,.0f}"],
-         ["Skyfield loop (full set, EXTRAPOLATED)",
-          benchlib.fmt_s(sf["extrapolated_full_set_s"]), f"{sf['sat_steps_per_s']:,.0f}"]])
+        "Throughput",
+        ["approach", "time", "satellite-steps/s"],
+        [
+            [
+                "SkyMesh positions_ecef (full set, median of runs)",
+                benchlib.fmt_s(sky["propagate_s"]),
+                f"{sky['sat_steps_per_s']:,.0f}",
+            ],
+            [
+                f"SkyMesh incl. load_constellation ({benchlib.fmt_s(sky['load_constellation_s'])})",
+                benchlib.fmt_s(sky["propagate_s"] + sky["load_constellation_s"]),
+                f"{sky['sat_steps_per_s_incl_load']:,.0f}",
+            ],
+            [
+                f"Skyfield loop ({w['skyfield_sample']} satellites, measured, median)",
+                benchlib.fmt_s(sf["sample_s"]),
+                f"{sf['sat_steps_per_s']:,.0f}",
+            ],
+            [
+                "Skyfield loop (full set, EXTRAPOLATED)",
+                benchlib.fmt_s(sf["extrapolated_full_set_s"]),
+                f"{sf['sat_steps_per_s']:,.0f}",
+            ],
+        ],
+    )
 
     benchlib.print_table(
-        "Speed", ["figure", "value"],
-        [["speed-up (SkyMesh / Skyfield, satellite-steps/s, medians)", f"{f['ratio']:,.0f}x"],
-         ["speed-up per interleaved pair: median [min - max]",
-          f"{f['ratio_pair_median']:,.0f}x [{f['ratio_pair_range'][0]:,.0f} - "
-          f"{f['ratio_pair_range'][1]:,.0f}x] over {len(f['ratio_per_pair'])} pairs"],
-         ["SkyMesh runs: median [min - max]",
-          f"{benchlib.fmt_s(sky['propagate_s'])} [{benchlib.fmt_s(min(sky['propagate_runs_s']))}"
-          f" - {benchlib.fmt_s(max(sky['propagate_runs_s']))}]"],
-         ["machine load (1-min average, before / after; cores)",
-          f"{f['load_average_1min'][0]:.1f} / {f['load_average_1min'][1]:.1f}; "
-          f"{f['cpu_count']}"],
-         ["speed-up incl. SkyMesh load_constellation", f"{f['ratio_incl_load']:,.0f}x"],
-         [f"target >= {f['target_ratio']:.0f}x", "met" if f["target_met"] else "NOT met"]])
+        "Speed",
+        ["figure", "value"],
+        [
+            ["speed-up (SkyMesh / Skyfield, satellite-steps/s, medians)", f"{f['ratio']:,.0f}x"],
+            [
+                "speed-up per interleaved pair: median [min - max]",
+                f"{f['ratio_pair_median']:,.0f}x [{f['ratio_pair_range'][0]:,.0f} - "
+                f"{f['ratio_pair_range'][1]:,.0f}x] over {len(f['ratio_per_pair'])} pairs",
+            ],
+            [
+                "SkyMesh runs: median [min - max]",
+                f"{benchlib.fmt_s(sky['propagate_s'])} "
+                f"[{benchlib.fmt_s(min(sky['propagate_runs_s']))}"
+                f" - {benchlib.fmt_s(max(sky['propagate_runs_s']))}]",
+            ],
+            [
+                "machine load (1-min average, before / after; cores)",
+                f"{f['load_average_1min'][0]:.1f} / {f['load_average_1min'][1]:.1f}; "
+                f"{f['cpu_count']}",
+            ],
+            ["speed-up incl. SkyMesh load_constellation", f"{f['ratio_incl_load']:,.0f}x"],
+            [f"target >= {f['target_ratio']:.0f}x", "met" if f["target_met"] else "NOT met"],
+        ],
+    )
 
     if "memory" in sky:
         ms, mf = sky["memory"], sf["memory"]
@@ -303,25 +372,44 @@ def report(f: dict) -> None:
             "Peak memory (MiB): tracemalloc peak (traced pass), RSS peak of the timed pass "
             "(whole process)",
             ["approach", "tracemalloc", "RSS peak"],
-            [[f"SkyMesh, per {w['chunk_steps']}-step chunk of {w['satellites']:,} satellites",
-              f"{ms['tracemalloc_peak_mib']:,.1f}", f"{sky['rss_peak_timed_pass_mib']:,.1f}"],
-             [f"Skyfield, per satellite (max of {mf['satellites_traced']} traced); RSS: "
-              f"{w['skyfield_sample']}-satellite loop",
-              f"{mf['tracemalloc_peak_mib']:,.1f}", f"{sf['rss_peak_timed_pass_mib']:,.1f}"]])
+            [
+                [
+                    f"SkyMesh, per {w['chunk_steps']}-step chunk of {w['satellites']:,} satellites",
+                    f"{ms['tracemalloc_peak_mib']:,.1f}",
+                    f"{sky['rss_peak_timed_pass_mib']:,.1f}",
+                ],
+                [
+                    f"Skyfield, per satellite (max of {mf['satellites_traced']} traced); RSS: "
+                    f"{w['skyfield_sample']}-satellite loop",
+                    f"{mf['tracemalloc_peak_mib']:,.1f}",
+                    f"{sf['rss_peak_timed_pass_mib']:,.1f}",
+                ],
+            ],
+        )
 
     benchlib.print_table(
-        "Agreement (SkyMesh vs Skyfield ITRS, sample)", ["figure", "value"],
-        [["result", "OK" if a["ok"] else "FAIL"],
-         ["points compared", f"{a['points_compared']:,}"],
-         ["max / p99 / median difference",
-          f"{a['max_diff_km'] * 1e3:,.1f} / {a['p99_diff_km'] * 1e3:,.1f} / "
-          f"{a['median_diff_km'] * 1e3:,.1f} m (limit {a['threshold_km']:g} km)"],
-         ["NaN both / only SkyMesh / only Skyfield",
-          f"{a['points_nan_both']:,} / {a['points_nan_only_skymesh']:,} / "
-          f"{a['points_nan_only_skyfield']:,}"],
-         ["SkyMesh frame", "TEME rotated by GMST (IAU 1982), UT1 = UTC, no polar motion"],
-         ["Skyfield frame", "ITRS via IAU 2000 precession-nutation, built-in UT1, "
-                            "no polar motion"]])
+        "Agreement (SkyMesh vs Skyfield ITRS, sample)",
+        ["figure", "value"],
+        [
+            ["result", "OK" if a["ok"] else "FAIL"],
+            ["points compared", f"{a['points_compared']:,}"],
+            [
+                "max / p99 / median difference",
+                f"{a['max_diff_km'] * 1e3:,.1f} / {a['p99_diff_km'] * 1e3:,.1f} / "
+                f"{a['median_diff_km'] * 1e3:,.1f} m (limit {a['threshold_km']:g} km)",
+            ],
+            [
+                "NaN both / only SkyMesh / only Skyfield",
+                f"{a['points_nan_both']:,} / {a['points_nan_only_skymesh']:,} / "
+                f"{a['points_nan_only_skyfield']:,}",
+            ],
+            ["SkyMesh frame", "TEME rotated by GMST (IAU 1982), UT1 = UTC, no polar motion"],
+            [
+                "Skyfield frame",
+                "ITRS via IAU 2000 precession-nutation, built-in UT1, no polar motion",
+            ],
+        ],
+    )
 
 
 def main(argv=None) -> int:
@@ -336,13 +424,22 @@ def main(argv=None) -> int:
     ap.add_argument("--no-memory", action="store_true", help="skip the traced memory pass")
     ap.add_argument("--out", default=str(benchlib.DEFAULT_OUT_DIR), help="JSON folder")
     args = ap.parse_args(argv)
-    figures = run(args.tle, duration_s=args.duration, step_s=args.step,
-                  chunk_steps=args.chunk, sample=args.sample, seed=args.seed,
-                  repeats=args.repeats,
-                  trace_memory=not args.no_memory, out_dir=args.out)
+    figures = run(
+        args.tle,
+        duration_s=args.duration,
+        step_s=args.step,
+        chunk_steps=args.chunk,
+        sample=args.sample,
+        seed=args.seed,
+        repeats=args.repeats,
+        trace_memory=not args.no_memory,
+        out_dir=args.out,
+    )
     if not figures["agreement"]["ok"]:
-        print("\nFAIL: SkyMesh and Skyfield positions disagree (see the agreement table)",
-              file=sys.stderr)
+        print(
+            "\nFAIL: SkyMesh and Skyfield positions disagree (see the agreement table)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -34,6 +34,7 @@ OUT = REPO / "bench-out"
 def _run(args: list[str], env: dict) -> dict:
     """Run ``skymesh ARGS`` in a child; wall time, peak RSS of it and of its own children."""
     import psutil
+
     cmd = [sys.executable, "-m", "skymesh.cli", *args]
     t0 = time.perf_counter()
     proc = psutil.Popen(cmd, env=env, stdout=open(os.devnull, "w"), stderr=open(os.devnull, "w"))
@@ -56,8 +57,11 @@ def _run(args: list[str], env: dict) -> dict:
     wall = time.perf_counter() - t0
     if status != 0:
         raise SystemExit(f"failed ({status}): {' '.join(cmd)}")
-    return dict(wall_s=wall, peak_rss_mib=usage.ru_maxrss / 1024.0,
-                workers_peak_rss_mib=peak_children[0] / 2 ** 20)
+    return dict(
+        wall_s=wall,
+        peak_rss_mib=usage.ru_maxrss / 1024.0,
+        workers_peak_rss_mib=peak_children[0] / 2**20,
+    )
 
 
 def main(hours: float = 24.0, step_s: float = 10.0) -> dict:
@@ -65,44 +69,76 @@ def main(hours: float = 24.0, step_s: float = 10.0) -> dict:
     env.setdefault("SKYMESH_DATA", str(REPO.parent / "shared" / "data"))
     OUT.mkdir(exist_ok=True)
     long_s = int(hours * 3600)
-    base = ["run", "starlink-100-cities-24h", "--force", "--yes",  # long by design: no question
-            "--set", f"time.step_s={step_s}"]
+    base = [
+        "run",
+        "starlink-100-cities-24h",
+        "--force",
+        "--yes",  # long by design: no question
+        "--set",
+        f"time.step_s={step_s}",
+    ]
     steps_long = long_s // int(step_s) + 1
     results = {}
-    results["1h_sync"] = _run(base + ["--set", "time.duration_s=3600",
-                                      "--out", str(OUT / "scale-1h")], env)
-    results["long_sync"] = _run(base + ["--set", f"time.duration_s={long_s}",
-                                        "--out", str(OUT / "scale-long-1w")], env)
-    results["long_2_workers"] = _run(base + ["--set", f"time.duration_s={long_s}",
-                                             "--scheduler", "processes", "--workers", "2",
-                                             "--out", str(OUT / "scale-long-2w")], env)
+    results["1h_sync"] = _run(
+        base + ["--set", "time.duration_s=3600", "--out", str(OUT / "scale-1h")], env
+    )
+    results["long_sync"] = _run(
+        base + ["--set", f"time.duration_s={long_s}", "--out", str(OUT / "scale-long-1w")], env
+    )
+    results["long_2_workers"] = _run(
+        base
+        + [
+            "--set",
+            f"time.duration_s={long_s}",
+            "--scheduler",
+            "processes",
+            "--workers",
+            "2",
+            "--out",
+            str(OUT / "scale-long-2w"),
+        ],
+        env,
+    )
     summary = json.loads((OUT / "scale-long-1w" / "summary.json").read_text())
-    same = all((OUT / "scale-long-1w" / f).read_bytes() == (OUT / "scale-long-2w" / f).read_bytes()
-               for f in ("pairs.parquet",))
+    same = all(
+        (OUT / "scale-long-1w" / f).read_bytes() == (OUT / "scale-long-2w" / f).read_bytes()
+        for f in ("pairs.parquet",)
+    )
     one = steps_long / results["long_sync"]["wall_s"]
     two = steps_long / results["long_2_workers"]["wall_s"]
     rss_1h = results["1h_sync"]["peak_rss_mib"]
     rss_long = results["long_sync"]["peak_rss_mib"]
     figures = dict(
-        workload=(f"starlink-100-cities-24h: {summary['satellites']:,} satellites, "
-                  f"{summary['ground_points']} cities ({summary['pairs']:,} pairs), "
-                  f"{hours:g} h at {step_s:g} s = {steps_long:,} routing states"),
-        steps_per_s_1_worker=one, steps_per_s_2_workers=two, scaling_ratio=two / one,
+        workload=(
+            f"starlink-100-cities-24h: {summary['satellites']:,} satellites, "
+            f"{summary['ground_points']} cities ({summary['pairs']:,} pairs), "
+            f"{hours:g} h at {step_s:g} s = {steps_long:,} routing states"
+        ),
+        steps_per_s_1_worker=one,
+        steps_per_s_2_workers=two,
+        scaling_ratio=two / one,
         wall_s_1_worker=results["long_sync"]["wall_s"],
         wall_s_2_workers=results["long_2_workers"]["wall_s"],
-        peak_rss_mib_1h=rss_1h, peak_rss_mib_long=rss_long,
+        peak_rss_mib_1h=rss_1h,
+        peak_rss_mib_long=rss_long,
         rss_long_over_1h=rss_long / rss_1h,
         peak_rss_mib_2_workers_total=results["long_2_workers"]["workers_peak_rss_mib"],
         results_identical_1_vs_2_workers=same,
-        rtt_ms=summary["rtt_ms"], fstate_changes_per_step=summary["fstate_changes_per_step"],
-        raw=results)
+        rtt_ms=summary["rtt_ms"],
+        fstate_changes_per_step=summary["fstate_changes_per_step"],
+        raw=results,
+    )
     print(f"Scale benchmark: {figures['workload']}")
     print(f"  1 worker  : {one:8.2f} steps/s ({figures['wall_s_1_worker']:.0f} s)")
-    print(f"  2 workers : {two:8.2f} steps/s ({figures['wall_s_2_workers']:.0f} s); "
-          f"scaling {two / one:.2f}x; results identical: {same}")
-    print(f"  peak RSS  : 1 h {rss_1h:.0f} MiB, {hours:g} h {rss_long:.0f} MiB "
-          f"(ratio {rss_long / rss_1h:.3f}; target < 1.20); 2-worker processes peak "
-          f"{figures['peak_rss_mib_2_workers_total']:.0f} MiB")
+    print(
+        f"  2 workers : {two:8.2f} steps/s ({figures['wall_s_2_workers']:.0f} s); "
+        f"scaling {two / one:.2f}x; results identical: {same}"
+    )
+    print(
+        f"  peak RSS  : 1 h {rss_1h:.0f} MiB, {hours:g} h {rss_long:.0f} MiB "
+        f"(ratio {rss_long / rss_1h:.3f}; target < 1.20); 2-worker processes peak "
+        f"{figures['peak_rss_mib_2_workers_total']:.0f} MiB"
+    )
     (OUT / "scale.json").write_text(json.dumps(figures, indent=1, default=str) + "\n")
     return figures
 

@@ -43,8 +43,10 @@ MIN_ELEVATION_DEG = 25.0
 
 
 def constellations():
-    out = [("starlink-shell1", load_constellation("starlink-shell1")),
-           ("starlink-gen1", load_constellation("starlink-gen1"))]
+    out = [
+        ("starlink-shell1", load_constellation("starlink-shell1")),
+        ("starlink-gen1", load_constellation("starlink-gen1")),
+    ]
     tle = benchlib.data_dir() / "starlink_tle_20251204.txt"
     if tle.is_file():
         out.append(("real TLE set", load_constellation(tle)))
@@ -63,9 +65,13 @@ def one_step(const, pairs, lat, lon, when) -> dict:
     t["visibility"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     layout = NodeLayout(pos.shape[0], len(lat))
-    graph = snapshot_graph(layout, "isl", isl_pairs=pairs,
-                           isl_km=isl_lengths_km(pos, pairs)[:, 0],
-                           endpoint_links=(g, s, k, r))
+    graph = snapshot_graph(
+        layout,
+        "isl",
+        isl_pairs=pairs,
+        isl_km=isl_lengths_km(pos, pairs)[:, 0],
+        endpoint_links=(g, s, k, r),
+    )
     t["graph"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     rtt, _ = routing_state(graph, layout)
@@ -91,42 +97,66 @@ def main(argv=None):
     args = ap.parse_args(argv)
     grounds = [n for n in (100, 1_000, 10_000) if n <= args.max_ground]
     _, plat, plon, *_ = largest_places(max(grounds))
-    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
-          f"{args.steps} steps per cell, medians (s)")
+    print(
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
+        f"{args.steps} steps per cell, medians (s)"
+    )
     rows, cells = [], {}
     for name, const in constellations():
         pairs = plus_grid_pairs(const)
         start = const.epoch.replace(second=0, microsecond=0)
-        one_step(const, pairs, plat[:100], plon[:100], start)          # warm-up (JIT, caches)
+        one_step(const, pairs, plat[:100], plon[:100], start)  # warm-up (JIT, caches)
         base = None
         for n in grounds:
-            runs = [one_step(const, pairs, plat[:n], plon[:n],
-                             start.replace(minute=(start.minute + 7 * i) % 60))
-                    for i in range(args.steps)]
+            runs = [
+                one_step(
+                    const,
+                    pairs,
+                    plat[:n],
+                    plon[:n],
+                    start.replace(minute=(start.minute + 7 * i) % 60),
+                )
+                for i in range(args.steps)
+            ]
             med = {p: float(np.median([r[p] for r in runs])) for p in PHASES}
             total = sum(med.values())
             base = base or total
             cells[(name, n)] = dict(med, total=total, n_sats=len(const))
-            rows.append([name, f"{len(const):,}", f"{n:,}"] + [f"{med[p]:.3f}" for p in PHASES]
-                        + [f"{total:.3f}", f"{total / base:.1f}x"])
+            rows.append(
+                [name, f"{len(const):,}", f"{n:,}"]
+                + [f"{med[p]:.3f}" for p in PHASES]
+                + [f"{total:.3f}", f"{total / base:.1f}x"]
+            )
             print(" ".join(rows[-1]), flush=True)
-    benchlib.print_table("per-step time (s) and phases",
-                         ["constellation", "sats", "ground"] + list(PHASES) +
-                         ["total", "vs 100 pts"], rows)
+    benchlib.print_table(
+        "per-step time (s) and phases",
+        ["constellation", "sats", "ground"] + list(PHASES) + ["total", "vs 100 pts"],
+        rows,
+    )
     names = sorted({k[0] for k in cells}, key=lambda x: cells[(x, 100)]["n_sats"])
     exp_rows = []
     for name in names:
-        exp_rows.append([f"{name}: in ground points"] + [
-            f"{fit(grounds, [cells[(name, n)][p] for n in grounds]):.2f}"
-            for p in PHASES + ("total",)])
+        exp_rows.append(
+            [f"{name}: in ground points"]
+            + [
+                f"{fit(grounds, [cells[(name, n)][p] for n in grounds]):.2f}"
+                for p in PHASES + ("total",)
+            ]
+        )
     for n in grounds:
         sats = [cells[(nm, n)]["n_sats"] for nm in names]
-        exp_rows.append([f"{n:,} points: in satellites"] + [
-            f"{fit(sats, [cells[(nm, n)][p] for nm in names]):.2f}" for p in PHASES + ("total",)])
-    benchlib.print_table("fitted exponents (log-log least squares)",
-                         ["fit"] + list(PHASES) + ["total"], exp_rows)
-    benchlib.write_json("scaling", {"cells": {f"{k[0]}|{k[1]}": v for k, v in cells.items()},
-                                    "machine": benchlib.machine()}, args.out)
+        exp_rows.append(
+            [f"{n:,} points: in satellites"]
+            + [f"{fit(sats, [cells[(nm, n)][p] for nm in names]):.2f}" for p in PHASES + ("total",)]
+        )
+    benchlib.print_table(
+        "fitted exponents (log-log least squares)", ["fit"] + list(PHASES) + ["total"], exp_rows
+    )
+    benchlib.write_json(
+        "scaling",
+        {"cells": {f"{k[0]}|{k[1]}": v for k, v in cells.items()}, "machine": benchlib.machine()},
+        args.out,
+    )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,9 @@ def _port() -> int:
 
 
 def _pg_bin(name):
-    return shutil.which(name) or next(iter(sorted(glob.glob(
-        f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
+    return shutil.which(name) or next(
+        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
+    )
 
 
 def _as_pg(cmd):
@@ -59,31 +60,54 @@ def start_postgres():
     base = Path(tempfile.mkdtemp(prefix="skymesh-pgbench-"))
     if os.geteuid() == 0:
         import pwd
+
         pw = pwd.getpwnam("postgres")
         os.chown(base, pw.pw_uid, pw.pw_gid)
     port = _port()
-    subprocess.run(_as_pg([initdb, "-D", str(base / "d"), "-U", "skymesh", "-A", "trust"]),
-                   check=True, capture_output=True)
-    subprocess.run(_as_pg([pg_ctl, "-D", str(base / "d"), "-w", "-l", str(base / "log"), "-o",
-                           f"-p {port} -k {base} -h 127.0.0.1", "start"]), check=True,
-                   capture_output=True)
+    subprocess.run(
+        _as_pg([initdb, "-D", str(base / "d"), "-U", "skymesh", "-A", "trust"]),
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        _as_pg(
+            [
+                pg_ctl,
+                "-D",
+                str(base / "d"),
+                "-w",
+                "-l",
+                str(base / "log"),
+                "-o",
+                f"-p {port} -k {base} -h 127.0.0.1",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     url = f"postgresql://skymesh@127.0.0.1:{port}/postgres"
 
     def stop():
-        subprocess.run(_as_pg([pg_ctl, "-D", str(base / "d"), "-m", "fast", "stop"]),
-                       capture_output=True)
+        subprocess.run(
+            _as_pg([pg_ctl, "-D", str(base / "d"), "-m", "fast", "stop"]), capture_output=True
+        )
         shutil.rmtree(base, ignore_errors=True)
+
     return url, stop
 
 
 def serve(db_url: str, data: Path):
     from skymesh.service.app import init_admin
+
     token = init_admin(db_url)
     port = _port()
-    proc = subprocess.Popen([sys.executable, "-m", "skymesh.cli", "serve", "--db", db_url,
-                             "--port", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL,
-                            env={**os.environ, "SKYMESH_DATA": str(data)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skymesh.cli", "serve", "--db", db_url, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "SKYMESH_DATA": str(data)},
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(1200):
         try:
@@ -92,11 +116,29 @@ def serve(db_url: str, data: Path):
         except httpx.TransportError:
             time.sleep(0.05)
     h = {"Authorization": f"Bearer {token}"}
-    httpx.put(base + "/sites", headers=h, timeout=30, json={"sites": [
-        {"name": "Taipei GW", "kind": "gateway", "lat_deg": 25.03, "lon_deg": 121.56,
-         "iso2": "TW"},
-        {"name": "Yamaguchi", "kind": "gateway", "lat_deg": 34.18, "lon_deg": 131.47,
-         "iso2": "JP"}]})
+    httpx.put(
+        base + "/sites",
+        headers=h,
+        timeout=30,
+        json={
+            "sites": [
+                {
+                    "name": "Taipei GW",
+                    "kind": "gateway",
+                    "lat_deg": 25.03,
+                    "lon_deg": 121.56,
+                    "iso2": "TW",
+                },
+                {
+                    "name": "Yamaguchi",
+                    "kind": "gateway",
+                    "lat_deg": 34.18,
+                    "lon_deg": 131.47,
+                    "iso2": "JP",
+                },
+            ]
+        },
+    )
     return proc, base, h
 
 
@@ -119,9 +161,13 @@ def load(base, headers, clients, requests, time_limit_s, mix=True):
                     elif r < 8:
                         resp = c.get("/policy")
                     else:
-                        resp = c.post("/proposals", json={"change": {
-                            "kind": "service", "iso2": "IR", "state": "inactive"},
-                            "reason": f"load {k}-{i}"})
+                        resp = c.post(
+                            "/proposals",
+                            json={
+                                "change": {"kind": "service", "iso2": "IR", "state": "inactive"},
+                                "reason": f"load {k}-{i}",
+                            },
+                        )
                     ok = resp.status_code < 400
                 except httpx.TransportError:
                     ok = False
@@ -138,20 +184,25 @@ def load(base, headers, clients, requests, time_limit_s, mix=True):
         t.join()
     wall = time.perf_counter() - t0
     lat.sort()
-    return {"requests": len(lat), "rps": len(lat) / wall, "p50_ms": 1e3 * lat[len(lat) // 2],
-            "p99_ms": 1e3 * lat[min(len(lat) - 1, int(0.99 * len(lat)))], "errors": errors[0]}
+    return {
+        "requests": len(lat),
+        "rps": len(lat) / wall,
+        "p50_ms": 1e3 * lat[len(lat) // 2],
+        "p99_ms": 1e3 * lat[min(len(lat) - 1, int(0.99 * len(lat)))],
+        "errors": errors[0],
+    }
 
 
 def readout_times(base, headers, n=5):
     cold, warm = [], []
     with httpx.Client(base_url=base, headers=headers, timeout=60) as c:
         for i in range(n):
-            at = f"2026-01-0{1 + i}T00:00:12Z"           # a new slot: computed
+            at = f"2026-01-0{1 + i}T00:00:12Z"  # a new slot: computed
             t0 = time.perf_counter()
             c.get(f"/readouts/country/TW?at={at}").raise_for_status()
             cold.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-            c.get(f"/readouts/country/TW?at={at}").raise_for_status()   # same slot: cached
+            c.get(f"/readouts/country/TW?at={at}").raise_for_status()  # same slot: cached
             warm.append(time.perf_counter() - t0)
     return statistics.median(cold), statistics.median(warm)
 
@@ -164,12 +215,17 @@ def main(argv=None):
     args = ap.parse_args(argv)
     data = Path(tempfile.mkdtemp(prefix="skymesh-svcbench-"))
     pg_url, pg_stop = start_postgres()
-    dbs = [("SQLite", f"sqlite:///{data / 'svc.sqlite3'}")] + ([("PostgreSQL", pg_url)]
-                                                                if pg_url else [])
-    print(f"{args.clients} clients x {args.requests} requests, mix 50 % read-out, 30 % policy, "
-          "20 % proposal writes; baseline GET /health the same way")
-    print(f"{'database':<11} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
-          f"{'health req/s':>13} {'ratio':>6} {'read-out cold/cached ms':>24}")
+    dbs = [("SQLite", f"sqlite:///{data / 'svc.sqlite3'}")] + (
+        [("PostgreSQL", pg_url)] if pg_url else []
+    )
+    print(
+        f"{args.clients} clients x {args.requests} requests, mix 50 % read-out, 30 % policy, "
+        "20 % proposal writes; baseline GET /health the same way"
+    )
+    print(
+        f"{'database':<11} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
+        f"{'health req/s':>13} {'ratio':>6} {'read-out cold/cached ms':>24}"
+    )
     try:
         for name, url in dbs:
             proc, base, h = serve(url, data)
@@ -180,9 +236,11 @@ def main(argv=None):
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
-            print(f"{name:<11} {mixed['rps']:8.1f} {mixed['p50_ms']:8.1f} {mixed['p99_ms']:8.1f} "
-                  f"{mixed['errors']:7d} {base_run['rps']:13.1f} "
-                  f"{mixed['rps'] / base_run['rps']:6.2f} {1e3 * cold:12.0f} / {1e3 * warm:.1f}")
+            print(
+                f"{name:<11} {mixed['rps']:8.1f} {mixed['p50_ms']:8.1f} {mixed['p99_ms']:8.1f} "
+                f"{mixed['errors']:7d} {base_run['rps']:13.1f} "
+                f"{mixed['rps'] / base_run['rps']:6.2f} {1e3 * cold:12.0f} / {1e3 * warm:.1f}"
+            )
     finally:
         if pg_stop:
             pg_stop()

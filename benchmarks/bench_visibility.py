@@ -67,7 +67,7 @@ def dense_visible_pairs(sat_ecef_km, lat_deg, lon_deg, min_elevation_deg=MASK_DE
     chunk = max(16, _BLOCK // len(ground))
     out = [[], [], [], [], []]
     for c0 in range(0, len(cand), chunk):
-        idx = cand[c0:c0 + chunk]
+        idx = cand[c0 : c0 + chunk]
         block = flat[idx]
         row, g = np.nonzero(block @ up_t >= floor)
         d = block[row] - ground[g]
@@ -76,8 +76,9 @@ def dense_visible_pairs(sat_ecef_km, lat_deg, lon_deg, min_elevation_deg=MASK_DE
         keep = d_up >= sin_min[g] * rng
         row, g, rng, d_up = row[keep], g[keep], rng[keep], d_up[keep]
         t, s = np.divmod(idx[row], n_sat)
-        for lst, v in zip(out, (g, s, t, rng,
-                                np.rad2deg(np.arcsin(np.clip(d_up / rng, -1.0, 1.0))))):
+        for lst, v in zip(
+            out, (g, s, t, rng, np.rad2deg(np.arcsin(np.clip(d_up / rng, -1.0, 1.0))))
+        ):
             lst.append(v)
     return tuple(np.concatenate(x) for x in out)
 
@@ -91,26 +92,33 @@ def _fit_exponent(counts, seconds) -> float:
     return float(np.polyfit(np.log(counts), np.log(seconds), 1)[0])
 
 
-def run(tle_path=None, steps: int = 5, seed: int = 12, ground_counts=GROUND_COUNTS,
-        out_dir=benchlib.DEFAULT_OUT_DIR, verbose: bool = True) -> dict:
+def run(
+    tle_path=None,
+    steps: int = 5,
+    seed: int = 12,
+    ground_counts=GROUND_COUNTS,
+    out_dir=benchlib.DEFAULT_OUT_DIR,
+    verbose: bool = True,
+) -> dict:
     log = print if verbose else (lambda *a, **k: None)
     tle_path = Path(tle_path) if tle_path else benchlib.data_file(TLE_FILE)
-    sets = [("starlink-shell1", load_constellation("starlink-shell1"),
-             "2026-01-01T00:00:00Z"),
-            ("starlink-gen1", load_constellation("starlink-gen1"), "2026-01-01T00:00:00Z"),
-            (tle_path.name, load_constellation(str(tle_path)), None)]
+    sets = [
+        ("starlink-shell1", load_constellation("starlink-shell1"), "2026-01-01T00:00:00Z"),
+        ("starlink-gen1", load_constellation("starlink-gen1"), "2026-01-01T00:00:00Z"),
+        (tle_path.name, load_constellation(str(tle_path)), None),
+    ]
     load_before = os.getloadavg()
     rows, ok_all = [], True
     for label, const, start in sets:
         start = start or const.epoch.replace(microsecond=0)
         grid = time_grid(start, 60.0 * (steps - 1), 60.0)
-        pos = positions_ecef(const, grid)                           # (N, steps, 3)
-        visible_pairs(pos[:, :1], *_ground(10, seed))                # warm-up (numba cache)
+        pos = positions_ecef(const, grid)  # (N, steps, 3)
+        visible_pairs(pos[:, :1], *_ground(10, seed))  # warm-up (numba cache)
         for n_ground in ground_counts:
             lat, lon = _ground(n_ground, seed)
             dense_s, index_s, pairs, same = [], [], [], True
             for k in range(steps):
-                p = pos[:, k:k + 1]
+                p = pos[:, k : k + 1]
                 t0 = time.perf_counter()
                 a = dense_visible_pairs(p, lat, lon)
                 t1 = time.perf_counter()
@@ -122,16 +130,25 @@ def run(tle_path=None, steps: int = 5, seed: int = 12, ground_counts=GROUND_COUN
                 same &= all(np.array_equal(x, y) for x, y in zip(a[:3], b[:3]))
                 same &= bool(np.array_equal(a[3], b[3]))
             ok_all &= same
-            rows.append({"satellites": len(const), "set": label, "ground": n_ground,
-                         "pairs_per_step": float(np.median(pairs)),
-                         "dense_s": dense_s, "indexed_s": index_s,
-                         "dense_median_s": float(np.median(dense_s)),
-                         "indexed_median_s": float(np.median(index_s)),
-                         "ratio_median": float(np.median(np.array(dense_s) / np.array(index_s))),
-                         "identical": same})
-            log(f"  {label} ({len(const):,}) x {n_ground:,} ground: dense "
+            rows.append(
+                {
+                    "satellites": len(const),
+                    "set": label,
+                    "ground": n_ground,
+                    "pairs_per_step": float(np.median(pairs)),
+                    "dense_s": dense_s,
+                    "indexed_s": index_s,
+                    "dense_median_s": float(np.median(dense_s)),
+                    "indexed_median_s": float(np.median(index_s)),
+                    "ratio_median": float(np.median(np.array(dense_s) / np.array(index_s))),
+                    "identical": same,
+                }
+            )
+            log(
+                f"  {label} ({len(const):,}) x {n_ground:,} ground: dense "
                 f"{benchlib.fmt_s(rows[-1]['dense_median_s'])}, indexed "
-                f"{benchlib.fmt_s(rows[-1]['indexed_median_s'])}, identical={same}")
+                f"{benchlib.fmt_s(rows[-1]['indexed_median_s'])}, identical={same}"
+            )
     exponents = {}
     for label, const, _ in sets:
         sel = [r for r in rows if r["set"] == label]
@@ -140,13 +157,23 @@ def run(tle_path=None, steps: int = 5, seed: int = 12, ground_counts=GROUND_COUN
             "satellites": len(const),
             "dense": _fit_exponent(g, [r["dense_median_s"] for r in sel]),
             "indexed": _fit_exponent(g, [r["indexed_median_s"] for r in sel]),
-            "pairs": _fit_exponent(g, [r["pairs_per_step"] for r in sel])}
-    figures = {"workload": {"ground_counts": list(ground_counts), "steps": steps,
-                            "mask_deg": MASK_DEG, "seed": seed, "tle_file": str(tle_path),
-                            "ground": "uniform over the sphere"},
-               "rows": rows, "exponents_in_ground_points": exponents,
-               "load_average_1min": [load_before[0], os.getloadavg()[0]],
-               "cpu_count": os.cpu_count(), "identical": bool(ok_all)}
+            "pairs": _fit_exponent(g, [r["pairs_per_step"] for r in sel]),
+        }
+    figures = {
+        "workload": {
+            "ground_counts": list(ground_counts),
+            "steps": steps,
+            "mask_deg": MASK_DEG,
+            "seed": seed,
+            "tle_file": str(tle_path),
+            "ground": "uniform over the sphere",
+        },
+        "rows": rows,
+        "exponents_in_ground_points": exponents,
+        "load_average_1min": [load_before[0], os.getloadavg()[0]],
+        "cpu_count": os.cpu_count(),
+        "identical": bool(ok_all),
+    }
     return benchlib.finish(NAME, figures, out_dir, verbose, report)
 
 
@@ -160,18 +187,35 @@ def report(f: dict) -> None:
         f"Visibility per step ({w['steps']} steps each, interleaved dense/indexed; "
         f"median [range]; mask {w['mask_deg']:g} deg)",
         ["satellites x ground", "pairs", "dense", "indexed", "ratio"],
-        [[f"{r['satellites']:,} x {r['ground']:,}", f"{r['pairs_per_step']:,.0f}",
-          f"{benchlib.fmt_s(r['dense_median_s'])} [{_range(r['dense_s'])}]",
-          f"{benchlib.fmt_s(r['indexed_median_s'])} [{_range(r['indexed_s'])}]",
-          f"{r['ratio_median']:.1f}x"] for r in f["rows"]])
+        [
+            [
+                f"{r['satellites']:,} x {r['ground']:,}",
+                f"{r['pairs_per_step']:,.0f}",
+                f"{benchlib.fmt_s(r['dense_median_s'])} [{_range(r['dense_s'])}]",
+                f"{benchlib.fmt_s(r['indexed_median_s'])} [{_range(r['indexed_s'])}]",
+                f"{r['ratio_median']:.1f}x",
+            ]
+            for r in f["rows"]
+        ],
+    )
     benchlib.print_table(
         "Fitted exponent of time in ground points (slope of log t on log G)",
         ["set", "dense", "indexed", "pairs in view"],
-        [[f"{k} ({v['satellites']:,})", f"{v['dense']:.2f}", f"{v['indexed']:.2f}",
-          f"{v['pairs']:.2f}"] for k, v in f["exponents_in_ground_points"].items()])
+        [
+            [
+                f"{k} ({v['satellites']:,})",
+                f"{v['dense']:.2f}",
+                f"{v['indexed']:.2f}",
+                f"{v['pairs']:.2f}",
+            ]
+            for k, v in f["exponents_in_ground_points"].items()
+        ],
+    )
     la = f["load_average_1min"]
-    print(f"\nmachine: {f['cpu_count']} cores, 1-min load average {la[0]:.1f} before, "
-          f"{la[1]:.1f} after (shared machines make timings noisy)")
+    print(
+        f"\nmachine: {f['cpu_count']} cores, 1-min load average {la[0]:.1f} before, "
+        f"{la[1]:.1f} after (shared machines make timings noisy)"
+    )
     print(f"dense and indexed results identical: {'yes' if f['identical'] else 'NO'}")
 
 

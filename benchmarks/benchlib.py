@@ -44,12 +44,14 @@ def data_dir() -> Path:
 def data_file(name: str) -> Path:
     path = data_dir() / name
     if not path.is_file():
-        raise SystemExit(f"reference file not found: {path} (set SKYMESH_DATA to the shared "
-                         "data folder)")
+        raise SystemExit(
+            f"reference file not found: {path} (set SKYMESH_DATA to the shared data folder)"
+        )
     return path
 
 
 # --------------------------------------------------------------------------- time
+
 
 def timed(fn, *args, **kwargs):
     """``(result, seconds)`` of one call."""
@@ -61,14 +63,20 @@ def timed(fn, *args, **kwargs):
 def summary(seconds) -> dict:
     """Median, min, max and count of a list of timings (s)."""
     seconds = [float(s) for s in seconds]
-    return {"median_s": statistics.median(seconds), "min_s": min(seconds),
-            "max_s": max(seconds), "n": len(seconds)}
+    return {
+        "median_s": statistics.median(seconds),
+        "min_s": min(seconds),
+        "max_s": max(seconds),
+        "n": len(seconds),
+    }
 
 
 # --------------------------------------------------------------------------- memory
 
+
 def rss_bytes() -> int:
     import psutil
+
     return int(psutil.Process().memory_info().rss)
 
 
@@ -145,12 +153,14 @@ class PhaseMemory:
             "rss_start_mib": round(self.rss_start / MIB, 1),
             "rss_end_mib": round(self.rss_end / MIB, 1),
             "rss_peak_mib": round(self.rss_peak / MIB, 1),
-            "rss_peak_scope": "this pass (VmHWM reset)" if self.peak_reset
-                              else "process lifetime so far",
+            "rss_peak_scope": "this pass (VmHWM reset)"
+            if self.peak_reset
+            else "process lifetime so far",
         }
 
 
 # --------------------------------------------------------------------------- output
+
 
 def fmt_s(seconds: float) -> str:
     if seconds >= 1.0:
@@ -167,8 +177,9 @@ def print_table(title: str, header, rows, file=None) -> None:
     width = [max(len(r[i]) for r in cells) for i in range(len(header))]
 
     def line(r):
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(r, width)))
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, width))
+        )
 
     print(f"\n{title}", file=file)
     print("-" * max(len(title), len(line(cells[0]))), file=file)
@@ -180,9 +191,14 @@ def print_table(title: str, header, rows, file=None) -> None:
 
 def machine() -> dict:
     import psutil
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "platform": platform.platform(), "cpus": os.cpu_count(),
-            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1)}
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+    }
 
 
 def _jsonable(x):
@@ -205,8 +221,12 @@ def write_json(name: str, figures: dict, out_dir=DEFAULT_OUT_DIR) -> Path | None
         return None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    doc = {"benchmark": name, "written_utc": datetime.now(timezone.utc).isoformat(
-        timespec="seconds"), "machine": machine(), **figures}
+    doc = {
+        "benchmark": name,
+        "written_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+        **figures,
+    }
     path = out_dir / f"{name}.json"
     path.write_text(json.dumps(_jsonable(doc), indent=2) + "\n")
     return path
@@ -220,11 +240,13 @@ def quiet_numpy():
 
 def phase_marker(times: dict, memory=None):
     """``mark(name, t0)``: record the time since ``t0`` as phase ``name``; return a new t0."""
+
     def mark(name, t0):
         times[name] = time.perf_counter() - t0
         if memory is not None:
             memory.phase(name)
         return time.perf_counter()
+
     return mark
 
 

@@ -46,10 +46,9 @@ from __future__ import annotations
 import math
 import time
 
+import benchlib
 import networkx as nx
 import numpy as np
-
-import benchlib
 from sgp4 import exporter
 from sgp4.api import WGS72, Satrec
 from sgp4.propagation import gstime
@@ -66,13 +65,16 @@ def ground_station_cartesian_m(lat_deg: float, lon_deg: float, alt_m: float):
     sin_lon, cos_lon = math.sin(lon), math.cos(lon)
     a_m = WGS84_A_KM * 1000.0
     n = a_m / math.sqrt(1.0 - WGS84_E2 * sin_lat * sin_lat)
-    xyz = ((n + alt_m) * cos_lat * cos_lon, (n + alt_m) * cos_lat * sin_lon,
-           (n * (1.0 - WGS84_E2) + alt_m) * sin_lat)
+    xyz = (
+        (n + alt_m) * cos_lat * cos_lon,
+        (n + alt_m) * cos_lat * sin_lon,
+        (n * (1.0 - WGS84_E2) + alt_m) * sin_lat,
+    )
     up = (cos_lat * cos_lon, cos_lat * sin_lon, sin_lat)
     return xyz, up
 
 
-JD_1949_12_31 = 2433281.5   # sgp4init's epoch origin (Julian date of 1949-12-31 00:00 UT)
+JD_1949_12_31 = 2433281.5  # sgp4init's epoch origin (Julian date of 1949-12-31 00:00 UT)
 
 
 def walker_tles(walker, epoch_jd: float):
@@ -91,12 +93,23 @@ def walker_tles(walker, epoch_jd: float):
     names, line1s, line2s = [], [], []
     for i in range(len(walker)):
         a_km = WGS84_A_KM + float(walker.altitude_km[i])
-        n_rad_min = math.sqrt(MU_EARTH_KM3_S2 / a_km ** 3) * 60.0
+        n_rad_min = math.sqrt(MU_EARTH_KM3_S2 / a_km**3) * 60.0
         sat = Satrec()
-        sat.sgp4init(WGS72, "i", i + 1, epoch_jd - JD_1949_12_31, 0.0, 0.0, 0.0, 0.0, 0.0,
-                     math.radians(float(walker.inclination_deg[i])),
-                     math.radians(float(walker.arg_latitude_deg[i])), n_rad_min,
-                     math.radians(float(walker.raan_deg[i])))
+        sat.sgp4init(
+            WGS72,
+            "i",
+            i + 1,
+            epoch_jd - JD_1949_12_31,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            math.radians(float(walker.inclination_deg[i])),
+            math.radians(float(walker.arg_latitude_deg[i])),
+            n_rad_min,
+            math.radians(float(walker.raan_deg[i])),
+        )
         l1, l2 = exporter.export_tle(sat)
         names.append(str(walker.sat_names[i]))
         line1s.append(l1)
@@ -110,15 +123,22 @@ def _pair_in_view(x_km, y_km, z_km, ground_m, up, min_elevation_deg):
     dy = y_km * 1000.0 - ground_m[1]
     dz = z_km * 1000.0 - ground_m[2]
     distance_m = math.sqrt(dx * dx + dy * dy + dz * dz)
-    if not distance_m > 0.0:                  # NaN position (failed propagation)
+    if not distance_m > 0.0:  # NaN position (failed propagation)
         return None
     sin_el = (dx * up[0] + dy * up[1] + dz * up[2]) / distance_m
     elevation_deg = math.degrees(math.asin(max(-1.0, min(1.0, sin_el))))
     return distance_m if elevation_deg >= min_elevation_deg else None
 
 
-def satellites_in_view(satrecs, jd: float, fr: float, gs_lat_deg, gs_lon_deg, gs_alt_km,
-                       min_elevation_deg: float = 25.0):
+def satellites_in_view(
+    satrecs,
+    jd: float,
+    fr: float,
+    gs_lat_deg,
+    gs_lon_deg,
+    gs_alt_km,
+    min_elevation_deg: float = 25.0,
+):
     """For each ground station, the list of ``(distance_m, sid)`` of satellites in view.
 
     One Python iteration per (ground station, satellite) pair, scalars only,
@@ -131,13 +151,14 @@ def satellites_in_view(satrecs, jd: float, fr: float, gs_lat_deg, gs_lon_deg, gs
     in_range = []
     for gid in range(len(gs_lat_deg)):
         (gx, gy, gz), (ux, uy, uz) = ground_station_cartesian_m(
-            float(gs_lat_deg[gid]), float(gs_lon_deg[gid]), float(gs_alt_km[gid]) * 1000.0)
+            float(gs_lat_deg[gid]), float(gs_lon_deg[gid]), float(gs_alt_km[gid]) * 1000.0
+        )
         candidates = []
         for sid, sat in enumerate(satrecs):
             error, (tx, ty, tz), _ = sat.sgp4(jd, fr)
-            if error != 0:                     # failed propagation: never in view
+            if error != 0:  # failed propagation: never in view
                 continue
-            x = c * tx + s * ty                # TEME -> Earth-fixed (km)
+            x = c * tx + s * ty  # TEME -> Earth-fixed (km)
             y = -s * tx + c * ty
             distance_m = _pair_in_view(x, y, tz, (gx, gy, gz), (ux, uy, uz), min_elevation_deg)
             if distance_m is not None:
@@ -146,8 +167,9 @@ def satellites_in_view(satrecs, jd: float, fr: float, gs_lat_deg, gs_lon_deg, gs
     return in_range
 
 
-def satellites_in_view_at(sat_ecef_km, gs_lat_deg, gs_lon_deg, gs_alt_km,
-                          min_elevation_deg: float = 25.0):
+def satellites_in_view_at(
+    sat_ecef_km, gs_lat_deg, gs_lon_deg, gs_alt_km, min_elevation_deg: float = 25.0
+):
     """:func:`satellites_in_view` on given Earth-fixed positions (N, 3) km, no propagation.
 
     One Python iteration per (ground station, satellite) pair, scalars only.
@@ -156,7 +178,8 @@ def satellites_in_view_at(sat_ecef_km, gs_lat_deg, gs_lon_deg, gs_alt_km,
     in_range = []
     for gid in range(len(gs_lat_deg)):
         (gx, gy, gz), (ux, uy, uz) = ground_station_cartesian_m(
-            float(gs_lat_deg[gid]), float(gs_lon_deg[gid]), float(gs_alt_km[gid]) * 1000.0)
+            float(gs_lat_deg[gid]), float(gs_lon_deg[gid]), float(gs_alt_km[gid]) * 1000.0
+        )
         candidates = []
         for sid, (x, y, z) in enumerate(sats):
             distance_m = _pair_in_view(x, y, z, (gx, gy, gz), (ux, uy, uz), min_elevation_deg)
@@ -178,8 +201,7 @@ def satellite_graph(n_sats: int, sat_ecef_km, isl_pairs) -> nx.Graph:
     return graph
 
 
-def fstate_without_gs_relaying(n_sats: int, n_gs: int, graph: nx.Graph, dist_sat_m,
-                               in_range):
+def fstate_without_gs_relaying(n_sats: int, n_gs: int, graph: nx.Graph, dist_sat_m, in_range):
     """satgenpy's shortest-path forwarding state without ground-station relays.
 
     Returns
@@ -213,8 +235,10 @@ def fstate_without_gs_relaying(n_sats: int, n_gs: int, graph: nx.Graph, dist_sat
                 if curr != dst_sat:
                     best_distance_m = 1e15
                     for neighbor_id in graph.neighbors(curr):
-                        distance_m = (graph.edges[(curr, neighbor_id)]["weight"]
-                                      + dist_sat_m[(neighbor_id, dst_sat)])
+                        distance_m = (
+                            graph.edges[(curr, neighbor_id)]["weight"]
+                            + dist_sat_m[(neighbor_id, dst_sat)]
+                        )
                         if distance_m < best_distance_m:
                             next_hop = neighbor_id
                             best_distance_m = distance_m
@@ -242,14 +266,25 @@ def fstate_without_gs_relaying(n_sats: int, n_gs: int, graph: nx.Graph, dist_sat
                 dist_gs[src_gid, dst_gid] = possibilities[0][0]
             fstate[(n_sats + src_gid, dst_gid)] = next_hop
 
-    dist_sat_to_gs_m = np.array([[dist_sat_to_gs[(s, n_sats + g)] for g in range(n_gs)]
-                                 for s in range(n_sats)]).reshape(n_sats, n_gs)
+    dist_sat_to_gs_m = np.array(
+        [[dist_sat_to_gs[(s, n_sats + g)] for g in range(n_gs)] for s in range(n_sats)]
+    ).reshape(n_sats, n_gs)
     return fstate, dist_sat_to_gs_m, dist_gs
 
 
-def routing_step(sat_ecef_km, isl_pairs, gs_lat_deg, gs_lon_deg, gs_alt_km,
-                 min_elevation_deg: float = 25.0, memory=None, *, satrecs=None,
-                 jd: float | None = None, fr: float = 0.0):
+def routing_step(
+    sat_ecef_km,
+    isl_pairs,
+    gs_lat_deg,
+    gs_lon_deg,
+    gs_alt_km,
+    min_elevation_deg: float = 25.0,
+    memory=None,
+    *,
+    satrecs=None,
+    jd: float | None = None,
+    fr: float = 0.0,
+):
     """One satgenpy-style time step. Returns ``(result dict, phase timings dict in s)``.
 
     With ``satrecs`` (one ``Satrec`` per satellite) and the instant ``jd + fr``,
@@ -270,26 +305,35 @@ def routing_step(sat_ecef_km, isl_pairs, gs_lat_deg, gs_lon_deg, gs_alt_km,
 
     t0 = time.perf_counter()
     if satrecs is not None:
-        in_range = satellites_in_view(satrecs, jd, fr, gs_lat_deg, gs_lon_deg, gs_alt_km,
-                                      min_elevation_deg)
+        in_range = satellites_in_view(
+            satrecs, jd, fr, gs_lat_deg, gs_lon_deg, gs_alt_km, min_elevation_deg
+        )
     else:
-        in_range = satellites_in_view_at(sat_ecef_km, gs_lat_deg, gs_lon_deg, gs_alt_km,
-                                         min_elevation_deg)
+        in_range = satellites_in_view_at(
+            sat_ecef_km, gs_lat_deg, gs_lon_deg, gs_alt_km, min_elevation_deg
+        )
     t0 = mark("visibility", t0)
     graph = satellite_graph(n_sats, sat_ecef_km, isl_pairs)
     t0 = mark("graph", t0)
     dist_sat_m = nx.floyd_warshall_numpy(graph, nodelist=range(n_sats))
     t0 = mark("floyd_warshall", t0)
     fstate, dist_sat_to_gs_m, dist_gs_m = fstate_without_gs_relaying(
-        n_sats, n_gs, graph, dist_sat_m, in_range)
+        n_sats, n_gs, graph, dist_sat_m, in_range
+    )
     mark("fstate", t0)
 
     with np.errstate(invalid="ignore"):
         rtt_ms = 2e3 * (dist_gs_m / 1000.0) / SPEED_OF_LIGHT_KM_S
     rtt_ms[~np.isfinite(rtt_ms)] = np.nan
-    result = {"in_range": in_range, "graph": graph, "dist_sat_m": dist_sat_m,
-              "fstate": fstate, "dist_sat_to_gs_m": dist_sat_to_gs_m,
-              "dist_gs_m": dist_gs_m, "rtt_ms": rtt_ms}
+    result = {
+        "in_range": in_range,
+        "graph": graph,
+        "dist_sat_m": dist_sat_m,
+        "fstate": fstate,
+        "dist_sat_to_gs_m": dist_sat_to_gs_m,
+        "dist_gs_m": dist_gs_m,
+        "rtt_ms": rtt_ms,
+    }
     return result, times
 
 

@@ -49,14 +49,18 @@ def example_page(script: Path) -> tuple[str, list[Path]]:
     parts.append(f"Run it: `python examples/{name}.py --out DIR` (all: `make examples`).")
     output = built / "output.txt"
     if output.is_file():
-        parts.append("## Output\n\n```text\n" + output.read_text(encoding="utf-8").strip()
-                     + "\n```")
+        parts.append(
+            "## Output\n\n```text\n" + output.read_text(encoding="utf-8").strip() + "\n```"
+        )
     if figures:
-        parts.append("## Figures\n\n" + "\n\n".join(f"![{f.stem}]({name}/{f.name})"
-                                                  for f in figures))
+        parts.append(
+            "## Figures\n\n" + "\n\n".join(f"![{f.stem}]({name}/{f.name})" for f in figures)
+        )
     else:
-        parts.append("!!! note\n    Figures appear here after `make examples` "
-                     "(they are written under `build/examples/`).")
+        parts.append(
+            "!!! note\n    Figures appear here after `make examples` "
+            "(they are written under `build/examples/`)."
+        )
     return "\n\n".join(parts) + "\n", figures
 
 
@@ -65,16 +69,21 @@ def on_files(files, config):
         page, figures = example_page(script)
         files.append(File.generated(config, f"examples/{script.stem}.md", content=page))
         for fig in figures:
-            files.append(File.generated(config, f"examples/{script.stem}/{fig.name}",
-                                        abs_src_path=str(fig)))
+            files.append(
+                File.generated(config, f"examples/{script.stem}/{fig.name}", abs_src_path=str(fig))
+            )
     if VALIDATION.is_file():
         text = VALIDATION.read_text(encoding="utf-8")
-        text += ("\n\nProduced by `skymesh validate --quick --md build/docs/validation.md` "
-                 "when the site was built; `skymesh validate` runs every case.\n")
+        text += (
+            "\n\nProduced by `skymesh validate --quick --md build/docs/validation.md` "
+            "when the site was built; `skymesh validate` runs every case.\n"
+        )
     else:
-        text = ("# Validation\n\nThe table of published figures against SkyMesh's comes from "
-                "`skymesh validate`: run\n\n```sh\nskymesh validate --quick --md "
-                "build/docs/validation.md\n```\n\n(or `make docs`, which does it) and build "
-                "the site again to see it here.\n")
+        text = (
+            "# Validation\n\nThe table of published figures against SkyMesh's comes from "
+            "`skymesh validate`: run\n\n```sh\nskymesh validate --quick --md "
+            "build/docs/validation.md\n```\n\n(or `make docs`, which does it) and build "
+            "the site again to see it here.\n"
+        )
     files.append(File.generated(config, "validation.md", content=text))
     return files

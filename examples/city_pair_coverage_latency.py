@@ -17,9 +17,12 @@ from matplotlib.figure import Figure
 import skymesh
 
 parser = argparse.ArgumentParser(description=__doc__)
-parser.add_argument("--out", type=Path,
-                    default=Path("build/examples") / Path(__file__).stem,
-                    help="folder for the figures")
+parser.add_argument(
+    "--out",
+    type=Path,
+    default=Path("build/examples") / Path(__file__).stem,
+    help="folder for the figures",
+)
 args = parser.parse_args()
 args.out.mkdir(parents=True, exist_ok=True)
 
@@ -34,12 +37,15 @@ fig = Figure(figsize=(8, 3.5), layout="constrained")
 ax = fig.add_subplot()
 for city in ("London, GB", "New York, US"):
     view = skymesh.satellites_in_view(shell1, city, grid, min_elevation_deg=25)
-    times, counts = np.unique(view["time_utc"].to_numpy(zero_copy_only=False),
-                              return_counts=True)
+    times, counts = np.unique(view["time_utc"].to_numpy(zero_copy_only=False), return_counts=True)
     print(f"{city}: {counts.min()}-{counts.max()} satellites in view, mean {counts.mean():.1f}")
     ax.step(times, counts, where="post", label=city)
-ax.set(ylabel="satellites above 25 deg", xlabel="time (UTC)", ylim=(0, None),
-       title="Starlink shell 1: satellites in view")
+ax.set(
+    ylabel="satellites above 25 deg",
+    xlabel="time (UTC)",
+    ylim=(0, None),
+    title="Starlink shell 1: satellites in view",
+)
 ax.legend()
 fig.savefig(args.out / "coverage.png", dpi=110)
 print("wrote", args.out / "coverage.png")
@@ -50,12 +56,15 @@ print("wrote", args.out / "coverage.png")
 # network at both ends (frames, request/grant, scheduling) and processing per hop.
 
 # %%
-r = skymesh.latency("London, GB", "New York, US", constellation=shell1,
-                    start=grid.start, duration_s=600, step_s=10)
+r = skymesh.latency(
+    "London, GB", "New York, US", constellation=shell1, start=grid.start, duration_s=600, step_s=10
+)
 s = r.summary
 print(f"great circle {s['great_circle_km']:,.0f} km, vacuum bound {s['vacuum_rtt_ms']:.1f} ms")
-print(f"space RTT p50 {s['rtt_ms_p50']:.1f} ms (min {s['rtt_ms_min']:.1f}), "
-      f"{s['path_changes']} path changes")
+print(
+    f"space RTT p50 {s['rtt_ms_p50']:.1f} ms (min {s['rtt_ms_min']:.1f}), "
+    f"{s['path_changes']} path changes"
+)
 comp = s["components"]
 print("mean components (ms):", {k: round(v, 2) for k, v in comp.items() if v is not None})
 r.plot_rtt(args.out / "rtt.png", cdf_path=args.out / "rtt_cdf.png")
@@ -66,8 +75,9 @@ print("wrote", args.out / "rtt.png", args.out / "rtt_cdf.png", args.out / "rtt_t
 # The route at the first instant, satellite by satellite:
 
 # %%
-skymesh.map_route("London, GB", "New York, US", constellation=shell1, at=grid.start,
-                  path=args.out / "route.png")
+skymesh.map_route(
+    "London, GB", "New York, US", constellation=shell1, at=grid.start, path=args.out / "route.png"
+)
 print("wrote", args.out / "route.png")
 
 # %% [markdown]

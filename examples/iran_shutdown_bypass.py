@@ -18,9 +18,12 @@ import numpy as np
 import skymesh
 
 parser = argparse.ArgumentParser(description=__doc__)
-parser.add_argument("--out", type=Path,
-                    default=Path("build/examples") / Path(__file__).stem,
-                    help="folder for the figures and the results")
+parser.add_argument(
+    "--out",
+    type=Path,
+    default=Path("build/examples") / Path(__file__).stem,
+    help="folder for the figures and the results",
+)
 args = parser.parse_args()
 args.out.mkdir(parents=True, exist_ok=True)
 
@@ -29,9 +32,18 @@ args.out.mkdir(parents=True, exist_ok=True)
 # terminals by population (the built-in scenario uses 1,000 over an hour).
 
 # %%
-result = skymesh.run("iran-2022", args.out / "run", force=True, overrides={
-    "time.start": "2022-09-22T23:58:00Z", "time.duration_s": 240, "time.step_s": 10,
-    "terminals.0.count": 40, "metrics.wanted": ["service", "rtt", "hops", "gateways"]})
+result = skymesh.run(
+    "iran-2022",
+    args.out / "run",
+    force=True,
+    overrides={
+        "time.start": "2022-09-22T23:58:00Z",
+        "time.duration_s": 240,
+        "time.step_s": 10,
+        "terminals.0.count": 40,
+        "metrics.wanted": ["service", "rtt", "hops", "gateways"],
+    },
+)
 op = result.summary["operators"][0]
 print(f"service share over the window: {100 * op['service_share']:.0f} %")
 print("median RTT to the internet when served:", op["rtt_ms"]["p50"], "ms")
@@ -49,8 +61,9 @@ assert "Tehran (hypothetical)" not in gateways_used, gateways_used
 served = np.asarray(ts["served"].to_pylist(), dtype=bool)
 times = ts["time_utc"].to_numpy(zero_copy_only=False)
 before = times < np.datetime64("2022-09-23T00:00:00")
-print(f"served before the licence: {served[before].mean():.0%}, after: "
-      f"{served[~before].mean():.0%}")
+print(
+    f"served before the licence: {served[before].mean():.0%}, after: {served[~before].mean():.0%}"
+)
 
 # %% [markdown]
 # The figure: median RTT over time (gaps where nobody is served).
@@ -70,10 +83,18 @@ share = np.bincount(index, weights=served) / np.bincount(index)
 fig = Figure(figsize=(8, 3.5), layout="constrained")
 ax = fig.add_subplot()
 ax.step(steps, 100 * share, where="post")
-ax.axvline(np.datetime64("2022-09-23T00:00:00"), color="grey", linestyle="--",
-           label="General License D-2 (00:00 UTC, assumed)")
-ax.set(ylabel="terminals served (%)", xlabel="time (UTC)", ylim=(0, 105),
-       title="Iran, 22-23 Sep 2022: terminals reaching the internet via gateways abroad")
+ax.axvline(
+    np.datetime64("2022-09-23T00:00:00"),
+    color="grey",
+    linestyle="--",
+    label="General License D-2 (00:00 UTC, assumed)",
+)
+ax.set(
+    ylabel="terminals served (%)",
+    xlabel="time (UTC)",
+    ylim=(0, 105),
+    title="Iran, 22-23 Sep 2022: terminals reaching the internet via gateways abroad",
+)
 ax.legend(loc="center right")
 fig.savefig(args.out / "iran_served.png", dpi=110)
 print("wrote", args.out / "iran_served.png")

@@ -20,25 +20,34 @@ from matplotlib.figure import Figure
 import skymesh
 
 parser = argparse.ArgumentParser(description=__doc__)
-parser.add_argument("--out", type=Path,
-                    default=Path("build/examples") / Path(__file__).stem,
-                    help="folder for the figures and the results")
+parser.add_argument(
+    "--out",
+    type=Path,
+    default=Path("build/examples") / Path(__file__).stem,
+    help="folder for the figures and the results",
+)
 args = parser.parse_args()
 args.out.mkdir(parents=True, exist_ok=True)
 
-study = {"name": "largest-8", "study": "routing",
-         "constellation": {"preset": "starlink-shell1"},
-         "time": {"start": "2026-01-01T00:00:00Z", "duration_s": 600, "step_s": 10},
-         "terminals": [{"largest": 8}]}
+study = {
+    "name": "largest-8",
+    "study": "routing",
+    "constellation": {"preset": "starlink-shell1"},
+    "time": {"start": "2026-01-01T00:00:00Z", "duration_s": 600, "step_s": 10},
+    "terminals": [{"largest": 8}],
+}
 
 # %%
-runs = {mode: skymesh.run(study, args.out / mode, force=True,
-                          overrides={"routing.mode": mode})
-        for mode in ("isl", "bent-pipe")}
+runs = {
+    mode: skymesh.run(study, args.out / mode, force=True, overrides={"routing.mode": mode})
+    for mode in ("isl", "bent-pipe")
+}
 for mode, res in runs.items():
     s = res.summary
-    print(f"{mode:>9}: {s['pairs']} pairs, reachable {100 * s['reachable_fraction']:.0f} % of "
-          f"pair-steps, RTT p50 {s['rtt_ms']['p50']} ms")
+    print(
+        f"{mode:>9}: {s['pairs']} pairs, reachable {100 * s['reachable_fraction']:.0f} % of "
+        f"pair-steps, RTT p50 {s['rtt_ms']['p50']} ms"
+    )
 fs = runs["isl"].summary["fstate_changes_per_step"]
 print(f"forwarding-state changes per step (ISL): mean {fs['mean']:.0f}, max {fs['max']}")
 
@@ -57,15 +66,20 @@ for mode, res in runs.items():
         a, b = skymesh.place(p["src"]), skymesh.place(p["dst"])
         lat1, lat2 = np.deg2rad([a.lat_deg, b.lat_deg])
         dlon = np.deg2rad(b.lon_deg - a.lon_deg)
-        ang = np.arccos(np.clip(np.sin(lat1) * np.sin(lat2)
-                                + np.cos(lat1) * np.cos(lat2) * np.cos(dlon), -1, 1))
+        ang = np.arccos(
+            np.clip(np.sin(lat1) * np.sin(lat2) + np.cos(lat1) * np.cos(lat2) * np.cos(dlon), -1, 1)
+        )
         dist.append(6371.0 * ang)
         rtt.append(np.nan if p["rtt_ms_mean"] is None else p["rtt_ms_mean"])
     ax.plot(dist, rtt, "o", label=f"{mode}: mean RTT of a pair", alpha=0.8)
 d = np.linspace(0, 13000, 50)
 ax.plot(d, 2e3 * d / C_KM_S, "k--", label="vacuum bound, great circle")
-ax.set(xlabel="great-circle distance (km)", ylabel="RTT (ms)", ylim=(0, None),
-       title="Largest 8 cities over Starlink shell 1 (space propagation)")
+ax.set(
+    xlabel="great-circle distance (km)",
+    ylabel="RTT (ms)",
+    ylim=(0, None),
+    title="Largest 8 cities over Starlink shell 1 (space propagation)",
+)
 ax.legend(fontsize=8)
 fig.savefig(args.out / "rtt_vs_distance.png", dpi=110)
 print("wrote", args.out / "rtt_vs_distance.png")

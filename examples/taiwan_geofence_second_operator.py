@@ -20,20 +20,34 @@ from matplotlib.figure import Figure
 import skymesh
 
 parser = argparse.ArgumentParser(description=__doc__)
-parser.add_argument("--out", type=Path,
-                    default=Path("build/examples") / Path(__file__).stem,
-                    help="folder for the figures and the results")
+parser.add_argument(
+    "--out",
+    type=Path,
+    default=Path("build/examples") / Path(__file__).stem,
+    help="folder for the figures and the results",
+)
 args = parser.parse_args()
 args.out.mkdir(parents=True, exist_ok=True)
 
 # %%
-result = skymesh.run("taiwan-geofence", args.out / "run", force=True, overrides={
-    "time.start": "2026-01-01T00:27:00Z", "time.duration_s": 360, "time.step_s": 10,
-    "terminals.0.count": 30, "metrics.wanted": ["service", "rtt", "gateways"]})
+result = skymesh.run(
+    "taiwan-geofence",
+    args.out / "run",
+    force=True,
+    overrides={
+        "time.start": "2026-01-01T00:27:00Z",
+        "time.duration_s": 360,
+        "time.step_s": 10,
+        "terminals.0.count": 30,
+        "metrics.wanted": ["service", "rtt", "gateways"],
+    },
+)
 for op in result.summary["operators"]:
-    print(f"{op['operator']:>22}: served {100 * op['service_share']:5.1f} % of terminal-steps, "
-          f"geofenced {100 * op['geofenced_share']:5.1f} %, no coverage "
-          f"{100 * op['no_coverage_share']:5.1f} %, median RTT {op['rtt_ms']['p50']} ms")
+    print(
+        f"{op['operator']:>22}: served {100 * op['service_share']:5.1f} % of terminal-steps, "
+        f"geofenced {100 * op['geofenced_share']:5.1f} %, no coverage "
+        f"{100 * op['no_coverage_share']:5.1f} %, median RTT {op['rtt_ms']['p50']} ms"
+    )
 
 # %% [markdown]
 # Per operator and step, the share of Taiwan's terminals served. The primary network drops
@@ -52,10 +66,18 @@ for name in dict.fromkeys(operators.tolist()):
     steps, index = np.unique(times[sel], return_inverse=True)
     share = np.bincount(index, weights=served[sel]) / np.bincount(index)
     ax.step(steps, 100 * share, where="post", label=name)
-ax.axvline(np.datetime64("2026-01-01T00:30:00"), color="grey", linestyle="--",
-           label="geofence (00:30 UTC, hypothetical)")
-ax.set(ylabel="terminals served (%)", xlabel="time (UTC)", ylim=(0, 105),
-       title="Taiwan: served share, primary operator vs a second operator")
+ax.axvline(
+    np.datetime64("2026-01-01T00:30:00"),
+    color="grey",
+    linestyle="--",
+    label="geofence (00:30 UTC, hypothetical)",
+)
+ax.set(
+    ylabel="terminals served (%)",
+    xlabel="time (UTC)",
+    ylim=(0, 105),
+    title="Taiwan: served share, primary operator vs a second operator",
+)
 ax.legend(loc="center left", fontsize=8)
 fig.savefig(args.out / "taiwan_served.png", dpi=110)
 print("wrote", args.out / "taiwan_served.png")

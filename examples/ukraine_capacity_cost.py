@@ -22,9 +22,12 @@ from matplotlib.figure import Figure
 import skymesh
 
 parser = argparse.ArgumentParser(description=__doc__)
-parser.add_argument("--out", type=Path,
-                    default=Path("build/examples") / Path(__file__).stem,
-                    help="folder for the figures")
+parser.add_argument(
+    "--out",
+    type=Path,
+    default=Path("build/examples") / Path(__file__).stem,
+    help="folder for the figures",
+)
 args = parser.parse_args()
 args.out.mkdir(parents=True, exist_ok=True)
 
@@ -36,23 +39,38 @@ args.out.mkdir(parents=True, exist_ok=True)
 
 # %%
 scenario = skymesh.load_scenario("ukraine-2022")
-gw = [{"name": g.name, "lat": g.lat, "lon": g.lon, "country": g.country}
-      for g in scenario.scenario.gateways]
+gw = [
+    {"name": g.name, "lat": g.lat, "lon": g.lon, "country": g.country}
+    for g in scenario.scenario.gateways
+]
 targets = [10, 25, 50, 100]
-answers = [skymesh.region_capacity("UA", gateways=gw, constellation="starlink-gen1",
-                                   target_mbps=t, probes=300, at="2022-10-15T12:00:00Z")
-           for t in targets]
+answers = [
+    skymesh.region_capacity(
+        "UA",
+        gateways=gw,
+        constellation="starlink-gen1",
+        target_mbps=t,
+        probes=300,
+        at="2022-10-15T12:00:00Z",
+    )
+    for t in targets
+]
 for t, a in zip(targets, answers):
     m = a["model"]
-    print(f"{t:>4} Mbit/s: {m['terminals_at_target']:>9,.0f} terminals, bound by "
-          f"{m['binding_kind']}, {m['throughput_gbps']:.0f} Gbit/s in all")
+    print(
+        f"{t:>4} Mbit/s: {m['terminals_at_target']:>9,.0f} terminals, bound by "
+        f"{m['binding_kind']}, {m['throughput_gbps']:.0f} Gbit/s in all"
+    )
 
 # %%
 fig = Figure(figsize=(6.5, 4), layout="constrained")
 ax = fig.add_subplot()
 ax.loglog(targets, [a["model"]["terminals_at_target"] for a in answers], "o-")
-ax.set(xlabel="rate every terminal gets (Mbit/s)", ylabel="terminals carried at once",
-       title="Ukraine, 15 Oct 2022 12:00 UTC: Starlink Gen1 capacity")
+ax.set(
+    xlabel="rate every terminal gets (Mbit/s)",
+    ylabel="terminals carried at once",
+    title="Ukraine, 15 Oct 2022 12:00 UTC: Starlink Gen1 capacity",
+)
 ax.grid(True, which="both", alpha=0.3)
 fig.savefig(args.out / "ukraine_capacity.png", dpi=110)
 print("wrote", args.out / "ukraine_capacity.png")
@@ -66,14 +84,15 @@ print("wrote", args.out / "ukraine_capacity.png")
 # spreads the cost over that share.
 
 # %%
-small = skymesh.load_scenario("ukraine-2022", {"terminals.0.count": 2000,
-                                               "capacity.samples": 1})
+small = skymesh.load_scenario("ukraine-2022", {"terminals.0.count": 2000, "capacity.samples": 1})
 bill = skymesh.scenario_cost(small, capacity=True)
 for p in bill["periods"]:
     reported = "n/a" if p["reported_usd"] is None else f"${p['reported_usd'] / 1e6:,.0f}M"
     per = p["usd_per_carried_terminal_month"]
-    print(f"{p['period']:>15}: modelled ${p['total_usd'] / 1e6:,.0f}M, reported {reported}, "
-          f"ratio {p['ratio']:.2f}" + (f", ${per:,.0f} per carried terminal-month" if per else ""))
+    print(
+        f"{p['period']:>15}: modelled ${p['total_usd'] / 1e6:,.0f}M, reported {reported}, "
+        f"ratio {p['ratio']:.2f}" + (f", ${per:,.0f} per carried terminal-month" if per else "")
+    )
 
 # %%
 months = [m["month"] for m in bill["months"]]

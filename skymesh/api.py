@@ -79,12 +79,39 @@ from skymesh.timebase import TimeGrid, parse_time
 from skymesh.timebase import time_grid as _time_grid
 
 __all__ = [
-    "Constellation", "Gateways", "GatewaysLike", "InputError", "LatencySeries", "Place", "Pops",
-    "PopsLike", "Result", "Scenario", "ScenarioLike", "Shell", "SkyMeshError", "TimeGrid",
-    "TimeLike", "gateways", "internet_path", "latency",
-    "load_constellation", "load_scenario", "map_route", "open_run", "place",
-    "positions_ecef", "positions_geodetic", "pops", "region_capacity", "rtt_components",
-    "run", "satellites_in_view", "scenario_cost", "time_grid", "walker",
+    "Constellation",
+    "Gateways",
+    "GatewaysLike",
+    "InputError",
+    "LatencySeries",
+    "Place",
+    "Pops",
+    "PopsLike",
+    "Result",
+    "Scenario",
+    "ScenarioLike",
+    "Shell",
+    "SkyMeshError",
+    "TimeGrid",
+    "TimeLike",
+    "gateways",
+    "internet_path",
+    "latency",
+    "load_constellation",
+    "load_scenario",
+    "map_route",
+    "open_run",
+    "place",
+    "positions_ecef",
+    "positions_geodetic",
+    "pops",
+    "region_capacity",
+    "rtt_components",
+    "run",
+    "satellites_in_view",
+    "scenario_cost",
+    "time_grid",
+    "walker",
 ]
 
 TimeLike = datetime | str
@@ -99,8 +126,10 @@ ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 
 # --------------------------------------------------------------------------- orbits
 
-def load_constellation(name_or_path: str | Path, *, skip_bad: bool = False,
-                       j2: bool = False) -> Constellation:
+
+def load_constellation(
+    name_or_path: str | Path, *, skip_bad: bool = False, j2: bool = False
+) -> Constellation:
     """A constellation preset by name, or a TLE file by path.
 
     Presets: the Walker shells of the regulatory filings (``starlink-shell1``,
@@ -131,11 +160,17 @@ def load_constellation(name_or_path: str | Path, *, skip_bad: bool = False,
     (1584, 550.0, 53.0)
     """
     from skymesh.orbits.presets import load_constellation as _load
+
     return _load(name_or_path, skip_bad=skip_bad, j2=j2)
 
 
-def walker(shells: Shell | Sequence[Shell], *, name: str = "walker",
-           epoch: TimeLike = "2026-01-01T00:00:00Z", j2: bool = False) -> Constellation:
+def walker(
+    shells: Shell | Sequence[Shell],
+    *,
+    name: str = "walker",
+    epoch: TimeLike = "2026-01-01T00:00:00Z",
+    j2: bool = False,
+) -> Constellation:
     """A Walker-delta (or star) constellation of one or more shells.
 
     Parameters
@@ -160,9 +195,15 @@ def walker(shells: Shell | Sequence[Shell], *, name: str = "walker",
     (1584, 'S1-0-1-1')
     """
     from skymesh.orbits.walker import walker_constellation
-    return walker_constellation(shells, name=name, epoch=epoch, j2=j2,
-                                source=f"Walker shells given in code ({name})",
-                                name_prefix=name.upper())
+
+    return walker_constellation(
+        shells,
+        name=name,
+        epoch=epoch,
+        j2=j2,
+        source=f"Walker shells given in code ({name})",
+        name_prefix=name.upper(),
+    )
 
 
 def time_grid(start: TimeLike, duration_s: float = 0.0, step_s: float = 1.0) -> TimeGrid:
@@ -196,8 +237,12 @@ def _constellation(c: Constellation | str | Path) -> Constellation:
     return c if isinstance(c, Constellation) else load_constellation(c)
 
 
-def positions_ecef(constellation: Constellation | str, when: TimeGrid | TimeLike | None = None,
-                   *, serving_only: bool = False) -> np.ndarray:
+def positions_ecef(
+    constellation: Constellation | str,
+    when: TimeGrid | TimeLike | None = None,
+    *,
+    serving_only: bool = False,
+) -> np.ndarray:
     """Earth-fixed positions (km) of every satellite at every instant: shape (N, T, 3).
 
     Walker shells propagate in closed form; TLE sets with SGP4 (every 60 s,
@@ -223,13 +268,14 @@ def positions_ecef(constellation: Constellation | str, when: TimeGrid | TimeLike
     True
     """
     from skymesh.orbits.propagate import positions_ecef as _pos
+
     c = _constellation(constellation)
     return np.asarray(_pos(c, _grid(when, c), serving_only=serving_only))
 
 
-def positions_geodetic(constellation: Constellation | str,
-                       when: TimeGrid | TimeLike | None = None
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def positions_geodetic(
+    constellation: Constellation | str, when: TimeGrid | TimeLike | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """WGS84 sub-satellite ``(lat_deg, lon_deg, alt_km)``, each shape (N, T).
 
     Same instants and frame as ``positions_ecef``; the altitude is above the
@@ -242,11 +288,13 @@ def positions_geodetic(constellation: Constellation | str,
     ((1584, 1), True)
     """
     from skymesh.orbits.frames import ecef_to_geodetic
+
     lat, lon, alt = ecef_to_geodetic(positions_ecef(constellation, when))
     return np.asarray(lat), np.asarray(lon), np.asarray(alt)
 
 
 # --------------------------------------------------------------------------- ground
+
 
 def place(text: str | Place) -> Place:
     """A place name (``"Paris"``, ``"Paris, FR"``, ``"Mumbai (Bombay)"``) or ``"lat,lon"`` (deg).
@@ -273,6 +321,7 @@ def place(text: str | Place) -> Place:
     if isinstance(text, Place):
         return text
     from skymesh.ground.places import resolve_place
+
     return resolve_place(text)
 
 
@@ -285,8 +334,7 @@ def _records(source: Any) -> list[dict] | None:
     return [dict(r) for r in source]
 
 
-def gateways(source: GatewaysLike, *,
-             include_planned: bool = False) -> Gateways:
+def gateways(source: GatewaysLike, *, include_planned: bool = False) -> Gateways:
     """Gateway sites from a ``.csv`` / ``.toml`` file or from a list of dicts.
 
     Each site needs ``name``, ``lat``, ``lon`` (WGS84, deg) and ``country``
@@ -307,6 +355,7 @@ def gateways(source: GatewaysLike, *,
     (2, ['Warsaw', 'Kaunas'], ['PL', 'LT'])
     """
     from skymesh.ground.gateways import gateways_from_records, load_gateways
+
     if isinstance(source, Gateways):
         return source
     records = _records(source)
@@ -315,8 +364,7 @@ def gateways(source: GatewaysLike, *,
     return gateways_from_records(records, include_planned=include_planned)
 
 
-def pops(source: PopsLike, *,
-         include_planned: bool = False) -> Pops:
+def pops(source: PopsLike, *, include_planned: bool = False) -> Pops:
     """Points of presence (where traffic meets the internet) from a file or a list of dicts.
 
     Same keys as ``gateways`` (``name``, ``lat``, ``lon``, ``country``,
@@ -330,6 +378,7 @@ def pops(source: PopsLike, *,
     (['Frankfurt'], 50.11)
     """
     from skymesh.ground.pops import load_pops, pops_from_records
+
     if isinstance(source, Pops):
         return source
     records = _records(source)
@@ -338,11 +387,12 @@ def pops(source: PopsLike, *,
     return pops_from_records(records, include_planned=include_planned)
 
 
-_as_gateways = gateways   # the functions, for arguments of the same name below
+_as_gateways = gateways  # the functions, for arguments of the same name below
 _as_pops = pops
 
 
 # --------------------------------------------------------------------------- links
+
 
 def _times_column(grid: TimeGrid, k: np.ndarray) -> pa.Array:
     start_ms = np.datetime64(grid.start.replace(tzinfo=None), "ms")
@@ -350,9 +400,13 @@ def _times_column(grid: TimeGrid, k: np.ndarray) -> pa.Array:
     return pa.array(times, type=pa.timestamp("ms", tz="UTC"))
 
 
-def satellites_in_view(constellation: Constellation | str, where: str | Place,
-                       when: TimeGrid | TimeLike | None = None, *,
-                       min_elevation_deg: float = 25.0) -> pa.Table:
+def satellites_in_view(
+    constellation: Constellation | str,
+    where: str | Place,
+    when: TimeGrid | TimeLike | None = None,
+    *,
+    min_elevation_deg: float = 25.0,
+) -> pa.Table:
     """Every satellite above ``min_elevation_deg`` from ``where`` at each instant.
 
     Parameters
@@ -381,23 +435,35 @@ def satellites_in_view(constellation: Constellation | str, where: str | Place,
     ['time_utc', 'sat', 'sat_name', 'elevation_deg', 'azimuth_deg', 'range_km']
     """
     from skymesh.links.visibility import look_angles, visible_pairs
+
     c = _constellation(constellation)
     p = place(where)
     grid = _grid(when, c)
     pos = positions_ecef(c, grid, serving_only=True)
-    _, sat, k, rng, el = visible_pairs(pos, [p.lat_deg], [p.lon_deg],
-                                       min_elevation_deg=float(min_elevation_deg))
-    _, az, _ = look_angles(pos[sat, k], [p.lat_deg], [p.lon_deg]) if len(sat) else \
-        (None, np.empty((1, 0)), None)
+    _, sat, k, rng, el = visible_pairs(
+        pos, [p.lat_deg], [p.lon_deg], min_elevation_deg=float(min_elevation_deg)
+    )
+    _, az, _ = (
+        look_angles(pos[sat, k], [p.lat_deg], [p.lon_deg])
+        if len(sat)
+        else (None, np.empty((1, 0)), None)
+    )
     order = np.lexsort((-el, k))
     sat, k, rng, el, az = sat[order], k[order], rng[order], el[order], az[0][order]
-    return pa.table({"time_utc": _times_column(grid, k), "sat": pa.array(sat, pa.int64()),
-                     "sat_name": pa.array(c.sat_names[sat].astype(str)),
-                     "elevation_deg": pa.array(el), "azimuth_deg": pa.array(az),
-                     "range_km": pa.array(rng)})
+    return pa.table(
+        {
+            "time_utc": _times_column(grid, k),
+            "sat": pa.array(sat, pa.int64()),
+            "sat_name": pa.array(c.sat_names[sat].astype(str)),
+            "elevation_deg": pa.array(el),
+            "azimuth_deg": pa.array(az),
+            "range_km": pa.array(rng),
+        }
+    )
 
 
 # --------------------------------------------------------------------------- access + network
+
 
 def rtt_components() -> pa.Table:
     """The access-network delay components every SkyMesh RTT adds to propagation.
@@ -417,6 +483,7 @@ def rtt_components() -> pa.Table:
     4.0
     """
     from skymesh.access.delay import component_table
+
     return pa.Table.from_pylist(component_table())
 
 
@@ -451,8 +518,13 @@ class LatencySeries:
     table: pa.Table
     summary: dict = field(repr=False)
 
-    def plot_rtt(self, path: str | Path | None = None, *, cdf_path: str | Path | None = None,
-                 total: bool = False) -> Any:
+    def plot_rtt(
+        self,
+        path: str | Path | None = None,
+        *,
+        cdf_path: str | Path | None = None,
+        total: bool = False,
+    ) -> Any:
         """RTT over time (a matplotlib Figure) with the vacuum bound and a fibre line.
 
         ``total=False`` plots the space propagation RTT (what the bounds compare
@@ -460,21 +532,34 @@ class LatencySeries:
         ``cdf_path`` also save the figure / its CDF (.png, .svg, .pdf).
         """
         from skymesh.report.pictures import rtt_figures
+
         col = "rtt_ms" if total else "space_propagation_ms"
         t = self.table.select(["time_utc", "t_s"]).append_column("rtt_ms", self.table[col])
         what = "RTT with access" if total else "space RTT"
-        figs = rtt_figures(t, self.a, self.b, path, cdf_path=cdf_path,
-                           title=f"{self.a.name} - {self.b.name} over {self.constellation} "
-                                 f"({self.mode}): {what}")
+        figs = rtt_figures(
+            t,
+            self.a,
+            self.b,
+            path,
+            cdf_path=cdf_path,
+            title=f"{self.a.name} - {self.b.name} over {self.constellation} ({self.mode}): {what}",
+        )
         return figs[0]
 
 
-def latency(a: str | Place, b: str | Place, *,
-            constellation: Constellation | str = "starlink-shell1",
-            start: TimeLike | None = None, duration_s: float = 60.0, step_s: float = 1.0,
-            mode: str = "isl", gateways: GatewaysLike | None = None,
-            min_elevation_deg: float = 25.0,
-            max_gsl_range_km: float | None = None) -> LatencySeries:
+def latency(
+    a: str | Place,
+    b: str | Place,
+    *,
+    constellation: Constellation | str = "starlink-shell1",
+    start: TimeLike | None = None,
+    duration_s: float = 60.0,
+    step_s: float = 1.0,
+    mode: str = "isl",
+    gateways: GatewaysLike | None = None,
+    min_elevation_deg: float = 25.0,
+    max_gsl_range_km: float | None = None,
+) -> LatencySeries:
     """Shortest-latency path between two places at every step of a window, with the RTT's parts.
 
     The same computation as ``skymesh latency A B``: one Dijkstra per step over
@@ -521,6 +606,7 @@ def latency(a: str | Place, b: str | Place, *,
     from skymesh.network.over_time import GroundPoints, path_series, summarize_rtt
     from skymesh.network.snapshot import check_mode
     from skymesh.report.plots import great_circle_km, vacuum_rtt_ms
+
     check_mode(mode)
     c = _constellation(constellation)
     pa_, pb = place(a), place(b)
@@ -529,16 +615,24 @@ def latency(a: str | Place, b: str | Place, *,
     if gateways is not None:
         gw = _as_gateways(gateways)
         relays = GroundPoints.of(gw.name, gw.lat_deg, gw.lon_deg)
-    eps = GroundPoints.of([pa_.name, pb.name], [pa_.lat_deg, pb.lat_deg],
-                          [pa_.lon_deg, pb.lon_deg])
-    raw = path_series(c, grid, eps, [[0, 1]], mode=mode, relays=relays,
-                      min_elevation_deg=float(min_elevation_deg),
-                      max_gsl_range_km=max_gsl_range_km)
+    eps = GroundPoints.of([pa_.name, pb.name], [pa_.lat_deg, pb.lat_deg], [pa_.lon_deg, pb.lon_deg])
+    raw = path_series(
+        c,
+        grid,
+        eps,
+        [[0, 1]],
+        mode=mode,
+        relays=relays,
+        min_elevation_deg=float(min_elevation_deg),
+        max_gsl_range_km=max_gsl_range_km,
+    )
     summary = summarize_rtt(raw)
-    summary["great_circle_km"] = float(great_circle_km(pa_.lat_deg, pa_.lon_deg,
-                                                       pb.lat_deg, pb.lon_deg))
-    summary["vacuum_rtt_ms"] = float(vacuum_rtt_ms(pa_.lat_deg, pa_.lon_deg,
-                                                   pb.lat_deg, pb.lon_deg))
+    summary["great_circle_km"] = float(
+        great_circle_km(pa_.lat_deg, pa_.lon_deg, pb.lat_deg, pb.lon_deg)
+    )
+    summary["vacuum_rtt_ms"] = float(
+        vacuum_rtt_ms(pa_.lat_deg, pa_.lon_deg, pb.lat_deg, pb.lon_deg)
+    )
     summary["components"] = ground_to_ground_components(raw)
     # Per-step components, by the rule of ground_to_ground_components (two user links,
     # processing per ISL hop and per ground relay passed, no PoP).
@@ -546,22 +640,34 @@ def latency(a: str | Place, b: str | Place, *,
     isl = raw["isl_hops"].to_numpy(zero_copy_only=False).astype(float)
     hops = raw["hops"].to_numpy(zero_copy_only=False).astype(float)
     relays_passed = np.maximum((hops - isl - 2.0) / 2.0, 0.0)
-    comp = access_components_ms(np.nan_to_num(isl), space_propagation_ms=prop, user_links=2,
-                                gateway=np.nan_to_num(relays_passed), pop=False)
+    comp = access_components_ms(
+        np.nan_to_num(isl),
+        space_propagation_ms=prop,
+        user_links=2,
+        gateway=np.nan_to_num(relays_passed),
+        pop=False,
+    )
     table = raw.drop_columns(["rtt_ms"])
     for name in COLUMNS:
         v = comp[name]
         table = table.append_column(name, pa.array(v, mask=~np.isfinite(v)))
-    return LatencySeries(a=pa_, b=pb, constellation=c.name, mode=mode, table=table,
-                         summary=summary)
+    return LatencySeries(a=pa_, b=pb, constellation=c.name, mode=mode, table=table, summary=summary)
 
 
-def internet_path(where: str | Place, *, gateways: GatewaysLike,
-                  pops: PopsLike | None = None,
-                  constellation: Constellation | str = "starlink-shell1",
-                  start: TimeLike | None = None, duration_s: float = 60.0,
-                  step_s: float = 1.0, mode: str = "isl", serving: str = "operator",
-                  min_elevation_deg: float = 25.0, load: float = 0.0) -> pa.Table:
+def internet_path(
+    where: str | Place,
+    *,
+    gateways: GatewaysLike,
+    pops: PopsLike | None = None,
+    constellation: Constellation | str = "starlink-shell1",
+    start: TimeLike | None = None,
+    duration_s: float = 60.0,
+    step_s: float = 1.0,
+    mode: str = "isl",
+    serving: str = "operator",
+    min_elevation_deg: float = 25.0,
+    load: float = 0.0,
+) -> pa.Table:
     """A terminal's path to the internet at every step: serving satellite, gateway, PoP, RTT.
 
     The path is terminal -> serving satellite (chosen at each 15 s
@@ -618,14 +724,25 @@ def internet_path(where: str | Place, *, gateways: GatewaysLike,
     """
     from skymesh.access.delay import COLUMNS
     from skymesh.access.terminal_path import terminal_path
+
     c = _constellation(constellation)
     p = place(where)
     gw = _as_gateways(gateways)
     pp = None if pops is None else _as_pops(pops)
     grid = _time_grid(c.epoch if start is None else start, duration_s, step_s)
-    res = terminal_path(c, grid, p.lat_deg, p.lon_deg, p.country_iso2, gw, pp, mode=mode,
-                        policy=serving, min_elevation_deg=float(min_elevation_deg),
-                        load=float(load))
+    res = terminal_path(
+        c,
+        grid,
+        p.lat_deg,
+        p.lon_deg,
+        p.country_iso2,
+        gw,
+        pp,
+        mode=mode,
+        policy=serving,
+        min_elevation_deg=float(min_elevation_deg),
+        load=float(load),
+    )
     sat = np.asarray(res["serving_sat"], dtype=np.int64)
     served = sat >= 0
     gwi = np.asarray(res["gateway"], dtype=np.int64)
@@ -649,8 +766,9 @@ def internet_path(where: str | Place, *, gateways: GatewaysLike,
         "serving_elevation_deg": num(res["serving_elevation_deg"]),
         "forced_handover": pa.array(np.asarray(res["forced_handover"], dtype=bool)),
         "gateway": names(gwi, gw.name.astype(str)),
-        "pop": names(popi, pp.name.astype(str)) if pp is not None else
-        pa.array([None] * len(grid), pa.string()),
+        "pop": names(popi, pp.name.astype(str))
+        if pp is not None
+        else pa.array([None] * len(grid), pa.string()),
         "isl_hops": pa.array(np.asarray(res["isl_hops"], dtype=np.int64)),
         "user_link_rtt_ms": num(res["user_link_rtt_ms"]),
     }
@@ -661,11 +779,20 @@ def internet_path(where: str | Place, *, gateways: GatewaysLike,
 
 # --------------------------------------------------------------------------- capacity
 
-def region_capacity(region: str, *, gateways: GatewaysLike,
-                    constellation: str = "starlink-gen1", target_mbps: float = 25.0,
-                    at: TimeLike | None = None, probes: int = 2000, seed: int = 0,
-                    mode: str = "isl", min_elevation_deg: float = 25.0,
-                    rain_mmh: float | None = None) -> dict:
+
+def region_capacity(
+    region: str,
+    *,
+    gateways: GatewaysLike,
+    constellation: str = "starlink-gen1",
+    target_mbps: float = 25.0,
+    at: TimeLike | None = None,
+    probes: int = 2000,
+    seed: int = 0,
+    mode: str = "isl",
+    min_elevation_deg: float = 25.0,
+    rain_mmh: float | None = None,
+) -> dict:
     """How many terminals a region can carry at ``target_mbps``, and what binds first.
 
     The engine of ``skymesh capacity REGION``: ``probes`` terminals placed by
@@ -710,37 +837,68 @@ def region_capacity(region: str, *, gateways: GatewaysLike,
     (20, True)
     """
     from skymesh.capacity.region import region_capacity as _capacity
+
     gw = _as_gateways(gateways) if not isinstance(gateways, (str, Path)) else None
     if gw is None:
-        return _capacity(region, constellation=str(constellation), target_mbps=target_mbps,
-                         at=at, gateways=gateways, rain_mmh=rain_mmh, probes=probes,
-                         seed=seed, mode=mode, min_elevation_deg=min_elevation_deg)
+        return _capacity(
+            region,
+            constellation=str(constellation),
+            target_mbps=target_mbps,
+            at=at,
+            gateways=gateways,
+            rain_mmh=rain_mmh,
+            probes=probes,
+            seed=seed,
+            mode=mode,
+            min_elevation_deg=min_elevation_deg,
+        )
     with tempfile.TemporaryDirectory(prefix="skymesh-gw-") as tmp:
         path = Path(tmp) / "gateways.csv"
         _write_gateways_csv(gw, path)
-        return _capacity(region, constellation=str(constellation), target_mbps=target_mbps,
-                         at=at, gateways=path, rain_mmh=rain_mmh, probes=probes, seed=seed,
-                         mode=mode, min_elevation_deg=min_elevation_deg)
+        return _capacity(
+            region,
+            constellation=str(constellation),
+            target_mbps=target_mbps,
+            at=at,
+            gateways=path,
+            rain_mmh=rain_mmh,
+            probes=probes,
+            seed=seed,
+            mode=mode,
+            min_elevation_deg=min_elevation_deg,
+        )
 
 
 def _write_gateways_csv(gw: Gateways, path: Path) -> None:
     """Gateways as the CSV ``skymesh.ground.gateways.load_gateways`` reads back."""
     import csv
+
     cols = ("num_antennas", "capacity_gbps", "min_elevation_deg")
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["name", "lat", "lon", "country", "type", "status", *cols])
         for i in range(len(gw)):
-            extra = ["" if not np.isfinite(getattr(gw, k)[i]) else repr(float(getattr(gw, k)[i]))
-                     for k in cols]
-            w.writerow([gw.name[i], repr(float(gw.lat_deg[i])), repr(float(gw.lon_deg[i])),
-                        gw.country_iso2[i], gw.type[i], gw.status[i], *extra])
+            extra = [
+                "" if not np.isfinite(getattr(gw, k)[i]) else repr(float(getattr(gw, k)[i]))
+                for k in cols
+            ]
+            w.writerow(
+                [
+                    gw.name[i],
+                    repr(float(gw.lat_deg[i])),
+                    repr(float(gw.lon_deg[i])),
+                    gw.country_iso2[i],
+                    gw.type[i],
+                    gw.status[i],
+                    *extra,
+                ]
+            )
 
 
 # --------------------------------------------------------------------------- scenarios
 
-def load_scenario(source: ScenarioLike,
-                  overrides: Mapping[str, Any] | None = None) -> Scenario:
+
+def load_scenario(source: ScenarioLike, overrides: Mapping[str, Any] | None = None) -> Scenario:
     """A validated scenario from a TOML file, a built-in name, or a dict built in code.
 
     A dict has the layout of a scenario file (``name``, ``[constellation]``,
@@ -763,6 +921,7 @@ def load_scenario(source: ScenarioLike,
     ('<code demo>', 1)
     """
     from skymesh.sim.scenario import load_scenario as _load
+
     if isinstance(source, Scenario):
         return source
     if not isinstance(source, Mapping):
@@ -778,6 +937,7 @@ def _scenario_from_dict(data: dict, overrides: Mapping[str, Any] | None) -> Scen
     from skymesh.policy.rules import default_policy, policy_from_dict
     from skymesh.policy.tomlerrors import validation_error_to_input_error
     from skymesh.sim import scenario as sc
+
     if overrides:
         data = sc.apply_overrides(data, dict(overrides))
     name = str(data.get("name", "scenario"))
@@ -786,12 +946,22 @@ def _scenario_from_dict(data: dict, overrides: Mapping[str, Any] | None) -> Scen
         model = sc.Scenario.model_validate(data)
     except pydantic.ValidationError as exc:
         raise validation_error_to_input_error(exc, source, "", model=sc.Scenario) from None
-    policy = (policy_from_dict(model.policy, source=source, text="", prefix_loc=("policy",))
-              if model.policy is not None else default_policy())
+    policy = (
+        policy_from_dict(model.policy, source=source, text="", prefix_loc=("policy",))
+        if model.policy is not None
+        else default_policy()
+    )
     sc._check_names(model, source, "")
     digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
-    return Scenario(scenario=model, policy=policy, source=source, base_dir=Path.cwd(),
-                    text="", data=data, sha256=digest)
+    return Scenario(
+        scenario=model,
+        policy=policy,
+        source=source,
+        base_dir=Path.cwd(),
+        text="",
+        data=data,
+        sha256=digest,
+    )
 
 
 def _with_overrides(scenario: ScenarioLike, overrides: Mapping[str, Any] | None) -> Scenario:
@@ -801,7 +971,7 @@ def _with_overrides(scenario: ScenarioLike, overrides: Mapping[str, Any] | None)
         return load_scenario(scenario, overrides)
     src = scenario.source
     if src.startswith("<built-in ") and src.endswith(">"):
-        return load_scenario(src[len("<built-in "):-1], overrides)
+        return load_scenario(src[len("<built-in ") : -1], overrides)
     if not src.startswith("<"):
         return load_scenario(src, overrides)
     return _scenario_from_dict(dict(scenario.data), overrides)
@@ -825,7 +995,7 @@ class Result:
 
     def __init__(self, folder: str | Path, *, _keep: Any = None) -> None:
         self.folder = Path(folder)
-        self._keep = _keep                     # a TemporaryDirectory kept alive with us
+        self._keep = _keep  # a TemporaryDirectory kept alive with us
         summary = self.folder / "summary.json"
         if not summary.is_file():
             raise InputError("not a SkyMesh results folder (no summary.json)", file=self.folder)
@@ -836,7 +1006,7 @@ class Result:
 
     @property
     def tables(self) -> list[str]:
-        return sorted(p.name[:-len(".parquet")] for p in self.folder.glob("*.parquet"))
+        return sorted(p.name[: -len(".parquet")] for p in self.folder.glob("*.parquet"))
 
     def table(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
         """One results table, rows in time order (``.to_pandas()`` for a DataFrame).
@@ -847,11 +1017,15 @@ class Result:
         ``pop``, ``serving_satellite``, handover flags, ``isl_hops`` ...
         """
         from skymesh.sim.results import read_table
+
         if name not in self.tables:
-            raise InputError(f"no table '{name}' in this run (tables: "
-                             f"{', '.join(self.tables) or 'none'})", field="name")
-        return read_table(self.folder / f"{name}.parquet",
-                          columns=list(columns) if columns is not None else None)
+            raise InputError(
+                f"no table '{name}' in this run (tables: {', '.join(self.tables) or 'none'})",
+                field="name",
+            )
+        return read_table(
+            self.folder / f"{name}.parquet", columns=list(columns) if columns is not None else None
+        )
 
     def plot_rtt(self, path: str | Path | None = None) -> Any:
         """RTT over time: the median over served terminals (egress) or over pairs (routing), ms.
@@ -859,12 +1033,13 @@ class Result:
         A matplotlib Figure, also saved to ``path`` when given (.png, .svg, .pdf).
         """
         from skymesh.report.plots import time_series_plot
+
         name = "timeseries" if "timeseries" in self.tables else "rtt"
         if name == "timeseries":
             t = self.table(name, ["time_utc", "rtt_ms", "operator"])
             times = t["time_utc"].to_numpy(zero_copy_only=False)
             groups = t["operator"].to_pylist()
-        else:                                  # routing study: steps from the start
+        else:  # routing study: steps from the start
             t = self.table(name, ["step", "rtt_ms"])
             start = np.datetime64(str(self.summary["start_utc"]).rstrip("Z"), "ms")
             step_ms = np.round(t["step"].to_numpy() * float(self.summary["step_s"]) * 1e3)
@@ -874,15 +1049,18 @@ class Result:
         rtt = t["rtt_ms"].to_numpy(zero_copy_only=False).astype(float)
         groups_arr = np.asarray([str(g) for g in groups])
         axis = np.unique(times)
-        for g in dict.fromkeys(groups_arr.tolist()):       # operators: one or two
+        for g in dict.fromkeys(groups_arr.tolist()):  # operators: one or two
             sel = (groups_arr == g) & np.isfinite(rtt)
             series[f"{g}: median RTT"] = _medians_by_index(
-                np.searchsorted(axis, times[sel]), rtt[sel], len(axis))
+                np.searchsorted(axis, times[sel]), rtt[sel], len(axis)
+            )
         title = f"{self.summary.get('scenario', self.folder.name)}: RTT over time"
-        top = max((float(np.nanmax(v)) for v in series.values() if np.isfinite(v).any()),
-                  default=1.0)
-        return time_series_plot(axis, series, ylabel="RTT (ms)", title=title, path=path,
-                                ylim=(0.0, 1.12 * top))
+        top = max(
+            (float(np.nanmax(v)) for v in series.values() if np.isfinite(v).any()), default=1.0
+        )
+        return time_series_plot(
+            axis, series, ylabel="RTT (ms)", title=title, path=path, ylim=(0.0, 1.12 * top)
+        )
 
 
 def _medians_by_index(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
@@ -890,7 +1068,7 @@ def _medians_by_index(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarr
     out = np.full(n, np.nan)
     if not len(values):
         return out
-    order = np.lexsort((values, index))             # by index, then value
+    order = np.lexsort((values, index))  # by index, then value
     idx, val = index[order], values[order]
     counts = np.bincount(idx, minlength=n)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
@@ -901,9 +1079,15 @@ def _medians_by_index(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarr
     return out
 
 
-def run(scenario: ScenarioLike, out: str | Path | None = None, *,
-        overrides: Mapping[str, Any] | None = None, force: bool = False,
-        scheduler: str = "sync", workers: int | None = None) -> Result:
+def run(
+    scenario: ScenarioLike,
+    out: str | Path | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    force: bool = False,
+    scheduler: str = "sync",
+    workers: int | None = None,
+) -> Result:
     """Run a scenario and return its ``Result``.
 
     Parameters
@@ -935,6 +1119,7 @@ def run(scenario: ScenarioLike, out: str | Path | None = None, *,
     1.0
     """
     from skymesh.sim.run import run_scenario
+
     loaded = _with_overrides(scenario, overrides)
     keep = None
     if out is None:
@@ -942,8 +1127,14 @@ def run(scenario: ScenarioLike, out: str | Path | None = None, *,
         out = Path(keep.name) / loaded.scenario.name
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        run_scenario(loaded, Path(out), force=force, scheduler=scheduler, workers=workers,
-                     log=lambda line: None)
+        run_scenario(
+            loaded,
+            Path(out),
+            force=force,
+            scheduler=scheduler,
+            workers=workers,
+            log=lambda line: None,
+        )
     return Result(out, _keep=keep)
 
 
@@ -962,8 +1153,7 @@ def open_run(folder: str | Path) -> Result:
     return Result(folder)
 
 
-def scenario_cost(scenario: ScenarioLike, *,
-                  capacity: bool = False) -> dict:
+def scenario_cost(scenario: ScenarioLike, *, capacity: bool = False) -> dict:
     """The bill of a scenario's dated fleet (its ``[cost]`` section), month by month, in USD.
 
     Terminals in service are interpolated linearly between the dated counts; each
@@ -992,6 +1182,7 @@ def scenario_cost(scenario: ScenarioLike, *,
     True
     """
     from skymesh.sim.costs import carried_terminals, scenario_bill
+
     loaded = load_scenario(scenario)
     carried = None
     if capacity and loaded.scenario.capacity is not None:
@@ -1001,11 +1192,17 @@ def scenario_cost(scenario: ScenarioLike, *,
 
 # --------------------------------------------------------------------------- figures
 
-def map_route(a: str | Place, b: str | Place, *,
-              constellation: Constellation | str = "starlink-shell1",
-              at: TimeLike | None = None, mode: str = "isl",
-              gateways: GatewaysLike | None = None,
-              path: str | Path | None = None) -> Any:
+
+def map_route(
+    a: str | Place,
+    b: str | Place,
+    *,
+    constellation: Constellation | str = "starlink-shell1",
+    at: TimeLike | None = None,
+    mode: str = "isl",
+    gateways: GatewaysLike | None = None,
+    path: str | Path | None = None,
+) -> Any:
     """A map of the shortest route between two places at one instant, hop by hop.
 
     Satellites are numbered in path order and listed beside the map; gateways
@@ -1019,6 +1216,7 @@ def map_route(a: str | Place, b: str | Place, *,
     True
     """
     from skymesh.report.pictures import route_figure
+
     c = _constellation(constellation)
     gw = None if gateways is None else _as_gateways(gateways)
     when = c.epoch if at is None else parse_time(at, field="at")

@@ -55,8 +55,14 @@ def _hint(dest: Path, hint: str | None) -> str:
     return f"To work offline, {where}."
 
 
-def fetch_bytes(url: str, *, timeout_s: float = 30.0, hint: str | None = None,
-                dest: Path | None = None, max_bytes: int | None = None) -> bytes:
+def fetch_bytes(
+    url: str,
+    *,
+    timeout_s: float = 30.0,
+    hint: str | None = None,
+    dest: Path | None = None,
+    max_bytes: int | None = None,
+) -> bytes:
     """GET ``url`` and return the body.
 
     With ``max_bytes``, at most ``max_bytes + 1`` bytes are read, so a caller
@@ -73,15 +79,17 @@ def fetch_bytes(url: str, *, timeout_s: float = 30.0, hint: str | None = None,
             return response.read() if max_bytes is None else response.read(max_bytes + 1)
     except urllib.error.HTTPError as exc:
         raise NetworkUnavailableError(
-            f"download of {url} failed: the server answered HTTP {exc.code} {exc.reason}. "
-            + tail) from None
+            f"download of {url} failed: the server answered HTTP {exc.code} {exc.reason}. " + tail
+        ) from None
     except urllib.error.URLError as exc:
         reason = exc.reason
         raise NetworkUnavailableError(
-            f"cannot reach {url} ({reason}); no network? " + tail) from None
+            f"cannot reach {url} ({reason}); no network? " + tail
+        ) from None
     except (TimeoutError, socket.timeout):
         raise NetworkUnavailableError(
-            f"download of {url} timed out after {timeout_s:g} s. " + tail) from None
+            f"download of {url} timed out after {timeout_s:g} s. " + tail
+        ) from None
     except (ConnectionError, OSError) as exc:
         raise NetworkUnavailableError(f"download of {url} failed ({exc}). " + tail) from None
 
@@ -95,10 +103,10 @@ def write_new_file(dest, data: bytes) -> Path:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         try:
-            os.link(tmp, dest)          # atomic, and fails if dest exists
+            os.link(tmp, dest)  # atomic, and fails if dest exists
         except FileExistsError:
             raise SkyMeshError(f"{dest} already exists; not overwriting it") from None
-        except OSError:                 # file system without hard links
+        except OSError:  # file system without hard links
             if dest.exists():
                 raise SkyMeshError(f"{dest} already exists; not overwriting it") from None
             os.replace(tmp, dest)
@@ -118,14 +126,24 @@ def write_sidecar(path, source_url: str, downloaded_at: datetime, **fields) -> P
         "sha256": sha256_file(path),
         **fields,
     }
-    sidecar = path.with_name(path.name[: -len(path.suffix)] + ".json" if path.suffix
-                             else path.name + ".json")
+    sidecar = path.with_name(
+        path.name[: -len(path.suffix)] + ".json" if path.suffix else path.name + ".json"
+    )
     return write_new_file(sidecar, (json.dumps(record, indent=2) + "\n").encode())
 
 
-def download_file(url: str, dest, *, timeout_s: float = 30.0, validate=None,
-                  sidecar: bool = True, hint: str | None = None, max_bytes: int | None = None,
-                  downloaded_at: datetime | None = None, **sidecar_fields) -> Path:
+def download_file(
+    url: str,
+    dest,
+    *,
+    timeout_s: float = 30.0,
+    validate=None,
+    sidecar: bool = True,
+    hint: str | None = None,
+    max_bytes: int | None = None,
+    downloaded_at: datetime | None = None,
+    **sidecar_fields,
+) -> Path:
     """Download ``url`` to the new file ``dest`` (and ``dest``'s ``.json`` sidecar).
 
     ``validate(data: bytes)``, if given, runs before anything is written and

@@ -24,8 +24,9 @@ class InputError(SkyMeshError, ValueError):
         Where it is wrong. ``line`` is 1-based.
     """
 
-    def __init__(self, message: str, *, file=None, line: int | None = None,
-                 field: str | None = None):
+    def __init__(
+        self, message: str, *, file=None, line: int | None = None, field: str | None = None
+    ):
         self.message = message
         self.file = None if file is None else str(file)
         self.line = line
@@ -50,8 +51,9 @@ def printable(text: str) -> str:
     message never breaks a line or moves the cursor."""
     if text.isprintable():
         return text
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
-                   for ch in text)
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
 
 
 class DataNotFoundError(SkyMeshError):

@@ -72,8 +72,11 @@ def atomic_path(path, *, suffix: str | None = None) -> Iterator[Path]:
     if path.is_dir():
         raise SkyMeshError(f"cannot write {path}: it is a folder")
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                        suffix=suffix if suffix is not None else path.suffix)
+        fd, tmp_name = tempfile.mkstemp(
+            dir=path.parent,
+            prefix=f".{path.name}.",
+            suffix=suffix if suffix is not None else path.suffix,
+        )
     except OSError as exc:
         raise write_error(path, exc) from None
     try:
@@ -146,8 +149,10 @@ def folder_lock(folder) -> Iterator[Path]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise SkyMeshError(f"{folder}: another SkyMesh run is writing there; "
-                               "wait for it to finish or choose another --out") from None
+            raise SkyMeshError(
+                f"{folder}: another SkyMesh run is writing there; "
+                "wait for it to finish or choose another --out"
+            ) from None
         try:
             now = os.stat(lock)
         except FileNotFoundError:
@@ -168,6 +173,7 @@ def folder_lock(folder) -> Iterator[Path]:
 def file_sha256(path) -> str:
     """SHA-256 of the file at ``path``, hex."""
     import hashlib
+
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
@@ -190,5 +196,4 @@ def check_out_folder(path, flag: str = "--out") -> None:
     if probe.exists() and not probe.is_dir():
         raise SkyMeshError(f"{flag} {path}: {probe} is a file, not a folder")
     if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
-        raise SkyMeshError(f"cannot write {path}: permission denied "
-                           f"({probe} is read-only)")
+        raise SkyMeshError(f"cannot write {path}: permission denied ({probe} is read-only)")

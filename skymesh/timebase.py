@@ -34,8 +34,9 @@ def parse_time(value, *, field: str = "time") -> datetime:
         try:
             dt = datetime.fromisoformat(text)
         except ValueError:
-            raise InputError(f"'{value}' is not an ISO 8601 time "
-                             "(for example 2026-01-01T00:00:00Z)", field=field) from None
+            raise InputError(
+                f"'{value}' is not an ISO 8601 time (for example 2026-01-01T00:00:00Z)", field=field
+            ) from None
     else:
         raise InputError(f"expected a time, got {type(value).__name__}", field=field)
     if dt.tzinfo is None:
@@ -101,8 +102,10 @@ def time_grid(start, duration_s: float = 0.0, step_s: float = 1.0) -> TimeGrid:
     if not np.isfinite(step_s) or step_s <= 0:
         raise InputError(f"step must be a positive number of seconds, got {step_s}", field="step")
     if not np.isfinite(duration_s) or duration_s < 0:
-        raise InputError(f"duration must be zero or more seconds, got {duration_s}; "
-                         "the time range is empty", field="duration")
+        raise InputError(
+            f"duration must be zero or more seconds, got {duration_s}; the time range is empty",
+            field="duration",
+        )
     n = int(np.floor(duration_s / step_s + 1e-9)) + 1
     return TimeGrid(start, np.arange(n, dtype=float) * float(step_s))
 
@@ -112,6 +115,8 @@ def time_range(start, end, step_s: float = 1.0) -> TimeGrid:
     t0 = parse_time(start, field="start")
     t1 = parse_time(end, field="end")
     if t1 < t0:
-        raise InputError(f"the time range is empty: end {t1.isoformat()} is before "
-                         f"start {t0.isoformat()}", field="end")
+        raise InputError(
+            f"the time range is empty: end {t1.isoformat()} is before start {t0.isoformat()}",
+            field="end",
+        )
     return time_grid(t0, (t1 - t0).total_seconds(), step_s)

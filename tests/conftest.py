@@ -8,8 +8,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-SKIP_REASON = ("reference data not found: set SKYMESH_DATA to a folder holding the curated "
-               "files (CI uses ../shared/data)")
+SKIP_REASON = (
+    "reference data not found: set SKYMESH_DATA to a folder holding the curated "
+    "files (CI uses ../shared/data)"
+)
 # A file every curated data folder holds; an empty or unrelated folder does not count.
 MARKER_FILE = "starlink_tle_20251204.txt"
 

@@ -18,7 +18,7 @@ import pytest
 import skymesh
 from skymesh import api
 
-WGS84_A_KM = 6378.137          # WGS84 semi-major axis (NIMA TR8350.2)
+WGS84_A_KM = 6378.137  # WGS84 semi-major axis (NIMA TR8350.2)
 WGS84_F = 1 / 298.257223563
 C_KM_S = 299_792.458
 T0 = "2026-01-01T00:00:00Z"
@@ -30,8 +30,9 @@ def _ecef(lat_deg, lon_deg):
     lat, lon = np.deg2rad(lat_deg), np.deg2rad(lon_deg)
     e2 = WGS84_F * (2 - WGS84_F)
     n = WGS84_A_KM / np.sqrt(1 - e2 * np.sin(lat) ** 2)
-    return np.array([n * np.cos(lat) * np.cos(lon), n * np.cos(lat) * np.sin(lon),
-                     n * (1 - e2) * np.sin(lat)])
+    return np.array(
+        [n * np.cos(lat) * np.cos(lon), n * np.cos(lat) * np.sin(lon), n * (1 - e2) * np.sin(lat)]
+    )
 
 
 def test_package_reexports_the_stable_names_and_keeps_the_version():
@@ -67,18 +68,18 @@ def test_walker_positions_lie_on_the_orbit_radius():
     geocentric = np.rad2deg(np.arcsin(pos[..., 2] / r))
     assert geocentric.max() <= 87.9 + 1e-6 and geocentric.max() > 87.0
     lat, _, alt = api.positions_geodetic(c, grid)
-    assert np.abs(lat).max() <= 87.9 + 0.2          # geodetic differs by < 0.2 deg
-    assert np.all((alt > 1200.0 - 0.5) & (alt < 1200.0 + 21.4 + 0.5))   # ellipsoid: a - b
+    assert np.abs(lat).max() <= 87.9 + 0.2  # geodetic differs by < 0.2 deg
+    assert np.all((alt > 1200.0 - 0.5) & (alt < 1200.0 + 21.4 + 0.5))  # ellipsoid: a - b
 
 
 def test_walker_speed_matches_kepler():
     """ECEF displacement over 1 s ~ the circular speed sqrt(mu/r) (less Earth rotation)."""
-    mu = 398_600.4418                      # km^3/s^2, WGS84 / IERS
+    mu = 398_600.4418  # km^3/s^2, WGS84 / IERS
     c = api.walker(api.Shell(550.0, 53.0, 4, 4))
     pos = api.positions_ecef(c, api.time_grid(T0, 1, 1))
     ecef_speed = np.linalg.norm(pos[:, 1] - pos[:, 0], axis=-1)
     v = np.sqrt(mu / (WGS84_A_KM + 550.0))
-    omega_r = 7.2921150e-5 * (WGS84_A_KM + 550.0)    # the frame's speed at that radius
+    omega_r = 7.2921150e-5 * (WGS84_A_KM + 550.0)  # the frame's speed at that radius
     assert np.all(ecef_speed > v - omega_r - 0.01) and np.all(ecef_speed < v + omega_r + 0.01)
 
 
@@ -93,11 +94,16 @@ def test_satellites_in_view_all_above_the_mask_and_none_missed():
     up = np.array([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
     pos = api.positions_ecef(c, grid)
     d = pos - _ecef(48.85, 2.35)
-    el = np.rad2deg(np.arcsin(d @ up / np.linalg.norm(d, axis=-1)))      # (N, T)
+    el = np.rad2deg(np.arcsin(d @ up / np.linalg.norm(d, axis=-1)))  # (N, T)
     sat = t["sat"].to_numpy()
-    k = np.searchsorted(grid.offsets_s,
-                        (t["time_utc"].to_numpy().astype("datetime64[ms]")
-                         - np.datetime64("2026-01-01T00:00:00", "ms")).astype(float) / 1e3)
+    k = np.searchsorted(
+        grid.offsets_s,
+        (
+            t["time_utc"].to_numpy().astype("datetime64[ms]")
+            - np.datetime64("2026-01-01T00:00:00", "ms")
+        ).astype(float)
+        / 1e3,
+    )
     np.testing.assert_allclose(el[sat, k], t["elevation_deg"].to_numpy(), atol=1e-6)
     assert np.all(t["elevation_deg"].to_numpy() >= mask)
     clear = el > mask + 1e-6
@@ -118,24 +124,26 @@ def test_latency_never_beats_light_and_components_add_up():
     ang = np.arccos(np.sin(p1) * np.sin(p2) + np.cos(p1) * np.cos(p2) * np.cos(dl))
     bound_ms = 2e3 * 6371.0 * ang / C_KM_S
     assert np.all(prop[ok] >= 0.99 * bound_ms)
-    parts = sum(np.array(t[k].to_pylist(), dtype=float) for k in
-                ("space_propagation_ms", "fibre_ms", "access_ms", "processing_ms",
-                 "queueing_ms"))
+    parts = sum(
+        np.array(t[k].to_pylist(), dtype=float)
+        for k in ("space_propagation_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms")
+    )
     np.testing.assert_allclose(parts[ok], np.array(t["rtt_ms"].to_pylist(), float)[ok])
-    assert np.all(np.array(t["fibre_ms"].to_pylist(), float)[ok] == 0.0)   # place to place
+    assert np.all(np.array(t["fibre_ms"].to_pylist(), float)[ok] == 0.0)  # place to place
     assert np.all(np.array(t["hops"].to_pylist())[ok] >= 2)
     fig = r.plot_rtt()
     assert fig.axes
 
 
 def test_internet_path_serving_satellite_above_the_mask():
-    t = api.internet_path("Kyiv, UA", gateways=[WARSAW], duration_s=60, step_s=15,
-                          min_elevation_deg=25.0)
+    t = api.internet_path(
+        "Kyiv, UA", gateways=[WARSAW], duration_s=60, step_s=15, min_elevation_deg=25.0
+    )
     served = t["served"].to_numpy(zero_copy_only=False)
     assert served.all()
     assert np.all(t["serving_elevation_deg"].to_numpy() >= 25.0)
     assert set(t["gateway"].to_pylist()) == {"Warsaw"}
-    assert t["pop"].null_count == t.num_rows        # no PoPs given
+    assert t["pop"].null_count == t.num_rows  # no PoPs given
     # the uplink alone: at least 2 x 550 km / c, at most 2 x the slant range at 25 deg
     ul = t["user_link_rtt_ms"].to_numpy()
     assert np.all(ul >= 2e3 * 550.0 / C_KM_S) and np.all(ul <= 2e3 * 1123.0 / C_KM_S)
@@ -145,10 +153,15 @@ def test_bad_input_names_what_was_typed():
     with pytest.raises(api.InputError, match="lat"):
         api.gateways([{"name": "X", "lon": 1.0, "country": "PL"}])
     with pytest.raises(api.InputError, match="duration"):
-        api.load_scenario({"name": "x", "constellation": {"preset": "starlink-shell1"},
-                           "time": {"start": T0, "duration_s": -1, "step_s": 1},
-                           "terminals": [{"name": "a", "points": [[0, 0]]}],
-                           "gateways": [WARSAW]})
+        api.load_scenario(
+            {
+                "name": "x",
+                "constellation": {"preset": "starlink-shell1"},
+                "time": {"start": T0, "duration_s": -1, "step_s": 1},
+                "terminals": [{"name": "a", "points": [[0, 0]]}],
+                "gateways": [WARSAW],
+            }
+        )
     with pytest.raises(api.InputError, match="neither"):
         api.load_constellation("no-such-preset")
     with pytest.raises(api.InputError):
@@ -156,11 +169,17 @@ def test_bad_input_names_what_was_typed():
 
 
 def test_run_from_code_result_tables_and_figure(tmp_path):
-    res = api.run({"name": "kyiv", "constellation": {"preset": "starlink-shell1"},
-                   "time": {"start": T0, "duration_s": 60, "step_s": 15},
-                   "terminals": [{"name": "Kyiv", "points": [[50.45, 30.52]]}],
-                   "gateways": [WARSAW], "metrics": {"wanted": ["service", "rtt"]}},
-                  tmp_path / "out")
+    res = api.run(
+        {
+            "name": "kyiv",
+            "constellation": {"preset": "starlink-shell1"},
+            "time": {"start": T0, "duration_s": 60, "step_s": 15},
+            "terminals": [{"name": "Kyiv", "points": [[50.45, 30.52]]}],
+            "gateways": [WARSAW],
+            "metrics": {"wanted": ["service", "rtt"]},
+        },
+        tmp_path / "out",
+    )
     assert res.folder == tmp_path / "out"
     ts = res.table("timeseries", ["time_utc", "rtt_ms", "space_propagation_ms"])
     assert isinstance(ts, pa.Table) and ts.num_rows == 5
@@ -210,4 +229,4 @@ def test_overrides_on_a_loaded_scenario_keep_its_source():
     again = api._with_overrides(base, {"time.duration_s": 20})
     assert again.source == base.source == "<built-in iran-2022>"
     assert again.scenario.time.duration_s == 20.0
-    assert base.scenario.time.duration_s == 3600.0          # the original is unchanged
+    assert base.scenario.time.duration_s == 3600.0  # the original is unchanged

@@ -24,7 +24,7 @@ def _cases():
 
 @pytest.mark.parametrize("test", list(_cases()))
 def test_docstring_example(test, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)            # an example that writes a file writes it here
+    monkeypatch.chdir(tmp_path)  # an example that writes a file writes it here
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     out: list[str] = []
     runner.run(test, out=out.append)
@@ -36,7 +36,10 @@ def test_every_public_function_has_an_example():
     import inspect
 
     from skymesh import api
-    missing = [n for n in api.__all__
-               if inspect.isfunction(getattr(api, n)) and ">>>" not in (getattr(api, n).__doc__
-                                                                       or "")]
+
+    missing = [
+        n
+        for n in api.__all__
+        if inspect.isfunction(getattr(api, n)) and ">>>" not in (getattr(api, n).__doc__ or "")
+    ]
     assert not missing, missing

@@ -20,13 +20,22 @@ from skymesh.orbits.walker import walker_constellation  # noqa: E402
 
 
 def test_routing_benchmark_agrees_small(shared_data):
-    const = walker_constellation((Shell(550.0, 53.0, 20, 10, 1),), name="walker-200",
-                                 epoch="2026-01-01T00:00:00Z")
+    const = walker_constellation(
+        (Shell(550.0, 53.0, 20, 10, 1),), name="walker-200", epoch="2026-01-01T00:00:00Z"
+    )
     assert len(const) == 200
     cities = shared_data / bench_routing.CITIES_FILE
-    figures = bench_routing.run(const, cities_path=cities, n_cities=10, n_steps=2,
-                                n_baseline=2, trace_memory=False, profile="never",
-                                out_dir=None, verbose=False)
+    figures = bench_routing.run(
+        const,
+        cities_path=cities,
+        n_cities=10,
+        n_steps=2,
+        n_baseline=2,
+        trace_memory=False,
+        profile="never",
+        out_dir=None,
+        verbose=False,
+    )
     agreement = figures["agreement"]
     assert agreement["ok"], agreement
     for a in agreement["per_instant"]:
@@ -41,12 +50,13 @@ def test_routing_benchmark_agrees_small(shared_data):
 def test_routing_compare_detects_disagreement(shared_data):
     """The check is not vacuous: a perturbed RTT or a wrong next hop fails it."""
     import numpy as np
-
     import satgenpy_baseline as baseline
 
     const, pairs, (_, lat, lon, alt) = bench_routing.load_inputs(
         walker_constellation((Shell(550.0, 53.0, 20, 10, 1),), name="w"),
-        shared_data / bench_routing.CITIES_FILE, 6)
+        shared_data / bench_routing.CITIES_FILE,
+        6,
+    )
     grid, pos = bench_routing.random_instants(const, 1, seed=3)
     pos = np.ascontiguousarray(pos[:, 0])
     layout = bench_routing.NodeLayout(len(const), 6)
@@ -64,9 +74,17 @@ def test_routing_compare_detects_disagreement(shared_data):
 
 
 def test_propagation_benchmark_agrees_small(starlink_tle_path):
-    figures = bench_propagation.run(starlink_tle_path, duration_s=59.0, step_s=1.0,
-                                    chunk_steps=25, sample=20, n_sats=20,
-                                    trace_memory=False, out_dir=None, verbose=False)
+    figures = bench_propagation.run(
+        starlink_tle_path,
+        duration_s=59.0,
+        step_s=1.0,
+        chunk_steps=25,
+        sample=20,
+        n_sats=20,
+        trace_memory=False,
+        out_dir=None,
+        verbose=False,
+    )
     assert figures["workload"]["satellites"] == 20
     assert figures["workload"]["instants"] == 60
     agreement = figures["agreement"]

@@ -8,8 +8,19 @@ import pytest
 
 from skymesh.cli import main
 
-COMMANDS = [[], ["constellations"], ["info"], ["visible"], ["latency"], ["run"], ["sweep"],
-            ["scenarios"], ["data"], ["data", "update"], ["data", "path"]]
+COMMANDS = [
+    [],
+    ["constellations"],
+    ["info"],
+    ["visible"],
+    ["latency"],
+    ["run"],
+    ["sweep"],
+    ["scenarios"],
+    ["data"],
+    ["data", "update"],
+    ["data", "path"],
+]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS, ids=[" ".join(c) or "root" for c in COMMANDS])
@@ -19,8 +30,23 @@ def test_help_everywhere(cmd, capsys):
 
 
 def test_latency_json_series_and_summary(capsys):
-    assert main(["latency", "Paris", "Luanda", "--start", "2026-01-01T00:00:00Z",
-                 "--duration", "20", "--step", "5", "--json"]) == 0
+    assert (
+        main(
+            [
+                "latency",
+                "Paris",
+                "Luanda",
+                "--start",
+                "2026-01-01T00:00:00Z",
+                "--duration",
+                "20",
+                "--step",
+                "5",
+                "--json",
+            ]
+        )
+        == 0
+    )
     doc = json.loads(capsys.readouterr().out)
     assert len(doc["series"]) == 5
     assert all(set(r) >= {"time_utc", "rtt_ms"} for r in doc["series"])
@@ -28,8 +54,23 @@ def test_latency_json_series_and_summary(capsys):
 
 
 def test_unreachable_steps_are_null_in_json(capsys):
-    assert main(["latency", "89.5,0", "Paris", "--start", "2026-01-01T00:00:00Z",
-                 "--duration", "10", "--step", "5", "--json"]) == 0
+    assert (
+        main(
+            [
+                "latency",
+                "89.5,0",
+                "Paris",
+                "--start",
+                "2026-01-01T00:00:00Z",
+                "--duration",
+                "10",
+                "--step",
+                "5",
+                "--json",
+            ]
+        )
+        == 0
+    )
     doc = json.loads(capsys.readouterr().out)
     assert all(r["rtt_ms"] is None for r in doc["series"])
     assert doc["summary"]["reachable_fraction"] == 0.0
@@ -44,17 +85,24 @@ def test_visible_json_lists_satellites_by_name(capsys):
     assert doc["satellites"][0]["satellite"].startswith("STARLINK")
 
 
-@pytest.mark.parametrize("argv,needle", [
-    (["visible", "Atlantiss Undersea", "--at", "2026-01-01T00:00:00Z"], "closest"),
-    (["latency", "Paris", "Luanda", "--mode", "warp"], "unknown routing mode"),
-    (["latency", "Paris", "Luanda", "--duration", "-1"], "--duration"),  # the flag the user typed (issue 9)
-    (["info", "no-such-constellation"], "neither a constellation preset"),
-    (["run", "no-such-scenario"], "built-in"),
-    (["visible", "Paris", "--at", "tomorrow-ish"], "ISO 8601"),
-])
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["visible", "Atlantiss Undersea", "--at", "2026-01-01T00:00:00Z"], "closest"),
+        (["latency", "Paris", "Luanda", "--mode", "warp"], "unknown routing mode"),
+        (
+            ["latency", "Paris", "Luanda", "--duration", "-1"],
+            "--duration",
+        ),  # the flag the user typed (issue 9)
+        (["info", "no-such-constellation"], "neither a constellation preset"),
+        (["run", "no-such-scenario"], "built-in"),
+        (["visible", "Paris", "--at", "tomorrow-ish"], "ISO 8601"),
+    ],
+)
 def test_bad_input_is_one_clear_line_and_status_2(argv, needle):
-    res = subprocess.run([sys.executable, "-m", "skymesh.cli"] + argv, capture_output=True,
-                         text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "skymesh.cli"] + argv, capture_output=True, text=True
+    )
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
     assert needle.lower() in res.stderr.lower()
@@ -62,8 +110,19 @@ def test_bad_input_is_one_clear_line_and_status_2(argv, needle):
 
 def test_latency_out_refuses_to_overwrite(tmp_path, capsys):
     out = tmp_path / "series.csv"
-    args = ["latency", "Paris", "Luanda", "--start", "2026-01-01T00:00:00Z", "--duration", "4",
-            "--step", "2", "--out", str(out)]
+    args = [
+        "latency",
+        "Paris",
+        "Luanda",
+        "--start",
+        "2026-01-01T00:00:00Z",
+        "--duration",
+        "4",
+        "--step",
+        "2",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     first = out.read_text()
     assert first.startswith('"time_utc"') and first.count("\n") == 4
@@ -75,10 +134,27 @@ def test_latency_out_refuses_to_overwrite(tmp_path, capsys):
 @pytest.mark.parametrize("suffix", [".parquet", ".json"])
 def test_latency_out_formats(tmp_path, suffix):
     out = tmp_path / f"series{suffix}"
-    assert main(["latency", "Tokyo", "Sydney", "--start", "2026-01-01T00:00:00Z",
-                 "--duration", "4", "--step", "2", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "latency",
+                "Tokyo",
+                "Sydney",
+                "--start",
+                "2026-01-01T00:00:00Z",
+                "--duration",
+                "4",
+                "--step",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     if suffix == ".parquet":
         import pyarrow.parquet as pq
+
         assert pq.read_table(out).num_rows == 3
     else:
         assert len(json.loads(out.read_text())["rows"]) == 3
@@ -86,11 +162,32 @@ def test_latency_out_formats(tmp_path, suffix):
 
 def test_run_builtin_with_overrides_writes_results(tmp_path, capsys):
     out = tmp_path / "tw"
-    assert main(["run", "taiwan-geofence", "--out", str(out), "--set", "time.duration_s=60",
-                 "--set", "time.step_s=30", "--set", "terminals.0.count=5", "--json"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "taiwan-geofence",
+                "--out",
+                str(out),
+                "--set",
+                "time.duration_s=60",
+                "--set",
+                "time.step_s=30",
+                "--set",
+                "terminals.0.count=5",
+                "--json",
+            ]
+        )
+        == 0
+    )
     summary = json.loads(capsys.readouterr().out)
-    assert {p.name for p in out.iterdir()} >= {"timeseries.parquet", "summary.json",
-                                               "report.md", "run.json", "scenario.toml"}
+    assert {p.name for p in out.iterdir()} >= {
+        "timeseries.parquet",
+        "summary.json",
+        "report.md",
+        "run.json",
+        "scenario.toml",
+    }
     assert len(summary["operators"]) == 2
 
 
@@ -104,19 +201,59 @@ def test_info_and_constellations_tables(capsys):
 
 def test_picture_commands_write_files_and_refuse_to_overwrite(tmp_path):
     from matplotlib.image import imread
+
     route = tmp_path / "route.png"
-    assert main(["map", "route", "Paris", "Luanda", "--at", "2026-01-01T00:00:00Z",
-                 "--out", str(route)]) == 0
-    assert main(["map", "route", "Paris", "Luanda", "--at", "2026-01-01T00:00:00Z",
-                 "--out", str(route)]) == 2
+    assert (
+        main(
+            ["map", "route", "Paris", "Luanda", "--at", "2026-01-01T00:00:00Z", "--out", str(route)]
+        )
+        == 0
+    )
+    assert (
+        main(
+            ["map", "route", "Paris", "Luanda", "--at", "2026-01-01T00:00:00Z", "--out", str(route)]
+        )
+        == 2
+    )
     assert imread(route).std() > 0.05
-    assert main(["map", "constellation", "-c", "oneweb", "--at", "2026-01-01T00:00:00Z",
-                 "--out", str(tmp_path / "c.svg")]) == 0
+    assert (
+        main(
+            [
+                "map",
+                "constellation",
+                "-c",
+                "oneweb",
+                "--at",
+                "2026-01-01T00:00:00Z",
+                "--out",
+                str(tmp_path / "c.svg"),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "c.svg").read_text().lstrip().startswith("<?xml")
     assert main(["map", "service", "iran-2022", "--out", str(tmp_path / "s.png")]) == 0
-    assert main(["plot", "rtt", "Tokyo", "Sydney", "--start", "2026-01-01T00:00:00Z",
-                 "--duration", "60", "--step", "10", "--out", str(tmp_path / "r.png"),
-                 "--cdf", str(tmp_path / "cdf.png")]) == 0
+    assert (
+        main(
+            [
+                "plot",
+                "rtt",
+                "Tokyo",
+                "Sydney",
+                "--start",
+                "2026-01-01T00:00:00Z",
+                "--duration",
+                "60",
+                "--step",
+                "10",
+                "--out",
+                str(tmp_path / "r.png"),
+                "--cdf",
+                str(tmp_path / "cdf.png"),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "cdf.png").stat().st_size > 10_000
 
 
@@ -129,8 +266,8 @@ def test_view_writes_one_offline_html_file(tmp_path):
 
 
 def test_info_on_a_tle_file_with_a_bad_line_and_skip_bad(tmp_path, starlink_tle_path, capsys):
-    lines = starlink_tle_path.read_text().splitlines()[:3 * 30]
-    bad = lines[4]                                   # line 1 of the second element set
+    lines = starlink_tle_path.read_text().splitlines()[: 3 * 30]
+    bad = lines[4]  # line 1 of the second element set
     lines[4] = bad[:-1] + str((int(bad[-1]) + 1) % 10)
     path = tmp_path / "few.tle"
     path.write_text("\n".join(lines) + "\n")

@@ -24,13 +24,21 @@ def test_every_example_is_a_percent_script_with_out():
         assert "--out" in text, path.name
 
 
-@pytest.mark.parametrize("name, figures", [
-    ("iran_shutdown_bypass.py", ["iran_rtt.png", "iran_served.png"]),
-    ("taiwan_geofence_second_operator.py", ["taiwan_served.png", "taiwan_rtt.png"]),
-])
+@pytest.mark.parametrize(
+    "name, figures",
+    [
+        ("iran_shutdown_bypass.py", ["iran_rtt.png", "iran_served.png"]),
+        ("taiwan_geofence_second_operator.py", ["taiwan_served.png", "taiwan_rtt.png"]),
+    ],
+)
 def test_quick_example_runs_and_writes_its_figures(name, figures, tmp_path):
-    proc = subprocess.run([sys.executable, str(EXAMPLES / name), "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     for f in figures:
         assert (tmp_path / f).stat().st_size > 1000, f
@@ -42,18 +50,25 @@ def test_docs_site_builds_strict(tmp_path):
     Skips when the docs extra (``pip install -e '.[docs]'``) is not installed.
     """
     import os
+
     for module in ("mkdocs", "mkdocstrings", "material"):
         pytest.importorskip(module, reason="docs extra not installed: pip install -e '.[docs]'")
     root = EXAMPLES.parent
     site = tmp_path / "site"
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
-                           "-d", str(site)], cwd=root, capture_output=True, text=True,
-                          timeout=300, env=dict(os.environ, NO_MKDOCS_2_WARNING="1"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(site)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, NO_MKDOCS_2_WARNING="1"),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (site / "api.html").is_file()
     api_page = (site / "api.html").read_text(encoding="utf-8")
     from skymesh import api
-    for name in api.__all__:                     # every stable name is in the reference
+
+    for name in api.__all__:  # every stable name is in the reference
         assert f'id="skymesh.api.{name}"' in api_page, name
     for script in ALL:
         assert (site / "examples" / f"{script.stem}.html").is_file(), script.name

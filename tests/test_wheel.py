@@ -48,7 +48,8 @@ print("ok", skymesh.__version__)
 
 def _pyproject_version() -> str:
     return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
-        "version"]
+        "version"
+    ]
 
 
 def test_one_version_everywhere():
@@ -56,6 +57,7 @@ def test_one_version_everywhere():
 
     import skymesh
     from skymesh.cli import app
+
     out = CliRunner().invoke(app, ["--version"]).output.strip()
     assert out == f"skymesh {skymesh.__version__}"
     assert skymesh.__version__ == _pyproject_version()
@@ -69,37 +71,74 @@ def test_wheel_installs_and_runs_from_its_package_data(tmp_path):
     # Build from a copy of what the sdist holds, so no build/ or egg-info of the working
     # tree (stale modules) can reach the wheel.
     src = tmp_path / "src"
-    shutil.copytree(ROOT / "skymesh", src / "skymesh",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        ROOT / "skymesh", src / "skymesh", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, src / name)
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-                            str(src), "-w", str(dist)], capture_output=True, text=True,
-                           timeout=300)
-    unreachable = ("Could not find a version", "No matching distribution",
-                   "Failed to establish a new connection", "Temporary failure in name resolution")
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", str(src), "-w", str(dist)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    unreachable = (
+        "Could not find a version",
+        "No matching distribution",
+        "Failed to establish a new connection",
+        "Temporary failure in name resolution",
+    )
     if build.returncode != 0 and any(text in build.stderr for text in unreachable):
         pytest.skip("the build backend (setuptools) could not be fetched: no package registry")
     assert build.returncode == 0, build.stderr[-3000:]
     wheels = list(dist.glob("skymesh-*.whl"))
     assert len(wheels) == 1, wheels
     assert wheels[0].name.startswith(f"skymesh-{_pyproject_version()}-")
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
-                   timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
+    )
     py = venv / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q",
-                    "--no-deps", str(wheels[0])], check=True, timeout=300)
-    purelib = subprocess.run([str(py), "-c", "import sysconfig; "
-                              "print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(py),
+            "install",
+            "-q",
+            "--no-deps",
+            str(wheels[0]),
+        ],
+        check=True,
+        timeout=300,
+    )
+    purelib = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (Path(purelib) / "_skymesh_test_deps.pth").write_text("\n".join(sorted(deps)) + "\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SKYMESH_DATA")}
-    env["SKYMESH_DATA"] = str(tmp_path / "no-data")      # the wheel alone, no curated data
-    smoke = subprocess.run([str(py), "-c", SMOKE.format(root=str(ROOT))], cwd=work, env=env,
-                           capture_output=True, text=True, timeout=300)
+    env["SKYMESH_DATA"] = str(tmp_path / "no-data")  # the wheel alone, no curated data
+    smoke = subprocess.run(
+        [str(py), "-c", SMOKE.format(root=str(ROOT))],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert smoke.returncode == 0, smoke.stderr[-3000:]
     assert smoke.stdout.strip().endswith(_pyproject_version())
-    cli = subprocess.run([str(venv / "bin" / "skymesh"), "--version"], cwd=work, env=env,
-                         capture_output=True, text=True, timeout=120)
+    cli = subprocess.run(
+        [str(venv / "bin" / "skymesh"), "--version"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert cli.returncode == 0 and cli.stdout.strip() == f"skymesh {_pyproject_version()}"

@@ -80,6 +80,7 @@ from skymesh.errors import InputError
 FRAME_MS = 1000.0 / 750.0
 """Starlink Ku user-link frame period, ms (1/750 s; Humphreys et al., IEEE TAES 2023)."""
 
+
 def slant_range_km(altitude_km, elevation_deg, radius_km: float = WGS84_A_KM) -> np.ndarray:
     """Ground-to-satellite range (km) on a spherical Earth; broadcasts.
 
@@ -88,18 +89,30 @@ def slant_range_km(altitude_km, elevation_deg, radius_km: float = WGS84_A_KM) ->
     """
     r_sin = radius_km * np.sin(np.deg2rad(np.asarray(elevation_deg, dtype=float)))
     h = np.asarray(altitude_km, dtype=float)
-    return -r_sin + np.sqrt(r_sin ** 2 + h ** 2 + 2.0 * radius_km * h)
+    return -r_sin + np.sqrt(r_sin**2 + h**2 + 2.0 * radius_km * h)
 
 
 NOMINAL_USER_SLANT_KM = float(slant_range_km(550.0, 45.0))
 """Slant range (km) from the ground to a 550 km satellite at 45 deg elevation, 749.1 km:
 the user link used when the caller gives none."""
 
-COLUMNS = ("space_propagation_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms",
-           "rtt_ms")
+COLUMNS = (
+    "space_propagation_ms",
+    "fibre_ms",
+    "access_ms",
+    "processing_ms",
+    "queueing_ms",
+    "rtt_ms",
+)
 """The stable component columns, in order; ``rtt_ms`` is the sum of the others."""
-DETAIL_COLUMNS = ("frame_ms", "grant_ms", "round_robin_ms", "isl_processing_ms",
-                  "gateway_processing_ms", "pop_processing_ms")
+DETAIL_COLUMNS = (
+    "frame_ms",
+    "grant_ms",
+    "round_robin_ms",
+    "isl_processing_ms",
+    "gateway_processing_ms",
+    "pop_processing_ms",
+)
 """Finer columns :func:`access_components_ms` adds with ``detail=True``."""
 
 
@@ -129,8 +142,10 @@ class AccessDelayParams:
         known = {f.name for f in fields(self)}
         for k, v in changes.items():
             if k not in known:
-                raise InputError(f"unknown access-delay parameter '{k}' (known: "
-                                 f"{', '.join(sorted(known))})", field=k)
+                raise InputError(
+                    f"unknown access-delay parameter '{k}' (known: {', '.join(sorted(known))})",
+                    field=k,
+                )
             if not np.isfinite(v) or v < 0:
                 raise InputError(f"{k} must be finite and zero or more, got {v}", field=k)
         return replace(self, **changes)
@@ -141,31 +156,77 @@ DEFAULTS = AccessDelayParams()
 _NOMINAL_USER_RTT_MS = 2e3 * NOMINAL_USER_SLANT_KM / SPEED_OF_LIGHT_KM_S
 
 COMPONENTS: tuple[dict, ...] = (
-    dict(name="frame_ms", column="access_ms", value_ms=3 * FRAME_MS, low_ms=2 * FRAME_MS,
-         high_ms=4 * FRAME_MS, status="D",
-         source="Humphreys et al., IEEE TAES 59(5) 2023 (1/750 s frames)",
-         note="2 user-link crossings x (half-frame wait + 1 frame)"),
-    dict(name="grant_ms", column="access_ms", value_ms=2 * FRAME_MS + _NOMINAL_USER_RTT_MS,
-         low_ms=0.0, high_ms=4 * FRAME_MS + _NOMINAL_USER_RTT_MS, status="U",
-         source="Tanveer et al., CoNEXT 2023 Companion (on-satellite scheduler); "
-                "DVB-RCS2 (ETSI EN 301 545-2) style request/grant",
-         note="2 frames + user-link RTT (5.00 ms at 550 km, 45 deg); 0 with a standing grant"),
-    dict(name="round_robin_ms", column="access_ms", value_ms=3.0, low_ms=0.0, high_ms=6.0,
-         status="U", source="Tanveer et al., CoNEXT 2023 Companion (bands a few ms apart)",
-         note="bands 3 ms apart, a terminal in any of 3 bands"),
-    dict(name="isl_processing_ms", column="processing_ms", value_ms=0.1, low_ms=0.01,
-         high_ms=0.5, status="U", source="engineering estimate (router forwarding)",
-         note="per ISL hop"),
-    dict(name="gateway_processing_ms", column="processing_ms", value_ms=0.5, low_ms=0.1,
-         high_ms=2.0, status="U", source="engineering estimate (modem + router)",
-         note="once per RTT through a gateway"),
-    dict(name="pop_processing_ms", column="processing_ms", value_ms=0.5, low_ms=0.1,
-         high_ms=2.0, status="U", source="engineering estimate (router + CGNAT)",
-         note="once per RTT through a PoP"),
-    dict(name="queueing_ms", column="queueing_ms", value_ms=0.0, low_ms=0.0,
-         high_ms=2 * FRAME_MS * 0.9 / 0.1, status="D",
-         source="M/M/1 (Kleinrock 1975), 1-frame service time",
-         note="0 idle; rho/(1-rho) frames per direction; high = rho 0.9"),
+    dict(
+        name="frame_ms",
+        column="access_ms",
+        value_ms=3 * FRAME_MS,
+        low_ms=2 * FRAME_MS,
+        high_ms=4 * FRAME_MS,
+        status="D",
+        source="Humphreys et al., IEEE TAES 59(5) 2023 (1/750 s frames)",
+        note="2 user-link crossings x (half-frame wait + 1 frame)",
+    ),
+    dict(
+        name="grant_ms",
+        column="access_ms",
+        value_ms=2 * FRAME_MS + _NOMINAL_USER_RTT_MS,
+        low_ms=0.0,
+        high_ms=4 * FRAME_MS + _NOMINAL_USER_RTT_MS,
+        status="U",
+        source="Tanveer et al., CoNEXT 2023 Companion (on-satellite scheduler); "
+        "DVB-RCS2 (ETSI EN 301 545-2) style request/grant",
+        note="2 frames + user-link RTT (5.00 ms at 550 km, 45 deg); 0 with a standing grant",
+    ),
+    dict(
+        name="round_robin_ms",
+        column="access_ms",
+        value_ms=3.0,
+        low_ms=0.0,
+        high_ms=6.0,
+        status="U",
+        source="Tanveer et al., CoNEXT 2023 Companion (bands a few ms apart)",
+        note="bands 3 ms apart, a terminal in any of 3 bands",
+    ),
+    dict(
+        name="isl_processing_ms",
+        column="processing_ms",
+        value_ms=0.1,
+        low_ms=0.01,
+        high_ms=0.5,
+        status="U",
+        source="engineering estimate (router forwarding)",
+        note="per ISL hop",
+    ),
+    dict(
+        name="gateway_processing_ms",
+        column="processing_ms",
+        value_ms=0.5,
+        low_ms=0.1,
+        high_ms=2.0,
+        status="U",
+        source="engineering estimate (modem + router)",
+        note="once per RTT through a gateway",
+    ),
+    dict(
+        name="pop_processing_ms",
+        column="processing_ms",
+        value_ms=0.5,
+        low_ms=0.1,
+        high_ms=2.0,
+        status="U",
+        source="engineering estimate (router + CGNAT)",
+        note="once per RTT through a PoP",
+    ),
+    dict(
+        name="queueing_ms",
+        column="queueing_ms",
+        value_ms=0.0,
+        low_ms=0.0,
+        high_ms=2 * FRAME_MS * 0.9 / 0.1,
+        status="D",
+        source="M/M/1 (Kleinrock 1975), 1-frame service time",
+        note="0 idle; rho/(1-rho) frames per direction; high = rho 0.9",
+    ),
 )
 """The component table: name, the column it adds to, default/low/high (ms of RTT,
 nominal user link, one ISL hop for the per-hop row), status tag, source, note."""
@@ -184,14 +245,22 @@ def queueing_ms(load, user_links=1, params: AccessDelayParams = DEFAULTS) -> np.
     rho = np.asarray(load, dtype=float)
     if np.any(~np.isfinite(rho)) or np.any(rho < 0) or np.any(rho >= 1):
         raise InputError(f"load must be in [0, 1), got {load}", field="load")
-    return 2.0 * np.asarray(user_links, dtype=float) * rho / (1.0 - rho) \
-        * params.queue_service_ms
+    return 2.0 * np.asarray(user_links, dtype=float) * rho / (1.0 - rho) * params.queue_service_ms
 
 
-def access_components_ms(n_isl_hops, load=0.0, *, space_propagation_ms=0.0, fibre_ms=0.0,
-                         user_link_rtt_ms=None, user_links=1, gateway=True, pop=None,
-                         params: AccessDelayParams = DEFAULTS,
-                         detail: bool = False) -> dict[str, np.ndarray]:
+def access_components_ms(
+    n_isl_hops,
+    load=0.0,
+    *,
+    space_propagation_ms=0.0,
+    fibre_ms=0.0,
+    user_link_rtt_ms=None,
+    user_links=1,
+    gateway=True,
+    pop=None,
+    params: AccessDelayParams = DEFAULTS,
+    detail: bool = False,
+) -> dict[str, np.ndarray]:
     """Per-sample RTT components (ms) of a path; every input broadcasts against the others.
 
     Parameters
@@ -234,8 +303,11 @@ def access_components_ms(n_isl_hops, load=0.0, *, space_propagation_ms=0.0, fibr
         raise InputError(f"user_links must be 1 or 2, got {user_links}", field="user_links")
     prop = np.asarray(space_propagation_ms, dtype=float)
     fibre = np.asarray(fibre_ms, dtype=float)
-    user_rtt = (np.asarray(_NOMINAL_USER_RTT_MS) if user_link_rtt_ms is None
-                else np.asarray(user_link_rtt_ms, dtype=float))
+    user_rtt = (
+        np.asarray(_NOMINAL_USER_RTT_MS)
+        if user_link_rtt_ms is None
+        else np.asarray(user_link_rtt_ms, dtype=float)
+    )
     p = params
     frame = np.asarray(user_links * 2 * p.frames_per_crossing * p.frame_ms)
     grant = user_links * p.grant_cycles * (p.grant_frames * p.frame_ms + user_rtt)
@@ -244,20 +316,36 @@ def access_components_ms(n_isl_hops, load=0.0, *, space_propagation_ms=0.0, fibr
     gw = p.gateway_ms * np.asarray(gateway, dtype=float)
     pp = p.pop_ms * np.asarray(pop, dtype=float)
     queue = queueing_ms(load, user_links, p)
-    parts = dict(frame_ms=frame, grant_ms=grant, round_robin_ms=rr, isl_processing_ms=isl,
-                 gateway_processing_ms=gw, pop_processing_ms=pp)
-    shape = np.broadcast_shapes(prop.shape, fibre.shape, queue.shape,
-                                *(v.shape for v in parts.values()))
+    parts = dict(
+        frame_ms=frame,
+        grant_ms=grant,
+        round_robin_ms=rr,
+        isl_processing_ms=isl,
+        gateway_processing_ms=gw,
+        pop_processing_ms=pp,
+    )
+    shape = np.broadcast_shapes(
+        prop.shape, fibre.shape, queue.shape, *(v.shape for v in parts.values())
+    )
     bad = np.broadcast_to(~np.isfinite(prop) | ~np.isfinite(hops) | ~np.isfinite(fibre), shape)
 
     def col(x):
         return np.where(bad, np.nan, np.broadcast_to(np.asarray(x, dtype=float), shape))
 
-    out = dict(space_propagation_ms=col(prop), fibre_ms=col(fibre),
-               access_ms=col(frame + grant + rr), processing_ms=col(isl + gw + pp),
-               queueing_ms=col(queue))
-    out["rtt_ms"] = (out["space_propagation_ms"] + out["fibre_ms"] + out["access_ms"]
-                     + out["processing_ms"] + out["queueing_ms"])
+    out = dict(
+        space_propagation_ms=col(prop),
+        fibre_ms=col(fibre),
+        access_ms=col(frame + grant + rr),
+        processing_ms=col(isl + gw + pp),
+        queueing_ms=col(queue),
+    )
+    out["rtt_ms"] = (
+        out["space_propagation_ms"]
+        + out["fibre_ms"]
+        + out["access_ms"]
+        + out["processing_ms"]
+        + out["queueing_ms"]
+    )
     if detail:
         out.update({k: col(v) for k, v in parts.items()})
     return out
@@ -274,8 +362,13 @@ def ground_to_ground_components(table) -> dict:
     isl = table.column("isl_hops").to_numpy(zero_copy_only=False).astype(float)
     hops = table.column("hops").to_numpy(zero_copy_only=False).astype(float)
     relays = np.maximum((hops - isl - 2.0) / 2.0, 0.0)
-    comp = access_components_ms(np.nan_to_num(isl), space_propagation_ms=prop, user_links=2,
-                                gateway=np.nan_to_num(relays), pop=False)
+    comp = access_components_ms(
+        np.nan_to_num(isl),
+        space_propagation_ms=prop,
+        user_links=2,
+        gateway=np.nan_to_num(relays),
+        pop=False,
+    )
     ok = np.isfinite(comp["rtt_ms"])
     out = {f"{k}_mean": (float(comp[k][ok].mean()) if ok.any() else None) for k in COLUMNS}
     out["rtt_ms_p50"] = float(np.median(comp["rtt_ms"][ok])) if ok.any() else None

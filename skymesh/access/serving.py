@@ -82,6 +82,7 @@ def check_policy(policy: str) -> str:
 
 # --------------------------------------------------------------------------- geometry of pairs
 
+
 def pair_look(sat_ecef_km: np.ndarray, lat_deg, lon_deg, g, s, k):
     """Elevation and azimuth (deg) of sparse (ground ``g``, satellite ``s``, step ``k``) pairs.
 
@@ -93,8 +94,12 @@ def pair_look(sat_ecef_km: np.ndarray, lat_deg, lon_deg, g, s, k):
     d = np.asarray(sat_ecef_km, dtype=float)[s, k] - ground[g]
     rng = np.sqrt(np.einsum("ix,ix->i", d, d))
     el = np.rad2deg(np.arcsin(np.clip(np.einsum("ix,ix->i", d, up[g]) / rng, -1.0, 1.0)))
-    az = np.mod(np.rad2deg(np.arctan2(np.einsum("ix,ix->i", d, east[g]),
-                                      np.einsum("ix,ix->i", d, north[g]))), 360.0)
+    az = np.mod(
+        np.rad2deg(
+            np.arctan2(np.einsum("ix,ix->i", d, east[g]), np.einsum("ix,ix->i", d, north[g]))
+        ),
+        360.0,
+    )
     return el, az
 
 
@@ -108,8 +113,9 @@ def satellite_newness(constellation) -> np.ndarray:
     return rank / (n - 1)
 
 
-def remaining_visibility_s(sat_now_km, sat_next_km, dt_s: float, ground_ecef_km,
-                           min_elevation_deg) -> np.ndarray:
+def remaining_visibility_s(
+    sat_now_km, sat_next_km, dt_s: float, ground_ecef_km, min_elevation_deg
+) -> np.ndarray:
     """Seconds each satellite stays above the mask of its ground point, from now.
 
     Spherical pass geometry: the satellite moves on the great circle through its positions
@@ -128,7 +134,7 @@ def remaining_visibility_s(sat_now_km, sat_next_km, dt_s: float, ground_ecef_km,
     r = np.linalg.norm(p0, axis=-1)
     u0 = p0 / r[:, None]
     u1 = p1 / np.linalg.norm(p1, axis=-1, keepdims=True)
-    w_rad = np.arccos(np.clip(np.einsum("ix,ix->i", u0, u1), -1.0, 1.0)) / dt_s   # rad/s
+    w_rad = np.arccos(np.clip(np.einsum("ix,ix->i", u0, u1), -1.0, 1.0)) / dt_s  # rad/s
     ortho = u1 - np.einsum("ix,ix->i", u0, u1)[:, None] * u0
     ortho /= np.maximum(np.linalg.norm(ortho, axis=-1, keepdims=True), 1e-15)
     a = np.einsum("ix,ix->i", gu, u0)
@@ -144,8 +150,17 @@ def remaining_visibility_s(sat_now_km, sat_next_km, dt_s: float, ground_ecef_km,
     return np.where(visible_now & np.isfinite(t_set), np.maximum(t_set, 0.0), 0.0)
 
 
-def selection_score(policy: str, *, elevation_deg=None, azimuth_deg=None, ground_lat_deg=None,
-                    newness=None, remaining_s=None, delay_s=None, poleward=None) -> np.ndarray:
+def selection_score(
+    policy: str,
+    *,
+    elevation_deg=None,
+    azimuth_deg=None,
+    ground_lat_deg=None,
+    newness=None,
+    remaining_s=None,
+    delay_s=None,
+    poleward=None,
+) -> np.ndarray:
     """Score of each candidate pair under ``policy`` (higher is better); arrays of shape (V,).
 
     ``operator`` needs elevation, azimuth and the ground point's latitude (or ``poleward``,
@@ -185,6 +200,7 @@ def poleward_of_pairs(sat_ecef_km: np.ndarray, lat_deg, lon_deg, g, s, k) -> np.
 
 # --------------------------------------------------------------------------- the hold
 
+
 def best_per_cell(n_ground: int, n_steps: int, ground, sat, step, score) -> np.ndarray:
     """(G, K) int: the highest-scoring satellite of every (ground point, step), -1 if none.
 
@@ -221,8 +237,9 @@ def slot_starts(slot_of_step) -> np.ndarray:
     return first
 
 
-def choose_serving(n_ground: int, n_steps: int, ground, sat, step, score, slot_of_step,
-                   hold_ok=None, best=None):
+def choose_serving(
+    n_ground: int, n_steps: int, ground, sat, step, score, slot_of_step, hold_ok=None, best=None
+):
     """Serving satellite of every ground point at every step, chosen per slot and held.
 
     Parameters
@@ -289,7 +306,7 @@ def choose_serving(n_ground: int, n_steps: int, ground, sat, step, score, slot_o
     idx = np.where(has, np.arange(K)[None, :], K)
     next_cand = np.minimum.accumulate(idx[:, ::-1], axis=1)[:, ::-1]
     starts = np.flatnonzero(slot_starts(slot))
-    ends = np.append(starts[1:], K)                                 # exclusive slot ends
+    ends = np.append(starts[1:], K)  # exclusive slot ends
     length = int((ends - starts).max())
     # One pointer per (ground, slot): the step where the next decision is taken.
     gg = np.repeat(np.arange(G), len(starts))
@@ -302,8 +319,8 @@ def choose_serving(n_ground: int, n_steps: int, ground, sat, step, score, slot_o
         if not live.any():
             break
         gg, ptr, end = gg[live], ptr[live], end[live]
-        chosen = best[gg, ptr]                                       # >= 0: next_cand skips empties
-        steps = ptr[:, None] + offs                                  # (A, L)
+        chosen = best[gg, ptr]  # >= 0: next_cand skips empties
+        steps = ptr[:, None] + offs  # (A, L)
         in_slot = steps < end[:, None]
         safe = np.minimum(steps, K - 1)
         ok = in_slot & usable(gg[:, None], safe, chosen[:, None])

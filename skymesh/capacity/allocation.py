@@ -39,18 +39,25 @@ def _inputs(R, capacity_mbps, demand_mbps, weights):
     n_links, n_flows = R.shape
     c = np.asarray(capacity_mbps, dtype=float).reshape(-1)
     if c.shape != (n_links,):
-        raise InputError(f"capacity has {c.size} entries, R has {n_links} links",
-                         field="capacity_mbps")
+        raise InputError(
+            f"capacity has {c.size} entries, R has {n_links} links", field="capacity_mbps"
+        )
     if (c < 0).any() or np.isnan(c).any():
         raise InputError("capacities must be >= 0", field="capacity_mbps")
     if R.nnz and (R.data < 0).any():
         raise InputError("R must be non-negative", field="R")
-    d = np.full(n_flows, np.inf) if demand_mbps is None else \
-        np.broadcast_to(np.asarray(demand_mbps, dtype=float), (n_flows,)).copy()
+    d = (
+        np.full(n_flows, np.inf)
+        if demand_mbps is None
+        else np.broadcast_to(np.asarray(demand_mbps, dtype=float), (n_flows,)).copy()
+    )
     if (d < 0).any() or np.isnan(d).any():
         raise InputError("demands must be >= 0 (inf allowed)", field="demand_mbps")
-    w = np.ones(n_flows) if weights is None else \
-        np.broadcast_to(np.asarray(weights, dtype=float), (n_flows,)).copy()
+    w = (
+        np.ones(n_flows)
+        if weights is None
+        else np.broadcast_to(np.asarray(weights, dtype=float), (n_flows,)).copy()
+    )
     if not (w > 0).all() or not np.isfinite(w).all():
         raise InputError("weights must be finite and > 0", field="weights")
     R.eliminate_zeros()
@@ -97,7 +104,7 @@ def max_min_fair(R, capacity_mbps, demand_mbps=None, weights=None, *, rtol: floa
     while active.any():
         rounds += 1
         residual = np.maximum(c - R @ x, 0.0)
-        growth = R @ np.where(active, w, 0.0)         # load added per unit of t, per link
+        growth = R @ np.where(active, w, 0.0)  # load added per unit of t, per link
         used = growth > 0
         step_link = np.full(n_links, np.inf)
         step_link[used] = residual[used] / growth[used]
@@ -122,8 +129,13 @@ def max_min_fair(R, capacity_mbps, demand_mbps=None, weights=None, *, rtol: floa
         bottleneck[freeze & ~hit] = -1
         active &= ~freeze
     load = R @ x
-    return {"rate_mbps": x, "link_load_mbps": load,
-            "saturated": load >= c - tol_c, "bottleneck": bottleneck, "rounds": rounds}
+    return {
+        "rate_mbps": x,
+        "link_load_mbps": load,
+        "saturated": load >= c - tol_c,
+        "bottleneck": bottleneck,
+        "rounds": rounds,
+    }
 
 
 def lp_max_min(R, capacity_mbps, demand_mbps=None, weights=None, *, tol: float = 1e-9):
@@ -154,10 +166,13 @@ def lp_max_min(R, capacity_mbps, demand_mbps=None, weights=None, *, tol: float =
         A_fair[np.arange(unf.size), unf] = -1.0
         A_fair[:, -1] = w[unf]
         bounds = [(x[f], x[f]) if frozen[f] else bounds_x[f] for f in range(n_flows)]
-        res = linprog(np.r_[np.zeros(n_flows), -1.0],
-                      A_ub=np.vstack([A_cap, A_fair]),
-                      b_ub=np.r_[c, np.zeros(unf.size)],
-                      bounds=bounds + [(0.0, None)], method="highs")
+        res = linprog(
+            np.r_[np.zeros(n_flows), -1.0],
+            A_ub=np.vstack([A_cap, A_fair]),
+            b_ub=np.r_[c, np.zeros(unf.size)],
+            bounds=bounds + [(0.0, None)],
+            method="highs",
+        )
         if res.status != 0:
             raise RuntimeError(f"HiGHS failed: {res.message}")
         t = res.x[-1]
@@ -171,7 +186,7 @@ def lp_max_min(R, capacity_mbps, demand_mbps=None, weights=None, *, tol: float =
                 hi = b2[g][1]
                 b2[g] = (min(lo, hi) if hi is not None else lo, hi)
             r2 = linprog(cost, A_ub=Rd, b_ub=c, bounds=b2, method="highs")
-            if r2.status == 3:          # unbounded: this flow is not limited by anything
+            if r2.status == 3:  # unbounded: this flow is not limited by anything
                 continue
             if r2.status != 0:
                 raise RuntimeError(f"HiGHS failed: {r2.message}")
@@ -182,8 +197,12 @@ def lp_max_min(R, capacity_mbps, demand_mbps=None, weights=None, *, tol: float =
         x[newly] = np.minimum(w[newly] * t, d[newly])
         frozen[newly] = True
     load = Rd @ x
-    return {"rate_mbps": x, "link_load_mbps": load,
-            "saturated": load >= c - tol * np.maximum(c, 1.0), "rounds": rounds}
+    return {
+        "rate_mbps": x,
+        "link_load_mbps": load,
+        "saturated": load >= c - tol * np.maximum(c, 1.0),
+        "rounds": rounds,
+    }
 
 
 def max_terminals_at_rate(R, capacity_mbps, target_mbps, demand_mbps=None, order=None):
@@ -231,7 +250,7 @@ def max_terminals_at_rate(R, capacity_mbps, target_mbps, demand_mbps=None, order
     starts = np.flatnonzero(np.r_[True, link[1:] != link[:-1]]) if link.size else np.array([], int)
     if link.size:
         base = np.repeat(cum[starts] - load[starts], np.diff(np.r_[starts, link.size]))
-        cum = cum - base                                   # per-link running load
+        cum = cum - base  # per-link running load
     over = cum > c[link] * (1.0 + 1e-12) + 1e-12
     if over.any():
         first = np.argmin(np.where(over, pos, n))

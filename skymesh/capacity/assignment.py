@@ -43,14 +43,16 @@ gets ``x_c = sum_p k_p y_p``. Constraints, each one row kind in the result's ``b
 Fairness: **weighted max-min over cells** (lexicographic), with weight ``w_c`` = the cell's
 demand when finite, so the quantity made max-min fair is the *fraction of each cell's demand
 served*; an elastic (infinite-demand) cell weighs 1 (pass ``cell_weight`` to change, e.g. its
-terminal or subscriber count). Computed by progressive filling with linear programs (Bertsekas & Gallager,
+terminal or subscriber count). Computed by progressive filling with linear programs
+(Bertsekas & Gallager,
 "Data Networks", 2nd ed., §6.5.2, for the filling; the freezing test via duals follows D. Nace
 et al., "Max-min fairness in multi-commodity flows", Computers & Operations Research 35(2),
 2008): each round maximises the common level ``t`` with ``x_c >= w_c t`` for unfrozen cells and
 ``x_c >= w_c t_c`` for frozen ones (HiGHS through ``highspy``: one model, warm-started from
 round to round, pairs added by column generation; sparse rows built from arrays). A cell
 whose fairness row has a non-zero dual is tight in *every* optimal solution (complementary
-slackness), so it is frozen at ``t``; cells whose demand caps ``t`` freeze at their demand. Each round freezes at least one cell. After ``max_rounds``
+slackness), so it is frozen at ``t``; cells whose demand caps ``t`` freeze at their demand.
+Each round freezes at least one cell. After ``max_rounds``
 rounds the remaining cells are frozen at the last level (reported as ``round-limit``). A last
 LP maximises the total served rate with every cell held at its level, which hands any
 remaining beam time to cells that can use it.
@@ -71,12 +73,30 @@ from scipy.optimize import linprog
 from skymesh.capacity.beams import BEAMS_PER_SAT, MAX_BEAMS_PER_CELL
 from skymesh.errors import InputError, SkyMeshError
 
-RESOURCE_KINDS = ("beam-time", "cell-beams", "sat-downlink", "isl", "gsl-feeder", "gateway",
-                  "demand")
+RESOURCE_KINDS = (
+    "beam-time",
+    "cell-beams",
+    "sat-downlink",
+    "isl",
+    "gsl-feeder",
+    "gateway",
+    "demand",
+)
 """Row kinds of the LP (``binding["kind"]``)."""
 
-REASONS = ("demand", "beam-time", "cell-beams", "sat-downlink", "isl", "gsl-feeder", "gateway",
-           "no-coverage", "no-route", "round-limit", "shared")
+REASONS = (
+    "demand",
+    "beam-time",
+    "cell-beams",
+    "sat-downlink",
+    "isl",
+    "gsl-feeder",
+    "gateway",
+    "no-coverage",
+    "no-route",
+    "round-limit",
+    "shared",
+)
 """What stopped a cell's rate (``cell_reason``): its demand met, the kind of the binding
 resource (largest dual among the resources its pairs use), no satellite in view, no allowed
 gateway from any satellite in view, the round limit, or ``shared`` (bound through resources
@@ -98,21 +118,23 @@ def _check(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, n_cells):
     ps = _as_int(pair_sat, "pair_sat")
     k = np.asarray(pair_capacity_mbps, dtype=float).reshape(-1)
     if not (pc.shape == ps.shape == k.shape):
-        raise InputError("pair_cell, pair_sat and pair_capacity_mbps must have the same length",
-                         field="pair_capacity_mbps")
+        raise InputError(
+            "pair_cell, pair_sat and pair_capacity_mbps must have the same length",
+            field="pair_capacity_mbps",
+        )
     d = np.asarray(cell_demand_mbps, dtype=float).reshape(-1)
     n_c = d.size if n_cells is None else int(n_cells)
     d = np.broadcast_to(d, (n_c,)).copy()
     if (d < 0).any() or np.isnan(d).any():
-        raise InputError("cell demands must be >= 0 Mbit/s (inf allowed)",
-                         field="cell_demand_mbps")
+        raise InputError("cell demands must be >= 0 Mbit/s (inf allowed)", field="cell_demand_mbps")
     if pc.size and (pc.min() < 0 or pc.max() >= n_c):
         raise InputError(f"pair_cell must lie in 0..{n_c - 1}", field="pair_cell")
     if ps.size and ps.min() < 0:
         raise InputError("pair_sat must be >= 0", field="pair_sat")
     if (k < 0).any() or not np.isfinite(k).all():
-        raise InputError("beam capacities must be finite and >= 0 Mbit/s",
-                         field="pair_capacity_mbps")
+        raise InputError(
+            "beam capacities must be finite and >= 0 Mbit/s", field="pair_capacity_mbps"
+        )
     return pc, ps, k, d, n_c
 
 
@@ -132,18 +154,19 @@ def _resources(pc, ps, k, n_c, beams_per_sat, cell_beam_cap, sat_downlink_mbps, 
     nb = np.broadcast_to(np.asarray(beams_per_sat, dtype=float), (n_sat,))
     if (nb < 0).any():
         raise InputError("beams_per_sat must be >= 0", field="beams_per_sat")
-    ccap = np.broadcast_to(np.asarray(MAX_BEAMS_PER_CELL if cell_beam_cap is None
-                                      else cell_beam_cap, dtype=float), (n_c,))
+    ccap = np.broadcast_to(
+        np.asarray(MAX_BEAMS_PER_CELL if cell_beam_cap is None else cell_beam_cap, dtype=float),
+        (n_c,),
+    )
     # usable pairs: positive capacity, a route to an allowed gateway
     usable = k > 0
     route = None
     if backhaul is not None:
         route = np.asarray(backhaul["route_of_pair"], dtype=np.int64).reshape(-1)
         if route.shape != (n_pairs,):
-            raise InputError("backhaul route_of_pair needs one entry per pair",
-                             field="backhaul")
+            raise InputError("backhaul route_of_pair needs one entry per pair", field="backhaul")
         usable &= route >= 0
-    P = np.flatnonzero(usable)                     # LP columns
+    P = np.flatnonzero(usable)  # LP columns
     n_var = P.size
     cP, sP, kP = pc[P], ps[P], k[P] * _SCALE
     cols = np.arange(n_var)
@@ -154,7 +177,7 @@ def _resources(pc, ps, k, n_c, beams_per_sat, cell_beam_cap, sat_downlink_mbps, 
     index.append(s_used)
     caps.append(nb[s_used])
     npc = np.bincount(cP, minlength=n_c)
-    c_lim = np.flatnonzero(ccap < npc)             # only rows that can bind
+    c_lim = np.flatnonzero(ccap < npc)  # only rows that can bind
     if c_lim.size:
         sel = np.isin(cP, c_lim)
         pos = np.full(n_c, -1)
@@ -177,18 +200,26 @@ def _resources(pc, ps, k, n_c, beams_per_sat, cell_beam_cap, sat_downlink_mbps, 
         for i, name in enumerate(RESOURCE_KINDS):
             code[bkind == name] = i
         if (code < 0).any():
-            raise InputError(f"unknown backhaul link kind {bkind[code < 0][0]!r}",
-                             field="backhaul")
+            raise InputError(f"unknown backhaul link kind {bkind[code < 0][0]!r}", field="backhaul")
         A = (Rb[:, route[P]] @ sp.diags(kP)).tocsr()
         live = np.flatnonzero(np.diff(A.indptr) > 0)
         blocks.append(A[live])
         kinds.append(code[live])
         index.append(live)
         caps.append(bcap[live] * _SCALE)
-    return {"A": sp.vstack(blocks, format="csr"), "kind": np.concatenate(kinds),
-            "index": np.concatenate(index), "cap": np.concatenate(caps),
-            "X": _rows(cP, kP, n_c, n_var), "usable": usable, "P": P, "n_var": n_var,
-            "n_sat": n_sat, "cP": cP, "kP": kP}
+    return {
+        "A": sp.vstack(blocks, format="csr"),
+        "kind": np.concatenate(kinds),
+        "index": np.concatenate(index),
+        "cap": np.concatenate(caps),
+        "X": _rows(cP, kP, n_c, n_var),
+        "usable": usable,
+        "P": P,
+        "n_var": n_var,
+        "n_sat": n_sat,
+        "cP": cP,
+        "kP": kP,
+    }
 
 
 def _quiet_highs(highspy):
@@ -200,7 +231,7 @@ def _quiet_highs(highspy):
 
     try:
         saved = -1 if getattr(_quiet_highs, "done", False) else os.dup(1)
-    except OSError:                 # no fd 1 at all: nothing to protect
+    except OSError:  # no fd 1 at all: nothing to protect
         saved = -1
     if saved < 0:
         h = highspy.Highs()
@@ -223,8 +254,14 @@ class _LinprogFill:
     round (the plain formulation; the benchmark's baseline)."""
 
     def __init__(self, A_res, cap_res, A_dem, b_dem, X, wS, active):
-        self.A_res, self.cap, self.A_dem, self.b_dem, self.X, self.wS = \
-            A_res, cap_res, A_dem, b_dem, X, wS
+        self.A_res, self.cap, self.A_dem, self.b_dem, self.X, self.wS = (
+            A_res,
+            cap_res,
+            A_dem,
+            b_dem,
+            X,
+            wS,
+        )
         self.n_var = X.shape[1]
         self.floor = np.zeros(X.shape[0])
         self.seconds = 0.0
@@ -240,16 +277,25 @@ class _LinprogFill:
     def solve_level(self, unf, t_max):
         n_var, n_res, n_dem = self.n_var, self.cap.size, self.b_dem.size
         frz = np.flatnonzero(self.floor > 0)
-        A = sp.vstack([sp.hstack([self.A_res, sp.csr_matrix((n_res, 1))]),
-                       sp.hstack([self.A_dem, sp.csr_matrix((n_dem, 1))]),
-                       sp.hstack([-self.X[unf], sp.csr_matrix(self.wS[unf][:, None])]),
-                       sp.hstack([-self.X[frz], sp.csr_matrix((frz.size, 1))])], format="csr")
+        A = sp.vstack(
+            [
+                sp.hstack([self.A_res, sp.csr_matrix((n_res, 1))]),
+                sp.hstack([self.A_dem, sp.csr_matrix((n_dem, 1))]),
+                sp.hstack([-self.X[unf], sp.csr_matrix(self.wS[unf][:, None])]),
+                sp.hstack([-self.X[frz], sp.csr_matrix((frz.size, 1))]),
+            ],
+            format="csr",
+        )
         b = np.r_[self.cap, self.b_dem, np.zeros(unf.size), -self.floor[frz]]
         bounds = np.c_[np.zeros(n_var + 1), np.r_[np.ones(n_var), t_max]]
         res = self._run(np.r_[np.zeros(n_var), -1.0], A, b, bounds)
         marg = -np.asarray(res.ineqlin.marginals)
-        return (float(res.x[-1]), marg[:n_res], marg[n_res + n_dem:n_res + n_dem + unf.size],
-                -np.asarray(res.upper.marginals)[:n_var])
+        return (
+            float(res.x[-1]),
+            marg[:n_res],
+            marg[n_res + n_dem : n_res + n_dem + unf.size],
+            -np.asarray(res.upper.marginals)[:n_var],
+        )
 
     def freeze(self, cells, level, last=False):
         self.floor[cells] = self.wS[cells] * level * (1 - 1e-9)
@@ -278,8 +324,19 @@ class _HighsFill:
     see e.g. Desrosiers & Luebbecke, "A primer in column generation", 2005). Each round's LP
     is therefore solved exactly over *all* pairs."""
 
-    def __init__(self, A_res, cap_res, A_dem, b_dem, X, wS, active, init_cols=None,
-                 cell_of=None, add_per_cell=2):
+    def __init__(
+        self,
+        A_res,
+        cap_res,
+        A_dem,
+        b_dem,
+        X,
+        wS,
+        active,
+        init_cols=None,
+        cell_of=None,
+        add_per_cell=2,
+    ):
         import highspy
 
         self.cell_of, self.n_cells, self.add_per_cell = cell_of, X.shape[0], add_per_cell
@@ -297,11 +354,12 @@ class _HighsFill:
         self.cost = np.zeros(n_var)
         h = _quiet_highs(highspy)
         h.setOptionValue("presolve", "off")
-        h.setOptionValue("simplex_strategy", 4)     # primal simplex
+        h.setOptionValue("simplex_strategy", 4)  # primal simplex
         inf = highspy.kHighsInf
         # column 0 is t: -w_c on the fairness rows
-        t_col = sp.csc_matrix((-wS[active], (self.row_of[active], np.zeros(active.size, int))),
-                              shape=(self.n_rows, 1))
+        t_col = sp.csc_matrix(
+            (-wS[active], (self.row_of[active], np.zeros(active.size, int))), shape=(self.n_rows, 1)
+        )
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = 1, self.n_rows
         lp.col_cost_ = np.array([-1.0])
@@ -326,9 +384,16 @@ class _HighsFill:
             return
         sub = self.Ay[:, j]
         sub.sort_indices()
-        self.h.addCols(j.size, self.cost[j], np.zeros(j.size), np.ones(j.size), sub.nnz,
-                       sub.indptr[:-1].astype(np.int32), sub.indices.astype(np.int32),
-                       sub.data.astype(float))
+        self.h.addCols(
+            j.size,
+            self.cost[j],
+            np.zeros(j.size),
+            np.ones(j.size),
+            sub.nnz,
+            sub.indptr[:-1].astype(np.int32),
+            sub.indices.astype(np.int32),
+            sub.data.astype(float),
+        )
         self.in_model[j] = True
         self.cols = np.r_[self.cols, j]
 
@@ -340,8 +405,7 @@ class _HighsFill:
             self.seconds += time.perf_counter() - t0
             st = self.h.getModelStatus()
             if st != hs.HighsModelStatus.kOptimal:
-                raise SkyMeshError("beam assignment LP failed: "
-                                   f"{self.h.modelStatusToString(st)}")
+                raise SkyMeshError(f"beam assignment LP failed: {self.h.modelStatusToString(st)}")
             sol = self.h.getSolution()
             pi = np.asarray(sol.row_dual)
             rc = self.cost - self.Ay.T @ pi
@@ -350,8 +414,9 @@ class _HighsFill:
                 return sol
             self.added_rounds += 1
             # the most attractive few per cell, so the model stays small
-            self._add(cand[_best_per_cell(self.cell_of[cand], -rc[cand], self.n_cells,
-                                          self.add_per_cell)])
+            self._add(
+                cand[_best_per_cell(self.cell_of[cand], -rc[cand], self.n_cells, self.add_per_cell)]
+            )
 
     def solve_level(self, unf, t_max):
         self.h.changeColBounds(0, 0.0, float(t_max) if np.isfinite(t_max) else self.inf)
@@ -362,7 +427,7 @@ class _HighsFill:
         mu_pair = np.zeros(self.n_var)
         up = x[1:] >= 1 - 1e-9
         mu_pair[self.cols[up]] = cd[1:][up]
-        return float(x[0]), rd[:self.n_res], rd[self.row_of[unf]], mu_pair
+        return float(x[0]), rd[: self.n_res], rd[self.row_of[unf]], mu_pair
 
     def freeze(self, cells, level, last=False):
         cells = np.asarray(cells)
@@ -370,13 +435,16 @@ class _HighsFill:
         keep = rows >= 0
         rows, cells = rows[keep], cells[keep]
         lv = np.broadcast_to(np.asarray(level, dtype=float), keep.shape)[keep]
-        if not last:        # after the last round t is fixed at 0: its coefficients are moot
+        if not last:  # after the last round t is fixed at 0: its coefficients are moot
             for r in rows.tolist():
                 self.h.changeCoeff(int(r), 0, 0.0)
         if rows.size:
-            self.h.changeRowsBounds(rows.size, rows.astype(np.int32),
-                                    self.wS[cells] * lv * (1 - 1e-9),
-                                    np.full(rows.size, self.inf))
+            self.h.changeRowsBounds(
+                rows.size,
+                rows.astype(np.int32),
+                self.wS[cells] * lv * (1 - 1e-9),
+                np.full(rows.size, self.inf),
+            )
 
     def current(self):
         y = np.zeros(self.n_var)
@@ -387,8 +455,9 @@ class _HighsFill:
         self.h.changeColBounds(0, 0.0, 0.0)
         self.cost = -self.colsum
         m = self.cols.size
-        self.h.changeColsCost(m + 1, np.arange(m + 1, dtype=np.int32),
-                              np.r_[0.0, self.cost[self.cols]])
+        self.h.changeColsCost(
+            m + 1, np.arange(m + 1, dtype=np.int32), np.r_[0.0, self.cost[self.cols]]
+        )
         sol = self._run()
         y = np.zeros(self.n_var)
         y[self.cols] = np.clip(np.asarray(sol.col_value)[1:], 0.0, 1.0)
@@ -418,10 +487,23 @@ def _attribute(ci, touch, weight_res, kind_res, mu_pair, cP, n_c, tol):
     return np.where((pair_top[ci] > tol) & (pair_top[ci] >= top), "cell-beams", out)
 
 
-def assign_cells(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, *, n_cells=None,
-                 cell_weight=None, cell_beam_cap=None, beams_per_sat=BEAMS_PER_SAT,
-                 sat_downlink_mbps=None, backhaul=None, max_rounds: int = 64,
-                 tol: float = 1e-7, solver: str = "highspy", initial_pairs: int = 8) -> dict:
+def assign_cells(
+    pair_cell,
+    pair_sat,
+    pair_capacity_mbps,
+    cell_demand_mbps,
+    *,
+    n_cells=None,
+    cell_weight=None,
+    cell_beam_cap=None,
+    beams_per_sat=BEAMS_PER_SAT,
+    sat_downlink_mbps=None,
+    backhaul=None,
+    max_rounds: int = 64,
+    tol: float = 1e-7,
+    solver: str = "highspy",
+    initial_pairs: int = 8,
+) -> dict:
     """Max-min fair beam time for every cell in one slot (see the module docstring).
 
     Parameters
@@ -466,11 +548,9 @@ def assign_cells(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, *, n
         unit -- beams or Mbit/s -- ``tight`` bool); ``rounds``, ``levels``
         (t per round), ``lp_seconds``; ``totals`` (scalars).
     """
-    pc, ps, k, d, n_c = _check(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps,
-                               n_cells)
+    pc, ps, k, d, n_c = _check(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, n_cells)
     if solver not in ("highspy", "linprog"):
-        raise InputError(f"unknown solver {solver!r}; use 'highspy' or 'linprog'",
-                         field="solver")
+        raise InputError(f"unknown solver {solver!r}; use 'highspy' or 'linprog'", field="solver")
     n_pairs = pc.size
     if cell_weight is None:
         w = np.where(np.isfinite(d), d, 1.0)
@@ -482,7 +562,7 @@ def assign_cells(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, *, n
     usable, P, n_var, n_sat, cP = rs["usable"], rs["P"], rs["n_var"], rs["n_sat"], rs["cP"]
     A_res, kind_res, idx_res, cap_res, X = (rs[x] for x in ("A", "kind", "index", "cap", "X"))
     n_res = cap_res.size
-    has_pair = np.bincount(pc[k > 0], minlength=n_c) > 0   # a beam that closes
+    has_pair = np.bincount(pc[k > 0], minlength=n_c) > 0  # a beam that closes
     has_use = np.bincount(pc[usable], minlength=n_c) > 0
     reason = np.full(n_c, "", dtype=object)
     reason[~has_pair] = "no-coverage"
@@ -499,14 +579,23 @@ def assign_cells(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, *, n
     Xb.data[:] = 1.0
     A_res_b = A_res.copy()
     A_res_b.data[:] = 1.0
-    touch = (Xb @ A_res_b.T).tocsr()               # cells x resource rows they use
+    touch = (Xb @ A_res_b.T).tocsr()  # cells x resource rows they use
 
     levels, rounds = [], 0
     last_t = 0.0
     active = np.flatnonzero(~frozen)
     if solver == "highspy":
-        lp = _HighsFill(A_res, cap_res, A_dem, dS[fin], X, wS, active,
-                        _best_per_cell(cP, rs["kP"], n_c, initial_pairs), cell_of=cP)
+        lp = _HighsFill(
+            A_res,
+            cap_res,
+            A_dem,
+            dS[fin],
+            X,
+            wS,
+            active,
+            _best_per_cell(cP, rs["kP"], n_c, initial_pairs),
+            cell_of=cP,
+        )
     else:
         lp = _LinprogFill(A_res, cap_res, A_dem, dS[fin], X, wS, active)
     while not frozen.all() and n_var:
@@ -518,8 +607,7 @@ def assign_cells(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, *, n
             break
         rounds += 1
         unf = np.flatnonzero(~frozen)
-        ratio = np.where(np.isfinite(d[unf]), dS[unf] / np.where(wS[unf] > 0, wS[unf], 1),
-                         np.inf)
+        ratio = np.where(np.isfinite(d[unf]), dS[unf] / np.where(wS[unf] > 0, wS[unf], 1), np.inf)
         t_max = ratio.min(initial=np.inf)
         t, mu_res, mu_fair, mu_pair = lp.solve_level(unf, t_max)
         last_t = t
@@ -532,7 +620,7 @@ def assign_cells(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, *, n
             level[unf[dem_hit]] = ratio[dem_hit]
         cap_hit = (mu_fair > tol) & ~newly[unf]
         if not cap_hit.any() and not newly.any():
-            cap_hit = np.ones(unf.size, bool)      # degenerate duals: all at this level
+            cap_hit = np.ones(unf.size, bool)  # degenerate duals: all at this level
         ci = unf[cap_hit]
         newly[ci] = True
         level[ci] = t
@@ -540,8 +628,7 @@ def assign_cells(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, *, n
         # with the largest dual x right-hand side (its share of t by strong duality); the
         # pair bounds y <= 1 (one beam of a satellite on a cell) count as cell-beams
         if ci.size:
-            reason[ci] = _attribute(ci, touch, mu_res * cap_res, kind_res, mu_pair, cP, n_c,
-                                    tol)
+            reason[ci] = _attribute(ci, touch, mu_res * cap_res, kind_res, mu_pair, cP, n_c, tol)
         frozen |= newly
         lp.freeze(np.flatnonzero(newly), level[np.flatnonzero(newly)], last=frozen.all())
     # final LP: hold every cell at its level, maximise the total served rate
@@ -561,21 +648,41 @@ def assign_cells(pair_cell, pair_sat, pair_capacity_mbps, cell_demand_mbps, *, n
     tight = load >= cap_res * (1 - 1e-6) - 1e-9
     kind_names = np.array(RESOURCE_KINDS, dtype=object)
     unit = np.where(np.isin(kind_res, (0, 1)), 1.0, 1.0 / _SCALE)
-    binding = {"kind": kind_names[kind_res], "index": idx_res, "capacity": cap_res * unit,
-               "load": load * unit, "tight": tight}
+    binding = {
+        "kind": kind_names[kind_res],
+        "index": idx_res,
+        "capacity": cap_res * unit,
+        "load": load * unit,
+        "tight": tight,
+    }
     fin_all = np.isfinite(d)
-    totals = {"n_cells": n_c, "n_pairs": n_pairs, "n_lp_columns": n_var,
-              "rate_mbps": float(rate.sum()),
-              "demand_mbps": float(d[fin_all].sum()),
-              "n_cells_served": int((cell_rate > 0).sum()),
-              "n_cells_covered": int(has_pair.sum()),
-              "beams_in_use": float(beam_time.sum()),
-              "min_level": float(cell_level[has_use & (w > 0)].min())
-              if (has_use & (w > 0)).any() else float("nan")}
-    return {"beam_time": beam_time, "rate_mbps": rate, "cell_rate_mbps": cell_rate,
-            "cell_level": cell_level, "cell_reason": reason.astype(str), "cell_weight": w,
-            "sat_beam_time": sat_bt, "binding": binding, "rounds": rounds,
-            "levels": np.asarray(levels), "lp_seconds": lp_s, "totals": totals}
+    totals = {
+        "n_cells": n_c,
+        "n_pairs": n_pairs,
+        "n_lp_columns": n_var,
+        "rate_mbps": float(rate.sum()),
+        "demand_mbps": float(d[fin_all].sum()),
+        "n_cells_served": int((cell_rate > 0).sum()),
+        "n_cells_covered": int(has_pair.sum()),
+        "beams_in_use": float(beam_time.sum()),
+        "min_level": float(cell_level[has_use & (w > 0)].min())
+        if (has_use & (w > 0)).any()
+        else float("nan"),
+    }
+    return {
+        "beam_time": beam_time,
+        "rate_mbps": rate,
+        "cell_rate_mbps": cell_rate,
+        "cell_level": cell_level,
+        "cell_reason": reason.astype(str),
+        "cell_weight": w,
+        "sat_beam_time": sat_bt,
+        "binding": binding,
+        "rounds": rounds,
+        "levels": np.asarray(levels),
+        "lp_seconds": lp_s,
+        "totals": totals,
+    }
 
 
 def terminal_rates(result: dict, terminal_cell, terminal_weight, terminal_demand_mbps):
@@ -591,9 +698,18 @@ def terminal_rates(result: dict, terminal_cell, terminal_weight, terminal_demand
     return np.minimum(result["cell_level"][cell] * w, d)
 
 
-def carry_at_rate(pair_cell, pair_sat, pair_capacity_mbps, cell_terminals, target_mbps, *,
-                  beams_per_sat=BEAMS_PER_SAT, cell_beam_cap=None, sat_downlink_mbps=None,
-                  backhaul=None) -> dict:
+def carry_at_rate(
+    pair_cell,
+    pair_sat,
+    pair_capacity_mbps,
+    cell_terminals,
+    target_mbps,
+    *,
+    beams_per_sat=BEAMS_PER_SAT,
+    cell_beam_cap=None,
+    sat_downlink_mbps=None,
+    backhaul=None,
+) -> dict:
     """How many terminals the region can carry at ``target_mbps`` (one LP, HiGHS).
 
     Scales every covered cell's terminal count by a common factor ``alpha`` and maximises it:
@@ -616,8 +732,7 @@ def carry_at_rate(pair_cell, pair_sat, pair_capacity_mbps, cell_terminals, targe
     the pair bounds y <= 1 count as ``cell-beams``), ``lp_seconds``.
     """
     n = np.asarray(cell_terminals, dtype=float).reshape(-1)
-    pc, ps, k, _, n_c = _check(pair_cell, pair_sat, pair_capacity_mbps, np.zeros(n.size),
-                               n.size)
+    pc, ps, k, _, n_c = _check(pair_cell, pair_sat, pair_capacity_mbps, np.zeros(n.size), n.size)
     if not target_mbps > 0:
         raise InputError("target rate must be > 0 Mbit/s", field="target_mbps")
     rs = _resources(pc, ps, k, n_c, beams_per_sat, cell_beam_cap, sat_downlink_mbps, backhaul)
@@ -625,21 +740,36 @@ def carry_at_rate(pair_cell, pair_sat, pair_capacity_mbps, cell_terminals, targe
     cells = np.flatnonzero(use)
     n_var = rs["n_var"]
     n_res = rs["cap"].size
-    A_ub = sp.vstack([
-        sp.hstack([rs["A"], sp.csr_matrix((n_res, 1))]),
-        sp.hstack([-rs["X"][cells], sp.csr_matrix(n[cells][:, None] * target_mbps * _SCALE)]),
-    ], format="csr")
+    A_ub = sp.vstack(
+        [
+            sp.hstack([rs["A"], sp.csr_matrix((n_res, 1))]),
+            sp.hstack([-rs["X"][cells], sp.csr_matrix(n[cells][:, None] * target_mbps * _SCALE)]),
+        ],
+        format="csr",
+    )
     b_ub = np.r_[rs["cap"], np.zeros(cells.size)]
     t0 = time.perf_counter()
-    res = linprog(np.r_[np.zeros(n_var), -1.0], A_ub=A_ub, b_ub=b_ub,
-                  bounds=np.c_[np.zeros(n_var + 1), np.r_[np.ones(n_var), np.inf]],
-                  method="highs")
+    res = linprog(
+        np.r_[np.zeros(n_var), -1.0],
+        A_ub=A_ub,
+        b_ub=b_ub,
+        bounds=np.c_[np.zeros(n_var + 1), np.r_[np.ones(n_var), np.inf]],
+        method="highs",
+    )
     lp_s = time.perf_counter() - t0
     n_cov = int(n[cells].sum())
     if cells.size == 0:
-        return {"alpha": 0.0, "n_covered": 0, "n_at_target": 0, "n_more": 0,
-                "binding_kind": "no-coverage", "dual_by_kind": {}, "n_admitted": 0,
-                "cell_admitted": np.zeros(n_c), "lp_seconds": lp_s}
+        return {
+            "alpha": 0.0,
+            "n_covered": 0,
+            "n_at_target": 0,
+            "n_more": 0,
+            "binding_kind": "no-coverage",
+            "dual_by_kind": {},
+            "n_admitted": 0,
+            "cell_admitted": np.zeros(n_c),
+            "lp_seconds": lp_s,
+        }
     if res.status != 0:
         raise SkyMeshError(f"capacity LP failed: {res.message}")
     alpha = float(res.x[-1])
@@ -647,27 +777,41 @@ def carry_at_rate(pair_cell, pair_sat, pair_capacity_mbps, cell_terminals, targe
     mu = -np.asarray(res.ineqlin.marginals)[:n_res] * rs["cap"]
     by = np.bincount(rs["kind"], weights=np.maximum(mu, 0.0), minlength=len(RESOURCE_KINDS))
     by[RESOURCE_KINDS.index("cell-beams")] += np.maximum(
-        -np.asarray(res.upper.marginals)[:n_var], 0.0).sum()
+        -np.asarray(res.upper.marginals)[:n_var], 0.0
+    ).sum()
     dual_by_kind = {RESOURCE_KINDS[i]: float(v) for i, v in enumerate(by) if v > 1e-12}
     at = int(np.floor(alpha * n_cov + 1e-9))
     # admission: the most of today's terminals that can all have the target at once
     # (max sum a_c, 0 <= a_c <= n_c, x_c >= a_c * target), its per-cell floor
     nc = cells.size
-    A2 = sp.vstack([
-        sp.hstack([rs["A"], sp.csr_matrix((n_res, nc))]),
-        sp.hstack([-rs["X"][cells], sp.identity(nc, format="csr") * (target_mbps * _SCALE)]),
-    ], format="csr")
+    A2 = sp.vstack(
+        [
+            sp.hstack([rs["A"], sp.csr_matrix((n_res, nc))]),
+            sp.hstack([-rs["X"][cells], sp.identity(nc, format="csr") * (target_mbps * _SCALE)]),
+        ],
+        format="csr",
+    )
     t0 = time.perf_counter()
-    res2 = linprog(np.r_[np.zeros(n_var), -np.ones(nc)], A_ub=A2,
-                   b_ub=np.r_[rs["cap"], np.zeros(nc)],
-                   bounds=np.c_[np.zeros(n_var + nc), np.r_[np.ones(n_var), n[cells]]],
-                   method="highs")
+    res2 = linprog(
+        np.r_[np.zeros(n_var), -np.ones(nc)],
+        A_ub=A2,
+        b_ub=np.r_[rs["cap"], np.zeros(nc)],
+        bounds=np.c_[np.zeros(n_var + nc), np.r_[np.ones(n_var), n[cells]]],
+        method="highs",
+    )
     lp_s += time.perf_counter() - t0
     if res2.status != 0:
         raise SkyMeshError(f"capacity LP failed: {res2.message}")
     admitted = np.zeros(n_c)
     admitted[cells] = np.floor(res2.x[n_var:] + 1e-6)
-    return {"alpha": alpha, "n_covered": n_cov, "n_at_target": at, "n_more": at - n_cov,
-            "binding_kind": max(dual_by_kind, key=dual_by_kind.get) if dual_by_kind else "",
-            "dual_by_kind": dual_by_kind, "n_admitted": int(admitted.sum()),
-            "cell_admitted": admitted, "lp_seconds": lp_s}
+    return {
+        "alpha": alpha,
+        "n_covered": n_cov,
+        "n_at_target": at,
+        "n_more": at - n_cov,
+        "binding_kind": max(dual_by_kind, key=dual_by_kind.get) if dual_by_kind else "",
+        "dual_by_kind": dual_by_kind,
+        "n_admitted": int(admitted.sum()),
+        "cell_admitted": admitted,
+        "lp_seconds": lp_s,
+    }

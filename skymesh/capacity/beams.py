@@ -72,11 +72,19 @@ USER_MIN_ELEVATION_DEG = 25.0
 """User terminal elevation mask after the 2020 modification (FCC 21-48, 27 Apr 2021, fn. 3)."""
 
 
-def beam_pairs(sat_ecef_km, cell_lat_deg, cell_lon_deg, *,
-               min_elevation_deg=USER_MIN_ELEVATION_DEG,
-               link: LinkParams = STARLINK_USER_DOWNLINK_KU, channels_per_beam: float = 1.0,
-               frequency_reuse: float = 1.0, beam_capacity_mbps: float | None = None,
-               sat_usable=None, capacity_fn=None) -> dict:
+def beam_pairs(
+    sat_ecef_km,
+    cell_lat_deg,
+    cell_lon_deg,
+    *,
+    min_elevation_deg=USER_MIN_ELEVATION_DEG,
+    link: LinkParams = STARLINK_USER_DOWNLINK_KU,
+    channels_per_beam: float = 1.0,
+    frequency_reuse: float = 1.0,
+    beam_capacity_mbps: float | None = None,
+    sat_usable=None,
+    capacity_fn=None,
+) -> dict:
     """Every (cell, satellite) pair in view at one instant, with its beam capacity.
 
     Parameters
@@ -108,41 +116,61 @@ def beam_pairs(sat_ecef_km, cell_lat_deg, cell_lon_deg, *,
     """
     sat = np.asarray(sat_ecef_km, dtype=float)
     if sat.ndim != 2 or sat.shape[1] != 3:
-        raise InputError(f"satellite positions must be (N, 3) km, got shape {sat.shape}",
-                         field="sat_ecef_km")
+        raise InputError(
+            f"satellite positions must be (N, 3) km, got shape {sat.shape}", field="sat_ecef_km"
+        )
     clat = np.asarray(cell_lat_deg, dtype=float).reshape(-1)
     clon = np.asarray(cell_lon_deg, dtype=float).reshape(-1)
     if clat.shape != clon.shape:
-        raise InputError(f"{clat.size} cell latitudes but {clon.size} longitudes",
-                         field="cell_lon_deg")
+        raise InputError(
+            f"{clat.size} cell latitudes but {clon.size} longitudes", field="cell_lon_deg"
+        )
     if not channels_per_beam > 0 or not frequency_reuse > 0:
-        raise InputError("channels_per_beam and frequency_reuse must be > 0",
-                         field="channels_per_beam")
+        raise InputError(
+            "channels_per_beam and frequency_reuse must be > 0", field="channels_per_beam"
+        )
     if sat_usable is not None:
         ok = np.asarray(sat_usable, dtype=bool).reshape(-1)
         if ok.shape != (sat.shape[0],):
             raise InputError("sat_usable must have one entry per satellite", field="sat_usable")
         sat = np.where(ok[:, None], sat, np.nan)
-    empty = {"cell": np.empty(0, np.int64), "sat": np.empty(0, np.int64),
-             "range_km": np.empty(0), "elevation_deg": np.empty(0), "capacity_mbps": np.empty(0)}
+    empty = {
+        "cell": np.empty(0, np.int64),
+        "sat": np.empty(0, np.int64),
+        "range_km": np.empty(0),
+        "elevation_deg": np.empty(0),
+        "capacity_mbps": np.empty(0),
+    }
     if clat.size == 0 or sat.shape[0] == 0:
         return empty
-    g, s, _, rng, el = visible_pairs(sat[:, None, :], clat, clon,
-                                     min_elevation_deg=min_elevation_deg)
+    g, s, _, rng, el = visible_pairs(
+        sat[:, None, :], clat, clon, min_elevation_deg=min_elevation_deg
+    )
     if beam_capacity_mbps is not None:
         if not beam_capacity_mbps > 0:
             raise InputError("beam_capacity_mbps must be > 0", field="beam_capacity_mbps")
         cap = np.full(g.size, float(beam_capacity_mbps))
     elif capacity_fn is not None:
-        cap = np.asarray(capacity_fn(rng, el, clat[g], clon[g], g), dtype=float) \
-            * channels_per_beam / frequency_reuse
+        cap = (
+            np.asarray(capacity_fn(rng, el, clat[g], clon[g], g), dtype=float)
+            * channels_per_beam
+            / frequency_reuse
+        )
     else:
-        cap = link_capacity_mbps(rng, el, link, clat[g], clon[g]) \
-            * channels_per_beam / frequency_reuse
+        cap = (
+            link_capacity_mbps(rng, el, link, clat[g], clon[g])
+            * channels_per_beam
+            / frequency_reuse
+        )
     keep = cap > 0
     order = np.lexsort((s[keep], g[keep]))
-    return {"cell": g[keep][order], "sat": s[keep][order], "range_km": rng[keep][order],
-            "elevation_deg": el[keep][order], "capacity_mbps": cap[keep][order]}
+    return {
+        "cell": g[keep][order],
+        "sat": s[keep][order],
+        "range_km": rng[keep][order],
+        "elevation_deg": el[keep][order],
+        "capacity_mbps": cap[keep][order],
+    }
 
 
 def hop_schedule(pair_sat, beam_time, n_beams=BEAMS_PER_SAT, *, tol: float = 1e-9) -> dict:
@@ -171,20 +199,20 @@ def hop_schedule(pair_sat, beam_time, n_beams=BEAMS_PER_SAT, *, tol: float = 1e-
     if (y < -tol).any() or (y > 1 + tol).any():
         raise InputError("beam-time fractions must lie in [0, 1]", field="beam_time")
     y = np.clip(y, 0.0, 1.0)
-    nb = np.broadcast_to(np.asarray(n_beams, dtype=np.int64),
-                         (int(s.max()) + 1 if s.size else 0,))
+    nb = np.broadcast_to(np.asarray(n_beams, dtype=np.int64), (int(s.max()) + 1 if s.size else 0,))
     used = np.flatnonzero(y > tol)
     order = used[np.lexsort((used, s[used]))]
     ss, yy = s[order], y[order]
     first = np.r_[True, ss[1:] != ss[:-1]] if ss.size else np.zeros(0, bool)
     cum = np.cumsum(yy)
     base = np.repeat(cum[first] - yy[first], np.diff(np.r_[np.flatnonzero(first), ss.size]))
-    end = cum - base                      # per-satellite running total, beam-slots
+    end = cum - base  # per-satellite running total, beam-slots
     start = end - yy
     if ss.size and (end > nb[ss] + 1e-6).any():
         bad = int(ss[np.argmax(end > nb[ss] + 1e-6)])
-        raise InputError(f"satellite {bad} has more beam time than its {int(nb[bad])} beams",
-                         field="beam_time")
+        raise InputError(
+            f"satellite {bad} has more beam time than its {int(nb[bad])} beams", field="beam_time"
+        )
     b0 = np.floor(start + tol).astype(np.int64)
     b1 = np.floor(end - tol).astype(np.int64)
     split = b1 > b0
@@ -194,7 +222,12 @@ def hop_schedule(pair_sat, beam_time, n_beams=BEAMS_PER_SAT, *, tol: float = 1e-
     p_start = [start - b0, np.zeros(split.sum())]
     p_stop = [np.where(split, 1.0, end - b0), end[split] - b1[split]]
     pair = np.concatenate(p_pair)
-    out = {"pair": pair, "sat": s[pair], "beam": np.concatenate(p_beam),
-           "start": np.concatenate(p_start), "stop": np.concatenate(p_stop)}
+    out = {
+        "pair": pair,
+        "sat": s[pair],
+        "beam": np.concatenate(p_beam),
+        "start": np.concatenate(p_start),
+        "stop": np.concatenate(p_stop),
+    }
     srt = np.lexsort((out["start"], out["beam"], out["sat"]))
     return {k: v[srt] for k, v in out.items()}

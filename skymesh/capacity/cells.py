@@ -49,8 +49,9 @@ class Cells(NamedTuple):
 
 def _check_resolution(resolution) -> int:
     if not isinstance(resolution, (int, np.integer)) or not 0 <= resolution <= 15:
-        raise InputError(f"H3 resolution must be a whole number 0-15, got {resolution!r}",
-                         field="resolution")
+        raise InputError(
+            f"H3 resolution must be a whole number 0-15, got {resolution!r}", field="resolution"
+        )
     return int(resolution)
 
 
@@ -89,8 +90,11 @@ def cells_of(lat_deg, lon_deg, resolution: int = DEFAULT_RESOLUTION) -> Cells:
         return Cells(np.empty(0, np.int64), np.empty(0, np.int64), e, e.copy())
     pts, inv = np.unique(np.stack([lat, lon], axis=1), axis=0, return_inverse=True)
     inv = inv.ravel()
-    per_pt = np.fromiter((h3.str_to_int(h3.latlng_to_cell(a, b, res)) for a, b in pts),
-                         dtype=np.int64, count=len(pts))
+    per_pt = np.fromiter(
+        (h3.str_to_int(h3.latlng_to_cell(a, b, res)) for a, b in pts),
+        dtype=np.int64,
+        count=len(pts),
+    )
     ids, cell_of_pt = np.unique(per_pt, return_inverse=True)
     centres = np.array([_centre(int(c)) for c in ids], dtype=float).reshape(-1, 2)
     return Cells(ids, cell_of_pt.ravel()[inv].astype(np.int64), centres[:, 0], centres[:, 1])
@@ -103,6 +107,8 @@ def cell_names(ids) -> np.ndarray:
 
 def cell_area_km2(ids) -> np.ndarray:
     """Exact area (km²) of each cell (int64 indexes or H3 strings)."""
-    out = [h3.cell_area(c if isinstance(c, str) else h3.int_to_str(int(c)), unit="km^2")
-           for c in np.atleast_1d(ids)]
+    out = [
+        h3.cell_area(c if isinstance(c, str) else h3.int_to_str(int(c)), unit="km^2")
+        for c in np.atleast_1d(ids)
+    ]
     return np.asarray(out, dtype=float)

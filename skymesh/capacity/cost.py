@@ -95,8 +95,11 @@ def monthly_bill(terminals_by_month, params: CostParams, start_terminals: float 
         ``month`` ('YYYY-MM'), ``terminals``, ``new_terminals``, ``replaced_terminals``,
         ``hardware_usd``, ``service_usd``, ``total_usd``, ``cumulative_usd``.
     """
-    items = list(terminals_by_month.items()) if hasattr(terminals_by_month, "items") \
+    items = (
+        list(terminals_by_month.items())
+        if hasattr(terminals_by_month, "items")
         else list(terminals_by_month)
+    )
     if not items:
         raise InputError("no months given", field="terminals_by_month")
     k = np.array([_parse_month(m) for m, _ in items])
@@ -110,9 +113,16 @@ def monthly_bill(terminals_by_month, params: CostParams, start_terminals: float 
     hardware = (new + replaced) * params.terminal_price_usd
     service = n * params.monthly_service_usd
     total = hardware + service
-    return {"month": np.array([_format_month(x) for x in k]), "terminals": n,
-            "new_terminals": new, "replaced_terminals": replaced, "hardware_usd": hardware,
-            "service_usd": service, "total_usd": total, "cumulative_usd": np.cumsum(total)}
+    return {
+        "month": np.array([_format_month(x) for x in k]),
+        "terminals": n,
+        "new_terminals": new,
+        "replaced_terminals": replaced,
+        "hardware_usd": hardware,
+        "service_usd": service,
+        "total_usd": total,
+        "cumulative_usd": np.cumsum(total),
+    }
 
 
 def interpolate_months(anchors: dict, start: str, end: str) -> dict:
@@ -147,19 +157,19 @@ class CostScenario:
 
 UKRAINE_2022 = CostScenario(
     name="ukraine_2022",
-    params=CostParams(terminal_price_usd=1_500.0, monthly_service_usd=500.0,
-                      replacements_per_month=500.0),
+    params=CostParams(
+        terminal_price_usd=1_500.0, monthly_service_usd=500.0, replacements_per_month=500.0
+    ),
     anchors={
-        "2022-03": 5_000,    # 5,000 delivered by 5 Apr 2022 (USAID release, 5 Apr 2022, N)
-        "2022-05": 10_000,   # >10,000 terminals, 2 May 2022 (minister M. Fedorov, N)
-        "2022-09": 20_000,   # ~20,000 in SpaceX's Sept 2022 letter (CNN, 13-14 Oct 2022, N)
-        "2022-12": 22_000,   # ~22,000 received, 20 Dec 2022 (Fedorov to Bloomberg, N)
-        "2023-02": 30_000,   # 30,000 in Ukraine, 23 Feb 2023 (Fedorov tweet, N)
-        "2023-03": 40_000,   # + 10,000 "on the way" from Germany (same post, N); flat after (U)
+        "2022-03": 5_000,  # 5,000 delivered by 5 Apr 2022 (USAID release, 5 Apr 2022, N)
+        "2022-05": 10_000,  # >10,000 terminals, 2 May 2022 (minister M. Fedorov, N)
+        "2022-09": 20_000,  # ~20,000 in SpaceX's Sept 2022 letter (CNN, 13-14 Oct 2022, N)
+        "2022-12": 22_000,  # ~22,000 received, 20 Dec 2022 (Fedorov to Bloomberg, N)
+        "2023-02": 30_000,  # 30,000 in Ukraine, 23 Feb 2023 (Fedorov tweet, N)
+        "2023-03": 40_000,  # + 10,000 "on the way" from Germany (same post, N); flat after (U)
     },
     start_terminals=0.0,
-    periods={"rest_of_2022": ("2022-09", "2022-12"),
-             "next_12_months": ("2022-10", "2023-09")},
+    periods={"rest_of_2022": ("2022-09", "2022-12"), "next_12_months": ("2022-10", "2023-09")},
     reported_usd={"rest_of_2022": 120e6, "next_12_months": 400e6},
 )
 """Starlink in Ukraine, 2022-23 (terminal counts, costs and requests as reported 2022-23).
@@ -184,7 +194,8 @@ Reported (SpaceX's Sept 2022 letter to the Pentagon, reported by CNN 13-14 Oct 2
 "rest of 2022" as Sep-Dec 2022 and "next 12 months" as Oct 2022-Sep 2023.
 
 Result (`run_scenario`): ~$52 M (Sep-Dec 2022) and ~$239 M (Oct 2022-Sep 2023), i.e. 0.43x
-and 0.60x the reported figures -- the same order of magnitude, on the low side. The reported figures imply $120 M / (4 x 20,000) = $1,500 and
+and 0.60x the reported figures -- the same order of magnitude, on the low side. The reported
+figures imply $120 M / (4 x 20,000) = $1,500 and
 $400 M / (12 x 20,000) = $1,667 per terminal-month all in (**D**), about three times the
 Premium tier: the letter evidently priced more than list service (capacity, ground segment,
 military-grade use), which no source here breaks down.
@@ -207,6 +218,10 @@ def run_scenario(scenario: CostScenario) -> dict:
         bill = monthly_bill(series, scenario.params, start_terminals=start)
         total = float(bill["total_usd"].sum())
         reported = scenario.reported_usd.get(label)
-        out[label] = {"bill": bill, "total_usd": total, "reported_usd": reported,
-                      "ratio": None if reported is None else total / reported}
+        out[label] = {
+            "bill": bill,
+            "total_usd": total,
+            "reported_usd": reported,
+            "ratio": None if reported is None else total / reported,
+        }
     return out

@@ -21,7 +21,8 @@ forward direction: internet -> terminal).
   default `DEFAULT_DIURNAL_PROFILE` is an **assumption** (U) of the usual residential shape:
   trough ~0.2 at 04-05 h, daytime plateau ~0.6, evening peak at 21 h. Only its peak is
   anchored: Starlink reports US "peak hours" as 18-21 h local (Starlink network update,
-  starlink.com/updates, Mar 2024, **P**). Factors are interpolated linearly between hour centres (``k + 0.5``), periodic over
+  starlink.com/updates, Mar 2024, **P**). Factors are interpolated linearly between hour
+  centres (``k + 0.5``), periodic over
   the day; ``interpolate=False`` holds each hour's factor constant instead.
 
 Terminal placement: explicit points, or a count per country drawn by population with
@@ -64,20 +65,45 @@ from skymesh.capacity.cells import DEFAULT_RESOLUTION, cells_of
 from skymesh.errors import InputError
 from skymesh.timebase import parse_time
 
-DEFAULT_DIURNAL_PROFILE = np.array([
-    0.55, 0.40, 0.30, 0.24, 0.21, 0.21, 0.25, 0.33,   # 00-07 h
-    0.42, 0.50, 0.56, 0.60, 0.63, 0.64, 0.65, 0.67,   # 08-15 h
-    0.71, 0.77, 0.85, 0.93, 0.99, 1.00, 0.92, 0.75,   # 16-23 h
-])
+DEFAULT_DIURNAL_PROFILE = np.array(
+    [
+        0.55,
+        0.40,
+        0.30,
+        0.24,
+        0.21,
+        0.21,
+        0.25,
+        0.33,  # 00-07 h
+        0.42,
+        0.50,
+        0.56,
+        0.60,
+        0.63,
+        0.64,
+        0.65,
+        0.67,  # 08-15 h
+        0.71,
+        0.77,
+        0.85,
+        0.93,
+        0.99,
+        1.00,
+        0.92,
+        0.75,  # 16-23 h
+    ]
+)
 """Hourly demand factors by local solar hour (0 = 00:00-01:00), peak 1.0 at 21 h.
-**Assumption (U)**; peak placed in Starlink's 18-21 h "peak hours" (Starlink network update, Mar 2024, P)."""
+**Assumption (U)**; peak placed in Starlink's 18-21 h "peak hours" (Starlink network update,
+Mar 2024, P)."""
 
 HOUSEHOLD_GB_PER_MONTH = 453.0
 """Average UK fixed-broadband household volume (Ofcom Connected Nations 2022, via ISPreview;
 N)."""
 
-DEFAULT_BUSY_HOUR_MBPS = float(HOUSEHOLD_GB_PER_MONTH * 8e3 / (30.44 * 86400.0)
-                               / DEFAULT_DIURNAL_PROFILE.mean())
+DEFAULT_BUSY_HOUR_MBPS = float(
+    HOUSEHOLD_GB_PER_MONTH * 8e3 / (30.44 * 86400.0) / DEFAULT_DIURNAL_PROFILE.mean()
+)
 """Busy-hour Mbit/s per household terminal: 453 GB/month as a mean rate (1.38 Mbit/s) divided
 by the default profile's mean (0.587) -> ~2.35 Mbit/s. **D/U** (see the module docstring)."""
 
@@ -88,8 +114,9 @@ WAR_ZONE_MULTIPLIER = 100.0
 def _profile(profile) -> np.ndarray:
     p = DEFAULT_DIURNAL_PROFILE if profile is None else np.asarray(profile, dtype=float)
     if p.shape != (24,):
-        raise InputError(f"a diurnal profile has 24 hourly factors, got shape {p.shape}",
-                         field="profile")
+        raise InputError(
+            f"a diurnal profile has 24 hourly factors, got shape {p.shape}", field="profile"
+        )
     if not np.isfinite(p).all() or (p < 0).any():
         raise InputError("profile factors must be finite and >= 0", field="profile")
     return p
@@ -104,8 +131,9 @@ def local_solar_hour(utc_time, lon_deg) -> np.ndarray:
         s = (utc_time - utc_time.astype("datetime64[D]")) / np.timedelta64(1, "s")
         utc_h = float(s) / 3600.0
     else:
-        raise InputError("utc_time must be a datetime, an ISO string or numpy datetime64",
-                         field="utc_time")
+        raise InputError(
+            "utc_time must be a datetime, an ISO string or numpy datetime64", field="utc_time"
+        )
     return np.mod(utc_h + np.asarray(lon_deg, dtype=float) / 15.0, 24.0)
 
 
@@ -124,9 +152,16 @@ def diurnal_factor(local_hour, profile=None, interpolate: bool = True) -> np.nda
     return p[k % 24] * (1.0 - f) + p[(k + 1) % 24] * f
 
 
-def demand_mbps(terminals, busy_hour_mbps=DEFAULT_BUSY_HOUR_MBPS, multiplier=1.0,
-                utc_time=None, lon_deg=None, profile=None, interpolate: bool = True,
-                subscribers=1.0):
+def demand_mbps(
+    terminals,
+    busy_hour_mbps=DEFAULT_BUSY_HOUR_MBPS,
+    multiplier=1.0,
+    utc_time=None,
+    lon_deg=None,
+    profile=None,
+    interpolate: bool = True,
+    subscribers=1.0,
+):
     """Demand of each terminal (Mbit/s) at one instant.
 
     Parameters
@@ -173,11 +208,16 @@ def demand_mbps(terminals, busy_hour_mbps=DEFAULT_BUSY_HOUR_MBPS, multiplier=1.0
         factor = diurnal_factor(hours, profile, interpolate)
     with np.errstate(invalid="ignore"):
         out = busy * mult * factor * subs
-    return np.where(np.isnan(out), 0.0, out)          # inf x 0 (no demand at all) -> 0
+    return np.where(np.isnan(out), 0.0, out)  # inf x 0 (no demand at all) -> 0
 
 
-def place_terminals(counts_by_country: dict, seed: int = 0, weight: str = "population",
-                    resolution: int = DEFAULT_RESOLUTION, countries=None) -> dict:
+def place_terminals(
+    counts_by_country: dict,
+    seed: int = 0,
+    weight: str = "population",
+    resolution: int = DEFAULT_RESOLUTION,
+    countries=None,
+) -> dict:
     """Terminals spread over countries, with their H3 cells.
 
     Parameters
@@ -194,6 +234,7 @@ def place_terminals(counts_by_country: dict, seed: int = 0, weight: str = "popul
         fields ``cell_ids``, ``cell_index``, ``cell_lat_deg``, ``cell_lon_deg``.
     """
     from skymesh.ground.countries import sample_points
+
     lat, lon, code = [], [], []
     for i, (iso2, n) in enumerate(counts_by_country.items()):
         a, b = sample_points(iso2, int(n), weight=weight, seed=seed + i, countries=countries)
@@ -203,17 +244,25 @@ def place_terminals(counts_by_country: dict, seed: int = 0, weight: str = "popul
     lat = np.concatenate(lat) if lat else np.empty(0)
     lon = np.concatenate(lon) if lon else np.empty(0)
     code = np.concatenate(code) if code else np.empty(0, dtype=object)
-    return {"lat_deg": lat, "lon_deg": lon, "country": code,
-            **terminals_in_cells(lat, lon, resolution)}
+    return {
+        "lat_deg": lat,
+        "lon_deg": lon,
+        "country": code,
+        **terminals_in_cells(lat, lon, resolution),
+    }
 
 
 def terminals_in_cells(lat_deg, lon_deg, resolution: int = DEFAULT_RESOLUTION) -> dict:
     """Explicit terminal points -> ``cell_ids``, ``cell_index``, ``cell_lat_deg``,
     ``cell_lon_deg`` and ``terminals_per_cell`` (C,)."""
     c = cells_of(lat_deg, lon_deg, resolution)
-    return {"cell_ids": c.ids, "cell_index": c.index, "cell_lat_deg": c.lat_deg,
-            "cell_lon_deg": c.lon_deg,
-            "terminals_per_cell": np.bincount(c.index, minlength=len(c.ids))}
+    return {
+        "cell_ids": c.ids,
+        "cell_index": c.index,
+        "cell_lat_deg": c.lat_deg,
+        "cell_lon_deg": c.lon_deg,
+        "terminals_per_cell": np.bincount(c.index, minlength=len(c.ids)),
+    }
 
 
 def cell_demand_mbps(cell_index, demand, n_cells: int | None = None) -> np.ndarray:
@@ -235,8 +284,14 @@ def place_in_polygon(geom, n: int, seed: int = 0, weight: str = "population"):
     that leaves the polygon keeps the place itself). ``"area"``: uniform on the sphere.
     """
     import shapely
-    from skymesh.ground.countries import (POPULATION_JITTER_KM, _geonames_places, _jitter,
-                                          _sample_area)
+
+    from skymesh.ground.countries import (
+        POPULATION_JITTER_KM,
+        _geonames_places,
+        _jitter,
+        _sample_area,
+    )
+
     if not isinstance(n, (int, np.integer)) or n < 0:
         raise InputError(f"n must be a whole number >= 0, got {n!r}", field="n")
     rng = np.random.default_rng(seed)
@@ -245,14 +300,15 @@ def place_in_polygon(geom, n: int, seed: int = 0, weight: str = "population"):
     if weight == "area":
         return _sample_area(geom, int(n), rng)
     if weight != "population":
-        raise InputError(f"unknown weight '{weight}'; use 'area' or 'population'",
-                         field="weight")
+        raise InputError(f"unknown weight '{weight}'; use 'area' or 'population'", field="weight")
     _, plat, plon, ppop = _geonames_places()
     shapely.prepare(geom)
     sel = (ppop > 0) & shapely.contains_xy(geom, plon, plat)
     if not sel.any():
-        raise InputError("no GeoNames place of 15,000+ people lies inside the region; "
-                         "use area placement", field="region")
+        raise InputError(
+            "no GeoNames place of 15,000+ people lies inside the region; use area placement",
+            field="region",
+        )
     plat, plon, ppop = plat[sel], plon[sel], ppop[sel]
     pick = rng.choice(len(ppop), size=int(n), p=ppop / ppop.sum())
     lat, lon = plat[pick], plon[pick]
@@ -262,6 +318,7 @@ def place_in_polygon(geom, n: int, seed: int = 0, weight: str = "population"):
 
 
 # --- subscriber weights ----------------------------------------------------------------------
+
 
 def group_sizes(loaded) -> list[int]:
     """Terminals each ``[[terminals]]`` group of a loaded scenario places, in order (the order
@@ -274,9 +331,11 @@ def group_sizes(loaded) -> list[int]:
             sizes.append(int(group.count))
         elif group.largest is not None:
             from skymesh.ground.places import largest_places
+
             sizes.append(len(largest_places(group.largest, group.country)[0]))
         else:
             from skymesh.ground.places import load_hypatia_cities
+
             sizes.append(len(load_hypatia_cities(loaded.resolve(group.file))[1]))
     return sizes
 
@@ -293,16 +352,30 @@ def terminal_weights(loaded, n_terminals: int | None = None) -> np.ndarray:
             return np.ones(sum(group_sizes(loaded)))
         return np.ones(int(n_terminals))
     sizes = group_sizes(loaded)
-    w = np.concatenate([np.full(k, 1.0 if g.subscribers is None else g.subscribers / k)
-                        for g, k in zip(groups, sizes)]) if sizes else np.empty(0)
+    w = (
+        np.concatenate(
+            [
+                np.full(k, 1.0 if g.subscribers is None else g.subscribers / k)
+                for g, k in zip(groups, sizes)
+            ]
+        )
+        if sizes
+        else np.empty(0)
+    )
     if n_terminals is not None and w.size != int(n_terminals):
-        raise InputError(f"the terminal groups place {w.size} terminals, the run has "
-                         f"{n_terminals}", file=loaded.source, field="terminals")
+        raise InputError(
+            f"the terminal groups place {w.size} terminals, the run has {n_terminals}",
+            file=loaded.source,
+            field="terminals",
+        )
     for i, (g, k) in enumerate(zip(groups, sizes)):
         if g.subscribers is not None and g.subscribers < k:
-            raise InputError(f"subscribers = {g.subscribers:,} is fewer than the group's "
-                             f"{k:,} sampled terminals (a sample stands for >= 1 subscriber)",
-                             file=loaded.source, field=f"terminals.{i}.subscribers")
+            raise InputError(
+                f"subscribers = {g.subscribers:,} is fewer than the group's "
+                f"{k:,} sampled terminals (a sample stands for >= 1 subscriber)",
+                file=loaded.source,
+                field=f"terminals.{i}.subscribers",
+            )
     return w
 
 
@@ -314,8 +387,10 @@ def weights_note(loaded, weights=None) -> str:
         if g.subscribers is None:
             continue
         where = g.name or g.country or "group"
-        parts.append(f"{where}: one sampled terminal stands for {g.subscribers / k:,.4g} "
-                     f"subscribers ({g.subscribers:,} subscribers, a sample of {k:,})")
+        parts.append(
+            f"{where}: one sampled terminal stands for {g.subscribers / k:,.4g} "
+            f"subscribers ({g.subscribers:,} subscribers, a sample of {k:,})"
+        )
     if not parts:
         return ""
     total = "" if weights is None else f"; {float(np.sum(weights)):,.0f} subscribers in all"
@@ -339,8 +414,9 @@ def weighted_percentiles(values, weights, q) -> np.ndarray:
     return np.percentile(v[keep], qs, weights=w[keep], method="inverted_cdf")
 
 
-def subscribers_at_rate(R, capacity_mbps, target_mbps, demand_mbps=None, weights=None,
-                        order=None) -> dict:
+def subscribers_at_rate(
+    R, capacity_mbps, target_mbps, demand_mbps=None, weights=None, order=None
+) -> dict:
     """How many subscribers can all get ``target_mbps`` each, samples admitted in ``order``.
 
     Sample f (a column of the routes ``R``) stands for ``weights[f]`` subscribers and needs
@@ -355,15 +431,27 @@ def subscribers_at_rate(R, capacity_mbps, target_mbps, demand_mbps=None, weights
     ``admitted`` (sample indices), ``limiting_link`` (-1 if all fit).
     """
     import scipy.sparse as sp
+
     from skymesh.capacity.allocation import max_terminals_at_rate
+
     R = sp.csr_matrix(R, dtype=float)
     n = R.shape[1]
-    w = np.ones(n) if weights is None else \
-        np.broadcast_to(np.asarray(weights, dtype=float), (n,)).copy()
+    w = (
+        np.ones(n)
+        if weights is None
+        else np.broadcast_to(np.asarray(weights, dtype=float), (n,)).copy()
+    )
     if not (w > 0).all() or not np.isfinite(w).all():
         raise InputError("weights must be finite and > 0", field="weights")
-    d = None if demand_mbps is None else \
-        np.broadcast_to(np.asarray(demand_mbps, dtype=float), (n,)) / w
+    d = (
+        None
+        if demand_mbps is None
+        else np.broadcast_to(np.asarray(demand_mbps, dtype=float), (n,)) / w
+    )
     out = max_terminals_at_rate(R @ sp.diags(w), capacity_mbps, target_mbps, d, order=order)
-    return {"n_samples": out["n_terminals"], "n_subscribers": float(w[out["admitted"]].sum()),
-            "admitted": out["admitted"], "limiting_link": out["limiting_link"]}
+    return {
+        "n_samples": out["n_terminals"],
+        "n_subscribers": float(w[out["admitted"]].sum()),
+        "admitted": out["admitted"],
+        "limiting_link": out["limiting_link"],
+    }

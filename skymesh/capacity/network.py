@@ -91,8 +91,13 @@ import scipy.sparse as sp
 
 from skymesh.capacity.allocation import max_min_fair, max_terminals_at_rate
 from skymesh.errors import InputError
-from skymesh.links.budget import (OPTICAL_ISL, STARLINK_GATEWAY_KA_UPLINK,
-                                  STARLINK_USER_DOWNLINK_KU, LinkParams, link_capacity_mbps)
+from skymesh.links.budget import (
+    OPTICAL_ISL,
+    STARLINK_GATEWAY_KA_UPLINK,
+    STARLINK_USER_DOWNLINK_KU,
+    LinkParams,
+    link_capacity_mbps,
+)
 from skymesh.links.visibility import local_frames
 from skymesh.orbits.frames import geodetic_to_ecef
 
@@ -121,8 +126,12 @@ class NetworkCapacityParams:
     def __post_init__(self):
         if not (isinstance(self.beams_per_sat, (int, np.integer)) and self.beams_per_sat >= 1):
             raise InputError("beams_per_sat must be a whole number >= 1", field="beams_per_sat")
-        for name in ("channels_per_beam", "frequency_reuse", "isl_capacity_mbps",
-                     "feeder_carriers"):
+        for name in (
+            "channels_per_beam",
+            "frequency_reuse",
+            "isl_capacity_mbps",
+            "feeder_carriers",
+        ):
             if not getattr(self, name) > 0:
                 raise InputError(f"{name} must be > 0", field=name)
 
@@ -151,14 +160,27 @@ def _routes_step(routes, step):
     if path.ndim == 3:
         path, gw = path[step], gw[step]
     if path.ndim != 2 or gw.shape != path.shape[:1]:
-        raise InputError("routes must hold 'path' (G, L) and 'gateway' (G,) for one step "
-                         "(or (K, G, L) / (K, G) with step=k)", field="routes")
+        raise InputError(
+            "routes must hold 'path' (G, L) and 'gateway' (G,) for one step "
+            "(or (K, G, L) / (K, G) with step=k)",
+            field="routes",
+        )
     return path.astype(np.int64), gw.astype(np.int64)
 
 
-def build_step_network(sat_ecef_km, routes, terminal_cell, cell_lat_deg, cell_lon_deg,
-                       gateway_lat_deg, gateway_lon_deg, demand_mbps=np.inf,
-                       params: NetworkCapacityParams = NetworkCapacityParams(), *, step=0):
+def build_step_network(
+    sat_ecef_km,
+    routes,
+    terminal_cell,
+    cell_lat_deg,
+    cell_lon_deg,
+    gateway_lat_deg,
+    gateway_lon_deg,
+    demand_mbps=np.inf,
+    params: NetworkCapacityParams = NetworkCapacityParams(),
+    *,
+    step=0,
+):
     """Links, capacities, beam choice and incidence matrix of one step (no allocation).
 
     Parameters
@@ -194,11 +216,14 @@ def build_step_network(sat_ecef_km, routes, terminal_cell, cell_lat_deg, cell_lo
     glon = np.asarray(gateway_lon_deg, dtype=float).reshape(-1)
     n_cells, n_gw, n_sat = clat.size, glat.size, sat.shape[0]
     if cell.shape != (n_term,):
-        raise InputError(f"terminal_cell has {cell.size} entries, routes have {n_term} "
-                         "terminals", field="terminal_cell")
+        raise InputError(
+            f"terminal_cell has {cell.size} entries, routes have {n_term} terminals",
+            field="terminal_cell",
+        )
     if n_term and ((cell < 0).any() or (cell >= n_cells).any()):
-        raise InputError("terminal_cell indices must lie in 0..len(cell_lat_deg)-1",
-                         field="terminal_cell")
+        raise InputError(
+            "terminal_cell indices must lie in 0..len(cell_lat_deg)-1", field="terminal_cell"
+        )
     if (gw >= n_gw).any():
         raise InputError("routes name a gateway beyond gateway_lat_deg", field="routes")
     demand = np.broadcast_to(np.asarray(demand_mbps, dtype=float), (n_term,)).copy()
@@ -262,16 +287,28 @@ def build_step_network(sat_ecef_km, routes, terminal_cell, cell_lat_deg, cell_lo
 
     add("beam", s_up * n_cells + c_up, s_up, c_up, beam_cap, col)
     if p.sat_downlink_mbps is not None:
-        add("sat-downlink", s_up, s_up, np.full(n_srv, -1),
-            lambda s, b: np.full(s.size, float(p.sat_downlink_mbps)), col)
+        add(
+            "sat-downlink",
+            s_up,
+            s_up,
+            np.full(n_srv, -1),
+            lambda s, b: np.full(s.size, float(p.sat_downlink_mbps)),
+            col,
+        )
     # ISLs, directed in the forward direction (toward the up-link satellite)
     sp_path = path[served_index]
     if sp_path.shape[1] > 1:
         frm, to = sp_path[:, 1:], sp_path[:, :-1]
         m = frm >= 0
         tcol = np.broadcast_to(col[:, None], frm.shape)[m]
-        add("isl", frm[m] * n_sat + to[m], frm[m], to[m],
-            lambda a, b: np.full(a.size, float(p.isl_capacity_mbps)), tcol)
+        add(
+            "isl",
+            frm[m] * n_sat + to[m],
+            frm[m],
+            to[m],
+            lambda a, b: np.full(a.size, float(p.isl_capacity_mbps)),
+            tcol,
+        )
     # feeder: gateway -> last satellite
     last = sp_path[col, hops[served_index] - 1] if n_srv else np.zeros(0, np.int64)
     g_srv = gw[served_index]
@@ -283,37 +320,73 @@ def build_step_network(sat_ecef_km, routes, terminal_cell, cell_lat_deg, cell_lo
         return link_capacity_mbps(rng, el, p.feeder_link) * p.feeder_carriers
 
     add("gsl-feeder", g_srv * n_sat + last, g_srv, last, feeder_cap, col)
-    site = _per_gateway(p.gateway_antennas, n_gw, "gateway_antennas") * \
-        _per_gateway(p.gateway_antenna_mbps, n_gw, "gateway_antenna_mbps")
+    site = _per_gateway(p.gateway_antennas, n_gw, "gateway_antennas") * _per_gateway(
+        p.gateway_antenna_mbps, n_gw, "gateway_antenna_mbps"
+    )
     add("gateway", g_srv, g_srv, np.full(n_srv, -1), lambda g, b: site[g], col)
 
     row = np.concatenate(rows)
     R = sp.csr_matrix((np.ones(row.size), (row, np.concatenate(cols))), shape=(n_links, n_srv))
     R.sum_duplicates()
-    R.data[:] = 1.0                       # a route never counts a link twice
-    return {"R": R, "capacity_mbps": np.concatenate(caps), "kind": np.concatenate(kinds),
-            "a": np.concatenate(la), "b": np.concatenate(lb), "served_index": served_index,
-            "reason": reason, "demand_mbps": demand,
-            "beams": {"sat": b_sat, "cell": b_cell, "served": beam_on,
-                      "demand_mbps": np.where(n_inf > 0, np.inf, d_fin), "n_terminals": count}}
+    R.data[:] = 1.0  # a route never counts a link twice
+    return {
+        "R": R,
+        "capacity_mbps": np.concatenate(caps),
+        "kind": np.concatenate(kinds),
+        "a": np.concatenate(la),
+        "b": np.concatenate(lb),
+        "served_index": served_index,
+        "reason": reason,
+        "demand_mbps": demand,
+        "beams": {
+            "sat": b_sat,
+            "cell": b_cell,
+            "served": beam_on,
+            "demand_mbps": np.where(n_inf > 0, np.inf, d_fin),
+            "n_terminals": count,
+        },
+    }
 
 
 _REASONS = np.array(["served", "no-route", "no-beam"], dtype=object)
 
 
-def allocate_step(sat_ecef_km, routes, terminal_cell, cell_lat_deg, cell_lon_deg,
-                  gateway_lat_deg, gateway_lon_deg, demand_mbps=np.inf,
-                  params: NetworkCapacityParams = NetworkCapacityParams(), *, weights=None,
-                  step=0) -> dict:
+def allocate_step(
+    sat_ecef_km,
+    routes,
+    terminal_cell,
+    cell_lat_deg,
+    cell_lon_deg,
+    gateway_lat_deg,
+    gateway_lon_deg,
+    demand_mbps=np.inf,
+    params: NetworkCapacityParams = NetworkCapacityParams(),
+    *,
+    weights=None,
+    step=0,
+) -> dict:
     """Max-min fair throughput of every terminal at one step (arguments as
     :func:`build_step_network`; ``weights`` (G,) for weighted fairness). See the module
     docstring for the model and the result's keys."""
-    net = build_step_network(sat_ecef_km, routes, terminal_cell, cell_lat_deg, cell_lon_deg,
-                             gateway_lat_deg, gateway_lon_deg, demand_mbps, params, step=step)
+    net = build_step_network(
+        sat_ecef_km,
+        routes,
+        terminal_cell,
+        cell_lat_deg,
+        cell_lon_deg,
+        gateway_lat_deg,
+        gateway_lon_deg,
+        demand_mbps,
+        params,
+        step=step,
+    )
     srv = net["served_index"]
     n_term = net["reason"].size
-    w = None if weights is None else \
-        np.broadcast_to(np.asarray(weights, dtype=float), (n_term,))[srv]
+    w = (
+        None
+        if weights is None
+        else np.broadcast_to(np.asarray(weights, dtype=float), (n_term,))[srv]
+    )
     d_srv = net["demand_mbps"][srv]
     mm = max_min_fair(net["R"], net["capacity_mbps"], d_srv, w)
     rate = np.zeros(n_term)
@@ -326,26 +399,46 @@ def allocate_step(sat_ecef_km, routes, terminal_cell, cell_lat_deg, cell_lon_deg
     hit = bott >= 0
     bkind[hit] = lk[bott[hit]]
     n_links = net["capacity_mbps"].size
-    links = {"kind": lk, "a": net["a"], "b": net["b"], "capacity_mbps": net["capacity_mbps"],
-             "load_mbps": mm["link_load_mbps"], "saturated": mm["saturated"],
-             "n_terminals": np.diff(net["R"].indptr),
-             "n_bottlenecked": np.bincount(bott[hit], minlength=n_links)}
+    links = {
+        "kind": lk,
+        "a": net["a"],
+        "b": net["b"],
+        "capacity_mbps": net["capacity_mbps"],
+        "load_mbps": mm["link_load_mbps"],
+        "saturated": mm["saturated"],
+        "n_terminals": np.diff(net["R"].indptr),
+        "n_bottlenecked": np.bincount(bott[hit], minlength=n_links),
+    }
     sat_idx = np.flatnonzero(mm["saturated"])
     sat_idx = sat_idx[np.lexsort((sat_idx, -links["n_bottlenecked"][sat_idx]))]
     served = net["reason"] == 0
-    totals = {"n_terminals": n_term, "n_served": int(served.sum()),
-              "n_no_route": int((net["reason"] == 1).sum()),
-              "n_no_beam": int((net["reason"] == 2).sum()),
-              "throughput_mbps": float(rate[served].sum()),
-              "min_rate_mbps": float(rate[served].min()) if served.any() else float("nan"),
-              "n_links": n_links, "n_saturated": int(sat_idx.size),
-              "n_beams_used": int(net["beams"]["served"].sum()),
-              "rounds": mm["rounds"]}
-    return {"rate_mbps": rate, "served": served, "reason": _REASONS[net["reason"]],
-            "bottleneck": bott, "bottleneck_kind": bkind, "links": links,
-            "saturated": {k: v[sat_idx] for k, v in links.items()}, "beams": net["beams"],
-            "R": net["R"], "capacity_mbps": net["capacity_mbps"], "demand_mbps": d_srv,
-            "served_index": srv, "totals": totals}
+    totals = {
+        "n_terminals": n_term,
+        "n_served": int(served.sum()),
+        "n_no_route": int((net["reason"] == 1).sum()),
+        "n_no_beam": int((net["reason"] == 2).sum()),
+        "throughput_mbps": float(rate[served].sum()),
+        "min_rate_mbps": float(rate[served].min()) if served.any() else float("nan"),
+        "n_links": n_links,
+        "n_saturated": int(sat_idx.size),
+        "n_beams_used": int(net["beams"]["served"].sum()),
+        "rounds": mm["rounds"],
+    }
+    return {
+        "rate_mbps": rate,
+        "served": served,
+        "reason": _REASONS[net["reason"]],
+        "bottleneck": bott,
+        "bottleneck_kind": bkind,
+        "links": links,
+        "saturated": {k: v[sat_idx] for k, v in links.items()},
+        "beams": net["beams"],
+        "R": net["R"],
+        "capacity_mbps": net["capacity_mbps"],
+        "demand_mbps": d_srv,
+        "served_index": srv,
+        "totals": totals,
+    }
 
 
 def terminals_at_rate(result: dict, target_mbps: float, order="least-loaded") -> dict:
@@ -377,12 +470,17 @@ def terminals_at_rate(result: dict, target_mbps: float, order="least-loaded") ->
         with np.errstate(divide="ignore"):
             press = np.where(c > 0, users / np.where(c > 0, c, 1.0), np.inf)
         Rc = R.tocsc()
-        score = sp.csc_matrix((press[Rc.indices], Rc.indices, Rc.indptr),
-                              shape=R.shape).max(axis=0).toarray().ravel()
+        score = (
+            sp.csc_matrix((press[Rc.indices], Rc.indices, Rc.indptr), shape=R.shape)
+            .max(axis=0)
+            .toarray()
+            .ravel()
+        )
         local = np.lexsort((np.arange(n), score))
     elif isinstance(order, str):
-        raise InputError(f"unknown order '{order}'; use 'least-loaded', 'index' or an array",
-                         field="order")
+        raise InputError(
+            f"unknown order '{order}'; use 'least-loaded', 'index' or an array", field="order"
+        )
     else:
         pos = np.full(result["rate_mbps"].size, -1)
         pos[srv] = np.arange(n)
@@ -390,17 +488,28 @@ def terminals_at_rate(result: dict, target_mbps: float, order="least-loaded") ->
         local = local[local >= 0]
     out = max_terminals_at_rate(R, c, target_mbps, result["demand_mbps"], order=local)
     lim = out["limiting_link"]
-    return {"n_terminals": out["n_terminals"], "admitted": srv[out["admitted"]],
-            "limiting_link": lim,
-            "limiting_kind": "" if lim < 0 else str(result["links"]["kind"][lim]),
-            "target_mbps": float(target_mbps)}
+    return {
+        "n_terminals": out["n_terminals"],
+        "admitted": srv[out["admitted"]],
+        "limiting_link": lim,
+        "limiting_kind": "" if lim < 0 else str(result["links"]["kind"][lim]),
+        "target_mbps": float(target_mbps),
+    }
 
 
 # ---- backhaul of a beam assignment: every satellite's route to the internet, per exit group
 
 
-def satellite_routes(n_sats: int, gateway_links, exit_mask, *, mode="isl", isl_pairs=None,
-                     isl_km=None, max_hops: int = 64) -> dict:
+def satellite_routes(
+    n_sats: int,
+    gateway_links,
+    exit_mask,
+    *,
+    mode="isl",
+    isl_pairs=None,
+    isl_km=None,
+    max_hops: int = 64,
+) -> dict:
     """Shortest-delay route from every satellite to an allowed gateway, per exit group.
 
     The same graph and search as :func:`skymesh.network.egress.egress_routes` (one min-only
@@ -434,15 +543,23 @@ def satellite_routes(n_sats: int, gateway_links, exit_mask, *, mode="isl", isl_p
     n_groups, n_gw = mask.shape
     layout = EgressLayout(int(n_sats), 0, n_gw, n_groups)
     km = None if isl_km is None else np.asarray(isl_km, dtype=float).reshape(-1, 1)
-    graph = egress_graph(layout, mode, 1, isl_pairs=isl_pairs, isl_km=km,
-                         gateway_links=gateway_links, exit_mask=mask[:, :, None])
+    graph = egress_graph(
+        layout,
+        mode,
+        1,
+        isl_pairs=isl_pairs,
+        isl_km=km,
+        gateway_links=gateway_links,
+        exit_mask=mask[:, :, None],
+    )
     path = np.full((n_groups, n_sats, max_hops), -1, dtype=np.int64)
     gateway = np.full((n_groups, n_sats), -1, dtype=np.int64)
     delay = np.full((n_groups, n_sats), np.nan)
     used = 1
     for g in range(n_groups):
-        dist, pred, _ = dijkstra(graph, directed=True, indices=layout.sink0 + g,
-                              return_predecessors=True, min_only=True)
+        dist, pred, _ = dijkstra(
+            graph, directed=True, indices=layout.sink0 + g, return_predecessors=True, min_only=True
+        )
         reach = np.flatnonzero(np.isfinite(dist[:n_sats]))
         cur = reach.copy()
         h = 0
@@ -456,11 +573,16 @@ def satellite_routes(n_sats: int, gateway_links, exit_mask, *, mode="isl", isl_p
             h += 1
         used = max(used, h)
         delay[g, :] = np.where(gateway[g] >= 0, 1e3 * dist[:n_sats], np.nan)
-    return {"path": path[:, :, :max(used - 1, 1)], "gateway": gateway, "delay_ms": delay}
+    return {"path": path[:, :, : max(used - 1, 1)], "gateway": gateway, "delay_ms": delay}
 
 
-def backhaul_network(sat_ecef_km, routes: dict, gateway_lat_deg, gateway_lon_deg,
-                     params: NetworkCapacityParams = NetworkCapacityParams()) -> dict:
+def backhaul_network(
+    sat_ecef_km,
+    routes: dict,
+    gateway_lat_deg,
+    gateway_lon_deg,
+    params: NetworkCapacityParams = NetworkCapacityParams(),
+) -> dict:
     """Capacitated backhaul links of :func:`satellite_routes`, as links x routes incidence.
 
     Route ``r = group * N + sat`` carries traffic a beam of satellite ``sat`` delivers to a
@@ -512,8 +634,14 @@ def backhaul_network(sat_ecef_km, routes: dict, gateway_lat_deg, gateway_lon_deg
         frm, to = rp[:, 1:], rp[:, :-1]
         m = frm >= 0
         rcol = np.broadcast_to(rid[:, None], frm.shape)[m]
-        add("isl", frm[m] * n_sat + to[m], frm[m], to[m],
-            lambda a, b: np.full(a.size, float(p.isl_capacity_mbps)), rcol)
+        add(
+            "isl",
+            frm[m] * n_sat + to[m],
+            frm[m],
+            to[m],
+            lambda a, b: np.full(a.size, float(p.isl_capacity_mbps)),
+            rcol,
+        )
     last = rp[np.arange(rid.size), hops - 1] if rid.size else np.zeros(0, np.int64)
     g_r = flat_gw[rid]
 
@@ -524,21 +652,31 @@ def backhaul_network(sat_ecef_km, routes: dict, gateway_lat_deg, gateway_lon_deg
         return link_capacity_mbps(rng, el, p.feeder_link) * p.feeder_carriers
 
     add("gsl-feeder", g_r * n_sat + last, g_r, last, feeder_cap, rid)
-    site = _per_gateway(p.gateway_antennas, n_gw, "gateway_antennas") * \
-        _per_gateway(p.gateway_antenna_mbps, n_gw, "gateway_antenna_mbps")
+    site = _per_gateway(p.gateway_antennas, n_gw, "gateway_antennas") * _per_gateway(
+        p.gateway_antenna_mbps, n_gw, "gateway_antenna_mbps"
+    )
     add("gateway", g_r, g_r, np.full(rid.size, -1), lambda g, b: site[g], rid)
     n_routes = n_groups * n_sat
     if rows:
         row = np.concatenate(rows)
-        R = sp.csr_matrix((np.ones(row.size), (row, np.concatenate(cols))),
-                          shape=(n_links, n_routes))
+        R = sp.csr_matrix(
+            (np.ones(row.size), (row, np.concatenate(cols))), shape=(n_links, n_routes)
+        )
         R.sum_duplicates()
         R.data[:] = 1.0
         cat = np.concatenate
-        out = {"capacity_mbps": cat(caps), "kind": cat(kinds).astype(str), "a": cat(la),
-               "b": cat(lb)}
+        out = {
+            "capacity_mbps": cat(caps),
+            "kind": cat(kinds).astype(str),
+            "a": cat(la),
+            "b": cat(lb),
+        }
     else:
         R = sp.csr_matrix((0, n_routes))
-        out = {"capacity_mbps": np.zeros(0), "kind": np.zeros(0, str),
-               "a": np.zeros(0, np.int64), "b": np.zeros(0, np.int64)}
+        out = {
+            "capacity_mbps": np.zeros(0),
+            "kind": np.zeros(0, str),
+            "a": np.zeros(0, np.int64),
+            "b": np.zeros(0, np.int64),
+        }
     return {"R": R, **out, "route_ok": ok, "n_sats": n_sat}

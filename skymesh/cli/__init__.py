@@ -12,11 +12,18 @@ import sys
 import typer
 
 from skymesh import __version__
-from skymesh.errors import SkyMeshError, printable
+from skymesh.cli import (  # noqa: F401,E402  (registers the commands)
+    access,
+    capacity,  # noqa: F401,E402  (registers `skymesh capacity`)
+    data,
+    orbits,
+    pictures,
+    runs,
+    service,  # noqa: F401,E402  (registers `skymesh serve`, `skymesh audit`)
+    validate,
+)
 from skymesh.cli.common import app, console, err_console
-from skymesh.cli import access, data, orbits, pictures, runs, validate  # noqa: F401,E402  (registers the commands)
-from skymesh.cli import capacity  # noqa: F401,E402  (registers `skymesh capacity`)
-from skymesh.cli import service  # noqa: F401,E402  (registers `skymesh serve`, `skymesh audit`)
+from skymesh.errors import SkyMeshError, printable
 
 
 @app.callback(invoke_without_command=True)
@@ -35,14 +42,17 @@ def _usage_classes():
     usage, exits, aborts = [], [], []
     try:
         from typer._click import exceptions as tc
+
         usage.append(tc.ClickException)
     except ImportError:
         pass
     import typer.exceptions as te
+
     exits.append(getattr(te, "Exit", typer.Exit))
     aborts.append(getattr(te, "Abort", typer.Abort))
     try:
         import click
+
         usage.append(click.ClickException)
         exits.append(click.exceptions.Exit)
         aborts.append(click.exceptions.Abort)
@@ -74,8 +84,7 @@ def main(argv=None) -> int:
         result = app(args=args, prog_name="skymesh", standalone_mode=False)
         return int(result) if isinstance(result, int) else 0
     except SkyMeshError as exc:
-        err_console.print(printable(f"error: {exc}"), markup=False, highlight=False,
-                          soft_wrap=True)
+        err_console.print(printable(f"error: {exc}"), markup=False, highlight=False, soft_wrap=True)
         return 2
     except exits as exc:
         return int(getattr(exc, "exit_code", 0) or 0)
@@ -96,16 +105,23 @@ def main(argv=None) -> int:
     except OSError as exc:
         # A file the user named cannot be read or written: name it and the reason.
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        err_console.print(f"error: {where}{exc.strerror or exc}", markup=False,
-                          highlight=False, soft_wrap=True)
+        err_console.print(
+            f"error: {where}{exc.strerror or exc}", markup=False, highlight=False, soft_wrap=True
+        )
         return 2
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no tracebacks
         import os
+
         if os.environ.get("SKYMESH_DEBUG"):
             raise
-        err_console.print(f"internal error: {type(exc).__name__}: {exc}. This is a "
-                          "bug in SkyMesh; rerun with SKYMESH_DEBUG=1 for the traceback and "
-                          "please report it.", markup=False, highlight=False, soft_wrap=True)
+        err_console.print(
+            f"internal error: {type(exc).__name__}: {exc}. This is a "
+            "bug in SkyMesh; rerun with SKYMESH_DEBUG=1 for the traceback and "
+            "please report it.",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         return 1
 
 

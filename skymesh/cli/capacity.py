@@ -20,10 +20,13 @@ def _gateway_file(gateways: Optional[Path]) -> Path:
     if gateways is not None:
         return gateways
     from skymesh.datadir import data_dir
+
     path = data_dir() / DEFAULT_GATEWAYS
     if not path.is_file():
-        raise SkyMeshError(f"--gateways: no gateway list given and none at {path}; give "
-                           "--gateways FILE (CSV or TOML)")
+        raise SkyMeshError(
+            f"--gateways: no gateway list given and none at {path}; give "
+            "--gateways FILE (CSV or TOML)"
+        )
     return path
 
 
@@ -34,29 +37,34 @@ def _n(x) -> str:
 
 
 @app.command("capacity")
-def capacity(region: str = typer.Argument(..., help="ISO 3166-1 alpha-2 country code (UA) or "
-                                          "a GeoJSON polygon file."),
-             constellation: str = typer.Option("starlink-shell1", "--constellation", "-c",
-                                               help="Preset or TLE file."),
-             target_mbps: float = typer.Option(25.0, "--target-mbps", help="Rate every "
-                                               "carried terminal gets (Mbit/s)."),
-             at: Optional[str] = typer.Option(None, "--at", help="UTC time, ISO 8601 "
-                                              "(default: the element epoch)."),
-             gateways: Optional[Path] = typer.Option(None, "--gateways", help="Gateway file "
-                                                     "(.csv or .toml; default: "
-                                                     f"{DEFAULT_GATEWAYS} in the data "
-                                                     "directory)."),
-             rain_mmh: Optional[float] = typer.Option(None, "--rain-mmh", help="Rain over "
-                                                      "the region (mm/h): compare with clear "
-                                                      "sky."),
-             probes: int = typer.Option(2000, "--probes", help="Probe terminals placed by "
-                                        "population."),
-             mode: str = typer.Option("isl", "--mode", help="isl, bent-pipe or hybrid."),
-             min_elevation: float = typer.Option(25.0, "--min-elevation",
-                                                 help="Elevation mask (deg)."),
-             seed: int = typer.Option(0, "--seed", help="Seed of the probe placement."),
-             json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-             quiet: bool = typer.Option(False, "--quiet", "-q", help="No notes on stderr.")):
+def capacity(
+    region: str = typer.Argument(
+        ..., help="ISO 3166-1 alpha-2 country code (UA) or a GeoJSON polygon file."
+    ),
+    constellation: str = typer.Option(
+        "starlink-shell1", "--constellation", "-c", help="Preset or TLE file."
+    ),
+    target_mbps: float = typer.Option(
+        25.0, "--target-mbps", help="Rate every carried terminal gets (Mbit/s)."
+    ),
+    at: Optional[str] = typer.Option(
+        None, "--at", help="UTC time, ISO 8601 (default: the element epoch)."
+    ),
+    gateways: Optional[Path] = typer.Option(
+        None,
+        "--gateways",
+        help=f"Gateway file (.csv or .toml; default: {DEFAULT_GATEWAYS} in the data directory).",
+    ),
+    rain_mmh: Optional[float] = typer.Option(
+        None, "--rain-mmh", help="Rain over the region (mm/h): compare with clear sky."
+    ),
+    probes: int = typer.Option(2000, "--probes", help="Probe terminals placed by population."),
+    mode: str = typer.Option("isl", "--mode", help="isl, bent-pipe or hybrid."),
+    min_elevation: float = typer.Option(25.0, "--min-elevation", help="Elevation mask (deg)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the probe placement."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No notes on stderr."),
+):
     """How many terminals REGION can carry at --target-mbps, and what binds first.
 
     Probe terminals are placed by population, routed at one instant, and the
@@ -65,6 +73,7 @@ def capacity(region: str = typer.Argument(..., help="ISO 3166-1 alpha-2 country 
     """
     from skymesh.capacity.region import region_capacity
     from skymesh.timebase import parse_time
+
     if mode not in ("isl", "bent-pipe", "hybrid"):
         raise SkyMeshError(f"--mode: '{mode}' is not one of isl, bent-pipe, hybrid")
     if not (math.isfinite(target_mbps) and target_mbps > 0):
@@ -78,14 +87,28 @@ def capacity(region: str = typer.Argument(..., help="ISO 3166-1 alpha-2 country 
         try:
             when = parse_time(at, field="--at")
         except SkyMeshError:
-            raise SkyMeshError(f"--at: not a time: {at!r} (an ISO 8601 UTC time, for "
-                               "example 2026-01-01T00:00:00Z)") from None
+            raise SkyMeshError(
+                f"--at: not a time: {at!r} (an ISO 8601 UTC time, for example 2026-01-01T00:00:00Z)"
+            ) from None
     gw = _gateway_file(gateways)
-    with err_console.status("placing, routing and sharing capacity ...",
-                            spinner="dots") if not json_out else _Null(), _stdout_to_stderr():
-        res = region_capacity(region, constellation=constellation, target_mbps=target_mbps,
-                              at=when, gateways=gw, rain_mmh=rain_mmh, probes=probes,
-                              seed=seed, mode=mode, min_elevation_deg=min_elevation)
+    with (
+        err_console.status("placing, routing and sharing capacity ...", spinner="dots")
+        if not json_out
+        else _Null(),
+        _stdout_to_stderr(),
+    ):
+        res = region_capacity(
+            region,
+            constellation=constellation,
+            target_mbps=target_mbps,
+            at=when,
+            gateways=gw,
+            rain_mmh=rain_mmh,
+            probes=probes,
+            seed=seed,
+            mode=mode,
+            min_elevation_deg=min_elevation,
+        )
     if json_out:
         _print_json(res)
         return
@@ -107,6 +130,7 @@ def _stdout_to_stderr():
     prints a banner from C++) must not write into the table or the --json document."""
     import os
     import sys
+
     try:
         fd_out, fd_err = sys.__stdout__.fileno(), sys.__stderr__.fileno()
     except (AttributeError, OSError, ValueError):
@@ -127,9 +151,11 @@ def _print(res: dict) -> None:
     m, r, p = res["model"], res["rain"], res["probes"]
     t = res["target_mbps"]
     head = f"{res['region']} at {t:g} Mbit/s, slot {res['time_utc']}"
-    rows = [("constellation", res["constellation"]),
-            ("probes placed / cells", f"{p['placed']:,} / {p['cells']:,}"),
-            ("probes covered / not", f"{p['covered']:,} / {p['not_covered']:,}")]
+    rows = [
+        ("constellation", res["constellation"]),
+        ("probes placed / cells", f"{p['placed']:,} / {p['cells']:,}"),
+        ("probes covered / not", f"{p['covered']:,} / {p['not_covered']:,}"),
+    ]
     cols = ["metric", "value"] if r is None else ["metric", "clear sky", "rain"]
 
     def row(label, fn):
@@ -137,32 +163,49 @@ def _print(res: dict) -> None:
 
     if r is not None:
         rows = [x + ("",) for x in rows]
-    rows += [row(f"terminals at {t:g} Mbit/s", lambda x: _n(x["terminals_at_target"])),
-             row("binding constraint", lambda x: _label(x["binding_kind"]) or "none"),
-             row("one probe stands for", lambda x: f"{x['per_probe']:,.2f} terminals"),
-             row("throughput (max-min)", lambda x: f"{x['throughput_gbps']:,.1f} Gbit/s"),
-             row("probe rate p5/p50/p95", lambda x: "{:.0f}/{:.0f}/{:.0f}".format(
-                 *(x["rate_mbps"][k] for k in ("p5", "p50", "p95"))))]
+    rows += [
+        row(f"terminals at {t:g} Mbit/s", lambda x: _n(x["terminals_at_target"])),
+        row("binding constraint", lambda x: _label(x["binding_kind"]) or "none"),
+        row("one probe stands for", lambda x: f"{x['per_probe']:,.2f} terminals"),
+        row("throughput (max-min)", lambda x: f"{x['throughput_gbps']:,.1f} Gbit/s"),
+        row(
+            "probe rate p5/p50/p95",
+            lambda x: "{:.0f}/{:.0f}/{:.0f}".format(
+                *(x["rate_mbps"][k] for k in ("p5", "p50", "p95"))
+            ),
+        ),
+    ]
     _print_table(head, cols, rows, right=tuple(cols[1:]))
-    kinds = list(dict.fromkeys(list(m["binding_share"]) + list((r or {}).get("binding_share",
-                                                                                {}))))
+    kinds = list(dict.fromkeys(list(m["binding_share"]) + list((r or {}).get("binding_share", {}))))
     if kinds:
+
         def pct(x, k):
             v = x["binding_share"].get(k)
             return "-" if v is None else f"{100 * v:.0f} %"
+
         brows = [(k, pct(m, k)) if r is None else (k, pct(m, k), pct(r, k)) for k in kinds]
-        bcols = ["what binds", "share"] if r is None else \
-            ["what binds", "share, clear", "share, rain"]
-        _print_table("What binds first (shares of the LP's duals)", bcols, brows,
-                     right=tuple(bcols[1:]))
+        bcols = (
+            ["what binds", "share"] if r is None else ["what binds", "share, clear", "share, rain"]
+        )
+        _print_table(
+            "What binds first (shares of the LP's duals)", bcols, brows, right=tuple(bcols[1:])
+        )
     if r is not None:
-        console.print(f"Rain {res['rain_mmh']:g} mm/h on every cell and on "
-                      f"{r['gateways_in_rain']} gateway(s) inside the region; "
-                      f"{r['recommendations']}.", markup=False, highlight=False)
-    console.print(f"Demand spread like the population; {res['elapsed_s']:.1f} s.",
-                  markup=False, highlight=False)
+        console.print(
+            f"Rain {res['rain_mmh']:g} mm/h on every cell and on "
+            f"{r['gateways_in_rain']} gateway(s) inside the region; "
+            f"{r['recommendations']}.",
+            markup=False,
+            highlight=False,
+        )
+    console.print(
+        f"Demand spread like the population; {res['elapsed_s']:.1f} s.",
+        markup=False,
+        highlight=False,
+    )
 
 
 def _label(kind: str) -> str:
     from skymesh.capacity.region import KIND_LABELS
+
     return KIND_LABELS.get(kind, kind)

@@ -10,19 +10,30 @@ from typing import Optional
 import numpy as np
 import typer
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from skymesh.errors import SkyMeshError
 
-app = typer.Typer(help="SkyMesh: simulate and plan a Starlink-class LEO broadband network.",
-                  rich_markup_mode=None,
-                  no_args_is_help=True, add_completion=False,
-                  context_settings={"help_option_names": ["-h", "--help"]})
-data_app = typer.Typer(help="Real data: fetch fresh TLEs and borders into the data directory.",
-                       rich_markup_mode=None,
-                       no_args_is_help=True)
+app = typer.Typer(
+    help="SkyMesh: simulate and plan a Starlink-class LEO broadband network.",
+    rich_markup_mode=None,
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+data_app = typer.Typer(
+    help="Real data: fetch fresh TLEs and borders into the data directory.",
+    rich_markup_mode=None,
+    no_args_is_help=True,
+)
 app.add_typer(data_app, name="data")
 
 console = Console()
@@ -31,9 +42,16 @@ err_console = Console(stderr=True)
 
 def _progress(total: int, label: str, enabled: bool = True):
     """A rich progress bar (shown on stderr, hidden for --json or tiny jobs)."""
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=err_console, transient=True,
-                    disable=not enabled)
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=not enabled,
+    )
 
 
 def _print_table(title, columns, rows, *, right=(), fold: bool = False, keep=()) -> None:
@@ -43,10 +61,17 @@ def _print_table(title, columns, rows, *, right=(), fold: bool = False, keep=())
     of the table always holds the whole name (``| grep NAME`` finds it)."""
     table = Table(title=title)
     for col in columns:
-        table.add_column(col, justify="right" if right is True or col in right else "left",
-                         overflow="fold" if fold else "ellipsis", no_wrap=col in keep,
-                         min_width=(max([len(col)] + [len(r[columns.index(col)]) for r in rows])
-                                    if col in keep else None))
+        table.add_column(
+            col,
+            justify="right" if right is True or col in right else "left",
+            overflow="fold" if fold else "ellipsis",
+            no_wrap=col in keep,
+            min_width=(
+                max([len(col)] + [len(r[columns.index(col)]) for r in rows])
+                if col in keep
+                else None
+            ),
+        )
     for row in rows:
         table.add_row(*row)
     console.print(table)
@@ -59,6 +84,7 @@ def _metric_table(title: str, rows) -> None:
 
 def _print_json(doc) -> None:
     from skymesh.report.tables import jsonable
+
     sys.stdout.write(json.dumps(jsonable(doc), indent=1) + "\n")
 
 
@@ -71,22 +97,29 @@ def _notes(notes: list[str], quiet: bool) -> None:
 def _default_start(constellation, start: Optional[str], flag: str = "--start"):
     """The UTC instant the user gave with ``flag``, else the element epoch to the minute."""
     from skymesh.timebase import parse_time
-    if start is not None:                  # an empty --at "" is a mistake, not "default"
+
+    if start is not None:  # an empty --at "" is a mistake, not "default"
         try:
             return parse_time(start, field=flag)
         except SkyMeshError:
-            raise SkyMeshError(f"{flag}: not a time: {start!r} (an ISO 8601 UTC time, for "
-                               "example 2026-01-01T00:00:00Z)") from None
+            raise SkyMeshError(
+                f"{flag}: not a time: {start!r} (an ISO 8601 UTC time, for "
+                "example 2026-01-01T00:00:00Z)"
+            ) from None
     epoch = constellation.epoch
     return epoch.replace(second=0, microsecond=0)
 
 
-map_app = typer.Typer(help="World maps (PNG or SVG): constellation, route, coverage, service.",
-                      rich_markup_mode=None,
-                      no_args_is_help=True)
-plot_app = typer.Typer(help="Plots (PNG or SVG): RTT over time and its CDF.",
-                       rich_markup_mode=None,
-                       no_args_is_help=True)
+map_app = typer.Typer(
+    help="World maps (PNG or SVG): constellation, route, coverage, service.",
+    rich_markup_mode=None,
+    no_args_is_help=True,
+)
+plot_app = typer.Typer(
+    help="Plots (PNG or SVG): RTT over time and its CDF.",
+    rich_markup_mode=None,
+    no_args_is_help=True,
+)
 app.add_typer(map_app, name="map")
 app.add_typer(plot_app, name="plot")
 
@@ -95,8 +128,9 @@ _CONST = typer.Option("starlink-shell1", "--constellation", "-c", help="Preset o
 _AT = typer.Option(None, "--at", help="UTC time, ISO 8601 (default: the element epoch).")
 
 
-def _refuse_existing(path: Path, force: bool, suffixes: tuple[str, ...] = (".png", ".svg"),
-                     flag: str = "--out") -> None:
+def _refuse_existing(
+    path: Path, force: bool, suffixes: tuple[str, ...] = (".png", ".svg"), flag: str = "--out"
+) -> None:
     """Before any work: the extension is one SkyMesh writes, and an existing file needs --force."""
     _check_out_suffix(path, suffixes, flag)
     if Path(path).is_dir():
@@ -139,17 +173,21 @@ def _check_out_suffix(path, allowed: tuple[str, ...], flag: str = "--out") -> No
         return
     suffix = Path(path).suffix.lower()
     if suffix not in allowed:
-        raise SkyMeshError(f"{flag} {path}: cannot write a '{suffix or 'no extension'}' file; "
-                           f"use {' or '.join(allowed)}")
+        raise SkyMeshError(
+            f"{flag} {path}: cannot write a '{suffix or 'no extension'}' file; "
+            f"use {' or '.join(allowed)}"
+        )
 
 
 def _memory_budget_bytes() -> int:
     """Memory a job may plan to use before SkyMesh refuses it, bytes: half of what is free."""
     try:
         import psutil
+
         return int(psutil.virtual_memory().available // 2)
     except ImportError:  # psutil is a test extra; fall back on /proc
         import os
+
         return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2)
 
 
@@ -164,6 +202,8 @@ def _check_job_size(n_steps: int, n_sats: int, n_ground: int, *, hint: str) -> N
     need = positions + geometry
     budget = _memory_budget_bytes()
     if need > budget:
-        raise SkyMeshError(f"this job is {n_steps:,} steps x {n_sats:,} satellites x "
-                           f"{n_ground:,} ground points, about {need / 2**30:,.1f} GiB of memory; "
-                           f"this machine can give {budget / 2**30:,.1f} GiB: {hint}")
+        raise SkyMeshError(
+            f"this job is {n_steps:,} steps x {n_sats:,} satellites x "
+            f"{n_ground:,} ground points, about {need / 2**30:,.1f} GiB of memory; "
+            f"this machine can give {budget / 2**30:,.1f} GiB: {hint}"
+        )

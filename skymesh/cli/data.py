@@ -10,19 +10,25 @@ from skymesh.cli.common import _progress, console, data_app, err_console
 
 
 @data_app.command("update")
-def data_update_cmd(groups: str = typer.Option("starlink,oneweb", "--groups",
-                                               help="CelesTrak groups, comma-separated."),
-                    base_url: Optional[str] = typer.Option(None, "--base-url",
-                                                           help="Mirror of celestrak.org."),
-                    timeout: float = typer.Option(30.0, "--timeout", help="Seconds per download."),
-                    borders: bool = typer.Option(True, "--borders/--no-borders",
-                                                 help="Also fetch Natural Earth 1:50m borders."),
-                    borders_url: Optional[str] = typer.Option(None, "--borders-url",
-                                                              help="Mirror of the 1:50m GeoJSON."),
-                    force: bool = typer.Option(
-                        False, "--force",
-                        help="Take a download that fails the size, satellite-count or "
-                             "epoch checks (it must still be TLE text).")):
+def data_update_cmd(
+    groups: str = typer.Option(
+        "starlink,oneweb", "--groups", help="CelesTrak groups, comma-separated."
+    ),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="Mirror of celestrak.org."),
+    timeout: float = typer.Option(30.0, "--timeout", help="Seconds per download."),
+    borders: bool = typer.Option(
+        True, "--borders/--no-borders", help="Also fetch Natural Earth 1:50m borders."
+    ),
+    borders_url: Optional[str] = typer.Option(
+        None, "--borders-url", help="Mirror of the 1:50m GeoJSON."
+    ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Take a download that fails the size, satellite-count or "
+        "epoch checks (it must still be TLE text).",
+    ),
+):
     """Download current CelesTrak TLEs (and finer borders) into the data directory.
 
     The data directory is $SKYMESH_DATA, else the user cache (see `skymesh data path`).
@@ -33,10 +39,10 @@ def data_update_cmd(groups: str = typer.Option("starlink,oneweb", "--groups",
     the last three).
     """
     from skymesh.orbits.snapshots import check_group, data_update
+
     names = tuple(check_group(g.strip()) for g in groups.split(",") if g.strip())
     if not names and not borders:
-        raise typer.BadParameter("nothing to fetch: give at least one group",
-                                 param_hint="--groups")
+        raise typer.BadParameter("nothing to fetch: give at least one group", param_hint="--groups")
     total = len(names) + int(borders)
     tty = err_console.is_terminal
     done = [0]
@@ -46,15 +52,21 @@ def data_update_cmd(groups: str = typer.Option("starlink,oneweb", "--groups",
     def tick(path) -> None:
         done[0] += 1
         bar.advance(task)
-        if not tty:                     # logs and CI: one plain line per file
-            err_console.print(f"data update: {done[0]}/{total} files, wrote {path}",
-                              highlight=False, markup=False, soft_wrap=True)
+        if not tty:  # logs and CI: one plain line per file
+            err_console.print(
+                f"data update: {done[0]}/{total} files, wrote {path}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
 
     with bar:
-        written = data_update(groups=names, base_url=base_url, timeout_s=timeout, force=force,
-                              on_file=tick)
+        written = data_update(
+            groups=names, base_url=base_url, timeout_s=timeout, force=force, on_file=tick
+        )
         if borders:
             from skymesh.ground.borders import update_borders
+
             path = update_borders(url=borders_url, timeout_s=timeout)
             if path is not None:
                 written.append(path)
@@ -67,4 +79,5 @@ def data_update_cmd(groups: str = typer.Option("starlink,oneweb", "--groups",
 def data_path_cmd():
     """Print the data directory SkyMesh reads snapshots from."""
     from skymesh.datadir import data_dir
+
     console.print(str(data_dir()))

@@ -19,8 +19,14 @@ import sys
 import time
 from pathlib import Path
 
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from skymesh.errors import SkyMeshError
 from skymesh.sim.estimate import SLOW_S, JobEstimate, human_bytes, human_seconds
@@ -32,6 +38,7 @@ PLAIN_AFTER_S = 2.0
 def memory_budget_bytes() -> int:
     """Memory a job may plan to use before SkyMesh refuses it, bytes: half of what is free."""
     from skymesh.cli.common import _memory_budget_bytes
+
     return _memory_budget_bytes()
 
 
@@ -55,17 +62,22 @@ def gate(est: JobEstimate, *, yes: bool, hint: str, out=None) -> None:
     """
     budget = memory_budget_bytes()
     if est.memory_bytes > budget:
-        raise SkyMeshError(f"{est.what}: {est.describe()}; this machine can give "
-                           f"{human_bytes(budget)} of memory: {hint}")
+        raise SkyMeshError(
+            f"{est.what}: {est.describe()}; this machine can give "
+            f"{human_bytes(budget)} of memory: {hint}"
+        )
     if out is not None and est.disk_bytes > 0:
         free = free_disk_bytes(out)
         if est.disk_bytes > free:
-            raise SkyMeshError(f"{est.what}: {est.describe()}; only {human_bytes(free)} "
-                               f"free where {out} goes: {hint}, or choose another --out")
+            raise SkyMeshError(
+                f"{est.what}: {est.describe()}; only {human_bytes(free)} "
+                f"free where {out} goes: {hint}, or choose another --out"
+            )
     if est.seconds > SLOW_S and not yes:
-        line = (f"{est.what}: {est.describe()}; pass --yes to start it anyway, or {hint}")
+        line = f"{est.what}: {est.describe()}; pass --yes to start it anyway, or {hint}"
         if _interactive():
             import typer
+
             if typer.confirm(f"{line}. Start it now?", default=False, err=True):
                 return
             raise SkyMeshError(f"{est.what}: not started")
@@ -92,10 +104,17 @@ class JobProgress:
         self._t0 = time.monotonic()
         if self.enabled and self.tty:
             from rich.console import Console
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                                 MofNCompleteColumn(), TextColumn("steps"),
-                                 TimeElapsedColumn(), TimeRemainingColumn(),
-                                 console=Console(file=self.stream), transient=True)
+
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("steps"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=Console(file=self.stream),
+                transient=True,
+            )
             self._bar.__enter__()
             self._task = self._bar.add_task(self.label, total=None)
         return self
@@ -113,8 +132,9 @@ class JobProgress:
         if self._bar is not None:
             self._bar.reset(self._task, total=None, description=label)
 
-    def update(self, done_chunks: int, total_chunks: int, done_steps: int,
-               total_steps: int) -> None:
+    def update(
+        self, done_chunks: int, total_chunks: int, done_steps: int, total_steps: int
+    ) -> None:
         if not self.enabled:
             return
         if self._steps0 is None:  # steps already on disk (a resume) do not count for the rate
@@ -127,9 +147,14 @@ class JobProgress:
         if elapsed < PLAIN_AFTER_S or done_steps == self._steps0:
             return
         rate = (done_steps - self._steps0) / elapsed if elapsed > 0 else 0.0
-        left = (f", about {human_seconds((total_steps - done_steps) / rate)} left"
-                if rate > 0 and done_steps < total_steps else "")
-        print(f"{self.label}: chunk {done_chunks}/{total_chunks}, {done_steps:,}/"
-              f"{total_steps:,} steps, {human_seconds(elapsed)} elapsed{left}",
-              file=self.stream, flush=True)
-
+        left = (
+            f", about {human_seconds((total_steps - done_steps) / rate)} left"
+            if rate > 0 and done_steps < total_steps
+            else ""
+        )
+        print(
+            f"{self.label}: chunk {done_chunks}/{total_chunks}, {done_steps:,}/"
+            f"{total_steps:,} steps, {human_seconds(elapsed)} elapsed{left}",
+            file=self.stream,
+            flush=True,
+        )

@@ -7,19 +7,37 @@ from typing import Optional
 
 import typer
 
+from skymesh.cli.common import (
+    _AT,
+    _CONST,
+    _OUT,
+    _check_job_size,
+    _default_start,
+    _elevation_mask,
+    _finite_nonneg,
+    _finite_positive,
+    _progress,
+    _refuse_existing,
+    app,
+    console,
+    map_app,
+    plot_app,
+)
 from skymesh.errors import SkyMeshError
-from skymesh.cli.common import (_check_job_size, _elevation_mask, _finite_nonneg,
-                                _finite_positive, _AT, _CONST, _OUT, _default_start, _progress, _refuse_existing,
-                                app, console, map_app, plot_app)
 
 
 @map_app.command("constellation")
-def map_constellation(constellation: str = _CONST, at: Optional[str] = _AT, out: Path = _OUT,
-                      no_isls: bool = typer.Option(False, "--no-isls", help="Satellites only."),
-                      force: bool = typer.Option(False, "--force", help="Replace --out.")):
+def map_constellation(
+    constellation: str = _CONST,
+    at: Optional[str] = _AT,
+    out: Path = _OUT,
+    no_isls: bool = typer.Option(False, "--no-isls", help="Satellites only."),
+    force: bool = typer.Option(False, "--force", help="Replace --out."),
+):
     """Satellites and their ISLs on a world map."""
     from skymesh.orbits.presets import load_constellation
     from skymesh.report.pictures import constellation_figure
+
     _refuse_existing(out, force)
     c = load_constellation(constellation)
     constellation_figure(c, _default_start(c, at, "--at"), out, isls=not no_isls)
@@ -27,55 +45,85 @@ def map_constellation(constellation: str = _CONST, at: Optional[str] = _AT, out:
 
 
 @map_app.command("route")
-def map_route(a: str = typer.Argument(..., help="From (place or 'lat,lon')."),
-              b: str = typer.Argument(..., help="To (place or 'lat,lon')."),
-              constellation: str = _CONST, at: Optional[str] = _AT, out: Path = _OUT,
-              mode: str = typer.Option("isl", "--mode", help="isl, bent-pipe or hybrid."),
-              gateways: Optional[Path] = typer.Option(None, "--gateways", help="Gateway file "
-                                                      "(marked, and relays in bent-pipe/hybrid)."),
-              force: bool = typer.Option(False, "--force", help="Replace --out.")):
+def map_route(
+    a: str = typer.Argument(..., help="From (place or 'lat,lon')."),
+    b: str = typer.Argument(..., help="To (place or 'lat,lon')."),
+    constellation: str = _CONST,
+    at: Optional[str] = _AT,
+    out: Path = _OUT,
+    mode: str = typer.Option("isl", "--mode", help="isl, bent-pipe or hybrid."),
+    gateways: Optional[Path] = typer.Option(
+        None, "--gateways", help="Gateway file (marked, and relays in bent-pipe/hybrid)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace --out."),
+):
     """The shortest route between two places, satellite by satellite, gateways marked."""
     from skymesh.ground.places import resolve_place
     from skymesh.orbits.presets import load_constellation
     from skymesh.report.pictures import route_figure
+
     _refuse_existing(out, force)
     c = load_constellation(constellation)
     gw = None
     if gateways is not None:
         from skymesh.ground.gateways import load_gateways
+
         gw = load_gateways(gateways)
-    route_figure(c, resolve_place(a), resolve_place(b), _default_start(c, at, "--at"), out, mode=mode,
-                 gateways=gw)
+    route_figure(
+        c,
+        resolve_place(a),
+        resolve_place(b),
+        _default_start(c, at, "--at"),
+        out,
+        mode=mode,
+        gateways=gw,
+    )
     console.print(f"wrote {out}")
 
 
 @map_app.command("coverage")
-def map_coverage(constellation: str = _CONST, at: Optional[str] = _AT, out: Path = _OUT,
-                 step_deg: float = typer.Option(2.0, "--step-deg", help="Grid spacing (deg)."),
-                 min_elevation: float = typer.Option(25.0, "--min-elevation", callback=_elevation_mask,
-                                                    help="Mask (deg), in [0, 90)."),
-                 force: bool = typer.Option(False, "--force", help="Replace --out.")):
+def map_coverage(
+    constellation: str = _CONST,
+    at: Optional[str] = _AT,
+    out: Path = _OUT,
+    step_deg: float = typer.Option(2.0, "--step-deg", help="Grid spacing (deg)."),
+    min_elevation: float = typer.Option(
+        25.0, "--min-elevation", callback=_elevation_mask, help="Mask (deg), in [0, 90)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace --out."),
+):
     """Number of satellites in view over a latitude/longitude grid."""
     from skymesh.orbits.presets import load_constellation
     from skymesh.report.maps import coverage_grid, coverage_map
+
     _refuse_existing(out, force)
     c = load_constellation(constellation)
     when = _default_start(c, at, "--at")
     lat, lon, count = coverage_grid(c, when, step_deg=step_deg, min_elevation_deg=min_elevation)
-    coverage_map(lat, lon, count, path=out, title=f"{c.name}: satellites above "
-                 f"{min_elevation:g}° at {when:%Y-%m-%d %H:%M} UTC")
+    coverage_map(
+        lat,
+        lon,
+        count,
+        path=out,
+        title=f"{c.name}: satellites above {min_elevation:g}° at {when:%Y-%m-%d %H:%M} UTC",
+    )
     console.print(f"wrote {out}")
 
 
 @map_app.command("service")
-def map_service(scenario: str = typer.Argument(..., help="Scenario file or built-in name."),
-                at: Optional[str] = typer.Option(None, "--at", help="UTC time (default: the "
-                                                 "scenario's start)."),
-                out: Path = _OUT, force: bool = typer.Option(False, "--force", help="Replace --out.")):
+def map_service(
+    scenario: str = typer.Argument(..., help="Scenario file or built-in name."),
+    at: Optional[str] = typer.Option(
+        None, "--at", help="UTC time (default: the scenario's start)."
+    ),
+    out: Path = _OUT,
+    force: bool = typer.Option(False, "--force", help="Replace --out."),
+):
     """Country map of service availability under a scenario's policy, with its
     terminals and gateways marked."""
     from skymesh.report.pictures import service_figure
     from skymesh.sim.scenario import load_scenario
+
     _refuse_existing(out, force)
     loaded = load_scenario(scenario)
     start = loaded.scenario.time.start
@@ -87,21 +135,26 @@ def map_service(scenario: str = typer.Argument(..., help="Scenario file or built
 
 
 @plot_app.command("rtt")
-def plot_rtt(a: str = typer.Argument(..., help="From (place or 'lat,lon')."),
-             b: str = typer.Argument(..., help="To (place or 'lat,lon')."),
-             constellation: str = _CONST,
-             start: Optional[str] = typer.Option(None, "--start", help="UTC start."),
-             duration: float = typer.Option(600.0, "--duration", callback=_finite_nonneg, help="Window (s)."),
-             step: float = typer.Option(1.0, "--step", callback=_finite_positive, help="Step (s)."),
-             mode: str = typer.Option("isl", "--mode", help="isl, bent-pipe or hybrid."),
-             out: Path = _OUT,
-             cdf: Optional[Path] = typer.Option(None, "--cdf", help="Also write the CDF here."),
-             force: bool = typer.Option(False, "--force", help="Replace existing files.")):
+def plot_rtt(
+    a: str = typer.Argument(..., help="From (place or 'lat,lon')."),
+    b: str = typer.Argument(..., help="To (place or 'lat,lon')."),
+    constellation: str = _CONST,
+    start: Optional[str] = typer.Option(None, "--start", help="UTC start."),
+    duration: float = typer.Option(
+        600.0, "--duration", callback=_finite_nonneg, help="Window (s)."
+    ),
+    step: float = typer.Option(1.0, "--step", callback=_finite_positive, help="Step (s)."),
+    mode: str = typer.Option("isl", "--mode", help="isl, bent-pipe or hybrid."),
+    out: Path = _OUT,
+    cdf: Optional[Path] = typer.Option(None, "--cdf", help="Also write the CDF here."),
+    force: bool = typer.Option(False, "--force", help="Replace existing files."),
+):
     """RTT over time and its CDF, with the vacuum bound and a great-circle fibre line."""
     from skymesh.ground.places import resolve_place
     from skymesh.orbits.presets import load_constellation
     from skymesh.report.pictures import rtt_figures
     from skymesh.timebase import time_grid
+
     _refuse_existing(out, force)
     if cdf is not None:
         _refuse_existing(cdf, force, flag="--cdf")
@@ -109,33 +162,41 @@ def plot_rtt(a: str = typer.Argument(..., help="From (place or 'lat,lon')."),
             raise SkyMeshError(f"--cdf {cdf}: same file as --out; give the CDF its own file")
     pa_, pb = resolve_place(a), resolve_place(b)
     c = load_constellation(constellation)
-    _check_job_size(int(duration // step) + 1, len(c), 2,
-                    hint="use a shorter --duration or a coarser --step")
+    _check_job_size(
+        int(duration // step) + 1, len(c), 2, hint="use a shorter --duration or a coarser --step"
+    )
     grid = time_grid(_default_start(c, start), duration, step)
     from skymesh.network.over_time import GroundPoints, path_series
-    eps = GroundPoints.of([pa_.name, pb.name], [pa_.lat_deg, pb.lat_deg],
-                          [pa_.lon_deg, pb.lon_deg])
+
+    eps = GroundPoints.of([pa_.name, pb.name], [pa_.lat_deg, pb.lat_deg], [pa_.lon_deg, pb.lon_deg])
     with _progress(len(grid), "routing", enabled=len(grid) > 120) as bar:
         task = bar.add_task("routing", total=len(grid))
-        table = path_series(c, grid, eps, [[0, 1]], mode=mode,
-                            progress=lambda n: bar.advance(task, n))
-    rtt_figures(table, pa_, pb, out, cdf_path=cdf,
-                title=f"{pa_.name} - {pb.name} over {c.name} ({mode})")
+        table = path_series(
+            c, grid, eps, [[0, 1]], mode=mode, progress=lambda n: bar.advance(task, n)
+        )
+    rtt_figures(
+        table, pa_, pb, out, cdf_path=cdf, title=f"{pa_.name} - {pb.name} over {c.name} ({mode})"
+    )
     console.print(f"wrote {out}" + (f" and {cdf}" if cdf else ""))
 
 
 @app.command()
-def view(scenario: str = typer.Argument(..., help="Scenario file or built-in name."),
-         out: Path = typer.Option(..., "--out", help="HTML file to write."),
-         route_from: Optional[str] = typer.Option(None, "--from", help="Route start (place; "
-                                                  "default: the scenario's first terminal)."),
-         route_to: Optional[str] = typer.Option(None, "--to", help="Route end (place; default: "
-                                                "the scenario's first gateway)."),
-         max_steps: int = typer.Option(120, "--max-steps", help="Time samples in the file."),
-         force: bool = typer.Option(False, "--force", help="Replace --out.")):
+def view(
+    scenario: str = typer.Argument(..., help="Scenario file or built-in name."),
+    out: Path = typer.Option(..., "--out", help="HTML file to write."),
+    route_from: Optional[str] = typer.Option(
+        None, "--from", help="Route start (place; default: the scenario's first terminal)."
+    ),
+    route_to: Optional[str] = typer.Option(
+        None, "--to", help="Route end (place; default: the scenario's first gateway)."
+    ),
+    max_steps: int = typer.Option(120, "--max-steps", help="Time samples in the file."),
+    force: bool = typer.Option(False, "--force", help="Replace --out."),
+):
     """One self-contained, offline HTML file: constellation, time slider, route, service map."""
     from skymesh.report.pictures import scenario_view
     from skymesh.sim.scenario import load_scenario
+
     _refuse_existing(out, force, (".html",))
     loaded = load_scenario(scenario)
     with _progress(1, "drawing", enabled=True) as bar:

@@ -10,8 +10,9 @@ import typer
 from skymesh.cli.common import _print_json, app, console, err_console
 from skymesh.errors import SkyMeshError
 
-audit_app = typer.Typer(help="The operations service's audit trail.", rich_markup_mode=None,
-                        no_args_is_help=True)
+audit_app = typer.Typer(
+    help="The operations service's audit trail.", rich_markup_mode=None, no_args_is_help=True
+)
 app.add_typer(audit_app, name="audit")
 
 
@@ -20,20 +21,31 @@ def _service_error(exc) -> SkyMeshError:
 
 
 @app.command()
-def serve(db: Optional[str] = typer.Option(None, "--db", help="Database URL (default: "
-                                           "sqlite:///<data dir>/service.sqlite3; or "
-                                           "postgresql://user@host/name)."),
-          host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-          port: int = typer.Option(8765, "--port", min=1, max=65535, help="TCP port."),
-          init: bool = typer.Option(False, "--init", help="Create the first admin, print its "
-                                    "one-time token and exit."),
-          admin_name: str = typer.Option("admin", "--admin-name", help="Name of the first "
-                                         "admin (with --init)."),
-          constellation: str = typer.Option("starlink-shell1", "--constellation", "-c",
-                                            help="Constellation the read-outs use."),
-          gateways: Optional[Path] = typer.Option(None, "--gateways", help="Gateway/PoP file "
-                                                  "(CSV or TOML) replacing the service's sites "
-                                                  "at start.")):
+def serve(
+    db: Optional[str] = typer.Option(
+        None,
+        "--db",
+        help="Database URL (default: "
+        "sqlite:///<data dir>/service.sqlite3; or "
+        "postgresql://user@host/name).",
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8765, "--port", min=1, max=65535, help="TCP port."),
+    init: bool = typer.Option(
+        False, "--init", help="Create the first admin, print its one-time token and exit."
+    ),
+    admin_name: str = typer.Option(
+        "admin", "--admin-name", help="Name of the first admin (with --init)."
+    ),
+    constellation: str = typer.Option(
+        "starlink-shell1", "--constellation", "-c", help="Constellation the read-outs use."
+    ),
+    gateways: Optional[Path] = typer.Option(
+        None,
+        "--gateways",
+        help="Gateway/PoP file (CSV or TOML) replacing the service's sites at start.",
+    ),
+):
     """Run the operations service (API and dashboard) on HOST:PORT.
 
     The policy state, accounts, proposals and the audit trail live in the database; the
@@ -42,32 +54,41 @@ def serve(db: Optional[str] = typer.Option(None, "--db", help="Database URL (def
     """
     from skymesh.service.auth import ServiceError
     from skymesh.service.db import default_url, normalise_url
+
     url = normalise_url(db) if db else default_url()
     if init:
         from skymesh.service.app import init_admin
+
         try:
             token = init_admin(url, admin_name)
         except ServiceError as exc:
             raise _service_error(exc) from None
         console.print(f"admin {admin_name!r} created in {_safe(url)}")
-        console.print(f"token (shown once, keep it): {token}", highlight=False, markup=False,
-                      soft_wrap=True)
+        console.print(
+            f"token (shown once, keep it): {token}", highlight=False, markup=False, soft_wrap=True
+        )
         return
     from skymesh.orbits.presets import load_constellation
-    load_constellation(constellation)               # a wrong name fails now, in one line
+
+    load_constellation(constellation)  # a wrong name fails now, in one line
     import uvicorn
 
     from skymesh.service.app import create_app
+
     app_ = create_app(url, constellation=constellation)
     if gateways is not None:
         _seed_sites(app_, gateways)
-    err_console.print(f"SkyMesh operations service on http://{host}:{port}/ "
-                      f"(database {_safe(url)})", highlight=False, markup=False)
+    err_console.print(
+        f"SkyMesh operations service on http://{host}:{port}/ (database {_safe(url)})",
+        highlight=False,
+        markup=False,
+    )
     uvicorn.run(app_, host=host, port=port, log_level="info", access_log=True)
 
 
 def _safe(url: str) -> str:
     from sqlalchemy.engine import make_url
+
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -75,23 +96,32 @@ def _seed_sites(app_, path: Path) -> None:
     from skymesh.ground.gateways import load_gateways
     from skymesh.service import audit, db
     from skymesh.service.models import Site
+
     gw = load_gateways(path, include_pops=True)
     with db.write(app_.state.factory) as s:
         s.query(Site).delete()
-        s.add_all([Site(name=str(n), kind=str(k), lat_deg=float(a), lon_deg=float(o),
-                        iso2=str(c)) for n, k, a, o, c in zip(gw.name, gw.type, gw.lat_deg,
-                                                             gw.lon_deg, gw.country_iso2)])
+        s.add_all(
+            [
+                Site(name=str(n), kind=str(k), lat_deg=float(a), lon_deg=float(o), iso2=str(c))
+                for n, k, a, o, c in zip(gw.name, gw.type, gw.lat_deg, gw.lon_deg, gw.country_iso2)
+            ]
+        )
         audit.append(s, "service", "sites.replace", {"file": path.name, "sites": len(gw)})
 
 
 @audit_app.command("verify")
-def audit_verify(db: Optional[str] = typer.Option(None, "--db", help="Database URL (default: "
-                                                  "the service's SQLite file)."),
-                 file: Optional[Path] = typer.Option(None, "--file", help="A JSON Lines export "
-                                                     "(GET /audit/export) to check offline."),
-                 json_out: bool = typer.Option(False, "--json", help="Print JSON.")):
+def audit_verify(
+    db: Optional[str] = typer.Option(
+        None, "--db", help="Database URL (default: the service's SQLite file)."
+    ),
+    file: Optional[Path] = typer.Option(
+        None, "--file", help="A JSON Lines export (GET /audit/export) to check offline."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+):
     """Recompute the audit trail's hash chain; exit 1 at the first broken entry."""
     from skymesh.service import audit
+
     if file is not None:
         if not file.is_file():
             raise SkyMeshError(f"--file: {file}: no such file")
@@ -99,21 +129,31 @@ def audit_verify(db: Optional[str] = typer.Option(None, "--db", help="Database U
         where = str(file)
     else:
         from skymesh.service.db import default_url, make_engine, normalise_url, read, sessions
+
         url = normalise_url(db) if db else default_url()
         engine = make_engine(url)
         from sqlalchemy import inspect
+
         if "audit" not in inspect(engine).get_table_names():
-            raise SkyMeshError(f"--db: {_safe(url)} holds no SkyMesh service database "
-                               "(run `skymesh serve --init` first)")
+            raise SkyMeshError(
+                f"--db: {_safe(url)} holds no SkyMesh service database "
+                "(run `skymesh serve --init` first)"
+            )
         with read(sessions(engine)) as s:
             result = audit.verify_entries(audit.db_entries(s))
         where = _safe(url)
     if json_out:
         _print_json(dict(result, source=where))
     elif result["ok"]:
-        console.print(f"audit chain intact: {result['entries']} entries in {where}",
-                      highlight=False, markup=False)
+        console.print(
+            f"audit chain intact: {result['entries']} entries in {where}",
+            highlight=False,
+            markup=False,
+        )
     else:
-        console.print(f"audit chain BROKEN at entry {result['first_broken']} of {where}: "
-                      f"{result['why']}", highlight=False, markup=False)
+        console.print(
+            f"audit chain BROKEN at entry {result['first_broken']} of {where}: {result['why']}",
+            highlight=False,
+            markup=False,
+        )
     raise typer.Exit(0 if result["ok"] else 1)

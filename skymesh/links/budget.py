@@ -114,6 +114,7 @@ class LinkParams:
     def __post_init__(self):
         def bad(field, why):
             raise InputError(f"{self.name}: {field} = {getattr(self, field)!r} {why}", field=field)
+
         if not self.frequency_ghz > 0:
             bad("frequency_ghz", "must be > 0")
         if not self.bandwidth_mhz > 0:
@@ -149,8 +150,9 @@ def params_from_dict(data: dict, base: LinkParams | None = None, *, file=None) -
     values = {}
     for key, value in data.items():
         if key not in fields:
-            raise InputError(f"unknown link parameter {key!r}; known: {', '.join(fields)}",
-                             file=file, field=key)
+            raise InputError(
+                f"unknown link parameter {key!r}; known: {', '.join(fields)}", file=file, field=key
+            )
         if key in ("name", "atm_model", "modcod_set"):
             values[key] = str(value)
         elif key == "fixed_capacity_mbps" and value is None:
@@ -159,7 +161,9 @@ def params_from_dict(data: dict, base: LinkParams | None = None, *, file=None) -
             try:
                 values[key] = float(value)
             except (TypeError, ValueError):
-                raise InputError(f"expected a number, got {value!r}", file=file, field=key) from None
+                raise InputError(
+                    f"expected a number, got {value!r}", file=file, field=key
+                ) from None
     try:
         if base is not None:
             return dataclasses.replace(base, **values)
@@ -204,24 +208,44 @@ def _elevation_grid(step_deg: float) -> np.ndarray:
 
 def _itur_rows(points: np.ndarray, grid: np.ndarray, p: LinkParams) -> np.ndarray:
     """itur total slant-path attenuation (dB) for each (lat, lon) row of ``points`` on ``grid``."""
-    keys = [(float(a), float(b), p.frequency_ghz, p.exceedance_pct, p.antenna_diameter_m,
-             p.antenna_efficiency, p.elevation_bin_deg) for a, b in points]
+    keys = [
+        (
+            float(a),
+            float(b),
+            p.frequency_ghz,
+            p.exceedance_pct,
+            p.antenna_diameter_m,
+            p.antenna_efficiency,
+            p.elevation_bin_deg,
+        )
+        for a, b in points
+    ]
     missing = [i for i, k in enumerate(keys) if k not in _ITUR_CACHE]
     if missing:
         try:
             import itur
         except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise InputError("atm_model='itur' needs the 'itur' package (pip install itur); "
-                             "use atm_model='simple' instead", field="atm_model") from exc
+            raise InputError(
+                "atm_model='itur' needs the 'itur' package (pip install itur); "
+                "use atm_model='simple' instead",
+                field="atm_model",
+            ) from exc
         import warnings
+
         lat = np.repeat(points[missing, 0], grid.size)
         lon = np.repeat(points[missing, 1], grid.size)
         el = np.tile(grid, len(missing))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             att = itur.atmospheric_attenuation_slant_path(
-                lat, lon, p.frequency_ghz, el, p.exceedance_pct, p.antenna_diameter_m,
-                eta=p.antenna_efficiency)
+                lat,
+                lon,
+                p.frequency_ghz,
+                el,
+                p.exceedance_pct,
+                p.antenna_diameter_m,
+                eta=p.antenna_efficiency,
+            )
         att = np.clip(np.asarray(getattr(att, "value", att), float), 0.0, None)
         att = att.reshape(len(missing), grid.size)
         for row, i in enumerate(missing):
@@ -246,15 +270,15 @@ def atmospheric_loss_db(elevation_deg, params: LinkParams, lat_deg=None, lon_deg
     if params.atm_model == "simple":
         return params.clear_sky_zenith_db / np.sin(np.radians(e)) + params.rain_margin_db
     if lat_deg is None or lon_deg is None:
-        raise InputError("atm_model='itur' needs the ground point's lat_deg and lon_deg",
-                         field="lat_deg")
+        raise InputError(
+            "atm_model='itur' needs the ground point's lat_deg and lon_deg", field="lat_deg"
+        )
     lat, lon, e = np.broadcast_arrays(np.asarray(lat_deg, float), np.asarray(lon_deg, float), e)
     if e.size == 0:
         return np.zeros(e.shape)
     grid = _elevation_grid(params.elevation_bin_deg)
-    pts, inv = np.unique(np.stack([lat.ravel(), lon.ravel()], axis=1), axis=0,
-                         return_inverse=True)
-    table = _itur_rows(pts, grid, params)            # (n_points, n_grid)
+    pts, inv = np.unique(np.stack([lat.ravel(), lon.ravel()], axis=1), axis=0, return_inverse=True)
+    table = _itur_rows(pts, grid, params)  # (n_points, n_grid)
     x = e.ravel()
     k = np.clip(np.searchsorted(grid, x, side="right") - 1, 0, grid.size - 2)
     w = (x - grid[k]) / (grid[k + 1] - grid[k])
@@ -265,8 +289,10 @@ def atmospheric_loss_db(elevation_deg, params: LinkParams, lat_deg=None, lon_deg
 
 # --- the budget ---------------------------------------------------------------------------------
 
-def link_budget(range_km, elevation_deg, params: LinkParams, lat_deg=None, lon_deg=None,
-                atm_db=None) -> dict:
+
+def link_budget(
+    range_km, elevation_deg, params: LinkParams, lat_deg=None, lon_deg=None, atm_db=None
+) -> dict:
     """Every term of the link budget, per link (arrays broadcast together).
 
     Parameters
@@ -296,17 +322,28 @@ def link_budget(range_km, elevation_deg, params: LinkParams, lat_deg=None, lon_d
     if params.fixed_capacity_mbps is not None:
         nan = np.full(d.shape, np.nan)
         cap = np.where(in_range, float(params.fixed_capacity_mbps), 0.0)
-        return {"fspl_db": nan, "atm_db": nan, "eirp_dbw": nan, "gt_dbk": nan,
-                "cn0_dbhz": nan, "cn_db": nan, "esn0_db": nan,
-                "modcod": np.where(in_range, "fixed", ""), "modcod_index": np.full(d.shape, -1),
-                "spectral_efficiency": nan, "symbol_rate_msps": nan, "capacity_mbps": cap}
+        return {
+            "fspl_db": nan,
+            "atm_db": nan,
+            "eirp_dbw": nan,
+            "gt_dbk": nan,
+            "cn0_dbhz": nan,
+            "cn_db": nan,
+            "esn0_db": nan,
+            "modcod": np.where(in_range, "fixed", ""),
+            "modcod_index": np.full(d.shape, -1),
+            "spectral_efficiency": nan,
+            "symbol_rate_msps": nan,
+            "capacity_mbps": cap,
+        }
     fspl = fspl_db(d, params.frequency_ghz)
     if atm_db is None:
         atm = atmospheric_loss_db(el, params, lat_deg, lon_deg)
     else:
         atm = np.broadcast_to(np.asarray(atm_db, float), d.shape)
-    cn0 = (params.eirp_dbw - fspl - atm - params.misc_loss_db + params.gt_dbk
-           - BOLTZMANN_DBW_PER_K_HZ)
+    cn0 = (
+        params.eirp_dbw - fspl - atm - params.misc_loss_db + params.gt_dbk - BOLTZMANN_DBW_PER_K_HZ
+    )
     cn = cn0 - 10.0 * np.log10(params.bandwidth_mhz * 1e6)
     rs_msps = params.symbol_rate_msps
     esn0 = cn0 - 10.0 * np.log10(rs_msps * 1e6)
@@ -315,15 +352,25 @@ def link_budget(range_km, elevation_deg, params: LinkParams, lat_deg=None, lon_d
     closed = idx < 0
     eta = np.where(closed, 0.0, _mc.MODCOD_EFFICIENCY[np.clip(idx, 0, None)])
     names = np.where(closed, "", _mc.MODCOD_NAMES[np.clip(idx, 0, None)])
-    return {"fspl_db": fspl, "atm_db": atm, "eirp_dbw": np.full(d.shape, params.eirp_dbw),
-            "gt_dbk": np.full(d.shape, params.gt_dbk), "cn0_dbhz": cn0, "cn_db": cn,
-            "esn0_db": esn0, "modcod": names, "modcod_index": idx,
-            "spectral_efficiency": eta, "symbol_rate_msps": np.full(d.shape, rs_msps),
-            "capacity_mbps": eta * rs_msps}
+    return {
+        "fspl_db": fspl,
+        "atm_db": atm,
+        "eirp_dbw": np.full(d.shape, params.eirp_dbw),
+        "gt_dbk": np.full(d.shape, params.gt_dbk),
+        "cn0_dbhz": cn0,
+        "cn_db": cn,
+        "esn0_db": esn0,
+        "modcod": names,
+        "modcod_index": idx,
+        "spectral_efficiency": eta,
+        "symbol_rate_msps": np.full(d.shape, rs_msps),
+        "capacity_mbps": eta * rs_msps,
+    }
 
 
-def link_capacity_mbps(range_km, elevation_deg, params: LinkParams, lat_deg=None,
-                       lon_deg=None, atm_db=None):
+def link_capacity_mbps(
+    range_km, elevation_deg, params: LinkParams, lat_deg=None, lon_deg=None, atm_db=None
+):
     """Capacity of each link (Mbit/s): spectral efficiency x symbol rate; 0 where closed."""
     return link_budget(range_km, elevation_deg, params, lat_deg, lon_deg, atm_db)["capacity_mbps"]
 
@@ -433,7 +480,7 @@ STARLINK_GATEWAY_KA_UPLINK = LinkParams(
 OPTICAL_ISL = LinkParams(
     name="optical_isl",
     frequency_ghz=193_414.5,  # 1550 nm carrier; unused for a fixed-capacity link
-    bandwidth_mhz=1.0,        # unused
+    bandwidth_mhz=1.0,  # unused
     atm_model="none",
     fixed_capacity_mbps=100_000.0,
     max_range_km=5_400.0,
@@ -445,6 +492,13 @@ report). Peak links reach 200 Gbit/s (PCMag, Jan 2024; Starlink technology page,
 starlink.com/technology, for V2 Mini lasers; P/N); set ``fixed_capacity_mbps`` to model
 that."""
 
-PRESETS = {p.name: p for p in (STARLINK_USER_DOWNLINK_KU, STARLINK_GATEWAY_KA,
-                               STARLINK_GATEWAY_KA_UPLINK, OPTICAL_ISL)}
+PRESETS = {
+    p.name: p
+    for p in (
+        STARLINK_USER_DOWNLINK_KU,
+        STARLINK_GATEWAY_KA,
+        STARLINK_GATEWAY_KA_UPLINK,
+        OPTICAL_ISL,
+    )
+}
 """Presets by name."""

@@ -72,8 +72,7 @@ def plus_grid_pairs(constellation: Constellation) -> np.ndarray:
         else:
             slot, seam_shift, _ = grid_slots(local_plane, c.arg_latitude_deg[in_shell])
         if slot is not None:
-            pairs += _grid_links(in_shell, local_plane, slot, wraps, seam_shift,
-                                 c.arg_latitude_deg)
+            pairs += _grid_links(in_shell, local_plane, slot, wraps, seam_shift, c.arg_latitude_deg)
         else:
             pairs += _nearest_links(in_shell, local_plane, wraps, c.arg_latitude_deg)
     if not pairs:
@@ -124,7 +123,7 @@ def _grid_links(members, local_plane, slot, wraps, seam_shift, arg_latitude_deg)
     """Ring, cross-plane and seam links of a shell with a consistent slot numbering."""
     n_planes = int(local_plane.max()) + 1
     per_plane = len(members) // n_planes
-    table = np.empty((n_planes, per_plane), dtype=np.int64)       # satellite at (plane, slot)
+    table = np.empty((n_planes, per_plane), dtype=np.int64)  # satellite at (plane, slot)
     table[local_plane, slot] = members
     out = [np.stack([table.ravel(), np.roll(table, -1, axis=1).ravel()], axis=1)]
     if n_planes > 1:
@@ -190,9 +189,13 @@ def _nearest_on_circle(sorted_targets_deg: np.ndarray, queries_deg: np.ndarray) 
     return np.where(d_hi < d_lo, hi, lo)
 
 
-def isl_lengths_km(sat_ecef_km: np.ndarray, pairs: np.ndarray, *,
-                   min_clearance_km: float = DEFAULT_MIN_CLEARANCE_KM,
-                   max_range_km: float | None = DEFAULT_MAX_RANGE_KM) -> np.ndarray:
+def isl_lengths_km(
+    sat_ecef_km: np.ndarray,
+    pairs: np.ndarray,
+    *,
+    min_clearance_km: float = DEFAULT_MIN_CLEARANCE_KM,
+    max_range_km: float | None = DEFAULT_MAX_RANGE_KM,
+) -> np.ndarray:
     """Length (km) of each link at each time, NaN where it is not usable.
 
     Parameters

@@ -96,16 +96,25 @@ def parse_isl_text(text: str, sat_names, source: str = "<text>") -> np.ndarray:
     for number, a, b, field in rows:
         for value in (a, b):
             if value >= n_sats:
-                raise InputError(f"satellite index {value} does not exist: the constellation "
-                                 f"has {n_sats:,} satellites (indices 0..{n_sats - 1})",
-                                 file=source, line=number, field=field)
+                raise InputError(
+                    f"satellite index {value} does not exist: the constellation "
+                    f"has {n_sats:,} satellites (indices 0..{n_sats - 1})",
+                    file=source,
+                    line=number,
+                    field=field,
+                )
         if a == b:
-            raise InputError(f"satellite {a} is linked to itself", file=source, line=number,
-                             field=field)
+            raise InputError(
+                f"satellite {a} is linked to itself", file=source, line=number, field=field
+            )
         key = (min(a, b), max(a, b))
         if key in seen:
-            raise InputError(f"link {key[0]}-{key[1]} is listed twice (first on line "
-                             f"{seen[key]})", file=source, line=number, field=field)
+            raise InputError(
+                f"link {key[0]}-{key[1]} is listed twice (first on line {seen[key]})",
+                file=source,
+                line=number,
+                field=field,
+            )
         seen[key] = number
         pairs.append(key)
     return np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
@@ -116,14 +125,21 @@ def _hypatia_rows(lines, source: str):
     for number, line in lines:
         parts = line.split()
         if len(parts) != 2:
-            raise InputError(f"expected two satellite indices 'a b', found {len(parts)} "
-                             f"field(s): '{line[:40]}'", file=source, line=number,
-                             field="isl")
+            raise InputError(
+                f"expected two satellite indices 'a b', found {len(parts)} field(s): '{line[:40]}'",
+                file=source,
+                line=number,
+                field="isl",
+            )
         values = []
         for part in parts:
             if not _INDEX.match(part):
-                raise InputError(f"'{part[:30]}' is not a satellite index (a whole number "
-                                 ">= 0)", file=source, line=number, field="isl")
+                raise InputError(
+                    f"'{part[:30]}' is not a satellite index (a whole number >= 0)",
+                    file=source,
+                    line=number,
+                    field="isl",
+                )
             values.append(int(part))
         rows.append((number, values[0], values[1], "isl"))
     return rows
@@ -145,13 +161,21 @@ def _csv_rows(text: str, lines, names, source: str):
             continue
         if number == header_line:
             if tuple(c.lower() for c in stripped) != CSV_HEADER:
-                raise InputError(f"the CSV header must be '{','.join(CSV_HEADER)}', found "
-                                 f"'{','.join(stripped)[:60]}'", file=source, line=number,
-                                 field="header")
+                raise InputError(
+                    f"the CSV header must be '{','.join(CSV_HEADER)}', found "
+                    f"'{','.join(stripped)[:60]}'",
+                    file=source,
+                    line=number,
+                    field="header",
+                )
             continue
         if len(stripped) != 2:
-            raise InputError(f"expected 2 columns (sat_a,sat_b), found {len(stripped)}",
-                             file=source, line=number, field="sat_a")
+            raise InputError(
+                f"expected 2 columns (sat_a,sat_b), found {len(stripped)}",
+                file=source,
+                line=number,
+                field="sat_a",
+            )
         values = []
         for column, cell in zip(CSV_HEADER, stripped):
             if not cell:
@@ -159,13 +183,21 @@ def _csv_rows(text: str, lines, names, source: str):
             if _INDEX.match(cell):
                 values.append(int(cell))
             elif cell in repeated:
-                raise InputError(f"'{cell[:40]}' names more than one satellite; give its "
-                                 "index instead", file=source, line=number, field=column)
+                raise InputError(
+                    f"'{cell[:40]}' names more than one satellite; give its index instead",
+                    file=source,
+                    line=number,
+                    field=column,
+                )
             elif cell in lookup:
                 values.append(lookup[cell])
             else:
-                raise InputError(f"no satellite named '{cell[:40]}' in the constellation",
-                                 file=source, line=number, field=column)
+                raise InputError(
+                    f"no satellite named '{cell[:40]}' in the constellation",
+                    file=source,
+                    line=number,
+                    field=column,
+                )
         rows.append((number, values[0], values[1], "sat_a"))
     return rows
 

@@ -77,9 +77,18 @@ def itur_versions() -> dict:
     cloud terms of ``atm_model="itur"``), and the itur version."""
     import itur
     from itur.models import itu618, itu676, itu838, itu839, itu840, itu1511
-    out = {name: f"{name}-{mod.get_version()}" for name, mod in
-           (("P.618", itu618), ("P.838", itu838), ("P.839", itu839), ("P.1511", itu1511),
-            ("P.676", itu676), ("P.840", itu840))}
+
+    out = {
+        name: f"{name}-{mod.get_version()}"
+        for name, mod in (
+            ("P.618", itu618),
+            ("P.838", itu838),
+            ("P.839", itu839),
+            ("P.1511", itu1511),
+            ("P.676", itu676),
+            ("P.840", itu840),
+        )
+    }
     out["itur"] = itur.__version__
     return out
 
@@ -87,14 +96,17 @@ def itur_versions() -> dict:
 def recommendations_text() -> str:
     """One line naming the recommendations used, e.g. for a report."""
     v = itur_versions()
-    return (f"ITU-R {v['P.618']} §2.2.1.1 with the event's rain rate; {v['P.838']}, "
-            f"{v['P.839']}, {v['P.1511']} (as implemented by itur {v['itur']})")
+    return (
+        f"ITU-R {v['P.618']} §2.2.1.1 with the event's rain rate; {v['P.838']}, "
+        f"{v['P.839']}, {v['P.1511']} (as implemented by itur {v['itur']})"
+    )
 
 
 def _grid(step_deg: float) -> np.ndarray:
     if not 0.0 < step_deg <= 10.0:
-        raise InputError(f"elevation_bin_deg = {step_deg!r} must be in (0, 10] deg",
-                         field="elevation_bin_deg")
+        raise InputError(
+            f"elevation_bin_deg = {step_deg!r} must be in (0, 10] deg", field="elevation_bin_deg"
+        )
     n = int(np.ceil((90.0 - MIN_ELEVATION_DEG) / step_deg)) + 1
     return np.linspace(MIN_ELEVATION_DEG, 90.0, n)
 
@@ -106,8 +118,15 @@ def _check_rate(rate):
     return r
 
 
-def rain_attenuation_db(lat_deg, lon_deg, elevation_deg, rain_rate_mmh, frequency_ghz,
-                        tau_deg=CIRCULAR_TAU_DEG, hs_km=None) -> np.ndarray:
+def rain_attenuation_db(
+    lat_deg,
+    lon_deg,
+    elevation_deg,
+    rain_rate_mmh,
+    frequency_ghz,
+    tau_deg=CIRCULAR_TAU_DEG,
+    hs_km=None,
+) -> np.ndarray:
     """Rain attenuation (dB) of a slant path through rain of ``rain_rate_mmh`` (direct itur).
 
     All arrays broadcast together; P.618-13 §2.2.1.1 steps 1-9 with R_0.01 = the given rate
@@ -115,10 +134,13 @@ def rain_attenuation_db(lat_deg, lon_deg, elevation_deg, rain_rate_mmh, frequenc
     Elevations are clipped to [5, 90] deg. Zero where the rate is zero.
     """
     from itur.models import itu618
+
     lat, lon, el, rate = np.broadcast_arrays(
-        np.asarray(lat_deg, float), np.asarray(lon_deg, float),
+        np.asarray(lat_deg, float),
+        np.asarray(lon_deg, float),
         np.clip(np.asarray(elevation_deg, float), MIN_ELEVATION_DEG, 90.0),
-        _check_rate(rain_rate_mmh))
+        _check_rate(rain_rate_mmh),
+    )
     if not frequency_ghz > 0:
         raise InputError("frequency must be > 0 GHz", field="frequency_ghz")
     out = np.zeros(lat.shape)
@@ -128,17 +150,28 @@ def rain_attenuation_db(lat_deg, lon_deg, elevation_deg, rain_rate_mmh, frequenc
     hs = None if hs_km is None else np.broadcast_to(np.asarray(hs_km, float), lat.shape)[wet]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        a = itu618.rain_attenuation(lat[wet], lon[wet], float(frequency_ghz), el[wet], hs=hs,
-                                    p=0.01, R001=rate[wet], tau=float(tau_deg))
+        a = itu618.rain_attenuation(
+            lat[wet],
+            lon[wet],
+            float(frequency_ghz),
+            el[wet],
+            hs=hs,
+            p=0.01,
+            R001=rate[wet],
+            tau=float(tau_deg),
+        )
     out[wet] = np.clip(np.asarray(getattr(a, "value", a), float).reshape(-1), 0.0, None)
     return out
 
 
-def _rows(points: np.ndarray, grid: np.ndarray, frequency_ghz: float, tau_deg: float,
-          step: float) -> np.ndarray:
+def _rows(
+    points: np.ndarray, grid: np.ndarray, frequency_ghz: float, tau_deg: float, step: float
+) -> np.ndarray:
     """Attenuation table (n_points, n_grid) for rows (lat, lon, rate) of ``points``."""
-    keys = [(float(a), float(b), float(r), float(frequency_ghz), float(tau_deg), step)
-            for a, b, r in points]
+    keys = [
+        (float(a), float(b), float(r), float(frequency_ghz), float(tau_deg), step)
+        for a, b, r in points
+    ]
     missing = [i for i, k in enumerate(keys) if k not in _CACHE]
     if missing:
         m = np.asarray(missing)
@@ -155,24 +188,34 @@ def _rows(points: np.ndarray, grid: np.ndarray, frequency_ghz: float, tau_deg: f
     return np.stack([_CACHE[k] for k in keys])
 
 
-def rain_loss_db(lat_deg, lon_deg, elevation_deg, rain_rate_mmh, frequency_ghz,
-                 tau_deg=CIRCULAR_TAU_DEG, elevation_bin_deg: float = 1.0) -> np.ndarray:
+def rain_loss_db(
+    lat_deg,
+    lon_deg,
+    elevation_deg,
+    rain_rate_mmh,
+    frequency_ghz,
+    tau_deg=CIRCULAR_TAU_DEG,
+    elevation_bin_deg: float = 1.0,
+) -> np.ndarray:
     """Rain attenuation (dB) per link, interpolated from a cached elevation grid.
 
     Same model as :func:`rain_attenuation_db`; itur runs once per distinct (lat, lon, rate)
     on the elevation grid, so a cell seen by many satellites over many steps costs one call.
     """
     lat, lon, el, rate = np.broadcast_arrays(
-        np.asarray(lat_deg, float), np.asarray(lon_deg, float),
+        np.asarray(lat_deg, float),
+        np.asarray(lon_deg, float),
         np.clip(np.asarray(elevation_deg, float), MIN_ELEVATION_DEG, 90.0),
-        _check_rate(rain_rate_mmh))
+        _check_rate(rain_rate_mmh),
+    )
     out = np.zeros(el.shape)
     wet = rate > 0
     if not wet.any():
         return out
     grid = _grid(elevation_bin_deg)
-    pts, inv = np.unique(np.stack([lat[wet], lon[wet], rate[wet]], axis=1), axis=0,
-                         return_inverse=True)
+    pts, inv = np.unique(
+        np.stack([lat[wet], lon[wet], rate[wet]], axis=1), axis=0, return_inverse=True
+    )
     table = _rows(pts, grid, frequency_ghz, tau_deg, float(elevation_bin_deg))
     x = el[wet]
     k = np.clip(np.searchsorted(grid, x, side="right") - 1, 0, grid.size - 2)
@@ -191,27 +234,44 @@ def clear_sky_loss_db(elevation_deg, params: LinkParams, lat_deg=None, lon_deg=N
     if params.atm_model == "simple":
         return params.clear_sky_zenith_db / np.sin(np.radians(e))
     if lat_deg is None or lon_deg is None:
-        raise InputError("atm_model='itur' needs the ground point's lat_deg and lon_deg",
-                         field="lat_deg")
+        raise InputError(
+            "atm_model='itur' needs the ground point's lat_deg and lon_deg", field="lat_deg"
+        )
     import itur
+
     lat, lon, e = np.broadcast_arrays(np.asarray(lat_deg, float), np.asarray(lon_deg, float), e)
     if e.size == 0:
         return np.zeros(e.shape)
     grid = _grid(params.elevation_bin_deg)
-    pts, inv = np.unique(np.stack([lat.ravel(), lon.ravel()], axis=1), axis=0,
-                         return_inverse=True)
-    keys = [("clear", float(a), float(b), params.frequency_ghz, params.exceedance_pct,
-             params.antenna_diameter_m, params.antenna_efficiency, params.elevation_bin_deg)
-            for a, b in pts]
+    pts, inv = np.unique(np.stack([lat.ravel(), lon.ravel()], axis=1), axis=0, return_inverse=True)
+    keys = [
+        (
+            "clear",
+            float(a),
+            float(b),
+            params.frequency_ghz,
+            params.exceedance_pct,
+            params.antenna_diameter_m,
+            params.antenna_efficiency,
+            params.elevation_bin_deg,
+        )
+        for a, b in pts
+    ]
     missing = [i for i, k in enumerate(keys) if k not in _CACHE]
     if missing:
         m = np.asarray(missing)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             att = itur.atmospheric_attenuation_slant_path(
-                np.repeat(pts[m, 0], grid.size), np.repeat(pts[m, 1], grid.size),
-                params.frequency_ghz, np.tile(grid, m.size), params.exceedance_pct,
-                params.antenna_diameter_m, eta=params.antenna_efficiency, include_rain=False)
+                np.repeat(pts[m, 0], grid.size),
+                np.repeat(pts[m, 1], grid.size),
+                params.frequency_ghz,
+                np.tile(grid, m.size),
+                params.exceedance_pct,
+                params.antenna_diameter_m,
+                eta=params.antenna_efficiency,
+                include_rain=False,
+            )
         att = np.clip(np.asarray(getattr(att, "value", att), float), 0.0, None)
         att = att.reshape(m.size, grid.size)
         for row, i in enumerate(missing):
@@ -224,8 +284,15 @@ def clear_sky_loss_db(elevation_deg, params: LinkParams, lat_deg=None, lon_deg=N
     return (table[inv, k] * (1.0 - w) + table[inv, k + 1] * w).reshape(e.shape)
 
 
-def budget_with_rain(range_km, elevation_deg, params: LinkParams, lat_deg, lon_deg,
-                     rain_rate_mmh=0.0, tau_deg=CIRCULAR_TAU_DEG) -> dict:
+def budget_with_rain(
+    range_km,
+    elevation_deg,
+    params: LinkParams,
+    lat_deg,
+    lon_deg,
+    rain_rate_mmh=0.0,
+    tau_deg=CIRCULAR_TAU_DEG,
+) -> dict:
     """:func:`skymesh.links.budget.link_budget` with clear sky + the event's rain fade.
 
     Extra keys: ``rain_db`` and ``clear_sky_db`` (per link). Fixed-capacity links (optical
@@ -237,17 +304,26 @@ def budget_with_rain(range_km, elevation_deg, params: LinkParams, lat_deg, lon_d
         return {**out, "rain_db": np.zeros(shape), "clear_sky_db": np.zeros(shape)}
     el = np.asarray(elevation_deg, dtype=float)
     clear = clear_sky_loss_db(el, params, lat_deg, lon_deg)
-    rain = rain_loss_db(lat_deg, lon_deg, el, rain_rate_mmh, params.frequency_ghz, tau_deg,
-                        params.elevation_bin_deg)
+    rain = rain_loss_db(
+        lat_deg, lon_deg, el, rain_rate_mmh, params.frequency_ghz, tau_deg, params.elevation_bin_deg
+    )
     out = link_budget(range_km, el, params, atm_db=clear + rain)
     return {**out, "rain_db": rain, "clear_sky_db": np.broadcast_to(clear, np.shape(rain))}
 
 
-def link_capacity_with_rain_mbps(range_km, elevation_deg, params: LinkParams, lat_deg,
-                                 lon_deg, rain_rate_mmh=0.0, tau_deg=CIRCULAR_TAU_DEG):
+def link_capacity_with_rain_mbps(
+    range_km,
+    elevation_deg,
+    params: LinkParams,
+    lat_deg,
+    lon_deg,
+    rain_rate_mmh=0.0,
+    tau_deg=CIRCULAR_TAU_DEG,
+):
     """Capacity (Mbit/s) of each link under clear sky + the event's rain (0 where closed)."""
-    return budget_with_rain(range_km, elevation_deg, params, lat_deg, lon_deg,
-                            rain_rate_mmh, tau_deg)["capacity_mbps"]
+    return budget_with_rain(
+        range_km, elevation_deg, params, lat_deg, lon_deg, rain_rate_mmh, tau_deg
+    )["capacity_mbps"]
 
 
 def clear_sky(params: LinkParams) -> LinkParams:
@@ -259,6 +335,7 @@ def clear_sky(params: LinkParams) -> LinkParams:
 
 
 # --- events -> rain rate per ground point and time ------------------------------------------
+
 
 def rain_rates_mmh(events, lat_deg, lon_deg, when=None, countries=None) -> np.ndarray:
     """Rain rate (mm/h) at ground points at instant ``when`` from scenario ``[[rain]]`` entries.
@@ -275,12 +352,15 @@ def rain_rates_mmh(events, lat_deg, lon_deg, when=None, countries=None) -> np.nd
     out = np.zeros(lat.shape)
     codes = None
     for ev in events or ():
-        if when is not None and ((ev.start is not None and when < ev.start)
-                                 or (ev.until is not None and when >= ev.until)):
+        if when is not None and (
+            (ev.start is not None and when < ev.start)
+            or (ev.until is not None and when >= ev.until)
+        ):
             continue
         if ev.country is not None:
             if codes is None:
                 from skymesh.ground.countries import country_of
+
                 codes = np.asarray(country_of(lat, lon, countries)).astype(str)
             inside = codes == ev.country
         elif ev.box is not None:

@@ -98,8 +98,7 @@ RANGE_FLOOR_MARGIN_DEG = 0.5
 geodetic-geocentric vertical difference (< 0.2 deg)."""
 
 
-def max_slant_range_km(sat_radius_km, ground_radius_min_km, ground_radius_max_km,
-                       elevation_deg):
+def max_slant_range_km(sat_radius_km, ground_radius_min_km, ground_radius_max_km, elevation_deg):
     """Longest slant range (km) at which a satellite at most ``sat_radius_km`` from the
     Earth's centre is at geocentric elevation >= ``elevation_deg`` above a point between
     ``ground_radius_min_km`` and ``ground_radius_max_km`` from it.
@@ -127,8 +126,14 @@ _PAIR_BLOCK = 1_000_000
 """Candidate pairs per exact-test block (bounds the temporaries)."""
 
 
-def visible_pairs(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
-                  min_elevation_deg=DEFAULT_MIN_ELEVATION_DEG, max_range_km=None):
+def visible_pairs(
+    sat_ecef_km: np.ndarray,
+    lat_deg,
+    lon_deg,
+    alt_km=0.0,
+    min_elevation_deg=DEFAULT_MIN_ELEVATION_DEG,
+    max_range_km=None,
+):
     """Every (ground point, satellite, time) with the satellite in view.
 
     Parameters
@@ -174,16 +179,21 @@ def visible_pairs(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
         # Ground points grouped by mask (MASK_GROUP_DEG bands), one tree and radius each.
         band = np.floor(mask_deg / MASK_GROUP_DEG)
         groups = [np.flatnonzero(band == b) for b in np.unique(band)]
-        trees = [(grp, cKDTree(ground[grp], balanced_tree=False, compact_nodes=False),
-                  _prefilter_radius_km(r_sat_max, ground[grp], mask_deg[grp], max_range_km))
-                 for grp in groups]
+        trees = [
+            (
+                grp,
+                cKDTree(ground[grp], balanced_tree=False, compact_nodes=False),
+                _prefilter_radius_km(r_sat_max, ground[grp], mask_deg[grp], max_range_km),
+            )
+            for grp in groups
+        ]
         steps = max(1, _TREE_POINTS // max(1, n_sat))
         for k0 in range(0, n_time, steps):
             lo, hi = k0 * n_sat, min(k0 + steps, n_time) * n_sat
             rows, g = _pairs_in_range(trees, n_ground, flat[lo:hi], ok[lo:hi])
             rows += lo
             for p0 in range(0, len(rows), _PAIR_BLOCK):
-                row, gg = rows[p0:p0 + _PAIR_BLOCK], g[p0:p0 + _PAIR_BLOCK]
+                row, gg = rows[p0 : p0 + _PAIR_BLOCK], g[p0 : p0 + _PAIR_BLOCK]
                 d = flat[row] - ground[gg]
                 rng = np.sqrt(np.einsum("ik,ik->i", d, d))
                 d_up = np.einsum("ik,ik->i", d, up[gg])
@@ -201,12 +211,18 @@ def visible_pairs(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
     if not out[0]:
         out = [[np.empty(0, dtype=np.int64)]] * 3 + [[np.empty(0)]] * 2
     g, s, t, r, el = (np.concatenate(x) for x in out)
-    return (g.astype(np.int64, copy=False), s.astype(np.int64, copy=False),
-            t.astype(np.int64, copy=False), r, el)
+    return (
+        g.astype(np.int64, copy=False),
+        s.astype(np.int64, copy=False),
+        t.astype(np.int64, copy=False),
+        r,
+        el,
+    )
 
 
-def _prefilter_radius_km(r_sat_max_km: float, ground: np.ndarray, mask_deg: np.ndarray,
-                         max_range_km) -> float:
+def _prefilter_radius_km(
+    r_sat_max_km: float, ground: np.ndarray, mask_deg: np.ndarray, max_range_km
+) -> float:
     """Ball radius (km) of the k-d tree queries: no pair in view is farther apart.
 
     The geodetic elevation is within 0.2 deg of the geocentric one, which
@@ -264,6 +280,7 @@ def order_pairs(major, minor, n_major: int, n_minor: int) -> np.ndarray:
 @functools.cache
 def _counting_sort_kernel():
     import numba
+
     return numba.njit(cache=True)(_counting_sort)
 
 

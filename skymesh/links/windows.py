@@ -38,8 +38,14 @@ from skymesh.orbits.frames import geodetic_to_ecef
 MARGIN_DEG = 0.5
 
 
-def visible_pairs_windowed(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0,
-                           min_elevation_deg=DEFAULT_MIN_ELEVATION_DEG, max_range_km=None):
+def visible_pairs_windowed(
+    sat_ecef_km: np.ndarray,
+    lat_deg,
+    lon_deg,
+    alt_km=0.0,
+    min_elevation_deg=DEFAULT_MIN_ELEVATION_DEG,
+    max_range_km=None,
+):
     """Every (ground point, satellite, step) in view; same contract as ``visible_pairs``.
 
     Parameters
@@ -65,9 +71,9 @@ def visible_pairs_windowed(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0
     _, _, up = local_frames(lat_deg, lon_deg)
     n_ground = len(ground)
     e_min = np.broadcast_to(np.asarray(min_elevation_deg, dtype=float), (n_ground,))
-    present = np.isfinite(sat).all(axis=2)                               # (N, K)
+    present = np.isfinite(sat).all(axis=2)  # (N, K)
     filled = np.where(present[..., None], sat, 0.0)
-    r = np.linalg.norm(filled, axis=2)                                    # (N, K)
+    r = np.linalg.norm(filled, axis=2)  # (N, K)
     mid = n_steps // 2
     # Middle reference position: the middle step, or any step the satellite is present.
     ref_step = np.where(present[:, mid], mid, np.argmax(present, axis=1))
@@ -76,17 +82,20 @@ def visible_pairs_windowed(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0
     with np.errstate(invalid="ignore", divide="ignore"):
         cos_drift = np.einsum("nkc,nc->nk", filled, ref_unit) / np.where(r > 0, r, np.inf)
     cos_drift = np.where(present, cos_drift, 1.0)
-    drift = np.arccos(np.clip(cos_drift.min(axis=1), -1.0, 1.0))          # (N,)
-    r_max = np.where(present, r, 0.0).max(axis=1)                          # (N,)
+    drift = np.arccos(np.clip(cos_drift.min(axis=1), -1.0, 1.0))  # (N,)
+    r_max = np.where(present, r, 0.0).max(axis=1)  # (N,)
     g_radius = np.linalg.norm(ground, axis=1)
     e_pre = e_min
     if max_range_km is not None and present.any():
         # every pair in view also reaches the elevation the range cap implies
-        e_pre = np.maximum(e_min, range_floor_elevation_deg(
-            g_radius, r[present].min(), max_range_km) - RANGE_FLOOR_MARGIN_DEG)
+        e_pre = np.maximum(
+            e_min,
+            range_floor_elevation_deg(g_radius, r[present].min(), max_range_km)
+            - RANGE_FLOOR_MARGIN_DEG,
+        )
     e = np.deg2rad(np.maximum(e_pre.min() - MARGIN_DEG, -89.0))
     with np.errstate(invalid="ignore", divide="ignore"):
-        lam = np.arccos(np.clip(g_radius.min() * np.cos(e) / r_max, -1.0, 1.0)) - e   # (N,)
+        lam = np.arccos(np.clip(g_radius.min() * np.cos(e) / r_max, -1.0, 1.0)) - e  # (N,)
     reach = np.minimum(lam + drift + np.deg2rad(MARGIN_DEG), np.pi)
     g_unit = ground / g_radius[:, None]
     cand_g, cand_s = _candidates(g_unit, ref_unit, reach, present.any(axis=1))
@@ -102,17 +111,24 @@ def visible_pairs_windowed(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0
     if max_range_km is not None:
         ok &= rng <= max_range_km
     c_idx, k_idx = np.nonzero(ok)
-    order = order_pairs(k_idx * n_ground + cand_g[c_idx], cand_s[c_idx],
-                        n_steps * n_ground, n_sat)      # by step, ground point, satellite
+    order = order_pairs(
+        k_idx * n_ground + cand_g[c_idx], cand_s[c_idx], n_steps * n_ground, n_sat
+    )  # by step, ground point, satellite
     c_idx, k_idx = c_idx[order], k_idx[order]
     r_out = rng[c_idx, k_idx]
     el = np.rad2deg(np.arcsin(np.clip(u[c_idx, k_idx] / r_out, -1.0, 1.0)))
-    return (cand_g[c_idx].astype(np.int64), cand_s[c_idx].astype(np.int64),
-            k_idx.astype(np.int64), r_out, el)
+    return (
+        cand_g[c_idx].astype(np.int64),
+        cand_s[c_idx].astype(np.int64),
+        k_idx.astype(np.int64),
+        r_out,
+        el,
+    )
 
 
-def _candidates(g_unit: np.ndarray, ref_unit: np.ndarray, reach_rad: np.ndarray,
-                usable: np.ndarray):
+def _candidates(
+    g_unit: np.ndarray, ref_unit: np.ndarray, reach_rad: np.ndarray, usable: np.ndarray
+):
     """(ground, satellite) pairs with the satellite's reference direction within its
     ``reach_rad`` (N,) of the ground point's (unit vectors (G, 3) and (N, 3)).
 

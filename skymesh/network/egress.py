@@ -56,9 +56,19 @@ class EgressLayout:
         return self.sink0 + self.n_groups
 
 
-def egress_graph(layout: EgressLayout, mode: str, n_steps: int = 1, *, isl_pairs=None,
-                 isl_km=None, terminal_links=None, gateway_links=None, exit_mask=None,
-                 terminal_enabled=None, exit_delay_s=None) -> sp.csr_matrix:
+def egress_graph(
+    layout: EgressLayout,
+    mode: str,
+    n_steps: int = 1,
+    *,
+    isl_pairs=None,
+    isl_km=None,
+    terminal_links=None,
+    gateway_links=None,
+    exit_mask=None,
+    terminal_enabled=None,
+    exit_delay_s=None,
+) -> sp.csr_matrix:
     """The *reversed* egress graph of ``n_steps`` instants, block-diagonal.
 
     Edges point from the internet back toward terminals, so one search from
@@ -90,18 +100,18 @@ def egress_graph(layout: EgressLayout, mode: str, n_steps: int = 1, *, isl_pairs
         if terminal_enabled is not None:
             keep = np.asarray(terminal_enabled).reshape(layout.n_terminals, n_steps)[g, k]
             g, s, k, r = g[keep], s[keep], k[keep], r[keep]
-        src.append(s + k * n)                      # reversed: satellite -> terminal
+        src.append(s + k * n)  # reversed: satellite -> terminal
         dst.append(layout.term0 + g + k * n)
         w.append(r / SPEED_OF_LIGHT_KM_S)
     if gateway_links is not None and len(gateway_links[0]):
         g, s, k, r = (np.asarray(x) for x in gateway_links)
-        src.append(layout.gw0 + g + k * n)         # reversed: gateway -> satellite
+        src.append(layout.gw0 + g + k * n)  # reversed: gateway -> satellite
         dst.append(s + k * n)
         w.append(r / SPEED_OF_LIGHT_KM_S)
     if exit_mask is not None:
         mask = np.asarray(exit_mask).reshape(layout.n_groups, layout.n_gateways, n_steps)
         grp, gw, k = np.nonzero(mask)
-        src.append(layout.sink0 + grp + k * n)     # reversed: sink -> gateway
+        src.append(layout.sink0 + grp + k * n)  # reversed: sink -> gateway
         dst.append(layout.gw0 + gw + k * n)
         if exit_delay_s is None:
             w.append(np.full(len(grp), SINK_DELAY_S))
@@ -110,12 +120,18 @@ def egress_graph(layout: EgressLayout, mode: str, n_steps: int = 1, *, isl_pairs
     size = n * n_steps
     if not src:
         return sp.csr_matrix((size, size))
-    return sp.csr_matrix((np.concatenate(w), (np.concatenate(src), np.concatenate(dst))),
-                         shape=(size, size))
+    return sp.csr_matrix(
+        (np.concatenate(w), (np.concatenate(src), np.concatenate(dst))), shape=(size, size)
+    )
 
 
-def egress_routes(graph: sp.csr_matrix, layout: EgressLayout, terminal_group: np.ndarray,
-                  n_steps: int = 1, max_hops: int = 64):
+def egress_routes(
+    graph: sp.csr_matrix,
+    layout: EgressLayout,
+    terminal_group: np.ndarray,
+    n_steps: int = 1,
+    max_hops: int = 64,
+):
     """Every terminal's shortest route to the internet through its group's allowed gateways.
 
     One min-only Dijkstra per exit group covers all ``n_steps`` blocks at once.
@@ -131,14 +147,18 @@ def egress_routes(graph: sp.csr_matrix, layout: EgressLayout, terminal_group: np
     terminal_group = np.asarray(terminal_group)
     n, n_term = layout.n_nodes, layout.n_terminals
     offsets = (np.arange(n_steps) * n)[:, None]
-    term_nodes = layout.term0 + np.arange(n_term)[None, :] + offsets   # (K, G)
+    term_nodes = layout.term0 + np.arange(n_term)[None, :] + offsets  # (K, G)
     dist = np.full((n_steps, n_term), np.inf)
     nxt = np.full((n_steps, n_term), -9999, dtype=np.int64)
     pred_of_group = {}
     for grp in np.unique(terminal_group[terminal_group >= 0]):
-        d, pred, _ = dijkstra(graph, directed=True,
-                              indices=layout.sink0 + grp + offsets[:, 0],
-                              return_predecessors=True, min_only=True)
+        d, pred, _ = dijkstra(
+            graph,
+            directed=True,
+            indices=layout.sink0 + grp + offsets[:, 0],
+            return_predecessors=True,
+            min_only=True,
+        )
         cols = np.flatnonzero(terminal_group == grp)
         dist[:, cols] = d[term_nodes[:, cols]]
         nxt[:, cols] = pred[term_nodes[:, cols]]
@@ -159,16 +179,18 @@ def egress_routes(graph: sp.csr_matrix, layout: EgressLayout, terminal_group: np
             ok = is_sat[:, cols]
             step_next[:, cols] = np.where(ok, pred[np.where(ok, sub, 0)], sub)
         cur = step_next
-    path = (np.stack(hops, axis=2) if hops
-            else np.full((n_steps, n_term, 1), -1, dtype=np.int32))
+    path = np.stack(hops, axis=2) if hops else np.full((n_steps, n_term, 1), -1, dtype=np.int32)
     local = np.where(cur >= 0, cur % n, -1)
     at_gw = reach & (local >= layout.gw0) & (local < layout.sink0)
     gateway = np.where(at_gw, local - layout.gw0, -1)
     sat_hops = (path >= 0).sum(axis=2)
-    return dict(rtt_ms=np.where(at_gw, 2e3 * dist, np.nan), gateway=gateway,
-                sat_hops=np.where(at_gw, sat_hops, 0),
-                isl_hops=np.where(at_gw, np.maximum(sat_hops - 1, 0), 0),
-                path=path)
+    return dict(
+        rtt_ms=np.where(at_gw, 2e3 * dist, np.nan),
+        gateway=gateway,
+        sat_hops=np.where(at_gw, sat_hops, 0),
+        isl_hops=np.where(at_gw, np.maximum(sat_hops - 1, 0), 0),
+        path=path,
+    )
 
 
 def exit_trees(graph: sp.csr_matrix, layout: EgressLayout, n_steps: int = 1):
@@ -192,15 +214,22 @@ def exit_trees(graph: sp.csr_matrix, layout: EgressLayout, n_steps: int = 1):
     dist = np.empty((layout.n_groups, n_steps, layout.n_sats))
     pred = np.empty((layout.n_groups, n_steps * n), dtype=np.int32)
     for grp in range(layout.n_groups):
-        d, p, _ = dijkstra(graph, directed=True, indices=roots[grp], return_predecessors=True,
-                           min_only=True)
-        dist[grp] = d.reshape(n_steps, n)[:, :layout.n_sats]
+        d, p, _ = dijkstra(
+            graph, directed=True, indices=roots[grp], return_predecessors=True, min_only=True
+        )
+        dist[grp] = d.reshape(n_steps, n)[:, : layout.n_sats]
         pred[grp] = p
     return dist, pred
 
 
-def walk_to_exit(pred: np.ndarray, layout: EgressLayout, group: np.ndarray, step: np.ndarray,
-                 sat: np.ndarray, max_hops: int = 64):
+def walk_to_exit(
+    pred: np.ndarray,
+    layout: EgressLayout,
+    group: np.ndarray,
+    step: np.ndarray,
+    sat: np.ndarray,
+    max_hops: int = 64,
+):
     """Paths from satellites to their group's exit, read off :func:`exit_trees`' trees at once.
 
     ``group``, ``step`` and ``sat`` are int arrays of one shape (``sat`` < 0: no path).
@@ -212,8 +241,9 @@ def walk_to_exit(pred: np.ndarray, layout: EgressLayout, group: np.ndarray, step
     shape = np.shape(sat)
     grp = np.asarray(group, dtype=np.int64).ravel()
     k = np.asarray(step, dtype=np.int64).ravel()
-    cur = np.where(np.asarray(sat).ravel() >= 0,
-                   k * n + np.asarray(sat, dtype=np.int64).ravel(), -1)
+    cur = np.where(
+        np.asarray(sat).ravel() >= 0, k * n + np.asarray(sat, dtype=np.int64).ravel(), -1
+    )
     hops = []
     for _ in range(max_hops + 1):
         local = np.where(cur >= 0, cur % n, -1)
@@ -225,6 +255,6 @@ def walk_to_exit(pred: np.ndarray, layout: EgressLayout, group: np.ndarray, step
         cur = np.where(is_sat, nxt, cur)
     local = np.where(cur >= 0, cur % n, -1)
     gateway = np.where((local >= layout.gw0) & (local < layout.sink0), local - layout.gw0, -1)
-    path = (np.stack(hops, axis=-1) if hops else np.full((len(cur), 1), -1, np.int32))
+    path = np.stack(hops, axis=-1) if hops else np.full((len(cur), 1), -1, np.int32)
     path = np.where((gateway >= 0)[:, None], path, -1)
     return path.reshape(shape + (path.shape[-1],)), gateway.reshape(shape)

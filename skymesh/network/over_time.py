@@ -17,8 +17,12 @@ import pyarrow as pa
 from scipy.sparse.csgraph import dijkstra
 
 from skymesh.errors import InputError
-from skymesh.links.isl import (DEFAULT_MAX_RANGE_KM, DEFAULT_MIN_CLEARANCE_KM, isl_lengths_km,
-                               plus_grid_pairs)
+from skymesh.links.isl import (
+    DEFAULT_MAX_RANGE_KM,
+    DEFAULT_MIN_CLEARANCE_KM,
+    isl_lengths_km,
+    plus_grid_pairs,
+)
 from skymesh.links.visibility import DEFAULT_MIN_ELEVATION_DEG, visible_pairs
 from skymesh.network.routing import walk_back
 from skymesh.network.snapshot import NodeLayout, check_mode, chunk_graph
@@ -43,8 +47,11 @@ class GroundPoints:
 
     @classmethod
     def of(cls, names, lat_deg, lon_deg) -> "GroundPoints":
-        return cls(np.asarray(names, dtype=str), np.asarray(lat_deg, dtype=float),
-                   np.asarray(lon_deg, dtype=float))
+        return cls(
+            np.asarray(names, dtype=str),
+            np.asarray(lat_deg, dtype=float),
+            np.asarray(lon_deg, dtype=float),
+        )
 
 
 def chunk_steps_for(n_sats: int, n_steps: int) -> int:
@@ -52,13 +59,22 @@ def chunk_steps_for(n_sats: int, n_steps: int) -> int:
     return int(max(1, min(n_steps, _CHUNK_ELEMENTS // max(1, n_sats))))
 
 
-def path_series(constellation: Constellation, grid: TimeGrid, endpoints: GroundPoints,
-                pairs, *, mode: str = "isl", relays: GroundPoints | None = None,
-                min_elevation_deg: float = DEFAULT_MIN_ELEVATION_DEG,
-                min_clearance_km: float = DEFAULT_MIN_CLEARANCE_KM,
-                max_isl_range_km: float | None = DEFAULT_MAX_RANGE_KM,
-                chunk_steps: int | None = None, progress=None, isl_pairs=None,
-                max_gsl_range_km: float | None = None) -> pa.Table:
+def path_series(
+    constellation: Constellation,
+    grid: TimeGrid,
+    endpoints: GroundPoints,
+    pairs,
+    *,
+    mode: str = "isl",
+    relays: GroundPoints | None = None,
+    min_elevation_deg: float = DEFAULT_MIN_ELEVATION_DEG,
+    min_clearance_km: float = DEFAULT_MIN_CLEARANCE_KM,
+    max_isl_range_km: float | None = DEFAULT_MAX_RANGE_KM,
+    chunk_steps: int | None = None,
+    progress=None,
+    isl_pairs=None,
+    max_gsl_range_km: float | None = None,
+) -> pa.Table:
     """Shortest-latency path of each endpoint pair at each step, as a tidy table.
 
     Parameters
@@ -100,14 +116,28 @@ def path_series(constellation: Constellation, grid: TimeGrid, endpoints: GroundP
     parts = []
     last_row = [np.full(1, -1, dtype=np.int64) for _ in range(len(pairs))]
     for c0 in range(0, len(grid), chunk):
-        pos_all = positions_ecef(constellation, grid.subset(slice(c0, c0 + chunk)),
-                                 serving_only=True)
+        pos_all = positions_ecef(
+            constellation, grid.subset(slice(c0, c0 + chunk)), serving_only=True
+        )
         # Route in short sub-chunks: a block graph that fits in cache is much faster.
         for s0 in range(0, pos_all.shape[1], ROUTE_STEPS):
-            pos = pos_all[:, s0:s0 + ROUTE_STEPS]
-            _route_block(pos, c0 + s0, layout, mode, endpoints, relays, isl_pairs, pairs,
-                         min_elevation_deg, min_clearance_km, max_isl_range_km, parts, last_row,
-                         max_gsl_range_km)
+            pos = pos_all[:, s0 : s0 + ROUTE_STEPS]
+            _route_block(
+                pos,
+                c0 + s0,
+                layout,
+                mode,
+                endpoints,
+                relays,
+                isl_pairs,
+                pairs,
+                min_elevation_deg,
+                min_clearance_km,
+                max_isl_range_km,
+                parts,
+                last_row,
+                max_gsl_range_km,
+            )
             if progress is not None:
                 progress(pos.shape[1])
 
@@ -118,40 +148,67 @@ def path_series(constellation: Constellation, grid: TimeGrid, endpoints: GroundP
     pair = table.column("pair").to_numpy()
     start_ms = np.datetime64(grid.start.replace(tzinfo=None), "ms")
     times = start_ms + np.round(grid.offsets_s[k] * 1e3).astype("timedelta64[ms]")
-    front = pa.table({
-        "time_utc": pa.array(times, type=pa.timestamp("ms", tz="UTC")),
-        "t_s": pa.array(grid.offsets_s[k]),
-        "src": pa.array(endpoints.names[pairs[pair, 0]]),
-        "dst": pa.array(endpoints.names[pairs[pair, 1]]),
-    })
+    front = pa.table(
+        {
+            "time_utc": pa.array(times, type=pa.timestamp("ms", tz="UTC")),
+            "t_s": pa.array(grid.offsets_s[k]),
+            "src": pa.array(endpoints.names[pairs[pair, 0]]),
+            "dst": pa.array(endpoints.names[pairs[pair, 1]]),
+        }
+    )
     for name in ("rtt_ms", "hops", "isl_hops", "path", "path_changed"):
         front = front.append_column(name, table.column(name))
     return front
 
 
-def _route_block(pos, c0, layout, mode, endpoints, relays, isl_pairs, pairs,
-                 min_elevation_deg, min_clearance_km, max_isl_range_km, parts, last_row,
-                 max_gsl_range_km=None):
+def _route_block(
+    pos,
+    c0,
+    layout,
+    mode,
+    endpoints,
+    relays,
+    isl_pairs,
+    pairs,
+    min_elevation_deg,
+    min_clearance_km,
+    max_isl_range_km,
+    parts,
+    last_row,
+    max_gsl_range_km=None,
+):
     """Shortest paths of every pair over one short block of steps; rows appended to ``parts``."""
     k_steps = pos.shape[1]
     n_nodes = layout.n_nodes
-    ep = visible_pairs(pos, endpoints.lat_deg, endpoints.lon_deg,
-                       min_elevation_deg=min_elevation_deg, max_range_km=max_gsl_range_km)
+    ep = visible_pairs(
+        pos,
+        endpoints.lat_deg,
+        endpoints.lon_deg,
+        min_elevation_deg=min_elevation_deg,
+        max_range_km=max_gsl_range_km,
+    )
     links = dict(endpoint_links=(ep[0], ep[1], ep[2], ep[3]))
     if mode != "isl" and len(relays):
-        rl = visible_pairs(pos, relays.lat_deg, relays.lon_deg,
-                           min_elevation_deg=min_elevation_deg, max_range_km=max_gsl_range_km)
+        rl = visible_pairs(
+            pos,
+            relays.lat_deg,
+            relays.lon_deg,
+            min_elevation_deg=min_elevation_deg,
+            max_range_km=max_gsl_range_km,
+        )
         links["relay_links"] = (rl[0], rl[1], rl[2], rl[3])
     if len(isl_pairs):
         links["isl_pairs"] = isl_pairs
-        links["isl_km"] = isl_lengths_km(pos, isl_pairs, min_clearance_km=min_clearance_km,
-                                         max_range_km=max_isl_range_km)
+        links["isl_km"] = isl_lengths_km(
+            pos, isl_pairs, min_clearance_km=min_clearance_km, max_range_km=max_isl_range_km
+        )
     graph = chunk_graph(layout, k_steps, mode, **links)
     offsets = np.arange(k_steps) * n_nodes
     for src in np.unique(pairs[:, 0]):
         sources = layout.up(src) + offsets
-        dist, pred, _ = dijkstra(graph, directed=True, indices=sources,
-                                 return_predecessors=True, min_only=True)
+        dist, pred, _ = dijkstra(
+            graph, directed=True, indices=sources, return_predecessors=True, min_only=True
+        )
         for p in np.flatnonzero(pairs[:, 0] == src):
             targets = layout.down(pairs[p, 1]) + offsets
             walked = walk_back(pred, targets, sources)
@@ -159,8 +216,9 @@ def _route_block(pos, c0, layout, mode, endpoints, relays, isl_pairs, pairs,
             parts.append(_pair_chunk(layout, c0, p, dist[targets], nodes, last_row))
 
 
-def _pair_chunk(layout: NodeLayout, c0: int, p: int, delay: np.ndarray, nodes: np.ndarray,
-                last_row: list) -> pa.Table:
+def _pair_chunk(
+    layout: NodeLayout, c0: int, p: int, delay: np.ndarray, nodes: np.ndarray, last_row: list
+) -> pa.Table:
     """One pair's rows for one chunk; ``last_row[p]`` carries its last path across chunks."""
     k_steps = len(delay)
     reach = np.isfinite(delay)
@@ -172,8 +230,8 @@ def _pair_chunk(layout: NodeLayout, c0: int, p: int, delay: np.ndarray, nodes: n
     isl = (is_sat[:, 1:] & is_sat[:, :-1]).sum(axis=1)
     width = max(sats.shape[1], len(last_row[p]))
     padded = np.full((k_steps + 1, width), -1, dtype=np.int64)
-    padded[0, :len(last_row[p])] = last_row[p]
-    padded[1:, :sats.shape[1]] = sats
+    padded[0, : len(last_row[p])] = last_row[p]
+    padded[1:, : sats.shape[1]] = sats
     changed = np.any(padded[1:] != padded[:-1], axis=1)
     if c0 == 0:
         changed[0] = False
@@ -181,17 +239,18 @@ def _pair_chunk(layout: NodeLayout, c0: int, p: int, delay: np.ndarray, nodes: n
     lengths = (sats >= 0).sum(axis=1)
     values = sats[sats >= 0].astype(np.int32)
     offs = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
-    path = pa.ListArray.from_arrays(pa.array(offs), pa.array(values),
-                                    mask=pa.array(~reach))
-    return pa.table({
-        "k": pa.array(np.arange(c0, c0 + k_steps)),
-        "pair": pa.array(np.full(k_steps, p)),
-        "rtt_ms": pa.array(np.where(reach, 2e3 * delay, np.nan), mask=~reach),
-        "hops": pa.array(np.where(reach, n_links, -1), mask=~reach),
-        "isl_hops": pa.array(np.where(reach, isl, -1), mask=~reach),
-        "path": path,
-        "path_changed": pa.array(changed),
-    })
+    path = pa.ListArray.from_arrays(pa.array(offs), pa.array(values), mask=pa.array(~reach))
+    return pa.table(
+        {
+            "k": pa.array(np.arange(c0, c0 + k_steps)),
+            "pair": pa.array(np.full(k_steps, p)),
+            "rtt_ms": pa.array(np.where(reach, 2e3 * delay, np.nan), mask=~reach),
+            "hops": pa.array(np.where(reach, n_links, -1), mask=~reach),
+            "isl_hops": pa.array(np.where(reach, isl, -1), mask=~reach),
+            "path": path,
+            "path_changed": pa.array(changed),
+        }
+    )
 
 
 def _left_pack(a: np.ndarray) -> np.ndarray:
@@ -202,24 +261,46 @@ def _left_pack(a: np.ndarray) -> np.ndarray:
     pos = np.cumsum(keep, axis=1)[rows, cols] - 1
     out[rows, pos] = a[rows, cols]
     width = int(keep.sum(axis=1).max(initial=0))
-    return out[:, :max(width, 1)] if a.shape[1] else out
+    return out[:, : max(width, 1)] if a.shape[1] else out
 
 
 def summarize_rtt(table: pa.Table) -> dict:
     """Headline numbers of a path series: reachability, RTT percentiles (ms), path changes."""
     rtt = table.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)
     ok = np.isfinite(rtt)
-    out = {"steps": int(len(rtt)), "reachable_steps": int(ok.sum()),
-           "reachable_fraction": float(ok.mean()) if len(rtt) else 0.0,
-           "path_changes": int(np.asarray(table.column("path_changed")).sum())}
+    out = {
+        "steps": int(len(rtt)),
+        "reachable_steps": int(ok.sum()),
+        "reachable_fraction": float(ok.mean()) if len(rtt) else 0.0,
+        "path_changes": int(np.asarray(table.column("path_changed")).sum()),
+    }
     if ok.any():
         r = rtt[ok]
         hops = table.column("hops").to_numpy(zero_copy_only=False).astype(float)[ok]
-        out.update(rtt_ms_min=float(r.min()), rtt_ms_p50=float(np.percentile(r, 50)),
-                   rtt_ms_mean=float(r.mean()), rtt_ms_p95=float(np.percentile(r, 95)),
-                   rtt_ms_p99=float(np.percentile(r, 99)), rtt_ms_max=float(r.max()),
-                   hops_mean=float(hops.mean()), hops_max=int(hops.max()))
+        out.update(
+            rtt_ms_min=float(r.min()),
+            rtt_ms_p50=float(np.percentile(r, 50)),
+            rtt_ms_mean=float(r.mean()),
+            rtt_ms_p95=float(np.percentile(r, 95)),
+            rtt_ms_p99=float(np.percentile(r, 99)),
+            rtt_ms_max=float(r.max()),
+            hops_mean=float(hops.mean()),
+            hops_max=int(hops.max()),
+        )
     else:
-        out.update({k: None for k in ("rtt_ms_min", "rtt_ms_p50", "rtt_ms_mean", "rtt_ms_p95",
-                                      "rtt_ms_p99", "rtt_ms_max", "hops_mean", "hops_max")})
+        out.update(
+            {
+                k: None
+                for k in (
+                    "rtt_ms_min",
+                    "rtt_ms_p50",
+                    "rtt_ms_mean",
+                    "rtt_ms_p95",
+                    "rtt_ms_p99",
+                    "rtt_ms_max",
+                    "hops_mean",
+                    "hops_max",
+                )
+            }
+        )
     return out

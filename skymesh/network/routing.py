@@ -56,8 +56,9 @@ def trees_from(graph, layout: NodeLayout, endpoints):
     return dijkstra(graph, layout.up(np.atleast_1d(endpoints)))
 
 
-def walk_back(predecessors: np.ndarray, targets: np.ndarray, sources: np.ndarray,
-              max_len: int = 256) -> np.ndarray:
+def walk_back(
+    predecessors: np.ndarray, targets: np.ndarray, sources: np.ndarray, max_len: int = 256
+) -> np.ndarray:
     """Paths from ``sources`` to ``targets`` read off a predecessor array, all at once.
 
     ``predecessors`` is one row (a min-only search) or per-path rows already
@@ -177,8 +178,13 @@ def routing_state(graph, layout: NodeLayout, destinations=None, *, engine: str =
     link_ptr = np.zeros(n_ep + 1, dtype=np.int64)
     np.cumsum(np.bincount(link_ep, minlength=n_ep), out=link_ptr[1:])
     pred, down_dist, first_hop = dijkstra_last_hop(
-        search, layout.up(dests), link_ptr, link_sat, link_w,
-        engine="scipy" if engine == "scipy" else "auto")
+        search,
+        layout.up(dests),
+        link_ptr,
+        link_sat,
+        link_w,
+        engine="scipy" if engine == "scipy" else "auto",
+    )
     first_hop[first_hop < 0] = NO_HOP
     rtt = 2e3 * down_dist[:, dests]
     rtt[~np.isfinite(rtt)] = np.nan
@@ -190,12 +196,12 @@ def routing_state(graph, layout: NodeLayout, destinations=None, *, engine: str =
     # hop written over its up-node column), then the relay columns. A satellite's (or
     # relay's) tree predecessor is its next hop toward the root; the root's up node
     # stands for "down to that endpoint" and already carries the endpoint's id.
-    pred[:, n_sats:n_sats + n_ep] = first_hop
+    pred[:, n_sats : n_sats + n_ep] = first_hop
     if layout.n_relays:
-        table_t = np.concatenate([pred[:, :n_sats + n_ep], pred[:, layout.relay0:]], axis=1)
+        table_t = np.concatenate([pred[:, : n_sats + n_ep], pred[:, layout.relay0 :]], axis=1)
         table_t[table_t >= layout.relay0] -= n_ep
     else:
-        table_t = pred[:, :n_sats + n_ep]
+        table_t = pred[:, : n_sats + n_ep]
     table_t[table_t < 0] = NO_HOP
     table_t[np.arange(n_dest), n_sats + dests] = NO_HOP
     return rtt, table_t.T

@@ -40,8 +40,9 @@ MODES = ("isl", "bent-pipe", "hybrid")
 
 def check_mode(mode: str) -> str:
     if mode not in MODES:
-        raise InputError(f"unknown routing mode '{mode}'; choose one of {', '.join(MODES)}",
-                         field="mode")
+        raise InputError(
+            f"unknown routing mode '{mode}'; choose one of {', '.join(MODES)}", field="mode"
+        )
     return mode
 
 
@@ -88,8 +89,7 @@ class NodeLayout:
         return out
 
 
-def isl_edges(isl_pairs, isl_km, n_steps: int, n_nodes: int, src: list, dst: list,
-              w: list) -> None:
+def isl_edges(isl_pairs, isl_km, n_steps: int, n_nodes: int, src: list, dst: list, w: list) -> None:
     """Append both directions of every usable ISL of every step to edge lists (delay in s).
 
     Satellite ``i`` of step ``k`` is node ``k * n_nodes + i``; ``isl_km`` is (L, n_steps)
@@ -107,9 +107,16 @@ def isl_edges(isl_pairs, isl_km, n_steps: int, n_nodes: int, src: list, dst: lis
     w += [d, d]
 
 
-def chunk_graph(layout: NodeLayout, n_steps: int, mode: str, *,
-                isl_pairs=None, isl_km=None,
-                endpoint_links=None, relay_links=None) -> sp.csr_matrix:
+def chunk_graph(
+    layout: NodeLayout,
+    n_steps: int,
+    mode: str,
+    *,
+    isl_pairs=None,
+    isl_km=None,
+    endpoint_links=None,
+    relay_links=None,
+) -> sp.csr_matrix:
     """Block-diagonal delay graph of ``n_steps`` instants.
 
     Parameters

@@ -47,12 +47,13 @@ from __future__ import annotations
 
 import numpy as np
 
-NULL_IDX = -9999        # scipy.sparse.csgraph's "no predecessor"
-_MAX_SLOTS = 512        # bucket queue: at most this many bucket widths per largest weight
+NULL_IDX = -9999  # scipy.sparse.csgraph's "no predecessor"
+_MAX_SLOTS = 512  # bucket queue: at most this many bucket widths per largest weight
 
 try:  # numba is a dependency; the fallback keeps the module importable without it
     import numba
     from numba import njit, prange
+
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - exercised only where numba is missing
     HAVE_NUMBA = False
@@ -80,11 +81,13 @@ def dijkstra(graph, sources, *, engine: str = "auto"):
         raise ValueError(f"unknown engine {engine!r} (auto, scipy)")
     if engine == "scipy" or not HAVE_NUMBA:
         from scipy.sparse.csgraph import dijkstra as sp_dijkstra
+
         return sp_dijkstra(graph, directed=True, indices=sources, return_predecessors=True)
     data = np.ascontiguousarray(graph.data, dtype=np.float64)
     plan = _plan(graph, sources, data)
-    if plan is None:                                  # negative, NaN or inf weights
+    if plan is None:  # negative, NaN or inf weights
         from scipy.sparse.csgraph import dijkstra as sp_dijkstra
+
         return sp_dijkstra(graph, directed=True, indices=sources, return_predecessors=True)
     indptr, indices, delta, n_slots, n_blocks = plan
     n = graph.shape[0]
@@ -112,8 +115,9 @@ def dijkstra_last_hop(graph, sources, link_ptr, link_sat, link_w, *, engine: str
     plan = _plan(graph, sources, data) if engine == "auto" and HAVE_NUMBA else None
     if plan is None:
         dist, pred = dijkstra(graph, sources, engine="scipy" if engine == "scipy" else "auto")
-        best, arg = min_over_links(dist, link_ptr, link_sat, link_w,
-                                   engine="numpy" if engine == "scipy" else "auto")
+        best, arg = min_over_links(
+            dist, link_ptr, link_sat, link_w, engine="numpy" if engine == "scipy" else "auto"
+        )
         return pred, best, arg
     indptr, indices, delta, n_slots, n_blocks = plan
     n = graph.shape[0]
@@ -124,8 +128,21 @@ def dijkstra_last_hop(graph, sources, link_ptr, link_sat, link_w, *, engine: str
     best = np.empty((len(sources), len(link_ptr) - 1))
     arg = np.empty((len(sources), len(link_ptr) - 1), dtype=np.int32)
     if n_blocks:
-        _multi_source_last_hop(indptr, indices, data, sources, pred, link_ptr, link_sat,
-                               link_w, best, arg, n_blocks, delta, n_slots)
+        _multi_source_last_hop(
+            indptr,
+            indices,
+            data,
+            sources,
+            pred,
+            link_ptr,
+            link_sat,
+            link_w,
+            best,
+            arg,
+            n_blocks,
+            delta,
+            n_slots,
+        )
     return pred, best, arg
 
 
@@ -182,13 +199,13 @@ def min_over_links(dist, link_ptr, link_sat, link_w, *, engine: str = "auto"):
         pad_sat[grp, slot] = link_sat
         pad_w[grp, slot] = link_w
         rows = np.arange(n_groups)
-        block = max(1, 16_384 // max(1, n_groups * k_max))       # temporaries stay small
+        block = max(1, 16_384 // max(1, n_groups * k_max))  # temporaries stay small
         for b0 in range(0, n_rows, block):
-            cand = dist[b0:b0 + block, pad_sat] + pad_w                # (b, E, K)
+            cand = dist[b0 : b0 + block, pad_sat] + pad_w  # (b, E, K)
             k = cand.argmin(axis=2)
             b = np.take_along_axis(cand, k[..., None], axis=2)[..., 0]
-            best[b0:b0 + block] = b
-            arg[b0:b0 + block] = np.where(np.isfinite(b), pad_sat[rows, k], -1)
+            best[b0 : b0 + block] = b
+            arg[b0 : b0 + block] = np.where(np.isfinite(b), pad_sat[rows, k], -1)
         return best, arg
     _min_over_links(dist, link_ptr, link_sat, link_w, best, arg)
     return best, arg
@@ -228,7 +245,7 @@ if HAVE_NUMBA:
             du = hk[0]
             u = hn[0]
             size -= 1
-            if size > 0:                                  # last entry sifted down from the root
+            if size > 0:  # last entry sifted down from the root
                 k = hk[size]
                 x = hn[size]
                 i = 0
@@ -245,7 +262,7 @@ if HAVE_NUMBA:
                     i = c
                 hk[i] = k
                 hn[i] = x
-            if dist[u] < du:                              # stale entry
+            if dist[u] < du:  # stale entry
                 continue
             for j in range(indptr[u], indptr[u + 1]):
                 x = indices[j]
@@ -297,7 +314,7 @@ if HAVE_NUMBA:
         head[0] = 0
         n_ent = 1
         pending = 1
-        k = 0                                             # current bucket, in slot ``slot``
+        k = 0  # current bucket, in slot ``slot``
         slot = 0
         while pending > 0:
             while head[slot] >= 0:
@@ -306,7 +323,7 @@ if HAVE_NUMBA:
                 pending -= 1
                 u = enode[e]
                 du = ekey[e]
-                if du != dist[u]:                         # superseded by an improvement
+                if du != dist[u]:  # superseded by an improvement
                     continue
                 for j in range(indptr[u], indptr[u + 1]):
                     x = indices[j]
@@ -317,7 +334,7 @@ if HAVE_NUMBA:
                             return False
                         dist[x] = nv
                         pred[x] = u
-                        s = slot + (np.int64(nv * inv) - k)   # bucket - k < n_slots
+                        s = slot + (np.int64(nv * inv) - k)  # bucket - k < n_slots
                         if s >= n_slots:
                             s -= n_slots
                         enode[n_ent] = x
@@ -342,21 +359,32 @@ if HAVE_NUMBA:
         parallel; buckets when ``n_slots > 0``, else the heap."""
         n_src = sources.shape[0]
         n = dist.shape[1]
-        n_ent = indices.shape[0] + 1                      # heap: pushes <= edges + 1
+        n_ent = indices.shape[0] + 1  # heap: pushes <= edges + 1
         for b in prange(n_blocks):
             lo = b * n_src // n_blocks
             hi = (b + 1) * n_src // n_blocks
             hk = np.empty(0)
             hn = np.empty(0, dtype=np.int32)
             if n_slots > 0:
-                pool = 2 * n_ent + n                      # re-scans are rare; else the heap
+                pool = 2 * n_ent + n  # re-scans are rare; else the heap
                 head = np.empty(n_slots, dtype=np.int32)
                 nxt = np.empty(pool, dtype=np.int32)
                 enode = np.empty(pool, dtype=np.int32)
                 ekey = np.empty(pool)
             for i in range(lo, hi):
-                if n_slots > 0 and _bucket_search(sources[i], indptr, indices, data, dist[i],
-                                                  pred[i], delta, head, nxt, enode, ekey):
+                if n_slots > 0 and _bucket_search(
+                    sources[i],
+                    indptr,
+                    indices,
+                    data,
+                    dist[i],
+                    pred[i],
+                    delta,
+                    head,
+                    nxt,
+                    enode,
+                    ekey,
+                ):
                     continue
                 if hk.shape[0] == 0:
                     hk = np.empty(n_ent)
@@ -364,8 +392,21 @@ if HAVE_NUMBA:
                 _heap_search(sources[i], indptr, indices, data, dist[i], pred[i], hk, hn)
 
     @njit(cache=True, nogil=True, parallel=True)
-    def _multi_source_last_hop(indptr, indices, data, sources, pred, link_ptr, link_sat,
-                               link_w, best, arg, n_blocks, delta, n_slots):
+    def _multi_source_last_hop(
+        indptr,
+        indices,
+        data,
+        sources,
+        pred,
+        link_ptr,
+        link_sat,
+        link_w,
+        best,
+        arg,
+        n_blocks,
+        delta,
+        n_slots,
+    ):
         """:func:`_multi_source` keeping only the predecessors, with each source's
         :func:`_min_over_links` row computed while its distances are in cache."""
         n_src = sources.shape[0]
@@ -385,8 +426,9 @@ if HAVE_NUMBA:
                 enode = np.empty(pool, dtype=np.int32)
                 ekey = np.empty(pool)
             for i in range(lo, hi):
-                done = n_slots > 0 and _bucket_search(sources[i], indptr, indices, data, dist,
-                                                      pred[i], delta, head, nxt, enode, ekey)
+                done = n_slots > 0 and _bucket_search(
+                    sources[i], indptr, indices, data, dist, pred[i], delta, head, nxt, enode, ekey
+                )
                 if not done:
                     if hk.shape[0] == 0:
                         hk = np.empty(n_ent)

@@ -142,9 +142,19 @@ class Constellation:
         else:
             extra = dict(self.extra)
         return Constellation(
-            name=self.name, sat_names=self.sat_names[index], shell=self.shell[index],
-            plane=self.plane[index], slot=self.slot[index],
-            altitude_km=self.altitude_km[index], inclination_deg=self.inclination_deg[index],
-            raan_deg=self.raan_deg[index], arg_latitude_deg=self.arg_latitude_deg[index],
-            epoch=self.epoch, shells=self.shells, satrecs=satrecs, j2=self.j2,
-            source=self.source, extra=extra)
+            name=self.name,
+            sat_names=self.sat_names[index],
+            shell=self.shell[index],
+            plane=self.plane[index],
+            slot=self.slot[index],
+            altitude_km=self.altitude_km[index],
+            inclination_deg=self.inclination_deg[index],
+            raan_deg=self.raan_deg[index],
+            arg_latitude_deg=self.arg_latitude_deg[index],
+            epoch=self.epoch,
+            shells=self.shells,
+            satrecs=satrecs,
+            j2=self.j2,
+            source=self.source,
+            extra=extra,
+        )

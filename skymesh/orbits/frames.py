@@ -21,8 +21,12 @@ def gmst_rad(jd, fr=0.0) -> np.ndarray:
     at the equator on the ground frame, never on orbital geometry itself).
     """
     t = ((np.asarray(jd, dtype=float) - 2451545.0) + np.asarray(fr, dtype=float)) / 36525.0
-    seconds = (67310.54841 + (876600.0 * 3600.0 + 8640184.812866) * t
-               + 0.093104 * t * t - 6.2e-6 * t * t * t)
+    seconds = (
+        67310.54841
+        + (876600.0 * 3600.0 + 8640184.812866) * t
+        + 0.093104 * t * t
+        - 6.2e-6 * t * t * t
+    )
     return np.mod(np.deg2rad(seconds / 240.0), 2.0 * np.pi)
 
 
@@ -82,16 +86,16 @@ def ecef_to_geodetic(xyz_km: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     y = xyz_km[..., 1]
     z = xyz_km[..., 2]
     p = np.hypot(x, y)
-    ep2 = (WGS84_A_KM ** 2 - WGS84_B_KM ** 2) / WGS84_B_KM ** 2
+    ep2 = (WGS84_A_KM**2 - WGS84_B_KM**2) / WGS84_B_KM**2
     beta = np.arctan2(WGS84_A_KM * z, WGS84_B_KM * p)
     for _ in range(2):
-        lat = np.arctan2(z + ep2 * WGS84_B_KM * np.sin(beta) ** 3,
-                         p - WGS84_E2 * WGS84_A_KM * np.cos(beta) ** 3)
+        lat = np.arctan2(
+            z + ep2 * WGS84_B_KM * np.sin(beta) ** 3, p - WGS84_E2 * WGS84_A_KM * np.cos(beta) ** 3
+        )
         beta = np.arctan2(WGS84_B_KM * np.tan(lat), WGS84_A_KM)
     sin_lat = np.sin(lat)
     n = WGS84_A_KM / np.sqrt(1.0 - WGS84_E2 * sin_lat * sin_lat)
     cos_lat = np.cos(lat)
     with np.errstate(divide="ignore", invalid="ignore"):
-        alt = np.where(np.abs(cos_lat) > 1e-9, p / cos_lat - n,
-                       np.abs(z) - WGS84_B_KM)
+        alt = np.where(np.abs(cos_lat) > 1e-9, p / cos_lat - n, np.abs(z) - WGS84_B_KM)
     return np.rad2deg(lat), np.rad2deg(np.arctan2(y, x)), alt

@@ -84,7 +84,7 @@ def _greedy_windows(values: np.ndarray, width: float, min_count: int) -> np.ndar
         best = int(np.argmax(counts))
         if counts[best] < min_count:
             break
-        centre = np.median(vs[best:best + counts[best]])
+        centre = np.median(vs[best : best + counts[best]])
         members = np.abs(v - centre) <= 0.5 * width
         if members.sum() < min_count:
             members = (v >= vs[best]) & (v <= vs[best] + width)
@@ -107,7 +107,7 @@ def plane_gap_threshold_deg(raan_deg: np.ndarray, min_plane_gap_deg: float = 0.5
     r = np.sort(np.mod(np.asarray(raan_deg, dtype=float), 360.0))
     if len(r) < 2:
         return np.inf
-    gaps = np.sort(np.diff(np.append(r, r[0] + 360.0)))[::-1] + 1e-3   # floor for log
+    gaps = np.sort(np.diff(np.append(r, r[0] + 360.0)))[::-1] + 1e-3  # floor for log
     upper, lower = gaps[:-1], gaps[1:]
     candidate = upper >= min_plane_gap_deg
     if not candidate.any():
@@ -128,19 +128,23 @@ def cluster_raan(raan_deg: np.ndarray, threshold_deg: float) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     order = np.argsort(raan)
     r = raan[order]
-    gaps = np.diff(np.append(r, r[0] + 360.0))      # gaps[k]: from r[k] to the next
+    gaps = np.diff(np.append(r, r[0] + 360.0))  # gaps[k]: from r[k] to the next
     cut = gaps > threshold_deg
     labels_sorted = np.zeros(n, dtype=np.int64)
     if cut.any():
-        start = (int(np.flatnonzero(cut)[0]) + 1) % n   # first satellite after a cut
+        start = (int(np.flatnonzero(cut)[0]) + 1) % n  # first satellite after a cut
         rolled = np.roll(np.arange(n), -start)
         new_plane = np.zeros(n, dtype=np.int64)
         new_plane[1:] = cut[rolled[:-1]]
         labels_sorted[rolled] = np.cumsum(new_plane)
     n_planes = int(labels_sorted.max()) + 1
     rad = np.radians(r)
-    mean = np.degrees(np.arctan2(np.bincount(labels_sorted, np.sin(rad), n_planes),
-                                 np.bincount(labels_sorted, np.cos(rad), n_planes)))
+    mean = np.degrees(
+        np.arctan2(
+            np.bincount(labels_sorted, np.sin(rad), n_planes),
+            np.bincount(labels_sorted, np.cos(rad), n_planes),
+        )
+    )
     rank = np.empty(n_planes, dtype=np.int64)
     rank[np.argsort(np.mod(mean, 360.0), kind="stable")] = np.arange(n_planes)
     labels = np.empty(n, dtype=np.int64)
@@ -158,10 +162,19 @@ def rank_within(groups: np.ndarray, key: np.ndarray) -> np.ndarray:
     return rank
 
 
-def infer_planes(inclination_deg, altitude_km, raan_deg, arg_latitude_deg,
-                 eccentricity=None, *, inclination_window_deg: float = 0.1,
-                 altitude_window_km: float = 10.0, min_shell_size: int = 50,
-                 max_eccentricity: float = 0.005, min_plane_gap_deg: float = 0.5):
+def infer_planes(
+    inclination_deg,
+    altitude_km,
+    raan_deg,
+    arg_latitude_deg,
+    eccentricity=None,
+    *,
+    inclination_window_deg: float = 0.1,
+    altitude_window_km: float = 10.0,
+    min_shell_size: int = 50,
+    max_eccentricity: float = 0.005,
+    min_plane_gap_deg: float = 0.5,
+):
     """Shell, plane and slot of each satellite from its elements at a common epoch.
 
     Parameters
@@ -192,8 +205,10 @@ def infer_planes(inclination_deg, altitude_km, raan_deg, arg_latitude_deg,
     u = np.asarray(arg_latitude_deg, dtype=float)
     n = len(inc)
     if not (len(alt) == len(raan) == len(u) == n):
-        raise InputError(f"element arrays differ in length: inclination {n}, altitude "
-                         f"{len(alt)}, raan {len(raan)}, arg_latitude {len(u)}")
+        raise InputError(
+            f"element arrays differ in length: inclination {n}, altitude "
+            f"{len(alt)}, raan {len(raan)}, arg_latitude {len(u)}"
+        )
     usable = np.isfinite(inc) & np.isfinite(alt) & np.isfinite(raan) & np.isfinite(u)
     if eccentricity is not None:
         ecc = np.asarray(eccentricity, dtype=float)
@@ -203,9 +218,10 @@ def infer_planes(inclination_deg, altitude_km, raan_deg, arg_latitude_deg,
     plane = np.full(n, -1, dtype=np.int64)
     slot = np.full(n, -1, dtype=np.int64)
 
-    inc_groups = _greedy_windows(np.where(usable, inc, np.nan), inclination_window_deg,
-                                 min_shell_size)
-    found = []                         # (median inclination, median altitude, member indices)
+    inc_groups = _greedy_windows(
+        np.where(usable, inc, np.nan), inclination_window_deg, min_shell_size
+    )
+    found = []  # (median inclination, median altitude, member indices)
     for g in range(inc_groups.max() + 1 if n else 0):
         members = np.flatnonzero(inc_groups == g)
         alt_groups = _greedy_windows(alt[members], altitude_window_km, min_shell_size)
@@ -234,9 +250,14 @@ def assign_planes(constellation, **options):
     extra = constellation.extra
     inc = extra.get("mean_inclination_deg", constellation.inclination_deg)
     inc = np.where(np.isfinite(constellation.inclination_deg), inc, np.nan)
-    shell, plane, slot = infer_planes(inc, constellation.altitude_km, constellation.raan_deg,
-                                      constellation.arg_latitude_deg,
-                                      extra.get("eccentricity"), **options)
+    shell, plane, slot = infer_planes(
+        inc,
+        constellation.altitude_km,
+        constellation.raan_deg,
+        constellation.arg_latitude_deg,
+        extra.get("eccentricity"),
+        **options,
+    )
     return replace(constellation, shell=shell, plane=plane, slot=slot)
 
 
@@ -267,8 +288,13 @@ def _circular_mean_frac(frac, groups=None, n_groups=None):
     return _wrap_half(np.arctan2(s, c) / (2.0 * np.pi))
 
 
-def grid_slots(plane, arg_latitude_deg, *, tolerance_slots: float = GRID_TOLERANCE_SLOTS,
-               zero_step_slots: float = ZERO_STEP_SLOTS):
+def grid_slots(
+    plane,
+    arg_latitude_deg,
+    *,
+    tolerance_slots: float = GRID_TOLERANCE_SLOTS,
+    zero_step_slots: float = ZERO_STEP_SLOTS,
+):
     """A consistent slot numbering of one shell, for a +Grid that links slot j to slot j.
 
     Parameters
@@ -339,18 +365,18 @@ def grid_slots(plane, arg_latitude_deg, *, tolerance_slots: float = GRID_TOLERAN
     per_plane = int(counts[0])
     if per_plane < 3 or np.any(counts != per_plane):
         return irregular
-    x = np.mod(u, 360.0) * per_plane / 360.0                      # slots from the node
-    phase = _circular_mean_frac(x, plane, n_planes)                # (P,), [-0.5, 0.5)
+    x = np.mod(u, 360.0) * per_plane / 360.0  # slots from the node
+    phase = _circular_mean_frac(x, plane, n_planes)  # (P,), [-0.5, 0.5)
     offset = x - phase[plane]
     comb = np.round(offset)
     if np.abs(offset - comb).max() > tolerance_slots:
         return irregular
     local = np.mod(comb, per_plane).astype(np.int64)
-    if len(np.unique(plane * per_plane + local)) != n:            # two at one tooth
+    if len(np.unique(plane * per_plane + local)) != n:  # two at one tooth
         return irregular
     if n_planes == 1:
         return local, None, "walker"
-    steps = np.mod(np.diff(phase), 1.0)                            # (P-1,), [0, 1)
+    steps = np.mod(np.diff(phase), 1.0)  # (P-1,), [0, 1)
     half = np.abs(steps - 0.5) <= zero_step_slots
     if half.any() and np.all(half | (np.abs(_wrap_half(steps)) <= zero_step_slots)):
         # two phases half a slot apart (Hypatia's layout; an odd plane count puts two

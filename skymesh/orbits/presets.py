@@ -25,34 +25,47 @@ WALKER_PRESETS: dict[str, dict] = {
     "starlink-shell1": dict(
         shells=(Shell(550.0, 53.0, 72, 22, 1),),
         source="SpaceX Gen1 shell 1 as modified by FCC 21-48 (27 Apr 2021), "
-               "SAT-MOD-20200417-00037: 1,584 satellites, 550 km, 53.0 deg, 72 planes x 22",
-        prefix="STARLINK-S1"),
+        "SAT-MOD-20200417-00037: 1,584 satellites, 550 km, 53.0 deg, 72 planes x 22",
+        prefix="STARLINK-S1",
+    ),
     "starlink-gen1": dict(
-        shells=(Shell(550.0, 53.0, 72, 22, 1), Shell(540.0, 53.2, 72, 22, 1),
-                Shell(570.0, 70.0, 36, 20, 1), Shell(560.0, 97.6, 6, 58, 1),
-                Shell(560.0, 97.6, 4, 43, 1)),
+        shells=(
+            Shell(550.0, 53.0, 72, 22, 1),
+            Shell(540.0, 53.2, 72, 22, 1),
+            Shell(570.0, 70.0, 36, 20, 1),
+            Shell(560.0, 97.6, 6, 58, 1),
+            Shell(560.0, 97.6, 4, 43, 1),
+        ),
         source="SpaceX Gen1, all five shells of FCC 21-48 (27 Apr 2021), "
-               "SAT-MOD-20200417-00037: 4,408 satellites",
-        prefix="STARLINK"),
+        "SAT-MOD-20200417-00037: 4,408 satellites",
+        prefix="STARLINK",
+    ),
     "kuiper": dict(
-        shells=(Shell(630.0, 51.9, 34, 34, 1), Shell(610.0, 42.0, 36, 36, 1),
-                Shell(590.0, 33.0, 28, 28, 1)),
+        shells=(
+            Shell(630.0, 51.9, 34, 34, 1),
+            Shell(610.0, 42.0, 36, 36, 1),
+            Shell(590.0, 33.0, 28, 28, 1),
+        ),
         source="Amazon Kuiper, FCC 20-102 (30 Jul 2020), SAT-LOA-20190704-00057: "
-               "3,236 satellites in three shells",
-        prefix="KUIPER"),
+        "3,236 satellites in three shells",
+        prefix="KUIPER",
+    ),
     "oneweb": dict(
         shells=(Shell(1200.0, 87.9, 18, 36, 1, raan_spread_deg=180.0),),
         source="OneWeb phase 1, FCC 17-77 (22 Jun 2017), SAT-LOI-20160428-00041: "
-               "648 satellites, 1,200 km, 87.9 deg, 18 planes x 36 (near-polar: planes "
-               "spread over 180 deg, Walker star)",
-        prefix="ONEWEB"),
+        "648 satellites, 1,200 km, 87.9 deg, 18 planes x 36 (near-polar: planes "
+        "spread over 180 deg, Walker star)",
+        prefix="ONEWEB",
+    ),
 }
 
 TLE_PRESETS: dict[str, dict] = {
-    "starlink-tle": dict(group="starlink",
-                         source="CelesTrak GROUP=starlink, newest snapshot in the data directory"),
-    "oneweb-tle": dict(group="oneweb",
-                       source="CelesTrak GROUP=oneweb, newest snapshot in the data directory"),
+    "starlink-tle": dict(
+        group="starlink", source="CelesTrak GROUP=starlink, newest snapshot in the data directory"
+    ),
+    "oneweb-tle": dict(
+        group="oneweb", source="CelesTrak GROUP=oneweb, newest snapshot in the data directory"
+    ),
 }
 
 
@@ -61,8 +74,9 @@ def preset_names() -> list[str]:
     return list(WALKER_PRESETS) + list(TLE_PRESETS)
 
 
-def load_constellation(name_or_path, *, skip_bad: bool = False, j2: bool = False,
-                       report: list | None = None) -> Constellation:
+def load_constellation(
+    name_or_path, *, skip_bad: bool = False, j2: bool = False, report: list | None = None
+) -> Constellation:
     """A preset by name, or a TLE file by path.
 
     ``report``, when given, receives human-readable notes (which snapshot was
@@ -72,29 +86,43 @@ def load_constellation(name_or_path, *, skip_bad: bool = False, j2: bool = False
     key = text.strip().lower()
     if key in WALKER_PRESETS:
         p = WALKER_PRESETS[key]
-        return walker_constellation(p["shells"], name=key, epoch=WALKER_EPOCH, j2=j2,
-                                    source=p["source"], name_prefix=p["prefix"])
+        return walker_constellation(
+            p["shells"],
+            name=key,
+            epoch=WALKER_EPOCH,
+            j2=j2,
+            source=p["source"],
+            name_prefix=p["prefix"],
+        )
     if key in TLE_PRESETS:
         from skymesh.orbits.snapshots import newest_snapshot
+
         path = newest_snapshot(TLE_PRESETS[key]["group"])
         const = _load_tle(path, skip_bad, report, name=key)
         if report is not None:
-            report.append(f"{key}: {len(const):,} satellites from {path.name}, "
-                          f"median element epoch {const.epoch:%Y-%m-%d %H:%M} UTC")
+            report.append(
+                f"{key}: {len(const):,} satellites from {path.name}, "
+                f"median element epoch {const.epoch:%Y-%m-%d %H:%M} UTC"
+            )
         return const
     path = Path(text).expanduser()
     if path.is_file():
         return _load_tle(path, skip_bad, report, name=path.name)
     import difflib
+
     close = difflib.get_close_matches(key, preset_names(), n=3, cutoff=0.5)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
-    raise InputError(f"'{text}' is neither a constellation preset nor a TLE file.{hint} "
-                     f"Presets: {', '.join(preset_names())}.", field="constellation")
+    raise InputError(
+        f"'{text}' is neither a constellation preset nor a TLE file.{hint} "
+        f"Presets: {', '.join(preset_names())}.",
+        field="constellation",
+    )
 
 
 def _load_tle(path: Path, skip_bad: bool, report, name: str) -> Constellation:
     from skymesh.orbits.planes import assign_planes
     from skymesh.orbits.tle import load_tle_constellation
+
     const, skipped = load_tle_constellation(path, skip_bad=skip_bad, name=name, notes=report)
     const = assign_planes(const)
     if report is not None and skipped:

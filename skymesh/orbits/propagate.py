@@ -23,21 +23,29 @@ DEFAULT_COARSE_STEP_S = 60.0
 """SGP4 is called every this many seconds; finer steps are interpolated (error < 1 m)."""
 
 
-def positions_inertial(constellation: Constellation, grid: TimeGrid, *,
-                       coarse_step_s: float = DEFAULT_COARSE_STEP_S) -> np.ndarray:
+def positions_inertial(
+    constellation: Constellation, grid: TimeGrid, *, coarse_step_s: float = DEFAULT_COARSE_STEP_S
+) -> np.ndarray:
     """TEME positions (km), shape (N, T, 3); NaN where SGP4 fails for a satellite."""
     if constellation.is_tle:
         from skymesh.orbits.sgp4_propagation import propagate_tle_interpolated
+
         jd0, fr0 = julian_date(grid.start)
-        return propagate_tle_interpolated(constellation.satrecs, grid.offsets_s, jd0, fr0,
-                                          coarse_step_s=coarse_step_s)
+        return propagate_tle_interpolated(
+            constellation.satrecs, grid.offsets_s, jd0, fr0, coarse_step_s=coarse_step_s
+        )
     t = epoch_offset_s(constellation, grid.start) + grid.offsets_s
     return circular_positions_inertial(constellation, t)
 
 
-def positions_ecef(constellation: Constellation, grid: TimeGrid, *,
-                   coarse_step_s: float = DEFAULT_COARSE_STEP_S, out=None,
-                   serving_only: bool = False) -> np.ndarray:
+def positions_ecef(
+    constellation: Constellation,
+    grid: TimeGrid,
+    *,
+    coarse_step_s: float = DEFAULT_COARSE_STEP_S,
+    out=None,
+    serving_only: bool = False,
+) -> np.ndarray:
     """Earth-fixed positions (km), shape (N, T, 3); NaN where SGP4 fails.
 
     With ``serving_only`` satellites that cannot carry traffic
@@ -51,8 +59,9 @@ def positions_ecef(constellation: Constellation, grid: TimeGrid, *,
     """
     if constellation.is_tle:
         jd0, fr0 = julian_date(grid.start)
-        pos = _tle_positions_ecef(constellation.satrecs, grid.offsets_s, jd0, fr0,
-                                  coarse_step_s, out)
+        pos = _tle_positions_ecef(
+            constellation.satrecs, grid.offsets_s, jd0, fr0, coarse_step_s, out
+        )
         if serving_only:
             pos[~constellation.in_service()] = np.nan
             pos[_below_service_altitude(pos)] = np.nan
@@ -84,11 +93,12 @@ def _time_major_buffer(n_sat: int, n_t: int, out) -> np.ndarray:
     """A (T, N, 3) float64 buffer: ``out`` (an (N, T, 3) transposed view of one) or new."""
     if out is not None:
         buf = out.transpose(1, 0, 2)
-        if (buf.shape == (n_t, n_sat, 3) and buf.dtype == np.float64
-                and buf.flags.c_contiguous):
+        if buf.shape == (n_t, n_sat, 3) and buf.dtype == np.float64 and buf.flags.c_contiguous:
             return buf
-        raise ValueError("out must be an (N, T, 3) array returned by positions_ecef "
-                         "(a transposed view of a time-major float64 buffer)")
+        raise ValueError(
+            "out must be an (N, T, 3) array returned by positions_ecef "
+            "(a transposed view of a time-major float64 buffer)"
+        )
     return np.empty((n_t, n_sat, 3))
 
 
@@ -103,8 +113,9 @@ def _tle_positions_ecef(satrecs, offsets_s, start_jd, start_fr, coarse_step_s, o
 
     offsets = _check_offsets(offsets_s, coarse_step_s)
     buf = _time_major_buffer(len(satrecs), offsets.size, out)
-    interpolate_tle(satrecs, offsets, start_jd, start_fr, coarse_step_s=coarse_step_s,
-                    earth_fixed=True, out=buf)
+    interpolate_tle(
+        satrecs, offsets, start_jd, start_fr, coarse_step_s=coarse_step_s, earth_fixed=True, out=buf
+    )
     return buf.transpose(1, 0, 2)
 
 

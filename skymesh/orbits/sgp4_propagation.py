@@ -68,8 +68,9 @@ def _jd_fr_at(start_jd: float, start_fr: float, offsets_s: np.ndarray):
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _hermite_kernel(r_km, v_km_s, cos_k, sin_k, omega_rad_s, h_s,
-                    first_j, interval, tau, out):  # pragma: no cover - compiled
+def _hermite_kernel(
+    r_km, v_km_s, cos_k, sin_k, omega_rad_s, h_s, first_j, interval, tau, out
+):  # pragma: no cover - compiled
     """Fill ``out`` (T, N, 3) with cubic Hermite interpolants of rotated SGP4 knots.
 
     ``r_km``, ``v_km_s`` (N, K, 3): TEME knot states. ``cos_k``, ``sin_k`` (K,): of the
@@ -125,8 +126,7 @@ def _hermite_kernel(r_km, v_km_s, cos_k, sin_k, omega_rad_s, h_s,
             for n in range(s0, s1):
                 row = knots[n - s0]
                 for q in range(3):
-                    out[j, n, q] = (w0 * row[q] + w1 * row[3 + q]
-                                    + w2 * row[6 + q] + w3 * row[9 + q])
+                    out[j, n, q] = w0 * row[q] + w1 * row[3 + q] + w2 * row[6 + q] + w3 * row[9 + q]
 
 
 def _check_offsets(offsets_s, coarse_step_s) -> np.ndarray:
@@ -134,14 +134,23 @@ def _check_offsets(offsets_s, coarse_step_s) -> np.ndarray:
     if offsets.size and np.any(np.diff(offsets) <= 0):
         raise InputError("time offsets must be strictly increasing", field="offsets_s")
     if not np.isfinite(coarse_step_s) or coarse_step_s <= 0:
-        raise InputError(f"coarse step must be a positive number of seconds, got "
-                         f"{coarse_step_s}", field="coarse_step_s")
+        raise InputError(
+            f"coarse step must be a positive number of seconds, got {coarse_step_s}",
+            field="coarse_step_s",
+        )
     return offsets
 
 
-def interpolate_tle(satrec_array, offsets_s, start_jd, start_fr, *,
-                    coarse_step_s: float = 60.0, earth_fixed: bool = True,
-                    out: np.ndarray | None = None) -> np.ndarray:
+def interpolate_tle(
+    satrec_array,
+    offsets_s,
+    start_jd,
+    start_fr,
+    *,
+    coarse_step_s: float = 60.0,
+    earth_fixed: bool = True,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     """Positions (km) of a TLE set at ``start + offsets_s``, time-major: shape (T, N, 3).
 
     SGP4 runs every ``coarse_step_s`` seconds from the first offset to one coarse
@@ -175,8 +184,7 @@ def interpolate_tle(satrec_array, offsets_s, start_jd, start_fr, *,
     if out is None:
         out = np.empty((n_t, n_sat, 3))
     elif out.shape != (n_t, n_sat, 3) or out.dtype != np.float64 or not out.flags.c_contiguous:
-        raise ValueError(f"out must be a C-contiguous float64 array of shape "
-                         f"{(n_t, n_sat, 3)}")
+        raise ValueError(f"out must be a C-contiguous float64 array of shape {(n_t, n_sat, 3)}")
     t0 = offsets[0] if n_t else 0.0
     span = (offsets[-1] - t0) if n_t else 0.0
     n_coarse = int(np.ceil(span / coarse_step_s - 1e-9)) + 1
@@ -189,7 +197,7 @@ def interpolate_tle(satrec_array, offsets_s, start_jd, start_fr, *,
     h = float(coarse_step_s)
     knots = t0 + h * np.arange(n_coarse)
     jd_k, fr_k = _jd_fr_at(start_jd, start_fr, knots)
-    r, v, _ = propagate_tle_teme(satrec_array, jd_k, fr_k)        # (N, K, 3) TEME
+    r, v, _ = propagate_tle_teme(satrec_array, jd_k, fr_k)  # (N, K, 3) TEME
     if earth_fixed:
         theta = gmst_rad(jd_k, fr_k)
         cos_k, sin_k, omega = np.cos(theta), np.sin(theta), EARTH_ROTATION_RAD_S
@@ -200,13 +208,24 @@ def interpolate_tle(satrec_array, offsets_s, start_jd, start_fr, *,
     interval = np.clip(np.floor(x).astype(np.int64), 0, n_coarse - 2)
     tau = x - interval
     first_j = np.searchsorted(interval, np.arange(n_coarse), side="left").astype(np.int64)
-    _hermite_kernel(np.ascontiguousarray(r), np.ascontiguousarray(v), cos_k, sin_k,
-                    float(omega), h, first_j, interval, tau, out)
+    _hermite_kernel(
+        np.ascontiguousarray(r),
+        np.ascontiguousarray(v),
+        cos_k,
+        sin_k,
+        float(omega),
+        h,
+        first_j,
+        interval,
+        tau,
+        out,
+    )
     return out
 
 
-def propagate_tle_interpolated(satrec_array, grid_offsets_s, start_jd, start_fr,
-                               coarse_step_s: float = 60.0) -> np.ndarray:
+def propagate_tle_interpolated(
+    satrec_array, grid_offsets_s, start_jd, start_fr, coarse_step_s: float = 60.0
+) -> np.ndarray:
     """TEME positions (km), shape (N, T, 3), at ``start + grid_offsets_s``.
 
     :func:`interpolate_tle` with ``earth_fixed=False`` (SGP4 every
@@ -214,5 +233,11 @@ def propagate_tle_interpolated(satrec_array, grid_offsets_s, start_jd, start_fr,
     transposed view of its time-major buffer. NaN where SGP4 fails at a
     bracketing coarse instant.
     """
-    return interpolate_tle(satrec_array, grid_offsets_s, start_jd, start_fr,
-                           coarse_step_s=coarse_step_s, earth_fixed=False).transpose(1, 0, 2)
+    return interpolate_tle(
+        satrec_array,
+        grid_offsets_s,
+        start_jd,
+        start_fr,
+        coarse_step_s=coarse_step_s,
+        earth_fixed=False,
+    ).transpose(1, 0, 2)

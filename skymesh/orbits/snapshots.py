@@ -59,8 +59,10 @@ _STAMP = r"(\d{8})(?:T(\d{6})Z)?"
 def check_group(group: str, flag: str = "--groups") -> str:
     """``group`` if it matches :data:`GROUP_RE`, else an :class:`InputError` naming ``flag``."""
     if not isinstance(group, str) or not GROUP_RE.match(group):
-        raise InputError(f"{flag}: {group!r} is not a CelesTrak group name (lower-case letters, "
-                         "digits and '-', up to 40 characters, e.g. starlink)")
+        raise InputError(
+            f"{flag}: {group!r} is not a CelesTrak group name (lower-case letters, "
+            "digits and '-', up to 40 characters, e.g. starlink)"
+        )
     return group
 
 
@@ -78,9 +80,11 @@ def snapshot_name(group: str, when) -> str:
 
 
 def _placement_hint(directory: Path, group: str) -> str:
-    return (f"place the 3-line TLE text of CelesTrak group '{group}' by hand in {directory} "
-            f"as {group}_tle_YYYYMMDD.txt (or {group}_tle_YYYYMMDDTHHMMSSZ.txt), "
-            f"or set SKYMESH_DATA to a folder holding such files")
+    return (
+        f"place the 3-line TLE text of CelesTrak group '{group}' by hand in {directory} "
+        f"as {group}_tle_YYYYMMDD.txt (or {group}_tle_YYYYMMDDTHHMMSSZ.txt), "
+        f"or set SKYMESH_DATA to a folder holding such files"
+    )
 
 
 def _previous_count(directory: Path, group: str) -> tuple[int, Path] | None:
@@ -94,15 +98,22 @@ def _previous_count(directory: Path, group: str) -> tuple[int, Path] | None:
     except (OSError, ValueError, KeyError, TypeError):
         pass
     try:
-        names, _, _, _ = parse_tle_text(last.read_text(errors="replace"), source=str(last),
-                                        skip_bad=True)
+        names, _, _, _ = parse_tle_text(
+            last.read_text(errors="replace"), source=str(last), skip_bad=True
+        )
     except InputError:
         return None
     return len(names), last
 
 
-def check_download(data: bytes, url: str, *, downloaded_at: datetime,
-                   previous: tuple[int, Path] | None = None, force: bool = False) -> dict:
+def check_download(
+    data: bytes,
+    url: str,
+    *,
+    downloaded_at: datetime,
+    previous: tuple[int, Path] | None = None,
+    force: bool = False,
+) -> dict:
     """Check a TLE download before it may become the newest snapshot.
 
     It must parse as TLE text (always), and unless ``force``: be at most
@@ -113,31 +124,40 @@ def check_download(data: bytes, url: str, *, downloaded_at: datetime,
     """
     override = "; nothing was saved (--force to take it anyway)"
     if not force and len(data) > MAX_DOWNLOAD_BYTES:
-        raise InputError(f"{url}: the download is {len(data):,} bytes, over the "
-                         f"{MAX_DOWNLOAD_BYTES:,}-byte cap{override}")
+        raise InputError(
+            f"{url}: the download is {len(data):,} bytes, over the "
+            f"{MAX_DOWNLOAD_BYTES:,}-byte cap{override}"
+        )
     text = data.decode("utf-8", errors="replace")
     try:
         names, line1s, _, _ = parse_tle_text(text, source=url)
     except InputError as exc:
-        raise InputError(f"the download is not valid TLE text, nothing was saved: "
-                         f"{exc.message}", file=exc.file, line=exc.line,
-                         field=exc.field) from None
+        raise InputError(
+            f"the download is not valid TLE text, nothing was saved: {exc.message}",
+            file=exc.file,
+            line=exc.line,
+            field=exc.field,
+        ) from None
     fields = {"satellites": len(names)}
     if force:
         return fields
     if previous is not None and len(names) < MIN_COUNT_RATIO * previous[0]:
-        raise InputError(f"{url}: the download holds {len(names):,} satellites, fewer than "
-                         f"half of the previous snapshot's {previous[0]:,} ({previous[1].name})"
-                         f"{override}")
+        raise InputError(
+            f"{url}: the download holds {len(names):,} satellites, fewer than "
+            f"half of the previous snapshot's {previous[0]:,} ({previous[1].name})"
+            f"{override}"
+        )
     epochs = tle_epochs_utc(line1s)
     now = np.datetime64(downloaded_at.replace(tzinfo=None), "us")
     age_days = np.abs((now - epochs) / np.timedelta64(1, "D"))
     stale = age_days > MAX_EPOCH_AGE_DAYS
     if stale.any():
         worst = int(np.argmax(age_days))
-        raise InputError(f"{url}: {int(stale.sum()):,} of {len(names):,} element epochs are more "
-                         f"than {MAX_EPOCH_AGE_DAYS:g} days from the download (the farthest: "
-                         f"{names[worst].strip()} at {str(epochs[worst])[:16]} UTC){override}")
+        raise InputError(
+            f"{url}: {int(stale.sum()):,} of {len(names):,} element epochs are more "
+            f"than {MAX_EPOCH_AGE_DAYS:g} days from the download (the farthest: "
+            f"{names[worst].strip()} at {str(epochs[worst])[:16]} UTC){override}"
+        )
     return fields
 
 
@@ -146,12 +166,20 @@ def _tle_validator(url: str, directory: Path, group: str, force: bool, now: date
 
     def validate(data: bytes) -> dict:
         return check_download(data, url, downloaded_at=now, previous=previous, force=force)
+
     return validate
 
 
-def data_update(groups=("starlink", "oneweb"), base_url: str | None = None, data_dir=None,
-                timeout_s: float = 30.0, extra_files=(), *, force: bool = False,
-                on_file=None) -> list[Path]:
+def data_update(
+    groups=("starlink", "oneweb"),
+    base_url: str | None = None,
+    data_dir=None,
+    timeout_s: float = 30.0,
+    extra_files=(),
+    *,
+    force: bool = False,
+    on_file=None,
+) -> list[Path]:
     """Download current CelesTrak TLE groups (and other files) into the data directory.
 
     Parameters
@@ -199,20 +227,31 @@ def data_update(groups=("starlink", "oneweb"), base_url: str | None = None, data
     cap = None if force else MAX_DOWNLOAD_BYTES
     for group in groups:
         url = celestrak_url(group, base_url)
-        now = utc_now()               # one clock: the file's stamp, its sidecar, the epoch check
+        now = utc_now()  # one clock: the file's stamp, its sidecar, the epoch check
         dest = directory / snapshot_name(group, now)
-        written.append(download_file(url, dest, timeout_s=timeout_s,
-                                     validate=_tle_validator(url, directory, group, force, now),
-                                     hint=_placement_hint(directory, group), max_bytes=cap,
-                                     downloaded_at=now, group=group))
+        written.append(
+            download_file(
+                url,
+                dest,
+                timeout_s=timeout_s,
+                validate=_tle_validator(url, directory, group, force, now),
+                hint=_placement_hint(directory, group),
+                max_bytes=cap,
+                downloaded_at=now,
+                group=group,
+            )
+        )
         if on_file is not None:
             on_file(written[-1])
     for url, filename in extra_files:
         dest = directory / filename
         if dest.exists():
             continue
-        written.append(download_file(url, dest, timeout_s=timeout_s,
-                                     hint=f"download {url} by hand and save it as {dest}"))
+        written.append(
+            download_file(
+                url, dest, timeout_s=timeout_s, hint=f"download {url} by hand and save it as {dest}"
+            )
+        )
         if on_file is not None:
             on_file(written[-1])
     return written
@@ -246,5 +285,6 @@ def newest_snapshot(group: str, data_dir=None) -> Path:
         directory = resolve_data_dir(data_dir)
         raise DataNotFoundError(
             f"no '{group}' TLE snapshot in {directory}: run `skymesh data update` to "
-            f"download one, or {_placement_hint(directory, group)}")
+            f"download one, or {_placement_hint(directory, group)}"
+        )
     return snapshots[-1]

@@ -52,7 +52,7 @@ _DATA_LINE = re.compile(r"^[1-9] +[0-9A-Z]?[0-9]")
 # Columns (1-based, inclusive) that the format leaves blank.
 _BLANK_COLUMNS = {1: (2, 9, 18, 33, 44, 53, 62, 64), 2: (2, 8, 17, 26, 34, 43, 52)}
 
-_CATNUM = re.compile(r"^[0-9A-HJ-NP-Z ][0-9 ]{3}[0-9]$")   # Alpha-5 skips I and O
+_CATNUM = re.compile(r"^[0-9A-HJ-NP-Z ][0-9 ]{3}[0-9]$")  # Alpha-5 skips I and O
 _DECIMAL = re.compile(r"^ *[+-]?(\d+\.?\d*|\.\d+)$")
 _ASSUMED_DECIMAL_EXP = re.compile(r"^[ +-]?[ 0-9]{0,4}[0-9][+-][0-9]$")
 _DIGITS = re.compile(r"^[0-9]+$")
@@ -63,11 +63,18 @@ _BLANK_OR_DIGITS = re.compile(r"^ *[0-9]*$")
 
 # (field, first column, last column, pattern, what) of the fields that are not numbers.
 _CODES = {
-    1: (("classification", 8, 8, re.compile(r"^[UCS ]$"), "U, C or S"),
-        ("international designator", 10, 17, _INTL_DESIGNATOR,
-         "launch year, launch number and piece, like '98067A  '"),
+    1: (
+        ("classification", 8, 8, re.compile(r"^[UCS ]$"), "U, C or S"),
+        (
+            "international designator",
+            10,
+            17,
+            _INTL_DESIGNATOR,
+            "launch year, launch number and piece, like '98067A  '",
+        ),
         ("ephemeris type", 63, 63, re.compile(r"^[0-9 ]$"), "a digit"),
-        ("element set number", 65, 68, _BLANK_OR_DIGITS, "digits, right-justified")),
+        ("element set number", 65, 68, _BLANK_OR_DIGITS, "digits, right-justified"),
+    ),
     2: (("revolution number", 64, 68, _BLANK_OR_DIGITS, "digits, right-justified"),),
 }
 
@@ -78,17 +85,21 @@ AIAA 2006-6753), so a set this stale next to a fresh one is not one snapshot."""
 
 # (field, first column, last column, kind, min, max) of each numeric field.
 _FIELDS = {
-    1: (("epoch year", 19, 20, "int", 0, 99),
+    1: (
+        ("epoch year", 19, 20, "int", 0, 99),
         ("epoch day", 21, 32, "float", 1.0, 367.0),
         ("mean motion first derivative", 34, 43, "float", None, None),
         ("mean motion second derivative", 45, 52, "exp", None, None),
-        ("bstar", 54, 61, "exp", None, None)),
-    2: (("inclination", 9, 16, "float", 0.0, 180.0),
+        ("bstar", 54, 61, "exp", None, None),
+    ),
+    2: (
+        ("inclination", 9, 16, "float", 0.0, 180.0),
         ("raan", 18, 25, "float", 0.0, 360.0),
         ("eccentricity", 27, 33, "digits", None, None),
         ("argument of perigee", 35, 42, "float", 0.0, 360.0),
         ("mean anomaly", 44, 51, "float", 0.0, 360.0),
-        ("mean motion", 53, 63, "float", 0.0, 20.0)),
+        ("mean motion", 53, 63, "float", 0.0, 20.0),
+    ),
 }
 
 
@@ -145,46 +156,72 @@ def _describe_char(ch: str) -> str:
 def _check_line(text: str, expected: int, lineno: int, source: str) -> InputError | None:
     """The first problem of TLE line ``expected`` (1 or 2), or None."""
     if text[:1] != str(expected):
-        return InputError(f"TLE line {expected} must start with '{expected}', found "
-                          f"'{text[:1]}'", file=source, line=lineno, field="line number")
+        return InputError(
+            f"TLE line {expected} must start with '{expected}', found '{text[:1]}'",
+            file=source,
+            line=lineno,
+            field="line number",
+        )
     for col, ch in enumerate(text, start=1):
         if not " " <= ch <= "~":
-            return InputError(f"column {col} of TLE line {expected} holds "
-                              f"{_describe_char(ch)}: TLE lines are printable ASCII only",
-                              file=source, line=lineno, field="characters")
+            return InputError(
+                f"column {col} of TLE line {expected} holds "
+                f"{_describe_char(ch)}: TLE lines are printable ASCII only",
+                file=source,
+                line=lineno,
+                field="characters",
+            )
     if len(text) != TLE_LINE_LENGTH:
-        return InputError(f"TLE line {expected} has {len(text)} characters, expected "
-                          f"{TLE_LINE_LENGTH}", file=source, line=lineno, field="line length")
+        return InputError(
+            f"TLE line {expected} has {len(text)} characters, expected {TLE_LINE_LENGTH}",
+            file=source,
+            line=lineno,
+            field="line length",
+        )
     found = text[68]
     want = tle_checksum_expected(text)
     if not found.isdigit() or int(found) != want:
-        return InputError(f"checksum mismatch on TLE line {expected}: expected {want}, "
-                          f"found '{found}'", file=source, line=lineno, field="checksum")
+        return InputError(
+            f"checksum mismatch on TLE line {expected}: expected {want}, found '{found}'",
+            file=source,
+            line=lineno,
+            field="checksum",
+        )
     for col in _BLANK_COLUMNS[expected]:
         if text[col - 1] != " ":
-            return InputError(f"column {col} of TLE line {expected} must be blank, found "
-                              f"'{text[col - 1]}' (columns shifted?)", file=source,
-                              line=lineno, field="layout")
+            return InputError(
+                f"column {col} of TLE line {expected} must be blank, found "
+                f"'{text[col - 1]}' (columns shifted?)",
+                file=source,
+                line=lineno,
+                field="layout",
+            )
     if not _CATNUM.match(text[2:7]):
-        return InputError(f"'{text[2:7]}' is not a satellite catalogue number",
-                          file=source, line=lineno, field="catalogue number")
+        return InputError(
+            f"'{text[2:7]}' is not a satellite catalogue number",
+            file=source,
+            line=lineno,
+            field="catalogue number",
+        )
     for name, first, last, pattern, what in _CODES[expected]:
-        value = text[first - 1:last]
+        value = text[first - 1 : last]
         if not pattern.match(value):
             cols = f"column {first}" if first == last else f"columns {first}-{last}"
-            return InputError(f"{name} ({cols}): '{value}' is not {what}", file=source,
-                              line=lineno, field=name)
+            return InputError(
+                f"{name} ({cols}): '{value}' is not {what}", file=source, line=lineno, field=name
+            )
     for name, first, last, kind, lo, hi in _FIELDS[expected]:
-        why = _check_field(text[first - 1:last], kind, lo, hi)
+        why = _check_field(text[first - 1 : last], kind, lo, hi)
         if why is not None:
-            return InputError(f"{name} (columns {first}-{last}): {why}", file=source,
-                              line=lineno, field=name)
+            return InputError(
+                f"{name} (columns {first}-{last}): {why}", file=source, line=lineno, field=name
+            )
     return None
 
 
 def _clip(text: str, limit: int = 60) -> str:
     """``text`` cut to ``limit`` characters for a message (a whole file may be one line)."""
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _satellite_key(catnum: str) -> str:
@@ -231,7 +268,7 @@ def parse_tle_text(text: str, source: str = "<text>", skip_bad: bool = False):
     lines = [raw.rstrip(" ") for raw in text.split("\n")]
     lines = ["" if ln.isspace() else ln for ln in lines]
     names, line1s, line2s, skipped = [], [], [], []
-    first_seen: dict[str, int] = {}     # satellite number -> line of its first TLE line 1
+    first_seen: dict[str, int] = {}  # satellite number -> line of its first TLE line 1
 
     def fail(error: InputError):
         if not skip_bad:
@@ -250,51 +287,91 @@ def parse_tle_text(text: str, source: str = "<text>", skip_bad: bool = False):
             k += 1
             control = next((ch for ch in name if unicodedata.category(ch) == "Cc"), None)
             if control is not None:
-                fail(InputError(f"name line holds {_describe_char(control)}, a control "
-                                "character (is this a text file?)", file=source, line=i + 1,
-                                field="name"))
-                for _ in range(2):          # and its element set
+                fail(
+                    InputError(
+                        f"name line holds {_describe_char(control)}, a control "
+                        "character (is this a text file?)",
+                        file=source,
+                        line=i + 1,
+                        field="name",
+                    )
+                )
+                for _ in range(2):  # and its element set
                     if k < len(order) and _DATA_LINE.match(lines[order[k]]):
                         k += 1
                 continue
             if k >= len(order) or not _DATA_LINE.match(lines[order[k]]):
-                fail(InputError(f"name line '{_clip(name)}' is not followed by TLE line 1",
-                                file=source, line=i + 1, field="line number"))
+                fail(
+                    InputError(
+                        f"name line '{_clip(name)}' is not followed by TLE line 1",
+                        file=source,
+                        line=i + 1,
+                        field="line number",
+                    )
+                )
                 continue
             i = order[k]
             line = lines[i]
         # Here `line` (index i) looks like TLE data and should be line 1.
         nxt = order[k + 1] if k + 1 < len(order) else None
-        has_line2 = nxt is not None and _DATA_LINE.match(lines[nxt]) is not None \
+        has_line2 = (
+            nxt is not None
+            and _DATA_LINE.match(lines[nxt]) is not None
             and not lines[nxt].startswith("1")
+        )
         if line[0] != "1":
             if line[0] == "2":
-                fail(InputError("TLE line 2 without a preceding line 1",
-                                file=source, line=i + 1, field="line number"))
+                fail(
+                    InputError(
+                        "TLE line 2 without a preceding line 1",
+                        file=source,
+                        line=i + 1,
+                        field="line number",
+                    )
+                )
             else:
-                fail(InputError(f"TLE line 1 must start with '1', found '{line[0]}'",
-                                file=source, line=i + 1, field="line number"))
+                fail(
+                    InputError(
+                        f"TLE line 1 must start with '1', found '{line[0]}'",
+                        file=source,
+                        line=i + 1,
+                        field="line number",
+                    )
+                )
             k += 2 if has_line2 and line[0] != "2" else 1
             continue
         if not has_line2:
-            fail(InputError("TLE line 1 is not followed by a line 2", file=source,
-                            line=i + 1, field="line number"))
+            fail(
+                InputError(
+                    "TLE line 1 is not followed by a line 2",
+                    file=source,
+                    line=i + 1,
+                    field="line number",
+                )
+            )
             k += 1
             continue
         line2 = lines[nxt]
         k += 2
-        error = (_check_line(line, 1, i + 1, source)
-                 or _check_line(line2, 2, nxt + 1, source))
+        error = _check_line(line, 1, i + 1, source) or _check_line(line2, 2, nxt + 1, source)
         if error is None and line[2:7] != line2[2:7]:
-            error = InputError(f"catalogue number '{line2[2:7].strip()}' on line 2 differs "
-                               f"from '{line[2:7].strip()}' on line 1", file=source,
-                               line=nxt + 1, field="catalogue number")
+            error = InputError(
+                f"catalogue number '{line2[2:7].strip()}' on line 2 differs "
+                f"from '{line[2:7].strip()}' on line 1",
+                file=source,
+                line=nxt + 1,
+                field="catalogue number",
+            )
         if error is None:
             key = _satellite_key(line[2:7])
             if key in first_seen:
-                error = InputError(f"satellite {key} appears twice: TLE line 1 at line "
-                                   f"{first_seen[key]} and again at line {i + 1}", file=source,
-                                   line=i + 1, field="catalogue number")
+                error = InputError(
+                    f"satellite {key} appears twice: TLE line 1 at line "
+                    f"{first_seen[key]} and again at line {i + 1}",
+                    file=source,
+                    line=i + 1,
+                    field="catalogue number",
+                )
             else:
                 first_seen[key] = i + 1
         if error is not None:
@@ -306,10 +383,12 @@ def parse_tle_text(text: str, source: str = "<text>", skip_bad: bool = False):
 
     if not line1s:
         if skipped:
-            raise InputError(f"no valid TLE element sets: all {len(skipped)} were bad; "
-                             f"first problem: {skipped[0]}", file=source)
-        raise InputError("no TLE element sets found (empty file, or not TLE text)",
-                         file=source)
+            raise InputError(
+                f"no valid TLE element sets: all {len(skipped)} were bad; "
+                f"first problem: {skipped[0]}",
+                file=source,
+            )
+        raise InputError("no TLE element sets found (empty file, or not TLE text)", file=source)
     return names, line1s, line2s, skipped
 
 
@@ -346,8 +425,9 @@ def decode_tle_bytes(data: bytes, source: str = "<bytes>") -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(f"not a TLE text file (not UTF-8: byte 0x{data[exc.start]:02X})",
-                         file=source, line=line) from None
+        raise InputError(
+            f"not a TLE text file (not UTF-8: byte 0x{data[exc.start]:02X})", file=source, line=line
+        ) from None
 
 
 def tle_epochs_utc(line1s) -> np.ndarray:
@@ -364,8 +444,9 @@ def tle_epochs_utc(line1s) -> np.ndarray:
     return jan1 + offset_us.astype("timedelta64[us]")
 
 
-def epoch_spread_note(names, line1s, max_days: float = MAX_EPOCH_SPREAD_DAYS,
-                      source: str | None = None) -> str | None:
+def epoch_spread_note(
+    names, line1s, max_days: float = MAX_EPOCH_SPREAD_DAYS, source: str | None = None
+) -> str | None:
     """One line when the element epochs spread over more than ``max_days`` (d), else None.
 
     The line names the oldest element set (satellite name and epoch) and the
@@ -379,11 +460,13 @@ def epoch_spread_note(names, line1s, max_days: float = MAX_EPOCH_SPREAD_DAYS,
     if spread_days <= max_days:
         return None
     where = f"{source}: " if source else ""
-    return (f"warning: {where}element epochs spread over {spread_days:,.1f} days (more than "
-            f"{max_days:g}); the oldest is {names[oldest]} at "
-            f"{str(epochs[oldest])[:16].replace('T', ' ')} UTC, the newest "
-            f"{str(epochs[newest])[:16].replace('T', ' ')} UTC: satellites far from their "
-            "epoch propagate poorly or not at all")
+    return (
+        f"warning: {where}element epochs spread over {spread_days:,.1f} days (more than "
+        f"{max_days:g}); the oldest is {names[oldest]} at "
+        f"{str(epochs[oldest])[:16].replace('T', ' ')} UTC, the newest "
+        f"{str(epochs[newest])[:16].replace('T', ' ')} UTC: satellites far from their "
+        "epoch propagate poorly or not at all"
+    )
 
 
 def jd_to_datetime(jd: float, fr: float = 0.0) -> datetime:
@@ -391,8 +474,9 @@ def jd_to_datetime(jd: float, fr: float = 0.0) -> datetime:
     days = (jd - JD_UNIX_EPOCH) + fr
     whole = np.floor(days)
     micro = round((days - whole) * SECONDS_PER_DAY * 1e6)
-    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(days=int(whole),
-                                                                 microseconds=micro)
+    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(
+        days=int(whole), microseconds=micro
+    )
 
 
 def elements_from_state(r_km: np.ndarray, v_km_s: np.ndarray):
@@ -409,13 +493,14 @@ def elements_from_state(r_km: np.ndarray, v_km_s: np.ndarray):
     raan = np.arctan2(h[..., 0], -h[..., 1])
     node = np.stack([np.cos(raan), np.sin(raan), np.zeros_like(raan)], axis=-1)
     h_hat = h / h_norm[..., None]
-    ahead = np.cross(h_hat, node)          # in-plane, 90 deg past the node
+    ahead = np.cross(h_hat, node)  # in-plane, 90 deg past the node
     u = np.arctan2(np.sum(ahead * r_km, axis=-1), np.sum(node * r_km, axis=-1))
     return inc, np.mod(np.degrees(raan), 360.0), np.mod(np.degrees(u), 360.0)
 
 
-def constellation_from_tle(names, line1s, line2s, name: str = "tle",
-                           source: str = "") -> Constellation:
+def constellation_from_tle(
+    names, line1s, line2s, name: str = "tle", source: str = ""
+) -> Constellation:
     """Build a :class:`Constellation` from validated TLE lines.
 
     The sgp4 records (WGS72 constants, as the elements are fitted with) go to
@@ -438,7 +523,7 @@ def constellation_from_tle(names, line1s, line2s, name: str = "tle",
         raise InputError("no element sets to build a constellation from", file=source or None)
     jd_whole = np.array([s.jdsatepoch for s in records])
     jd_frac = np.array([s.jdsatepochF for s in records])
-    no_kozai = np.array([s.no_kozai for s in records])          # rad/min
+    no_kozai = np.array([s.no_kozai for s in records])  # rad/min
     ecc = np.array([s.ecco for s in records])
     incl_mean = np.degrees([s.inclo for s in records])
     norad = np.array([s.satnum for s in records], dtype=np.int64)
@@ -476,14 +561,25 @@ def constellation_from_tle(names, line1s, line2s, name: str = "tle",
         "sgp4_error": err.astype(np.int64),
     }
     return Constellation(
-        name=name, sat_names=np.array(names, dtype=str), shell=minus_one,
-        plane=minus_one.copy(), slot=minus_one.copy(), altitude_km=altitude,
-        inclination_deg=inc, raan_deg=raan, arg_latitude_deg=u, epoch=epoch,
-        satrecs=satrecs, source=source, extra=extra)
+        name=name,
+        sat_names=np.array(names, dtype=str),
+        shell=minus_one,
+        plane=minus_one.copy(),
+        slot=minus_one.copy(),
+        altitude_km=altitude,
+        inclination_deg=inc,
+        raan_deg=raan,
+        arg_latitude_deg=u,
+        epoch=epoch,
+        satrecs=satrecs,
+        source=source,
+        extra=extra,
+    )
 
 
-def load_tle_constellation(path, skip_bad: bool = False, name: str | None = None,
-                           notes: list | None = None):
+def load_tle_constellation(
+    path, skip_bad: bool = False, name: str | None = None, notes: list | None = None
+):
     """Read a TLE file into a :class:`Constellation` (shell/plane/slot still -1).
 
     Returns ``(constellation, skipped)``, ``skipped`` being the list of
@@ -495,8 +591,7 @@ def load_tle_constellation(path, skip_bad: bool = False, name: str | None = None
     """
     path = Path(path)
     names, line1s, line2s, skipped = read_tle_file(path, skip_bad=skip_bad)
-    con = constellation_from_tle(names, line1s, line2s, name=name or path.stem,
-                                 source=str(path))
+    con = constellation_from_tle(names, line1s, line2s, name=name or path.stem, source=str(path))
     found = [n for n in (epoch_spread_note(names, line1s, source=str(path)),) if n]
     con.extra["notes"] = found
     if notes is not None:

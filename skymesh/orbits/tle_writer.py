@@ -52,7 +52,7 @@ MAX_CATALOG_NUMBER = 99999
 def mean_motion_rev_day(altitude_km) -> np.ndarray:
     """Mean motion (rev/day) of a circular orbit ``altitude_km`` above the WGS84 equator."""
     a_km = WGS84_A_KM + np.asarray(altitude_km, dtype=float)
-    n_rad_s = np.sqrt(MU_EARTH_KM3_S2 / a_km ** 3)
+    n_rad_s = np.sqrt(MU_EARTH_KM3_S2 / a_km**3)
     return n_rad_s * SECONDS_PER_DAY / (2.0 * np.pi)
 
 
@@ -60,8 +60,9 @@ def _epoch_field(epoch: datetime) -> str:
     """Columns 19-32 of line 1: ``YYDDD.DDDDDDDD`` (UTC)."""
     t = parse_time(epoch).astimezone(timezone.utc)
     if not 1957 <= t.year <= 2056:
-        raise InputError(f"TLE epochs cover 1957-2056 (two-digit years), got {t.year}",
-                         field="epoch")
+        raise InputError(
+            f"TLE epochs cover 1957-2056 (two-digit years), got {t.year}", field="epoch"
+        )
     start = datetime(t.year, 1, 1, tzinfo=timezone.utc)
     day = 1.0 + (t - start).total_seconds() / SECONDS_PER_DAY
     return f"{t.year % 100:02d}{day:012.8f}"
@@ -75,8 +76,17 @@ def _angle(values, name: str) -> np.ndarray:
     return np.mod(np.round(np.mod(v, 360.0), 4), 360.0)
 
 
-def tle_lines(inclination_deg, raan_deg, mean_anomaly_deg, mean_motion, epoch, *,
-              eccentricity=0.0, arg_perigee_deg=0.0, first_catalog_number: int = 1):
+def tle_lines(
+    inclination_deg,
+    raan_deg,
+    mean_anomaly_deg,
+    mean_motion,
+    epoch,
+    *,
+    eccentricity=0.0,
+    arg_perigee_deg=0.0,
+    first_catalog_number: int = 1,
+):
     """Lines 1 and 2 of one element set per satellite, checksums included.
 
     Parameters
@@ -104,26 +114,31 @@ def tle_lines(inclination_deg, raan_deg, mean_anomaly_deg, mean_motion, epoch, *
     argp = _angle(np.broadcast_to(arg_perigee_deg, (n,)), "arg_perigee_deg")
     motion = np.broadcast_to(np.asarray(mean_motion, dtype=float), (n,))
     if not (np.isfinite(motion).all() and np.all((motion > 0.0) & (motion < 20.0))):
-        raise InputError("mean motion must be within (0, 20) rev/day (altitude above "
-                         "~100 km)", field="mean_motion")
+        raise InputError(
+            "mean motion must be within (0, 20) rev/day (altitude above ~100 km)",
+            field="mean_motion",
+        )
     ecc = np.broadcast_to(np.asarray(eccentricity, dtype=float), (n,))
     ecc_digits = np.round(ecc * 1e7).astype(np.int64)
-    if not (np.isfinite(ecc).all() and np.all((ecc_digits >= 0) & (ecc_digits < 10 ** 7))):
+    if not (np.isfinite(ecc).all() and np.all((ecc_digits >= 0) & (ecc_digits < 10**7))):
         raise InputError("eccentricity must be within [0, 1)", field="eccentricity")
     first = int(first_catalog_number)
     if first < 1 or first + n - 1 > MAX_CATALOG_NUMBER:
-        raise InputError(f"satellite numbers {first}..{first + n - 1} do not fit the "
-                         f"5-digit field (1..{MAX_CATALOG_NUMBER})",
-                         field="first_catalog_number")
+        raise InputError(
+            f"satellite numbers {first}..{first + n - 1} do not fit the "
+            f"5-digit field (1..{MAX_CATALOG_NUMBER})",
+            field="first_catalog_number",
+        )
     inc = np.round(inc, 4)
     epoch_text = _epoch_field(epoch)
     line1s, line2s = [], []
     for i in range(n):
         num = first + i
-        body1 = (f"1 {num:05d}U          {epoch_text}  .00000000  00000-0  00000-0 0"
-                 f"    1")
-        body2 = (f"2 {num:05d} {inc[i]:8.4f} {raan[i]:8.4f} {ecc_digits[i]:07d} "
-                 f"{argp[i]:8.4f} {mean_anomaly[i]:8.4f} {motion[i]:11.8f}    0")
+        body1 = f"1 {num:05d}U          {epoch_text}  .00000000  00000-0  00000-0 0    1"
+        body2 = (
+            f"2 {num:05d} {inc[i]:8.4f} {raan[i]:8.4f} {ecc_digits[i]:07d} "
+            f"{argp[i]:8.4f} {mean_anomaly[i]:8.4f} {motion[i]:11.8f}    0"
+        )
         line1s.append(body1 + str(tle_checksum_expected(body1)))
         line2s.append(body2 + str(tle_checksum_expected(body2)))
     return line1s, line2s
@@ -138,11 +153,18 @@ def constellation_tle_text(constellation: Constellation, *, first_catalog_number
     """
     c = constellation
     if c.is_tle:
-        raise InputError("this constellation already comes from TLEs; write the original "
-                         "file instead", field="constellation")
-    line1s, line2s = tle_lines(c.inclination_deg, c.raan_deg, c.arg_latitude_deg,
-                               mean_motion_rev_day(c.altitude_km), c.epoch,
-                               first_catalog_number=first_catalog_number)
+        raise InputError(
+            "this constellation already comes from TLEs; write the original file instead",
+            field="constellation",
+        )
+    line1s, line2s = tle_lines(
+        c.inclination_deg,
+        c.raan_deg,
+        c.arg_latitude_deg,
+        mean_motion_rev_day(c.altitude_km),
+        c.epoch,
+        first_catalog_number=first_catalog_number,
+    )
     out = []
     for name, l1, l2 in zip(c.sat_names, line1s, line2s):
         out += [f"0 {name}", l1, l2]
@@ -170,9 +192,15 @@ def half_slot_alternate(constellation: Constellation) -> Constellation:
     return replace(c, arg_latitude_deg=np.mod(c.arg_latitude_deg + shift, 360.0))
 
 
-def walker_tle_text(shells, *, epoch="2026-01-01T00:00:00Z", half_slot: bool = False,
-                    name_prefix: str = "SAT", first_catalog_number: int = 1,
-                    raan_offset_deg: float = 0.0) -> str:
+def walker_tle_text(
+    shells,
+    *,
+    epoch="2026-01-01T00:00:00Z",
+    half_slot: bool = False,
+    name_prefix: str = "SAT",
+    first_catalog_number: int = 1,
+    raan_offset_deg: float = 0.0,
+) -> str:
     """3-line TLE text of Walker shells (see :func:`skymesh.orbits.walker.walker_constellation`).
 
     Satellites are written plane by plane, slot by slot (satellite ``p * S + k``
@@ -196,4 +224,5 @@ def walker_tle_text(shells, *, epoch="2026-01-01T00:00:00Z", half_slot: bool = F
 def write_tle_file(path, text: str) -> None:
     """Write TLE text to ``path`` atomically (:func:`skymesh.files.write_text_atomic`)."""
     from skymesh.files import write_text_atomic
+
     write_text_atomic(path, text)

@@ -35,32 +35,49 @@ def walker_shell_elements(shell: Shell, raan_offset_deg: float = 0.0):
     _check_shell(shell)
     plane, slot = np.divmod(np.arange(shell.size), shell.sats_per_plane)
     raan = np.mod(raan_offset_deg + shell.raan_spread_deg * plane / shell.planes, 360.0)
-    u = np.mod(360.0 * slot / shell.sats_per_plane
-               + 360.0 * shell.phasing * plane / shell.size, 360.0)
+    u = np.mod(
+        360.0 * slot / shell.sats_per_plane + 360.0 * shell.phasing * plane / shell.size, 360.0
+    )
     return plane, slot, raan, u
 
 
 def _check_shell(shell: Shell) -> None:
     if not (shell.altitude_km > 100.0):
-        raise InputError(f"altitude must be above 100 km, got {shell.altitude_km}",
-                         field="altitude_km")
+        raise InputError(
+            f"altitude must be above 100 km, got {shell.altitude_km}", field="altitude_km"
+        )
     if not (0.0 <= shell.inclination_deg <= 180.0):
-        raise InputError(f"inclination must be within 0..180 deg, got {shell.inclination_deg}",
-                         field="inclination_deg")
+        raise InputError(
+            f"inclination must be within 0..180 deg, got {shell.inclination_deg}",
+            field="inclination_deg",
+        )
     if shell.planes < 1 or shell.sats_per_plane < 1:
-        raise InputError(f"need at least one plane and one satellite per plane, got "
-                         f"{shell.planes}x{shell.sats_per_plane}", field="planes")
+        raise InputError(
+            f"need at least one plane and one satellite per plane, got "
+            f"{shell.planes}x{shell.sats_per_plane}",
+            field="planes",
+        )
     if not (0.0 < shell.raan_spread_deg <= 360.0):
-        raise InputError(f"RAAN spread must be within (0, 360] deg, got {shell.raan_spread_deg}",
-                         field="raan_spread_deg")
+        raise InputError(
+            f"RAAN spread must be within (0, 360] deg, got {shell.raan_spread_deg}",
+            field="raan_spread_deg",
+        )
     if not (0 <= shell.phasing < shell.planes):
-        raise InputError(f"phasing F must satisfy 0 <= F < planes ({shell.planes}), "
-                         f"got {shell.phasing}", field="phasing")
+        raise InputError(
+            f"phasing F must satisfy 0 <= F < planes ({shell.planes}), got {shell.phasing}",
+            field="phasing",
+        )
 
 
-def walker_constellation(shells, *, name: str = "walker", epoch="2026-01-01T00:00:00Z",
-                         j2: bool = False, source: str = "",
-                         name_prefix: str = "SAT") -> Constellation:
+def walker_constellation(
+    shells,
+    *,
+    name: str = "walker",
+    epoch="2026-01-01T00:00:00Z",
+    j2: bool = False,
+    source: str = "",
+    name_prefix: str = "SAT",
+) -> Constellation:
     """A constellation of one or more Walker-delta shells.
 
     Parameters
@@ -82,17 +99,37 @@ def walker_constellation(shells, *, name: str = "walker", epoch="2026-01-01T00:0
     for s_idx, shell in enumerate(shells):
         plane, slot, raan, u = walker_shell_elements(shell)
         n = shell.size
-        parts.append(dict(
-            shell=np.full(n, s_idx), plane=plane, slot=slot, raan=raan, u=u,
-            alt=np.full(n, float(shell.altitude_km)), inc=np.full(n, float(shell.inclination_deg)),
-            names=np.char.add(f"{name_prefix}-{s_idx}-",
-                              np.char.add(np.char.add(plane.astype(str), "-"), slot.astype(str)))))
+        parts.append(
+            dict(
+                shell=np.full(n, s_idx),
+                plane=plane,
+                slot=slot,
+                raan=raan,
+                u=u,
+                alt=np.full(n, float(shell.altitude_km)),
+                inc=np.full(n, float(shell.inclination_deg)),
+                names=np.char.add(
+                    f"{name_prefix}-{s_idx}-",
+                    np.char.add(np.char.add(plane.astype(str), "-"), slot.astype(str)),
+                ),
+            )
+        )
     cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     return Constellation(
-        name=name, sat_names=cat["names"].astype(str), shell=cat["shell"], plane=cat["plane"],
-        slot=cat["slot"], altitude_km=cat["alt"], inclination_deg=cat["inc"],
-        raan_deg=cat["raan"], arg_latitude_deg=cat["u"], epoch=parse_time(epoch),
-        shells=shells, j2=j2, source=source)
+        name=name,
+        sat_names=cat["names"].astype(str),
+        shell=cat["shell"],
+        plane=cat["plane"],
+        slot=cat["slot"],
+        altitude_km=cat["alt"],
+        inclination_deg=cat["inc"],
+        raan_deg=cat["raan"],
+        arg_latitude_deg=cat["u"],
+        epoch=parse_time(epoch),
+        shells=shells,
+        j2=j2,
+        source=source,
+    )
 
 
 def circular_rates_rad_s(altitude_km, inclination_deg, j2: bool = False):
@@ -104,18 +141,19 @@ def circular_rates_rad_s(altitude_km, inclination_deg, j2: bool = False):
     ``du/dt = n [1 + 0.75 J2 (Re/a)^2 (5 cos^2 i - 1 + 3 cos^2 i - 1)]``.
     """
     a = WGS84_A_KM + np.asarray(altitude_km, dtype=float)
-    n = np.sqrt(MU_EARTH_KM3_S2 / a ** 3)
+    n = np.sqrt(MU_EARTH_KM3_S2 / a**3)
     if not j2:
         return n, np.zeros_like(n)
     cos_i = np.cos(np.deg2rad(inclination_deg))
     k = J2 * (WGS84_A_KM / a) ** 2
     raan_rate = -1.5 * n * k * cos_i
-    u_rate = n * (1.0 + 0.75 * k * (8.0 * cos_i ** 2 - 2.0))
+    u_rate = n * (1.0 + 0.75 * k * (8.0 * cos_i**2 - 2.0))
     return u_rate, raan_rate
 
 
-def circular_positions_inertial(constellation: Constellation, seconds_since_epoch: np.ndarray,
-                                with_velocity: bool = False):
+def circular_positions_inertial(
+    constellation: Constellation, seconds_since_epoch: np.ndarray, with_velocity: bool = False
+):
     """Inertial (TEME-like) positions (km) of circular orbits, shape (N, T, 3).
 
     ``seconds_since_epoch`` has shape (T,). With ``with_velocity`` also
@@ -141,10 +179,13 @@ def circular_positions_inertial(constellation: Constellation, seconds_since_epoc
     du = u_rate[:, None]
     do = raan_rate[:, None]
     vel = np.empty_like(pos)
-    vel[..., 0] = r * (du * (-cos_o * sin_u - sin_o * cos_u * cos_i)
-                       + do * (-sin_o * cos_u - cos_o * sin_u * cos_i))
-    vel[..., 1] = r * (du * (-sin_o * sin_u + cos_o * cos_u * cos_i)
-                       + do * (cos_o * cos_u - sin_o * sin_u * cos_i))
+    vel[..., 0] = r * (
+        du * (-cos_o * sin_u - sin_o * cos_u * cos_i)
+        + do * (-sin_o * cos_u - cos_o * sin_u * cos_i)
+    )
+    vel[..., 1] = r * (
+        du * (-sin_o * sin_u + cos_o * cos_u * cos_i) + do * (cos_o * cos_u - sin_o * sin_u * cos_i)
+    )
     vel[..., 2] = r * du * cos_u * sin_i
     return pos, vel
 

@@ -7,8 +7,22 @@ queried in bulk: :func:`service_active` (terminals x times),
 masks these return are applied to the network graph by later stages.
 """
 
-from skymesh.policy.rules import (Policy, default_policy, exit_allowed, landing_allowed,
-                                  load_policy, policy_from_dict, service_active)
+from skymesh.policy.rules import (
+    Policy,
+    default_policy,
+    exit_allowed,
+    landing_allowed,
+    load_policy,
+    policy_from_dict,
+    service_active,
+)
 
-__all__ = ["Policy", "default_policy", "exit_allowed", "landing_allowed", "load_policy",
-           "policy_from_dict", "service_active"]
+__all__ = [
+    "Policy",
+    "default_policy",
+    "exit_allowed",
+    "landing_allowed",
+    "load_policy",
+    "policy_from_dict",
+    "service_active",
+]

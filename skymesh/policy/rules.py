@@ -71,10 +71,9 @@ import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from skymesh.errors import InputError
-from skymesh.timebase import parse_time
-from skymesh.policy.timeline import (build_timeline, epoch_seconds, evaluate_many,
-                                     to_epoch_seconds)
+from skymesh.policy.timeline import build_timeline, epoch_seconds, evaluate_many, to_epoch_seconds
 from skymesh.policy.tomlerrors import find_toml_line, validation_error_to_input_error
+from skymesh.timebase import parse_time
 
 #: Codes accepted besides ISO 3166-1: user-assigned ones in common use.
 EXTRA_ISO2 = {"XK": "Kosovo"}
@@ -82,9 +81,10 @@ EXTRA_ISO2 = {"XK": "Kosovo"}
 
 # --------------------------------------------------------------------------- schema
 
+
 def _iso2(value):
     if not isinstance(value, str):
-        return value                       # strict str then reports the wrong type
+        return value  # strict str then reports the wrong type
     code = value.strip().upper()
     if code in EXTRA_ISO2 or (len(code) == 2 and pycountry.countries.get(alpha_2=code)):
         return code
@@ -93,7 +93,7 @@ def _iso2(value):
         c = pycountry.countries.get(alpha_3=code)
         if c is not None:
             hint = f" ('{code}' is alpha-3; use '{c.alpha_2}' for {c.name})"
-    elif len(code) > 3:                    # a name: suggest the code
+    elif len(code) > 3:  # a name: suggest the code
         try:
             c = pycountry.countries.search_fuzzy(value)[0]
             hint = f" (did you mean '{c.alpha_2}' for {c.name}?)"
@@ -110,7 +110,7 @@ def _time(value):
             return parse_time(value)
         except InputError as exc:
             raise ValueError(exc.message) from None
-    return value                           # strict datetime then reports the wrong type
+    return value  # strict datetime then reports the wrong type
 
 
 ISO2 = Annotated[str, BeforeValidator(_iso2)]
@@ -142,24 +142,28 @@ class _Interval(_Strict):
     def _end_after_start(cls, end, info):
         start = info.data.get("start")
         if end is not None and start is not None and end <= start:
-            raise ValueError(f"the range is reversed or empty: until {_iso(end)} is not "
-                             f"after from {_iso(start)}")
+            raise ValueError(
+                f"the range is reversed or empty: until {_iso(end)} is not after from {_iso(start)}"
+            )
         return end
 
 
 class ServiceInterval(_Interval):
     """One ``[[country.service]]`` table."""
+
     state: Literal["active", "inactive"]
 
 
 class LandingInterval(_Interval):
     """One ``[[landing]]`` table."""
+
     iso2: ISO2
     state: Literal["granted", "denied"] = "granted"
 
 
 class CountryRule(_Strict):
     """One ``[[country]]`` table."""
+
     iso2: ISO2
     censoring: bool = False
     exit_countries: Optional[list[ISO2]] = None
@@ -168,6 +172,7 @@ class CountryRule(_Strict):
 
 class PolicyModel(_Strict):
     """The whole policy file."""
+
     description: str = ""
     default_service: Literal["active", "inactive"] = "active"
     default_landing_rights: bool = True
@@ -177,6 +182,7 @@ class PolicyModel(_Strict):
 
 
 # --------------------------------------------------------------------------- compiled policy
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -239,43 +245,57 @@ def _semantic_checks(model: PolicyModel):
     seen = {}
     for i, rule in enumerate(model.country):
         if rule.iso2 in seen:
-            return (("country", i, "iso2"),
-                    f"country '{rule.iso2}' is listed twice (first as country {seen[rule.iso2]})")
+            return (
+                ("country", i, "iso2"),
+                f"country '{rule.iso2}' is listed twice (first as country {seen[rule.iso2]})",
+            )
         seen[rule.iso2] = i
         for j, other in _overlaps(list(enumerate(rule.service))):
-            return (("country", i, "service", j, "from"),
-                    f"service interval {j} of '{rule.iso2}' overlaps interval {other}")
+            return (
+                ("country", i, "service", j, "from"),
+                f"service interval {j} of '{rule.iso2}' overlaps interval {other}",
+            )
     by_code = {}
     for k, iv in enumerate(model.landing):
         by_code.setdefault(iv.iso2, []).append((k, iv))
     for code, items in by_code.items():
         for k, other in _overlaps(items):
-            return (("landing", k, "from"),
-                    f"landing interval {k} for '{code}' overlaps landing interval {other}")
+            return (
+                ("landing", k, "from"),
+                f"landing interval {k} for '{code}' overlaps landing interval {other}",
+            )
     return None
 
 
 def _compile(model: PolicyModel, source) -> Policy:
     default_service = model.default_service == "active"
     service = {
-        r.iso2: build_timeline([(_seconds(iv.start), _end_seconds(iv.end),
-                                 iv.state == "active") for iv in r.service], default_service)
-        for r in model.country if r.service}
+        r.iso2: build_timeline(
+            [(_seconds(iv.start), _end_seconds(iv.end), iv.state == "active") for iv in r.service],
+            default_service,
+        )
+        for r in model.country
+        if r.service
+    }
     by_code = {}
     for iv in model.landing:
         by_code.setdefault(iv.iso2, []).append(
-            (_seconds(iv.start), _end_seconds(iv.end),
-             iv.state == "granted"))
-    landing = {code: build_timeline(spans, model.default_landing_rights)
-               for code, spans in by_code.items()}
+            (_seconds(iv.start), _end_seconds(iv.end), iv.state == "granted")
+        )
+    landing = {
+        code: build_timeline(spans, model.default_landing_rights) for code, spans in by_code.items()
+    }
     return Policy(
         default_service=default_service,
         default_landing=model.default_landing_rights,
         service=service,
         landing=landing,
         censoring=frozenset(r.iso2 for r in model.country if r.censoring),
-        exit_countries={r.iso2: frozenset(r.exit_countries)
-                        for r in model.country if r.exit_countries is not None},
+        exit_countries={
+            r.iso2: frozenset(r.exit_countries)
+            for r in model.country
+            if r.exit_countries is not None
+        },
         global_exit=None if model.exit_countries is None else frozenset(model.exit_countries),
         description=model.description,
         source=None if source is None else str(source),
@@ -303,18 +323,26 @@ def policy_from_dict(data: dict, source=None, text: str = "", prefix_loc=()) -> 
         With file, line and field, for the first problem found.
     """
     if not isinstance(data, dict):
-        raise InputError(f"a policy must be a table, got {type(data).__name__}", file=source,
-                         field=".".join(map(str, prefix_loc)) or None)
+        raise InputError(
+            f"a policy must be a table, got {type(data).__name__}",
+            file=source,
+            field=".".join(map(str, prefix_loc)) or None,
+        )
     try:
         model = PolicyModel.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise validation_error_to_input_error(exc, source, text, prefix_loc,
-                                              model=PolicyModel) from None
+        raise validation_error_to_input_error(
+            exc, source, text, prefix_loc, model=PolicyModel
+        ) from None
     problem = _semantic_checks(model)
     if problem is not None:
         loc, message = problem
-        raise InputError(message, file=source, line=find_toml_line(text, loc, prefix_loc),
-                         field=".".join(str(p) for p in tuple(prefix_loc) + loc))
+        raise InputError(
+            message,
+            file=source,
+            line=find_toml_line(text, loc, prefix_loc),
+            field=".".join(str(p) for p in tuple(prefix_loc) + loc),
+        )
     return _compile(model, source)
 
 
@@ -342,6 +370,7 @@ def toml_syntax_error(exc: tomllib.TOMLDecodeError, path) -> InputError:
 
 # --------------------------------------------------------------------------- queries
 
+
 def _codes(countries) -> np.ndarray:
     return np.atleast_1d(np.asarray(countries, dtype=str))
 
@@ -359,14 +388,16 @@ def service_active(policy: Policy, country_iso2, times) -> np.ndarray:
     -------
     ndarray of bool, shape (n, T)
     """
-    return evaluate_many(policy.service, policy.default_service, _codes(country_iso2),
-                         to_epoch_seconds(times))
+    return evaluate_many(
+        policy.service, policy.default_service, _codes(country_iso2), to_epoch_seconds(times)
+    )
 
 
 def landing_allowed(policy: Policy, gateway_country, times) -> np.ndarray:
     """Whether a gateway in each country may operate at each instant, shape (n_gw, T)."""
-    return evaluate_many(policy.landing, policy.default_landing, _codes(gateway_country),
-                         to_epoch_seconds(times))
+    return evaluate_many(
+        policy.landing, policy.default_landing, _codes(gateway_country), to_epoch_seconds(times)
+    )
 
 
 def exit_allowed(policy: Policy, terminal_country: str, gateway_country, times) -> np.ndarray:

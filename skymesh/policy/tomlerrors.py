@@ -58,9 +58,9 @@ def toml_key_lines(text: str) -> dict[tuple, int]:
     occurrence of an ``[[array of tables]]`` under its parent.
     """
     lines: dict[tuple, int] = {}
-    counts: dict[tuple, int] = {}        # array-of-tables path -> occurrences so far
+    counts: dict[tuple, int] = {}  # array-of-tables path -> occurrences so far
     current: tuple = ()
-    in_string = None                     # delimiter of an open multi-line string
+    in_string = None  # delimiter of an open multi-line string
     for number, raw in enumerate(text.splitlines(), start=1):
         if in_string is not None:
             if raw.count(in_string) % 2 == 1:
@@ -70,7 +70,7 @@ def toml_key_lines(text: str) -> dict[tuple, int]:
         if header:
             keys = _split_key(header.group(2))
             path: tuple = ()
-            for key in keys[:-1]:        # a parent that is an array means its last item
+            for key in keys[:-1]:  # a parent that is an array means its last item
                 path += (key,)
                 if path in counts:
                     path += (counts[path] - 1,)
@@ -84,7 +84,7 @@ def toml_key_lines(text: str) -> dict[tuple, int]:
         keyline = _KEYLINE_RE.match(raw)
         if keyline:
             lines.setdefault(current + _split_key(keyline.group(1)), number)
-            rest = raw[keyline.end():]
+            rest = raw[keyline.end() :]
             for delim in ('"""', "'''"):
                 if rest.count(delim) % 2 == 1:
                     in_string = delim
@@ -110,14 +110,15 @@ def find_toml_line(text: str, loc, prefix_loc=()) -> int | None:
         candidate = path + (part,)
         if candidate in table:
             path, best = candidate, table[candidate]
-        elif any(k[:len(candidate)] == candidate for k in table):
-            path = candidate             # an array of tables: its items are numbered
+        elif any(k[: len(candidate)] == candidate for k in table):
+            path = candidate  # an array of tables: its items are numbered
         else:
             continue
     return best
 
 
 # --------------------------------------------------------------------------- messages
+
 
 def _unwrap_models(annotation) -> list[type[pydantic.BaseModel]]:
     """The pydantic models inside an annotation (through list, Optional, Annotated...)."""
@@ -161,14 +162,17 @@ def _message(err: dict, model) -> str:
         key = loc[-1]
         keys = allowed_keys(model, loc[:-1])
         close = difflib.get_close_matches(str(key), keys, n=1, cutoff=0.6)
-        hint = f" (did you mean '{close[0]}'?)" if close else (
-            f" (allowed: {', '.join(keys)})" if keys else "")
+        hint = (
+            f" (did you mean '{close[0]}'?)"
+            if close
+            else (f" (allowed: {', '.join(keys)})" if keys else "")
+        )
         return f"unknown key '{key}'{hint}"
     if kind == "missing" and loc:
         return f"missing required key '{loc[-1]}'"
     msg = err.get("msg", "invalid value")
     if kind == "value_error" and msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+        msg = msg[len("Value error, ") :]
     if kind not in ("value_error", "assertion_error") and "input" in err:
         got = err["input"]
         shown = repr(got) if not isinstance(got, (dict, list)) else type(got).__name__
@@ -178,8 +182,9 @@ def _message(err: dict, model) -> str:
     return msg
 
 
-def validation_error_to_input_error(exc: pydantic.ValidationError, path, text: str,
-                                    prefix_loc=(), model=None) -> InputError:
+def validation_error_to_input_error(
+    exc: pydantic.ValidationError, path, text: str, prefix_loc=(), model=None
+) -> InputError:
     """One ``InputError`` for the first problem in ``exc``: file, line and field.
 
     Parameters
@@ -208,9 +213,7 @@ def validation_error_to_input_error(exc: pydantic.ValidationError, path, text: s
         message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
     full = tuple(prefix_loc) + loc
     field = ".".join(str(p) for p in full) or None
-    return InputError(message, file=path, line=find_toml_line(text, loc, prefix_loc),
-                      field=field)
+    return InputError(message, file=path, line=find_toml_line(text, loc, prefix_loc), field=field)
 
 
-__all__ = ["toml_key_lines", "find_toml_line", "allowed_keys",
-           "validation_error_to_input_error"]
+__all__ = ["toml_key_lines", "find_toml_line", "allowed_keys", "validation_error_to_input_error"]

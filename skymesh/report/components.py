@@ -17,15 +17,23 @@ from matplotlib.figure import Figure
 from skymesh.report.maps import _finish, new_figure
 
 ORDER = ("space_propagation_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms")
-LABELS = {"space_propagation_ms": "space propagation", "fibre_ms": "fibre gateway-PoP",
-          "access_ms": "access (frames, grant, round robin)", "processing_ms": "processing",
-          "queueing_ms": "queueing"}
-COLOURS = {"space_propagation_ms": "#1f4e9c", "fibre_ms": "#a05a00", "access_ms": "#2c7a2c",
-           "processing_ms": "#7b4ea3", "queueing_ms": "#d9534f"}
+LABELS = {
+    "space_propagation_ms": "space propagation",
+    "fibre_ms": "fibre gateway-PoP",
+    "access_ms": "access (frames, grant, round robin)",
+    "processing_ms": "processing",
+    "queueing_ms": "queueing",
+}
+COLOURS = {
+    "space_propagation_ms": "#1f4e9c",
+    "fibre_ms": "#a05a00",
+    "access_ms": "#2c7a2c",
+    "processing_ms": "#7b4ea3",
+    "queueing_ms": "#d9534f",
+}
 
 
-def components_chart(components: dict, *, title: str = "RTT components",
-                     path=None) -> Figure:
+def components_chart(components: dict, *, title: str = "RTT components", path=None) -> Figure:
     """Stacked horizontal bars, one per label, of the mean of each component (ms).
 
     ``components`` maps a bar label (an operator) to ``{component: {"mean": ms, ...}}``
@@ -36,23 +44,30 @@ def components_chart(components: dict, *, title: str = "RTT components",
     ax = fig.add_subplot(1, 1, 1)
     left = np.zeros(len(labels))
     for name in ORDER:
-        vals = np.array([float((components[lab].get(name) or {}).get("mean") or 0.0)
-                         for lab in labels])
+        vals = np.array(
+            [float((components[lab].get(name) or {}).get("mean") or 0.0) for lab in labels]
+        )
         if not vals.any():
             continue
         ax.barh(labels, vals, left=left, color=COLOURS[name], label=LABELS[name])
         for y, (x0, v) in enumerate(zip(left, vals)):
             if v >= 2.0:
-                ax.text(x0 + v / 2, y, f"{v:.1f}", ha="center", va="center", color="white",
-                        fontsize=8)
+                ax.text(
+                    x0 + v / 2, y, f"{v:.1f}", ha="center", va="center", color="white", fontsize=8
+                )
         left += vals
     for y, total in enumerate(left):
         ax.text(total, y, f"  {total:.1f} ms", va="center", fontsize=9)
     ax.set_xlabel("mean RTT (ms): terminal -> PoP, stacked by component")
     ax.set_xlim(0, max(1.0, float(left.max(initial=0.0))) * 1.18)
     ax.invert_yaxis()
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=8,
-               ncols=3, frameon=False)
+    fig.legend(
+        *ax.get_legend_handles_labels(),
+        loc="outside lower center",
+        fontsize=8,
+        ncols=3,
+        frameon=False,
+    )
     ax.set_title(title)
     return _finish(fig, path)
 
@@ -68,8 +83,9 @@ def components_markdown(components: dict) -> list[str]:
         cells = []
         for lab in labels:
             c = components[lab].get(name)
-            cells.append("n/a" if not c or c.get("p50") is None
-                         else f"{c['p50']:.1f} / {c['mean']:.1f} ms")
+            cells.append(
+                "n/a" if not c or c.get("p50") is None else f"{c['p50']:.1f} / {c['mean']:.1f} ms"
+            )
         lines.append(f"| {LABELS[name]} | " + " | ".join(cells) + " |")
     return lines
 
@@ -81,8 +97,9 @@ def run_components_figure(out: Path, summary_or_series: dict, name: str) -> list
         return []
     f = "figures/rtt_components.png"
     (Path(out) / "figures").mkdir(exist_ok=True)
-    components_chart(comps, title=f"{name}: what the RTT is made of (mean per component)",
-                     path=Path(out) / f)
+    components_chart(
+        comps, title=f"{name}: what the RTT is made of (mean per component)", path=Path(out) / f
+    )
     return [f]
 
 
@@ -94,13 +111,24 @@ def access_section(op: dict) -> list[str]:
         lines += components_markdown({op["operator"]: op["rtt_components_ms"]}) + [""]
     h = op.get("handovers_per_hour")
     if h:
-        f = (lambda x: "n/a" if x is None else f"{x:.1f}")
-        lines += [f"Serving-satellite handovers per served terminal-hour: {f(h['all'])} "
-                  f"(forced inside a slot: {f(h['forced'])}; in-slot path re-plans: "
-                  f"{f(h['replanned'])}).", ""]
+
+        def f(x):
+            return "n/a" if x is None else f"{x:.1f}"
+
+        lines += [
+            f"Serving-satellite handovers per served terminal-hour: {f(h['all'])} "
+            f"(forced inside a slot: {f(h['forced'])}; in-slot path re-plans: "
+            f"{f(h['replanned'])}).",
+            "",
+        ]
     if op.get("pops"):
-        lines += ["PoPs where the traffic reaches the internet:", "", "| PoP | country | share |",
-                  "|---|---|---|"]
-        lines += [f"| {p['name']} | {p['country']} | {100 * p['share']:.1f} % |"
-                  for p in op["pops"][:15]] + [""]
+        lines += [
+            "PoPs where the traffic reaches the internet:",
+            "",
+            "| PoP | country | share |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {p['name']} | {p['country']} | {100 * p['share']:.1f} % |" for p in op["pops"][:15]
+        ] + [""]
     return lines

@@ -48,14 +48,21 @@ from skymesh.files import atomic_path
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
 
 #: The Okabe-Ito colour-blind-safe palette (Okabe and Ito 2008).
-OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9",
-             "bluish_green": "#009E73", "yellow": "#F0E442", "blue": "#0072B2",
-             "vermillion": "#D55E00", "reddish_purple": "#CC79A7"}
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
 
 
 def tint(colour: str, white_fraction: float) -> str:
     """``colour`` (``#rrggbb``) mixed with ``white_fraction`` of white, as ``#rrggbb``."""
-    rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
+    rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
     mixed = np.round(rgb + (255.0 - rgb) * float(white_fraction)).astype(int)
     return "#" + "".join(f"{v:02x}" for v in mixed)
 
@@ -91,9 +98,11 @@ NO_DATA_STYLE = ("#d9d9d9", "no data")
 
 # --------------------------------------------------------------------------- figures
 
+
 def new_figure(width_in: float = 11.0, height_in: float = 6.0, dpi: int = 110) -> Figure:
     """A pyplot-free figure (Agg for PNG, matplotlib's SVG/PDF backends on save)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     fig = Figure(figsize=(width_in, height_in), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
@@ -104,8 +113,11 @@ def save_figure(fig: Figure, path) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FIGURE_FORMATS:
-        raise InputError(f"cannot save a figure as '{suffix or path.name}'; "
-                         f"use one of {', '.join(FIGURE_FORMATS)}", file=path)
+        raise InputError(
+            f"cannot save a figure as '{suffix or path.name}'; "
+            f"use one of {', '.join(FIGURE_FORMATS)}",
+            file=path,
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=suffix[1:])
@@ -120,6 +132,7 @@ def _finish(fig: Figure, path) -> Figure:
 
 # --------------------------------------------------------------------------- geometry helpers
 
+
 def wrap_lon(lon_deg):
     """Longitudes taken into [-180, 180)."""
     return (np.asarray(lon_deg, dtype=float) + 180.0) % 360.0 - 180.0
@@ -133,13 +146,14 @@ def split_segments(lat1, lon1, lat2, lon2) -> np.ndarray:
     for a :class:`~matplotlib.collections.LineCollection`. Segments with a NaN
     end are dropped.
     """
-    lat1, lon1, lat2, lon2 = (np.atleast_1d(np.asarray(a, dtype=float))
-                              for a in (lat1, lon1, lat2, lon2))
+    lat1, lon1, lat2, lon2 = (
+        np.atleast_1d(np.asarray(a, dtype=float)) for a in (lat1, lon1, lat2, lon2)
+    )
     lon1, lon2 = wrap_lon(lon1), wrap_lon(lon2)
     ok = np.isfinite(lat1) & np.isfinite(lon1) & np.isfinite(lat2) & np.isfinite(lon2)
     lat1, lon1, lat2, lon2 = lat1[ok], lon1[ok], lat2[ok], lon2[ok]
     dlon = wrap_lon(lon2 - lon1)
-    end = lon1 + dlon                                   # unwrapped end longitude
+    end = lon1 + dlon  # unwrapped end longitude
     cross = np.abs(end) > 180.0
     whole = np.stack([np.stack([lon1, lat1], -1), np.stack([lon2, lat2], -1)], axis=1)[~cross]
     if not cross.any():
@@ -164,8 +178,9 @@ def great_circle_points(lat1, lon1, lat2, lon2, n: int = 24) -> tuple[np.ndarray
     if omega < 1e-9:
         xyz = np.outer(1 - f, a) + np.outer(f, b)
     else:
-        xyz = (np.outer(np.sin((1 - f) * omega), a) + np.outer(np.sin(f * omega), b)) \
-            / np.sin(omega)
+        xyz = (np.outer(np.sin((1 - f) * omega), a) + np.outer(np.sin(f * omega), b)) / np.sin(
+            omega
+        )
     lat = np.rad2deg(np.arctan2(xyz[:, 2], np.hypot(xyz[:, 0], xyz[:, 1])))
     lon = np.rad2deg(np.arctan2(xyz[:, 1], xyz[:, 0]))
     return lat, lon
@@ -213,15 +228,22 @@ def geometry_path(geom) -> MplPath | None:
 
 
 def _countries(countries):
-    from skymesh.ground.countries import load_countries
-    from skymesh.ground.countries import Countries
+    from skymesh.ground.countries import Countries, load_countries
+
     if countries is None:
         return load_countries()
     return countries if isinstance(countries, Countries) else load_countries(countries)
 
 
-def draw_countries(ax, countries=None, *, facecolors=None, edgecolor=BORDER_COLOUR,
-                   linewidth: float = 0.4, zorder: float = 1.0) -> PathCollection:
+def draw_countries(
+    ax,
+    countries=None,
+    *,
+    facecolors=None,
+    edgecolor=BORDER_COLOUR,
+    linewidth: float = 0.4,
+    zorder: float = 1.0,
+) -> PathCollection:
     """Country polygons on lon/lat axes, one path per feature, as a collection.
 
     ``facecolors``: one colour for all, a sequence with one colour per feature
@@ -238,15 +260,22 @@ def draw_countries(ax, countries=None, *, facecolors=None, edgecolor=BORDER_COLO
         facecolors = LAND_COLOUR
     if not isinstance(facecolors, str):
         facecolors = [facecolors[k] for k in keep]
-    coll = PathCollection(paths, facecolors=facecolors, edgecolors=edgecolor,
-                          linewidths=linewidth, zorder=zorder)
+    coll = PathCollection(
+        paths, facecolors=facecolors, edgecolors=edgecolor, linewidths=linewidth, zorder=zorder
+    )
     coll.set_gid("countries")
     ax.add_collection(coll)
     return coll
 
 
-def world_axes(fig: Figure, *, title: str = "", extent=(-180.0, 180.0, -90.0, 90.0),
-               ocean: str = OCEAN_COLOUR, spec=None):
+def world_axes(
+    fig: Figure,
+    *,
+    title: str = "",
+    extent=(-180.0, 180.0, -90.0, 90.0),
+    ocean: str = OCEAN_COLOUR,
+    spec=None,
+):
     """Equirectangular lon/lat axes with a graticule every 30 deg (in ``spec``, a
     gridspec cell, when given; else the whole figure)."""
     ax = fig.add_subplot(spec) if spec is not None else fig.add_subplot(1, 1, 1)
@@ -269,9 +298,17 @@ def world_axes(fig: Figure, *, title: str = "", extent=(-180.0, 180.0, -90.0, 90
 
 # --------------------------------------------------------------------------- constellation
 
-def constellation_map(sat_lat_deg, sat_lon_deg, isl_segments=None, *,
-                      title: str = "Satellites and inter-satellite links", path=None,
-                      countries=None, marker_size: float = 4.0) -> Figure:
+
+def constellation_map(
+    sat_lat_deg,
+    sat_lon_deg,
+    isl_segments=None,
+    *,
+    title: str = "Satellites and inter-satellite links",
+    path=None,
+    countries=None,
+    marker_size: float = 4.0,
+) -> Figure:
     """Satellites (sub-satellite points) and ISLs on a world map.
 
     Parameters
@@ -293,8 +330,9 @@ def constellation_map(sat_lat_deg, sat_lon_deg, isl_segments=None, *,
     lat = np.asarray(sat_lat_deg, dtype=float).ravel()
     lon = np.asarray(sat_lon_deg, dtype=float).ravel()
     if lat.shape != lon.shape:
-        raise InputError(f"sat_lat_deg has {lat.size} values but sat_lon_deg has {lon.size}",
-                         field="sat_lon_deg")
+        raise InputError(
+            f"sat_lat_deg has {lat.size} values but sat_lon_deg has {lon.size}", field="sat_lon_deg"
+        )
     ok = np.isfinite(lat) & np.isfinite(lon)
     fig = new_figure()
     ax = world_axes(fig, title=title)
@@ -303,14 +341,21 @@ def constellation_map(sat_lat_deg, sat_lon_deg, isl_segments=None, *,
     if isl_segments is not None:
         seg = np.asarray(isl_segments, dtype=float).reshape(-1, 2, 2)
         lines = split_segments(seg[:, 0, 0], seg[:, 0, 1], seg[:, 1, 0], seg[:, 1, 1])
-        lc = LineCollection(lines, colors=ROLE_COLOURS["isl"], linewidths=0.3, alpha=0.5,
-                            zorder=2)
+        lc = LineCollection(lines, colors=ROLE_COLOURS["isl"], linewidths=0.3, alpha=0.5, zorder=2)
         lc.set_gid("isl")
         ax.add_collection(lc)
-        handles.append(Line2D([], [], color=ROLE_COLOURS["isl"], lw=1.0,
-                              label=f"ISL ({len(seg):,})"))
-    sc = ax.scatter(wrap_lon(lon[ok]), lat[ok], s=marker_size, c=ROLE_COLOURS["satellite"],
-                    zorder=3, linewidths=0, label=f"satellites ({int(ok.sum()):,})")
+        handles.append(
+            Line2D([], [], color=ROLE_COLOURS["isl"], lw=1.0, label=f"ISL ({len(seg):,})")
+        )
+    sc = ax.scatter(
+        wrap_lon(lon[ok]),
+        lat[ok],
+        s=marker_size,
+        c=ROLE_COLOURS["satellite"],
+        zorder=3,
+        linewidths=0,
+        label=f"satellites ({int(ok.sum()):,})",
+    )
     sc.set_gid("satellites")
     handles.insert(0, sc)
     ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9, markerscale=2.5)
@@ -319,6 +364,7 @@ def constellation_map(sat_lat_deg, sat_lon_deg, isl_segments=None, *,
 
 # --------------------------------------------------------------------------- route
 
+
 def _points(obj, order=("names", "lat", "lon")):
     """(names, lat, lon) from a tuple in ``order`` or an object with arrays."""
     if obj is None:
@@ -326,8 +372,11 @@ def _points(obj, order=("names", "lat", "lon")):
     if hasattr(obj, "lat_deg"):
         names = getattr(obj, "names", getattr(obj, "name", None))
         names = np.asarray([""] * len(obj.lat_deg) if names is None else names, dtype=str)
-        return names, np.atleast_1d(np.asarray(obj.lat_deg, float)), \
-            np.atleast_1d(np.asarray(obj.lon_deg, float))
+        return (
+            names,
+            np.atleast_1d(np.asarray(obj.lat_deg, float)),
+            np.atleast_1d(np.asarray(obj.lon_deg, float)),
+        )
     parts = dict(zip(order, obj))
     lat = np.atleast_1d(np.asarray(parts["lat"], dtype=float))
     lon = np.atleast_1d(np.asarray(parts["lon"], dtype=float))
@@ -344,7 +393,7 @@ def _route_extent(lat, lon, margin_deg: float = 12.0):
         return (-180.0, 180.0, -90.0, 90.0)
     x0, x1 = lon.min() - margin_deg, lon.max() + margin_deg
     y0, y1 = lat.min() - margin_deg, lat.max() + margin_deg
-    if x1 - x0 > 200.0:                      # wraps or spans most of the map: the world
+    if x1 - x0 > 200.0:  # wraps or spans most of the map: the world
         return (-180.0, 180.0, -90.0, 90.0)
     # At least 60 x 30 deg, shaped 2:1 like the world, inside the world.
     w = max(x1 - x0, 2.0 * (y1 - y0), 60.0)
@@ -357,11 +406,20 @@ def _route_extent(lat, lon, margin_deg: float = 12.0):
 
 def _halo(width: float = 2.5):
     from matplotlib import patheffects
+
     return [patheffects.withStroke(linewidth=width, foreground="white")]
 
 
-def _free_boxes(anchor_px: np.ndarray, texts, fontsize_pt: float, dpi: float,
-                offset_pt=(5.0, 3.0), taken=(), return_boxes: bool = False, bounds=None):
+def _free_boxes(
+    anchor_px: np.ndarray,
+    texts,
+    fontsize_pt: float,
+    dpi: float,
+    offset_pt=(5.0, 3.0),
+    taken=(),
+    return_boxes: bool = False,
+    bounds=None,
+):
     """Greedy de-cluttering of text labels, in priority order.
 
     Each label is tried at each offset of ``offset_pt`` (one ``(dx, dy)`` in points,
@@ -387,11 +445,16 @@ def _free_boxes(anchor_px: np.ndarray, texts, fontsize_pt: float, dpi: float,
             dx, dy = off[0] * dpi / 72.0, off[1] * dpi / 72.0
             x0 = x + dx if dx >= 0 else x + dx - w
             box = (x0, y + dy, x0 + w, y + dy + 1.25 * em)
-            if bounds is not None and not (bounds[0] <= box[0] and box[2] <= bounds[2]
-                                           and bounds[1] <= box[1] and box[3] <= bounds[3]):
+            if bounds is not None and not (
+                bounds[0] <= box[0]
+                and box[2] <= bounds[2]
+                and bounds[1] <= box[1]
+                and box[3] <= bounds[3]
+            ):
                 continue
-            if all(box[2] <= b[0] or b[2] <= box[0] or box[3] <= b[1] or b[3] <= box[1]
-                   for b in boxes):
+            if all(
+                box[2] <= b[0] or b[2] <= box[0] or box[3] <= b[1] or b[3] <= box[1] for b in boxes
+            ):
                 chosen[k] = tuple(off)
                 boxes.append(box)
                 break
@@ -416,9 +479,20 @@ def _away_offset(ax, origin, toward, dist_pt: float = 7.0):
     return (dist_pt * d[0], dist_pt * d[1]), ha, va
 
 
-def route_map(path_lat_deg, path_lon_deg, endpoints, gateways=None, sat_labels=None, *,
-              title: str = "Route", path=None, countries=None, extent="auto",
-              max_listed: int = 30, gateway_labels: int = 8) -> Figure:
+def route_map(
+    path_lat_deg,
+    path_lon_deg,
+    endpoints,
+    gateways=None,
+    sat_labels=None,
+    *,
+    title: str = "Route",
+    path=None,
+    countries=None,
+    extent="auto",
+    max_listed: int = 30,
+    gateway_labels: int = 8,
+) -> Figure:
     """A route between two places, satellite by satellite, with the hops numbered.
 
     The route is drawn from the first endpoint through the satellites in
@@ -457,12 +531,13 @@ def route_map(path_lat_deg, path_lon_deg, endpoints, gateways=None, sat_labels=N
     if slat.shape != slon.shape:
         raise InputError("path_lat_deg and path_lon_deg differ in length", field="path_lon_deg")
     if sat_labels is not None and len(sat_labels) != len(slat):
-        raise InputError(f"{len(sat_labels)} satellite labels for {len(slat)} satellites on "
-                         "the path", field="sat_labels")
+        raise InputError(
+            f"{len(sat_labels)} satellite labels for {len(slat)} satellites on the path",
+            field="sat_labels",
+        )
     enames, elat, elon = _points(endpoints)
     if len(elat) < 2:
-        raise InputError("a route needs two endpoints (source and destination)",
-                         field="endpoints")
+        raise InputError("a route needs two endpoints (source and destination)", field="endpoints")
     gnames, glat, glon = _points(gateways, order=("lat", "lon", "names"))
     lat = np.concatenate([elat[:1], slat, elat[-1:]])
     lon = np.concatenate([elon[:1], slon, elon[-1:]])
@@ -483,28 +558,70 @@ def route_map(path_lat_deg, path_lon_deg, endpoints, gateways=None, sat_labels=N
         side = None
     draw_countries(ax, countries)
     seg = polyline_segments(lat, lon)
-    lc = LineCollection(seg, colors=ROLE_COLOURS["route"], linewidths=1.6, zorder=3,
-                        capstyle="round", joinstyle="round")
+    lc = LineCollection(
+        seg,
+        colors=ROLE_COLOURS["route"],
+        linewidths=1.6,
+        zorder=3,
+        capstyle="round",
+        joinstyle="round",
+    )
     lc.set_gid("route")
     ax.add_collection(lc)
     n_sat = len(slat)
-    handles = [Line2D([], [], color=ROLE_COLOURS["route"], lw=1.6,
-                      label=f"route ({n_sat} satellite{'s' if n_sat != 1 else ''})")]
+    handles = [
+        Line2D(
+            [],
+            [],
+            color=ROLE_COLOURS["route"],
+            lw=1.6,
+            label=f"route ({n_sat} satellite{'s' if n_sat != 1 else ''})",
+        )
+    ]
     if n_sat:
-        sc = ax.scatter(wrap_lon(slon), slat, s=30, marker="o", c=ROLE_COLOURS["route_satellite"],
-                        edgecolors="k", linewidths=0.5, zorder=4,
-                        label="satellite (numbered in path order)")
+        sc = ax.scatter(
+            wrap_lon(slon),
+            slat,
+            s=30,
+            marker="o",
+            c=ROLE_COLOURS["route_satellite"],
+            edgecolors="k",
+            linewidths=0.5,
+            zorder=4,
+            label="satellite (numbered in path order)",
+        )
         sc.set_gid("route-satellites")
         handles.append(sc)
-    in_view = ((glon >= extent[0]) & (glon <= extent[1]) & (glat >= extent[2])
-               & (glat <= extent[3])) if len(glat) else np.zeros(0, bool)
+    in_view = (
+        ((glon >= extent[0]) & (glon <= extent[1]) & (glat >= extent[2]) & (glat <= extent[3]))
+        if len(glat)
+        else np.zeros(0, bool)
+    )
     if len(glat):
-        gs_ = ax.scatter(wrap_lon(glon), glat, s=48, marker="^", c=ROLE_COLOURS["gateway"],
-                         edgecolors="k", linewidths=0.6, zorder=4, label="gateway")
+        gs_ = ax.scatter(
+            wrap_lon(glon),
+            glat,
+            s=48,
+            marker="^",
+            c=ROLE_COLOURS["gateway"],
+            edgecolors="k",
+            linewidths=0.6,
+            zorder=4,
+            label="gateway",
+        )
         gs_.set_gid("gateways")
         handles.append(gs_)
-    es = ax.scatter(wrap_lon(elon), elat, s=110, marker="*", c=ROLE_COLOURS["endpoint"],
-                    edgecolors="k", linewidths=0.6, zorder=5, label="endpoint")
+    es = ax.scatter(
+        wrap_lon(elon),
+        elat,
+        s=110,
+        marker="*",
+        c=ROLE_COLOURS["endpoint"],
+        edgecolors="k",
+        linewidths=0.6,
+        zorder=5,
+        label="endpoint",
+    )
     es.set_gid("endpoints")
     handles.append(es)
     ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9)
@@ -517,12 +634,27 @@ def route_map(path_lat_deg, path_lon_deg, endpoints, gateways=None, sat_labels=N
     for k, (la, lo, text) in enumerate(zip(elat, wrap_lon(elon), enames)):
         if not text:
             continue
-        nb = (slon[0], slat[0]) if (k == 0 and n_sat) else \
-            (slon[-1], slat[-1]) if n_sat else (wrap_lon(elon[1 - k]), elat[1 - k])
+        nb = (
+            (slon[0], slat[0])
+            if (k == 0 and n_sat)
+            else (slon[-1], slat[-1])
+            if n_sat
+            else (wrap_lon(elon[1 - k]), elat[1 - k])
+        )
         (dx, dy), ha, va = _away_offset(ax, (lo, la), (wrap_lon(nb[0]), nb[1]), 9.0)
-        t = ax.annotate(text, (lo, la), xytext=(dx, dy), textcoords="offset points",
-                        fontsize=10, fontweight="bold", ha=ha, va=va, zorder=7,
-                        clip_on=True, path_effects=_halo(3.0))
+        t = ax.annotate(
+            text,
+            (lo, la),
+            xytext=(dx, dy),
+            textcoords="offset points",
+            fontsize=10,
+            fontweight="bold",
+            ha=ha,
+            va=va,
+            zorder=7,
+            clip_on=True,
+            path_effects=_halo(3.0),
+        )
         t.set_gid("endpoint-name")
         end_texts.append(t)
     renderer = fig.canvas.get_renderer()
@@ -537,34 +669,65 @@ def route_map(path_lat_deg, path_lon_deg, endpoints, gateways=None, sat_labels=N
         # Priority: the first and the last hop, then the others in order.
         prio = np.r_[0, n_sat - 1, np.arange(1, n_sat - 1)] if n_sat > 1 else np.r_[0]
         # Above right, below right, above left, below left of the marker.
-        where, taken = _free_boxes(sat_px[prio], [str(k + 1) for k in prio], 7.5 * 1.15,
-                                   fig.dpi, [(4.0, 4.0), (4.0, -12.0), (-4.0, 4.0),
-                                             (-4.0, -12.0)],
-                                   taken=taken + _point_boxes(sat_px, 4.0), return_boxes=True,
-                                   bounds=inside)
+        where, taken = _free_boxes(
+            sat_px[prio],
+            [str(k + 1) for k in prio],
+            7.5 * 1.15,
+            fig.dpi,
+            [(4.0, 4.0), (4.0, -12.0), (-4.0, 4.0), (-4.0, -12.0)],
+            taken=taken + _point_boxes(sat_px, 4.0),
+            return_boxes=True,
+            bounds=inside,
+        )
         for k, off in zip(prio, where):
             if off is None:
                 continue
-            t = ax.annotate(str(k + 1), (wrap_lon(slon[k]), slat[k]), xytext=off,
-                            textcoords="offset points", fontsize=7.5, fontweight="bold",
-                            ha="left" if off[0] >= 0 else "right", va="baseline",
-                            color="#222222", zorder=6, clip_on=True, path_effects=_halo())
+            t = ax.annotate(
+                str(k + 1),
+                (wrap_lon(slon[k]), slat[k]),
+                xytext=off,
+                textcoords="offset points",
+                fontsize=7.5,
+                fontweight="bold",
+                ha="left" if off[0] >= 0 else "right",
+                va="baseline",
+                color="#222222",
+                zorder=6,
+                clip_on=True,
+                path_effects=_halo(),
+            )
             t.set_gid("hop-number")
     if len(glat) and gateway_labels > 0:
         # Nearest to the route first; a gateway's name only where there is room.
-        d = np.min(np.hypot(wrap_lon(glon)[:, None] - wrap_lon(lon)[None, :],
-                            glat[:, None] - lat[None, :]), axis=1)
+        d = np.min(
+            np.hypot(
+                wrap_lon(glon)[:, None] - wrap_lon(lon)[None, :], glat[:, None] - lat[None, :]
+            ),
+            axis=1,
+        )
         order = [i for i in np.argsort(d, kind="stable") if in_view[i] and gnames[i]]
         order = order[:gateway_labels]
-        gpx = to_px(np.column_stack([wrap_lon(glon[order]), glat[order]])) if order else \
-            np.empty((0, 2))
-        ok = _free_boxes(gpx, [gnames[i] for i in order], 7.5, fig.dpi, (5.0, -9.0),
-                         taken=taken, bounds=inside)
+        gpx = (
+            to_px(np.column_stack([wrap_lon(glon[order]), glat[order]]))
+            if order
+            else np.empty((0, 2))
+        )
+        ok = _free_boxes(
+            gpx, [gnames[i] for i in order], 7.5, fig.dpi, (5.0, -9.0), taken=taken, bounds=inside
+        )
         for i, keep in zip(order, ok):
             if keep is not None:
-                t = ax.annotate(gnames[i], (wrap_lon(glon[i]), glat[i]), xytext=(5, -9),
-                                textcoords="offset points", fontsize=7.5, color="#333333",
-                                zorder=6, clip_on=True, path_effects=_halo())
+                t = ax.annotate(
+                    gnames[i],
+                    (wrap_lon(glon[i]), glat[i]),
+                    xytext=(5, -9),
+                    textcoords="offset points",
+                    fontsize=7.5,
+                    color="#333333",
+                    zorder=6,
+                    clip_on=True,
+                    path_effects=_halo(),
+                )
                 t.set_gid("gateway-name")
     if side is not None:
         side.set_axis_off()
@@ -574,17 +737,24 @@ def route_map(path_lat_deg, path_lon_deg, endpoints, gateways=None, sat_labels=N
         if len(names) > len(shown):
             lines.append(f"     ... and {len(names) - len(shown)} more")
         # Top-aligned with the map (the layout was settled by draw_without_rendering).
-        side.text(side.get_position().x0, ax.get_position().y1,
-                  "Satellites in path order\n" + "\n".join(lines),
-                  transform=fig.transFigure, va="top", ha="left", family="monospace",
-                  fontsize=7.5 if len(lines) <= 34 else 6.5, gid="hop-list")
+        side.text(
+            side.get_position().x0,
+            ax.get_position().y1,
+            "Satellites in path order\n" + "\n".join(lines),
+            transform=fig.transFigure,
+            va="top",
+            ha="left",
+            family="monospace",
+            fontsize=7.5 if len(lines) <= 34 else 6.5,
+            gid="hop-list",
+        )
     return _finish(fig, path)
 
 
 # --------------------------------------------------------------------------- coverage
 
-def coverage_grid(constellation, when, step_deg: float = 2.0,
-                  min_elevation_deg: float = 25.0):
+
+def coverage_grid(constellation, when, step_deg: float = 2.0, min_elevation_deg: float = 25.0):
     """Number of satellites in view at each point of a lat/lon grid, at one instant.
 
     Parameters
@@ -607,23 +777,33 @@ def coverage_grid(constellation, when, step_deg: float = 2.0,
     from skymesh.timebase import time_grid
 
     if not (np.isfinite(step_deg) and 0.1 <= step_deg <= 45.0):
-        raise InputError(f"grid step must be between 0.1 and 45 deg, got {step_deg}",
-                         field="step_deg")
+        raise InputError(
+            f"grid step must be between 0.1 and 45 deg, got {step_deg}", field="step_deg"
+        )
     if not isinstance(constellation, Constellation):
         constellation = load_constellation(constellation)
     lat = np.arange(-90.0 + step_deg / 2, 90.0, step_deg)
     lon = np.arange(-180.0 + step_deg / 2, 180.0, step_deg)
     glat, glon = np.meshgrid(lat, lon, indexing="ij")
     pos = positions_ecef(constellation, time_grid(when), serving_only=True)
-    g, _, _, _, _ = visible_pairs(pos, glat.ravel(), glon.ravel(),
-                                  min_elevation_deg=min_elevation_deg)
+    g, _, _, _, _ = visible_pairs(
+        pos, glat.ravel(), glon.ravel(), min_elevation_deg=min_elevation_deg
+    )
     count = np.bincount(g, minlength=glat.size).reshape(glat.shape)
     return lat, lon, count
 
 
-def coverage_map(lat_grid, lon_grid, count, *, title: str = "Satellites in view",
-                 path=None, countries=None, cmap: str = "viridis",
-                 label: str = "satellites in view") -> Figure:
+def coverage_map(
+    lat_grid,
+    lon_grid,
+    count,
+    *,
+    title: str = "Satellites in view",
+    path=None,
+    countries=None,
+    cmap: str = "viridis",
+    label: str = "satellites in view",
+) -> Figure:
     """Number of satellites in view over a lat/lon grid, with a colour bar.
 
     ``lat_grid``/``lon_grid`` are 1-D cell centres (or 2-D arrays shaped like
@@ -633,19 +813,17 @@ def coverage_map(lat_grid, lon_grid, count, *, title: str = "Satellites in view"
     lat = np.asarray(lat_grid, dtype=float)
     lon = np.asarray(lon_grid, dtype=float)
     if count.ndim != 2:
-        raise InputError(f"count must be 2-D (lat x lon), got shape {count.shape}",
-                         field="count")
+        raise InputError(f"count must be 2-D (lat x lon), got shape {count.shape}", field="count")
     if lat.ndim == 1 and (lat.size, lon.size) != count.shape:
-        raise InputError(f"count has shape {count.shape} but the grid is "
-                         f"{lat.size} x {lon.size}", field="count")
+        raise InputError(
+            f"count has shape {count.shape} but the grid is {lat.size} x {lon.size}", field="count"
+        )
     fig = new_figure()
     ax = world_axes(fig, title=title)
     vmax = max(1.0, float(np.nanmax(count)) if np.isfinite(count).any() else 1.0)
-    mesh = ax.pcolormesh(lon, lat, count, shading="nearest", cmap=cmap, vmin=0, vmax=vmax,
-                         zorder=1)
+    mesh = ax.pcolormesh(lon, lat, count, shading="nearest", cmap=cmap, vmin=0, vmax=vmax, zorder=1)
     mesh.set_gid("coverage")
-    draw_countries(ax, countries, facecolors="none", edgecolor="white", linewidth=0.5,
-                   zorder=2)
+    draw_countries(ax, countries, facecolors="none", edgecolor="white", linewidth=0.5, zorder=2)
     cbar = fig.colorbar(mesh, ax=ax, shrink=0.8, pad=0.01)
     cbar.set_label(label)
     ax.grid(False)
@@ -653,6 +831,7 @@ def coverage_map(lat_grid, lon_grid, count, *, title: str = "Satellites in view"
 
 
 # --------------------------------------------------------------------------- service
+
 
 def policy_states(policy, when, countries=None) -> dict[str, str]:
     """Service state of every country under ``policy`` at the instant ``when``.
@@ -681,8 +860,9 @@ def policy_states(policy, when, countries=None) -> dict[str, str]:
     return dict(zip(codes, state.tolist()))
 
 
-def _sites_extent(lat, lon, margin_deg: float = 4.0, max_lon_span: float = 60.0,
-                  max_lat_span: float = 40.0):
+def _sites_extent(
+    lat, lon, margin_deg: float = 4.0, max_lon_span: float = 60.0, max_lat_span: float = 40.0
+):
     """(lon0, lon1, lat0, lat1) around regional sites, or None when they are global
     (wider than ``max_lon_span`` x ``max_lat_span`` deg, or across the antimeridian)."""
     ok = np.isfinite(lat) & np.isfinite(lon)
@@ -691,8 +871,12 @@ def _sites_extent(lat, lon, margin_deg: float = 4.0, max_lon_span: float = 60.0,
     la, lo = lat[ok], wrap_lon(lon[ok])
     if lo.max() - lo.min() > max_lon_span or la.max() - la.min() > max_lat_span:
         return None
-    return (max(-180.0, lo.min() - margin_deg), min(180.0, lo.max() + margin_deg),
-            max(-90.0, la.min() - margin_deg), min(90.0, la.max() + margin_deg))
+    return (
+        max(-180.0, lo.min() - margin_deg),
+        min(180.0, lo.max() + margin_deg),
+        max(-90.0, la.min() - margin_deg),
+        min(90.0, la.max() + margin_deg),
+    )
 
 
 def _widen_to_ratio(box, ratio: float):
@@ -710,38 +894,74 @@ def _widen_to_ratio(box, ratio: float):
     return (cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2)
 
 
-def _draw_sites(fig, ax, tlat, tlon, gnames, glat, glon, gateway_labels: int, *,
-                small: bool) -> None:
+def _draw_sites(
+    fig, ax, tlat, tlon, gnames, glat, glon, gateway_labels: int, *, small: bool
+) -> None:
     """Terminals (dots) and gateways (triangles, the first ``gateway_labels`` named where
     there is room) on ``ax``."""
     if len(tlat):
-        size = (6.0 if len(tlat) <= 500 else 2.0) if small else (10.0 if len(tlat) <= 500
-                                                                else 3.0)
-        ts = ax.scatter(wrap_lon(tlon), tlat, s=size, c=ROLE_COLOURS["terminal"],
-                        linewidths=0, alpha=0.8, zorder=3)
+        size = (6.0 if len(tlat) <= 500 else 2.0) if small else (10.0 if len(tlat) <= 500 else 3.0)
+        ts = ax.scatter(
+            wrap_lon(tlon),
+            tlat,
+            s=size,
+            c=ROLE_COLOURS["terminal"],
+            linewidths=0,
+            alpha=0.8,
+            zorder=3,
+        )
         ts.set_gid("terminals")
     if len(glat):
-        gs_ = ax.scatter(wrap_lon(glon), glat, s=50 if small else 70, marker="^",
-                         c=ROLE_COLOURS["gateway"], edgecolors="k", linewidths=0.7, zorder=4)
+        gs_ = ax.scatter(
+            wrap_lon(glon),
+            glat,
+            s=50 if small else 70,
+            marker="^",
+            c=ROLE_COLOURS["gateway"],
+            edgecolors="k",
+            linewidths=0.7,
+            zorder=4,
+        )
         gs_.set_gid("gateways")
     if len(glat) and gateway_labels > 0:
         fig.draw_without_rendering()
         gpx = ax.transData.transform(np.column_stack([wrap_lon(glon), glat]))
         e = ax.get_window_extent()
-        where = _free_boxes(gpx[:gateway_labels], gnames[:gateway_labels], 7.5, fig.dpi,
-                            [(5.0, 3.0), (-5.0, 3.0), (5.0, -11.0), (-5.0, -11.0)],
-                            taken=_point_boxes(gpx), bounds=(e.x0, e.y0, e.x1, e.y1))
+        where = _free_boxes(
+            gpx[:gateway_labels],
+            gnames[:gateway_labels],
+            7.5,
+            fig.dpi,
+            [(5.0, 3.0), (-5.0, 3.0), (5.0, -11.0), (-5.0, -11.0)],
+            taken=_point_boxes(gpx),
+            bounds=(e.x0, e.y0, e.x1, e.y1),
+        )
         for la, lo, text, off in zip(glat, wrap_lon(glon), gnames, where):
             if text and off is not None:
-                t = ax.annotate(text, (lo, la), xytext=off, textcoords="offset points",
-                                ha="left" if off[0] >= 0 else "right", fontsize=7.5,
-                                zorder=5, clip_on=True, path_effects=_halo())
+                t = ax.annotate(
+                    text,
+                    (lo, la),
+                    xytext=off,
+                    textcoords="offset points",
+                    ha="left" if off[0] >= 0 else "right",
+                    fontsize=7.5,
+                    zorder=5,
+                    clip_on=True,
+                    path_effects=_halo(),
+                )
                 t.set_gid("gateway-name")
 
 
-def service_map(iso2_states: dict, *, title: str = "Service availability", path=None,
-                countries=None, terminals=None, gateways=None,
-                gateway_labels: int = 12) -> Figure:
+def service_map(
+    iso2_states: dict,
+    *,
+    title: str = "Service availability",
+    path=None,
+    countries=None,
+    terminals=None,
+    gateways=None,
+    gateway_labels: int = 12,
+) -> Figure:
     """Countries shaded by service state, with a legend of the states.
 
     ``iso2_states`` maps ISO alpha-2 codes to a state of :data:`SERVICE_STATES`
@@ -758,50 +978,89 @@ def service_map(iso2_states: dict, *, title: str = "Service availability", path=
     states = {str(k).upper(): str(v) for k, v in dict(iso2_states).items()}
     bad = sorted({v for v in states.values() if v not in SERVICE_STATES})
     if bad:
-        raise InputError(f"unknown service state '{bad[0]}'; use one of "
-                         f"{', '.join(SERVICE_STATES)}", field="iso2_states")
+        raise InputError(
+            f"unknown service state '{bad[0]}'; use one of {', '.join(SERVICE_STATES)}",
+            field="iso2_states",
+        )
     cs = _countries(countries)
-    colours = [SERVICE_STATES[states[c]][0] if c in states else NO_DATA_STYLE[0]
-               for c in cs.iso2]
+    colours = [SERVICE_STATES[states[c]][0] if c in states else NO_DATA_STYLE[0] for c in cs.iso2]
     fig = new_figure()
     ax = world_axes(fig, title=title)
     draw_countries(ax, cs, facecolors=colours, edgecolor="white", linewidth=0.4)
-    hatched = [geometry_path(g) for c, g in zip(cs.iso2, cs.geometry)
-               if states.get(c) == "inactive"]
+    hatched = [
+        geometry_path(g) for c, g in zip(cs.iso2, cs.geometry) if states.get(c) == "inactive"
+    ]
     hatched = [p for p in hatched if p is not None]
     if hatched:
-        hc = PathCollection(hatched, facecolors="none", edgecolors=INACTIVE_HATCH[1],
-                            linewidths=0.0, hatch=INACTIVE_HATCH[0], zorder=1.5)
+        hc = PathCollection(
+            hatched,
+            facecolors="none",
+            edgecolors=INACTIVE_HATCH[1],
+            linewidths=0.0,
+            hatch=INACTIVE_HATCH[0],
+            zorder=1.5,
+        )
         hc.set_gid("inactive-hatch")
         ax.add_collection(hc)
-    handles = [Patch(facecolor=colour, edgecolor="#555555", label=label,
-                     hatch=INACTIVE_HATCH[0] if state == "inactive" else None)
-               for state, (colour, label) in SERVICE_STATES.items()]
+    handles = [
+        Patch(
+            facecolor=colour,
+            edgecolor="#555555",
+            label=label,
+            hatch=INACTIVE_HATCH[0] if state == "inactive" else None,
+        )
+        for state, (colour, label) in SERVICE_STATES.items()
+    ]
     if any(c not in states for c in cs.iso2):
-        handles.append(Patch(facecolor=NO_DATA_STYLE[0], edgecolor="#555555",
-                             label=NO_DATA_STYLE[1]))
+        handles.append(
+            Patch(facecolor=NO_DATA_STYLE[0], edgecolor="#555555", label=NO_DATA_STYLE[1])
+        )
     tlat = tlon = np.empty(0)
     if terminals is not None:
         tlat = np.atleast_1d(np.asarray(terminals[0], dtype=float))
         tlon = np.atleast_1d(np.asarray(terminals[1], dtype=float))
         if tlat.shape != tlon.shape:
-            raise InputError("terminal latitudes and longitudes differ in length",
-                             field="terminals")
-        handles.append(Line2D([], [], linestyle="none", marker="o", markersize=4,
-                              markerfacecolor=ROLE_COLOURS["terminal"], markeredgewidth=0,
-                              label=f"terminal ({len(tlat):,})"))
-    gnames, glat, glon = (np.empty(0, str), np.empty(0), np.empty(0)) if gateways is None \
+            raise InputError(
+                "terminal latitudes and longitudes differ in length", field="terminals"
+            )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="o",
+                markersize=4,
+                markerfacecolor=ROLE_COLOURS["terminal"],
+                markeredgewidth=0,
+                label=f"terminal ({len(tlat):,})",
+            )
+        )
+    gnames, glat, glon = (
+        (np.empty(0, str), np.empty(0), np.empty(0))
+        if gateways is None
         else _points(gateways, order=("lat", "lon", "names"))
+    )
     if gateways is not None:
-        handles.append(Line2D([], [], linestyle="none", marker="^", markersize=7,
-                              markerfacecolor=ROLE_COLOURS["gateway"], markeredgecolor="k",
-                              markeredgewidth=0.7, label=f"gateway ({len(glat):,})"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="^",
+                markersize=7,
+                markerfacecolor=ROLE_COLOURS["gateway"],
+                markeredgecolor="k",
+                markeredgewidth=0.7,
+                label=f"gateway ({len(glat):,})",
+            )
+        )
     box = _sites_extent(np.r_[tlat, glat], np.r_[tlon, glon])
-    _draw_sites(fig, ax, tlat, tlon, gnames, glat, glon,
-                gateway_labels if box is None else 0, small=True)
+    _draw_sites(
+        fig, ax, tlat, tlon, gnames, glat, glon, gateway_labels if box is None else 0, small=True
+    )
     if box is not None:
         # A regional study: the terminals and gateways again, zoomed, with the names.
-        rect = (0.615, 0.015, 0.375, 0.48)          # axes fraction; the world axes is 2:1
+        rect = (0.615, 0.015, 0.375, 0.48)  # axes fraction; the world axes is 2:1
         box = _widen_to_ratio(box, rect[2] * 2.0 / rect[3])
         inset = ax.inset_axes(list(rect), xlim=box[:2], ylim=box[2:])
         inset.set_gid("zoom")
@@ -811,11 +1070,16 @@ def service_map(iso2_states: dict, *, title: str = "Service availability", path=
         inset.set_yticks([])
         draw_countries(inset, cs, facecolors=colours, edgecolor="white", linewidth=0.5)
         if hatched:
-            hc2 = PathCollection(hatched, facecolors="none", edgecolors=INACTIVE_HATCH[1],
-                                 linewidths=0.0, hatch=INACTIVE_HATCH[0], zorder=1.5)
+            hc2 = PathCollection(
+                hatched,
+                facecolors="none",
+                edgecolors=INACTIVE_HATCH[1],
+                linewidths=0.0,
+                hatch=INACTIVE_HATCH[0],
+                zorder=1.5,
+            )
             inset.add_collection(hc2)
         ax.indicate_inset_zoom(inset, edgecolor="#333333", alpha=0.8)
         _draw_sites(fig, inset, tlat, tlon, gnames, glat, glon, gateway_labels, small=False)
-    ax.legend(handles=handles, loc="lower left", fontsize=9, framealpha=0.9,
-              title="service state")
+    ax.legend(handles=handles, loc="lower left", fontsize=9, framealpha=0.9, title="service state")
     return _finish(fig, path)

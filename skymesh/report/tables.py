@@ -58,8 +58,11 @@ def write_table(table: pa.Table, path, *, force: bool = False, meta: dict | None
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise InputError(f"unknown output format '{path.suffix}'; use .csv, .parquet or .json",
-                         file=path, field="out")
+        raise InputError(
+            f"unknown output format '{path.suffix}'; use .csv, .parquet or .json",
+            file=path,
+            field="out",
+        )
     if path.exists() and not force:
         raise InputError("file exists; pass --force to replace it", file=path, field="out")
     try:
@@ -70,15 +73,20 @@ def write_table(table: pa.Table, path, *, force: bool = False, meta: dict | None
         if fmt == "parquet":
             if meta:
                 table = table.replace_schema_metadata(
-                    {**(table.schema.metadata or {}),
-                     b"skymesh": json.dumps(jsonable(meta)).encode()})
+                    {
+                        **(table.schema.metadata or {}),
+                        b"skymesh": json.dumps(jsonable(meta)).encode(),
+                    }
+                )
             pq.write_table(table, tmp)
         elif fmt == "csv":
             flat = table
             for i, field in enumerate(table.schema):
                 if pa.types.is_list(field.type):
-                    text = [None if v is None else " ".join(map(str, v))
-                            for v in table.column(i).to_pylist()]
+                    text = [
+                        None if v is None else " ".join(map(str, v))
+                        for v in table.column(i).to_pylist()
+                    ]
                     flat = flat.set_column(i, field.name, pa.array(text, type=pa.string()))
             pacsv.write_csv(flat, tmp)
         else:

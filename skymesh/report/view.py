@@ -45,8 +45,15 @@ import shapely
 
 from skymesh.errors import InputError
 from skymesh.files import write_text_atomic
-from skymesh.report.maps import (INACTIVE_HATCH, NO_DATA_STYLE, ROLE_COLOURS, SERVICE_STATES,
-                                 _countries, _points, wrap_lon)
+from skymesh.report.maps import (
+    INACTIVE_HATCH,
+    NO_DATA_STYLE,
+    ROLE_COLOURS,
+    SERVICE_STATES,
+    _countries,
+    _points,
+    wrap_lon,
+)
 
 DEFAULT_MAX_STEPS = 120
 #: Above this many ISLs the page starts with the links hidden (the checkbox shows them).
@@ -80,8 +87,9 @@ def _iso(value) -> str:
     return str(value)
 
 
-def country_shapes(iso2_states: dict | None = None, countries=None,
-                   simplify_deg: float = DEFAULT_SIMPLIFY_DEG) -> list[dict]:
+def country_shapes(
+    iso2_states: dict | None = None, countries=None, simplify_deg: float = DEFAULT_SIMPLIFY_DEG
+) -> list[dict]:
     """Simplified country outlines for the page: ``iso2``, ``name``, ``state`` and
     ``rings`` (flat ``[lon, lat, lon, lat, ...]`` lists, 2 decimals)."""
     cs = _countries(countries)
@@ -98,8 +106,14 @@ def country_shapes(iso2_states: dict | None = None, countries=None,
                 if len(xy) >= 4:
                     rings.append(xy.ravel().tolist())
         if rings:
-            out.append({"iso2": str(code), "name": str(name),
-                        "state": states.get(str(code), ""), "rings": rings})
+            out.append(
+                {
+                    "iso2": str(code),
+                    "name": str(name),
+                    "state": states.get(str(code), ""),
+                    "rings": rings,
+                }
+            )
     return out
 
 
@@ -108,7 +122,7 @@ def _tracks(sat_tracks):
         times, lat, lon = sat_tracks["times"], sat_tracks["lat"], sat_tracks["lon"]
     else:
         times, lat, lon = sat_tracks
-    if hasattr(times, "iso") and callable(times.iso):        # a TimeGrid
+    if hasattr(times, "iso") and callable(times.iso):  # a TimeGrid
         times = times.iso()
     times = [_iso(t) for t in times]
     lat = np.asarray(lat, dtype=float)
@@ -116,11 +130,16 @@ def _tracks(sat_tracks):
     if lat.ndim == 1:
         lat, lon = lat[:, None], lon[:, None]
     if lat.shape != lon.shape or lat.ndim != 2:
-        raise InputError(f"track latitudes {lat.shape} and longitudes {lon.shape} must both "
-                         "be (satellites, times)", field="sat_tracks")
+        raise InputError(
+            f"track latitudes {lat.shape} and longitudes {lon.shape} must both "
+            "be (satellites, times)",
+            field="sat_tracks",
+        )
     if lat.shape[1] != len(times):
-        raise InputError(f"tracks have {lat.shape[1]} instants but {len(times)} times are "
-                         "given", field="sat_tracks")
+        raise InputError(
+            f"tracks have {lat.shape[1]} instants but {len(times)} times are given",
+            field="sat_tracks",
+        )
     if len(times) == 0:
         raise InputError("the tracks have no instants", field="sat_tracks")
     return times, lat, lon
@@ -131,8 +150,9 @@ def _route_steps(route, steps, n_steps, n_sats):
         return None
     route = list(route)
     if len(route) != n_steps:
-        raise InputError(f"route has {len(route)} steps but the tracks have {n_steps}",
-                         field="route")
+        raise InputError(
+            f"route has {len(route)} steps but the tracks have {n_steps}", field="route"
+        )
     out = []
     for k in steps:
         r = route[k]
@@ -140,29 +160,47 @@ def _route_steps(route, steps, n_steps, n_sats):
             out.append(None)
             continue
         arr = np.asarray(r, dtype=float)
-        if arr.ndim == 2 and arr.shape[1] == 2:            # a (lat, lon) polyline
+        if arr.ndim == 2 and arr.shape[1] == 2:  # a (lat, lon) polyline
             out.append({"line": np.round(arr, 2).tolist()})
-        elif arr.ndim == 1:                                 # satellite indices
+        elif arr.ndim == 1:  # satellite indices
             idx = arr.astype(int)
             if idx.min() < 0 or idx.max() >= n_sats:
-                raise InputError(f"route at step {k} names satellite {int(idx.max())}, "
-                                 f"but there are {n_sats}", field="route")
+                raise InputError(
+                    f"route at step {k} names satellite {int(idx.max())}, but there are {n_sats}",
+                    field="route",
+                )
             out.append({"sats": idx.tolist()})
         else:
-            raise InputError(f"route at step {k} is neither satellite indices nor "
-                             "(lat, lon) pairs", field="route")
+            raise InputError(
+                f"route at step {k} is neither satellite indices nor (lat, lon) pairs",
+                field="route",
+            )
     return out
 
 
 def _markers(points, order):
     names, lat, lon = _points(points, order=order)
-    return [{"name": str(n), "lat": round(float(a), 3), "lon": round(float(o), 3)}
-            for n, a, o in zip(names, lat, wrap_lon(lon))]
+    return [
+        {"name": str(n), "lat": round(float(a), 3), "lon": round(float(o), 3)}
+        for n, a, o in zip(names, lat, wrap_lon(lon))
+    ]
 
 
-def view_data(*, sat_tracks, countries=None, isl_pairs=None, route=None, rtt_ms=None,
-              endpoints=None, gateways=None, title="SkyMesh", max_steps=DEFAULT_MAX_STEPS,
-              simplify_deg=DEFAULT_SIMPLIFY_DEG, country_set=None, route_note=None) -> dict:
+def view_data(
+    *,
+    sat_tracks,
+    countries=None,
+    isl_pairs=None,
+    route=None,
+    rtt_ms=None,
+    endpoints=None,
+    gateways=None,
+    title="SkyMesh",
+    max_steps=DEFAULT_MAX_STEPS,
+    simplify_deg=DEFAULT_SIMPLIFY_DEG,
+    country_set=None,
+    route_note=None,
+) -> dict:
     """The page's data as one JSON-able dict (see :func:`write_view_html`)."""
     times, lat, lon = _tracks(sat_tracks)
     n_sats, n_steps = lat.shape
@@ -172,8 +210,10 @@ def view_data(*, sat_tracks, countries=None, isl_pairs=None, route=None, rtt_ms=
         # One {iso2: state} per step: countries whose state changes get a timeline of
         # [page step, state] pairs; the rest a fixed state.
         if len(countries) != n_steps:
-            raise InputError(f"countries has {len(countries)} steps but the tracks have "
-                             f"{n_steps}", field="countries")
+            raise InputError(
+                f"countries has {len(countries)} steps but the tracks have {n_steps}",
+                field="countries",
+            )
         per_step = [countries[k] for k in steps]
         codes = sorted(set().union(*per_step))
         for code in codes:
@@ -183,29 +223,38 @@ def view_data(*, sat_tracks, countries=None, isl_pairs=None, route=None, rtt_ms=
                 timelines[str(code).upper()] = changes
         countries = dict(per_step[0])
         for d in per_step:
-            countries.update({k: v for k, v in d.items()
-                              if str(v) not in SERVICE_STATES})   # reported just below
+            countries.update(
+                {k: v for k, v in d.items() if str(v) not in SERVICE_STATES}
+            )  # reported just below
     bad = sorted({str(v) for v in (countries or {}).values()} - set(SERVICE_STATES))
     if bad:
-        raise InputError(f"unknown service state '{bad[0]}'; use one of "
-                         f"{', '.join(SERVICE_STATES)}", field="countries")
-    isl = np.empty((0, 2), dtype=int) if isl_pairs is None else \
-        np.asarray(isl_pairs, dtype=int).reshape(-1, 2)
+        raise InputError(
+            f"unknown service state '{bad[0]}'; use one of {', '.join(SERVICE_STATES)}",
+            field="countries",
+        )
+    isl = (
+        np.empty((0, 2), dtype=int)
+        if isl_pairs is None
+        else np.asarray(isl_pairs, dtype=int).reshape(-1, 2)
+    )
     if isl.size and (isl.min() < 0 or isl.max() >= n_sats):
         raise InputError("an ISL names a satellite that does not exist", field="isl_pairs")
     rtt = None
     if rtt_ms is not None:
         r = np.asarray([np.nan if v is None else v for v in rtt_ms], dtype=float)
         if len(r) != n_steps:
-            raise InputError(f"rtt_ms has {len(r)} steps but the tracks have {n_steps}",
-                             field="rtt_ms")
+            raise InputError(
+                f"rtt_ms has {len(r)} steps but the tracks have {n_steps}", field="rtt_ms"
+            )
         rtt = [None if not np.isfinite(v) else round(float(v), 2) for v in r[steps]]
     note = None
     if route_note is not None:
         route_note = list(route_note)
         if len(route_note) != n_steps:
-            raise InputError(f"route_note has {len(route_note)} steps but the tracks have "
-                             f"{n_steps}", field="route_note")
+            raise InputError(
+                f"route_note has {len(route_note)} steps but the tracks have {n_steps}",
+                field="route_note",
+            )
         note = [str(route_note[k] or "") for k in steps]
     # Step-major layout: the positions of step k are [k*N, (k+1)*N).
     lat_s = lat[:, steps].T
@@ -224,23 +273,34 @@ def view_data(*, sat_tracks, countries=None, isl_pairs=None, route=None, rtt_ms=
         "isl_on": bool(len(isl) <= ISL_DEFAULT_ON_MAX),
         "colours": dict(ROLE_COLOURS),
         "hatch": {"state": "inactive", "colour": INACTIVE_HATCH[1]},
-        "endpoints": _markers(endpoints, ("names", "lat", "lon")) if endpoints is not None
-        else [],
-        "gateways": _markers(gateways, ("lat", "lon", "names")) if gateways is not None
-        else [],
+        "endpoints": _markers(endpoints, ("names", "lat", "lon")) if endpoints is not None else [],
+        "gateways": _markers(gateways, ("lat", "lon", "names")) if gateways is not None else [],
         "has_states": bool(countries),
         "states": {k: {"colour": c, "label": label} for k, (c, label) in SERVICE_STATES.items()},
         "no_data": {"colour": NO_DATA_STYLE[0], "label": NO_DATA_STYLE[1]},
-        "countries": [dict(c, timeline=timelines[c["iso2"]]) if c["iso2"] in timelines else c
-                      for c in country_shapes(countries, country_set, simplify_deg)],
+        "countries": [
+            dict(c, timeline=timelines[c["iso2"]]) if c["iso2"] in timelines else c
+            for c in country_shapes(countries, country_set, simplify_deg)
+        ],
     }
 
 
-def write_view_html(path, *, sat_tracks, countries=None, isl_pairs=None, route=None,
-                    rtt_ms=None, endpoints=None, gateways=None, title: str = "SkyMesh",
-                    max_steps: int = DEFAULT_MAX_STEPS,
-                    simplify_deg: float = DEFAULT_SIMPLIFY_DEG, country_set=None,
-                    route_note=None) -> Path:
+def write_view_html(
+    path,
+    *,
+    sat_tracks,
+    countries=None,
+    isl_pairs=None,
+    route=None,
+    rtt_ms=None,
+    endpoints=None,
+    gateways=None,
+    title: str = "SkyMesh",
+    max_steps: int = DEFAULT_MAX_STEPS,
+    simplify_deg: float = DEFAULT_SIMPLIFY_DEG,
+    country_set=None,
+    route_note=None,
+) -> Path:
     """Write the offline interactive map to ``path`` (one self-contained HTML file).
 
     Parameters
@@ -283,16 +343,28 @@ def write_view_html(path, *, sat_tracks, countries=None, isl_pairs=None, route=N
     -------
     Path of the file written.
     """
-    data = view_data(sat_tracks=sat_tracks, countries=countries, isl_pairs=isl_pairs,
-                     route=route, rtt_ms=rtt_ms, endpoints=endpoints, gateways=gateways,
-                     title=title, max_steps=max_steps, simplify_deg=simplify_deg,
-                     country_set=country_set, route_note=route_note)
+    data = view_data(
+        sat_tracks=sat_tracks,
+        countries=countries,
+        isl_pairs=isl_pairs,
+        route=route,
+        rtt_ms=rtt_ms,
+        endpoints=endpoints,
+        gateways=gateways,
+        title=title,
+        max_steps=max_steps,
+        simplify_deg=simplify_deg,
+        country_set=country_set,
+        route_note=route_note,
+    )
     payload = json.dumps(data, separators=(",", ":"), allow_nan=False)
     # Safe inside <script>: no "</script>", no "<!--".
     payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    page = (_TEMPLATE.replace("__TITLE__", html.escape(str(title)))
-            .replace("__DATA__", payload)
-            .replace("__SCRIPT__", _SCRIPT))
+    page = (
+        _TEMPLATE.replace("__TITLE__", html.escape(str(title)))
+        .replace("__DATA__", payload)
+        .replace("__SCRIPT__", _SCRIPT)
+    )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, page)

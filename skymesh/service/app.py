@@ -90,8 +90,13 @@ class ScenarioIn(_In):
     toml: str = Field(max_length=200_000)
 
 
-def create_app(db_url: str | None = None, *, readouts=None, constellation: str = "starlink-shell1",
-               migrate: bool = True) -> FastAPI:
+def create_app(
+    db_url: str | None = None,
+    *,
+    readouts=None,
+    constellation: str = "starlink-shell1",
+    migrate: bool = True,
+) -> FastAPI:
     """The app over database ``db_url`` (default :func:`skymesh.service.db.default_url`).
 
     ``readouts`` is a :class:`~skymesh.service.readouts.ReadoutEngine`; by default one is
@@ -101,9 +106,11 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
     if migrate:
         db.upgrade(engine)
     factory = db.sessions(engine)
-    app = FastAPI(title="SkyMesh operations service", version="1",
-                  description="The service policy as running state: proposals, approvals, "
-                              "audit, read-outs.")
+    app = FastAPI(
+        title="SkyMesh operations service",
+        version="1",
+        description="The service policy as running state: proposals, approvals, audit, read-outs.",
+    )
     app.state.engine, app.state.factory = engine, factory
     app.state.readouts, app.state.constellation = readouts, constellation
 
@@ -112,8 +119,10 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
     async def limit_body(request: Request, call_next):
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse({"detail": f"body: larger than {MAX_BODY_BYTES} bytes",
-                                 "field": "body"}, status_code=413)
+            return JSONResponse(
+                {"detail": f"body: larger than {MAX_BODY_BYTES} bytes", "field": "body"},
+                status_code=413,
+            )
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Cache-Control", "no-store")
@@ -121,24 +130,25 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
 
     @app.exception_handler(ServiceError)
     async def _service_error(_request, exc: ServiceError):
-        return JSONResponse({"detail": exc.message, "field": exc.field},
-                            status_code=exc.status)
+        return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request, exc: RequestValidationError):
         err = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(loc) or "body"
-        return JSONResponse({"detail": f"{field}: {err.get('msg', 'invalid')}", "field": field},
-                            status_code=422)
+        return JSONResponse(
+            {"detail": f"{field}: {err.get('msg', 'invalid')}", "field": field}, status_code=422
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_request, exc: Exception):
         import logging
-        logging.getLogger("skymesh.service").error("unexpected %s on %s", type(exc).__name__,
-                                                   _request.url.path)
-        return JSONResponse({"detail": "internal error (logged)", "field": None},
-                            status_code=500)
+
+        logging.getLogger("skymesh.service").error(
+            "unexpected %s on %s", type(exc).__name__, _request.url.path
+        )
+        return JSONResponse({"detail": "internal error (logged)", "field": None}, status_code=500)
 
     def caller(request: Request) -> tuple[User | None, Token | None, str | None]:
         header = request.headers.get("authorization", "")
@@ -158,8 +168,9 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
     def writer(request: Request, who=Depends(caller)):
         user, token, via = who
         if via == "session" and not auth.csrf_ok(token, request.headers.get("x-csrf-token")):
-            raise ServiceError(403, "X-CSRF-Token: missing or wrong for this session",
-                               "X-CSRF-Token")
+            raise ServiceError(
+                403, "X-CSRF-Token: missing or wrong for this session", "X-CSRF-Token"
+            )
         return who
 
     def client_of(request: Request) -> str:
@@ -186,10 +197,17 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
                 user = found[0]
                 value, csrf, _ = auth.issue_session(s, user)
                 audit.append(s, user.name, "login", {"client": client})
-        if failed:          # the failure is committed (counted) before answering
+        if failed:  # the failure is committed (counted) before answering
             raise ServiceError(401, "name or token wrong", "token")
-        response.set_cookie(SESSION_COOKIE, value, httponly=True, secure=True,
-                            samesite="strict", max_age=auth.SESSION_HOURS * 3600, path="/")
+        response.set_cookie(
+            SESSION_COOKIE,
+            value,
+            httponly=True,
+            secure=True,
+            samesite="strict",
+            max_age=auth.SESSION_HOURS * 3600,
+            path="/",
+        )
         return {"name": user.name, "role": user.role, "csrf": csrf}
 
     @app.post("/auth/logout")
@@ -211,8 +229,10 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
     def users(who=Depends(caller)):
         require(who[0], "admin")
         with db.read(factory) as s:
-            return [{"name": u.name, "role": u.role, "active": u.active}
-                    for u in s.execute(select(User).order_by(User.name)).scalars()]
+            return [
+                {"name": u.name, "role": u.role, "active": u.active}
+                for u in s.execute(select(User).order_by(User.name)).scalars()
+            ]
 
     @app.post("/users", status_code=201)
     def add_user(body: UserIn, who=Depends(writer)):
@@ -226,9 +246,14 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
             s.flush()
             token, row = auth.issue_api_token(s, user)
             audit.append(s, admin.name, "user.create", {"user": user.name, "role": user.role})
-        return {"name": user.name, "role": user.role, "token": token,
-                "token_id": row.lookup, "expires_at": _iso(row.expires_at),
-                "note": "the token is shown once; keep it"}
+        return {
+            "name": user.name,
+            "role": user.role,
+            "token": token,
+            "token_id": row.lookup,
+            "expires_at": _iso(row.expires_at),
+            "note": "the token is shown once; keep it",
+        }
 
     @app.patch("/users/{name}")
     def patch_user(name: str, body: UserPatch, who=Depends(writer)):
@@ -294,11 +319,15 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
         require(who[0], "viewer")
         with db.read(factory) as s:
             version, doc = current_policy(s)
-        return {"version": version, "default_service": doc.get("default_service", "active"),
-                "countries": {c["iso2"]: {"service": c.get("service", []),
-                                          "censoring": c.get("censoring", False)}
-                              for c in doc.get("country", [])},
-                "landing": doc.get("landing", [])}
+        return {
+            "version": version,
+            "default_service": doc.get("default_service", "active"),
+            "countries": {
+                c["iso2"]: {"service": c.get("service", []), "censoring": c.get("censoring", False)}
+                for c in doc.get("country", [])
+            },
+            "landing": doc.get("landing", []),
+        }
 
     # ------------------------------------------------------------------ proposals
     @app.post("/proposals", status_code=201)
@@ -312,16 +341,14 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
     def import_policy(body: ImportIn, who=Depends(writer)):
         user = require(who[0], "operator")
         with db.write(factory) as s:
-            p = propose(s, user, {"kind": "import", "policy_toml": body.policy_toml},
-                        body.reason)
+            p = propose(s, user, {"kind": "import", "policy_toml": body.policy_toml}, body.reason)
             return proposal_dict(p, {user.id: user.name})
 
     @app.get("/proposals")
     def proposals(status: Optional[str] = None, who=Depends(caller)):
         require(who[0], "viewer")
         if status is not None and status not in ("pending", "approved", "rejected", "expired"):
-            raise ServiceError(422, "status: one of pending, approved, rejected, expired",
-                               "status")
+            raise ServiceError(422, "status: one of pending, approved, rejected, expired", "status")
         with db.write(factory) as s:
             expire_due(s)
         with db.read(factory) as s:
@@ -348,10 +375,10 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
             return proposal_dict(p, names)
 
     @app.get("/proposals/{pid}/effect")
-    def effect(pid: int, iso2: Optional[str] = None, at: Optional[str] = None,
-               who=Depends(caller)):
+    def effect(pid: int, iso2: Optional[str] = None, at: Optional[str] = None, who=Depends(caller)):
         require(who[0], "viewer")
         from skymesh.service.readouts import proposal_effect
+
         with db.read(factory) as s:
             p = s.get(Proposal, pid)
             if p is None:
@@ -369,10 +396,10 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
     def _readouts():
         if app.state.readouts is None:
             from skymesh.service.readouts import ReadoutEngine, gateways_from_sites
+
             with db.read(factory) as s:
                 rows = s.execute(select(Site).order_by(Site.id)).scalars().all()
-            app.state.readouts = ReadoutEngine(app.state.constellation,
-                                               gateways_from_sites(rows))
+            app.state.readouts = ReadoutEngine(app.state.constellation, gateways_from_sites(rows))
         return app.state.readouts
 
     @app.get("/readouts/country/{iso2}")
@@ -390,21 +417,31 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
         from skymesh.links.visibility import visible_pairs
         from skymesh.orbits.propagate import positions_ecef
         from skymesh.timebase import time_grid
+
         try:
             p = resolve_place(place)
         except SkyMeshError as exc:
             raise ServiceError(422, f"place: {exc}", "place") from None
         eng = _readouts()
-        pos = positions_ecef(eng.constellation, time_grid(_when(at), 0.0, 1.0),
-                             serving_only=True)
-        _, sat, _, rng, el = visible_pairs(pos, [p.lat_deg], [p.lon_deg],
-                                           min_elevation_deg=eng.min_elevation_deg)
+        pos = positions_ecef(eng.constellation, time_grid(_when(at), 0.0, 1.0), serving_only=True)
+        _, sat, _, rng, el = visible_pairs(
+            pos, [p.lat_deg], [p.lon_deg], min_elevation_deg=eng.min_elevation_deg
+        )
         order = np.argsort(-el)
-        return {"place": p.label if hasattr(p, "label") else place, "lat_deg": p.lat_deg,
-                "lon_deg": p.lon_deg, "count": int(len(sat)),
-                "satellites": [{"name": str(eng.constellation.sat_names[sat[i]]),
-                                "elevation_deg": round(float(el[i]), 2),
-                                "range_km": round(float(rng[i]), 1)} for i in order[:50]]}
+        return {
+            "place": p.label if hasattr(p, "label") else place,
+            "lat_deg": p.lat_deg,
+            "lon_deg": p.lon_deg,
+            "count": int(len(sat)),
+            "satellites": [
+                {
+                    "name": str(eng.constellation.sat_names[sat[i]]),
+                    "elevation_deg": round(float(el[i]), 2),
+                    "range_km": round(float(rng[i]), 1),
+                }
+                for i in order[:50]
+            ],
+        }
 
     @app.get("/readouts/rtt")
     def rtt(a: str, b: str, at: Optional[str] = None, who=Depends(caller)):
@@ -413,38 +450,63 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
         from skymesh.ground.places import resolve_place
         from skymesh.network.over_time import GroundPoints, path_series
         from skymesh.timebase import time_grid
+
         try:
             pa_, pb = resolve_place(a), resolve_place(b)
         except SkyMeshError as exc:
             raise ServiceError(422, f"a/b: {exc}", "a") from None
         eng = _readouts()
         pts = GroundPoints.of([a, b], [pa_.lat_deg, pb.lat_deg], [pa_.lon_deg, pb.lon_deg])
-        table = path_series(eng.constellation, time_grid(_when(at), 0.0, 1.0), pts, [[0, 1]],
-                            min_elevation_deg=eng.min_elevation_deg)
+        table = path_series(
+            eng.constellation,
+            time_grid(_when(at), 0.0, 1.0),
+            pts,
+            [[0, 1]],
+            min_elevation_deg=eng.min_elevation_deg,
+        )
         from skymesh.access.delay import ground_to_ground_components
+
         row = table.slice(0, 1).to_pylist()[0] if table.num_rows else {}
         comp = ground_to_ground_components(table.slice(0, 1))
-        return {"a": a, "b": b, "at": _iso_aware(_when(at)),
-                "space_propagation_ms": row.get("rtt_ms"), "hops": row.get("hops"),
-                "rtt_ms": comp["rtt_ms_p50"],
-                "components_ms": {k[:-5]: v for k, v in comp.items() if k.endswith("_mean")}}
+        return {
+            "a": a,
+            "b": b,
+            "at": _iso_aware(_when(at)),
+            "space_propagation_ms": row.get("rtt_ms"),
+            "hops": row.get("hops"),
+            "rtt_ms": comp["rtt_ms_p50"],
+            "components_ms": {k[:-5]: v for k, v in comp.items() if k.endswith("_mean")},
+        }
 
     # ------------------------------------------------------------------ sites, scenarios
     @app.get("/sites")
     def sites(who=Depends(caller)):
         require(who[0], "viewer")
         with db.read(factory) as s:
-            return [{"name": r.name, "kind": r.kind, "lat_deg": r.lat_deg, "lon_deg": r.lon_deg,
-                     "iso2": r.iso2} for r in s.execute(select(Site).order_by(Site.id)).scalars()]
+            return [
+                {
+                    "name": r.name,
+                    "kind": r.kind,
+                    "lat_deg": r.lat_deg,
+                    "lon_deg": r.lon_deg,
+                    "iso2": r.iso2,
+                }
+                for r in s.execute(select(Site).order_by(Site.id)).scalars()
+            ]
 
     @app.put("/sites")
     def put_sites(body: SitesIn, who=Depends(writer)):
         admin = require(who[0], "admin")
         from skymesh.errors import InputError
         from skymesh.service.readouts import gateways_from_sites
-        rows = [Site(name=x.name, kind=x.kind, lat_deg=x.lat_deg, lon_deg=x.lon_deg,
-                     iso2=x.iso2.upper()) for x in body.sites]
-        try:                    # the engine's own gateway checks, before anything is stored
+
+        rows = [
+            Site(
+                name=x.name, kind=x.kind, lat_deg=x.lat_deg, lon_deg=x.lon_deg, iso2=x.iso2.upper()
+            )
+            for x in body.sites
+        ]
+        try:  # the engine's own gateway checks, before anything is stored
             gateways = gateways_from_sites(rows)
         except InputError as exc:
             where = f"sites.{exc.line - 1}" if exc.line else "sites"
@@ -453,9 +515,15 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
         with db.write(factory) as s:
             s.query(Site).delete()
             s.add_all(rows)
-            audit.append(s, admin.name, "sites.replace",
-                         {"gateways": sum(r.kind == "gateway" for r in rows),
-                          "pops": sum(r.kind == "pop" for r in rows)})
+            audit.append(
+                s,
+                admin.name,
+                "sites.replace",
+                {
+                    "gateways": sum(r.kind == "gateway" for r in rows),
+                    "pops": sum(r.kind == "pop" for r in rows),
+                },
+            )
         if app.state.readouts is not None:
             app.state.readouts.set_gateways(gateways)
         return {"sites": len(rows)}
@@ -465,23 +533,27 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
         user = require(who[0], "operator")
         from skymesh.errors import SkyMeshError
         from skymesh.sim.scenario import SCENARIO_NAME_RE, load_scenario
+
         if not SCENARIO_NAME_RE.match(name):
             raise ServiceError(422, f"name: {name!r} is not a scenario name", "name")
         import tempfile
         from pathlib import Path
+
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"{name}.toml"
             path.write_text(body.toml, encoding="utf-8")
             try:
                 load_scenario(path)
             except SkyMeshError as exc:
-                raise ServiceError(422, "toml: " + str(exc).replace(str(path), name),
-                                   "toml") from None
+                raise ServiceError(
+                    422, "toml: " + str(exc).replace(str(path), name), "toml"
+                ) from None
         with db.write(factory) as s:
             row = s.execute(select(SavedScenario).where(SavedScenario.name == name)).scalar()
             if row is None:
-                row = SavedScenario(name=name, toml=body.toml, saved_by=user.name,
-                                    saved_at=auth.now_utc())
+                row = SavedScenario(
+                    name=name, toml=body.toml, saved_by=user.name, saved_at=auth.now_utc()
+                )
                 s.add(row)
             else:
                 row.toml, row.saved_by, row.saved_at = body.toml, user.name, auth.now_utc()
@@ -492,9 +564,10 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
     def list_scenarios(who=Depends(caller)):
         require(who[0], "viewer")
         with db.read(factory) as s:
-            return [{"name": r.name, "saved_by": r.saved_by, "saved_at": _iso(r.saved_at)}
-                    for r in s.execute(select(SavedScenario).order_by(SavedScenario.name))
-                    .scalars()]
+            return [
+                {"name": r.name, "saved_by": r.saved_by, "saved_at": _iso(r.saved_at)}
+                for r in s.execute(select(SavedScenario).order_by(SavedScenario.name)).scalars()
+            ]
 
     @app.get("/scenarios/{name}", response_class=PlainTextResponse)
     def get_scenario(name: str, who=Depends(caller)):
@@ -510,16 +583,22 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
     def audit_log(after: int = 0, limit: int = 100, who=Depends(caller)):
         require(who[0], "viewer")
         from skymesh.service.models import AuditEntry
+
         limit = max(1, min(int(limit), 1000))
         with db.read(factory) as s:
-            rows = s.execute(select(AuditEntry).where(AuditEntry.seq > after)
-                             .order_by(AuditEntry.seq).limit(limit)).scalars()
+            rows = s.execute(
+                select(AuditEntry)
+                .where(AuditEntry.seq > after)
+                .order_by(AuditEntry.seq)
+                .limit(limit)
+            ).scalars()
             return [audit.row_dict(r) for r in rows]
 
     @app.get("/audit/export", response_class=PlainTextResponse)
     def audit_export(who=Depends(caller)):
         require(who[0], "viewer")
         import io
+
         buf = io.StringIO()
         with db.read(factory) as s:
             audit.export_jsonl(s, buf)
@@ -533,6 +612,7 @@ def create_app(db_url: str | None = None, *, readouts=None, constellation: str =
 
     # ------------------------------------------------------------------ dashboard
     from skymesh.service.dashboard import mount
+
     mount(app)
     return app
 
@@ -557,6 +637,7 @@ def _when(at: str | None) -> datetime:
     if at is None:
         return datetime.now(timezone.utc).replace(microsecond=0)
     from skymesh.service.readouts import _utc
+
     return _utc(at)
 
 
@@ -567,8 +648,9 @@ def init_admin(db_url: str | None, name: str = "admin") -> str:
     factory = db.sessions(engine)
     with db.write(factory) as s:
         if s.execute(select(User).limit(1)).scalar() is not None:
-            raise ServiceError(409, "--init: the database already has users; an admin adds "
-                               "more with POST /users")
+            raise ServiceError(
+                409, "--init: the database already has users; an admin adds more with POST /users"
+            )
         user = User(name=name, role="admin", active=True, created_at=auth.now_utc())
         s.add(user)
         s.flush()

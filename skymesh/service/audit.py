@@ -29,8 +29,9 @@ FIELDS = ("seq", "at", "actor", "action", "detail", "prev_hash")
 
 def canonical(entry: dict) -> bytes:
     """The bytes an entry's hash is taken over (see the module docstring)."""
-    return json.dumps({k: entry[k] for k in FIELDS}, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False).encode("utf-8")
+    return json.dumps(
+        {k: entry[k] for k in FIELDS}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
 
 
 def entry_hash(entry: dict) -> str:
@@ -45,13 +46,23 @@ def utc_iso(when: datetime | None = None) -> str:
 def append(session: Session, actor: str, action: str, detail: dict) -> AuditEntry:
     """Append one entry in ``session``'s transaction (which must hold the writer lock)."""
     last = session.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).scalar()
-    entry = {"seq": 1 if last is None else last.seq + 1, "at": utc_iso(), "actor": actor,
-             "action": action, "detail": detail,
-             "prev_hash": GENESIS if last is None else last.hash}
-    row = AuditEntry(seq=entry["seq"], at=entry["at"], actor=actor, action=action,
-                     detail=json.dumps(detail, sort_keys=True, separators=(",", ":"),
-                                       ensure_ascii=False),
-                     prev_hash=entry["prev_hash"], hash=entry_hash(entry))
+    entry = {
+        "seq": 1 if last is None else last.seq + 1,
+        "at": utc_iso(),
+        "actor": actor,
+        "action": action,
+        "detail": detail,
+        "prev_hash": GENESIS if last is None else last.hash,
+    }
+    row = AuditEntry(
+        seq=entry["seq"],
+        at=entry["at"],
+        actor=actor,
+        action=action,
+        detail=json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+        prev_hash=entry["prev_hash"],
+        hash=entry_hash(entry),
+    )
     session.add(row)
     session.flush()
     return row
@@ -59,8 +70,15 @@ def append(session: Session, actor: str, action: str, detail: dict) -> AuditEntr
 
 def row_dict(row: AuditEntry) -> dict:
     """An entry as the plain dict of the export (``detail`` parsed)."""
-    return {"seq": row.seq, "at": row.at, "actor": row.actor, "action": row.action,
-            "detail": json.loads(row.detail), "prev_hash": row.prev_hash, "hash": row.hash}
+    return {
+        "seq": row.seq,
+        "at": row.at,
+        "actor": row.actor,
+        "action": row.action,
+        "detail": json.loads(row.detail),
+        "prev_hash": row.prev_hash,
+        "hash": row.hash,
+    }
 
 
 def verify_entries(entries: Iterable[dict]) -> dict:
@@ -97,7 +115,7 @@ def db_entries(session: Session) -> Iterable[dict]:
     for row in session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars():
         try:
             yield row_dict(row)
-        except ValueError:                                 # detail is not JSON: edited
+        except ValueError:  # detail is not JSON: edited
             yield {"seq": row.seq, "broken": True}
 
 

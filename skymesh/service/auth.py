@@ -37,7 +37,7 @@ MAX_FAILURES = 5
 FAILURE_WINDOW_S = 900
 
 _hasher = PasswordHasher()
-_verified: dict[str, tuple[str, str]] = {}   # lookup -> (sha256 of secret, stored hash)
+_verified: dict[str, tuple[str, str]] = {}  # lookup -> (sha256 of secret, stored hash)
 
 
 class ServiceError(Exception):
@@ -68,8 +68,14 @@ def require(user: User | None, role: str) -> User:
 def _new_token(session: Session, user: User, kind: str, lifetime: timedelta) -> tuple[str, Token]:
     lookup, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     now = now_utc()
-    row = Token(lookup=lookup, user_id=user.id, kind=kind, secret_hash=_hasher.hash(secret),
-                created_at=now, expires_at=now + lifetime)
+    row = Token(
+        lookup=lookup,
+        user_id=user.id,
+        kind=kind,
+        secret_hash=_hasher.hash(secret),
+        created_at=now,
+        expires_at=now + lifetime,
+    )
     session.add(row)
     session.flush()
     return f"smk_{lookup}_{secret}", row
@@ -135,9 +141,13 @@ def revoke(session: Session, lookup: str) -> Token | None:
 def too_many_failures(session: Session, name: str, client: str) -> bool:
     since = now_utc() - timedelta(seconds=FAILURE_WINDOW_S)
     session.execute(delete(LoginFailure).where(LoginFailure.at < since))
-    n = session.execute(select(func.count()).select_from(LoginFailure).where(
-        LoginFailure.at >= since,
-        or_(LoginFailure.name == name, LoginFailure.client == client))).scalar()
+    n = session.execute(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(
+            LoginFailure.at >= since, or_(LoginFailure.name == name, LoginFailure.client == client)
+        )
+    ).scalar()
     return n >= MAX_FAILURES
 
 

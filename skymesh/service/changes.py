@@ -50,6 +50,7 @@ class _Change(BaseModel):
 
 class _WindowChange(_Change):
     """A state of country ``iso2`` over ``[from, until)``."""
+
     iso2: str = Field(min_length=2, max_length=2)
     start: Optional[datetime] = Field(None, alias="from")
     end: Optional[datetime] = Field(None, alias="until")
@@ -82,8 +83,10 @@ class ImportChange(_Change):
     policy_toml: str = Field(max_length=200_000)
 
 
-Change = Annotated[Union[ServiceChange, LandingChange, CensoringChange, ExitChange,
-                         ImportChange], Field(discriminator="kind")]
+Change = Annotated[
+    Union[ServiceChange, LandingChange, CensoringChange, ExitChange, ImportChange],
+    Field(discriminator="kind"),
+]
 _adapter = pydantic.TypeAdapter(Change)
 
 
@@ -96,14 +99,18 @@ def parse_change(data) -> _Change:
                 try:
                     data[key] = _parse_iso(data[key])
                 except ValueError:
-                    raise ServiceError(422, f"change.{key}: not an ISO 8601 time: "
-                                       f"{data[key]!r}", f"change.{key}") from None
+                    raise ServiceError(
+                        422, f"change.{key}: not an ISO 8601 time: {data[key]!r}", f"change.{key}"
+                    ) from None
     try:
         return _adapter.validate_python(data)
     except pydantic.ValidationError as exc:
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"] if p not in (
-            "service", "landing", "censoring", "exit", "import"))
+        loc = ".".join(
+            str(p)
+            for p in err["loc"]
+            if p not in ("service", "landing", "censoring", "exit", "import")
+        )
         field = "change" + (f".{loc}" if loc else "")
         raise ServiceError(422, f"{field}: {err['msg']}", field) from None
 
@@ -229,8 +236,9 @@ def check_doc(doc: dict) -> None:
     try:
         policy_from_dict(doc, source="policy")
     except InputError as exc:
-        raise ServiceError(422, f"the change makes an invalid policy: {exc.message}",
-                           exc.field) from None
+        raise ServiceError(
+            422, f"the change makes an invalid policy: {exc.message}", exc.field
+        ) from None
 
 
 def policy_toml_to_doc(text: str) -> dict:
@@ -245,8 +253,9 @@ def policy_toml_to_doc(text: str) -> dict:
         policy_from_dict(data, source="policy_toml", text=text)
     except InputError as exc:
         raise ServiceError(422, str(exc), "policy_toml") from None
-    return json.loads(json.dumps(data, default=lambda v: iso(v) if isinstance(v, datetime)
-                                 else str(v)))
+    return json.loads(
+        json.dumps(data, default=lambda v: iso(v) if isinstance(v, datetime) else str(v))
+    )
 
 
 def doc_to_toml(doc: dict) -> str:
@@ -255,11 +264,15 @@ def doc_to_toml(doc: dict) -> str:
 
     def times(value):
         if isinstance(value, dict):
-            return {k: (_parse_iso(v) if k in ("from", "until") and isinstance(v, str)
-                        else times(v)) for k, v in value.items()}
+            return {
+                k: (_parse_iso(v) if k in ("from", "until") and isinstance(v, str) else times(v))
+                for k, v in value.items()
+            }
         if isinstance(value, list):
             return [times(v) for v in value]
         return value
-    head = ("# SkyMesh policy exported by the operations service; the layout of "
-            "skymesh.policy.rules.\n")
+
+    head = (
+        "# SkyMesh policy exported by the operations service; the layout of skymesh.policy.rules.\n"
+    )
     return head + tomli_w.dumps(times(doc))

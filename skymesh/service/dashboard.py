@@ -20,15 +20,19 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 STATIC = Path(__file__).parent / "static"
 WORLD = Path(__file__).parent.parent / "data" / "ne_110m_admin0_countries.geojson"
 
-_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 def mount(app: FastAPI) -> None:
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index():
-        return HTMLResponse((STATIC / "index.html").read_text(encoding="utf-8"),
-                            headers={"Content-Security-Policy": _CSP})
+        return HTMLResponse(
+            (STATIC / "index.html").read_text(encoding="utf-8"),
+            headers={"Content-Security-Policy": _CSP},
+        )
 
     @app.get("/dashboard/app.js", include_in_schema=False)
     def script():
@@ -44,8 +48,11 @@ def _world_bytes() -> bytes:
     """The bundled borders with each feature's ISO 3166-1 alpha-2 code in ``iso2``
     (the engine's own mapping, :func:`skymesh.ground.countries._feature_codes`)."""
     from skymesh.ground.countries import _feature_codes
+
     doc = json.loads(WORLD.read_text(encoding="utf-8"))
     for f in doc["features"]:
-        f["properties"] = {"name": f["properties"].get("name", ""),
-                           "iso2": _feature_codes(f["properties"])[0]}
+        f["properties"] = {
+            "name": f["properties"].get("name", ""),
+            "iso2": _feature_codes(f["properties"])[0],
+        }
     return json.dumps(doc, separators=(",", ":")).encode()

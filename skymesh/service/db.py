@@ -30,6 +30,7 @@ WRITE_LOCK_KEY = 0x534B594D  # "SKYM": the advisory-lock key of the single write
 def default_url() -> str:
     """``sqlite:///<data dir>/service.sqlite3`` (see :func:`skymesh.datadir.data_dir`)."""
     from skymesh.datadir import data_dir
+
     return f"sqlite:///{Path(data_dir()) / 'service.sqlite3'}"
 
 
@@ -38,12 +39,15 @@ def normalise_url(url: str, flag: str = "--db") -> str:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise InputError(f"{flag}: not a database URL: {url!r} (e.g. sqlite:///path/db.sqlite3 "
-                         "or postgresql://user@host/dbname)") from None
+        raise InputError(
+            f"{flag}: not a database URL: {url!r} (e.g. sqlite:///path/db.sqlite3 "
+            "or postgresql://user@host/dbname)"
+        ) from None
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
-        raise InputError(f"{flag}: {backend!r} databases are not supported; use sqlite:/// or "
-                         "postgresql://")
+        raise InputError(
+            f"{flag}: {backend!r} databases are not supported; use sqlite:/// or postgresql://"
+        )
     if backend == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
@@ -60,16 +64,17 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _connect(dbapi_conn, _record):
-            dbapi_conn.isolation_level = None          # we issue BEGIN ourselves
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=FULL")     # a committed change survives a kill
+            cur.execute("PRAGMA synchronous=FULL")  # a committed change survives a kill
             cur.close()
 
         @event.listens_for(engine, "begin")
         def _begin(conn):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -78,6 +83,7 @@ def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration (``alembic upgrade head``)."""
     from alembic import command
     from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     with engine.begin() as conn:

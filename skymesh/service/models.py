@@ -27,11 +27,12 @@ class User(Base):
 
 class Token(Base):
     """An API token or a dashboard session; only an argon2 hash of its secret is kept."""
+
     __tablename__ = "tokens"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     lookup: Mapped[str] = mapped_column(String(32), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    kind: Mapped[str] = mapped_column(String(8))          # "api" or "session"
+    kind: Mapped[str] = mapped_column(String(8))  # "api" or "session"
     secret_hash: Mapped[str] = mapped_column(String(200))
     csrf_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
@@ -49,6 +50,7 @@ class LoginFailure(Base):
 
 class PolicyVersion(Base):
     """Each applied change makes a new version of the whole policy document (JSON)."""
+
     __tablename__ = "policy_versions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     doc: Mapped[str] = mapped_column(Text)
@@ -60,10 +62,10 @@ class Proposal(Base):
     __tablename__ = "proposals"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    change: Mapped[str] = mapped_column(Text)             # JSON of the change
+    change: Mapped[str] = mapped_column(Text)  # JSON of the change
     reason: Mapped[str] = mapped_column(Text)
     reduces_service: Mapped[bool] = mapped_column(Boolean)
-    status: Mapped[str] = mapped_column(String(12))      # pending approved rejected expired
+    status: Mapped[str] = mapped_column(String(12))  # pending approved rejected expired
     created_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
@@ -74,18 +76,20 @@ class Proposal(Base):
 class AuditEntry(Base):
     """One hash-chained audit record: ``hash = SHA-256(canonical form)``, which includes
     ``prev_hash``, the previous entry's hash (64 zeros for the first)."""
+
     __tablename__ = "audit"
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
-    detail: Mapped[str] = mapped_column(Text)             # canonical JSON
+    detail: Mapped[str] = mapped_column(Text)  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class Site(Base):
     """A gateway or PoP the service knows (``kind`` "gateway" or "pop")."""
+
     __tablename__ = "sites"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -97,6 +101,7 @@ class Site(Base):
 
 class SavedScenario(Base):
     """A scenario TOML saved by name (validated by the engine's loader when saved)."""
+
     __tablename__ = "scenarios"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)

@@ -45,41 +45,61 @@ def current_policy(session: Session) -> tuple[int | None, dict]:
 
 def proposal_dict(p: Proposal, names: dict[int, str] | None = None) -> dict:
     names = names or {}
-    return {"id": p.id, "author": names.get(p.author_id, p.author_id),
-            "change": json.loads(p.change), "reason": p.reason,
-            "reduces_service": p.reduces_service, "status": p.status,
-            "created_at": _iso(p.created_at), "expires_at": _iso(p.expires_at),
-            "decided_by": names.get(p.decided_by, p.decided_by) if p.decided_by else None,
-            "decided_at": _iso(p.decided_at) if p.decided_at else None,
-            "decision_reason": p.decision_reason}
+    return {
+        "id": p.id,
+        "author": names.get(p.author_id, p.author_id),
+        "change": json.loads(p.change),
+        "reason": p.reason,
+        "reduces_service": p.reduces_service,
+        "status": p.status,
+        "created_at": _iso(p.created_at),
+        "expires_at": _iso(p.expires_at),
+        "decided_by": names.get(p.decided_by, p.decided_by) if p.decided_by else None,
+        "decided_at": _iso(p.decided_at) if p.decided_at else None,
+        "decision_reason": p.decision_reason,
+    }
 
 
 def _iso(t: datetime) -> str:
     return t.replace(tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def propose(session: Session, user: User, change_data, reason: str,
-            ttl_s: float = DEFAULT_TTL_S) -> Proposal:
+def propose(
+    session: Session, user: User, change_data, reason: str, ttl_s: float = DEFAULT_TTL_S
+) -> Proposal:
     require(user, "operator")
     if not isinstance(reason, str) or not reason.strip():
         raise ServiceError(422, "reason: a proposal needs a reason", "reason")
     if not (60 <= ttl_s <= MAX_TTL_S):
-        raise ServiceError(422, f"expires_in_s: must be between 60 and {MAX_TTL_S}",
-                           "expires_in_s")
+        raise ServiceError(422, f"expires_in_s: must be between 60 and {MAX_TTL_S}", "expires_in_s")
     change = parse_change(change_data)
     # the change must make a valid policy now (it is applied again, to the policy then
     # in force, at approval)
     _, doc = current_policy(session)
     apply_change(doc, change, datetime.now(timezone.utc))
     now = now_utc()
-    p = Proposal(author_id=user.id, change=json.dumps(change_json(change), sort_keys=True),
-                 reason=reason.strip(), reduces_service=reduces_service(change),
-                 status="pending", created_at=now, expires_at=now + timedelta(seconds=ttl_s))
+    p = Proposal(
+        author_id=user.id,
+        change=json.dumps(change_json(change), sort_keys=True),
+        reason=reason.strip(),
+        reduces_service=reduces_service(change),
+        status="pending",
+        created_at=now,
+        expires_at=now + timedelta(seconds=ttl_s),
+    )
     session.add(p)
     session.flush()
-    audit.append(session, user.name, "propose", {"proposal": p.id, "change": json.loads(p.change),
-                                                 "reason": p.reason,
-                                                 "reduces_service": p.reduces_service})
+    audit.append(
+        session,
+        user.name,
+        "propose",
+        {
+            "proposal": p.id,
+            "change": json.loads(p.change),
+            "reason": p.reason,
+            "reduces_service": p.reduces_service,
+        },
+    )
     return p
 
 
@@ -99,20 +119,29 @@ def approve(session: Session, user: User, pid: int, reason: str | None = None) -
     require(user, "approver")
     p = _pending(session, pid)
     if p.reduces_service and p.author_id == user.id:
-        raise ServiceError(403, f"proposal {pid} reduces service: a second approver, not its "
-                           "author, must approve it (two-person rule)", "id")
+        raise ServiceError(
+            403,
+            f"proposal {pid} reduces service: a second approver, not its "
+            "author, must approve it (two-person rule)",
+            "id",
+        )
     change = parse_change(json.loads(p.change))
     _, doc = current_policy(session)
     new = apply_change(doc, change, datetime.now(timezone.utc))
     p.status, p.decided_by, p.decided_at = "approved", user.id, now_utc()
     p.decision_reason = reason.strip() if isinstance(reason, str) and reason.strip() else None
-    version = PolicyVersion(doc=json.dumps(new, sort_keys=True), created_at=now_utc(),
-                            proposal_id=p.id)
+    version = PolicyVersion(
+        doc=json.dumps(new, sort_keys=True), created_at=now_utc(), proposal_id=p.id
+    )
     session.add(version)
     session.flush()
     audit.append(session, user.name, "approve", {"proposal": p.id, "reason": p.decision_reason})
-    audit.append(session, user.name, "policy.change", {"proposal": p.id, "version": version.id,
-                                                       "change": json.loads(p.change)})
+    audit.append(
+        session,
+        user.name,
+        "policy.change",
+        {"proposal": p.id, "version": version.id, "change": json.loads(p.change)},
+    )
     return p
 
 
@@ -129,8 +158,13 @@ def reject(session: Session, user: User, pid: int, reason: str) -> Proposal:
 
 def expire_due(session: Session) -> int:
     """Mark every pending proposal past its lifetime expired (audited); the count."""
-    due = session.execute(select(Proposal).where(Proposal.status == "pending",
-                                                 Proposal.expires_at <= now_utc())).scalars().all()
+    due = (
+        session.execute(
+            select(Proposal).where(Proposal.status == "pending", Proposal.expires_at <= now_utc())
+        )
+        .scalars()
+        .all()
+    )
     for p in due:
         p.status = "expired"
         audit.append(session, "service", "expire", {"proposal": p.id})

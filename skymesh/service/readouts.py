@@ -40,21 +40,28 @@ if TYPE_CHECKING:
 DEFAULT_TERMINALS = 300
 DEFAULT_MIN_ELEVATION_DEG = 25.0
 """The elevation mask of the FCC 2018 Starlink modification (25 deg; FCC 18-38)."""
-_SLOT_EPOCH = datetime(2000, 1, 1, 0, 0, 12, tzinfo=timezone.utc)   # a :12 boundary
+_SLOT_EPOCH = datetime(2000, 1, 1, 0, 0, 12, tzinfo=timezone.utc)  # a :12 boundary
 
 
 class ReadoutEngine:
     """The engine's inputs the service keeps loaded, and a cache of read-outs."""
 
-    def __init__(self, constellation: str = "starlink-shell1", gateways=None,
-                 terminals_per_country: int = DEFAULT_TERMINALS,
-                 min_elevation_deg: float = DEFAULT_MIN_ELEVATION_DEG, cache_size: int = 512):
+    def __init__(
+        self,
+        constellation: str = "starlink-shell1",
+        gateways=None,
+        terminals_per_country: int = DEFAULT_TERMINALS,
+        min_elevation_deg: float = DEFAULT_MIN_ELEVATION_DEG,
+        cache_size: int = 512,
+    ):
         from skymesh.links.isl import plus_grid_pairs
         from skymesh.orbits.presets import load_constellation
+
         self.constellation_name = constellation
         self.constellation = load_constellation(constellation)
         self.isl_pairs = plus_grid_pairs(self.constellation)
         from skymesh.ground.gateways import gateways_from_records
+
         self.gateways = gateways if gateways is not None else gateways_from_records([])
         self.n_terminals = int(terminals_per_country)
         self.min_elevation_deg = float(min_elevation_deg)
@@ -72,6 +79,7 @@ class ReadoutEngine:
     def terminals(self, iso2: str) -> dict:
         if iso2 not in self._terminals:
             from skymesh.capacity.demand import place_terminals
+
             try:
                 self._terminals[iso2] = place_terminals({iso2: self.n_terminals}, seed=0)
             except InputError as exc:
@@ -102,6 +110,7 @@ class ReadoutEngine:
         from skymesh.orbits.propagate import positions_ecef
         from skymesh.policy.rules import exit_allowed, policy_from_dict, service_active
         from skymesh.timebase import time_grid
+
         policy = policy_from_dict(doc, source="policy")
         term = self.terminals(iso2)
         n_t = len(term["lat_deg"])
@@ -118,8 +127,9 @@ class ReadoutEngine:
         covered[g] = True
         layout = NodeLayout(n_s, len(lat))
         isl_km = isl_lengths_km(pos, self.isl_pairs)[:, 0] if len(self.isl_pairs) else None
-        graph = snapshot_graph(layout, "isl", isl_pairs=self.isl_pairs, isl_km=isl_km,
-                               endpoint_links=(g, s, k, r))
+        graph = snapshot_graph(
+            layout, "isl", isl_pairs=self.isl_pairs, isl_km=isl_km, endpoint_links=(g, s, k, r)
+        )
         state = np.full(n_t, "no_coverage", dtype=object)
         exits = {}
         gw_names = gw.name[allowed]
@@ -139,24 +149,36 @@ class ReadoutEngine:
                 for name, count in sorted(zip(names, counts), key=lambda x: (-x[1], x[0])):
                     where = gw_country[list(gw_names).index(name)]
                     exits[f"{name} ({where})"] = int(count)
-        shares = {k: float(np.mean(state == k)) for k in
-                  ("served", "geofenced", "no_coverage", "no_exit")}
-        return {"iso2": iso2, "at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "slot_start": _slot_start(at), "constellation": self.constellation_name,
-                "terminals": n_t, "service_active": active, "shares": shares,
-                "counts": {k: int(np.sum(state == k)) for k in shares}, "exits": exits}
+        shares = {
+            k: float(np.mean(state == k)) for k in ("served", "geofenced", "no_coverage", "no_exit")
+        }
+        return {
+            "iso2": iso2,
+            "at": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "slot_start": _slot_start(at),
+            "constellation": self.constellation_name,
+            "terminals": n_t,
+            "service_active": active,
+            "shares": shares,
+            "counts": {k: int(np.sum(state == k)) for k in shares},
+            "exits": exits,
+        }
 
 
-def proposal_effect(engine: ReadoutEngine, doc_now: dict, version, doc_after: dict, iso2: str,
-                    at: datetime) -> dict:
+def proposal_effect(
+    engine: ReadoutEngine, doc_now: dict, version, doc_after: dict, iso2: str, at: datetime
+) -> dict:
     """Read-outs of ``iso2`` now and under the proposed policy, and what changes."""
     before = engine.country(doc_now, version, iso2, at)
     after = engine.country(doc_after, None, iso2, at)
     lost = before["counts"]["served"] - after["counts"]["served"]
-    sentence = (f"stops service for {lost} of {before['terminals']} sampled terminals in {iso2}"
-                if lost > 0 else
-                f"starts service for {-lost} of {before['terminals']} sampled terminals in {iso2}"
-                if lost < 0 else f"changes no sampled terminal's service in {iso2}")
+    sentence = (
+        f"stops service for {lost} of {before['terminals']} sampled terminals in {iso2}"
+        if lost > 0
+        else f"starts service for {-lost} of {before['terminals']} sampled terminals in {iso2}"
+        if lost < 0
+        else f"changes no sampled terminal's service in {iso2}"
+    )
     if lost > 0 and before["exits"]:
         sentence += "; their traffic would have exited at " + ", ".join(list(before["exits"])[:3])
     return {"before": before, "after": after, "served_change": -lost, "summary": sentence}
@@ -166,22 +188,29 @@ def gateways_from_sites(rows) -> "Gateways":
     """The service's gateway sites (rows with name, kind, lat_deg, lon_deg, iso2) as
     :class:`~skymesh.ground.gateways.Gateways` (PoPs left out: traffic lands at gateways)."""
     from skymesh.ground.gateways import gateways_from_records
-    return gateways_from_records([{"name": r.name, "lat": r.lat_deg, "lon": r.lon_deg,
-                                   "country": r.iso2} for r in rows if r.kind == "gateway"])
+
+    return gateways_from_records(
+        [
+            {"name": r.name, "lat": r.lat_deg, "lon": r.lon_deg, "country": r.iso2}
+            for r in rows
+            if r.kind == "gateway"
+        ]
+    )
 
 
 def _check_iso2(iso2: str) -> str:
     import pycountry
+
     code = iso2.upper() if isinstance(iso2, str) else ""
     if len(code) != 2 or (pycountry.countries.get(alpha_2=code) is None and code != "XK"):
-        raise ServiceError(422, f"iso2: {iso2!r} is not an ISO 3166-1 alpha-2 country code",
-                           "iso2")
+        raise ServiceError(422, f"iso2: {iso2!r} is not an ISO 3166-1 alpha-2 country code", "iso2")
     return code
 
 
 def _utc(at) -> datetime:
     if isinstance(at, str):
         from skymesh.timebase import parse_time
+
         try:
             at = parse_time(at, field="at")
         except InputError:
@@ -194,10 +223,12 @@ def _utc(at) -> datetime:
 def _slot_start(at: datetime) -> str:
     k = (at - _SLOT_EPOCH).total_seconds() // SLOT_S
     from datetime import timedelta
+
     start = _SLOT_EPOCH + timedelta(seconds=k * SLOT_S)
     return start.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _doc_key(doc: dict) -> str:
     import json
+
     return json.dumps(doc, sort_keys=True)

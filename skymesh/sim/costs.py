@@ -26,11 +26,16 @@ def carried_terminals(loaded: LoadedScenario, capacity: dict | None = None) -> d
     if capacity is None:
         from skymesh.sim.capacity_pass import capacity_pass
         from skymesh.sim.prepare import prepare
+
         capacity, _ = capacity_pass(prepare(loaded))
     first = capacity["samples"][0] if capacity["samples"] else {}
-    n = float(first.get("subscribers", first.get("terminals", 0)))     # counts' unit
-    return {"target_mbps": capacity["target_mbps"], "carried": capacity["carried_terminals"],
-            "terminals": n, "share": capacity["carried_terminals"] / n if n else 0.0}
+    n = float(first.get("subscribers", first.get("terminals", 0)))  # counts' unit
+    return {
+        "target_mbps": capacity["target_mbps"],
+        "carried": capacity["carried_terminals"],
+        "terminals": n,
+        "share": capacity["carried_terminals"] / n if n else 0.0,
+    }
 
 
 def scenario_bill(loaded: LoadedScenario, carried: dict | None = None) -> dict:
@@ -38,16 +43,24 @@ def scenario_bill(loaded: LoadedScenario, carried: dict | None = None) -> dict:
     with ``carried`` (:func:`carried_terminals`) also per carried terminal-month."""
     c = loaded.scenario.cost
     if c is None:
-        raise InputError("this scenario has no [cost] section (see ukraine-2022 for one)",
-                         file=loaded.source, field="cost")
+        raise InputError(
+            "this scenario has no [cost] section (see ukraine-2022 for one)",
+            file=loaded.source,
+            field="cost",
+        )
     params = CostParams(c.terminal_price_usd, c.monthly_service_usd, c.replacements_per_month)
     months = sorted(c.terminals_by_month)
     series = interpolate_months(c.terminals_by_month, months[0], months[-1])
     bill = monthly_bill(series, params, start_terminals=c.start_terminals)
     rows = [dict(zip(bill, vals)) for vals in zip(*(np.asarray(v).tolist() for v in bill.values()))]
-    cs = CostScenario(name=loaded.scenario.name, params=params, anchors=c.terminals_by_month,
-                      start_terminals=c.start_terminals, periods=dict(c.periods),
-                      reported_usd=dict(c.reported_usd))
+    cs = CostScenario(
+        name=loaded.scenario.name,
+        params=params,
+        anchors=c.terminals_by_month,
+        start_terminals=c.start_terminals,
+        periods=dict(c.periods),
+        reported_usd=dict(c.reported_usd),
+    )
     periods = []
     for label, res in bill_periods(cs).items():
         b = res["bill"]
@@ -56,11 +69,18 @@ def scenario_bill(loaded: LoadedScenario, carried: dict | None = None) -> dict:
         per = None
         if carried and carried["share"] > 0 and tm > 0:
             per = res["total_usd"] / (tm * carried["share"])
-        periods.append(dict(period=label, first=c.periods[label][0], last=c.periods[label][1],
-                            total_usd=res["total_usd"], reported_usd=res["reported_usd"],
-                            ratio=res["ratio"],
-                            hardware_share=hw / res["total_usd"] if res["total_usd"] else 0.0,
-                            usd_per_carried_terminal_month=per))
+        periods.append(
+            dict(
+                period=label,
+                first=c.periods[label][0],
+                last=c.periods[label][1],
+                total_usd=res["total_usd"],
+                reported_usd=res["reported_usd"],
+                ratio=res["ratio"],
+                hardware_share=hw / res["total_usd"] if res["total_usd"] else 0.0,
+                usd_per_carried_terminal_month=per,
+            )
+        )
     assumptions = [
         f"terminal ${c.terminal_price_usd:,.0f} each, shipped new or as a replacement",
         f"service ${c.monthly_service_usd:,.0f} per terminal-month",
@@ -74,8 +94,17 @@ def scenario_bill(loaded: LoadedScenario, carried: dict | None = None) -> dict:
             f"{carried['target_mbps']:g} Mbit/s at once at every sampled slot (admission "
             "under the load-aware beam assignment); the per-carried-terminal cost spreads the "
             "bill over that share of the fleet: "
-            + "; ".join(f"{p['period']} ${p['usd_per_carried_terminal_month']:,.0f} per "
-                        "carried terminal-month" for p in periods
-                        if p["usd_per_carried_terminal_month"] is not None))
-    return dict(scenario=loaded.scenario.name, months=rows, periods=periods,
-                assumptions=assumptions, carried=carried)
+            + "; ".join(
+                f"{p['period']} ${p['usd_per_carried_terminal_month']:,.0f} per "
+                "carried terminal-month"
+                for p in periods
+                if p["usd_per_carried_terminal_month"] is not None
+            )
+        )
+    return dict(
+        scenario=loaded.scenario.name,
+        months=rows,
+        periods=periods,
+        assumptions=assumptions,
+        carried=carried,
+    )

@@ -47,8 +47,13 @@ from skymesh.constants import SPEED_OF_LIGHT_KM_S
 from skymesh.links.isl import isl_lengths_km
 from skymesh.links.visibility import visible_pairs
 from skymesh.links.windows import visible_pairs_windowed
-from skymesh.network.egress import (EgressLayout, egress_graph, egress_routes, exit_trees,
-                                    walk_to_exit)
+from skymesh.network.egress import (
+    EgressLayout,
+    egress_graph,
+    egress_routes,
+    exit_trees,
+    walk_to_exit,
+)
 from skymesh.orbits.frames import geodetic_to_ecef
 from skymesh.orbits.propagate import positions_ecef
 from skymesh.policy.rules import exit_allowed, service_active
@@ -56,8 +61,13 @@ from skymesh.sim.prepare import Prepared
 from skymesh.timebase import TimeGrid
 
 ROUTE_STEPS = 20  # steps per block-diagonal graph (keeps it in cache)
-COMPONENT_COLUMNS = ("space_propagation_ms", "fibre_ms", "access_ms", "processing_ms",
-                     "queueing_ms")
+COMPONENT_COLUMNS = (
+    "space_propagation_ms",
+    "fibre_ms",
+    "access_ms",
+    "processing_ms",
+    "queueing_ms",
+)
 
 
 def chunk_bounds(n_steps: int, chunk_steps: int) -> list[tuple[int, int]]:
@@ -84,13 +94,16 @@ def block_links(prep: Prepared, op, pos, sub_grid, with_isls: bool = True) -> di
         pos = np.where(sat_down[..., None], np.nan, pos)
     el = s.routing.min_elevation_deg
     cap = s.routing.max_gsl_range_km
-    tg, ts, tk, tr, _ = visible_pairs(pos, prep.terminal_lat, prep.terminal_lon,
-                                      min_elevation_deg=el, max_range_km=cap)
-    gg, gs, gk, gr, _ = visible_pairs(pos, prep.gateway_lat, prep.gateway_lon,
-                                      min_elevation_deg=el, max_range_km=cap)
+    tg, ts, tk, tr, _ = visible_pairs(
+        pos, prep.terminal_lat, prep.terminal_lon, min_elevation_deg=el, max_range_km=cap
+    )
+    gg, gs, gk, gr, _ = visible_pairs(
+        pos, prep.gateway_lat, prep.gateway_lon, min_elevation_deg=el, max_range_km=cap
+    )
     keep = ~gw_down[gg, gk]
-    links = dict(terminal_links=(tg, ts, tk, tr),
-                 gateway_links=(gg[keep], gs[keep], gk[keep], gr[keep]))
+    links = dict(
+        terminal_links=(tg, ts, tk, tr), gateway_links=(gg[keep], gs[keep], gk[keep], gr[keep])
+    )
     if with_isls and len(op.isl_pairs):
         lengths = isl_lengths_km(pos, op.isl_pairs, max_range_km=s.routing.max_isl_range_km)
         links["isl_pairs"] = op.isl_pairs
@@ -109,12 +122,15 @@ def route_block(prep: Prepared, op, pos, sub_grid, mode, groups, group_of, links
     if mode == "bent-pipe":
         links = {k: v for k, v in links.items() if k not in ("isl_pairs", "isl_km")}
     active = service_active(op.policy, prep.terminal_country, sub_grid)
-    exit_mask = np.stack([exit_allowed(op.policy, g, prep.gateway_country, sub_grid)
-                          for g in groups])
-    layout = EgressLayout(len(op.constellation), prep.n_terminals, len(prep.gateway_name),
-                          len(groups))
-    graph = egress_graph(layout, mode, k_steps, exit_mask=exit_mask, terminal_enabled=active,
-                         **links)
+    exit_mask = np.stack(
+        [exit_allowed(op.policy, g, prep.gateway_country, sub_grid) for g in groups]
+    )
+    layout = EgressLayout(
+        len(op.constellation), prep.n_terminals, len(prep.gateway_name), len(groups)
+    )
+    graph = egress_graph(
+        layout, mode, k_steps, exit_mask=exit_mask, terminal_enabled=active, **links
+    )
     res = egress_routes(graph, layout, group_of, k_steps)
     res["active"] = active.T
     return res
@@ -136,7 +152,7 @@ def _propagation_chunk(prep: Prepared, start: int, stop: int) -> pa.Table:
         pos_all = positions_ecef(op.constellation, grid, serving_only=True)
         for b0 in range(0, len(grid), ROUTE_STEPS):
             sub = grid.subset(slice(b0, b0 + ROUTE_STEPS))
-            pos = pos_all[:, b0:b0 + ROUTE_STEPS]
+            pos = pos_all[:, b0 : b0 + ROUTE_STEPS]
             links = block_links(prep, op, pos, sub, with_isls=s.routing.mode != "bent-pipe")
             main = route_block(prep, op, pos, sub, s.routing.mode, groups, group_of, links)
             bent = None
@@ -147,11 +163,15 @@ def _propagation_chunk(prep: Prepared, start: int, stop: int) -> pa.Table:
 
 
 def _wants_bent_pipe(s) -> bool:
-    return (s.routing.compare_bent_pipe and s.routing.mode != "bent-pipe"
-            and "bent_pipe" in s.metrics.wanted)
+    return (
+        s.routing.compare_bent_pipe
+        and s.routing.mode != "bent-pipe"
+        and "bent_pipe" in s.metrics.wanted
+    )
 
 
 # --------------------------------------------------------------------------- slots model
+
 
 def _segments(slot: np.ndarray, target_steps: int) -> list[tuple[int, int]]:
     """Ranges of whole slots of about ``target_steps`` steps (at least one slot each)."""
@@ -175,16 +195,25 @@ class _Ground:
         self.gw_xyz = np.atleast_2d(geodetic_to_ecef(prep.gateway_lat, prep.gateway_lon, 0.0))
         self.countries, self.cidx = np.unique(prep.terminal_country, return_inverse=True)
         self.pops = prep.pops
-        self.fibre_ms = (np.zeros(len(prep.gateway_name)) if prep.gateway_fibre_ms is None
-                         else np.asarray(prep.gateway_fibre_ms, dtype=float))
+        self.fibre_ms = (
+            np.zeros(len(prep.gateway_name))
+            if prep.gateway_fibre_ms is None
+            else np.asarray(prep.gateway_fibre_ms, dtype=float)
+        )
         if self.pops is not None:
             from skymesh.ground.pops import great_circle_km
-            d = great_circle_km(prep.terminal_lat[:, None], prep.terminal_lon[:, None],
-                                self.pops.lat_deg[None, :], self.pops.lon_deg[None, :])
+
+            d = great_circle_km(
+                prep.terminal_lat[:, None],
+                prep.terminal_lon[:, None],
+                self.pops.lat_deg[None, :],
+                self.pops.lon_deg[None, :],
+            )
             same = prep.terminal_country[:, None] == self.pops.country_iso2[None, :]
             # Own-country PoPs first, nearest first; then the others, nearest first.
-            self.pop_order = np.lexsort((np.broadcast_to(np.arange(len(self.pops)), d.shape),
-                                         d, ~same), axis=1)
+            self.pop_order = np.lexsort(
+                (np.broadcast_to(np.arange(len(self.pops)), d.shape), d, ~same), axis=1
+            )
 
 
 def _exit_groups(prep: Prepared, op, ground: _Ground, sub: TimeGrid, gw_down):
@@ -192,22 +221,25 @@ def _exit_groups(prep: Prepared, op, ground: _Ground, sub: TimeGrid, gw_down):
     group_pop (n,) PoP index or -1)``."""
     K = len(sub)
     W = len(prep.gateway_name)
-    gw_ok = np.stack([exit_allowed(op.policy, c, prep.gateway_country, sub)
-                      for c in ground.countries])                      # (C, W, K)
+    gw_ok = np.stack(
+        [exit_allowed(op.policy, c, prep.gateway_country, sub) for c in ground.countries]
+    )  # (C, W, K)
     if ground.pops is None:
         group_of = np.broadcast_to(ground.cidx[:, None], (prep.n_terminals, K)).copy()
         return group_of, gw_ok, np.full(len(ground.countries), -1)
     pops = ground.pops
     P = len(pops)
     home = np.asarray(prep.gateway_pop)
-    usable_gw = gw_ok & ~gw_down[None]                                  # (C, W, K)
+    usable_gw = gw_ok & ~gw_down[None]  # (C, W, K)
     homed = np.zeros((P, W), dtype=bool)
     homed[home, np.arange(W)] = True
     has_gw = np.einsum("pw,cwk->cpk", homed.astype(np.int32), usable_gw.astype(np.int32)) > 0
-    pop_ok = np.stack([exit_allowed(op.policy, c, pops.country_iso2, sub)
-                       for c in ground.countries]) & has_gw             # (C, P, K)
-    ok_sorted = pop_ok[ground.cidx[:, None], ground.pop_order]          # (G, P, K)
-    first = np.argmax(ok_sorted, axis=1)                                # (G, K)
+    pop_ok = (
+        np.stack([exit_allowed(op.policy, c, pops.country_iso2, sub) for c in ground.countries])
+        & has_gw
+    )  # (C, P, K)
+    ok_sorted = pop_ok[ground.cidx[:, None], ground.pop_order]  # (G, P, K)
+    first = np.argmax(ok_sorted, axis=1)  # (G, K)
     any_ok = ok_sorted.any(axis=1)
     pop_of = np.where(any_ok, np.take_along_axis(ground.pop_order, first, axis=1), -1)
     key = np.where(any_ok, ground.cidx[:, None] * P + pop_of, -1)
@@ -234,8 +266,10 @@ def _isl_lookup(pairs: np.ndarray, n_sat: int):
     def lookup(a, b):
         q = np.asarray(a, dtype=np.int64) * n_sat + np.asarray(b, dtype=np.int64)
         pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
-        return np.where((keys[pos] == q) & (np.asarray(b) >= 0) & (np.asarray(a) >= 0),
-                        idx[pos], -1)
+        return np.where(
+            (keys[pos] == q) & (np.asarray(b) >= 0) & (np.asarray(a) >= 0), idx[pos], -1
+        )
+
     return lookup
 
 
@@ -247,6 +281,7 @@ def _member(keys: np.ndarray):
             return np.zeros(np.shape(q), dtype=bool)
         pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
         return keys[pos] == q
+
     return test
 
 
@@ -256,20 +291,26 @@ def _segment_links(prep: Prepared, op, pos, sub: TimeGrid) -> dict:
     el_min = s.routing.min_elevation_deg
     _, isl_down, gw_down = _down_masks(prep, op, sub.offsets_s)
     cap = s.routing.max_gsl_range_km
-    term = visible_pairs_windowed(pos, prep.terminal_lat, prep.terminal_lon,
-                                  min_elevation_deg=el_min, max_range_km=cap)
-    gg, gs, gk, gr, _ = visible_pairs_windowed(pos, prep.gateway_lat, prep.gateway_lon,
-                                               min_elevation_deg=el_min, max_range_km=cap)
+    term = visible_pairs_windowed(
+        pos, prep.terminal_lat, prep.terminal_lon, min_elevation_deg=el_min, max_range_km=cap
+    )
+    gg, gs, gk, gr, _ = visible_pairs_windowed(
+        pos, prep.gateway_lat, prep.gateway_lon, min_elevation_deg=el_min, max_range_km=cap
+    )
     keep = ~gw_down[gg, gk]
     isl_km = None
     if len(op.isl_pairs) and (s.routing.mode != "bent-pipe"):
-        isl_km = np.where(isl_down, np.nan, isl_lengths_km(
-            pos, op.isl_pairs, max_range_km=s.routing.max_isl_range_km))
+        isl_km = np.where(
+            isl_down,
+            np.nan,
+            isl_lengths_km(pos, op.isl_pairs, max_range_km=s.routing.max_isl_range_km),
+        )
     return dict(terminal=term, gateway=(gg[keep], gs[keep], gk[keep], gr[keep]), isl_km=isl_km)
 
 
-def _slots_segment(prep: Prepared, op, ground: _Ground, pos, pos_next, sub: TimeGrid, slot,
-                   mode: str, vis, newness):
+def _slots_segment(
+    prep: Prepared, op, ground: _Ground, pos, pos_next, sub: TimeGrid, slot, mode: str, vis, newness
+):
     """Serving satellites, held paths and their delays for one block of whole slots."""
     s = prep.scenario
     G, K = prep.n_terminals, pos.shape[1]
@@ -279,15 +320,22 @@ def _slots_segment(prep: Prepared, op, ground: _Ground, pos, pos_next, sub: Time
     tg, ts, tk, tr, tel = vis["terminal"]
     gw_links = vis["gateway"]
     isl_km = vis["isl_km"] if mode != "bent-pipe" else None
-    active = service_active(op.policy, prep.terminal_country, sub)     # (G, K)
+    active = service_active(op.policy, prep.terminal_country, sub)  # (G, K)
     group_of, exit_mask, _ = _exit_groups(prep, op, ground, sub, gw_down)
     n_groups = exit_mask.shape[0]
     layout = EgressLayout(N, G, W, max(n_groups, 1))
     if n_groups == 0:
         exit_mask = np.zeros((1, W, K), dtype=bool)
-    graph = egress_graph(layout, mode, K, isl_pairs=op.isl_pairs if isl_km is not None else None,
-                         isl_km=isl_km, gateway_links=gw_links, exit_mask=exit_mask,
-                         exit_delay_s=ground.fibre_ms / 2e3)
+    graph = egress_graph(
+        layout,
+        mode,
+        K,
+        isl_pairs=op.isl_pairs if isl_km is not None else None,
+        isl_km=isl_km,
+        gateway_links=gw_links,
+        exit_mask=exit_mask,
+        exit_delay_s=ground.fibre_ms / 2e3,
+    )
     dist, pred = exit_trees(graph, layout, K)
     # Usable candidates: in view, terminal served by the policy, a route from the satellite.
     grp = group_of[tg, tk]
@@ -298,13 +346,16 @@ def _slots_segment(prep: Prepared, op, ground: _Ground, pos, pos_next, sub: Time
     policy = s.access.serving
     if policy == "operator":
         pole = sv.poleward_of_pairs(pos, prep.terminal_lat, prep.terminal_lon, cg, cs, ck)
-        score = sv.selection_score(policy, elevation_deg=cel, poleward=pole,
-                                   newness=newness[cs])
+        score = sv.selection_score(policy, elevation_deg=cel, poleward=pole, newness=newness[cs])
     elif policy == "highest-elevation":
         score = sv.selection_score(policy, elevation_deg=cel)
     elif policy == "longest-visibility":
-        score = sv.selection_score(policy, remaining_s=sv.remaining_visibility_s(
-            pos[cs, ck], pos_next[cs, ck], 1.0, ground.term_xyz[cg], el_min))
+        score = sv.selection_score(
+            policy,
+            remaining_s=sv.remaining_visibility_s(
+                pos[cs, ck], pos_next[cs, ck], 1.0, ground.term_xyz[cg], el_min
+            ),
+        )
     else:
         score = sv.selection_score(policy, delay_s=cr / SPEED_OF_LIGHT_KM_S + cd)
     # The path that goes with the best candidate of every (terminal, step).
@@ -316,7 +367,7 @@ def _slots_segment(prep: Prepared, op, ground: _Ground, pos, pos_next, sub: Time
     gw_link = _member((gw_links[0] * N + gw_links[1]) * K + gw_links[2])
 
     def hold_ok(gi, dec, chosen, steps):
-        p = path[gi, dec]                                               # (A, L)
+        p = path[gi, dec]  # (A, L)
         w = gateway[gi, dec]
         okk = np.ones(steps.shape, dtype=bool)
         if isl_km is not None:
@@ -326,8 +377,9 @@ def _slots_segment(prep: Prepared, op, ground: _Ground, pos, pos_next, sub: Time
                 has = b >= 0
                 if not has.any():
                     break
-                link_ok = (np.isfinite(isl_km[np.maximum(idx, 0)[:, None], steps])
-                           & (idx >= 0)[:, None])
+                link_ok = (
+                    np.isfinite(isl_km[np.maximum(idx, 0)[:, None], steps]) & (idx >= 0)[:, None]
+                )
                 okk &= ~has[:, None] | link_ok
         last = p[np.arange(len(p)), np.maximum(n_path[gi, dec] - 1, 0)]
         okk &= gw_link((w[:, None] * N + last[:, None]) * K + steps)
@@ -335,12 +387,13 @@ def _slots_segment(prep: Prepared, op, ground: _Ground, pos, pos_next, sub: Time
         okk &= (g_now >= 0) & exit_mask[np.maximum(g_now, 0), np.maximum(w, 0)[:, None], steps]
         return okk
 
-    serving, handover, forced, decided = sv.choose_serving(G, K, cg, cs, ck, score, slot,
-                                                           hold_ok=hold_ok, best=best)
+    serving, handover, forced, decided = sv.choose_serving(
+        G, K, cg, cs, ck, score, slot, hold_ok=hold_ok, best=best
+    )
     served = serving >= 0
     dec = np.where(served, decided, 0)
     gi = np.broadcast_to(np.arange(G)[:, None], (G, K))
-    hp = path[gi, dec]                                                  # (G, K, L)
+    hp = path[gi, dec]  # (G, K, L)
     hw = np.where(served, gateway[gi, dec], -1)
     hn = np.where(served, n_path[gi, dec], 0)
     # Delay of the held path at each step, from the geometry of that step.
@@ -355,21 +408,30 @@ def _slots_segment(prep: Prepared, op, ground: _Ground, pos, pos_next, sub: Time
         seg = np.linalg.norm(pos[np.maximum(a, 0), kk] - pos[np.maximum(b, 0), kk], axis=-1)
         isl_total += np.where(has, seg, 0.0)
     last = np.take_along_axis(hp, np.maximum(hn - 1, 0)[..., None], axis=2)[..., 0]
-    down_km = np.linalg.norm(pos[np.maximum(last, 0), kk]
-                             - ground.gw_xyz[np.maximum(hw, 0)], axis=-1)
-    space_ms = np.where(served, 2e3 * (up_km + isl_total + down_km) / SPEED_OF_LIGHT_KM_S,
-                        np.nan)
+    down_km = np.linalg.norm(
+        pos[np.maximum(last, 0), kk] - ground.gw_xyz[np.maximum(hw, 0)], axis=-1
+    )
+    space_ms = np.where(served, 2e3 * (up_km + isl_total + down_km) / SPEED_OF_LIGHT_KM_S, np.nan)
     pop = np.full((G, K), -1)
     if ground.pops is not None:
         pop = np.where(served, np.asarray(prep.gateway_pop)[np.maximum(hw, 0)], -1)
     replanned = served & (decided == np.arange(K)[None, :]) & ~sv.slot_starts(slot)[None, :]
-    return dict(serving=np.where(served, serving, -1), handover=handover, forced=forced,
-                replanned=replanned,
-                served=served, gateway=hw, pop=pop, space_ms=space_ms,
-                fibre_ms=np.where(served, ground.fibre_ms[np.maximum(hw, 0)], np.nan),
-                user_rtt_ms=np.where(served, 2e3 * up_km / SPEED_OF_LIGHT_KM_S, np.nan),
-                sat_hops=hn, isl_hops=np.maximum(hn - 1, 0), active=active,
-                decided=np.where(served, decided, -1))
+    return dict(
+        serving=np.where(served, serving, -1),
+        handover=handover,
+        forced=forced,
+        replanned=replanned,
+        served=served,
+        gateway=hw,
+        pop=pop,
+        space_ms=space_ms,
+        fibre_ms=np.where(served, ground.fibre_ms[np.maximum(hw, 0)], np.nan),
+        user_rtt_ms=np.where(served, 2e3 * up_km / SPEED_OF_LIGHT_KM_S, np.nan),
+        sat_hops=hn,
+        isl_hops=np.maximum(hn - 1, 0),
+        active=active,
+        decided=np.where(served, decided, -1),
+    )
 
 
 def _slots_chunk(prep: Prepared, start: int, stop: int) -> pa.Table:
@@ -383,16 +445,15 @@ def _slots_chunk(prep: Prepared, start: int, stop: int) -> pa.Table:
     per_slot = max(1, int(round(SLOT_S / step_s)))
     target = max(ROUTE_STEPS, per_slot)
     ground = _Ground(prep)
-    el_min = s.routing.min_elevation_deg
     want_bp = _wants_bent_pipe(s)
     parts = []
     for op in prep.operators:
         pos_all = positions_ecef(op.constellation, grid, serving_only=True)
         pos_next_all = None
         if s.access.serving == "longest-visibility":
-            pos_next_all = positions_ecef(op.constellation,
-                                          TimeGrid(grid.start, grid.offsets_s + 1.0),
-                                          serving_only=True)
+            pos_next_all = positions_ecef(
+                op.constellation, TimeGrid(grid.start, grid.offsets_s + 1.0), serving_only=True
+            )
         newness = sv.satellite_newness(op.constellation)
         prev_serving = {}
         for a, b in _segments(slot, target):
@@ -402,11 +463,24 @@ def _slots_chunk(prep: Prepared, start: int, stop: int) -> pa.Table:
             sat_down, _, _ = _down_masks(prep, op, sub.offsets_s)
             vis_pos = np.where(sat_down[..., None], np.nan, pos) if sat_down.any() else pos
             vis = _segment_links(prep, op, vis_pos, sub)
-            res = {"main": _slots_segment(prep, op, ground, vis_pos, pos_next, sub, slot[a:b],
-                                          s.routing.mode, vis, newness)}
+            res = {
+                "main": _slots_segment(
+                    prep,
+                    op,
+                    ground,
+                    vis_pos,
+                    pos_next,
+                    sub,
+                    slot[a:b],
+                    s.routing.mode,
+                    vis,
+                    newness,
+                )
+            }
             if want_bp:
-                res["bent"] = _slots_segment(prep, op, ground, vis_pos, pos_next, sub,
-                                             slot[a:b], "bent-pipe", vis, newness)
+                res["bent"] = _slots_segment(
+                    prep, op, ground, vis_pos, pos_next, sub, slot[a:b], "bent-pipe", vis, newness
+                )
             for name, r in res.items():
                 # A handover at the block's first step compares with the block before.
                 before = prev_serving.get(name)
@@ -418,19 +492,36 @@ def _slots_chunk(prep: Prepared, start: int, stop: int) -> pa.Table:
             if lead + b <= start:
                 continue
             sel = slice(keep0, b - a)
-            parts.append(_slot_rows(prep, op.label, lead + a + keep0, sub.subset(sel),
-                                    {k: {n: (v[:, sel] if isinstance(v, np.ndarray)
-                                             and v.ndim == 2 else v)
-                                         for n, v in r.items()} for k, r in res.items()}))
+            parts.append(
+                _slot_rows(
+                    prep,
+                    op.label,
+                    lead + a + keep0,
+                    sub.subset(sel),
+                    {
+                        k: {
+                            n: (v[:, sel] if isinstance(v, np.ndarray) and v.ndim == 2 else v)
+                            for n, v in r.items()
+                        }
+                        for k, r in res.items()
+                    },
+                )
+            )
     return pa.concat_tables(parts)
 
 
 def _components(seg: dict, load: float) -> dict:
     """RTT components of held paths; PoP processing counts even without PoPs (the gateway
     site is then the PoP: traffic still meets a router and NAT before the internet)."""
-    return access_components_ms(seg["isl_hops"], load, space_propagation_ms=seg["space_ms"],
-                                fibre_ms=seg["fibre_ms"], user_link_rtt_ms=seg["user_rtt_ms"],
-                                gateway=True, pop=True)
+    return access_components_ms(
+        seg["isl_hops"],
+        load,
+        space_propagation_ms=seg["space_ms"],
+        fibre_ms=seg["fibre_ms"],
+        user_link_rtt_ms=seg["user_rtt_ms"],
+        gateway=True,
+        pop=True,
+    )
 
 
 def _name_column(names: np.ndarray, idx: np.ndarray):
@@ -444,7 +535,10 @@ def _slot_rows(prep: Prepared, label: str, k0: int, sub_grid, res: dict) -> pa.T
     main = res["main"]
     n_term = prep.n_terminals
     k_steps = len(sub_grid)
-    T = lambda a: np.asarray(a).T.ravel()                               # (G, K) -> rows
+
+    def T(a):  # (G, K) -> rows
+        return np.asarray(a).T.ravel()
+
     step = np.repeat(np.arange(k0, k0 + k_steps), n_term)
     term = np.tile(np.arange(n_term), k_steps)
     start_ms = np.datetime64(prep.grid.start.replace(tzinfo=None), "ms")
@@ -472,20 +566,22 @@ def _slot_rows(prep: Prepared, label: str, k0: int, sub_grid, res: dict) -> pa.T
     }
     for c in COMPONENT_COLUMNS:
         cols[c] = pa.array(T(comp[c]), mask=~served)
-    cols.update({
-        "gateway": _name_column(prep.gateway_name, gw),
-        "gateway_country": pa.array(gw_country, mask=~served).dictionary_encode(),
-        "pop": _name_column(pop_names, pop_idx),
-        "pop_country": pa.array(pop_country, mask=~served).dictionary_encode(),
-        "serving_satellite": pa.array(T(main["serving"]).astype(np.int32), mask=~served),
-        "handover": pa.array(T(main["handover"])),
-        "forced_handover": pa.array(T(main["forced"])),
-        "replanned": pa.array(T(main["replanned"])),
-        "sat_hops": pa.array(T(main["sat_hops"]).astype(np.int16), mask=~served),
-        "isl_hops": pa.array(T(main["isl_hops"]).astype(np.int16), mask=~served),
-        "exit_in_own_country": pa.array(served & (pop_country == country)),
-        "gateway_in_own_country": pa.array(served & (gw_country == country)),
-    })
+    cols.update(
+        {
+            "gateway": _name_column(prep.gateway_name, gw),
+            "gateway_country": pa.array(gw_country, mask=~served).dictionary_encode(),
+            "pop": _name_column(pop_names, pop_idx),
+            "pop_country": pa.array(pop_country, mask=~served).dictionary_encode(),
+            "serving_satellite": pa.array(T(main["serving"]).astype(np.int32), mask=~served),
+            "handover": pa.array(T(main["handover"])),
+            "forced_handover": pa.array(T(main["forced"])),
+            "replanned": pa.array(T(main["replanned"])),
+            "sat_hops": pa.array(T(main["sat_hops"]).astype(np.int16), mask=~served),
+            "isl_hops": pa.array(T(main["isl_hops"]).astype(np.int16), mask=~served),
+            "exit_in_own_country": pa.array(served & (pop_country == country)),
+            "gateway_in_own_country": pa.array(served & (gw_country == country)),
+        }
+    )
     if "bent" in res:
         bent = res["bent"]
         bserved = T(bent["served"])
@@ -497,6 +593,7 @@ def _slot_rows(prep: Prepared, label: str, k0: int, sub_grid, res: dict) -> pa.T
 
 
 # --------------------------------------------------------------------------- propagation rows
+
 
 def _gateway_column(prep: Prepared, gw: np.ndarray):
     return _name_column(prep.gateway_name, gw)

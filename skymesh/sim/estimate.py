@@ -116,15 +116,17 @@ class JobEstimate:
         """One phrase: the job's size and its estimated memory, disk and time."""
         disk = f", {human_bytes(self.disk_bytes)} of disk" if self.disk_bytes else ""
         chunks = f" in {self.chunks:,} chunks" if self.chunks > 1 else ""
-        return (f"{self.steps:,} steps x {self.satellites:,} satellites x "
-                f"{self.ground_points:,} ground points{chunks}: about "
-                f"{human_bytes(self.memory_bytes)} of memory{disk} and "
-                f"{human_seconds(self.seconds)}")
+        return (
+            f"{self.steps:,} steps x {self.satellites:,} satellites x "
+            f"{self.ground_points:,} ground points{chunks}: about "
+            f"{human_bytes(self.memory_bytes)} of memory{disk} and "
+            f"{human_seconds(self.seconds)}"
+        )
 
 
 def human_bytes(n: float) -> str:
     """``n`` bytes as KiB/MiB/GiB/TiB with three significant figures."""
-    for unit, size in (("TiB", 2 ** 40), ("GiB", 2 ** 30), ("MiB", 2 ** 20), ("KiB", 2 ** 10)):
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n >= size:
             return f"{n / size:,.3g} {unit}" if n / size < 1000 else f"{n / size:,.0f} {unit}"
     return f"{n:.0f} B"
@@ -148,18 +150,30 @@ def n_steps(duration_s: float, step_s: float) -> int:
     return int(np.floor(duration_s / step_s + 1e-9)) + 1
 
 
-def estimate_path_series(steps: int, n_sats: int, n_endpoints: int, n_pairs: int = 1, *,
-                         what: str = "this job", to_disk: bool = False) -> JobEstimate:
+def estimate_path_series(
+    steps: int,
+    n_sats: int,
+    n_endpoints: int,
+    n_pairs: int = 1,
+    *,
+    what: str = "this job",
+    to_disk: bool = False,
+) -> JobEstimate:
     """Cost of :func:`skymesh.network.over_time.path_series` (``latency``, ``plot rtt``)."""
     from skymesh.network.over_time import _CHUNK_ELEMENTS
+
     chunk = max(1, min(steps, _CHUNK_ELEMENTS // max(1, n_sats)))
-    memory = (8.0 * steps + POSITION_BYTES * chunk * n_sats
-              + LINK_BYTES * ROUTE_BLOCK_STEPS * n_sats * n_endpoints
-              + LATENCY_ROW_BYTES * steps * n_pairs)
+    memory = (
+        8.0 * steps
+        + POSITION_BYTES * chunk * n_sats
+        + LINK_BYTES * ROUTE_BLOCK_STEPS * n_sats * n_endpoints
+        + LATENCY_ROW_BYTES * steps * n_pairs
+    )
     disk = LATENCY_DISK_BYTES_PER_ROW * steps * n_pairs if to_disk else 0.0
     seconds = LATENCY_S_PER_SAT_STEP * steps * n_sats * n_pairs
-    return JobEstimate(what, steps, n_sats, n_endpoints, memory, disk, seconds,
-                       chunks=math.ceil(steps / chunk))
+    return JobEstimate(
+        what, steps, n_sats, n_endpoints, memory, disk, seconds, chunks=math.ceil(steps / chunk)
+    )
 
 
 def _count_ground(loaded) -> tuple[int, int]:
@@ -175,10 +189,12 @@ def _count_ground(loaded) -> tuple[int, int]:
             terminals += group.largest
         else:
             from skymesh.ground.places import load_hypatia_cities
+
             terminals += len(load_hypatia_cities(loaded.resolve(group.file))[1])
     gateways = len(s.gateways)
     if s.gateways_file:
         from skymesh.ground.gateways import load_gateways
+
         gateways += len(load_gateways(loaded.resolve(s.gateways_file)))
     return terminals, gateways
 
@@ -203,7 +219,7 @@ def _tle_altitudes_km(path) -> np.ndarray:
             if line.startswith("2 ") and len(line) >= 63:
                 try:
                     n = float(line[52:63]) * 2.0 * np.pi / 86400.0
-                    alts.append((mu / n ** 2) ** (1.0 / 3.0) - 6378.137)
+                    alts.append((mu / n**2) ** (1.0 / 3.0) - 6378.137)
                 except (ValueError, ZeroDivisionError):
                     alts.append(TLE_ALTITUDE_KM)
     return np.asarray(alts, dtype=float)
@@ -212,12 +228,15 @@ def _tle_altitudes_km(path) -> np.ndarray:
 def _sats(loaded, preset, file) -> np.ndarray:
     """Altitude (km) of every satellite of a constellation, without building it."""
     from skymesh.orbits.presets import TLE_PRESETS, WALKER_PRESETS
+
     key = preset.lower() if preset is not None else None
     if key in WALKER_PRESETS:
-        return np.concatenate([np.full(sh.size, sh.altitude_km)
-                               for sh in WALKER_PRESETS[key]["shells"]])
+        return np.concatenate(
+            [np.full(sh.size, sh.altitude_km) for sh in WALKER_PRESETS[key]["shells"]]
+        )
     if key in TLE_PRESETS:
         from skymesh.orbits.snapshots import newest_snapshot
+
         return _tle_altitudes_km(newest_snapshot(TLE_PRESETS[key]["group"]))
     return _tle_altitudes_km(loaded.resolve(file))
 
@@ -240,6 +259,7 @@ def estimate_run(loaded) -> JobEstimate:
     terminals, gateways = _count_ground(loaded)
     routing = s.study == "routing"
     from skymesh.sim.run import default_chunk_steps
+
     pairs = terminals * (terminals - 1) // 2
     rows_per_step = pairs if routing else terminals * len(sats)
     chunk = s.output.chunk_steps or default_chunk_steps(rows_per_step, max(sats))
@@ -248,33 +268,48 @@ def estimate_run(loaded) -> JobEstimate:
     block = min(chunk, ROUTE_BLOCK_STEPS)
     ground = terminals + gateways
     big = max(sats)
-    memory = (8.0 * steps + POSITION_BYTES * chunk * big
-              + LINK_BYTES * block * in_view * ground
-              + (ROUTING_ROW_MEMORY_BYTES if routing else EGRESS_ROW_MEMORY_BYTES)
-              * chunk * rows_per_step)
+    memory = (
+        8.0 * steps
+        + POSITION_BYTES * chunk * big
+        + LINK_BYTES * block * in_view * ground
+        + (ROUTING_ROW_MEMORY_BYTES if routing else EGRESS_ROW_MEMORY_BYTES) * chunk * rows_per_step
+    )
     if routing:
         memory += 16.0 * block * terminals * (big + terminals)
     if routing:
-        disk = steps * (ROUTING_DISK_BYTES_PER_PAIR_STEP * pairs
-                        + ROUTING_DISK_BYTES_PER_NODE_SOURCE_STEP * big * terminals)
+        disk = steps * (
+            ROUTING_DISK_BYTES_PER_PAIR_STEP * pairs
+            + ROUTING_DISK_BYTES_PER_NODE_SOURCE_STEP * big * terminals
+        )
         seconds = ROUTING_S_PER_SAT_SOURCE_STEP * steps * big * terminals
         parts = 2 * chunks
     else:
         disk = EGRESS_DISK_BYTES_PER_ROW * steps * rows_per_step
-        seconds = steps * sum(EGRESS_S_PER_SAT_STEP * n + EGRESS_S_PER_TERMINAL_STEP * terminals
-                              + EGRESS_S_PER_TERMINAL2_STEP * terminals ** 2 for n in sats)
+        seconds = steps * sum(
+            EGRESS_S_PER_SAT_STEP * n
+            + EGRESS_S_PER_TERMINAL_STEP * terminals
+            + EGRESS_S_PER_TERMINAL2_STEP * terminals**2
+            for n in sats
+        )
         if s.capacity is not None and "capacity" in s.metrics.wanted:
             seconds += CAPACITY_S_PER_TERMINAL_SAMPLE * terminals * s.capacity.samples
         parts = chunks
     disk += PART_OVERHEAD_BYTES * parts
-    return JobEstimate(f"run {s.name}", steps, sum(sats), ground, memory, disk,
-                       seconds + FIXED_S, chunks=chunks)
+    return JobEstimate(
+        f"run {s.name}", steps, sum(sats), ground, memory, disk, seconds + FIXED_S, chunks=chunks
+    )
 
 
 def estimate_sweep(loaded_runs) -> JobEstimate:
     """Cost of a sweep: the runs one after another (memory of the largest, disk and time summed)."""
     each = [estimate_run(x) for x in loaded_runs]
-    return JobEstimate(f"sweep of {len(each)} runs", sum(e.steps for e in each),
-                       max(e.satellites for e in each), max(e.ground_points for e in each),
-                       max(e.memory_bytes for e in each), sum(e.disk_bytes for e in each),
-                       sum(e.seconds for e in each), chunks=sum(e.chunks for e in each))
+    return JobEstimate(
+        f"sweep of {len(each)} runs",
+        sum(e.steps for e in each),
+        max(e.satellites for e in each),
+        max(e.ground_points for e in each),
+        max(e.memory_bytes for e in each),
+        sum(e.disk_bytes for e in each),
+        sum(e.seconds for e in each),
+        chunks=sum(e.chunks for e in each),
+    )

@@ -101,6 +101,7 @@ def _terminals(loaded: LoadedScenario):
             base = group.name or f"group{i}"
         elif group.largest is not None or group.file is not None:
             from skymesh.ground.places import largest_places, load_hypatia_cities
+
             if group.file is not None:
                 _, place_names, la, lo, _ = load_hypatia_cities(loaded.resolve(group.file))
                 cc = country_of(la, lo)
@@ -112,16 +113,19 @@ def _terminals(loaded: LoadedScenario):
             country.append(np.asarray(cc, dtype="<U2"))
             continue
         else:
-            la, lo = sample_points(group.country, group.count, weight=group.placement,
-                                   seed=int(np.random.SeedSequence([s.seed, i]).generate_state(1)[0]))
+            la, lo = sample_points(
+                group.country,
+                group.count,
+                weight=group.placement,
+                seed=int(np.random.SeedSequence([s.seed, i]).generate_state(1)[0]),
+            )
             cc = np.full(len(la), group.country)
             base = group.name or group.country
         names += [base if len(la) == 1 else f"{base}-{k}" for k in range(len(la))]
         lat.append(la)
         lon.append(lo)
         country.append(np.asarray(cc, dtype="<U2"))
-    return (np.asarray(names), np.concatenate(lat), np.concatenate(lon),
-            np.concatenate(country))
+    return (np.asarray(names), np.concatenate(lat), np.concatenate(lon), np.concatenate(country))
 
 
 def _gateways(loaded: LoadedScenario):
@@ -133,6 +137,7 @@ def _gateways(loaded: LoadedScenario):
     cap = [g.capacity_gbps if g.capacity_gbps is not None else np.nan for g in s.gateways]
     if s.gateways_file:
         from skymesh.ground.gateways import load_gateways
+
         gw = load_gateways(loaded.resolve(s.gateways_file))
         name += list(gw.name)
         lat += list(gw.lat_deg)
@@ -141,17 +146,27 @@ def _gateways(loaded: LoadedScenario):
         cap += list(gw.capacity_gbps)
     if len(set(name)) != len(name):
         dup = sorted({n for n in name if name.count(n) > 1})
-        raise InputError(f"gateway names must be unique; repeated: {', '.join(dup[:5])}",
-                         file=loaded.source, field="gateways")
-    return (np.asarray(name), np.asarray(lat, float), np.asarray(lon, float),
-            np.asarray(country, dtype="<U2"), np.asarray(cap, float))
+        raise InputError(
+            f"gateway names must be unique; repeated: {', '.join(dup[:5])}",
+            file=loaded.source,
+            field="gateways",
+        )
+    return (
+        np.asarray(name),
+        np.asarray(lat, float),
+        np.asarray(lon, float),
+        np.asarray(country, dtype="<U2"),
+        np.asarray(cap, float),
+    )
 
 
 def _failures(loaded: LoadedScenario, const: Constellation, isl_pairs, gateway_name, grid):
     s = loaded.scenario
     out = []
     for i, f in enumerate(s.failures):
-        n = {"satellites": len(const), "isls": len(isl_pairs), "gateways": len(gateway_name)}[f.kind]
+        n = {"satellites": len(const), "isls": len(isl_pairs), "gateways": len(gateway_name)}[
+            f.kind
+        ]
         if f.fraction is not None:
             rng = np.random.default_rng([s.seed, f.seed, i])
             k = int(round(f.fraction * n))
@@ -159,18 +174,27 @@ def _failures(loaded: LoadedScenario, const: Constellation, isl_pairs, gateway_n
         elif f.ids is not None:
             index = np.asarray(f.ids, dtype=int)
             if len(index) and (index.min() < 0 or index.max() >= n):
-                raise InputError(f"failure ids must be within 0..{n - 1} for {f.kind}",
-                                 file=loaded.source, field=f"failures.{i}.ids")
+                raise InputError(
+                    f"failure ids must be within 0..{n - 1} for {f.kind}",
+                    file=loaded.source,
+                    field=f"failures.{i}.ids",
+                )
         else:
             pool = const.sat_names if f.kind == "satellites" else gateway_name
             if f.kind == "isls":
-                raise InputError("ISL failures take 'fraction' or 'ids', not names",
-                                 file=loaded.source, field=f"failures.{i}.names")
+                raise InputError(
+                    "ISL failures take 'fraction' or 'ids', not names",
+                    file=loaded.source,
+                    field=f"failures.{i}.names",
+                )
             lookup = {str(v): j for j, v in enumerate(pool)}
             missing = [v for v in f.names if v not in lookup]
             if missing:
-                raise InputError(f"unknown {f.kind[:-1]} name(s): {', '.join(missing[:5])}",
-                                 file=loaded.source, field=f"failures.{i}.names")
+                raise InputError(
+                    f"unknown {f.kind[:-1]} name(s): {', '.join(missing[:5])}",
+                    file=loaded.source,
+                    field=f"failures.{i}.names",
+                )
             index = np.asarray([lookup[v] for v in f.names], dtype=int)
         start = -np.inf if f.start is None else (f.start - grid.start).total_seconds()
         end = np.inf if f.until is None else (f.until - grid.start).total_seconds()
@@ -186,17 +210,24 @@ def _pops(loaded: LoadedScenario, g_name, g_lat, g_lon, g_country, notes):
     none either, each gateway is its own PoP with a zero fibre leg (said in the notes).
     """
     from skymesh.ground.pops import fibre_rtt_ms, home_gateways, load_pops, pops_from_records
+
     s = loaded.scenario
     parts = []
     if s.pops:
-        parts.append(pops_from_records([p.model_dump(exclude_none=True, exclude={"place"})
-                                        for p in s.pops], file=loaded.source))
+        parts.append(
+            pops_from_records(
+                [p.model_dump(exclude_none=True, exclude={"place"}) for p in s.pops],
+                file=loaded.source,
+            )
+        )
     if s.pops_file:
         parts.append(load_pops(loaded.resolve(s.pops_file)))
     origin = "the scenario"
     if not parts and s.gateways_file:
         import warnings
+
         from skymesh.ground.gateways import load_gateways
+
         path = loaded.resolve(s.gateways_file)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
@@ -212,14 +243,19 @@ def _pops(loaded: LoadedScenario, g_name, g_lat, g_lon, g_country, notes):
     pops = parts[0]
     if len(parts) > 1:
         from skymesh.ground.pops import Pops
-        pops = Pops(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in Pops._ARRAYS},
-                    source=pops.source)
-    home = home_gateways(g_lat, g_lon, g_country, pops, dict(s.pop_overrides), gw_name=g_name,
-                         file=loaded.source)
+
+        pops = Pops(
+            **{k: np.concatenate([getattr(p, k) for p in parts]) for k in Pops._ARRAYS},
+            source=pops.source,
+        )
+    home = home_gateways(
+        g_lat, g_lon, g_country, pops, dict(s.pop_overrides), gw_name=g_name, file=loaded.source
+    )
     fibre = fibre_rtt_ms(g_lat, g_lon, pops.lat_deg[home], pops.lon_deg[home])
-    notes.append(f"{len(pops)} PoPs from {origin}; gateways homed to the nearest PoP in "
-                 "their country, else the nearest" + (" (with overrides)" if s.pop_overrides
-                                                      else ""))
+    notes.append(
+        f"{len(pops)} PoPs from {origin}; gateways homed to the nearest PoP in "
+        "their country, else the nearest" + (" (with overrides)" if s.pop_overrides else "")
+    )
     return pops, home, np.asarray(fibre, dtype=float)
 
 
@@ -237,32 +273,60 @@ def prepare(loaded: LoadedScenario) -> Prepared:
     if const.is_tle:
         days = abs((grid.start - const.epoch).total_seconds()) / 86400
         if days >= STALE_TLE_DAYS:
-            notes.append(f"warning: the run starts {days:.0f} days from the TLE epoch "
-                         f"({const.epoch:%Y-%m-%d}); SGP4 positions that far out are "
-                         "not an ephemeris, only a plausible geometry")
+            notes.append(
+                f"warning: the run starts {days:.0f} days from the TLE epoch "
+                f"({const.epoch:%Y-%m-%d}); SGP4 positions that far out are "
+                "not an ephemeris, only a plausible geometry"
+            )
     t_name, t_lat, t_lon, t_country = _terminals(loaded)
     g_name, g_lat, g_lon, g_country, g_cap = _gateways(loaded)
-    pops, g_pop, g_fibre = (_pops(loaded, g_name, g_lat, g_lon, g_country, notes)
-                            if s.study == "egress" else (None, None, np.zeros(len(g_name))))
+    pops, g_pop, g_fibre = (
+        _pops(loaded, g_name, g_lat, g_lon, g_country, notes)
+        if s.study == "egress"
+        else (None, None, np.zeros(len(g_name)))
+    )
     if s.routing.mode == "bent-pipe" and not s.routing.compare_bent_pipe:
         isl_pairs = np.empty((0, 2), int)
     elif c.isls is not None:
         from skymesh.links.isl_file import load_isl_file
+
         isl_pairs = load_isl_file(loaded.resolve(c.isls), const.sat_names)
         notes.append(f"{len(isl_pairs):,} ISLs from {c.isls} (instead of the +Grid)")
     else:
         isl_pairs = plus_grid_pairs(const)
-    operators = [Operator("primary", const, isl_pairs, loaded.policy,
-                          _failures(loaded, const, isl_pairs, g_name, grid))]
+    operators = [
+        Operator(
+            "primary",
+            const,
+            isl_pairs,
+            loaded.policy,
+            _failures(loaded, const, isl_pairs, g_name, grid),
+        )
+    ]
     if s.second_operator is not None:
         so = s.second_operator
         const2 = _constellation(loaded, so.preset, so.file, False, False, notes)
-        policy2 = loaded.policy if so.apply_policy else replace(
-            Policy(), censoring=loaded.policy.censoring)
+        policy2 = (
+            loaded.policy
+            if so.apply_policy
+            else replace(Policy(), censoring=loaded.policy.censoring)
+        )
         operators.append(Operator(so.label, const2, plus_grid_pairs(const2), policy2, ()))
-    return Prepared(loaded=loaded, grid=grid, operators=tuple(operators),
-                    terminal_name=t_name, terminal_lat=t_lat, terminal_lon=t_lon,
-                    terminal_country=t_country, gateway_name=g_name, gateway_lat=g_lat,
-                    gateway_lon=g_lon, gateway_country=g_country, gateway_capacity_gbps=g_cap,
-                    pops=pops, gateway_pop=g_pop, gateway_fibre_ms=g_fibre,
-                    notes=tuple(notes))
+    return Prepared(
+        loaded=loaded,
+        grid=grid,
+        operators=tuple(operators),
+        terminal_name=t_name,
+        terminal_lat=t_lat,
+        terminal_lon=t_lon,
+        terminal_country=t_country,
+        gateway_name=g_name,
+        gateway_lat=g_lat,
+        gateway_lon=g_lon,
+        gateway_country=g_country,
+        gateway_capacity_gbps=g_cap,
+        pops=pops,
+        gateway_pop=g_pop,
+        gateway_fibre_ms=g_fibre,
+        notes=tuple(notes),
+    )

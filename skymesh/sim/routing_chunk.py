@@ -42,31 +42,41 @@ def compute_routing_chunk(prep: Prepared, start: int, stop: int) -> dict:
             pos_all = np.where(down[..., None], np.nan, pos_all)
     mode = s.routing.mode
     relays = mode != "isl" and len(prep.gateway_name) > 0
-    layout = NodeLayout(len(op.constellation), prep.n_terminals,
-                        len(prep.gateway_name) if relays else 0)
+    layout = NodeLayout(
+        len(op.constellation), prep.n_terminals, len(prep.gateway_name) if relays else 0
+    )
     el = s.routing.min_elevation_deg
     iu, ju = np.triu_indices(prep.n_terminals, 1)
     rtt_parts, fs_parts = [], []
     prev = None
     for b0 in range(0, len(grid), VIS_BLOCK):
-        pos = pos_all[:, b0:b0 + VIS_BLOCK]
+        pos = pos_all[:, b0 : b0 + VIS_BLOCK]
         k_steps = pos.shape[1]
-        vg, vs, vk, vr, _ = visible_pairs_windowed(pos, prep.terminal_lat, prep.terminal_lon,
-                                                   min_elevation_deg=el,
-                                                   max_range_km=s.routing.max_gsl_range_km)
+        vg, vs, vk, vr, _ = visible_pairs_windowed(
+            pos,
+            prep.terminal_lat,
+            prep.terminal_lon,
+            min_elevation_deg=el,
+            max_range_km=s.routing.max_gsl_range_km,
+        )
         v_cut = np.searchsorted(vk, np.arange(k_steps + 1))
         if relays:
             rg, rs, rk, rr, _ = visible_pairs_windowed(
-                pos, prep.gateway_lat, prep.gateway_lon, min_elevation_deg=el,
-                max_range_km=s.routing.max_gsl_range_km)
+                pos,
+                prep.gateway_lat,
+                prep.gateway_lon,
+                min_elevation_deg=el,
+                max_range_km=s.routing.max_gsl_range_km,
+            )
             r_cut = np.searchsorted(rk, np.arange(k_steps + 1))
         isl = None
         if mode != "bent-pipe" and len(op.isl_pairs):
             isl = isl_lengths_km(pos, op.isl_pairs, max_range_km=s.routing.max_isl_range_km)
             for f in op.failures:
                 if f.kind == "isls":
-                    isl = np.where(f.mask(len(op.isl_pairs),
-                                          grid.offsets_s[b0:b0 + k_steps]), np.nan, isl)
+                    isl = np.where(
+                        f.mask(len(op.isl_pairs), grid.offsets_s[b0 : b0 + k_steps]), np.nan, isl
+                    )
         for k in range(k_steps):
             step = first + b0 + k
             a, b = v_cut[k], v_cut[k + 1]
@@ -80,22 +90,30 @@ def compute_routing_chunk(prep: Prepared, start: int, stop: int) -> dict:
             rtt, next_hop = routing_state(graph, layout)
             if step >= start:
                 vals = rtt[iu, ju].astype(np.float32)
-                rtt_parts.append(pa.table({
-                    "step": pa.array(np.full(len(iu), step, np.int32)),
-                    "src": pa.array(iu.astype(np.int32)),
-                    "dst": pa.array(ju.astype(np.int32)),
-                    "rtt_ms": pa.array(vals, mask=~np.isfinite(vals)),
-                }))
-                if prev is None:            # the run's first step: the whole table
+                rtt_parts.append(
+                    pa.table(
+                        {
+                            "step": pa.array(np.full(len(iu), step, np.int32)),
+                            "src": pa.array(iu.astype(np.int32)),
+                            "dst": pa.array(ju.astype(np.int32)),
+                            "rtt_ms": pa.array(vals, mask=~np.isfinite(vals)),
+                        }
+                    )
+                )
+                if prev is None:  # the run's first step: the whole table
                     node, dst = np.nonzero(np.ones_like(next_hop, dtype=bool))
                 else:
                     node, dst = np.nonzero(next_hop != prev)
-                fs_parts.append(pa.table({
-                    "step": pa.array(np.full(len(node), step, np.int32)),
-                    "node": pa.array(node.astype(np.int32)),
-                    "dst": pa.array(dst.astype(np.int32)),
-                    "next_hop": pa.array(next_hop[node, dst].astype(np.int32)),
-                }))
+                fs_parts.append(
+                    pa.table(
+                        {
+                            "step": pa.array(np.full(len(node), step, np.int32)),
+                            "node": pa.array(node.astype(np.int32)),
+                            "dst": pa.array(dst.astype(np.int32)),
+                            "next_hop": pa.array(next_hop[node, dst].astype(np.int32)),
+                        }
+                    )
+                )
             prev = next_hop
     return {"rtt": pa.concat_tables(rtt_parts), "fstate_changes": pa.concat_tables(fs_parts)}
 
@@ -104,12 +122,13 @@ def summarize_routing(folder, prep) -> tuple[dict, dict]:
     """Streamed summary of a routing study's ``rtt.parquet`` and ``fstate_changes.parquet``."""
     from skymesh.sim.results import iter_batches
     from skymesh.sim.stats import Histogram
+
     hist = Histogram()
     n_pairs = prep.n_terminals * (prep.n_terminals - 1) // 2
     n_steps = len(prep.grid)
     pair_min = np.full(n_pairs, np.inf)
     pair_max = np.full(n_pairs, -np.inf)
-    pair_sum = np.zeros(n_pairs, np.int64)   # in 1e-6 ms: exact, so chunking cannot change it
+    pair_sum = np.zeros(n_pairs, np.int64)  # in 1e-6 ms: exact, so chunking cannot change it
     pair_n = np.zeros(n_pairs)
     rows = 0
     e = prep.n_terminals
@@ -130,27 +149,47 @@ def summarize_routing(folder, prep) -> tuple[dict, dict]:
         changes += np.bincount(batch.column("step").to_numpy(), minlength=n_steps)
     s = prep.scenario
     iu, ju = np.triu_indices(e, 1)
-    pairs = pa.table({"src": pa.array(prep.terminal_name[iu]),
-                      "dst": pa.array(prep.terminal_name[ju]),
-                      "reachable_fraction": pa.array(pair_n / max(n_steps, 1)),
-                      "rtt_ms_min": pa.array(pair_min, mask=pair_n == 0),
-                      "rtt_ms_mean": pa.array(pair_sum / 1e6 / np.maximum(pair_n, 1),
-                                              mask=pair_n == 0),
-                      "rtt_ms_max": pa.array(pair_max, mask=pair_n == 0)})
+    pairs = pa.table(
+        {
+            "src": pa.array(prep.terminal_name[iu]),
+            "dst": pa.array(prep.terminal_name[ju]),
+            "reachable_fraction": pa.array(pair_n / max(n_steps, 1)),
+            "rtt_ms_min": pa.array(pair_min, mask=pair_n == 0),
+            "rtt_ms_mean": pa.array(pair_sum / 1e6 / np.maximum(pair_n, 1), mask=pair_n == 0),
+            "rtt_ms_max": pa.array(pair_max, mask=pair_n == 0),
+        }
+    )
     summary = dict(
-        scenario=s.name, description=s.description, study="routing",
+        scenario=s.name,
+        description=s.description,
+        study="routing",
         start_utc=prep.grid.start.isoformat().replace("+00:00", "Z"),
-        duration_s=s.time.duration_s, step_s=s.time.step_s, steps=n_steps, mode=s.routing.mode,
-        ground_points=prep.n_terminals, pairs=n_pairs,
+        duration_s=s.time.duration_s,
+        step_s=s.time.step_s,
+        steps=n_steps,
+        mode=s.routing.mode,
+        ground_points=prep.n_terminals,
+        pairs=n_pairs,
         constellation=prep.operators[0].constellation.name,
         satellites=len(prep.operators[0].constellation),
-        rtt_ms=dict(hist.percentiles((50, 95, 99)), mean=hist.mean(),
-                    min=hist.lo if hist.n else None, max=hist.hi if hist.n else None),
+        rtt_ms=dict(
+            hist.percentiles((50, 95, 99)),
+            mean=hist.mean(),
+            min=hist.lo if hist.n else None,
+            max=hist.hi if hist.n else None,
+        ),
         reachable_fraction=hist.n / max(rows, 1),
-        fstate_entries=int((prep.n_terminals + len(prep.operators[0].constellation)
-                            + (len(prep.gateway_name) if s.routing.mode != "isl" else 0))
-                           * prep.n_terminals),
-        fstate_changes_per_step=dict(mean=float(changes[1:].mean()) if n_steps > 1 else 0.0,
-                                     max=int(changes[1:].max()) if n_steps > 1 else 0),
+        fstate_entries=int(
+            (
+                prep.n_terminals
+                + len(prep.operators[0].constellation)
+                + (len(prep.gateway_name) if s.routing.mode != "isl" else 0)
+            )
+            * prep.n_terminals
+        ),
+        fstate_changes_per_step=dict(
+            mean=float(changes[1:].mean()) if n_steps > 1 else 0.0,
+            max=int(changes[1:].max()) if n_steps > 1 else 0,
+        ),
     )
     return summary, dict(pairs=pairs, histogram=hist)

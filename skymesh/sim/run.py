@@ -50,8 +50,14 @@ import pyarrow.parquet as pq
 
 from skymesh import __version__
 from skymesh.errors import InputError, SkyMeshError
-from skymesh.files import (atomic_path, check_out_folder, file_sha256, folder_lock,
-                           write_error, write_text_atomic)
+from skymesh.files import (
+    atomic_path,
+    check_out_folder,
+    file_sha256,
+    folder_lock,
+    write_error,
+    write_text_atomic,
+)
 from skymesh.sim.scenario import LoadedScenario
 
 DEFAULT_CHUNK_TERMINAL_STEPS = 200_000
@@ -63,6 +69,7 @@ _PREPARED: dict = {}
 def _prepared(loaded: LoadedScenario):
     """``prepare(loaded)``, cached per process (Dask workers reuse it across chunks)."""
     from skymesh.sim.prepare import prepare
+
     key = loaded.sha256
     if key not in _PREPARED:
         _PREPARED.clear()
@@ -75,8 +82,10 @@ def _chunk_task(loaded: LoadedScenario, start: int, stop: int) -> dict:
     prep = _prepared(loaded)
     if loaded.scenario.study == "routing":
         from skymesh.sim.routing_chunk import compute_routing_chunk
+
         return compute_routing_chunk(prep, start, stop)
     from skymesh.sim.egress_chunk import compute_chunk
+
     return {"timeseries": compute_chunk(prep, start, stop)}
 
 
@@ -92,15 +101,22 @@ so a run with few terminals does not propagate tens of thousands of steps at onc
 
 def default_chunk_steps(rows_per_step: int, n_sats: int) -> int:
     """Steps per chunk when the scenario sets none: ~200,000 rows, ~100 MB of positions."""
-    return max(1, min(DEFAULT_CHUNK_TERMINAL_STEPS // max(1, rows_per_step),
-                      CHUNK_SAT_STEPS // max(1, n_sats)))
+    return max(
+        1,
+        min(
+            DEFAULT_CHUNK_TERMINAL_STEPS // max(1, rows_per_step), CHUNK_SAT_STEPS // max(1, n_sats)
+        ),
+    )
 
 
-def plan_chunks(loaded: LoadedScenario, n_steps: int, n_terminals: int,
-                n_sats: int = 0) -> list[tuple[int, int]]:
+def plan_chunks(
+    loaded: LoadedScenario, n_steps: int, n_terminals: int, n_sats: int = 0
+) -> list[tuple[int, int]]:
     from skymesh.sim.egress_chunk import chunk_bounds
-    rows_per_step = (n_terminals * (n_terminals - 1) // 2 if loaded.scenario.study == "routing"
-                     else n_terminals)
+
+    rows_per_step = (
+        n_terminals * (n_terminals - 1) // 2 if loaded.scenario.study == "routing" else n_terminals
+    )
     steps = loaded.scenario.output.chunk_steps or default_chunk_steps(rows_per_step, n_sats)
     return chunk_bounds(n_steps, steps)
 
@@ -137,7 +153,8 @@ def _write_parts(out: Path, index: int, tables: dict) -> dict:
         with atomic_path(final) as tmp:
             pq.write_table(table, tmp, compression="zstd")
             records[_part_key(name, index)] = dict(
-                bytes=tmp.stat().st_size, rows=table.num_rows, sha256=file_sha256(tmp))
+                bytes=tmp.stat().st_size, rows=table.num_rows, sha256=file_sha256(tmp)
+            )
     return records
 
 
@@ -163,8 +180,10 @@ def _part_problem(path: Path, record: dict | None) -> str | None:
     return None
 
 
-_LEFTOVER = re.compile(r"^\.(part-\d+\.parquet|run\.json|summary\.json|report\.md|"
-                       r"scenario\.toml|capacity\.parquet|pairs\.parquet)\..+")
+_LEFTOVER = re.compile(
+    r"^\.(part-\d+\.parquet|run\.json|summary\.json|report\.md|"
+    r"scenario\.toml|capacity\.parquet|pairs\.parquet)\..+"
+)
 
 
 def _remove_leftovers(out: Path, names) -> None:
@@ -183,17 +202,23 @@ def _check_replaceable(out: Path) -> None:
     cwd = Path.cwd().resolve()
     protected = {Path(target.anchor), Path.home().resolve(), cwd}
     if target in protected or target in cwd.parents:
-        raise InputError(f"--out {out}: refusing to replace this folder with --force "
-                         "(it is /, the home folder, the current folder or one of its parents)")
+        raise InputError(
+            f"--out {out}: refusing to replace this folder with --force "
+            "(it is /, the home folder, the current folder or one of its parents)"
+        )
     manifest = target / "run.json"
     try:
         state = json.loads(manifest.read_text()) if manifest.is_file() else None
     except (OSError, ValueError):
         state = None
-    if not (isinstance(state, dict)
-            and all(k in state for k in ("skymesh_version", "scenario_sha256", "seed"))):
-        raise InputError(f"--out {out}: refusing to replace a non-empty folder that SkyMesh "
-                         "did not create (no SkyMesh run.json manifest); choose another --out")
+    if not (
+        isinstance(state, dict)
+        and all(k in state for k in ("skymesh_version", "scenario_sha256", "seed"))
+    ):
+        raise InputError(
+            f"--out {out}: refusing to replace a non-empty folder that SkyMesh "
+            "did not create (no SkyMesh run.json manifest); choose another --out"
+        )
 
 
 def check_results_folder(out: Path, loaded: LoadedScenario, *, force, resume) -> dict | None:
@@ -210,17 +235,23 @@ def check_results_folder(out: Path, loaded: LoadedScenario, *, force, resume) ->
                 if not isinstance(state, dict) or not isinstance(state.get("chunks"), list):
                     raise ValueError("not a run manifest")
             except (OSError, ValueError) as exc:
-                raise SkyMeshError(f"{out / 'run.json'}: unreadable ({exc}); cannot resume, "
-                                   "start again with --force") from None
+                raise SkyMeshError(
+                    f"{out / 'run.json'}: unreadable ({exc}); cannot resume, "
+                    "start again with --force"
+                ) from None
             if state.get("scenario_sha256") != loaded.sha256:
-                raise SkyMeshError(f"{out}: the scenario changed since this run started "
-                                   "(its hash differs); start a new run or pass --force")
+                raise SkyMeshError(
+                    f"{out}: the scenario changed since this run started "
+                    "(its hash differs); start a new run or pass --force"
+                )
             if state.get("finished"):
                 raise SkyMeshError(f"{out}: this run already finished; nothing to resume")
             return state
         if not force:
-            raise SkyMeshError(f"{out}: results folder exists; pass --force to replace it "
-                               "or --resume to continue an interrupted run")
+            raise SkyMeshError(
+                f"{out}: results folder exists; pass --force to replace it "
+                "or --resume to continue an interrupted run"
+            )
         _check_replaceable(out)
     elif resume:
         raise SkyMeshError(f"{out}: nothing to resume (no such results folder)")
@@ -242,11 +273,19 @@ def _open_results(out: Path, loaded: LoadedScenario, overrides, chunks, *, force
     except OSError as exc:
         raise write_error(out, exc) from None
     write_text_atomic(out / "scenario.toml", loaded.text)
-    state = dict(skymesh_version=__version__, scenario=loaded.scenario.name,
-                 scenario_source=loaded.source, scenario_sha256=loaded.sha256,
-                 seed=loaded.scenario.seed, overrides=overrides or {},
-                 chunks=[list(c) for c in chunks], done=[], parts={},
-                 started_utc=datetime.now(timezone.utc).isoformat(), finished=False)
+    state = dict(
+        skymesh_version=__version__,
+        scenario=loaded.scenario.name,
+        scenario_source=loaded.source,
+        scenario_sha256=loaded.sha256,
+        seed=loaded.scenario.seed,
+        overrides=overrides or {},
+        chunks=[list(c) for c in chunks],
+        done=[],
+        parts={},
+        started_utc=datetime.now(timezone.utc).isoformat(),
+        finished=False,
+    )
     _write_json_atomic(run_json, state)
     return state
 
@@ -256,27 +295,44 @@ def _client(scheduler: str, workers: int | None = None):
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise SkyMeshError("the Dask schedulers need dask.distributed: "
-                           "pip install 'dask[distributed]'") from None
+        raise SkyMeshError(
+            "the Dask schedulers need dask.distributed: pip install 'dask[distributed]'"
+        ) from None
     if scheduler == "processes":
         # one numba thread per worker process: the workers already fill the cores
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, dashboard_address=None,
-                               env={"NUMBA_NUM_THREADS": "1"})
+        cluster = LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            env={"NUMBA_NUM_THREADS": "1"},
+        )
         return Client(cluster), cluster
     if scheduler.startswith(("tcp://", "tls://", "ws://", "wss://")):
         try:
             return Client(scheduler, timeout="10s"), None
         except OSError as exc:
             raise SkyMeshError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-    raise InputError(f"unknown scheduler '{scheduler}': use sync, processes or tcp://host:port",
-                     field="scheduler")
+    raise InputError(
+        f"unknown scheduler '{scheduler}': use sync, processes or tcp://host:port",
+        field="scheduler",
+    )
 
 
-def run_scenario(loaded: LoadedScenario, out, *, overrides=None, force: bool = False,
-                 resume: bool = False, scheduler: str = "sync", client=None,
-                 workers: int | None = None, progress=None,
-                 stop_after: int | None = None, log=None) -> dict:
+def run_scenario(
+    loaded: LoadedScenario,
+    out,
+    *,
+    overrides=None,
+    force: bool = False,
+    resume: bool = False,
+    scheduler: str = "sync",
+    client=None,
+    workers: int | None = None,
+    progress=None,
+    stop_after: int | None = None,
+    log=None,
+) -> dict:
     """Run ``loaded`` into the results folder ``out``; return the summary.
 
     Parameters
@@ -299,16 +355,42 @@ def run_scenario(loaded: LoadedScenario, out, *, overrides=None, force: bool = F
     # last file written, and the checks are made again under it.
     check_results_folder(out, loaded, force=force, resume=resume)
     with folder_lock(out):
-        return _run_locked(loaded, out, overrides=overrides, force=force, resume=resume,
-                           scheduler=scheduler, client=client, workers=workers,
-                           progress=progress, stop_after=stop_after, log=log)
+        return _run_locked(
+            loaded,
+            out,
+            overrides=overrides,
+            force=force,
+            resume=resume,
+            scheduler=scheduler,
+            client=client,
+            workers=workers,
+            progress=progress,
+            stop_after=stop_after,
+            log=log,
+        )
 
 
-def _run_locked(loaded, out: Path, *, overrides, force, resume, scheduler, client, workers,
-                progress, stop_after, log) -> dict:
+def _run_locked(
+    loaded,
+    out: Path,
+    *,
+    overrides,
+    force,
+    resume,
+    scheduler,
+    client,
+    workers,
+    progress,
+    stop_after,
+    log,
+) -> dict:
     prep = _prepared(loaded)
-    chunks = plan_chunks(loaded, len(prep.grid), prep.n_terminals * len(prep.operators),
-                         max(len(op.constellation) for op in prep.operators))
+    chunks = plan_chunks(
+        loaded,
+        len(prep.grid),
+        prep.n_terminals * len(prep.operators),
+        max(len(op.constellation) for op in prep.operators),
+    )
     state = _open_results(out, loaded, overrides, chunks, force=force, resume=resume)
     chunks = [tuple(c) for c in state["chunks"]]
     names = outputs_of(loaded)
@@ -316,8 +398,10 @@ def _run_locked(loaded, out: Path, *, overrides, force, resume, scheduler, clien
     _remove_leftovers(out, names)
     done = set()
     for i in sorted(set(state["done"])):
-        problems = [(key, _part_problem(out / key, parts.get(key)))
-                    for key in (_part_key(n, i) for n in names)]
+        problems = [
+            (key, _part_problem(out / key, parts.get(key)))
+            for key in (_part_key(n, i) for n in names)
+        ]
         bad = [(key, why) for key, why in problems if why is not None]
         for key, why in bad:
             log(f"resume: {out / key}: {why}; recomputing chunk {i}")
@@ -331,8 +415,9 @@ def _run_locked(loaded, out: Path, *, overrides, force, resume, scheduler, clien
 
     def report():
         if progress:
-            progress(len(done), len(chunks), sum(chunks[i][1] - chunks[i][0] for i in done),
-                     total_steps)
+            progress(
+                len(done), len(chunks), sum(chunks[i][1] - chunks[i][0] for i in done), total_steps
+            )
 
     report()
 
@@ -354,9 +439,9 @@ def _run_locked(loaded, out: Path, *, overrides, force, resume, scheduler, clien
             client, own = _client(scheduler, workers)
         try:
             from dask.distributed import as_completed
+
             remote = client.scatter(loaded, broadcast=True)
-            futures = {client.submit(_chunk_task, remote, *chunks[i], pure=False): i
-                       for i in todo}
+            futures = {client.submit(_chunk_task, remote, *chunks[i], pure=False): i for i in todo}
             for fut in as_completed(futures):
                 # Take the result and let the future go, so workers free it at once.
                 finished_chunk(futures.pop(fut), fut.result())
@@ -371,12 +456,22 @@ def _run_locked(loaded, out: Path, *, overrides, force, resume, scheduler, clien
         summary = _routing_summary(out, loaded, prep)
     else:
         summary = _egress_summary(out, loaded, prep)
-    summary["run"] = {k: state[k] for k in ("skymesh_version", "scenario", "scenario_source",
-                                            "scenario_sha256", "seed", "overrides")}
+    summary["run"] = {
+        k: state[k]
+        for k in (
+            "skymesh_version",
+            "scenario",
+            "scenario_source",
+            "scenario_sha256",
+            "seed",
+            "overrides",
+        )
+    }
     summary["run"]["chunks"] = len(chunks)
     summary["notes"] = list(prep.notes) + summary.get("notes", [])
     _write_json_atomic(out / "summary.json", summary)
     from skymesh.report.markdown import write_report, write_routing_report
+
     if loaded.scenario.study == "routing":
         write_routing_report(out, summary, loaded)
     else:
@@ -390,22 +485,29 @@ def _run_locked(loaded, out: Path, *, overrides, force, resume, scheduler, clien
 def _egress_summary(out: Path, loaded, prep) -> dict:
     """Summary of an egress run, with capacity, cost and figures when the scenario wants them."""
     from skymesh.sim.summary import summarize_run
+
     summary, series = summarize_run(out / "timeseries.parquet", prep)
     summary["notes"] = []
     wanted = loaded.scenario.metrics.wanted
     if loaded.scenario.capacity is not None and "capacity" in wanted:
         from skymesh.sim.capacity_pass import capacity_pass
+
         summary["capacity"], cap_table = capacity_pass(prep)
         write_parquet_atomic(cap_table, out / "capacity.parquet")
     if loaded.scenario.cost is not None and "cost" in wanted:
         from skymesh.sim.costs import carried_terminals, scenario_bill
-        bill = scenario_bill(loaded, carried_terminals(loaded, summary["capacity"])
-                             if "capacity" in summary else None)
-        summary["cost"] = dict(periods=bill["periods"], assumptions=bill["assumptions"],
-                               markdown=_cost_markdown(bill))
+
+        bill = scenario_bill(
+            loaded,
+            carried_terminals(loaded, summary["capacity"]) if "capacity" in summary else None,
+        )
+        summary["cost"] = dict(
+            periods=bill["periods"], assumptions=bill["assumptions"], markdown=_cost_markdown(bill)
+        )
     if "figures" in wanted:
         try:
             from skymesh.report.pictures import run_figures
+
             summary["figures"] = run_figures(out, prep, series)
         except Exception as exc:  # a figure must never lose a finished run's numbers
             summary["notes"].append(f"figures not drawn: {exc}")
@@ -414,11 +516,13 @@ def _egress_summary(out: Path, loaded, prep) -> dict:
 
 def _routing_summary(out: Path, loaded, prep) -> dict:
     from skymesh.sim.routing_chunk import summarize_routing
+
     summary, extra = summarize_routing(out, prep)
     write_parquet_atomic(extra["pairs"], out / "pairs.parquet")
     if "figures" in loaded.scenario.metrics.wanted:
         try:
             from skymesh.report.pictures import routing_figures
+
             summary["figures"] = routing_figures(out, prep, extra)
         except Exception as exc:  # a figure must never lose a finished run's numbers
             summary.setdefault("notes", []).append(f"figures not drawn: {exc}")
@@ -426,12 +530,16 @@ def _routing_summary(out: Path, loaded, prep) -> dict:
 
 
 def _cost_markdown(bill: dict) -> list[str]:
-    lines = ["| period | months | modelled | reported | ratio | hardware share |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| period | months | modelled | reported | ratio | hardware share |",
+        "|---|---|---|---|---|---|",
+    ]
     for p in bill["periods"]:
         rep = "n/a" if p["reported_usd"] is None else f"${p['reported_usd'] / 1e6:,.0f}M"
         ratio = "n/a" if p["ratio"] is None else f"{p['ratio']:.2f}"
-        lines.append(f"| {p['period']} | {p['first']}..{p['last']} | "
-                     f"${p['total_usd'] / 1e6:,.1f}M | {rep} | {ratio} | "
-                     f"{100 * p['hardware_share']:.0f} % |")
+        lines.append(
+            f"| {p['period']} | {p['first']}..{p['last']} | "
+            f"${p['total_usd'] / 1e6:,.1f}M | {rep} | {ratio} | "
+            f"{100 * p['hardware_share']:.0f} % |"
+        )
     return lines + [""] + [f"- {a}" for a in bill["assumptions"]]

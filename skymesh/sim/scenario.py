@@ -114,12 +114,14 @@ def _time(value):
             return parse_time(value)
         except InputError as exc:
             raise ValueError(exc.message) from None
-    raise ValueError(f"expected a time (TOML datetime or ISO 8601 string), "
-                     f"got {type(value).__name__}")
+    raise ValueError(
+        f"expected a time (TOML datetime or ISO 8601 string), got {type(value).__name__}"
+    )
 
 
 def _iso2(value):
     from skymesh.ground.places import is_iso2
+
     if not isinstance(value, str):
         raise ValueError(f"expected an ISO 3166-1 alpha-2 code, got {type(value).__name__}")
     code = value.strip().upper()
@@ -137,9 +139,10 @@ def _list_as_tuple(value):
     return tuple(value) if isinstance(value, list) else value
 
 
-LatLon = Annotated[tuple[Annotated[float, Field(ge=-90, le=90)],
-                         Annotated[float, Field(ge=-180, le=180)]],
-                   BeforeValidator(_list_as_tuple)]
+LatLon = Annotated[
+    tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)]],
+    BeforeValidator(_list_as_tuple),
+]
 """A ``[lat, lon]`` pair (deg), lat in [-90, 90] and lon in [-180, 180]."""
 
 MIN_STEP_S = 1e-3
@@ -154,8 +157,9 @@ MAX_SEED = 2**63 - 1
 class _Strict(BaseModel):
     # strict: no silent coercion ("3600" is not a number, true is not a count); an int is
     # still accepted for a float field, and NaN / infinity are refused everywhere.
-    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True,
-                              frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, populate_by_name=True, frozen=True, allow_inf_nan=False
+    )
 
 
 class ConstellationSpec(_Strict):
@@ -171,9 +175,11 @@ class ConstellationSpec(_Strict):
             raise ValueError("give exactly one of 'preset' or 'file'")
         if self.preset is not None:
             from skymesh.orbits.presets import preset_names
+
             if self.preset.lower() not in preset_names():
-                raise ValueError(f"unknown preset '{self.preset}'; presets: "
-                                 f"{', '.join(preset_names())}")
+                raise ValueError(
+                    f"unknown preset '{self.preset}'; presets: {', '.join(preset_names())}"
+                )
         return self
 
 
@@ -191,8 +197,10 @@ class TimeSpec(_Strict):
     @model_validator(mode="after")
     def _not_empty(self):
         if self.step_s > self.duration_s:
-            raise ValueError(f"the time range is empty: step {self.step_s} s is longer than "
-                             f"duration {self.duration_s} s")
+            raise ValueError(
+                f"the time range is empty: step {self.step_s} s is longer than "
+                f"duration {self.duration_s} s"
+            )
         return self
 
 
@@ -207,8 +215,11 @@ class RoutingSpec(_Strict):
     @classmethod
     def _range_rule_mask(cls, data):
         # Hypatia's rule replaces the mask: without an explicit mask it is 0 deg.
-        if isinstance(data, dict) and data.get("max_gsl_range_km") is not None \
-                and "min_elevation_deg" not in data:
+        if (
+            isinstance(data, dict)
+            and data.get("max_gsl_range_km") is not None
+            and "min_elevation_deg" not in data
+        ):
             data = dict(data, min_elevation_deg=0.0)
         return data
 
@@ -229,8 +240,10 @@ class TerminalGroup(_Strict):
     def _one_kind(self):
         kinds = sum(x is not None for x in (self.points, self.count, self.largest, self.file))
         if kinds != 1:
-            raise ValueError("give one of: 'country' with 'count', 'points', 'largest' (the N "
-                             "most populous places) or 'file' (a Hypatia city list)")
+            raise ValueError(
+                "give one of: 'country' with 'count', 'points', 'largest' (the N "
+                "most populous places) or 'file' (a Hypatia city list)"
+            )
         if self.count is not None and self.country is None:
             raise ValueError("'count' needs a 'country' to place terminals in")
         for lat, lon in self.points or ():
@@ -268,8 +281,9 @@ class AccessSpec(_Strict):
     """
 
     model: Literal["slots", "propagation"] = "slots"
-    serving: Literal["operator", "highest-elevation", "longest-visibility",
-                     "nearest-to-gateway"] = "operator"
+    serving: Literal[
+        "operator", "highest-elevation", "longest-visibility", "nearest-to-gateway"
+    ] = "operator"
     load: float = Field(0.0, ge=0, lt=1)
 
 
@@ -292,8 +306,10 @@ class FailureSpec(_Strict):
         return self
 
 
-LatLonBox = Annotated[tuple[float, float, float, float],
-                     BeforeValidator(lambda v: tuple(v) if isinstance(v, list) else v)]
+LatLonBox = Annotated[
+    tuple[float, float, float, float],
+    BeforeValidator(lambda v: tuple(v) if isinstance(v, list) else v),
+]
 """``[lat_min, lon_min, lat_max, lon_max]`` (deg); lon_min > lon_max crosses 180 deg."""
 
 
@@ -313,8 +329,9 @@ class RainSpec(_Strict):
         if self.box is not None:
             la0, lo0, la1, lo1 = self.box
             if not (-90 <= la0 < la1 <= 90 and -180 <= lo0 <= 180 and -180 <= lo1 <= 180):
-                raise ValueError("box is [lat_min, lon_min, lat_max, lon_max] in degrees with "
-                                 "lat_min < lat_max")
+                raise ValueError(
+                    "box is [lat_min, lon_min, lat_max, lon_max] in degrees with lat_min < lat_max"
+                )
         if self.start and self.until and self.until <= self.start:
             raise ValueError("'until' must be after 'from'")
         return self
@@ -417,8 +434,10 @@ class Scenario(_Strict):
     @model_validator(mode="after")
     def _has_gateways(self):
         if self.study == "egress" and not self.gateways and self.gateways_file is None:
-            raise ValueError("an egress study needs gateways: list [[gateways]] or set "
-                             "gateways_file (or set study = \"routing\")")
+            raise ValueError(
+                "an egress study needs gateways: list [[gateways]] or set "
+                'gateways_file (or set study = "routing")'
+            )
         return self
 
 
@@ -459,26 +478,33 @@ def apply_overrides(data: dict, overrides: dict) -> dict:
     empty part (``time..step_s``) is an ``InputError`` naming the key.
     """
     import copy
+
     out = copy.deepcopy(data)
     for dotted, value in (overrides or {}).items():
         parts = str(dotted).split(".")
         if not all(p.strip() for p in parts):
-            raise InputError(f"cannot set '{dotted}': a dotted key needs a name between "
-                             "every two dots, e.g. time.duration_s", field=dotted)
+            raise InputError(
+                f"cannot set '{dotted}': a dotted key needs a name between "
+                "every two dots, e.g. time.duration_s",
+                field=dotted,
+            )
         node = out
         for i, part in enumerate(parts):
             where = ".".join(parts[:i]) or "the scenario"
             if isinstance(node, list):
                 if not (part.isascii() and part.isdigit()) or int(part) >= len(node):
-                    raise InputError(f"cannot set '{dotted}': '{where}' is a list of "
-                                     f"{len(node)}; '{part}' is not an index 0..{len(node) - 1}",
-                                     field=dotted)
+                    raise InputError(
+                        f"cannot set '{dotted}': '{where}' is a list of "
+                        f"{len(node)}; '{part}' is not an index 0..{len(node) - 1}",
+                        field=dotted,
+                    )
                 key = int(part)
             elif isinstance(node, dict):
                 key = part
             else:
-                raise InputError(f"cannot set '{dotted}': '{where}' is a value, not a table",
-                                 field=dotted)
+                raise InputError(
+                    f"cannot set '{dotted}': '{where}' is a value, not a table", field=dotted
+                )
             if i == len(parts) - 1:
                 node[key] = value
             else:
@@ -503,10 +529,13 @@ def load_scenario(name_or_path, overrides: dict | None = None) -> LoadedScenario
         source, base_dir = f"<built-in {text_name}>", Path.cwd()
     else:
         import difflib
+
         close = difflib.get_close_matches(text_name, builtin_names(), n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise InputError(f"SCENARIO '{text_name}' is neither a scenario file nor a built-in "
-                         f"scenario.{hint} Built-ins: {', '.join(builtin_names())}.")
+        raise InputError(
+            f"SCENARIO '{text_name}' is neither a scenario file nor a built-in "
+            f"scenario.{hint} Built-ins: {', '.join(builtin_names())}."
+        )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -521,15 +550,22 @@ def load_scenario(name_or_path, overrides: dict | None = None) -> LoadedScenario
     except pydantic.ValidationError as exc:
         raise validation_error_to_input_error(exc, source, text_for_lines, model=Scenario) from None
     if scenario.policy is not None:
-        policy = policy_from_dict(scenario.policy, source=source, text=text_for_lines,
-                                  prefix_loc=("policy",))
+        policy = policy_from_dict(
+            scenario.policy, source=source, text=text_for_lines, prefix_loc=("policy",)
+        )
     else:
         policy = default_policy()
     _check_names(scenario, source, text_for_lines)
-    digest = hashlib.sha256(
-        (text + repr(sorted((overrides or {}).items()))).encode()).hexdigest()
-    return LoadedScenario(scenario=scenario, policy=policy, source=source, base_dir=base_dir,
-                          text=text, data=data, sha256=digest)
+    digest = hashlib.sha256((text + repr(sorted((overrides or {}).items()))).encode()).hexdigest()
+    return LoadedScenario(
+        scenario=scenario,
+        policy=policy,
+        source=source,
+        base_dir=base_dir,
+        text=text,
+        data=data,
+        sha256=digest,
+    )
 
 
 SCENARIO_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -538,14 +574,21 @@ SCENARIO_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 def _check_names(s: Scenario, source: str, text: str) -> None:
     # the scenario name becomes a results folder name: keep it a safe slug
     if not SCENARIO_NAME_RE.match(s.name) or ".." in s.name:
-        raise InputError(f"scenario name '{s.name}' is not a safe folder name: use letters, "
-                         "digits, '.', '_' and '-' (at most 64, starting with a letter or "
-                         "digit, no '..')",
-                         file=source, line=find_toml_line(text, ("name",)), field="name")
+        raise InputError(
+            f"scenario name '{s.name}' is not a safe folder name: use letters, "
+            "digits, '.', '_' and '-' (at most 64, starting with a letter or "
+            "digit, no '..')",
+            file=source,
+            line=find_toml_line(text, ("name",)),
+            field="name",
+        )
     seen = {}
     for i, g in enumerate(s.gateways):
         if g.name in seen:
-            raise InputError(f"gateway name '{g.name}' is used twice (also gateways.{seen[g.name]})",
-                             file=source, line=find_toml_line(text, ("gateways", i, "name")),
-                             field=f"gateways.{i}.name")
+            raise InputError(
+                f"gateway name '{g.name}' is used twice (also gateways.{seen[g.name]})",
+                file=source,
+                line=find_toml_line(text, ("gateways", i, "name")),
+                field=f"gateways.{i}.name",
+            )
         seen[g.name] = i

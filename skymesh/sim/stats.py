@@ -45,7 +45,10 @@ class Histogram:
         self.hi = max(self.hi, float(v.max()))
 
     def percentiles(self, qs) -> dict:
-        """``{"p50": value, ...}``: the centre of the bin holding each percentile (None if empty)."""
+        """``{"p50": value, ...}``: the centre of the bin holding each percentile.
+
+        None where the histogram is empty.
+        """
         if self.n == 0:
             return {f"p{q}": None for q in qs}
         cum = np.cumsum(self.counts)

@@ -113,8 +113,7 @@ def _add(acc: _Acc, b: pa.RecordBatch, gw_lookup: dict, censoring: np.ndarray) -
     acc.own_censored += int((own & (country >= 0)).sum())
     for name in COMPONENTS:
         if name in b.schema.names:
-            acc.parts.setdefault(name, Histogram()).add(
-                _np(b, name)[served].astype(float))
+            acc.parts.setdefault(name, Histogram()).add(_np(b, name)[served].astype(float))
     if "pop" in b.schema.names:
         pops = b.column("pop").cast(pa.string()).to_pylist()
         pcs = b.column("pop_country").cast(pa.string()).to_pylist()
@@ -141,8 +140,15 @@ def _gateway_shares(counts: np.ndarray, prep) -> list[dict]:
     if total == 0:
         return []
     order = np.lexsort((prep.gateway_name, -counts))
-    return [dict(name=str(prep.gateway_name[i]), country=str(prep.gateway_country[i]),
-                 share=float(counts[i] / total)) for i in order if counts[i] > 0]
+    return [
+        dict(
+            name=str(prep.gateway_name[i]),
+            country=str(prep.gateway_country[i]),
+            share=float(counts[i] / total),
+        )
+        for i in order
+        if counts[i] > 0
+    ]
 
 
 def _finish(acc: _Acc, prep, label: str, step_s: float) -> dict:
@@ -155,42 +161,67 @@ def _finish(acc: _Acc, prep, label: str, step_s: float) -> dict:
     for g in gws:
         by_country[g["country"]] = by_country.get(g["country"], 0.0) + g["share"]
     out = dict(
-        operator=label, terminal_steps=int(acc.rows),
-        service_share=acc.served / rows, geofenced_share=(acc.rows - acc.allowed) / rows,
+        operator=label,
+        terminal_steps=int(acc.rows),
+        service_share=acc.served / rows,
+        geofenced_share=(acc.rows - acc.allowed) / rows,
         no_coverage_share=(acc.allowed - acc.served) / rows,
         per_terminal_service_share=_pct(per_term, (5, 50, 95)),
         served_fraction_by_step=dict(min=float(per_step.min()), max=float(per_step.max())),
-        rtt_ms=dict(rtt.percentiles((50, 95, 99)), mean=rtt.mean(),
-                    min=rtt.lo if rtt.n else None, max=rtt.hi if rtt.n else None),
-        sat_hops=dict(mean=acc.hops_sum / acc.served if acc.served else None,
-                      max=acc.hops_max if acc.served else None),
+        rtt_ms=dict(
+            rtt.percentiles((50, 95, 99)),
+            mean=rtt.mean(),
+            min=rtt.lo if rtt.n else None,
+            max=rtt.hi if rtt.n else None,
+        ),
+        sat_hops=dict(
+            mean=acc.hops_sum / acc.served if acc.served else None,
+            max=acc.hops_max if acc.served else None,
+        ),
         isl_hops_histogram={str(k): v for k, v in sorted(acc.isl_hist.items())},
         gateways=gws,
-        exit_countries=[dict(country=c, share=s) for c, s in
-                        sorted(by_country.items(), key=lambda kv: (-kv[1], kv[0]))],
+        exit_countries=[
+            dict(country=c, share=s)
+            for c, s in sorted(by_country.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
         exits_inside_own_country=acc.own,
         exits_inside_censoring_country=acc.own_censored,
     )
     if acc.parts:
         out["rtt_components_ms"] = {
             name: dict(p50=h.percentiles((50,))["p50"], mean=h.mean())
-            for name, h in ((n, acc.parts[n]) for n in COMPONENTS if n in acc.parts)}
+            for name, h in ((n, acc.parts[n]) for n in COMPONENTS if n in acc.parts)
+        }
     if acc.pop_count:
         total = sum(acc.pop_count.values())
-        out["pops"] = [dict(name=n, country=c, share=v / total) for (n, c), v in
-                       sorted(acc.pop_count.items(), key=lambda kv: (-kv[1], kv[0]))]
+        out["pops"] = [
+            dict(name=n, country=c, share=v / total)
+            for (n, c), v in sorted(acc.pop_count.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
     if acc.has_handovers:
         hours = acc.served * step_s / 3600.0
-        rate = (lambda x: x / hours if hours > 0 else None)
-        out["handovers_per_hour"] = dict(all=rate(acc.handovers), forced=rate(acc.forced),
-                                         replanned=rate(acc.replanned),
-                                         count=acc.handovers, forced_count=acc.forced)
+
+        def rate(x):
+            return x / hours if hours > 0 else None
+
+        out["handovers_per_hour"] = dict(
+            all=rate(acc.handovers),
+            forced=rate(acc.forced),
+            replanned=rate(acc.replanned),
+            count=acc.handovers,
+            forced_count=acc.forced,
+        )
     if acc.has_bp:
-        out["bent_pipe"] = dict(service_share=acc.bp_served / rows,
-                                rtt_ms=acc.bp_rtt.percentiles((50, 95, 99)),
-                                gateways=_gateway_shares(acc.bp_gw_count, prep))
-    return out, dict(rtt_ms=rtt.quantile_sample(), served_by_step=per_step,
-                     components=out.get("rtt_components_ms"))
+        out["bent_pipe"] = dict(
+            service_share=acc.bp_served / rows,
+            rtt_ms=acc.bp_rtt.percentiles((50, 95, 99)),
+            gateways=_gateway_shares(acc.bp_gw_count, prep),
+        )
+    return out, dict(
+        rtt_ms=rtt.quantile_sample(),
+        served_by_step=per_step,
+        components=out.get("rtt_components_ms"),
+    )
 
 
 def summarize_run(path: Path, prep) -> tuple[dict, dict]:
@@ -219,12 +250,18 @@ def summarize_run(path: Path, prep) -> tuple[dict, dict]:
         ops.append(summary)
         series[lab] = extra
     summary = dict(
-        scenario=s.name, description=s.description,
+        scenario=s.name,
+        description=s.description,
         start_utc=prep.grid.start.isoformat().replace("+00:00", "Z"),
-        duration_s=s.time.duration_s, step_s=s.time.step_s, steps=len(prep.grid),
-        mode=s.routing.mode, access_model=s.access.model,
+        duration_s=s.time.duration_s,
+        step_s=s.time.step_s,
+        steps=len(prep.grid),
+        mode=s.routing.mode,
+        access_model=s.access.model,
         serving_policy=s.access.serving if s.access.model == "slots" else None,
         terminals=prep.n_terminals,
         terminal_countries=sorted(set(prep.terminal_country.tolist())),
-        gateways=len(prep.gateway_name), operators=ops)
+        gateways=len(prep.gateway_name),
+        operators=ops,
+    )
     return summary, series

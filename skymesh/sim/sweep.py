@@ -22,8 +22,7 @@ import pyarrow.csv as pacsv
 
 from skymesh import __version__
 from skymesh.errors import SkyMeshError
-from skymesh.files import atomic_path, check_out_folder, folder_lock, write_error, \
-    write_text_atomic
+from skymesh.files import atomic_path, check_out_folder, folder_lock, write_error, write_text_atomic
 from skymesh.sim.run import run_scenario, write_parquet_atomic
 from skymesh.sim.scenario import load_scenario
 
@@ -42,10 +41,15 @@ def run_folder_name(index: int, combo) -> str:
 def headline(summary: dict) -> dict:
     """The metrics a sweep compares, from a run summary (primary operator)."""
     op = summary["operators"][0]
-    row = dict(service_share=op["service_share"], rtt_ms_p50=op["rtt_ms"]["p50"],
-               rtt_ms_p95=op["rtt_ms"]["p95"], rtt_ms_p99=op["rtt_ms"]["p99"],
-               sat_hops_mean=op["sat_hops"]["mean"], gateways_used=len(op["gateways"]),
-               exits_in_censoring_country=op["exits_inside_censoring_country"])
+    row = dict(
+        service_share=op["service_share"],
+        rtt_ms_p50=op["rtt_ms"]["p50"],
+        rtt_ms_p95=op["rtt_ms"]["p95"],
+        rtt_ms_p99=op["rtt_ms"]["p99"],
+        sat_hops_mean=op["sat_hops"]["mean"],
+        gateways_used=len(op["gateways"]),
+        exits_in_censoring_country=op["exits_inside_censoring_country"],
+    )
     if "bent_pipe" in op:
         row["bent_pipe_service_share"] = op["bent_pipe"]["service_share"]
         row["bent_pipe_rtt_ms_p50"] = op["bent_pipe"]["rtt_ms"]["p50"]
@@ -67,13 +71,24 @@ def _check_sweep_folder(folder: Path, force: bool) -> None:
         if not force:
             raise SkyMeshError(f"{folder}: sweep folder exists; pass --force to replace it")
         if not (folder / SWEEP_MANIFEST).is_file():
-            raise SkyMeshError(f"{folder}: refusing to write into a non-empty folder that a "
-                               f"SkyMesh sweep did not create (no {SWEEP_MANIFEST}); "
-                               "choose another --out")
+            raise SkyMeshError(
+                f"{folder}: refusing to write into a non-empty folder that a "
+                f"SkyMesh sweep did not create (no {SWEEP_MANIFEST}); "
+                "choose another --out"
+            )
 
 
-def run_sweep(scenario: str, grid: dict, *, out=None, force: bool = False,
-              scheduler: str = "sync", progress=None, before=None, log=None):
+def run_sweep(
+    scenario: str,
+    grid: dict,
+    *,
+    out=None,
+    force: bool = False,
+    scheduler: str = "sync",
+    progress=None,
+    before=None,
+    log=None,
+):
     """Run every combination of ``grid`` ({dotted key: [values]}); return (table, folder).
 
     Each combination is an independent run in ``out/run-NNN-...``; its chunks go
@@ -107,18 +122,34 @@ def run_sweep(scenario: str, grid: dict, *, out=None, force: bool = False,
         for name in names:
             if (root / name).resolve().parent != root:
                 raise SkyMeshError(f"sweep run folder '{name}' would leave {folder}")
-        write_text_atomic(folder / SWEEP_MANIFEST, json.dumps(dict(
-            skymesh_version=__version__, scenario=str(scenario),
-            grid={k: [str(v) for v in vs] for k, vs in grid.items()}, runs=names),
-            indent=1) + "\n")
+        write_text_atomic(
+            folder / SWEEP_MANIFEST,
+            json.dumps(
+                dict(
+                    skymesh_version=__version__,
+                    scenario=str(scenario),
+                    grid={k: [str(v) for v in vs] for k, vs in grid.items()},
+                    runs=names,
+                ),
+                indent=1,
+            )
+            + "\n",
+        )
         rows = []
         for i, (combo, loaded, name) in enumerate(zip(combos, loaded_runs, names)):
-            step = None if progress is None else (
-                lambda *a, _i=i: progress(_i, len(combos), *a))
-            summary = run_scenario(loaded, folder / name, overrides=dict(zip(keys, combo)),
-                                   force=True, scheduler=scheduler, progress=step, log=log)
-            rows.append(dict({"run": name}, **{k: str(v) for k, v in zip(keys, combo)},
-                             **headline(summary)))
+            step = None if progress is None else (lambda *a, _i=i: progress(_i, len(combos), *a))
+            summary = run_scenario(
+                loaded,
+                folder / name,
+                overrides=dict(zip(keys, combo)),
+                force=True,
+                scheduler=scheduler,
+                progress=step,
+                log=log,
+            )
+            rows.append(
+                dict({"run": name}, **{k: str(v) for k, v in zip(keys, combo)}, **headline(summary))
+            )
         table = pa.Table.from_pylist(rows)
         with atomic_path(folder / "sweep.csv") as tmp:
             pacsv.write_csv(table, tmp)

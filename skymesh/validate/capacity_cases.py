@@ -58,60 +58,90 @@ US_BUSY_HOUR_UTC = "2025-12-05T02:00:00Z"
 """21:00 EST / 20:00 CST / 18:00 PST: the US evening peak, a day after the TLE epoch."""
 
 
-def per_sat_downlink_gbps(params=None, altitude_km: float = 550.0,
-                          min_elevation_deg: float = 25.0, n: int = 2001) -> dict:
+def per_sat_downlink_gbps(
+    params=None, altitude_km: float = 550.0, min_elevation_deg: float = 25.0, n: int = 2001
+) -> dict:
     """Model per-satellite user downlink (Gbit/s): beams x mean beam capacity over the
     coverage area (uniform in ground area), with the beam's minimum (mask edge) and maximum
     (nadir) capacity (Mbit/s)."""
     from skymesh.capacity.network import NetworkCapacityParams
     from skymesh.links.budget import link_capacity_mbps
+
     p = NetworkCapacityParams() if params is None else params
-    R, h = 6378.137, float(altitude_km)              # WGS84 equatorial radius (km)
+    R, h = 6378.137, float(altitude_km)  # WGS84 equatorial radius (km)
     e0 = np.radians(min_elevation_deg)
-    lam_max = np.arccos(R * np.cos(e0) / (R + h)) - e0           # central angle of the edge
+    lam_max = np.arccos(R * np.cos(e0) / (R + h)) - e0  # central angle of the edge
     lam = np.linspace(0.0, lam_max, n)
-    rng = np.sqrt(R ** 2 + (R + h) ** 2 - 2 * R * (R + h) * np.cos(lam))
+    rng = np.sqrt(R**2 + (R + h) ** 2 - 2 * R * (R + h) * np.cos(lam))
     el = np.degrees(np.arctan2(np.cos(lam) - R / (R + h), np.sin(lam)))
     beam = link_capacity_mbps(rng, el, p.beam_link) * p.channels_per_beam / p.frequency_reuse
-    w = np.sin(lam)                                               # area element on the sphere
+    w = np.sin(lam)  # area element on the sphere
     mean = float(np.sum(beam * w) / np.sum(w))
-    return {"gbps": p.beams_per_sat * mean / 1e3, "beams_per_sat": p.beams_per_sat,
-            "beam_mean_mbps": mean, "beam_min_mbps": float(beam.min()),
-            "beam_max_mbps": float(beam.max())}
+    return {
+        "gbps": p.beams_per_sat * mean / 1e3,
+        "beams_per_sat": p.beams_per_sat,
+        "beam_mean_mbps": mean,
+        "beam_min_mbps": float(beam.min()),
+        "beam_max_mbps": float(beam.max()),
+    }
 
 
 def _sat_downlink(ctx):
     r = per_sat_downlink_gbps()
-    return r["gbps"], (f"{r['beams_per_sat']} beams x {r['beam_mean_mbps']:,.0f} Mbit/s mean "
-                       f"over the coverage area (beam {r['beam_min_mbps']:,.0f}-"
-                       f"{r['beam_max_mbps']:,.0f} Mbit/s from the 25 deg edge to nadir)")
+    return r["gbps"], (
+        f"{r['beams_per_sat']} beams x {r['beam_mean_mbps']:,.0f} Mbit/s mean "
+        f"over the coverage area (beam {r['beam_min_mbps']:,.0f}-"
+        f"{r['beam_max_mbps']:,.0f} Mbit/s from the 25 deg edge to nadir)"
+    )
 
 
-def us_busy_hour(tle_path, gateways_path, sample: int = US_SAMPLE,
-                 subscribers: int = US_SUBSCRIBERS, when: str = US_BUSY_HOUR_UTC,
-                 seed: int = 0) -> dict:
+def us_busy_hour(
+    tle_path,
+    gateways_path,
+    sample: int = US_SAMPLE,
+    subscribers: int = US_SUBSCRIBERS,
+    when: str = US_BUSY_HOUR_UTC,
+    seed: int = 0,
+) -> dict:
     """Busy-hour per-subscriber speed-test rates in the US (see the module docstring)."""
     from skymesh.capacity.assignment import assign_cells
-    from skymesh.capacity.demand import (DEFAULT_BUSY_HOUR_MBPS, demand_mbps,
-                                         weighted_percentiles)
+    from skymesh.capacity.demand import DEFAULT_BUSY_HOUR_MBPS, demand_mbps, weighted_percentiles
     from skymesh.capacity.network import NetworkCapacityParams
     from skymesh.capacity.region import place_probes, slot_network
     from skymesh.ground.countries import country_geometry
+
     lat, lon = place_probes("US", country_geometry("US"), sample, seed)
     w = np.full(sample, subscribers / sample)
     params = NetworkCapacityParams()
-    net = slot_network(str(tle_path), when, str(gateways_path), lat, lon, weights=w,
-                       params=params, seed=seed, name="us-busy-hour")
+    net = slot_network(
+        str(tle_path),
+        when,
+        str(gateways_path),
+        lat,
+        lon,
+        weights=w,
+        params=params,
+        seed=seed,
+        name="us-busy-hour",
+    )
     pairs, subs = net["pairs"], net["heads"]
-    res = assign_cells(pairs["cell"], pairs["sat"], pairs["capacity_mbps"],
-                       np.full(subs.size, np.inf), n_cells=subs.size,
-                       cell_weight=np.maximum(subs, 1e-12), cell_beam_cap=net["cell_beam_cap"],
-                       beams_per_sat=params.beams_per_sat,
-                       sat_downlink_mbps=params.sat_downlink_mbps, backhaul=net["backhaul"])
+    res = assign_cells(
+        pairs["cell"],
+        pairs["sat"],
+        pairs["capacity_mbps"],
+        np.full(subs.size, np.inf),
+        n_cells=subs.size,
+        cell_weight=np.maximum(subs, 1e-12),
+        cell_beam_cap=net["cell_beam_cap"],
+        beams_per_sat=params.beams_per_sat,
+        sat_downlink_mbps=params.sat_downlink_mbps,
+        backhaul=net["backhaul"],
+    )
     x = np.asarray(res["cell_rate_mbps"], dtype=float)
     # busy-hour demand of one subscriber at each cell's local solar time
-    d = demand_mbps(subs.size, DEFAULT_BUSY_HOUR_MBPS, utc_time=when,
-                    lon_deg=net["cells"]["lon_deg"])
+    d = demand_mbps(
+        subs.size, DEFAULT_BUSY_HOUR_MBPS, utc_time=when, lon_deg=net["cells"]["lon_deg"]
+    )
     share = np.where(subs > 0, x / np.where(subs > 0, subs, 1.0), 0.0)
     test = np.maximum(x - (subs - 1.0) * d, share)
     k_max = np.zeros(subs.size)
@@ -119,11 +149,15 @@ def us_busy_hour(tle_path, gateways_path, sample: int = US_SAMPLE,
     test = np.clip(np.minimum(test, k_max), 0.0, None)
     has = subs > 0
     q = weighted_percentiles(test[has], subs[has], [5, 25, 50, 75, 95])
-    return {"median_mbps": float(q[2]), "percentiles_mbps": [float(v) for v in q],
-            "cells": int(has.sum()), "cells_at_zero": int((has & (x <= 0)).sum()),
-            "throughput_gbps": float(x.sum() / 1e3),
-            "busy_hour_demand_gbps": float((subs * d).sum() / 1e3),
-            "subscribers_per_sample": subscribers / sample}
+    return {
+        "median_mbps": float(q[2]),
+        "percentiles_mbps": [float(v) for v in q],
+        "cells": int(has.sum()),
+        "cells_at_zero": int((has & (x <= 0)).sum()),
+        "throughput_gbps": float(x.sum() / 1e3),
+        "busy_hour_demand_gbps": float((subs * d).sum() / 1e3),
+        "subscribers_per_sample": subscribers / sample,
+    }
 
 
 def _us_busy_hour(ctx):
@@ -133,32 +167,43 @@ def _us_busy_hour(ctx):
         f"{US_SAMPLE:,} samples x {r['subscribers_per_sample']:,.0f} subscribers in "
         f"{r['cells']:,} cells; p5/p25/p75/p95 {p[0]:.0f}/{p[1]:.0f}/{p[3]:.0f}/{p[4]:.0f} "
         f"Mbit/s; assigned {r['throughput_gbps']:,.0f} Gbit/s vs busy-hour demand "
-        f"{r['busy_hour_demand_gbps']:,.0f} Gbit/s; {r['cells_at_zero']} cells at 0")
+        f"{r['busy_hour_demand_gbps']:,.0f} Gbit/s; {r['cells_at_zero']} cells at 0"
+    )
 
 
-register(Case(
-    id="sat-downlink-gen1",
-    title="User downlink per satellite (input check)",
-    published=20.0, unit="Gbit/s",
-    conditions="Gen1 satellite, 17-23 Gbit/s by terminal gain; SkyMesh: 16 beams x the Ku "
-               "beam budget averaged over the coverage area above 25 deg at 550 km",
-    source="SpaceX Gen1 technical attachment, IBFS SAT-LOA-20161115-00118 (2016), via del "
-           "Portillo et al., Acta Astronautica 159 (2019)",
-    status="P/A",
-    band=(0.85, 1.15),
-    justification="the filing's own range (17-23 Gbit/s): an input check must land inside it",
-    compute=_sat_downlink, quick=True))
+register(
+    Case(
+        id="sat-downlink-gen1",
+        title="User downlink per satellite (input check)",
+        published=20.0,
+        unit="Gbit/s",
+        conditions="Gen1 satellite, 17-23 Gbit/s by terminal gain; SkyMesh: 16 beams x the Ku "
+        "beam budget averaged over the coverage area above 25 deg at 550 km",
+        source="SpaceX Gen1 technical attachment, IBFS SAT-LOA-20161115-00118 (2016), via del "
+        "Portillo et al., Acta Astronautica 159 (2019)",
+        status="P/A",
+        band=(0.85, 1.15),
+        justification="the filing's own range (17-23 Gbit/s): an input check must land inside it",
+        compute=_sat_downlink,
+        quick=True,
+    )
+)
 
-register(Case(
-    id="us-busy-hour-median-2025",
-    title="US per-user downlink median, busy hour",
-    published=117.7, unit="Mbit/s",
-    conditions=f"US, {US_SUBSCRIBERS:,} subscribers (Starlink, Jul 2025: '>2 M'), a "
-               f"{US_SAMPLE:,}-terminal population sample, {US_BUSY_HOUR_UTC}, real TLEs; "
-               "speed test = an elastic flow among its cell's busy-hour users",
-    source="Ookla, 2025 Global Satellite Broadband Performance Report (via Telecompetitor)",
-    status="N",
-    band=(0.5, 2.0),
-    justification="EIRP, G/T placeholders; 16 beams analyst figure; V2 Mini capacity not "
-                  "modelled; subscriber base a lower bound: factor 2",
-    compute=_us_busy_hour, needs_data=True))
+register(
+    Case(
+        id="us-busy-hour-median-2025",
+        title="US per-user downlink median, busy hour",
+        published=117.7,
+        unit="Mbit/s",
+        conditions=f"US, {US_SUBSCRIBERS:,} subscribers (Starlink, Jul 2025: '>2 M'), a "
+        f"{US_SAMPLE:,}-terminal population sample, {US_BUSY_HOUR_UTC}, real TLEs; "
+        "speed test = an elastic flow among its cell's busy-hour users",
+        source="Ookla, 2025 Global Satellite Broadband Performance Report (via Telecompetitor)",
+        status="N",
+        band=(0.5, 2.0),
+        justification="EIRP, G/T placeholders; 16 beams analyst figure; V2 Mini capacity not "
+        "modelled; subscriber base a lower bound: factor 2",
+        compute=_us_busy_hour,
+        needs_data=True,
+    )
+)

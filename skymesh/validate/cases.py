@@ -90,8 +90,9 @@ def register(case: Case) -> Case:
         raise InputError(f"validation case '{case.id}' is registered twice", field="id")
     lo, hi = case.band
     if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo <= hi):
-        raise InputError(f"case '{case.id}': band {case.band} is not 0 <= low <= high",
-                         field="band")
+        raise InputError(
+            f"case '{case.id}': band {case.band} is not 0 <= low <= high", field="band"
+        )
     if not case.published > 0:
         raise InputError(f"case '{case.id}': the published figure must be > 0", field="published")
     _REGISTRY[case.id] = case
@@ -101,6 +102,7 @@ def register(case: Case) -> Case:
 def all_cases() -> list[Case]:
     """Every registered case, built-in ones first, in registration order."""
     from skymesh.validate import capacity_cases  # noqa: F401  (registers its cases)
+
     return list(_REGISTRY.values())
 
 
@@ -131,22 +133,27 @@ def default_data_dir() -> Path | None:
 
 # ----------------------------------------------------------------------------- helpers
 
+
 def _real_constellation(ctx: Context):
     from skymesh.orbits.presets import load_constellation
+
     path = ctx.data(TLE_FILE)
     return ctx.cached("tle", lambda: load_constellation(str(path)))
 
 
 def _curated_sites(ctx: Context):
     import warnings
+
     from skymesh.ground.gateways import load_gateways
     from skymesh.ground.pops import load_pops
+
     path = ctx.data(GATEWAY_FILE)
 
     def make():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             return load_gateways(path), load_pops(path)
+
     return ctx.cached("sites", make)
 
 
@@ -162,12 +169,14 @@ def _weighted_median(values, weights) -> float:
     return float(v[order][np.searchsorted(cum, 0.5 * cum[-1])])
 
 
-def _population_median(ctx: Context, country: str, n_places: int, start: str, mode: str,
-                       minutes: float = 10.0):
+def _population_median(
+    ctx: Context, country: str, n_places: int, start: str, mode: str, minutes: float = 10.0
+):
     """Population-weighted median RTT (ms) of the ``n_places`` largest places of a country."""
     from skymesh.access.terminal_path import terminals_path
     from skymesh.ground.places import largest_places
     from skymesh.timebase import time_grid
+
     c = _real_constellation(ctx)
     gw, pops = _curated_sites(ctx)
     _, lat, lon, cc, popn, _ = largest_places(n_places, country)
@@ -176,12 +185,20 @@ def _population_median(ctx: Context, country: str, n_places: int, start: str, mo
     served = float(np.isfinite(res["rtt_ms"]).mean())
     med = _weighted_median(res["rtt_ms"], popn[None, :])
     prop = _weighted_median(res["space_propagation_ms"], popn[None, :])
-    return med, (f"{len(lat)} largest places weighted by population, {len(grid)} steps; "
-                 f"served {100 * served:.0f} %; propagation median {prop:.1f} ms")
+    return med, (
+        f"{len(lat)} largest places weighted by population, {len(grid)} steps; "
+        f"served {100 * served:.0f} %; propagation median {prop:.1f} ms"
+    )
 
 
-FLOOR = dict(frames_per_crossing=1.0, grant_cycles=0.0, round_robin_ms=0.0, isl_hop_ms=0.01,
-             gateway_ms=0.1, pop_ms=0.1)
+FLOOR = dict(
+    frames_per_crossing=1.0,
+    grant_cycles=0.0,
+    round_robin_ms=0.0,
+    isl_hop_ms=0.01,
+    gateway_ms=0.1,
+    pop_ms=0.1,
+)
 """Each access component at the low end of its range (skymesh.access.delay.COMPONENTS):
 the like-for-like model of a *minimum* RTT."""
 
@@ -190,45 +207,54 @@ def _min_rtt(ctx: Context, lat, lon, country, start, minutes, pop_name=None):
     from skymesh.access.delay import DEFAULTS
     from skymesh.access.terminal_path import terminal_path
     from skymesh.timebase import time_grid
+
     c = _real_constellation(ctx)
     gw, pops = _curated_sites(ctx)
     fixed = -1 if pop_name is None else pops.index(pop_name)
     grid = time_grid(start, minutes * 60.0, 1.0)
-    res = terminal_path(c, grid, lat, lon, country, gw, pops, terminal_pop=fixed,
-                        params=DEFAULTS.with_(**FLOOR))
+    res = terminal_path(
+        c, grid, lat, lon, country, gw, pops, terminal_pop=fixed, params=DEFAULTS.with_(**FLOOR)
+    )
     rtt = res["rtt_ms"]
     if not np.isfinite(rtt).any():
         return float("nan"), "never served in the window"
     k = int(np.nanargmin(rtt))
-    return float(rtt[k]), (f"min over {len(grid)} 1 s steps; at the minimum: propagation "
-                           f"{res['space_propagation_ms'][k]:.1f} ms, fibre "
-                           f"{res['fibre_ms'][k]:.1f} ms, {int(res['isl_hops'][k])} ISL hops, "
-                           f"gateway {gw.name[res['gateway'][k]]}")
+    return float(rtt[k]), (
+        f"min over {len(grid)} 1 s steps; at the minimum: propagation "
+        f"{res['space_propagation_ms'][k]:.1f} ms, fibre "
+        f"{res['fibre_ms'][k]:.1f} ms, {int(res['isl_hops'][k])} ISL hops, "
+        f"gateway {gw.name[res['gateway'][k]]}"
+    )
 
 
 # ----------------------------------------------------------------------------- computations
 
+
 def _us_peak(ctx: Context):
     # 02:00:05 UTC is 18:00-21:00 local from Pacific to Eastern time (peak hours); steps
     # at :05, :20, :35, :50 sit inside 15 s slots.
-    return ctx.cached("us-peak", lambda: _population_median(
-        ctx, "US", 60, "2025-12-05T02:00:05Z", "isl"))
+    return ctx.cached(
+        "us-peak", lambda: _population_median(ctx, "US", 60, "2025-12-05T02:00:05Z", "isl")
+    )
 
 
 def _bent_pipe(country):
     def compute(ctx: Context):
         return _population_median(ctx, country, 20, "2025-12-04T12:00:05Z", "bent-pipe")
+
     return compute
 
 
 def _gs_pop(north_america: bool):
     def compute(ctx: Context):
         from skymesh.ground.pops import gateway_pop_legs
+
         gw, pops = _curated_sites(ctx)
         _, rtt = gateway_pop_legs(gw, pops)
         na = np.isin(gw.country_iso2, ["US", "CA"])
         sel = na if north_america else ~na
         return float(np.median(rtt[sel])), f"median over {int(sel.sum())} operational gateways"
+
     return compute
 
 
@@ -237,14 +263,16 @@ def _seattle_min(ctx: Context):
 
 
 def _ulukhaktok_min(ctx: Context):
-    return _min_rtt(ctx, 70.7364, -117.7681, "CA", "2025-12-04T12:00:00Z", 5.0,
-                    pop_name="Seattle, WA")
+    return _min_rtt(
+        ctx, 70.7364, -117.7681, "CA", "2025-12-04T12:00:00Z", 5.0, pop_name="Seattle, WA"
+    )
 
 
 def _synthetic_sites(points):
     """A gateway 30 km east of each point and one PoP at each point (geometry only)."""
     from skymesh.ground.gateways import gateways_from_records
     from skymesh.ground.pops import pops_from_records
+
     gws, ps = [], []
     for i, (lat, lon, cc) in enumerate(points):
         d_lon = 30.0 / (111.195 * np.cos(np.deg2rad(lat)))
@@ -257,12 +285,14 @@ def _light_floor(ctx: Context):
     from skymesh.access.terminal_path import terminal_path
     from skymesh.orbits.presets import load_constellation
     from skymesh.timebase import time_grid
+
     c = load_constellation("starlink-shell1")
     gw, pops = _synthetic_sites([(40.0, -100.0, "US")])
     grid = time_grid("2026-01-01T00:00:00Z", 600.0, 1.0)
     res = terminal_path(c, grid, 40.0, -100.0, "US", gw, pops, mode="bent-pipe")
     return float(np.nanmin(res["space_propagation_ms"])), (
-        "Walker 550 km shell, terminal 30 km from its gateway, bent pipe, min over 10 min")
+        "Walker 550 km shell, terminal 30 km from its gateway, bent pipe, min over 10 min"
+    )
 
 
 JUMP_MS = 0.5
@@ -274,6 +304,7 @@ def _slot_steps(ctx: Context):
     from skymesh.access.terminal_path import terminals_path
     from skymesh.orbits.presets import load_constellation
     from skymesh.timebase import time_grid
+
     c = load_constellation("starlink-shell1")
     pts = [(47.6, -122.3, "US"), (40.4, -3.7, "ES"), (-33.9, 151.2, "AU")]
     gw, pops = _synthetic_sites(pts)
@@ -288,119 +319,200 @@ def _slot_steps(ctx: Context):
     if n == 0:
         return 0.0, "no RTT step at all in 10 min"
     share = float((jump & at_boundary).sum() / n)
-    return share, (f"{n} RTT steps > {JUMP_MS} ms over 3 terminals x 10 min, "
-                   f"{int((jump & ~at_boundary).sum())} inside a slot")
+    return share, (
+        f"{n} RTT steps > {JUMP_MS} ms over 3 terminals x 10 min, "
+        f"{int((jump & ~at_boundary).sum())} inside a slot"
+    )
 
 
 # ----------------------------------------------------------------------------- the cases
 
 SPACEX_UPDATE = "SpaceX, Starlink network update (starlink.com/updates/network-update)"
-MOHAN = ("Mohan et al., \"A Multifaceted Look at Starlink Performance\", ACM WWW 2024, "
-         "doi:10.1145/3589334.3645328")
-LENS = ("LENS dataset (LEOScope), 10 ms RTT sampling; Shi, Zhang & Hu 2026 and Casparsen et "
-        "al., arXiv:2601.08439, read via a digest")
+MOHAN = (
+    'Mohan et al., "A Multifaceted Look at Starlink Performance", ACM WWW 2024, '
+    "doi:10.1145/3589334.3645328"
+)
+LENS = (
+    "LENS dataset (LEOScope), 10 ms RTT sampling; Shi, Zhang & Hu 2026 and Casparsen et "
+    "al., arXiv:2601.08439, read via a digest"
+)
 
-register(Case(
-    id="us-peak-2025", title="US median RTT, peak hours, June 2025", published=25.7, unit="ms",
-    conditions="Router -> internet RTT, 15 s averages from millions of US routers, 18-21 h "
-               "local. SkyMesh: 60 largest US places by population, real 2025-12-04 TLEs, "
-               "curated gateways + PoPs, ISL routing, idle queueing (no published busy-hour "
-               "load), 02:00-02:10 UTC.",
-    source=SPACEX_UPDATE + ", July 2025", status="P", band=(0.75, 1.25),
-    justification="the U-status access defaults span about +-5 ms (~20 % of the total) and "
-                  "peak-hour queueing is at idle here",
-    compute=_us_peak, needs_data=True))
+register(
+    Case(
+        id="us-peak-2025",
+        title="US median RTT, peak hours, June 2025",
+        published=25.7,
+        unit="ms",
+        conditions="Router -> internet RTT, 15 s averages from millions of US routers, 18-21 h "
+        "local. SkyMesh: 60 largest US places by population, real 2025-12-04 TLEs, "
+        "curated gateways + PoPs, ISL routing, idle queueing (no published busy-hour "
+        "load), 02:00-02:10 UTC.",
+        source=SPACEX_UPDATE + ", July 2025",
+        status="P",
+        band=(0.75, 1.25),
+        justification="the U-status access defaults span about +-5 ms (~20 % of the total) and "
+        "peak-hour queueing is at idle here",
+        compute=_us_peak,
+        needs_data=True,
+    )
+)
 
-register(Case(
-    id="us-peak-2024", title="US median RTT, peak hours, March 2024", published=33.0,
-    unit="ms",
-    conditions="As us-peak-2025, March 2024 (after the drop from 48.5 ms). SkyMesh runs the "
-               "same present-day model (2025-12 constellation and gateways).",
-    source=SPACEX_UPDATE + ", March 2024", status="P", band=(0.5, 1.1),
-    justification="a 2025 network (more satellites, gateways, PoPs; queue management) "
-                  "should measure lower than March 2024, by at most half",
-    compute=_us_peak, needs_data=True))
+register(
+    Case(
+        id="us-peak-2024",
+        title="US median RTT, peak hours, March 2024",
+        published=33.0,
+        unit="ms",
+        conditions="As us-peak-2025, March 2024 (after the drop from 48.5 ms). SkyMesh runs the "
+        "same present-day model (2025-12 constellation and gateways).",
+        source=SPACEX_UPDATE + ", March 2024",
+        status="P",
+        band=(0.5, 1.1),
+        justification="a 2025 network (more satellites, gateways, PoPs; queue management) "
+        "should measure lower than March 2024, by at most half",
+        compute=_us_peak,
+        needs_data=True,
+    )
+)
 
 for _cc, _name in (("GB", "United Kingdom"), ("AU", "Australia")):
-    register(Case(
-        id=f"bent-pipe-2023-{_cc.lower()}", title=f"Bent-pipe dish -> PoP median, {_name}",
-        published=40.0, unit="ms",
-        conditions=f"RIPE Atlas probes behind Starlink, Dec 2022-Sep 2023; dish -> PoP "
-                   f"(bent pipe) median ~40 ms, 36-48 ms by country. SkyMesh: 20 largest "
-                   f"places of {_name} by population, real 2025-12-04 TLEs, curated gateways "
-                   f"+ PoPs, bent-pipe routing, idle.",
-        source=MOHAN, status="A", band=(0.75, 1.25),
-        justification="per-country medians span 36-48 ms (-10 %/+20 % of 40 ms); +-25 % "
-                      "covers that spread and the placement of terminals",
-        compute=_bent_pipe(_cc), needs_data=True))
+    register(
+        Case(
+            id=f"bent-pipe-2023-{_cc.lower()}",
+            title=f"Bent-pipe dish -> PoP median, {_name}",
+            published=40.0,
+            unit="ms",
+            conditions=f"RIPE Atlas probes behind Starlink, Dec 2022-Sep 2023; dish -> PoP "
+            f"(bent pipe) median ~40 ms, 36-48 ms by country. SkyMesh: 20 largest "
+            f"places of {_name} by population, real 2025-12-04 TLEs, curated gateways "
+            f"+ PoPs, bent-pipe routing, idle.",
+            source=MOHAN,
+            status="A",
+            band=(0.75, 1.25),
+            justification="per-country medians span 36-48 ms (-10 %/+20 % of 40 ms); +-25 % "
+            "covers that spread and the placement of terminals",
+            compute=_bent_pipe(_cc),
+            needs_data=True,
+        )
+    )
 
-register(Case(
-    id="gs-pop-us-ca", title="GS <-> PoP leg, US and Canada", published=7.5, unit="ms",
-    conditions="Traceroute hop from the ground station to the PoP, 7-8 ms RTT in the US and "
-               "Canada. SkyMesh: fibre RTT of each curated operational gateway to its home "
-               "PoP (nearest in its country), median.",
-    source=MOHAN, status="A", band=(0.5, 2.0),
-    justification="community coordinates (some > 20 km off), an unpublished homing table, "
-                  "and router time in the measured hop: a factor of 2",
-    compute=_gs_pop(True), quick=True, needs_data=True))
+register(
+    Case(
+        id="gs-pop-us-ca",
+        title="GS <-> PoP leg, US and Canada",
+        published=7.5,
+        unit="ms",
+        conditions="Traceroute hop from the ground station to the PoP, 7-8 ms RTT in the US and "
+        "Canada. SkyMesh: fibre RTT of each curated operational gateway to its home "
+        "PoP (nearest in its country), median.",
+        source=MOHAN,
+        status="A",
+        band=(0.5, 2.0),
+        justification="community coordinates (some > 20 km off), an unpublished homing table, "
+        "and router time in the measured hop: a factor of 2",
+        compute=_gs_pop(True),
+        quick=True,
+        needs_data=True,
+    )
+)
 
-register(Case(
-    id="gs-pop-elsewhere", title="GS <-> PoP leg, outside US and Canada", published=5.0,
-    unit="ms",
-    conditions="As gs-pop-us-ca: ~5 ms RTT almost everywhere else.",
-    source=MOHAN, status="A", band=(0.5, 2.0),
-    justification="as gs-pop-us-ca",
-    compute=_gs_pop(False), quick=True, needs_data=True))
+register(
+    Case(
+        id="gs-pop-elsewhere",
+        title="GS <-> PoP leg, outside US and Canada",
+        published=5.0,
+        unit="ms",
+        conditions="As gs-pop-us-ca: ~5 ms RTT almost everywhere else.",
+        source=MOHAN,
+        status="A",
+        band=(0.5, 2.0),
+        justification="as gs-pop-us-ca",
+        compute=_gs_pop(False),
+        quick=True,
+        needs_data=True,
+    )
+)
 
-register(Case(
-    id="min-rtt-near-pop", title="Minimum RTT, dish near its PoP (Seattle)", published=16.5,
-    unit="ms",
-    conditions="Minimum RTT 15-18 ms for dishes near their PoP (Bruehl, Seattle, Victoria). "
-               "SkyMesh: a terminal in Seattle, real TLEs, curated gateways + PoPs, each "
-               "access component at its low value (the floor), min over 5 min.",
-    source=LENS, status="A", band=(0.75, 1.33),
-    justification="the published minimum spans 15-18 ms (+-9 %); the model floor and the "
-                  "5 min window add up to a quarter either way",
-    compute=_seattle_min, needs_data=True))
+register(
+    Case(
+        id="min-rtt-near-pop",
+        title="Minimum RTT, dish near its PoP (Seattle)",
+        published=16.5,
+        unit="ms",
+        conditions="Minimum RTT 15-18 ms for dishes near their PoP (Bruehl, Seattle, Victoria). "
+        "SkyMesh: a terminal in Seattle, real TLEs, curated gateways + PoPs, each "
+        "access component at its low value (the floor), min over 5 min.",
+        source=LENS,
+        status="A",
+        band=(0.75, 1.33),
+        justification="the published minimum spans 15-18 ms (+-9 %); the model floor and the "
+        "5 min window add up to a quarter either way",
+        compute=_seattle_min,
+        needs_data=True,
+    )
+)
 
-register(Case(
-    id="min-rtt-ulukhaktok", title="Minimum RTT, far from the PoP (Ulukhaktok -> Seattle)",
-    published=37.5, unit="ms",
-    conditions="Minimum RTT 35-40 ms for a dish in Ulukhaktok (NT, Canada, 70.7 N) served "
-               "by the Seattle PoP over lasers. SkyMesh: that terminal, PoP fixed to "
-               "Seattle, ISL routing, each access component at its low value, min over 5 min.",
-    source=LENS, status="A", band=(0.75, 1.33),
-    justification="as min-rtt-near-pop; the long ISL route adds its geometry, not new "
-                  "uncertainty in the access terms",
-    compute=_ulukhaktok_min, needs_data=True))
+register(
+    Case(
+        id="min-rtt-ulukhaktok",
+        title="Minimum RTT, far from the PoP (Ulukhaktok -> Seattle)",
+        published=37.5,
+        unit="ms",
+        conditions="Minimum RTT 35-40 ms for a dish in Ulukhaktok (NT, Canada, 70.7 N) served "
+        "by the Seattle PoP over lasers. SkyMesh: that terminal, PoP fixed to "
+        "Seattle, ISL routing, each access component at its low value, min over 5 min.",
+        source=LENS,
+        status="A",
+        band=(0.75, 1.33),
+        justification="as min-rtt-near-pop; the long ISL route adds its geometry, not new "
+        "uncertainty in the access terms",
+        compute=_ulukhaktok_min,
+        needs_data=True,
+    )
+)
 
-register(Case(
-    id="light-speed-floor", title="Light-speed minimum RTT at 550 km", published=8.0,
-    unit="ms",
-    conditions="\"~8 ms is the light-speed minimum at 550 km\" (Musk, SpaceX update, Jan "
-               "2024). SkyMesh: space propagation only, Walker 550 km shell, terminal 30 km "
-               "from its gateway, bent pipe, min over 10 min (no reference data needed).",
-    source="SpaceX update, Jan 2024, reported by cis471.blogspot.com (11 Mar 2024)",
-    status="P (via N)", band=(0.9, 1.25),
-    justification="4 x 550 km / c = 7.34 ms with both legs at zenith (-8 %); a 10 min "
-                  "minimum seldom has both legs that high",
-    compute=_light_floor, quick=True))
+register(
+    Case(
+        id="light-speed-floor",
+        title="Light-speed minimum RTT at 550 km",
+        published=8.0,
+        unit="ms",
+        conditions='"~8 ms is the light-speed minimum at 550 km" (Musk, SpaceX update, Jan '
+        "2024). SkyMesh: space propagation only, Walker 550 km shell, terminal 30 km "
+        "from its gateway, bent pipe, min over 10 min (no reference data needed).",
+        source="SpaceX update, Jan 2024, reported by cis471.blogspot.com (11 Mar 2024)",
+        status="P (via N)",
+        band=(0.9, 1.25),
+        justification="4 x 550 km / c = 7.34 ms with both legs at zenith (-8 %); a 10 min "
+        "minimum seldom has both legs that high",
+        compute=_light_floor,
+        quick=True,
+    )
+)
 
-register(Case(
-    id="slot-steps", title="RTT steps only at the 15 s boundaries (:12/:27/:42/:57)",
-    published=1.0, unit="share",
-    conditions="Measured RTT steps at globally synchronised 15 s boundaries, stable within "
-               "a slot. SkyMesh: share of RTT changes > 0.5 ms between 1 s steps that fall "
-               "on a boundary; Walker 550 km shell, 3 terminals, a gateway 30 km from each, "
-               "ISL routing, 10 min (no reference data needed).",
-    source="Tanveer et al., CoNEXT 2023 Companion, doi:10.1145/3624354.3630586; " + MOHAN,
-    status="A", band=(0.9, 1.0),
-    justification="routing is re-optimised each step while the satellite is held, so a "
-                  "gateway switch may step inside a slot; at most 1 in 10",
-    compute=_slot_steps, quick=True))
+register(
+    Case(
+        id="slot-steps",
+        title="RTT steps only at the 15 s boundaries (:12/:27/:42/:57)",
+        published=1.0,
+        unit="share",
+        conditions="Measured RTT steps at globally synchronised 15 s boundaries, stable within "
+        "a slot. SkyMesh: share of RTT changes > 0.5 ms between 1 s steps that fall "
+        "on a boundary; Walker 550 km shell, 3 terminals, a gateway 30 km from each, "
+        "ISL routing, 10 min (no reference data needed).",
+        source="Tanveer et al., CoNEXT 2023 Companion, doi:10.1145/3624354.3630586; " + MOHAN,
+        status="A",
+        band=(0.9, 1.0),
+        justification="routing is re-optimised each step while the satellite is held, so a "
+        "gateway switch may step inside a slot; at most 1 in 10",
+        compute=_slot_steps,
+        quick=True,
+    )
+)
 
 
 # ----------------------------------------------------------------------------- running
+
 
 @contextlib.contextmanager
 def _native_stdout_to_stderr():
@@ -409,7 +521,7 @@ def _native_stdout_to_stderr():
     try:
         sys.stdout.flush()
         saved = os.dup(1)
-    except (AttributeError, OSError, ValueError):      # no descriptor 1 to redirect
+    except (AttributeError, OSError, ValueError):  # no descriptor 1 to redirect
         yield
         return
     try:
@@ -424,11 +536,23 @@ def _native_stdout_to_stderr():
 def run_case(case: Case, ctx: Context) -> dict:
     """Run one case: a result dict (the case's fields, model, ratio, outcome, note, seconds)."""
     t0 = time.perf_counter()
-    row = dict(id=case.id, title=case.title, published=case.published, unit=case.unit,
-               conditions=case.conditions, source=case.source, status=case.status,
-               band_low=case.band[0], band_high=case.band[1],
-               justification=case.justification, quick=case.quick, model=None, ratio=None,
-               outcome=None, note="")
+    row = dict(
+        id=case.id,
+        title=case.title,
+        published=case.published,
+        unit=case.unit,
+        conditions=case.conditions,
+        source=case.source,
+        status=case.status,
+        band_low=case.band[0],
+        band_high=case.band[1],
+        justification=case.justification,
+        quick=case.quick,
+        model=None,
+        ratio=None,
+        outcome=None,
+        note="",
+    )
     try:
         with _native_stdout_to_stderr():
             value = case.compute(ctx)
@@ -439,9 +563,12 @@ def run_case(case: Case, ctx: Context) -> dict:
         value = float(value)
         ratio = value / case.published
         ok = np.isfinite(ratio) and case.band[0] <= ratio <= case.band[1]
-        row.update(model=value if np.isfinite(value) else None,
-                   ratio=float(ratio) if np.isfinite(ratio) else None,
-                   outcome="pass" if ok else "FAIL", note=note)
+        row.update(
+            model=value if np.isfinite(value) else None,
+            ratio=float(ratio) if np.isfinite(ratio) else None,
+            outcome="pass" if ok else "FAIL",
+            note=note,
+        )
     row["seconds"] = round(time.perf_counter() - t0, 2)
     return row
 
@@ -454,8 +581,9 @@ def run_cases(*, quick: bool = False, data_dir=None, only=None, progress=None) -
         known = {c.id for c in all_cases()}
         for name in only:
             if name not in known:
-                raise InputError(f"no validation case '{name}' (cases: "
-                                 f"{', '.join(sorted(known))})", field="case")
+                raise InputError(
+                    f"no validation case '{name}' (cases: {', '.join(sorted(known))})", field="case"
+                )
         cases = [c for c in all_cases() if c.id in set(only)]
     rows = []
     for case in cases:

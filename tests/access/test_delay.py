@@ -4,8 +4,14 @@ import numpy as np
 import pytest
 
 from skymesh.access import delay
-from skymesh.access.delay import (COLUMNS, COMPONENTS, DEFAULTS, access_components_ms,
-                                  queueing_ms, slant_range_km)
+from skymesh.access.delay import (
+    COLUMNS,
+    COMPONENTS,
+    DEFAULTS,
+    access_components_ms,
+    queueing_ms,
+    slant_range_km,
+)
 from skymesh.constants import SPEED_OF_LIGHT_KM_S
 from skymesh.errors import InputError
 
@@ -20,21 +26,25 @@ def test_slant_range_matches_the_geometry_formula_values():
     R, h = 6378.137, 550.0
     for el in (25.0, 40.0, 90.0):
         d = slant_range_km(h, el)
-        cos_angle = np.cos(np.deg2rad(90.0 + el))      # angle at the ground point
-        assert (R + h) ** 2 == pytest.approx(R ** 2 + d ** 2 - 2 * R * d * cos_angle)
+        cos_angle = np.cos(np.deg2rad(90.0 + el))  # angle at the ground point
+        assert (R + h) ** 2 == pytest.approx(R**2 + d**2 - 2 * R * d * cos_angle)
 
 
 def test_columns_sum_and_broadcast():
-    out = access_components_ms(np.array([0, 3, 10]), load=0.0,
-                               space_propagation_ms=np.array([8.0, 15.0, 40.0]),
-                               fibre_ms=np.array([5.0, 5.0, 7.0]))
+    out = access_components_ms(
+        np.array([0, 3, 10]),
+        load=0.0,
+        space_propagation_ms=np.array([8.0, 15.0, 40.0]),
+        fibre_ms=np.array([5.0, 5.0, 7.0]),
+    )
     assert tuple(out) == COLUMNS
     parts = sum(out[c] for c in COLUMNS[:-1])
     np.testing.assert_allclose(out["rtt_ms"], parts)
     np.testing.assert_array_equal(out["space_propagation_ms"], [8.0, 15.0, 40.0])
     # Per-hop processing grows with ISL hops, by the per-hop default.
     assert out["processing_ms"][1] - out["processing_ms"][0] == pytest.approx(
-        3 * DEFAULTS.isl_hop_ms)
+        3 * DEFAULTS.isl_hop_ms
+    )
     two_d = access_components_ms(np.zeros((4, 5)), space_propagation_ms=1.0)
     assert all(v.shape == (4, 5) for v in two_d.values())
 
@@ -62,7 +72,7 @@ def test_unserved_samples_are_nan_in_every_column():
 def test_queueing_mm1():
     f = 1000.0 / 750.0
     assert queueing_ms(0.0) == 0.0
-    assert queueing_ms(0.5) == pytest.approx(2 * f)           # rho/(1-rho) = 1
+    assert queueing_ms(0.5) == pytest.approx(2 * f)  # rho/(1-rho) = 1
     assert queueing_ms(0.9) == pytest.approx(2 * 9 * f)
     assert np.all(np.diff(queueing_ms(np.linspace(0, 0.95, 20))) > 0)
     with pytest.raises(InputError, match="load"):

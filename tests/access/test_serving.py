@@ -3,8 +3,14 @@
 import numpy as np
 import pytest
 
-from skymesh.access.serving import (POLICIES, check_policy, choose_serving,
-                                    remaining_visibility_s, selection_score, slot_starts)
+from skymesh.access.serving import (
+    POLICIES,
+    check_policy,
+    choose_serving,
+    remaining_visibility_s,
+    selection_score,
+    slot_starts,
+)
 
 
 def _reference(n_ground, n_steps, g, s, k, score, slot):
@@ -30,12 +36,22 @@ def test_hand_made_case_counts():
     # Step 1: 2 still there, 3 scores 100 -> keep 2 (held). Step 2: 2 gone -> 3 (forced).
     # Step 3: keep 3. Step 4 (new slot): 3 (1) and 4 (2) -> 4 (scheduled handover).
     # Step 5: keep 4. Step 6: nothing in view -> -1. Step 7: 3 -> 3 (acquisition, no handover).
-    rows = [(1, 0, 5), (2, 0, 9), (2, 1, 1), (3, 1, 100), (1, 2, 50), (3, 2, 60),
-            (3, 3, 1), (3, 4, 1), (4, 4, 2), (4, 5, 0), (3, 7, 0)]
+    rows = [
+        (1, 0, 5),
+        (2, 0, 9),
+        (2, 1, 1),
+        (3, 1, 100),
+        (1, 2, 50),
+        (3, 2, 60),
+        (3, 3, 1),
+        (3, 4, 1),
+        (4, 4, 2),
+        (4, 5, 0),
+        (3, 7, 0),
+    ]
     s, k, sc = (np.array(x) for x in zip(*rows))
     slot = np.array([0, 0, 0, 0, 1, 1, 1, 1])
-    serving, handover, forced, decided = choose_serving(1, 8, np.zeros(len(s), int), s, k,
-                                                        sc, slot)
+    serving, handover, forced, decided = choose_serving(1, 8, np.zeros(len(s), int), s, k, sc, slot)
     assert serving[0].tolist() == [2, 2, 3, 3, 4, 4, -1, 3]
     assert np.flatnonzero(handover[0]).tolist() == [2, 4]
     assert np.flatnonzero(forced[0]).tolist() == [2]
@@ -52,7 +68,7 @@ def test_matches_a_step_by_step_loop(seed):
     present = (present - np.concatenate([np.zeros((G, N, 4)), present[:, :, :-4]], 2)) > 0
     g, s, k = np.nonzero(present)
     score = rng.normal(size=len(g))
-    slot = np.repeat(np.arange(K // 15 + 1), 15)[3:K + 3]      # starts mid-slot
+    slot = np.repeat(np.arange(K // 15 + 1), 15)[3 : K + 3]  # starts mid-slot
     serving, handover, forced, _ = choose_serving(G, K, g, s, k, score, slot)
     assert np.array_equal(serving, _reference(G, K, g, s, k, score, slot))
     # Independent count: changes between served steps; forced ones are inside a slot.
@@ -62,7 +78,7 @@ def test_matches_a_step_by_step_loop(seed):
     inside = ~slot_starts(slot)[1:]
     assert forced.sum() == (change & inside[None, :]).sum()
     # Inside a slot the satellite changes only when the held one left view.
-    vis = present.transpose(0, 2, 1)                                # (G, K, N)
+    vis = present.transpose(0, 2, 1)  # (G, K, N)
     gi, ki = np.nonzero(change & inside[None, :])
     assert not vis[gi, ki + 1, prev[gi, ki]].any()
 
@@ -75,11 +91,14 @@ def test_hold_ok_breaks_the_hold():
     s = np.tile([0, 1], K)
     k = np.repeat(np.arange(K), 2)
     sc = np.where(s == 0, 1.0, 0.0)
+
     def two_steps(gg, dec, sat, steps):
         return steps - dec[:, None] < 2
-    serving, handover, forced, decided = choose_serving(1, K, g, s, k, sc, np.zeros(K, int),
-                                                        hold_ok=two_steps)
-    assert serving[0].tolist() == [0] * K            # same best again: no handover
+
+    serving, handover, forced, decided = choose_serving(
+        1, K, g, s, k, sc, np.zeros(K, int), hold_ok=two_steps
+    )
+    assert serving[0].tolist() == [0] * K  # same best again: no handover
     assert decided[0].tolist() == [0, 0, 2, 2, 4, 4]
     assert not handover.any()
 
@@ -90,18 +109,29 @@ def test_policies_and_scores():
         check_policy("random")
     el = np.array([60.0, 55.0])
     # A northern terminal: the 55 deg satellite to the north beats the 60 deg one to the south.
-    sc = selection_score("operator", elevation_deg=el, azimuth_deg=np.array([180.0, 0.0]),
-                         ground_lat_deg=np.array([45.0, 45.0]))
+    sc = selection_score(
+        "operator",
+        elevation_deg=el,
+        azimuth_deg=np.array([180.0, 0.0]),
+        ground_lat_deg=np.array([45.0, 45.0]),
+    )
     assert sc[1] > sc[0]
     # In the southern hemisphere the poleward half is the south.
-    sc = selection_score("operator", elevation_deg=el, azimuth_deg=np.array([180.0, 0.0]),
-                         ground_lat_deg=np.array([-30.0, -30.0]))
+    sc = selection_score(
+        "operator",
+        elevation_deg=el,
+        azimuth_deg=np.array([180.0, 0.0]),
+        ground_lat_deg=np.array([-30.0, -30.0]),
+    )
     assert sc[0] > sc[1]
     assert np.argmax(selection_score("highest-elevation", elevation_deg=el)) == 0
-    assert np.argmax(selection_score("nearest-to-gateway",
-                                     delay_s=np.array([0.02, 0.01]))) == 1
-    assert set(POLICIES) == {"operator", "highest-elevation", "longest-visibility",
-                             "nearest-to-gateway"}
+    assert np.argmax(selection_score("nearest-to-gateway", delay_s=np.array([0.02, 0.01]))) == 1
+    assert set(POLICIES) == {
+        "operator",
+        "highest-elevation",
+        "longest-visibility",
+        "nearest-to-gateway",
+    }
 
 
 def test_remaining_visibility_against_a_sampled_pass():
@@ -109,10 +139,10 @@ def test_remaining_visibility_against_a_sampled_pass():
     # lon 0: sample the pass finely and compare the time it stays above 25 deg.
     R, h = 6371.0, 550.0
     r = R + h
-    w = np.sqrt(398600.4418 / r ** 3)                     # rad/s
+    w = np.sqrt(398600.4418 / r**3)  # rad/s
     ground = np.array([R, 0.0, 0.0])
     t = np.arange(0.0, 900.0, 0.01)
-    phase0 = -0.05                                         # rad before overhead
+    phase0 = -0.05  # rad before overhead
     pos = r * np.stack([np.cos(phase0 + w * t), np.zeros_like(t), np.sin(phase0 + w * t)], 1)
     d = pos - ground
     el = np.degrees(np.arcsin(np.einsum("ix,x->i", d, ground / R) / np.linalg.norm(d, axis=1)))
@@ -126,11 +156,19 @@ def test_remaining_visibility_against_a_sampled_pass():
 
 def test_best_per_cell_any_order_and_ties():
     from skymesh.access.serving import best_per_cell
+
     # (ground, sat, step, score): ground 0 step 0 has a tie between sats 2 and 5 -> 2.
-    rows = [(0, 5, 0, 3.0), (0, 2, 0, 3.0), (0, 1, 0, 1.0), (1, 4, 0, -1.0),
-            (1, 3, 1, 0.5), (1, 7, 1, 2.5), (0, 6, 1, 0.0)]
+    rows = [
+        (0, 5, 0, 3.0),
+        (0, 2, 0, 3.0),
+        (0, 1, 0, 1.0),
+        (1, 4, 0, -1.0),
+        (1, 3, 1, 0.5),
+        (1, 7, 1, 2.5),
+        (0, 6, 1, 0.0),
+    ]
     g, s, k, sc = (np.array(x) for x in zip(*rows))
     expect = [[2, 6], [4, 7]]
     assert best_per_cell(2, 2, g, s, k, sc).tolist() == expect
-    order = np.lexsort((s, g, k))                      # the windowed order: linear path
+    order = np.lexsort((s, g, k))  # the windowed order: linear path
     assert best_per_cell(2, 2, g[order], s[order], k[order], sc[order]).tolist() == expect

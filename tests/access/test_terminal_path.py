@@ -5,11 +5,11 @@ import pytest
 
 from skymesh.access.slots import slot_index
 from skymesh.access.terminal_path import terminal_path, terminals_path
-from skymesh.links.visibility import visible_pairs
-from skymesh.orbits.propagate import positions_ecef
 from skymesh.ground.gateways import gateways_from_records
 from skymesh.ground.pops import pops_from_records
+from skymesh.links.visibility import visible_pairs
 from skymesh.orbits.presets import load_constellation
+from skymesh.orbits.propagate import positions_ecef
 from skymesh.timebase import time_grid
 
 
@@ -33,8 +33,19 @@ def hold_serving(vis_sat, vis_step, vis_el, slot_of_step):
 def test_reference_loop_by_hand():
     # Steps 0..5; slots [0,0,0,1,1,1]. Sat 7 is highest at step 0 but leaves after step 1;
     # sat 3 is in view throughout; at step 3 (new slot) sat 9 is highest.
-    vis = [(0, 7, 80), (0, 3, 50), (1, 7, 60), (1, 3, 55), (2, 3, 56),
-           (3, 3, 57), (3, 9, 70), (4, 3, 58), (4, 9, 75), (5, 3, 59), (5, 9, 74)]
+    vis = [
+        (0, 7, 80),
+        (0, 3, 50),
+        (1, 7, 60),
+        (1, 3, 55),
+        (2, 3, 56),
+        (3, 3, 57),
+        (3, 9, 70),
+        (4, 3, 58),
+        (4, 9, 75),
+        (5, 3, 59),
+        (5, 9, 74),
+    ]
     step, sat, el = (np.array(x) for x in zip(*vis))
     serving, forced = hold_serving(sat, step, el.astype(float), np.array([0, 0, 0, 1, 1, 1]))
     assert serving.tolist() == [7, 7, 3, 9, 9, 9]
@@ -48,8 +59,9 @@ def test_hold_matches_the_reference_loop(setup):
     grid = time_grid("2026-01-01T00:00:00Z", 300, 1)
     lat, lon = 47.6, -122.3
     res = terminal_path(c, grid, lat, lon, "US", gw, pops, policy="highest-elevation")
-    _, s, k, _, el = visible_pairs(positions_ecef(c, grid, serving_only=True), [lat], [lon],
-                                   min_elevation_deg=25.0)
+    _, s, k, _, el = visible_pairs(
+        positions_ecef(c, grid, serving_only=True), [lat], [lon], min_elevation_deg=25.0
+    )
     ref, ref_forced = hold_serving(s, k, el, slot_index(grid.start, grid.offsets_s))
     np.testing.assert_array_equal(res["serving_sat"], ref)
     np.testing.assert_array_equal(res["forced_handover"], ref_forced)
@@ -64,10 +76,18 @@ def test_hold_matches_the_reference_loop(setup):
 @pytest.fixture(scope="module")
 def setup():
     c = load_constellation("starlink-shell1")
-    gw = gateways_from_records([dict(name="Redmond, WA", lat=47.67, lon=-122.12, country="US"),
-                                dict(name="Madrid GW", lat=40.3, lon=-3.9, country="ES")])
-    pops = pops_from_records([dict(name="Seattle", lat=47.61, lon=-122.33, country="US"),
-                              dict(name="Madrid", lat=40.42, lon=-3.70, country="ES")])
+    gw = gateways_from_records(
+        [
+            dict(name="Redmond, WA", lat=47.67, lon=-122.12, country="US"),
+            dict(name="Madrid GW", lat=40.3, lon=-3.9, country="ES"),
+        ]
+    )
+    pops = pops_from_records(
+        [
+            dict(name="Seattle", lat=47.61, lon=-122.33, country="US"),
+            dict(name="Madrid", lat=40.42, lon=-3.70, country="ES"),
+        ]
+    )
     return c, time_grid("2026-01-01T00:00:00Z", 40, 2), gw, pops
 
 

@@ -10,7 +10,7 @@ from skymesh.errors import InputError
 
 def routes(n_links, paths):
     """Incidence matrix from a list of per-flow link lists."""
-    rows = [l for p in paths for l in p]
+    rows = [link for p in paths for link in p]
     cols = [f for f, p in enumerate(paths) for _ in p]
     return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_links, len(paths)))
 
@@ -34,12 +34,12 @@ def assert_max_min_fair(R, c, d, x, w=None, rtol=1e-7):
     for f in range(R.shape[1]):
         if x[f] >= d[f] * (1 - rtol):
             continue
-        links = R.indices[R.indptr[f]:R.indptr[f + 1]]
+        links = R.indices[R.indptr[f] : R.indptr[f + 1]]
         ok = False
-        for l in links:
-            if not saturated[l]:
+        for link in links:
+            if not saturated[link]:
                 continue
-            users = sp.csr_matrix(R)[l].indices
+            users = sp.csr_matrix(R)[link].indices
             if share[f] >= share[users].max() * (1 - rtol) - 1e-12:
                 ok = True
         assert ok, f"flow {f} (rate {x[f]}) has no bottleneck link"
@@ -131,10 +131,12 @@ def test_matches_highs_sequential_lp(seed):
 def test_large_instance_is_feasible_and_fair():
     rng = np.random.default_rng(7)
     n_links, n_flows = 300, 3000
-    rows = rng.integers(0, n_links, (n_flows, 4))           # 4-hop routes
-    R = sp.csr_matrix((np.ones(rows.size), (rows.ravel(), np.repeat(np.arange(n_flows), 4))),
-                      shape=(n_links, n_flows))
-    R.data[:] = 1.0                                          # duplicates count once
+    rows = rng.integers(0, n_links, (n_flows, 4))  # 4-hop routes
+    R = sp.csr_matrix(
+        (np.ones(rows.size), (rows.ravel(), np.repeat(np.arange(n_flows), 4))),
+        shape=(n_links, n_flows),
+    )
+    R.data[:] = 1.0  # duplicates count once
     c = rng.uniform(100.0, 1000.0, n_links)
     d = np.where(rng.random(n_flows) < 0.3, rng.uniform(1.0, 20.0, n_flows), np.inf)
     out = max_min_fair(R, c, d)
@@ -170,7 +172,7 @@ def test_max_terminals_agrees_with_fair_allocation(seed):
     if k > 0:
         assert max_min_fair(R[:, :k], c)["rate_mbps"].min() >= target * (1 - 1e-9)
     if k < R.shape[1]:
-        assert max_min_fair(R[:, :k + 1], c)["rate_mbps"].min() < target
+        assert max_min_fair(R[:, : k + 1], c)["rate_mbps"].min() < target
 
 
 def test_input_errors():

@@ -23,8 +23,10 @@ def solver(request):
 def assign_cells(solver):
     """assign_cells with each solver: the warm-started, column-generating highspy model and
     the plain linprog formulation must agree on every hand-solved case."""
+
     def call(*a, **k):
         return assignment.assign_cells(*a, solver=solver, initial_pairs=1, **k)
+
     return call
 
 
@@ -40,8 +42,9 @@ def test_chain_by_hand(assign_cells):
 def test_demand_fraction_fairness_by_hand(assign_cells):
     """Demands 300, 5,000, 5,000 on the same chain: weights = demand, so each cell gets the
     same fraction t of its demand, 10,300 t = 2,000 -> t = 0.19417."""
-    r = assign_cells([0, 1, 1, 2], [0, 0, 1, 1], [1000.0] * 4, [300.0, 5000.0, 5000.0],
-                     beams_per_sat=1)
+    r = assign_cells(
+        [0, 1, 1, 2], [0, 0, 1, 1], [1000.0] * 4, [300.0, 5000.0, 5000.0], beams_per_sat=1
+    )
     t = 2000.0 / 10300.0
     assert np.allclose(r["cell_level"], t, rtol=1e-6)
 
@@ -49,8 +52,9 @@ def test_demand_fraction_fairness_by_hand(assign_cells):
 def test_demand_met_and_leftover_goes_to_others(assign_cells):
     """Cell 0 wants 100 Mbit/s only; cell 1 is elastic; one satellite, one beam of 1,000.
     Cell 0 freezes at its demand (reason 'demand'), cell 1 gets the remaining 900."""
-    r = assign_cells([0, 1], [0, 0], [1000.0, 1000.0], [100.0, np.inf], beams_per_sat=1,
-                     cell_weight=[1.0, 1.0])
+    r = assign_cells(
+        [0, 1], [0, 0], [1000.0, 1000.0], [100.0, np.inf], beams_per_sat=1, cell_weight=[1.0, 1.0]
+    )
     assert np.allclose(r["cell_rate_mbps"], [100.0, 900.0], rtol=1e-6)
     assert list(r["cell_reason"]) == ["demand", "beam-time"]
 
@@ -59,18 +63,34 @@ def test_downlink_and_backhaul_bind(assign_cells):
     """Two cells each alone on a satellite (one beam on a cell at most: 1,500 Mbit/s), a
     satellite downlink of 1,400 and one shared feeder of 2,000. By hand: cell 0 + cell 1 <=
     2,000, each <= 1,400: equal split 1,000 each, the feeder binds, the downlink does not."""
-    bh = {"route_of_pair": np.array([0, 1]), "R": sp.csr_matrix(np.array([[1.0, 1.0]])),
-          "capacity_mbps": np.array([2000.0]), "kind": np.array(["gsl-feeder"])}
-    r = assign_cells([0, 1], [0, 1], [1500.0, 1500.0], [np.inf, np.inf], beams_per_sat=4,
-                     cell_beam_cap=4, sat_downlink_mbps=1400.0, backhaul=bh,
-                     cell_weight=[1.0, 1.0])
+    bh = {
+        "route_of_pair": np.array([0, 1]),
+        "R": sp.csr_matrix(np.array([[1.0, 1.0]])),
+        "capacity_mbps": np.array([2000.0]),
+        "kind": np.array(["gsl-feeder"]),
+    }
+    r = assign_cells(
+        [0, 1],
+        [0, 1],
+        [1500.0, 1500.0],
+        [np.inf, np.inf],
+        beams_per_sat=4,
+        cell_beam_cap=4,
+        sat_downlink_mbps=1400.0,
+        backhaul=bh,
+        cell_weight=[1.0, 1.0],
+    )
     assert np.allclose(r["cell_rate_mbps"], [1000.0, 1000.0], rtol=1e-6)
     assert list(r["cell_reason"]) == ["gsl-feeder", "gsl-feeder"]
 
 
 def test_no_coverage_and_no_route(assign_cells):
-    bh = {"route_of_pair": np.array([-1]), "R": sp.csr_matrix((1, 1)),
-          "capacity_mbps": np.array([1.0]), "kind": np.array(["gateway"])}
+    bh = {
+        "route_of_pair": np.array([-1]),
+        "R": sp.csr_matrix((1, 1)),
+        "capacity_mbps": np.array([1.0]),
+        "kind": np.array(["gateway"]),
+    }
     r = assign_cells([1], [0], [1000.0], [10.0, 10.0], backhaul=bh)
     assert list(r["cell_reason"]) == ["no-coverage", "no-route"]
     assert (r["cell_rate_mbps"] == 0).all()
@@ -92,14 +112,17 @@ def test_solvers_agree_on_random_instances():
     for _ in range(4):
         pc, ps, k, d = random_instance(rng, 15, 6, 0.4)
         R = sp.csr_matrix((rng.random((3, 6)) < 0.5).astype(float))
-        bh = {"route_of_pair": ps, "R": R, "capacity_mbps": rng.uniform(1e3, 4e3, 3),
-              "kind": np.array(["isl", "gsl-feeder", "gateway"])}
-        a = assignment.assign_cells(pc, ps, k, d, beams_per_sat=2, backhaul=bh,
-                                    solver="highspy", initial_pairs=1)
-        b = assignment.assign_cells(pc, ps, k, d, beams_per_sat=2, backhaul=bh,
-                                    solver="linprog")
-        assert np.allclose(np.sort(a["cell_level"]), np.sort(b["cell_level"]), rtol=1e-6,
-                           atol=1e-9)
+        bh = {
+            "route_of_pair": ps,
+            "R": R,
+            "capacity_mbps": rng.uniform(1e3, 4e3, 3),
+            "kind": np.array(["isl", "gsl-feeder", "gateway"]),
+        }
+        a = assignment.assign_cells(
+            pc, ps, k, d, beams_per_sat=2, backhaul=bh, solver="highspy", initial_pairs=1
+        )
+        b = assignment.assign_cells(pc, ps, k, d, beams_per_sat=2, backhaul=bh, solver="linprog")
+        assert np.allclose(np.sort(a["cell_level"]), np.sort(b["cell_level"]), rtol=1e-6, atol=1e-9)
         assert np.allclose(a["cell_level"], b["cell_level"], rtol=1e-6, atol=1e-9)
 
 
@@ -109,13 +132,15 @@ def test_satellite_routes_and_backhaul_by_hand():
     1->0, the feeder (gateway 0, satellite 2) and the gateway site."""
     gl = (np.array([0]), np.array([2]), np.array([0]), np.array([800.0]))
     isl = np.array([[0, 1], [1, 2]])
-    r = satellite_routes(3, gl, np.ones((1, 1), bool), isl_pairs=isl,
-                         isl_km=np.array([1000.0, 1000.0]))
+    r = satellite_routes(
+        3, gl, np.ones((1, 1), bool), isl_pairs=isl, isl_km=np.array([1000.0, 1000.0])
+    )
     assert r["gateway"].tolist() == [[0, 0, 0]]
     assert r["path"][0, 0].tolist()[:3] == [0, 1, 2]
     assert r["path"][0, 2].tolist()[:1] == [2]
-    params = NetworkCapacityParams(feeder_capacity_mbps=5000.0, gateway_antennas=1,
-                                   gateway_antenna_mbps=7000.0)
+    params = NetworkCapacityParams(
+        feeder_capacity_mbps=5000.0, gateway_antennas=1, gateway_antenna_mbps=7000.0
+    )
     bh = backhaul_network(np.zeros((3, 3)), r, [0.0], [0.0], params)
     R = bh["R"].toarray()
     used = {(k, a, b) for k, a, b, x in zip(bh["kind"], bh["a"], bh["b"], R[:, 0]) if x}
@@ -171,8 +196,13 @@ def lp_terminal_level(pc, ps, k, term_cell, term_d, beams, cell_cap):
     for i in range(n_t):
         rows.append([-k[p] if j == i else 0.0 for (j, p) in var] + [term_d[i]])
         b.append(0.0)
-    res = linprog(np.r_[np.zeros(nv), -1.0], A_ub=np.array(rows), b_ub=np.array(b),
-                  bounds=[(0, None)] * nv + [(0, 1)], method="highs")
+    res = linprog(
+        np.r_[np.zeros(nv), -1.0],
+        A_ub=np.array(rows),
+        b_ub=np.array(b),
+        bounds=[(0, None)] * nv + [(0, 1)],
+        method="highs",
+    )
     return res.x[-1]
 
 
@@ -190,8 +220,9 @@ def test_first_level_matches_per_terminal_lp(seed, assign_cells):
     covered = np.isin(term_cell, pc)
     want = lp_terminal_level(pc, ps, k, term_cell[covered], term_d[covered], 1.0, 2.0)
     assert np.min(rate[covered] / term_d[covered]) == pytest.approx(want, rel=1e-6)
-    assert np.allclose(np.bincount(term_cell, weights=rate, minlength=5),
-                       r["cell_rate_mbps"], rtol=1e-6)
+    assert np.allclose(
+        np.bincount(term_cell, weights=rate, minlength=5), r["cell_rate_mbps"], rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -210,8 +241,7 @@ def test_fractional_at_least_best_integral_assignment(seed, assign_cells):
         sats = [ps[p] for p in choice if p is not None]
         if len(sats) != len(set(sats)):
             continue
-        lv = [min(k[p], d[c]) / d[c] if p is not None else 0.0
-              for c, p in zip(covered, choice)]
+        lv = [min(k[p], d[c]) / d[c] if p is not None else 0.0 for c, p in zip(covered, choice)]
         best = max(best, min(lv))
     assert r["cell_level"][covered].min() >= best * (1 - 1e-7)
 
@@ -298,15 +328,26 @@ def test_capacity_pass_serves_every_covered_terminal(tmp_path):
     assert any("Load-aware beam assignment" in line for line in summary["markdown"])
     # the slot itself: beam time per satellite and per pair within bounds
     import numpy as np
+
     from skymesh.sim.capacity_pass import network_params, service_cells
+
     groups, group_of = np.unique(prep.terminal_country, return_inverse=True)
     cells = service_cells(prep.terminal_lat, prep.terminal_lon, group_of, 5)
-    res = slot_capacity(prep, prep.operators[0], 0.0, cells, groups,
-                        np.full(prep.n_terminals, 140.0), network_params(prep), 10.0)
+    res = slot_capacity(
+        prep,
+        prep.operators[0],
+        0.0,
+        cells,
+        groups,
+        np.full(prep.n_terminals, 140.0),
+        network_params(prep),
+        10.0,
+    )
     assert res["sat_beam_time"].max() <= 16 + 1e-6
     assert res["beam_time"].max() <= 1 + 1e-9
-    per_cell = np.bincount(res["pairs"]["cell"], weights=res["beam_time"],
-                           minlength=cells["group"].size)
+    per_cell = np.bincount(
+        res["pairs"]["cell"], weights=res["beam_time"], minlength=cells["group"].size
+    )
     assert (per_cell <= np.minimum(8, cells["n_terminals"]) + 1e-6).all()
 
 
@@ -354,8 +395,10 @@ def test_subscriber_weight_equals_replicated_terminals(tmp_path):
     from skymesh.sim.scenario import load_scenario
 
     out = []
-    for name, text in (("w", _weighted_scenario("[[41.0, 29.0]]", 40)),
-                       ("r", _weighted_scenario(str([[41.0, 29.0]] * 40)))):
+    for name, text in (
+        ("w", _weighted_scenario("[[41.0, 29.0]]", 40)),
+        ("r", _weighted_scenario(str([[41.0, 29.0]] * 40))),
+    ):
         path = tmp_path / f"{name}.toml"
         path.write_text(text)
         summary, table = capacity_pass(prepare(load_scenario(path)))
@@ -363,8 +406,7 @@ def test_subscriber_weight_equals_replicated_terminals(tmp_path):
     (w, tw), (r, tr) = out
     assert w["throughput_gbps"] == pytest.approx(r["throughput_gbps"], rel=1e-6)
     assert w["subscribers"] == r["subscribers"] == 42
-    assert tw["rate_mbps"].to_numpy()[0] == pytest.approx(tr["rate_mbps"].to_numpy()[0],
-                                                          rel=1e-6)
+    assert tw["rate_mbps"].to_numpy()[0] == pytest.approx(tr["rate_mbps"].to_numpy()[0], rel=1e-6)
     assert w["carried_at_target"] == r["carried_at_target"]
 
 
@@ -378,8 +420,15 @@ def test_bench_assignment_smoke():
     spec = importlib.util.spec_from_file_location("bench_assignment", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    row = mod.run_case("UA", 300, "starlink-shell1", "2025-12-04T18:00:12Z",
-                       NetworkCapacityParams(), baseline_max_s=600.0, verbose=False)
+    row = mod.run_case(
+        "UA",
+        300,
+        "starlink-shell1",
+        "2025-12-04T18:00:12Z",
+        NetworkCapacityParams(),
+        baseline_max_s=600.0,
+        verbose=False,
+    )
     assert row["served_fraction"] == 1.0
     assert row["level_diff"] <= 1e-6 * max(row["min_level"], 1e-12)
     assert row["rate_rel_diff"] <= 1e-6
@@ -388,8 +437,9 @@ def test_bench_assignment_smoke():
 def test_all_demand_met(assign_cells):
     """Plenty of beams: every cell gets exactly its demand (reason 'demand'), and its beam
     time is its demand over the beam capacity, summed over its satellites."""
-    r = assign_cells([0, 0, 1, 2], [0, 1, 1, 2], [1000.0] * 4, [300.0, 50.0, 800.0],
-                     beams_per_sat=4)
+    r = assign_cells(
+        [0, 0, 1, 2], [0, 1, 1, 2], [1000.0] * 4, [300.0, 50.0, 800.0], beams_per_sat=4
+    )
     assert np.allclose(r["cell_rate_mbps"], [300.0, 50.0, 800.0], rtol=1e-6)
     assert set(r["cell_reason"]) == {"demand"}
     per_cell = np.bincount([0, 0, 1, 2], weights=r["beam_time"], minlength=3)

@@ -22,8 +22,13 @@ def test_nadir_pair_matches_link_budget():
     assert p["cell"].tolist() == [0] and p["sat"].tolist() == [0]
     assert p["range_km"][0] == pytest.approx(550.0, abs=0.5)
     assert p["elevation_deg"][0] == pytest.approx(90.0, abs=0.1)
-    want = link_capacity_mbps(np.array([550.0]), np.array([90.0]), STARLINK_USER_DOWNLINK_KU,
-                              np.array([50.0]), np.array([30.0]))
+    want = link_capacity_mbps(
+        np.array([550.0]),
+        np.array([90.0]),
+        STARLINK_USER_DOWNLINK_KU,
+        np.array([50.0]),
+        np.array([30.0]),
+    )
     assert p["capacity_mbps"][0] == pytest.approx(want[0], rel=1e-3)
 
 
@@ -42,7 +47,7 @@ def test_hop_schedule_is_a_valid_packing(seed):
     rng = np.random.default_rng(seed)
     sats = rng.integers(0, 3, 40)
     y = rng.uniform(0.0, 1.0, 40)
-    for s in range(3):            # scale each satellite to <= 4 beams of time
+    for s in range(3):  # scale each satellite to <= 4 beams of time
         m = sats == s
         tot = y[m].sum()
         if tot > 4:

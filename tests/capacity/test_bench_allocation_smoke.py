@@ -17,13 +17,15 @@ def bench():
 
 
 def test_bench_allocation_small(bench, tmp_path):
-    f = bench.run(n_terminals=200, repeats=1, lp_full_max=0, lp_sub=60, out_dir=tmp_path,
-                  verbose=False)
+    f = bench.run(
+        n_terminals=200, repeats=1, lp_full_max=0, lp_sub=60, out_dir=tmp_path, verbose=False
+    )
     assert (tmp_path / "allocation.json").is_file()
     assert f["instance"]["n_terminals"] == 200 and f["result"]["n_served"] > 0
     # both answers agree (tolerances, not timings)
-    assert f["lp_single_level"]["abs_diff_mbps"] <= 1e-6 * max(1.0, f["lp_single_level"]
-                                                               ["t_star_mbps"])
+    assert f["lp_single_level"]["abs_diff_mbps"] <= 1e-6 * max(
+        1.0, f["lp_single_level"]["t_star_mbps"]
+    )
     assert f["lp_level_by_level"]["max_abs_diff_mbps"] <= 1e-6
     assert f["lp_max_min_sequential"]["max_abs_diff_mbps"] <= 1e-6
     assert f["time_s"]["total"] > 0

@@ -1,10 +1,17 @@
-"""Cost model: bill arithmetic by hand, and the Ukraine 2022 example against the reported figures."""
+"""Cost model: bill arithmetic by hand, and the Ukraine 2022 example against the reported
+figures."""
 
 import numpy as np
 import pytest
 
-from skymesh.capacity.cost import (CONSUMER_2022, UKRAINE_2022, CostParams, interpolate_months,
-                                   monthly_bill, run_scenario)
+from skymesh.capacity.cost import (
+    CONSUMER_2022,
+    UKRAINE_2022,
+    CostParams,
+    interpolate_months,
+    monthly_bill,
+    run_scenario,
+)
 from skymesh.errors import InputError
 
 

@@ -5,9 +5,14 @@ import pytest
 import scipy.sparse as sp
 
 from skymesh.capacity.allocation import max_min_fair
+from skymesh.capacity.demand import (
+    demand_mbps,
+    subscribers_at_rate,
+    terminal_weights,
+    weighted_percentiles,
+    weights_note,
+)
 from skymesh.capacity.network import NetworkCapacityParams
-from skymesh.capacity.demand import (demand_mbps, subscribers_at_rate, terminal_weights,
-                                     weighted_percentiles, weights_note)
 from skymesh.errors import InputError
 from skymesh.sim.scenario import load_scenario
 
@@ -54,8 +59,9 @@ def test_weights_per_group(tmp_path):
 def test_weights_note_says_what_a_sample_stands_for(tmp_path):
     loaded = _loaded(tmp_path)
     note = weights_note(loaded, terminal_weights(loaded))
-    assert ("UA: one sampled terminal stands for 400 subscribers (2,000 subscribers, "
-            "a sample of 5)") in note
+    assert (
+        "UA: one sampled terminal stands for 400 subscribers (2,000 subscribers, a sample of 5)"
+    ) in note
     assert "Lviv: one sampled terminal stands for 250 subscribers" in note
     assert note.endswith("3,002 subscribers in all")
 
@@ -91,19 +97,26 @@ def test_weighted_percentiles_equal_the_expanded_sample():
     weights = np.array([1, 1, 2])
     # cumulative weight 1, 2, 4 of 4: the median is the first value reaching 50 % -> 2
     assert weighted_percentiles(values, weights, [50, 75, 100]).tolist() == [2.0, 3.0, 3.0]
-    expanded = np.repeat(values, weights)                      # [1, 2, 3, 3]
+    expanded = np.repeat(values, weights)  # [1, 2, 3, 3]
     q = [5, 25, 50, 60, 95]
-    assert np.allclose(weighted_percentiles(values, weights, q),
-                       np.percentile(expanded, q, method="inverted_cdf"))
+    assert np.allclose(
+        weighted_percentiles(values, weights, q), np.percentile(expanded, q, method="inverted_cdf")
+    )
 
 
 def test_weighted_allocation_equals_the_expanded_network():
     # 4 subscribers at X (own link 1,000), 2 at Y (own link 100), all share a 1,200 link.
     # Expanded by hand: Y's two get 50 each on their 100 link; X's four then share
     # min(1,000, 1,200 - 100) = 1,000 -> 250 each.
-    expanded = sp.csr_matrix(np.array([[1, 1, 1, 1, 1, 1],     # shared 1,200
-                                       [1, 1, 1, 1, 0, 0],     # X 1,000
-                                       [0, 0, 0, 0, 1, 1]]))   # Y 100
+    expanded = sp.csr_matrix(
+        np.array(
+            [
+                [1, 1, 1, 1, 1, 1],  # shared 1,200
+                [1, 1, 1, 1, 0, 0],  # X 1,000
+                [0, 0, 0, 0, 1, 1],
+            ]
+        )
+    )  # Y 100
     cap = np.array([1200.0, 1000.0, 100.0])
     per_sub = max_min_fair(expanded, cap)["rate_mbps"]
     assert np.allclose(per_sub, [250, 250, 250, 250, 50, 50])
@@ -114,7 +127,7 @@ def test_weighted_allocation_equals_the_expanded_network():
 
 
 def test_subscribers_at_rate_counts_subscribers():
-    R = sp.csr_matrix(np.array([[1, 1]]))        # two samples on one 1,000 Mbit/s link
+    R = sp.csr_matrix(np.array([[1, 1]]))  # two samples on one 1,000 Mbit/s link
     w = np.array([100.0, 300.0])
     # 2 Mbit/s each: 100 x 2 + 300 x 2 = 800 <= 1,000 -> all 400 subscribers
     out = subscribers_at_rate(R, [1000.0], 2.0, weights=w)
@@ -129,8 +142,10 @@ def test_subscribers_at_rate_counts_subscribers():
 
 def test_place_in_polygon_by_population_is_inside_and_deterministic():
     import shapely
+
     from skymesh.capacity.demand import place_in_polygon
-    box = shapely.box(2.0, 48.0, 3.0, 49.5)              # around Paris
+
+    box = shapely.box(2.0, 48.0, 3.0, 49.5)  # around Paris
     lat, lon = place_in_polygon(box, 200, seed=3)
     assert shapely.contains_xy(box, lon, lat).all()
     again = place_in_polygon(box, 200, seed=3)
@@ -139,7 +154,7 @@ def test_place_in_polygon_by_population_is_inside_and_deterministic():
     near = np.hypot(lat - 48.86, (lon - 2.35) * np.cos(np.radians(48.86))) < 0.25
     assert near.mean() > 0.5
     with pytest.raises(InputError, match="no GeoNames place"):
-        place_in_polygon(shapely.box(-30.0, -50.0, -29.0, -49.0), 5)   # open ocean
+        place_in_polygon(shapely.box(-30.0, -50.0, -29.0, -49.0), 5)  # open ocean
 
 
 def test_a_weighted_sample_equals_the_expanded_terminals_in_a_slot(tmp_path):
@@ -151,22 +166,34 @@ def test_a_weighted_sample_equals_the_expanded_terminals_in_a_slot(tmp_path):
     from skymesh.capacity.region import _loaded
     from skymesh.sim.capacity_pass import service_cells, slot_capacity
     from skymesh.sim.prepare import prepare
+
     gw = tmp_path / "gw.csv"
     gw.write_text("name,lat,lon,country\nAerzen,52.06,9.329,DE\nKaunas,54.88,23.84,LT\n")
     pts = np.array([[50.45, 30.52], [49.84, 24.03]])
     out = {}
-    for label, lat, lon, w in (("sample", pts[:, 0], pts[:, 1], np.array([30.0, 30.0])),
-                               ("expanded", np.repeat(pts[:, 0], 30), np.repeat(pts[:, 1], 30),
-                                None)):
-        prep = prepare(_loaded("w", "starlink-shell1", "2022-10-15T12:00:00Z", gw, lat, lon,
-                               "isl", 25.0, 0))
+    for label, lat, lon, w in (
+        ("sample", pts[:, 0], pts[:, 1], np.array([30.0, 30.0])),
+        ("expanded", np.repeat(pts[:, 0], 30), np.repeat(pts[:, 1], 30), None),
+    ):
+        prep = prepare(
+            _loaded("w", "starlink-shell1", "2022-10-15T12:00:00Z", gw, lat, lon, "isl", 25.0, 0)
+        )
         groups, group_of = np.unique(prep.terminal_country, return_inverse=True)
         cells = service_cells(prep.terminal_lat, prep.terminal_lon, group_of, 5)
-        demand = np.full(prep.n_terminals, 5000.0)         # Mbit/s per subscriber
-        res = slot_capacity(prep, prep.operators[0], 0.0, cells, groups, demand,
-                            NetworkCapacityParams(), 100.0, terminal_weight=w)
+        demand = np.full(prep.n_terminals, 5000.0)  # Mbit/s per subscriber
+        res = slot_capacity(
+            prep,
+            prep.operators[0],
+            0.0,
+            cells,
+            groups,
+            demand,
+            NetworkCapacityParams(),
+            100.0,
+            terminal_weight=w,
+        )
         out[label] = res
     rs, re = out["sample"]["terminal_rate_mbps"], out["expanded"]["terminal_rate_mbps"]
     assert np.allclose(rs, re[::30]) and np.allclose(re[0::30], re[1::30])
-    assert (rs < 1373.0 / 2).all()                      # a share of the cell, not a beam
+    assert (rs < 1373.0 / 2).all()  # a share of the cell, not a beam
     assert out["sample"]["carry"]["n_at_target"] == out["expanded"]["carry"]["n_at_target"]

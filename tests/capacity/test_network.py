@@ -5,11 +5,20 @@ import pytest
 import scipy.sparse as sp
 
 from skymesh.capacity.allocation import lp_max_min
-from skymesh.capacity.cells import cells_of, cell_area_km2
-from skymesh.capacity.demand import (DEFAULT_DIURNAL_PROFILE, demand_mbps, diurnal_factor,
-                                     local_solar_hour, place_terminals)
-from skymesh.capacity.network import (NetworkCapacityParams, allocate_step, build_step_network,
-                                      terminals_at_rate)
+from skymesh.capacity.cells import cell_area_km2, cells_of
+from skymesh.capacity.demand import (
+    DEFAULT_DIURNAL_PROFILE,
+    demand_mbps,
+    diurnal_factor,
+    local_solar_hour,
+    place_terminals,
+)
+from skymesh.capacity.network import (
+    NetworkCapacityParams,
+    allocate_step,
+    build_step_network,
+    terminals_at_rate,
+)
 from skymesh.errors import InputError
 from skymesh.links.isl import isl_lengths_km, plus_grid_pairs
 from skymesh.links.visibility import visible_pairs
@@ -19,8 +28,7 @@ from skymesh.orbits.propagate import positions_ecef
 from skymesh.timebase import time_grid
 
 # plausible gateway sites (city coordinates, not real gateway positions)
-GATEWAYS = np.array([[50.04, 22.00], [48.72, 21.26], [47.65, 26.26], [54.90, 23.89],
-                     [50.11, 8.68]])
+GATEWAYS = np.array([[50.04, 22.00], [48.72, 21.26], [47.65, 26.26], [54.90, 23.89], [50.11, 8.68]])
 
 
 def snapshot(n, seed=1, far_gateways=False, when="2026-01-01T18:00:00Z"):
@@ -32,18 +40,33 @@ def snapshot(n, seed=1, far_gateways=False, when="2026-01-01T18:00:00Z"):
     gl = visible_pairs(pos, gw[:, 0], gw[:, 1])[:4]
     pairs = plus_grid_pairs(c)
     lay = EgressLayout(len(c), n, len(gw), 1)
-    G = egress_graph(lay, "isl", 1, isl_pairs=pairs, isl_km=isl_lengths_km(pos, pairs),
-                     terminal_links=tl, gateway_links=gl,
-                     exit_mask=np.ones((1, len(gw), 1), bool))
+    G = egress_graph(
+        lay,
+        "isl",
+        1,
+        isl_pairs=pairs,
+        isl_km=isl_lengths_km(pos, pairs),
+        terminal_links=tl,
+        gateway_links=gl,
+        exit_mask=np.ones((1, len(gw), 1), bool),
+    )
     routes = egress_routes(G, lay, np.zeros(n, int), 1)
     return pos[:, 0], term, gw, routes
 
 
 def run(snap, demand=np.inf, **kw):
     pos, term, gw, routes = snap
-    return allocate_step(pos, routes, term["cell_index"], term["cell_lat_deg"],
-                         term["cell_lon_deg"], gw[:, 0], gw[:, 1], demand,
-                         NetworkCapacityParams(**kw))
+    return allocate_step(
+        pos,
+        routes,
+        term["cell_index"],
+        term["cell_lat_deg"],
+        term["cell_lon_deg"],
+        gw[:, 0],
+        gw[:, 1],
+        demand,
+        NetworkCapacityParams(**kw),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -81,12 +104,13 @@ def assert_max_min_fair(out, demand, rtol=1e-7):
     load = R @ x
     sat = load >= c * (1 - rtol) - 1e-9
     Rr = sp.csr_matrix(R)
-    link_max = np.array([x[Rr.indices[Rr.indptr[i]:Rr.indptr[i + 1]]].max(initial=0.0)
-                         for i in range(R.shape[0])])
+    link_max = np.array(
+        [x[Rr.indices[Rr.indptr[i] : Rr.indptr[i + 1]]].max(initial=0.0) for i in range(R.shape[0])]
+    )
     for f in range(R.shape[1]):
         if x[f] >= d[f] * (1 - rtol):
             continue
-        links = R.indices[R.indptr[f]:R.indptr[f + 1]]
+        links = R.indices[R.indptr[f] : R.indptr[f + 1]]
         ok = sat[links] & (x[f] >= link_max[links] * (1 - rtol) - 1e-9)
         assert ok.any(), f"terminal {f} has no bottleneck"
 
@@ -94,7 +118,7 @@ def assert_max_min_fair(out, demand, rtol=1e-7):
 def test_cells_resolution_and_area():
     c = cells_of([50.45, 50.4501, 49.84], [30.52, 30.5201, 24.03])
     assert c.index.tolist() == [0, 0, 1] and len(c.ids) == 2
-    assert 150 < cell_area_km2(c.ids).mean() < 350        # resolution 5: ~253 km^2
+    assert 150 < cell_area_km2(c.ids).mean() < 350  # resolution 5: ~253 km^2
     with pytest.raises(InputError):
         cells_of([0.0], [0.0], resolution=16)
 
@@ -103,16 +127,23 @@ def test_demand_profile_and_multiplier():
     assert DEFAULT_DIURNAL_PROFILE.max() == 1.0 and DEFAULT_DIURNAL_PROFILE.argmax() == 21
     assert local_solar_hour("2026-01-01T00:00:00Z", [0.0, 90.0, -90.0]).tolist() == [0, 6, 18]
     assert diurnal_factor(21.5) == pytest.approx(1.0)
-    d = demand_mbps(2, busy_hour_mbps=3.0, multiplier=[1.0, 100.0],
-                    utc_time="2026-01-01T21:30:00Z", lon_deg=0.0)
+    d = demand_mbps(
+        2, busy_hour_mbps=3.0, multiplier=[1.0, 100.0], utc_time="2026-01-01T21:30:00Z", lon_deg=0.0
+    )
     assert d.tolist() == pytest.approx([3.0, 300.0])
-    assert demand_mbps(1, busy_hour_mbps=3.0).tolist() == [3.0]   # no time -> busy hour
+    assert demand_mbps(1, busy_hour_mbps=3.0).tolist() == [3.0]  # no time -> busy hour
     with pytest.raises(InputError):
         demand_mbps(1, profile=np.ones(23), utc_time="2026-01-01T00:00:00Z", lon_deg=0.0)
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(beams_per_sat=2, gateway_antennas=1),
-                                dict(beam_capacity_mbps=500.0, sat_downlink_mbps=1500.0)])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(),
+        dict(beams_per_sat=2, gateway_antennas=1),
+        dict(beam_capacity_mbps=500.0, sat_downlink_mbps=1500.0),
+    ],
+)
 def test_feasible_and_max_min_fair(snap60, kw):
     d = mixed_demand(60)
     out = run(snap60, d, **kw)
@@ -127,22 +158,25 @@ def test_routes_cross_isls(snap_isl):
     out = run(snap_isl, d, beams_per_sat=3, isl_capacity_mbps=900.0, gateway_antennas=1)
     kinds = set(out["links"]["kind"])
     assert {"beam", "isl", "gsl-feeder", "gateway"} <= kinds
-    assert "isl" in set(out["saturated"]["kind"])            # the small ISLs bind
+    assert "isl" in set(out["saturated"]["kind"])  # the small ISLs bind
     assert_no_overload(out)
     assert_max_min_fair(out, d)
 
 
-@pytest.mark.parametrize("which,kw", [("snap60", dict(beams_per_sat=2, gateway_antennas=1)),
-                                       ("snap_isl", dict(beams_per_sat=3,
-                                                         isl_capacity_mbps=900.0))])
+@pytest.mark.parametrize(
+    "which,kw",
+    [
+        ("snap60", dict(beams_per_sat=2, gateway_antennas=1)),
+        ("snap_isl", dict(beams_per_sat=3, isl_capacity_mbps=900.0)),
+    ],
+)
 def test_equals_sequential_lp(request, which, kw):
     snap = request.getfixturevalue(which)
     n = snap[1]["lat_deg"].size
     d = mixed_demand(n, seed=5)
     out = run(snap, d, **kw)
     lp = lp_max_min(out["R"], out["capacity_mbps"], out["demand_mbps"])
-    assert np.allclose(lp["rate_mbps"], out["rate_mbps"][out["served_index"]],
-                       rtol=1e-6, atol=1e-6)
+    assert np.allclose(lp["rate_mbps"], out["rate_mbps"][out["served_index"]], rtol=1e-6, atol=1e-6)
 
 
 def test_beam_limit_and_unserved_cells_get_zero(snap60):
@@ -151,7 +185,7 @@ def test_beam_limit_and_unserved_cells_get_zero(snap60):
     pos, term, gw, routes = snap60
     beam = out["links"]["kind"] == "beam"
     sats = out["links"]["a"][beam]
-    assert np.bincount(sats).max() <= 1                       # one cell per satellite
+    assert np.bincount(sats).max() <= 1  # one cell per satellite
     assert out["totals"]["n_no_beam"] > 0
     no_beam = out["reason"] == "no-beam"
     assert (out["rate_mbps"][no_beam] == 0).all()
@@ -173,8 +207,16 @@ def test_unrouted_terminals_get_zero(snap60):
     r = {"path": routes["path"][0].copy(), "gateway": routes["gateway"][0].copy()}
     r["gateway"][:5] = -1
     r["path"][:5] = -1
-    out = allocate_step(pos, r, term["cell_index"], term["cell_lat_deg"], term["cell_lon_deg"],
-                        gw[:, 0], gw[:, 1], 50.0)
+    out = allocate_step(
+        pos,
+        r,
+        term["cell_index"],
+        term["cell_lat_deg"],
+        term["cell_lon_deg"],
+        gw[:, 0],
+        gw[:, 1],
+        50.0,
+    )
     assert (out["reason"][:5] == "no-route").all() and (out["rate_mbps"][:5] == 0).all()
     assert (out["bottleneck"][:5] == -2).all()
 
@@ -199,13 +241,22 @@ def test_terminals_at_rate(snap60):
 
 def test_vectorised_build_matches_routes(snap60):
     pos, term, gw, routes = snap60
-    net = build_step_network(pos, routes, term["cell_index"], term["cell_lat_deg"],
-                             term["cell_lon_deg"], gw[:, 0], gw[:, 1], np.inf,
-                             NetworkCapacityParams(), step=0)
+    net = build_step_network(
+        pos,
+        routes,
+        term["cell_index"],
+        term["cell_lat_deg"],
+        term["cell_lon_deg"],
+        gw[:, 0],
+        gw[:, 1],
+        np.inf,
+        NetworkCapacityParams(),
+        step=0,
+    )
     path = routes["path"][0]
     R = sp.csc_matrix(net["R"])
     for j, t in enumerate(net["served_index"]):
-        links = R.indices[R.indptr[j]:R.indptr[j + 1]]
+        links = R.indices[R.indptr[j] : R.indptr[j + 1]]
         hops = (path[t] >= 0).sum()
         # one beam + (hops - 1) ISLs + feeder + gateway
         assert links.size == 1 + (hops - 1) + 2

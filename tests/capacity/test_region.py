@@ -8,8 +8,7 @@ import shapely
 
 from skymesh.capacity.assignment import RESOURCE_KINDS
 from skymesh.capacity.network import NetworkCapacityParams
-from skymesh.capacity.region import (faded_capacities, load_region, region_capacity,
-                                     slot_network)
+from skymesh.capacity.region import faded_capacities, load_region, region_capacity, slot_network
 from skymesh.errors import InputError
 
 GATEWAYS = """name,lat,lon,country
@@ -29,8 +28,9 @@ def gw_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def belgium(gw_file):
-    return region_capacity("BE", constellation="starlink-shell1", at=AT, gateways=gw_file,
-                           probes=300, rain_mmh=60.0)
+    return region_capacity(
+        "BE", constellation="starlink-shell1", at=AT, gateways=gw_file, probes=300, rain_mmh=60.0
+    )
 
 
 def test_probe_accounting_and_the_two_formulations_agree(belgium):
@@ -50,7 +50,7 @@ def test_probe_accounting_and_the_two_formulations_agree(belgium):
 def test_rain_never_adds_capacity(belgium):
     clear, rain = belgium["model"], belgium["rain"]
     assert clear["budget"] == "clear sky"
-    assert rain["gateways_in_rain"] == 1                       # Brussels, inside Belgium
+    assert rain["gateways_in_rain"] == 1  # Brussels, inside Belgium
     assert rain["throughput_gbps"] < clear["throughput_gbps"]
     assert rain["terminals_at_target"] <= clear["terminals_at_target"] * (1 + 1e-9)
     assert "P.618-13" in rain["recommendations"]
@@ -59,8 +59,15 @@ def test_rain_never_adds_capacity(belgium):
 def test_faded_capacities_fade_beams_and_the_wet_feeder_only(gw_file):
     lat, lon = np.array([50.85, 50.6]), np.array([4.35, 5.6])
     net = slot_network("starlink-shell1", AT, gw_file, lat, lon)
-    args = (net["pairs"], net["backhaul"], net["sat_ecef_km"], net["cells"]["lat_deg"],
-            net["cells"]["lon_deg"], net["prep"].gateway_lat, net["prep"].gateway_lon)
+    args = (
+        net["pairs"],
+        net["backhaul"],
+        net["sat_ecef_km"],
+        net["cells"]["lat_deg"],
+        net["cells"]["lon_deg"],
+        net["prep"].gateway_lat,
+        net["prep"].gateway_lon,
+    )
     params = NetworkCapacityParams()
     k0, c0 = faded_capacities(*args, 0.0, 0.0, params)
     k1, c1 = faded_capacities(*args, 60.0, np.array([0.0, 60.0, 0.0]), params)
@@ -68,31 +75,44 @@ def test_faded_capacities_fade_beams_and_the_wet_feeder_only(gw_file):
     kind = np.asarray(net["backhaul"]["kind"])
     gw = np.asarray(net["backhaul"]["a"])
     feeder = kind == "gsl-feeder"
-    wet = feeder & (gw == 1)                                  # Brussels
+    wet = feeder & (gw == 1)  # Brussels
     assert wet.any() and (c1[wet] < c0[wet]).all()
-    assert np.array_equal(c1[~wet], c0[~wet])                 # ISLs, sites, dry feeders
+    assert np.array_equal(c1[~wet], c0[~wet])  # ISLs, sites, dry feeders
     # 0 mm/h is the clear-sky budget: more than the presets' (which carry a rain margin)
     assert (k0 >= net["pairs"]["capacity_mbps"]).all()
 
 
 def test_zero_rain_is_the_clear_sky_answer(gw_file, belgium):
-    dry = region_capacity("BE", constellation="starlink-shell1", at=AT, gateways=gw_file,
-                          probes=300, rain_mmh=0.0)
-    assert dry["rain"]["terminals_at_target"] == dry["model"]["terminals_at_target"] == \
-        belgium["model"]["terminals_at_target"]
+    dry = region_capacity(
+        "BE", constellation="starlink-shell1", at=AT, gateways=gw_file, probes=300, rain_mmh=0.0
+    )
+    assert (
+        dry["rain"]["terminals_at_target"]
+        == dry["model"]["terminals_at_target"]
+        == belgium["model"]["terminals_at_target"]
+    )
 
 
 def test_a_polygon_region(tmp_path, gw_file):
-    box = {"type": "Polygon", "coordinates": [[[3.0, 50.0], [6.0, 50.0], [6.0, 51.5],
-                                               [3.0, 51.5], [3.0, 50.0]]]}
+    box = {
+        "type": "Polygon",
+        "coordinates": [[[3.0, 50.0], [6.0, 50.0], [6.0, 51.5], [3.0, 51.5], [3.0, 50.0]]],
+    }
     path = tmp_path / "box.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {}, "geometry": box}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [{"type": "Feature", "properties": {}, "geometry": box}],
+            }
+        )
+    )
     name, code, geom = load_region(str(path))
     assert (name, code) == ("box", "")
     assert geom.equals(shapely.box(3.0, 50.0, 6.0, 51.5))
-    res = region_capacity(str(path), constellation="starlink-shell1", at=AT,
-                          gateways=gw_file, probes=100)
+    res = region_capacity(
+        str(path), constellation="starlink-shell1", at=AT, gateways=gw_file, probes=100
+    )
     assert res["probes"]["placed"] == 100 and res["rain"] is None
 
 

@@ -9,10 +9,12 @@ import pytest
 from skymesh.cli import main
 from skymesh.constants import SPEED_OF_LIGHT_KM_S
 
-SITES = ("name,type,status,lat,lon,country\n"
-         "\"Redmond, WA\",gateway,operational,47.67,-122.12,US\n"
-         "\"Conrad, MT\",gateway,operational,48.17,-111.95,US\n"
-         "\"Seattle, WA\",pop,operational,47.6062,-122.3321,US\n")
+SITES = (
+    "name,type,status,lat,lon,country\n"
+    '"Redmond, WA",gateway,operational,47.67,-122.12,US\n'
+    '"Conrad, MT",gateway,operational,48.17,-111.95,US\n'
+    '"Seattle, WA",pop,operational,47.6062,-122.3321,US\n'
+)
 
 
 @pytest.fixture
@@ -31,8 +33,9 @@ def _run(capsys, *args):
 
 
 def test_table_fits_80_columns(sites, capsys):
-    code, out, err = _run(capsys, "access", "47.6,-122.3", "--gateways", str(sites),
-                          "--duration", "45")
+    code, out, err = _run(
+        capsys, "access", "47.6,-122.3", "--gateways", str(sites), "--duration", "45"
+    )
     assert code == 0, err
     assert max(len(line) for line in out.splitlines()) <= 80
     assert "Redmond US" in out and "Seattle US" in out
@@ -40,15 +43,27 @@ def test_table_fits_80_columns(sites, capsys):
 
 def test_json_components_and_slot_holding(sites, capsys, tmp_path):
     out_file = tmp_path / "series.parquet"
-    code, out, err = _run(capsys, "access", "47.6,-122.3", "--gateways", str(sites),
-                          "--duration", "120", "--json", "--out", str(out_file))
+    code, out, err = _run(
+        capsys,
+        "access",
+        "47.6,-122.3",
+        "--gateways",
+        str(sites),
+        "--duration",
+        "120",
+        "--json",
+        "--out",
+        str(out_file),
+    )
     assert code == 0, err
     doc = json.loads(out)
     assert doc["summary"]["served_fraction"] == 1.0
     t = pq.read_table(out_file).to_pydict()
     rtt = np.array(t["rtt_ms"])
-    parts = sum(np.array(t[c]) for c in ("space_propagation_ms", "fibre_ms", "access_ms",
-                                         "processing_ms", "queueing_ms"))
+    parts = sum(
+        np.array(t[c])
+        for c in ("space_propagation_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms")
+    )
     np.testing.assert_allclose(rtt, parts)
     # Physics floor: up and down legs are each at least the 550 km altitude.
     assert np.all(np.array(t["space_propagation_ms"]) >= 2e3 * 2 * 550 / SPEED_OF_LIGHT_KM_S)
@@ -56,7 +71,7 @@ def test_json_components_and_slot_holding(sites, capsys, tmp_path):
     # a 25 deg mask and a satellite chosen at high elevation stays in view for 15 s).
     sat, slot = np.array(t["serving_satellite"]), np.array(t["slot"])
     changed = np.flatnonzero(sat[1:] != sat[:-1]) + 1
-    assert len(changed) >= 1                      # 2 minutes: some reassignment happens
+    assert len(changed) >= 1  # 2 minutes: some reassignment happens
     assert np.all(slot[changed] != slot[changed - 1])
     assert not any(t["forced_handover"])
     # The epoch is 00:00:00: boundaries at :12, :27, ... are steps 12, 27, ...
@@ -68,21 +83,33 @@ def test_json_components_and_slot_holding(sites, capsys, tmp_path):
 def test_errors_are_one_line_exit_2(sites, capsys):
     code, out, err = _run(capsys, "access", "47.6,-122.3")
     assert code == 2 and "no gateway list" in err and len(err.strip().splitlines()) == 1
-    code, out, err = _run(capsys, "access", "47.6,-122.3", "--gateways", str(sites),
-                          "--mode", "hybrid")
+    code, out, err = _run(
+        capsys, "access", "47.6,-122.3", "--gateways", str(sites), "--mode", "hybrid"
+    )
     assert code == 2 and "--mode" in err
-    code, out, err = _run(capsys, "access", "47.6,-122.3", "--gateways", str(sites),
-                          "--load", "1.5")
+    code, out, err = _run(
+        capsys, "access", "47.6,-122.3", "--gateways", str(sites), "--load", "1.5"
+    )
     assert code == 2 and "--load" in err
-    code, out, err = _run(capsys, "access", "47.6,-122.3", "--gateways", str(sites),
-                          "--policy", "random")
+    code, out, err = _run(
+        capsys, "access", "47.6,-122.3", "--gateways", str(sites), "--policy", "random"
+    )
     assert code == 2 and "--policy" in err
 
 
 def test_latency_summary_has_ground_to_ground_components(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
-    code, out, err = _run(capsys, "latency", "48.85,2.35", "-8.84,13.23", "--start",
-                          "2026-01-01T00:00:00Z", "--duration", "4", "--json")
+    code, out, err = _run(
+        capsys,
+        "latency",
+        "48.85,2.35",
+        "-8.84,13.23",
+        "--start",
+        "2026-01-01T00:00:00Z",
+        "--duration",
+        "4",
+        "--json",
+    )
     assert code == 0, err
     s = json.loads(out)["summary"]
     comp = s["components"]
@@ -96,7 +123,15 @@ def test_latency_summary_has_ground_to_ground_components(capsys, monkeypatch):
     assert comp["access_ms_mean"] == pytest.approx(2 * per_link)
     assert comp["fibre_ms_mean"] == 0.0
     assert comp["space_propagation_ms_mean"] == pytest.approx(s["rtt_ms_mean"])
-    code, out, err = _run(capsys, "latency", "48.85,2.35", "-8.84,13.23", "--start",
-                          "2026-01-01T00:00:00Z", "--duration", "4")
+    code, out, err = _run(
+        capsys,
+        "latency",
+        "48.85,2.35",
+        "-8.84,13.23",
+        "--start",
+        "2026-01-01T00:00:00Z",
+        "--duration",
+        "4",
+    )
     assert code == 0 and "RTT with access p50" in out
     assert max(len(line) for line in out.splitlines()) <= 80

@@ -12,14 +12,31 @@ AT = "2022-10-15T12:00:00Z"
 @pytest.fixture(scope="module")
 def gw_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("gw") / "gw.csv"
-    path.write_text("name,lat,lon,country\nAerzen,52.06,9.329,DE\n"
-                    "Brussels (assumed),50.85,4.35,BE\n")
+    path.write_text(
+        "name,lat,lon,country\nAerzen,52.06,9.329,DE\nBrussels (assumed),50.85,4.35,BE\n"
+    )
     return str(path)
 
 
 def test_table_fits_80_columns(gw_file, capsys):
-    assert main(["capacity", "BE", "--gateways", gw_file, "--probes", "150", "--at", AT,
-                 "--rain-mmh", "20", "-q"]) == 0
+    assert (
+        main(
+            [
+                "capacity",
+                "BE",
+                "--gateways",
+                gw_file,
+                "--probes",
+                "150",
+                "--at",
+                AT,
+                "--rain-mmh",
+                "20",
+                "-q",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "terminals at 25 Mbit/s" in out and "binding constraint" in out
     assert "P.618-13" in out
@@ -27,24 +44,44 @@ def test_table_fits_80_columns(gw_file, capsys):
 
 
 def test_json(gw_file, capsys):
-    assert main(["capacity", "BE", "--gateways", gw_file, "--probes", "150", "--at", AT,
-                 "--target-mbps", "10", "--json"]) == 0
+    assert (
+        main(
+            [
+                "capacity",
+                "BE",
+                "--gateways",
+                gw_file,
+                "--probes",
+                "150",
+                "--at",
+                AT,
+                "--target-mbps",
+                "10",
+                "--json",
+            ]
+        )
+        == 0
+    )
     doc = json.loads(capsys.readouterr().out)
     assert doc["target_mbps"] == 10.0 and doc["probes"]["placed"] == 150
     m = doc["model"]
-    assert m["terminals_at_target"] == pytest.approx(m["first_level_mbps"] / 10.0
-                                                     * doc["probes"]["covered"], rel=1e-5)
+    assert m["terminals_at_target"] == pytest.approx(
+        m["first_level_mbps"] / 10.0 * doc["probes"]["covered"], rel=1e-5
+    )
 
 
-@pytest.mark.parametrize("extra, flag", [
-    (["ZZ"], "REGION"),
-    (["BE", "--target-mbps", "0"], "--target-mbps"),
-    (["BE", "--rain-mmh", "-3"], "--rain-mmh"),
-    (["BE", "--at", "yesterday"], "--at"),
-    (["BE", "--mode", "laser"], "--mode"),
-    (["BE", "--probes", "0"], "--probes"),
-    (["BE", "-c", "nosuch-preset"], "--constellation"),
-])
+@pytest.mark.parametrize(
+    "extra, flag",
+    [
+        (["ZZ"], "REGION"),
+        (["BE", "--target-mbps", "0"], "--target-mbps"),
+        (["BE", "--rain-mmh", "-3"], "--rain-mmh"),
+        (["BE", "--at", "yesterday"], "--at"),
+        (["BE", "--mode", "laser"], "--mode"),
+        (["BE", "--probes", "0"], "--probes"),
+        (["BE", "-c", "nosuch-preset"], "--constellation"),
+    ],
+)
 def test_mistakes_are_one_line_exit_2(gw_file, extra, flag, capsys):
     assert main(["capacity", *extra, "--gateways", gw_file]) == 2
     err = capsys.readouterr().err.strip().splitlines()

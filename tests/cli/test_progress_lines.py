@@ -34,14 +34,17 @@ wanted = ["service", "rtt"]
 chunk_steps = 3
 """
 
-LINE = re.compile(r"^(?P<label>.+): chunk (?P<done>\d+)/(?P<total>\d+), (?P<steps>[\d,]+)/"
-                  r"(?P<all>[\d,]+) steps, .+ elapsed")
+LINE = re.compile(
+    r"^(?P<label>.+): chunk (?P<done>\d+)/(?P<total>\d+), (?P<steps>[\d,]+)/"
+    r"(?P<all>[\d,]+) steps, .+ elapsed"
+)
 
 
 @pytest.fixture(autouse=True)
 def at_once(monkeypatch):
     """Lines from the first chunk (normally only after 2 s)."""
     import skymesh.cli.jobs as jobs
+
     monkeypatch.setattr(jobs, "PLAIN_AFTER_S", 0.0)
 
 
@@ -64,6 +67,7 @@ def test_run_prints_one_line_per_chunk(tmp_path, capsys):
 def test_resume_counts_from_what_is_on_disk(tmp_path, capsys):
     from skymesh.sim.run import run_scenario
     from skymesh.sim.scenario import load_scenario
+
     scenario = tmp_path / "p.toml"
     scenario.write_text(textwrap.dedent(SMALL))
     run_scenario(load_scenario(scenario), tmp_path / "r", stop_after=2)
@@ -74,10 +78,25 @@ def test_resume_counts_from_what_is_on_disk(tmp_path, capsys):
 
 def test_latency_prints_one_line_per_chunk(monkeypatch, capsys):
     import skymesh.network.over_time as over_time
+
     # chunks of 50 steps over shell 1's 1,584 satellites: 201 steps -> 50+50+50+50+1
     monkeypatch.setattr(over_time, "_CHUNK_ELEMENTS", 50 * 1584)
-    assert main(["latency", "48.85,2.35", "38.72,-9.14", "--start", "2026-01-01T00:00:00Z",
-                 "--duration", "200", "--step", "1"]) == 0
+    assert (
+        main(
+            [
+                "latency",
+                "48.85,2.35",
+                "38.72,-9.14",
+                "--start",
+                "2026-01-01T00:00:00Z",
+                "--duration",
+                "200",
+                "--step",
+                "1",
+            ]
+        )
+        == 0
+    )
     lines = _lines(capsys.readouterr().err)
     assert [int(x["done"]) for x in lines] == [1, 2, 3, 4, 5]
     assert [int(x["steps"].replace(",", "")) for x in lines] == [50, 100, 150, 200, 201]
@@ -85,6 +104,7 @@ def test_latency_prints_one_line_per_chunk(monkeypatch, capsys):
 
 def test_no_lines_for_json_or_quick_jobs(tmp_path, capsys, monkeypatch):
     import skymesh.cli.jobs as jobs
+
     scenario = tmp_path / "p.toml"
     scenario.write_text(textwrap.dedent(SMALL))
     assert main(["run", str(scenario), "--out", str(tmp_path / "a"), "--json"]) == 0
@@ -118,4 +138,5 @@ def test_sweep_lines_name_the_run(tmp_path, capsys):
     lines = _lines(capsys.readouterr().err)
     # two runs of 4 chunks each (11 steps in chunks of 3)
     assert [(x["label"], int(x["done"])) for x in lines] == (
-        [("sweep run 1/2", i) for i in range(1, 5)] + [("sweep run 2/2", i) for i in range(1, 5)])
+        [("sweep run 1/2", i) for i in range(1, 5)] + [("sweep run 2/2", i) for i in range(1, 5)]
+    )

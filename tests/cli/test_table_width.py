@@ -13,9 +13,11 @@ from skymesh.sim.scenario import builtin_names
 
 def _skymesh(*args, columns=80):
     import os
+
     env = {**os.environ, "COLUMNS": str(columns)}
-    return subprocess.run([sys.executable, "-m", "skymesh.cli", *args], capture_output=True,
-                          text=True, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "skymesh.cli", *args], capture_output=True, text=True, env=env
+    )
 
 
 def test_scenarios_table_fits_80_columns_and_keeps_names_whole():
@@ -23,7 +25,7 @@ def test_scenarios_table_fits_80_columns_and_keeps_names_whole():
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80
-    for name in builtin_names():   # `skymesh scenarios | grep NAME` finds the row
+    for name in builtin_names():  # `skymesh scenarios | grep NAME` finds the row
         assert any(f" {name} " in line and line.startswith("│") for line in lines), name
 
 
@@ -34,14 +36,26 @@ def width(monkeypatch):
         monkeypatch.setattr(common, "console", con)
         monkeypatch.setattr(runs, "console", con)
         return con
+
     return set_width
 
 
-ROWS = [dict(run=f"run-00{i}", **{"terminals.0.count": str(n)}, service_share=share,
-             rtt_ms_p50=31.25, rtt_ms_p95=40.5, rtt_ms_p99=44.0, sat_hops_mean=3.25,
-             gateways_used=3, exits_in_censoring_country=0, bent_pipe_service_share=0.5,
-             bent_pipe_rtt_ms_p50=None)
-        for i, (n, share) in enumerate([(100, 0.9996), (1000, 1.0), (5000, 0.004)])]
+ROWS = [
+    dict(
+        run=f"run-00{i}",
+        **{"terminals.0.count": str(n)},
+        service_share=share,
+        rtt_ms_p50=31.25,
+        rtt_ms_p95=40.5,
+        rtt_ms_p99=44.0,
+        sat_hops_mean=3.25,
+        gateways_used=3,
+        exits_in_censoring_country=0,
+        bent_pipe_service_share=0.5,
+        bent_pipe_rtt_ms_p50=None,
+    )
+    for i, (n, share) in enumerate([(100, 0.9996), (1000, 1.0), (5000, 0.004)])
+]
 
 
 @pytest.mark.parametrize("w", [80, 120])
@@ -55,16 +69,24 @@ def test_sweep_table_fits_and_keeps_shares(width, w):
     assert len(body) == 3
     # 99.96 % is not rounded up to 100 (nor a share to "1"); 0.4 % does not read 0
     assert "99.96" in body[0] and "100.0" in body[1] and "0.40" in body[2]
-    assert "…" not in text                      # no header or value cut with an ellipsis
+    assert "…" not in text  # no header or value cut with an ellipsis
     if w >= 120:
         assert "p99 ms" in text and "gateways" in text
     else:
         assert "not shown below 120 columns" in text
 
 
-@pytest.mark.parametrize("argv", [["visble", "Paris"], ["visible", "Paris", "--limit", "abc"],
-                                  ["latency", "Paris"], ["run", "nosuch"],
-                                  ["cost", "iran-2022"], ["visible", "45,abc", "--at", "x"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["visble", "Paris"],
+        ["visible", "Paris", "--limit", "abc"],
+        ["latency", "Paris"],
+        ["run", "nosuch"],
+        ["cost", "iran-2022"],
+        ["visible", "45,abc", "--at", "x"],
+    ],
+)
 def test_errors_are_one_line_without_blank_lines(argv):
     res = _skymesh(*argv)
     assert res.returncode == 2

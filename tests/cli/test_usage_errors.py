@@ -73,6 +73,7 @@ def test_huge_window_refused_before_work(capsys):
 def test_malformed_coordinates_are_not_place_names():
     from skymesh.errors import InputError
     from skymesh.ground.places import resolve_place
+
     for text in ("45,", "45,abc", "1.2.3,4"):
         with pytest.raises(InputError, match="lat,lon"):
             resolve_place(text)
@@ -80,6 +81,8 @@ def test_malformed_coordinates_are_not_place_names():
 
 
 def test_negative_latitude_is_an_argument(capsys):
-    assert main(["visible", "-22.9,-43.2", "--at", "2026-01-01T00:00:00Z", "--limit", "1",
-                 "--json"]) == 0
+    assert (
+        main(["visible", "-22.9,-43.2", "--at", "2026-01-01T00:00:00Z", "--limit", "1", "--json"])
+        == 0
+    )
     assert "-22.9" in capsys.readouterr().out

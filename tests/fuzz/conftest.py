@@ -44,6 +44,7 @@ def _load_kit():
     """tests/fuzz/fuzzkit.py (profiles, budgets, strategies), imported once by name."""
     import importlib.util
     import sys
+
     name = "skymesh_tests_fuzzkit"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("fuzzkit.py"))
@@ -67,8 +68,13 @@ def one_clean_line(message: str) -> bool:
     """A message a user can read: one non-empty printable line (no CR, tab or other
     control character echoed raw), no traceback, not a dump."""
     body = message[:-1] if message.endswith("\n") else message
-    return (bool(body.strip()) and body.isprintable() and "Traceback" not in body
-            and "internal error" not in body and len(body) <= 2000)
+    return (
+        bool(body.strip())
+        and body.isprintable()
+        and "Traceback" not in body
+        and "internal error" not in body
+        and len(body) <= 2000
+    )
 
 
 class Fuzz:
@@ -77,7 +83,7 @@ class Fuzz:
     def __init__(self):
         self.counts = defaultdict(lambda: {"tried": 0, "accepted": 0, "rejected": 0, "bad": 0})
         self.bad_examples = defaultdict(list)
-        self.bad_log: list[str] = []       # every bad case, in order (for the test's report)
+        self.bad_log: list[str] = []  # every bad case, in order (for the test's report)
 
     # -- bookkeeping
     def _record(self, parser: str, outcome: str, detail: str = "") -> str:
@@ -93,8 +99,17 @@ class Fuzz:
         return outcome
 
     # -- parsers
-    def check(self, parser: str, call, *, invalid: bool = False, valid: bool = False,
-              why: str = "", accept_check=None, reject_check=None):
+    def check(
+        self,
+        parser: str,
+        call,
+        *,
+        invalid: bool = False,
+        valid: bool = False,
+        why: str = "",
+        accept_check=None,
+        reject_check=None,
+    ):
         """Run ``call()``; sort the outcome. ``invalid``: the input was built to be wrong,
         so accepting it is bad; ``valid``: built to be right, so rejecting it is bad.
         ``accept_check(result)`` / ``reject_check(error)`` return a reason string when an
@@ -112,8 +127,7 @@ class Fuzz:
                 return self._record(parser, "rejected"), exc
             return self._record(parser, "bad", f"{why}: unclean message {str(exc)!r}"), exc
         except Exception as exc:  # noqa: BLE001 - any other exception is what we look for
-            return self._record(parser, "bad",
-                                f"{why}: {type(exc).__name__}: {exc}"[:1200]), exc
+            return self._record(parser, "bad", f"{why}: {type(exc).__name__}: {exc}"[:1200]), exc
         if invalid:
             return self._record(parser, "bad", f"{why}: accepted an invalid input"), result
         if accept_check is not None:
@@ -123,14 +137,16 @@ class Fuzz:
         return self._record(parser, "accepted"), result
 
     # -- command line
-    def cli(self, argv: list[str], *, invalid: bool = False, valid: bool = False,
-            parser: str = "cli"):
+    def cli(
+        self, argv: list[str], *, invalid: bool = False, valid: bool = False, parser: str = "cli"
+    ):
         """Run ``skymesh.cli.main(argv)`` in-process, capturing stdout and stderr.
 
         Exit 0 is accepted (bad when ``invalid``); exit 2 with exactly one stderr line
         starting ``error:`` is a clean rejection (bad when ``valid``); anything else is
         bad."""
         from skymesh.cli import main
+
         out, err = io.StringIO(), io.StringIO()
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -138,8 +154,9 @@ class Fuzz:
         except BaseException as exc:  # noqa: BLE001 - main() must never raise
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            return self._record(parser, "bad", f"{argv!r}: main raised {type(exc).__name__}: "
-                                               f"{exc}"[:500]), None
+            return self._record(
+                parser, "bad", f"{argv!r}: main raised {type(exc).__name__}: {exc}"[:500]
+            ), None
         stderr = err.getvalue()
         lines = [ln for ln in stderr.splitlines() if ln.strip()]
         if code == 0:
@@ -148,14 +165,19 @@ class Fuzz:
             if "Traceback" in stderr or "internal error" in stderr:
                 return self._record(parser, "bad", f"{argv!r}: exit 0 but {stderr!r}"[:500]), 0
             return self._record(parser, "accepted"), 0
-        if (code == 2 and len(lines) == 1 and len(stderr.splitlines()) == 1
-                and lines[0].startswith("error: ") and one_clean_line(stderr)):
+        if (
+            code == 2
+            and len(lines) == 1
+            and len(stderr.splitlines()) == 1
+            and lines[0].startswith("error: ")
+            and one_clean_line(stderr)
+        ):
             if valid:
-                return self._record(parser, "bad", f"{argv!r}: valid arguments refused: "
-                                                   f"{stderr.strip()}"[:500]), code
+                return self._record(
+                    parser, "bad", f"{argv!r}: valid arguments refused: {stderr.strip()}"[:500]
+                ), code
             return self._record(parser, "rejected"), code
-        return self._record(parser, "bad",
-                            f"{argv!r}: exit {code}, stderr {stderr[:300]!r}"), code
+        return self._record(parser, "bad", f"{argv!r}: exit {code}, stderr {stderr[:300]!r}"), code
 
     # -- report
     def table(self) -> str:
@@ -163,17 +185,18 @@ class Fuzz:
         total = {"tried": 0, "accepted": 0, "rejected": 0, "bad": 0}
         for parser in sorted(self.counts):
             c = self.counts[parser]
-            rows.append((parser, *(f"{c[k]:,}" for k in ("tried", "accepted", "rejected",
-                                                          "bad"))))
+            rows.append((parser, *(f"{c[k]:,}" for k in ("tried", "accepted", "rejected", "bad"))))
             for k in total:
                 total[k] += c[k]
-        rows.append(("total", *(f"{total[k]:,}" for k in ("tried", "accepted", "rejected",
-                                                           "bad"))))
+        rows.append(("total", *(f"{total[k]:,}" for k in ("tried", "accepted", "rejected", "bad"))))
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         lines = []
         for n, r in enumerate(rows):
-            lines.append("  ".join(r[0].ljust(widths[0]) if i == 0 else r[i].rjust(widths[i])
-                                   for i in range(5)))
+            lines.append(
+                "  ".join(
+                    r[0].ljust(widths[0]) if i == 0 else r[i].rjust(widths[i]) for i in range(5)
+                )
+            )
             if n == 0 or n == len(rows) - 2:
                 lines.append("  ".join("-" * w for w in widths))
         return "\n".join(lines)
@@ -212,8 +235,11 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(FUZZ.table())
     report = os.environ.get("SKYMESH_FUZZ_REPORT")
     if report:
-        doc = {"profile": PROFILE, "counts": {k: dict(v) for k, v in FUZZ.counts.items()},
-               "bad_examples": {k: v for k, v in FUZZ.bad_examples.items() if v}}
+        doc = {
+            "profile": PROFILE,
+            "counts": {k: dict(v) for k, v in FUZZ.counts.items()},
+            "bad_examples": {k: v for k, v in FUZZ.bad_examples.items() if v},
+        }
         Path(report).parent.mkdir(parents=True, exist_ok=True)
         Path(report).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         terminalreporter.write_line(f"fuzz counts written to {report}")

@@ -17,11 +17,12 @@ import re
 import sys
 
 import pytest
-from hypothesis import assume, given, strategies as st
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from skymesh.orbits.presets import WALKER_PRESETS
 
-kit = sys.modules["skymesh_tests_fuzzkit"]       # tests/fuzz/fuzzkit.py, loaded by conftest
+kit = sys.modules["skymesh_tests_fuzzkit"]  # tests/fuzz/fuzzkit.py, loaded by conftest
 
 AT = "2026-01-01T00:00:00Z"
 PRESETS = ["starlink-shell1", "starlink-gen1", "oneweb", "kuiper"]
@@ -42,8 +43,7 @@ def empty_cwd(tmp_path_factory):
     assert not list(here.iterdir()), "a fuzzed command wrote files"
 
 
-PLAIN_NUMBER = re.compile(r"\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*",
-                          re.ASCII)
+PLAIN_NUMBER = re.compile(r"\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*", re.ASCII)
 PLAIN_INT = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
 
 
@@ -60,9 +60,13 @@ def number_verdict(text: str, integer: bool, ok) -> bool | None:
     return True if (PLAIN_INT if integer else PLAIN_NUMBER).fullmatch(text) else None
 
 
-NUMBERISH = st.one_of(st.integers(-5, 100).map(str), st.floats().map(repr),
-                      kit.NUMBER_WORDS, st.text(max_size=6),
-                      st.sampled_from(["89.99", "90", "0", "-0", "1e1", "25", " 7 "]))
+NUMBERISH = st.one_of(
+    st.integers(-5, 100).map(str),
+    st.floats().map(repr),
+    kit.NUMBER_WORDS,
+    st.text(max_size=6),
+    st.sampled_from(["89.99", "90", "0", "-0", "1e1", "25", " 7 "]),
+)
 
 
 def elevation_ok(text):
@@ -75,16 +79,21 @@ def limit_ok(text):
 
 PLACES_VALID = st.one_of(
     st.tuples(st.floats(-90, 90), st.floats(-180, 180)).map(lambda p: f"{p[0]:.3f},{p[1]:.3f}"),
-    st.sampled_from(["Paris", "Paris, FR", "Luanda", "-22.9,-43.2"]))
+    st.sampled_from(["Paris", "Paris, FR", "Luanda", "-22.9,-43.2"]),
+)
 PLACES_INVALID = st.sampled_from(["45,", "45,abc", "91,0", "0,181", "", "   ", "1.2.3,4"])
 
 
 @st.composite
 def visible_args(draw):
     """``visible`` with each part valid, invalid, or unknown; and the verdict."""
-    if draw(st.booleans()):                                # every part valid
-        argv = ["visible", draw(PLACES_VALID), "--at",
-                draw(st.sampled_from([AT, "2026-03-01T12:30:00+01:00"]))]
+    if draw(st.booleans()):  # every part valid
+        argv = [
+            "visible",
+            draw(PLACES_VALID),
+            "--at",
+            draw(st.sampled_from([AT, "2026-03-01T12:30:00+01:00"])),
+        ]
         if draw(st.booleans()):
             argv += ["--min-elevation", f"{draw(st.floats(0, 89.99)):.2f}"]
         if draw(st.booleans()):
@@ -105,8 +114,16 @@ def visible_args(draw):
         verdicts.append(False)
     else:
         verdicts.append(False)
-    argv += ["--at", draw(st.one_of(st.just(AT), st.just("2026-03-01T12:30:00+01:00"),
-                                    st.sampled_from(["yesterday", "2026-13-01", "", "now!"])))]
+    argv += [
+        "--at",
+        draw(
+            st.one_of(
+                st.just(AT),
+                st.just("2026-03-01T12:30:00+01:00"),
+                st.sampled_from(["yesterday", "2026-13-01", "", "now!"]),
+            )
+        ),
+    ]
     verdicts.append(argv[-1] in (AT, "2026-03-01T12:30:00+01:00"))
     if draw(st.booleans()):
         value = draw(NUMBERISH)
@@ -119,7 +136,7 @@ def visible_args(draw):
     if draw(st.booleans()):
         value = draw(st.one_of(st.sampled_from(PRESETS), st.text(max_size=8)))
         argv += [draw(st.sampled_from(["-c", "--constellation"])), value]
-        known = value.strip().lower() in WALKER_PRESETS      # TLE presets need a snapshot
+        known = value.strip().lower() in WALKER_PRESETS  # TLE presets need a snapshot
         verdicts.append(True if known else (False if value.strip() else None))
     if draw(st.booleans()):
         argv.append("--json")
@@ -143,19 +160,34 @@ def slow_command_invalid_args(draw):
     """``latency`` / ``access`` with one argument that must be refused before any work."""
     command = draw(st.sampled_from(["latency", "access"]))
     places = ["48.85,2.35", "-8.84,13.23"] if command == "latency" else ["48.85,2.35"]
-    flag, value = draw(st.sampled_from([
-        ("--duration", "abc"), ("--duration", "inf"), ("--duration", "nan"), ("--duration", "-1"),
-        ("--duration", "1e9"), ("--step", "0"), ("--step", "-5"),
-        ("--step", "nan"), ("--step", "x"), ("--min-elevation", "90"),
-        ("--min-elevation", "-0.5"), ("--min-elevation", "nan"), ("--mode", "laser"),
-        ("--start", "yesterday"), ("--nosuchflag", None), ("--out", "table.xlsx"),
-        ("--load", "1.5") if command == "access" else ("--mode", ""),
-    ]))
+    flag, value = draw(
+        st.sampled_from(
+            [
+                ("--duration", "abc"),
+                ("--duration", "inf"),
+                ("--duration", "nan"),
+                ("--duration", "-1"),
+                ("--duration", "1e9"),
+                ("--step", "0"),
+                ("--step", "-5"),
+                ("--step", "nan"),
+                ("--step", "x"),
+                ("--min-elevation", "90"),
+                ("--min-elevation", "-0.5"),
+                ("--min-elevation", "nan"),
+                ("--mode", "laser"),
+                ("--start", "yesterday"),
+                ("--nosuchflag", None),
+                ("--out", "table.xlsx"),
+                ("--load", "1.5") if command == "access" else ("--mode", ""),
+            ]
+        )
+    )
     argv = [command] + places + [flag] + ([] if value is None else [value])
     if draw(st.booleans()):
         argv.append("--json")
     if draw(st.integers(0, 4)) == 0:
-        argv = [command]                                   # missing places
+        argv = [command]  # missing places
     return argv
 
 
@@ -166,10 +198,37 @@ def test_slow_commands_refuse_bad_arguments_before_work(fuzz, argv):
 
 
 TOKENS = st.one_of(
-    st.sampled_from(["visible", "info", "constellations", "scenarios", "cost", "--help", "-h",
-                     "--version", "--json", "--limit", "--at", AT, "--min-elevation", "-c",
-                     "starlink-shell1", "iran-2022", "ukraine-2022", "Paris", "45,2",
-                     "-22.9,-43.2", "--skip-bad", "--", "-", "--=", "-1", "visble", "infoo"]),
+    st.sampled_from(
+        [
+            "visible",
+            "info",
+            "constellations",
+            "scenarios",
+            "cost",
+            "--help",
+            "-h",
+            "--version",
+            "--json",
+            "--limit",
+            "--at",
+            AT,
+            "--min-elevation",
+            "-c",
+            "starlink-shell1",
+            "iran-2022",
+            "ukraine-2022",
+            "Paris",
+            "45,2",
+            "-22.9,-43.2",
+            "--skip-bad",
+            "--",
+            "-",
+            "--=",
+            "-1",
+            "visble",
+            "infoo",
+        ]
+    ),
     st.text(max_size=8),
     kit.NUMBER_WORDS,
 )

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import sys
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from skymesh.policy.rules import exit_allowed, load_policy, service_active
 
-kit = sys.modules["skymesh_tests_fuzzkit"]       # tests/fuzz/fuzzkit.py, loaded by conftest
+kit = sys.modules["skymesh_tests_fuzzkit"]  # tests/fuzz/fuzzkit.py, loaded by conftest
 
 BASE = """\
 description = "fuzz policy"
@@ -36,16 +37,21 @@ until = 2025-01-01T00:00:00Z
 
 TIME = {"datetime", "str"}
 KINDS = {
-    ("description",): {"str"}, ("default_service",): {"str"},
-    ("default_landing_rights",): {"bool"}, ("exit_countries",): {"str", "list"},
-    ("country", 0, "iso2"): {"str"}, ("country", 0, "censoring"): {"bool"},
+    ("description",): {"str"},
+    ("default_service",): {"str"},
+    ("default_landing_rights",): {"bool"},
+    ("exit_countries",): {"str", "list"},
+    ("country", 0, "iso2"): {"str"},
+    ("country", 0, "censoring"): {"bool"},
     ("country", 0, "exit_countries"): {"list"},
     ("country", 0, "service", 0, "state"): {"str"},
     ("country", 0, "service", 0, "until"): TIME,
     ("country", 0, "service", 1, "state"): {"str"},
     ("country", 0, "service", 1, "from"): TIME,
-    ("landing", 0, "iso2"): {"str"}, ("landing", 0, "state"): {"str"},
-    ("landing", 0, "from"): TIME, ("landing", 0, "until"): TIME,
+    ("landing", 0, "iso2"): {"str"},
+    ("landing", 0, "state"): {"str"},
+    ("landing", 0, "from"): TIME,
+    ("landing", 0, "until"): TIME,
 }
 LINES = {loc: line for line, loc in kit.dotted_keys(BASE).items()}
 assert set(LINES) == set(KINDS), set(LINES) ^ set(KINDS)
@@ -74,8 +80,9 @@ def queries_work(policy) -> str | None:
 
 
 def test_base_is_valid(scratch, fuzz):
-    fuzz.check("policy", load(scratch, BASE), valid=True, why="the base policy",
-               accept_check=queries_work)
+    fuzz.check(
+        "policy", load(scratch, BASE), valid=True, why="the base policy", accept_check=queries_work
+    )
 
 
 @st.composite
@@ -85,17 +92,21 @@ def wrong_values(draw):
     if key == "iso2":
         value = draw(st.sampled_from(["QQ", "ZZ", "IRN", "", "I", 12, True, ["IR"]]))
     elif key == "state" or key == "default_service":
-        value = draw(st.one_of(st.sampled_from(["on", "ACTIVE ", "open", "", True, 1]),
-                               st.text(min_size=1, max_size=8).filter(
-                                   lambda t: t not in ("active", "inactive", "granted",
-                                                       "denied"))))
+        value = draw(
+            st.one_of(
+                st.sampled_from(["on", "ACTIVE ", "open", "", True, 1]),
+                st.text(min_size=1, max_size=8).filter(
+                    lambda t: t not in ("active", "inactive", "granted", "denied")
+                ),
+            )
+        )
     elif kinds == {"bool"}:
         value = draw(st.sampled_from([0, 1, "true", "yes", 1.0, []]))
     elif kinds == TIME:
         value = draw(st.sampled_from(["yesterday", "2022-13-01", 2022, True, 1.5, [], ""]))
     elif key == "exit_countries":
         value = draw(st.sampled_from(["all", ["TR", "XX"], ["TR", 7], [True], "TR", 3]))
-    else:                                                 # description
+    else:  # description
         value = draw(st.sampled_from([1, True, 2.5, ["x"]]))
     return loc, value
 
@@ -108,12 +119,21 @@ def test_wrong_values_are_rejected_naming_file_line_field(scratch, fuzz, case):
     path = scratch / "policy.toml"
 
     def names_it(err):
-        if err.file != str(path) or err.line != LINES[loc] or not (
-                err.field or "").startswith(field(loc)):
+        if (
+            err.file != str(path)
+            or err.line != LINES[loc]
+            or not (err.field or "").startswith(field(loc))
+        ):
             return f"expected {path}:{LINES[loc]} field {field(loc)}"
         return None
-    fuzz.check("policy", load(scratch, text), invalid=True,
-               why=f"{field(loc)} = {kit.toml_literal(value)}", reject_check=names_it)
+
+    fuzz.check(
+        "policy",
+        load(scratch, text),
+        invalid=True,
+        why=f"{field(loc)} = {kit.toml_literal(value)}",
+        reject_check=names_it,
+    )
 
 
 BROKEN_INTERVALS = [
@@ -143,8 +163,13 @@ def test_any_value_is_taken_as_its_kind_or_rejected(scratch, fuzz, loc, value):
         if kit.category(value) not in KINDS[loc]:
             return f"a {kit.category(value)} taken for {field(loc)}"
         return queries_work(policy)
-    fuzz.check("policy", load(scratch, text), why=f"{field(loc)} = {kit.toml_literal(value)}",
-               accept_check=right_kind)
+
+    fuzz.check(
+        "policy",
+        load(scratch, text),
+        why=f"{field(loc)} = {kit.toml_literal(value)}",
+        accept_check=right_kind,
+    )
 
 
 @kit.budget(60, campaign=1500)

@@ -8,11 +8,12 @@ from __future__ import annotations
 import math
 import sys
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from skymesh.sim.scenario import MIN_STEP_S, load_scenario
 
-kit = sys.modules["skymesh_tests_fuzzkit"]       # tests/fuzz/fuzzkit.py, loaded by conftest
+kit = sys.modules["skymesh_tests_fuzzkit"]  # tests/fuzz/fuzzkit.py, loaded by conftest
 
 BASE = """\
 name = "fuzz"
@@ -52,17 +53,30 @@ chunk_steps = 3
 NUMBER = {"int", "float"}
 # The kinds of TOML value each key of BASE may take (from the scenario schema).
 KINDS = {
-    ("name",): {"str"}, ("description",): {"str"}, ("seed",): {"int"}, ("study",): {"str"},
-    ("constellation", "preset"): {"str"}, ("constellation", "j2"): {"bool"},
-    ("time", "start"): {"datetime", "str"}, ("time", "duration_s"): NUMBER,
-    ("time", "step_s"): NUMBER, ("routing", "mode"): {"str"},
-    ("routing", "min_elevation_deg"): NUMBER, ("routing", "compare_bent_pipe"): {"bool"},
-    ("terminals", 0, "country"): {"str"}, ("terminals", 0, "count"): {"int"},
-    ("terminals", 1, "name"): {"str"}, ("terminals", 1, "points"): {"list"},
-    ("gateways", 0, "name"): {"str"}, ("gateways", 0, "lat"): NUMBER,
-    ("gateways", 0, "lon"): NUMBER, ("gateways", 0, "country"): {"str"},
-    ("failures", 0, "kind"): {"str"}, ("failures", 0, "fraction"): NUMBER,
-    ("failures", 0, "seed"): {"int"}, ("output", "chunk_steps"): {"int"},
+    ("name",): {"str"},
+    ("description",): {"str"},
+    ("seed",): {"int"},
+    ("study",): {"str"},
+    ("constellation", "preset"): {"str"},
+    ("constellation", "j2"): {"bool"},
+    ("time", "start"): {"datetime", "str"},
+    ("time", "duration_s"): NUMBER,
+    ("time", "step_s"): NUMBER,
+    ("routing", "mode"): {"str"},
+    ("routing", "min_elevation_deg"): NUMBER,
+    ("routing", "compare_bent_pipe"): {"bool"},
+    ("terminals", 0, "country"): {"str"},
+    ("terminals", 0, "count"): {"int"},
+    ("terminals", 1, "name"): {"str"},
+    ("terminals", 1, "points"): {"list"},
+    ("gateways", 0, "name"): {"str"},
+    ("gateways", 0, "lat"): NUMBER,
+    ("gateways", 0, "lon"): NUMBER,
+    ("gateways", 0, "country"): {"str"},
+    ("failures", 0, "kind"): {"str"},
+    ("failures", 0, "fraction"): NUMBER,
+    ("failures", 0, "seed"): {"int"},
+    ("output", "chunk_steps"): {"int"},
 }
 LINES = {loc: line for line, loc in kit.dotted_keys(BASE).items()}
 assert set(LINES) == set(KINDS)
@@ -81,13 +95,18 @@ def load(scratch, text):
 def invariants(loaded) -> str | None:
     """Why an accepted scenario breaks the schema's promises (None when it does not)."""
     s = loaded.scenario
-    ints = [s.seed] + [f.seed for f in s.failures] + [t.count for t in s.terminals
-                                                       if t.count is not None]
+    ints = (
+        [s.seed]
+        + [f.seed for f in s.failures]
+        + [t.count for t in s.terminals if t.count is not None]
+    )
     if any(type(x) is not int or x < 0 for x in ints):
         return f"an integer field holds {ints!r}"
-    floats = [s.time.duration_s, s.time.step_s, s.routing.min_elevation_deg] + [
-        x for g in s.gateways for x in (g.lat, g.lon)] + [
-        x for t in s.terminals for p in (t.points or ()) for x in p]
+    floats = (
+        [s.time.duration_s, s.time.step_s, s.routing.min_elevation_deg]
+        + [x for g in s.gateways for x in (g.lat, g.lon)]
+        + [x for t in s.terminals for p in (t.points or ()) for x in p]
+    )
     if any(type(x) is not float or not math.isfinite(x) for x in floats):
         return f"a number field holds {floats!r}"
     if not MIN_STEP_S <= s.time.step_s <= s.time.duration_s:
@@ -98,8 +117,13 @@ def invariants(loaded) -> str | None:
 
 
 def test_base_is_valid(scratch, fuzz):
-    fuzz.check("scenario", load(scratch, BASE), valid=True, why="the base scenario",
-               accept_check=invariants)
+    fuzz.check(
+        "scenario",
+        load(scratch, BASE),
+        valid=True,
+        why="the base scenario",
+        accept_check=invariants,
+    )
 
 
 @st.composite
@@ -108,22 +132,48 @@ def wrong_kind(draw):
     loc = draw(st.sampled_from(sorted(KINDS, key=str)))
     kinds = KINDS[loc]
     if kinds == NUMBER:
-        value = draw(st.one_of(kit.NUMBER_WORDS, st.booleans(),
-                               st.sampled_from([math.nan, math.inf, -math.inf])))
+        value = draw(
+            st.one_of(
+                kit.NUMBER_WORDS, st.booleans(), st.sampled_from([math.nan, math.inf, -math.inf])
+            )
+        )
     elif kinds == {"int"}:
-        value = draw(st.one_of(kit.NUMBER_WORDS, st.booleans(),
-                               st.sampled_from([5.0, 1.5, -0.0, 7e3]),
-                               st.integers(max_value=-1)))
+        value = draw(
+            st.one_of(
+                kit.NUMBER_WORDS,
+                st.booleans(),
+                st.sampled_from([5.0, 1.5, -0.0, 7e3]),
+                st.integers(max_value=-1),
+            )
+        )
     elif kinds == {"bool"}:
-        value = draw(st.one_of(st.sampled_from([0, 1, "true", "false", "yes", 1.0]),
-                               st.integers()))
+        value = draw(st.one_of(st.sampled_from([0, 1, "true", "false", "yes", 1.0]), st.integers()))
     elif loc[-1] == "points":
-        value = draw(st.sampled_from([[], [["35.7", 51.4]], [[35.7]], [[True, 2]],
-                                      [[35.7, 51.4, 3]], [[91, 0]], [[0, 181]],
-                                      [[math.nan, 0]], "35.7,51.4", [35.7, 51.4]]))
-    else:                                  # text keys
-        value = draw(st.one_of(st.booleans(), st.integers(), st.floats(allow_nan=False),
-                               st.lists(st.text(max_size=3), max_size=2)))
+        value = draw(
+            st.sampled_from(
+                [
+                    [],
+                    [["35.7", 51.4]],
+                    [[35.7]],
+                    [[True, 2]],
+                    [[35.7, 51.4, 3]],
+                    [[91, 0]],
+                    [[0, 181]],
+                    [[math.nan, 0]],
+                    "35.7,51.4",
+                    [35.7, 51.4],
+                ]
+            )
+        )
+    else:  # text keys
+        value = draw(
+            st.one_of(
+                st.booleans(),
+                st.integers(),
+                st.floats(allow_nan=False),
+                st.lists(st.text(max_size=3), max_size=2),
+            )
+        )
     return loc, value
 
 
@@ -135,21 +185,40 @@ def test_wrong_kinds_are_rejected_naming_file_line_field(scratch, fuzz, case):
     path = scratch / "scenario.toml"
 
     def names_it(err):
-        if err.file != str(path) or err.line != LINES[loc] or not (
-                err.field or "").startswith(field(loc)):
+        if (
+            err.file != str(path)
+            or err.line != LINES[loc]
+            or not (err.field or "").startswith(field(loc))
+        ):
             return f"expected {path}:{LINES[loc]} field {field(loc)}"
         return None
-    fuzz.check("scenario", load(scratch, text), invalid=True,
-               why=f"{field(loc)} = {kit.toml_literal(value)}", reject_check=names_it)
+
+    fuzz.check(
+        "scenario",
+        load(scratch, text),
+        invalid=True,
+        why=f"{field(loc)} = {kit.toml_literal(value)}",
+        reject_check=names_it,
+    )
 
 
 @kit.budget(30, campaign=500)
-@given(step=st.one_of(st.floats(min_value=5e-324, max_value=MIN_STEP_S, exclude_max=True),
-                      st.floats(max_value=0.0), st.sampled_from([1e-300, 0, -1])))
+@given(
+    step=st.one_of(
+        st.floats(min_value=5e-324, max_value=MIN_STEP_S, exclude_max=True),
+        st.floats(max_value=0.0),
+        st.sampled_from([1e-300, 0, -1]),
+    )
+)
 def test_absurd_steps_are_rejected(scratch, fuzz, step):
     text = kit.replace_value(BASE, LINES[("time", "step_s")], step)
-    fuzz.check("scenario", load(scratch, text), invalid=True, why=f"step_s = {step!r}",
-               reject_check=lambda e: None if e.field == "time.step_s" else "not time.step_s")
+    fuzz.check(
+        "scenario",
+        load(scratch, text),
+        invalid=True,
+        why=f"step_s = {step!r}",
+        reject_check=lambda e: None if e.field == "time.step_s" else "not time.step_s",
+    )
 
 
 @kit.budget(80, campaign=2000)
@@ -160,13 +229,20 @@ def test_any_value_is_taken_as_its_kind_or_rejected(scratch, fuzz, loc, value):
     def right_kind(loaded):
         if kit.category(value) not in KINDS[loc]:
             return f"a {kit.category(value)} taken for {field(loc)}"
-        if loc[-1] == "points" and any(kit.category(x) not in NUMBER
-                                       for p in value for x in (p if isinstance(p, list)
-                                                                else [p])):
+        if loc[-1] == "points" and any(
+            kit.category(x) not in NUMBER
+            for p in value
+            for x in (p if isinstance(p, list) else [p])
+        ):
             return "a point that is not numbers"
         return invariants(loaded)
-    fuzz.check("scenario", load(scratch, text), why=f"{field(loc)} = {kit.toml_literal(value)}",
-               accept_check=right_kind)
+
+    fuzz.check(
+        "scenario",
+        load(scratch, text),
+        why=f"{field(loc)} = {kit.toml_literal(value)}",
+        accept_check=right_kind,
+    )
 
 
 @kit.budget(60, campaign=1500)
@@ -176,12 +252,31 @@ def test_text_edits_are_accepted_right_or_rejected_cleanly(scratch, fuzz, text):
 
 
 OVERRIDE_KEYS = st.one_of(
-    st.sampled_from([field(loc) for loc in KINDS] + [
-        "time", "terminals", "terminals.0", "terminals.9.count", "terminals.x.count",
-        "terminals.-1.count", "time.start.year", "policy.default_service", "seed.x", "",
-        ".", "..", "gateways.0", "metrics.wanted", "output.chunk_steps.0"]),
-    st.lists(st.sampled_from(["time", "terminals", "0", "1", "count", "x", "", "-1", "99"]),
-             min_size=1, max_size=4).map(".".join),
+    st.sampled_from(
+        [field(loc) for loc in KINDS]
+        + [
+            "time",
+            "terminals",
+            "terminals.0",
+            "terminals.9.count",
+            "terminals.x.count",
+            "terminals.-1.count",
+            "time.start.year",
+            "policy.default_service",
+            "seed.x",
+            "",
+            ".",
+            "..",
+            "gateways.0",
+            "metrics.wanted",
+            "output.chunk_steps.0",
+        ]
+    ),
+    st.lists(
+        st.sampled_from(["time", "terminals", "0", "1", "count", "x", "", "-1", "99"]),
+        min_size=1,
+        max_size=4,
+    ).map(".".join),
 )
 
 
@@ -192,5 +287,9 @@ def test_set_overrides_are_accepted_right_or_rejected_cleanly(scratch, fuzz, key
     user's text (the value as TOML reads it)."""
     path = scratch / "base.toml"
     path.write_text(BASE, encoding="utf-8")
-    fuzz.check("scenario", lambda: load_scenario(path, {key: value}),
-               why=f"--set {key}={kit.toml_literal(value)}", accept_check=invariants)
+    fuzz.check(
+        "scenario",
+        lambda: load_scenario(path, {key: value}),
+        why=f"--set {key}={kit.toml_literal(value)}",
+        accept_check=invariants,
+    )

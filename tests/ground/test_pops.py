@@ -6,9 +6,16 @@ import pytest
 
 from skymesh.constants import SPEED_OF_LIGHT_KM_S
 from skymesh.errors import InputError
-from skymesh.ground.pops import (FIBRE_GROUP_INDEX, ROUTE_FACTOR, fibre_rtt_ms,
-                                 gateway_pop_legs, great_circle_km, home_gateways, load_pops,
-                                 pops_from_records)
+from skymesh.ground.pops import (
+    FIBRE_GROUP_INDEX,
+    ROUTE_FACTOR,
+    fibre_rtt_ms,
+    gateway_pop_legs,
+    great_circle_km,
+    home_gateways,
+    load_pops,
+    pops_from_records,
+)
 
 CURATED = "starlink_gateways_starlinkviz_20260320.csv"
 
@@ -20,8 +27,11 @@ def _pops_csv(tmp_path, body, name="pops.csv"):
 
 
 def test_csv_without_type_column_is_all_pops(tmp_path):
-    p = _pops_csv(tmp_path, "# two PoPs\nname,lat,lon,country\n"
-                  "\"London, UK\",51.5074,-0.1278,GB\nMadrid,40.4168,-3.7038,ES\n")
+    p = _pops_csv(
+        tmp_path,
+        "# two PoPs\nname,lat,lon,country\n"
+        '"London, UK",51.5074,-0.1278,GB\nMadrid,40.4168,-3.7038,ES\n',
+    )
     pops = load_pops(p)
     assert pops.name.tolist() == ["London, UK", "Madrid"]
     assert pops.country_iso2.tolist() == ["GB", "ES"]
@@ -29,17 +39,22 @@ def test_csv_without_type_column_is_all_pops(tmp_path):
 
 
 def test_mixed_csv_keeps_only_pops_and_operational(tmp_path):
-    p = _pops_csv(tmp_path, "name,type,status,lat,lon,country_iso2\n"
-                  "GW,gateway,operational,50,0,GB\nP1,pop,operational,51,0,GB\n"
-                  "P2,pop,planned,52,0,GB\n")
+    p = _pops_csv(
+        tmp_path,
+        "name,type,status,lat,lon,country_iso2\n"
+        "GW,gateway,operational,50,0,GB\nP1,pop,operational,51,0,GB\n"
+        "P2,pop,planned,52,0,GB\n",
+    )
     assert load_pops(p).name.tolist() == ["P1"]
     assert load_pops(p, include_planned=True).name.tolist() == ["P1", "P2"]
 
 
 def test_toml_and_errors_name_line_and_field(tmp_path):
     p = tmp_path / "p.toml"
-    p.write_text('[[pop]]\nname = "A"\nlat = 1.0\nlon = 2.0\ncountry = "FR"\n\n'
-                 '[[pop]]\nname = "B"\nlat = 95.0\nlon = 2.0\ncountry = "FR"\n')
+    p.write_text(
+        '[[pop]]\nname = "A"\nlat = 1.0\nlon = 2.0\ncountry = "FR"\n\n'
+        '[[pop]]\nname = "B"\nlat = 95.0\nlon = 2.0\ncountry = "FR"\n'
+    )
     with pytest.raises(InputError) as e:
         load_pops(p)
     assert e.value.line == 7 and e.value.field == "lat" and "pop 2" in str(e.value)
@@ -72,20 +87,30 @@ def test_fibre_rtt_hand_arithmetic():
 
 
 def test_homing_prefers_own_country_then_nearest():
-    pops = pops_from_records([dict(name="Paris", lat=48.86, lon=2.35, country="FR"),
-                              dict(name="London", lat=51.51, lon=-0.13, country="GB"),
-                              dict(name="Madrid", lat=40.42, lon=-3.70, country="ES")])
+    pops = pops_from_records(
+        [
+            dict(name="Paris", lat=48.86, lon=2.35, country="FR"),
+            dict(name="London", lat=51.51, lon=-0.13, country="GB"),
+            dict(name="Madrid", lat=40.42, lon=-3.70, country="ES"),
+        ]
+    )
     # A point near Calais: nearer London than Paris.
     lat = [50.95, 50.95, 52.0]
     lon = [1.85, 1.85, 4.9]
-    country = ["FR", "GB", "NL"]   # same spot, two countries; NL has no PoP
+    country = ["FR", "GB", "NL"]  # same spot, two countries; NL has no PoP
     home = home_gateways(lat, lon, country, pops)
-    assert home.tolist() == [0, 1, 1]   # FR -> Paris though London is nearer; NL -> nearest
+    assert home.tolist() == [0, 1, 1]  # FR -> Paris though London is nearer; NL -> nearest
     d_lon = great_circle_km(50.95, 1.85, 51.51, -0.13)
     d_par = great_circle_km(50.95, 1.85, 48.86, 2.35)
-    assert d_lon < d_par    # the case really tests the country rule
-    home = home_gateways(lat, lon, country, pops, {"GW-NL": "Madrid", 0: "London"},
-                         gw_name=["GW-FR", "GW-GB", "GW-NL"])
+    assert d_lon < d_par  # the case really tests the country rule
+    home = home_gateways(
+        lat,
+        lon,
+        country,
+        pops,
+        {"GW-NL": "Madrid", 0: "London"},
+        gw_name=["GW-FR", "GW-GB", "GW-NL"],
+    )
     assert home.tolist() == [1, 1, 2]
     with pytest.raises(InputError, match="no PoP named"):
         home_gateways(lat, lon, country, pops, {0: "Berlin"})
@@ -103,6 +128,7 @@ def test_curated_pops_and_measured_leg(shared_data):
     operator's homing table is unpublished, and the measured leg includes router time.
     """
     from skymesh.ground.gateways import load_gateways
+
     pops = load_pops(shared_data / CURATED)
     assert len(load_pops(shared_data / CURATED, include_planned=True)) == 50  # data README
     gw = load_gateways(shared_data / CURATED)

@@ -2,7 +2,6 @@
 
 import dataclasses
 import math
-import re
 from fractions import Fraction
 
 import numpy as np
@@ -23,6 +22,7 @@ def fspl_first_principles(d_km, f_ghz):
 
 # --- free-space path loss ---------------------------------------------------------------------
 
+
 def test_fspl_geo_textbook_value():
     # 12 GHz over 36,000 km: the textbook GEO figure ~205.2 dB (e.g. Maral & Bousquet,
     # Pratt); hand-evaluated from ITU-R P.525's 20 log10(4 pi d f / c).
@@ -33,12 +33,18 @@ def test_fspl_geo_textbook_value():
     assert got == pytest.approx(92.45 + 20 * math.log10(12) + 20 * math.log10(36_000), abs=0.005)
 
 
-@pytest.mark.parametrize("d_km, f_ghz, expected", [
-    # Worked values (status D, by hand): FSPL = 92.45 + 20 log10(d km) + 20 log10(f GHz)
-    # (ITU-R P.525) at spherical-Earth slant ranges (R = 6378.137 km) of 550/340/1,150 km shells
-    (550.0, 11.7, 168.62), (812.1, 14.25, 173.72), (1123.4, 18.5, 178.80),
-    (727.7, 28.5, 178.78), (1627.4, 11.7, 178.04),
-])
+@pytest.mark.parametrize(
+    "d_km, f_ghz, expected",
+    [
+        # Worked values (status D, by hand): FSPL = 92.45 + 20 log10(d km) + 20 log10(f GHz)
+        # (ITU-R P.525) at spherical-Earth slant ranges (R = 6378.137 km) of 550/340/1,150 km shells
+        (550.0, 11.7, 168.62),
+        (812.1, 14.25, 173.72),
+        (1123.4, 18.5, 178.80),
+        (727.7, 28.5, 178.78),
+        (1627.4, 11.7, 178.04),
+    ],
+)
 def test_fspl_reference_table(d_km, f_ghz, expected):
     assert float(lb.fspl_db(d_km, f_ghz)) == pytest.approx(expected, abs=0.01)
 
@@ -51,6 +57,7 @@ def test_fspl_vectorised_and_6db_per_doubling():
 
 
 # --- a complete textbook downlink budget -------------------------------------------------------
+
 
 def test_textbook_downlink_budget_tomasi():
     """W. Tomasi, "Electronic Communications Systems: Fundamentals Through Advanced" (5th ed.,
@@ -66,9 +73,17 @@ def test_textbook_downlink_budget_tomasi():
     # slant range that gives the book's 205.6 dB at 12 GHz, inverted by hand from 4 pi d f / c
     d_km = C_M_S / (4 * math.pi * 12e9) * 10 ** (205.6 / 20) / 1e3
     bit_rate = 120e6
-    params = lb.LinkParams(name="tomasi", frequency_ghz=12.0, bandwidth_mhz=bit_rate / 3 / 1e6,
-                           eirp_dbw=eirp, gt_dbk=37.7, roll_off=0.0, atm_model="simple",
-                           clear_sky_zenith_db=0.4, rain_margin_db=0.0)
+    params = lb.LinkParams(
+        name="tomasi",
+        frequency_ghz=12.0,
+        bandwidth_mhz=bit_rate / 3 / 1e6,
+        eirp_dbw=eirp,
+        gt_dbk=37.7,
+        roll_off=0.0,
+        atm_model="simple",
+        clear_sky_zenith_db=0.4,
+        rain_margin_db=0.0,
+    )
     b = lb.link_budget(d_km, 90.0, params)
     assert float(b["fspl_db"]) == pytest.approx(205.6, abs=1e-6)
     assert float(b["atm_db"]) == pytest.approx(0.4, abs=1e-12)
@@ -91,14 +106,23 @@ def test_cn0_hand_computed_for_preset():
     assert float(b["cn_db"]) == pytest.approx(cn0 - 10 * math.log10(240e6), abs=1e-9)
     assert float(b["esn0_db"]) == pytest.approx(cn0 - 10 * math.log10(rs), abs=1e-9)
     assert float(b["capacity_mbps"]) == pytest.approx(
-        float(b["spectral_efficiency"]) * rs / 1e6, rel=1e-12)
+        float(b["spectral_efficiency"]) * rs / 1e6, rel=1e-12
+    )
     assert -10 * math.log10(K_BOLTZMANN) == pytest.approx(228.60, abs=0.005)
 
 
 # --- MODCOD table and selection -----------------------------------------------------------------
 
-_BITS = {"QPSK": 2, "8PSK": 3, "8APSK": 3, "16APSK": 4, "32APSK": 5, "64APSK": 6,
-         "128APSK": 7, "256APSK": 8}
+_BITS = {
+    "QPSK": 2,
+    "8PSK": 3,
+    "8APSK": 3,
+    "16APSK": 4,
+    "32APSK": 5,
+    "64APSK": 6,
+    "128APSK": 7,
+    "256APSK": 8,
+}
 
 
 def _parse(name):
@@ -139,7 +163,7 @@ def test_thresholds_respect_shannon_bound():
     """Each ideal threshold must lie above the AWGN capacity limit 2^eta - 1 and, for modern
     LDPC codes within ~4 dB of it (high-rate 8PSK, limited by its constellation, is the
     farthest at ~3.7 dB)."""
-    shannon_db = 10 * np.log10(2.0 ** mc.MODCOD_EFFICIENCY - 1)
+    shannon_db = 10 * np.log10(2.0**mc.MODCOD_EFFICIENCY - 1)
     gap = mc.MODCOD_ESN0_DB - shannon_db
     assert (gap > 0.5).all()
     assert (gap < 4.0).all()
@@ -157,8 +181,9 @@ def test_ladder_monotonic():
 def test_modcod_choice_at_thresholds(margin):
     eps = 1e-6
     # QPSK 1/2 at 1.00 dB (S2 Table 13); next up is QPSK 11/20 at 1.45 dB (S2X Table 20a)
-    got = mc.MODCOD_NAMES[mc.select_modcod([1.00 + margin + eps, 1.00 + margin - eps,
-                                            1.45 + margin + eps], margin)]
+    got = mc.MODCOD_NAMES[
+        mc.select_modcod([1.00 + margin + eps, 1.00 + margin - eps, 1.45 + margin + eps], margin)
+    ]
     assert list(got) == ["QPSK 1/2", "QPSK 9/20", "QPSK 11/20"]
     # top and bottom of the ladder
     assert mc.MODCOD_NAMES[mc.select_modcod(19.57 + margin + eps, margin)] == "256APSK 3/4"
@@ -203,11 +228,11 @@ def test_symbol_rate_and_roll_off():
 
 # --- atmosphere -----------------------------------------------------------------------------------
 
+
 def test_simple_atmosphere_air_mass():
     p = lb.STARLINK_USER_DOWNLINK_KU
     a = lb.atmospheric_loss_db(np.array([90.0, 30.0, 2.0]), p)
-    np.testing.assert_allclose(a, [0.37 + 0.9, 0.74 + 0.9,
-                                   0.37 / math.sin(math.radians(5)) + 0.9])
+    np.testing.assert_allclose(a, [0.37 + 0.9, 0.74 + 0.9, 0.37 / math.sin(math.radians(5)) + 0.9])
 
 
 def test_itur_attenuation_washington_dc():
@@ -217,8 +242,7 @@ def test_itur_attenuation_washington_dc():
     0.17, cloud 0.41, rain 0.89, scintillation 0.22 dB, rounded, combined per P.618-13 §2.5 as
     A_gas + sqrt((A_rain + A_cloud)^2 + A_scint^2))."""
     itur = pytest.importorskip("itur")
-    p = dataclasses.replace(lb.STARLINK_USER_DOWNLINK_KU, atm_model="itur",
-                            elevation_bin_deg=5.0)
+    p = dataclasses.replace(lb.STARLINK_USER_DOWNLINK_KU, atm_model="itur", elevation_bin_deg=5.0)
     el = np.array([25.0, 40.0, 42.5, 90.0])
     a = lb.atmospheric_loss_db(el, p, lat_deg=38.9, lon_deg=-77.0)
     assert ((a > 0.5) & (a < 4.0)).all()
@@ -227,8 +251,9 @@ def test_itur_attenuation_washington_dc():
     direct = itur.atmospheric_attenuation_slant_path(38.9, -77.0, 11.7, 42.5, 0.5, 0.5).value
     assert a[2] == pytest.approx(float(direct), abs=0.02)  # interpolation between 5-deg bins
     # the 'simple' preset model was fitted to this site: within 0.35 dB over 25-90 deg
-    np.testing.assert_allclose(lb.atmospheric_loss_db(el, lb.STARLINK_USER_DOWNLINK_KU), a,
-                               atol=0.35)
+    np.testing.assert_allclose(
+        lb.atmospheric_loss_db(el, lb.STARLINK_USER_DOWNLINK_KU), a, atol=0.35
+    )
     # two ground points broadcast against elevations; London is drier than DC
     two = lb.atmospheric_loss_db([40.0, 40.0], p, lat_deg=[38.9, 51.5], lon_deg=[-77.0, -0.13])
     assert two[1] < two[0]
@@ -241,6 +266,7 @@ def test_itur_needs_location():
 
 
 # --- presets and parameters -----------------------------------------------------------------------
+
 
 def test_presets_and_isl():
     ku = lb.STARLINK_USER_DOWNLINK_KU

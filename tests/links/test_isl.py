@@ -13,10 +13,10 @@ from skymesh.timebase import time_grid
 def test_shell1_plus_grid_has_four_links_per_satellite():
     c = load_constellation("starlink-shell1")
     pairs = plus_grid_pairs(c)
-    assert len(pairs) == 2 * 1584          # 4 links each, 2 ends per link
+    assert len(pairs) == 2 * 1584  # 4 links each, 2 ends per link
     assert np.all(np.bincount(pairs.ravel(), minlength=1584) == 4)
     same_plane = c.plane[pairs[:, 0]] == c.plane[pairs[:, 1]]
-    assert same_plane.sum() == 1584       # 72 rings of 22
+    assert same_plane.sum() == 1584  # 72 rings of 22
     # intra-plane links: chord of 360/22 deg on a 550 km orbit
     pos = positions_ecef(c, time_grid("2026-01-01T00:00:00Z"))[:, 0]
     length = isl_lengths_km(pos, pairs)
@@ -54,7 +54,9 @@ def test_line_of_sight_blocked_by_the_earth():
     # the clearance threshold itself: pick an angle whose chord midpoint is 79 km / 81 km up
     for h, blocked in [(79.0, True), (81.0, False)]:
         half = np.arccos((WGS84_A_KM + h) / r)
-        p = np.stack([[r * np.cos(half), r * np.sin(half), 0], [r * np.cos(half), -r * np.sin(half), 0]])
+        p = np.stack(
+            [[r * np.cos(half), r * np.sin(half), 0], [r * np.cos(half), -r * np.sin(half), 0]]
+        )
         out = isl_lengths_km(p, np.array([[0, 1]]), max_range_km=None)
         assert np.isnan(out[0]) == blocked
 
@@ -66,8 +68,9 @@ def test_max_range_cuts_long_links():
 
 
 def test_grid_kinds_of_presets_and_real_sets(shared_data):
-    assert plus_grid_kinds(load_constellation("starlink-gen1")) == {s: "walker design"
-                                                                    for s in range(5)}
+    assert plus_grid_kinds(load_constellation("starlink-gen1")) == {
+        s: "walker design" for s in range(5)
+    }
     # real shells have gaps and spares: every one falls back to the nearest-argument rule
     real = load_constellation(shared_data / "starlink_tle_20251204.txt")
     assert set(plus_grid_kinds(real).values()) == {"nearest"}

@@ -11,8 +11,9 @@ from skymesh.orbits.tle_writer import walker_tle_text, write_tle_file
 
 def _files(tmp_path):
     tle = tmp_path / "shell.tle"
-    write_tle_file(tle, walker_tle_text(Shell(550.0, 53.0, 36, 18, 1),
-                                        epoch="2026-01-01T00:00:00Z"))
+    write_tle_file(
+        tle, walker_tle_text(Shell(550.0, 53.0, 36, 18, 1), epoch="2026-01-01T00:00:00Z")
+    )
     ring_only = tmp_path / "rings.csv"
     rows = [f"SAT-0-{p}-{k},SAT-0-{p}-{(k + 1) % 18}" for p in range(36) for k in range(18)]
     ring_only.write_text("sat_a,sat_b\n" + "\n".join(rows) + "\n")
@@ -24,7 +25,7 @@ def test_info_counts_the_listed_isls(tmp_path, capsys):
     assert main(["info", str(tle), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["isl_links"] == 2 * 36 * 18
-    assert [s["grid"] for s in doc["shells"]] == ["walker"]     # a regular TLE shell
+    assert [s["grid"] for s in doc["shells"]] == ["walker"]  # a regular TLE shell
     assert main(["info", str(tle), "--isls", str(rings), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["isl_links"] == 36 * 18 and doc["isl_source"] == str(rings)
@@ -33,8 +34,7 @@ def test_info_counts_the_listed_isls(tmp_path, capsys):
 
 def test_latency_with_a_list_and_the_range_rule(tmp_path, capsys):
     tle, rings = _files(tmp_path)
-    base = ["latency", "48.85,2.35", "35.69,139.69", "-c", str(tle), "--duration", "0",
-            "--json"]
+    base = ["latency", "48.85,2.35", "35.69,139.69", "-c", str(tle), "--duration", "0", "--json"]
     assert main(base + ["--max-gsl-range", "1500"]) == 0
     grid = json.loads(capsys.readouterr().out)
     assert grid["min_elevation_deg"] == 0.0 and grid["max_gsl_range_km"] == 1500.0

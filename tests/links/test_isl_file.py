@@ -18,22 +18,25 @@ def test_hypatia_format(tmp_path):
 
 def test_csv_with_names_and_indices(tmp_path):
     path = tmp_path / "isls.csv"
-    path.write_text("sat_a,sat_b\nSAT-A,SAT-C\n3, 4\n\"SAT-D\",SAT-B\n")
+    path.write_text('sat_a,sat_b\nSAT-A,SAT-C\n3, 4\n"SAT-D",SAT-B\n')
     assert load_isl_file(path, NAMES).tolist() == [[0, 2], [1, 3], [3, 4]]
 
 
-@pytest.mark.parametrize("text, line, words", [
-    ("0 1\n0 1 2\n", 2, "two satellite indices"),
-    ("0 1\n0 x\n", 2, "not a satellite index"),
-    ("0 -1\n", 1, "not a satellite index"),
-    ("0 1\n1 0\n", 2, "listed twice (first on line 1)"),
-    ("2 2\n", 1, "linked to itself"),
-    ("0 5\n", 1, "index 5 does not exist"),
-    ("sat_a,sat_b\nSAT-A,SAT-Z\n", 2, "no satellite named 'SAT-Z'"),
-    ("sat_a,sat_c\n0,1\n", 1, "header must be"),
-    ("sat_a,sat_b\n0,1,2\n", 2, "expected 2 columns"),
-    ("sat_a,sat_b\n0,\n", 2, "empty cell"),
-])
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        ("0 1\n0 1 2\n", 2, "two satellite indices"),
+        ("0 1\n0 x\n", 2, "not a satellite index"),
+        ("0 -1\n", 1, "not a satellite index"),
+        ("0 1\n1 0\n", 2, "listed twice (first on line 1)"),
+        ("2 2\n", 1, "linked to itself"),
+        ("0 5\n", 1, "index 5 does not exist"),
+        ("sat_a,sat_b\nSAT-A,SAT-Z\n", 2, "no satellite named 'SAT-Z'"),
+        ("sat_a,sat_c\n0,1\n", 1, "header must be"),
+        ("sat_a,sat_b\n0,1,2\n", 2, "expected 2 columns"),
+        ("sat_a,sat_b\n0,\n", 2, "empty cell"),
+    ],
+)
 def test_errors_name_the_line(text, line, words):
     with pytest.raises(InputError) as info:
         parse_isl_text(text, NAMES, source="links.txt")

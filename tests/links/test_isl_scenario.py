@@ -40,8 +40,9 @@ points = [[48.85, 2.35], [40.71, -74.0], [35.69, 139.69], [-33.87, 151.2]]
 
 @pytest.fixture()
 def study(tmp_path):
-    write_tle_file(tmp_path / "shell.tle", walker_tle_text(Shell(550.0, 53.0, 36, 18, 1),
-                                                           epoch=START))
+    write_tle_file(
+        tmp_path / "shell.tle", walker_tle_text(Shell(550.0, 53.0, 36, 18, 1), epoch=START)
+    )
     c = load_constellation(tmp_path / "shell.tle")
     grid = plus_grid_pairs(c)
     # every other cross-plane link dropped: a list that is not the +Grid
@@ -58,12 +59,12 @@ def test_scenario_reads_the_list_and_the_range_rule(study):
     path, c, links = study
     loaded = load_scenario(path)
     assert loaded.scenario.routing.max_gsl_range_km == 1500.0
-    assert loaded.scenario.routing.min_elevation_deg == 0.0       # no mask given: none
+    assert loaded.scenario.routing.min_elevation_deg == 0.0  # no mask given: none
     prep = prepare(loaded)
     assert np.array_equal(prep.operators[0].isl_pairs, links)
     assert any("ISLs from links.txt" in n for n in prep.notes)
     kept = load_scenario(path, {"routing.min_elevation_deg": 20.0})
-    assert kept.scenario.routing.min_elevation_deg == 20.0        # an explicit mask stays
+    assert kept.scenario.routing.min_elevation_deg == 20.0  # an explicit mask stays
 
 
 def test_study_rtts_equal_path_series_with_the_same_rules(study, tmp_path):
@@ -74,8 +75,9 @@ def test_study_rtts_equal_path_series_with_the_same_rules(study, tmp_path):
     eps = GroundPoints.of(["a", "b", "c", "d"], pts[:, 0], pts[:, 1])
     pairs = np.array([[0, 1], [0, 2], [1, 3]])
     grid = time_grid(START, 40, 20)
-    want = path_series(c, grid, eps, pairs, isl_pairs=links, min_elevation_deg=0.0,
-                       max_gsl_range_km=1500.0)
+    want = path_series(
+        c, grid, eps, pairs, isl_pairs=links, min_elevation_deg=0.0, max_gsl_range_km=1500.0
+    )
     plain = path_series(c, grid, eps, pairs, min_elevation_deg=0.0, max_gsl_range_km=1500.0)
     step, src, dst = (rtt[k].to_numpy() for k in ("step", "src", "dst"))
     vals = np.asarray(rtt["rtt_ms"].to_pylist(), dtype=float)
@@ -84,7 +86,7 @@ def test_study_rtts_equal_path_series_with_the_same_rules(study, tmp_path):
     for k in range(len(grid)):
         for j, (a, b) in enumerate(pairs):
             m = (step == k) & (((src == a) & (dst == b)) | ((src == b) & (dst == a)))
-            assert vals[m] == pytest.approx([w[k, j]], rel=1e-6)       # stored as float32
+            assert vals[m] == pytest.approx([w[k, j]], rel=1e-6)  # stored as float32
     # fewer links can only lengthen paths, and here they do somewhere
     assert np.all(w >= g - 1e-9) and np.any(w > g + 1e-6)
 

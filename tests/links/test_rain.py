@@ -6,10 +6,15 @@ import numpy as np
 import pytest
 
 from skymesh.errors import InputError
-from skymesh.links.budget import (STARLINK_GATEWAY_KA_UPLINK, STARLINK_USER_DOWNLINK_KU,
-                                  link_budget)
-from skymesh.links.rain import (budget_with_rain, clear_sky, itur_versions,
-                                rain_attenuation_db, rain_loss_db, rain_rates_mmh)
+from skymesh.links.budget import STARLINK_GATEWAY_KA_UPLINK, STARLINK_USER_DOWNLINK_KU, link_budget
+from skymesh.links.rain import (
+    budget_with_rain,
+    clear_sky,
+    itur_versions,
+    rain_attenuation_db,
+    rain_loss_db,
+    rain_rates_mmh,
+)
 from skymesh.sim.scenario import RainSpec
 
 # ITU-R Study Group 3 validation examples (CG-3M3J-13-ValEx, rev 5.1), sheet
@@ -21,8 +26,9 @@ VALEX = [(14.25, 6.798072), (29.0, 23.444445)]
 
 @pytest.mark.parametrize("f_ghz, expected_db", VALEX)
 def test_itu_validation_example(f_ghz, expected_db):
-    a = rain_attenuation_db(51.5, -0.14, 31.07699124, 26.48052, f_ghz, tau_deg=0.0,
-                            hs_km=0.031382984)
+    a = rain_attenuation_db(
+        51.5, -0.14, 31.07699124, 26.48052, f_ghz, tau_deg=0.0, hs_km=0.031382984
+    )
     assert float(a) == pytest.approx(expected_db, rel=1e-6)
 
 
@@ -39,8 +45,9 @@ def test_attenuation_grows_with_rain_rate_and_falling_elevation():
     b = rain_attenuation_db(50.45, 30.52, el, 10.0, 11.7)
     assert (np.diff(b) > 0).all()
     # higher frequency, more fade (P.838 k and alpha grow with f in Ku/Ka)
-    assert rain_attenuation_db(50.45, 30.52, 40.0, 10.0, 28.5) > \
-        rain_attenuation_db(50.45, 30.52, 40.0, 10.0, 11.7)
+    assert rain_attenuation_db(50.45, 30.52, 40.0, 10.0, 28.5) > rain_attenuation_db(
+        50.45, 30.52, 40.0, 10.0, 11.7
+    )
 
 
 def test_zero_rain_is_no_attenuation_and_the_clear_sky_budget():
@@ -49,12 +56,13 @@ def test_zero_rain_is_no_attenuation_and_the_clear_sky_budget():
     assert (rain_attenuation_db(50.0, 30.0, el, 0.0, 11.7) == 0).all()
     for preset in (STARLINK_USER_DOWNLINK_KU, STARLINK_GATEWAY_KA_UPLINK):
         wet = budget_with_rain(rng, el, preset, 50.0, 30.0, rain_rate_mmh=0.0)
-        dry = link_budget(rng, el, clear_sky(preset))     # the preset minus its rain margin
+        dry = link_budget(rng, el, clear_sky(preset))  # the preset minus its rain margin
         assert np.array_equal(wet["capacity_mbps"], dry["capacity_mbps"])
         assert np.allclose(wet["esn0_db"], dry["esn0_db"], atol=1e-12)
         # the clear-sky budget is the preset's plus exactly its rain margin in Es/N0
-        assert np.allclose(dry["esn0_db"] - link_budget(rng, el, preset)["esn0_db"],
-                           preset.rain_margin_db)
+        assert np.allclose(
+            dry["esn0_db"] - link_budget(rng, el, preset)["esn0_db"], preset.rain_margin_db
+        )
 
 
 def test_rain_lowers_esn0_by_the_attenuation_and_the_capacity():
@@ -64,7 +72,7 @@ def test_rain_lowers_esn0_by_the_attenuation_and_the_capacity():
     b = budget_with_rain(rng, el, STARLINK_USER_DOWNLINK_KU, 50.45, 30.52, rates)
     assert np.allclose(b["esn0_db"][0] - b["esn0_db"], b["rain_db"])
     assert (np.diff(b["capacity_mbps"]) <= 0).all()
-    assert b["capacity_mbps"][-1] < b["capacity_mbps"][0]       # 50 mm/h drops the MODCOD
+    assert b["capacity_mbps"][-1] < b["capacity_mbps"][0]  # 50 mm/h drops the MODCOD
 
 
 def test_grid_interpolation_matches_direct_evaluation():
@@ -81,10 +89,11 @@ def _t(h):
 def test_rain_rates_from_events():
     lat = np.array([50.0, 50.0, 10.0, 0.0])
     lon = np.array([30.0, 179.5, 30.0, -179.5])
-    events = [RainSpec(rate_mmh=5.0),                                     # everywhere
-              RainSpec(rate_mmh=25.0, box=[45, 20, 55, 40], **{"from": _t(12)},
-                       until=_t(13)),
-              RainSpec(rate_mmh=12.0, box=[-5, 170, 55, -170])]           # across 180 deg
+    events = [
+        RainSpec(rate_mmh=5.0),  # everywhere
+        RainSpec(rate_mmh=25.0, box=[45, 20, 55, 40], **{"from": _t(12)}, until=_t(13)),
+        RainSpec(rate_mmh=12.0, box=[-5, 170, 55, -170]),
+    ]  # across 180 deg
     assert rain_rates_mmh(events, lat, lon, _t(11)).tolist() == [5.0, 12.0, 5.0, 12.0]
     assert rain_rates_mmh(events, lat, lon, _t(12)).tolist() == [25.0, 12.0, 5.0, 12.0]
     assert rain_rates_mmh(events, lat, lon, _t(13)).tolist() == [5.0, 12.0, 5.0, 12.0]
@@ -112,6 +121,7 @@ def test_scenario_rain_lowers_the_slot_capacity(tmp_path):
     from skymesh.sim.capacity_pass import network_params, service_cells, slot_capacity
     from skymesh.sim.prepare import prepare
     from skymesh.sim.scenario import load_scenario
+
     base = """
 name = "rainy"
 [constellation]
@@ -138,7 +148,8 @@ target_mbps = 25
         prep = prepare(load_scenario(path))
         groups, group_of = np.unique(prep.terminal_country, return_inverse=True)
         cells = service_cells(prep.terminal_lat, prep.terminal_lon, group_of, 5)
-        res = slot_capacity(prep, prep.operators[0], 0.0, cells, groups, np.full(4, 1e5),
-                            network_params(prep), 25.0)
+        res = slot_capacity(
+            prep, prep.operators[0], 0.0, cells, groups, np.full(4, 1e5), network_params(prep), 25.0
+        )
         alpha.append(res["carry"]["alpha"])
     assert alpha[0] >= alpha[1] >= alpha[2] and alpha[2] < alpha[0]

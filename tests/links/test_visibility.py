@@ -11,9 +11,11 @@ from skymesh.timebase import time_grid
 
 def test_look_angles_match_skyfield(starlink_tle_path):
     from skyfield.api import EarthSatellite, load, wgs84
+
     ts = load.timescale(builtin=True)
-    lines = starlink_tle_path.read_text().splitlines()[:3 * 40]
+    lines = starlink_tle_path.read_text().splitlines()[: 3 * 40]
     from skymesh.orbits.tle import constellation_from_tle
+
     names, l1, l2 = lines[0::3], lines[1::3], lines[2::3]
     c = constellation_from_tle(names, l1, l2, name="t", source="t")
     grid = time_grid("2025-12-04T12:00:00Z", 600, 300)
@@ -35,6 +37,7 @@ def test_look_angles_match_skyfield(starlink_tle_path):
 
 def test_overhead_satellite_is_at_90_deg_and_its_altitude_away():
     from skymesh.orbits.frames import geodetic_to_ecef
+
     sat = geodetic_to_ecef([10.0], [20.0], [550.0])
     el, _, rng = look_angles(sat, [10.0], [20.0])
     assert el[0, 0] == pytest.approx(90.0, abs=1e-6)

@@ -19,9 +19,9 @@ def _same(a, b):
     assert np.allclose(a[3][ia], b[3][ib]) and np.allclose(a[4][ia], b[4][ib])
 
 
-@pytest.mark.parametrize("name,step_s,steps", [("starlink-shell1", 10, 30),
-                                                ("starlink-gen1", 60, 10),
-                                                ("oneweb", 1, 50)])
+@pytest.mark.parametrize(
+    "name,step_s,steps", [("starlink-shell1", 10, 30), ("starlink-gen1", 60, 10), ("oneweb", 1, 50)]
+)
 def test_windowed_visibility_equals_per_step(name, step_s, steps):
     c = load_constellation(name)
     pos = positions_ecef(c, time_grid("2026-01-01T00:00:00Z", step_s * (steps - 1), step_s))
@@ -29,14 +29,16 @@ def test_windowed_visibility_equals_per_step(name, step_s, steps):
     lat = np.degrees(np.arcsin(rng.uniform(-1, 1, 80)))
     lon = rng.uniform(-180, 180, 80)
     for el in (25.0, 10.0):
-        _same(visible_pairs_windowed(pos, lat, lon, min_elevation_deg=el),
-              visible_pairs(pos, lat, lon, min_elevation_deg=el))
+        _same(
+            visible_pairs_windowed(pos, lat, lon, min_elevation_deg=el),
+            visible_pairs(pos, lat, lon, min_elevation_deg=el),
+        )
 
 
 def test_windowed_visibility_with_missing_satellites():
     c = load_constellation("starlink-shell1")
     pos = positions_ecef(c, time_grid("2026-01-01T00:00:00Z", 200, 10))
-    pos[::7, 5:] = np.nan          # satellites failing mid-block
+    pos[::7, 5:] = np.nan  # satellites failing mid-block
     lat, lon = np.array([48.85, -8.84, 35.7]), np.array([2.35, 13.23, 51.4])
     _same(visible_pairs_windowed(pos, lat, lon), visible_pairs(pos, lat, lon))
 
@@ -44,6 +46,7 @@ def test_windowed_visibility_with_missing_satellites():
 def test_the_bound_is_needed():
     """Shrinking the reuse window's drift allowance must lose satellites (the test can fail)."""
     import skymesh.links.windows as w
+
     c = load_constellation("starlink-shell1")
     pos = positions_ecef(c, time_grid("2026-01-01T00:00:00Z", 600, 10))
     lat, lon = np.array([10.0, 40.0]), np.array([20.0, -70.0])

@@ -37,8 +37,13 @@ def test_series_equals_routing_each_snapshot_alone(shell1):
         pos = positions_ecef(shell1, grid.subset(slice(k, k + 1)))[:, 0]
         g, s, _, r, _ = visible_pairs(pos, eps.lat_deg, eps.lon_deg)
         layout = NodeLayout(len(shell1), 2)
-        graph = snapshot_graph(layout, "isl", isl_pairs=pairs, isl_km=isl_lengths_km(pos, pairs),
-                               endpoint_links=(g, s, np.zeros_like(g), r))
+        graph = snapshot_graph(
+            layout,
+            "isl",
+            isl_pairs=pairs,
+            isl_km=isl_lengths_km(pos, pairs),
+            endpoint_links=(g, s, np.zeros_like(g), r),
+        )
         expected = route(graph, layout, 0, 1)
         assert table["rtt_ms"][k].as_py() == pytest.approx(expected.rtt_ms, rel=1e-12)
         sats = [n for n in expected.nodes if n < layout.n_sats]
@@ -86,6 +91,7 @@ def test_chunk_size_does_not_change_the_series(shell1):
 def test_visibility_prefilter_keeps_every_satellite_in_view(shell1):
     """Clustered ground points take the cone pre-filter; compare with brute force."""
     from skymesh.links.visibility import look_angles
+
     rng = np.random.default_rng(0)
     lat = 32 + 6 * rng.random(60)
     lon = 48 + 10 * rng.random(60)

@@ -14,10 +14,16 @@ from skymesh.orbits.propagate import positions_ecef
 from skymesh.timebase import time_grid
 
 CITIES = {  # name: (lat, lon), from an atlas
-    "Paris": (48.8566, 2.3522), "Luanda": (-8.8368, 13.2343), "Tokyo": (35.6895, 139.6917),
-    "New York": (40.7128, -74.0060), "Sao Paulo": (-23.5505, -46.6333),
-    "Sydney": (-33.8688, 151.2093), "Nairobi": (-1.2921, 36.8219), "Tehran": (35.6892, 51.3890),
-    "Reykjavik": (64.1466, -21.9426), "North Pole camp": (89.5, 0.0),
+    "Paris": (48.8566, 2.3522),
+    "Luanda": (-8.8368, 13.2343),
+    "Tokyo": (35.6895, 139.6917),
+    "New York": (40.7128, -74.0060),
+    "Sao Paulo": (-23.5505, -46.6333),
+    "Sydney": (-33.8688, 151.2093),
+    "Nairobi": (-1.2921, 36.8219),
+    "Tehran": (35.6892, 51.3890),
+    "Reykjavik": (64.1466, -21.9426),
+    "North Pole camp": (89.5, 0.0),
 }
 
 
@@ -28,8 +34,11 @@ def _snapshot(name="starlink-shell1", when="2026-01-01T00:00:00Z", mode="isl", r
     lon = np.array([v[1] for v in CITIES.values()])
     g, s, _, r, _ = visible_pairs(pos, lat, lon)
     pairs = plus_grid_pairs(c)
-    links = dict(endpoint_links=(g, s, np.zeros_like(g), r), isl_pairs=pairs,
-                 isl_km=isl_lengths_km(pos, pairs))
+    links = dict(
+        endpoint_links=(g, s, np.zeros_like(g), r),
+        isl_pairs=pairs,
+        isl_km=isl_lengths_km(pos, pairs),
+    )
     n_relays = 0
     if relays is not None:
         rg, rs, _, rr, _ = visible_pairs(pos, relays[:, 0], relays[:, 1])
@@ -49,8 +58,11 @@ def _great_circle_km(lat1, lon1, lat2, lon2):
 def test_rtt_respects_the_vacuum_bound_and_is_symmetric(when):
     _, layout, graph, lat, lon = _snapshot(when=when)
     rtt = all_pairs_rtt_ms(graph, layout)
-    bound = 2e3 * _great_circle_km(lat[:, None], lon[:, None], lat[None], lon[None]) \
+    bound = (
+        2e3
+        * _great_circle_km(lat[:, None], lon[:, None], lat[None], lon[None])
         / SPEED_OF_LIGHT_KM_S
+    )
     ok = np.isfinite(rtt)
     assert np.all(rtt[ok] >= bound[ok] - 1e-9)
     assert np.allclose(rtt[ok], rtt.T[ok], rtol=1e-12)
@@ -108,6 +120,7 @@ def test_forwarding_state_leads_every_node_to_its_destination():
     n = layout.n_sats
     # Follow next hops from every endpoint; the delays add up to the shortest path.
     from scipy.sparse.csgraph import dijkstra
+
     for j, d in enumerate(dests):
         for src in range(layout.n_endpoints):
             if src == d or not np.isfinite(full[src, d]):
@@ -142,14 +155,20 @@ def test_bent_pipe_needs_ground_relays_and_hybrid_is_never_slower():
     r = route(bent, layout, paris, luanda)
     assert r.reachable
     kinds = np.array(r.nodes[1:-1])
-    assert np.any(kinds >= layout.relay0)                  # went through a gateway
+    assert np.any(kinds >= layout.relay0)  # went through a gateway
     assert np.all((kinds < layout.n_sats) | (kinds >= layout.relay0))
     # no two satellites in a row: no ISLs in bent-pipe mode
     is_sat = kinds < layout.n_sats
     assert not np.any(is_sat[1:] & is_sat[:-1])
     r_h = route(hybrid, layout, paris, luanda)
-    assert r_h.delay_s <= min(r.delay_s, route(isl, NodeLayout(layout.n_sats, layout.n_endpoints),
-                                               paris, luanda).delay_s) + 1e-15
+    assert (
+        r_h.delay_s
+        <= min(
+            r.delay_s,
+            route(isl, NodeLayout(layout.n_sats, layout.n_endpoints), paris, luanda).delay_s,
+        )
+        + 1e-15
+    )
 
 
 def test_walk_back_reads_paths_off_predecessors():

@@ -19,14 +19,22 @@ def _graph(mode, n_relays, seed):
     pos = positions_ecef(c, time_grid("2026-01-01T05:43:00Z"))[:, 0]
     lat = np.degrees(np.arcsin(rng.uniform(-0.9, 0.9, 12)))
     lon = rng.uniform(-180, 180, 12)
-    lat[-1] = 89.0                                   # never sees the 53 deg shell
+    lat[-1] = 89.0  # never sees the 53 deg shell
     g, s, _, r, _ = visible_pairs(pos, lat, lon)
     pairs = plus_grid_pairs(c)
-    links = dict(endpoint_links=(g, s, np.zeros_like(g), r), isl_pairs=pairs,
-                 isl_km=isl_lengths_km(pos, pairs))
+    links = dict(
+        endpoint_links=(g, s, np.zeros_like(g), r),
+        isl_pairs=pairs,
+        isl_km=isl_lengths_km(pos, pairs),
+    )
     if n_relays:
-        rl = np.stack([np.degrees(np.arcsin(rng.uniform(-0.8, 0.8, n_relays))),
-                       rng.uniform(-180, 180, n_relays)], axis=1)
+        rl = np.stack(
+            [
+                np.degrees(np.arcsin(rng.uniform(-0.8, 0.8, n_relays))),
+                rng.uniform(-180, 180, n_relays),
+            ],
+            axis=1,
+        )
         rg, rs, _, rr, _ = visible_pairs(pos, rl[:, 0], rl[:, 1])
         links["relay_links"] = (rg, rs, np.zeros_like(rg), rr)
     layout = NodeLayout(len(c), len(lat), n_relays)
@@ -44,7 +52,7 @@ def test_routing_state_matches_searches_on_the_full_graph(mode, n_relays):
     ref[~np.isfinite(ref)] = np.nan
     np.fill_diagonal(ref, 0.0)
     assert np.allclose(rtt, ref, rtol=1e-12, equal_nan=True)
-    assert np.isnan(rtt[-1, :-1]).all()               # the 89 N point
+    assert np.isnan(rtt[-1, :-1]).all()  # the 89 N point
     n_compact = layout.n_sats + layout.n_endpoints + layout.n_relays
     assert next_hop.shape == (n_compact, len(dests))
 
@@ -53,9 +61,9 @@ def test_routing_state_matches_searches_on_the_full_graph(mode, n_relays):
             return compact
         if compact < layout.n_sats + layout.n_endpoints:
             e = compact - layout.n_sats
-            assert e == dst                          # endpoints never carry transit
+            assert e == dst  # endpoints never carry transit
             return int(layout.down(e))
-        return compact + layout.n_endpoints        # relay
+        return compact + layout.n_endpoints  # relay
 
     # Every hop lies on a shortest path: from each node with a route, the hop's
     # edge plus the hop's remaining delay equals the node's remaining delay.
@@ -66,13 +74,16 @@ def test_routing_state_matches_searches_on_the_full_graph(mode, n_relays):
             if node == layout.n_sats + d:
                 assert hop == -1
                 continue
-            g_node = (int(layout.up(node - layout.n_sats))
-                      if layout.n_sats <= node < layout.n_sats + layout.n_endpoints
-                      else graph_node(node, d))
+            g_node = (
+                int(layout.up(node - layout.n_sats))
+                if layout.n_sats <= node < layout.n_sats + layout.n_endpoints
+                else graph_node(node, d)
+            )
             if not np.isfinite(to_dest[j, g_node]):
                 assert hop == -1
                 continue
             assert hop >= 0
             g_hop = graph_node(hop, d)
             assert graph[g_node, g_hop] + to_dest[j, g_hop] == pytest.approx(
-                to_dest[j, g_node], rel=1e-12)
+                to_dest[j, g_node], rel=1e-12
+            )

@@ -26,7 +26,7 @@ def test_same_distances_and_predecessors_as_scipy(kind):
     weights = {
         "integer": lambda m: rng.integers(1, 5, m).astype(float),
         "quarter": lambda m: rng.integers(4, 13, m) / 4.0,
-        "with-zeros": lambda m: rng.integers(0, 4, m).astype(float),   # the heap kernel
+        "with-zeros": lambda m: rng.integers(0, 4, m).astype(float),  # the heap kernel
         "real": lambda m: rng.uniform(1e-3, 7e-3, m),
     }[kind]
     ties = 0
@@ -44,10 +44,11 @@ def test_same_distances_and_predecessors_as_scipy(kind):
         coo = g.tocoo()
         for i in range(len(src)):
             hit = d[i, coo.row] + coo.data == d[i, coo.col]
-            ties += int(np.sum(np.bincount(coo.col[hit & np.isfinite(d[i, coo.col])],
-                                           minlength=n) > 1))
+            ties += int(
+                np.sum(np.bincount(coo.col[hit & np.isfinite(d[i, coo.col])], minlength=n) > 1)
+            )
     if kind != "real":
-        assert ties > 100          # the case that decides the predecessor rule did occur
+        assert ties > 100  # the case that decides the predecessor rule did occur
 
 
 def test_tie_goes_to_the_in_neighbour_scipy_pops_first():
@@ -87,12 +88,12 @@ def test_min_over_links_matches_a_dense_argmin():
     best, arg = sssp.min_over_links(dist, ptr, sat, w)
     for i in range(7):
         for e in range(9):
-            cand = dist[i, sat[ptr[e]:ptr[e + 1]]] + w[ptr[e]:ptr[e + 1]]
+            cand = dist[i, sat[ptr[e] : ptr[e + 1]]] + w[ptr[e] : ptr[e + 1]]
             if cand.size == 0 or not np.isfinite(cand.min()):
                 assert best[i, e] == np.inf and arg[i, e] == -1
             else:
                 assert best[i, e] == cand.min()
-                assert arg[i, e] == sat[ptr[e]:ptr[e + 1]][np.argmin(cand)]   # first on ties
+                assert arg[i, e] == sat[ptr[e] : ptr[e + 1]][np.argmin(cand)]  # first on ties
 
 
 def test_bad_source_is_refused():
@@ -121,8 +122,11 @@ def test_routing_state_equals_the_scipy_formulation_on_shell1(mode, n_relays):
     for when in ("2026-01-01T00:00:00Z", "2026-01-01T07:41:10Z"):
         pos = positions_ecef(c, time_grid(when))[:, 0]
         g, s, _, r, _ = visible_pairs(pos, lat, lon)
-        links = dict(endpoint_links=(g, s, np.zeros_like(g), r), isl_pairs=pairs,
-                     isl_km=isl_lengths_km(pos, pairs))
+        links = dict(
+            endpoint_links=(g, s, np.zeros_like(g), r),
+            isl_pairs=pairs,
+            isl_km=isl_lengths_km(pos, pairs),
+        )
         if n_relays:
             rg, rs, _, rr, _ = visible_pairs(pos, lat[:n_relays] + 1.0, lon[:n_relays] - 1.0)
             links["relay_links"] = (rg, rs, np.zeros_like(rg), rr)
@@ -172,10 +176,15 @@ def test_routing_state_equals_the_scipy_formulation_on_the_real_tle_set(shared_d
     pos = positions_ecef(const, TimeGrid(const.epoch, np.array([3600.0])))[:, 0]
     g, s, _, r, _ = visible_pairs(pos, lat[:30], lon[:30], alt[:30])
     layout = NodeLayout(len(const), 30)
-    graph = snapshot_graph(layout, "isl", isl_pairs=pairs, isl_km=isl_lengths_km(pos, pairs),
-                           endpoint_links=(g, s, np.zeros_like(g), r))
+    graph = snapshot_graph(
+        layout,
+        "isl",
+        isl_pairs=pairs,
+        isl_km=isl_lengths_km(pos, pairs),
+        endpoint_links=(g, s, np.zeros_like(g), r),
+    )
     w = graph.tocsr().data
-    assert w.min() < 2 * w.max() / sssp._MAX_SLOTS        # the light-edge case is present
+    assert w.min() < 2 * w.max() / sssp._MAX_SLOTS  # the light-edge case is present
     rtt, hop = routing_state(graph, layout)
     rtt_ref, hop_ref = routing_state(graph, layout, engine="scipy")
     assert np.array_equal(rtt, rtt_ref, equal_nan=True)

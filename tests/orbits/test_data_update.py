@@ -29,7 +29,7 @@ def serve(files):
             if url.path == "/NORAD/elements/gp.php" and query.get("FORMAT") == ["tle"]:
                 body = files.get(query.get("GROUP", [""])[0])
             elif url.path.startswith("/files/"):
-                body = files.get(url.path[len("/files/"):])
+                body = files.get(url.path[len("/files/") :])
             if body is None:
                 self.send_error(404)
                 return
@@ -55,14 +55,17 @@ SNAPSHOT_DAY = datetime(2025, 12, 5, 12, 0, tzinfo=timezone.utc)  # a day after 
 def clock_at_snapshot(monkeypatch):
     """Pretend the download happens a day after the shared TLE set was taken."""
     import skymesh.orbits.snapshots as snaps
+
     monkeypatch.setattr(snaps, "utc_now", lambda: SNAPSHOT_DAY)
     return SNAPSHOT_DAY
 
 
 @pytest.fixture
 def celestrak(shared_data, clock_at_snapshot):
-    files = {"starlink": (shared_data / "starlink_tle_20251204.txt").read_bytes(),
-             "oneweb": (shared_data / "oneweb_tle_20251007.txt").read_bytes()}
+    files = {
+        "starlink": (shared_data / "starlink_tle_20251204.txt").read_bytes(),
+        "oneweb": (shared_data / "oneweb_tle_20251007.txt").read_bytes(),
+    }
     server, url = serve(files)
     yield files, url
     server.shutdown()
@@ -88,7 +91,8 @@ def test_update_downloads_validated_snapshots(tmp_path, celestrak):
         stamp = datetime.strptime(path.stem.split("_")[-1], "%Y%m%dT%H%M%SZ")
         assert abs(stamp - when) <= timedelta(seconds=2)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [p.name for p in written] + [p.with_suffix(".json").name for p in written])
+        [p.name for p in written] + [p.with_suffix(".json").name for p in written]
+    )
     assert newest_snapshot("starlink", data_dir=tmp_path) == written[0]
 
 
@@ -97,8 +101,9 @@ def test_env_base_url_and_extra_files(tmp_path, celestrak, monkeypatch, shared_d
     files["ne.geojson"] = b'{"type": "FeatureCollection", "features": []}'
     monkeypatch.setenv("SKYMESH_CELESTRAK_URL", url)
     monkeypatch.setenv("SKYMESH_DATA", str(tmp_path))
-    written = data_update(groups=("oneweb",), extra_files=[(f"{url}/files/ne.geojson",
-                                                            "ne.geojson")], force=True)
+    written = data_update(
+        groups=("oneweb",), extra_files=[(f"{url}/files/ne.geojson", "ne.geojson")], force=True
+    )
     assert [p.parent for p in written] == [tmp_path, tmp_path]
     assert (tmp_path / "ne.geojson").read_bytes() == files["ne.geojson"]
     # an existing extra file is kept, not fetched again nor overwritten
@@ -113,9 +118,14 @@ def test_env_base_url_and_extra_files(tmp_path, celestrak, monkeypatch, shared_d
 def test_broken_download_saves_nothing(tmp_path, shared_data):
     good = (shared_data / "starlink_tle_20251204.txt").read_bytes()
     lines = good.decode().splitlines()
-    lines[5] = lines[5][:40]                  # truncated line 2 of the 2nd element set
-    server, url = serve({"starlink": ("\n".join(lines) + "\n").encode(),
-                         "oneweb": b"<html>Too many requests</html>\n", "empty": b""})
+    lines[5] = lines[5][:40]  # truncated line 2 of the 2nd element set
+    server, url = serve(
+        {
+            "starlink": ("\n".join(lines) + "\n").encode(),
+            "oneweb": b"<html>Too many requests</html>\n",
+            "empty": b"",
+        }
+    )
     try:
         previous = tmp_path / "starlink_tle_20251204.txt"
         previous.write_bytes(good)
@@ -137,10 +147,14 @@ def test_unreachable_server(tmp_path):
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    sock.close()                              # nothing listens there now
+    sock.close()  # nothing listens there now
     with pytest.raises(NetworkUnavailableError) as info:
-        data_update(groups=("starlink",), base_url=f"http://127.0.0.1:{port}",
-                    data_dir=tmp_path, timeout_s=5)
+        data_update(
+            groups=("starlink",),
+            base_url=f"http://127.0.0.1:{port}",
+            data_dir=tmp_path,
+            timeout_s=5,
+        )
     msg = str(info.value)
     assert str(tmp_path) in msg and "starlink_tle_YYYYMMDD" in msg and "by hand" in msg
     assert list(tmp_path.iterdir()) == []
@@ -160,9 +174,14 @@ def test_newest_snapshot_in_shared_data(shared_data, monkeypatch):
 
 
 def test_newest_snapshot_orders_by_name_stamp(tmp_path):
-    for name in ("starlink_tle_20251204.txt", "starlink_tle_20251203T235959Z.txt",
-                 "starlink_tle_20251204T000001Z.txt", "starlink_tle_20251204T000001Z.json",
-                 "starlink_tle_20991231.txt.bak", "oneweb_tle_20301231.txt"):
+    for name in (
+        "starlink_tle_20251204.txt",
+        "starlink_tle_20251203T235959Z.txt",
+        "starlink_tle_20251204T000001Z.txt",
+        "starlink_tle_20251204T000001Z.json",
+        "starlink_tle_20991231.txt.bak",
+        "oneweb_tle_20301231.txt",
+    ):
         (tmp_path / name).write_text("x")
     assert newest_snapshot("starlink", tmp_path).name == "starlink_tle_20251204T000001Z.txt"
 
@@ -183,8 +202,10 @@ def test_default_data_dir_is_user_cache(monkeypatch):
     assert str(data_dir()) == platformdirs.user_cache_dir("skymesh")
 
 
-@pytest.mark.parametrize("group", ["../../x", "/etc", "Starlink", "a&FORMAT=json", "a b",
-                                   "-lead", "x" * 41, "", "star\u0131ink"])
+@pytest.mark.parametrize(
+    "group",
+    ["../../x", "/etc", "Starlink", "a&FORMAT=json", "a b", "-lead", "x" * 41, "", "star\u0131ink"],
+)
 def test_group_names_from_an_allow_list(tmp_path, group):
     with pytest.raises(InputError, match="--groups: .* is not a CelesTrak group name"):
         data_update(groups=(group,), base_url="http://127.0.0.1:9", data_dir=tmp_path)
@@ -193,8 +214,11 @@ def test_group_names_from_an_allow_list(tmp_path, group):
 
 def test_url_is_encoded():
     from skymesh.orbits.snapshots import celestrak_url
-    assert celestrak_url("gps-ops", "https://m.example/") == \
-        "https://m.example/NORAD/elements/gp.php?GROUP=gps-ops&FORMAT=tle"
+
+    assert (
+        celestrak_url("gps-ops", "https://m.example/")
+        == "https://m.example/NORAD/elements/gp.php?GROUP=gps-ops&FORMAT=tle"
+    )
 
 
 def _count_files(folder):
@@ -203,6 +227,7 @@ def _count_files(folder):
 
 def test_checks_before_a_download_becomes_newest(tmp_path, shared_data, monkeypatch):
     import skymesh.orbits.snapshots as snaps
+
     starlink = (shared_data / "starlink_tle_20251204.txt").read_bytes()
     oneweb = (shared_data / "oneweb_tle_20251007.txt").read_bytes()
     server, url = serve({"starlink": starlink, "shrunk": oneweb})
@@ -236,6 +261,7 @@ def test_checks_before_a_download_becomes_newest(tmp_path, shared_data, monkeypa
 
 def test_epochs_parsed_from_line1():
     from skymesh.orbits.tle import tle_epochs_utc
+
     l1 = "1 25544U 98067A   08264.51782528 -.00002182  00000-0 -11606-4 0  2927"
     # 2008 day 264.51782528 = 2008-09-20 12:25:40.1 UTC (the sgp4 test case, Vallado 2006)
     assert str(tle_epochs_utc([l1])[0])[:23] == "2008-09-20T12:25:40.104"

@@ -11,6 +11,7 @@ from skymesh.timebase import julian_date, time_grid
 
 def test_gmst_matches_skyfield():
     from skyfield.api import load
+
     ts = load.timescale(builtin=True)
     for when in ["2000-01-01T12:00:00", "2022-09-23T06:30:00", "2026-01-01T00:00:00"]:
         dt = datetime.fromisoformat(when).replace(tzinfo=timezone.utc)
@@ -39,6 +40,7 @@ def test_geodetic_round_trip_and_known_point():
 
 def test_time_grid_counts_and_errors():
     from skymesh.errors import InputError
+
     assert len(time_grid("2026-01-01T00:00:00Z", 60, 1)) == 61
     assert len(time_grid("2026-01-01T00:00:00Z", 0, 1)) == 1
     with pytest.raises(InputError, match="empty"):

@@ -28,19 +28,24 @@ def synthetic_shell(planes, per_plane, inc, alt, raan0, rng, jitter=0.2):
     s = np.tile(np.arange(per_plane), planes)
     raan = (raan0 + 360.0 * p / planes + rng.uniform(-jitter, jitter, p.size)) % 360.0
     u = (360.0 * s / per_plane + 7.0 * p + rng.uniform(-1, 1, p.size)) % 360.0
-    return (np.full(p.size, inc) + rng.normal(0, 0.005, p.size),
-            np.full(p.size, alt) + rng.normal(0, 1.0, p.size), raan, u, p, s)
+    return (
+        np.full(p.size, inc) + rng.normal(0, 0.005, p.size),
+        np.full(p.size, alt) + rng.normal(0, 1.0, p.size),
+        raan,
+        u,
+        p,
+        s,
+    )
 
 
 def test_synthetic_shells_recovered():
     rng = np.random.default_rng(1)
-    a = synthetic_shell(12, 10, 53.0, 550.0, 357.0, rng)     # wraps through 0 deg
+    a = synthetic_shell(12, 10, 53.0, 550.0, 357.0, rng)  # wraps through 0 deg
     b = synthetic_shell(6, 15, 97.6, 560.0, 20.0, rng)
     inc, alt, raan, u, p_true, s_true = (np.concatenate(x) for x in zip(a, b))
     shell_true = np.repeat([0, 1], [120, 90])
     perm = rng.permutation(len(inc))
-    shell, plane, slot = infer_planes(inc[perm], alt[perm], raan[perm], u[perm],
-                                      min_shell_size=50)
+    shell, plane, slot = infer_planes(inc[perm], alt[perm], raan[perm], u[perm], min_shell_size=50)
     inv = np.argsort(perm)
     shell, plane, slot = shell[inv], plane[inv], slot[inv]
     assert np.array_equal(shell, shell_true)
@@ -57,9 +62,9 @@ def test_outliers_and_nan_get_minus_one():
     rng = np.random.default_rng(2)
     inc, alt, raan, u, _, _ = synthetic_shell(10, 10, 53.0, 550.0, 0.0, rng)
     ecc = np.full(len(inc), 0.0001)
-    ecc[3] = 0.02                     # orbit raising on a transfer orbit
-    alt[7] = 350.0                    # a lone straggler far below
-    raan[11] = np.nan                 # failed to propagate
+    ecc[3] = 0.02  # orbit raising on a transfer orbit
+    alt[7] = 350.0  # a lone straggler far below
+    raan[11] = np.nan  # failed to propagate
     shell, plane, slot = infer_planes(inc, alt, raan, u, ecc, min_shell_size=20)
     assert shell[3] == plane[3] == slot[3] == -1
     assert shell[7] == -1 and shell[11] == -1
@@ -78,16 +83,20 @@ def test_cluster_raan_wraps_and_orders():
 def starlink(starlink_tle_path):
     con, _ = load_tle_constellation(starlink_tle_path)
     inc = con.extra["mean_inclination_deg"]
-    shell, plane, slot = infer_planes(inc, con.altitude_km, con.raan_deg,
-                                      con.arg_latitude_deg, con.extra["eccentricity"])
+    shell, plane, slot = infer_planes(
+        inc, con.altitude_km, con.raan_deg, con.arg_latitude_deg, con.extra["eccentricity"]
+    )
     return con, inc, shell, plane, slot
 
 
 def shell_near(starlink, inc_deg, alt_km):
     con, inc, shell, _, _ = starlink
-    found = [s for s in range(shell.max() + 1)
-             if abs(np.median(inc[shell == s]) - inc_deg) < 0.1
-             and abs(np.median(con.altitude_km[shell == s]) - alt_km) < 8]
+    found = [
+        s
+        for s in range(shell.max() + 1)
+        if abs(np.median(inc[shell == s]) - inc_deg) < 0.1
+        and abs(np.median(con.altitude_km[shell == s]) - alt_km) < 8
+    ]
     assert len(found) == 1, f"expected one shell near {inc_deg} deg, {alt_km} km"
     return found[0]
 
@@ -140,7 +149,7 @@ def test_53_2_deg_shell_has_72_planes(starlink):
     con, inc, shell, plane, _ = starlink
     s = shell_near(starlink, 53.22, 540.0)
     m = shell == s
-    assert 1300 <= m.sum() <= 1400          # README: 1,387 at 530-540 km, 53.1-53.4 deg
+    assert 1300 <= m.sum() <= 1400  # README: 1,387 at 530-540 km, 53.1-53.4 deg
     assert plane[m].max() + 1 == 72
     raan = con.raan_deg[m]
     means = np.array([circ_mean_deg(raan[plane[m] == p]) for p in range(72)])
@@ -161,15 +170,20 @@ def test_oneweb_walker_star(shared_data):
 
     Its planes are staggered in altitude by ~40 km, hence the wider window."""
     con, _ = load_tle_constellation(shared_data / "oneweb_tle_20251007.txt")
-    shell, plane, _ = infer_planes(con.extra["mean_inclination_deg"], con.altitude_km,
-                                   con.raan_deg, con.arg_latitude_deg,
-                                   con.extra["eccentricity"], altitude_window_km=60.0)
-    assert shell.max() == 0 and 640 <= (shell == 0).sum() <= 651   # README: 648 at 87.9 deg
+    shell, plane, _ = infer_planes(
+        con.extra["mean_inclination_deg"],
+        con.altitude_km,
+        con.raan_deg,
+        con.arg_latitude_deg,
+        con.extra["eccentricity"],
+        altitude_window_km=60.0,
+    )
+    assert shell.max() == 0 and 640 <= (shell == 0).sum() <= 651  # README: 648 at 87.9 deg
     assert plane.max() + 1 == 12
     means = np.array([circ_mean_deg(con.raan_deg[plane == p]) for p in range(12)])
     steps = np.sort(np.diff(np.append(means, means[0] + 360.0)))
-    assert np.all(np.abs(steps[:11] - 15.0) < 0.75)            # ~180 deg / 12 apart
-    assert steps[11] > 180.0                                    # the seam
+    assert np.all(np.abs(steps[:11] - 15.0) < 0.75)  # ~180 deg / 12 apart
+    assert steps[11] > 180.0  # the seam
 
 
 def walker_u(planes, per_plane, phasing, rng, noise_slots=0.01, start_deg=-0.05):
@@ -204,10 +218,10 @@ def test_grid_slots_half_slot_alternation_numbers_from_the_node():
 def test_grid_slots_irregular_shells():
     rng = np.random.default_rng(4)
     p, k, u = walker_u(6, 7, 1, rng)
-    keep = np.arange(len(p)) != 9                       # one satellite missing
+    keep = np.arange(len(p)) != 9  # one satellite missing
     assert grid_slots(p[keep], u[keep])[2] == "irregular"
     u2 = u.copy()
-    u2[5] += 0.2 * 360.0 / 7                            # one satellite a fifth of a slot off
+    u2[5] += 0.2 * 360.0 / 7  # one satellite a fifth of a slot off
     assert grid_slots(p, u2)[2] == "irregular"
-    steps = np.where(p >= 3, 0.3 * 360.0 / 7, 0.0)      # the phase step changes mid-shell
+    steps = np.where(p >= 3, 0.3 * 360.0 / 7, 0.0)  # the phase step changes mid-shell
     assert grid_slots(p, np.mod(u + steps, 360.0))[2] == "irregular"

@@ -14,7 +14,7 @@ from skymesh.timebase import time_grid
 @pytest.fixture(scope="module")
 def tle_subset(starlink_tle_path):
     c, _ = load_tle_constellation(starlink_tle_path)
-    return c.subset(np.arange(0, len(c), 45))                 # ~200 satellites
+    return c.subset(np.arange(0, len(c), 45))  # ~200 satellites
 
 
 def _direct_ecef(c, grid):
@@ -45,7 +45,7 @@ def test_knots_are_exact_and_short_grids_call_sgp4_directly(tle_subset):
     ref, ok = _direct_ecef(tle_subset, grid)
     on_knot = (grid.offsets_s % 60.0) == 0.0
     assert np.allclose(pos[ok][:, on_knot], ref[ok][:, on_knot], rtol=0, atol=1e-9)
-    few = time_grid(tle_subset.epoch.replace(microsecond=0), 120.0, 60.0)   # 3 instants
+    few = time_grid(tle_subset.epoch.replace(microsecond=0), 120.0, 60.0)  # 3 instants
     got = positions_ecef(tle_subset, few)
     ref_few, ok_few = _direct_ecef(tle_subset, few)
     assert np.allclose(got[ok_few], ref_few[ok_few], rtol=0, atol=1e-9)

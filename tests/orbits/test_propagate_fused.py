@@ -14,7 +14,7 @@ from skymesh.timebase import julian_date, time_grid
 @pytest.fixture(scope="module")
 def sats(starlink_tle_path):
     c, _ = load_tle_constellation(starlink_tle_path)
-    return c.subset(np.arange(0, len(c), 30))       # ~300 satellites: one full tile and a part
+    return c.subset(np.arange(0, len(c), 30))  # ~300 satellites: one full tile and a part
 
 
 def _spline_reference(c, offsets, jd0, fr0, step, earth_fixed):
@@ -33,14 +33,15 @@ def test_kernel_is_the_cubic_hermite_interpolant(sats, earth_fixed):
     # irregular fine instants, off the knots, over 20 minutes
     rng = np.random.default_rng(3)
     offsets = np.sort(rng.choice(np.arange(1200) + 0.25, 400, replace=False))
-    got = interpolate_tle(sats.satrecs, offsets, jd0, fr0, coarse_step_s=60.0,
-                          earth_fixed=earth_fixed)
+    got = interpolate_tle(
+        sats.satrecs, offsets, jd0, fr0, coarse_step_s=60.0, earth_fixed=earth_fixed
+    )
     ref = _spline_reference(sats, offsets, jd0, fr0, 60.0, earth_fixed).transpose(1, 0, 2)
     assert got.shape == (len(offsets), len(sats), 3)
     fin = np.isfinite(ref).all(axis=-1)
     assert fin.mean() > 0.95
     assert np.array_equal(np.isfinite(got).all(axis=-1), fin)
-    assert np.max(np.abs(got[fin] - ref[fin])) < 1e-8            # km: rounding only
+    assert np.max(np.abs(got[fin] - ref[fin])) < 1e-8  # km: rounding only
 
 
 def test_earth_fixed_and_teme_interpolation_agree_after_rotation(sats):
@@ -58,7 +59,7 @@ def test_earth_fixed_and_teme_interpolation_agree_after_rotation(sats):
 
 def test_a_failed_knot_blanks_both_intervals_it_bounds(sats):
     jd0, fr0 = julian_date(sats.epoch.replace(microsecond=0))
-    offsets = np.arange(0.0, 300.0, 1.0)                  # knots at 0, 60, ..., 300
+    offsets = np.arange(0.0, 300.0, 1.0)  # knots at 0, 60, ..., 300
     c = sats.subset(np.arange(3))
     good = interpolate_tle(c.satrecs, offsets, jd0, fr0)
     import skymesh.orbits.sgp4_propagation as sp
@@ -67,7 +68,7 @@ def test_a_failed_knot_blanks_both_intervals_it_bounds(sats):
 
     def failing(arr, jd, fr):
         r, v, e = real(arr, jd, fr)
-        r[1, 2] = np.nan                                   # satellite 1, knot at 120 s
+        r[1, 2] = np.nan  # satellite 1, knot at 120 s
         v[1, 2] = np.nan
         return r, v, e
 
@@ -76,7 +77,7 @@ def test_a_failed_knot_blanks_both_intervals_it_bounds(sats):
         bad = interpolate_tle(c.satrecs, offsets, jd0, fr0)
     finally:
         sp.propagate_tle_teme = real
-    blank = (offsets >= 60.0) & (offsets < 180.0)      # 0 x NaN at 60 s: NaN too
+    blank = (offsets >= 60.0) & (offsets < 180.0)  # 0 x NaN at 60 s: NaN too
     assert np.all(np.isnan(bad[blank, 1]))
     assert np.array_equal(bad[~blank, 1], good[~blank, 1])
     assert np.array_equal(bad[:, [0, 2]], good[:, [0, 2]])
@@ -89,5 +90,4 @@ def test_out_buffer_must_be_time_major(sats):
     got = interpolate_tle(sats.satrecs, offsets, jd0, fr0, out=buf)
     assert got is buf and not np.any(buf == 7.0)
     with pytest.raises(ValueError):
-        interpolate_tle(sats.satrecs, offsets, jd0, fr0,
-                        out=np.empty((len(sats), len(offsets), 3)))
+        interpolate_tle(sats.satrecs, offsets, jd0, fr0, out=np.empty((len(sats), len(offsets), 3)))

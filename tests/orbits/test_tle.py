@@ -6,8 +6,12 @@ import numpy as np
 import pytest
 
 from skymesh.errors import InputError
-from skymesh.orbits.tle import (constellation_from_tle, load_tle_constellation,
-                                parse_tle_text, read_tle_file)
+from skymesh.orbits.tle import (
+    constellation_from_tle,
+    load_tle_constellation,
+    parse_tle_text,
+    read_tle_file,
+)
 
 
 def checksum(line):
@@ -45,10 +49,11 @@ def test_real_file_loads(constellation, real_lines):
     assert con.extra["norad_id"][0] == 44714
     assert len(con.extra["satrec_list"]) == 9042
     # README: epochs 2025-11-30 ... 2025-12-04, median 2025-12-04 12:11 UTC
-    assert abs((con.epoch - datetime(2025, 12, 4, 12, 11, tzinfo=timezone.utc))
-               .total_seconds()) < 60
+    assert (
+        abs((con.epoch - datetime(2025, 12, 4, 12, 11, tzinfo=timezone.utc)).total_seconds()) < 60
+    )
     jd = con.extra["epoch_jd"]
-    assert jd.min() >= 2461009.5 and jd.max() < 2461014.5   # 2025-11-30 .. 2025-12-05
+    assert jd.min() >= 2461009.5 and jd.max() < 2461014.5  # 2025-11-30 .. 2025-12-05
     assert np.all(con.shell == -1)
 
 
@@ -57,7 +62,7 @@ def test_elements_of_first_satellite(constellation, real_lines):
     line2 = real_lines[2]
     # Altitude from mean motion (rev/day) in the TLE, by hand: a = (mu / n^2)^(1/3).
     n_rad_s = float(line2[52:63]) * 2 * np.pi / 86400
-    a_km = (398600.4418 / n_rad_s ** 2) ** (1 / 3)
+    a_km = (398600.4418 / n_rad_s**2) ** (1 / 3)
     assert con.altitude_km[0] == pytest.approx(a_km - 6378.137, abs=0.01)
     # Osculating elements at the common epoch stay near the TLE mean elements
     # (the epoch is 0.3 h off, RAAN drifts ~ -4.5 deg/day at 53 deg, 550 km).
@@ -118,7 +123,7 @@ def _errors(tmp_path, lines):
 
 def test_wrong_checksum(tmp_path, real_lines):
     lines = list(real_lines[:9])
-    line = lines[4]                                      # line 1 of the 2nd set
+    line = lines[4]  # line 1 of the 2nd set
     wrong = (checksum(line) + 3) % 10
     lines[4] = line[:68] + str(wrong)
     path, err = _errors(tmp_path, lines)
@@ -130,7 +135,7 @@ def test_wrong_checksum(tmp_path, real_lines):
 
 def test_truncated_line(tmp_path, real_lines):
     lines = list(real_lines[:9])
-    lines[8] = lines[8][:60]                             # line 2 of the 3rd set
+    lines[8] = lines[8][:60]  # line 2 of the 3rd set
     path, err = _errors(tmp_path, lines)
     assert err.line == 9 and err.field == "line length"
     assert "60 characters" in str(err) and "69" in str(err)
@@ -138,12 +143,12 @@ def test_truncated_line(tmp_path, real_lines):
 
 def test_wrong_line_number(tmp_path, real_lines):
     lines = list(real_lines[:9])
-    lines[5] = with_checksum("3" + lines[5][1:])         # line 2 of the 2nd set
+    lines[5] = with_checksum("3" + lines[5][1:])  # line 2 of the 2nd set
     path, err = _errors(tmp_path, lines)
     assert err.line == 6 and err.field == "line number"
     assert "'2'" in str(err) and "'3'" in str(err)
     lines = list(real_lines[:9])
-    lines[1] = with_checksum("7" + lines[1][1:])         # line 1 of the 1st set
+    lines[1] = with_checksum("7" + lines[1][1:])  # line 1 of the 1st set
     _, err = _errors(tmp_path, lines)
     assert err.line == 2 and err.field == "line number"
 
@@ -156,17 +161,20 @@ def test_mismatched_catalogue_numbers(tmp_path, real_lines):
     assert "12345" in str(err)
 
 
-@pytest.mark.parametrize("row, cols, garbage, field", [
-    (1, (20, 32), "338.4971X068", "epoch day"),
-    (2, (8, 16), " 53.0A58", "inclination"),
-    (2, (52, 63), "15.06411X86", "mean motion"),
-    (1, (53, 61), " 495Z9-3", "bstar"),
-    (2, (26, 33), "00018a5", "eccentricity"),
-    (2, (8, 16), "190.0558", "inclination"),          # parses, but out of range
-])
+@pytest.mark.parametrize(
+    "row, cols, garbage, field",
+    [
+        (1, (20, 32), "338.4971X068", "epoch day"),
+        (2, (8, 16), " 53.0A58", "inclination"),
+        (2, (52, 63), "15.06411X86", "mean motion"),
+        (1, (53, 61), " 495Z9-3", "bstar"),
+        (2, (26, 33), "00018a5", "eccentricity"),
+        (2, (8, 16), "190.0558", "inclination"),  # parses, but out of range
+    ],
+)
 def test_garbage_in_numeric_field(tmp_path, real_lines, row, cols, garbage, field):
     lines = list(real_lines[:6])
-    idx = 3 + row                                       # 2nd set
+    idx = 3 + row  # 2nd set
     a, b = cols
     assert len(garbage) == b - a
     lines[idx] = with_checksum(lines[idx][:a] + garbage + lines[idx][b:])
@@ -177,7 +185,7 @@ def test_garbage_in_numeric_field(tmp_path, real_lines, row, cols, garbage, fiel
 
 
 def test_missing_line_2(tmp_path, real_lines):
-    lines = real_lines[:5] + real_lines[6:9]             # drop line 2 of the 2nd set
+    lines = real_lines[:5] + real_lines[6:9]  # drop line 2 of the 2nd set
     path, err = _errors(tmp_path, lines)
     assert err.line == 5 and "not followed by a line 2" in str(err)
     # at the end of the file too
@@ -187,9 +195,9 @@ def test_missing_line_2(tmp_path, real_lines):
 
 def test_skip_bad_counts_skipped(tmp_path, starlink_tle_path, real_lines):
     lines = list(real_lines)
-    lines[4] = lines[4][:68] + str((checksum(lines[4]) + 1) % 10)     # set 2: checksum
-    lines[8] = lines[8][:50]                                          # set 3: truncated
-    del lines[3 * 100 + 2]                                            # set 101: no line 2
+    lines[4] = lines[4][:68] + str((checksum(lines[4]) + 1) % 10)  # set 2: checksum
+    lines[8] = lines[8][:50]  # set 3: truncated
+    del lines[3 * 100 + 2]  # set 101: no line 2
     path = write(tmp_path, lines, "many.txt")
     with pytest.raises(InputError):
         load_tle_constellation(path)
@@ -237,14 +245,25 @@ ISS_L1 = "1 25544U 98067A   08264.51782528 -.00002182  00000-0 -11606-4 0  2927"
 ISS_L2 = "2 25544  51.6416 247.4627 0006703 130.5360 325.0288 15.72125391563537"
 
 
-def make_tle(satnum: int, year: int, day: float, *, intl: str = "19029A",
-             raan: float = 10.0, mean_anomaly: float = 0.0,
-             mean_motion: float = 15.06) -> tuple[str, str]:
+def make_tle(
+    satnum: int,
+    year: int,
+    day: float,
+    *,
+    intl: str = "19029A",
+    raan: float = 10.0,
+    mean_anomaly: float = 0.0,
+    mean_motion: float = 15.06,
+) -> tuple[str, str]:
     """TLE lines 1 and 2 in the fixed columns of the NORAD format, with checksums."""
-    l1 = (f"1 {satnum:05d}U {intl:<8s} {year % 100:02d}{day:012.8f}  .00001000  00000-0 "
-          f" 10000-3 0  999")
-    l2 = (f"2 {satnum:05d}  53.0000 {raan:8.4f} 0001000  90.0000 {mean_anomaly:8.4f} "
-          f"{mean_motion:11.8f}    1")
+    l1 = (
+        f"1 {satnum:05d}U {intl:<8s} {year % 100:02d}{day:012.8f}  .00001000  00000-0 "
+        f" 10000-3 0  999"
+    )
+    l2 = (
+        f"2 {satnum:05d}  53.0000 {raan:8.4f} 0001000  90.0000 {mean_anomaly:8.4f} "
+        f"{mean_motion:11.8f}    1"
+    )
     assert len(l1) == len(l2) == 68
     return with_checksum(l1), with_checksum(l2)
 
@@ -257,7 +276,9 @@ def tle_text(sets) -> str:
 def test_handmade_sets_agree_with_sgp4():
     """The helper's lines are what sgp4 reads: same satellite, same epoch."""
     from sgp4.api import Satrec
+
     from skymesh.orbits.tle import tle_epochs_utc
+
     l1, l2 = make_tle(44714, 2025, 338.25)
     sat = Satrec.twoline2rv(l1, l2)
     assert sat.satnum == 44714
@@ -281,18 +302,21 @@ def _bad_text(tmp_path, text):
     return path, info.value
 
 
-@pytest.mark.parametrize("row, col, char, shown", [
-    (2, 55, "\uff15", "U+FF15"),          # fullwidth 5 inside the mean motion
-    (1, 12, "\u00e9", "U+00E9"),          # é inside the international designator
-    (1, 33, "\t", "a tab"),               # a tab for the blank before the first derivative
-    (2, 9, "\u0665", "U+0665"),           # an Arabic-Indic digit in the inclination
-])
+@pytest.mark.parametrize(
+    "row, col, char, shown",
+    [
+        (2, 55, "\uff15", "U+FF15"),  # fullwidth 5 inside the mean motion
+        (1, 12, "\u00e9", "U+00E9"),  # é inside the international designator
+        (1, 33, "\t", "a tab"),  # a tab for the blank before the first derivative
+        (2, 9, "\u0665", "U+0665"),  # an Arabic-Indic digit in the inclination
+    ],
+)
 def test_only_ascii_in_element_lines(tmp_path, row, col, char, shown):
     l1, l2 = make_tle(44714, 2025, 338.25)
     lines = [l1, l2]
     line = lines[row - 1]
-    line = line[:col - 1] + char + line[col:]
-    lines[row - 1] = with_checksum(line)   # a checksum that agrees: the character is the fault
+    line = line[: col - 1] + char + line[col:]
+    lines[row - 1] = with_checksum(line)  # a checksum that agrees: the character is the fault
     path, err = _bad_text(tmp_path, tle_text([("SAT", *lines)]))
     assert (err.file, err.line, err.field) == (str(path), row + 1, "characters")
     assert f"column {col}" in str(err) and shown in str(err) and "ASCII" in str(err)
@@ -305,16 +329,19 @@ def test_trailing_tab_is_not_whitespace_to_drop(tmp_path):
     assert err.line == 2 and err.field == "characters" and "a tab" in str(err)
 
 
-@pytest.mark.parametrize("row, first, value, field", [
-    (1, 10, "98-67A  ", "international designator"),
-    (1, 8, "X", "classification"),
-    (1, 65, " 9a9", "element set number"),
-    (2, 64, "  x 1", "revolution number"),
-])
+@pytest.mark.parametrize(
+    "row, first, value, field",
+    [
+        (1, 10, "98-67A  ", "international designator"),
+        (1, 8, "X", "classification"),
+        (1, 65, " 9a9", "element set number"),
+        (2, 64, "  x 1", "revolution number"),
+    ],
+)
 def test_code_fields_are_checked(tmp_path, row, first, value, field):
     lines = list(make_tle(44714, 2025, 338.25))
     line = lines[row - 1]
-    lines[row - 1] = with_checksum(line[:first - 1] + value + line[first - 1 + len(value):68])
+    lines[row - 1] = with_checksum(line[: first - 1] + value + line[first - 1 + len(value) : 68])
     path, err = _bad_text(tmp_path, tle_text([("SAT", *lines)]))
     assert (err.line, err.field) == (row + 1, field)
     assert value.strip() in str(err) and str(path) in str(err)
@@ -323,20 +350,20 @@ def test_code_fields_are_checked(tmp_path, row, first, value, field):
 def test_control_character_in_a_name_line(tmp_path):
     l1, l2 = make_tle(44714, 2025, 338.25)
     text = tle_text([("SAT\x07ONE", l1, l2), ("B", *make_tle(44715, 2025, 338.25))])
-    with pytest.raises(InputError) as info:            # text given directly
+    with pytest.raises(InputError) as info:  # text given directly
         parse_tle_text(text)
     err = info.value
     assert err.line == 1 and err.field == "name" and "control character" in str(err)
     names, _, _, skipped = parse_tle_text(text, skip_bad=True)  # the set goes with its name
     assert names == ["B"] and len(skipped) == 1
-    path, err = _bad_text(tmp_path, text)              # in a file it is not text at all
+    path, err = _bad_text(tmp_path, text)  # in a file it is not text at all
     assert str(err) == f"{path}: not a TLE text file (binary data)"
 
 
 def test_a_satellite_twice_names_both_lines(tmp_path):
     a = make_tle(44714, 2025, 338.25)
     b = make_tle(44715, 2025, 338.30)
-    again = make_tle(44714, 2025, 337.00, raan=20.0)       # the same satellite, older set
+    again = make_tle(44714, 2025, 337.00, raan=20.0)  # the same satellite, older set
     text = tle_text([("A", *a), ("B", *b), ("A AGAIN", *again)])
     path, err = _bad_text(tmp_path, text)
     assert (err.line, err.field) == (8, "catalogue number")
@@ -357,8 +384,10 @@ def test_satellite_numbers_compare_as_numbers(tmp_path):
 
 
 def _spread_file(tmp_path, days):
-    sets = [("NEW-1", *make_tle(44714, 2025, 338.25)),
-            ("NEW-2", *make_tle(44715, 2025, 338.50, raan=40.0))]
+    sets = [
+        ("NEW-1", *make_tle(44714, 2025, 338.25)),
+        ("NEW-2", *make_tle(44715, 2025, 338.50, raan=40.0)),
+    ]
     old = ("OLD-1", *make_tle(24000, 2025, 338.25 - days, raan=80.0))
     path = tmp_path / f"spread{days}.txt"
     path.write_text(tle_text(sets + [old]), encoding="utf-8")
@@ -375,18 +404,19 @@ def test_epoch_spread_over_30_days_is_one_warning(tmp_path):
     assert "\n" not in note and note.startswith("warning:")
     # the oldest: day 138.25 of 2025 = 18 May 2025 06:00 UTC
     assert "OLD-1" in note and "2025-05-18 06:00" in note
-    assert "200.2 days" in note                 # 338.50 - 138.25
+    assert "200.2 days" in note  # 338.50 - 138.25
 
 
 def test_epochs_within_30_days_load_silently(tmp_path):
     notes = []
     con, _ = load_tle_constellation(_spread_file(tmp_path, 29.5), notes=notes)
-    assert notes == [] and con.extra["notes"] == []   # spread 29.75 days
+    assert notes == [] and con.extra["notes"] == []  # spread 29.75 days
 
 
 def test_epoch_spread_across_the_century():
     """A 1995 set next to 2025 ones (two-digit years: 95 -> 1995, 25 -> 2025)."""
     from skymesh.orbits.tle import epoch_spread_note
+
     new = make_tle(44714, 2025, 338.25)
     old = make_tle(23000, 1995, 10.5)
     note = epoch_spread_note(["NEW", "OLD"], [new[0], old[0]])
@@ -395,6 +425,7 @@ def test_epoch_spread_across_the_century():
 
 def test_info_shows_the_epoch_warning(tmp_path, capsys):
     from skymesh.cli import main
+
     path = _spread_file(tmp_path, 200)
     assert main(["info", str(path)]) == 0
     err = capsys.readouterr().err
@@ -404,6 +435,7 @@ def test_info_shows_the_epoch_warning(tmp_path, capsys):
 
 def test_info_and_skip_bad_with_a_repeated_satellite(tmp_path, capsys):
     from skymesh.cli import main
+
     a = make_tle(44714, 2025, 338.25)
     b = make_tle(44715, 2025, 338.30, raan=40.0)
     path = tmp_path / "dup.txt"
@@ -423,6 +455,7 @@ PNG_HEADER = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x
 @pytest.mark.parametrize("kind", ["png", "random", "utf16", "utf32", "nul"])
 def test_binary_file_is_one_line(tmp_path, capsys, kind):
     from skymesh.cli import main
+
     text = tle_text([("ISS", ISS_L1, ISS_L2)])
     data = {
         "png": PNG_HEADER + bytes(range(256)) * 4,
@@ -451,8 +484,9 @@ def test_latin1_text_names_the_byte(tmp_path):
 
 def test_utf8_bom_and_crlf_are_fine(tmp_path):
     path = tmp_path / "bom.txt"
-    path.write_bytes(b"\xef\xbb\xbf" + tle_text([("ISS", ISS_L1, ISS_L2)])
-                     .replace("\n", "\r\n").encode())
+    path.write_bytes(
+        b"\xef\xbb\xbf" + tle_text([("ISS", ISS_L1, ISS_L2)]).replace("\n", "\r\n").encode()
+    )
     names, l1, l2, _ = read_tle_file(path)
     assert names == ["ISS"] and l1 == [ISS_L1] and l2 == [ISS_L2]
 
@@ -461,12 +495,19 @@ def test_notes_keep_brackets_in_names_and_paths(tmp_path, capsys):
     """A note is printed as text: '[bold]' in a satellite name or '[x]' in a folder name
     is not taken for rich markup (and the warning stays one line, however long)."""
     from skymesh.cli import main
+
     folder = tmp_path / "[x]"
     folder.mkdir()
     path = folder / "sats.txt"
-    path.write_text(tle_text([("NEW [bold]", *make_tle(44714, 2025, 338.25)),
-                              ("OLD [TEST]", *make_tle(24000, 2025, 100.0, raan=80.0))]),
-                    encoding="utf-8")
+    path.write_text(
+        tle_text(
+            [
+                ("NEW [bold]", *make_tle(44714, 2025, 338.25)),
+                ("OLD [TEST]", *make_tle(24000, 2025, 100.0, raan=80.0)),
+            ]
+        ),
+        encoding="utf-8",
+    )
     assert main(["info", str(path)]) == 0
     err = capsys.readouterr().err
     warning = [ln for ln in err.splitlines() if "epochs spread" in ln]

@@ -26,7 +26,7 @@ def test_ecef_matches_skyfield_itrs_over_a_day(constellation, raw_lines):
     from skyfield.api import EarthSatellite, load
     from skyfield.framelib import itrs
 
-    picks = np.arange(0, len(constellation), 30)            # 302 satellites
+    picks = np.arange(0, len(constellation), 30)  # 302 satellites
     grid = time_grid(constellation.epoch, 86400.0, 3600.0)  # hourly over a day
     jd, fr = grid.jd_fr
     sub = constellation.subset(picks)
@@ -40,7 +40,7 @@ def test_ecef_matches_skyfield_itrs_over_a_day(constellation, raw_lines):
     compared = 0
     for k, i in enumerate(picks):
         sat = EarthSatellite(raw_lines[0][i], raw_lines[1][i], ts=ts)
-        ref = sat.at(t).frame_xyz(itrs).km.T                 # (T, 3)
+        ref = sat.at(t).frame_xyz(itrs).km.T  # (T, 3)
         ok = error[k] == 0
         assert np.all(np.isnan(ecef[k][~ok]))
         if ok.any():
@@ -65,7 +65,7 @@ def test_errors_give_nan(raw_lines):
 
 
 def test_hermite_interpolation_within_10_m(constellation):
-    picks = np.arange(0, len(constellation), 45)            # 201 satellites
+    picks = np.arange(0, len(constellation), 45)  # 201 satellites
     sub = constellation.subset(picks)
     grid = time_grid(constellation.epoch, 3600.0, 1.0)
     # start off the coarse grid on purpose: offsets 17 s .. 3617 s
@@ -86,7 +86,7 @@ def test_hermite_interpolation_within_10_m(constellation):
 
 def test_short_grid_calls_sgp4_directly(constellation):
     sub = constellation.subset(np.arange(5))
-    grid = time_grid(constellation.epoch, 120.0, 60.0)       # 3 instants
+    grid = time_grid(constellation.epoch, 120.0, 60.0)  # 3 instants
     jd, fr = grid.jd_fr
     direct, _, _ = propagate_tle_teme(sub.satrecs, jd, fr)
     got = propagate_tle_interpolated(sub.satrecs, grid.offsets_s, jd[0], fr[0])

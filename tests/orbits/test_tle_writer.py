@@ -22,8 +22,12 @@ from skymesh.links.isl import plus_grid_pairs
 from skymesh.orbits.constellation import Shell
 from skymesh.orbits.planes import assign_planes
 from skymesh.orbits.tle import load_tle_constellation, parse_tle_text
-from skymesh.orbits.tle_writer import (mean_motion_rev_day, tle_lines, walker_tle_text,
-                                       write_tle_file)
+from skymesh.orbits.tle_writer import (
+    mean_motion_rev_day,
+    tle_lines,
+    walker_tle_text,
+    write_tle_file,
+)
 
 EPOCH = "2026-03-15T06:30:00Z"
 
@@ -58,30 +62,38 @@ def inferred_grid(tmp_path, text, name="shell.tle"):
 
 def test_lines_are_valid_and_sgp4_reads_back_the_elements():
     inc = np.array([53.0, 97.6, 0.0, 179.9])
-    raan = np.array([0.0, 359.99999, 123.4567, 5.0])       # 359.99999 rounds to 0.0000
+    raan = np.array([0.0, 359.99999, 123.4567, 5.0])  # 359.99999 rounds to 0.0000
     mean_anomaly = np.array([10.0, 200.5, 0.0, 359.9])
     alt = np.array([550.0, 560.0, 1200.0, 340.0])
     motion = mean_motion_rev_day(alt)
     ecc = np.array([0.0, 1e-4, 0.0012345, 0.0])
-    l1, l2 = tle_lines(inc, raan, mean_anomaly, motion, EPOCH, eccentricity=ecc,
-                       arg_perigee_deg=[0.0, 90.0, 45.0, 0.0], first_catalog_number=99996)
-    names, line1s, line2s, skipped = parse_tle_text("\n".join(a + "\n" + b
-                                                              for a, b in zip(l1, l2)))
+    l1, l2 = tle_lines(
+        inc,
+        raan,
+        mean_anomaly,
+        motion,
+        EPOCH,
+        eccentricity=ecc,
+        arg_perigee_deg=[0.0, 90.0, 45.0, 0.0],
+        first_catalog_number=99996,
+    )
+    names, line1s, line2s, skipped = parse_tle_text("\n".join(a + "\n" + b for a, b in zip(l1, l2)))
     assert skipped == [] and len(line1s) == 4 and all(len(x) == 69 for x in l1 + l2)
     jd, fr = jday(2026, 3, 15, 6, 30, 0)
     for i in range(4):
         s = Satrec.twoline2rv(l1[i], l2[i], WGS72)
         assert s.satnum == 99996 + i
         assert math.degrees(s.inclo) == pytest.approx(inc[i], abs=5e-5)
-        assert math.degrees(s.nodeo) % 360 == pytest.approx(raan[i] % 360 if i != 1 else 0.0,
-                                                             abs=5e-5)
+        assert math.degrees(s.nodeo) % 360 == pytest.approx(
+            raan[i] % 360 if i != 1 else 0.0, abs=5e-5
+        )
         assert math.degrees(s.mo) == pytest.approx(mean_anomaly[i], abs=5e-5)
         assert s.ecco == pytest.approx(ecc[i], abs=5e-8)
         assert s.jdsatepoch + s.jdsatepochF == pytest.approx(jd + fr, abs=1e-8)
         # Kepler's third law by hand: n = sqrt(mu / a^3), a = R + h (rev/day)
         n_hand = math.sqrt(MU_EARTH_KM3_S2 / (WGS84_A_KM + alt[i]) ** 3) * 86400 / (2 * math.pi)
         assert s.no_kozai * 1440 / (2 * math.pi) == pytest.approx(n_hand, abs=1e-8)
-    assert 15.0 < motion[0] < 15.1                   # a 550 km orbit: ~95.6 min period
+    assert 15.0 < motion[0] < 15.1  # a 550 km orbit: ~95.6 min period
 
 
 def test_bad_elements_are_refused():
@@ -104,29 +116,56 @@ def test_round_trip_keeps_altitude_and_epoch(tmp_path):
     assert list(con.sat_names[:2]) == ["SAT-0-0-0", "SAT-0-0-1"]
 
 
-@pytest.mark.parametrize("planes, per_plane, phasing", [
-    (6, 4, 0), (6, 4, 1), (6, 4, 2), (6, 4, 4), (6, 4, 5),
-    (12, 8, 0), (12, 8, 1), (12, 8, 5), (12, 8, 7), (12, 8, 11),
-    (72, 22, 1), (72, 22, 17), (72, 22, 37), (72, 22, 71),
-])
+@pytest.mark.parametrize(
+    "planes, per_plane, phasing",
+    [
+        (6, 4, 0),
+        (6, 4, 1),
+        (6, 4, 2),
+        (6, 4, 4),
+        (6, 4, 5),
+        (12, 8, 0),
+        (12, 8, 1),
+        (12, 8, 5),
+        (12, 8, 7),
+        (12, 8, 11),
+        (72, 22, 1),
+        (72, 22, 17),
+        (72, 22, 37),
+        (72, 22, 71),
+    ],
+)
 def test_inferred_grid_is_the_walker_grid(tmp_path, planes, per_plane, phasing):
     text = walker_tle_text(Shell(550.0, 53.0, planes, per_plane, phasing), epoch=EPOCH)
     _, got = inferred_grid(tmp_path, text)
     assert as_set(got) == design_grid(planes, per_plane, phasing)
 
 
-@pytest.mark.parametrize("planes, per_plane, inc, raan_offset", [
-    (72, 22, 53.0, 0.0), (6, 4, 53.0, 0.0), (7, 5, 53.0, 0.0),
-    (7, 5, 53.0, -1.0), (27, 13, 98.98, -1.0), (72, 22, 53.0, -1.0)])
-def test_inferred_grid_of_the_half_slot_layout_is_hypatias(tmp_path, planes, per_plane, inc,
-                                                           raan_offset):
+@pytest.mark.parametrize(
+    "planes, per_plane, inc, raan_offset",
+    [
+        (72, 22, 53.0, 0.0),
+        (6, 4, 53.0, 0.0),
+        (7, 5, 53.0, 0.0),
+        (7, 5, 53.0, -1.0),
+        (27, 13, 98.98, -1.0),
+        (72, 22, 53.0, -1.0),
+    ],
+)
+def test_inferred_grid_of_the_half_slot_layout_is_hypatias(
+    tmp_path, planes, per_plane, inc, raan_offset
+):
     """Alternate planes half a slot apart: every cross-plane partner is an exact tie in
     argument of latitude; the grid must still be j -> j (and j -> j across the seam).
     A RAAN offset of -1 deg makes design plane 0 the last plane by RAAN, so the
     inferred numbering starts elsewhere (with an odd plane count, between two planes
     of the same phase)."""
-    text = walker_tle_text(Shell(550.0, inc, planes, per_plane, 0), epoch=EPOCH,
-                           half_slot=True, raan_offset_deg=raan_offset)
+    text = walker_tle_text(
+        Shell(550.0, inc, planes, per_plane, 0),
+        epoch=EPOCH,
+        half_slot=True,
+        raan_offset_deg=raan_offset,
+    )
     _, got = inferred_grid(tmp_path, text)
     assert as_set(got) == design_grid(planes, per_plane, 0)
 
@@ -135,11 +174,14 @@ def test_walker_f_half_p_takes_the_half_slot_grid(tmp_path):
     """Walker F = P/2 is the same set of points as the half-slot layout; the documented
     convention gives it Hypatia's grid. Compare by position, not by index."""
     planes, per_plane = 12, 8
-    con_f, got_f = inferred_grid(tmp_path, walker_tle_text(Shell(550.0, 53.0, planes,
-                                                                 per_plane, 6), epoch=EPOCH))
-    con_h, got_h = inferred_grid(tmp_path, walker_tle_text(Shell(550.0, 53.0, planes,
-                                                                 per_plane, 0), epoch=EPOCH,
-                                                           half_slot=True), "half.tle")
+    con_f, got_f = inferred_grid(
+        tmp_path, walker_tle_text(Shell(550.0, 53.0, planes, per_plane, 6), epoch=EPOCH)
+    )
+    con_h, got_h = inferred_grid(
+        tmp_path,
+        walker_tle_text(Shell(550.0, 53.0, planes, per_plane, 0), epoch=EPOCH, half_slot=True),
+        "half.tle",
+    )
 
     def keys(con):
         half_slots = np.round(con.arg_latitude_deg * 2 * per_plane / 360.0).astype(int)
@@ -154,10 +196,10 @@ def test_walker_f_half_p_takes_the_half_slot_grid(tmp_path):
 def test_a_missing_satellite_falls_back_to_the_nearest_rule(tmp_path):
     text = walker_tle_text(Shell(550.0, 53.0, 12, 8, 1), epoch=EPOCH)
     lines = text.splitlines()
-    del lines[3 * 20:3 * 21]                          # drop satellite 20 (plane 2, slot 4)
+    del lines[3 * 20 : 3 * 21]  # drop satellite 20 (plane 2, slot 4)
     _, got = inferred_grid(tmp_path, "\n".join(lines) + "\n")
     full = design_grid(12, 8, 1)
-    renumber = lambda i: i if i < 20 else i - 1       # noqa: E731
+    renumber = lambda i: i if i < 20 else i - 1  # noqa: E731
     expected = {frozenset(map(renumber, pair)) for pair in full if 20 not in pair}
     # every design link not touching the lost satellite survives, and its plane's ring closes
     assert expected <= as_set(got)

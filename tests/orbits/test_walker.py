@@ -7,8 +7,11 @@ from skymesh.constants import WGS84_A_KM
 from skymesh.errors import InputError
 from skymesh.orbits.constellation import Shell
 from skymesh.orbits.presets import load_constellation
-from skymesh.orbits.walker import (circular_positions_inertial, circular_rates_rad_s,
-                                   walker_constellation)
+from skymesh.orbits.walker import (
+    circular_positions_inertial,
+    circular_rates_rad_s,
+    walker_constellation,
+)
 
 
 def _angular_momentum(c, t):
@@ -41,14 +44,21 @@ def test_plane_spacing_and_phasing():
     raan = np.rad2deg(np.arctan2(h[:, 0, 0], -h[:, 0, 1])) % 360
     per_plane = raan.reshape(72, 22)
     spread = (per_plane - per_plane[:, :1] + 180) % 360 - 180
-    assert np.allclose(spread, 0, atol=1e-9)       # one RAAN per plane
+    assert np.allclose(spread, 0, atol=1e-9)  # one RAAN per plane
     assert np.allclose((np.diff(per_plane[:, 0]) + 180) % 360 - 180, 360 / 72, atol=1e-9)
     # argument of latitude from the ascending node direction
     node = np.stack([np.cos(np.deg2rad(raan)), np.sin(np.deg2rad(raan)), 0 * raan], -1)
     pos = r[:, 0]
-    u = np.rad2deg(np.arctan2(np.einsum("ij,ij->i", np.cross(node, pos), h[:, 0]) /
-                              np.linalg.norm(h[:, 0], axis=-1),
-                              np.einsum("ij,ij->i", node, pos))) % 360
+    u = (
+        np.rad2deg(
+            np.arctan2(
+                np.einsum("ij,ij->i", np.cross(node, pos), h[:, 0])
+                / np.linalg.norm(h[:, 0], axis=-1),
+                np.einsum("ij,ij->i", node, pos),
+            )
+        )
+        % 360
+    )
     u = u.reshape(72, 22)
     assert np.allclose(np.diff(u[0]) % 360, 360 / 22, atol=1e-9)
     # satellite k of plane p+1 leads satellite k of plane p by 360 F / T
@@ -78,12 +88,15 @@ def test_period_matches_keplers_third_law():
     assert period_min == pytest.approx(95.6, abs=0.2)  # 550 km LEO period, ~95.6 min
 
 
-@pytest.mark.parametrize("kwargs,field", [
-    (dict(altitude_km=50.0), "altitude_km"),
-    (dict(inclination_deg=200.0), "inclination_deg"),
-    (dict(planes=0), "planes"),
-    (dict(phasing=72), "phasing"),
-])
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [
+        (dict(altitude_km=50.0), "altitude_km"),
+        (dict(inclination_deg=200.0), "inclination_deg"),
+        (dict(planes=0), "planes"),
+        (dict(phasing=72), "phasing"),
+    ],
+)
 def test_bad_shells_are_clear_errors(kwargs, field):
     base = dict(altitude_km=550.0, inclination_deg=53.0, planes=72, sats_per_plane=22, phasing=1)
     base.update(kwargs)

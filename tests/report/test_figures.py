@@ -33,10 +33,11 @@ def by_gid(fig: Figure, gid: str):
 @pytest.fixture(scope="module")
 def snapshot():
     from skymesh.links.isl import plus_grid_pairs
-    from skymesh.orbits.walker import walker_constellation
     from skymesh.orbits.constellation import Shell
     from skymesh.orbits.propagate import positions_geodetic
+    from skymesh.orbits.walker import walker_constellation
     from skymesh.timebase import time_grid
+
     const = walker_constellation((Shell(550.0, 53.0, 12, 10, 1),), epoch=WHEN)
     lat, lon, _ = positions_geodetic(const, time_grid(WHEN))
     return const, lat[:, 0], lon[:, 0], plus_grid_pairs(const)
@@ -44,18 +45,23 @@ def snapshot():
 
 def test_split_segments_cuts_at_antimeridian():
     seg = maps.split_segments([10.0, 0.0], [170.0, 10.0], [20.0, 5.0], [-170.0, 20.0])
-    assert seg.shape == (3, 2, 2)                        # one whole, one cut in two
+    assert seg.shape == (3, 2, 2)  # one whole, one cut in two
     assert np.all(np.abs(np.diff(seg[..., 0], axis=1)) <= 180.0)
     ends = sorted(seg[:, 1, 0].tolist() + seg[:, 0, 0].tolist())
     assert -180.0 in ends and 180.0 in ends
     cut = seg[np.isclose(np.abs(seg[:, 1, 0]), 180.0)][0]
-    assert cut[1, 1] == pytest.approx(15.0)              # halfway in longitude -> lat 15
+    assert cut[1, 1] == pytest.approx(15.0)  # halfway in longitude -> lat 15
 
 
 def test_constellation_map(tmp_path, snapshot):
     const, lat, lon, pairs = snapshot
-    seg = np.stack([np.stack([lat[pairs[:, 0]], lon[pairs[:, 0]]], -1),
-                    np.stack([lat[pairs[:, 1]], lon[pairs[:, 1]]], -1)], axis=1)
+    seg = np.stack(
+        [
+            np.stack([lat[pairs[:, 0]], lon[pairs[:, 0]]], -1),
+            np.stack([lat[pairs[:, 1]], lon[pairs[:, 1]]], -1),
+        ],
+        axis=1,
+    )
     png = tmp_path / "constellation.png"
     fig = maps.constellation_map(lat, lon, seg, title="Test shell", path=png)
     assert_not_blank(png)
@@ -74,29 +80,37 @@ def test_constellation_map(tmp_path, snapshot):
 
 def test_route_map_crossing_antimeridian(tmp_path):
     png = tmp_path / "route.png"
-    fig = maps.route_map([30.0, 35.0, 40.0], [170.0, -175.0, -160.0],
-                         (["Tokyo", "Seattle"], [35.7, 47.6], [139.7, -122.3]),
-                         gateways=([47.0], [-122.0], ["GW Seattle"]),
-                         sat_labels=["S1", "S2", "S3"], title="Tokyo - Seattle", path=png)
+    fig = maps.route_map(
+        [30.0, 35.0, 40.0],
+        [170.0, -175.0, -160.0],
+        (["Tokyo", "Seattle"], [35.7, 47.6], [139.7, -122.3]),
+        gateways=([47.0], [-122.0], ["GW Seattle"]),
+        sat_labels=["S1", "S2", "S3"],
+        title="Tokyo - Seattle",
+        path=png,
+    )
     assert_not_blank(png)
     ax = fig.axes[0]
     assert ax.get_title() == "Tokyo - Seattle"
     (route,) = by_gid(fig, "route")
     segs = route.get_segments()
-    assert all(abs(s[1, 0] - s[0, 0]) < 90.0 for s in segs)     # nothing across the map
+    assert all(abs(s[1, 0] - s[0, 0]) < 90.0 for s in segs)  # nothing across the map
     labels = legend_texts(fig)
     assert {"gateway", "endpoint", "route (3 satellites)"} <= set(labels)
     assert any(t.startswith("satellite") for t in labels)
     texts = {t.get_text() for t in ax.texts}
-    assert {"Tokyo", "Seattle", "GW Seattle", "1", "3"} <= texts   # ends by name, hops by number
+    assert {"Tokyo", "Seattle", "GW Seattle", "1", "3"} <= texts  # ends by name, hops by number
     (listing,) = [t for t in fig.axes[1].texts if t.get_gid() == "hop-list"]
     assert [ln.split()[-1] for ln in listing.get_text().splitlines()[1:]] == ["S1", "S2", "S3"]
     assert len(by_gid(fig, "route-satellites")[0].get_offsets()) == 3
 
 
 def test_route_map_zooms_on_a_short_route():
-    fig = maps.route_map([52.0, 48.0, 44.0], [-10.0, -40.0, -65.0],
-                         (["London", "New York"], [51.5, 40.7], [-0.13, -74.0]))
+    fig = maps.route_map(
+        [52.0, 48.0, 44.0],
+        [-10.0, -40.0, -65.0],
+        (["London", "New York"], [51.5, 40.7], [-0.13, -74.0]),
+    )
     x0, x1 = fig.axes[0].get_xlim()
     assert -180.0 < x0 < -74.0 and -0.13 < x1 < 180.0
     with pytest.raises(InputError):
@@ -106,21 +120,24 @@ def test_route_map_zooms_on_a_short_route():
 def test_coverage(tmp_path):
     lat, lon, count = maps.coverage_grid("starlink-shell1", WHEN, step_deg=6.0)
     assert count.shape == (len(lat), len(lon)) == (30, 60)
-    assert count[np.abs(lat) > 70].max() == 0              # 53 deg shell: nothing near poles
-    assert count[np.abs(lat) < 50].min() >= 1              # continuous mid-latitude coverage
+    assert count[np.abs(lat) > 70].max() == 0  # 53 deg shell: nothing near poles
+    assert count[np.abs(lat) < 50].min() >= 1  # continuous mid-latitude coverage
     png = tmp_path / "coverage.png"
     fig = maps.coverage_map(lat, lon, count, title="In view", path=png)
     assert_not_blank(png)
     assert fig.axes[0].get_title() == "In view"
-    assert len(fig.axes) == 2                                # the map and its colour bar
+    assert len(fig.axes) == 2  # the map and its colour bar
     assert fig.axes[1].get_ylabel() == "satellites in view"
     assert by_gid(fig, "coverage")
 
 
 def test_service_map_and_policy_states(tmp_path):
-    policy = policy_from_dict({
-        "country": [{"iso2": "IR", "service": [{"state": "inactive"}]}],
-        "landing": [{"iso2": "IN", "state": "denied", "from": "2025-06-01T00:00:00Z"}]})
+    policy = policy_from_dict(
+        {
+            "country": [{"iso2": "IR", "service": [{"state": "inactive"}]}],
+            "landing": [{"iso2": "IN", "state": "denied", "from": "2025-06-01T00:00:00Z"}],
+        }
+    )
     states = maps.policy_states(policy, WHEN)
     assert states["IR"] == "inactive"
     assert states["IN"] == "no-landing-rights"
@@ -147,8 +164,8 @@ def test_unknown_extension(tmp_path):
 
 
 def test_reference_rtts():
-    v = plots.vacuum_rtt_ms(51.5074, -0.1278, 40.7128, -74.0060)   # London - New York
-    assert v == pytest.approx(2 * 5570 / 299792.458 * 1e3, rel=0.01)   # ~5,570 km
+    v = plots.vacuum_rtt_ms(51.5074, -0.1278, 40.7128, -74.0060)  # London - New York
+    assert v == pytest.approx(2 * 5570 / 299792.458 * 1e3, rel=0.01)  # ~5,570 km
     assert plots.fibre_rtt_ms(51.5074, -0.1278, 40.7128, -74.0060) == pytest.approx(1.47 * v)
 
 
@@ -166,7 +183,7 @@ def test_rtt_plot_with_gaps(tmp_path):
     assert any(s.startswith("great-circle fibre") for s in labels)
     assert "unreachable" in labels
     (line,) = [ln for ln in ax.get_lines() if ln.get_label().startswith("RTT")]
-    assert np.isnan(line.get_ydata()).sum() == 6                # a gap, not interpolated
+    assert np.isnan(line.get_ydata()).sum() == 6  # a gap, not interpolated
     # datetimes and None (pyarrow nulls) work too
     times = np.datetime64("2026-01-01T00:00:00") + np.arange(4) * np.timedelta64(15, "s")
     plots.rtt_plot(times, [40.0, None, 41.0, 42.0], 37.2, 54.6, path=tmp_path / "rtt.svg")
@@ -191,11 +208,11 @@ def test_rtt_cdf_plot(tmp_path):
 def _rendered_boxes(fig, gids):
     """Window extents (pixels) of the map's texts with one of ``gids``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     FigureCanvasAgg(fig).draw()
     renderer = fig.canvas.get_renderer()
     ax = fig.axes[0]
-    return [(t.get_text(), t.get_window_extent(renderer)) for t in ax.texts
-            if t.get_gid() in gids]
+    return [(t.get_text(), t.get_window_extent(renderer)) for t in ax.texts if t.get_gid() in gids]
 
 
 def test_route_map_labels_never_overlap():
@@ -204,9 +221,13 @@ def test_route_map_labels_never_overlap():
     slon = np.linspace(-10.0, 26.0, 25)
     rng = np.random.default_rng(3)
     glat, glon = 41.0 + rng.normal(0, 2.0, 30), 8.0 + rng.normal(0, 10.0, 30)
-    fig = maps.route_map(slat, slon, (["Lisbon", "Istanbul"], [38.7, 41.0], [-9.1, 28.9]),
-                         gateways=(glat, glon, [f"gateway number {k}" for k in range(30)]),
-                         sat_labels=[f"SAT-{k}" for k in range(25)])
+    fig = maps.route_map(
+        slat,
+        slon,
+        (["Lisbon", "Istanbul"], [38.7, 41.0], [-9.1, 28.9]),
+        gateways=(glat, glon, [f"gateway number {k}" for k in range(30)]),
+        sat_labels=[f"SAT-{k}" for k in range(25)],
+    )
     boxes = _rendered_boxes(fig, {"hop-number", "endpoint-name", "gateway-name"})
     names = [n for n, _ in boxes]
     assert "Lisbon" in names and "Istanbul" in names and "1" in names and "25" in names
@@ -217,7 +238,7 @@ def test_route_map_labels_never_overlap():
             overlap_h = min(a.y1, b.y1) - max(a.y0, b.y0)
             assert overlap_w <= 1.0 or overlap_h <= 1.0, (boxes[i][0], boxes[j][0])
     (listing,) = [t for t in fig.axes[1].texts if t.get_gid() == "hop-list"]
-    assert len(listing.get_text().splitlines()) == 1 + 25           # every satellite listed
+    assert len(listing.get_text().splitlines()) == 1 + 25  # every satellite listed
     with pytest.raises(InputError, match="labels"):
         maps.route_map(slat, slon, (["A", "B"], [0, 1], [0, 1]), sat_labels=["x"] * 27)
 
@@ -227,11 +248,13 @@ def test_route_figure_counts_agree(tmp_path):
     router returned (the README map once said 14 in the title and 16 in the legend)."""
     import re
     from types import SimpleNamespace
+
     from skymesh.network.over_time import GroundPoints, path_series
     from skymesh.orbits.constellation import Shell
     from skymesh.orbits.walker import walker_constellation
     from skymesh.report.pictures import route_figure
     from skymesh.timebase import time_grid
+
     const = walker_constellation((Shell(550.0, 53.0, 24, 16, 1),), epoch=WHEN)
     a = SimpleNamespace(name="Paris", lat_deg=48.857, lon_deg=2.352)
     b = SimpleNamespace(name="Luanda", lat_deg=-8.837, lon_deg=13.234)
@@ -248,15 +271,19 @@ def test_route_figure_counts_agree(tmp_path):
 
 def maps_when():
     from skymesh.timebase import parse_time
+
     return parse_time(WHEN)
 
 
 def test_service_map_marks_terminals_and_gateways(tmp_path):
     states = {"IR": "inactive", "TR": "active", "OM": "active", "IN": "no-landing-rights"}
     tlat, tlon = np.array([35.7, 32.6, 29.6]), np.array([51.4, 51.7, 52.5])
-    fig = maps.service_map(states, terminals=(tlat, tlon),
-                           gateways=([40.8, 23.6], [29.5, 58.5], ["Muallim", "Murayjat"]),
-                           path=tmp_path / "s.png")
+    fig = maps.service_map(
+        states,
+        terminals=(tlat, tlon),
+        gateways=([40.8, 23.6], [29.5, 58.5], ["Muallim", "Murayjat"]),
+        path=tmp_path / "s.png",
+    )
     assert_not_blank(tmp_path / "s.png")
     (terms,) = by_gid(fig, "terminals")
     np.testing.assert_allclose(terms.get_offsets(), np.column_stack([tlon, tlat]))
@@ -273,7 +300,7 @@ def test_service_map_marks_terminals_and_gateways(tmp_path):
     # Sites spread over the world: no inset, names on the map.
     world = maps.service_map(states, gateways=([40.8, -33.9], [29.5, 18.4], ["A", "B"]))
     assert not by_gid(world, "zoom") and {t.get_text() for t in world.axes[0].texts} == {"A", "B"}
-    (hatch,) = by_gid(fig, "inactive-hatch")                  # IR, and only IR, hatched
+    (hatch,) = by_gid(fig, "inactive-hatch")  # IR, and only IR, hatched
     assert len(hatch.get_paths()) == 1 and hatch.get_hatch()
     # Every state and role has its own colour.
     fills = [c for c, _ in maps.SERVICE_STATES.values()] + [maps.NO_DATA_STYLE[0]]
@@ -295,6 +322,7 @@ def test_a_failed_save_leaves_the_old_picture(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Figure, "savefig", half_written)
     from skymesh.errors import SkyMeshError
+
     with pytest.raises(SkyMeshError, match="no space left"):
         maps.service_map({"FR": "inactive"}, path=png)
     assert png.read_bytes() == before

@@ -43,16 +43,19 @@ def study(tmp_path_factory):
 def test_report_lists_figures_that_exist(study):
     _, summary, out = study
     figs = summary["figures"]
-    assert figs == ["figures/rtt_cdf_pairs.png", "figures/rtt_over_time.png",
-                    "figures/fstate_changes.png"]
+    assert figs == [
+        "figures/rtt_cdf_pairs.png",
+        "figures/rtt_over_time.png",
+        "figures/fstate_changes.png",
+    ]
     report = (out / "report.md").read_text()
     assert "## Figures" in report
     for f in figs:
         assert f"![{f}]({f})" in report
         img = imread(out / f)[..., :3]
-        assert img.std() > 0.05                                         # not blank
+        assert img.std() > 0.05  # not blank
         assert len(np.unique(np.round(img.reshape(-1, 3) * 255), axis=0)) > 20
-    assert not list((out / "figures").glob(".*"))                      # no temporary left
+    assert not list((out / "figures").glob(".*"))  # no temporary left
 
 
 def test_example_pairs_are_shortest_median_longest(study):
@@ -82,8 +85,12 @@ def test_pair_series_read_from_parquet(study):
         expect[t["step"].to_numpy()] = np.asarray(t["rtt_ms"].to_pylist(), dtype=float)
         np.testing.assert_array_equal(series[row], expect)
         # Physics: no step beats the vacuum bound of the pair's great-circle distance.
-        bound = vacuum_rtt_ms(prep.terminal_lat[iu[p]], prep.terminal_lon[iu[p]],
-                              prep.terminal_lat[ju[p]], prep.terminal_lon[ju[p]])
+        bound = vacuum_rtt_ms(
+            prep.terminal_lat[iu[p]],
+            prep.terminal_lon[iu[p]],
+            prep.terminal_lat[ju[p]],
+            prep.terminal_lon[ju[p]],
+        )
         assert np.nanmin(series[row]) >= bound
 
 

@@ -20,6 +20,7 @@ from skymesh.sim.scenario import builtin_names, load_scenario
 
 def _country_names() -> dict[str, str]:
     from skymesh.ground.countries import load_countries
+
     names = {}
     for c in pycountry.countries:
         for attr in ("name", "common_name", "official_name"):
@@ -35,8 +36,9 @@ def _country_names() -> dict[str, str]:
 
 NAMES = _country_names()
 # Longest first, so "Papua New Guinea" is taken before "Guinea".
-_PATTERN = re.compile(r"\b(" + "|".join(re.escape(n) for n in
-                                        sorted(NAMES, key=len, reverse=True)) + r")\b")
+_PATTERN = re.compile(
+    r"\b(" + "|".join(re.escape(n) for n in sorted(NAMES, key=len, reverse=True)) + r")\b"
+)
 
 
 def countries_named(text: str) -> set[str]:
@@ -46,7 +48,7 @@ def countries_named(text: str) -> set[str]:
 def test_country_name_parser():
     assert countries_named("sites in Turkey and Oman, one in Tehran, Iran") == {"TR", "OM", "IR"}
     assert countries_named("Papua New Guinea and the Philippines") == {"PG", "PH"}
-    assert countries_named("Nigeria") == {"NG"}                      # not Niger
+    assert countries_named("Nigeria") == {"NG"}  # not Niger
 
 
 SCENARIOS = builtin_names()
@@ -102,24 +104,29 @@ def _rows(path, lat, lon):
 def test_gateway_sites_come_from_the_lists_the_text_names(name, shared_data):
     """Every site not marked assumed/hypothetical sits (within 0.01 deg) on a row of
     the gateway list its scenario says it comes from."""
-    lists = {"StarPerf": _rows(shared_data / "starlink_gateways_starperf_20221203.csv",
-                               "lat", "lon"),
-             "2026 community list": _rows(shared_data /
-                                          "starlink_gateways_starlinkviz_20260320.csv",
-                                          "lat", "lon")}
+    lists = {
+        "StarPerf": _rows(shared_data / "starlink_gateways_starperf_20221203.csv", "lat", "lon"),
+        "2026 community list": _rows(
+            shared_data / "starlink_gateways_starlinkviz_20260320.csv", "lat", "lon"
+        ),
+    }
     s = load_scenario(name).scenario
     (said,) = [a for a in s.assumptions if a.lower().startswith("gateway")]
     for g in s.gateways:
         if re.search(r"assumed|hypothetical", g.name):
             continue
-        found = [label for label, xy in lists.items()
-                 if np.any(np.all(np.abs(xy - [g.lat, g.lon]) < 0.01, axis=1))]
+        found = [
+            label
+            for label, xy in lists.items()
+            if np.any(np.all(np.abs(xy - [g.lat, g.lon]) < 0.01, axis=1))
+        ]
         assert found, f"{name}: {g.name} is in neither gateway list"
         assert any(label in said for label in found), (name, g.name, found)
 
 
 def _instant(text: str, day: str | None = None):
     from skymesh.timebase import parse_time
+
     return parse_time(text if day is None else f"{day}T{text}:00Z")
 
 
@@ -128,6 +135,7 @@ def test_times_written_in_the_assumptions_are_the_policy_s():
     from datetime import timedelta
 
     from skymesh.policy.rules import service_active
+
     minute = timedelta(minutes=1)
 
     loaded = load_scenario("iran-2022")

@@ -18,11 +18,19 @@ from skymesh.errors import InputError
 from skymesh.report import view
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-HOW_TO_ENABLE = ("install Debian's chromium (apt-get install -y chromium) and "
-                 "`pip install playwright`")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HOW_TO_ENABLE = (
+    "install Debian's chromium (apt-get install -y chromium) and `pip install playwright`"
+)
 WHEN = "2026-01-01T00:00:00Z"
 
 
@@ -33,8 +41,9 @@ def view_file(tmp_path_factory):
     from skymesh.orbits.propagate import positions_geodetic
     from skymesh.orbits.walker import walker_constellation
     from skymesh.timebase import time_grid
+
     const = walker_constellation((Shell(550.0, 53.0, 18, 12, 1),), epoch=WHEN)
-    grid = time_grid(WHEN, 1200.0, 5.0)                       # 241 instants -> decimated
+    grid = time_grid(WHEN, 1200.0, 5.0)  # 241 instants -> decimated
     lat, lon, _ = positions_geodetic(const, grid)
     # A toy "route": the satellite nearest each endpoint, unreachable every 10th step.
     ends = np.array([[51.5, -0.13], [40.7, -74.0]])
@@ -44,15 +53,22 @@ def view_file(tmp_path_factory):
         route.append(None if k % 10 == 0 else near)
     states = {"US": "active", "GB": "active", "IR": "inactive", "IN": "no-landing-rights"}
     path = tmp_path_factory.mktemp("view") / "view.html"
-    view.write_view_html(path, countries=states, sat_tracks=(grid.iso(), lat, lon),
-                         isl_pairs=plus_grid_pairs(const), route=route,
-                         rtt_ms=np.full(len(grid), 44.0),
-                         endpoints=(["London", "New York"], ends[:, 0], ends[:, 1]),
-                         gateways=([53.3], [-6.2], ["Dublin"]), title="Test </script> view")
+    view.write_view_html(
+        path,
+        countries=states,
+        sat_tracks=(grid.iso(), lat, lon),
+        isl_pairs=plus_grid_pairs(const),
+        route=route,
+        rtt_ms=np.full(len(grid), 44.0),
+        endpoints=(["London", "New York"], ends[:, 0], ends[:, 1]),
+        gateways=([53.3], [-6.2], ["Dublin"]),
+        title="Test </script> view",
+    )
     return path, len(const)
 
 
 # --------------------------------------------------------------------------- without a browser
+
 
 def test_file_is_self_contained(view_file):
     path, n_sats = view_file
@@ -60,7 +76,7 @@ def test_file_is_self_contained(view_file):
     assert path.stat().st_size < 1_500_000
     assert not re.search(r"https?:|//[a-z0-9.-]+\.[a-z]{2,}/|@import|url\(", text, re.I)
     assert not re.search(r"<(script|link|img|iframe)[^>]*\s(src|href)=\"(?!data:)", text, re.I)
-    assert text.count("</script>") == 2                      # the title cannot close a script
+    assert text.count("</script>") == 2  # the title cannot close a script
     assert 'id="time-slider"' in text and 'id="time-label"' in text
     data = json.loads(re.search(r'id="skymesh-data">(.*?)</script>', text, re.S).group(1))
     assert data["n_sats"] == n_sats and data["n_steps"] == 120
@@ -81,21 +97,23 @@ def test_decimate_and_errors(tmp_path):
     with pytest.raises(InputError, match="route"):
         view.write_view_html(tmp_path / "v.html", sat_tracks=(times, lat, lat), route=[[0]])
     with pytest.raises(InputError, match="satellite 7"):
-        view.write_view_html(tmp_path / "v.html", sat_tracks=(times, lat, lat),
-                             route=[[0, 7]] * 4)
+        view.write_view_html(tmp_path / "v.html", sat_tracks=(times, lat, lat), route=[[0, 7]] * 4)
     with pytest.raises(InputError, match="service state"):
-        view.write_view_html(tmp_path / "v.html", sat_tracks=(times, lat, lat),
-                             countries={"FR": "on"})
+        view.write_view_html(
+            tmp_path / "v.html", sat_tracks=(times, lat, lat), countries={"FR": "on"}
+        )
 
 
 # --------------------------------------------------------------------------- in the browser
+
 
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.is_file():
         pytest.skip(f"{CHROMIUM} not found: {HOW_TO_ENABLE}")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason=f"playwright is not installed: {HOW_TO_ENABLE}")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason=f"playwright is not installed: {HOW_TO_ENABLE}"
+    )
     with sync_api.sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield b
@@ -112,8 +130,14 @@ def test_view_in_chromium(browser, view_file):
     context = browser.new_context(viewport={"width": 1200, "height": 800})
     page = context.new_page()
     problems, requests = [], []
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
-            if m.type in ("error", "warning") else None)
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(f"console {m.type}: {m.text}")
+            if m.type in ("error", "warning")
+            else None
+        ),
+    )
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
 
@@ -140,7 +164,7 @@ def test_view_in_chromium(browser, view_file):
     assert "unreachable" in page.text_content("#info")
     canvas = page.locator("#map")
     shot0 = _pixels(canvas.screenshot())
-    assert shot0.std() > 0.05                                      # not blank
+    assert shot0.std() > 0.05  # not blank
     assert len(np.unique(np.round(shot0.reshape(-1, 3) * 255), axis=0)) > 20
 
     # Move the slider programmatically: the label and the picture change.
@@ -151,7 +175,7 @@ def test_view_in_chromium(browser, view_file):
     shot1 = _pixels(canvas.screenshot())
     assert shot1.shape == shot0.shape
     changed = np.any(np.abs(shot1 - shot0) > 0.05, axis=-1).mean()
-    assert changed > 0.001                                          # satellites moved
+    assert changed > 0.001  # satellites moved
 
     # And with the keyboard.
     slider.focus()
@@ -172,30 +196,40 @@ def policy_view(tmp_path_factory):
     from skymesh.orbits.propagate import positions_geodetic
     from skymesh.orbits.walker import walker_constellation
     from skymesh.timebase import time_grid
+
     const = walker_constellation((Shell(550.0, 53.0, 18, 12, 1),), epoch=WHEN)
-    grid = time_grid(WHEN, 600.0, 10.0)                       # 61 instants
+    grid = time_grid(WHEN, 600.0, 10.0)  # 61 instants
     lat, lon, _ = positions_geodetic(const, grid)
     ends = np.array([[25.04, 121.56], [34.2, 131.6]])
     off = np.arange(len(grid)) >= 30
-    route = [None if off[k] else
-             [int(np.argmin((lat[:, k] - a) ** 2 + (lon[:, k] - o) ** 2)) for a, o in ends]
-             for k in range(len(grid))]
+    route = [
+        None
+        if off[k]
+        else [int(np.argmin((lat[:, k] - a) ** 2 + (lon[:, k] - o) ** 2)) for a, o in ends]
+        for k in range(len(grid))
+    ]
     note = ["no service: the policy has TW switched off" if o else "" for o in off]
     states = [{"TW": "inactive" if o else "active", "JP": "active"} for o in off]
     path = tmp_path_factory.mktemp("view2") / "policy.html"
-    view.write_view_html(path, countries=states, sat_tracks=(grid.iso(), lat, lon),
-                         isl_pairs=plus_grid_pairs(const), route=route,
-                         rtt_ms=np.where(off, np.nan, 12.0), route_note=note,
-                         endpoints=(["terminal Taipei (TW)", "gateway Yamaguchi (JP)"],
-                                    ends[:, 0], ends[:, 1]),
-                         gateways=([34.2, 36.4], [131.6, 140.5], ["Yamaguchi", "Hitachinaka"]),
-                         title="policy view")
+    view.write_view_html(
+        path,
+        countries=states,
+        sat_tracks=(grid.iso(), lat, lon),
+        isl_pairs=plus_grid_pairs(const),
+        route=route,
+        rtt_ms=np.where(off, np.nan, 12.0),
+        route_note=note,
+        endpoints=(["terminal Taipei (TW)", "gateway Yamaguchi (JP)"], ends[:, 0], ends[:, 1]),
+        gateways=([34.2, 36.4], [131.6, 140.5], ["Yamaguchi", "Hitachinaka"]),
+        title="policy view",
+    )
     return path
 
 
 def _go(page, k):
     page.locator("#time-slider").evaluate(
-        f"el => {{ el.value = '{k}'; el.dispatchEvent(new Event('input')); }}")
+        f"el => {{ el.value = '{k}'; el.dispatchEvent(new Event('input')); }}"
+    )
 
 
 def test_view_policy_route_labels_layout(browser, policy_view):
@@ -227,17 +261,19 @@ def test_view_policy_route_labels_layout(browser, policy_view):
         boxes = json.loads(canvas.get_attribute("data-label-boxes"))
         assert len(boxes) >= 2
         for i, a in enumerate(boxes):
-            for b in boxes[i + 1:]:
+            for b in boxes[i + 1 :]:
                 assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
     page.set_viewport_size({"width": 1200, "height": 800})
     page.wait_for_timeout(100)
 
     # Each role in the legend has its own colour.
     colours = page.eval_on_selector_all(
-        ".legend-item", "els => Object.fromEntries(els.map(e => [e.dataset.key, "
-                        "e.dataset.colour]))")
-    roles = [colours[k] for k in ("sat", "endpoint", "gateway", "state-inactive",
-                                  "state-active", "route")]
+        ".legend-item", "els => Object.fromEntries(els.map(e => [e.dataset.key, e.dataset.colour]))"
+    )
+    roles = [
+        colours[k]
+        for k in ("sat", "endpoint", "gateway", "state-inactive", "state-active", "route")
+    ]
     assert len(set(r.lower() for r in roles)) == len(roles)
 
     # The ISL checkbox: 432 links (under ISL_DEFAULT_ON_MAX) drawn by default, hidden on request.

@@ -79,20 +79,27 @@ def test_endpoints_are_labelled_by_place_name(view_page):
 
 
 def test_nearest_place_names():
-    assert nearest_place_names([48.8566, 35.0], [2.3522, 51.0]) == ["Paris (FR)",
-                                                                   "near Qom (IR)"]
+    assert nearest_place_names([48.8566, 35.0], [2.3522, 51.0]) == ["Paris (FR)", "near Qom (IR)"]
 
 
 def test_roles_have_distinct_colours(view_page):
     _, data = view_page
     c = data["colours"]
-    roles = [c["satellite"], c["endpoint"], c["gateway"], c["route"], c["route_satellite"],
-             data["states"]["inactive"]["colour"], data["states"]["active"]["colour"],
-             data["states"]["no-landing-rights"]["colour"], data["no_data"]["colour"]]
-    rgb = np.array([[int(h[i:i + 2], 16) for i in (1, 3, 5)] for h in roles], dtype=float)
+    roles = [
+        c["satellite"],
+        c["endpoint"],
+        c["gateway"],
+        c["route"],
+        c["route_satellite"],
+        data["states"]["inactive"]["colour"],
+        data["states"]["active"]["colour"],
+        data["states"]["no-landing-rights"]["colour"],
+        data["no_data"]["colour"],
+    ]
+    rgb = np.array([[int(h[i : i + 2], 16) for i in (1, 3, 5)] for h in roles], dtype=float)
     d = np.hypot.reduce(rgb[:, None, :] - rgb[None, :, :], axis=-1)
     np.fill_diagonal(d, np.inf)
-    assert d.min() > 40.0                       # no two roles near the same colour
+    assert d.min() > 40.0  # no two roles near the same colour
     # The Okabe-Ito hues (colour-blind safe) for the markers.
     assert {c["satellite"], c["endpoint"], c["gateway"]} <= set(maps.OKABE_ITO.values())
 
@@ -100,4 +107,4 @@ def test_roles_have_distinct_colours(view_page):
 def test_isl_default_depends_on_their_number(view_page):
     _, data = view_page
     n_links = len(data["isl"]) // 2
-    assert n_links > 2000 and data["isl_on"] is False       # 1,584 sats x 2 links: off
+    assert n_links > 2000 and data["isl_on"] is False  # 1,584 sats x 2 links: off

@@ -34,6 +34,7 @@ def test_view_is_written_atomically(tmp_path, monkeypatch):
 
     from skymesh.errors import SkyMeshError
     from skymesh.report.view import write_view_html
+
     out = tmp_path / "v.html"
     write_view_html(out, sat_tracks=_tracks())
     before = out.read_text()

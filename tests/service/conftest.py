@@ -18,8 +18,10 @@ from pathlib import Path
 
 import pytest
 
-PG_HINT = ("PostgreSQL not found: install Debian's postgresql package "
-           "(apt-get install -y postgresql) to run the service tests on it")
+PG_HINT = (
+    "PostgreSQL not found: install Debian's postgresql package "
+    "(apt-get install -y postgresql) to run the service tests on it"
+)
 
 
 def _pg_bin(name: str) -> str | None:
@@ -56,19 +58,38 @@ def postgres_server():
     data = base / "data"
     if os.geteuid() == 0:
         import pwd
+
         pw = pwd.getpwnam("postgres")
         os.chown(base, pw.pw_uid, pw.pw_gid)
     port = _free_port()
-    subprocess.run(_as_postgres([initdb, "-D", str(data), "-U", "skymesh", "-A", "trust",
-                                 "--no-sync"]), check=True, capture_output=True)
-    subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-w", "-l", str(base / "log"), "-o",
-                                 f"-p {port} -k {base} -h 127.0.0.1 -c fsync=off", "start"]),
-                   check=True, capture_output=True)
+    subprocess.run(
+        _as_postgres([initdb, "-D", str(data), "-U", "skymesh", "-A", "trust", "--no-sync"]),
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        _as_postgres(
+            [
+                pg_ctl,
+                "-D",
+                str(data),
+                "-w",
+                "-l",
+                str(base / "log"),
+                "-o",
+                f"-p {port} -k {base} -h 127.0.0.1 -c fsync=off",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql://skymesh@127.0.0.1:{port}"
     finally:
-        subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]),
-                       capture_output=True)
+        subprocess.run(
+            _as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True
+        )
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -78,9 +99,12 @@ def db_url(request, tmp_path):
         return f"sqlite:///{tmp_path / 'service.sqlite3'}"
     server = request.getfixturevalue("postgres_server")
     import sqlalchemy as sa
+
     name = "t_" + uuid.uuid4().hex[:12]
-    eng = sa.create_engine(server.replace("postgresql://", "postgresql+psycopg://") + "/postgres",
-                           isolation_level="AUTOCOMMIT")
+    eng = sa.create_engine(
+        server.replace("postgresql://", "postgresql+psycopg://") + "/postgres",
+        isolation_level="AUTOCOMMIT",
+    )
     with eng.connect() as c:
         c.exec_driver_sql(f"CREATE DATABASE {name}")
     eng.dispose()
@@ -94,4 +118,5 @@ def cheap_hashes(monkeypatch):
     from argon2 import PasswordHasher, profiles
 
     import skymesh.service.auth as auth
+
     monkeypatch.setattr(auth, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))

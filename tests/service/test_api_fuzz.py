@@ -12,8 +12,9 @@ import tempfile
 
 import pytest
 
-pytest.importorskip("fastapi", reason="the service extra is not installed: "
-                    "pip install -e '.[service]'")
+pytest.importorskip(
+    "fastapi", reason="the service extra is not installed: pip install -e '.[service]'"
+)
 schemathesis = pytest.importorskip("schemathesis", reason="pip install schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402
 
@@ -27,8 +28,9 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
 def test_no_server_errors(case):
     response = case.call(headers={"Authorization": f"Bearer {_TOKEN}"})
     assert response.status_code < 500, (case.method, case.formatted_path, response.text[:300])

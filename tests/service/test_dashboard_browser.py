@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("fastapi", reason="the service extra is not installed: "
-                    "pip install -e '.[service]'")
+pytest.importorskip(
+    "fastapi", reason="the service extra is not installed: pip install -e '.[service]'"
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 HOW = "install Debian's chromium (apt-get install -y chromium) and `pip install playwright`"
@@ -27,6 +28,7 @@ def server(tmp_path):
     import uvicorn
 
     from skymesh.service.app import create_app, init_admin
+
     url = f"sqlite:///{tmp_path / 'svc.sqlite3'}"
     admin = init_admin(url)
     app = create_app(url)
@@ -46,8 +48,9 @@ def server(tmp_path):
     h = {"Authorization": f"Bearer {admin}"}
     tokens = {}
     for name, role in [("olga", "operator"), ("ann", "approver")]:
-        tokens[name] = httpx.post(base + "/users", json={"name": name, "role": role},
-                                  headers=h).json()["token"]
+        tokens[name] = httpx.post(
+            base + "/users", json={"name": name, "role": role}, headers=h
+        ).json()["token"]
     yield base, tokens
     srv.should_exit = True
     thread.join(timeout=10)
@@ -59,8 +62,9 @@ def test_propose_approve_and_see_the_map_change(server):
     sync_api = pytest.importorskip("playwright.sync_api", reason=HOW)
     base, tokens = server
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM),
-                                     args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
         # the page's CSP forbids eval, which wait_for_function uses
         page = browser.new_page(bypass_csp=True)
         errors = []
@@ -83,18 +87,20 @@ def test_propose_approve_and_see_the_map_change(server):
         page.wait_for_selector("text=proposal #1 made")
         page.wait_for_selector(".proposal")
         assert page.locator(".proposal").count() == 1
-        assert page.locator("button[data-action=approve]").count() == 0   # an operator
+        assert page.locator("button[data-action=approve]").count() == 0  # an operator
         page.click("#logout")
         sign_in("ann")
         page.wait_for_selector(".proposal button[data-action=approve]")
-        page.wait_for_selector(".proposal .effect >> text=/effect: (stops|changes)/",
-                               timeout=60_000)
+        page.wait_for_selector(
+            ".proposal .effect >> text=/effect: (stops|changes)/", timeout=60_000
+        )
         page.click(".proposal button[data-action=approve]")
         page.wait_for_function("document.querySelectorAll('.proposal').length === 0")
         page.wait_for_function(
-            "document.querySelector('path[data-iso2=\"TW\"]').dataset.state === 'inactive'")
+            "document.querySelector('path[data-iso2=\"TW\"]').dataset.state === 'inactive'"
+        )
         assert "inactive" in page.get_attribute(tw, "class")
-        page.wait_for_selector("#audit >> text=policy.change")   # the table refreshes last
+        page.wait_for_selector("#audit >> text=policy.change")  # the table refreshes last
         audit = page.inner_text("#audit")
         for action in ("propose", "approve", "policy.change", "login"):
             assert action in audit

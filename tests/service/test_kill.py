@@ -12,8 +12,9 @@ import time
 
 import pytest
 
-pytest.importorskip("fastapi", reason="the service extra is not installed: "
-                    "pip install -e '.[service]'")
+pytest.importorskip(
+    "fastapi", reason="the service extra is not installed: pip install -e '.[service]'"
+)
 import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
@@ -23,9 +24,12 @@ from skymesh.service.app import init_admin  # noqa: E402
 
 def _start(db_url: str, port: int, tmp_path):
     env = {**os.environ, "SKYMESH_DATA": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "skymesh.cli", "serve", "--db", db_url,
-                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skymesh.cli", "serve", "--db", db_url, "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(600):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
@@ -51,9 +55,13 @@ def test_kill_mid_burst_loses_no_committed_change(db_url, tmp_path):
             while not stop.is_set():
                 i += 1
                 try:
-                    r = c.post("/proposals", json={"change": {
-                        "kind": "service", "iso2": "TW", "state": "inactive"},
-                        "reason": f"burst {k}-{i}"})
+                    r = c.post(
+                        "/proposals",
+                        json={
+                            "change": {"kind": "service", "iso2": "TW", "state": "inactive"},
+                            "reason": f"burst {k}-{i}",
+                        },
+                    )
                 except httpx.TransportError:
                     return
                 if r.status_code == 201:
@@ -65,7 +73,7 @@ def test_kill_mid_burst_loses_no_committed_change(db_url, tmp_path):
     deadline = time.time() + 30
     while len(committed) < 20 and time.time() < deadline:
         time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)           # mid-burst: requests are in flight
+    os.kill(proc.pid, signal.SIGKILL)  # mid-burst: requests are in flight
     proc.wait()
     stop.set()
     for t in threads:
@@ -74,9 +82,9 @@ def test_kill_mid_burst_loses_no_committed_change(db_url, tmp_path):
     engine = db.make_engine(db_url)
     with engine.connect() as c:
         ids = {row[0] for row in c.execute(text("SELECT id FROM proposals"))}
-    assert set(committed) <= ids                    # every answered 201 is there
+    assert set(committed) <= ids  # every answered 201 is there
     with db.read(db.sessions(engine)) as s:
         report = audit.verify_entries(audit.db_entries(s))
     assert report["ok"], report
-    assert report["entries"] >= len(ids) + 1        # a propose entry per proposal, plus init
+    assert report["entries"] >= len(ids) + 1  # a propose entry per proposal, plus init
     engine.dispose()

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-pytest.importorskip("fastapi", reason="the service extra is not installed: "
-                    "pip install -e '.[service]'")
+pytest.importorskip(
+    "fastapi", reason="the service extra is not installed: pip install -e '.[service]'"
+)
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
@@ -18,11 +19,11 @@ from skymesh.policy.rules import policy_from_dict, service_active  # noqa: E402
 from skymesh.service.app import create_app, init_admin  # noqa: E402
 
 AT = "2026-01-01T00:00:12Z"
-SITES = [{"name": "Taipei GW", "kind": "gateway", "lat_deg": 25.03, "lon_deg": 121.56,
-          "iso2": "TW"},
-         {"name": "Yamaguchi", "kind": "gateway", "lat_deg": 34.18, "lon_deg": 131.47,
-          "iso2": "JP"},
-         {"name": "Tokyo PoP", "kind": "pop", "lat_deg": 35.68, "lon_deg": 139.69, "iso2": "JP"}]
+SITES = [
+    {"name": "Taipei GW", "kind": "gateway", "lat_deg": 25.03, "lon_deg": 121.56, "iso2": "TW"},
+    {"name": "Yamaguchi", "kind": "gateway", "lat_deg": 34.18, "lon_deg": 131.47, "iso2": "JP"},
+    {"name": "Tokyo PoP", "kind": "pop", "lat_deg": 35.68, "lon_deg": 139.69, "iso2": "JP"},
+]
 
 
 def bearer(token):
@@ -35,8 +36,12 @@ def svc(db_url):
     app = create_app(db_url)
     client = TestClient(app, base_url="https://testserver")
     tokens = {"admin": admin}
-    for name, role in [("olga", "operator"), ("ann", "approver"), ("bob", "approver"),
-                       ("vic", "viewer")]:
+    for name, role in [
+        ("olga", "operator"),
+        ("ann", "approver"),
+        ("bob", "approver"),
+        ("vic", "viewer"),
+    ]:
         r = client.post("/users", json={"name": name, "role": role}, headers=bearer(admin))
         assert r.status_code == 201, r.text
         tokens[name] = r.json()["token"]
@@ -46,8 +51,9 @@ def svc(db_url):
 
 
 def propose(client, token, change, reason="test"):
-    return client.post("/proposals", json={"change": change, "reason": reason},
-                       headers=bearer(token))
+    return client.post(
+        "/proposals", json={"change": change, "reason": reason}, headers=bearer(token)
+    )
 
 
 TW_OFF = {"kind": "service", "iso2": "TW", "state": "inactive", "from": "2026-01-01T00:00:00Z"}
@@ -87,18 +93,23 @@ def test_two_person_rule_and_export_round_trip(svc):
     # restoring service takes one approval, the author's own when an approver
     back = {"kind": "service", "iso2": "TW", "state": "active", "from": "2026-01-02T00:00:00Z"}
     pid2 = propose(client, tok["ann"], back).json()["id"]
-    assert not client.get("/proposals?status=pending",
-                          headers=bearer(tok["vic"])).json()[0]["reduces_service"]
+    assert not client.get("/proposals?status=pending", headers=bearer(tok["vic"])).json()[0][
+        "reduces_service"
+    ]
     r = client.post(f"/proposals/{pid2}/approve", json={}, headers=bearer(tok["ann"]))
     assert r.status_code == 200
     doc = client.get("/policy", headers=bearer(tok["vic"])).json()["policy"]
     tw = [c for c in doc["country"] if c["iso2"] == "TW"][0]
     assert tw["service"] == [
         {"state": "inactive", "from": "2026-01-01T00:00:00Z", "until": "2026-01-02T00:00:00Z"},
-        {"state": "active", "from": "2026-01-02T00:00:00Z"}]
+        {"state": "active", "from": "2026-01-02T00:00:00Z"},
+    ]
     # importing the export is a proposal like any other (and needs two people)
-    r = client.post("/proposals/import", json={"policy_toml": toml_text, "reason": "restore"},
-                    headers=bearer(tok["olga"]))
+    r = client.post(
+        "/proposals/import",
+        json={"policy_toml": toml_text, "reason": "restore"},
+        headers=bearer(tok["olga"]),
+    )
     assert r.status_code == 201 and r.json()["reduces_service"]
 
 
@@ -107,13 +118,16 @@ def test_rejection_needs_a_reason_and_proposals_expire(svc):
     pid = propose(client, tok["olga"], TW_OFF).json()["id"]
     r = client.post(f"/proposals/{pid}/reject", json={}, headers=bearer(tok["ann"]))
     assert r.status_code == 422 and r.json()["field"] == "reason"
-    r = client.post(f"/proposals/{pid}/reject", json={"reason": "no legal basis"},
-                    headers=bearer(tok["ann"]))
+    r = client.post(
+        f"/proposals/{pid}/reject", json={"reason": "no legal basis"}, headers=bearer(tok["ann"])
+    )
     assert r.json()["status"] == "rejected" and r.json()["decision_reason"] == "no legal basis"
     pid = propose(client, tok["olga"], TW_OFF).json()["id"]
     with app.state.engine.begin() as c:
-        c.execute(text("UPDATE proposals SET expires_at = :t WHERE id = :i"),
-                  {"t": datetime(2020, 1, 1), "i": pid})
+        c.execute(
+            text("UPDATE proposals SET expires_at = :t WHERE id = :i"),
+            {"t": datetime(2020, 1, 1), "i": pid},
+        )
     r = client.post(f"/proposals/{pid}/approve", json={}, headers=bearer(tok["bob"]))
     assert r.status_code == 409 and "expired" in r.json()["detail"]
 
@@ -121,16 +135,18 @@ def test_rejection_needs_a_reason_and_proposals_expire(svc):
 def test_concurrent_approvals_exactly_one_wins(svc):
     client, tok, app, _ = svc
     for attempt in range(3):
-        pid = propose(client, tok["olga"], dict(TW_OFF, iso2=["TW", "IR", "CU"][attempt])
-                      ).json()["id"]
+        pid = propose(client, tok["olga"], dict(TW_OFF, iso2=["TW", "IR", "CU"][attempt])).json()[
+            "id"
+        ]
         barrier = threading.Barrier(2)
         codes = []
 
         def go(who):
             c = TestClient(app, base_url="https://testserver")
             barrier.wait()
-            codes.append(c.post(f"/proposals/{pid}/approve", json={},
-                                headers=bearer(tok[who])).status_code)
+            codes.append(
+                c.post(f"/proposals/{pid}/approve", json={}, headers=bearer(tok[who])).status_code
+            )
 
         threads = [threading.Thread(target=go, args=(w,)) for w in ("ann", "bob")]
         for t in threads:
@@ -162,15 +178,18 @@ def test_bad_input_is_a_4xx_naming_the_field(svc):
         assert field in (r.json().get("field") or "") + r.json()["detail"], (change, r.json())
     r = client.post("/proposals", json={"change": TW_OFF, "reason": 7}, headers=h)
     assert r.status_code == 422 and r.json()["field"] == "reason"
-    r = client.post("/proposals", content=b"x" * 300_000, headers=dict(h, **{
-        "Content-Type": "application/json"}))
+    r = client.post(
+        "/proposals",
+        content=b"x" * 300_000,
+        headers=dict(h, **{"Content-Type": "application/json"}),
+    )
     assert r.status_code == 413
     r = client.get("/readouts/country/ZZ", headers=h)
     assert r.status_code == 422 and r.json()["field"] == "iso2"
-    bad_site = dict(SITES[0], iso2="QQ")          # found by the schema fuzz: was a 500
+    bad_site = dict(SITES[0], iso2="QQ")  # found by the schema fuzz: was a 500
     r = client.put("/sites", json={"sites": [bad_site]}, headers=bearer(tok["admin"]))
     assert r.status_code == 422 and "country" in r.json()["field"]
-    assert client.get("/sites", headers=h).json() == []     # nothing stored
+    assert client.get("/sites", headers=h).json() == []  # nothing stored
 
 
 def test_tokens_hashed_revocable_expiring(svc):
@@ -181,13 +200,15 @@ def test_tokens_hashed_revocable_expiring(svc):
         dump += json.dumps([list(map(str, r)) for r in c.execute(text("SELECT * FROM audit"))])
     assert all(h.startswith("$argon2id$") for h in hashes)
     for t in tok.values():
-        assert t.split("_", 2)[2] not in dump            # no secret stored or audited
+        assert t.split("_", 2)[2] not in dump  # no secret stored or audited
     lookup = tok["vic"].split("_")[1]
     assert client.delete(f"/tokens/{lookup}", headers=bearer(tok["admin"])).status_code == 200
     assert client.get("/me", headers=bearer(tok["vic"])).status_code == 401
     with app.state.engine.begin() as c:
-        c.execute(text("UPDATE tokens SET expires_at = :t WHERE lookup = :l"),
-                  {"t": datetime(2020, 1, 1), "l": tok["bob"].split("_")[1]})
+        c.execute(
+            text("UPDATE tokens SET expires_at = :t WHERE lookup = :l"),
+            {"t": datetime(2020, 1, 1), "l": tok["bob"].split("_")[1]},
+        )
     assert client.get("/me", headers=bearer(tok["bob"])).status_code == 401
 
 
@@ -201,13 +222,13 @@ def test_sessions_cookies_csrf_and_rate_limit(svc):
     assert client.get("/me").json()["name"] == "olga"
     r = client.post("/proposals", json={"change": TW_OFF, "reason": "x"})
     assert r.status_code == 403 and "CSRF" in r.json()["detail"]
-    r = client.post("/proposals", json={"change": TW_OFF, "reason": "x"},
-                    headers={"X-CSRF-Token": csrf})
+    r = client.post(
+        "/proposals", json={"change": TW_OFF, "reason": "x"}, headers={"X-CSRF-Token": csrf}
+    )
     assert r.status_code == 201
     fresh = TestClient(client.app, base_url="https://testserver")
     for _ in range(5):
-        assert fresh.post("/auth/login", json={"name": "ann", "token": "wrong"}
-                          ).status_code == 401
+        assert fresh.post("/auth/login", json={"name": "ann", "token": "wrong"}).status_code == 401
     r = fresh.post("/auth/login", json={"name": "ann", "token": tok["ann"]})
     assert r.status_code == 429
 
@@ -217,6 +238,7 @@ def test_audit_chain_verifies_and_finds_an_edit(svc, tmp_path):
     pid = propose(client, tok["olga"], TW_OFF).json()["id"]
     client.post(f"/proposals/{pid}/approve", json={}, headers=bearer(tok["ann"]))
     from skymesh.cli import main
+
     assert main(["audit", "verify", "--db", db_url]) == 0
     export = tmp_path / "audit.jsonl"
     export.write_text(client.get("/audit/export", headers=bearer(tok["vic"])).text)
@@ -264,18 +286,23 @@ def test_scheduled_change_shows_in_the_timeline_and_takes_effect_then(svc):
     h = bearer(tok["admin"])
     client.put("/sites", json={"sites": SITES}, headers=h)
     soon = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=2)
-    change = {"kind": "service", "iso2": "TW", "state": "inactive",
-              "from": soon.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    change = {
+        "kind": "service",
+        "iso2": "TW",
+        "state": "inactive",
+        "from": soon.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
     pid = propose(client, tok["olga"], change, "scheduled switch-off").json()["id"]
-    assert client.post(f"/proposals/{pid}/approve", json={},
-                       headers=bearer(tok["ann"])).status_code == 200
+    assert (
+        client.post(f"/proposals/{pid}/approve", json={}, headers=bearer(tok["ann"])).status_code
+        == 200
+    )
     line = client.get("/policy/timeline", headers=h).json()["countries"]["TW"]["service"]
     assert line == [{"state": "inactive", "from": change["from"]}]
     before = (soon - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     after = (soon + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert client.get(f"/readouts/country/TW?at={before}", headers=h).json()["service_active"]
-    assert not client.get(f"/readouts/country/TW?at={after}",
-                          headers=h).json()["service_active"]
+    assert not client.get(f"/readouts/country/TW?at={after}", headers=h).json()["service_active"]
 
 
 def test_rtt_and_visible_readouts(svc):
@@ -291,8 +318,9 @@ def test_rtt_and_visible_readouts(svc):
     assert all(550 <= s["range_km"] <= 1_400 for s in vis["satellites"])
     r = client.get(f"/readouts/rtt?a=Paris&b=Luanda&at={AT}", headers=h).json()
     from skymesh.report.plots import vacuum_rtt_ms
+
     assert r["space_propagation_ms"] >= vacuum_rtt_ms(48.85, 2.35, -8.84, 13.23)
-    parts = r["components_ms"]            # the RTT is the sum of its named components
+    parts = r["components_ms"]  # the RTT is the sum of its named components
     assert abs(sum(v for k, v in parts.items() if k != "rtt_ms") - r["rtt_ms"]) < 1e-9
     assert parts["space_propagation_ms"] == pytest.approx(r["space_propagation_ms"])
     assert r["rtt_ms"] > r["space_propagation_ms"]
@@ -303,15 +331,31 @@ def test_exported_policy_runs_unchanged(svc, tmp_path):
     client, tok, _, db_url = svc
     if not db_url.startswith("sqlite"):
         pytest.skip("the export does not depend on the database; checked once, on SQLite")
-    off = {"kind": "service", "iso2": "TW", "state": "inactive"}   # from the approval on
+    off = {"kind": "service", "iso2": "TW", "state": "inactive"}  # from the approval on
     pid = propose(client, tok["olga"], dict(off, **{"from": "2020-01-01T00:00:00Z"})).json()["id"]
     client.post(f"/proposals/{pid}/approve", json={}, headers=bearer(tok["ann"]))
     export = tmp_path / "policy.toml"
     export.write_text(client.get("/policy/export", headers=bearer(tok["vic"])).text)
     from skymesh.cli import main
+
     out = tmp_path / "run"
-    assert main(["run", "taiwan-geofence", "--policy", str(export), "--out", str(out),
-                 "--set", "time.duration_s=30", "--set", "terminals.0.count=20",
-                 "--json"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "taiwan-geofence",
+                "--policy",
+                str(export),
+                "--out",
+                str(out),
+                "--set",
+                "time.duration_s=30",
+                "--set",
+                "terminals.0.count=20",
+                "--json",
+            ]
+        )
+        == 0
+    )
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["operators"][0]["geofenced_share"] == 1.0      # TW off all along
+    assert summary["operators"][0]["geofenced_share"] == 1.0  # TW off all along

@@ -90,7 +90,7 @@ def test_serving_changes_only_at_slot_boundaries_unless_forced(run):
     slot = slot_index(START, np.arange(sat.shape[0], dtype=float))
     starts = np.r_[True, np.diff(slot) != 0]
     change = np.r_[np.zeros((1, G), bool), sat[1:] != sat[:-1]]
-    assert change[starts].any()                       # the hold does not freeze forever
+    assert change[starts].any()  # the hold does not freeze forever
     assert not (change & ~starts[:, None] & ~forced).any()
     assert np.array_equal(change, _col(t, "handover").reshape(-1, G))
 
@@ -177,12 +177,12 @@ def test_without_pops_each_gateway_is_its_pop(tmp_path):
     assert "each gateway is its own PoP" in report
 
 
-@pytest.mark.parametrize("policy", ["highest-elevation", "longest-visibility",
-                                    "nearest-to-gateway"])
+@pytest.mark.parametrize(
+    "policy", ["highest-elevation", "longest-visibility", "nearest-to-gateway"]
+)
 def test_other_policies_run(tmp_path, policy):
     body = POPS + f'\n[access]\nserving = "{policy}"\n'
-    summary, t = _run(tmp_path, body.replace("duration_s = 75", "duration_s = 20"),
-                      name=policy)
+    summary, t = _run(tmp_path, body.replace("duration_s = 75", "duration_s = 20"), name=policy)
     assert _col(t, "served").all()
     assert summary["serving_policy"] == policy
     if policy == "highest-elevation":
@@ -191,10 +191,11 @@ def test_other_policies_run(tmp_path, policy):
         from skymesh.links.visibility import look_angles
         from skymesh.orbits.propagate import positions_ecef
         from skymesh.sim.prepare import prepare
+
         prep = prepare(load_scenario(tmp_path / f"{policy}.toml"))
         pos = positions_ecef(prep.operators[0].constellation, prep.grid)
-        el, _, _ = look_angles(pos, prep.terminal_lat, prep.terminal_lon)    # (G, N, K)
-        sat = _col(t, "serving_satellite").reshape(-1, 4)                    # (K, G)
+        el, _, _ = look_angles(pos, prep.terminal_lat, prep.terminal_lon)  # (G, N, K)
+        sat = _col(t, "serving_satellite").reshape(-1, 4)  # (K, G)
         slot = slot_index(START, prep.grid.offsets_s)
         for k in np.flatnonzero(np.r_[True, np.diff(slot) != 0]):
             chosen = el[np.arange(4), sat[k], k]
@@ -204,18 +205,26 @@ def test_other_policies_run(tmp_path, policy):
 def test_propagation_model_keeps_the_old_rows(tmp_path):
     _, t = _run(tmp_path, POPS + '\n[access]\nmodel = "propagation"\n', name="old")
     assert "handover" not in t.schema.names
-    assert np.allclose(_col(t, "space_propagation_ms").astype(float),
-                       _col(t, "rtt_ms").astype(float))
-    assert json.loads((tmp_path / "out-old" / "summary.json").read_text())["access_model"] \
+    assert np.allclose(
+        _col(t, "space_propagation_ms").astype(float), _col(t, "rtt_ms").astype(float)
+    )
+    assert (
+        json.loads((tmp_path / "out-old" / "summary.json").read_text())["access_model"]
         == "propagation"
+    )
 
 
 def test_components_chart_stacks_the_means(tmp_path):
     from skymesh.report.components import components_chart, components_markdown
-    comps = {"a": {"space_propagation_ms": {"p50": 20.0, "mean": 21.0},
-                   "fibre_ms": {"p50": 5.0, "mean": 5.0},
-                   "access_ms": {"p50": 13.0, "mean": 13.5}},
-             "b": {"space_propagation_ms": {"p50": 8.0, "mean": 8.0}}}
+
+    comps = {
+        "a": {
+            "space_propagation_ms": {"p50": 20.0, "mean": 21.0},
+            "fibre_ms": {"p50": 5.0, "mean": 5.0},
+            "access_ms": {"p50": 13.0, "mean": 13.5},
+        },
+        "b": {"space_propagation_ms": {"p50": 8.0, "mean": 8.0}},
+    }
     fig = components_chart(comps, path=tmp_path / "c.png")
     assert (tmp_path / "c.png").stat().st_size > 0
     bars = fig.axes[0].patches
@@ -239,22 +248,28 @@ def test_pop_overrides_rehome_a_gateway(tmp_path):
     for name in set(gw):
         assert np.allclose(fibre[gw == name], fibre_rtt_ms(*GW[name], *POP["Sofia"]))
     from skymesh.errors import InputError
+
     bad = tmp_path / "bad.toml"
     bad.write_text(textwrap.dedent(BASE + POPS + '\n[pop_overrides]\n"Murayjat" = "Paris"\n'))
     with pytest.raises(InputError, match="Paris"):
         from skymesh.sim.prepare import prepare
+
         prepare(load_scenario(bad))
 
 
 def test_default_pops_are_the_pop_rows_of_the_gateway_file(tmp_path, shared_data):
     import csv
+
     from skymesh.sim.prepare import prepare
+
     path = shared_data / "starlink_gateways_starlinkviz_20260320.csv"
     with open(path, newline="", encoding="utf-8") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["type"] == "pop"
-                and r["status"] == "operational"]
+        rows = [
+            r for r in csv.DictReader(fh) if r["type"] == "pop" and r["status"] == "operational"
+        ]
     scen = tmp_path / "curated.toml"
-    scen.write_text(textwrap.dedent(f"""
+    scen.write_text(
+        textwrap.dedent(f"""
         name = "curated"
         gateways_file = "{path}"
         [constellation]
@@ -264,7 +279,8 @@ def test_default_pops_are_the_pop_rows_of_the_gateway_file(tmp_path, shared_data
         duration_s = 1
         [[terminals]]
         points = [[35.7, 51.4]]
-        """))
+        """)
+    )
     prep = prepare(load_scenario(scen))
     assert sorted(prep.pops.name) == sorted(r["name"] for r in rows)
     assert any("pop rows of" in n for n in prep.notes)
@@ -278,7 +294,7 @@ def test_held_paths_never_beat_the_shortest_path_and_match_it_when_chosen(tmp_pa
     for policy in ("operator", "nearest-to-gateway"):
         _, t = _run(tmp_path, f'\n[access]\nserving = "{policy}"\n', name=f"held-{policy}")
         space = _col(t, "space_propagation_ms").astype(float)
-        assert np.all(space >= shortest - 1e-6)      # ms: float rounding of ranges
+        assert np.all(space >= shortest - 1e-6)  # ms: float rounding of ranges
         if policy == "nearest-to-gateway":
             G = 4
             slot = slot_index(START, np.arange(len(space) // G, dtype=float))

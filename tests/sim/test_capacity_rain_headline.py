@@ -42,25 +42,31 @@ def _run(tmp_path, extra=""):
 
 
 def test_rain_lowers_throughput_against_the_same_slots_dry(tmp_path):
-    wet = _run(tmp_path, """
+    wet = _run(
+        tmp_path,
+        """
 [[rain]]
 rate_mmh = 150
 box = [45.0, 20.0, 53.0, 40.0]     # Ukraine and the Polish gateway
-""")
+""",
+    )
     for x in wet["samples"]:
         dry = x["throughput_gbps_without_rain"]
         assert dry is not None and dry > 0
         # ITU-R P.618: 150 mm/h fades Ku beams and Ka feeders; capacity can only drop
         assert x["throughput_gbps"] <= dry * (1 + 1e-9)
-    assert any(x["throughput_gbps"] < 0.99 * x["throughput_gbps_without_rain"]
-               for x in wet["samples"])
+    assert any(
+        x["throughput_gbps"] < 0.99 * x["throughput_gbps_without_rain"] for x in wet["samples"]
+    )
     assert any("without rain" in line for line in wet["markdown"])
-    plain = _run(tmp_path)                    # no [[rain]]: no comparison is made
+    plain = _run(tmp_path)  # no [[rain]]: no comparison is made
     assert all(x["throughput_gbps_without_rain"] is None for x in plain["samples"])
 
 
 def test_headline_minima_skip_samples_switched_off_by_policy(tmp_path):
-    cap = _run(tmp_path, """
+    cap = _run(
+        tmp_path,
+        """
 [policy]
 default_service = "active"
 [[policy.country]]
@@ -68,10 +74,11 @@ iso2 = "UA"
 [[policy.country.service]]
 state = "inactive"
 until = 2026-01-01T12:00:30Z
-""")
+""",
+    )
     off = [x for x in cap["samples"] if x["covered"] == 0]
     on = [x for x in cap["samples"] if x["covered"] > 0]
-    assert off and on                         # the window straddles the switch-on
+    assert off and on  # the window straddles the switch-on
     assert all(x["terminals_at_target"] == 0 for x in off)
     assert cap["samples_with_service"] == len(on)
     assert cap["terminals_at_target_min"] == min(x["terminals_at_target"] for x in on) > 0

@@ -1,4 +1,5 @@
 """--force may only replace a results folder SkyMesh made (issue 9 §3)."""
+
 from types import SimpleNamespace
 
 import pytest
@@ -8,8 +9,12 @@ from skymesh.sim.run import _check_replaceable, _open_results
 
 
 def _loaded():
-    return SimpleNamespace(text="name = 'tiny'\n", source="tiny.toml", sha256="abc",
-                           scenario=SimpleNamespace(name="tiny", seed=1))
+    return SimpleNamespace(
+        text="name = 'tiny'\n",
+        source="tiny.toml",
+        sha256="abc",
+        scenario=SimpleNamespace(name="tiny", seed=1),
+    )
 
 
 def test_force_refuses_user_folder_and_file_survives(tmp_path):
@@ -46,7 +51,8 @@ def test_force_refuses_cwd_parent_home(tmp_path, monkeypatch, which):
     target = {"cwd": work, "parent": work.parent, "home": tmp_path / "home"}[which]
     # even a folder holding a genuine manifest is refused
     (target / "run.json").write_text(
-        '{"skymesh_version": "1", "scenario_sha256": "abc", "seed": 1}')
+        '{"skymesh_version": "1", "scenario_sha256": "abc", "seed": 1}'
+    )
     with pytest.raises(SkyMeshError, match="refusing"):
         _check_replaceable(target)
     assert (target / "run.json").exists()
@@ -54,9 +60,10 @@ def test_force_refuses_cwd_parent_home(tmp_path, monkeypatch, which):
 
 @pytest.mark.parametrize("bad", ["../../x", "/tmp/abs", "a/b", ".hidden", "a..b"])
 def test_scenario_name_must_be_a_safe_slug(tmp_path, bad):
-    from tests.sim.test_scenario_errors import GOOD
     from skymesh.errors import InputError
     from skymesh.sim.scenario import load_scenario
+    from tests.sim.test_scenario_errors import GOOD
+
     p = tmp_path / "s.toml"
     p.write_text(GOOD.replace('name = "ok"', f'name = "{bad}"', 1))
     with pytest.raises(InputError) as err:

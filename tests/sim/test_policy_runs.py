@@ -55,7 +55,10 @@ def _run(tmp_path, body, name="s.toml"):
 
 
 def test_inactive_country_gets_no_service_but_across_the_border_does(tmp_path):
-    table = _run(tmp_path, GATEWAYS + f"""
+    table = _run(
+        tmp_path,
+        GATEWAYS
+        + f"""
 [[terminals]]
 name = "iran-side"
 country = "IR"
@@ -69,7 +72,8 @@ points = [[{TURKEY_SIDE[0]}, {TURKEY_SIDE[1]}]]
 iso2 = "IR"
 [[policy.country.service]]
 state = "inactive"
-""")
+""",
+    )
     ir = table.filter(pc.equal(table["terminal"], 0))
     tr = table.filter(pc.equal(table["terminal"], 1))
     assert not any(ir["served"].to_pylist())
@@ -84,12 +88,18 @@ name = "tehran-users"
 country = "IR"
 points = [[35.70, 51.40], [35.60, 51.30], [35.80, 51.50]]
 """
-    censored = _run(tmp_path, GATEWAYS + terminals + """
+    censored = _run(
+        tmp_path,
+        GATEWAYS
+        + terminals
+        + """
 [policy]
 [[policy.country]]
 iso2 = "IR"
 censoring = true
-""", "censored.toml")
+""",
+        "censored.toml",
+    )
     assert all(censored["served"].to_pylist())
     gw = set(censored["gateway"].cast("string").to_pylist())
     assert "Tehran" not in gw
@@ -100,7 +110,10 @@ censoring = true
 
 
 def test_withdrawn_landing_rights_move_traffic_never_through_the_withdrawn(tmp_path):
-    table = _run(tmp_path, GATEWAYS + """
+    table = _run(
+        tmp_path,
+        GATEWAYS
+        + """
 [[terminals]]
 country = "TR"
 count = 40
@@ -113,18 +126,21 @@ until = 2026-01-01T00:01:00Z
 iso2 = "TR"
 state = "denied"
 from = 2026-01-01T00:01:00Z
-""")
+""",
+    )
     t = table["time_utc"].to_numpy()
     gw_country = np.asarray(table["gateway_country"].cast("string").to_pylist(), dtype=object)
     after = t >= np.datetime64("2026-01-01T00:01:00")
-    assert np.any(gw_country[~after] == "TR")         # used before the withdrawal
-    assert not np.any(gw_country[after] == "TR")      # never after it
+    assert np.any(gw_country[~after] == "TR")  # used before the withdrawal
+    assert not np.any(gw_country[after] == "TR")  # never after it
     served_after = np.asarray(table["served"].to_pylist())[after]
-    assert served_after.any()                          # moved to other gateways (IR, OM)
+    assert served_after.any()  # moved to other gateways (IR, OM)
 
 
 def test_runs_are_deterministic(tmp_path):
-    body = GATEWAYS + """
+    body = (
+        GATEWAYS
+        + """
 [[terminals]]
 country = "IR"
 count = 30
@@ -133,6 +149,7 @@ kind = "satellites"
 fraction = 0.2
 seed = 5
 """
+    )
     a = _run(tmp_path, body, "a.toml")
     b = _run(tmp_path, body, "b.toml")
     assert a.equals(b)
@@ -140,7 +157,11 @@ seed = 5
 
 def test_capacity_and_metrics_sections(tmp_path):
     path = tmp_path / "cap.toml"
-    path.write_text(textwrap.dedent(BASE + GATEWAYS + """
+    path.write_text(
+        textwrap.dedent(
+            BASE
+            + GATEWAYS
+            + """
 [[terminals]]
 country = "TR"
 count = 60
@@ -151,14 +172,16 @@ samples = 2
 multiplier = 10
 [metrics]
 wanted = ["service", "rtt", "capacity"]
-"""))
+"""
+        )
+    )
     summary = run_scenario(load_scenario(path), tmp_path / "out")
     cap = summary["capacity"]
     assert len(cap["samples"]) == 2
     assert 0 <= cap["terminals_at_target_min"] <= 60
     assert cap["rate_mbps"]["p5"] <= cap["rate_mbps"]["p50"] <= cap["rate_mbps"]["p95"]
-    assert "figures" not in summary                      # not wanted
-    assert "bent_pipe" not in summary["operators"][0]    # not wanted
+    assert "figures" not in summary  # not wanted
+    assert "bent_pipe" not in summary["operators"][0]  # not wanted
     report = (tmp_path / "out" / "report.md").read_text()
     assert "## Capacity" in report and "Gateways carrying" not in report
     assert (tmp_path / "out" / "capacity.parquet").exists()
@@ -166,14 +189,21 @@ wanted = ["service", "rtt", "capacity"]
 
 def test_capacity_section_typo_is_an_error(tmp_path):
     from skymesh.errors import InputError
+
     path = tmp_path / "bad.toml"
-    path.write_text(textwrap.dedent(BASE + GATEWAYS + """
+    path.write_text(
+        textwrap.dedent(
+            BASE
+            + GATEWAYS
+            + """
 [[terminals]]
 country = "TR"
 count = 6
 [capacity]
 beams_per_satelite = 8
-"""))
+"""
+        )
+    )
     with pytest.raises(InputError) as err:
         load_scenario(path)
     assert err.value.field == "capacity.beams_per_satelite" and err.value.line is not None

@@ -88,10 +88,22 @@ def _start_slow_run(scenario, out):
     """A run that replaces (--force) an earlier finished run in ``out``: its lock must
     survive the folder being deleted and made again under it."""
     run_scenario(load_scenario(scenario), out)
-    cmd = [sys.executable, "-m", "skymesh.cli", "run", str(scenario), "--out", str(out),
-           "--set", "time.duration_s=1800", "--set", "output.chunk_steps=1"]
-    proc = subprocess.Popen(cmd + ["--force"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "skymesh.cli",
+        "run",
+        str(scenario),
+        "--out",
+        str(out),
+        "--set",
+        "time.duration_s=1800",
+        "--set",
+        "output.chunk_steps=1",
+    ]
+    proc = subprocess.Popen(
+        cmd + ["--force"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.time() + 60
     while time.time() < deadline and proc.poll() is None:
         try:
@@ -108,12 +120,15 @@ def _start_slow_run(scenario, out):
 def test_second_run_into_a_running_folder_is_refused_even_with_force(tmp_path, scenario):
     """Two real processes: the second `run --force` (and `--resume`) must not touch the first's."""
     from skymesh.sim.run import _part_problem
+
     out = tmp_path / "res"
     first, cmd = _start_slow_run(scenario, out)
     try:
         started = json.loads((out / "run.json").read_text())["started_utc"]
-        seconds = [subprocess.Popen(cmd + extra, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    text=True) for extra in (["--force"], ["--resume"])]
+        seconds = [
+            subprocess.Popen(cmd + extra, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for extra in (["--force"], ["--resume"])
+        ]
         for second in seconds:
             _, err = second.communicate(timeout=60)
             assert second.returncode == 2, err
@@ -194,8 +209,7 @@ def test_full_disk_leaves_no_truncated_part(tmp_path, scenario, capsys, monkeypa
     line = _one_error_line(capsys)
     assert "part-00002.parquet" in line and "no space left" in line and str(out) in line
     parts = out / "timeseries.parquet"
-    assert sorted(p.name for p in parts.iterdir()) == ["part-00000.parquet",
-                                                       "part-00001.parquet"]
+    assert sorted(p.name for p in parts.iterdir()) == ["part-00000.parquet", "part-00001.parquet"]
     monkeypatch.setattr(pq, "write_table", real)
     # the two whole parts are kept; the run resumes to the same table as an uninterrupted one
     assert main(["run", str(scenario), "--out", str(out), "--resume"]) == 0
@@ -206,6 +220,7 @@ def test_full_disk_leaves_no_truncated_part(tmp_path, scenario, capsys, monkeypa
 
 def test_full_disk_on_a_table_keeps_the_old_file(tmp_path, monkeypatch, capsys):
     import pyarrow.csv as pacsv
+
     out = tmp_path / "series.csv"
     out.write_text("old\n")
 
@@ -215,8 +230,25 @@ def test_full_disk_on_a_table_keeps_the_old_file(tmp_path, monkeypatch, capsys):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(pacsv, "write_csv", full)
-    assert main(["latency", "48.85,2.35", "38.72,-9.14", "--start", "2026-01-01T00:00:00Z",
-                 "--duration", "4", "--step", "2", "--out", str(out), "--force"]) == 2
+    assert (
+        main(
+            [
+                "latency",
+                "48.85,2.35",
+                "38.72,-9.14",
+                "--start",
+                "2026-01-01T00:00:00Z",
+                "--duration",
+                "4",
+                "--step",
+                "2",
+                "--out",
+                str(out),
+                "--force",
+            ]
+        )
+        == 2
+    )
     line = _one_error_line(capsys)
     assert str(out) in line and "no space left" in line
     assert out.read_text() == "old\n"
@@ -228,6 +260,7 @@ def test_dev_full_is_one_line(tmp_path, capsys):
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full on this system")
     from skymesh.files import atomic_path
+
     with pytest.raises(SkyMeshError, match="no space left") as err:
         with atomic_path(tmp_path / "t.txt") as tmp:
             with open("/dev/full", "w") as full, open(tmp, "w"):
@@ -239,11 +272,15 @@ def test_dev_full_is_one_line(tmp_path, capsys):
 
 def test_sweep_stays_under_its_folder(tmp_path, scenario):
     from skymesh.sim.sweep import run_sweep
+
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     sweep_dir = tmp_path / "sw"
-    table, folder = run_sweep(str(scenario), {"description": ["../../x", str(outside / "y")],
-                                              "time.duration_s": [20]}, out=sweep_dir)
+    table, folder = run_sweep(
+        str(scenario),
+        {"description": ["../../x", str(outside / "y")], "time.duration_s": [20]},
+        out=sweep_dir,
+    )
     assert table.num_rows == 2
     assert not list(outside.iterdir())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "small.toml", "sw"]
@@ -254,6 +291,7 @@ def test_sweep_stays_under_its_folder(tmp_path, scenario):
 
 def test_sweep_force_refuses_a_folder_no_sweep_made(tmp_path, scenario):
     from skymesh.sim.sweep import run_sweep
+
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "sweep.csv").write_text("my own table")

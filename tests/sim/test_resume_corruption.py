@@ -70,8 +70,7 @@ def _kill_after(cmd, out, parts: int):
     proc.wait()
 
 
-def test_killed_run_with_corrupt_empty_and_short_parts_resumes_identically(tmp_path,
-                                                                          scenario_path):
+def test_killed_run_with_corrupt_empty_and_short_parts_resumes_identically(tmp_path, scenario_path):
     whole = tmp_path / "whole"
     run_scenario(load_scenario(scenario_path), whole)
     out = tmp_path / "killed"
@@ -83,8 +82,8 @@ def test_killed_run_with_corrupt_empty_and_short_parts_resumes_identically(tmp_p
     flipped, emptied, short = (folder / f"part-{i:05d}.parquet" for i in (1, 3, 4))
     data = bytearray(flipped.read_bytes())
     middle = len(data) // 2
-    data[middle:middle + 64] = bytes(b ^ 0xFF for b in data[middle:middle + 64])
-    flipped.write_bytes(bytes(data))            # same size: only the checksum can tell
+    data[middle : middle + 64] = bytes(b ^ 0xFF for b in data[middle : middle + 64])
+    flipped.write_bytes(bytes(data))  # same size: only the checksum can tell
     emptied.write_bytes(b"")
     short.write_bytes(short.read_bytes()[:-100])
     res = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=120)
@@ -115,11 +114,13 @@ def test_parts_without_a_checksum_are_recomputed(tmp_path, scenario_path):
     whole = tmp_path / "w"
     run_scenario(loaded, whole)
     assert pq.read_table(out / "timeseries.parquet").equals(
-        pq.read_table(whole / "timeseries.parquet"))
+        pq.read_table(whole / "timeseries.parquet")
+    )
 
 
 def test_unreadable_manifest_is_one_line(tmp_path, scenario_path):
     from skymesh.errors import SkyMeshError
+
     loaded = load_scenario(scenario_path, {"time.duration_s": 60})
     out = tmp_path / "r"
     run_scenario(loaded, out, stop_after=1)

@@ -42,13 +42,17 @@ def study(tmp_path):
 
 def test_study_matches_routing_each_step_directly(tmp_path, study):
     run_scenario(load_scenario(study), tmp_path / "r")
-    rtt = pq.read_table(tmp_path / "r" / "rtt.parquet").to_pandas() \
-        if False else pq.read_table(tmp_path / "r" / "rtt.parquet")
+    rtt = (
+        pq.read_table(tmp_path / "r" / "rtt.parquet").to_pandas()
+        if False
+        else pq.read_table(tmp_path / "r" / "rtt.parquet")
+    )
     changes = pq.read_table(tmp_path / "r" / "fstate_changes.parquet")
     c = load_constellation("starlink-shell1")
     loaded = load_scenario(study)
     pts = np.array(loaded.scenario.terminals[0].points)
     from skymesh.timebase import time_grid
+
     grid = time_grid("2026-01-01T00:00:00Z", 400, 20)
     pos = positions_ecef(c, grid)
     pairs = plus_grid_pairs(c)
@@ -61,21 +65,27 @@ def test_study_matches_routing_each_step_directly(tmp_path, study):
     state = None
     for k in range(len(grid)):
         g, s, _, r, _ = visible_pairs(pos[:, k], pts[:, 0], pts[:, 1])
-        graph = snapshot_graph(layout, "isl", isl_pairs=pairs,
-                               isl_km=isl_lengths_km(pos[:, k], pairs),
-                               endpoint_links=(g, s, np.zeros_like(g), r))
+        graph = snapshot_graph(
+            layout,
+            "isl",
+            isl_pairs=pairs,
+            isl_km=isl_lengths_km(pos[:, k], pairs),
+            endpoint_links=(g, s, np.zeros_like(g), r),
+        )
         expected_rtt, expected_hop = routing_state(graph, layout)
         mine = step == k
-        assert np.allclose(vals[mine], expected_rtt[src[mine], dst[mine]], rtol=1e-6,
-                           equal_nan=True)
+        assert np.allclose(
+            vals[mine], expected_rtt[src[mine], dst[mine]], rtol=1e-6, equal_nan=True
+        )
         # replay the forwarding-state changes up to step k
         m = c_step == k
         if state is None:
             state = np.full_like(expected_hop, -99)
-        state[changes["node"].to_numpy()[m], changes["dst"].to_numpy()[m]] = \
-            changes["next_hop"].to_numpy()[m]
+        state[changes["node"].to_numpy()[m], changes["dst"].to_numpy()[m]] = changes[
+            "next_hop"
+        ].to_numpy()[m]
         assert np.array_equal(state, expected_hop)
-    assert np.all(np.isnan(vals[(src == 5) | (dst == 5)]))   # the pole camp is unreachable
+    assert np.all(np.isnan(vals[(src == 5) | (dst == 5)]))  # the pole camp is unreachable
 
 
 def test_chunking_and_resume_leave_results_unchanged(tmp_path, study):

@@ -73,6 +73,7 @@ def test_results_folder_records_version_hash_and_seed(tmp_path, scenario_path):
     assert state["scenario_sha256"] == loaded.sha256
     assert state["skymesh_version"]
     from skymesh.errors import SkyMeshError
+
     with pytest.raises(SkyMeshError, match="--force"):
         run_scenario(loaded, tmp_path / "r")
 
@@ -91,8 +92,19 @@ def test_killed_process_resumes_to_the_same_result(tmp_path, scenario_path):
     loaded = load_scenario(scenario_path, {"time.duration_s": 1200, "output.chunk_steps": 2})
     run_scenario(loaded, tmp_path / "whole")
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "skymesh.cli", "run", str(scenario_path), "--out", str(out),
-           "--set", "time.duration_s=1200", "--set", "output.chunk_steps=2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "skymesh.cli",
+        "run",
+        str(scenario_path),
+        "--out",
+        str(out),
+        "--set",
+        "time.duration_s=1200",
+        "--set",
+        "output.chunk_steps=2",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -118,18 +130,24 @@ def test_dask_local_cluster_matches_sync(tmp_path, scenario_path):
     distributed = pytest.importorskip("dask.distributed")
     loaded = load_scenario(scenario_path)
     run_scenario(loaded, tmp_path / "sync")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         run_scenario(loaded, tmp_path / "dask", client=client)
     assert _series(tmp_path / "sync").equals(_series(tmp_path / "dask"))
 
 
 def test_sweep_runs_the_cartesian_product(tmp_path, scenario_path):
     from skymesh.sim.sweep import run_sweep
-    table, folder = run_sweep(str(scenario_path), {"terminals.0.count": [5, 10],
-                                                   "routing.mode": ["isl", "bent-pipe"]},
-                              out=tmp_path / "sw")
+
+    table, folder = run_sweep(
+        str(scenario_path),
+        {"terminals.0.count": [5, 10], "routing.mode": ["isl", "bent-pipe"]},
+        out=tmp_path / "sw",
+    )
     assert table.num_rows == 4
     assert (folder / "sweep.csv").exists()
     assert sorted(table["terminals.0.count"].to_pylist()) == ["10", "10", "5", "5"]
@@ -142,8 +160,10 @@ def test_memory_stays_flat_as_the_window_grows(tmp_path):
     instead of streamed to disk they would add far more than 20 % to the peak.
     """
     import textwrap
+
     study = tmp_path / "flat.toml"
-    study.write_text(textwrap.dedent("""
+    study.write_text(
+        textwrap.dedent("""
         name = "flat"
         study = "routing"
         [constellation]
@@ -156,11 +176,21 @@ def test_memory_stays_flat_as_the_window_grows(tmp_path):
         largest = 80
         [output]
         chunk_steps = 60
-        """))
+        """)
+    )
     peaks = []
     for duration in (600, 10800):
-        cmd = [sys.executable, "-m", "skymesh.cli", "run", str(study), "--out",
-               str(tmp_path / f"o{duration}"), "--set", f"time.duration_s={duration}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "skymesh.cli",
+            "run",
+            str(study),
+            "--out",
+            str(tmp_path / f"o{duration}"),
+            "--set",
+            f"time.duration_s={duration}",
+        ]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(proc.pid, 0)
         assert status == 0

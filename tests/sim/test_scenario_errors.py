@@ -1,7 +1,5 @@
 """Malformed scenario files: each is a clear error naming file, line and field, before any work."""
 
-import textwrap
-
 import pytest
 
 from skymesh.errors import InputError
@@ -35,79 +33,224 @@ def test_the_good_file_loads(tmp_path):
 
 CASES = [
     # (description, edit, expected line, expected field, expected message part)
-    ("typo'd top-level key", lambda t: t.replace("seed = 1", "sed = 1"), 2, "sed",
-     "unknown key"),
-    ("typo'd key in a table", lambda t: t.replace("duration_s = 60", "duraton_s = 60"), 7,
-     "time.duraton_s", "unknown key"),
-    ("wrong type", lambda t: t.replace("count = 5", 'count = "five"'), 11, "terminals.0.count",
-     "integer"),
-    ("negative duration", lambda t: t.replace("duration_s = 60", "duration_s = -60"), 7,
-     "time.duration_s", "greater than 0"),
-    ("empty time range", lambda t: t.replace("step_s = 10", "step_s = 600"), 5, "time",
-     "time range is empty"),
-    ("unknown preset", lambda t: t.replace('"starlink-shell1"', '"starlink-shel1"'), 3,
-     "constellation", "unknown preset"),
-    ("unknown country code", lambda t: t.replace('country = "IR"', 'country = "XX"'), 10,
-     "terminals.0.country", "not an ISO 3166-1"),
-    ("latitude out of range", lambda t: t.replace("lat = 40.8", "lat = 140.8"), 14,
-     "gateways.0.lat", "less than or equal to 90"),
-    ("bad time", lambda t: t.replace("start = 2026-01-01T00:00:00Z", 'start = "yesterday"'), 6,
-     "time.start", "ISO 8601"),
-    ("missing required table", lambda t: t.replace("[time]\nstart = 2026-01-01T00:00:00Z\n"
-                                                   "duration_s = 60\nstep_s = 10\n", ""),
-     None, "time", "missing"),
-    ("count without country", lambda t: t.replace('country = "IR"\n', ""), 9, "terminals.0",
-     "needs a 'country'"),
-    ("bad routing mode", lambda t: t + '[routing]\nmode = "laser"\n', 18, "routing.mode",
-     "isl"),
-    ("failure with two selectors", lambda t: t + '[[failures]]\nkind = "satellites"\n'
-     "fraction = 0.1\nids = [1, 2]\n", 17, "failures.0", "exactly one"),
-    ("policy typo", lambda t: t + '[policy]\ndefault_servce = "active"\n', 18,
-     "policy.default_servce", "unknown key"),
-    ("policy unknown ISO code", lambda t: t + '[policy]\n[[policy.country]]\niso2 = "QQ"\n', 19,
-     "policy.country.0.iso2", "QQ"),
-    ("duplicate gateway names", lambda t: t + '[[gateways]]\nname = "Muallim"\nlat = 1\n'
-     'lon = 2\ncountry = "TR"\n', 18, "gateways.1.name", "used twice"),
+    ("typo'd top-level key", lambda t: t.replace("seed = 1", "sed = 1"), 2, "sed", "unknown key"),
+    (
+        "typo'd key in a table",
+        lambda t: t.replace("duration_s = 60", "duraton_s = 60"),
+        7,
+        "time.duraton_s",
+        "unknown key",
+    ),
+    (
+        "wrong type",
+        lambda t: t.replace("count = 5", 'count = "five"'),
+        11,
+        "terminals.0.count",
+        "integer",
+    ),
+    (
+        "negative duration",
+        lambda t: t.replace("duration_s = 60", "duration_s = -60"),
+        7,
+        "time.duration_s",
+        "greater than 0",
+    ),
+    (
+        "empty time range",
+        lambda t: t.replace("step_s = 10", "step_s = 600"),
+        5,
+        "time",
+        "time range is empty",
+    ),
+    (
+        "unknown preset",
+        lambda t: t.replace('"starlink-shell1"', '"starlink-shel1"'),
+        3,
+        "constellation",
+        "unknown preset",
+    ),
+    (
+        "unknown country code",
+        lambda t: t.replace('country = "IR"', 'country = "XX"'),
+        10,
+        "terminals.0.country",
+        "not an ISO 3166-1",
+    ),
+    (
+        "latitude out of range",
+        lambda t: t.replace("lat = 40.8", "lat = 140.8"),
+        14,
+        "gateways.0.lat",
+        "less than or equal to 90",
+    ),
+    (
+        "bad time",
+        lambda t: t.replace("start = 2026-01-01T00:00:00Z", 'start = "yesterday"'),
+        6,
+        "time.start",
+        "ISO 8601",
+    ),
+    (
+        "missing required table",
+        lambda t: t.replace(
+            "[time]\nstart = 2026-01-01T00:00:00Z\nduration_s = 60\nstep_s = 10\n", ""
+        ),
+        None,
+        "time",
+        "missing",
+    ),
+    (
+        "count without country",
+        lambda t: t.replace('country = "IR"\n', ""),
+        9,
+        "terminals.0",
+        "needs a 'country'",
+    ),
+    ("bad routing mode", lambda t: t + '[routing]\nmode = "laser"\n', 18, "routing.mode", "isl"),
+    (
+        "failure with two selectors",
+        lambda t: t + '[[failures]]\nkind = "satellites"\nfraction = 0.1\nids = [1, 2]\n',
+        17,
+        "failures.0",
+        "exactly one",
+    ),
+    (
+        "policy typo",
+        lambda t: t + '[policy]\ndefault_servce = "active"\n',
+        18,
+        "policy.default_servce",
+        "unknown key",
+    ),
+    (
+        "policy unknown ISO code",
+        lambda t: t + '[policy]\n[[policy.country]]\niso2 = "QQ"\n',
+        19,
+        "policy.country.0.iso2",
+        "QQ",
+    ),
+    (
+        "duplicate gateway names",
+        lambda t: t + '[[gateways]]\nname = "Muallim"\nlat = 1\nlon = 2\ncountry = "TR"\n',
+        18,
+        "gateways.1.name",
+        "used twice",
+    ),
     ("not TOML at all", lambda t: t + "this is not = = toml\n", 17, None, "not valid TOML"),
     # strict types (issue 9 section 5): no silent coercion of strings or booleans
-    ("duration as a string", lambda t: t.replace("duration_s = 60", 'duration_s = "3600"'), 7,
-     "time.duration_s", "valid number"),
-    ("count as a boolean", lambda t: t.replace("count = 5", "count = true"), 11,
-     "terminals.0.count", "valid integer"),
-    ("seed as a boolean", lambda t: t.replace("seed = 1", "seed = true"), 2, "seed",
-     "valid integer"),
-    ("seed as a float", lambda t: t.replace("seed = 1", "seed = 1.0"), 2, "seed",
-     "valid integer"),
-    ("negative seed", lambda t: t.replace("seed = 1", "seed = -3"), 2, "seed",
-     "greater than or equal to 0"),
-    ("failure fraction as a boolean", lambda t: t + '[[failures]]\nkind = "satellites"\n'
-     "fraction = true\n", 19, "failures.0.fraction", "valid number"),
-    ("negative failure seed", lambda t: t + '[[failures]]\nkind = "satellites"\n'
-     "fraction = 0.1\nseed = -1\n", 20, "failures.0.seed", "greater than or equal to 0"),
-    ("gateway latitude as a string", lambda t: t.replace("lat = 40.8", 'lat = "41.5"'), 14,
-     "gateways.0.lat", "valid number"),
-    ("gateway longitude as a boolean", lambda t: t.replace("lon = 29.5", "lon = false"), 15,
-     "gateways.0.lon", "valid number"),
-    ("gateway latitude nan", lambda t: t.replace("lat = 40.8", "lat = nan"), 14,
-     "gateways.0.lat", "finite"),
-    ("flag as a number", lambda t: t.replace('preset = "starlink-shell1"',
-                                             'preset = "starlink-shell1"\nj2 = 1'), 5,
-     "constellation.j2", "valid boolean"),
-    ("name as a number", lambda t: t.replace('name = "ok"', "name = 7"), 1, "name",
-     "valid string"),
-    ("empty points", lambda t: t.replace('country = "IR"\ncount = 5', "points = []"), 10,
-     "terminals.0.points", "at least 1"),
-    ("point as strings", lambda t: t.replace('country = "IR"\ncount = 5',
-                                             'points = [["35.7", 51.4]]'), 10,
-     "terminals.0.points.0.0", "valid number"),
-    ("absurd step", lambda t: t.replace("step_s = 10", "step_s = 1e-300"), 8, "time.step_s",
-     "greater than or equal to 0.001"),
-    ("zero step", lambda t: t.replace("step_s = 10", "step_s = 0"), 8, "time.step_s",
-     "greater than or equal to 0.001"),
-    ("infinite step", lambda t: t.replace("step_s = 10", "step_s = inf"), 8, "time.step_s",
-     "finite"),
-    ("nan duration", lambda t: t.replace("duration_s = 60", "duration_s = nan"), 7,
-     "time.duration_s", "finite"),
+    (
+        "duration as a string",
+        lambda t: t.replace("duration_s = 60", 'duration_s = "3600"'),
+        7,
+        "time.duration_s",
+        "valid number",
+    ),
+    (
+        "count as a boolean",
+        lambda t: t.replace("count = 5", "count = true"),
+        11,
+        "terminals.0.count",
+        "valid integer",
+    ),
+    (
+        "seed as a boolean",
+        lambda t: t.replace("seed = 1", "seed = true"),
+        2,
+        "seed",
+        "valid integer",
+    ),
+    ("seed as a float", lambda t: t.replace("seed = 1", "seed = 1.0"), 2, "seed", "valid integer"),
+    (
+        "negative seed",
+        lambda t: t.replace("seed = 1", "seed = -3"),
+        2,
+        "seed",
+        "greater than or equal to 0",
+    ),
+    (
+        "failure fraction as a boolean",
+        lambda t: t + '[[failures]]\nkind = "satellites"\nfraction = true\n',
+        19,
+        "failures.0.fraction",
+        "valid number",
+    ),
+    (
+        "negative failure seed",
+        lambda t: t + '[[failures]]\nkind = "satellites"\nfraction = 0.1\nseed = -1\n',
+        20,
+        "failures.0.seed",
+        "greater than or equal to 0",
+    ),
+    (
+        "gateway latitude as a string",
+        lambda t: t.replace("lat = 40.8", 'lat = "41.5"'),
+        14,
+        "gateways.0.lat",
+        "valid number",
+    ),
+    (
+        "gateway longitude as a boolean",
+        lambda t: t.replace("lon = 29.5", "lon = false"),
+        15,
+        "gateways.0.lon",
+        "valid number",
+    ),
+    (
+        "gateway latitude nan",
+        lambda t: t.replace("lat = 40.8", "lat = nan"),
+        14,
+        "gateways.0.lat",
+        "finite",
+    ),
+    (
+        "flag as a number",
+        lambda t: t.replace('preset = "starlink-shell1"', 'preset = "starlink-shell1"\nj2 = 1'),
+        5,
+        "constellation.j2",
+        "valid boolean",
+    ),
+    ("name as a number", lambda t: t.replace('name = "ok"', "name = 7"), 1, "name", "valid string"),
+    (
+        "empty points",
+        lambda t: t.replace('country = "IR"\ncount = 5', "points = []"),
+        10,
+        "terminals.0.points",
+        "at least 1",
+    ),
+    (
+        "point as strings",
+        lambda t: t.replace('country = "IR"\ncount = 5', 'points = [["35.7", 51.4]]'),
+        10,
+        "terminals.0.points.0.0",
+        "valid number",
+    ),
+    (
+        "absurd step",
+        lambda t: t.replace("step_s = 10", "step_s = 1e-300"),
+        8,
+        "time.step_s",
+        "greater than or equal to 0.001",
+    ),
+    (
+        "zero step",
+        lambda t: t.replace("step_s = 10", "step_s = 0"),
+        8,
+        "time.step_s",
+        "greater than or equal to 0.001",
+    ),
+    (
+        "infinite step",
+        lambda t: t.replace("step_s = 10", "step_s = inf"),
+        8,
+        "time.step_s",
+        "finite",
+    ),
+    (
+        "nan duration",
+        lambda t: t.replace("duration_s = 60", "duration_s = nan"),
+        7,
+        "time.duration_s",
+        "finite",
+    ),
 ]
 
 
@@ -149,8 +292,11 @@ def test_strict_mode_still_takes_ints_for_floats_and_toml_datetimes(tmp_path):
     """An int where a float is expected is fine (TOML writes 60, not 60.0), and so is a
     TOML datetime; explicit points come back as (lat, lon) tuples of floats."""
     p = tmp_path / "good.toml"
-    p.write_text(GOOD.replace('country = "IR"\ncount = 5', "points = [[35, 51.4]]")
-                 .replace("lat = 40.8", "lat = 40"))
+    p.write_text(
+        GOOD.replace('country = "IR"\ncount = 5', "points = [[35, 51.4]]").replace(
+            "lat = 40.8", "lat = 40"
+        )
+    )
     s = load_scenario(p).scenario
     assert s.time.duration_s == 60.0 and isinstance(s.time.duration_s, float)
     assert s.time.start.year == 2026 and s.time.start.utcoffset().total_seconds() == 0
@@ -160,6 +306,7 @@ def test_strict_mode_still_takes_ints_for_floats_and_toml_datetimes(tmp_path):
 
 def test_the_shortest_step_is_accepted(tmp_path):
     from skymesh.sim.scenario import MIN_STEP_S
+
     p = tmp_path / "fine.toml"
     p.write_text(GOOD.replace("step_s = 10", f"step_s = {MIN_STEP_S!r}"))
     assert load_scenario(p).scenario.time.step_s == MIN_STEP_S
@@ -171,14 +318,17 @@ def test_overrides_are_strict_too():
     assert err.value.field == "time.duration_s" and "valid number" in str(err.value)
 
 
-@pytest.mark.parametrize("key, words", [
-    ("terminals.x.count", "not an index"),          # found by tests/fuzz: was a ValueError
-    ("terminals.9.count", "is a list of 1; '9' is not an index 0..0"),
-    ("terminals.-1.count", "not an index"),
-    ("seed.x", "is a value, not a table"),          # found by tests/fuzz: was a TypeError
-    ("time..step_s", "between every two dots"),
-    ("", "between every two dots"),
-])
+@pytest.mark.parametrize(
+    "key, words",
+    [
+        ("terminals.x.count", "not an index"),  # found by tests/fuzz: was a ValueError
+        ("terminals.9.count", "is a list of 1; '9' is not an index 0..0"),
+        ("terminals.-1.count", "not an index"),
+        ("seed.x", "is a value, not a table"),  # found by tests/fuzz: was a TypeError
+        ("time..step_s", "between every two dots"),
+        ("", "between every two dots"),
+    ],
+)
 def test_bad_override_keys_are_named(key, words):
     with pytest.raises(InputError) as err:
         load_scenario("iran-2022", {key: 5})

@@ -29,41 +29,69 @@ def shared_data_or_none():
     """The curated data folder as tests/conftest.py finds it, or None (cases then skip)."""
     import os
     from pathlib import Path
+
     env = os.environ.get("SKYMESH_DATA")
     folder = Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "data"
     return folder if (folder / "starlink_tle_20251204.txt").is_file() else None
 
 
 def test_registry_rejects_bad_cases():
-    base = dict(title="t", published=1.0, unit="ms", conditions="c", source="s", status="A",
-                justification="j", compute=lambda ctx: 1.0)
+    base = dict(
+        title="t",
+        published=1.0,
+        unit="ms",
+        conditions="c",
+        source="s",
+        status="A",
+        justification="j",
+        compute=lambda ctx: 1.0,
+    )
     with pytest.raises(Exception, match="band"):
         vc.register(vc.Case(id="bad-band", band=(2.0, 1.0), **base))
     with pytest.raises(Exception, match="twice"):
         vc.register(vc.Case(id="slot-steps", band=(0.5, 2.0), **base))
     ids = [c.id for c in vc.all_cases()]
     assert len(ids) == len(set(ids))
-    assert {"us-peak-2025", "us-peak-2024", "bent-pipe-2023-gb", "bent-pipe-2023-au",
-            "gs-pop-us-ca", "min-rtt-ulukhaktok", "slot-steps"} <= set(ids)
+    assert {
+        "us-peak-2025",
+        "us-peak-2024",
+        "bent-pipe-2023-gb",
+        "bent-pipe-2023-au",
+        "gs-pop-us-ca",
+        "min-rtt-ulukhaktok",
+        "slot-steps",
+    } <= set(ids)
 
 
 def test_data_cases_skip_without_data():
-    row = vc.run_case(next(c for c in vc.all_cases() if c.id == "gs-pop-us-ca"),
-                      vc.Context(data_dir=None))
+    row = vc.run_case(
+        next(c for c in vc.all_cases() if c.id == "gs-pop-us-ca"), vc.Context(data_dir=None)
+    )
     assert row["outcome"] == "skipped" and row["model"] is None
 
 
 @pytest.fixture
 def fake_registry(monkeypatch):
     """Two trivial cases, one in band and one outside, instead of the real ones."""
-    vc.all_cases()   # import the modules that register cases before the registry is swapped
-    base = dict(unit="ms", conditions="c", source="s", status="A", justification="j",
-                quick=True)
+    vc.all_cases()  # import the modules that register cases before the registry is swapped
+    base = dict(unit="ms", conditions="c", source="s", status="A", justification="j", quick=True)
     fake = {
-        "inside": vc.Case(id="inside", title="in", published=10.0, band=(0.9, 1.1),
-                          compute=lambda ctx: 10.5, **base),
-        "outside": vc.Case(id="outside", title="out | pipe", published=10.0, band=(0.9, 1.1),
-                           compute=lambda ctx: (20.0, "twice the figure"), **base),
+        "inside": vc.Case(
+            id="inside",
+            title="in",
+            published=10.0,
+            band=(0.9, 1.1),
+            compute=lambda ctx: 10.5,
+            **base,
+        ),
+        "outside": vc.Case(
+            id="outside",
+            title="out | pipe",
+            published=10.0,
+            band=(0.9, 1.1),
+            compute=lambda ctx: (20.0, "twice the figure"),
+            **base,
+        ),
     }
     monkeypatch.setattr(vc, "_REGISTRY", fake)
     monkeypatch.setenv("COLUMNS", "80")
@@ -84,8 +112,10 @@ def test_cli_exit_1_outside_band_and_files(fake_registry, tmp_path, capsys):
     # Existing files need --force; no temporary files are left behind.
     assert main(["validate", "--out-dir", str(tmp_path / "v")]) == 2
     assert main(["validate", "--out-dir", str(tmp_path / "v"), "--force"]) == 1
-    assert sorted(p.name for p in (tmp_path / "v").iterdir()) == ["validation.json",
-                                                                  "validation.md"]
+    assert sorted(p.name for p in (tmp_path / "v").iterdir()) == [
+        "validation.json",
+        "validation.md",
+    ]
 
 
 def test_cli_exit_0_json_stdout_and_usage_errors(fake_registry, tmp_path, capsys):
@@ -97,7 +127,7 @@ def test_cli_exit_0_json_stdout_and_usage_errors(fake_registry, tmp_path, capsys
     assert "expected a .md file" in capsys.readouterr().err
     assert main(["validate", "--case", "nope"]) == 2
     err = capsys.readouterr().err
-    assert "--case: no validation case 'nope'" in err and err.count("\n") == 1   # one line
+    assert "--case: no validation case 'nope'" in err and err.count("\n") == 1  # one line
 
 
 def test_markdown_names_every_case(fake_registry):
@@ -109,12 +139,14 @@ def test_markdown_names_every_case(fake_registry):
 def test_native_output_does_not_reach_stdout(fake_registry, capfd):
     """A native library writing on descriptor 1 (an LP solver banner) lands on stderr."""
     import os
+
     del fake_registry["outside"]
     case = fake_registry["inside"]
 
     def noisy(ctx):
         os.write(1, b"SOLVER BANNER\n")
         return 10.0
+
     fake_registry["inside"] = vc.Case(**{**case.__dict__, "compute": noisy})
     assert main(["validate", "--json", "-"]) == 0
     out, err = capfd.readouterr()
