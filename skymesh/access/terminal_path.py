@@ -26,6 +26,8 @@ terminal links, plus sink edges that carry the fibre delay).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -194,7 +196,7 @@ def terminals_path(
         k_steps = b1 - b0
         mt = held & (tk >= b0) & (tk < b1)
         mg = (gk >= b0) & (gk < b1)
-        links = dict(
+        links: dict[str, Any] = dict(
             terminal_links=(tg[mt], ts[mt], tk[mt] - b0, tr[mt]),
             gateway_links=(gg[mg], gs[mg], gk[mg] - b0, gr[mg]),
         )

@@ -584,6 +584,7 @@ def assign_cells(
     levels, rounds = [], 0
     last_t = 0.0
     active = np.flatnonzero(~frozen)
+    lp: _HighsFill | _LinprogFill
     if solver == "highspy":
         lp = _HighsFill(
             A_res,
@@ -809,7 +810,7 @@ def carry_at_rate(
         "n_covered": n_cov,
         "n_at_target": at,
         "n_more": at - n_cov,
-        "binding_kind": max(dual_by_kind, key=dual_by_kind.get) if dual_by_kind else "",
+        "binding_kind": max(dual_by_kind, key=dual_by_kind.__getitem__) if dual_by_kind else "",
         "dual_by_kind": dual_by_kind,
         "n_admitted": int(admitted.sum()),
         "cell_admitted": admitted,

@@ -42,7 +42,7 @@ class Cells(NamedTuple):
     """
 
     ids: np.ndarray
-    index: np.ndarray
+    index: np.ndarray  # type: ignore[assignment]  # public field name shadows tuple.index
     lat_deg: np.ndarray
     lon_deg: np.ndarray
 

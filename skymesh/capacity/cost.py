@@ -65,8 +65,8 @@ the Price of Starlink", Mar 2022; MyBroadband, 23 Mar 2022; N)."""
 def _parse_month(month: str) -> int:
     """'YYYY-MM' -> months since year 0."""
     try:
-        y, m = str(month).split("-")
-        y, m = int(y), int(m)
+        y_text, m_text = str(month).split("-")
+        y, m = int(y_text), int(m_text)
         if not 1 <= m <= 12:
             raise ValueError
     except ValueError:
@@ -136,7 +136,7 @@ def interpolate_months(anchors: dict, start: str, end: str) -> dict:
     order = np.argsort(ka)
     months = np.arange(_parse_month(start), _parse_month(end) + 1)
     vals = np.round(np.interp(months, ka[order], va[order]))
-    return {_format_month(m): float(v) for m, v in zip(months, vals)}
+    return {_format_month(int(m)): float(v) for m, v in zip(months, vals)}
 
 
 @dataclass(frozen=True)

@@ -235,15 +235,17 @@ def place_terminals(
     """
     from skymesh.ground.countries import sample_points
 
-    lat, lon, code = [], [], []
+    lat_parts: list[np.ndarray] = []
+    lon_parts: list[np.ndarray] = []
+    code_parts: list[np.ndarray] = []
     for i, (iso2, n) in enumerate(counts_by_country.items()):
         a, b = sample_points(iso2, int(n), weight=weight, seed=seed + i, countries=countries)
-        lat.append(a)
-        lon.append(b)
-        code.append(np.full(len(a), str(iso2).upper(), dtype=object))
-    lat = np.concatenate(lat) if lat else np.empty(0)
-    lon = np.concatenate(lon) if lon else np.empty(0)
-    code = np.concatenate(code) if code else np.empty(0, dtype=object)
+        lat_parts.append(a)
+        lon_parts.append(b)
+        code_parts.append(np.full(len(a), str(iso2).upper(), dtype=object))
+    lat = np.concatenate(lat_parts) if lat_parts else np.empty(0)
+    lon = np.concatenate(lon_parts) if lon_parts else np.empty(0)
+    code = np.concatenate(code_parts) if code_parts else np.empty(0, dtype=object)
     return {
         "lat_deg": lat,
         "lon_deg": lon,

@@ -85,6 +85,7 @@ Result of :func:`allocate_step` (dict):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -116,7 +117,7 @@ class NetworkCapacityParams:
     beam_link: LinkParams = STARLINK_USER_DOWNLINK_KU
     beam_capacity_mbps: float | None = None
     sat_downlink_mbps: float | None = None
-    isl_capacity_mbps: float = float(OPTICAL_ISL.fixed_capacity_mbps)
+    isl_capacity_mbps: float = float(cast(float, OPTICAL_ISL.fixed_capacity_mbps))
     feeder_link: LinkParams = STARLINK_GATEWAY_KA_UPLINK
     feeder_carriers: float = 8.0
     feeder_capacity_mbps: float | None = None

@@ -160,7 +160,7 @@ def faded_capacities(
     cell_rain_mmh,
     gateway_rain_mmh,
     params: NetworkCapacityParams,
-):
+) -> tuple[np.ndarray, np.ndarray]:
     """Beam-pair and backhaul capacities (Mbit/s) under clear sky + rain, as new arrays.
 
     ``pairs`` from :func:`skymesh.capacity.beams.beam_pairs` (``cell``, ``range_km``,

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -147,7 +148,7 @@ def params_from_dict(data: dict, base: LinkParams | None = None, *, file=None) -
     Unknown keys and non-numeric values raise `InputError` naming the field (and ``file``).
     """
     fields = {f.name: f for f in dataclasses.fields(LinkParams)}
-    values = {}
+    values: dict[str, Any] = {}
     for key, value in data.items():
         if key not in fields:
             raise InputError(

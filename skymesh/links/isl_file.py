@@ -92,7 +92,8 @@ def parse_isl_text(text: str, sat_names, source: str = "<text>") -> np.ndarray:
         rows = _csv_rows(text, lines, names, source)
     else:
         rows = _hypatia_rows(lines, source)
-    pairs, seen = [], {}
+    pairs: list[tuple[int, int]] = []
+    seen: dict[tuple[int, int], int] = {}
     for number, a, b, field in rows:
         for value in (a, b):
             if value >= n_sats:
@@ -147,7 +148,8 @@ def _hypatia_rows(lines, source: str):
 
 def _csv_rows(text: str, lines, names, source: str):
     header_line = lines[0][0]
-    lookup, repeated = {}, set()
+    lookup: dict[str, int] = {}
+    repeated: set[str] = set()
     for i, name in enumerate(names):
         if name in lookup:
             repeated.add(name)

@@ -173,7 +173,7 @@ def visible_pairs(
     # Time-major so that results come out sorted by time.
     flat = np.ascontiguousarray(sat.transpose(1, 0, 2)).reshape(-1, 3)
     ok = np.isfinite(flat).all(axis=1)
-    out = [[], [], [], [], []]
+    out: list[list[np.ndarray]] = [[], [], [], [], []]
     if n_ground and ok.any():
         r_sat_max = float(np.sqrt(np.einsum("ik,ik->i", flat[ok], flat[ok])).max())
         # Ground points grouped by mask (MASK_GROUP_DEG bands), one tree and radius each.
@@ -248,12 +248,14 @@ def _pairs_in_range(trees, n_ground: int, points: np.ndarray, ok: np.ndarray):
     if idx.size == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     tree = cKDTree(points[idx], balanced_tree=False, compact_nodes=False)
-    rows, g = [], []
+    row_parts: list[np.ndarray] = []
+    g_parts: list[np.ndarray] = []
     for grp, ground_tree, radius in trees:
         m = ground_tree.sparse_distance_matrix(tree, radius, output_type="ndarray")
-        g.append(grp[m["i"]])
-        rows.append(idx[m["j"]])
-    rows, g = np.concatenate(rows).astype(np.int64), np.concatenate(g).astype(np.int64)
+        g_parts.append(grp[m["i"]])
+        row_parts.append(idx[m["j"]])
+    rows = np.concatenate(row_parts).astype(np.int64)
+    g = np.concatenate(g_parts).astype(np.int64)
     order = order_pairs(rows, g, len(points), n_ground)
     return rows[order], g[order]
 

@@ -92,7 +92,9 @@ def egress_graph(
     """
     check_mode(mode)
     n = layout.n_nodes
-    src, dst, w = [], [], []
+    src: list[np.ndarray] = []
+    dst: list[np.ndarray] = []
+    w: list[np.ndarray] = []
     if mode != "bent-pipe":
         isl_edges(isl_pairs, isl_km, n_steps, n, src, dst, w)
     if terminal_links is not None and len(terminal_links[0]):

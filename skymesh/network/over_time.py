@@ -11,6 +11,7 @@ lock-step (see :func:`skymesh.network.routing.walk_back`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -113,7 +114,7 @@ def path_series(
         isl_pairs = np.asarray(isl_pairs, dtype=np.int64).reshape(-1, 2)
     chunk = chunk_steps or chunk_steps_for(len(constellation), len(grid))
 
-    parts = []
+    parts: list[pa.Table] = []
     last_row = [np.full(1, -1, dtype=np.int64) for _ in range(len(pairs))]
     for c0 in range(0, len(grid), chunk):
         pos_all = positions_ecef(
@@ -268,7 +269,7 @@ def summarize_rtt(table: pa.Table) -> dict:
     """Headline numbers of a path series: reachability, RTT percentiles (ms), path changes."""
     rtt = table.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)
     ok = np.isfinite(rtt)
-    out = {
+    out: dict[str, Any] = {
         "steps": int(len(rtt)),
         "reachable_steps": int(ok.sum()),
         "reachable_fraction": float(ok.mean()) if len(rtt) else 0.0,

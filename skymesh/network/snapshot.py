@@ -137,7 +137,9 @@ def chunk_graph(
     """
     check_mode(mode)
     n = layout.n_nodes
-    src, dst, w = [], [], []
+    src: list[np.ndarray] = []
+    dst: list[np.ndarray] = []
+    w: list[np.ndarray] = []
     if mode != "bent-pipe":
         isl_edges(isl_pairs, isl_km, n_steps, n, src, dst, w)
     if endpoint_links is not None and len(endpoint_links[0]):
@@ -158,10 +160,10 @@ def chunk_graph(
     size = n * n_steps
     if not src:
         return sp.csr_matrix((size, size))
-    src = np.concatenate(src)
-    dst = np.concatenate(dst)
-    w = np.concatenate(w)
-    return sp.csr_matrix((w, (src, dst)), shape=(size, size))
+    src_all = np.concatenate(src)
+    dst_all = np.concatenate(dst)
+    w_all = np.concatenate(w)
+    return sp.csr_matrix((w_all, (src_all, dst_all)), shape=(size, size))
 
 
 def snapshot_graph(layout: NodeLayout, mode: str, **links) -> sp.csr_matrix:

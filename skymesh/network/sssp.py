@@ -216,7 +216,8 @@ def set_threads(n: int | None) -> int:
     if not HAVE_NUMBA:  # pragma: no cover
         return 1
     if n is not None:
-        numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
+        limit = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # set at import by numba
+        numba.set_num_threads(max(1, min(int(n), limit)))
     return numba.get_num_threads()
 
 
