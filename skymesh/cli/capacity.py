@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -151,7 +151,7 @@ def _print(res: dict) -> None:
     m, r, p = res["model"], res["rain"], res["probes"]
     t = res["target_mbps"]
     head = f"{res['region']} at {t:g} Mbit/s, slot {res['time_utc']}"
-    rows = [
+    rows: list[tuple[Any, ...]] = [
         ("constellation", res["constellation"]),
         ("probes placed / cells", f"{p['placed']:,} / {p['cells']:,}"),
         ("probes covered / not", f"{p['covered']:,} / {p['not_covered']:,}"),

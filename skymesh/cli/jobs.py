@@ -97,8 +97,8 @@ class JobProgress:
         self.enabled = enabled
         self._bar = None
         self._task = None
-        self._t0 = None
-        self._steps0 = None
+        self._t0: float | None = None
+        self._steps0: int | None = None
 
     def __enter__(self):
         self._t0 = time.monotonic()
@@ -143,6 +143,7 @@ class JobProgress:
         if self._bar is not None:
             self._bar.update(self._task, completed=done_steps, total=total_steps)
             return
+        assert self._t0 is not None  # set with _steps0 above
         elapsed = time.monotonic() - self._t0
         if elapsed < PLAIN_AFTER_S or done_steps == self._steps0:
             return

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -70,7 +70,7 @@ def scenarios(json_out: bool = typer.Option(False, "--json", help="Print JSON.")
     """List the built-in scenarios (run one with `skymesh run NAME`)."""
     from skymesh.sim.scenario import builtin_names, load_scenario
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in builtin_names():
         s = load_scenario(name).scenario
         rows.append(

@@ -490,6 +490,7 @@ def _load_toml(path: Path, text: str, include_planned: bool, include_pops: bool)
             raise InputError(
                 f"gateway {n + 1} is not a table", file=path, line=find("gateway"), field="gateway"
             )
+        head: int | None
         if len(starts) == len(tables):
             lo, hi = starts[n], starts[n + 1] if n + 1 < len(starts) else len(lines)
             head = lo + 1

@@ -33,7 +33,7 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Iterable, NamedTuple
 
 import numpy as np
 
@@ -284,7 +284,7 @@ def _point(query: str, lat_text: str, lon_text: str) -> Place:
 
 def _suggestions(g: _Gazetteer, key: str, country: str | None) -> str:
     if country is None:
-        pool = g.primary.keys()
+        pool: Iterable[str] = g.primary.keys()
     else:
         pool = {g.key[i] for i in np.flatnonzero(g.country_iso2 == country)}
     close = difflib.get_close_matches(key, list(pool), n=5, cutoff=0.6)

@@ -149,7 +149,8 @@ def check_download(
         )
     epochs = tle_epochs_utc(line1s)
     now = np.datetime64(downloaded_at.replace(tzinfo=None), "us")
-    age_days = np.abs((now - epochs) / np.timedelta64(1, "D"))
+    # numpy's stubs type datetime64 - datetime64[] as datetime64, not timedelta64
+    age_days = np.abs((now - epochs) / np.timedelta64(1, "D"))  # type: ignore[operator]
     stale = age_days > MAX_EPOCH_AGE_DAYS
     if stale.any():
         worst = int(np.argmax(age_days))

@@ -132,7 +132,7 @@ def _check_field(value: str, kind: str, lo, hi) -> str | None:
     if kind == "int":
         if not _DIGITS.match(value.strip()):
             return f"'{value}' is not a whole number"
-        number = int(value)
+        number: float = int(value)
         inside = (lo is None or number >= lo) and (hi is None or number <= hi)
         bounds = f"[{lo}, {hi}]"
     else:
@@ -351,6 +351,7 @@ def parse_tle_text(text: str, source: str = "<text>", skip_bad: bool = False):
             )
             k += 1
             continue
+        assert nxt is not None  # has_line2 implies nxt is not None
         line2 = lines[nxt]
         k += 2
         error = _check_line(line, 1, i + 1, source) or _check_line(line2, 2, nxt + 1, source)

@@ -242,7 +242,7 @@ def _overlaps(items):
 
 def _semantic_checks(model: PolicyModel):
     """Cross-item problems pydantic does not see: ``(loc, message)`` of the first one."""
-    seen = {}
+    seen: dict[str, int] = {}
     for i, rule in enumerate(model.country):
         if rule.iso2 in seen:
             return (
@@ -255,7 +255,7 @@ def _semantic_checks(model: PolicyModel):
                 ("country", i, "service", j, "from"),
                 f"service interval {j} of '{rule.iso2}' overlaps interval {other}",
             )
-    by_code = {}
+    by_code: dict[str, list[tuple[int, LandingInterval]]] = {}
     for k, iv in enumerate(model.landing):
         by_code.setdefault(iv.iso2, []).append((k, iv))
     for code, items in by_code.items():
@@ -277,7 +277,7 @@ def _compile(model: PolicyModel, source) -> Policy:
         for r in model.country
         if r.service
     }
-    by_code = {}
+    by_code: dict[str, list[tuple[float, float, bool]]] = {}
     for iv in model.landing:
         by_code.setdefault(iv.iso2, []).append(
             (_seconds(iv.start), _end_seconds(iv.end), iv.state == "granted")

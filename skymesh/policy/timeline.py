@@ -39,7 +39,7 @@ class Timeline:
         return self.states[np.searchsorted(self.breaks_s, np.asarray(t_s, float), side="right")]
 
 
-def epoch_seconds(dt: datetime) -> float:
+def epoch_seconds(dt: datetime | str) -> float:
     """Seconds from 1970-01-01T00:00:00Z to ``dt`` (a datetime or ISO string)."""
     return (parse_time(dt) - _UNIX_EPOCH).total_seconds()
 

@@ -155,7 +155,7 @@ def allowed_keys(model: type[pydantic.BaseModel] | None, loc) -> list[str]:
     return [info.alias or name for name, info in current.model_fields.items()]
 
 
-def _message(err: dict, model) -> str:
+def _message(err: typing.Mapping[str, typing.Any], model) -> str:
     kind = err.get("type", "")
     loc = err.get("loc", ())
     if kind == "extra_forbidden" and loc:

@@ -32,9 +32,11 @@ Example
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import shapely
+from matplotlib.artist import Artist
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -43,6 +45,9 @@ from matplotlib.path import Path as MplPath
 
 from skymesh.errors import InputError
 from skymesh.files import atomic_path
+
+if TYPE_CHECKING:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 #: File extensions figures can be saved as.
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
@@ -202,8 +207,8 @@ def polyline_segments(lat_deg, lon_deg, *, great_circle: bool = True, n: int = 2
             lo.append(np.stack([go[:-1], go[1:]], -1))
         if not la:
             return np.empty((0, 2, 2))
-        la, lo = np.concatenate(la), np.concatenate(lo)
-        return split_segments(la[:, 0], lo[:, 0], la[:, 1], lo[:, 1])
+        sla, slo = np.concatenate(la), np.concatenate(lo)
+        return split_segments(sla[:, 0], slo[:, 0], sla[:, 1], slo[:, 1])
     return split_segments(lat[:-1], lon[:-1], lat[1:], lon[1:])
 
 
@@ -341,7 +346,8 @@ def constellation_map(
     if isl_segments is not None:
         seg = np.asarray(isl_segments, dtype=float).reshape(-1, 2, 2)
         lines = split_segments(seg[:, 0, 0], seg[:, 0, 1], seg[:, 1, 0], seg[:, 1, 1])
-        lc = LineCollection(lines, colors=ROLE_COLOURS["isl"], linewidths=0.3, alpha=0.5, zorder=2)
+        # matplotlib's stubs want a Sequence; an (N, 2, 2) array is what it documents
+        lc = LineCollection(lines, colors=ROLE_COLOURS["isl"], linewidths=0.3, alpha=0.5, zorder=2)  # type: ignore[arg-type]
         lc.set_gid("isl")
         ax.add_collection(lc)
         handles.append(
@@ -436,7 +442,7 @@ def _free_boxes(
     em = fontsize_pt * dpi / 72.0
     offsets = [offset_pt] if np.ndim(offset_pt) == 1 else list(offset_pt)
     boxes = [tuple(b) for b in taken]
-    chosen = [None] * len(texts)
+    chosen: list[tuple[Any, ...] | None] = [None] * len(texts)
     for k, ((x, y), text) in enumerate(zip(np.asarray(anchor_px, dtype=float), texts)):
         if not (np.isfinite(x) and np.isfinite(y)):
             continue
@@ -559,7 +565,7 @@ def route_map(
     draw_countries(ax, countries)
     seg = polyline_segments(lat, lon)
     lc = LineCollection(
-        seg,
+        seg,  # type: ignore[arg-type]  # stubs want a Sequence; an (N, 2, 2) array works
         colors=ROLE_COLOURS["route"],
         linewidths=1.6,
         zorder=3,
@@ -657,7 +663,7 @@ def route_map(
         )
         t.set_gid("endpoint-name")
         end_texts.append(t)
-    renderer = fig.canvas.get_renderer()
+    renderer = cast("FigureCanvasAgg", fig.canvas).get_renderer()  # see new_figure
     e = ax.get_window_extent(renderer)
     inside = (e.x0, e.y0, e.x1, e.y1)
     taken = _point_boxes(ends_px, 8.0)
@@ -987,10 +993,10 @@ def service_map(
     fig = new_figure()
     ax = world_axes(fig, title=title)
     draw_countries(ax, cs, facecolors=colours, edgecolor="white", linewidth=0.4)
-    hatched = [
+    inactive = [
         geometry_path(g) for c, g in zip(cs.iso2, cs.geometry) if states.get(c) == "inactive"
     ]
-    hatched = [p for p in hatched if p is not None]
+    hatched = [p for p in inactive if p is not None]
     if hatched:
         hc = PathCollection(
             hatched,
@@ -1002,7 +1008,7 @@ def service_map(
         )
         hc.set_gid("inactive-hatch")
         ax.add_collection(hc)
-    handles = [
+    handles: list[Artist] = [
         Patch(
             facecolor=colour,
             edgecolor="#555555",

@@ -20,6 +20,7 @@ and save it (PNG/SVG/PDF by extension, through an atomic rename) when given
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -116,7 +117,7 @@ def _utc_axis(ax, is_dt: bool) -> None:
 
 def _nan_spans(x, bad: np.ndarray):
     """(start, end) x-spans of runs of True in ``bad`` (half a step wide either side)."""
-    spans = []
+    spans: list[tuple[Any, Any]] = []
     idx = np.flatnonzero(bad)
     if idx.size == 0:
         return spans

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -262,7 +262,7 @@ def create_app(
             user = s.execute(select(User).where(User.name == name)).scalar()
             if user is None:
                 raise ServiceError(404, f"name: no user {name!r}", "name")
-            changed = {}
+            changed: dict[str, list[Any]] = {}
             if body.role is not None:
                 _check_role(body.role)
                 changed["role"] = [user.role, body.role]

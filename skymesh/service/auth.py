@@ -148,6 +148,7 @@ def too_many_failures(session: Session, name: str, client: str) -> bool:
             LoginFailure.at >= since, or_(LoginFailure.name == name, LoginFailure.client == client)
         )
     ).scalar()
+    assert n is not None  # COUNT(*) always returns one row
     return n >= MAX_FAILURES
 
 

@@ -207,6 +207,7 @@ def apply_change(doc: dict, change: _Change, effective_at: datetime) -> dict:
         if iso2 is not None:
             iso2 = iso2.upper()
         if isinstance(change, ServiceChange):
+            assert iso2 is not None  # a required field of ServiceChange
             rule = _country(new, iso2)
             item, a, b = _window(change, effective_at)
             rule["service"] = _sort(_cut(rule.get("service", []), a, b) + [item])
@@ -216,6 +217,7 @@ def apply_change(doc: dict, change: _Change, effective_at: datetime) -> dict:
             others = [x for x in new.get("landing", []) if x["iso2"] != iso2]
             new["landing"] = others + _sort(_cut(mine, a, b) + [dict(item, iso2=iso2)])
         elif isinstance(change, CensoringChange):
+            assert iso2 is not None  # a required field of CensoringChange
             _country(new, iso2)["censoring"] = change.censoring
         elif isinstance(change, ExitChange):
             value = change.exit_countries
