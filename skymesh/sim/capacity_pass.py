@@ -261,7 +261,7 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
         lim = np.isin(kinds, CAPACITY_KINDS)
         bind_k = np.unique(kinds[lim])
         by_kind = {str(kk): int(cw[kinds == kk].sum()) for kk in bind_k}  # sampled terminals
-        binding = max(by_kind, key=by_kind.get) if by_kind else "none (demand met)"
+        binding = max(by_kind, key=by_kind.__getitem__) if by_kind else "none (demand met)"
         carry = res["carry"]
         tight = res["binding"]
         tk, tn = np.unique(tight["kind"][tight["tight"]], return_counts=True)

@@ -37,6 +37,8 @@ shortest-delay path from the terminal to any allowed gateway, propagation only.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyarrow as pa
 
@@ -101,7 +103,7 @@ def block_links(prep: Prepared, op, pos, sub_grid, with_isls: bool = True) -> di
         pos, prep.gateway_lat, prep.gateway_lon, min_elevation_deg=el, max_range_km=cap
     )
     keep = ~gw_down[gg, gk]
-    links = dict(
+    links: dict[str, Any] = dict(
         terminal_links=(tg, ts, tk, tr), gateway_links=(gg[keep], gs[keep], gk[keep], gr[keep])
     )
     if with_isls and len(op.isl_pairs):
@@ -455,7 +457,7 @@ def _slots_chunk(prep: Prepared, start: int, stop: int) -> pa.Table:
                 op.constellation, TimeGrid(grid.start, grid.offsets_s + 1.0), serving_only=True
             )
         newness = sv.satellite_newness(op.constellation)
-        prev_serving = {}
+        prev_serving: dict[str, np.ndarray] = {}
         for a, b in _segments(slot, target):
             sub = grid.subset(slice(a, b))
             pos = pos_all[:, a:b]

@@ -7,6 +7,7 @@ scenario's seeds, so every chunk of a run, on any worker, sees the same draw.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from skymesh.orbits.presets import load_constellation
 from skymesh.policy.rules import Policy
 from skymesh.sim.scenario import LoadedScenario
 from skymesh.timebase import TimeGrid, time_grid
+
+if TYPE_CHECKING:
+    from skymesh.ground.pops import Pops
 
 STALE_TLE_DAYS = 7.0
 """Warn when a run is this many days or more from its TLE snapshot's epoch."""
@@ -68,11 +72,11 @@ class Prepared:
     gateway_country: np.ndarray
     gateway_capacity_gbps: np.ndarray
     notes: tuple = ()
-    pops: object = None
+    pops: Optional[Pops] = None
     """:class:`skymesh.ground.pops.Pops` of the run, or None (each gateway its own PoP)."""
-    gateway_pop: np.ndarray = None
+    gateway_pop: Optional[np.ndarray] = None
     """(W,) index into ``pops`` of each gateway's home PoP (None without PoPs)."""
-    gateway_fibre_ms: np.ndarray = None
+    gateway_fibre_ms: Optional[np.ndarray] = None
     """(W,) gateway -> home PoP fibre RTT, ms (zeros without PoPs)."""
     extra: dict = field(default_factory=dict)
 
@@ -106,6 +110,7 @@ def _terminals(loaded: LoadedScenario):
                 _, place_names, la, lo, _ = load_hypatia_cities(loaded.resolve(group.file))
                 cc = country_of(la, lo)
             else:
+                assert group.largest is not None  # the branch's condition, file being None
                 place_names, la, lo, cc, _, _ = largest_places(group.largest, group.country)
             names += list(place_names)
             lat.append(np.asarray(la, float))
@@ -113,6 +118,8 @@ def _terminals(loaded: LoadedScenario):
             country.append(np.asarray(cc, dtype="<U2"))
             continue
         else:
+            # TerminalGroup._one_kind: neither points, largest nor file, so count and country
+            assert group.count is not None and group.country is not None
             la, lo = sample_points(
                 group.country,
                 group.count,
@@ -187,6 +194,7 @@ def _failures(loaded: LoadedScenario, const: Constellation, isl_pairs, gateway_n
                     file=loaded.source,
                     field=f"failures.{i}.names",
                 )
+            assert f.names is not None  # FailureSpec._what: exactly one of fraction, ids, names
             lookup = {str(v): j for j, v in enumerate(pool)}
             missing = [v for v in f.names if v not in lookup]
             if missing:

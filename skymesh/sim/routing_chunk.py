@@ -16,6 +16,8 @@ what cannot change within the block.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyarrow as pa
 
@@ -80,7 +82,9 @@ def compute_routing_chunk(prep: Prepared, start: int, stop: int) -> dict:
         for k in range(k_steps):
             step = first + b0 + k
             a, b = v_cut[k], v_cut[k + 1]
-            links = dict(endpoint_links=(vg[a:b], vs[a:b], np.zeros(b - a, int), vr[a:b]))
+            links: dict[str, Any] = dict(
+                endpoint_links=(vg[a:b], vs[a:b], np.zeros(b - a, int), vr[a:b])
+            )
             if isl is not None:
                 links.update(isl_pairs=op.isl_pairs, isl_km=isl[:, k])
             if relays:

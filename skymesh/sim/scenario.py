@@ -91,7 +91,7 @@ import tomllib
 from datetime import date, datetime, time, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal, Optional, get_args
 
 import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -206,10 +206,10 @@ class TimeSpec(_Strict):
 
 class RoutingSpec(_Strict):
     mode: Literal["isl", "bent-pipe", "hybrid"] = "isl"
-    min_elevation_deg: float = Field(25.0, ge=0, lt=90)
+    min_elevation_deg: float = Field(default=25.0, ge=0, lt=90)
     compare_bent_pipe: bool = True
-    max_isl_range_km: Optional[float] = Field(5400.0, gt=0)
-    max_gsl_range_km: Optional[float] = Field(None, gt=0)
+    max_isl_range_km: Optional[float] = Field(default=5400.0, gt=0)
+    max_gsl_range_km: Optional[float] = Field(default=None, gt=0)
 
     @model_validator(mode="before")
     @classmethod
@@ -284,7 +284,7 @@ class AccessSpec(_Strict):
     serving: Literal[
         "operator", "highest-elevation", "longest-visibility", "nearest-to-gateway"
     ] = "operator"
-    load: float = Field(0.0, ge=0, lt=1)
+    load: float = Field(default=0.0, ge=0, lt=1)
 
 
 class FailureSpec(_Strict):
@@ -386,16 +386,17 @@ class CostSpec(_Strict):
     sources: list[str] = []
 
 
-METRICS = ("service", "rtt", "hops", "gateways", "bent_pipe", "capacity", "cost", "figures")
+Metric = Literal["service", "rtt", "hops", "gateways", "bent_pipe", "capacity", "cost", "figures"]
+METRICS: tuple[Metric, ...] = get_args(Metric)
 """What an egress run can report; ``[metrics] wanted`` picks among them (default: all)."""
 
 
 class MetricsSpec(_Strict):
-    wanted: list[Literal[METRICS]] = list(METRICS)
+    wanted: list[Metric] = list(METRICS)
 
 
 class OutputSpec(_Strict):
-    chunk_steps: Optional[int] = Field(None, gt=0)
+    chunk_steps: Optional[int] = Field(default=None, gt=0)
     timeseries: bool = True
 
 
@@ -582,7 +583,7 @@ def _check_names(s: Scenario, source: str, text: str) -> None:
             line=find_toml_line(text, ("name",)),
             field="name",
         )
-    seen = {}
+    seen: dict[str, int] = {}
     for i, g in enumerate(s.gateways):
         if g.name in seen:
             raise InputError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
@@ -20,7 +21,7 @@ class Histogram:
 
     bin_width: float = BIN_MS
     max_value: float = MAX_MS
-    counts: np.ndarray = field(default=None)
+    counts: Optional[np.ndarray] = field(default=None)  # None: __post_init__ sizes it
     total_units: int = 0
     n: int = 0
     lo: float = np.inf
@@ -35,6 +36,7 @@ class Histogram:
         v = v[np.isfinite(v)]
         if not len(v):
             return
+        assert self.counts is not None  # set by __post_init__
         idx = np.clip((v / self.bin_width).astype(np.int64), 0, len(self.counts) - 1)
         self.counts += np.bincount(idx, minlength=len(self.counts))
         # Integer sum (in 1e-6 of the value's unit) so the mean does not depend on how
@@ -51,6 +53,7 @@ class Histogram:
         """
         if self.n == 0:
             return {f"p{q}": None for q in qs}
+        assert self.counts is not None  # set by __post_init__
         cum = np.cumsum(self.counts)
         out = {}
         for q in qs:
@@ -66,6 +69,7 @@ class Histogram:
         """``n`` values whose empirical distribution follows the histogram's (for CDF plots)."""
         if self.n == 0:
             return np.empty(0)
+        assert self.counts is not None  # set by __post_init__
         cum = np.cumsum(self.counts) / self.n
         centres = (np.arange(len(self.counts)) + 0.5) * self.bin_width
         q = np.linspace(0.0, 1.0, n)

@@ -50,12 +50,12 @@ class _Acc:
     rows: int = 0
     served: int = 0
     allowed: int = 0
-    term_served: np.ndarray = None
-    term_rows: np.ndarray = None
-    step_served: np.ndarray = None
-    step_rows: np.ndarray = None
-    gw_count: np.ndarray = None
-    bp_gw_count: np.ndarray = None
+    term_served: np.ndarray = field(init=False)
+    term_rows: np.ndarray = field(init=False)
+    step_served: np.ndarray = field(init=False)
+    step_rows: np.ndarray = field(init=False)
+    gw_count: np.ndarray = field(init=False)
+    bp_gw_count: np.ndarray = field(init=False)
     bp_served: int = 0
     has_bp: bool = False
     own: int = 0
@@ -151,7 +151,7 @@ def _gateway_shares(counts: np.ndarray, prep) -> list[dict]:
     ]
 
 
-def _finish(acc: _Acc, prep, label: str, step_s: float) -> dict:
+def _finish(acc: _Acc, prep, label: str, step_s: float) -> tuple[dict, dict]:
     rows = max(acc.rows, 1)
     rtt = acc.rtt
     per_term = acc.term_served / np.maximum(acc.term_rows, 1)
