@@ -39,3 +39,11 @@ def test_ruff_format():
         [_ruff(), "format", "--check", *TREES], cwd=REPO, capture_output=True, text=True
     )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-1000:]
+
+
+def test_mypy_over_skymesh():
+    pytest.importorskip(
+        "mypy", reason="mypy is not installed: pip install -e '.[test]' to type-check"
+    )
+    res = subprocess.run([sys.executable, "-m", "mypy"], cwd=REPO, capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-1000:]
