@@ -1,4 +1,4 @@
-"""The worked examples in examples/: the quickest run here (all run with `make examples`).
+"""The worked examples in examples/: each runs here, in bounded time, and writes its figures.
 
 Each example is a percent-format script (``# %%`` cells) runnable as plain Python with
 ``--out DIR``; the run must finish in bounded time and write its figures.
@@ -14,6 +14,7 @@ import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 ALL = sorted(EXAMPLES.glob("*.py"))
+ROUTING_FIGURES = ["rtt_vs_distance.png", "rtt_over_time.png"]
 
 
 def test_every_example_is_a_percent_script_with_out():
@@ -29,6 +30,9 @@ def test_every_example_is_a_percent_script_with_out():
     [
         ("iran_shutdown_bypass.py", ["iran_rtt.png", "iran_served.png"]),
         ("taiwan_geofence_second_operator.py", ["taiwan_served.png", "taiwan_rtt.png"]),
+        ("ukraine_capacity_cost.py", ["ukraine_capacity.png", "ukraine_bill.png"]),
+        ("city_pair_coverage_latency.py", ["coverage.png", "rtt.png", "rtt_cdf.png", "route.png"]),
+        ("routing_study.py", ROUTING_FIGURES),
     ],
 )
 def test_quick_example_runs_and_writes_its_figures(name, figures, tmp_path):
