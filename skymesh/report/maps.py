@@ -304,6 +304,13 @@ def world_axes(
 # --------------------------------------------------------------------------- constellation
 
 
+def _role_scatter(ax, lon_deg, lat_deg, role: str, gid: str, **style):
+    """Markers in ``role``'s colour at (lon, lat) deg, tagged ``gid`` for the SVG and tests."""
+    artist = ax.scatter(wrap_lon(lon_deg), lat_deg, c=ROLE_COLOURS[role], **style)
+    artist.set_gid(gid)
+    return artist
+
+
 def constellation_map(
     sat_lat_deg,
     sat_lon_deg,
@@ -353,16 +360,17 @@ def constellation_map(
         handles.append(
             Line2D([], [], color=ROLE_COLOURS["isl"], lw=1.0, label=f"ISL ({len(seg):,})")
         )
-    sc = ax.scatter(
-        wrap_lon(lon[ok]),
+    sc = _role_scatter(
+        ax,
+        lon[ok],
         lat[ok],
+        "satellite",
+        "satellites",
         s=marker_size,
-        c=ROLE_COLOURS["satellite"],
         zorder=3,
         linewidths=0,
         label=f"satellites ({int(ok.sum()):,})",
     )
-    sc.set_gid("satellites")
     handles.insert(0, sc)
     ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9, markerscale=2.5)
     return _finish(fig, path)
@@ -585,18 +593,19 @@ def route_map(
         )
     ]
     if n_sat:
-        sc = ax.scatter(
-            wrap_lon(slon),
+        sc = _role_scatter(
+            ax,
+            slon,
             slat,
+            "route_satellite",
+            "route-satellites",
             s=30,
             marker="o",
-            c=ROLE_COLOURS["route_satellite"],
             edgecolors="k",
             linewidths=0.5,
             zorder=4,
             label="satellite (numbered in path order)",
         )
-        sc.set_gid("route-satellites")
         handles.append(sc)
     in_view = (
         ((glon >= extent[0]) & (glon <= extent[1]) & (glat >= extent[2]) & (glat <= extent[3]))
@@ -604,31 +613,33 @@ def route_map(
         else np.zeros(0, bool)
     )
     if len(glat):
-        gs_ = ax.scatter(
-            wrap_lon(glon),
+        gs_ = _role_scatter(
+            ax,
+            glon,
             glat,
+            "gateway",
+            "gateways",
             s=48,
             marker="^",
-            c=ROLE_COLOURS["gateway"],
             edgecolors="k",
             linewidths=0.6,
             zorder=4,
             label="gateway",
         )
-        gs_.set_gid("gateways")
         handles.append(gs_)
-    es = ax.scatter(
-        wrap_lon(elon),
+    es = _role_scatter(
+        ax,
+        elon,
         elat,
+        "endpoint",
+        "endpoints",
         s=110,
         marker="*",
-        c=ROLE_COLOURS["endpoint"],
         edgecolors="k",
         linewidths=0.6,
         zorder=5,
         label="endpoint",
     )
-    es.set_gid("endpoints")
     handles.append(es)
     ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9)
 
@@ -907,28 +918,30 @@ def _draw_sites(
     there is room) on ``ax``."""
     if len(tlat):
         size = (6.0 if len(tlat) <= 500 else 2.0) if small else (10.0 if len(tlat) <= 500 else 3.0)
-        ts = ax.scatter(
-            wrap_lon(tlon),
+        _role_scatter(
+            ax,
+            tlon,
             tlat,
+            "terminal",
+            "terminals",
             s=size,
-            c=ROLE_COLOURS["terminal"],
             linewidths=0,
             alpha=0.8,
             zorder=3,
         )
-        ts.set_gid("terminals")
     if len(glat):
-        gs_ = ax.scatter(
-            wrap_lon(glon),
+        _role_scatter(
+            ax,
+            glon,
             glat,
+            "gateway",
+            "gateways",
             s=50 if small else 70,
             marker="^",
-            c=ROLE_COLOURS["gateway"],
             edgecolors="k",
             linewidths=0.7,
             zorder=4,
         )
-        gs_.set_gid("gateways")
     if len(glat) and gateway_labels > 0:
         fig.draw_without_rendering()
         gpx = ax.transData.transform(np.column_stack([wrap_lon(glon), glat]))
