@@ -155,6 +155,22 @@ def _per_gateway(value, n_gw, field):
     return v
 
 
+def _feeder_capacity_mbps(p, sat_ecef_km, glat, glon, g, s) -> np.ndarray:
+    """Feeder capacity (Mbit/s) from gateways ``g`` up to satellites ``s`` (index arrays):
+    the fixed ``feeder_capacity_mbps`` when given, else carriers x the Ka link budget."""
+    if p.feeder_capacity_mbps is not None:
+        return np.full(np.size(g), float(p.feeder_capacity_mbps))
+    rng, el = _geometry(sat_ecef_km[s], glat[g], glon[g])
+    return link_capacity_mbps(rng, el, p.feeder_link) * p.feeder_carriers
+
+
+def _site_capacity_mbps(p, n_gw: int) -> np.ndarray:
+    """Each gateway site's capacity (Mbit/s): antennas x capacity per antenna."""
+    return _per_gateway(p.gateway_antennas, n_gw, "gateway_antennas") * _per_gateway(
+        p.gateway_antenna_mbps, n_gw, "gateway_antenna_mbps"
+    )
+
+
 def _routes_step(routes, step):
     path = np.asarray(routes["path"])
     gw = np.asarray(routes["gateway"])
@@ -315,15 +331,10 @@ def build_step_network(
     g_srv = gw[served_index]
 
     def feeder_cap(g, s):
-        if p.feeder_capacity_mbps is not None:
-            return np.full(g.size, float(p.feeder_capacity_mbps))
-        rng, el = _geometry(sat[s], glat[g], glon[g])
-        return link_capacity_mbps(rng, el, p.feeder_link) * p.feeder_carriers
+        return _feeder_capacity_mbps(p, sat, glat, glon, g, s)
 
     add("gsl-feeder", g_srv * n_sat + last, g_srv, last, feeder_cap, col)
-    site = _per_gateway(p.gateway_antennas, n_gw, "gateway_antennas") * _per_gateway(
-        p.gateway_antenna_mbps, n_gw, "gateway_antenna_mbps"
-    )
+    site = _site_capacity_mbps(p, n_gw)
     add("gateway", g_srv, g_srv, np.full(n_srv, -1), lambda g, b: site[g], col)
 
     row = np.concatenate(rows)
@@ -647,15 +658,10 @@ def backhaul_network(
     g_r = flat_gw[rid]
 
     def feeder_cap(g, s):
-        if p.feeder_capacity_mbps is not None:
-            return np.full(g.size, float(p.feeder_capacity_mbps))
-        rng, el = _geometry(sat[s], glat[g], glon[g])
-        return link_capacity_mbps(rng, el, p.feeder_link) * p.feeder_carriers
+        return _feeder_capacity_mbps(p, sat, glat, glon, g, s)
 
     add("gsl-feeder", g_r * n_sat + last, g_r, last, feeder_cap, rid)
-    site = _per_gateway(p.gateway_antennas, n_gw, "gateway_antennas") * _per_gateway(
-        p.gateway_antenna_mbps, n_gw, "gateway_antenna_mbps"
-    )
+    site = _site_capacity_mbps(p, n_gw)
     add("gateway", g_r, g_r, np.full(rid.size, -1), lambda g, b: site[g], rid)
     n_routes = n_groups * n_sat
     if rows:
