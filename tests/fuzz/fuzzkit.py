@@ -185,6 +185,18 @@ def replace_value(text: str, line_no: int, value) -> str:
     return "\n".join(lines)
 
 
+def names_location(path, line: int, field: str):
+    """A ``reject_check``: the error must name ``path``, ``line`` and a field starting
+    with ``field``; returns what was expected when it does not, else None."""
+
+    def check(err):
+        if err.file != str(path) or err.line != line or not (err.field or "").startswith(field):
+            return f"expected {path}:{line} field {field}"
+        return None
+
+    return check
+
+
 def key_lines(text: str) -> dict[int, str]:
     """Line number -> key of each ``key = value`` line (top of tables resolved by caller)."""
     out = {}

@@ -184,21 +184,12 @@ def test_wrong_kinds_are_rejected_naming_file_line_field(scratch, fuzz, case):
     text = kit.replace_value(BASE, LINES[loc], value)
     path = scratch / "scenario.toml"
 
-    def names_it(err):
-        if (
-            err.file != str(path)
-            or err.line != LINES[loc]
-            or not (err.field or "").startswith(field(loc))
-        ):
-            return f"expected {path}:{LINES[loc]} field {field(loc)}"
-        return None
-
     fuzz.check(
         "scenario",
         load(scratch, text),
         invalid=True,
         why=f"{field(loc)} = {kit.toml_literal(value)}",
-        reject_check=names_it,
+        reject_check=kit.names_location(path, LINES[loc], field(loc)),
     )
 
 
