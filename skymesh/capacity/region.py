@@ -277,14 +277,9 @@ def slot_network(
     :func:`skymesh.capacity.assignment.assign_cells`, plus the links' ``a``/``b``).
     """
     from skymesh.access.slots import slot_start_s
-    from skymesh.capacity.beams import MAX_BEAMS_PER_CELL, beam_pairs
-    from skymesh.capacity.network import backhaul_network, satellite_routes
-    from skymesh.orbits.propagate import positions_ecef
-    from skymesh.policy.rules import exit_allowed
-    from skymesh.sim.capacity_pass import service_cells
-    from skymesh.sim.egress_chunk import block_links
+    from skymesh.capacity.beams import MAX_BEAMS_PER_CELL
+    from skymesh.sim.capacity_pass import service_cells, slot_links
     from skymesh.sim.prepare import prepare
-    from skymesh.timebase import TimeGrid
 
     loaded = _loaded(
         name, constellation, at, gateways, lat_deg, lon_deg, mode, min_elevation_deg, seed
@@ -292,34 +287,10 @@ def slot_network(
     prep = prepare(loaded)
     op = prep.operators[0]
     t0 = float(slot_start_s(prep.grid.start, 0.0))
-    sub = TimeGrid(prep.grid.start, np.array([t0]))
-    pos = positions_ecef(op.constellation, sub, serving_only=True)
     groups, group_of = np.unique(prep.terminal_country, return_inverse=True)
     cells = service_cells(prep.terminal_lat, prep.terminal_lon, group_of, resolution)
-    links = block_links(prep, op, pos, sub, with_isls=mode != "bent-pipe")
-    exit_mask = np.stack([exit_allowed(op.policy, g, prep.gateway_country, sub) for g in groups])[
-        :, :, 0
-    ]
-    n_sats = pos.shape[0]
-    routes = satellite_routes(
-        n_sats,
-        links["gateway_links"],
-        exit_mask,
-        mode=mode,
-        isl_pairs=links.get("isl_pairs"),
-        isl_km=None if "isl_km" not in links else links["isl_km"][:, 0],
-    )
-    bh = backhaul_network(pos[:, 0], routes, prep.gateway_lat, prep.gateway_lon, params)
-    pairs = beam_pairs(
-        pos[:, 0],
-        cells["lat_deg"],
-        cells["lon_deg"],
-        min_elevation_deg=min_elevation_deg,
-        link=params.beam_link,
-        channels_per_beam=params.channels_per_beam,
-        frequency_reuse=params.frequency_reuse,
-        beam_capacity_mbps=params.beam_capacity_mbps,
-    )
+    net = slot_links(prep, op, t0, cells, groups, params)
+    sub, pos, n_sats, bh, pairs = net["sub"], net["pos"], net["n_sats"], net["bh"], net["pairs"]
     route = cells["group"][pairs["cell"]] * n_sats + pairs["sat"]
     route = np.where(bh["route_ok"][route], route, -1)
     w = (

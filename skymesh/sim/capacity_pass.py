@@ -80,6 +80,45 @@ def service_cells(lat_deg, lon_deg, group_of, resolution: int) -> dict:
     }
 
 
+def slot_links(prep: Prepared, op, offset_s: float, cells: dict, groups, params) -> dict:
+    """The network of the slot starting ``offset_s`` s into the run, as the assignment sees it.
+
+    Satellite positions, each satellite's route to a gateway its exit group may use and that
+    route's backhaul links (:func:`skymesh.capacity.network.backhaul_network`), and the
+    cell-satellite beam pairs above the scenario's mask (:func:`beam_pairs`). Returns
+    ``sub`` (the one-instant grid), ``pos`` (N, 1, 3) km, ``n_sats``, ``bh``, ``pairs``.
+    """
+    s = prep.scenario
+    sub = TimeGrid(prep.grid.start, np.array([float(offset_s)]))
+    pos = positions_ecef(op.constellation, sub, serving_only=True)
+    mode = s.routing.mode
+    links = block_links(prep, op, pos, sub, with_isls=mode != "bent-pipe")
+    exit_mask = np.stack([exit_allowed(op.policy, g, prep.gateway_country, sub) for g in groups])[
+        :, :, 0
+    ]
+    n_sats = pos.shape[0]
+    routes = satellite_routes(
+        n_sats,
+        links["gateway_links"],
+        exit_mask,
+        mode=mode,
+        isl_pairs=links.get("isl_pairs"),
+        isl_km=None if "isl_km" not in links else links["isl_km"][:, 0],
+    )
+    bh = backhaul_network(pos[:, 0], routes, prep.gateway_lat, prep.gateway_lon, params)
+    pairs = beam_pairs(
+        pos[:, 0],
+        cells["lat_deg"],
+        cells["lon_deg"],
+        min_elevation_deg=s.routing.min_elevation_deg,
+        link=params.beam_link,
+        channels_per_beam=params.channels_per_beam,
+        frequency_reuse=params.frequency_reuse,
+        beam_capacity_mbps=params.beam_capacity_mbps,
+    )
+    return {"sub": sub, "pos": pos, "n_sats": n_sats, "bh": bh, "pairs": pairs}
+
+
 def slot_capacity(
     prep: Prepared,
     op,
@@ -104,34 +143,9 @@ def slot_capacity(
     (:func:`carry_at_rate`), ``pairs``.
     """
     s = prep.scenario
-    sub = TimeGrid(prep.grid.start, np.array([float(offset_s)]))
-    pos = positions_ecef(op.constellation, sub, serving_only=True)
-    mode = s.routing.mode
-    links = block_links(prep, op, pos, sub, with_isls=mode != "bent-pipe")
+    net = slot_links(prep, op, offset_s, cells, groups, params)
+    sub, pos, n_sats, bh, pairs = net["sub"], net["pos"], net["n_sats"], net["bh"], net["pairs"]
     active = service_active(op.policy, prep.terminal_country, sub)[:, 0]
-    exit_mask = np.stack([exit_allowed(op.policy, g, prep.gateway_country, sub) for g in groups])[
-        :, :, 0
-    ]
-    n_sats = pos.shape[0]
-    routes = satellite_routes(
-        n_sats,
-        links["gateway_links"],
-        exit_mask,
-        mode=mode,
-        isl_pairs=links.get("isl_pairs"),
-        isl_km=None if "isl_km" not in links else links["isl_km"][:, 0],
-    )
-    bh = backhaul_network(pos[:, 0], routes, prep.gateway_lat, prep.gateway_lon, params)
-    pairs = beam_pairs(
-        pos[:, 0],
-        cells["lat_deg"],
-        cells["lon_deg"],
-        min_elevation_deg=s.routing.min_elevation_deg,
-        link=params.beam_link,
-        channels_per_beam=params.channels_per_beam,
-        frequency_reuse=params.frequency_reuse,
-        beam_capacity_mbps=params.beam_capacity_mbps,
-    )
     if getattr(s, "rain", None):
         from skymesh.capacity.region import faded_capacities
         from skymesh.links.rain import rain_rates_mmh
