@@ -17,6 +17,7 @@ from skymesh.cli import (  # noqa: F401,E402  (registers the commands)
     capacity,  # noqa: F401,E402  (registers `skymesh capacity`)
     data,
     orbits,
+    packets,  # noqa: F401,E402  (registers `skymesh packets`)
     pictures,
     runs,
     service,  # noqa: F401,E402  (registers `skymesh serve`, `skymesh audit`)
