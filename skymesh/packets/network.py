@@ -1,0 +1,470 @@
+"""The part of SkyMesh's network a packet run uses, step by step, as plain arrays (no ns-3).
+
+For a time window, every step's snapshot graph (:func:`skymesh.network.snapshot.snapshot_graph`:
+satellites, +Grid ISLs, ground-satellite links in view, weights = distance / c) and its
+forwarding state (:func:`skymesh.network.routing.routing_state`, the next hop of every node
+toward every destination, Hypatia's fstate) are computed exactly as a routing study does
+(:mod:`skymesh.sim.routing_chunk`). From them:
+
+* **Nodes**: the ground points of the run's pairs, the satellites on their paths at any step,
+  and the closure of that set under the forwarding state (every node on the way from a member
+  to a destination, at every step), so a packet caught at a satellite when the forwarding
+  changes follows the new state as it would in Hypatia's full network, instead of being
+  dropped for want of a node. Other satellites and ground points are not built.
+* **Links**: every (node, next hop) the forwarding state uses at some step; ISLs and
+  ground-satellite links (GSLs: one from a ground point to each satellite it uses in the
+  window). Per step: ``up`` (the link exists in SkyMesh's graph), the one-way delay (s) read off
+  the graph (held at the nearest step where the link is up, when it is down: such a link carries
+  no traffic then, as no forwarding entry uses it) and a data rate (bit/s).
+* **Data rates** (unless overridden): an optical ISL carries
+  :data:`skymesh.links.budget.OPTICAL_ISL` ``fixed_capacity_mbps`` (100 Gbit/s sustained; SpaceX's
+  C. Brashears at SPIE Photonics West, reported by PCMag, 31 Jan 2024); a user GSL carries the
+  Ku downlink budget's capacity at its slant range and elevation
+  (:data:`skymesh.links.budget.STARLINK_USER_DOWNLINK_KU`: DVB-S2X MODCOD x symbol rate; sources
+  in its docstring), used for both directions (SkyMesh has no user-uplink budget); a gateway
+  relay link carries :data:`skymesh.links.budget.STARLINK_GATEWAY_KA`'s. Hypatia's packet
+  experiments use 10 Mbit/s on every ISL and GSL instead (``isl_rate_bps`` / ``gsl_rate_bps``).
+* **Forwarding**: ``next_hop[k, node, d]``, the node index of the next hop toward destination
+  ``d`` at step ``k`` (-1 at the destination and where there is no route).
+* **SkyMesh's own view of each pair**: RTT (ms, twice the one-way shortest-path delay), hops and
+  whether the path changed since the step before, for the checks and the report.
+
+Step ``k`` holds from ``t_s[k]`` to ``t_s[k + 1]`` (seconds from ``start``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from skymesh.errors import InputError
+from skymesh.links.budget import (
+    OPTICAL_ISL,
+    STARLINK_GATEWAY_KA,
+    STARLINK_USER_DOWNLINK_KU,
+    link_capacity_mbps,
+)
+from skymesh.links.isl import DEFAULT_MAX_RANGE_KM, DEFAULT_MIN_CLEARANCE_KM, isl_lengths_km
+from skymesh.links.visibility import DEFAULT_MIN_ELEVATION_DEG
+from skymesh.links.windows import visible_pairs_windowed
+from skymesh.network.over_time import GroundPoints, chunk_steps_for
+from skymesh.network.routing import routing_state
+from skymesh.network.snapshot import NodeLayout, check_mode, snapshot_graph
+from skymesh.orbits.constellation import Constellation
+from skymesh.orbits.propagate import positions_ecef
+from skymesh.timebase import TimeGrid
+
+VIS_BLOCK = 30  # steps sharing one visibility candidate set (as skymesh.sim.routing_chunk)
+MAX_PATH_NODES = 256
+MIN_RATE_BPS = 1e3
+"""Floor (bit/s) for a link whose budget closes at some step (ns-3 cannot send at 0 bit/s)."""
+
+
+@dataclass(frozen=True)
+class PacketNetwork:
+    """A window of SkyMesh's network as arrays (see the module docstring).
+
+    ``K`` steps, ``M`` nodes, ``L`` links, ``D`` destinations, ``P`` pairs.
+    """
+
+    start: datetime
+    t_s: np.ndarray  # (K,) s from start
+    step_s: float
+    mode: str
+    node_name: np.ndarray  # (M,) str
+    node_kind: np.ndarray  # (M,) "satellite" | "ground" | "relay"
+    node_compact: np.ndarray  # (M,) SkyMesh compact node id (routing_state numbering)
+    endpoint_name: np.ndarray  # (G,) every endpoint of the graph
+    endpoint_node: np.ndarray  # (G,) node index, -1 when not built
+    link_a: np.ndarray  # (L,) node index
+    link_b: np.ndarray  # (L,) node index
+    link_kind: np.ndarray  # (L,) "isl" | "gsl" | "relay"
+    up: np.ndarray  # (K, L) bool
+    delay_s: np.ndarray  # (K, L) one-way delay, s
+    rate_bps: np.ndarray  # (K, L) data rate, bit/s
+    dest_endpoint: np.ndarray  # (D,) endpoint index of each destination column
+    next_hop: np.ndarray  # (K, M, D) node index, -1 = none
+    pairs: np.ndarray  # (P, 2) endpoint indices (source, destination)
+    rtt_ms: np.ndarray  # (K, P) SkyMesh's RTT, NaN when unreachable
+    hops: np.ndarray  # (K, P) links on the one-way path, -1 when unreachable
+    path_changed: np.ndarray  # (K, P) bool: the node path differs from the step before
+    rate_source: str
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.t_s)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.node_name)
+
+    @property
+    def n_links(self) -> int:
+        return len(self.link_a)
+
+    def pair_names(self) -> list[str]:
+        """``"A->B"`` for every pair."""
+        n = self.endpoint_name
+        return [f"{n[a]}->{n[b]}" for a, b in self.pairs]
+
+    def dest_column(self, endpoint: int) -> int:
+        """Column of ``next_hop`` for destination ``endpoint``."""
+        hit = np.flatnonzero(self.dest_endpoint == endpoint)
+        if not len(hit):
+            raise InputError(f"endpoint {endpoint} is not a destination of this network")
+        return int(hit[0])
+
+    def path(self, k: int, src: int, dst: int) -> list[int]:
+        """Node indices from endpoint ``src`` to endpoint ``dst`` along step ``k``'s forwarding."""
+        j = self.dest_column(dst)
+        cur, goal = int(self.endpoint_node[src]), int(self.endpoint_node[dst])
+        out = [cur]
+        while cur != goal and cur >= 0 and len(out) < MAX_PATH_NODES:
+            cur = int(self.next_hop[k, cur, j])
+            out.append(cur)
+        return out if cur == goal else []
+
+    def bottleneck_bps(self, k: int, src: int, dst: int) -> float:
+        """Smallest data rate (bit/s) on step ``k``'s path from ``src`` to ``dst`` (0 if none)."""
+        p = self.path(k, src, dst)
+        if len(p) < 2:
+            return 0.0
+        lid = self.link_index(np.array(p[:-1]), np.array(p[1:]))
+        return float(self.rate_bps[k, lid].min())
+
+    def link_index(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Index of the link between nodes ``a[i]`` and ``b[i]`` (either order); -1 when none."""
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        key = self.link_a.astype(np.int64) * self.n_nodes + self.link_b
+        order = np.argsort(key)
+        want = lo.astype(np.int64) * self.n_nodes + hi
+        pos = np.searchsorted(key[order], want)
+        pos = np.minimum(pos, len(key) - 1)
+        found = key[order][pos] == want
+        return np.where(found, order[pos], -1)
+
+
+def _graph_ids(layout: NodeLayout, compact: np.ndarray):
+    """(out, in) graph node of each compact node: endpoints send from up, receive at down."""
+    c = np.asarray(compact)
+    n, g = layout.n_sats, layout.n_endpoints
+    is_ep = (c >= n) & (c < n + g)
+    is_relay = c >= n + g
+    out = np.where(is_relay, c + g, c)
+    inn = np.where(is_ep, c + g, out)
+    return out, inn
+
+
+def _snapshots(
+    constellation,
+    grid,
+    endpoints,
+    relays,
+    layout,
+    mode,
+    isl_pairs,
+    min_elevation_deg,
+    max_gsl_range_km,
+    max_isl_range_km,
+    min_clearance_km,
+):
+    """Yield ``(k, graph, (g, s, range_km, elevation_deg) of endpoint links, same of relays)``
+    for every step, built as :mod:`skymesh.sim.routing_chunk` builds them."""
+    chunk = chunk_steps_for(len(constellation), len(grid))
+    for c0 in range(0, len(grid), chunk):
+        pos_all = positions_ecef(
+            constellation, grid.subset(slice(c0, c0 + chunk)), serving_only=True
+        )
+        for b0 in range(0, pos_all.shape[1], VIS_BLOCK):
+            pos = pos_all[:, b0 : b0 + VIS_BLOCK]
+            k_steps = pos.shape[1]
+            vg, vs, vk, vr, ve = visible_pairs_windowed(
+                pos,
+                endpoints.lat_deg,
+                endpoints.lon_deg,
+                min_elevation_deg=min_elevation_deg,
+                max_range_km=max_gsl_range_km,
+            )
+            v_cut = np.searchsorted(vk, np.arange(k_steps + 1))
+            use_relays = mode != "isl" and len(relays)
+            if use_relays:
+                rg, rs, rk, rr, re_ = visible_pairs_windowed(
+                    pos,
+                    relays.lat_deg,
+                    relays.lon_deg,
+                    min_elevation_deg=min_elevation_deg,
+                    max_range_km=max_gsl_range_km,
+                )
+                r_cut = np.searchsorted(rk, np.arange(k_steps + 1))
+            isl = None
+            if mode != "bent-pipe" and len(isl_pairs):
+                isl = isl_lengths_km(
+                    pos,
+                    isl_pairs,
+                    min_clearance_km=min_clearance_km,
+                    max_range_km=max_isl_range_km,
+                )
+            for k in range(k_steps):
+                a, b = v_cut[k], v_cut[k + 1]
+                ep = (vg[a:b], vs[a:b], vr[a:b], ve[a:b])
+                links: dict = dict(endpoint_links=(ep[0], ep[1], np.zeros(b - a, int), ep[2]))
+                if isl is not None:
+                    links.update(isl_pairs=isl_pairs, isl_km=isl[:, k])
+                rl = None
+                if use_relays:
+                    c, d = r_cut[k], r_cut[k + 1]
+                    rl = (rg[c:d], rs[c:d], rr[c:d], re_[c:d])
+                    links["relay_links"] = (rl[0], rl[1], np.zeros(d - c, int), rl[2])
+                yield c0 + b0 + k, snapshot_graph(layout, mode, **links), ep, rl
+
+
+def _walk(nh: np.ndarray, src: int, dst: int, j: int) -> list[int]:
+    """Compact nodes from ``src`` to ``dst`` along column ``j`` of a forwarding table."""
+    cur, out = src, [src]
+    while cur != dst and len(out) < MAX_PATH_NODES:
+        cur = int(nh[cur, j])
+        if cur < 0:
+            return []
+        out.append(cur)
+    return out if cur == dst else []
+
+
+def _close(member: np.ndarray, tables: np.ndarray, dest_compact: np.ndarray) -> np.ndarray:
+    """Grow ``member`` (bool over compact nodes) until every member's chain toward every
+    destination, at every step, stays inside it."""
+    for _ in range(8):
+        before = int(member.sum())
+        for k in range(tables.shape[0]):
+            for j, d in enumerate(dest_compact):
+                cur = np.flatnonzero(member)
+                for _hop in range(MAX_PATH_NODES):
+                    cur = cur[cur != d]
+                    nxt = tables[k][cur, j].astype(np.int64)
+                    nxt = nxt[nxt >= 0]
+                    fresh = nxt[~member[nxt]]
+                    if not len(fresh):
+                        break
+                    member[fresh] = True
+                    cur = fresh
+        if int(member.sum()) == before:
+            break
+    return member
+
+
+def packet_network(
+    constellation: Constellation,
+    grid: TimeGrid,
+    endpoints: GroundPoints,
+    pairs,
+    *,
+    mode: str = "isl",
+    isl_pairs=None,
+    relays: GroundPoints | None = None,
+    min_elevation_deg: float = DEFAULT_MIN_ELEVATION_DEG,
+    max_gsl_range_km: float | None = None,
+    max_isl_range_km: float | None = DEFAULT_MAX_RANGE_KM,
+    min_clearance_km: float = DEFAULT_MIN_CLEARANCE_KM,
+    isl_rate_bps: float | None = None,
+    gsl_rate_bps: float | None = None,
+    progress=None,
+) -> PacketNetwork:
+    """The network a packet run between ``pairs`` of ``endpoints`` uses over ``grid``.
+
+    Parameters
+    ----------
+    pairs : array_like (P, 2) of int
+        (source, destination) endpoint indices; both directions are routed (TCP's ACKs).
+    isl_rate_bps, gsl_rate_bps : float, optional
+        One data rate (bit/s) for every ISL / every ground-satellite link instead of SkyMesh's
+        capacities (Hypatia's packet experiments: 10 Mbit/s both).
+    progress : callable, optional
+        Called with the number of steps done (twice per step: routing, then link delays).
+    """
+    check_mode(mode)
+    if len(grid) < 1:
+        raise InputError("the time window is empty", field="duration")
+    pairs = np.atleast_2d(np.asarray(pairs, dtype=np.int64))
+    if pairs.size == 0 or pairs.shape[1] != 2:
+        raise InputError("need at least one (source, destination) pair", field="pairs")
+    if pairs.min() < 0 or pairs.max() >= len(endpoints):
+        raise InputError("a pair names a ground point that does not exist", field="pairs")
+    if np.any(pairs[:, 0] == pairs[:, 1]):
+        raise InputError("a pair's source and destination are the same place", field="pairs")
+    for name, value in (("isl_rate_bps", isl_rate_bps), ("gsl_rate_bps", gsl_rate_bps)):
+        if value is not None and not (np.isfinite(value) and value > 0):
+            raise InputError(f"must be a positive number of bit/s, got {value!r}", field=name)
+    relays = relays if relays is not None else GroundPoints.of([], [], [])
+    use_relays = mode != "isl" and len(relays) > 0
+    layout = NodeLayout(len(constellation), len(endpoints), len(relays) if use_relays else 0)
+    if mode == "bent-pipe":
+        isl_pairs = np.empty((0, 2), np.int64)
+    elif isl_pairs is None:
+        from skymesh.links.isl import plus_grid_pairs
+
+        isl_pairs = plus_grid_pairs(constellation)
+    else:
+        isl_pairs = np.asarray(isl_pairs, dtype=np.int64).reshape(-1, 2)
+    n_sats, n_ep = layout.n_sats, layout.n_endpoints
+    n_compact = n_sats + n_ep + layout.n_relays
+    dests = np.unique(pairs)
+    dest_col = {int(e): j for j, e in enumerate(dests)}
+    dest_compact = n_sats + dests
+    geo = (
+        constellation,
+        grid,
+        endpoints,
+        relays,
+        layout,
+        mode,
+        isl_pairs,
+        min_elevation_deg,
+        max_gsl_range_km,
+        max_isl_range_km,
+        min_clearance_km,
+    )
+    n_steps = len(grid)
+    dtype = np.int16 if n_compact < np.iinfo(np.int16).max else np.int32
+    tables = np.empty((n_steps, n_compact, len(dests)), dtype=dtype)
+    n_pairs = len(pairs)
+    rtt = np.full((n_steps, n_pairs), np.nan)
+    hops = np.full((n_steps, n_pairs), -1, np.int32)
+    changed = np.zeros((n_steps, n_pairs), bool)
+    member = np.zeros(n_compact, bool)
+    member[dest_compact] = True
+    last: list[list[int]] = [[] for _ in range(n_pairs)]
+    for k, graph, _, _ in _snapshots(*geo):
+        r, nh = routing_state(graph, layout, dests)
+        tables[k] = nh
+        for p, (a, b) in enumerate(pairs):
+            ia, ib = dest_col[int(a)], dest_col[int(b)]
+            rtt[k, p] = r[ia, ib]
+            fwd = _walk(nh, n_sats + int(a), n_sats + int(b), ib)
+            back = _walk(nh, n_sats + int(b), n_sats + int(a), ia)
+            member[fwd] = True
+            member[back] = True
+            hops[k, p] = len(fwd) - 1 if fwd else -1
+            changed[k, p] = k > 0 and fwd != last[p]
+            last[p] = fwd
+        if progress is not None:
+            progress(1)
+    member = _close(member, tables, dest_compact)
+    compact = np.flatnonzero(member)
+    node_of = np.full(n_compact, -1, np.int64)
+    node_of[compact] = np.arange(len(compact))
+    # forwarding among the built nodes, and the links it uses
+    nh_nodes = tables[:, compact, :].astype(np.int64)
+    next_hop = np.where(nh_nodes >= 0, node_of[np.maximum(nh_nodes, 0)], -1).astype(np.int32)
+    kk, uu, _jj = np.nonzero(next_hop >= 0)
+    vv = next_hop[kk, uu, _jj]
+    lo, hi = np.minimum(uu, vv), np.maximum(uu, vv)
+    key = np.unique(lo.astype(np.int64) * len(compact) + hi)
+    link_a, link_b = key // len(compact), key % len(compact)
+    del tables, nh_nodes
+
+    kind = np.where(
+        compact < n_sats, "satellite", np.where(compact < n_sats + n_ep, "ground", "relay")
+    )
+    ca, cb = compact[link_a], compact[link_b]
+    link_kind = np.where(
+        (kind[link_a] == "satellite") & (kind[link_b] == "satellite"),
+        "isl",
+        np.where((kind[link_a] == "relay") | (kind[link_b] == "relay"), "relay", "gsl"),
+    )
+    out_a, in_a = _graph_ids(layout, ca)
+    out_b, in_b = _graph_ids(layout, cb)
+    n_links = len(link_a)
+    delay = np.full((n_steps, n_links), np.nan)
+    rate = np.full((n_steps, n_links), np.nan)
+    # ground side and satellite of each ground link, to look its elevation up
+    is_ground_a = kind[link_a] != "satellite"
+    g_node = np.where(is_ground_a, ca, cb)
+    s_node = np.where(is_ground_a, cb, ca)
+    for k, graph, ep, rl in _snapshots(*geo):
+        w = np.asarray(graph[out_a, in_b]).ravel()
+        w2 = np.asarray(graph[out_b, in_a]).ravel()
+        w = np.where(w > 0, w, w2)
+        delay[k] = np.where(w > 0, w, np.nan)
+        if isl_rate_bps is None:
+            rate[k, link_kind == "isl"] = float(OPTICAL_ISL.fixed_capacity_mbps or 0.0) * 1e6
+        else:
+            rate[k, link_kind == "isl"] = isl_rate_bps
+        ground = link_kind != "isl"
+        if gsl_rate_bps is not None:
+            rate[k, ground] = gsl_rate_bps
+        elif ground.any():
+            for links, base, params in (
+                (ep, n_sats, STARLINK_USER_DOWNLINK_KU),
+                (rl, n_sats + n_ep, STARLINK_GATEWAY_KA),
+            ):
+                if links is None or not len(links[0]):
+                    continue
+                lk = (links[0].astype(np.int64) + base) * n_sats + links[1]
+                want = g_node.astype(np.int64) * n_sats + s_node
+                order = np.argsort(lk)
+                pos = np.minimum(np.searchsorted(lk[order], want), len(lk) - 1)
+                hit = ground & (lk[order][pos] == want)
+                idx = order[pos[hit]]
+                rate[k, hit] = 1e6 * link_capacity_mbps(links[2][idx], links[3][idx], params)
+        if progress is not None:
+            progress(1)
+    up = np.isfinite(delay)
+    delay = _hold(delay)
+    rate = np.maximum(_hold(rate), MIN_RATE_BPS)
+    names = np.concatenate(
+        [
+            np.asarray(constellation.sat_names, dtype=str),
+            np.asarray(endpoints.names, dtype=str),
+            np.asarray(relays.names, dtype=str) if use_relays else np.empty(0, str),
+        ]
+    )
+    endpoint_node = node_of[n_sats : n_sats + n_ep].copy()
+    if isl_rate_bps is None and gsl_rate_bps is None:
+        source = "SkyMesh: optical ISL 100 Gbit/s; GSL from the Ku user-downlink budget"
+    else:
+        source = (
+            f"fixed: ISL {isl_rate_bps or 0:.6g} bit/s, GSL {gsl_rate_bps or 0:.6g} bit/s"
+            if isl_rate_bps is not None and gsl_rate_bps is not None
+            else "mixed: fixed where given, SkyMesh's capacities elsewhere"
+        )
+    step_s = float(np.median(np.diff(grid.offsets_s))) if n_steps > 1 else 1.0
+    return PacketNetwork(
+        start=grid.start,
+        t_s=np.asarray(grid.offsets_s, float) - float(grid.offsets_s[0]),
+        step_s=step_s,
+        mode=mode,
+        node_name=names[compact],
+        node_kind=kind,
+        node_compact=compact,
+        endpoint_name=np.asarray(endpoints.names, dtype=str),
+        endpoint_node=endpoint_node,
+        link_a=link_a.astype(np.int64),
+        link_b=link_b.astype(np.int64),
+        link_kind=link_kind,
+        up=up,
+        delay_s=delay,
+        rate_bps=rate,
+        dest_endpoint=dests,
+        next_hop=next_hop,
+        pairs=pairs,
+        rtt_ms=rtt,
+        hops=hops,
+        path_changed=changed,
+        rate_source=source,
+    )
+
+
+def _hold(values: np.ndarray) -> np.ndarray:
+    """Fill NaN along axis 0 with the previous finite value, then the next (per column)."""
+    v = values.copy()
+    n = len(v)
+    idx = np.where(np.isfinite(v), np.arange(n)[:, None], -1)
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    cols = np.arange(v.shape[1])
+    fwd = np.where(idx >= 0, v[np.maximum(idx, 0), cols], np.nan)
+    idx2 = np.where(np.isfinite(v), np.arange(n)[:, None], n)
+    idx2 = np.minimum.accumulate(idx2[::-1], axis=0)[::-1]
+    back = np.where(idx2 < n, v[np.minimum(idx2, n - 1), cols], np.nan)
+    out = np.where(np.isfinite(fwd), fwd, back)
+    return np.where(np.isfinite(out), out, 0.0)
