@@ -45,6 +45,7 @@ bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_access.py
 	$(PY) benchmarks/bench_service.py
 	$(PY) benchmarks/bench_scaling.py
+	$(PY) benchmarks/bench_packets.py --hypatia
 
 # A longer Hypothesis campaign over the parsers and the CLI (tests/fuzz, profile "fuzz"):
 # prints cases tried / accepted / rejected cleanly / bad per parser, also in build/fuzz-counts.json.

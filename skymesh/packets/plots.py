@@ -157,6 +157,9 @@ def rtt_figure(tables: dict, flow_id: int, path=None) -> Figure:
         order = np.argsort(_col(prow, "t_s"))
         t = _col(prow, "t_s").astype(float)[order]
         r = _col(prow, "rtt_ms").astype(float)[order]
+        end = _window(tables, info)[1]
+        if len(t) and end > t[-1]:  # the last step holds to the end of the window
+            t, r = np.append(t, end), np.append(r, r[-1])
         ax.plot(t, r, label="SkyMesh path RTT (propagation)", zorder=4, **SKYMESH_STYLE)
     rows = _rows(tables.get("rtt"), "flow_id", np.int32(flow_id))
     what = "ping echo RTT" if info["kind"] == "ping" else "TCP RTT samples"
@@ -332,6 +335,86 @@ def losses_figure(tables: dict, path=None, *, bin_s: float = 1.0) -> Figure:
         f"events per {bin_s:g} s",
         (lo, hi),
     )
+    return _finish(fig, path)
+
+
+def hypatia_figure(
+    tables: dict,
+    flow_id: int,
+    *,
+    rate_bps: float,
+    queue_pkts: int,
+    segment_bytes: float = 1448.0,
+    packet_bytes: float = 1500.0,
+    title: str = "",
+    path=None,
+) -> Figure:
+    """RTT and congestion window of one TCP flow over fixed-rate links, in the layout of
+    Hypatia's TCP figure (Kassing et al., IMC 2020, §5): RTT over time above, cwnd in
+    packets against BDP + queue below.
+
+    BDP + queue (packets) is ``rate_bps x path RTT / (8 x packet_bytes) + queue_pkts``: the
+    most a loss-based TCP can keep in flight on the path before its bottleneck queue
+    overflows (every link at ``rate_bps``, the path's propagation RTT from SkyMesh);
+    cwnd is ``cwnd_bytes / segment_bytes``.
+    """
+    info = flow_info(tables, flow_id)
+    if info["kind"] != "tcp":
+        raise InputError(f"flow {flow_id} is {info['kind']}, not tcp", field="flow_id")
+    fig = new_figure(10.0, 7.0)
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    pair = pair_of(info)
+    lo, hi = _window(tables, info)
+    changes = path_change_times(tables, pair)
+    prow = _rows(tables.get("path"), "pair", pair)
+    t_path = r_path = np.empty(0)
+    if prow is not None and prow.num_rows:
+        order = np.argsort(_col(prow, "t_s"))
+        t_path = _col(prow, "t_s").astype(float)[order]
+        r_path = _col(prow, "rtt_ms").astype(float)[order]
+        if hi > t_path[-1]:
+            t_path, r_path = np.append(t_path, hi), np.append(r_path, r_path[-1])
+    rows = _rows(tables.get("rtt"), "flow_id", np.int32(flow_id))
+    if rows is not None and rows.num_rows:
+        top.scatter(
+            _col(rows, "t_s"),
+            _col(rows, "rtt_ms"),
+            label="ns-3 TCP RTT samples",
+            zorder=3,
+            rasterized=True,
+            **NS3_STYLE,
+        )
+    if len(t_path):
+        top.plot(t_path, r_path, label="SkyMesh path RTT (propagation)", zorder=4, **SKYMESH_STYLE)
+    _mark_instants(top, changes, np.empty(0))
+    _finish_axes(top, title or f"{flow_label(info)}", "RTT (ms)", (lo, hi))
+    top.set_xlabel("")
+    rows = _rows(tables.get("cwnd"), "flow_id", np.int32(flow_id))
+    if rows is not None and rows.num_rows:
+        order = np.argsort(_col(rows, "t_s"), kind="stable")
+        bottom.plot(
+            _col(rows, "t_s")[order],
+            _col(rows, "cwnd_bytes").astype(float)[order] / segment_bytes,
+            color=FLOW_COLOURS[0],
+            linewidth=1.3,
+            drawstyle="steps-post",
+            label=f"cwnd ({info['cc']})",
+            zorder=3,
+        )
+    if len(t_path):
+        bdp = rate_bps * r_path / 1e3 / (8.0 * packet_bytes)
+        bottom.plot(
+            t_path,
+            bdp + queue_pkts,
+            color="#d55e00",
+            linewidth=1.3,
+            drawstyle="steps-post",
+            label=f"BDP + queue ({rate_bps / 1e6:g} Mbit/s, {queue_pkts} packets)",
+            zorder=4,
+        )
+    _mark_instants(bottom, changes, np.empty(0))
+    bottom.set_ylim(bottom=0)
+    _finish_axes(bottom, "", "congestion window (packets)", (lo, hi))
     return _finish(fig, path)
 
 
