@@ -23,8 +23,9 @@ script prints SkyMesh's in the same terms. Timings are never asserted.
 over 200 s, with BDP + queue): Kuiper K1 (34 x 34 at 630 km, 51.9 deg; Hypatia's GSL rule,
 a maximum slant range of 1,260 km from its 30 deg satellite cone, no elevation mask), the
 100 cities, TCP NewReno Rio de Janeiro -> Saint Petersburg (Hypatia ids 18 -> 73), and the
-same over starlink-shell1 (the issue's wording); figures to ``--figures`` (default
-``docs/img``). ``--quick``: 10 simulated seconds at 1 s steps and 20 cities (a smoke test).
+same over starlink-shell1 (the issue's wording); figures to ``--figures`` (default: the
+``--out-dir``; the docs page's copies were made with ``--figures docs/img``).
+``--quick``: 10 simulated seconds at 1 s steps and 20 cities (a smoke test).
 
 Writes ``bench-out/packets.json``. Run: ``python benchmarks/bench_packets.py [--help]``.
 """
@@ -259,7 +260,7 @@ def main(quick: bool = False, hypatia: bool = False, figures_dir=None, out_dir=D
     if hypatia:
         import tempfile
 
-        figs = Path(figures_dir or REPO / "docs" / "img")
+        figs = Path(figures_dir or out_dir or DEFAULT_OUT_DIR)
         figs.mkdir(parents=True, exist_ok=True)
         titles = {
             "hypatia-kuiper-k1": "Kuiper K1 (Hypatia's setup)",
