@@ -41,6 +41,8 @@ further apart than that.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from skymesh.constants import WGS84_A_KM
@@ -207,12 +209,28 @@ def isl_lengths_km(
     -------
     ndarray, shape (L, T) (or (L,))
     """
+    sat_ecef_km = np.asarray(sat_ecef_km)
+    pairs = np.asarray(pairs)
+    if sat_ecef_km.ndim == 3 and sat_ecef_km.dtype == np.float64 and len(pairs):
+        kernel = _lengths_kernel()
+        if kernel is not None:
+            if pairs.min() < 0 or pairs.max() >= len(sat_ecef_km):
+                raise IndexError("ISL pair names a satellite out of range")
+            return kernel(
+                np.ascontiguousarray(sat_ecef_km),
+                np.ascontiguousarray(pairs, dtype=np.int64),
+                float(min_clearance_km),
+                np.inf if max_range_km is None else float(max_range_km),
+            )
     r1 = sat_ecef_km[pairs[:, 0]]
     r2 = sat_ecef_km[pairs[:, 1]]
     d = r2 - r1
-    dd = np.einsum("...k,...k->...", d, d)
+    # Sums of three products in one fixed order, (x + z) + y (numpy's einsum's for
+    # three terms), so the compiled kernel gives the same bits.
+    dd = (d[..., 0] * d[..., 0] + d[..., 2] * d[..., 2]) + d[..., 1] * d[..., 1]
+    dot = (r1[..., 0] * d[..., 0] + r1[..., 2] * d[..., 2]) + r1[..., 1] * d[..., 1]
     with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.clip(-np.einsum("...k,...k->...", r1, d) / dd, 0.0, 1.0)
+        t = np.clip(-dot / dd, 0.0, 1.0)
     closest = r1 + t[..., None] * d
     clearance = np.linalg.norm(closest, axis=-1) - WGS84_A_KM
     length = np.sqrt(dd)
@@ -220,3 +238,48 @@ def isl_lengths_km(
     if max_range_km is not None:
         ok &= length <= max_range_km
     return np.where(ok, length, np.nan)
+
+
+@functools.cache
+def _lengths_kernel():
+    """:func:`isl_lengths_km` over (N, T, 3) positions compiled (numba; None without it):
+    the same floating-point operations in the same order, so the same bits, in one pass
+    without the (L, T, 3) temporaries."""
+    try:
+        import numba
+    except ImportError:  # pragma: no cover
+        return None
+
+    @numba.njit(cache=True, nogil=True)
+    def lengths(pos, pairs, min_clearance_km, max_range_km):  # pragma: no cover - compiled
+        n_links = pairs.shape[0]
+        n_t = pos.shape[1]
+        out = np.empty((n_links, n_t))
+        for i in range(n_links):
+            a = pairs[i, 0]
+            b = pairs[i, 1]
+            for k in range(n_t):
+                x1 = pos[a, k, 0]
+                y1 = pos[a, k, 1]
+                z1 = pos[a, k, 2]
+                dx = pos[b, k, 0] - x1
+                dy = pos[b, k, 1] - y1
+                dz = pos[b, k, 2] - z1
+                dd = (dx * dx + dz * dz) + dy * dy
+                t = -((x1 * dx + z1 * dz) + y1 * dy) / dd if dd != 0.0 else np.nan
+                if t < 0.0:
+                    t = 0.0
+                elif t > 1.0:
+                    t = 1.0
+                cx = x1 + t * dx
+                cy = y1 + t * dy
+                cz = z1 + t * dz
+                clearance = np.sqrt((cx * cx + cy * cy) + cz * cz) - WGS84_A_KM
+                length = np.sqrt(dd)
+                if clearance >= min_clearance_km and length <= max_range_km:
+                    out[i, k] = length
+                else:
+                    out[i, k] = np.nan
+        return out
+
+    return lengths

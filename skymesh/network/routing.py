@@ -150,9 +150,22 @@ def routing_state(graph, layout: NodeLayout, destinations=None, *, engine: str =
     heap. The forwarding table is returned as a transposed view of a
     (D, n_compact) array.
     """
-    dests = np.arange(layout.n_endpoints) if destinations is None else np.asarray(destinations)
-    n_sats, n_ep = layout.n_sats, layout.n_endpoints
-    n_dest = len(dests)
+    search, link_ptr, link_sat, link_w = split_down_links(graph, layout)
+    return routing_state_split(
+        search, link_ptr, link_sat, link_w, layout, destinations, engine=engine
+    )
+
+
+def split_down_links(graph, layout: NodeLayout):
+    """``graph`` without its edges into endpoint down nodes, and those edges by endpoint.
+
+    Returns ``(search, link_ptr, link_sat, link_w)``: the CSR graph the searches of
+    :func:`routing_state` run on, and for endpoint ``e`` the links
+    ``link_ptr[e]:link_ptr[e+1]`` from satellite ``link_sat`` with delay ``link_w`` (s),
+    in satellite order. :func:`skymesh.network.snapshot.search_graph` builds the same
+    arrays directly for ``isl``-mode chunks.
+    """
+    n_ep = layout.n_endpoints
     if graph.format != "csr":
         graph = graph.tocsr()
     # Split off the edges into down nodes: (satellite, endpoint, delay s), by endpoint.
@@ -169,14 +182,23 @@ def routing_state(graph, layout: NodeLayout, destinations=None, *, engine: str =
     indptr = np.zeros(graph.shape[0] + 1, dtype=graph.indptr.dtype)
     np.cumsum(kept_per_row, out=indptr[1:])
     search = sp.csr_matrix((graph.data[keep], cols[keep], indptr), shape=graph.shape)
+    link_ptr = np.zeros(n_ep + 1, dtype=np.int64)
+    np.cumsum(np.bincount(link_ep, minlength=n_ep), out=link_ptr[1:])
+    return search, link_ptr, link_sat, link_w
 
+
+def routing_state_split(
+    search, link_ptr, link_sat, link_w, layout: NodeLayout, destinations=None, *, engine="auto"
+):
+    """:func:`routing_state` from the split graph :func:`split_down_links` returns."""
+    dests = np.arange(layout.n_endpoints) if destinations is None else np.asarray(destinations)
+    n_sats, n_ep = layout.n_sats, layout.n_endpoints
+    n_dest = len(dests)
     # Searches from the destinations' up nodes, and with them the delay from each
     # destination's up node to every endpoint's down node and the satellite achieving
     # it (that endpoint's first hop toward the destination): the minimum over each
     # endpoint's links, first link in order on ties, while the search's distances are
     # in cache (compiled; the distances are not kept).
-    link_ptr = np.zeros(n_ep + 1, dtype=np.int64)
-    np.cumsum(np.bincount(link_ep, minlength=n_ep), out=link_ptr[1:])
     pred, down_dist, first_hop = dijkstra_last_hop(
         search,
         layout.up(dests),

@@ -171,3 +171,66 @@ def snapshot_graph(layout: NodeLayout, mode: str, **links) -> sp.csr_matrix:
     if links.get("isl_km") is not None:
         links["isl_km"] = np.asarray(links["isl_km"]).reshape(-1, 1)
     return chunk_graph(layout, 1, mode, **links)
+
+
+def isl_plan(isl_pairs, n_sats: int):
+    """Both directions of every ISL in CSR order, for :func:`search_graph`.
+
+    Returns ``(src, dst, link)`` sorted by ``(src, dst)``: directed edge ``j`` runs from
+    satellite ``src[j]`` to ``dst[j]`` along ISL ``link[j]``; or None when a pair is
+    listed twice (the snapshot graph then sums the two weights, which the fast path does
+    not reproduce, so callers keep :func:`snapshot_graph`).
+    """
+    pairs = np.asarray(isl_pairs, dtype=np.int64).reshape(-1, 2)
+    n_links = len(pairs)
+    src = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    dst = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    link = np.concatenate([np.arange(n_links), np.arange(n_links)])
+    order = np.lexsort((dst, src))
+    src, dst, link = src[order], dst[order], link[order]
+    if np.any((src[1:] == src[:-1]) & (dst[1:] == dst[:-1])):
+        return None
+    if n_links and (src.min() < 0 or max(src.max(), dst.max()) >= n_sats):
+        raise ValueError("ISL pair names a satellite out of range")
+    return src, dst, link
+
+
+def search_graph(layout: NodeLayout, plan, isl_km, endpoint_links):
+    """The ``isl``-mode snapshot graph of one instant split as ``routing_state`` searches it.
+
+    Builds directly what :func:`skymesh.network.routing.split_down_links` makes of
+    ``snapshot_graph(layout, "isl", ...)`` -- the same edges, weights and order, bit for
+    bit, without the COO sort -- from an :func:`isl_plan`, the ISL lengths of the
+    instant (km, NaN where down) and the endpoint links in view sorted by (ground point,
+    satellite) as :func:`skymesh.links.windows.visible_pairs_windowed` gives them
+    (ground, satellite, range km). No relays.
+
+    Returns ``(indptr, indices, data, link_ptr, link_sat, link_w)``: the CSR arrays of
+    the searched graph (satellites and up nodes; delays s) and each endpoint's
+    satellite -> down-node links.
+    """
+    n, n_sats, n_ep = layout.n_nodes, layout.n_sats, layout.n_endpoints
+    g, s, r = (np.asarray(x) for x in endpoint_links)
+    if len(g) > 1 and np.any(np.diff(g * n_sats + s) <= 0):
+        raise ValueError("endpoint links must be sorted by (ground point, satellite)")
+    d_gsl = r / SPEED_OF_LIGHT_KM_S
+    if plan is not None and len(plan[0]):
+        src, dst, link = plan
+        km = np.asarray(isl_km)[link]
+        up = np.isfinite(km)
+        sat_rows = np.bincount(src[up], minlength=n_sats)
+        isl_dst, isl_d = dst[up], km[up] / SPEED_OF_LIGHT_KM_S
+    else:
+        sat_rows = np.zeros(n_sats, np.int64)
+        isl_dst, isl_d = np.empty(0, np.int64), np.empty(0)
+    ep_rows = np.bincount(g, minlength=n_ep)
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(sat_rows, out=indptr[1 : n_sats + 1])
+    np.cumsum(ep_rows, out=indptr[n_sats + 1 : n_sats + n_ep + 1])
+    indptr[n_sats + 1 : n_sats + n_ep + 1] += indptr[n_sats]
+    indptr[n_sats + n_ep + 1 :] = indptr[n_sats + n_ep]
+    indices = np.concatenate([isl_dst, s]).astype(np.int32)
+    data = np.concatenate([isl_d, d_gsl])
+    link_ptr = np.zeros(n_ep + 1, np.int64)
+    np.cumsum(ep_rows, out=link_ptr[1:])
+    return indptr, indices, data, link_ptr, s.astype(np.int64), d_gsl

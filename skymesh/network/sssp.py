@@ -89,12 +89,12 @@ def dijkstra(graph, sources, *, engine: str = "auto"):
         from scipy.sparse.csgraph import dijkstra as sp_dijkstra
 
         return sp_dijkstra(graph, directed=True, indices=sources, return_predecessors=True)
-    indptr, indices, delta, n_slots, n_blocks = plan
+    indptr, indices, edges, delta, n_slots, n_blocks = plan
     n = graph.shape[0]
     dist = np.empty((len(sources), n))
     pred = np.empty((len(sources), n), dtype=np.int32)
     if n_blocks:
-        _multi_source(indptr, indices, data, sources, dist, pred, n_blocks, delta, n_slots)
+        _multi_source(indptr, indices, data, edges, sources, dist, pred, n_blocks, delta, n_slots)
     return dist, pred
 
 
@@ -119,7 +119,7 @@ def dijkstra_last_hop(graph, sources, link_ptr, link_sat, link_w, *, engine: str
             dist, link_ptr, link_sat, link_w, engine="numpy" if engine == "scipy" else "auto"
         )
         return pred, best, arg
-    indptr, indices, delta, n_slots, n_blocks = plan
+    indptr, indices, edges, delta, n_slots, n_blocks = plan
     n = graph.shape[0]
     link_ptr = np.ascontiguousarray(link_ptr, dtype=np.int64)
     link_sat = np.ascontiguousarray(link_sat, dtype=np.int64)
@@ -132,6 +132,7 @@ def dijkstra_last_hop(graph, sources, link_ptr, link_sat, link_w, *, engine: str
             indptr,
             indices,
             data,
+            edges,
             sources,
             pred,
             link_ptr,
@@ -147,8 +148,9 @@ def dijkstra_last_hop(graph, sources, link_ptr, link_sat, link_w, *, engine: str
 
 
 def _plan(graph, sources, data):
-    """Kernel arguments ``(indptr, indices, delta, n_slots, n_blocks)``, or None when the
-    weights call for scipy (negative, NaN or infinite)."""
+    """Kernel arguments ``(indptr, indices, edges, delta, n_slots, n_blocks)``, or None
+    when the weights call for scipy (negative, NaN or infinite). ``edges`` interleaves
+    each edge's head node and weight bits (int64 pairs) for the bucket search."""
     n = graph.shape[0]
     if sources.size and (sources.min() < 0 or sources.max() >= n):
         raise ValueError(f"source index out of range 0..{n - 1}")
@@ -167,7 +169,10 @@ def _plan(graph, sources, data):
     n_blocks = min(len(sources), 4 * numba.get_num_threads())
     indptr = np.ascontiguousarray(graph.indptr, dtype=np.int64)
     indices = np.ascontiguousarray(graph.indices, dtype=np.int32)
-    return indptr, indices, delta, n_slots, n_blocks
+    edges = np.empty(2 * len(indices), dtype=np.int64)
+    edges[0::2] = indices
+    edges.view(np.float64)[1::2] = data
+    return indptr, indices, edges, delta, n_slots, n_blocks
 
 
 def min_over_links(dist, link_ptr, link_sat, link_w, *, engine: str = "auto"):
@@ -284,7 +289,7 @@ if HAVE_NUMBA:
                     hn[i] = x
 
     @njit(cache=True, nogil=True)
-    def _bucket_search(src, indptr, indices, data, dist, pred, delta, head, nxt, enode, ekey):
+    def _bucket_search(src, indptr, edges, dist, pred, delta, head, pool):
         """Dijkstra from ``src`` over circular buckets of width ``delta`` (Dial's
         algorithm; ``head.size`` slots > max weight / delta + 2). Returns False when
         the entry pool ran out (the caller then runs the heap).
@@ -298,10 +303,17 @@ if HAVE_NUMBA:
         The predecessor is chosen by scipy's rule explicitly: among the nodes ``u``
         reaching ``x``'s final distance, least ``dist[u]`` then largest ``u`` -- the
         one scipy's queue pops first -- whatever the scanning order. Positive weights.
+
+        Memory layout (one cache line per record instead of one per array): edge ``j``
+        is ``edges[2j]`` = its head node and ``edges[2j+1]`` = the bits of its weight;
+        pool entry ``e`` is ``pool[2e]`` = the bits of its key and ``pool[2e+1]`` = its
+        node in the low 32 bits, the next entry of its bucket (or -1) in the high 32.
         """
         n = dist.shape[0]
         n_slots = head.shape[0]
-        cap = enode.shape[0]
+        cap = pool.shape[0] // 2
+        weight = edges.view(np.float64)
+        key = pool.view(np.float64)
         for k in range(n):
             dist[k] = np.inf
             pred[k] = NULL_IDX
@@ -309,26 +321,26 @@ if HAVE_NUMBA:
             head[b] = -1
         inv = 1.0 / delta
         dist[src] = 0.0
-        enode[0] = src
-        ekey[0] = 0.0
-        nxt[0] = -1
+        key[0] = 0.0
+        pool[1] = src | (np.int64(-1) << 32)
         head[0] = 0
         n_ent = 1
         pending = 1
         k = 0  # current bucket, in slot ``slot``
         slot = 0
         while pending > 0:
-            while head[slot] >= 0:
-                e = head[slot]
-                head[slot] = nxt[e]
+            e = head[slot]  # the bucket's list, walked here; same-bucket pushes go in front
+            while e >= 0:
+                du = key[2 * e]
+                rec = pool[2 * e + 1]
+                u = rec & 0xFFFFFFFF
+                e = rec >> 32
                 pending -= 1
-                u = enode[e]
-                du = ekey[e]
                 if du != dist[u]:  # superseded by an improvement
                     continue
                 for j in range(indptr[u], indptr[u + 1]):
-                    x = indices[j]
-                    nv = du + data[j]
+                    x = edges[2 * j]
+                    nv = du + weight[2 * j + 1]
                     dx = dist[x]
                     if nv < dx:
                         if n_ent == cap:
@@ -338,16 +350,20 @@ if HAVE_NUMBA:
                         s = slot + (np.int64(nv * inv) - k)  # bucket - k < n_slots
                         if s >= n_slots:
                             s -= n_slots
-                        enode[n_ent] = x
-                        ekey[n_ent] = nv
-                        nxt[n_ent] = head[s]
-                        head[s] = n_ent
+                        key[2 * n_ent] = nv
+                        if s == slot:
+                            pool[2 * n_ent + 1] = x | (e << 32)
+                            e = n_ent
+                        else:
+                            pool[2 * n_ent + 1] = x | (head[s] << 32)
+                            head[s] = n_ent
                         n_ent += 1
                         pending += 1
                     elif nv == dx:
                         p = pred[x]
                         if du < dist[p] or (du == dist[p] and u > p):
                             pred[x] = u
+            head[slot] = -1
             k += 1
             slot += 1
             if slot == n_slots:
@@ -355,7 +371,7 @@ if HAVE_NUMBA:
         return True
 
     @njit(cache=True, nogil=True, parallel=True)
-    def _multi_source(indptr, indices, data, sources, dist, pred, n_blocks, delta, n_slots):
+    def _multi_source(indptr, indices, data, edges, sources, dist, pred, n_blocks, delta, n_slots):
         """Searches from ``sources`` (rows of ``dist``/``pred``), blocks of sources in
         parallel; buckets when ``n_slots > 0``, else the heap."""
         n_src = sources.shape[0]
@@ -367,24 +383,12 @@ if HAVE_NUMBA:
             hk = np.empty(0)
             hn = np.empty(0, dtype=np.int32)
             if n_slots > 0:
-                pool = 2 * n_ent + n  # re-scans are rare; else the heap
-                head = np.empty(n_slots, dtype=np.int32)
-                nxt = np.empty(pool, dtype=np.int32)
-                enode = np.empty(pool, dtype=np.int32)
-                ekey = np.empty(pool)
+                # re-scans are rare; when the pool runs out, the heap
+                pool = np.empty(2 * (2 * n_ent + n), dtype=np.int64)
+                head = np.empty(n_slots, dtype=np.int64)
             for i in range(lo, hi):
                 if n_slots > 0 and _bucket_search(
-                    sources[i],
-                    indptr,
-                    indices,
-                    data,
-                    dist[i],
-                    pred[i],
-                    delta,
-                    head,
-                    nxt,
-                    enode,
-                    ekey,
+                    sources[i], indptr, edges, dist[i], pred[i], delta, head, pool
                 ):
                     continue
                 if hk.shape[0] == 0:
@@ -397,6 +401,7 @@ if HAVE_NUMBA:
         indptr,
         indices,
         data,
+        edges,
         sources,
         pred,
         link_ptr,
@@ -421,14 +426,11 @@ if HAVE_NUMBA:
             hk = np.empty(0)
             hn = np.empty(0, dtype=np.int32)
             if n_slots > 0:
-                pool = 2 * n_ent + n
-                head = np.empty(n_slots, dtype=np.int32)
-                nxt = np.empty(pool, dtype=np.int32)
-                enode = np.empty(pool, dtype=np.int32)
-                ekey = np.empty(pool)
+                pool = np.empty(2 * (2 * n_ent + n), dtype=np.int64)
+                head = np.empty(n_slots, dtype=np.int64)
             for i in range(lo, hi):
                 done = n_slots > 0 and _bucket_search(
-                    sources[i], indptr, indices, data, dist, pred[i], delta, head, nxt, enode, ekey
+                    sources[i], indptr, edges, dist, pred[i], delta, head, pool
                 )
                 if not done:
                     if hk.shape[0] == 0:

@@ -20,11 +20,13 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import scipy.sparse as sp
 
 from skymesh.links.isl import isl_lengths_km
 from skymesh.links.windows import visible_pairs_windowed
-from skymesh.network.routing import routing_state
-from skymesh.network.snapshot import NodeLayout, snapshot_graph
+from skymesh.network import fstate
+from skymesh.network.routing import routing_state, routing_state_split
+from skymesh.network.snapshot import NodeLayout, isl_plan, search_graph, snapshot_graph
 from skymesh.orbits.propagate import positions_ecef
 from skymesh.sim.prepare import Prepared
 
@@ -49,6 +51,10 @@ def compute_routing_chunk(prep: Prepared, start: int, stop: int) -> dict:
     )
     el = s.routing.min_elevation_deg
     iu, ju = np.triu_indices(prep.n_terminals, 1)
+    # isl mode: the searched graph is built straight from the ISL order (same arrays)
+    plan = isl_plan(op.isl_pairs, layout.n_sats) if mode == "isl" and len(op.isl_pairs) else None
+    fast = mode == "isl" and (plan is not None or not len(op.isl_pairs))
+    n = layout.n_nodes
     rtt_parts, fs_parts = [], []
     prev = None
     for b0 in range(0, len(grid), VIS_BLOCK):
@@ -82,16 +88,26 @@ def compute_routing_chunk(prep: Prepared, start: int, stop: int) -> dict:
         for k in range(k_steps):
             step = first + b0 + k
             a, b = v_cut[k], v_cut[k + 1]
-            links: dict[str, Any] = dict(
-                endpoint_links=(vg[a:b], vs[a:b], np.zeros(b - a, int), vr[a:b])
-            )
-            if isl is not None:
-                links.update(isl_pairs=op.isl_pairs, isl_km=isl[:, k])
-            if relays:
-                c, d = r_cut[k], r_cut[k + 1]
-                links["relay_links"] = (rg[c:d], rs[c:d], np.zeros(d - c, int), rr[c:d])
-            graph = snapshot_graph(layout, mode, **links)
-            rtt, next_hop = routing_state(graph, layout)
+            if fast:
+                indptr, indices, data, link_ptr, link_sat, link_w = search_graph(
+                    layout,
+                    plan,
+                    None if isl is None else isl[:, k],
+                    (vg[a:b], vs[a:b], vr[a:b]),
+                )
+                search = sp.csr_matrix((data, indices, indptr), shape=(n, n))
+                rtt, next_hop = routing_state_split(search, link_ptr, link_sat, link_w, layout)
+            else:
+                links: dict[str, Any] = dict(
+                    endpoint_links=(vg[a:b], vs[a:b], np.zeros(b - a, int), vr[a:b])
+                )
+                if isl is not None:
+                    links.update(isl_pairs=op.isl_pairs, isl_km=isl[:, k])
+                if relays:
+                    c, d = r_cut[k], r_cut[k + 1]
+                    links["relay_links"] = (rg[c:d], rs[c:d], np.zeros(d - c, int), rr[c:d])
+                graph = snapshot_graph(layout, mode, **links)
+                rtt, next_hop = routing_state(graph, layout)
             if step >= start:
                 vals = rtt[iu, ju].astype(np.float32)
                 rtt_parts.append(
@@ -106,15 +122,16 @@ def compute_routing_chunk(prep: Prepared, start: int, stop: int) -> dict:
                 )
                 if prev is None:  # the run's first step: the whole table
                     node, dst = np.nonzero(np.ones_like(next_hop, dtype=bool))
+                    hop = next_hop[node, dst]
                 else:
-                    node, dst = np.nonzero(next_hop != prev)
+                    node, dst, hop = fstate.changes(next_hop.T, prev.T)
                 fs_parts.append(
                     pa.table(
                         {
                             "step": pa.array(np.full(len(node), step, np.int32)),
-                            "node": pa.array(node.astype(np.int32)),
-                            "dst": pa.array(dst.astype(np.int32)),
-                            "next_hop": pa.array(next_hop[node, dst].astype(np.int32)),
+                            "node": pa.array(node.astype(np.int32, copy=False)),
+                            "dst": pa.array(dst.astype(np.int32, copy=False)),
+                            "next_hop": pa.array(hop.astype(np.int32, copy=False)),
                         }
                     )
                 )

@@ -74,3 +74,23 @@ def test_grid_kinds_of_presets_and_real_sets(shared_data):
     # real shells have gaps and spares: every one falls back to the nearest-argument rule
     real = load_constellation(shared_data / "starlink_tle_20251204.txt")
     assert set(plus_grid_kinds(real).values()) == {"nearest"}
+
+
+@pytest.mark.parametrize("max_range_km", [None, 5400.0, 1500.0])
+def test_compiled_lengths_equal_the_numpy_arithmetic_bit_for_bit(monkeypatch, max_range_km):
+    from skymesh.links import isl as isl_mod
+    from skymesh.orbits.presets import load_constellation as load
+    from skymesh.orbits.propagate import positions_ecef as pos_ecef
+    from skymesh.timebase import time_grid as grid
+
+    c = load("starlink-shell1")
+    pos = pos_ecef(c, grid("2026-01-01T00:00:00Z", 40, 10))
+    pos[3, 2] = np.nan  # an absent satellite
+    pairs = isl_mod.plus_grid_pairs(c)
+    compiled = isl_mod.isl_lengths_km(pos, pairs, max_range_km=max_range_km)
+    monkeypatch.setattr(isl_mod, "_lengths_kernel", lambda: None)
+    reference = isl_mod.isl_lengths_km(pos, pairs, max_range_km=max_range_km)
+    assert np.array_equal(compiled, reference, equal_nan=True)
+    assert np.isnan(compiled[(pairs == 3).any(axis=1), 2]).all()
+    if max_range_km == 1500.0:
+        assert np.isnan(compiled).any() and not np.isnan(compiled).all()

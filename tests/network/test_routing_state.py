@@ -87,3 +87,49 @@ def test_routing_state_matches_searches_on_the_full_graph(mode, n_relays):
             assert graph[g_node, g_hop] + to_dest[j, g_hop] == pytest.approx(
                 to_dest[j, g_node], rel=1e-12
             )
+
+
+def _split_arrays(graph, layout):
+    from skymesh.network.routing import split_down_links
+
+    search, link_ptr, link_sat, link_w = split_down_links(graph, layout)
+    return search.indptr, search.indices, search.data, link_ptr, link_sat, link_w
+
+
+@pytest.mark.parametrize("down", [0, 40])
+def test_search_graph_is_the_split_snapshot_bit_for_bit(down):
+    # The isl-mode chunk path builds the searched graph directly; it must be exactly
+    # what splitting the snapshot graph gives (same edges, order and weight bits).
+    from skymesh.network.snapshot import isl_plan, search_graph
+
+    rng = np.random.default_rng(down)
+    c = load_constellation("starlink-shell1")
+    pos = positions_ecef(c, time_grid("2026-01-01T05:43:00Z"))[:, 0]
+    lat = np.degrees(np.arcsin(rng.uniform(-0.9, 0.9, 15)))
+    lon = rng.uniform(-180, 180, 15)
+    g, s, _, r, _ = visible_pairs(pos, lat, lon)
+    order = np.lexsort((s, g))
+    g, s, r = g[order], s[order], r[order]
+    pairs = plus_grid_pairs(c)
+    km = isl_lengths_km(pos, pairs)
+    km[rng.choice(len(pairs), down, replace=False)] = np.nan  # failed links
+    layout = NodeLayout(len(c), len(lat))
+    graph = snapshot_graph(
+        layout, "isl", endpoint_links=(g, s, np.zeros_like(g), r), isl_pairs=pairs, isl_km=km
+    )
+    want = _split_arrays(graph, layout)
+    got = search_graph(layout, isl_plan(pairs, len(c)), km, (g, s, r))
+    for a, b in zip(want, got):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+        assert np.asarray(a).dtype.kind == np.asarray(b).dtype.kind
+    with pytest.raises(ValueError, match="sorted"):
+        search_graph(layout, isl_plan(pairs, len(c)), km, (g[::-1], s[::-1], r[::-1]))
+
+
+def test_isl_plan_refuses_a_pair_listed_twice():
+    from skymesh.network.snapshot import isl_plan
+
+    assert isl_plan(np.array([[0, 1], [1, 2]]), 3) is not None
+    assert isl_plan(np.array([[0, 1], [1, 0]]), 3) is None  # the snapshot would sum them
+    with pytest.raises(ValueError):
+        isl_plan(np.array([[0, 5]]), 3)
