@@ -356,6 +356,12 @@ def packets_cmd(
         callback=_finite_positive,
         help="One data rate for every ground link (Mbit/s) [default: the Ku link budget's].",
     ),
+    queue: Optional[int] = typer.Option(
+        None,
+        "--queue",
+        min=1,
+        help="DropTail queue of every link device (packets) [default: 100, Hypatia's].",
+    ),
     min_elevation: Optional[float] = typer.Option(
         None,
         "--min-elevation",
@@ -507,7 +513,7 @@ def packets_cmd(
             progress=bar.network,
         )
         bar.start_ns3()
-        from skymesh.packets.engine import simulate
+        from skymesh.packets.engine import QUEUE_PKTS, simulate
 
         tables = simulate(
             net,
@@ -516,6 +522,7 @@ def packets_cmd(
             seed=seed,
             progress=bar.simulated,
             sample_s=sample,
+            **({} if queue is None else {"queue_pkts": queue}),
         )
     from skymesh import __version__
     from skymesh.packets.report import summarize
@@ -531,6 +538,7 @@ def packets_cmd(
         cities=cities,
         isl_mbps=isl_mbps,
         gsl_mbps=gsl_mbps,
+        queue_packets=queue,
         min_elevation_deg=min_elevation,
         sample_s=sample,
         seed=seed,
@@ -556,6 +564,7 @@ def packets_cmd(
         ground_points=len(eps),
         isl_rate_mbps=isl_mbps,
         gsl_rate_mbps=gsl_mbps,
+        queue_packets=queue or QUEUE_PKTS,
         seed=seed,
         rate_source=getattr(net, "rate_source", None),
     )
