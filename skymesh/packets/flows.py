@@ -80,8 +80,13 @@ class Flow:
     @property
     def label(self) -> str:
         """Short text like ``tcp:cubic Paris->Luanda``."""
-        param = {"tcp": self.cc, "udp": f"{self.rate_mbps:g}Mbps", "ping": f"{self.interval_s:g}s"}
-        return f"{self.kind}:{param[self.kind]} {self.src}->{self.dst}"
+        if self.kind == "tcp":
+            param = str(self.cc)
+        elif self.kind == "udp":
+            param = f"{self.rate_mbps:g}Mbps"
+        else:
+            param = f"{self.interval_s:g}s"
+        return f"{self.kind}:{param} {self.src}->{self.dst}"
 
 
 def _number(text: str, what: str, flow: str) -> float:
@@ -158,11 +163,10 @@ def endpoint_index(names, which: str | int) -> int:
         return int(hit[0])
     from skymesh.ground.places import fold_name
 
-    key = fold_name(text)
-    folded = [fold_name(n) for n in names]
-    for candidates in (folded, [f.split(",")[0].strip() for f in folded]):
+    keys = {fold_name(text), fold_name(text.split(",")[0])}
+    for candidates in ([fold_name(n) for n in names], [fold_name(n.split(",")[0]) for n in names]):
         for i, f in enumerate(candidates):
-            if f == key or f == key.split(",")[0].strip():
+            if f in keys:
                 return i
     shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
     raise InputError(f"'{text}' is not a ground point of this run ({shown})", field="flow")

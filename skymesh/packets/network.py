@@ -468,3 +468,151 @@ def _hold(values: np.ndarray) -> np.ndarray:
     back = np.where(idx2 < n, v[np.minimum(idx2, n - 1), cols], np.nan)
     out = np.where(np.isfinite(fwd), fwd, back)
     return np.where(np.isfinite(out), out, 0.0)
+
+
+HYPATIA_CITIES_FILE = (
+    "hypatia_ground_stations_cities_sorted_by_estimated_2025_pop_top_100.basic.txt"
+)
+"""Hypatia's 100 most populous cities (satgenpy's ``ground_stations_cities_sorted_by_estimated_
+2025_pop_top_100.basic.txt``), looked up in the data directory."""
+HYPATIA_RATE_BPS = 10e6
+"""ISL and GSL data rate of Hypatia's TCP experiments, 10 Mbit/s (Kassing et al., "Exploring the
+'Internet from space' with Hypatia", IMC 2020, §5; its repository's
+paper/ns3_experiments/a_b/run_list.py: ``data_rate_megabit_per_s = 10.0``, queues of 100
+packets, forwarding state every 100 ms, 200 s runs)."""
+HYPATIA_STEP_S = 0.1
+"""Hypatia's dynamic-state update interval in those runs, s (``dynamic_state_update_interval_ms
+= 100``, same file)."""
+
+
+def between(
+    places,
+    pairs=None,
+    *,
+    constellation: str | Constellation = "starlink-shell1",
+    start="2026-01-01T00:00:00Z",
+    duration_s: float = 60.0,
+    step_s: float = 1.0,
+    extra_cities: int = 0,
+    **options,
+) -> PacketNetwork:
+    """The packet network among named places (:func:`skymesh.ground.places.resolve_places`).
+
+    ``pairs`` are index pairs into ``places`` (default: the first to the second);
+    ``extra_cities`` adds that many of the most populous places as further endpoints of the
+    graph (in ``isl`` mode they never relay, so paths do not change; the routing work does).
+    ``options`` go to :func:`packet_network` (mode, rates, elevation mask, ...).
+    """
+    from skymesh.ground.places import largest_places, resolve_places
+    from skymesh.orbits.presets import load_constellation
+    from skymesh.timebase import time_grid
+
+    places = list(places)
+    if len(places) < 2:
+        raise InputError("need at least two places", field="places")
+    names, lat, lon, _ = resolve_places(places)
+    if extra_cities:
+        more = largest_places(int(extra_cities))
+        keep = ~np.isin(more[0], names)
+        names = np.concatenate([names, more[0][keep]])
+        lat = np.concatenate([lat, more[1][keep]])
+        lon = np.concatenate([lon, more[2][keep]])
+    const = load_constellation(constellation) if isinstance(constellation, str) else constellation
+    grid = time_grid(start, duration_s, step_s)
+    pairs = [[0, 1]] if pairs is None else pairs
+    return packet_network(const, grid, GroundPoints.of(names, lat, lon), pairs, **options)
+
+
+def from_prepared(
+    prep,
+    pairs,
+    *,
+    start_s: float = 0.0,
+    duration_s: float | None = None,
+    step_s: float | None = None,
+    **options,
+) -> PacketNetwork:
+    """The packet network of a prepared scenario (:func:`skymesh.sim.prepare.prepare`).
+
+    ``pairs`` are (source, destination) terminal names or indices; the window starts
+    ``start_s`` into the scenario's grid and lasts ``duration_s`` (default: to its end) at
+    ``step_s`` (default: the scenario's step). The scenario's first operator, routing mode,
+    elevation mask and GSL range rule apply; its gateways relay in bent-pipe/hybrid modes.
+    """
+    from datetime import timedelta
+
+    from skymesh.packets.flows import endpoint_index
+    from skymesh.timebase import time_grid
+
+    s = prep.scenario
+    op = prep.operators[0]
+    grid_start = prep.grid.start + timedelta(seconds=float(start_s))
+    total = float(prep.grid.offsets_s[-1]) if len(prep.grid) else 0.0
+    if not (0 <= start_s <= total):
+        raise InputError(
+            f"start {start_s:g} s is outside the scenario's {total:g} s", field="start"
+        )
+    duration = total - start_s if duration_s is None else float(duration_s)
+    step = float(s.time.step_s) if step_s is None else float(step_s)
+    grid = time_grid(grid_start, duration, step)
+    names = prep.terminal_name
+    idx = [[endpoint_index(names, a), endpoint_index(names, b)] for a, b in pairs]
+    endpoints = GroundPoints.of(names, prep.terminal_lat, prep.terminal_lon)
+    relays = GroundPoints.of(prep.gateway_name, prep.gateway_lat, prep.gateway_lon)
+    opts = dict(
+        mode=s.routing.mode,
+        isl_pairs=op.isl_pairs,
+        relays=relays,
+        min_elevation_deg=s.routing.min_elevation_deg,
+        max_gsl_range_km=s.routing.max_gsl_range_km,
+        max_isl_range_km=s.routing.max_isl_range_km,
+    )
+    opts.update(options)
+    return packet_network(op.constellation, grid, endpoints, idx, **opts)
+
+
+def hypatia_setup(
+    pairs=(("Paris", "Luanda"),),
+    *,
+    duration_s: float = 200.0,
+    step_s: float = HYPATIA_STEP_S,
+    rate_bps: float = HYPATIA_RATE_BPS,
+    start="2026-01-01T00:00:00Z",
+    data=None,
+    progress=None,
+) -> PacketNetwork:
+    """Hypatia's TCP setup over Starlink shell 1: its 100 cities, 10 Mbit/s ISLs and GSLs.
+
+    The 100 ground points are Hypatia's own list (:data:`HYPATIA_CITIES_FILE` in the data
+    directory, ``data`` or ``$SKYMESH_DATA``), else GeoNames' 100 most populous places (said in
+    ``rate_source``); ``pairs`` name cities of that list (Hypatia's examples: Paris-Luanda,
+    Rio de Janeiro-St Petersburg). Starlink shell 1 is SkyMesh's ``starlink-shell1`` preset
+    (72 x 22 at 550 km, 53 deg, as Hypatia's ``starlink_550``), +Grid ISLs, 25 deg elevation
+    mask, ISL-only routing; forwarding every ``step_s`` (Hypatia: 100 ms).
+    """
+    from skymesh.datadir import data_dir
+    from skymesh.ground.places import largest_places, load_hypatia_cities
+    from skymesh.orbits.presets import load_constellation
+    from skymesh.packets.flows import endpoint_index
+    from skymesh.timebase import time_grid
+
+    path = data_dir(data) / HYPATIA_CITIES_FILE
+    if path.is_file():
+        _, names, lat, lon, _ = load_hypatia_cities(path)
+        origin = "Hypatia's top-100 cities"
+    else:
+        names, lat, lon = largest_places(100)[:3]
+        origin = "GeoNames' 100 most populous places (Hypatia's list not in the data directory)"
+    idx = [[endpoint_index(names, a), endpoint_index(names, b)] for a, b in pairs]
+    net = packet_network(
+        load_constellation("starlink-shell1"),
+        time_grid(start, duration_s, step_s),
+        GroundPoints.of(names, lat, lon),
+        idx,
+        isl_rate_bps=rate_bps,
+        gsl_rate_bps=rate_bps,
+        progress=progress,
+    )
+    from dataclasses import replace
+
+    return replace(net, rate_source=f"{net.rate_source}; {origin}")
