@@ -614,9 +614,15 @@ def _summary(summary: dict) -> None:
     _metric_table(
         "ns-3 engine",
         [
-            ("simulated / wall time", f"{f1(e.get('sim_s'))} s / {f1(e.get('wall_s'))} s"),
-            ("packets", f"{e.get('packets', 0) or 0:,}"),
-            ("packets per wall second", f1(e.get("packets_per_s"), "{:,.0f}")),
+            (
+                "simulated s / event loop s / engine s",
+                f"{f1(e.get('sim_s'))} / {f1(e.get('run_wall_s'))} / {f1(e.get('wall_s'))}",
+            ),
+            (
+                "packets sent (link transmissions)",
+                f"{e.get('packets', 0) or 0:,} ({e.get('hop_packets', 0) or 0:,})",
+            ),
+            ("packets per event-loop second", f1(e.get("packets_per_s"), "{:,.0f}")),
             ("peak memory (RSS)", f"{f1(e.get('peak_rss_mb'), '{:,.0f}')} MB"),
             ("lost packets, all flows", f"{sum(f['lost_packets'] for f in flows):,}"),
             ("path changes, all pairs", f"{sum(f['path_changes'] for f in flows):,}"),
