@@ -23,6 +23,8 @@ within reach, not ground points x satellites.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy.spatial import cKDTree
 
@@ -102,21 +104,16 @@ def visible_pairs_windowed(
     # Exact elevations of the candidates at every step: (C, K).
     # The same arithmetic as visible_pairs, so ranges (and so tie-breaks between
     # equal-cost routes downstream) agree to the last bit.
-    d = sat[cand_s] - ground[cand_g][:, None, :]
-    with np.errstate(invalid="ignore"):
-        rng = np.sqrt(np.einsum("ckx,ckx->ck", d, d))
-    u = np.einsum("ckx,cx->ck", d, up[cand_g])
-    sin_min = np.sin(np.deg2rad(e_min))[cand_g][:, None]
-    ok = np.isfinite(rng) & (u >= sin_min * rng)
-    if max_range_km is not None:
-        ok &= rng <= max_range_km
-    c_idx, k_idx = np.nonzero(ok)
+    sin_min = np.sin(np.deg2rad(e_min))
+    c_idx, k_idx, rng_in, u_in = _exact_test(
+        sat, ground, up, sin_min, cand_g, cand_s, np.inf if max_range_km is None else max_range_km
+    )
     order = order_pairs(
         k_idx * n_ground + cand_g[c_idx], cand_s[c_idx], n_steps * n_ground, n_sat
     )  # by step, ground point, satellite
     c_idx, k_idx = c_idx[order], k_idx[order]
-    r_out = rng[c_idx, k_idx]
-    el = np.rad2deg(np.arcsin(np.clip(u[c_idx, k_idx] / r_out, -1.0, 1.0)))
+    r_out = rng_in[order]
+    el = np.rad2deg(np.arcsin(np.clip(u_in[order] / r_out, -1.0, 1.0)))
     return (
         cand_g[c_idx].astype(np.int64),
         cand_s[c_idx].astype(np.int64),
@@ -124,6 +121,83 @@ def visible_pairs_windowed(
         r_out,
         el,
     )
+
+
+def _exact_test(sat, ground, up, sin_min, cand_g, cand_s, max_range_km):
+    """The candidates in view: ``(c, k, range_km, u)`` for every candidate ``c`` and step
+    ``k`` with the satellite present, at elevation >= the mask (``u >= sin_min * range``,
+    ``u`` the range vector's component along the local vertical) and within range,
+    ordered as ``np.nonzero`` over (C, K) orders them.
+
+    Sums of three products in one fixed order, (x + z) + y (numpy's einsum's, which
+    :func:`skymesh.links.visibility.visible_pairs` uses), so ranges agree to the last
+    bit; compiled (numba) without the (C, K, 3) temporaries, numpy otherwise.
+    """
+    kernel = _exact_kernel()
+    cand_g = np.ascontiguousarray(cand_g, dtype=np.int64)
+    cand_s = np.ascontiguousarray(cand_s, dtype=np.int64)
+    if kernel is not None:
+        return kernel(
+            np.ascontiguousarray(sat, dtype=np.float64),
+            np.ascontiguousarray(ground, dtype=np.float64),
+            np.ascontiguousarray(up, dtype=np.float64),
+            np.ascontiguousarray(sin_min, dtype=np.float64),
+            cand_g,
+            cand_s,
+            float(max_range_km),
+        )
+    d = sat[cand_s] - ground[cand_g][:, None, :]
+    g_up = up[cand_g][:, None, :]
+    with np.errstate(invalid="ignore"):
+        rng = np.sqrt((d[..., 0] * d[..., 0] + d[..., 2] * d[..., 2]) + d[..., 1] * d[..., 1])
+        u = (d[..., 0] * g_up[..., 0] + d[..., 2] * g_up[..., 2]) + d[..., 1] * g_up[..., 1]
+        ok = np.isfinite(rng) & (u >= sin_min[cand_g][:, None] * rng) & (rng <= max_range_km)
+    c_idx, k_idx = np.nonzero(ok)
+    return c_idx, k_idx, rng[c_idx, k_idx], u[c_idx, k_idx]
+
+
+@functools.cache
+def _exact_kernel():
+    try:
+        import numba
+    except ImportError:  # pragma: no cover
+        return None
+
+    @numba.njit(cache=True, nogil=True)
+    def exact(sat, ground, up, sin_min, cand_g, cand_s, max_range_km):  # pragma: no cover
+        n_c = cand_g.shape[0]
+        n_k = sat.shape[1]
+        cap = n_c * n_k
+        c_out = np.empty(cap, dtype=np.int64)
+        k_out = np.empty(cap, dtype=np.int64)
+        r_out = np.empty(cap)
+        u_out = np.empty(cap)
+        m = 0
+        for c in range(n_c):
+            g = cand_g[c]
+            s = cand_s[c]
+            gx = ground[g, 0]
+            gy = ground[g, 1]
+            gz = ground[g, 2]
+            ux = up[g, 0]
+            uy = up[g, 1]
+            uz = up[g, 2]
+            smin = sin_min[g]
+            for k in range(n_k):
+                dx = sat[s, k, 0] - gx
+                dy = sat[s, k, 1] - gy
+                dz = sat[s, k, 2] - gz
+                rng = np.sqrt((dx * dx + dz * dz) + dy * dy)
+                u = (dx * ux + dz * uz) + dy * uy
+                if np.isfinite(rng) and u >= smin * rng and rng <= max_range_km:
+                    c_out[m] = c
+                    k_out[m] = k
+                    r_out[m] = rng
+                    u_out[m] = u
+                    m += 1
+        return c_out[:m].copy(), k_out[:m].copy(), r_out[:m].copy(), u_out[:m].copy()
+
+    return exact
 
 
 def _candidates(

@@ -58,3 +58,22 @@ def test_the_bound_is_needed():
     finally:
         w.MARGIN_DEG = saved
     assert len(cut[0]) < len(full[0])
+
+
+@pytest.mark.parametrize("max_range_km", [None, 1500.0])
+def test_compiled_exact_test_equals_numpy_bit_for_bit(monkeypatch, max_range_km):
+    from skymesh.links import windows
+
+    c = load_constellation("starlink-shell1")
+    pos = positions_ecef(c, time_grid("2026-01-01T00:00:00Z", 290, 10))
+    pos[7, 4] = np.nan  # an absent satellite
+    rng = np.random.default_rng(3)
+    lat = np.degrees(np.arcsin(rng.uniform(-1, 1, 60)))
+    lon = rng.uniform(-180, 180, 60)
+    compiled = visible_pairs_windowed(pos, lat, lon, max_range_km=max_range_km)
+    monkeypatch.setattr(windows, "_exact_kernel", lambda: None)
+    reference = visible_pairs_windowed(pos, lat, lon, max_range_km=max_range_km)
+    assert len(compiled[0]) > 100
+    for a, b in zip(compiled, reference):
+        assert np.array_equal(a, b)
+    assert not np.any((compiled[1] == 7) & (compiled[2] == 4))
