@@ -89,6 +89,12 @@ def _chunk_task(loaded: LoadedScenario, start: int, stop: int) -> dict:
     return {"timeseries": compute_chunk(prep, start, stop)}
 
 
+def _chunk_parts_task(loaded: LoadedScenario, out: str, index: int, start: int, stop: int) -> dict:
+    """One chunk computed and written by the worker itself (a local cluster shares the
+    results folder): only the parts' records travel back, not the tables."""
+    return _write_parts(Path(out), index, _chunk_task(loaded, start, stop))
+
+
 def outputs_of(loaded: LoadedScenario) -> tuple[str, ...]:
     """Names of the Parquet files a study writes (one row group per chunk each)."""
     return ("rtt", "fstate_changes") if loaded.scenario.study == "routing" else ("timeseries",)
@@ -421,8 +427,8 @@ def _run_locked(
 
     report()
 
-    def finished_chunk(i, tables):
-        parts.update(_write_parts(out, i, tables))
+    def finished_chunk(i, tables=None, records=None):
+        parts.update(records if records is not None else _write_parts(out, i, tables))
         done.add(i)
         state["done"] = sorted(done)
         _write_json_atomic(out / "run.json", state)
@@ -441,10 +447,24 @@ def _run_locked(
             from dask.distributed import as_completed
 
             remote = client.scatter(loaded, broadcast=True)
-            futures = {client.submit(_chunk_task, remote, *chunks[i], pure=False): i for i in todo}
+            # Workers of our own local cluster write their parts into the results folder;
+            # a remote scheduler's workers may not see it, so their tables come back.
+            local = own is not None
+            futures = {
+                (
+                    client.submit(_chunk_parts_task, remote, str(out), i, *chunks[i], pure=False)
+                    if local
+                    else client.submit(_chunk_task, remote, *chunks[i], pure=False)
+                ): i
+                for i in todo
+            }
             for fut in as_completed(futures):
                 # Take the result and let the future go, so workers free it at once.
-                finished_chunk(futures.pop(fut), fut.result())
+                i = futures.pop(fut)
+                if local:
+                    finished_chunk(i, records=fut.result())
+                else:
+                    finished_chunk(i, fut.result())
                 fut.release()
         finally:
             if own is not None:
