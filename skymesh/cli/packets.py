@@ -50,25 +50,38 @@ CONGESTION_CONTROLS = ("newreno", "cubic", "bbr")
 
 NS3_IMPORT_S = 13.0
 """Loading ns-3's Python bindings once per process (s; measured 12-14 s, issue 14)."""
-NS3_BASE_MEMORY_BYTES = 600 * 2**20
-"""Resident memory of a process with ns-3 and cppyy loaded, before any node (bytes;
-measured ~550 MB for ``from ns import ns`` on the development machine)."""
-PACKET_HOP_S = 2.0e-6
-"""ns-3 wall time per packet per link crossed (s): queue, transmission and reception events
-of one hop (measured on skymesh.packets.engine over starlink-shell1 at 10 Mbit/s links)."""
+NS3_BASE_MEMORY_BYTES = 900 * 2**20
+"""Peak resident memory of a small packet run (bytes): ns-3 and cppyy loaded, a few nodes,
+seconds of traffic (measured 890-1,040 MB; benchmarks/bench_packets.py, 2026-12)."""
+PACKET_MEMORY_BYTES = 2048.0
+"""Peak memory per packet the flows send (bytes): the engine keeps its traces (RTT samples,
+cwnd changes, per-packet sequence state) until the end; measured 1.3-2 KB on the 200 s
+benchmark runs (one TCP flow, 0.23 M packets: 1.18 GB; ten flows, 2.3 M packets: 5.4 GB)."""
+PACKET_HOP_S = 1.8e-5
+"""ns-3 wall time per packet per link crossed (s), with SkyMesh's per-step delay, rate and
+forwarding updates: 2.98 M link transmissions in 54 s of event loop for TCP over Kuiper K1 at
+100 ms steps (benchmarks/bench_packets.py on 2 shared cores, 2026-12; a static network runs
+about 3x faster)."""
+ENGINE_FIXED_S = 10.0
+"""Engine set-up and read-out besides the event loop (s; 4-10 s measured)."""
 PACKET_BYTES = 1500.0
 """A full-size IP packet (bytes): TCP segments and UDP datagrams at the 1,500 B MTU."""
 ACKS_PER_SEGMENT = 1.0
-"""Pure ACKs per data segment (ns-3's TCP acknowledges every segment by default)."""
-HOPS_GUESS = 12
-"""Links on a typical intercontinental path over shell 1 (2 ground links + ~10 ISLs; the
-Paris-Luanda route has 9-12); the estimate is made before the paths are known."""
+"""Pure ACKs per data segment, counted as packets (an upper value: ns-3 delays ACKs to one
+per two segments by default)."""
+HOPS_GUESS = 15
+"""Links a packet crosses on a typical intercontinental path (2 ground links + ISLs; 15.4 on
+average for Rio de Janeiro -> Saint Petersburg over Kuiper K1); the estimate is made before
+the paths are known."""
 GSL_RATE_GUESS_BPS = 1.0e9
 """A ground link's rate (bit/s) for the estimate when no --gsl-mbps is given: the order of
 the Ku user-downlink budget's capacity on one 240 MHz channel (~1 Gbit/s near zenith)."""
-NETWORK_S_PER_SAT_DEST_STEP = 2 * 2.1e-7
-"""Building the network: two passes over the steps (routing, then delays and rates), each one
-Dijkstra per destination (``ROUTING_S_PER_SAT_SOURCE_STEP`` of skymesh.sim.estimate)."""
+NETWORK_S_PER_SAT_STEP = 1.1e-5
+"""Building the network, per satellite and step (two passes: routing, then delays and rates):
+38.7 s for 2,001 steps over shell 1's 1,584 satellites with 2 destinations, 67 s with 20
+(benchmarks/bench_packets.py), i.e. ~17 ms per step plus ..."""
+NETWORK_S_PER_SAT_DEST_STEP = 5.0e-7
+"""... ~0.8 ms per destination and step (shell 1), per satellite."""
 
 
 def _check_ns3() -> None:
@@ -151,11 +164,13 @@ def estimate_packets(
 ):
     """Cost of a packet run (a :class:`skymesh.sim.estimate.JobEstimate`).
 
-    Time: loading ns-3, building the network (two passes of one Dijkstra per destination
-    per step), and the packets: each flow at the most it may send (a TCP flow at the
-    slowest link rate, data and ACKs) over its active time, times :data:`HOPS_GUESS`
-    links, at :data:`PACKET_HOP_S` per packet-hop. Memory: ns-3 itself, positions of a
-    chunk, the per-step forwarding tables and link arrays.
+    Time: loading ns-3, building the network (two passes over the steps, one Dijkstra per
+    destination), the engine's set-up, and the packets: each flow at the most it may send
+    (a TCP flow at the slowest link rate, data and ACKs) over its active time, times
+    :data:`HOPS_GUESS` links, at :data:`PACKET_HOP_S` per packet-hop. Memory: ns-3 itself,
+    the traces per packet, positions of a chunk, the per-step forwarding tables and link
+    arrays. The constants were measured on the development machine and are meant to be
+    right to a factor of about two, like :mod:`skymesh.sim.estimate`'s.
     """
     from skymesh.network.over_time import chunk_steps_for
     from skymesh.sim.estimate import JobEstimate
@@ -169,15 +184,17 @@ def estimate_packets(
     dests = min(n_ground, 2 * len(flows))
     seconds = (
         NS3_IMPORT_S
-        + NETWORK_S_PER_SAT_DEST_STEP * steps * n_sats * max(dests, 1)
+        + ENGINE_FIXED_S
+        + (NETWORK_S_PER_SAT_STEP + NETWORK_S_PER_SAT_DEST_STEP * max(dests, 1)) * steps * n_sats
         + PACKET_HOP_S * packets * HOPS_GUESS
     )
     chunk = chunk_steps_for(n_sats, steps)
     memory = (
         NS3_BASE_MEMORY_BYTES
+        + PACKET_MEMORY_BYTES * packets
         + 24.0 * chunk * n_sats
         + 2.0 * steps * (n_sats + n_ground) * max(dests, 1)
-        + 3 * 8.0 * steps * 64 * HOPS_GUESS * len(flows)
+        + 3 * 8.0 * steps * 4 * HOPS_GUESS * len(flows)
     )
     est = JobEstimate(what, steps, n_sats, n_ground, memory, 0.0, seconds)
     return est, packets
