@@ -821,6 +821,56 @@ class Engine
     }
 };
 
+// TCP defaults: ns-3's own (as the wheel ships them, captured at the first call) or, with
+// hypatia = true, the values of Hypatia's basic-sim TcpOptimizer::OptimizeUsingWorstCaseRtt
+// (clock granularity 1 ns, initial cwnd 10, no Nagle, delayed ACK count 2, and timers scaled
+// to a worst-case RTT). Config defaults are process-wide, so every run sets them all.
+static std::vector<std::pair<std::string, std::string>> g_tcpOrig;
+
+void TcpProfile(bool hypatia, double worstRttS)
+{
+    static const char* names[] = {"ns3::TcpSocketBase::ClockGranularity",
+                                  "ns3::TcpSocket::InitialCwnd",
+                                  "ns3::TcpSocketBase::MinRto",
+                                  "ns3::RttEstimator::InitialEstimation",
+                                  "ns3::TcpSocket::ConnTimeout",
+                                  "ns3::TcpSocket::DelAckTimeout",
+                                  "ns3::TcpSocket::PersistTimeout",
+                                  "ns3::TcpSocketBase::MaxSegLifetime",
+                                  "ns3::TcpSocket::TcpNoDelay",
+                                  "ns3::TcpSocket::DelAckCount"};
+    if (g_tcpOrig.empty())
+    {
+        for (const char* full : names)
+        {
+            std::string n(full);
+            size_t cut = n.rfind("::");
+            TypeId::AttributeInformation info;
+            TypeId::LookupByName(n.substr(0, cut)).LookupAttributeByName(n.substr(cut + 2), &info);
+            g_tcpOrig.emplace_back(n, info.initialValue->SerializeToString(info.checker));
+        }
+    }
+    for (auto& kv : g_tcpOrig)
+    {
+        Config::SetDefault(kv.first, StringValue(kv.second));
+    }
+    if (!hypatia)
+    {
+        return;
+    }
+    Time w = Seconds(worstRttS);
+    Config::SetDefault("ns3::TcpSocketBase::ClockGranularity", TimeValue(NanoSeconds(1)));
+    Config::SetDefault("ns3::TcpSocket::InitialCwnd", UintegerValue(10));
+    Config::SetDefault("ns3::TcpSocketBase::MinRto", TimeValue(w * 1.5));
+    Config::SetDefault("ns3::RttEstimator::InitialEstimation", TimeValue(w * 2));
+    Config::SetDefault("ns3::TcpSocket::ConnTimeout", TimeValue(w * 2));
+    Config::SetDefault("ns3::TcpSocket::DelAckTimeout", TimeValue(w * 0.2));
+    Config::SetDefault("ns3::TcpSocket::PersistTimeout", TimeValue(w * 4));
+    Config::SetDefault("ns3::TcpSocketBase::MaxSegLifetime", DoubleValue(5 * worstRttS));
+    Config::SetDefault("ns3::TcpSocket::TcpNoDelay", BooleanValue(true));
+    Config::SetDefault("ns3::TcpSocket::DelAckCount", UintegerValue(2));
+}
+
 Engine* NewEngine()
 {
     g_engine = new Engine();

@@ -47,6 +47,7 @@ QUEUE_PKTS = 100
 the 'Internet from space' with Hypatia", IMC 2020; its paper/ns3_experiments/a_b/run_list.py:
 ``queue_size_pkt = 100``)."""
 SEGMENT_BYTES = 1448
+HYPATIA_SEGMENT_BYTES = 1380  # basic-sim's TcpOptimizer (1,500 B MTU - 60 B IP - 60 B TCP, max)
 UDP_PAYLOAD_BYTES = 1472  # 1,500 B MTU - 20 B IPv4 - 8 B UDP
 PING_DATA_BYTES = 56
 PING_IP_BYTES = PING_DATA_BYTES + 8 + 20  # + ICMP + IPv4 headers
@@ -121,6 +122,7 @@ def simulate(
     queue_pkts: int = QUEUE_PKTS,
     segment_bytes: int = SEGMENT_BYTES,
     cwnd_gap_s: float = 1e-3,
+    tcp_profile: str = "ns3",
 ) -> dict[str, pa.Table]:
     """Run ``flows`` over ``net`` for ``duration_s`` simulated seconds; the contract's tables.
 
@@ -135,6 +137,17 @@ def simulate(
         Goodput bin (s).
     cwnd_gap_s : float
         cwnd changes are kept at most one per this interval (s), every decrease kept.
+    tcp_profile : {"ns3", "hypatia"}
+        ``"ns3"``: ns-3's TCP defaults (1 s minimum RTO, ...) with ``segment_bytes`` segments.
+        ``"hypatia"``: the settings of Hypatia's basic-sim ``TcpOptimizer::
+        OptimizeUsingWorstCaseRtt`` (github.com/snkas/basic-sim, helper/core/tcp-optimizer.cc):
+        1 ns clock granularity, initial cwnd 10, 1,380 B segments, Nagle off, delayed ACK
+        count 2, minimum RTO 1.5, initial RTT estimate and connection timeout 2, delayed-ACK
+        timeout 0.2, persist timeout 4 and segment lifetime 5 worst-case RTTs. The worst-case
+        RTT here is SkyMesh's largest pair RTT in the window plus two full queues at the
+        slowest link (basic-sim derives its own from the topology). Its 1 GiB socket buffers
+        are not copied: buffers here are four bandwidth-delay products (at least 4 MiB),
+        which never bind a single flow's cwnd below the path's capacity plus queues.
 
     Returns
     -------
@@ -155,6 +168,10 @@ def simulate(
     if int(queue_pkts) < 1:
         raise InputError(f"queue must hold at least 1 packet, got {queue_pkts!r}", field="queue")
     flow_list = _flows(net, flows, duration_s)
+    if tcp_profile not in ("ns3", "hypatia"):
+        raise InputError(f"unknown TCP profile '{tcp_profile}'; choose ns3 or hypatia", field="tcp")
+    if tcp_profile == "hypatia":
+        segment_bytes = HYPATIA_SEGMENT_BYTES
 
     t_import = time.perf_counter()
     load_ns3()
@@ -165,6 +182,14 @@ def simulate(
     node, col, nxt, ptr = _route_changes(net.next_hop[:k_steps])
     dest_node = net.endpoint_node[net.dest_endpoint].astype(np.int64)
     buf = _buffer_bytes(net, [(a, b) for _, a, b in flow_list], k_steps)
+    worst_rtt_s = (
+        float(np.nanmax(net.rtt_ms[:k_steps])) / 1e3
+        if np.isfinite(net.rtt_ms[:k_steps]).any()
+        else 1.0
+    )
+    wire_bits = (segment_bytes + 52 + PPP_HEADER_BYTES) * 8
+    worst_rtt_s += 2 * int(queue_pkts) * wire_bits / float(net.rate_bps[:k_steps].min())
+    cxx.TcpProfile(tcp_profile == "hypatia", worst_rtt_s)
     eng = cxx.NewEngine()
     try:
         eng.Build(
@@ -212,6 +237,7 @@ def simulate(
                 "3.44 wheel the packet engine was written for"
             )
         t_run = time.perf_counter()
+        cpu_run = time.process_time()
         slice_s = max(net.step_s, duration_s / 200.0)
         t = 0.0
         while t < duration_s - 1e-12:
@@ -220,6 +246,7 @@ def simulate(
             if progress is not None:
                 progress(float(t))
         run_wall = time.perf_counter() - t_run
+        run_cpu = time.process_time() - cpu_run
         tables = _read_out(eng, net, flow_list, duration_s, sample_s, k_steps)
         totals = np.zeros(5, np.int64)
         eng.Totals(totals)
@@ -239,6 +266,9 @@ def simulate(
             "hop_packets": pa.array([int(totals[0])], pa.int64()),
             "hop_packets_per_s": [float(totals[0]) / run_wall if run_wall > 0 else float("nan")],
             "run_wall_s": [run_wall],
+            "run_cpu_s": [run_cpu],
+            "packets_per_cpu_s": [float(totals[1]) / run_cpu if run_cpu > 0 else float("nan")],
+            "tcp_profile": [tcp_profile],
             "import_s": [t0 - t_import],
             "drops": pa.array([int(totals[2])], pa.int64()),
             "queue_drops": pa.array([int(totals[3])], pa.int64()),

@@ -148,7 +148,9 @@ def endpoint_index(names, which: str | int) -> int:
     """Index of ground point ``which`` (a name or a 0-based index) in ``names``.
 
     Names match exactly first, then after folding case and accents
-    (:func:`skymesh.ground.places.fold_name`), then by their part before a comma.
+    (:func:`skymesh.ground.places.fold_name`), then by their part before a comma or a
+    parenthesis, then by the alias in parentheses (Hypatia's "Moskva (Moscow)"), then as the
+    first words of exactly one name ("New York" for "New York Newark").
     """
     names = np.asarray(names, dtype=str)
     if isinstance(which, (int, np.integer)) and not isinstance(which, bool):
@@ -164,9 +166,19 @@ def endpoint_index(names, which: str | int) -> int:
     from skymesh.ground.places import fold_name
 
     keys = {fold_name(text), fold_name(text.split(",")[0])}
-    for candidates in ([fold_name(n) for n in names], [fold_name(n.split(",")[0]) for n in names]):
+    alias = [n[n.index("(") + 1 : n.rindex(")")] if "(" in n and ")" in n else "" for n in names]
+    for candidates in (
+        [fold_name(n) for n in names],
+        [fold_name(n.split(",")[0]) for n in names],
+        [fold_name(n.split("(")[0]) for n in names],
+        [fold_name(a) if a else "" for a in alias],
+    ):
         for i, f in enumerate(candidates):
             if f in keys:
                 return i
+    key = fold_name(text)
+    starts = [i for i, n in enumerate(names) if fold_name(n).startswith(key + " ")]
+    if len(starts) == 1:
+        return starts[0]
     shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
     raise InputError(f"'{text}' is not a ground point of this run ({shown})", field="flow")
