@@ -22,7 +22,9 @@ script prints SkyMesh's in the same terms. Timings are never asserted.
 ``--hypatia`` also reruns the paper's own TCP experiment and draws its figure (RTT and cwnd
 over 200 s, with BDP + queue): Kuiper K1 (34 x 34 at 630 km, 51.9 deg; Hypatia's GSL rule,
 a maximum slant range of 1,260 km from its 30 deg satellite cone, no elevation mask), the
-100 cities, TCP NewReno Rio de Janeiro -> Saint Petersburg (Hypatia ids 18 -> 73), and the
+100 cities, TCP NewReno with Hypatia's TCP settings (``tcp_profile="hypatia"``: basic-sim's
+1,380 B segments and worst-case-RTT timers) Rio de Janeiro -> Saint Petersburg (Hypatia ids
+18 -> 73), and the
 same over starlink-shell1 (the issue's wording); figures to ``--figures`` (default: the
 ``--out-dir``; the docs page's copies were made with ``--figures docs/img``).
 ``--quick``: 10 simulated seconds at 1 s steps and 20 cities (a smoke test).
@@ -52,6 +54,7 @@ RATE_BPS = 10e6  # Hypatia's a_b experiments: 10 Mbit/s on every ISL and GSL
 QUEUE_PKTS = 100  # ... and 100-packet queues
 RIO, ST_PETERSBURG = 18, 73  # Hypatia's ground-station ids (paper/ns3_experiments/README.md)
 KUIPER_K1_MAX_GSL_KM = 630.0 / np.sin(np.radians(30.0))  # Hypatia's cone rule: 1,260 km
+HYPATIA_SEGMENT_BYTES = 1380.0  # basic-sim's segment size (skymesh.packets.engine)
 WORKLOADS = ("static", "one", "ten")
 HYPATIA = ("hypatia-kuiper-k1", "hypatia-starlink-shell1")
 
@@ -122,7 +125,10 @@ def worker(name: str, quick: bool, tables_dir: str | None) -> dict:
         **gsl_rule,
     )
     t2 = time.perf_counter()
-    tables = simulate(net, flows, duration_s=duration, seed=0, queue_pkts=QUEUE_PKTS)
+    profile = "hypatia" if name in HYPATIA else "ns3"
+    tables = simulate(
+        net, flows, duration_s=duration, seed=0, queue_pkts=QUEUE_PKTS, tcp_profile=profile
+    )
     t3 = time.perf_counter()
     stats = tables["stats"].to_pylist()[0]
     fl = tables["flows"].to_pylist()
@@ -136,6 +142,7 @@ def worker(name: str, quick: bool, tables_dir: str | None) -> dict:
     goodput = float(sum(f["goodput_mbps"] or 0.0 for f in fl))
     return dict(
         workload=name,
+        tcp_profile=profile,
         constellation=const.name,
         satellites=len(const),
         ground_points=len(eps),

@@ -379,6 +379,12 @@ def packets_cmd(
         min=1,
         help="DropTail queue of every link device (packets) [default: 100, Hypatia's].",
     ),
+    tcp_profile: str = typer.Option(
+        "ns3",
+        "--tcp-profile",
+        help="TCP settings: ns3 (ns-3's defaults) or hypatia (Hypatia's basic-sim: 1,380 B "
+        "segments, timers from the worst-case RTT; see skymesh.packets.engine).",
+    ),
     min_elevation: Optional[float] = typer.Option(
         None,
         "--min-elevation",
@@ -418,6 +424,8 @@ def packets_cmd(
             f"expected a scenario or two places, got {len(where)} arguments "
             f"({', '.join(where)}); quote a place with spaces"
         )
+    if tcp_profile not in ("ns3", "hypatia"):
+        raise SkyMeshError(f"--tcp-profile: unknown profile '{tcp_profile}'; use ns3 or hypatia")
     notes: list[str] = []
     relays = None
     isl_pairs = None
@@ -539,7 +547,8 @@ def packets_cmd(
             seed=seed,
             progress=bar.simulated,
             sample_s=sample,
-            **({} if queue is None else {"queue_pkts": queue}),
+            queue_pkts=queue or QUEUE_PKTS,
+            tcp_profile=tcp_profile,
         )
     from skymesh import __version__
     from skymesh.packets.report import summarize
@@ -556,6 +565,7 @@ def packets_cmd(
         isl_mbps=isl_mbps,
         gsl_mbps=gsl_mbps,
         queue_packets=queue,
+        tcp_profile=tcp_profile,
         min_elevation_deg=min_elevation,
         sample_s=sample,
         seed=seed,
@@ -582,6 +592,7 @@ def packets_cmd(
         isl_rate_mbps=isl_mbps,
         gsl_rate_mbps=gsl_mbps,
         queue_packets=queue or QUEUE_PKTS,
+        tcp_profile=tcp_profile,
         seed=seed,
         rate_source=getattr(net, "rate_source", None),
     )

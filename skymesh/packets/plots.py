@@ -345,7 +345,7 @@ def hypatia_figure(
     rate_bps: float,
     queue_pkts: int,
     segment_bytes: float = 1448.0,
-    packet_bytes: float = 1500.0,
+    packet_bytes: float | None = None,
     title: str = "",
     path=None,
 ) -> Figure:
@@ -356,8 +356,11 @@ def hypatia_figure(
     BDP + queue (packets) is ``rate_bps x path RTT / (8 x packet_bytes) + queue_pkts``: the
     most a loss-based TCP can keep in flight on the path before its bottleneck queue
     overflows (every link at ``rate_bps``, the path's propagation RTT from SkyMesh);
-    cwnd is ``cwnd_bytes / segment_bytes``.
+    ``packet_bytes`` defaults to a segment on the wire (``segment_bytes`` + 52 B of IPv4,
+    TCP and timestamp headers + 2 B PPP). cwnd is ``cwnd_bytes / segment_bytes``.
     """
+    if packet_bytes is None:
+        packet_bytes = segment_bytes + 54.0
     info = flow_info(tables, flow_id)
     if info["kind"] != "tcp":
         raise InputError(f"flow {flow_id} is {info['kind']}, not tcp", field="flow_id")

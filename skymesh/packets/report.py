@@ -169,6 +169,7 @@ def write_packets_report(out, tables: dict, meta: dict, *, figures=(), notes=())
         "isl_rate_mbps",
         "gsl_rate_mbps",
         "queue_packets",
+        "tcp_profile",
         "seed",
     ):
         if meta.get(key) is not None:

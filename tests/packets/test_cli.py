@@ -38,6 +38,7 @@ MISTAKES = [
     (["packets", "Paris", "Luanda", "--cities", "-1"], "--cities"),
     (["packets", "iran-2022", "--constellation", "kuiper"], "--constellation"),
     (["packets", "Paris", "Paris"], "same place"),
+    (["packets", "Paris", "Luanda", "--tcp-profile", "linux"], "--tcp-profile"),
 ]
 
 
@@ -79,11 +80,24 @@ def test_ns3_missing_is_one_line_naming_the_extra(capsys, tmp_path, monkeypatch,
 
 def test_long_job_needs_yes_before_any_work(capsys, tmp_path, monkeypatch, no_work):
     monkeypatch.chdir(tmp_path)
-    # a day of TCP at 100 Mbit/s: ~1.4e9 packet-hops, hours of ns-3 by any measured rate
-    argv = ["packets", "Paris", "Luanda", "--duration", "86400", "--step", "60"]
-    assert main(argv + ["--gsl-mbps", "100"]) == 2
+    # a day of 2 s steps over 1,584 satellites: 43,201 routing states, twice (the network
+    # alone is ~7e7 satellite-steps: over 10 minutes at any rate measured here), one ping/s
+    argv = ["packets", "Paris", "Luanda", "--duration", "86400", "--step", "2"]
+    assert main(argv + ["--flow", "ping:1:Paris->Luanda"]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "--yes" in err and "--duration" in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_job_too_big_for_memory_is_refused_with_a_way_forward(
+    capsys, tmp_path, monkeypatch, no_work
+):
+    monkeypatch.chdir(tmp_path)
+    # a day of TCP at 100 Mbit/s: ~1.4e9 packets sent; the traces alone far exceed any RAM
+    argv = ["packets", "Paris", "Luanda", "--duration", "86400", "--step", "60"]
+    assert main(argv + ["--gsl-mbps", "100", "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "GiB" in err and "--gsl-mbps" in err
     assert not list(tmp_path.iterdir())
 
 
