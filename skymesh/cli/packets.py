@@ -54,9 +54,11 @@ NS3_BASE_MEMORY_BYTES = 900 * 2**20
 """Peak resident memory of a small packet run (bytes): ns-3 and cppyy loaded, a few nodes,
 seconds of traffic (measured 890-1,040 MB; benchmarks/bench_packets.py, 2026-12)."""
 PACKET_MEMORY_BYTES = 2048.0
-"""Peak memory per packet the flows send (bytes): the engine keeps its traces (RTT samples,
-cwnd changes, per-packet sequence state) until the end; measured 1.3-2 KB on the 200 s
-benchmark runs (one TCP flow, 0.23 M packets: 1.18 GB; ten flows, 2.3 M packets: 5.4 GB)."""
+"""Peak memory per packet the flows send (bytes), an empirical fit: 1.18 GB for one TCP flow
+(0.23 M packets) and 5.4 GB for ten (2.3 M packets) on the 200 s benchmark runs. Much of it
+grows with the network rather than the traffic (the ten-flow network has 1,604 nodes and
+3,578 links against 53 and 88, each with a schedule of per-step changes), which the estimate
+cannot know before the paths are routed; it is right to a factor of two on those runs."""
 PACKET_HOP_S = 1.8e-5
 """ns-3 wall time per packet per link crossed (s), with SkyMesh's per-step delay, rate and
 forwarding updates: 2.98 M link transmissions in 54 s of event loop for TCP over Kuiper K1 at
