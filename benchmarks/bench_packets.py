@@ -54,6 +54,7 @@ RATE_BPS = 10e6  # Hypatia's a_b experiments: 10 Mbit/s on every ISL and GSL
 QUEUE_PKTS = 100  # ... and 100-packet queues
 RIO, ST_PETERSBURG = 18, 73  # Hypatia's ground-station ids (paper/ns3_experiments/README.md)
 KUIPER_K1_MAX_GSL_KM = 630.0 / np.sin(np.radians(30.0))  # Hypatia's cone rule: 1,260 km
+_PROFILE_NOTE = "Hypatia's TCP settings"
 HYPATIA_SEGMENT_BYTES = 1380.0  # basic-sim's segment size (skymesh.packets.engine)
 WORKLOADS = ("static", "one", "ten")
 HYPATIA = ("hypatia-kuiper-k1", "hypatia-starlink-shell1")
@@ -270,7 +271,7 @@ def main(quick: bool = False, hypatia: bool = False, figures_dir=None, out_dir=D
         figs = Path(figures_dir or out_dir or DEFAULT_OUT_DIR)
         figs.mkdir(parents=True, exist_ok=True)
         titles = {
-            "hypatia-kuiper-k1": "Kuiper K1 (Hypatia's setup)",
+            "hypatia-kuiper-k1": "Kuiper K1",
             "hypatia-starlink-shell1": "Starlink shell 1",
         }
         with tempfile.TemporaryDirectory() as tmp:
@@ -281,8 +282,8 @@ def main(quick: bool = False, hypatia: bool = False, figures_dir=None, out_dir=D
                 results[name]["comparison"] = hypatia_figures(
                     tdir,
                     figs / f"packets-{name}.png",
-                    f"TCP NewReno Rio de Janeiro -> Saint Petersburg over {titles[name]}, "
-                    f"{results[name]['simulated_s']:g} s",
+                    f"Rio de Janeiro -> Saint Petersburg, NewReno ({_PROFILE_NOTE}), "
+                    f"{titles[name]}, {results[name]['simulated_s']:g} s",
                 )
                 c = results[name]["comparison"]
                 print(
