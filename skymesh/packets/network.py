@@ -7,10 +7,12 @@ toward every destination, Hypatia's fstate) are computed exactly as a routing st
 (:mod:`skymesh.sim.routing_chunk`). From them:
 
 * **Nodes**: the ground points of the run's pairs, the satellites on their paths at any step,
-  and the closure of that set under the forwarding state (every node on the way from a member
-  to a destination, at every step), so a packet caught at a satellite when the forwarding
-  changes follows the new state as it would in Hypatia's full network, instead of being
-  dropped for want of a node. Other satellites and ground points are not built.
+  and, destination by destination, the closure of the nodes on the way to it under the
+  forwarding state (every node on the way from such a node to that destination, at every
+  step), so a packet caught at a satellite when the forwarding changes follows the new state
+  as it would in Hypatia's full network, instead of being dropped for want of a node. Other
+  satellites and ground points are not built; a node has forwarding entries only toward the
+  destinations whose packets can reach it (-1 elsewhere).
 * **Links**: every (node, next hop) the forwarding state uses at some step; ISLs and
   ground-satellite links (GSLs: one from a ground point to each satellite it uses in the
   window). Per step: ``up`` (the link exists in SkyMesh's graph), the one-way delay (s) read off
@@ -232,24 +234,25 @@ def _walk(nh: np.ndarray, src: int, dst: int, j: int) -> list[int]:
 
 
 def _close(member: np.ndarray, tables: np.ndarray, dest_compact: np.ndarray) -> np.ndarray:
-    """Grow ``member`` (bool over compact nodes) until every member's chain toward every
-    destination, at every step, stays inside it."""
-    for _ in range(8):
-        before = int(member.sum())
-        for k in range(tables.shape[0]):
-            for j, d in enumerate(dest_compact):
-                cur = np.flatnonzero(member)
+    """Grow ``member`` ((compact nodes, D) bool: the node may hold a packet for destination
+    ``j``) until, at every step, the chain from every member toward ``j`` stays inside it."""
+    for j, d in enumerate(dest_compact):
+        col = member[:, j]
+        for _ in range(8):
+            before = int(col.sum())
+            for k in range(tables.shape[0]):
+                cur = np.flatnonzero(col)
                 for _hop in range(MAX_PATH_NODES):
                     cur = cur[cur != d]
                     nxt = tables[k][cur, j].astype(np.int64)
                     nxt = nxt[nxt >= 0]
-                    fresh = nxt[~member[nxt]]
+                    fresh = nxt[~col[nxt]]
                     if not len(fresh):
                         break
-                    member[fresh] = True
+                    col[fresh] = True
                     cur = fresh
-        if int(member.sum()) == before:
-            break
+            if int(col.sum()) == before:
+                break
     return member
 
 
@@ -331,8 +334,8 @@ def packet_network(
     rtt = np.full((n_steps, n_pairs), np.nan)
     hops = np.full((n_steps, n_pairs), -1, np.int32)
     changed = np.zeros((n_steps, n_pairs), bool)
-    member = np.zeros(n_compact, bool)
-    member[dest_compact] = True
+    member = np.zeros((n_compact, len(dests)), bool)
+    member[dest_compact, np.arange(len(dests))] = True
     last: list[list[int]] = [[] for _ in range(n_pairs)]
     for k, graph, _, _ in _snapshots(*geo):
         r, nh = routing_state(graph, layout, dests)
@@ -342,20 +345,22 @@ def packet_network(
             rtt[k, p] = r[ia, ib]
             fwd = _walk(nh, n_sats + int(a), n_sats + int(b), ib)
             back = _walk(nh, n_sats + int(b), n_sats + int(a), ia)
-            member[fwd] = True
-            member[back] = True
+            member[fwd, ib] = True
+            member[back, ia] = True
             hops[k, p] = len(fwd) - 1 if fwd else -1
             changed[k, p] = k > 0 and fwd != last[p]
             last[p] = fwd
         if progress is not None:
             progress(1)
     member = _close(member, tables, dest_compact)
-    compact = np.flatnonzero(member)
+    compact = np.flatnonzero(member.any(axis=1))
     node_of = np.full(n_compact, -1, np.int64)
     node_of[compact] = np.arange(len(compact))
-    # forwarding among the built nodes, and the links it uses
+    # forwarding among the built nodes (entries toward d only where a packet for d can be),
+    # and the links it uses
     nh_nodes = tables[:, compact, :].astype(np.int64)
-    next_hop = np.where(nh_nodes >= 0, node_of[np.maximum(nh_nodes, 0)], -1).astype(np.int32)
+    ok = (nh_nodes >= 0) & member[compact][None, :, :]
+    next_hop = np.where(ok, node_of[np.maximum(nh_nodes, 0)], -1).astype(np.int32)
     kk, uu, _jj = np.nonzero(next_hop >= 0)
     vv = next_hop[kk, uu, _jj]
     lo, hi = np.minimum(uu, vv), np.maximum(uu, vv)
