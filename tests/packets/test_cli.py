@@ -178,3 +178,24 @@ def test_end_to_end_run_writes_the_folder_and_refuses_to_overwrite(capsys, tmp_p
     assert "pass --force" in capsys.readouterr().err
     assert main(argv + ["--force"]) == 0
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run.")]
+
+
+@needs_ns3
+def test_benchmark_quick_workload_runs(shared_data, monkeypatch):
+    """benchmarks/bench_packets.py's worker, --quick (10 s, 20 cities), in this process: its
+    figures are there and obey the links' 10 Mbit/s (timings are never checked)."""
+    import sys
+    from pathlib import Path
+
+    monkeypatch.setenv("SKYMESH_DATA", str(shared_data))
+    bench = Path(__file__).resolve().parents[2] / "benchmarks"
+    monkeypatch.syspath_prepend(str(bench))
+    sys.modules.pop("bench_packets", None)
+    import bench_packets
+
+    r = bench_packets.worker("one", quick=True, tables_dir=None)
+    assert r["flows"] == 1 and r["simulated_s"] == 10.0 and r["steps"] == 11
+    assert r["ground_points"] >= 20 and r["satellites"] == 1584
+    assert r["packets"] > 0 and r["simulate_s"] > 0 and r["peak_rss_mb"] > 0
+    assert 0 < r["aggregate_goodput_mbps"] <= bench_packets.RATE_BPS / 1e6
+    assert r["per_flow"][0]["src"] == "Rio de Janeiro"
