@@ -1,4 +1,4 @@
-"""benchmarks/compare_results.py: identical folders pass, one changed row fails, bad folders exit 2."""
+"""compare_results.py: identical folders pass, a changed row fails, bad folders exit 2."""
 
 import importlib.util
 import json
