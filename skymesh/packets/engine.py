@@ -26,6 +26,16 @@ Events (the "events" table):
 
 RTT samples: TCP's ``LastRTT`` (each new RTT measurement, at the ACK's arrival); a ping's RTT
 at the time the echo request left.
+
+Differences from Hypatia's ns-3 model, by construction: a link's delay is SkyMesh's for the
+step and held for the step (Hypatia computes each packet's delay from the satellites' positions
+at send time); every (ground point, satellite) pair a ground point uses is its own
+point-to-point link with its own queue (Hypatia gives each node one GSL device and queue
+shared by all its satellites), so packets still queued toward the old satellite after a
+handover drain in parallel with those sent to the new one and can be overtaken; a packet
+dropped by the traffic-control layer is attributed to its flow by its ports (an ICMP echo to
+the run's ping flow only when there is a single one). ns-3's ``Config`` defaults are
+process-wide: every run sets the TCP ones it uses (:func:`simulate`'s ``tcp_profile``).
 """
 
 from __future__ import annotations
