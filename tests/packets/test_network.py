@@ -193,3 +193,31 @@ def test_endpoint_names_fold_case_and_accents():
     assert endpoint_index(names, 1) == 1
     with pytest.raises(InputError, match="not a ground point"):
         endpoint_index(names, "Luanda")
+
+
+def test_forwarding_state_is_routing_states(net, shell1, grid, paris_luanda_points):
+    """Every forwarding entry the network holds is routing_state's next hop for that node and
+    destination at that step (in SkyMesh's compact numbering)."""
+    from skymesh.network.routing import routing_state
+
+    isl = plus_grid_pairs(shell1)
+    layout = NodeLayout(len(shell1), len(paris_luanda_points))
+    for k in (0, 3, 29, len(grid) - 2):
+        pos = positions_ecef(shell1, grid.subset(slice(k, k + 1)), serving_only=True)
+        g, s, _, r = visible_pairs(pos, paris_luanda_points.lat_deg, paris_luanda_points.lon_deg)[
+            :4
+        ]
+        graph = snapshot_graph(
+            layout,
+            "isl",
+            isl_pairs=isl,
+            isl_km=isl_lengths_km(pos, isl)[:, 0],
+            endpoint_links=(g, s, np.zeros(len(g), int), r),
+        )
+        _, table = routing_state(graph, layout, net.dest_endpoint)
+        held = net.next_hop[k] >= 0
+        assert held.sum() > 10
+        u, j = np.nonzero(held)
+        np.testing.assert_array_equal(
+            net.node_compact[net.next_hop[k][u, j]], table[net.node_compact[u], j]
+        )
