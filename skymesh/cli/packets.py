@@ -400,6 +400,13 @@ def packets_cmd(
         help="Bin of the goodput series and sampling of the cwnd and RTT traces (s).",
     ),
     seed: int = typer.Option(0, "--seed", help="ns-3's random seed."),
+    pop: list[str] = typer.Option(
+        [],
+        "--pop",
+        help="A PoP of the data directory's gateway list (e.g. 'Frankfurt, Germany') as a "
+        "flow end, behind its nearest homed gateway and the fibre to it (repeatable). With "
+        "--pop one place is enough; the default flow is then the first place -> the PoP.",
+    ),
     out: Optional[Path] = typer.Option(
         None, "--out", help="Results folder [default: results/packets-NAME]."
     ),
@@ -433,7 +440,16 @@ def packets_cmd(
     isl_pairs = None
     mode = "isl"
     max_gsl_range_km = None
-    if len(where) == 1:  # a scenario
+    from skymesh.sim.scenario import builtin_names
+
+    one_place = (
+        len(where) == 1
+        and bool(pop)
+        and where[0] not in builtin_names()
+        and not where[0].endswith(".toml")
+        and not Path(where[0]).is_file()
+    )
+    if len(where) == 1 and not one_place:  # a scenario
         if constellation is not None or cities or min_elevation is not None:
             raise SkyMeshError(
                 "--constellation, --cities and --min-elevation go with two places; "
@@ -485,7 +501,7 @@ def packets_cmd(
         const = load_constellation(constellation or "starlink-shell1", report=notes)
         places = [resolve_place(w) for w in where]
         names = [p.name for p in places]
-        if names[0] == names[1]:
+        if len(names) > 1 and names[0] == names[1]:
             raise SkyMeshError(f"{where[0]} and {where[1]} are the same place")
         lats = [p.lat_deg for p in places]
         lons = [p.lon_deg for p in places]
@@ -496,13 +512,44 @@ def packets_cmd(
                     names.append(str(n_))
                     lats.append(float(la))
                     lons.append(float(lo))
-            notes.append(f"{len(names) - 2} of the {cities} most populous places added")
+            notes.append(f"{len(names) - len(where)} of the {cities} most populous places added")
         eps = GroundPoints.of(names, lats, lons)
         start_time = _default_start(const, start)
         notes += [n for n in (p.note for p in places) if n]
         if min_elevation is None:
             min_elevation = 25.0
-    flows, pairs = _flows(flow, cc, names, duration)
+    sites: list = []
+    gw_of: list[int] = []
+    if pop:  # each PoP's gateway joins the ground points; the PoP itself after the network
+        from skymesh.errors import InputError
+        from skymesh.packets.network import pop_site
+
+        try:
+            sites = [pop_site(p) for p in pop]
+        except InputError as err:
+            raise SkyMeshError(f"--pop: {err.message}") from None
+        if len({s_.name for s_ in sites}) < len(sites):
+            raise SkyMeshError("--pop: a PoP is named twice")
+        names = list(names)
+        g_lat, g_lon = list(eps.lat_deg), list(eps.lon_deg)
+        for s_ in sites:
+            gw_name = f"gateway {s_.gateway}"
+            if gw_name not in names:
+                names.append(gw_name)
+                g_lat.append(s_.gateway_lat_deg)
+                g_lon.append(s_.gateway_lon_deg)
+            gw_of.append(names.index(gw_name))
+            notes.append(
+                f"PoP {s_.name}: through gateway {s_.gateway}, fibre "
+                f"{2e3 * s_.fibre_one_way_s:.1f} ms round trip, {s_.rate_bps / 1e9:g} Gbit/s"
+            )
+        eps = GroundPoints.of(names, g_lat, g_lon)
+        if not flow:
+            flow = [f"tcp:{cc}:{names[0]}->{sites[0].name}"]
+    n_ground = len(names)
+    flows, pairs = _flows(flow, cc, names + [s_.name for s_ in sites], duration)
+    # the network's pairs end at the PoPs' gateways; with_pop adds the PoPs behind them
+    net_pairs = [tuple(gw_of[e - n_ground] if e >= n_ground else e for e in pr) for pr in pairs]
     est, n_packets = estimate_packets(
         flows,
         duration,
@@ -523,7 +570,7 @@ def packets_cmd(
     grid = time_grid(start_time, duration, step)
     from skymesh.packets.network import packet_network
 
-    uniq = sorted(set(pairs))
+    uniq = sorted(set(net_pairs))
     with _Bar(not json_out, steps, duration) as bar:
         net = packet_network(
             const,
@@ -539,6 +586,11 @@ def packets_cmd(
             gsl_rate_bps=gsl_bps,
             progress=bar.network,
         )
+        if sites:
+            from skymesh.packets.network import with_pop
+
+            for s_, gw in zip(sites, gw_of):
+                net = with_pop(net, s_, gw)
         bar.start_ns3()
         from skymesh.packets.engine import QUEUE_PKTS, simulate
 
@@ -571,6 +623,7 @@ def packets_cmd(
         min_elevation_deg=min_elevation,
         sample_s=sample,
         seed=seed,
+        pops=list(pop),
     )
     digest = seed_source or hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
     run = dict(

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import numpy as np
 
@@ -621,3 +622,151 @@ def hypatia_setup(
     from dataclasses import replace
 
     return replace(net, rate_source=f"{net.rate_source}; {origin}")
+
+
+@dataclass(frozen=True)
+class PopSite:
+    """A PoP reached through one gateway: what :func:`with_pop` adds to a network."""
+
+    name: str  # the PoP's name, as the gateway list gives it
+    gateway: str  # the gateway that hands the PoP's traffic to the satellites
+    gateway_lat_deg: float
+    gateway_lon_deg: float
+    fibre_one_way_s: float  # gateway -> PoP over terrestrial fibre, s
+    rate_bps: float  # the gateway site's capacity, bit/s
+
+
+def pop_site(name: str, gateways_file=None) -> PopSite:
+    """The PoP called ``name`` and the gateway its packets use, from a gateway list.
+
+    ``gateways_file`` (default: ``starlink_gateways_merged.csv`` in the data directory) holds
+    gateway and PoP rows (:mod:`skymesh.ground.gateways`). Gateways are homed to PoPs by
+    :func:`skymesh.ground.pops.home_gateways` (nearest PoP in the gateway's country, else the
+    nearest); of those homed to this PoP the one nearest it carries the run (the access model,
+    :mod:`skymesh.access`, re-chooses among them every 15 s slot; a packet network holds one).
+    The fibre leg is :func:`skymesh.ground.pops.fibre_rtt_ms` / 2 (great circle x 1.3 route
+    factor at c / 1.4682); its rate is the gateway site's listed capacity, else the capacity
+    model's (:mod:`skymesh.capacity.network`: its antennas, or 8, x 6.8 Gbit/s, sources
+    there).
+    """
+    import warnings
+
+    from skymesh.datadir import data_dir
+    from skymesh.ground.gateways import load_gateways
+    from skymesh.ground.pops import fibre_rtt_ms, great_circle_km, home_gateways, load_pops
+
+    path = data_dir() / "starlink_gateways_merged.csv" if gateways_file is None else gateways_file
+    if not path.is_file():
+        raise InputError(
+            f"no gateway list at {path} (run `skymesh data update` or set SKYMESH_DATA)",
+            field="pop",
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        gws = load_gateways(path)
+        pops = load_pops(path)
+    if not len(pops):
+        raise InputError(f"{path} lists no PoPs", field="pop")
+    want = name.strip().lower()
+    lower = [str(p).lower() for p in pops.name]
+    hit = [i for i, p in enumerate(lower) if p == want]
+    if not hit:  # the city alone ("London" for "London, UK") when it names one PoP
+        city = [i for i, p in enumerate(lower) if p.split(",")[0].strip() == want]
+        hit = city if len(city) == 1 else []
+    if not hit:
+        close = [str(p) for p in pops.name if want[:4] and want[:4] in str(p).lower()]
+        raise InputError(
+            f"no PoP named '{name}' in {path.name}"
+            + (f"; did you mean {', '.join(close[:4])}?" if close else "")
+            + f" ({len(pops)} PoPs, e.g. {', '.join(map(str, pops.name[:3]))})",
+            field="pop",
+        )
+    p = int(hit[0])
+    home = home_gateways(gws.lat_deg, gws.lon_deg, gws.country_iso2, pops, gw_name=gws.name)
+    mine = np.flatnonzero(home == p)
+    if not len(mine):
+        raise InputError(
+            f"no operational gateway is homed to the PoP '{pops.name[p]}'", field="pop"
+        )
+    d_km = great_circle_km(gws.lat_deg[mine], gws.lon_deg[mine], pops.lat_deg[p], pops.lon_deg[p])
+    g = int(mine[np.argmin(d_km)])
+    rtt_ms = float(fibre_rtt_ms(gws.lat_deg[g], gws.lon_deg[g], pops.lat_deg[p], pops.lon_deg[p]))
+    from skymesh.capacity.network import NetworkCapacityParams
+
+    cap_gbps = float(gws.capacity_gbps[g])
+    if not (np.isfinite(cap_gbps) and cap_gbps > 0):  # the capacity model's site capacity
+        params = NetworkCapacityParams()
+        antennas = float(gws.num_antennas[g])
+        if not (np.isfinite(antennas) and antennas > 0):
+            antennas = float(cast(float, params.gateway_antennas))
+        cap_gbps = antennas * float(cast(float, params.gateway_antenna_mbps)) / 1e3
+    return PopSite(
+        name=str(pops.name[p]),
+        gateway=str(gws.name[g]),
+        gateway_lat_deg=float(gws.lat_deg[g]),
+        gateway_lon_deg=float(gws.lon_deg[g]),
+        fibre_one_way_s=rtt_ms / 2e3,
+        rate_bps=cap_gbps * 1e9,
+    )
+
+
+def with_pop(net: PacketNetwork, site: PopSite, gateway_endpoint: int) -> PacketNetwork:
+    """``net`` with the PoP of ``site`` behind the ground point ``gateway_endpoint``.
+
+    The PoP becomes endpoint ``len(net.endpoint_name)`` and node ``net.n_nodes``, joined to the
+    gateway's node by one fibre link (``site.fibre_one_way_s``, ``site.rate_bps``, up at every
+    step). Toward the PoP every node forwards as toward the gateway, and the gateway on to the
+    PoP; the PoP sends everything to the gateway. Each pair (a, gateway) or (gateway, b) gains
+    a pair (a, PoP) or (PoP, b) whose SkyMesh RTT is the pair's plus the fibre round trip and
+    whose path is one hop longer.
+    The gateway must be a destination of ``net`` (an end of one of its pairs).
+    """
+    from dataclasses import replace
+
+    if not 0 <= gateway_endpoint < len(net.endpoint_node):
+        raise InputError(f"the PoP's gateway (endpoint {gateway_endpoint}) is not in the network")
+    gw_node = int(net.endpoint_node[gateway_endpoint])
+    if gw_node < 0 or gateway_endpoint not in set(int(d) for d in net.dest_endpoint):
+        raise InputError("the PoP's gateway is not an end of any pair of the network", field="pop")
+    k, m, d = net.next_hop.shape
+    pop_node, pop_ep = m, len(net.endpoint_name)
+    gw_col = net.dest_column(gateway_endpoint)
+    nh = np.full((k, m + 1, d + 1), -1, dtype=net.next_hop.dtype)
+    nh[:, :m, :d] = net.next_hop
+    nh[:, :m, d] = net.next_hop[:, :, gw_col]  # toward the PoP: as toward its gateway
+    nh[:, gw_node, d] = pop_node
+    nh[:, pop_node, :d] = gw_node  # from the PoP: everything to the gateway
+    nh[:, pop_node, gw_col] = gw_node
+    to_gw = net.pairs[:, 1] == gateway_endpoint
+    from_gw = net.pairs[:, 0] == gateway_endpoint
+    mine = np.flatnonzero(to_gw | from_gw)
+    extra = net.pairs[mine].copy()
+    extra[to_gw[mine], 1] = pop_ep
+    extra[from_gw[mine] & ~to_gw[mine], 0] = pop_ep
+    return replace(
+        net,
+        node_name=np.append(net.node_name, f"PoP {site.name}"),
+        node_kind=np.append(net.node_kind, "pop"),
+        node_compact=np.append(net.node_compact, -1),
+        endpoint_name=np.append(net.endpoint_name, site.name),
+        endpoint_node=np.append(net.endpoint_node, pop_node),
+        link_a=np.append(net.link_a, gw_node),
+        link_b=np.append(net.link_b, pop_node),
+        link_kind=np.append(net.link_kind, "fibre"),
+        up=np.concatenate([net.up, np.ones((k, 1), bool)], axis=1),
+        delay_s=np.concatenate([net.delay_s, np.full((k, 1), site.fibre_one_way_s)], axis=1),
+        rate_bps=np.concatenate([net.rate_bps, np.full((k, 1), site.rate_bps)], axis=1),
+        dest_endpoint=np.append(net.dest_endpoint, pop_ep),
+        next_hop=nh,
+        pairs=np.concatenate([net.pairs, extra]).astype(net.pairs.dtype),
+        rtt_ms=np.concatenate(
+            [net.rtt_ms, net.rtt_ms[:, mine] + 2e3 * site.fibre_one_way_s], axis=1
+        ),
+        hops=np.concatenate(
+            [net.hops, np.where(net.hops[:, mine] >= 0, net.hops[:, mine] + 1, -1)], axis=1
+        ),
+        path_changed=np.concatenate([net.path_changed, net.path_changed[:, mine]], axis=1),
+        rate_source=(
+            f"{net.rate_source}; fibre to PoP {site.name}: gateway {site.gateway}'s capacity"
+        ),
+    )

@@ -39,6 +39,7 @@ MISTAKES = [
     (["packets", "iran-2022", "--constellation", "kuiper"], "--constellation"),
     (["packets", "Paris", "Paris"], "same place"),
     (["packets", "Paris", "Luanda", "--tcp-profile", "linux"], "--tcp-profile"),
+    (["packets", "Paris", "--pop", "Atlantis"], "--pop"),
 ]
 
 
