@@ -400,6 +400,13 @@ def packets_cmd(
         help="Bin of the goodput series and sampling of the cwnd and RTT traces (s).",
     ),
     seed: int = typer.Option(0, "--seed", help="ns-3's random seed."),
+    serving: str = typer.Option(
+        "operator",
+        "--serving",
+        help="Each ground point's user link: held per 15 s slot under this policy of the "
+        "access model (operator, highest-elevation, longest-visibility), or 'shortest': "
+        "every satellite in view, shortest path every step (Hypatia's model).",
+    ),
     pop: list[str] = typer.Option(
         [],
         "--pop",
@@ -432,6 +439,12 @@ def packets_cmd(
         raise SkyMeshError(
             f"expected a scenario or two places, got {len(where)} arguments "
             f"({', '.join(where)}); quote a place with spaces"
+        )
+    from skymesh.access.serving import POLICIES
+
+    if serving != "shortest" and serving not in POLICIES:
+        raise SkyMeshError(
+            f"--serving: unknown policy '{serving}'; use shortest, {', '.join(POLICIES)}"
         )
     if tcp_profile not in ("ns3", "hypatia"):
         raise SkyMeshError(f"--tcp-profile: unknown profile '{tcp_profile}'; use ns3 or hypatia")
@@ -584,6 +597,7 @@ def packets_cmd(
             max_gsl_range_km=max_gsl_range_km,
             isl_rate_bps=isl_bps,
             gsl_rate_bps=gsl_bps,
+            serving=None if serving == "shortest" else serving,
             progress=bar.network,
         )
         if sites:
@@ -624,6 +638,7 @@ def packets_cmd(
         sample_s=sample,
         seed=seed,
         pops=list(pop),
+        serving=serving,
     )
     digest = seed_source or hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
     run = dict(

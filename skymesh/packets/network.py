@@ -172,9 +172,11 @@ def _snapshots(
     max_gsl_range_km,
     max_isl_range_km,
     min_clearance_km,
+    serving=None,
 ):
     """Yield ``(k, graph, (g, s, range_km, elevation_deg) of endpoint links, same of relays)``
-    for every step, built as :mod:`skymesh.sim.routing_chunk` builds them."""
+    for every step, built as :mod:`skymesh.sim.routing_chunk` builds them; with ``serving``
+    ((G, K) satellite per endpoint and step, -1 none) an endpoint links to that one only."""
     chunk = chunk_steps_for(len(constellation), len(grid))
     for c0 in range(0, len(grid), chunk):
         pos_all = positions_ecef(
@@ -212,7 +214,10 @@ def _snapshots(
             for k in range(k_steps):
                 a, b = v_cut[k], v_cut[k + 1]
                 ep = (vg[a:b], vs[a:b], vr[a:b], ve[a:b])
-                links: dict = dict(endpoint_links=(ep[0], ep[1], np.zeros(b - a, int), ep[2]))
+                if serving is not None:
+                    keep = ep[1] == serving[ep[0], c0 + b0 + k]
+                    ep = tuple(x[keep] for x in ep)
+                links: dict = dict(endpoint_links=(ep[0], ep[1], np.zeros(len(ep[0]), int), ep[2]))
                 if isl is not None:
                     links.update(isl_pairs=isl_pairs, isl_km=isl[:, k])
                 rl = None
@@ -221,6 +226,45 @@ def _snapshots(
                     rl = (rg[c:d], rs[c:d], rr[c:d], re_[c:d])
                     links["relay_links"] = (rl[0], rl[1], np.zeros(d - c, int), rl[2])
                 yield c0 + b0 + k, snapshot_graph(layout, mode, **links), ep, rl
+
+
+def _serving(constellation, grid, endpoints, min_elevation_deg, max_gsl_range_km, policy):
+    """Each endpoint's serving satellite at every step, chosen per 15 s slot under ``policy``
+    and held (:func:`skymesh.access.serving.choose_serving`, the access model's scheduler):
+    (G, K) satellite indices, -1 where none is in view."""
+    from skymesh.access.serving import (
+        choose_serving,
+        poleward_of_pairs,
+        satellite_newness,
+        selection_score,
+    )
+    from skymesh.access.slots import slot_index
+
+    parts: list[list[np.ndarray]] = [[], [], [], []]
+    newness = satellite_newness(constellation)
+    chunk = chunk_steps_for(len(constellation), len(grid))
+    for c0 in range(0, len(grid), chunk):
+        pos_all = positions_ecef(
+            constellation, grid.subset(slice(c0, c0 + chunk)), serving_only=True
+        )
+        for b0 in range(0, pos_all.shape[1], VIS_BLOCK):
+            pos = pos_all[:, b0 : b0 + VIS_BLOCK]
+            vg, vs, vk, _, ve = visible_pairs_windowed(
+                pos,
+                endpoints.lat_deg,
+                endpoints.lon_deg,
+                min_elevation_deg=min_elevation_deg,
+                max_range_km=max_gsl_range_km,
+            )
+            pw = poleward_of_pairs(pos, endpoints.lat_deg, endpoints.lon_deg, vg, vs, vk)
+            score = selection_score(policy, elevation_deg=ve, poleward=pw, newness=newness[vs])
+            for i, x in enumerate((vg, vs, vk + c0 + b0, score)):
+                parts[i].append(x)
+    g, s, k, score = (np.concatenate(x) for x in parts)
+    serving, *_ = choose_serving(
+        len(endpoints), len(grid), g, s, k, score, slot_index(grid.start, grid.offsets_s)
+    )
+    return serving
 
 
 def _walk(nh: np.ndarray, src: int, dst: int, j: int) -> list[int]:
@@ -272,6 +316,7 @@ def packet_network(
     min_clearance_km: float = DEFAULT_MIN_CLEARANCE_KM,
     isl_rate_bps: float | None = None,
     gsl_rate_bps: float | None = None,
+    serving: str | None = None,
     progress=None,
 ) -> PacketNetwork:
     """The network a packet run between ``pairs`` of ``endpoints`` uses over ``grid``.
@@ -283,10 +328,26 @@ def packet_network(
     isl_rate_bps, gsl_rate_bps : float, optional
         One data rate (bit/s) for every ISL / every ground-satellite link instead of SkyMesh's
         capacities (Hypatia's packet experiments: 10 Mbit/s both).
+    serving : str, optional
+        ``None``: every ground point links to every satellite in view and paths are the
+        shortest at every step (Hypatia's model). A serving policy of
+        :mod:`skymesh.access.serving` (``"operator"``, ``"highest-elevation"``, ...): each
+        ground point's user link is to one satellite, chosen at Starlink's 15 s slot
+        boundaries (:mod:`skymesh.access.slots`) and held through the slot (re-chosen early
+        only when it sets), as the access model's scheduler does; the paths beyond it are the
+        shortest at every step.
     progress : callable, optional
         Called with the number of steps done (twice per step: routing, then link delays).
     """
     check_mode(mode)
+    if serving is not None:
+        from skymesh.access.serving import POLICIES
+
+        if serving not in POLICIES:
+            raise InputError(
+                f"unknown serving policy '{serving}'; choose one of {', '.join(POLICIES)}",
+                field="serving",
+            )
     if len(grid) < 1:
         raise InputError("the time window is empty", field="duration")
     pairs = np.atleast_2d(np.asarray(pairs, dtype=np.int64))
@@ -327,6 +388,9 @@ def packet_network(
         max_gsl_range_km,
         max_isl_range_km,
         min_clearance_km,
+        None
+        if serving is None
+        else _serving(constellation, grid, endpoints, min_elevation_deg, max_gsl_range_km, serving),
     )
     n_steps = len(grid)
     dtype = np.int16 if n_compact < np.iinfo(np.int16).max else np.int32

@@ -40,6 +40,7 @@ MISTAKES = [
     (["packets", "Paris", "Paris"], "same place"),
     (["packets", "Paris", "Luanda", "--tcp-profile", "linux"], "--tcp-profile"),
     (["packets", "Paris", "--pop", "Atlantis"], "--pop"),
+    (["packets", "Paris", "Luanda", "--serving", "random"], "--serving"),
 ]
 
 
