@@ -160,6 +160,28 @@ def _graph_ids(layout: NodeLayout, compact: np.ndarray):
     return out, inn
 
 
+def _blocks(constellation, grid, endpoints, min_elevation_deg, max_gsl_range_km):
+    """Yield ``(k0, positions (N, B, 3) km, visible endpoint links of the block)`` for blocks
+    of :data:`VIS_BLOCK` steps starting at step ``k0``, positions propagated a chunk at a time
+    (:func:`skymesh.links.windows.visible_pairs_windowed`'s ``(g, s, k, range, elevation)``,
+    ``k`` from the block's start)."""
+    chunk = chunk_steps_for(len(constellation), len(grid))
+    for c0 in range(0, len(grid), chunk):
+        pos_all = positions_ecef(
+            constellation, grid.subset(slice(c0, c0 + chunk)), serving_only=True
+        )
+        for b0 in range(0, pos_all.shape[1], VIS_BLOCK):
+            pos = pos_all[:, b0 : b0 + VIS_BLOCK]
+            vis = visible_pairs_windowed(
+                pos,
+                endpoints.lat_deg,
+                endpoints.lon_deg,
+                min_elevation_deg=min_elevation_deg,
+                max_range_km=max_gsl_range_km,
+            )
+            yield c0 + b0, pos, vis
+
+
 def _snapshots(
     constellation,
     grid,
@@ -177,55 +199,44 @@ def _snapshots(
     """Yield ``(k, graph, (g, s, range_km, elevation_deg) of endpoint links, same of relays)``
     for every step, built as :mod:`skymesh.sim.routing_chunk` builds them; with ``serving``
     ((G, K) satellite per endpoint and step, -1 none) an endpoint links to that one only."""
-    chunk = chunk_steps_for(len(constellation), len(grid))
-    for c0 in range(0, len(grid), chunk):
-        pos_all = positions_ecef(
-            constellation, grid.subset(slice(c0, c0 + chunk)), serving_only=True
-        )
-        for b0 in range(0, pos_all.shape[1], VIS_BLOCK):
-            pos = pos_all[:, b0 : b0 + VIS_BLOCK]
-            k_steps = pos.shape[1]
-            vg, vs, vk, vr, ve = visible_pairs_windowed(
+    for k0, pos, (vg, vs, vk, vr, ve) in _blocks(
+        constellation, grid, endpoints, min_elevation_deg, max_gsl_range_km
+    ):
+        k_steps = pos.shape[1]
+        v_cut = np.searchsorted(vk, np.arange(k_steps + 1))
+        use_relays = mode != "isl" and len(relays)
+        if use_relays:
+            rg, rs, rk, rr, re_ = visible_pairs_windowed(
                 pos,
-                endpoints.lat_deg,
-                endpoints.lon_deg,
+                relays.lat_deg,
+                relays.lon_deg,
                 min_elevation_deg=min_elevation_deg,
                 max_range_km=max_gsl_range_km,
             )
-            v_cut = np.searchsorted(vk, np.arange(k_steps + 1))
-            use_relays = mode != "isl" and len(relays)
+            r_cut = np.searchsorted(rk, np.arange(k_steps + 1))
+        isl = None
+        if mode != "bent-pipe" and len(isl_pairs):
+            isl = isl_lengths_km(
+                pos,
+                isl_pairs,
+                min_clearance_km=min_clearance_km,
+                max_range_km=max_isl_range_km,
+            )
+        for k in range(k_steps):
+            a, b = v_cut[k], v_cut[k + 1]
+            ep = (vg[a:b], vs[a:b], vr[a:b], ve[a:b])
+            if serving is not None:
+                keep = ep[1] == serving[ep[0], k0 + k]
+                ep = tuple(x[keep] for x in ep)
+            links: dict = dict(endpoint_links=(ep[0], ep[1], np.zeros(len(ep[0]), int), ep[2]))
+            if isl is not None:
+                links.update(isl_pairs=isl_pairs, isl_km=isl[:, k])
+            rl = None
             if use_relays:
-                rg, rs, rk, rr, re_ = visible_pairs_windowed(
-                    pos,
-                    relays.lat_deg,
-                    relays.lon_deg,
-                    min_elevation_deg=min_elevation_deg,
-                    max_range_km=max_gsl_range_km,
-                )
-                r_cut = np.searchsorted(rk, np.arange(k_steps + 1))
-            isl = None
-            if mode != "bent-pipe" and len(isl_pairs):
-                isl = isl_lengths_km(
-                    pos,
-                    isl_pairs,
-                    min_clearance_km=min_clearance_km,
-                    max_range_km=max_isl_range_km,
-                )
-            for k in range(k_steps):
-                a, b = v_cut[k], v_cut[k + 1]
-                ep = (vg[a:b], vs[a:b], vr[a:b], ve[a:b])
-                if serving is not None:
-                    keep = ep[1] == serving[ep[0], c0 + b0 + k]
-                    ep = tuple(x[keep] for x in ep)
-                links: dict = dict(endpoint_links=(ep[0], ep[1], np.zeros(len(ep[0]), int), ep[2]))
-                if isl is not None:
-                    links.update(isl_pairs=isl_pairs, isl_km=isl[:, k])
-                rl = None
-                if use_relays:
-                    c, d = r_cut[k], r_cut[k + 1]
-                    rl = (rg[c:d], rs[c:d], rr[c:d], re_[c:d])
-                    links["relay_links"] = (rl[0], rl[1], np.zeros(d - c, int), rl[2])
-                yield c0 + b0 + k, snapshot_graph(layout, mode, **links), ep, rl
+                c, d = r_cut[k], r_cut[k + 1]
+                rl = (rg[c:d], rs[c:d], rr[c:d], re_[c:d])
+                links["relay_links"] = (rl[0], rl[1], np.zeros(d - c, int), rl[2])
+            yield k0 + k, snapshot_graph(layout, mode, **links), ep, rl
 
 
 def _serving(constellation, grid, endpoints, min_elevation_deg, max_gsl_range_km, policy):
@@ -242,24 +253,13 @@ def _serving(constellation, grid, endpoints, min_elevation_deg, max_gsl_range_km
 
     parts: list[list[np.ndarray]] = [[], [], [], []]
     newness = satellite_newness(constellation)
-    chunk = chunk_steps_for(len(constellation), len(grid))
-    for c0 in range(0, len(grid), chunk):
-        pos_all = positions_ecef(
-            constellation, grid.subset(slice(c0, c0 + chunk)), serving_only=True
-        )
-        for b0 in range(0, pos_all.shape[1], VIS_BLOCK):
-            pos = pos_all[:, b0 : b0 + VIS_BLOCK]
-            vg, vs, vk, _, ve = visible_pairs_windowed(
-                pos,
-                endpoints.lat_deg,
-                endpoints.lon_deg,
-                min_elevation_deg=min_elevation_deg,
-                max_range_km=max_gsl_range_km,
-            )
-            pw = poleward_of_pairs(pos, endpoints.lat_deg, endpoints.lon_deg, vg, vs, vk)
-            score = selection_score(policy, elevation_deg=ve, poleward=pw, newness=newness[vs])
-            for i, x in enumerate((vg, vs, vk + c0 + b0, score)):
-                parts[i].append(x)
+    for k0, pos, (vg, vs, vk, _, ve) in _blocks(
+        constellation, grid, endpoints, min_elevation_deg, max_gsl_range_km
+    ):
+        pw = poleward_of_pairs(pos, endpoints.lat_deg, endpoints.lon_deg, vg, vs, vk)
+        score = selection_score(policy, elevation_deg=ve, poleward=pw, newness=newness[vs])
+        for i, x in enumerate((vg, vs, vk + k0, score)):
+            parts[i].append(x)
     g, s, k, score = (np.concatenate(x) for x in parts)
     serving, *_ = choose_serving(
         len(endpoints), len(grid), g, s, k, score, slot_index(grid.start, grid.offsets_s)
