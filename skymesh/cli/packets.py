@@ -400,12 +400,13 @@ def packets_cmd(
         help="Bin of the goodput series and sampling of the cwnd and RTT traces (s).",
     ),
     seed: int = typer.Option(0, "--seed", help="ns-3's random seed."),
-    serving: str = typer.Option(
-        "operator",
+    serving: Optional[str] = typer.Option(
+        None,
         "--serving",
         help="Each ground point's user link: held per 15 s slot under this policy of the "
-        "access model (operator, highest-elevation, longest-visibility), or 'shortest': "
-        "every satellite in view, shortest path every step (Hypatia's model).",
+        "access model (operator, highest-elevation), or 'shortest': every satellite in "
+        "view, shortest path every step (Hypatia's model) [default: a scenario's [access], "
+        "else operator].",
     ),
     pop: list[str] = typer.Option(
         [],
@@ -440,11 +441,11 @@ def packets_cmd(
             f"expected a scenario or two places, got {len(where)} arguments "
             f"({', '.join(where)}); quote a place with spaces"
         )
-    from skymesh.access.serving import POLICIES
+    from skymesh.packets.network import SERVING_POLICIES
 
-    if serving != "shortest" and serving not in POLICIES:
+    if serving is not None and serving != "shortest" and serving not in SERVING_POLICIES:
         raise SkyMeshError(
-            f"--serving: unknown policy '{serving}'; use shortest, {', '.join(POLICIES)}"
+            f"--serving: unknown policy '{serving}'; use shortest, {', '.join(SERVING_POLICIES)}"
         )
     if tcp_profile not in ("ns3", "hypatia"):
         raise SkyMeshError(f"--tcp-profile: unknown profile '{tcp_profile}'; use ns3 or hypatia")
@@ -476,12 +477,25 @@ def packets_cmd(
         duration = s.time.duration_s if duration is None else duration
         step = s.time.step_s if step is None else step
         seed_source = loaded.sha256
+        if serving is None:  # the scenario's access layer, as far as packets can hold it
+            acc = s.access
+            if acc.model == "propagation":
+                serving = "shortest"
+            elif acc.serving in SERVING_POLICIES:
+                serving = acc.serving
+            else:
+                serving = "operator"
+                notes.append(
+                    f"the scenario's serving policy '{acc.serving}' needs the exit delays; "
+                    "user links held under 'operator' instead"
+                )
     else:
         loaded = None
         name = "-".join(w.split(",")[0].strip().lower().replace(" ", "-") for w in where)
         duration = 200.0 if duration is None else duration
         step = 1.0 if step is None else step
         seed_source = None
+    serving = serving or "operator"
     assert duration is not None and step is not None  # defaults filled above
     out = out or Path("results") / f"packets-{name}"
     _check_folder(out, force)

@@ -21,8 +21,10 @@ Events (the "events" table):
   datagram or a ping reply arrives below the highest already received;
 * ``path_change``: SkyMesh's path for the flow's pair changes at that step;
   ``slot_boundary`` (flow -1): Starlink's 15 s reconfiguration boundaries
-  (:mod:`skymesh.access.slots`), marked for reading the traces; the network here does not
-  reassign satellites at them (its paths follow the shortest-path state every step).
+  (:mod:`skymesh.access.slots`): where the network was built with a serving policy
+  (:func:`skymesh.packets.network.packet_network`'s ``serving``, the CLI's default) ground
+  points change user link only there or when the held satellite sets; with ``serving=None``
+  (Hypatia's model) they are marked for reading the traces only.
 
 RTT samples: TCP's ``LastRTT`` (each new RTT measurement, at the ACK's arrival); a ping's RTT
 at the time the echo request left.

@@ -61,6 +61,10 @@ from skymesh.timebase import TimeGrid
 
 VIS_BLOCK = 30  # steps sharing one visibility candidate set (as skymesh.sim.routing_chunk)
 MAX_PATH_NODES = 256
+SERVING_POLICIES = ("operator", "highest-elevation")
+"""The access model's serving policies a packet network can hold per slot: those scored from
+the geometry alone (``longest-visibility`` and ``nearest-to-gateway`` need a look ahead and the
+exit delays, which a packet network does not compute)."""
 MIN_RATE_BPS = 1e3
 """Floor (bit/s) for a link whose budget closes at some step (ns-3 cannot send at 0 bit/s)."""
 
@@ -340,14 +344,11 @@ def packet_network(
         Called with the number of steps done (twice per step: routing, then link delays).
     """
     check_mode(mode)
-    if serving is not None:
-        from skymesh.access.serving import POLICIES
-
-        if serving not in POLICIES:
-            raise InputError(
-                f"unknown serving policy '{serving}'; choose one of {', '.join(POLICIES)}",
-                field="serving",
-            )
+    if serving is not None and serving not in SERVING_POLICIES:
+        raise InputError(
+            f"unknown serving policy '{serving}'; choose one of {', '.join(SERVING_POLICIES)}",
+            field="serving",
+        )
     if len(grid) < 1:
         raise InputError("the time window is empty", field="duration")
     pairs = np.atleast_2d(np.asarray(pairs, dtype=np.int64))
@@ -800,7 +801,6 @@ def with_pop(net: PacketNetwork, site: PopSite, gateway_endpoint: int) -> Packet
     nh[:, :m, d] = net.next_hop[:, :, gw_col]  # toward the PoP: as toward its gateway
     nh[:, gw_node, d] = pop_node
     nh[:, pop_node, :d] = gw_node  # from the PoP: everything to the gateway
-    nh[:, pop_node, gw_col] = gw_node
     to_gw = net.pairs[:, 1] == gateway_endpoint
     from_gw = net.pairs[:, 0] == gateway_endpoint
     mine = np.flatnonzero(to_gw | from_gw)

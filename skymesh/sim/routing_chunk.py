@@ -51,9 +51,10 @@ def compute_routing_chunk(prep: Prepared, start: int, stop: int) -> dict:
     )
     el = s.routing.min_elevation_deg
     iu, ju = np.triu_indices(prep.n_terminals, 1)
-    # isl mode: the searched graph is built straight from the ISL order (same arrays)
-    plan = isl_plan(op.isl_pairs, layout.n_sats) if mode == "isl" and len(op.isl_pairs) else None
-    fast = mode == "isl" and (plan is not None or not len(op.isl_pairs))
+    # isl mode: the searched graph is built straight from the ISL order (same arrays),
+    # unless a pair is listed twice (isl_plan: None)
+    plan = isl_plan(op.isl_pairs, layout.n_sats) if mode == "isl" else None
+    fast = plan is not None
     n = layout.n_nodes
     rtt_parts, fs_parts = [], []
     prev = None
