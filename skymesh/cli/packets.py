@@ -98,13 +98,13 @@ def _check_folder(out: Path, force: bool) -> None:
     """Before any work: ``out`` may be written (an existing folder needs --force, and must
     be one SkyMesh made: the same rule as ``skymesh run``)."""
     from skymesh.files import check_out_folder
-    from skymesh.sim.run import _check_replaceable
+    from skymesh.sim.run import check_replaceable
 
     check_out_folder(out)
     if out.exists() and any(out.iterdir()):
         if not force:
             raise SkyMeshError(f"{out}: results folder exists; pass --force to replace it")
-        _check_replaceable(out)
+        check_replaceable(out)
 
 
 def _flows(texts: list[str], cc: str, names: list[str], window_s: float):

@@ -201,7 +201,7 @@ def _remove_leftovers(out: Path, names) -> None:
                     p.unlink(missing_ok=True)
 
 
-def _check_replaceable(out: Path) -> None:
+def check_replaceable(out: Path) -> None:
     """Refuse to delete ``out`` unless SkyMesh made it (its run.json manifest records a
     SkyMesh version, scenario hash and seed) and it is not /, home, cwd or a parent of cwd."""
     target = Path(out).resolve()
@@ -258,7 +258,7 @@ def check_results_folder(out: Path, loaded: LoadedScenario, *, force, resume) ->
                 f"{out}: results folder exists; pass --force to replace it "
                 "or --resume to continue an interrupted run"
             )
-        _check_replaceable(out)
+        check_replaceable(out)
     elif resume:
         raise SkyMeshError(f"{out}: nothing to resume (no such results folder)")
     return None

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from skymesh.errors import SkyMeshError
-from skymesh.sim.run import _check_replaceable, _open_results
+from skymesh.sim.run import check_replaceable, _open_results
 
 
 def _loaded():
@@ -54,7 +54,7 @@ def test_force_refuses_cwd_parent_home(tmp_path, monkeypatch, which):
         '{"skymesh_version": "1", "scenario_sha256": "abc", "seed": 1}'
     )
     with pytest.raises(SkyMeshError, match="refusing"):
-        _check_replaceable(target)
+        check_replaceable(target)
     assert (target / "run.json").exists()
 
 
