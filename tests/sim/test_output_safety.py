@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from skymesh.errors import SkyMeshError
-from skymesh.sim.run import check_replaceable, _open_results
+from skymesh.sim.run import _open_results, check_replaceable
 
 
 def _loaded():
