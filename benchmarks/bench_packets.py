@@ -48,14 +48,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import DEFAULT_OUT_DIR, REPO, data_file, print_table  # noqa: E402
 
-CITIES_FILE = "hypatia_ground_stations_cities_sorted_by_estimated_2025_pop_top_100.basic.txt"
+from skymesh.packets.engine import QUEUE_PKTS  # noqa: E402
+from skymesh.packets.network import HYPATIA_CITIES_FILE as CITIES_FILE  # noqa: E402
+from skymesh.packets.network import HYPATIA_RATE_BPS as RATE_BPS  # noqa: E402  (10 Mbit/s)
+from skymesh.packets.network import HYPATIA_STEP_S  # noqa: E402  (forwarding every 100 ms)
+
 START = "2026-01-01T00:00:00Z"
-RATE_BPS = 10e6  # Hypatia's a_b experiments: 10 Mbit/s on every ISL and GSL
-QUEUE_PKTS = 100  # ... and 100-packet queues
 RIO, ST_PETERSBURG = 18, 73  # Hypatia's ground-station ids (paper/ns3_experiments/README.md)
 KUIPER_K1_MAX_GSL_KM = 630.0 / np.sin(np.radians(30.0))  # Hypatia's cone rule: 1,260 km
 _PROFILE_NOTE = "Hypatia's TCP settings"
-HYPATIA_SEGMENT_BYTES = 1380.0  # basic-sim's segment size (skymesh.packets.engine)
 WORKLOADS = ("static", "one", "ten")
 HYPATIA = ("hypatia-kuiper-k1", "hypatia-starlink-shell1")
 
@@ -96,7 +97,7 @@ def worker(name: str, quick: bool, tables_dir: str | None) -> dict:
     load_ns3()
     t_import = time.perf_counter() - t0
     duration = 10.0 if quick else 200.0
-    step = 1.0 if quick else 0.1
+    step = 1.0 if quick else HYPATIA_STEP_S
     n_cities = 20 if quick else 100
     const = _constellation("kuiper-k1" if name == "hypatia-kuiper-k1" else "starlink-shell1")
     eps, gids = _cities(n_cities)
