@@ -30,9 +30,7 @@ from skymesh.cli.common import (
     console,
 )
 from skymesh.errors import SkyMeshError
-
-CURATED_GATEWAYS = "starlink_gateways_starlinkviz_20260320.csv"
-"""The curated gateway + PoP list looked for in ``$SKYMESH_DATA`` when --gateways is not given."""
+from skymesh.ground.gateways import CURATED_GATEWAYS
 
 
 def _load(value):

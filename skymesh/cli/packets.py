@@ -408,6 +408,12 @@ def packets_cmd(
         "view, shortest path every step (Hypatia's model) [default: a scenario's [access], "
         "else operator].",
     ),
+    gateways: Optional[Path] = typer.Option(
+        None,
+        "--gateways",
+        help="Gateway list with PoP rows for --pop (.csv or .toml) [default: "
+        "starlink_gateways_merged.csv in the data directory].",
+    ),
     pop: list[str] = typer.Option(
         [],
         "--pop",
@@ -552,7 +558,7 @@ def packets_cmd(
         from skymesh.packets.network import pop_site
 
         try:
-            sites = [pop_site(p) for p in pop]
+            sites = [pop_site(p, gateways_file=gateways) for p in pop]
         except InputError as err:
             raise SkyMeshError(f"--pop: {err.message}") from None
         if len({s_.name for s_ in sites}) < len(sites):
@@ -652,6 +658,7 @@ def packets_cmd(
         sample_s=sample,
         seed=seed,
         pops=list(pop),
+        gateways=None if gateways is None else str(gateways),
         serving=serving,
     )
     digest = seed_source or hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()

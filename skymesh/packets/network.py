@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import cast
 
 import numpy as np
@@ -571,7 +572,8 @@ class PopSite:
 def pop_site(name: str, gateways_file=None) -> PopSite:
     """The PoP called ``name`` and the gateway its packets use, from a gateway list.
 
-    ``gateways_file`` (default: ``starlink_gateways_merged.csv`` in the data directory) holds
+    ``gateways_file`` (default: :data:`skymesh.ground.gateways.CURATED_GATEWAYS` in the data
+    directory, the list ``skymesh access`` uses) holds
     gateway and PoP rows (:mod:`skymesh.ground.gateways`). Gateways are homed to PoPs by
     :func:`skymesh.ground.pops.home_gateways` (nearest PoP in the gateway's country, else the
     nearest); of those homed to this PoP the one nearest it carries the run (the access model,
@@ -584,13 +586,14 @@ def pop_site(name: str, gateways_file=None) -> PopSite:
     import warnings
 
     from skymesh.datadir import data_dir
-    from skymesh.ground.gateways import load_gateways
+    from skymesh.ground.gateways import CURATED_GATEWAYS, load_gateways
     from skymesh.ground.pops import fibre_rtt_ms, great_circle_km, home_gateways, load_pops
 
-    path = data_dir() / "starlink_gateways_merged.csv" if gateways_file is None else gateways_file
+    path = data_dir() / CURATED_GATEWAYS if gateways_file is None else Path(gateways_file)
     if not path.is_file():
         raise InputError(
-            f"no gateway list at {path} (run `skymesh data update` or set SKYMESH_DATA)",
+            f"no gateway list at {path}: pass --gateways FILE (CSV or TOML with PoP rows) "
+            f"or set SKYMESH_DATA to a folder holding {CURATED_GATEWAYS}",
             field="pop",
         )
     with warnings.catch_warnings():
