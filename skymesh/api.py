@@ -609,7 +609,9 @@ def latency(
 
     check_mode(mode)
     c = _constellation(constellation)
-    pa_, pb = place(a), place(b)
+    from skymesh.ground.places import resolve_pair
+
+    pa_, pb = resolve_pair(a, b)
     grid = _time_grid(c.epoch if start is None else start, duration_s, step_s)
     relays = None
     if gateways is not None:
