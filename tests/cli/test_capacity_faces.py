@@ -69,7 +69,12 @@ def test_capacity_json_api_and_run_summary_give_one_headline(faces, capsys):
         capsys, ["capacity", "BE", *FLAGS, "--gateways", gw, "--target-mbps", "20", "--json"]
     )
     api = skymesh.region_capacity(
-        "BE", gateways=gw, constellation="starlink-shell1", probes=120, seed=7, at=AT,
+        "BE",
+        gateways=gw,
+        constellation="starlink-shell1",
+        probes=120,
+        seed=7,
+        at=AT,
         target_mbps=20,
     )
     out = faces / "run"
