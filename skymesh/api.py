@@ -784,7 +784,7 @@ def region_capacity(
     region: str,
     *,
     gateways: GatewaysLike,
-    constellation: str = "starlink-gen1",
+    constellation: str = "starlink-shell1",
     target_mbps: float = 25.0,
     at: TimeLike | None = None,
     probes: int = 2000,

@@ -321,7 +321,7 @@ def _answer(net: dict, pair_cap, backhaul_cap, target_mbps: float) -> dict:
 def region_capacity(
     region: str,
     *,
-    constellation: str = "starlink-gen1",
+    constellation: str = "starlink-shell1",
     target_mbps=25.0,
     at=None,
     gateways=None,

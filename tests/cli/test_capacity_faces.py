@@ -110,3 +110,24 @@ def test_different_inputs_say_so(faces, capsys):
     capsys.readouterr()
     inputs = json.loads((out / "summary.json").read_text())["capacity"]["inputs"]
     assert inputs["gateways"]["exits"].startswith("the scenario's policy")
+
+
+def test_cli_and_api_ask_the_same_question_by_default():
+    """Left at their defaults, `skymesh capacity` and `region_capacity` take the same
+    constellation, target, probes, seed, mode and mask (the API's constellation used to be
+    starlink-gen1 against the CLI's starlink-shell1)."""
+    import inspect
+
+    from skymesh.cli.capacity import capacity
+
+    cli = {k: v.default.default for k, v in inspect.signature(capacity).parameters.items()}
+    api = {k: v.default for k, v in inspect.signature(skymesh.region_capacity).parameters.items()}
+    for c_name, a_name in (
+        ("constellation", "constellation"),
+        ("target_mbps", "target_mbps"),
+        ("probes", "probes"),
+        ("seed", "seed"),
+        ("mode", "mode"),
+        ("min_elevation", "min_elevation_deg"),
+    ):
+        assert cli[c_name] == api[a_name], c_name
