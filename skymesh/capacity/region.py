@@ -166,6 +166,7 @@ def slot_network(
     weights=None,
     country: str = "",
     params_values: dict | None = None,
+    params: NetworkCapacityParams | None = None,
     mode: str = "isl",
     min_elevation_deg: float = 25.0,
     resolution: int = DEFAULT_RESOLUTION,
@@ -176,7 +177,8 @@ def slot_network(
 
     ``weights`` (n,): subscribers per terminal (default 1); ``country``: the terminals' exit
     group (a country code; '' = each terminal's country); ``params_values``: ``[capacity]``
-    values (default :data:`~skymesh.capacity.slot_network.CAPACITY_DEFAULTS`). Returns
+    values (default :data:`~skymesh.capacity.slot_network.CAPACITY_DEFAULTS`) with each
+    gateway's listed capacity; ``params`` replaces both. Returns
     ``time_utc`` (slot start), ``constellation`` (its name and satellites), ``sat_ecef_km``
     (N, 3), ``cells``, ``heads`` (C,) subscribers per cell, ``cell_beam_cap`` (C,), ``pairs``,
     ``backhaul`` (:func:`~skymesh.capacity.slot_network.backhaul_of_pairs`), ``params``,
@@ -213,7 +215,8 @@ def slot_network(
     cc = np.full(lat.size, country) if country else country_of(lat, lon)
     groups, group_of = np.unique(cc, return_inverse=True)
     cells = service_cells(lat, lon, group_of, resolution)
-    params = capacity_params(gw.capacity_gbps, **(params_values or {}))
+    if params is None:
+        params = capacity_params(gw.capacity_gbps, **(params_values or {}))
     pos = positions_ecef(const, sub, serving_only=True)
     links = ground_links(
         pos,
@@ -391,12 +394,11 @@ def region_capacity(
         lat,
         lon,
         country=code,
+        params=params,
         mode=mode,
         min_elevation_deg=min_elevation_deg,
         resolution=resolution,
     )
-    if params is not None:
-        net["params"] = params
     cells = net["cells"]
     n_gw = net["gateway_lat"].size
     out = {
