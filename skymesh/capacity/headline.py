@@ -226,9 +226,11 @@ def headline_line(h: dict) -> str:
 def inputs_line(inp: dict) -> str:
     """The inputs in one line: what to compare before comparing two faces' headlines."""
     t, g = inp["terminals"], inp["gateways"]
+    weighted = t["counts_in"] != "terminals"
     return (
-        f"{inp['source']}: {t['placed']:,} terminals ({t['represents']:,.0f} {t['counts_in']}, "
-        f"#{t['digest'][:8]}), {g['sites']} gateway sites ({g['exits']}), "
+        f"{inp['source']}; {t['placed']:,} terminals"
+        + (f" standing for {t['represents']:,.0f} {t['counts_in']}" if weighted else "")
+        + f" (#{t['digest'][:8]}), {g['sites']} gateway sites ({g['exits']}), "
         f"{inp['constellation']} ({inp['satellites']:,} satellites), {inp['mode']}, "
         f"mask {inp['min_elevation_deg']:g} deg, {len(inp['slots_utc'])} slot(s)"
         + (f", rain: {inp['rain']}" if inp.get("rain") else "")

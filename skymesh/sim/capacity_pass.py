@@ -226,7 +226,7 @@ def run_inputs(prep: Prepared, params, weights, counts_in: str, slots_utc: list[
         gateway_site_mbps=np.broadcast_to(np.asarray(params.gateway_antenna_mbps, float), (n_gw,)),
         gateway_exits="every listed gateway, no policy"
         if free
-        else "the scenario's policy (service, landing rights, exit rules)",
+        else "the scenario's policy: service, landing rights, exit rules",
         constellation=str(s.constellation.preset or s.constellation.file),
         satellites=len(op.constellation),
         slots_utc=slots_utc,
