@@ -786,7 +786,7 @@ def region_capacity(
     region: str,
     *,
     gateways: GatewaysLike,
-    constellation: str = "starlink-gen1",
+    constellation: str = "starlink-shell1",
     target_mbps: float = 25.0,
     at: TimeLike | None = None,
     probes: int = 2000,
@@ -799,9 +799,11 @@ def region_capacity(
 
     The engine of ``skymesh capacity REGION``: ``probes`` terminals placed by
     population in the region, the 15 s slot holding ``at``, every satellite in
-    view above the mask a candidate beam, then one LP (HiGHS) that scales the
-    probes' demand until beam time, channels per cell, satellite downlink, ISLs,
-    feeders or gateway sites bind.
+    view above the mask a candidate beam, every listed gateway allowed (no policy),
+    then one LP (HiGHS) that scales the probes' demand until beam time, channels per
+    cell, satellite downlink, ISLs, feeders or gateway sites bind. ``headline`` is the
+    capacity answer every face gives (:mod:`skymesh.capacity.headline`; a run's
+    ``Result.capacity`` has the same keys), ``inputs`` what it was computed from.
 
     Parameters
     ----------
@@ -826,16 +828,18 @@ def region_capacity(
     Returns
     -------
     dict
-        ``region``, ``time_utc``, ``probes`` (placed / covered counts) and ``model``
-        (and ``rain``): ``terminals_at_target``, ``binding_kind``,
-        ``throughput_gbps``, ``rate_mbps`` (probe percentiles), ...
+        ``headline`` (``terminals_at_target``, ``binding_constraint``,
+        ``per_terminal_mbps``, ``slot_utc``, ``secondary`` ...), ``inputs``,
+        ``region``, ``time_utc``, ``probes`` (placed / covered counts) and, secondary,
+        ``model`` (and ``rain``): ``throughput_gbps``, ``rate_mbps`` (probe
+        percentiles), ...
 
     Examples
     --------
     >>> cap = region_capacity("TW", constellation="starlink-shell1", probes=20,
     ...                       gateways=[{"name": "Taipei", "lat": 25.03, "lon": 121.56,
     ...                                  "country": "TW"}])
-    >>> cap["probes"]["placed"], cap["model"]["terminals_at_target"] > 0
+    >>> cap["probes"]["placed"], cap["headline"]["terminals_at_target"] > 0
     (20, True)
     """
     from skymesh.capacity.region import region_capacity as _capacity
@@ -990,6 +994,9 @@ class Result:
     summary : dict
         The headline numbers (``summary.json``): per operator the service share,
         RTT percentiles (ms), RTT components, gateways used, handovers ...
+    capacity : dict or None
+        The capacity headline with its ``inputs`` (``summary["capacity"]``), the
+        same figure ``region_capacity`` gives on the same inputs.
     tables : list of str
         Names of the tables the run wrote (``timeseries`` for an egress study;
         ``rtt``, ``fstate_changes``, ``pairs`` for a routing study).
@@ -1009,6 +1016,16 @@ class Result:
     @property
     def tables(self) -> list[str]:
         return sorted(p.name[: -len(".parquet")] for p in self.folder.glob("*.parquet"))
+
+    @property
+    def capacity(self) -> dict | None:
+        """The run's capacity headline (:mod:`skymesh.capacity.headline`; the same keys as
+        ``region_capacity(...)["headline"]``) with its ``inputs``, or None when the run
+        had no capacity section."""
+        cap = self.summary.get("capacity")
+        if not cap or "headline" not in cap:
+            return None
+        return dict(cap["headline"], inputs=cap["inputs"])
 
     def table(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
         """One results table, rows in time order (``.to_pandas()`` for a DataFrame).
@@ -1164,7 +1181,9 @@ def scenario_cost(scenario: ScenarioLike, *, capacity: bool = False) -> dict:
     with its reported total (``ratio`` = modelled / reported). With ``capacity``
     (and a ``[capacity]`` section) the scenario's capacity pass also runs (slow:
     the whole terminal set) and each period gets ``usd_per_carried_terminal_month``,
-    the bill spread over the terminals that can all get the target rate at once.
+    the bill spread over the share of the terminals the capacity headline carries at
+    the target rate (``carried``: that share, the headline and its inputs), as
+    ``skymesh cost`` does.
 
     Returns
     -------

@@ -148,24 +148,34 @@ def _stdout_to_stderr():
 
 
 def _print(res: dict) -> None:
-    m, r, p = res["model"], res["rain"], res["probes"]
+    from skymesh.capacity.headline import inputs_line
+
+    m, r, p, h = res["model"], res["rain"], res["probes"], res["headline"]
     t = res["target_mbps"]
     head = f"{res['region']} at {t:g} Mbit/s, slot {res['time_utc']}"
-    rows: list[tuple[Any, ...]] = [
-        ("constellation", res["constellation"]),
-        ("probes placed / cells", f"{p['placed']:,} / {p['cells']:,}"),
-        ("probes covered / not", f"{p['covered']:,} / {p['not_covered']:,}"),
-    ]
     cols = ["metric", "value"] if r is None else ["metric", "clear sky", "rain"]
 
     def row(label, fn):
         return (label, fn(m)) if r is None else (label, fn(m), fn(r))
 
+    def one(label, value):
+        return (label, value) if r is None else (label, "", value)
+
+    rows: list[tuple[Any, ...]] = [
+        one(f"HEADLINE: terminals at {t:g} Mbit/s", _n(h["terminals_at_target"])),
+        one("binding constraint", h["binding_label"]),
+        one("per terminal (every covered one at once)", f"{h['per_terminal_mbps']:,.2f} Mbit/s"),
+        ("secondary:",) + ("",) * (len(cols) - 1),
+    ]
     if r is not None:
-        rows = [x + ("",) for x in rows]
+        rows.append(row(f"terminals at {t:g} Mbit/s", lambda x: _n(x["terminals_at_target"])))
     rows += [
-        row(f"terminals at {t:g} Mbit/s", lambda x: _n(x["terminals_at_target"])),
-        row("binding constraint", lambda x: _label(x["binding_kind"]) or "none"),
+        ("constellation", res["constellation"]) + (("",) if r is not None else ()),
+        ("probes placed / cells", f"{p['placed']:,} / {p['cells']:,}")
+        + (("",) if r is not None else ()),
+        ("probes covered / not", f"{p['covered']:,} / {p['not_covered']:,}")
+        + (("",) if r is not None else ()),
+        row("admitted (operator picks which probes)", lambda x: _n(x["admitted_at_target"])),
         row("one probe stands for", lambda x: f"{x['per_probe']:,.2f} terminals"),
         row("throughput (max-min)", lambda x: f"{x['throughput_gbps']:,.1f} Gbit/s"),
         row(
@@ -190,6 +200,7 @@ def _print(res: dict) -> None:
         _print_table(
             "What binds first (shares of the LP's duals)", bcols, brows, right=tuple(bcols[1:])
         )
+    console.print(f"Inputs: {inputs_line(res['inputs'])}.", markup=False, highlight=False)
     if r is not None:
         console.print(
             f"Rain {res['rain_mmh']:g} mm/h on every cell and on "
@@ -203,9 +214,3 @@ def _print(res: dict) -> None:
         markup=False,
         highlight=False,
     )
-
-
-def _label(kind: str) -> str:
-    from skymesh.capacity.region import KIND_LABELS
-
-    return KIND_LABELS.get(kind, kind)

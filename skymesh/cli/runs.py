@@ -194,6 +194,33 @@ def _summary_table(summary: dict) -> None:
                 )
             )
         _metric_table(f"{summary['scenario']}: {op['operator']}", rows)
+    if summary.get("capacity"):
+        _capacity_table(summary)
+
+
+def _capacity_table(summary: dict) -> None:
+    """The run's capacity headline (:mod:`skymesh.capacity.headline`), as ``skymesh capacity``
+    prints it, and the inputs it was computed from."""
+    from skymesh.capacity.headline import inputs_line
+
+    cap = summary["capacity"]
+    h = cap["headline"]
+    t = h["target_mbps"]
+    _metric_table(
+        f"{summary['scenario']}: capacity",
+        [
+            (f"HEADLINE: {h['counts_in']} at {t:g} Mbit/s", f"{h['terminals_at_target']:,}"),
+            ("binding constraint", h["binding_label"]),
+            ("per terminal (every covered one at once)", f"{h['per_terminal_mbps']:,.2f} Mbit/s"),
+            ("at slot (fewest of the samples)", h["slot_utc"]),
+            ("secondary: admitted at that slot", f"{h['secondary']['admitted_at_target']:,}"),
+            (
+                "secondary: at target under fair sharing",
+                f"{cap['terminals_at_target_min']:,} (busy-hour demand)",
+            ),
+        ],
+    )
+    console.print(f"Capacity inputs: {inputs_line(cap['inputs'])}.", markup=False, highlight=False)
 
 
 @app.command("run")
@@ -410,12 +437,21 @@ def cost(
         help="With a [capacity] section, run the capacity "
         "model and bill per terminal carried at its target.",
     ),
+    set_: list[str] = typer.Option(
+        [],
+        "--set",
+        help="Override a scenario key, e.g. --set capacity.samples=1 (repeatable), as for run.",
+    ),
 ):
-    """The bill by month and its drivers: terminals shipped, replaced, and in service."""
+    """The bill by month and its drivers: terminals shipped, replaced, and in service.
+
+    Per carried terminal: the bill spread over the share of the scenario's terminals the
+    capacity headline carries at the target rate (the run's and ``skymesh capacity``'s figure).
+    """
     from skymesh.sim.costs import carried_terminals, scenario_bill
     from skymesh.sim.scenario import load_scenario
 
-    loaded = load_scenario(scenario)
+    loaded = load_scenario(scenario, _parse_sets(set_, multi=False))
     carried = None
     if capacity and loaded.scenario.capacity is not None and loaded.scenario.cost is not None:
         with err_console.status("capacity model (load-aware beam assignment)..."):

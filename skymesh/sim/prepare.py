@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
+from skymesh.capacity.demand import group_seed
 from skymesh.errors import InputError
 from skymesh.ground.countries import country_of, sample_points
 from skymesh.links.isl import plus_grid_pairs
@@ -124,7 +125,7 @@ def _terminals(loaded: LoadedScenario):
                 group.country,
                 group.count,
                 weight=group.placement,
-                seed=int(np.random.SeedSequence([s.seed, i]).generate_state(1)[0]),
+                seed=group_seed(s.seed, i),
             )
             cc = np.full(len(la), group.country)
             base = group.name or group.country

@@ -38,7 +38,8 @@ def test_table_fits_80_columns(gw_file, capsys):
         == 0
     )
     out = capsys.readouterr().out
-    assert "terminals at 25 Mbit/s" in out and "binding constraint" in out
+    assert "HEADLINE: terminals at 25 Mbit/s" in out and "binding constraint" in out
+    assert "Inputs: skymesh capacity BE" in out
     assert "P.618-13" in out
     assert max(len(line) for line in out.splitlines()) <= 80
 
@@ -64,10 +65,12 @@ def test_json(gw_file, capsys):
     )
     doc = json.loads(capsys.readouterr().out)
     assert doc["target_mbps"] == 10.0 and doc["probes"]["placed"] == 150
-    m = doc["model"]
-    assert m["terminals_at_target"] == pytest.approx(
-        m["first_level_mbps"] / 10.0 * doc["probes"]["covered"], rel=1e-5
+    m, h = doc["model"], doc["headline"]
+    assert h["per_terminal_mbps"] == pytest.approx(m["first_level_mbps"], rel=1e-5)
+    assert h["terminals_at_target"] == pytest.approx(
+        m["first_level_mbps"] / 10.0 * doc["probes"]["covered"], abs=1.0
     )
+    assert doc["inputs"]["terminals"]["placed"] == 150
 
 
 @pytest.mark.parametrize(
