@@ -168,8 +168,8 @@ def slot_network(
     params_values: dict | None = None,
     params: NetworkCapacityParams | None = None,
     mode: str = "isl",
-    min_elevation_deg: float = 25.0,
-    resolution: int = DEFAULT_RESOLUTION,
+    min_elevation_deg: float | None = None,
+    resolution: int | None = None,
 ) -> dict:
     """The beam pairs and backhaul of the 15 s slot holding ``at`` for terminals at
     (``lat_deg``, ``lon_deg``), every listed gateway allowed
@@ -178,15 +178,19 @@ def slot_network(
     ``weights`` (n,): subscribers per terminal (default 1); ``country``: the terminals' exit
     group (a country code; '' = each terminal's country); ``params_values``: ``[capacity]``
     values (default :data:`~skymesh.capacity.slot_network.CAPACITY_DEFAULTS`) with each
-    gateway's listed capacity; ``params`` replaces both. Returns
+    gateway's listed capacity; ``params`` replaces both. The constellation's operator
+    (:func:`skymesh.links.operators.constellation_operator`) brings its own user link, beams
+    per satellite, beams per cell, cell size (``resolution`` None), elevation mask
+    (``min_elevation_deg`` None) and ISLs: an operator without ISLs is routed bent pipe,
+    said in ``notes``. Returns ``operator`` (its :func:`~skymesh.links.operators.beam_model`),
     ``time_utc`` (slot start), ``constellation`` (its name and satellites), ``sat_ecef_km``
     (N, 3), ``cells``, ``heads`` (C,) subscribers per cell, ``cell_beam_cap`` (C,), ``pairs``,
     ``backhaul`` (:func:`~skymesh.capacity.slot_network.backhaul_of_pairs`), ``params``,
     ``gateway_lat`` / ``gateway_lon`` (W,), ``notes``.
     """
     from skymesh.access.slots import slot_start_s
-    from skymesh.capacity.beams import MAX_BEAMS_PER_CELL
     from skymesh.ground.countries import country_of
+    from skymesh.links.operators import beam_model, constellation_operator
     from skymesh.ground.gateways import load_gateways
     from skymesh.links.isl import plus_grid_pairs
     from skymesh.orbits.propagate import positions_ecef
@@ -194,6 +198,14 @@ def slot_network(
 
     notes: list[str] = []
     const = _constellation(constellation, notes)
+    model = beam_model(constellation_operator(constellation, const.sat_names, notes))
+    if min_elevation_deg is None:
+        min_elevation_deg = float(model["user_min_elevation_deg"])
+    if resolution is None:
+        resolution = int(model["cell_resolution"])
+    if not model["isls"] and mode != "bent-pipe":
+        notes.append(f"{model['operator']} has no inter-satellite links: routed bent pipe")
+        mode = "bent-pipe"
     if at is None:
         start = const.epoch.replace(second=0, microsecond=0)
         notes.append(f"start = the constellation's element epoch, {start:%Y-%m-%d %H:%M} UTC")
@@ -210,13 +222,20 @@ def slot_network(
             )
     sub = TimeGrid(grid.start, np.array([float(slot_start_s(grid.start, 0.0))]))
     gw = load_gateways(Path(gateways).expanduser())
+    notes += borrowed_gateways_note(model["operator"], gateways)
     lat = np.asarray(lat_deg, dtype=float)
     lon = np.asarray(lon_deg, dtype=float)
     cc = np.full(lat.size, country) if country else country_of(lat, lon)
     groups, group_of = np.unique(cc, return_inverse=True)
     cells = service_cells(lat, lon, group_of, resolution)
     if params is None:
-        params = capacity_params(gw.capacity_gbps, **(params_values or {}))
+        values = {"beams_per_sat": int(model["beams_per_sat"]), **(params_values or {})}
+        params = capacity_params(
+            gw.capacity_gbps,
+            beam_link=model["beam_link"],
+            max_beams_per_cell=model["max_beams_per_cell"],
+            **values,
+        )
     pos = positions_ecef(const, sub, serving_only=True)
     links = ground_links(
         pos,
@@ -252,13 +271,58 @@ def slot_network(
         "terminal_weight": w,
         "cells": cells,
         "heads": heads,
-        "cell_beam_cap": np.minimum(MAX_BEAMS_PER_CELL, heads),
+        "cell_beam_cap": np.minimum(params.max_beams_per_cell, heads),
         "pairs": net["pairs"],
         "backhaul": backhaul_of_pairs(cells, net["pairs"], net["bh"], net["n_sats"]),
         "params": params,
+        "operator": model,
+        "mode": mode,
+        "min_elevation_deg": float(min_elevation_deg),
+        "resolution": int(resolution),
         "gateway_lat": np.asarray(gw.lat_deg, float),
         "gateway_lon": np.asarray(gw.lon_deg, float),
         "notes": notes,
+    }
+
+
+def borrowed_gateways_note(operator: str, gateways) -> list[str]:
+    """A note when the gateway file is another operator's shipped list (by file name):
+    asked for explicitly, so allowed, but said."""
+    from skymesh.links.operators import OPERATORS
+
+    name = Path(str(gateways)).name
+    for other, row in OPERATORS.items():
+        if other != operator and row["gateways"][0] == name:
+            return [f"{operator} borrows {other}'s gateway list ({name}), as asked"]
+    return []
+
+
+def operator_summary(model: dict) -> dict:
+    """The ``operator`` block of an answer: whose user link, beams and ISLs were used, each
+    value with its status and source (:data:`skymesh.links.operators.OPERATORS`)."""
+    from skymesh.links.operators import OPERATORS
+
+    row = OPERATORS[model["operator"]]
+    return {
+        "operator": model["operator"],
+        "name": str(row["name"][0]),
+        "beam_link": model["beam_link"].name,
+        "parameters": {
+            k: {"value": v[0], "status": v[1], "source": v[2]}
+            for k, v in row.items()
+            if k != "name"
+        },
+    }
+
+
+def operator_inputs(model: dict, params: NetworkCapacityParams) -> dict:
+    """The operator part of the ``inputs`` block: what two faces must share to agree."""
+    return {
+        "operator": model["operator"],
+        "beam_link": params.beam_link.name,
+        "beams_per_sat": int(params.beams_per_sat),
+        "max_beams_per_cell": int(params.max_beams_per_cell),
+        "isls": bool(model["isls"]),
     }
 
 
@@ -293,6 +357,7 @@ def _answer(net: dict, pair_cap, backhaul_cap, target_mbps: float) -> dict:
         np.full(heads.size, np.inf),
         n_cells=heads.size,
         cell_weight=np.maximum(heads, 1e-12),
+        cell_beam_cap=params.max_beams_per_cell,
         beams_per_sat=params.beams_per_sat,
         sat_downlink_mbps=params.sat_downlink_mbps,
         backhaul=bh,
@@ -332,8 +397,8 @@ def region_capacity(
     probes: int = DEFAULT_PROBES,
     seed: int = 0,
     mode: str = "isl",
-    min_elevation_deg: float = 25.0,
-    resolution: int = DEFAULT_RESOLUTION,
+    min_elevation_deg: float | None = None,
+    resolution: int | None = None,
     params: NetworkCapacityParams | None = None,
     countries=None,
 ) -> dict:
@@ -362,12 +427,18 @@ def region_capacity(
     params : NetworkCapacityParams, optional
         Replaces the capacities built from
         :data:`~skymesh.capacity.slot_network.CAPACITY_DEFAULTS` and the gateway list.
+    min_elevation_deg, resolution : optional
+        Elevation mask (deg) and H3 cell resolution; default the operator's
+        (:mod:`skymesh.links.operators`). ``mode`` falls back to bent pipe for an operator
+        without ISLs (said in ``notes``).
 
     Returns
     -------
     dict: ``headline`` (:func:`skymesh.capacity.headline.capacity_headline`: the answer),
     ``inputs`` (:func:`skymesh.capacity.headline.capacity_inputs`), ``region``,
-    ``time_utc`` (slot start), ``probes`` (placed, cells, covered, not covered), ``model``
+    ``time_utc`` (slot start), ``operator`` (the operator whose user link, beams and
+    ISLs were used, with each parameter's source), ``probes`` (placed, cells, covered, not
+    covered), ``model``
     and ``rain`` (None without ``rain_mmh``): each variant's figures, secondary to the
     headline -- ``terminals_at_target``, ``admitted_at_target``, ``n_more`` (beyond the
     probes), ``per_probe`` (alpha), ``binding_kind`` and ``binding_share`` (each kind's
@@ -401,11 +472,13 @@ def region_capacity(
     )
     cells = net["cells"]
     n_gw = net["gateway_lat"].size
+    mode, min_elevation_deg, resolution = net["mode"], net["min_elevation_deg"], net["resolution"]
     out = {
         "region": name,
         "country": code,
         "time_utc": net["time_utc"].isoformat().replace("+00:00", "Z"),
         "constellation": str(constellation),
+        "operator": operator_summary(net["operator"]),
         "target_mbps": float(target_mbps),
         "mode": mode,
         "gateways": int(n_gw),
@@ -462,7 +535,10 @@ def region_capacity(
         mode=mode,
         min_elevation_deg=min_elevation_deg,
         cell_resolution=resolution,
-        capacity=dict(CAPACITY_DEFAULTS) if params is None else {"params": repr(params)},
+        capacity=dict(CAPACITY_DEFAULTS, beams_per_sat=int(p.beams_per_sat))
+        if params is None
+        else {"params": repr(params)},
+        operator=operator_inputs(net["operator"], p),
         rain=None if rain_mmh is None else f"{rain_mmh:g} mm/h over the region",
     )
     cov = out["model"]["covered_probes"]

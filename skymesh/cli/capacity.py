@@ -16,10 +16,22 @@ DEFAULT_GATEWAYS = "starlink_gateways_merged.csv"
 """Gateway list looked up in the data directory when --gateways is not given."""
 
 
-def _gateway_file(gateways: Optional[Path]) -> Path:
+def _gateway_file(gateways: Optional[Path], constellation: str = "starlink-shell1") -> Path:
     if gateways is not None:
         return gateways
     from skymesh.datadir import data_dir
+
+    op = _operator(constellation)
+    if op is not None and op != "starlink":
+        from skymesh.links.operators import operator_gateway_file
+
+        own = operator_gateway_file(op)
+        if own is None:
+            raise SkyMeshError(
+                f"--gateways: {op} has no gateway list of its own here and SkyMesh will not "
+                "lend it another operator's; give --gateways FILE (CSV or TOML) with its sites"
+            )
+        return own
 
     path = data_dir() / DEFAULT_GATEWAYS
     if not path.is_file():
@@ -28,6 +40,28 @@ def _gateway_file(gateways: Optional[Path]) -> Path:
             "--gateways FILE (CSV or TOML)"
         )
     return path
+
+
+def _operator(constellation: str) -> Optional[str]:
+    """The constellation's operator: a preset's own, else from a TLE file's satellite names
+    (:func:`skymesh.orbits.presets.operator_of`); None if it cannot be told."""
+    from skymesh.orbits.presets import operator_of
+
+    op = operator_of(constellation)
+    if op is not None:
+        return op
+    path = Path(constellation).expanduser()
+    if not path.is_file():
+        return None
+    try:
+        names = [
+            line.strip()
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+            if line.strip() and not line.startswith(("1 ", "2 "))
+        ]
+    except OSError:
+        return None
+    return operator_of(constellation, [n.removeprefix("0 ") for n in names])
 
 
 def _n(x) -> str:
@@ -60,7 +94,9 @@ def capacity(
     ),
     probes: int = typer.Option(2000, "--probes", help="Probe terminals placed by population."),
     mode: str = typer.Option("isl", "--mode", help="isl, bent-pipe or hybrid."),
-    min_elevation: float = typer.Option(25.0, "--min-elevation", help="Elevation mask (deg)."),
+    min_elevation: Optional[float] = typer.Option(
+        None, "--min-elevation", help="Elevation mask (deg; default: the operator's)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the probe placement."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No notes on stderr."),
@@ -69,7 +105,9 @@ def capacity(
 
     Probe terminals are placed by population, routed at one instant, and the
     network's capacity (beams, satellite downlink, ISLs, feeders, gateways) is
-    shared among them; the count assumes demand spread like the population.
+    shared among them; the count assumes demand spread like the population. The
+    constellation's operator brings its own user link, beams, mask and ISLs
+    (skymesh.links.operators); an operator that ships no gateway list needs --gateways.
     """
     from skymesh.capacity.region import region_capacity
     from skymesh.timebase import parse_time
@@ -78,7 +116,7 @@ def capacity(
         raise SkyMeshError(f"--mode: '{mode}' is not one of isl, bent-pipe, hybrid")
     if not (math.isfinite(target_mbps) and target_mbps > 0):
         raise SkyMeshError(f"--target-mbps: must be a number > 0, got {target_mbps:g}")
-    if not 0 <= min_elevation < 90:
+    if min_elevation is not None and not 0 <= min_elevation < 90:
         raise SkyMeshError(f"--min-elevation: must be in [0, 90) deg, got {min_elevation:g}")
     if rain_mmh is not None and not (math.isfinite(rain_mmh) and 0 <= rain_mmh <= 300):
         raise SkyMeshError(f"--rain-mmh: must be in 0..300 mm/h, got {rain_mmh:g}")
@@ -90,7 +128,7 @@ def capacity(
             raise SkyMeshError(
                 f"--at: not a time: {at!r} (an ISO 8601 UTC time, for example 2026-01-01T00:00:00Z)"
             ) from None
-    gw = _gateway_file(gateways)
+    gw = _gateway_file(gateways, constellation)
     with (
         err_console.status("placing, routing and sharing capacity ...", spinner="dots")
         if not json_out
@@ -171,6 +209,12 @@ def _print(res: dict) -> None:
         rows.append(row(f"terminals at {t:g} Mbit/s", lambda x: _n(x["terminals_at_target"])))
     rows += [
         ("constellation", res["constellation"]) + (("",) if r is not None else ()),
+        (
+            "operator (user link, beams)",
+            f"{res['operator']['operator']} ({res['operator']['beam_link']}, "
+            f"{res['inputs']['operator']['beams_per_sat']} beams/sat)",
+        )
+        + (("",) if r is not None else ()),
         ("probes placed / cells", f"{p['placed']:,} / {p['cells']:,}")
         + (("",) if r is not None else ()),
         ("probes covered / not", f"{p['covered']:,} / {p['not_covered']:,}")

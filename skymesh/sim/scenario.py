@@ -70,7 +70,9 @@ commented examples)::
     from = 2022-09-24T12:30:00Z          # optional; until = ... optional
 
     [second_operator]                    # optional: the same terminals on another network
-    preset = "oneweb"
+    preset = "oneweb"                    # with its own user link, beams, ISLs (none) and
+    gateways_file = "oneweb_gw.csv"      # gateways; or borrow_gateways = true: use the
+                                         # scenario's gateways, and the run says so
 
     [metrics]
     wanted = ["service", "rtt", "hops", "gateways", "bent_pipe", "figures"]
@@ -338,14 +340,23 @@ class RainSpec(_Strict):
 
 
 class SecondOperatorSpec(_Strict):
+    """Another network for the same terminals. It brings its operator's own ISLs (none for
+    OneWeb or Kuiper) and gateways: ``gateways_file`` (its sites; each is its own PoP), else
+    its operator's shipped list, else -- only when ``borrow_gateways = true`` -- the
+    scenario's gateways, and the run says it borrows (:mod:`skymesh.links.operators`)."""
+
     preset: Optional[str] = None
     file: Optional[str] = None
     label: str = "second operator"
     apply_policy: bool = False
+    gateways_file: Optional[str] = None
+    borrow_gateways: bool = False
 
     @model_validator(mode="after")
     def _one_source(self):
         ConstellationSpec(preset=self.preset, file=self.file)
+        if self.gateways_file is not None and self.borrow_gateways:
+            raise ValueError("give 'gateways_file' or 'borrow_gateways = true', not both")
         return self
 
 
