@@ -61,7 +61,7 @@ def _pfd_eirp_dbw(pfd_dbw_m2_mhz: float, altitude_km: float, bandwidth_mhz: floa
 
 OPERATORS: dict[str, dict[str, tuple]] = {
     "starlink": {
-        "name": ("SpaceX Starlink", "P", "SpaceX"),
+        "name": ("SpaceX Starlink", "P", "Space Exploration Holdings LLC, SAT-LOA-20161115-00118"),
         "user_frequency_ghz": (
             11.7,
             "D",
