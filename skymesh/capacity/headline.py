@@ -237,11 +237,7 @@ def inputs_line(inp: dict) -> str:
         + (f" standing for {t['represents']:,.0f} {t['counts_in']}" if weighted else "")
         + f" (#{t['digest'][:8]}), {g['sites']} gateway sites ({g['exits']}), "
         f"{inp['constellation']} ({inp['satellites']:,} satellites"
-        + (
-            f"; {inp['operator']['operator']}'s user link and beams"
-            if inp.get("operator")
-            else ""
-        )
+        + (f"; {inp['operator']['operator']}'s user link and beams" if inp.get("operator") else "")
         + f"), {inp['mode']}, "
         f"mask {inp['min_elevation_deg']:g} deg, {len(inp['slots_utc'])} slot(s)"
         + (f", rain: {inp['rain']}" if inp.get("rain") else "")

@@ -36,7 +36,6 @@ from pathlib import Path
 
 import numpy as np
 
-from skymesh.capacity.cells import DEFAULT_RESOLUTION
 from skymesh.capacity.headline import KIND_LABELS, capacity_headline, capacity_inputs, slot_headline
 from skymesh.capacity.network import NetworkCapacityParams
 from skymesh.capacity.slot_network import (
@@ -190,9 +189,9 @@ def slot_network(
     """
     from skymesh.access.slots import slot_start_s
     from skymesh.ground.countries import country_of
-    from skymesh.links.operators import beam_model, constellation_operator
     from skymesh.ground.gateways import load_gateways
     from skymesh.links.isl import plus_grid_pairs
+    from skymesh.links.operators import beam_model, constellation_operator
     from skymesh.orbits.propagate import positions_ecef
     from skymesh.timebase import TimeGrid, parse_time, time_grid
 

@@ -210,9 +210,9 @@ def _print(res: dict) -> None:
     rows += [
         ("constellation", res["constellation"]) + (("",) if r is not None else ()),
         (
-            "operator (user link, beams)",
-            f"{res['operator']['operator']} ({res['operator']['beam_link']}, "
-            f"{res['inputs']['operator']['beams_per_sat']} beams/sat)",
+            "operator: link, beams",
+            f"{res['operator']['operator']}, "
+            f"{res['inputs']['operator']['beams_per_sat']} beams/sat",
         )
         + (("",) if r is not None else ()),
         ("probes placed / cells", f"{p['placed']:,} / {p['cells']:,}")

@@ -47,9 +47,7 @@ from skymesh.links.budget import STARLINK_USER_DOWNLINK_KU, LinkParams
 STATUSES = ("P", "A", "N", "D", "U")
 """Status letters a source may carry."""
 
-_ITU_RR_21 = (
-    "ITU Radio Regulations Article 21, Table 21-4 (pfd limits for NGSO FSS space stations)"
-)
+_ITU_RR_21 = "ITU Radio Regulations Article 21, Table 21-4 (pfd limits for NGSO FSS space stations)"
 
 
 def _pfd_eirp_dbw(pfd_dbw_m2_mhz: float, altitude_km: float, bandwidth_mhz: float) -> float:
@@ -301,11 +299,7 @@ def user_link(operator: str) -> LinkParams:
     if key == "starlink":
         return STARLINK_USER_DOWNLINK_KU
     f = float(row["user_frequency_ghz"][0])
-    atm = (
-        {"clear_sky_zenith_db": 1.09, "rain_margin_db": 2.6}
-        if f > 15.0
-        else {"clear_sky_zenith_db": 0.37, "rain_margin_db": 0.9}
-    )
+    clear_db, rain_db = (1.09, 2.6) if f > 15.0 else (0.37, 0.9)
     return dataclasses.replace(
         STARLINK_USER_DOWNLINK_KU,
         name=f"{key}_user_downlink",
@@ -315,7 +309,8 @@ def user_link(operator: str) -> LinkParams:
         gt_dbk=float(row["user_gt_dbk"][0]),
         roll_off=float(row["user_roll_off"][0]),
         modcod_set=str(row["user_modcod_set"][0]),
-        **atm,
+        clear_sky_zenith_db=clear_db,
+        rain_margin_db=rain_db,
     )
 
 

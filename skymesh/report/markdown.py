@@ -21,9 +21,18 @@ def _pct(x):
 def operator_section(op: dict, wanted=None) -> list[str]:
     wanted = set(wanted or ("service", "rtt", "hops", "gateways", "bent_pipe"))
     r = op["rtt_ms"]
-    lines = [
-        f"## {op['operator']}",
-        "",
+    net = op.get("network")
+    lines = [f"## {op['operator']}", ""]
+    if net:
+        lines += [
+            f"Network: {net['operator']}'s user link and beams, "
+            + (f"{net['isls']:,} ISLs" if net["isls"] else "no ISLs (bent pipe)")
+            + f", {net['gateways']} gateways ({net['gateways_from']}"
+            + (", borrow_gateways = true" if net["gateways_from"] == "borrowed" else "")
+            + ").",
+            "",
+        ]
+    lines += [
         "| metric | value |",
         "|---|---|",
         f"| terminal-steps | {op['terminal_steps']:,} |",

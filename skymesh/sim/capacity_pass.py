@@ -228,15 +228,13 @@ def slot_capacity(
 def run_inputs(prep: Prepared, params, weights, counts_in: str, slots_utc: list[str]) -> dict:
     """The ``inputs`` block of a run's capacity headline
     (:func:`skymesh.capacity.headline.capacity_inputs`)."""
-    from skymesh.policy.rules import default_policy
-
     from skymesh.capacity.region import operator_inputs
     from skymesh.links.operators import beam_model
+    from skymesh.policy.rules import default_policy
 
     s = prep.scenario
     op = prep.operators[0]
     own = slice(None) if op.gateway_mask is None else np.asarray(op.gateway_mask, bool)
-    n_gw = len(prep.gateway_lat[own])
     free = op.policy == default_policy()
     values = capacity_values(prep)
     what = [f"scenario {s.name}: its {len(s.terminals)} terminal group(s), seed {s.seed}"]

@@ -124,9 +124,7 @@ def route_block(prep: Prepared, op, pos, sub_grid, mode, groups, group_of, links
     if mode == "bent-pipe":
         links = {k: v for k, v in links.items() if k not in ("isl_pairs", "isl_km")}
     active = service_active(op.policy, prep.terminal_country, sub_grid)
-    exit_mask = np.stack(
-        [operator_exits(op, g, prep.gateway_country, sub_grid) for g in groups]
-    )
+    exit_mask = np.stack([operator_exits(op, g, prep.gateway_country, sub_grid) for g in groups])
     layout = EgressLayout(
         len(op.constellation), prep.n_terminals, len(prep.gateway_name), len(groups)
     )

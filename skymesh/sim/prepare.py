@@ -62,6 +62,29 @@ class Operator:
     gateway_mask: Optional[np.ndarray] = None
 
 
+def operator_network(prep: "Prepared", op: Operator) -> dict:
+    """What network ``op`` ran on, for the summary: its ``operator`` (row of
+    :mod:`skymesh.links.operators`), ``isls`` (count used), ``gateways`` (how many it may exit
+    at) and ``gateways_from``: ``"the scenario"`` (the primary's), ``"its own"`` or
+    ``"borrowed"`` (another operator's, as ``borrow_gateways = true`` asked)."""
+    n = len(prep.gateway_name) if op.gateway_mask is None else int(np.sum(op.gateway_mask))
+    primary = prep.operators[0]
+    if op is primary:
+        origin = "the scenario"
+    elif op.gateway_mask is not None:
+        origin = "its own"
+    elif op.operator != primary.operator:
+        origin = "borrowed"
+    else:
+        origin = "the scenario"
+    return {
+        "operator": op.operator,
+        "isls": int(len(op.isl_pairs)),
+        "gateways": n,
+        "gateways_from": origin,
+    }
+
+
 def operator_exits(op: Operator, terminal_country, gateway_country, times) -> np.ndarray:
     """(W, T) bool: gateways where ``op`` may let traffic of ``terminal_country`` out -- the
     policy's exit rules (:func:`skymesh.policy.rules.exit_allowed`) and only ``op``'s own
@@ -352,7 +375,9 @@ def prepare(loaded: LoadedScenario) -> Prepared:
     c = s.constellation
     const = _constellation(loaded, c.preset, c.file, c.j2, c.skip_bad, notes)
     primary = constellation_operator(
-        c.preset if c.preset is not None else loaded.resolve(c.file).name, const.sat_names, notes
+        c.preset if c.preset is not None else loaded.resolve(str(c.file)).name,
+        const.sat_names,
+        notes,
     )
     start = s.time.start
     if start == "epoch":
@@ -399,7 +424,7 @@ def prepare(loaded: LoadedScenario) -> Prepared:
         so = s.second_operator
         const2 = _constellation(loaded, so.preset, so.file, False, False, notes)
         op2 = _op_of(
-            so.preset if so.preset is not None else loaded.resolve(so.file).name,
+            so.preset if so.preset is not None else loaded.resolve(str(so.file)).name,
             const2.sat_names,
             notes,
         )
@@ -420,7 +445,8 @@ def prepare(loaded: LoadedScenario) -> Prepared:
                     field="second_operator.gateways_file",
                 )
             g_name, g_lat, g_lon, g_country, g_cap = (
-                np.concatenate([a, b]) for a, b in zip((g_name, g_lat, g_lon, g_country, g_cap), own)
+                np.concatenate([a, b])
+                for a, b in zip((g_name, g_lat, g_lon, g_country, g_cap), own)
             )
             g_fibre = np.concatenate([g_fibre, np.zeros(n2)])
             if pops is not None:
@@ -438,7 +464,9 @@ def prepare(loaded: LoadedScenario) -> Prepared:
                 )
                 g_pop = np.concatenate([np.asarray(g_pop), p0 + np.arange(n2)])
             mask2 = np.r_[np.zeros(w0, bool), np.ones(n2, bool)]
-            operators[0] = replace(operators[0], gateway_mask=np.r_[np.ones(w0, bool), np.zeros(n2, bool)])
+            operators[0] = replace(
+                operators[0], gateway_mask=np.r_[np.ones(w0, bool), np.zeros(n2, bool)]
+            )
         operators.append(
             Operator(
                 so.label,

@@ -501,6 +501,11 @@ def _run_locked(
     }
     summary["run"]["chunks"] = len(chunks)
     summary["notes"] = list(prep.notes) + summary.get("notes", [])
+    if loaded.scenario.study != "routing":
+        from skymesh.sim.prepare import operator_network
+
+        for row, op in zip(summary.get("operators", []), prep.operators):
+            row["network"] = operator_network(prep, op)
     _write_json_atomic(out / "summary.json", summary)
     from skymesh.report.markdown import write_report, write_routing_report
 

@@ -73,6 +73,9 @@ def test_borrowing_is_allowed_only_when_asked_and_then_said(tmp_path):
     summary = run_scenario(loaded, tmp_path / "out")
     notes = summary["notes"] + json.loads((tmp_path / "out" / "summary.json").read_text())["notes"]
     assert any("borrows" in n and "borrow_gateways = true" in n for n in notes)
+    net = summary["operators"][1]["network"]
+    assert (net["operator"], net["gateways_from"], net["isls"]) == ("oneweb", "borrowed", 0)
+    assert "borrow_gateways = true" in (tmp_path / "out" / "report.md").read_text()
 
 
 def test_an_operator_with_no_gateways_of_its_own_is_an_error_not_a_loan(tmp_path):
