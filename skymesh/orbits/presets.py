@@ -5,6 +5,10 @@ Walker phasing factor F, so F = 1 is assumed throughout (it shifts
 neighbouring planes by one slot fraction and changes latencies by well
 under a millisecond on long paths).
 
+Every preset names its ``operator`` (``starlink``, ``oneweb``, ``kuiper``), whose user link,
+beams, ISLs and gateways :mod:`skymesh.links.operators` holds; :func:`operator_of` tells it
+for a preset or for a TLE set by its satellite names.
+
 TLE presets (``starlink-tle``, ``oneweb-tle``) load the newest snapshot in
 the data directory (``SKYMESH_DATA`` or the user cache; fill it with
 ``skymesh data update``) and say its epoch.
