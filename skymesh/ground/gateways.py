@@ -62,9 +62,6 @@ from skymesh.errors import InputError
 from skymesh.ground.places import resolve_country
 from skymesh.orbits.frames import geodetic_to_ecef
 
-CURATED_GATEWAYS = "starlink_gateways_starlinkviz_20260320.csv"
-"""The curated gateway + PoP list looked for in the data directory when no file is given."""
-
 REQUIRED = ("name", "lat", "lon", "country")
 """Fields every gateway must have."""
 OPTIONAL = ("type", "status", "num_antennas", "capacity_gbps", "min_elevation_deg")
