@@ -14,8 +14,9 @@ The file holds gateway rows and PoP rows (``type`` column), read by
 :func:`update_sites` fetches the community list the shipped one is built from
 (juliensimon/starlink-viz, MIT: ``{"lastUpdated": ..., "stations": [{"name",
 "lat", "lon", "status", "type"}]}``) or a CSV in SkyMesh's gateway format,
-gives each site its country by point in polygon (the 1:50m borders when in
-the data directory, else the shipped 1:110m ones; sites offshore by up to
+gives each site its country (that of the current list for a site it already
+holds, else by point in polygon: the 1:50m borders when in the data directory,
+else the shipped 1:110m ones; sites offshore by up to
 :data:`COAST_TOLERANCE_DEG` take the nearest country), checks it and writes
 it under the date of its data, with a ``.json`` sidecar (source URL, download
 time, SHA-256, ``data_date``, counts). The update keeps the upstream
@@ -156,15 +157,19 @@ def load_sites(path=None, *, notes: list | None = None, include_planned: bool = 
 # --------------------------------------------------------------------------- update
 
 
-def _country_codes(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    """ISO alpha-2 of each site: point in polygon, else the nearest country within
-    :data:`COAST_TOLERANCE_DEG`; ``""`` when none."""
+def _country_codes(names, lat: np.ndarray, lon: np.ndarray, known: dict) -> np.ndarray:
+    """ISO alpha-2 of each site: the current list's country for a site of the same name,
+    else by point in polygon, else the nearest country within :data:`COAST_TOLERANCE_DEG`;
+    ``""`` when none."""
     import shapely
 
     from skymesh.ground.countries import country_of, load_countries
 
     cs = load_countries(resolution="best")
     codes = country_of(lat, lon, cs)
+    for i, name in enumerate(names):
+        if name in known:
+            codes[i] = known[name]
     for i in np.flatnonzero(codes == ""):
         pt = shapely.points(float(lon[i]), float(lat[i]))
         hit = cs.tree.query_nearest(pt, max_distance=COAST_TOLERANCE_DEG)
@@ -172,6 +177,21 @@ def _country_codes(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
         if hit:
             codes[i] = cs.iso2[hit[0]]
     return codes
+
+
+def _known_countries(directory: Path) -> dict:
+    """Site name -> country of the current default list (every row)."""
+    from skymesh.ground.gateways import load_gateways
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            gw = load_gateways(
+                default_sites(directory).path, include_planned=True, include_pops=True
+            )
+    except InputError:
+        return {}
+    return {str(n): str(c) for n, c in zip(gw.name, gw.country_iso2)}
 
 
 def _from_json(data: bytes, url: str) -> tuple[list[dict], str | None, list[str]]:
@@ -213,7 +233,7 @@ def _to_csv(rows: list[dict], codes: np.ndarray) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def _check_csv(data: bytes, where: Path):
+def _check_csv(data: bytes, where: str):
     """The sites in ``data`` (gateway CSV), every problem reported (InputError)."""
     from skymesh.ground.gateways import _load_csv
 
@@ -272,7 +292,8 @@ def update_sites(
         lon = np.array([_float(r["lon"]) for r in rows])
         ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
         codes = np.full(len(rows), "", dtype="<U2")
-        codes[ok] = _country_codes(lat[ok], lon[ok])
+        names = [str(r["name"]) for r, k in zip(rows, ok) if k]
+        codes[ok] = _country_codes(names, lat[ok], lon[ok], _known_countries(directory))
         keep = codes != ""
         skipped += [
             f"'{r['name']}': no country at {r['lat']}, {r['lon']}"
@@ -285,7 +306,7 @@ def update_sites(
     else:
         body, data_date = data, None
     dest = directory / f"starlink_gateways_{stamp_time.strftime('%Y%m%dT%H%M%SZ')}.csv"
-    sites = _check_csv(body, Path(url))
+    sites = _check_csv(body, url)
     if not force:
         current = default_sites(directory)
         with warnings.catch_warnings():

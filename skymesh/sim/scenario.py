@@ -80,7 +80,8 @@ commented examples)::
 
 Unknown keys, wrong types and impossible values are ``InputError`` naming the
 file, the line and the field (``terminals.1.count``), raised by
-:func:`load_scenario` before anything runs.
+:func:`load_scenario` before anything runs; a file with several mistakes raises
+them all at once (:class:`skymesh.errors.InputErrors`, up to 20).
 """
 
 from __future__ import annotations
@@ -96,9 +97,9 @@ from typing import Annotated, Literal, Optional, get_args
 import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from skymesh.errors import InputError
+from skymesh.errors import InputError, problems_of, raise_problems
 from skymesh.policy.rules import Policy, default_policy, policy_from_dict, toml_syntax_error
-from skymesh.policy.tomlerrors import find_toml_line, validation_error_to_input_error
+from skymesh.policy.tomlerrors import find_toml_line, validation_problems
 from skymesh.timebase import parse_time
 
 BUILTIN_PACKAGE = "skymesh.scenarios"
@@ -546,17 +547,29 @@ def load_scenario(name_or_path, overrides: dict | None = None) -> LoadedScenario
         text_for_lines = text
     else:
         text_for_lines = text
+    # Every mistake at once: the scenario's tables, its [policy] and its names are each
+    # checked even when another part is wrong, and all problems are raised together.
+    problems: list[InputError] = []
+    scenario = None
     try:
         scenario = Scenario.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise validation_error_to_input_error(exc, source, text_for_lines, model=Scenario) from None
-    if scenario.policy is not None:
-        policy = policy_from_dict(
-            scenario.policy, source=source, text=text_for_lines, prefix_loc=("policy",)
-        )
-    else:
-        policy = default_policy()
-    _check_names(scenario, source, text_for_lines)
+        problems += validation_problems(exc, source, text_for_lines, model=Scenario)
+    policy = default_policy()
+    if isinstance(data.get("policy"), dict):
+        try:
+            policy = policy_from_dict(
+                data["policy"], source=source, text=text_for_lines, prefix_loc=("policy",)
+            )
+        except InputError as exc:
+            problems += problems_of(exc)
+    if scenario is not None:
+        try:
+            _check_names(scenario, source, text_for_lines)
+        except InputError as exc:
+            problems.append(exc)
+    raise_problems(problems, file=source)
+    assert scenario is not None  # no problems: it validated
     digest = hashlib.sha256((text + repr(sorted((overrides or {}).items()))).encode()).hexdigest()
     return LoadedScenario(
         scenario=scenario,
