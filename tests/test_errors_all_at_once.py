@@ -42,7 +42,11 @@ def test_scenario_reports_all_three(tmp_path):
         load_scenario(path)
     err = info.value
     # the typo'd key is one mistake: its "missing duration_s" is not a second one
-    assert _fields(err) == [(7, "time.duraton_s"), (11, "terminals.0.count"), (14, "gateways.0.lat")]
+    assert _fields(err) == [
+        (7, "time.duraton_s"),
+        (11, "terminals.0.count"),
+        (14, "gateways.0.lat"),
+    ]
     assert all(p.file == str(path) for p in err.problems)
     assert str(err).splitlines()[0] == f"3 problems in {path}:"
     assert "more problem" not in str(err)

@@ -462,7 +462,7 @@ def _load_csv(path: Path | str, text: str, include_planned: bool, include_pops: 
     return _assemble(rows, lines, path, include_planned, include_pops, extra)
 
 
-def _csv_header(cells: list[str], path: Path, line_no: int) -> list[str]:
+def _csv_header(cells: list[str], path: Path | str, line_no: int) -> list[str]:
     header = []
     for cell in cells:
         key = cell.strip().lower()

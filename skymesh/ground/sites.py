@@ -170,12 +170,12 @@ def _country_codes(names, lat: np.ndarray, lon: np.ndarray, known: dict) -> np.n
     for i, name in enumerate(names):
         if name in known:
             codes[i] = known[name]
-    for i in np.flatnonzero(codes == ""):
-        pt = shapely.points(float(lon[i]), float(lat[i]))
-        hit = cs.tree.query_nearest(pt, max_distance=COAST_TOLERANCE_DEG)
-        hit = [int(j) for j in np.atleast_1d(hit) if cs.iso2[int(j)]]
+    for k in np.flatnonzero(codes == ""):
+        pt = shapely.points(float(lon[k]), float(lat[k]))
+        near = cs.tree.query_nearest(pt, max_distance=COAST_TOLERANCE_DEG)
+        hit = [int(j) for j in np.atleast_1d(near) if cs.iso2[int(j)]]
         if hit:
-            codes[i] = cs.iso2[hit[0]]
+            codes[k] = cs.iso2[hit[0]]
     return codes
 
 

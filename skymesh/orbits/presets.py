@@ -63,7 +63,8 @@ WALKER_PRESETS: dict[str, dict] = {
 
 TLE_PRESETS: dict[str, dict] = {
     "starlink-tle": dict(
-        group="starlink", source="CelesTrak GROUP=starlink: the newest snapshot (shipped: 2025-12-04)"
+        group="starlink",
+        source="CelesTrak GROUP=starlink: the newest snapshot (shipped: 2025-12-04)",
     ),
     "oneweb-tle": dict(
         group="oneweb", source="CelesTrak GROUP=oneweb: the newest snapshot (shipped: 2025-10-07)"

@@ -147,7 +147,10 @@ def test_update_fetches_and_converts_the_gateway_list(empty_data):
         assert got["Newsite"] == "PL"
         # the same list again: nothing new is written
         assert update_sites(url=f"{url}/gs.json", timeout_s=5) is None
-        assert sorted(p.name for p in empty_data.iterdir()) == [path.name, meta["file"][:-4] + ".json"]
+        assert sorted(p.name for p in empty_data.iterdir()) == [
+            path.name,
+            meta["file"][:-4] + ".json",
+        ]
     finally:
         server.shutdown()
         server.server_close()
@@ -219,7 +222,9 @@ def test_cli_data_update_fetches_elements_and_gateways(empty_data, monkeypatch):
         server.server_close()
     assert code == 0
     names = sorted(p.name for p in empty_data.iterdir() if p.suffix != ".json")
-    assert names[0].startswith("oneweb_tle_") and names[1] == "starlink_gateways_20261102T083000Z.csv"
+    assert (
+        names[0].startswith("oneweb_tle_") and names[1] == "starlink_gateways_20261102T083000Z.csv"
+    )
 
 
 def test_capacity_and_access_need_no_data_directory(empty_data, capsys):
