@@ -101,8 +101,7 @@ def capacity(
             mode=mode,
             min_elevation_deg=min_elevation,
         )
-    res["notes"] = [f"gateways: {sites.describe()}"] + list(res.get("notes", []))
-    res["data"] = {"gateways": sites.record()}
+    res["data"] = {"gateways": sites.record()}  # the notes' "data:" line says it too
     if json_out:
         _print_json(res)
         return
