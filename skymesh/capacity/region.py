@@ -349,9 +349,10 @@ def region_capacity(
         Rate every carried terminal gets (Mbit/s).
     at : datetime or ISO string, optional
         Instant (UTC); default the constellation's element epoch.
-    gateways : path
-        Gateway list (CSV or TOML, :func:`skymesh.ground.gateways.load_gateways`); every
-        listed gateway may be used (no policy).
+    gateways : path, optional
+        Gateway list (CSV or TOML, :func:`skymesh.ground.gateways.load_gateways`); default
+        the gateway + PoP list shipped with SkyMesh (:func:`skymesh.ground.sites.default_sites`).
+        Every listed gateway may be used (no policy).
     rain_mmh : float, optional
         Rain over the region (mm/h): user links of every cell and feeders of gateways inside
         the region fade (:mod:`skymesh.links.rain`); the headline is then the rain answer and
@@ -383,8 +384,10 @@ def region_capacity(
         raise InputError("--target-mbps must be > 0", field="--target-mbps")
     if rain_mmh is not None and not 0 <= rain_mmh <= 300:
         raise InputError("--rain-mmh must be in 0..300 mm/h", field="--rain-mmh")
-    if gateways is None:
-        raise InputError("give a gateway list with --gateways FILE", field="--gateways")
+    if gateways is None:  # the default list (skymesh.ground.sites)
+        from skymesh.ground.sites import default_sites
+
+        gateways = default_sites().path
     name, code, geom = load_region(region, countries)
     lat, lon = place_probes(code, geom, probes, seed, countries)
     net = slot_network(

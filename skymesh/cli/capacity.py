@@ -12,22 +12,13 @@ import typer
 from skymesh.cli.common import _notes, _print_json, _print_table, app, console, err_console
 from skymesh.errors import SkyMeshError
 
-DEFAULT_GATEWAYS = "starlink_gateways_merged.csv"
-"""Gateway list looked up in the data directory when --gateways is not given."""
 
+def _gateway_file(gateways: Optional[Path]):
+    """The gateway list: the file given, else the default list (shipped with SkyMesh, or
+    a newer one in the data directory; :func:`skymesh.ground.sites.default_sites`)."""
+    from skymesh.ground.sites import sites_file
 
-def _gateway_file(gateways: Optional[Path]) -> Path:
-    if gateways is not None:
-        return gateways
-    from skymesh.datadir import data_dir
-
-    path = data_dir() / DEFAULT_GATEWAYS
-    if not path.is_file():
-        raise SkyMeshError(
-            f"--gateways: no gateway list given and none at {path}; give "
-            "--gateways FILE (CSV or TOML)"
-        )
-    return path
+    return sites_file(gateways)
 
 
 def _n(x) -> str:
@@ -53,7 +44,8 @@ def capacity(
     gateways: Optional[Path] = typer.Option(
         None,
         "--gateways",
-        help=f"Gateway file (.csv or .toml; default: {DEFAULT_GATEWAYS} in the data directory).",
+        help="Gateway file (.csv or .toml; default: the gateway + PoP list shipped with "
+        "SkyMesh, or a newer one from `skymesh data update`).",
     ),
     rain_mmh: Optional[float] = typer.Option(
         None, "--rain-mmh", help="Rain over the region (mm/h): compare with clear sky."
@@ -90,7 +82,7 @@ def capacity(
             raise SkyMeshError(
                 f"--at: not a time: {at!r} (an ISO 8601 UTC time, for example 2026-01-01T00:00:00Z)"
             ) from None
-    gw = _gateway_file(gateways)
+    sites = _gateway_file(gateways)
     with (
         err_console.status("placing, routing and sharing capacity ...", spinner="dots")
         if not json_out
@@ -102,13 +94,14 @@ def capacity(
             constellation=constellation,
             target_mbps=target_mbps,
             at=when,
-            gateways=gw,
+            gateways=sites.path,
             rain_mmh=rain_mmh,
             probes=probes,
             seed=seed,
             mode=mode,
             min_elevation_deg=min_elevation,
         )
+    res["data"] = {"gateways": sites.record()}  # the notes' "data:" line says it too
     if json_out:
         _print_json(res)
         return

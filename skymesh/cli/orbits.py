@@ -46,9 +46,10 @@ def constellations(json_out: bool = typer.Option(False, "--json", help="Print JS
         )
     for name, p in TLE_PRESETS.items():
         from skymesh.orbits.snapshots import list_snapshots
+        from skymesh.shipped import is_shipped
 
         try:
-            snaps = list_snapshots(p["group"])
+            snaps = list_snapshots(p["group"], shipped=True)
         except SkyMeshError:
             snaps = []
         rows.append(
@@ -57,6 +58,7 @@ def constellations(json_out: bool = typer.Option(False, "--json", help="Print JS
                 kind="tle",
                 satellites=None,
                 shells=f"newest snapshot: {snaps[-1].name}"
+                + (" (shipped)" if is_shipped(snaps[-1]) else "")
                 if snaps
                 else "no snapshot yet: run `skymesh data update`",
                 source=p["source"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, Optional
 
@@ -66,9 +67,39 @@ def _split_top(text: str) -> list[str]:
 
 
 @app.command()
-def scenarios(json_out: bool = typer.Option(False, "--json", help="Print JSON.")):
-    """List the built-in scenarios (run one with `skymesh run NAME`)."""
-    from skymesh.sim.scenario import builtin_names, load_scenario
+def scenarios(
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    show: Optional[str] = typer.Option(
+        None, "--show", help="Print the TOML of built-in scenario NAME (to copy and edit)."
+    ),
+    schema: bool = typer.Option(
+        False, "--schema", help="Print the JSON Schema of a scenario file (for TOML editors)."
+    ),
+):
+    """List the built-in scenarios (run one with `skymesh run NAME`).
+
+    The built-ins ship in the package (skymesh/scenarios/); every key of a scenario file is
+    in docs/scenarios-reference.md.
+    """
+    from skymesh.sim.scenario import builtin_names, builtin_text, load_scenario
+
+    if schema:
+        from skymesh.sim.reference import scenario_schema
+
+        return _print_json(scenario_schema())
+    if show is not None:
+        if show not in builtin_names():
+            import difflib
+
+            close = difflib.get_close_matches(show, builtin_names(), n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise SkyMeshError(
+                f"--show: '{show}' is not a built-in scenario.{hint} "
+                f"Built-ins: {', '.join(builtin_names())}."
+            )
+        sys.stdout.write(builtin_text(show))
+        sys.stdout.flush()
+        return None
 
     rows: list[dict[str, Any]] = []
     for name in builtin_names():
