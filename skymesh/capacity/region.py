@@ -384,9 +384,10 @@ def region_capacity(
         raise InputError("--target-mbps must be > 0", field="--target-mbps")
     if rain_mmh is not None and not 0 <= rain_mmh <= 300:
         raise InputError("--rain-mmh must be in 0..300 mm/h", field="--rain-mmh")
-    if gateways is None:  # the default list (skymesh.ground.sites)
-        from skymesh.ground.sites import default_sites
+    from skymesh.ground.sites import default_sites, sites_file
+    from skymesh.shipped import data_line
 
+    if gateways is None:  # the default list (skymesh.ground.sites)
         gateways = default_sites().path
     name, code, geom = load_region(region, countries)
     lat, lon = place_probes(code, geom, probes, seed, countries)
@@ -476,5 +477,7 @@ def region_capacity(
         "not_covered": int(lat.size) - cov,
     }
     out["notes"] = list(net["notes"])
+    out["data"] = {"gateways": sites_file(gateways).record()}
+    out["notes"].append(data_line(out["data"]))
     out["elapsed_s"] = _time.perf_counter() - t0
     return out

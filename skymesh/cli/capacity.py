@@ -101,7 +101,6 @@ def capacity(
             mode=mode,
             min_elevation_deg=min_elevation,
         )
-    res["data"] = {"gateways": sites.record()}  # the notes' "data:" line says it too
     if json_out:
         _print_json(res)
         return
