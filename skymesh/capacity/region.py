@@ -71,27 +71,34 @@ def load_region(region: str, countries=None):
     text = str(region).strip()
     path = Path(text).expanduser()
     if path.suffix.lower() in (".geojson", ".json") or path.is_file():
-        try:
-            raw = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"REGION: cannot read the file ({exc.strerror})", file=path) from None
-        try:
-            import json
+        from skymesh.inputs import loads_json, read_input_text
 
-            doc = json.loads(raw)
-            feats = doc.get("features") if isinstance(doc, dict) else None
-            if feats is not None:
+        raw = read_input_text(path, "GeoJSON region file")
+        try:
+            doc = loads_json(raw, path, "GeoJSON region file")
+            if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
+                feats = doc.get("features")
+                if not isinstance(feats, list) or not all(
+                    isinstance(f, dict) and isinstance(f.get("geometry"), dict) for f in feats
+                ):
+                    raise InputError(
+                        "REGION: a FeatureCollection's 'features' must be a list of "
+                        "Features, each with a geometry object",
+                        file=path,
+                    )
                 geoms = [shapely.geometry.shape(f["geometry"]) for f in feats]
             elif isinstance(doc, dict) and doc.get("type") == "Feature":
                 geoms = [shapely.geometry.shape(doc["geometry"])]
             else:
                 geoms = [shapely.geometry.shape(doc)]
+        except InputError:
+            raise
         except (
             ValueError,
             KeyError,
             TypeError,
             AttributeError,
-            shapely.errors.GEOSException,
+            shapely.errors.ShapelyError,
         ) as exc:
             raise InputError(f"REGION: not a GeoJSON polygon ({exc})", file=path) from None
         polys = [g for g in geoms if g.geom_type in ("Polygon", "MultiPolygon") and not g.is_empty]
@@ -108,8 +115,9 @@ def load_region(region: str, countries=None):
         return path.stem, "", geom
     from skymesh.ground.countries import country_geometry
     from skymesh.ground.places import is_iso2
+    from skymesh.inputs import iso2_upper
 
-    code = text.upper()
+    code = iso2_upper(text)
     if not is_iso2(code):
         raise InputError(
             f"REGION '{region}' is neither an ISO 3166-1 alpha-2 country code "

@@ -36,6 +36,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from skymesh.errors import InputError
+from skymesh.inputs import loads_toml
 from skymesh.policy.rules import policy_from_dict
 from skymesh.service.auth import ServiceError
 
@@ -246,9 +247,11 @@ def check_doc(doc: dict) -> None:
 def policy_toml_to_doc(text: str) -> dict:
     """A policy TOML (a policy file, or a scenario's ``[policy]`` table) as a document."""
     try:
-        data = tomllib.loads(text)
+        data = loads_toml(text, "policy_toml", "policy TOML")
     except tomllib.TOMLDecodeError as exc:
         raise ServiceError(422, f"policy_toml: not TOML: {exc}", "policy_toml") from None
+    except InputError as exc:
+        raise ServiceError(422, str(exc), "policy_toml") from None
     if "policy" in data and isinstance(data["policy"], dict):
         data = data["policy"]
     try:
