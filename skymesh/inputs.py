@@ -161,7 +161,7 @@ def _depth(doc) -> int:
     while stack:
         node, level = stack.pop()
         if isinstance(node, dict):
-            children = node.values()
+            children = list(node.values())
         elif isinstance(node, list):
             children = node
         else:

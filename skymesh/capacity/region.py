@@ -43,6 +43,14 @@ from skymesh.capacity.cells import DEFAULT_RESOLUTION
 from skymesh.capacity.network import NetworkCapacityParams
 from skymesh.errors import InputError
 
+MAX_TARGET_MBPS = 100_000.0
+"""Largest rate (Mbit/s) a terminal may be asked to get: 100 Gbit/s, above the whole
+downlink of any one satellite (a Starlink V2 mini carries ~100 Gbit/s, SpaceX 2023), so a
+larger target can only mean a typo; beyond it the LP's coefficients overflow to inf."""
+
+MAX_SEED = 2**63 - 1
+"""Largest seed (the scenario schema's bound; numpy takes any non-negative int)."""
+
 DEFAULT_PROBES = 2000
 """Probe terminals placed in the region: enough that every populated cell of a mid-size
 country holds several, few enough that one instant routes in about a second."""
@@ -214,7 +222,9 @@ def faded_capacities(
     return k, cap
 
 
-def _loaded(name, constellation, at, gateways, lat, lon, mode, min_elevation_deg, seed):
+def _loaded(
+    name, constellation, at, gateways, lat, lon, mode, min_elevation_deg, seed, force_epoch=False
+):
     from skymesh.orbits.presets import preset_names
     from skymesh.policy.rules import default_policy
     from skymesh.sim.scenario import LoadedScenario, Scenario
@@ -236,7 +246,12 @@ def _loaded(name, constellation, at, gateways, lat, lon, mode, min_elevation_deg
         "seed": int(seed),
         "study": "egress",
         "constellation": const,
-        "time": {"start": "epoch" if at is None else at, "duration_s": 1.0, "step_s": 1.0},
+        "time": {
+            "start": "epoch" if at is None else at,
+            "duration_s": 1.0,
+            "step_s": 1.0,
+            "force_epoch": bool(force_epoch),
+        },
         "routing": {
             "mode": mode,
             "min_elevation_deg": float(min_elevation_deg),
@@ -273,6 +288,7 @@ def slot_network(
     resolution: int = DEFAULT_RESOLUTION,
     seed: int = 0,
     name: str = "region",
+    force_epoch: bool = False,
 ) -> dict:
     """The beam pairs and backhaul of the 15 s slot holding ``at`` for terminals at
     (``lat_deg``, ``lon_deg``), as a scenario run's capacity pass builds them.
@@ -290,7 +306,16 @@ def slot_network(
     from skymesh.sim.prepare import prepare
 
     loaded = _loaded(
-        name, constellation, at, gateways, lat_deg, lon_deg, mode, min_elevation_deg, seed
+        name,
+        constellation,
+        at,
+        gateways,
+        lat_deg,
+        lon_deg,
+        mode,
+        min_elevation_deg,
+        seed,
+        force_epoch,
     )
     prep = prepare(loaded)
     op = prep.operators[0]
@@ -398,6 +423,7 @@ def region_capacity(
     resolution: int = DEFAULT_RESOLUTION,
     params: NetworkCapacityParams = NetworkCapacityParams(),
     countries=None,
+    force_epoch: bool = False,
 ) -> dict:
     """How many terminals ``region`` can carry at ``target_mbps`` in the slot holding ``at``.
 
@@ -420,6 +446,10 @@ def region_capacity(
         annual rain margin) are used.
     probes : int
         Probe terminals placed by population.
+    seed : int
+        Seed of the probe placement, 0 .. 2**63 - 1.
+    force_epoch : bool
+        Propagate a TLE set past :data:`skymesh.orbits.propagate.EPOCH_HORIZON_DAYS`.
 
     Returns
     -------
@@ -435,8 +465,17 @@ def region_capacity(
     t0 = _time.perf_counter()
     if not (isinstance(probes, (int, np.integer)) and 1 <= probes <= 200_000):
         raise InputError("--probes must be a whole number in 1..200000", field="--probes")
-    if not target_mbps > 0:
-        raise InputError("--target-mbps must be > 0", field="--target-mbps")
+    try:
+        target_ok = 0 < float(target_mbps) <= MAX_TARGET_MBPS
+    except (TypeError, ValueError):
+        target_ok = False
+    if not target_ok:
+        raise InputError(
+            f"--target-mbps must be > 0 and at most {MAX_TARGET_MBPS:,.0f} Mbit/s",
+            field="--target-mbps",
+        )
+    if not (isinstance(seed, (int, np.integer)) and 0 <= seed <= MAX_SEED):
+        raise InputError(f"--seed must be a whole number in 0..{MAX_SEED}", field="--seed")
     if rain_mmh is not None and not 0 <= rain_mmh <= 300:
         raise InputError("--rain-mmh must be in 0..300 mm/h", field="--rain-mmh")
     if gateways is None:
@@ -455,6 +494,7 @@ def region_capacity(
         resolution=resolution,
         seed=seed,
         name=name,
+        force_epoch=force_epoch,
     )
     prep, cells = net["prep"], net["cells"]
     # a probe stands for many terminals: a cell may use all its channels (8 beams at once)

@@ -355,7 +355,7 @@ class SecondOperatorSpec(_Strict):
 class CapacitySpec(_Strict):
     """Capacities of the network (see :mod:`skymesh.capacity.network` for the model)."""
 
-    target_mbps: float = Field(25.0, gt=0)
+    target_mbps: float = Field(25.0, gt=0, le=100_000)  # capacity.region.MAX_TARGET_MBPS
     samples: int = Field(3, ge=1, le=100)
     cell_resolution: int = Field(5, ge=0, le=15)
     beams_per_sat: int = Field(16, ge=1)
