@@ -81,7 +81,10 @@ def load_region(region: str, countries=None):
     if path.suffix.lower() in (".geojson", ".json") or path.is_file():
         from skymesh.inputs import loads_json, read_input_text
 
-        raw = read_input_text(path, "GeoJSON region file")
+        try:
+            raw = read_input_text(path, "GeoJSON region file")
+        except InputError as exc:
+            raise InputError(f"REGION: {exc.message}", file=path, line=exc.line) from None
         try:
             doc = loads_json(raw, path, "GeoJSON region file")
             if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
