@@ -238,3 +238,96 @@ def test_deep_policy_toml_in_a_service_import_is_a_422():
     with pytest.raises(ServiceError) as info:
         policy_toml_to_doc("x = " + "[" * DEEP + "]" * DEEP)
     assert info.value.status == 422 and "nested" in str(info.value)
+
+
+# ----------------------------------------------------------------------------- country codes
+
+# Unicode case folding turns each into a real code: "ß" -> "SS" (South Sudan), the
+# ligature "ﬁ" -> "FI" (Finland), the dotless "ır" -> "IR" (Iran). A code is two ASCII
+# letters, nothing else.
+LOOKALIKES = ["ß", "ﬁ", "ır"]
+
+SCENARIO = """\
+name = "codes"
+[constellation]
+preset = "starlink-shell1"
+[time]
+start = 2026-01-01T00:00:00Z
+duration_s = 60
+[[terminals]]
+country = {terminal}
+count = 5
+[[gateways]]
+name = "G"
+lat = 40.8
+lon = 29.5
+country = "TR"
+[[rain]]
+rate_mmh = 10
+country = {rain}
+"""
+
+
+@pytest.mark.parametrize("code", LOOKALIKES)
+def test_lookalike_terminal_and_rain_countries_are_refused(tmp_path, code):
+    from skymesh.sim.scenario import load_scenario
+
+    for terminal, rain, line in ((json.dumps(code), '"UA"', 8), ('"IR"', json.dumps(code), 17)):
+        path = tmp_path / "s.toml"
+        path.write_text(SCENARIO.format(terminal=terminal, rain=rain), encoding="utf-8")
+        with pytest.raises(InputError, match="not an ISO 3166-1 alpha-2") as info:
+            load_scenario(path)
+        assert info.value.line == line
+    path.write_text(SCENARIO.format(terminal='" ir "', rain='"ua"'), encoding="utf-8")
+    loaded = load_scenario(path)  # ASCII in any case still reads
+    assert loaded.scenario.terminals[0].country == "IR" and loaded.scenario.rain[0].country == "UA"
+
+
+@pytest.mark.parametrize("code", LOOKALIKES)
+def test_lookalike_policy_codes_are_refused(code):
+    from skymesh.policy.rules import policy_from_dict
+
+    with pytest.raises(InputError, match="alpha-2"):
+        policy_from_dict({"country": [{"iso2": code, "service": "inactive"}]})
+    with pytest.raises(InputError, match="alpha-2"):
+        policy_from_dict({"exit_countries": ["US", code]})
+
+
+@pytest.mark.parametrize("code", LOOKALIKES)
+def test_lookalike_capacity_regions_and_country_lookups_are_refused(code):
+    from skymesh.capacity.region import load_region
+    from skymesh.ground.countries import country_geometry
+    from skymesh.ground.places import resolve_country
+
+    with pytest.raises(InputError, match="REGION"):
+        load_region(code)
+    with pytest.raises(InputError, match="unknown"):
+        country_geometry(code)
+    with pytest.raises(InputError, match="alpha-2"):
+        resolve_country(code, codes_only=True)
+
+
+def test_lookalike_codes_in_service_changes_are_a_422():
+    """The API's changes take exactly two characters: "ır" passed that and was upper-cased
+    to IR before the policy loader saw it."""
+    from datetime import datetime
+
+    from skymesh.service.auth import ServiceError
+    from skymesh.service.changes import EMPTY_POLICY, apply_change, parse_change
+
+    now = datetime(2026, 1, 1)
+    for change in (
+        {"kind": "service", "iso2": "ır", "state": "inactive"},
+        {"kind": "censoring", "iso2": "ır", "censoring": True},
+        {"kind": "exit", "iso2": "TR", "exit_countries": ["US", "ır"]},
+    ):
+        with pytest.raises(ServiceError) as info:
+            apply_change(dict(EMPTY_POLICY), parse_change(change), now)
+        assert info.value.status == 422
+
+
+def test_iso2_upper_folds_ascii_only():
+    from skymesh.inputs import iso2_upper
+
+    assert [iso2_upper(c) for c in (" fi ", "Ir", "gbr")] == ["FI", "IR", "GBR"]
+    assert [iso2_upper(c) for c in LOOKALIKES + ["ｆｉ"]] == LOOKALIKES + ["ｆｉ"]
