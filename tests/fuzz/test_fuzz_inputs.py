@@ -145,6 +145,7 @@ CLI_SPECIALS = [
     ["run", "{path}.toml"],
     ["run", "iran-2022", "--policy", "{path}.toml"],
     ["capacity", "{path}.geojson"],
+    ["audit", "verify", "--file", "{path}.jsonl"],
 ]
 
 
