@@ -117,6 +117,17 @@ def _nul_field(scope, body: bytes) -> str | None:
     return None
 
 
+class DropQueryString(logging.Filter):
+    """For uvicorn's access log: the request's path without its query string (a query
+    may carry what a client did not mean to have written to a log)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = args[:2] + (args[2].split("?", 1)[0],) + args[3:]
+        return True
+
+
 class RequestGuard:
     """ASGI middleware in front of everything: the body limit while streaming, NUL
     characters, and the headers every answer carries (see the module docstring)."""
