@@ -59,10 +59,10 @@ def serve(
     schema is created or upgraded at start. Sign in to the dashboard at http://HOST:PORT/
     with a name and an API token.
     """
+    from sqlalchemy.exc import OperationalError
+
     from skymesh.service.auth import ServiceError
     from skymesh.service.db import default_url, normalise_url
-
-    from sqlalchemy.exc import OperationalError
 
     url = normalise_url(db) if db else default_url()
     proxies = _proxies(forwarded_allow_ips)

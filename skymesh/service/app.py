@@ -765,7 +765,7 @@ def create_app(
         from skymesh.service.models import AuditEntry
 
         limit = max(1, min(int(limit), 1000))
-        after = max(0, min(int(after), 2**63 - 1))  # SQLite's and PostgreSQL's largest integer
+        after = max(0, min(int(after), MAX_ID))  # no row has a larger seq
         with db.read(factory) as s:
             rows = s.execute(
                 select(AuditEntry)
