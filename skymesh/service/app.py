@@ -36,6 +36,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import cookie_parser
 
@@ -93,8 +94,19 @@ def _nul_in_json(value) -> str | None:
     return None
 
 
-def _nul_field(scope, body: bytes) -> str | None:
-    """Where a request carries a NUL character (path, query, header, cookie, JSON), or None."""
+def _nul_in_headers(scope) -> str | None:
+    """The header (or ``cookie``) carrying a NUL character, or None."""
+    for name, value in scope.get("headers", ()):
+        if b"\x00" in value:
+            return name.decode("latin-1")
+        if name == b"cookie" and b"\\" in value:  # "\000" decodes to NUL
+            if any("\x00" in v for v in cookie_parser(value.decode("latin-1")).values()):
+                return "cookie"
+    return None
+
+
+def _nul_in_input(scope, body: bytes) -> str | None:
+    """Where the path, a query parameter or a JSON string carries a NUL, or None."""
     if "\x00" in scope.get("path", ""):
         return "path"
     query = scope.get("query_string", b"")
@@ -102,12 +114,6 @@ def _nul_field(scope, body: bytes) -> str | None:
         for k, v in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
             if "\x00" in k or "\x00" in v:
                 return k.replace("\x00", "") or "query"
-    for name, value in scope.get("headers", ()):
-        if b"\x00" in value:
-            return name.decode("latin-1")
-        if name == b"cookie" and b"\\" in value:  # "\000" decodes to NUL
-            if any("\x00" in v for v in cookie_parser(value.decode("latin-1")).values()):
-                return "cookie"
     if b"\\u0000" in body:
         try:
             data = json.loads(body)
@@ -115,6 +121,20 @@ def _nul_field(scope, body: bytes) -> str | None:
             return None  # not JSON: the route reports it
         return _nul_in_json(data)
     return None
+
+
+def _printable(name: str, limit: int = 120) -> str:
+    """``name`` (a field, key or header) fit for a one-line message: controls escaped."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+PUBLIC_PATHS = ("/auth/login", "/health", "/", "/openapi.json", "/dashboard/")
+"""Paths answered without signing in (``/dashboard/`` as a prefix)."""
+
+
+def _public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith("/dashboard/")
 
 
 class DropQueryString(logging.Filter):
@@ -130,10 +150,13 @@ class DropQueryString(logging.Filter):
 
 class RequestGuard:
     """ASGI middleware in front of everything: the body limit while streaming, NUL
-    characters, and the headers every answer carries (see the module docstring)."""
+    characters, and the headers every answer carries (see the module docstring).
 
-    def __init__(self, app, max_body_bytes: int = MAX_BODY_BYTES):
-        self.app, self.max_body_bytes = app, max_body_bytes
+    ``signed_out(request)`` (run in a worker thread) answers a request that is not
+    signed in before its input is judged: the 401 or 403 to send, or None."""
+
+    def __init__(self, app, max_body_bytes: int = MAX_BODY_BYTES, signed_out=None):
+        self.app, self.max_body_bytes, self.signed_out = app, max_body_bytes, signed_out
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -156,11 +179,18 @@ class RequestGuard:
                 return
             if not message.get("more_body", False):
                 break
-        where = _nul_field(scope, bytes(body))
+        where = _nul_in_headers(scope)  # no sign-in can be looked up with these
+        refusal = None
+        if where is None:
+            where = _nul_in_input(scope, bytes(body))
+            if where is not None and self.signed_out is not None:
+                refusal = await run_in_threadpool(self.signed_out, Request(scope))
         if where is not None:
-            await _problem(422, f"{where}: text may not contain a NUL character", where)(
-                scope, receive, send
+            where = _printable(where)
+            refusal = refusal or _problem(
+                422, f"{where}: text may not contain a NUL character", where
             )
+            await refusal(scope, receive, send)
             return
         replayed = False
 
@@ -264,12 +294,10 @@ def create_app(
     app.state.readouts, app.state.constellation = readouts, constellation
 
     # ------------------------------------------------------------------ plumbing
-    app.add_middleware(RequestGuard)
-
     def _signed_out(request: Request) -> JSONResponse | None:
         """The 401 (or CSRF 403) a request gets before anything about its input is said:
-        ``None`` when it is signed in, or is the sign-in itself."""
-        if request.url.path == "/auth/login":
+        ``None`` when it is signed in, or needs no sign-in (:data:`PUBLIC_PATHS`)."""
+        if _public(request.url.path):
             return None
         try:
             user, token, via = caller(request)
@@ -284,6 +312,8 @@ def create_app(
         ):
             return _problem(403, "X-CSRF-Token: missing or wrong for this session", "X-CSRF-Token")
         return None
+
+    app.add_middleware(RequestGuard, signed_out=_signed_out)
 
     @app.exception_handler(ServiceError)
     async def _service_error(_request, exc: ServiceError):

@@ -367,6 +367,10 @@ def test_nul_characters_are_a_422_naming_where(svc):
         r = client.request(method, path, headers=h, **kw)
         assert r.status_code == 422, (path, r.status_code, r.text)
         assert r.json()["field"] == field and "NUL" in r.json()["detail"], (path, r.text)
+    # signed out, the answer is the 401 whatever the text holds
+    r = client.post("/proposals", json={"change": change, "reason": "a\x00b"})
+    assert r.status_code == 401, r.text
+    assert client.get("/policy", params={"x": "\x00"}).status_code == 401
     r = client.get("/me", headers={**h, "X-Note": "a\x00b"})
     assert r.status_code == 422 and r.json()["field"] == "x-note"
     r = client.get("/me", headers={"Cookie": 'skymesh_session="smk_\\000\\000"'})
