@@ -303,7 +303,7 @@ def create_app(
             user, token, via = caller(request)
         except ServiceError as exc:
             return _problem(exc.status, exc.message, exc.field)
-        if user is None:
+        if user is None or token is None:
             return _problem(401, "sign in first (a Bearer token or a session)", None)
         if (
             via == "session"
