@@ -346,7 +346,11 @@ def create_app(
             return _problem(
                 400, "body: could not be parsed (not JSON, or nested too deeply)", "body"
             )
-        return _problem(exc.status_code, str(exc.detail), None)
+        return JSONResponse(
+            {"detail": str(exc.detail), "field": None},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),  # e.g. Allow on a 405
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_request, exc: Exception):
