@@ -40,7 +40,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import cookie_parser
 
-from skymesh.errors import SkyMeshError
+from skymesh.errors import InputError, SkyMeshError
 from skymesh.service import audit, auth, db
 from skymesh.service.auth import ServiceError, require
 from skymesh.service.changes import (
@@ -321,8 +321,11 @@ def create_app(
 
     @app.exception_handler(SkyMeshError)
     async def _engine_refused(_request, exc: SkyMeshError):
-        # the engine's own checks on what a request asked of it (one line, naming the field)
-        return _problem(422, str(exc), getattr(exc, "field", None))
+        # the engine's own checks on what a request asked of it (one line, naming the
+        # field) are the client's; anything else it raises on purpose (its data missing)
+        # is the service's, and says so
+        status = 422 if isinstance(exc, InputError) else 503
+        return _problem(status, str(exc), getattr(exc, "field", None))
 
     @app.exception_handler(RequestValidationError)
     def _invalid(request: Request, exc: RequestValidationError):
