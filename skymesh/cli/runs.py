@@ -410,14 +410,30 @@ def cost(
         help="With a [capacity] section, run the capacity "
         "model and bill per terminal carried at its target.",
     ),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Start a capacity model estimated to take long without asking."
+    ),
 ):
-    """The bill by month and its drivers: terminals shipped, replaced, and in service."""
+    """The bill by month and its drivers: terminals shipped, replaced, and in service.
+
+    With a [capacity] section its cost (terminals x satellites in view x samples) is
+    estimated before any work: a model the machine cannot hold is refused, a long one
+    needs --yes (or bill without it: --no-capacity).
+    """
     from skymesh.sim.costs import carried_terminals, scenario_bill
     from skymesh.sim.scenario import load_scenario
 
     loaded = load_scenario(scenario)
     carried = None
     if capacity and loaded.scenario.capacity is not None and loaded.scenario.cost is not None:
+        from skymesh.cli.jobs import gate
+        from skymesh.sim.estimate import estimate_cost
+
+        gate(
+            estimate_cost(loaded),
+            yes=yes,
+            hint="use fewer terminals or capacity.samples, or bill without it (--no-capacity)",
+        )
         with err_console.status("capacity model (load-aware beam assignment)..."):
             carried = carried_terminals(loaded)
     result = scenario_bill(loaded, carried)

@@ -233,9 +233,11 @@ def _exit_groups(prep: Prepared, op, ground: _Ground, sub: TimeGrid, gw_down):
     P = len(pops)
     home = np.asarray(prep.gateway_pop)
     usable_gw = gw_ok & ~gw_down[None]  # (C, W, K)
-    homed = np.zeros((P, W), dtype=bool)
-    homed[home, np.arange(W)] = True
-    has_gw = np.einsum("pw,cwk->cpk", homed.astype(np.int32), usable_gw.astype(np.int32)) > 0
+    # A PoP has a gateway when any gateway homed to it is usable: summed per PoP, so memory
+    # grows as countries x (gateways + PoPs) x steps, never gateways x PoPs.
+    counts = np.zeros((usable_gw.shape[0], P, K), dtype=np.int32)
+    np.add.at(counts, (slice(None), home, slice(None)), usable_gw.astype(np.int32))
+    has_gw = counts > 0
     pop_ok = (
         np.stack([exit_allowed(op.policy, c, pops.country_iso2, sub) for c in ground.countries])
         & has_gw
