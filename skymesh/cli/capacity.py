@@ -156,7 +156,9 @@ def _gate_capacity(constellation, probes, gateways, min_elevation, rain_mmh, yes
         variants=1 if rain_mmh is None else 2,
         what=f"capacity with {probes:,} probes",
     )
-    gate(est, yes=yes, hint="use fewer --probes, a higher --min-elevation or a smaller constellation")
+    gate(
+        est, yes=yes, hint="use fewer --probes, a higher --min-elevation or a smaller constellation"
+    )
 
 
 class _Null:

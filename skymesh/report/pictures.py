@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from skymesh.files import check_inside
 from skymesh.errors import SkyMeshError
+from skymesh.files import check_inside
 from skymesh.links.isl import isl_lengths_km, plus_grid_pairs
 from skymesh.network.over_time import GroundPoints, path_series
 from skymesh.orbits.frames import ecef_to_geodetic

@@ -352,7 +352,9 @@ def input_files(loaded: LoadedScenario) -> dict[str, Path]:
         elif preset is not None and preset.lower() in TLE_PRESETS:
             from skymesh.orbits.snapshots import newest_snapshot
 
-            files[f"{key}.preset ({preset})"] = newest_snapshot(TLE_PRESETS[preset.lower()]["group"])
+            files[f"{key}.preset ({preset})"] = newest_snapshot(
+                TLE_PRESETS[preset.lower()]["group"]
+            )
 
     constellation("constellation", s.constellation.preset, s.constellation.file)
     if s.constellation.isls is not None:
