@@ -268,3 +268,58 @@ def test_a_huge_run_json_is_refused_unread(tmp_path, scenario, capsys, monkeypat
         fh.write(" " * 8192)
     assert main(["run", str(scenario), "--out", str(out), "--resume"]) == 2
     assert "run.json" in _one_error_line(capsys)
+
+
+TLE_SCENARIO = """
+name = "trust-tle"
+seed = 3
+[constellation]
+{source}
+[time]
+start = 2025-12-04T00:00:00Z
+duration_s = 60
+step_s = 10
+[[terminals]]
+points = [[35.7, 51.4]]
+[[gateways]]
+name = "Muallim"
+lat = 40.789
+lon = 29.509
+country = "TR"
+[metrics]
+wanted = ["service", "rtt"]
+[output]
+chunk_steps = 2
+"""
+
+
+def test_resume_after_the_tle_file_changed_is_refused(tmp_path, starlink_tle_path, capsys):
+    lines = starlink_tle_path.read_text().splitlines(keepends=True)
+    tle = tmp_path / "fleet.tle"
+    tle.write_text("".join(lines[:60]))  # 20 satellites
+    scen = tmp_path / "tle.toml"
+    scen.write_text(textwrap.dedent(TLE_SCENARIO.format(source=f'file = "{tle}"')))
+    out = _interrupted(scen, tmp_path / "res")
+    tle.write_text("".join(lines[:57]))  # one satellite fewer
+    assert main(["run", str(scen), "--out", str(out), "--resume"]) == 2
+    line = _one_error_line(capsys)
+    assert "constellation.file" in line and str(tle) in line and "changed" in line
+
+
+def test_resume_after_a_newer_tle_snapshot_arrived_is_refused(
+    tmp_path, starlink_tle_path, capsys, monkeypatch
+):
+    """A TLE preset reads the newest snapshot in the data directory: a new one (`skymesh
+    data update`) would change the satellites half-way through the run."""
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = starlink_tle_path.read_text().splitlines(keepends=True)
+    (data / "starlink_tle_20251204.txt").write_text("".join(lines[:60]))
+    monkeypatch.setenv("SKYMESH_DATA", str(data))
+    scen = tmp_path / "tle.toml"
+    scen.write_text(textwrap.dedent(TLE_SCENARIO.format(source='preset = "starlink-tle"')))
+    out = _interrupted(scen, tmp_path / "res")
+    (data / "starlink_tle_20251205.txt").write_text("".join(lines[:60]))
+    assert main(["run", str(scen), "--out", str(out), "--resume"]) == 2
+    line = _one_error_line(capsys)
+    assert "constellation.preset" in line and "starlink_tle_20251205.txt" in line
