@@ -111,6 +111,13 @@ WAR_ZONE_MULTIPLIER = 100.0
 """'Up to 100x a household's data' (Musk on X, 14 Oct 2022, via CNN; N): an upper bound."""
 
 
+def group_seed(seed: int, group: int) -> int:
+    """Placement seed of terminal group ``group`` in a scenario of ``seed = seed``: every face
+    that places a group's terminals (a run's :mod:`skymesh.sim.prepare`, ``skymesh capacity``'s
+    probes) draws them with it, so equal inputs place equal points."""
+    return int(np.random.SeedSequence([int(seed), int(group)]).generate_state(1)[0])
+
+
 def _profile(profile) -> np.ndarray:
     p = DEFAULT_DIURNAL_PROFILE if profile is None else np.asarray(profile, dtype=float)
     if p.shape != (24,):

@@ -411,13 +411,13 @@ def packets_cmd(
     gateways: Optional[Path] = typer.Option(
         None,
         "--gateways",
-        help="Gateway list with PoP rows for --pop (.csv or .toml) [default: "
-        "starlink_gateways_merged.csv in the data directory].",
+        help="Gateway list with PoP rows for --pop (.csv or .toml) [default: the gateway + "
+        "PoP list shipped with SkyMesh, or a newer one from `skymesh data update`].",
     ),
     pop: list[str] = typer.Option(
         [],
         "--pop",
-        help="A PoP of the data directory's gateway list (e.g. 'Frankfurt, Germany') as a "
+        help="A PoP of the gateway list (e.g. 'Frankfurt, Germany') as a "
         "flow end, behind its nearest homed gateway and the fibre to it (repeatable). With "
         "--pop one place is enough; the default flow is then the first place -> the PoP.",
     ),
@@ -563,6 +563,9 @@ def packets_cmd(
             raise SkyMeshError(f"--pop: {err.message}") from None
         if len({s_.name for s_ in sites}) < len(sites):
             raise SkyMeshError("--pop: a PoP is named twice")
+        from skymesh.ground.sites import sites_file
+
+        notes.append(f"PoPs and gateways: {sites_file(gateways).describe()}")
         names = list(names)
         g_lat, g_lon = list(eps.lat_deg), list(eps.lon_deg)
         for s_ in sites:

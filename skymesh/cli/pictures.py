@@ -150,7 +150,7 @@ def plot_rtt(
     force: bool = typer.Option(False, "--force", help="Replace existing files."),
 ):
     """RTT over time and its CDF, with the vacuum bound and a great-circle fibre line."""
-    from skymesh.ground.places import resolve_place
+    from skymesh.ground.places import resolve_pair
     from skymesh.orbits.presets import load_constellation
     from skymesh.report.pictures import rtt_figures
     from skymesh.timebase import time_grid
@@ -160,7 +160,7 @@ def plot_rtt(
         _refuse_existing(cdf, force, flag="--cdf")
         if Path(cdf).resolve() == Path(out).resolve():
             raise SkyMeshError(f"--cdf {cdf}: same file as --out; give the CDF its own file")
-    pa_, pb = resolve_place(a), resolve_place(b)
+    pa_, pb = resolve_pair(a, b)
     c = load_constellation(constellation)
     _check_job_size(
         int(duration // step) + 1, len(c), 2, hint="use a shorter --duration or a coarser --step"

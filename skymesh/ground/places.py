@@ -401,6 +401,28 @@ def _lookup(g: _Gazetteer, name: str, country: str | None, query: str) -> Place 
     return None
 
 
+def resolve_pair(a: "str | Place", b: "str | Place") -> tuple[Place, Place]:
+    """Resolve the two ends of a path (see :func:`resolve_place`; a :class:`Place` is kept).
+
+    Raises :class:`~skymesh.errors.InputError` when both name the same spot (within
+    1 km), since a path from a place to itself measures nothing.
+    """
+    from skymesh.ground.pops import great_circle_km
+
+    pa, pb = (p if isinstance(p, Place) else resolve_place(p) for p in (a, b))
+    d_km = float(great_circle_km(pa.lat_deg, pa.lon_deg, pb.lat_deg, pb.lon_deg))
+    if d_km < 1.0:
+        where = f"{pa.name}, {pa.country_iso2}" if pa.country_iso2 else pa.name
+        raise InputError(
+            f"'{_text(a)}' and '{_text(b)}' are the same place ({where}): give two different places"
+        )
+    return pa, pb
+
+
+def _text(p: "str | Place") -> str:
+    return p.name if isinstance(p, Place) else p
+
+
 def resolve_places(texts) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Resolve several places: ``(names, lat_deg, lon_deg, country_iso2)`` arrays.
 

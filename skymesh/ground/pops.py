@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from skymesh.constants import EARTH_MEAN_RADIUS_KM, SPEED_OF_LIGHT_KM_S
-from skymesh.errors import InputError
+from skymesh.errors import InputError, problems_of, raise_problems
 from skymesh.ground.gateways import gateways_from_records, load_gateways
 
 FIBRE_GROUP_INDEX = 1.4682
@@ -171,8 +171,14 @@ def _one_record(record, file) -> Pops:
             [dict(record, type="pop")], file=file, include_planned=True, include_pops=True
         )
     except InputError as err:
-        msg = re.sub(r"^gateway 1: ", "", err.message)
-        raise InputError(msg, file=file, field=err.field) from None
+        raise_problems(
+            [
+                InputError(re.sub(r"^gateway 1: ", "", p.message), file=file, field=p.field)
+                for p in problems_of(err)
+            ],
+            file=file,
+        )
+        raise  # not reached: raise_problems raised
     return _from_gateways(gw, file)
 
 
@@ -192,12 +198,16 @@ def pops_from_records(records, *, file=None, include_planned: bool = False) -> P
         raise InputError("PoPs must be a list of tables, one per PoP", file=file, field="pop")
     if not records:
         raise InputError("the PoP list is empty", file=file, field="pop")
-    parts = []
+    parts, problems = [], []
     for n, record in enumerate(records, start=1):
         try:
             parts.append(_one_record(record, file))
         except InputError as err:
-            raise InputError(f"pop {n}: {err.message}", file=file, field=err.field) from None
+            problems += [
+                InputError(f"pop {n}: {p.message}", file=file, field=p.field)
+                for p in problems_of(err)
+            ]
+    raise_problems(problems, file=file)
     return _keep(_concat(parts, [None] * len(parts), file), include_planned, file)
 
 
@@ -236,16 +246,19 @@ def _load_toml(path: Path, include_planned: bool) -> Pops:
     heads = [
         i + 1 for i, s in enumerate(text.splitlines()) if re.match(r"^\s*\[\[\s*pop\s*\]\]", s)
     ]
-    parts, lines = [], []
+    parts, lines, problems = [], [], []
     for n, table in enumerate(tables):
         line = heads[n] if len(heads) == len(tables) else None
         try:
             parts.append(_one_record(table, path))
         except InputError as err:
-            raise InputError(
-                f"pop {n + 1}: {err.message}", file=path, line=line, field=err.field
-            ) from None
+            problems += [
+                InputError(f"pop {n + 1}: {p.message}", file=path, line=line, field=p.field)
+                for p in problems_of(err)
+            ]
+            continue
         lines.append(line)
+    raise_problems(problems, file=path)
     return _keep(_concat(parts, lines, path), include_planned, path)
 
 

@@ -130,12 +130,18 @@ def _iso(dt: datetime) -> str:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, populate_by_name=True, use_attribute_docstrings=True
+    )
 
 
 class _Interval(_Strict):
+    """An interval ``[from, until)`` of a timeline."""
+
     start: Optional[UTCTime] = Field(None, alias="from")
+    """Written `from`: start of the interval (missing: since always)."""
     end: Optional[UTCTime] = Field(None, alias="until")
+    """Written `until`: end of the interval, not included (missing: open-ended)."""
 
     @field_validator("end")
     @classmethod
@@ -152,33 +158,46 @@ class ServiceInterval(_Interval):
     """One ``[[country.service]]`` table."""
 
     state: Literal["active", "inactive"]
+    """Service in the country during the interval."""
 
 
 class LandingInterval(_Interval):
     """One ``[[landing]]`` table."""
 
     iso2: ISO2
+    """Country whose landing rights the interval sets."""
     state: Literal["granted", "denied"] = "granted"
+    """Gateways there may (granted) or may not (denied) operate."""
 
 
 class CountryRule(_Strict):
     """One ``[[country]]`` table."""
 
     iso2: ISO2
+    """The country the rule is for."""
     censoring: bool = False
+    """Never exit at a gateway in this country (a shutdown)."""
     exit_countries: Optional[list[ISO2]] = None
+    """Countries this country's traffic may exit in (overrides the policy-level set)."""
     service: list[ServiceInterval] = []
+    """Timeline of service (the operator's geofence)."""
 
 
 class PolicyModel(_Strict):
     """The whole policy file."""
 
     description: str = ""
+    """What the policy says, for reports."""
     default_service: Literal["active", "inactive"] = "active"
+    """Service in countries and instants no rule covers."""
     default_landing_rights: bool = True
+    """Landing rights in countries and instants no rule covers."""
     exit_countries: Annotated[Optional[list[ISO2]], BeforeValidator(_any_or_list)] = None
+    """"any" (any country with landing rights) or a list of countries traffic may exit in."""
     country: list[CountryRule] = []
+    """Per-country rules."""
     landing: list[LandingInterval] = []
+    """Landing-rights intervals."""
 
 
 # --------------------------------------------------------------------------- compiled policy

@@ -104,11 +104,29 @@ NO_DATA_STYLE = ("#d9d9d9", "no data")
 # --------------------------------------------------------------------------- figures
 
 
+class NotebookFigure(Figure):
+    """A matplotlib Figure that shows itself in Jupyter without ``%matplotlib inline``.
+
+    SkyMesh makes its figures without pyplot, so no backend is chosen on import and
+    IPython has no display hook for them; ``_repr_png_`` is IPython's rich-display
+    protocol (IPython's "Rich display" docs), rendering the figure as a PNG when it is
+    a cell's value. Everything else is matplotlib's Figure.
+    """
+
+    def _repr_png_(self) -> bytes:
+        import io
+
+        buf = io.BytesIO()
+        self.savefig(buf, format="png")
+        return buf.getvalue()
+
+
 def new_figure(width_in: float = 11.0, height_in: float = 6.0, dpi: int = 110) -> Figure:
-    """A pyplot-free figure (Agg for PNG, matplotlib's SVG/PDF backends on save)."""
+    """A pyplot-free figure (Agg for PNG, matplotlib's SVG/PDF backends on save) that a
+    Jupyter notebook displays inline (:class:`NotebookFigure`)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    fig = Figure(figsize=(width_in, height_in), dpi=dpi, layout="constrained")
+    fig = NotebookFigure(figsize=(width_in, height_in), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 

@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
+from skymesh.capacity.demand import group_seed
 from skymesh.errors import InputError
 from skymesh.ground.countries import country_of, sample_points
 from skymesh.links.isl import plus_grid_pairs
 from skymesh.orbits.constellation import Constellation
 from skymesh.orbits.presets import load_constellation
 from skymesh.policy.rules import Policy
+from skymesh.shipped import data_line, elements_record
 from skymesh.sim.scenario import LoadedScenario
 from skymesh.timebase import TimeGrid, time_grid
 
@@ -124,7 +126,7 @@ def _terminals(loaded: LoadedScenario):
                 group.country,
                 group.count,
                 weight=group.placement,
-                seed=int(np.random.SeedSequence([s.seed, i]).generate_state(1)[0]),
+                seed=group_seed(s.seed, i),
             )
             cc = np.full(len(la), group.country)
             base = group.name or group.country
@@ -320,6 +322,8 @@ def prepare(loaded: LoadedScenario) -> Prepared:
             else replace(Policy(), censoring=loaded.policy.censoring)
         )
         operators.append(Operator(so.label, const2, plus_grid_pairs(const2), policy2, ()))
+    data = _data_used(loaded, operators)
+    notes.append(data_line(data))
     return Prepared(
         loaded=loaded,
         grid=grid,
@@ -337,4 +341,22 @@ def prepare(loaded: LoadedScenario) -> Prepared:
         gateway_pop=g_pop,
         gateway_fibre_ms=g_fibre,
         notes=tuple(notes),
+        extra={"data": data},
     )
+
+
+def _data_used(loaded: LoadedScenario, operators) -> dict:
+    """The data files a run uses and the date of each (run.json, summary.json, a note)."""
+    from skymesh.ground.sites import sites_file
+
+    s = loaded.scenario
+    data: dict = {"elements": elements_record(operators[0].constellation)}
+    if len(operators) > 1:
+        data["second operator elements"] = elements_record(operators[1].constellation)
+    if s.gateways_file:
+        data["gateways"] = sites_file(loaded.resolve(s.gateways_file)).record()
+    elif s.gateways:
+        data["gateways"] = {"file": None, "date": None, "label": "the scenario's [[gateways]]"}
+    if s.pops_file:
+        data["pops"] = sites_file(loaded.resolve(s.pops_file)).record()
+    return data
