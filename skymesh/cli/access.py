@@ -16,10 +16,12 @@ import typer
 from rich.table import Table
 
 from skymesh.cli.common import (
+    _FORCE_EPOCH,
     _check_job_size,
     _check_out_suffix,
     _default_start,
     _elevation_mask,
+    _far_epoch,
     _finite_nonneg,
     _finite_positive,
     _notes,
@@ -203,6 +205,7 @@ def access(
     force: bool = typer.Option(False, "--force", help="Replace --out if it exists."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip malformed TLEs."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    force_epoch: bool = _FORCE_EPOCH,
 ):
     """One terminal's path to the internet: serving satellite per 15 s slot, gateway,
     PoP, and the RTT with its components."""
@@ -232,6 +235,7 @@ def access(
         p = replace(p, country_iso2=str(country_of([p.lat_deg], [p.lon_deg])[0]))
     gw, pop_sites = ground_sites(gateways, pops, notes)
     c = load_constellation(constellation, skip_bad=skip_bad, report=notes)
+    _far_epoch(c, force_epoch)
     _check_job_size(
         int(duration // step) + 1,
         len(c),

@@ -9,7 +9,15 @@ from typing import Any, Optional
 
 import typer
 
-from skymesh.cli.common import _notes, _print_json, _print_table, app, console, err_console
+from skymesh.cli.common import (
+    _FORCE_EPOCH,
+    _notes,
+    _print_json,
+    _print_table,
+    app,
+    console,
+    err_console,
+)
 from skymesh.errors import SkyMeshError
 
 
@@ -59,6 +67,7 @@ def capacity(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No notes on stderr."),
+    force_epoch: bool = _FORCE_EPOCH,
 ):
     """How many terminals REGION can carry at --target-mbps, and what binds first.
 
@@ -74,8 +83,15 @@ def capacity(
 
     if mode not in ("isl", "bent-pipe", "hybrid"):
         raise SkyMeshError(f"--mode: '{mode}' is not one of isl, bent-pipe, hybrid")
-    if not (math.isfinite(target_mbps) and target_mbps > 0):
-        raise SkyMeshError(f"--target-mbps: must be a number > 0, got {target_mbps:g}")
+    from skymesh.capacity.region import MAX_SEED, MAX_TARGET_MBPS
+
+    if not (math.isfinite(target_mbps) and 0 < target_mbps <= MAX_TARGET_MBPS):
+        raise SkyMeshError(
+            f"--target-mbps: must be a number > 0 and at most {MAX_TARGET_MBPS:,.0f} "
+            f"(Mbit/s), got {target_mbps:g}"
+        )
+    if not 0 <= seed <= MAX_SEED:
+        raise SkyMeshError(f"--seed: must be a whole number in 0..{MAX_SEED}, got {seed}")
     if not 0 <= min_elevation < 90:
         raise SkyMeshError(f"--min-elevation: must be in [0, 90) deg, got {min_elevation:g}")
     if rain_mmh is not None and not (math.isfinite(rain_mmh) and 0 <= rain_mmh <= 300):
@@ -109,8 +125,8 @@ def capacity(
             seed=seed,
             mode=mode,
             min_elevation_deg=min_elevation,
+            force_epoch=force_epoch,
         )
-    res["data"] = {"gateways": sites.record()}  # the notes' "data:" line says it too
     if json_out:
         _print_json(res)
         return

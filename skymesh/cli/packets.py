@@ -31,8 +31,10 @@ from typing import Any, Optional
 import typer
 
 from skymesh.cli.common import (
+    _FORCE_EPOCH,
     _default_start,
     _elevation_mask,
+    _far_epoch,
     _finite_positive,
     _metric_table,
     _notes,
@@ -429,6 +431,7 @@ def packets_cmd(
         False, "--yes", "-y", help="Start a job estimated to take long without asking."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    force_epoch: bool = _FORCE_EPOCH,
 ):
     """TCP, UDP and ping flows in ns-3 over SkyMesh's network: goodput, RTT, cwnd, losses.
 
@@ -532,6 +535,7 @@ def packets_cmd(
         from skymesh.orbits.presets import load_constellation
 
         const = load_constellation(constellation or "starlink-shell1", report=notes)
+        _far_epoch(const, force_epoch)
         places = [resolve_place(w) for w in where]
         names = [p.name for p in places]
         if len(names) > 1 and names[0] == names[1]:

@@ -287,6 +287,12 @@ def run_cmd(
         "replacing the scenario's [policy].",
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    force_epoch: bool = typer.Option(
+        False,
+        "--force-epoch",
+        help="Propagate TLE sets more than 30 days from their element epoch "
+        "(sets time.force_epoch = true).",
+    ),
 ):
     """Run a scenario: Parquet time series, summary.json and a Markdown report.
 
@@ -299,13 +305,14 @@ def run_cmd(
     from skymesh.sim.scenario import load_scenario
 
     overrides = _parse_sets(set_, multi=False)
+    if force_epoch:
+        overrides["time.force_epoch"] = True
     if policy is not None:
-        import tomllib
-
+        from skymesh.inputs import loads_toml, read_input_text
         from skymesh.policy.rules import load_policy
 
         load_policy(policy)  # errors name the policy file, line and field
-        overrides["policy"] = tomllib.loads(policy.read_text(encoding="utf-8"))
+        overrides["policy"] = loads_toml(read_input_text(policy, "policy file"), policy)
     loaded = load_scenario(scenario, overrides)
     out = out or Path("results") / loaded.scenario.name
     check_results_folder(out, loaded, force=force, resume=resume)

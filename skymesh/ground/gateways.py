@@ -61,6 +61,7 @@ import numpy as np
 
 from skymesh.errors import InputError, problems_of, raise_problems
 from skymesh.ground.places import resolve_country
+from skymesh.inputs import loads_toml, read_input_text
 from skymesh.orbits.frames import geodetic_to_ecef
 
 REQUIRED = ("name", "lat", "lon", "country")
@@ -408,14 +409,7 @@ def gateways_from_records(
 
 
 def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except IsADirectoryError:
-        raise InputError("is a folder, not a gateway file", file=path) from None
-    except UnicodeDecodeError as err:
-        raise InputError(f"not UTF-8 text ({err.reason})", file=path) from None
+    return read_input_text(path, "gateways file")
 
 
 def _load_csv(path: Path | str, text: str, include_planned: bool, include_pops: bool) -> Gateways:
@@ -493,7 +487,7 @@ _TOML_LINE = re.compile(r"at line (\d+)")
 
 def _load_toml(path: Path, text: str, include_planned: bool, include_pops: bool) -> Gateways:
     try:
-        doc = tomllib.loads(text)
+        doc = loads_toml(text, path, "gateways file")
     except tomllib.TOMLDecodeError as err:
         m = _TOML_LINE.search(str(err))
         raise InputError(

@@ -56,6 +56,7 @@ import numpy as np
 from skymesh.constants import EARTH_MEAN_RADIUS_KM, SPEED_OF_LIGHT_KM_S
 from skymesh.errors import InputError, problems_of, raise_problems
 from skymesh.ground.gateways import gateways_from_records, load_gateways
+from skymesh.inputs import loads_toml, read_input_text
 
 FIBRE_GROUP_INDEX = 1.4682
 """Group index of standard single-mode fibre at 1550 nm: Corning SMF-28 Ultra
@@ -212,7 +213,7 @@ def pops_from_records(records, *, file=None, include_planned: bool = False) -> P
 
 
 def _csv_has_type(path: Path) -> bool:
-    text = path.read_text(encoding="utf-8-sig")
+    text = read_input_text(path, "PoPs file")
     for raw in text.splitlines():
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
@@ -222,14 +223,9 @@ def _csv_has_type(path: Path) -> bool:
 
 
 def _load_toml(path: Path, include_planned: bool) -> Pops:
+    text = read_input_text(path, "PoPs file")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except UnicodeDecodeError as err:
-        raise InputError(f"not UTF-8 text ({err.reason})", file=path) from None
-    try:
-        doc = tomllib.loads(text)
+        doc = loads_toml(text, path, "PoPs file")
     except tomllib.TOMLDecodeError as err:
         m = re.search(r"at line (\d+)", str(err))
         raise InputError(

@@ -15,7 +15,6 @@ Example
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import urllib.parse
@@ -27,6 +26,7 @@ import numpy as np
 from skymesh.datadir import data_dir as resolve_data_dir
 from skymesh.datadir import download_file, utc_now
 from skymesh.errors import DataNotFoundError, InputError
+from skymesh.inputs import loads_json, read_input_bytes, read_input_text
 from skymesh.orbits.tle import parse_tle_text, tle_epochs_utc
 
 CELESTRAK_URL = "https://celestrak.org"
@@ -95,13 +95,13 @@ def _previous_count(directory: Path, group: str) -> tuple[int, Path] | None:
     last = snapshots[-1]
     sidecar = last.with_suffix(".json")
     try:
-        return int(json.loads(sidecar.read_text())["satellites"]), last
-    except (OSError, ValueError, KeyError, TypeError):
+        doc = loads_json(read_input_text(sidecar, "snapshot sidecar"), sidecar)
+        return int(doc["satellites"]), last
+    except (ValueError, KeyError, TypeError):  # InputError is a ValueError
         pass
     try:
-        names, _, _, _ = parse_tle_text(
-            last.read_text(errors="replace"), source=str(last), skip_bad=True
-        )
+        text = read_input_bytes(last, "TLE file").decode("utf-8", errors="replace")
+        names, _, _, _ = parse_tle_text(text, source=str(last), skip_bad=True)
     except InputError:
         return None
     return len(names), last

@@ -45,6 +45,7 @@ from matplotlib.path import Path as MplPath
 
 from skymesh.errors import InputError
 from skymesh.files import atomic_path
+from skymesh.inputs import iso2_upper
 
 if TYPE_CHECKING:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -885,7 +886,7 @@ def policy_states(policy, when, countries=None) -> dict[str, str]:
         codes = _countries(countries).iso2
     else:
         codes = np.asarray(list(countries), dtype=str)
-    codes = sorted({str(c).upper() for c in codes if c})
+    codes = sorted({iso2_upper(c) for c in codes if c})
     if not codes:
         return {}
     t = [parse_time(when, field="when")]
@@ -1012,7 +1013,7 @@ def service_map(
     deg), an inset (gid ``"zoom"``) shows that region larger, with the gateway
     names there. "inactive" countries are hatched as well as tinted.
     """
-    states = {str(k).upper(): str(v) for k, v in dict(iso2_states).items()}
+    states = {iso2_upper(k): str(v) for k, v in dict(iso2_states).items()}
     bad = sorted({v for v in states.values() if v not in SERVICE_STATES})
     if bad:
         raise InputError(

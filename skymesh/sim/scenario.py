@@ -19,6 +19,7 @@ commented examples)::
     start = 2022-09-24T12:00:00Z
     duration_s = 3600
     step_s = 1
+    force_epoch = false                  # true: propagate TLEs > 30 days from their epoch
 
     [routing]
     mode = "isl"                         # isl | bent-pipe | hybrid
@@ -98,6 +99,7 @@ import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from skymesh.errors import InputError, problems_of, raise_problems
+from skymesh.inputs import check_nesting, iso2_upper, loads_toml, read_input_text
 from skymesh.policy.rules import Policy, default_policy, policy_from_dict, toml_syntax_error
 from skymesh.policy.tomlerrors import find_toml_line, validation_problems
 from skymesh.timebase import parse_time
@@ -125,7 +127,7 @@ def _iso2(value):
 
     if not isinstance(value, str):
         raise ValueError(f"expected an ISO 3166-1 alpha-2 code, got {type(value).__name__}")
-    code = value.strip().upper()
+    code = iso2_upper(value)
     if not is_iso2(code):
         raise ValueError(f"'{value}' is not an ISO 3166-1 alpha-2 country code")
     return code
@@ -211,6 +213,8 @@ class TimeSpec(_Strict):
     """Length of the window."""
     step_s: float = Field(1.0, ge=MIN_STEP_S, le=86400)
     """Time step."""
+    force_epoch: bool = False
+    """Propagate a TLE set further than 30 days from its element epoch (SGP4 degrades)."""
 
     @model_validator(mode="after")
     def _not_empty(self):
@@ -424,7 +428,7 @@ class SecondOperatorSpec(_Strict):
 class CapacitySpec(_Strict):
     """Capacities of the network (see :mod:`skymesh.capacity.network` for the model)."""
 
-    target_mbps: float = Field(25.0, gt=0)
+    target_mbps: float = Field(25.0, gt=0, le=100_000)  # capacity.region.MAX_TARGET_MBPS
     """Rate every carried terminal gets."""
     samples: int = Field(3, ge=1, le=100)
     """Instants sampled for capacity."""
@@ -627,19 +631,28 @@ def apply_overrides(data: dict, overrides: dict) -> dict:
     return out
 
 
+def _names_builtin(text_name: str) -> bool:
+    """Whether ``text_name`` means a built-in scenario: a built-in's bare name (no folder
+    part, no ``.toml``) always does, even when the current folder holds a file or folder
+    of that name (a run's results folder is named after its scenario); write it as a
+    path (``./iran-2022.toml``) to mean the file."""
+    return text_name in builtin_names() and Path(text_name).name == text_name
+
+
 def load_scenario(name_or_path, overrides: dict | None = None) -> LoadedScenario:
-    """Read and validate a scenario file (or a built-in by name); nothing runs yet."""
+    """Read and validate a scenario file (or a built-in by name); nothing runs yet.
+
+    A built-in's bare name (``iran-2022``) is the built-in, whatever the current folder
+    holds; anything else is a path to a scenario file.
+    """
     text_name = str(name_or_path)
     path = Path(text_name).expanduser()
-    if path.suffix.lower() == ".toml" or path.exists():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot read the scenario file ({exc.strerror})", file=path) from None
-        source, base_dir = str(path), path.resolve().parent
-    elif text_name in builtin_names():
+    if _names_builtin(text_name):
         text = builtin_text(text_name)
         source, base_dir = f"<built-in {text_name}>", Path.cwd()
+    elif path.suffix.lower() == ".toml" or path.exists():
+        text = read_input_text(path, "scenario file")
+        source, base_dir = str(path), path.resolve().parent
     else:
         import difflib
 
@@ -650,11 +663,12 @@ def load_scenario(name_or_path, overrides: dict | None = None) -> LoadedScenario
             f"scenario.{hint} Built-ins: {', '.join(builtin_names())}."
         )
     try:
-        data = tomllib.loads(text)
+        data = loads_toml(text, source, "scenario")
     except tomllib.TOMLDecodeError as exc:
         raise toml_syntax_error(exc, source) from None
     if overrides:
         data = apply_overrides(data, overrides)
+        check_nesting(data, source, "scenario with its --set overrides")
         text_for_lines = text
     else:
         text_for_lines = text
@@ -717,3 +731,53 @@ def _check_names(s: Scenario, source: str, text: str) -> None:
                 field=f"gateways.{i}.name",
             )
         seen[g.name] = i
+    _check_pop_overrides(s, source, text)
+
+
+def pop_override_error(message: str, key: str, source, text: str) -> InputError:
+    """An ``InputError`` at the ``[pop_overrides]`` entry ``key`` (file, line, field)."""
+    return InputError(
+        message,
+        file=source,
+        line=find_toml_line(text, ("pop_overrides", key)),
+        field=f"pop_overrides.{key}",
+    )
+
+
+def check_pop_overrides(s: Scenario, gateway_names, pop_names, source, text: str) -> None:
+    """Every ``[pop_overrides]`` entry names a gateway in ``gateway_names`` and a PoP in
+    ``pop_names`` (None: not known yet, unchecked); else one error at its line."""
+    gws = None if gateway_names is None else {str(n) for n in gateway_names}
+    pops = None if pop_names is None else {str(n) for n in pop_names}
+    for key, pop in s.pop_overrides.items():
+        if gws is not None and key not in gws:
+            raise pop_override_error(
+                f"gateway '{key}' is not one of the scenario's gateways", key, source, text
+            )
+        if pops is not None and pop not in pops:
+            shown = ", ".join(sorted(pops)[:8]) or "none"
+            raise pop_override_error(
+                f"PoP '{pop}' is not one of the scenario's PoPs ({shown})", key, source, text
+            )
+
+
+def _check_pop_overrides(s: Scenario, source: str, text: str) -> None:
+    """What can be checked before any file is read: an override in a study that homes no
+    gateways, or naming an inline gateway or PoP that is not there."""
+    if not s.pop_overrides:
+        return
+    if s.study != "egress":
+        key = next(iter(s.pop_overrides))
+        raise pop_override_error(
+            "[pop_overrides] applies to an egress study only (gateways are homed to PoPs "
+            'there); remove it or set study = "egress"',
+            key,
+            source,
+            text,
+        )
+    gateway_names = None if s.gateways_file else [g.name for g in s.gateways]
+    if s.pops_file or (not s.pops and s.gateways_file):
+        pop_names = None  # in a file: checked when the run reads it
+    else:
+        pop_names = [p.name for p in s.pops]
+    check_pop_overrides(s, gateway_names, pop_names, source, text)
