@@ -135,17 +135,13 @@ def capacity(
 
 
 def _count_lines(path: Path) -> int:
-    """Lines of a regular file (an upper bound on its gateways); 0 for anything else, which
-    the gateway reader refuses itself."""
-    import os
-    import stat
+    """Lines of the gateway file (an upper bound on its gateways), read as its reader reads
+    it (a regular file under the size cap); 0 for anything else, which the reader refuses."""
+    from skymesh.inputs import read_input_bytes
 
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return 0
-        with open(path, "rb") as fh:
-            return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b"")) + 1
-    except OSError:
+        return read_input_bytes(path, "gateways file").count(b"\n") + 1
+    except SkyMeshError:
         return 0
 
 

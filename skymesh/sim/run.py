@@ -371,16 +371,27 @@ def input_files(loaded: LoadedScenario) -> dict[str, Path]:
     return files
 
 
+def _input_kind(key: str) -> str:
+    """The kind of input file a scenario key names (for :func:`skymesh.inputs.read_input_bytes`)."""
+    if key.endswith(".isls"):
+        return "ISL file"
+    if key.startswith(("constellation", "second_operator")):
+        return "TLE file"
+    if key.startswith("terminals"):
+        return "places file"
+    return "PoPs file" if key == "pops_file" else "gateways file"
+
+
 def _input_sha256(key: str, path: Path) -> str:
-    import stat
+    """SHA-256 of an input file, read as its reader reads it (regular file, size cap)."""
+    import hashlib
+
+    from skymesh.inputs import read_input_bytes
 
     try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode):
-            raise SkyMeshError(f"{key} {path}: not a regular file")
-        return file_sha256(path)
-    except OSError as exc:
-        raise SkyMeshError(f"{key} {path}: cannot read it ({exc.strerror or exc})") from None
+        return hashlib.sha256(read_input_bytes(path, _input_kind(key))).hexdigest()
+    except SkyMeshError as exc:
+        raise SkyMeshError(f"{key}: {exc}") from None
 
 
 def input_hashes(loaded: LoadedScenario) -> dict[str, dict]:
