@@ -250,8 +250,10 @@ def audit_verify(
 @audit_app.command("keygen")
 def audit_keygen(
     key: Path = typer.Option(
-        ..., "--key", help="Where to write the new private key (0600); the public key goes "
-        "to KEY.pub. Keep both outside the database's machine."
+        ...,
+        "--key",
+        help="Where to write the new private key (0600); the public key goes "
+        "to KEY.pub. Keep both outside the database's machine.",
     ),
 ):
     """Make an Ed25519 key pair for signing audit checkpoints."""

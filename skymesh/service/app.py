@@ -276,7 +276,9 @@ def create_app(
             role = user.role if body.role is None else body.role
             _check_role(role)
             if role in APPROVING_ROLES and ROLES.index(role) > ROLES.index(user.role):
-                raise ServiceError(403, _LOCAL_ONLY.format(what=f"raising {name} to {role}"), "role")
+                raise ServiceError(
+                    403, _LOCAL_ONLY.format(what=f"raising {name} to {role}"), "role"
+                )
             if body.active and not user.active and role in APPROVING_ROLES:
                 raise ServiceError(
                     403, _LOCAL_ONLY.format(what=f"re-activating the {role} {name}"), "active"
@@ -643,7 +645,6 @@ def create_app(
 
 
 import numpy as np  # noqa: E402  (used inside the read-out routes)
-
 
 APPROVING_ROLES = ("approver", "admin")
 """Roles that can approve: accounts holding them are made or raised only locally."""

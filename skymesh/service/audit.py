@@ -300,9 +300,7 @@ def state_problems(session: Session, st: dict) -> list[str]:
     }
     for item in sorted(prov ^ st["provenance"], key=str):
         where = "table" if item in prov else "audit trail"
-        problems.append(
-            f"provenance of {item[0]} ({item[2]} by {item[1]}): only in the {where}"
-        )
+        problems.append(f"provenance of {item[0]} ({item[2]} by {item[1]}): only in the {where}")
     proposals = {
         p.id: {
             "author": names.get(p.author_id, p.author_id),
@@ -320,9 +318,7 @@ def state_problems(session: Session, st: dict) -> list[str]:
         digest = sha256_text(v.doc) if audited.get("doc_sha256") is not None else None
         versions[v.id] = {"proposal": v.proposal_id, "doc_sha256": digest}
     _diff("policy version", versions, st["versions"], problems)
-    scenarios = {
-        r.name: r.saved_by for r in session.execute(select(SavedScenario)).scalars()
-    }
+    scenarios = {r.name: r.saved_by for r in session.execute(select(SavedScenario)).scalars()}
     for name in sorted(set(scenarios) | set(st["scenarios"])):
         if scenarios.get(name) != st["scenarios"].get(name):
             problems.append(f"scenario {name}: the table and the audit trail disagree")

@@ -63,11 +63,11 @@ SEED = [
 @pytest.fixture(scope="module", autouse=True)
 def cheap_hashes():
     """argon2's cheapest profile: the fuzz is about who may act, not the hash cost."""
+    import shutil
+
     from argon2 import PasswordHasher, profiles
 
     import skymesh.service.auth as auth
-
-    import shutil
 
     saved = auth._hasher
     auth._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
@@ -323,8 +323,8 @@ STATE_TAMPERS = [
     "UPDATE users SET active = NOT active WHERE id = (SELECT min(id) + {k} % count(*) FROM users)",
     "UPDATE tokens SET revoked_at = CASE WHEN revoked_at IS NULL THEN created_at END "
     "WHERE id = (SELECT min(id) + {k} % count(*) FROM tokens)",
-    "UPDATE tokens SET user_id = (SELECT max(id) FROM users) WHERE id = (SELECT min(id) FROM tokens)"
-    " AND user_id != (SELECT max(id) FROM users)",
+    "UPDATE tokens SET user_id = (SELECT max(id) FROM users) "
+    "WHERE id = (SELECT min(id) FROM tokens) AND user_id != (SELECT max(id) FROM users)",
     "DELETE FROM tokens WHERE id = (SELECT min(id) + {k} % count(*) FROM tokens)",
     "INSERT INTO tokens (lookup, user_id, kind, secret_hash, created_at, expires_at) "
     "SELECT 'f{k:015d}', user_id, 'api', secret_hash, created_at, expires_at FROM tokens "
@@ -342,7 +342,8 @@ STATE_TAMPERS = [
     "WHERE id = (SELECT min(id) + {k} % count(*) FROM policy_versions)",
     "DELETE FROM policy_versions WHERE id = (SELECT max(id) FROM policy_versions)",
     "INSERT INTO policy_versions (doc, created_at, proposal_id) "
-    "SELECT doc, created_at, proposal_id FROM policy_versions WHERE id = (SELECT min(id) FROM policy_versions)",
+    "SELECT doc, created_at, proposal_id FROM policy_versions "
+    "WHERE id = (SELECT min(id) FROM policy_versions)",
     "INSERT INTO account_provenance (user_id, by_user_id, action, at) "
     "SELECT min(id), max(id), 'create', '2026-01-01' FROM users",
 ]
@@ -351,7 +352,8 @@ AUDIT_TAMPERS = [
     "DELETE FROM audit",
     "DELETE FROM audit WHERE seq = 1 + {k} % (SELECT max(seq) FROM audit)",
     "UPDATE audit SET actor = 'mallory' WHERE seq = 1 + {k} % (SELECT max(seq) FROM audit)",
-    "UPDATE audit SET detail = '{{\"forged\":true}}' WHERE seq = 1 + {k} % (SELECT max(seq) FROM audit)",
+    "UPDATE audit SET detail = '{{\"forged\":true}}' "
+    "WHERE seq = 1 + {k} % (SELECT max(seq) FROM audit)",
     "REHASH",  # rewrite the chain from an entry on, consistently (needs the checkpoint)
 ]
 
