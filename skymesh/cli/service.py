@@ -209,10 +209,7 @@ def audit_verify(
         from skymesh.service.db import read, sessions
 
         url = _db_url(db)
-        engine = _open_db(url)
-        from skymesh.service.db import upgrade
-
-        _service_call(upgrade, engine)
+        engine = _open_db(url)  # read only: no migration is run
         with read(sessions(engine)) as s:
             result = _service_call(audit.verify_db, s)
             entries = list(audit.db_entries(s)) if cp is not None else []
@@ -278,7 +275,7 @@ def audit_checkpoint(
     """
     from skymesh.service import audit
     from skymesh.service import checkpoint as ckpt
-    from skymesh.service.db import read, sessions, upgrade
+    from skymesh.service.db import read, sessions
 
     private = ckpt.load_private(key)
     if out.exists() or out.is_symlink():
@@ -292,7 +289,6 @@ def audit_checkpoint(
             ) from None
     url = _db_url(db)
     engine = _open_db(url)
-    _service_call(upgrade, engine)
     with read(sessions(engine)) as s:
         result = _service_call(audit.verify_db, s)
         head = audit.head_entry(s) if result["ok"] else None

@@ -294,10 +294,15 @@ def state_problems(session: Session, st: dict) -> list[str]:
             continue  # made before tokens were audited by id
         tokens[t.lookup] = {"user": owner, "kind": t.kind, "revoked": t.revoked_at is not None}
     _diff("token", tokens, st["tokens"], problems)
-    prov = {
-        (names.get(r.user_id), names.get(r.by_user_id), r.action)
-        for r in session.execute(select(Provenance)).scalars()
-    }
+    from sqlalchemy import inspect
+
+    if inspect(session.connection()).has_table("account_provenance"):
+        prov = {
+            (names.get(r.user_id), names.get(r.by_user_id), r.action)
+            for r in session.execute(select(Provenance)).scalars()
+        }
+    else:  # a database not yet upgraded (the service upgrades it at start)
+        prov = set(st["provenance"])
     for item in sorted(prov ^ st["provenance"], key=str):
         where = "table" if item in prov else "audit trail"
         problems.append(f"provenance of {item[0]} ({item[2]} by {item[1]}): only in the {where}")
