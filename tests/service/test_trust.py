@@ -431,3 +431,23 @@ def test_checkpoint_bad_input_is_one_line(tmp_path, capsys, db_url):
             err,
         )
     assert junk.read_text() == "{}"
+
+
+def test_upgrade_keeps_the_controllers_of_accounts_made_before_it(svc):
+    """Migration 0002 fills provenance from the audit chain of an older database."""
+    client, tok, app, db_url = svc
+    r = client.post(
+        "/users", json={"name": "olga", "role": "operator"}, headers=bearer(tok["admin"])
+    )
+    olga = r.json()["token"]
+    with app.state.engine.begin() as c:  # the database as revision 0001 left it
+        c.execute(text("DROP TABLE account_provenance"))
+        c.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    from skymesh.service import db
+
+    db.upgrade(app.state.engine)
+    with db.read(app.state.factory) as s:
+        assert audit.verify_db(s)["ok"]
+    pid = propose(client, olga, FI_OFF)["id"]
+    r = approve(client, tok["admin"], pid)
+    assert r.status_code == 403 and "not independent" in r.json()["detail"]
