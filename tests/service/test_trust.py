@@ -144,13 +144,14 @@ def test_exit_widening_that_narrows_the_effective_exits_needs_two(svc):
 
 def test_reduction_is_judged_again_at_approval(svc):
     client, tok, _, _ = svc
-    # proposed while harmless: IR's exits "any" when the global list is "any" too
+    # IR gets its own exit list (two people) ...
     p = propose(client, tok["ann"], {"kind": "exit", "iso2": "IR", "exit_countries": ["TR", "US"]})
     assert p["reduces_service"] is True
     assert approve(client, tok["bob"], p["id"]).status_code == 200
+    # ... then dropping it is proposed while harmless (the global list is "any") ...
     later = propose(client, tok["ann"], {"kind": "exit", "iso2": "IR", "exit_countries": "any"})
     assert later["reduces_service"] is False
-    # ... then the global list narrows before it is approved
+    # ... and the global list narrows before it is approved: now it reduces service
     _set(client, tok, {"kind": "exit", "exit_countries": ["US"]})
     r = approve(client, tok["ann"], later["id"])
     assert r.status_code == 403 and "two-person" in r.json()["detail"]
