@@ -370,31 +370,49 @@ if HAVE_NUMBA:
                 slot = 0
         return True
 
+    @njit(cache=True, nogil=True, inline="always")
+    def _block_buffers(n_slots, n_edges, n):
+        """One block's work arrays: the bucket queue's ``head`` and entry ``pool`` (empty
+        without buckets), and the heap's ``hk``/``hn`` (empty: :func:`_search` makes them on
+        first use). Heap pushes are at most edges + 1."""
+        hk = np.empty(0)
+        hn = np.empty(0, dtype=np.int32)
+        if n_slots > 0:  # re-scans are rare; when the pool runs out, the heap
+            pool = np.empty(2 * (2 * (n_edges + 1) + n), dtype=np.int64)
+            head = np.empty(n_slots, dtype=np.int64)
+        else:
+            pool = np.empty(0, dtype=np.int64)
+            head = np.empty(0, dtype=np.int64)
+        return head, pool, hk, hn
+
+    @njit(cache=True, nogil=True, inline="always")
+    def _search(src, graph, dist, pred, delta, n_slots, bufs):
+        """One search from ``src`` over ``graph = (indptr, indices, data, edges)`` into
+        ``dist``/``pred``: buckets when ``n_slots > 0`` (and their pool suffices), else the
+        heap. ``bufs`` are :func:`_block_buffers`'; returned with the heap's made on first use."""
+        indptr, indices, data, edges = graph
+        head, pool, hk, hn = bufs
+        if n_slots > 0 and _bucket_search(src, indptr, edges, dist, pred, delta, head, pool):
+            return bufs
+        if hk.shape[0] == 0:
+            hk = np.empty(indices.shape[0] + 1)
+            hn = np.empty(indices.shape[0] + 1, dtype=np.int32)
+        _heap_search(src, indptr, indices, data, dist, pred, hk, hn)
+        return head, pool, hk, hn
+
     @njit(cache=True, nogil=True, parallel=True)
     def _multi_source(indptr, indices, data, edges, sources, dist, pred, n_blocks, delta, n_slots):
         """Searches from ``sources`` (rows of ``dist``/``pred``), blocks of sources in
         parallel; buckets when ``n_slots > 0``, else the heap."""
         n_src = sources.shape[0]
         n = dist.shape[1]
-        n_ent = indices.shape[0] + 1  # heap: pushes <= edges + 1
+        graph = (indptr, indices, data, edges)
         for b in prange(n_blocks):
             lo = b * n_src // n_blocks
             hi = (b + 1) * n_src // n_blocks
-            hk = np.empty(0)
-            hn = np.empty(0, dtype=np.int32)
-            if n_slots > 0:
-                # re-scans are rare; when the pool runs out, the heap
-                pool = np.empty(2 * (2 * n_ent + n), dtype=np.int64)
-                head = np.empty(n_slots, dtype=np.int64)
+            bufs = _block_buffers(n_slots, indices.shape[0], n)
             for i in range(lo, hi):
-                if n_slots > 0 and _bucket_search(
-                    sources[i], indptr, edges, dist[i], pred[i], delta, head, pool
-                ):
-                    continue
-                if hk.shape[0] == 0:
-                    hk = np.empty(n_ent)
-                    hn = np.empty(n_ent, dtype=np.int32)
-                _heap_search(sources[i], indptr, indices, data, dist[i], pred[i], hk, hn)
+                bufs = _search(sources[i], graph, dist[i], pred[i], delta, n_slots, bufs)
 
     @njit(cache=True, nogil=True, parallel=True)
     def _multi_source_last_hop(
@@ -418,25 +436,14 @@ if HAVE_NUMBA:
         n_src = sources.shape[0]
         n = pred.shape[1]
         n_groups = link_ptr.shape[0] - 1
-        n_ent = indices.shape[0] + 1
+        graph = (indptr, indices, data, edges)
         for b in prange(n_blocks):
             lo = b * n_src // n_blocks
             hi = (b + 1) * n_src // n_blocks
             dist = np.empty(n)
-            hk = np.empty(0)
-            hn = np.empty(0, dtype=np.int32)
-            if n_slots > 0:
-                pool = np.empty(2 * (2 * n_ent + n), dtype=np.int64)
-                head = np.empty(n_slots, dtype=np.int64)
+            bufs = _block_buffers(n_slots, indices.shape[0], n)
             for i in range(lo, hi):
-                done = n_slots > 0 and _bucket_search(
-                    sources[i], indptr, edges, dist, pred[i], delta, head, pool
-                )
-                if not done:
-                    if hk.shape[0] == 0:
-                        hk = np.empty(n_ent)
-                        hn = np.empty(n_ent, dtype=np.int32)
-                    _heap_search(sources[i], indptr, indices, data, dist, pred[i], hk, hn)
+                bufs = _search(sources[i], graph, dist, pred[i], delta, n_slots, bufs)
                 for e in range(n_groups):
                     bv = np.inf
                     av = -1
