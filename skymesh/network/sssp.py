@@ -435,7 +435,6 @@ if HAVE_NUMBA:
         :func:`_min_over_links` row computed while its distances are in cache."""
         n_src = sources.shape[0]
         n = pred.shape[1]
-        n_groups = link_ptr.shape[0] - 1
         graph = (indptr, indices, data, edges)
         for b in prange(n_blocks):
             lo = b * n_src // n_blocks
@@ -444,30 +443,25 @@ if HAVE_NUMBA:
             bufs = _block_buffers(n_slots, indices.shape[0], n)
             for i in range(lo, hi):
                 bufs = _search(sources[i], graph, dist, pred[i], delta, n_slots, bufs)
-                for e in range(n_groups):
-                    bv = np.inf
-                    av = -1
-                    for k in range(link_ptr[e], link_ptr[e + 1]):
-                        c = dist[link_sat[k]] + link_w[k]
-                        if c < bv:
-                            bv = c
-                            av = link_sat[k]
-                    best[i, e] = bv
-                    arg[i, e] = av
+                _min_row(dist, link_ptr, link_sat, link_w, best[i], arg[i])
+
+    @njit(cache=True, nogil=True, inline="always")
+    def _min_row(row, link_ptr, link_sat, link_w, best, arg):
+        """One row of :func:`min_over_links`: per link group ``e``, the least
+        ``row[link_sat[k]] + link_w[k]`` into ``best[e]`` and its ``link_sat`` into ``arg[e]``
+        (the first on ties; ``inf`` and -1 when none is finite)."""
+        for e in range(link_ptr.shape[0] - 1):
+            b = np.inf
+            a = -1
+            for k in range(link_ptr[e], link_ptr[e + 1]):
+                c = row[link_sat[k]] + link_w[k]
+                if c < b:
+                    b = c
+                    a = link_sat[k]
+            best[e] = b
+            arg[e] = a
 
     @njit(cache=True, nogil=True, parallel=True)
     def _min_over_links(dist, link_ptr, link_sat, link_w, best, arg):
-        n_rows = dist.shape[0]
-        n_groups = link_ptr.shape[0] - 1
-        for i in prange(n_rows):
-            row = dist[i]
-            for e in range(n_groups):
-                b = np.inf
-                a = -1
-                for k in range(link_ptr[e], link_ptr[e + 1]):
-                    c = row[link_sat[k]] + link_w[k]
-                    if c < b:
-                        b = c
-                        a = link_sat[k]
-                best[i, e] = b
-                arg[i, e] = a
+        for i in prange(dist.shape[0]):
+            _min_row(dist[i], link_ptr, link_sat, link_w, best[i], arg[i])
