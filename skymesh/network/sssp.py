@@ -89,12 +89,12 @@ def dijkstra(graph, sources, *, engine: str = "auto"):
         from scipy.sparse.csgraph import dijkstra as sp_dijkstra
 
         return sp_dijkstra(graph, directed=True, indices=sources, return_predecessors=True)
-    indptr, indices, edges, delta, n_slots, n_blocks = plan
+    arrays, delta, n_slots, n_blocks = plan
     n = graph.shape[0]
     dist = np.empty((len(sources), n))
     pred = np.empty((len(sources), n), dtype=np.int32)
     if n_blocks:
-        _multi_source(indptr, indices, data, edges, sources, dist, pred, n_blocks, delta, n_slots)
+        _multi_source(arrays, sources, dist, pred, n_blocks, delta, n_slots)
     return dist, pred
 
 
@@ -119,7 +119,7 @@ def dijkstra_last_hop(graph, sources, link_ptr, link_sat, link_w, *, engine: str
             dist, link_ptr, link_sat, link_w, engine="numpy" if engine == "scipy" else "auto"
         )
         return pred, best, arg
-    indptr, indices, edges, delta, n_slots, n_blocks = plan
+    arrays, delta, n_slots, n_blocks = plan
     n = graph.shape[0]
     link_ptr = np.ascontiguousarray(link_ptr, dtype=np.int64)
     link_sat = np.ascontiguousarray(link_sat, dtype=np.int64)
@@ -128,29 +128,16 @@ def dijkstra_last_hop(graph, sources, link_ptr, link_sat, link_w, *, engine: str
     best = np.empty((len(sources), len(link_ptr) - 1))
     arg = np.empty((len(sources), len(link_ptr) - 1), dtype=np.int32)
     if n_blocks:
-        _multi_source_last_hop(
-            indptr,
-            indices,
-            data,
-            edges,
-            sources,
-            pred,
-            link_ptr,
-            link_sat,
-            link_w,
-            best,
-            arg,
-            n_blocks,
-            delta,
-            n_slots,
-        )
+        links = (link_ptr, link_sat, link_w)
+        _multi_source_last_hop(arrays, sources, pred, links, best, arg, n_blocks, delta, n_slots)
     return pred, best, arg
 
 
 def _plan(graph, sources, data):
-    """Kernel arguments ``(indptr, indices, edges, delta, n_slots, n_blocks)``, or None
-    when the weights call for scipy (negative, NaN or infinite). ``edges`` interleaves
-    each edge's head node and weight bits (int64 pairs) for the bucket search."""
+    """Kernel arguments ``(arrays, delta, n_slots, n_blocks)``, ``arrays`` being the graph's
+    ``(indptr, indices, data, edges)``, or None when the weights call for scipy (negative,
+    NaN or infinite). ``edges`` interleaves each edge's head node and weight bits (int64
+    pairs) for the bucket search."""
     n = graph.shape[0]
     if sources.size and (sources.min() < 0 or sources.max() >= n):
         raise ValueError(f"source index out of range 0..{n - 1}")
@@ -172,7 +159,7 @@ def _plan(graph, sources, data):
     edges = np.empty(2 * len(indices), dtype=np.int64)
     edges[0::2] = indices
     edges.view(np.float64)[1::2] = data
-    return indptr, indices, edges, delta, n_slots, n_blocks
+    return (indptr, indices, data, edges), delta, n_slots, n_blocks
 
 
 def min_over_links(dist, link_ptr, link_sat, link_w, *, engine: str = "auto"):
@@ -386,11 +373,11 @@ if HAVE_NUMBA:
         return head, pool, hk, hn
 
     @njit(cache=True, nogil=True, inline="always")
-    def _search(src, graph, dist, pred, delta, n_slots, bufs):
-        """One search from ``src`` over ``graph = (indptr, indices, data, edges)`` into
+    def _search(src, arrays, dist, pred, delta, n_slots, bufs):
+        """One search from ``src`` over ``arrays = (indptr, indices, data, edges)`` into
         ``dist``/``pred``: buckets when ``n_slots > 0`` (and their pool suffices), else the
         heap. ``bufs`` are :func:`_block_buffers`'; returned with the heap's made on first use."""
-        indptr, indices, data, edges = graph
+        indptr, indices, data, edges = arrays
         head, pool, hk, hn = bufs
         if n_slots > 0 and _bucket_search(src, indptr, edges, dist, pred, delta, head, pool):
             return bufs
@@ -401,48 +388,36 @@ if HAVE_NUMBA:
         return head, pool, hk, hn
 
     @njit(cache=True, nogil=True, parallel=True)
-    def _multi_source(indptr, indices, data, edges, sources, dist, pred, n_blocks, delta, n_slots):
-        """Searches from ``sources`` (rows of ``dist``/``pred``), blocks of sources in
-        parallel; buckets when ``n_slots > 0``, else the heap."""
+    def _multi_source(arrays, sources, dist, pred, n_blocks, delta, n_slots):
+        """Searches from ``sources`` (rows of ``dist``/``pred``) over the graph's ``arrays``
+        (:func:`_plan`), blocks of sources in parallel; buckets when ``n_slots > 0``, else
+        the heap."""
         n_src = sources.shape[0]
         n = dist.shape[1]
-        graph = (indptr, indices, data, edges)
+        n_edges = arrays[1].shape[0]
         for b in prange(n_blocks):
             lo = b * n_src // n_blocks
             hi = (b + 1) * n_src // n_blocks
-            bufs = _block_buffers(n_slots, indices.shape[0], n)
+            bufs = _block_buffers(n_slots, n_edges, n)
             for i in range(lo, hi):
-                bufs = _search(sources[i], graph, dist[i], pred[i], delta, n_slots, bufs)
+                bufs = _search(sources[i], arrays, dist[i], pred[i], delta, n_slots, bufs)
 
     @njit(cache=True, nogil=True, parallel=True)
-    def _multi_source_last_hop(
-        indptr,
-        indices,
-        data,
-        edges,
-        sources,
-        pred,
-        link_ptr,
-        link_sat,
-        link_w,
-        best,
-        arg,
-        n_blocks,
-        delta,
-        n_slots,
-    ):
+    def _multi_source_last_hop(arrays, sources, pred, links, best, arg, n_blocks, delta, n_slots):
         """:func:`_multi_source` keeping only the predecessors, with each source's
-        :func:`_min_over_links` row computed while its distances are in cache."""
+        :func:`_min_over_links` row over ``links = (link_ptr, link_sat, link_w)`` computed
+        while its distances are in cache."""
         n_src = sources.shape[0]
         n = pred.shape[1]
-        graph = (indptr, indices, data, edges)
+        n_edges = arrays[1].shape[0]
+        link_ptr, link_sat, link_w = links
         for b in prange(n_blocks):
             lo = b * n_src // n_blocks
             hi = (b + 1) * n_src // n_blocks
             dist = np.empty(n)
-            bufs = _block_buffers(n_slots, indices.shape[0], n)
+            bufs = _block_buffers(n_slots, n_edges, n)
             for i in range(lo, hi):
-                bufs = _search(sources[i], graph, dist, pred[i], delta, n_slots, bufs)
+                bufs = _search(sources[i], arrays, dist, pred[i], delta, n_slots, bufs)
                 _min_row(dist, link_ptr, link_sat, link_w, best[i], arg[i])
 
     @njit(cache=True, nogil=True, inline="always")
