@@ -74,18 +74,11 @@ def dijkstra(graph, sources, *, engine: str = "auto"):
     dist : float64 array (S, n_nodes), unreachable ``inf``
     pred : int32 array (S, n_nodes), ``-9999`` at the source and where unreachable
     """
-    sources = np.ascontiguousarray(np.atleast_1d(sources), dtype=np.int64)
-    if graph.format != "csr":
-        graph = graph.tocsr()
+    graph, sources = _inputs(graph, sources)
     if engine not in ("auto", "scipy"):
         raise ValueError(f"unknown engine {engine!r} (auto, scipy)")
-    if engine == "scipy" or not HAVE_NUMBA:
-        from scipy.sparse.csgraph import dijkstra as sp_dijkstra
-
-        return sp_dijkstra(graph, directed=True, indices=sources, return_predecessors=True)
-    data = np.ascontiguousarray(graph.data, dtype=np.float64)
-    plan = _plan(graph, sources, data)
-    if plan is None:  # negative, NaN or inf weights
+    plan = _plan(graph, sources) if engine == "auto" and HAVE_NUMBA else None
+    if plan is None:  # asked for, no numba, or negative, NaN or inf weights
         from scipy.sparse.csgraph import dijkstra as sp_dijkstra
 
         return sp_dijkstra(graph, directed=True, indices=sources, return_predecessors=True)
@@ -108,11 +101,8 @@ def dijkstra_last_hop(graph, sources, link_ptr, link_sat, link_w, *, engine: str
     row buffer per thread instead of an (S, n_nodes) array. Same answers as the two
     calls (and as scipy with ``engine="scipy"``).
     """
-    sources = np.ascontiguousarray(np.atleast_1d(sources), dtype=np.int64)
-    if graph.format != "csr":
-        graph = graph.tocsr()
-    data = np.ascontiguousarray(graph.data, dtype=np.float64)
-    plan = _plan(graph, sources, data) if engine == "auto" and HAVE_NUMBA else None
+    graph, sources = _inputs(graph, sources)
+    plan = _plan(graph, sources) if engine == "auto" and HAVE_NUMBA else None
     if plan is None:
         dist, pred = dijkstra(graph, sources, engine="scipy" if engine == "scipy" else "auto")
         best, arg = min_over_links(
@@ -121,24 +111,37 @@ def dijkstra_last_hop(graph, sources, link_ptr, link_sat, link_w, *, engine: str
         return pred, best, arg
     arrays, delta, n_slots, n_blocks = plan
     n = graph.shape[0]
-    link_ptr = np.ascontiguousarray(link_ptr, dtype=np.int64)
-    link_sat = np.ascontiguousarray(link_sat, dtype=np.int64)
-    link_w = np.ascontiguousarray(link_w, dtype=np.float64)
+    links = _links(link_ptr, link_sat, link_w)
     pred = np.empty((len(sources), n), dtype=np.int32)
-    best = np.empty((len(sources), len(link_ptr) - 1))
-    arg = np.empty((len(sources), len(link_ptr) - 1), dtype=np.int32)
+    best = np.empty((len(sources), len(links[0]) - 1))
+    arg = np.empty((len(sources), len(links[0]) - 1), dtype=np.int32)
     if n_blocks:
-        links = (link_ptr, link_sat, link_w)
         _multi_source_last_hop(arrays, sources, pred, links, best, arg, n_blocks, delta, n_slots)
     return pred, best, arg
 
 
-def _plan(graph, sources, data):
+def _inputs(graph, sources):
+    """``graph`` as CSR and ``sources`` as a contiguous int64 array (the kernels' forms)."""
+    sources = np.ascontiguousarray(np.atleast_1d(sources), dtype=np.int64)
+    return (graph if graph.format == "csr" else graph.tocsr()), sources
+
+
+def _links(link_ptr, link_sat, link_w):
+    """The link groups of :func:`min_over_links` as contiguous int64, int64, float64 arrays."""
+    return (
+        np.ascontiguousarray(link_ptr, dtype=np.int64),
+        np.ascontiguousarray(link_sat, dtype=np.int64),
+        np.ascontiguousarray(link_w, dtype=np.float64),
+    )
+
+
+def _plan(graph, sources):
     """Kernel arguments ``(arrays, delta, n_slots, n_blocks)``, ``arrays`` being the graph's
     ``(indptr, indices, data, edges)``, or None when the weights call for scipy (negative,
     NaN or infinite). ``edges`` interleaves each edge's head node and weight bits (int64
     pairs) for the bucket search."""
     n = graph.shape[0]
+    data = np.ascontiguousarray(graph.data, dtype=np.float64)
     if sources.size and (sources.min() < 0 or sources.max() >= n):
         raise ValueError(f"source index out of range 0..{n - 1}")
     w_min = float(data.min()) if data.size else 1.0
@@ -173,9 +176,7 @@ def min_over_links(dist, link_ptr, link_sat, link_w, *, engine: str = "auto"):
     no numba): a padded table and ``argmin``, a few rows at a time.
     """
     dist = np.ascontiguousarray(dist, dtype=np.float64)
-    link_ptr = np.ascontiguousarray(link_ptr, dtype=np.int64)
-    link_sat = np.ascontiguousarray(link_sat, dtype=np.int64)
-    link_w = np.ascontiguousarray(link_w, dtype=np.float64)
+    link_ptr, link_sat, link_w = _links(link_ptr, link_sat, link_w)
     n_rows, n_groups = dist.shape[0], len(link_ptr) - 1
     best = np.empty((n_rows, n_groups))
     arg = np.empty((n_rows, n_groups), dtype=np.int32)
