@@ -424,6 +424,22 @@ def _halo(width: float = 2.5):
     return [patheffects.withStroke(linewidth=width, foreground="white")]
 
 
+def _label(ax, text: str, xy, offset_pt, gid: str, *, halo_pt: float = 2.5, **style):
+    """``text`` at ``xy`` (lon, lat deg) shifted by ``offset_pt`` (points), clipped to the
+    axes, with a white halo ``halo_pt`` wide; tagged ``gid`` for the SVG and tests."""
+    t = ax.annotate(
+        text,
+        xy,
+        xytext=offset_pt,
+        textcoords="offset points",
+        clip_on=True,
+        path_effects=_halo(halo_pt),
+        **style,
+    )
+    t.set_gid(gid)
+    return t
+
+
 def _free_boxes(
     anchor_px: np.ndarray,
     texts,
@@ -659,20 +675,19 @@ def route_map(
             else (wrap_lon(elon[1 - k]), elat[1 - k])
         )
         (dx, dy), ha, va = _away_offset(ax, (lo, la), (wrap_lon(nb[0]), nb[1]), 9.0)
-        t = ax.annotate(
+        t = _label(
+            ax,
             text,
             (lo, la),
-            xytext=(dx, dy),
-            textcoords="offset points",
+            (dx, dy),
+            "endpoint-name",
+            halo_pt=3.0,
             fontsize=10,
             fontweight="bold",
             ha=ha,
             va=va,
             zorder=7,
-            clip_on=True,
-            path_effects=_halo(3.0),
         )
-        t.set_gid("endpoint-name")
         end_texts.append(t)
     renderer = cast("FigureCanvasAgg", fig.canvas).get_renderer()  # see new_figure
     e = ax.get_window_extent(renderer)
@@ -699,21 +714,19 @@ def route_map(
         for k, off in zip(prio, where):
             if off is None:
                 continue
-            t = ax.annotate(
+            _label(
+                ax,
                 str(k + 1),
                 (wrap_lon(slon[k]), slat[k]),
-                xytext=off,
-                textcoords="offset points",
+                off,
+                "hop-number",
                 fontsize=7.5,
                 fontweight="bold",
                 ha="left" if off[0] >= 0 else "right",
                 va="baseline",
                 color="#222222",
                 zorder=6,
-                clip_on=True,
-                path_effects=_halo(),
             )
-            t.set_gid("hop-number")
     if len(glat) and gateway_labels > 0:
         # Nearest to the route first; a gateway's name only where there is room.
         d = np.min(
@@ -734,18 +747,16 @@ def route_map(
         )
         for i, keep in zip(order, ok):
             if keep is not None:
-                t = ax.annotate(
+                _label(
+                    ax,
                     gnames[i],
                     (wrap_lon(glon[i]), glat[i]),
-                    xytext=(5, -9),
-                    textcoords="offset points",
+                    (5, -9),
+                    "gateway-name",
                     fontsize=7.5,
                     color="#333333",
                     zorder=6,
-                    clip_on=True,
-                    path_effects=_halo(),
                 )
-                t.set_gid("gateway-name")
     if side is not None:
         side.set_axis_off()
         names = [str(v) for v in sat_labels]
@@ -957,18 +968,16 @@ def _draw_sites(
         )
         for la, lo, text, off in zip(glat, wrap_lon(glon), gnames, where):
             if text and off is not None:
-                t = ax.annotate(
+                _label(
+                    ax,
                     text,
                     (lo, la),
-                    xytext=off,
-                    textcoords="offset points",
+                    off,
+                    "gateway-name",
                     ha="left" if off[0] >= 0 else "right",
                     fontsize=7.5,
                     zorder=5,
-                    clip_on=True,
-                    path_effects=_halo(),
                 )
-                t.set_gid("gateway-name")
 
 
 def service_map(
