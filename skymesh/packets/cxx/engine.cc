@@ -15,6 +15,13 @@ using namespace ns3;
 // The engine the static callbacks reach (NewEngine / DestroyEngine).
 static Engine* g_engine = nullptr;
 
+// Copy a trace vector into a caller-sized array (Python's numpy buffer).
+template <typename T>
+static void CopyOut(const std::vector<T>& v, T* out)
+{
+    std::memcpy(out, v.data(), v.size() * sizeof(T));
+}
+
 void FlowRec::Bin(uint32_t bytes, double binS)
 {
     int64_t i = (int64_t)(Simulator::Now().GetSeconds() / binS);
@@ -624,8 +631,7 @@ void Engine::FlowCounters(int64_t* out) const
 
 void Engine::FlowBins(int fid, double* out) const
 {
-    const std::vector<double>& b = flows[fid].bins;
-    std::memcpy(out, b.data(), b.size() * sizeof(double));
+    CopyOut(flows[fid].bins, out);
 }
 
 int64_t Engine::FlowNBins(int fid) const
@@ -639,9 +645,9 @@ int64_t Engine::NEvents() const
 }
 void Engine::Events(int32_t* fid, double* t, int32_t* kind) const
 {
-    std::memcpy(fid, evFlow.data(), evFlow.size() * sizeof(int32_t));
-    std::memcpy(t, evT.data(), evT.size() * sizeof(double));
-    std::memcpy(kind, evKind.data(), evKind.size() * sizeof(int32_t));
+    CopyOut(evFlow, fid);
+    CopyOut(evT, t);
+    CopyOut(evKind, kind);
 }
 
 int64_t Engine::NRtt() const
@@ -650,9 +656,9 @@ int64_t Engine::NRtt() const
 }
 void Engine::Rtt(int32_t* fid, double* t, double* v) const
 {
-    std::memcpy(fid, rttFlow.data(), rttFlow.size() * sizeof(int32_t));
-    std::memcpy(t, rttT.data(), rttT.size() * sizeof(double));
-    std::memcpy(v, rttV.data(), rttV.size() * sizeof(double));
+    CopyOut(rttFlow, fid);
+    CopyOut(rttT, t);
+    CopyOut(rttV, v);
 }
 
 int64_t Engine::NCwnd() const
@@ -661,9 +667,9 @@ int64_t Engine::NCwnd() const
 }
 void Engine::Cwnd(int32_t* fid, double* t, int64_t* v) const
 {
-    std::memcpy(fid, cwFlow.data(), cwFlow.size() * sizeof(int32_t));
-    std::memcpy(t, cwT.data(), cwT.size() * sizeof(double));
-    std::memcpy(v, cwV.data(), cwV.size() * sizeof(int64_t));
+    CopyOut(cwFlow, fid);
+    CopyOut(cwT, t);
+    CopyOut(cwV, v);
 }
 
 int64_t Engine::DeviceDrops() const
