@@ -481,18 +481,7 @@ int Engine::FlowOf(const Ipv4Header& ip, Ptr<const Packet> l4)
         }
         uint8_t buf[4];
         l4->CopyData(buf, 4);
-        int sport = (buf[0] << 8) | buf[1];
-        int dport = (buf[2] << 8) | buf[3];
-        int n = (int)flows.size();
-        if (dport >= basePort && dport < basePort + n)
-        {
-            return dport - basePort;
-        }
-        if (sport >= basePort && sport < basePort + n)
-        {
-            return sport - basePort;
-        }
-        return -1;
+        return FlowOfPorts(buf);
     }
     if (proto == 1)
     {
@@ -500,6 +489,22 @@ int Engine::FlowOf(const Ipv4Header& ip, Ptr<const Packet> l4)
         uint64_t key = ((uint64_t)std::min(x, y) << 32) | std::max(x, y);
         auto it = pingOf.find(key);
         return it == pingOf.end() ? -1 : it->second;
+    }
+    return -1;
+}
+
+int Engine::FlowOfPorts(const uint8_t* buf) const
+{
+    int sport = (buf[0] << 8) | buf[1];
+    int dport = (buf[2] << 8) | buf[3];
+    int n = (int)flows.size();
+    if (dport >= basePort && dport < basePort + n)
+    {
+        return dport - basePort;
+    }
+    if (sport >= basePort && sport < basePort + n)
+    {
+        return sport - basePort;
     }
     return -1;
 }
@@ -548,18 +553,8 @@ void Engine::TcDropCb(Ptr<const Packet> p)
     {
         uint8_t buf[4];
         p->CopyData(buf, 4);
-        int sport = (buf[0] << 8) | buf[1];
-        int dport = (buf[2] << 8) | buf[3];
-        int n = (int)e->flows.size();
-        if (dport >= e->basePort && dport < e->basePort + n)
-        {
-            fid = dport - e->basePort;
-        }
-        else if (sport >= e->basePort && sport < e->basePort + n)
-        {
-            fid = sport - e->basePort;
-        }
-        else if ((buf[0] == 0 || buf[0] == 8) && buf[1] == 0 && e->pingOf.size() == 1)
+        fid = e->FlowOfPorts(buf);
+        if (fid < 0 && (buf[0] == 0 || buf[0] == 8) && buf[1] == 0 && e->pingOf.size() == 1)
         {
             fid = e->pingOf.begin()->second;
         }

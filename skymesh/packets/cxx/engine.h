@@ -135,6 +135,8 @@ class Engine
     static void PingRttCb(int fid, uint16_t seq, Time rtt);
     static void LocalDeliverCb(const Ipv4Header& ip, Ptr<const Packet> p, uint32_t);
     int FlowOf(const Ipv4Header& ip, Ptr<const Packet> l4);
+    // The flow a TCP or UDP header's first 4 bytes name by port (destination first), or -1.
+    int FlowOfPorts(const uint8_t* buf) const;
     void Loss(int fid);
     static void QueueDropCb(Ptr<const Packet> p);
     static void TcDropCb(Ptr<const Packet> p);
