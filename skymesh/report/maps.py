@@ -83,6 +83,13 @@ ROLE_COLOURS = {
     "gateway": OKABE_ITO["yellow"],
 }
 
+#: Marker shape and edge of the roles drawn as outlined symbols (the others: plain dots).
+ROLE_MARKERS = {
+    "route_satellite": {"marker": "o", "edgecolors": "k"},
+    "gateway": {"marker": "^", "edgecolors": "k"},
+    "endpoint": {"marker": "*", "edgecolors": "k"},
+}
+
 OCEAN_COLOUR = "#dce9f5"
 LAND_COLOUR = "#f2efe6"
 BORDER_COLOUR = "#8c8c8c"
@@ -305,7 +312,9 @@ def world_axes(
 
 
 def _role_scatter(ax, lon_deg, lat_deg, role: str, gid: str, **style):
-    """Markers in ``role``'s colour at (lon, lat) deg, tagged ``gid`` for the SVG and tests."""
+    """Markers in ``role``'s colour and symbol (:data:`ROLE_MARKERS`) at (lon, lat) deg,
+    tagged ``gid`` for the SVG and tests; ``style`` adds to or overrides the role's."""
+    style = {**ROLE_MARKERS.get(role, {}), **style}
     artist = ax.scatter(wrap_lon(lon_deg), lat_deg, c=ROLE_COLOURS[role], **style)
     artist.set_gid(gid)
     return artist
@@ -616,8 +625,6 @@ def route_map(
             "route_satellite",
             "route-satellites",
             s=30,
-            marker="o",
-            edgecolors="k",
             linewidths=0.5,
             zorder=4,
             label="satellite (numbered in path order)",
@@ -636,8 +643,6 @@ def route_map(
             "gateway",
             "gateways",
             s=48,
-            marker="^",
-            edgecolors="k",
             linewidths=0.6,
             zorder=4,
             label="gateway",
@@ -650,8 +655,6 @@ def route_map(
         "endpoint",
         "endpoints",
         s=110,
-        marker="*",
-        edgecolors="k",
         linewidths=0.6,
         zorder=5,
         label="endpoint",
@@ -948,8 +951,6 @@ def _draw_sites(
             "gateway",
             "gateways",
             s=50 if small else 70,
-            marker="^",
-            edgecolors="k",
             linewidths=0.7,
             zorder=4,
         )
