@@ -981,6 +981,20 @@ def _draw_sites(
                 )
 
 
+def _hatch(ax, paths) -> PathCollection:
+    """The "inactive" countries' hatching (:data:`INACTIVE_HATCH`) over ``paths`` on ``ax``."""
+    hc = PathCollection(
+        paths,
+        facecolors="none",
+        edgecolors=INACTIVE_HATCH[1],
+        linewidths=0.0,
+        hatch=INACTIVE_HATCH[0],
+        zorder=1.5,
+    )
+    ax.add_collection(hc)
+    return hc
+
+
 def service_map(
     iso2_states: dict,
     *,
@@ -1021,16 +1035,7 @@ def service_map(
     ]
     hatched = [p for p in inactive if p is not None]
     if hatched:
-        hc = PathCollection(
-            hatched,
-            facecolors="none",
-            edgecolors=INACTIVE_HATCH[1],
-            linewidths=0.0,
-            hatch=INACTIVE_HATCH[0],
-            zorder=1.5,
-        )
-        hc.set_gid("inactive-hatch")
-        ax.add_collection(hc)
+        _hatch(ax, hatched).set_gid("inactive-hatch")
     handles: list[Artist] = [
         Patch(
             facecolor=colour,
@@ -1099,15 +1104,7 @@ def service_map(
         inset.set_yticks([])
         draw_countries(inset, cs, facecolors=colours, edgecolor="white", linewidth=0.5)
         if hatched:
-            hc2 = PathCollection(
-                hatched,
-                facecolors="none",
-                edgecolors=INACTIVE_HATCH[1],
-                linewidths=0.0,
-                hatch=INACTIVE_HATCH[0],
-                zorder=1.5,
-            )
-            inset.add_collection(hc2)
+            _hatch(inset, hatched)
         ax.indicate_inset_zoom(inset, edgecolor="#333333", alpha=0.8)
         _draw_sites(fig, inset, tlat, tlon, gnames, glat, glon, gateway_labels, small=False)
     ax.legend(handles=handles, loc="lower left", fontsize=9, framealpha=0.9, title="service state")
