@@ -117,6 +117,23 @@ app.add_typer(plot_app, name="plot")
 
 _OUT = typer.Option(..., "--out", help="Picture file: .png or .svg.")
 _CONST = typer.Option("starlink-shell1", "--constellation", "-c", help="Preset or TLE file.")
+_FORCE_EPOCH = typer.Option(
+    False,
+    "--force-epoch",
+    help="Propagate a TLE set more than 30 days from its element epoch "
+    "(refused by default: SGP4 positions that far out are not an ephemeris).",
+)
+
+
+def _far_epoch(constellation, force_epoch: bool):
+    """``constellation``, allowed past the epoch horizon when ``--force-epoch`` was given."""
+    if force_epoch:
+        from skymesh.orbits.propagate import allow_far_epoch
+
+        allow_far_epoch(constellation)
+    return constellation
+
+
 _AT = typer.Option(None, "--at", help="UTC time, ISO 8601 (default: the element epoch).")
 
 

@@ -15,6 +15,7 @@ from typing import Any, Optional
 import typer
 
 from skymesh.cli.common import (
+    _FORCE_EPOCH,
     _elevation_mask,
     _finite_positive,
     _metric_table,
@@ -188,13 +189,13 @@ def packets_cmd(
     gateways: Optional[Path] = typer.Option(
         None,
         "--gateways",
-        help="Gateway list with PoP rows for --pop (.csv or .toml) [default: "
-        "starlink_gateways_merged.csv in the data directory].",
+        help="Gateway list with PoP rows for --pop (.csv or .toml) [default: the gateway + "
+        "PoP list shipped with SkyMesh, or a newer one from `skymesh data update`].",
     ),
     pop: list[str] = typer.Option(
         [],
         "--pop",
-        help="A PoP of the data directory's gateway list (e.g. 'Frankfurt, Germany') as a "
+        help="A PoP of the gateway list (e.g. 'Frankfurt, Germany') as a "
         "flow end, behind its nearest homed gateway and the fibre to it (repeatable). With "
         "--pop one place is enough; the default flow is then the first place -> the PoP.",
     ),
@@ -206,6 +207,7 @@ def packets_cmd(
         False, "--yes", "-y", help="Start a job estimated to take long without asking."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    force_epoch: bool = _FORCE_EPOCH,
 ):
     """TCP, UDP and ping flows in ns-3 over SkyMesh's network: goodput, RTT, cwnd, losses.
 
@@ -238,6 +240,7 @@ def packets_cmd(
         pops=pop,
         out=out,
         force=force,
+        force_epoch=force_epoch,
         status=lambda text: err_console.status(text, spinner="dots"),
     )
     gate(

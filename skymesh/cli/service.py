@@ -43,7 +43,9 @@ def serve(
     gateways: Optional[Path] = typer.Option(
         None,
         "--gateways",
-        help="Gateway/PoP file (CSV or TOML) replacing the service's sites at start.",
+        help="Gateway/PoP file (CSV or TOML) replacing the service's sites at start "
+        "(default: a database with no sites gets the gateway + PoP list shipped with "
+        "SkyMesh, or a newer one from `skymesh data update`).",
     ),
 ):
     """Run the operations service (API and dashboard) on HOST:PORT.
@@ -76,8 +78,9 @@ def serve(
     from skymesh.service.app import create_app
 
     app_ = create_app(url, constellation=constellation)
-    if gateways is not None:
-        _seed_sites(app_, gateways)
+    err_console.print(
+        "sites: " + _seed_sites(app_, gateways), highlight=False, markup=False, soft_wrap=True
+    )
     err_console.print(
         f"SkyMesh operations service on http://{host}:{port}/ (database {_safe(url)})",
         highlight=False,
@@ -92,21 +95,42 @@ def _safe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _seed_sites(app_, path: Path) -> None:
-    from skymesh.ground.gateways import load_gateways
+def _seed_sites(app_, path: Optional[Path]) -> str:
+    """Replace the service's sites with ``path``'s; without ``path``, give a database that
+    holds no sites the default list (:func:`skymesh.ground.sites.default_sites`). Returns
+    the line that says which sites the service starts with."""
+    from sqlalchemy import func, select
+
+    from skymesh.ground.sites import load_sites
     from skymesh.service import audit, db
     from skymesh.service.models import Site
 
-    gw = load_gateways(path, include_pops=True)
+    if path is None:
+        with db.read(app_.state.factory) as s:
+            held = s.execute(select(func.count()).select_from(Site)).scalar_one()
+        if held:
+            return f"{held} gateways and PoPs from the database (PUT /sites or --gateways FILE)"
+    gw, pops, found = load_sites(path)
+    sites = [
+        (str(n), "gateway", float(a), float(o), str(c))
+        for n, a, o, c in zip(gw.name, gw.lat_deg, gw.lon_deg, gw.country_iso2)
+    ]
+    if pops is not None:
+        sites += [
+            (str(n), "pop", float(a), float(o), str(c))
+            for n, a, o, c in zip(pops.name, pops.lat_deg, pops.lon_deg, pops.country_iso2)
+        ]
     with db.write(app_.state.factory) as s:
         s.query(Site).delete()
-        s.add_all(
-            [
-                Site(name=str(n), kind=str(k), lat_deg=float(a), lon_deg=float(o), iso2=str(c))
-                for n, k, a, o, c in zip(gw.name, gw.type, gw.lat_deg, gw.lon_deg, gw.country_iso2)
-            ]
+        s.add_all([Site(name=n, kind=k, lat_deg=a, lon_deg=o, iso2=c) for n, k, a, o, c in sites])
+        audit.append(
+            s,
+            "service",
+            "sites.replace",
+            {"file": found.path.name, "date": found.date, "sites": len(sites)},
         )
-        audit.append(s, "service", "sites.replace", {"file": path.name, "sites": len(gw)})
+    n_pops = 0 if pops is None else len(pops)
+    return f"{len(gw)} gateways and {n_pops} PoPs from {found.describe()}"
 
 
 @audit_app.command("verify")
@@ -123,8 +147,7 @@ def audit_verify(
     from skymesh.service import audit
 
     if file is not None:
-        if not file.is_file():
-            raise SkyMeshError(f"--file: {file}: no such file")
+        # read through skymesh.inputs: a missing file, a FIFO or a device is one line
         result = audit.verify_entries(audit.jsonl_entries(file))
         where = str(file)
     else:

@@ -54,8 +54,9 @@ from pathlib import Path
 import numpy as np
 
 from skymesh.constants import EARTH_MEAN_RADIUS_KM, SPEED_OF_LIGHT_KM_S
-from skymesh.errors import InputError
+from skymesh.errors import InputError, problems_of, raise_problems
 from skymesh.ground.gateways import gateways_from_records, load_gateways
+from skymesh.inputs import loads_toml, read_input_text
 
 FIBRE_GROUP_INDEX = 1.4682
 """Group index of standard single-mode fibre at 1550 nm: Corning SMF-28 Ultra
@@ -171,8 +172,14 @@ def _one_record(record, file) -> Pops:
             [dict(record, type="pop")], file=file, include_planned=True, include_pops=True
         )
     except InputError as err:
-        msg = re.sub(r"^gateway 1: ", "", err.message)
-        raise InputError(msg, file=file, field=err.field) from None
+        raise_problems(
+            [
+                InputError(re.sub(r"^gateway 1: ", "", p.message), file=file, field=p.field)
+                for p in problems_of(err)
+            ],
+            file=file,
+        )
+        raise  # not reached: raise_problems raised
     return _from_gateways(gw, file)
 
 
@@ -192,17 +199,21 @@ def pops_from_records(records, *, file=None, include_planned: bool = False) -> P
         raise InputError("PoPs must be a list of tables, one per PoP", file=file, field="pop")
     if not records:
         raise InputError("the PoP list is empty", file=file, field="pop")
-    parts = []
+    parts, problems = [], []
     for n, record in enumerate(records, start=1):
         try:
             parts.append(_one_record(record, file))
         except InputError as err:
-            raise InputError(f"pop {n}: {err.message}", file=file, field=err.field) from None
+            problems += [
+                InputError(f"pop {n}: {p.message}", file=file, field=p.field)
+                for p in problems_of(err)
+            ]
+    raise_problems(problems, file=file)
     return _keep(_concat(parts, [None] * len(parts), file), include_planned, file)
 
 
 def _csv_has_type(path: Path) -> bool:
-    text = path.read_text(encoding="utf-8-sig")
+    text = read_input_text(path, "PoPs file")
     for raw in text.splitlines():
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
@@ -212,14 +223,9 @@ def _csv_has_type(path: Path) -> bool:
 
 
 def _load_toml(path: Path, include_planned: bool) -> Pops:
+    text = read_input_text(path, "PoPs file")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except UnicodeDecodeError as err:
-        raise InputError(f"not UTF-8 text ({err.reason})", file=path) from None
-    try:
-        doc = tomllib.loads(text)
+        doc = loads_toml(text, path, "PoPs file")
     except tomllib.TOMLDecodeError as err:
         m = re.search(r"at line (\d+)", str(err))
         raise InputError(
@@ -236,16 +242,19 @@ def _load_toml(path: Path, include_planned: bool) -> Pops:
     heads = [
         i + 1 for i, s in enumerate(text.splitlines()) if re.match(r"^\s*\[\[\s*pop\s*\]\]", s)
     ]
-    parts, lines = [], []
+    parts, lines, problems = [], [], []
     for n, table in enumerate(tables):
         line = heads[n] if len(heads) == len(tables) else None
         try:
             parts.append(_one_record(table, path))
         except InputError as err:
-            raise InputError(
-                f"pop {n + 1}: {err.message}", file=path, line=line, field=err.field
-            ) from None
+            problems += [
+                InputError(f"pop {n + 1}: {p.message}", file=path, line=line, field=p.field)
+                for p in problems_of(err)
+            ]
+            continue
         lines.append(line)
+    raise_problems(problems, file=path)
     return _keep(_concat(parts, lines, path), include_planned, path)
 
 

@@ -174,13 +174,15 @@ def plan_packets(
     pops: Sequence[str] = (),
     out: Optional[Path] = None,
     force: bool = False,
+    force_epoch: bool = False,
     status: Optional[Callable[[str], ContextManager]] = None,
 ) -> PacketPlan:
     """Check a packet run and set it up, before any heavy work (see the module).
 
     ``where`` is a scenario (file or built-in name) or one or two places (one with ``pops``);
     the other arguments are the ``skymesh packets`` flags of the same names (``queue_pkts``:
-    ``--queue``; ``flows``: ``--flow``; ``pops``: ``--pop``). ``status(text)`` is a context
+    ``--queue``; ``flows``: ``--flow``; ``pops``: ``--pop``; ``force_epoch``: ``--force-epoch``,
+    a TLE set propagated past the epoch horizon, with two places). ``status(text)`` is a context
     manager shown while a scenario is prepared (the CLI's spinner). Raises
     :class:`skymesh.errors.SkyMeshError` naming the flag, place or file at fault.
     """
@@ -278,6 +280,10 @@ def plan_packets(
         from skymesh.orbits.presets import load_constellation
 
         const = load_constellation(constellation or "starlink-shell1", report=notes)
+        if force_epoch:
+            from skymesh.orbits.propagate import allow_far_epoch
+
+            allow_far_epoch(const)
         places = [resolve_place(w) for w in where]
         names = [p.name for p in places]
         if len(names) > 1 and names[0] == names[1]:
@@ -309,6 +315,9 @@ def plan_packets(
             raise SkyMeshError(f"--pop: {err.message}") from None
         if len({s_.name for s_ in sites}) < len(sites):
             raise SkyMeshError("--pop: a PoP is named twice")
+        from skymesh.ground.sites import sites_file
+
+        notes.append(f"PoPs and gateways: {sites_file(gateways).describe()}")
         names = list(names)
         g_lat, g_lon = list(eps.lat_deg), list(eps.lon_deg)
         for s_ in sites:

@@ -498,11 +498,16 @@ def create_app(
     def put_sites(body: SitesIn, who=Depends(writer)):
         admin = require(who[0], "admin")
         from skymesh.errors import InputError
+        from skymesh.inputs import iso2_upper
         from skymesh.service.readouts import gateways_from_sites
 
         rows = [
             Site(
-                name=x.name, kind=x.kind, lat_deg=x.lat_deg, lon_deg=x.lon_deg, iso2=x.iso2.upper()
+                name=x.name,
+                kind=x.kind,
+                lat_deg=x.lat_deg,
+                lon_deg=x.lon_deg,
+                iso2=iso2_upper(x.iso2),
             )
             for x in body.sites
         ]

@@ -36,6 +36,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from skymesh.errors import InputError
+from skymesh.inputs import iso2_upper, loads_toml
 from skymesh.policy.rules import policy_from_dict
 from skymesh.service.auth import ServiceError
 
@@ -205,7 +206,7 @@ def apply_change(doc: dict, change: _Change, effective_at: datetime) -> dict:
         new = copy.deepcopy(doc)
         iso2 = getattr(change, "iso2", None)
         if iso2 is not None:
-            iso2 = iso2.upper()
+            iso2 = iso2_upper(iso2)  # ASCII only: 'ß' must not become SS
         if isinstance(change, ServiceChange):
             assert iso2 is not None  # a required field of ServiceChange
             rule = _country(new, iso2)
@@ -228,7 +229,7 @@ def apply_change(doc: dict, change: _Change, effective_at: datetime) -> dict:
                 if value == "any":
                     rule.pop("exit_countries", None)
                 else:
-                    rule["exit_countries"] = [c.upper() for c in value]
+                    rule["exit_countries"] = [iso2_upper(c) for c in value]
     check_doc(new)
     return new
 
@@ -246,9 +247,11 @@ def check_doc(doc: dict) -> None:
 def policy_toml_to_doc(text: str) -> dict:
     """A policy TOML (a policy file, or a scenario's ``[policy]`` table) as a document."""
     try:
-        data = tomllib.loads(text)
+        data = loads_toml(text, "policy_toml", "policy TOML")
     except tomllib.TOMLDecodeError as exc:
         raise ServiceError(422, f"policy_toml: not TOML: {exc}", "policy_toml") from None
+    except InputError as exc:
+        raise ServiceError(422, str(exc), "policy_toml") from None
     if "policy" in data and isinstance(data["policy"], dict):
         data = data["policy"]
     try:

@@ -201,7 +201,9 @@ def gateways_from_sites(rows) -> "Gateways":
 def _check_iso2(iso2: str) -> str:
     import pycountry
 
-    code = iso2.upper() if isinstance(iso2, str) else ""
+    from skymesh.inputs import iso2_upper
+
+    code = iso2_upper(iso2) if isinstance(iso2, str) else ""
     if len(code) != 2 or (pycountry.countries.get(alpha_2=code) is None and code != "XK"):
         raise ServiceError(422, f"iso2: {iso2!r} is not an ISO 3166-1 alpha-2 country code", "iso2")
     return code

@@ -212,16 +212,19 @@ def cap_fraction(altitude_km, min_elevation_deg: float) -> np.ndarray:
 def _tle_altitudes_km(path) -> np.ndarray:
     """Altitudes (km) of a TLE file's element sets, from line 2's mean motion (rev/day),
     without parsing the rest: a = (mu / n^2)^(1/3), WGS-84 mu = 398,600.4418 km^3/s^2."""
+    from skymesh.inputs import read_input_bytes
+
     mu = 398_600.4418
     alts = []
-    with open(path, encoding="ascii", errors="replace") as fh:
-        for line in fh:
-            if line.startswith("2 ") and len(line) >= 63:
-                try:
-                    n = float(line[52:63]) * 2.0 * np.pi / 86400.0
-                    alts.append((mu / n**2) ** (1.0 / 3.0) - 6378.137)
-                except (ValueError, ZeroDivisionError):
-                    alts.append(TLE_ALTITUDE_KM)
+    # the checked reader: a FIFO or /dev/zero named as the TLE file is refused, not read
+    text = read_input_bytes(path, "TLE file").decode("ascii", errors="replace")
+    for line in text.splitlines():
+        if line.startswith("2 ") and len(line) >= 63:
+            try:
+                n = float(line[52:63]) * 2.0 * np.pi / 86400.0
+                alts.append((mu / n**2) ** (1.0 / 3.0) - 6378.137)
+            except (ValueError, ZeroDivisionError, OverflowError):
+                alts.append(TLE_ALTITUDE_KM)
     return np.asarray(alts, dtype=float)
 
 

@@ -500,6 +500,7 @@ def _run_locked(
         )
     }
     summary["run"]["chunks"] = len(chunks)
+    summary["data"] = state["data"] = prep.extra.get("data")  # which files, of what date
     summary["notes"] = list(prep.notes) + summary.get("notes", [])
     _write_json_atomic(out / "summary.json", summary)
     from skymesh.report.markdown import write_report, write_routing_report
