@@ -5,5 +5,6 @@ ground-satellite links, one-way delays, data rates and forwarding state, step by
 plain arrays without ns-3; :mod:`skymesh.packets.engine` builds that network in ns-3 and runs
 TCP, UDP and ping flows over it (:mod:`skymesh.packets.flows`); :mod:`skymesh.packets.ns3`
 loads ns-3 once per process and compiles the small C++ helpers the engine uses (``cxx/*.h``,
-``cxx/*.cc``) through cppyy.
+``cxx/*.cc``) through cppyy. :mod:`skymesh.packets.run` is a whole run as ``skymesh packets``
+makes it (checks, set-up, cost from :mod:`skymesh.packets.estimate`, ns-3, results folder).
 """
