@@ -62,6 +62,9 @@ def capacity(
     mode: str = typer.Option("isl", "--mode", help="isl, bent-pipe or hybrid."),
     min_elevation: float = typer.Option(25.0, "--min-elevation", help="Elevation mask (deg)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the probe placement."),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Start a job estimated to take long without asking."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No notes on stderr."),
     force_epoch: bool = _FORCE_EPOCH,
@@ -71,6 +74,9 @@ def capacity(
     Probe terminals are placed by population, routed at one instant, and the
     network's capacity (beams, satellite downlink, ISLs, feeders, gateways) is
     shared among them; the count assumes demand spread like the population.
+
+    Before any work its cost (probes x satellites in view: memory and time) is
+    estimated: a job the machine cannot hold is refused, a long one needs --yes.
     """
     from skymesh.capacity.region import region_capacity
     from skymesh.timebase import parse_time
@@ -98,7 +104,10 @@ def capacity(
             raise SkyMeshError(
                 f"--at: not a time: {at!r} (an ISO 8601 UTC time, for example 2026-01-01T00:00:00Z)"
             ) from None
+    if not 1 <= probes <= 200_000:
+        raise SkyMeshError(f"--probes: must be a whole number in 1..200000, got {probes}")
     sites = _gateway_file(gateways)
+    _gate_capacity(constellation, probes, sites.path, min_elevation, rain_mmh, yes)
     with (
         err_console.status("placing, routing and sharing capacity ...", spinner="dots")
         if not json_out
@@ -123,6 +132,38 @@ def capacity(
         return
     _notes(res["notes"], quiet)
     _print(res)
+
+
+def _count_lines(path: Path) -> int:
+    """Lines of the gateway file (an upper bound on its gateways), read as its reader reads
+    it (a regular file under the size cap); 0 for anything else, which the reader refuses."""
+    from skymesh.inputs import read_input_bytes
+
+    try:
+        return read_input_bytes(path, "gateways file").count(b"\n") + 1
+    except SkyMeshError:
+        return 0
+
+
+def _gate_capacity(constellation, probes, gateways, min_elevation, rain_mmh, yes) -> None:
+    """Estimate the capacity model before any work; refuse what the machine cannot hold."""
+    from skymesh.cli.jobs import gate
+    from skymesh.sim.estimate import constellation_altitudes, estimate_capacity
+
+    altitudes = constellation_altitudes(constellation)
+    if altitudes is None:  # neither a preset nor a regular file: the loader says which
+        return
+    est = estimate_capacity(
+        probes,
+        altitudes,
+        min_elevation,
+        gateways=_count_lines(gateways),
+        variants=1 if rain_mmh is None else 2,
+        what=f"capacity with {probes:,} probes",
+    )
+    gate(
+        est, yes=yes, hint="use fewer --probes, a higher --min-elevation or a smaller constellation"
+    )
 
 
 class _Null:

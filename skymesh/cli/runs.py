@@ -480,11 +480,18 @@ def cost(
         "--set",
         help="Override a scenario key, e.g. --set capacity.samples=1 (repeatable), as for run.",
     ),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Start a capacity model estimated to take long without asking."
+    ),
 ):
     """The bill by month and its drivers: terminals shipped, replaced, and in service.
 
     Per carried terminal: the bill spread over the share of the scenario's terminals the
     capacity headline carries at the target rate (the run's and ``skymesh capacity``'s figure).
+
+    With a [capacity] section its cost (terminals x satellites in view x samples) is
+    estimated before any work: a model the machine cannot hold is refused, a long one
+    needs --yes (or bill without it: --no-capacity).
     """
     from skymesh.sim.costs import carried_terminals, scenario_bill
     from skymesh.sim.scenario import load_scenario
@@ -492,6 +499,15 @@ def cost(
     loaded = load_scenario(scenario, _parse_sets(set_, multi=False))
     carried = None
     if capacity and loaded.scenario.capacity is not None and loaded.scenario.cost is not None:
+        from skymesh.cli.jobs import gate
+        from skymesh.sim.estimate import estimate_cost
+
+        gate(
+            estimate_cost(loaded),
+            yes=yes,
+            hint="use fewer terminals or --set capacity.samples=1, or bill without it "
+            "(--no-capacity)",
+        )
         with err_console.status("capacity model (load-aware beam assignment)..."):
             carried = carried_terminals(loaded)
     result = scenario_bill(loaded, carried)

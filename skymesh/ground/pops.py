@@ -329,6 +329,32 @@ def fibre_rtt_ms(
     return 2e3 * km * group_index / SPEED_OF_LIGHT_KM_S
 
 
+HOMING_CANDIDATES = 16
+"""PoPs a gateway's nearest is chosen among (the nearest by chord, from a k-d tree); the
+great-circle distance then decides, ties to the PoP listed first."""
+
+
+def _unit_vectors(lat_deg, lon_deg) -> np.ndarray:
+    p, lam = np.deg2rad(lat_deg), np.deg2rad(lon_deg)
+    return np.column_stack([np.cos(p) * np.cos(lam), np.cos(p) * np.sin(lam), np.sin(p)])
+
+
+def _nearest(lat, lon, pops: Pops, among: np.ndarray) -> np.ndarray:
+    """For each point, the index (into ``pops``) of the nearest PoP of ``among`` (great
+    circle; ties to the lowest index). A k-d tree on unit vectors (chord order is great-circle
+    order) gives :data:`HOMING_CANDIDATES` candidates per point, so memory and time grow as
+    points x log(PoPs), not points x PoPs."""
+    from scipy.spatial import cKDTree
+
+    k = min(HOMING_CANDIDATES, len(among))
+    tree = cKDTree(_unit_vectors(pops.lat_deg[among], pops.lon_deg[among]))
+    _, cand = tree.query(_unit_vectors(lat, lon), k=k)
+    cand = among[np.asarray(cand, dtype=np.int64).reshape(len(lat), k)]
+    d = great_circle_km(lat[:, None], lon[:, None], pops.lat_deg[cand], pops.lon_deg[cand])
+    order = np.lexsort((cand, d), axis=-1)[:, 0]  # nearest, then first listed
+    return cand[np.arange(len(lat)), order]
+
+
 def home_gateways(
     gw_lat_deg, gw_lon_deg, gw_country, pops: Pops, overrides=None, *, gw_name=None, file=None
 ) -> np.ndarray:
@@ -337,7 +363,8 @@ def home_gateways(
     Rule: the nearest PoP (great circle) in the gateway's own country, else
     the nearest PoP anywhere; ties go to the PoP listed first. ``overrides``
     maps a gateway (its name, with ``gw_name`` given, or its index) to a PoP
-    name, for a scenario that knows better. Vectorised over gateways x PoPs.
+    name, for a scenario that knows better. Memory and time grow as gateways x
+    log(PoPs) (a k-d tree per country, see :func:`_nearest`), not gateways x PoPs.
     """
     lat = np.atleast_1d(np.asarray(gw_lat_deg, dtype=float))
     lon = np.atleast_1d(np.asarray(gw_lon_deg, dtype=float))
@@ -346,13 +373,15 @@ def home_gateways(
         raise ValueError("gateway latitude, longitude and country must have one shape")
     if not len(pops):
         raise InputError("no PoPs to home gateways to", file=file, field="pop")
-    d = great_circle_km(
-        lat[:, None], lon[:, None], pops.lat_deg[None, :], pops.lon_deg[None, :]
-    )  # (W, P) km
-    same = country[:, None] == pops.country_iso2[None, :]
-    home = np.where(
-        same.any(axis=1), np.argmin(np.where(same, d, np.inf), axis=1), np.argmin(d, axis=1)
-    ).astype(np.int64)
+    home = np.empty(len(lat), dtype=np.int64)
+    pop_country = np.asarray(pops.country_iso2, dtype=str)
+    has_own = np.isin(country, pop_country)
+    for c in np.unique(country[has_own]):
+        rows = np.flatnonzero(country == c)
+        home[rows] = _nearest(lat[rows], lon[rows], pops, np.flatnonzero(pop_country == c))
+    rows = np.flatnonzero(~has_own)
+    if len(rows):
+        home[rows] = _nearest(lat[rows], lon[rows], pops, np.arange(len(pops)))
     for key, pop_name in (overrides or {}).items():
         if isinstance(key, (int, np.integer)):
             if not 0 <= int(key) < len(lat):
