@@ -334,8 +334,10 @@ def _records(source: Any) -> list[dict] | None:
     return [dict(r) for r in source]
 
 
-def gateways(source: GatewaysLike, *, include_planned: bool = False) -> Gateways:
-    """Gateway sites from a ``.csv`` / ``.toml`` file or from a list of dicts.
+def gateways(source: GatewaysLike | None = None, *, include_planned: bool = False) -> Gateways:
+    """Gateway sites from a ``.csv`` / ``.toml`` file or from a list of dicts; without
+    ``source``, the gateways of the Starlink list shipped with SkyMesh (or a newer one from
+    ``skymesh data update``, :func:`skymesh.ground.sites.default_sites`).
 
     Each site needs ``name``, ``lat``, ``lon`` (WGS84, deg) and ``country``
     (ISO alpha-2); optional ``status`` (operational / planned), ``num_antennas``,
@@ -353,9 +355,15 @@ def gateways(source: GatewaysLike, *, include_planned: bool = False) -> Gateways
     ...                {"name": "Kaunas", "lat": 54.90, "lon": 23.89, "country": "LT"}])
     >>> len(gw), gw.name.tolist(), gw.country_iso2.tolist()
     (2, ['Warsaw', 'Kaunas'], ['PL', 'LT'])
+    >>> len(gateways()) > 200                     # the shipped list's operational gateways
+    True
     """
     from skymesh.ground.gateways import gateways_from_records, load_gateways
 
+    if source is None:
+        from skymesh.ground.sites import load_sites
+
+        return load_sites(include_planned=include_planned)[0]
     if isinstance(source, Gateways):
         return source
     records = _records(source)
@@ -364,8 +372,9 @@ def gateways(source: GatewaysLike, *, include_planned: bool = False) -> Gateways
     return gateways_from_records(records, include_planned=include_planned)
 
 
-def pops(source: PopsLike, *, include_planned: bool = False) -> Pops:
-    """Points of presence (where traffic meets the internet) from a file or a list of dicts.
+def pops(source: PopsLike | None = None, *, include_planned: bool = False) -> Pops:
+    """Points of presence (where traffic meets the internet) from a file or a list of dicts;
+    without ``source``, the PoPs of the list shipped with SkyMesh (as ``gateways()``).
 
     Same keys as ``gateways`` (``name``, ``lat``, ``lon``, ``country``,
     optional ``status``). A gateway CSV with a ``type`` column gives its
@@ -376,9 +385,18 @@ def pops(source: PopsLike, *, include_planned: bool = False) -> Pops:
     >>> p = pops([{"name": "Frankfurt", "lat": 50.11, "lon": 8.68, "country": "DE"}])
     >>> p.name.tolist(), float(p.lat_deg[0])
     (['Frankfurt'], 50.11)
+    >>> "Warsaw, Poland" in pops().name            # the shipped list's PoPs
+    True
     """
     from skymesh.ground.pops import load_pops, pops_from_records
 
+    if source is None:
+        from skymesh.ground.sites import load_sites
+
+        found = load_sites(include_planned=include_planned)
+        if found[1] is None:
+            raise InputError(f"{found[2].path} lists no PoPs", field="pops")
+        return found[1]
     if isinstance(source, Pops):
         return source
     records = _records(source)

@@ -63,6 +63,7 @@ import numpy as np
 
 from skymesh.capacity.cells import DEFAULT_RESOLUTION, cells_of
 from skymesh.errors import InputError
+from skymesh.inputs import iso2_upper
 from skymesh.timebase import parse_time
 
 DEFAULT_DIURNAL_PROFILE = np.array(
@@ -249,7 +250,7 @@ def place_terminals(
         a, b = sample_points(iso2, int(n), weight=weight, seed=seed + i, countries=countries)
         lat_parts.append(a)
         lon_parts.append(b)
-        code_parts.append(np.full(len(a), str(iso2).upper(), dtype=object))
+        code_parts.append(np.full(len(a), iso2_upper(iso2), dtype=object))
     lat = np.concatenate(lat_parts) if lat_parts else np.empty(0)
     lon = np.concatenate(lon_parts) if lon_parts else np.empty(0)
     code = np.concatenate(code_parts) if code_parts else np.empty(0, dtype=object)

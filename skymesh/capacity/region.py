@@ -51,6 +51,14 @@ from skymesh.errors import InputError
 
 __all__ = ["KIND_LABELS", "faded_capacities", "load_region", "region_capacity", "slot_network"]
 
+MAX_TARGET_MBPS = 100_000.0
+"""Largest rate (Mbit/s) a terminal may be asked to get: 100 Gbit/s, above the whole
+downlink of any one satellite (a Starlink V2 mini carries ~100 Gbit/s, SpaceX 2023), so a
+larger target can only mean a typo; beyond it the LP's coefficients overflow to inf."""
+
+MAX_SEED = 2**63 - 1
+"""Largest seed (the scenario schema's bound; numpy takes any non-negative int)."""
+
 DEFAULT_PROBES = 2000
 """Probe terminals placed in the region: enough that every populated cell of a mid-size
 country holds several, few enough that one instant routes in about a second."""
@@ -68,27 +76,37 @@ def load_region(region: str, countries=None):
     text = str(region).strip()
     path = Path(text).expanduser()
     if path.suffix.lower() in (".geojson", ".json") or path.is_file():
-        try:
-            raw = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"REGION: cannot read the file ({exc.strerror})", file=path) from None
-        try:
-            import json
+        from skymesh.inputs import loads_json, read_input_text
 
-            doc = json.loads(raw)
-            feats = doc.get("features") if isinstance(doc, dict) else None
-            if feats is not None:
+        try:
+            raw = read_input_text(path, "GeoJSON region file")
+        except InputError as exc:
+            raise InputError(f"REGION: {exc.message}", file=path, line=exc.line) from None
+        try:
+            doc = loads_json(raw, path, "GeoJSON region file")
+            if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
+                feats = doc.get("features")
+                if not isinstance(feats, list) or not all(
+                    isinstance(f, dict) and isinstance(f.get("geometry"), dict) for f in feats
+                ):
+                    raise InputError(
+                        "REGION: a FeatureCollection's 'features' must be a list of "
+                        "Features, each with a geometry object",
+                        file=path,
+                    )
                 geoms = [shapely.geometry.shape(f["geometry"]) for f in feats]
             elif isinstance(doc, dict) and doc.get("type") == "Feature":
                 geoms = [shapely.geometry.shape(doc["geometry"])]
             else:
                 geoms = [shapely.geometry.shape(doc)]
+        except InputError:
+            raise
         except (
             ValueError,
             KeyError,
             TypeError,
             AttributeError,
-            shapely.errors.GEOSException,
+            shapely.errors.ShapelyError,
         ) as exc:
             raise InputError(f"REGION: not a GeoJSON polygon ({exc})", file=path) from None
         polys = [g for g in geoms if g.geom_type in ("Polygon", "MultiPolygon") and not g.is_empty]
@@ -105,8 +123,9 @@ def load_region(region: str, countries=None):
         return path.stem, "", geom
     from skymesh.ground.countries import country_geometry
     from skymesh.ground.places import is_iso2
+    from skymesh.inputs import iso2_upper
 
-    code = text.upper()
+    code = iso2_upper(text)
     if not is_iso2(code):
         raise InputError(
             f"REGION '{region}' is neither an ISO 3166-1 alpha-2 country code "
@@ -169,6 +188,7 @@ def slot_network(
     mode: str = "isl",
     min_elevation_deg: float | None = None,
     resolution: int | None = None,
+    force_epoch: bool = False,
 ) -> dict:
     """The beam pairs and backhaul of the 15 s slot holding ``at`` for terminals at
     (``lat_deg``, ``lon_deg``), every listed gateway allowed
@@ -185,18 +205,21 @@ def slot_network(
     ``time_utc`` (slot start), ``constellation`` (its name and satellites), ``sat_ecef_km``
     (N, 3), ``cells``, ``heads`` (C,) subscribers per cell, ``cell_beam_cap`` (C,), ``pairs``,
     ``backhaul`` (:func:`~skymesh.capacity.slot_network.backhaul_of_pairs`), ``params``,
-    ``gateway_lat`` / ``gateway_lon`` (W,), ``notes``.
+    ``gateway_lat`` / ``gateway_lon`` (W,), ``notes``. ``force_epoch`` propagates a TLE set
+    past :data:`skymesh.orbits.propagate.EPOCH_HORIZON_DAYS`.
     """
     from skymesh.access.slots import slot_start_s
     from skymesh.ground.countries import country_of
     from skymesh.ground.gateways import load_gateways
     from skymesh.links.isl import plus_grid_pairs
     from skymesh.links.operators import beam_model, constellation_operator
-    from skymesh.orbits.propagate import positions_ecef
+    from skymesh.orbits.propagate import allow_far_epoch, positions_ecef
     from skymesh.timebase import TimeGrid, parse_time, time_grid
 
     notes: list[str] = []
     const = _constellation(constellation, notes)
+    if force_epoch:
+        allow_far_epoch(const)
     model = beam_model(constellation_operator(constellation, const.sat_names, notes))
     if min_elevation_deg is None:
         min_elevation_deg = float(model["user_min_elevation_deg"])
@@ -282,6 +305,27 @@ def slot_network(
         "gateway_lon": np.asarray(gw.lon_deg, float),
         "notes": notes,
     }
+
+
+def default_gateways(constellation) -> Path:
+    """The gateway list a capacity question takes when given none: the constellation's
+    operator's own (:func:`skymesh.links.operators.operator_gateway_file`), Starlink's the
+    default list (:func:`skymesh.ground.sites.default_sites`); an operator without one is an
+    error naming ``--gateways``, never another operator's list."""
+    from skymesh.ground.sites import default_sites
+    from skymesh.links.operators import guess_operator, operator_gateway_file
+
+    op = guess_operator(constellation)
+    if op is None or op == "starlink":
+        return default_sites().path
+    own = operator_gateway_file(op)
+    if own is None:
+        raise InputError(
+            f"--gateways: {op} has no gateway list of its own here and SkyMesh will not lend "
+            "it another operator's; give --gateways FILE (CSV or TOML) with its sites",
+            field="--gateways",
+        )
+    return own
 
 
 def borrowed_gateways_note(operator: str, gateways) -> list[str]:
@@ -400,6 +444,7 @@ def region_capacity(
     resolution: int | None = None,
     params: NetworkCapacityParams | None = None,
     countries=None,
+    force_epoch: bool = False,
 ) -> dict:
     """How many terminals ``region`` can carry at ``target_mbps`` in the slot holding ``at``.
 
@@ -413,9 +458,10 @@ def region_capacity(
         Rate every carried terminal gets (Mbit/s).
     at : datetime or ISO string, optional
         Instant (UTC); default the constellation's element epoch.
-    gateways : path
-        Gateway list (CSV or TOML, :func:`skymesh.ground.gateways.load_gateways`); every
-        listed gateway may be used (no policy).
+    gateways : path, optional
+        Gateway list (CSV or TOML, :func:`skymesh.ground.gateways.load_gateways`); default
+        the gateway + PoP list shipped with SkyMesh (:func:`skymesh.ground.sites.default_sites`).
+        Every listed gateway may be used (no policy).
     rain_mmh : float, optional
         Rain over the region (mm/h): user links of every cell and feeders of gateways inside
         the region fade (:mod:`skymesh.links.rain`); the headline is then the rain answer and
@@ -423,6 +469,10 @@ def region_capacity(
         rain margin) are used.
     probes : int
         Probe terminals placed by population (the seed of a scenario's first terminal group).
+    seed : int
+        Seed of the probe placement, 0 .. 2**63 - 1.
+    force_epoch : bool
+        Propagate a TLE set past :data:`skymesh.orbits.propagate.EPOCH_HORIZON_DAYS`.
     params : NetworkCapacityParams, optional
         Replaces the capacities built from
         :data:`~skymesh.capacity.slot_network.CAPACITY_DEFAULTS` and the gateway list.
@@ -449,12 +499,24 @@ def region_capacity(
     t0 = _time.perf_counter()
     if not (isinstance(probes, (int, np.integer)) and 1 <= probes <= 200_000):
         raise InputError("--probes must be a whole number in 1..200000", field="--probes")
-    if not target_mbps > 0:
-        raise InputError("--target-mbps must be > 0", field="--target-mbps")
+    try:
+        target_ok = 0 < float(target_mbps) <= MAX_TARGET_MBPS
+    except (TypeError, ValueError):
+        target_ok = False
+    if not target_ok:
+        raise InputError(
+            f"--target-mbps must be > 0 and at most {MAX_TARGET_MBPS:,.0f} Mbit/s",
+            field="--target-mbps",
+        )
+    if not (isinstance(seed, (int, np.integer)) and 0 <= seed <= MAX_SEED):
+        raise InputError(f"--seed must be a whole number in 0..{MAX_SEED}", field="--seed")
     if rain_mmh is not None and not 0 <= rain_mmh <= 300:
         raise InputError("--rain-mmh must be in 0..300 mm/h", field="--rain-mmh")
-    if gateways is None:
-        raise InputError("give a gateway list with --gateways FILE", field="--gateways")
+    from skymesh.ground.sites import sites_file
+    from skymesh.shipped import data_line
+
+    if gateways is None:  # the operator's own list; Starlink's: the default (ground.sites)
+        gateways = default_gateways(constellation)
     name, code, geom = load_region(region, countries)
     lat, lon = place_probes(code, geom, probes, seed, countries)
     net = slot_network(
@@ -468,6 +530,7 @@ def region_capacity(
         mode=mode,
         min_elevation_deg=min_elevation_deg,
         resolution=resolution,
+        force_epoch=force_epoch,
     )
     cells = net["cells"]
     n_gw = net["gateway_lat"].size
@@ -548,5 +611,7 @@ def region_capacity(
         "not_covered": int(lat.size) - cov,
     }
     out["notes"] = list(net["notes"])
+    out["data"] = {"gateways": sites_file(gateways).record()}
+    out["notes"].append(data_line(out["data"]))
     out["elapsed_s"] = _time.perf_counter() - t0
     return out

@@ -9,59 +9,44 @@ from typing import Any, Optional
 
 import typer
 
-from skymesh.cli.common import _notes, _print_json, _print_table, app, console, err_console
+from skymesh.cli.common import (
+    _FORCE_EPOCH,
+    _notes,
+    _print_json,
+    _print_table,
+    app,
+    console,
+    err_console,
+)
 from skymesh.errors import SkyMeshError
 
-DEFAULT_GATEWAYS = "starlink_gateways_merged.csv"
-"""Gateway list looked up in the data directory when --gateways is not given."""
 
+def _gateway_file(gateways: Optional[Path], constellation: str = "starlink-shell1"):
+    """The gateway list: the file given, else the constellation's operator's own list
+    (:func:`skymesh.links.operators.operator_gateway_file`; an error naming --gateways when
+    it has none), and for Starlink the default list (shipped with SkyMesh, or a newer one
+    in the data directory; :func:`skymesh.ground.sites.default_sites`)."""
+    from skymesh.ground.sites import sites_file
 
-def _gateway_file(gateways: Optional[Path], constellation: str = "starlink-shell1") -> Path:
-    if gateways is not None:
-        return gateways
-    from skymesh.datadir import data_dir
+    if gateways is None:
+        from skymesh.capacity.region import default_gateways
 
-    op = _operator(constellation)
-    if op is not None and op != "starlink":
-        from skymesh.links.operators import operator_gateway_file
-
-        own = operator_gateway_file(op)
-        if own is None:
-            raise SkyMeshError(
-                f"--gateways: {op} has no gateway list of its own here and SkyMesh will not "
-                "lend it another operator's; give --gateways FILE (CSV or TOML) with its sites"
-            )
-        return own
-
-    path = data_dir() / DEFAULT_GATEWAYS
-    if not path.is_file():
-        raise SkyMeshError(
-            f"--gateways: no gateway list given and none at {path}; give "
-            "--gateways FILE (CSV or TOML)"
-        )
-    return path
+        return sites_file(default_gateways(constellation))
+    return sites_file(gateways)
 
 
 def _operator(constellation: str) -> Optional[str]:
-    """The constellation's operator: a preset's own, else from a TLE file's satellite names
-    (:func:`skymesh.orbits.presets.operator_of`); None if it cannot be told."""
-    from skymesh.orbits.presets import operator_of
+    """The constellation's operator (:func:`skymesh.links.operators.guess_operator`)."""
+    from skymesh.links.operators import guess_operator
 
-    op = operator_of(constellation)
-    if op is not None:
-        return op
-    path = Path(constellation).expanduser()
-    if not path.is_file():
-        return None
-    try:
-        names = [
-            line.strip()
-            for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
-            if line.strip() and not line.startswith(("1 ", "2 "))
-        ]
-    except OSError:
-        return None
-    return operator_of(constellation, [n.removeprefix("0 ") for n in names])
+    return guess_operator(constellation)
+
+
+def _operator_mask(constellation: str) -> float:
+    """The operator's user elevation mask (deg), Starlink's when it cannot be told."""
+    from skymesh.links.operators import operator_param
+
+    return float(operator_param(_operator(constellation) or "starlink", "user_min_elevation_deg"))
 
 
 def _n(x) -> str:
@@ -87,7 +72,8 @@ def capacity(
     gateways: Optional[Path] = typer.Option(
         None,
         "--gateways",
-        help=f"Gateway file (.csv or .toml; default: {DEFAULT_GATEWAYS} in the data directory).",
+        help="Gateway file (.csv or .toml; default: the gateway + PoP list shipped with "
+        "SkyMesh, or a newer one from `skymesh data update`).",
     ),
     rain_mmh: Optional[float] = typer.Option(
         None, "--rain-mmh", help="Rain over the region (mm/h): compare with clear sky."
@@ -98,8 +84,12 @@ def capacity(
         None, "--min-elevation", help="Elevation mask (deg; default: the operator's)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the probe placement."),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Start a job estimated to take long without asking."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No notes on stderr."),
+    force_epoch: bool = _FORCE_EPOCH,
 ):
     """How many terminals REGION can carry at --target-mbps, and what binds first.
 
@@ -107,15 +97,25 @@ def capacity(
     network's capacity (beams, satellite downlink, ISLs, feeders, gateways) is
     shared among them; the count assumes demand spread like the population. The
     constellation's operator brings its own user link, beams, mask and ISLs
-    (skymesh.links.operators); an operator that ships no gateway list needs --gateways.
+    (skymesh.links.operators); an operator without a gateway list needs --gateways.
+
+    Before any work its cost (probes x satellites in view: memory and time) is
+    estimated: a job the machine cannot hold is refused, a long one needs --yes.
     """
     from skymesh.capacity.region import region_capacity
     from skymesh.timebase import parse_time
 
     if mode not in ("isl", "bent-pipe", "hybrid"):
         raise SkyMeshError(f"--mode: '{mode}' is not one of isl, bent-pipe, hybrid")
-    if not (math.isfinite(target_mbps) and target_mbps > 0):
-        raise SkyMeshError(f"--target-mbps: must be a number > 0, got {target_mbps:g}")
+    from skymesh.capacity.region import MAX_SEED, MAX_TARGET_MBPS
+
+    if not (math.isfinite(target_mbps) and 0 < target_mbps <= MAX_TARGET_MBPS):
+        raise SkyMeshError(
+            f"--target-mbps: must be a number > 0 and at most {MAX_TARGET_MBPS:,.0f} "
+            f"(Mbit/s), got {target_mbps:g}"
+        )
+    if not 0 <= seed <= MAX_SEED:
+        raise SkyMeshError(f"--seed: must be a whole number in 0..{MAX_SEED}, got {seed}")
     if min_elevation is not None and not 0 <= min_elevation < 90:
         raise SkyMeshError(f"--min-elevation: must be in [0, 90) deg, got {min_elevation:g}")
     if rain_mmh is not None and not (math.isfinite(rain_mmh) and 0 <= rain_mmh <= 300):
@@ -128,7 +128,11 @@ def capacity(
             raise SkyMeshError(
                 f"--at: not a time: {at!r} (an ISO 8601 UTC time, for example 2026-01-01T00:00:00Z)"
             ) from None
-    gw = _gateway_file(gateways, constellation)
+    if not 1 <= probes <= 200_000:
+        raise SkyMeshError(f"--probes: must be a whole number in 1..200000, got {probes}")
+    sites = _gateway_file(gateways, constellation)
+    mask = min_elevation if min_elevation is not None else _operator_mask(constellation)
+    _gate_capacity(constellation, probes, sites.path, mask, rain_mmh, yes)
     with (
         err_console.status("placing, routing and sharing capacity ...", spinner="dots")
         if not json_out
@@ -140,18 +144,51 @@ def capacity(
             constellation=constellation,
             target_mbps=target_mbps,
             at=when,
-            gateways=gw,
+            gateways=sites.path,
             rain_mmh=rain_mmh,
             probes=probes,
             seed=seed,
             mode=mode,
             min_elevation_deg=min_elevation,
+            force_epoch=force_epoch,
         )
     if json_out:
         _print_json(res)
         return
     _notes(res["notes"], quiet)
     _print(res)
+
+
+def _count_lines(path: Path) -> int:
+    """Lines of the gateway file (an upper bound on its gateways), read as its reader reads
+    it (a regular file under the size cap); 0 for anything else, which the reader refuses."""
+    from skymesh.inputs import read_input_bytes
+
+    try:
+        return read_input_bytes(path, "gateways file").count(b"\n") + 1
+    except SkyMeshError:
+        return 0
+
+
+def _gate_capacity(constellation, probes, gateways, min_elevation, rain_mmh, yes) -> None:
+    """Estimate the capacity model before any work; refuse what the machine cannot hold."""
+    from skymesh.cli.jobs import gate
+    from skymesh.sim.estimate import constellation_altitudes, estimate_capacity
+
+    altitudes = constellation_altitudes(constellation)
+    if altitudes is None:  # neither a preset nor a regular file: the loader says which
+        return
+    est = estimate_capacity(
+        probes,
+        altitudes,
+        min_elevation,
+        gateways=_count_lines(gateways),
+        variants=1 if rain_mmh is None else 2,
+        what=f"capacity with {probes:,} probes",
+    )
+    gate(
+        est, yes=yes, hint="use fewer --probes, a higher --min-elevation or a smaller constellation"
+    )
 
 
 class _Null:

@@ -9,9 +9,11 @@ import numpy as np
 import typer
 
 from skymesh.cli.common import (
+    _FORCE_EPOCH,
     _at_least_one,
     _default_start,
     _elevation_mask,
+    _far_epoch,
     _finite_nonneg,
     _finite_positive,
     _metric_table,
@@ -47,9 +49,10 @@ def constellations(json_out: bool = typer.Option(False, "--json", help="Print JS
         )
     for name, p in TLE_PRESETS.items():
         from skymesh.orbits.snapshots import list_snapshots
+        from skymesh.shipped import is_shipped
 
         try:
-            snaps = list_snapshots(p["group"])
+            snaps = list_snapshots(p["group"], shipped=True)
         except SkyMeshError:
             snaps = []
         rows.append(
@@ -59,6 +62,7 @@ def constellations(json_out: bool = typer.Option(False, "--json", help="Print JS
                 operator=p["operator"],
                 satellites=None,
                 shells=f"newest snapshot: {snaps[-1].name}"
+                + (" (shipped)" if is_shipped(snaps[-1]) else "")
                 if snaps
                 else "no snapshot yet: run `skymesh data update`",
                 source=p["source"],
@@ -189,6 +193,7 @@ def visible(
     ),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip malformed TLEs."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    force_epoch: bool = _FORCE_EPOCH,
 ):
     """Satellites in view of a place at an instant: elevation, azimuth, range."""
     from skymesh.ground.places import resolve_place
@@ -200,6 +205,7 @@ def visible(
     notes: list[str] = []
     p = resolve_place(place)
     c = load_constellation(constellation, skip_bad=skip_bad, report=notes)
+    _far_epoch(c, force_epoch)
     t = _default_start(c, at, "--at")
     pos = positions_ecef(c, time_grid(t))[:, 0]
     el, az, rng = (x[0] for x in look_angles(pos, [p.lat_deg], [p.lon_deg]))
@@ -298,6 +304,7 @@ def latency(
     json_out: bool = typer.Option(
         False, "--json", help="Print one JSON document: per-step series and summary."
     ),
+    force_epoch: bool = _FORCE_EPOCH,
 ):
     """RTT, hops and path changes between two places over a time window.
 
@@ -316,6 +323,7 @@ def latency(
         raise SkyMeshError(f"{out}: file exists; pass --force to replace it")
     notes: list[str] = []
     c = load_constellation(constellation, skip_bad=skip_bad, report=notes)
+    _far_epoch(c, force_epoch)
     isl_pairs = _isl_list(isls, c, notes)
     if min_elevation is None:
         min_elevation = 0.0 if max_gsl_range is not None else 25.0

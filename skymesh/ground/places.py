@@ -38,6 +38,7 @@ from typing import Iterable, NamedTuple
 import numpy as np
 
 from skymesh.errors import InputError
+from skymesh.inputs import iso2_upper, read_input_text
 
 GEONAMES_ATTRIBUTION = (
     "Contains data from GeoNames (https://www.geonames.org/), licensed under CC BY 4.0."
@@ -226,8 +227,8 @@ def resolve_country(text: str, *, codes_only: bool = False) -> str:
     raw = str(text).strip()
     key = fold_name(raw)
     if len(raw) == 2 and raw.isalpha():
-        if raw.upper() in codes:
-            return raw.upper()
+        if iso2_upper(raw) in codes:
+            return iso2_upper(raw)
         hint = _COUNTRY_ALIASES.get(key)
         if hint and not codes_only:
             return hint
@@ -509,12 +510,7 @@ def load_hypatia_cities(path):
     for a malformed line.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except UnicodeDecodeError as err:
-        raise InputError(f"not UTF-8 text ({err.reason})", file=path) from None
+    text = read_input_text(path, "places file")
     gid, names, lat, lon, alt = [], [], [], [], []
     first_line_of: dict[int, int] = {}
     for line_no, line in enumerate(text.splitlines(), start=1):

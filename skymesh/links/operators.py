@@ -367,3 +367,29 @@ def operator_gateway_file(operator: str):
 
     path = data_dir() / str(name)
     return path if path.is_file() else None
+
+
+def guess_operator(constellation) -> str | None:
+    """The operator of a preset name, or of a TLE file by its satellite names (read without
+    parsing the elements); None if it cannot be told
+    (:func:`skymesh.orbits.presets.operator_of`)."""
+    from pathlib import Path
+
+    from skymesh.orbits.presets import operator_of
+
+    op = operator_of(constellation)
+    if op is not None:
+        return op
+    path = Path(str(constellation)).expanduser()
+    try:
+        if not path.is_file() or path.stat().st_size > 64 * 1024 * 1024:
+            return None
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    names = [
+        line.strip().removeprefix("0 ")
+        for line in lines
+        if line.strip() and not line.startswith(("1 ", "2 "))
+    ]
+    return operator_of(constellation, names)

@@ -17,7 +17,9 @@ from skymesh.ground.countries import country_of, sample_points
 from skymesh.links.isl import plus_grid_pairs
 from skymesh.orbits.constellation import Constellation
 from skymesh.orbits.presets import load_constellation
+from skymesh.orbits.propagate import check_epoch_horizon
 from skymesh.policy.rules import Policy
+from skymesh.shipped import data_line, elements_record
 from skymesh.sim.scenario import LoadedScenario
 from skymesh.timebase import TimeGrid, time_grid
 
@@ -133,7 +135,12 @@ class Prepared:
 
 def _constellation(loaded: LoadedScenario, preset, file, j2, skip_bad, notes) -> Constellation:
     source = preset if preset is not None else str(loaded.resolve(file))
-    return load_constellation(source, skip_bad=skip_bad, j2=j2, report=notes)
+    const = load_constellation(source, skip_bad=skip_bad, j2=j2, report=notes)
+    if loaded.scenario.time.force_epoch:  # the run may go past the element epoch's horizon
+        from skymesh.orbits.propagate import allow_far_epoch
+
+        allow_far_epoch(const)
+    return const
 
 
 def _terminals(loaded: LoadedScenario):
@@ -260,6 +267,7 @@ def _pops(loaded: LoadedScenario, g_name, g_lat, g_lon, g_country, notes):
     none either, each gateway is its own PoP with a zero fibre leg (said in the notes).
     """
     from skymesh.ground.pops import fibre_rtt_ms, home_gateways, load_pops, pops_from_records
+    from skymesh.sim.scenario import check_pop_overrides
 
     s = loaded.scenario
     parts = []
@@ -287,6 +295,8 @@ def _pops(loaded: LoadedScenario, g_name, g_lat, g_lon, g_country, notes):
                 warnings.simplefilter("ignore", UserWarning)
                 parts.append(load_pops(path))
             origin = f"the pop rows of {s.gateways_file}"
+    if s.pop_overrides and not parts:
+        check_pop_overrides(s, g_name, [], loaded.source, loaded.text)
     if not parts or not len(g_name):
         notes.append("no PoPs given: each gateway is its own PoP (zero fibre leg)")
         return None, None, np.zeros(len(g_name))
@@ -298,6 +308,7 @@ def _pops(loaded: LoadedScenario, g_name, g_lat, g_lon, g_country, notes):
             **{k: np.concatenate([getattr(p, k) for p in parts]) for k in Pops._ARRAYS},
             source=pops.source,
         )
+    check_pop_overrides(s, g_name, pops.name, loaded.source, loaded.text)
     home = home_gateways(
         g_lat, g_lon, g_country, pops, dict(s.pop_overrides), gw_name=g_name, file=loaded.source
     )
@@ -320,7 +331,7 @@ def _operator_isls(loaded, op_name: str, const, label: str, notes) -> np.ndarray
 
 
 def _second_gateways(loaded: LoadedScenario, so, op2: str, primary: str, notes):
-    """The second operator's own gateways: ``(name, lat, lon, country, capacity_gbps)`` to
+    """The second operator's own gateways: ``(name, lat, lon, country, capacity_gbps, path)`` to
     append to the run's list, or None when it uses the scenario's (same operator, or
     ``borrow_gateways = true``, said in notes). Never another operator's silently."""
     from skymesh.ground.gateways import load_gateways
@@ -363,6 +374,7 @@ def _second_gateways(loaded: LoadedScenario, so, op2: str, primary: str, notes):
         np.asarray(gw.lon_deg, float),
         np.asarray(gw.country_iso2, dtype="<U2"),
         np.asarray(gw.capacity_gbps, float),
+        path,
     )
 
 
@@ -384,6 +396,7 @@ def prepare(loaded: LoadedScenario) -> Prepared:
         start = const.epoch.replace(second=0, microsecond=0)
         notes.append(f"start = the constellation's element epoch, {start:%Y-%m-%d %H:%M} UTC")
     grid = time_grid(start, s.time.duration_s, s.time.step_s)
+    check_epoch_horizon(const, grid)  # before any work; force_epoch = true in [time] lifts it
     if const.is_tle:
         days = abs((grid.start - const.epoch).total_seconds()) / 86400
         if days >= STALE_TLE_DAYS:
@@ -418,11 +431,13 @@ def prepare(loaded: LoadedScenario) -> Prepared:
             operator=primary,
         )
     ]
+    own_path = None
     if s.second_operator is not None:
         from skymesh.links.operators import constellation_operator as _op_of
 
         so = s.second_operator
         const2 = _constellation(loaded, so.preset, so.file, False, False, notes)
+        check_epoch_horizon(const2, grid)
         op2 = _op_of(
             so.preset if so.preset is not None else loaded.resolve(str(so.file)).name,
             const2.sat_names,
@@ -436,6 +451,7 @@ def prepare(loaded: LoadedScenario) -> Prepared:
         mask2 = None
         own = _second_gateways(loaded, so, op2, primary, notes) if s.study == "egress" else None
         if own is not None:
+            own_path, own = own[-1], own[:-1]
             w0, n2 = len(g_name), len(own[0])
             clash = sorted(set(own[0]) & set(g_name))
             if clash:
@@ -478,6 +494,12 @@ def prepare(loaded: LoadedScenario) -> Prepared:
                 gateway_mask=mask2,
             )
         )
+    data = _data_used(loaded, operators)
+    if own_path is not None:
+        from skymesh.ground.sites import sites_file
+
+        data["second operator gateways"] = sites_file(own_path).record()
+    notes.append(data_line(data))
     return Prepared(
         loaded=loaded,
         grid=grid,
@@ -495,4 +517,22 @@ def prepare(loaded: LoadedScenario) -> Prepared:
         gateway_pop=g_pop,
         gateway_fibre_ms=g_fibre,
         notes=tuple(notes),
+        extra={"data": data},
     )
+
+
+def _data_used(loaded: LoadedScenario, operators) -> dict:
+    """The data files a run uses and the date of each (run.json, summary.json, a note)."""
+    from skymesh.ground.sites import sites_file
+
+    s = loaded.scenario
+    data: dict = {"elements": elements_record(operators[0].constellation)}
+    if len(operators) > 1:
+        data["second operator elements"] = elements_record(operators[1].constellation)
+    if s.gateways_file:
+        data["gateways"] = sites_file(loaded.resolve(s.gateways_file)).record()
+    elif s.gateways:
+        data["gateways"] = {"file": None, "date": None, "label": "the scenario's [[gateways]]"}
+    if s.pops_file:
+        data["pops"] = sites_file(loaded.resolve(s.pops_file)).record()
+    return data
