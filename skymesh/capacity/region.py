@@ -321,8 +321,8 @@ def default_gateways(constellation) -> Path:
     own = operator_gateway_file(op)
     if own is None:
         raise InputError(
-            f"--gateways: {op} has no gateway list of its own here and SkyMesh will not lend "
-            "it another operator's; give --gateways FILE (CSV or TOML) with its sites",
+            f"{op} has no gateway list of its own here and SkyMesh will not lend it another "
+            "operator's; give --gateways FILE (CSV or TOML) with its sites",
             field="--gateways",
         )
     return own
