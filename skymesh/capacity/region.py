@@ -312,12 +312,13 @@ def default_gateways(constellation) -> Path:
     operator's own (:func:`skymesh.links.operators.operator_gateway_file`), Starlink's the
     default list (:func:`skymesh.ground.sites.default_sites`); an operator without one is an
     error naming ``--gateways``, never another operator's list."""
-    from skymesh.ground.sites import default_sites
-    from skymesh.links.operators import guess_operator, operator_gateway_file
+    from skymesh.links.operators import (
+        UNKNOWN_OPERATOR_MODEL,
+        guess_operator,
+        operator_gateway_file,
+    )
 
-    op = guess_operator(constellation)
-    if op is None or op == "starlink":
-        return default_sites().path
+    op = guess_operator(constellation) or UNKNOWN_OPERATOR_MODEL
     own = operator_gateway_file(op)
     if own is None:
         raise InputError(

@@ -92,6 +92,22 @@ OPERATORS: dict[str, dict[str, tuple]] = {
             "U",
             "DVB-S2X ladder as a proxy for Starlink's OFDM (ETSI EN 302 307-2, P)",
         ),
+        "user_implementation_margin_db": (
+            0.5,
+            "U",
+            "assumed; typical modem practice adds 0.5-1 dB to the ideal thresholds",
+        ),
+        "user_clear_sky_zenith_db": (
+            0.37,
+            "D",
+            "itur 0.4.0 (ITU-R P.618-13) at Washington DC, p = 0.5 %, 40 deg, 11.7 GHz, fitted "
+            "as zenith x 1/sin(el) (see skymesh.links.budget)",
+        ),
+        "user_rain_margin_db": (
+            0.9,
+            "D",
+            "itur 0.4.0 rain term at Washington DC, p = 0.5 %, 40 deg, 11.7 GHz",
+        ),
         "beams_per_sat": (
             16,
             "N",
@@ -119,7 +135,8 @@ OPERATORS: dict[str, dict[str, tuple]] = {
         "gateways": (
             "starlink_gateways_merged.csv",
             "N",
-            "the curated community gateway list in the data directory (see its README)",
+            "the default gateway + PoP list, shipped (or a newer one in the data directory), "
+            "found by skymesh.ground.sites.default_sites; provenance in skymesh/data/NOTICE.md",
         ),
     },
     "oneweb": {
@@ -156,6 +173,13 @@ OPERATORS: dict[str, dict[str, tuple]] = {
             "U",
             "DVB-S2X ladder (ETSI EN 302 307-2, P); OneWeb's waveform is not published",
         ),
+        "user_implementation_margin_db": (0.5, "U", "assumed, as Starlink's row"),
+        "user_clear_sky_zenith_db": (
+            0.37,
+            "D",
+            "the Ku fit of Starlink's row: same band (11.7 GHz), itur 0.4.0 at Washington DC",
+        ),
+        "user_rain_margin_db": (0.9, "D", "the Ku fit of Starlink's row (11.7 GHz)"),
         "beams_per_sat": (
             16,
             "N",
@@ -224,6 +248,14 @@ OPERATORS: dict[str, dict[str, tuple]] = {
         ),
         "user_roll_off": (0.05, "U", "DVB-S2X roll-off option (ETSI EN 302 307-2, P); assumed"),
         "user_modcod_set": ("s2x", "U", "DVB-S2X ladder (ETSI EN 302 307-2, P); assumed"),
+        "user_implementation_margin_db": (0.5, "U", "assumed, as Starlink's row"),
+        "user_clear_sky_zenith_db": (
+            1.09,
+            "D",
+            "itur 0.4.0 at Washington DC, p = 0.5 %, 40 deg, 18.5 GHz (the Ka gateway preset's "
+            "fit, skymesh.links.budget.STARLINK_GATEWAY_KA; a 1.5 m antenna, U for a terminal)",
+        ),
+        "user_rain_margin_db": (2.6, "D", "the same Ka fit's rain term (18.5 GHz)"),
         "beams_per_sat": (
             16,
             "U",
@@ -289,28 +321,24 @@ def operator_sources(operator: str) -> dict[str, tuple[str, str]]:
 
 
 def user_link(operator: str) -> LinkParams:
-    """The operator's user-downlink channel as :class:`LinkParams` (Starlink's is
-    :data:`~skymesh.links.budget.STARLINK_USER_DOWNLINK_KU` itself). Atmosphere: the 'simple'
-    model of the Ku preset (fitted to itur at 11.7 GHz); a Ka row scales the clear-sky and rain
-    terms with the Ka gateway preset's fit at 18.5 GHz
-    (:data:`~skymesh.links.budget.STARLINK_GATEWAY_KA`, D)."""
+    """The operator's user-downlink channel as :class:`LinkParams`, built from its row alone
+    (the ``user_*`` parameters; 'simple' atmosphere). Starlink's row gives
+    :data:`~skymesh.links.budget.STARLINK_USER_DOWNLINK_KU` field for field (tested)."""
     key = str(operator).strip().lower()
     row = _row(key)
-    if key == "starlink":
-        return STARLINK_USER_DOWNLINK_KU
-    f = float(row["user_frequency_ghz"][0])
-    clear_db, rain_db = (1.09, 2.6) if f > 15.0 else (0.37, 0.9)
     return dataclasses.replace(
         STARLINK_USER_DOWNLINK_KU,
         name=f"{key}_user_downlink",
-        frequency_ghz=f,
+        frequency_ghz=float(row["user_frequency_ghz"][0]),
         bandwidth_mhz=float(row["user_bandwidth_mhz"][0]),
         eirp_dbw=float(row["user_eirp_dbw"][0]),
         gt_dbk=float(row["user_gt_dbk"][0]),
         roll_off=float(row["user_roll_off"][0]),
         modcod_set=str(row["user_modcod_set"][0]),
-        clear_sky_zenith_db=clear_db,
-        rain_margin_db=rain_db,
+        implementation_margin_db=float(row["user_implementation_margin_db"][0]),
+        atm_model="simple",
+        clear_sky_zenith_db=float(row["user_clear_sky_zenith_db"][0]),
+        rain_margin_db=float(row["user_rain_margin_db"][0]),
     )
 
 
@@ -345,22 +373,29 @@ def constellation_operator(constellation, sat_names=None, notes: list | None = N
         if notes is not None:
             notes.append(
                 f"operator of {constellation} unknown (neither a preset nor one operator's "
-                f"satellite names): {OPERATORS[op]['name'][0]}'s user link and beams assumed"
+                f"satellite names): {OPERATORS[op]['name'][0]}'s user link, beams and "
+                "gateway list assumed"
             )
     return op
 
 
 def operator_gateway_file(operator: str):
-    """Path of ``operator``'s own gateway list: shipped in the package (``skymesh/data``, e.g.
-    ``oneweb_gateways.toml`` with its provenance ``oneweb_gateways.md``), else in the data
-    directory (:func:`skymesh.datadir.data_dir`); None when the table names none or the file
-    is absent."""
-    from pathlib import Path
+    """Path of ``operator``'s own gateway list: Starlink's is the default list
+    (:func:`skymesh.ground.sites.default_sites`, unchanged); others are shipped in the package
+    (``skymesh/data``, e.g. ``oneweb_gateways.toml`` with its provenance
+    ``oneweb_gateways.md``), else in the data directory; None when the table names none or
+    the file is absent."""
 
     name = operator_param(operator, "gateways")
     if name is None:
         return None
-    shipped = Path(__file__).resolve().parent.parent / "data" / str(name)
+    from skymesh.shipped import SHIPPED_SITES, package_data_dir
+
+    if name == SHIPPED_SITES:  # the default list: found as every command finds it
+        from skymesh.ground.sites import default_sites
+
+        return default_sites().path
+    shipped = package_data_dir() / str(name)
     if shipped.is_file():
         return shipped
     from skymesh.datadir import data_dir
