@@ -82,6 +82,16 @@ def operator_section(op: dict, wanted=None) -> list[str]:
             f"| gateways used | {len(op['gateways'])} | {len(b['gateways'])} |",
             "",
         ]
+    if "capacity" in op:  # a second operator's capacity on its own link, beams and gateways
+        from skymesh.capacity.headline import headline_line, inputs_line
+
+        cap = op["capacity"]
+        lines += [
+            f"Capacity on its own link, beams and gateways: {headline_line(cap['headline'])}.",
+            "",
+            f"Inputs: {inputs_line(cap['inputs'])}.",
+            "",
+        ]
     return lines
 
 

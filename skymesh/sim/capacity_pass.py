@@ -62,14 +62,14 @@ def sample_steps(n_steps: int, samples: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, n_steps - 1, min(samples, n_steps))).astype(int))
 
 
-def capacity_values(prep: Prepared) -> dict:
+def capacity_values(prep: Prepared, op=None) -> dict:
     """The ``[capacity]`` values of the run: the scenario's where it sets them, else its
     primary operator's (beams per satellite, cell resolution: :mod:`skymesh.links.operators`),
     else :data:`~skymesh.capacity.slot_network.CAPACITY_DEFAULTS`."""
     from skymesh.links.operators import beam_model
 
     c = prep.scenario.capacity
-    model = beam_model(prep.operators[0].operator)
+    model = beam_model((op or prep.operators[0]).operator)
     given = c.model_fields_set
     out = {k: getattr(c, k) for k in CAPACITY_DEFAULTS}
     out["cell_resolution"] = c.cell_resolution
@@ -79,14 +79,14 @@ def capacity_values(prep: Prepared) -> dict:
     return out
 
 
-def network_params(prep: Prepared) -> NetworkCapacityParams:
+def network_params(prep: Prepared, op=None) -> NetworkCapacityParams:
     """The run's ``[capacity]`` values (:func:`capacity_values`), its primary operator's
     user link and beams per cell, and its gateways' listed capacities as
     :class:`NetworkCapacityParams` (:func:`skymesh.capacity.slot_network.capacity_params`)."""
     from skymesh.links.operators import beam_model
 
-    model = beam_model(prep.operators[0].operator)
-    v = capacity_values(prep)
+    model = beam_model((op or prep.operators[0]).operator)
+    v = capacity_values(prep, op)
     return capacity_params(
         prep.gateway_capacity_gbps,
         beam_link=model["beam_link"],
@@ -225,7 +225,9 @@ def slot_capacity(
     return res
 
 
-def run_inputs(prep: Prepared, params, weights, counts_in: str, slots_utc: list[str]) -> dict:
+def run_inputs(
+    prep: Prepared, params, weights, counts_in: str, slots_utc: list[str], op=None
+) -> dict:
     """The ``inputs`` block of a run's capacity headline
     (:func:`skymesh.capacity.headline.capacity_inputs`)."""
     from skymesh.capacity.region import operator_inputs
@@ -233,10 +235,10 @@ def run_inputs(prep: Prepared, params, weights, counts_in: str, slots_utc: list[
     from skymesh.policy.rules import default_policy
 
     s = prep.scenario
-    op = prep.operators[0]
+    op = op or prep.operators[0]
     own = slice(None) if op.gateway_mask is None else np.asarray(op.gateway_mask, bool)
     free = op.policy == default_policy()
-    values = capacity_values(prep)
+    values = capacity_values(prep, op)
     what = [f"scenario {s.name}: its {len(s.terminals)} terminal group(s), seed {s.seed}"]
     if s.failures:
         what.append(f"{len(s.failures)} failure event(s)")
@@ -254,7 +256,11 @@ def run_inputs(prep: Prepared, params, weights, counts_in: str, slots_utc: list[
         gateway_exits="every listed gateway, no policy"
         if free
         else "the scenario's policy: service, landing rights, exit rules",
-        constellation=str(s.constellation.preset or s.constellation.file),
+        constellation=str(
+            s.constellation.preset or s.constellation.file
+            if op is prep.operators[0]
+            else op.constellation.name
+        ),
         satellites=len(op.constellation),
         slots_utc=slots_utc,
         mode=capacity_mode(prep, op),
@@ -273,16 +279,17 @@ def capacity_mode(prep: Prepared, op) -> str:
     return "bent-pipe" if len(op.isl_pairs) == 0 and mode != "bent-pipe" else mode
 
 
-def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
-    """Summary and per-terminal table of the capacity model at the sampled slots."""
+def capacity_pass(prep: Prepared, op=None) -> tuple[dict, pa.Table]:
+    """Summary and per-terminal table of the capacity model at the sampled slots, for ``op``
+    (default the primary operator; a second operator on its own link, beams and gateways)."""
     s = prep.scenario
     c = s.capacity
     d = s.demand
-    op = prep.operators[0]
+    op = op or prep.operators[0]
     groups, group_of = np.unique(prep.terminal_country, return_inverse=True)
-    values = capacity_values(prep)
+    values = capacity_values(prep, op)
     cells = service_cells(prep.terminal_lat, prep.terminal_lon, group_of, values["cell_resolution"])
-    params = network_params(prep)
+    params = network_params(prep, op)
     wt = terminal_weights(prep.loaded, prep.n_terminals)
     weighted = bool((wt != 1).any())
     busy = d.busy_hour_mbps if d and d.busy_hour_mbps else DEFAULT_BUSY_HOUR_MBPS
@@ -399,7 +406,7 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
             target,
             counts_in=counts_in,
         ),
-        inputs=run_inputs(prep, params, wt, counts_in, [x["time_utc"] for x in samples]),
+        inputs=run_inputs(prep, params, wt, counts_in, [x["time_utc"] for x in samples], op),
         target_mbps=target,
         samples=samples,
         weights_note=weights_note(prep.loaded, wt) if weighted else "",

@@ -96,3 +96,43 @@ def test_borrow_and_a_file_together_are_refused(tmp_path):
     with pytest.raises(InputError) as err:
         _load(tmp_path, 'preset = "oneweb"\nborrow_gateways = true\ngateways_file = "x.csv"\n')
     assert "not both" in err.value.message
+
+
+def test_the_second_operator_has_its_own_capacity_answer(tmp_path):
+    from skymesh.links.operators import operator_gateway_file
+    from skymesh.sim.run import run_scenario
+
+    text = (
+        BASE.replace('wanted = ["service", "rtt", "gateways"]', 'wanted = ["service", "capacity"]')
+        + 'preset = "oneweb"\n[capacity]\nsamples = 1\n'
+    )
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    summary = run_scenario(load_scenario(path), tmp_path / "out")
+    first, second = summary["capacity"]["inputs"], summary["operators"][1]["capacity"]["inputs"]
+    assert first["operator"]["operator"] == "starlink"
+    assert first["operator"]["max_beams_per_cell"] == 8 and first["gateways"]["sites"] == 2
+    assert second["operator"] == {
+        "operator": "oneweb",
+        "beam_link": "oneweb_user_downlink",
+        "beams_per_sat": 16,
+        "max_beams_per_cell": 1,
+        "isls": False,
+    }
+    assert second["mode"] == "bent-pipe" and second["cell_resolution"] == 2
+    from skymesh.ground.gateways import load_gateways
+
+    own = load_gateways(operator_gateway_file("oneweb"))
+    assert second["gateways"]["sites"] == len(own.name)
+
+
+def test_builtin_taiwan_geofence_gives_oneweb_its_own_network():
+    loaded = load_scenario("taiwan-geofence")
+    so = loaded.scenario.second_operator
+    assert so.preset == "oneweb" and not so.borrow_gateways
+    prep = prepare(loaded)
+    second = prep.operators[1]
+    assert second.operator == "oneweb" and len(second.isl_pairs) == 0
+    own = np.asarray(prep.gateway_name)[np.asarray(second.gateway_mask, bool)]
+    assert len(own) and all(str(n).startswith("OneWeb ") for n in own)
+    assert loaded.scenario.capacity is not None
