@@ -90,7 +90,9 @@ def constellations(json_out: bool = typer.Option(False, "--json", help="Print JS
     console.print("Sources:", highlight=False)
     for r in rows:
         console.print(
-            f"- {r['name']} ({r['operator']}): {r['source']}", markup=False, highlight=False
+            f"- {r['name']}: {r['source']} (operator: {r['operator']})",
+            markup=False,
+            highlight=False,
         )
     console.print(
         "Each operator's user link, beams, ISLs and gateways: skymesh.links.operators.",

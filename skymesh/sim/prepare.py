@@ -94,8 +94,9 @@ def operator_exits(op: Operator, terminal_country, gateway_country, times) -> np
     from skymesh.policy.rules import exit_allowed
 
     allowed = exit_allowed(op.policy, terminal_country, gateway_country, times)
-    if op.gateway_mask is not None:
-        allowed &= np.asarray(op.gateway_mask, dtype=bool)[:, None]
+    mask = getattr(op, "gateway_mask", None)  # stand-ins with only a policy: every gateway
+    if mask is not None:
+        allowed &= np.asarray(mask, dtype=bool)[:, None]
     return allowed
 
 
