@@ -52,7 +52,7 @@ print("wrote", args.out / "coverage.png")
 
 # %% [markdown]
 # ## Latency over the window, and its components
-# ``space_propagation_ms`` is the path at the speed of light; ``rtt_ms`` adds the access
+# ``space_rtt_ms`` is the path at the speed of light; ``rtt_ms`` adds the access
 # network at both ends (frames, request/grant, scheduling) and processing per hop.
 
 # %%

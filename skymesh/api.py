@@ -502,7 +502,7 @@ class LatencySeries:
     table : pyarrow.Table
         One row per step: ``time_utc``, ``t_s``, ``src``, ``dst``, ``hops`` (links
         on the one-way path), ``isl_hops``, ``path`` (satellite indices, a to b),
-        ``path_changed``, the components ``space_propagation_ms`` (at c in vacuum),
+        ``path_changed``, the components ``space_rtt_ms`` (at c in vacuum),
         ``fibre_ms``, ``access_ms`` (both user links), ``processing_ms``,
         ``queueing_ms``, and ``rtt_ms``, their sum (null where unreachable).
     summary : dict
@@ -533,7 +533,7 @@ class LatencySeries:
         """
         from skymesh.report.pictures import rtt_figures
 
-        col = "rtt_ms" if total else "space_propagation_ms"
+        col = "rtt_ms" if total else "space_rtt_ms"
         t = self.table.select(["time_utc", "t_s"]).append_column("rtt_ms", self.table[col])
         what = "RTT with access" if total else "space RTT"
         figs = rtt_figures(
@@ -595,7 +595,7 @@ def latency(
     >>> r = latency("London, GB", "New York, US", duration_s=10, step_s=5)
     >>> r.table.num_rows, r.summary["reachable_fraction"]
     (3, 1.0)
-    >>> rtt = np.array(r.table["space_propagation_ms"].to_pylist())
+    >>> rtt = np.array(r.table["space_rtt_ms"].to_pylist())
     >>> bool(np.all(rtt >= r.summary["vacuum_rtt_ms"]))      # never faster than light
     True
     >>> total = np.array(r.table["rtt_ms"].to_pylist())
@@ -642,7 +642,7 @@ def latency(
     relays_passed = np.maximum((hops - isl - 2.0) / 2.0, 0.0)
     comp = access_components_ms(
         np.nan_to_num(isl),
-        space_propagation_ms=prop,
+        space_rtt_ms=prop,
         user_links=2,
         gateway=np.nan_to_num(relays_passed),
         pop=False,
@@ -706,7 +706,7 @@ def internet_path(
         One row per step: ``time_utc``, ``slot``, ``served``, ``serving_sat``
         (-1 unserved), ``serving_sat_name``, ``serving_elevation_deg``,
         ``forced_handover``, ``gateway``, ``pop`` (names, null unserved),
-        ``isl_hops``, ``user_link_rtt_ms``, the components ``space_propagation_ms``,
+        ``isl_hops``, ``user_link_rtt_ms``, the components ``space_rtt_ms``,
         ``fibre_ms``, ``access_ms``, ``processing_ms``, ``queueing_ms`` and their sum
         ``rtt_ms`` (null unserved).
 
@@ -717,7 +717,7 @@ def internet_path(
     ...                              "country": "PL"}])
     >>> t["gateway"].to_pylist(), t["served"].to_pylist()
     (['Warsaw', 'Warsaw', 'Warsaw'], [True, True, True])
-    >>> parts = ["space_propagation_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms"]
+    >>> parts = ["space_rtt_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms"]
     >>> total = sum(np.array(t[k].to_pylist()) for k in parts)
     >>> bool(np.allclose(total, t["rtt_ms"].to_pylist()))
     True

@@ -114,7 +114,7 @@ def test_satellites_in_view_all_above_the_mask_and_none_missed():
 def test_latency_never_beats_light_and_components_add_up():
     r = api.latency("London, GB", "Johannesburg, ZA", duration_s=20, step_s=10)
     t = r.table
-    prop = np.array(t["space_propagation_ms"].to_pylist(), dtype=float)
+    prop = np.array(t["space_rtt_ms"].to_pylist(), dtype=float)
     ok = np.isfinite(prop)
     assert ok.any()
     a, b = r.a, r.b
@@ -126,7 +126,7 @@ def test_latency_never_beats_light_and_components_add_up():
     assert np.all(prop[ok] >= 0.99 * bound_ms)
     parts = sum(
         np.array(t[k].to_pylist(), dtype=float)
-        for k in ("space_propagation_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms")
+        for k in ("space_rtt_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms")
     )
     np.testing.assert_allclose(parts[ok], np.array(t["rtt_ms"].to_pylist(), float)[ok])
     assert np.all(np.array(t["fibre_ms"].to_pylist(), float)[ok] == 0.0)  # place to place
@@ -181,10 +181,10 @@ def test_run_from_code_result_tables_and_figure(tmp_path):
         tmp_path / "out",
     )
     assert res.folder == tmp_path / "out"
-    ts = res.table("timeseries", ["time_utc", "rtt_ms", "space_propagation_ms"])
+    ts = res.table("timeseries", ["time_utc", "rtt_ms", "space_rtt_ms"])
     assert isinstance(ts, pa.Table) and ts.num_rows == 5
     # Kyiv -> satellite -> Warsaw: at least the straight up-and-down legs at c
-    assert min(ts["space_propagation_ms"].to_pylist()) >= 2e3 * 2 * 550.0 / C_KM_S
+    assert min(ts["space_rtt_ms"].to_pylist()) >= 2e3 * 2 * 550.0 / C_KM_S
     with pytest.raises(api.InputError, match="no table"):
         res.table("nope")
     out = tmp_path / "rtt.png"

@@ -10,7 +10,7 @@ fitted to a measurement. Every RTT SkyMesh reports is the sum of the columns
 ==========================  ===========================================================
 column                      what it holds (ms of round trip)
 ==========================  ===========================================================
-``space_propagation_ms``    terminal -> satellites -> gateway at c (passed in; the old
+``space_rtt_ms``    terminal -> satellites -> gateway at c (passed in; the old
                             propagation-only figure, unchanged)
 ``fibre_ms``                gateway -> PoP over terrestrial fibre (passed in, from
                             :func:`skymesh.ground.pops.fibre_rtt_ms`; 0 without a PoP)
@@ -97,7 +97,7 @@ NOMINAL_USER_SLANT_KM = float(slant_range_km(550.0, 45.0))
 the user link used when the caller gives none."""
 
 COLUMNS = (
-    "space_propagation_ms",
+    "space_rtt_ms",
     "fibre_ms",
     "access_ms",
     "processing_ms",
@@ -252,7 +252,7 @@ def access_components_ms(
     n_isl_hops,
     load=0.0,
     *,
-    space_propagation_ms=0.0,
+    space_rtt_ms=0.0,
     fibre_ms=0.0,
     user_link_rtt_ms=None,
     user_links=1,
@@ -269,7 +269,7 @@ def access_components_ms(
         ISL hops on the path (0 for bent pipe).
     load : float array in [0, 1)
         Utilisation of the user link for the queueing term; 0 (idle) by default.
-    space_propagation_ms : float array
+    space_rtt_ms : float array
         Propagation RTT through space (c in vacuum), from routing. NaN (unserved)
         makes every column NaN for that sample.
     fibre_ms : float array
@@ -301,7 +301,7 @@ def access_components_ms(
         raise InputError("ISL hop counts must be zero or more", field="n_isl_hops")
     if user_links not in (1, 2):
         raise InputError(f"user_links must be 1 or 2, got {user_links}", field="user_links")
-    prop = np.asarray(space_propagation_ms, dtype=float)
+    prop = np.asarray(space_rtt_ms, dtype=float)
     fibre = np.asarray(fibre_ms, dtype=float)
     user_rtt = (
         np.asarray(_NOMINAL_USER_RTT_MS)
@@ -333,14 +333,14 @@ def access_components_ms(
         return np.where(bad, np.nan, np.broadcast_to(np.asarray(x, dtype=float), shape))
 
     out = dict(
-        space_propagation_ms=col(prop),
+        space_rtt_ms=col(prop),
         fibre_ms=col(fibre),
         access_ms=col(frame + grant + rr),
         processing_ms=col(isl + gw + pp),
         queueing_ms=col(queue),
     )
     out["rtt_ms"] = (
-        out["space_propagation_ms"]
+        out["space_rtt_ms"]
         + out["fibre_ms"]
         + out["access_ms"]
         + out["processing_ms"]
@@ -364,7 +364,7 @@ def ground_to_ground_components(table) -> dict:
     relays = np.maximum((hops - isl - 2.0) / 2.0, 0.0)
     comp = access_components_ms(
         np.nan_to_num(isl),
-        space_propagation_ms=prop,
+        space_rtt_ms=prop,
         user_links=2,
         gateway=np.nan_to_num(relays),
         pop=False,

@@ -234,7 +234,7 @@ def terminals_path(
     comps = access_components_ms(
         np.where(served, out_isl, 0),
         load,
-        space_propagation_ms=space,
+        space_rtt_ms=space,
         fibre_ms=fibre,
         user_link_rtt_ms=np.where(np.isfinite(user_rtt), user_rtt, 0.0),
         gateway=True,

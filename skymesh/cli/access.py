@@ -368,7 +368,7 @@ def access(
             _site(r["gateway"], r["gateway_country"], 12),
             _site(r["pop"], r["pop_country"], 11),
             _f(r["rtt_ms"]),
-            _f(r["space_propagation_ms"]),
+            _f(r["space_rtt_ms"]),
             _f(r["fibre_ms"]),
             _f(r["access_ms"]),
             _f(other),
@@ -382,7 +382,7 @@ def access(
     if summary["rtt_ms_p50"] is not None:
         console.print(
             f"RTT median {summary['rtt_ms_p50']:.1f} ms (mean: prop "
-            f"{summary['space_propagation_ms_mean']:.1f} + fibre "
+            f"{summary['space_rtt_ms_mean']:.1f} + fibre "
             f"{summary['fibre_ms_mean']:.1f} + access "
             f"{summary['access_ms_mean']:.1f} + processing "
             f"{summary['processing_ms_mean']:.1f} + queueing "

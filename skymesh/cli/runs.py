@@ -157,7 +157,7 @@ def _summary_table(summary: dict) -> None:
             rows.append(
                 (
                     "RTT mean: space / fibre",
-                    f"{mean('space_propagation_ms')} / {mean('fibre_ms')} ms",
+                    f"{mean('space_rtt_ms')} / {mean('fibre_ms')} ms",
                 )
             )
             rows.append(

@@ -472,7 +472,7 @@ def create_app(
             "a": a,
             "b": b,
             "at": _iso_aware(_when(at)),
-            "space_propagation_ms": row.get("rtt_ms"),
+            "space_rtt_ms": row.get("rtt_ms"),
             "hops": row.get("hops"),
             "rtt_ms": comp["rtt_ms_p50"],
             "components_ms": {k[:-5]: v for k, v in comp.items() if k.endswith("_mean")},

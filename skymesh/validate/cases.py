@@ -184,7 +184,7 @@ def _population_median(
     res = terminals_path(c, grid, lat, lon, cc, gw, pops, mode=mode)
     served = float(np.isfinite(res["rtt_ms"]).mean())
     med = _weighted_median(res["rtt_ms"], popn[None, :])
-    prop = _weighted_median(res["space_propagation_ms"], popn[None, :])
+    prop = _weighted_median(res["space_rtt_ms"], popn[None, :])
     return med, (
         f"{len(lat)} largest places weighted by population, {len(grid)} steps; "
         f"served {100 * served:.0f} %; propagation median {prop:.1f} ms"
@@ -221,7 +221,7 @@ def _min_rtt(ctx: Context, lat, lon, country, start, minutes, pop_name=None):
     k = int(np.nanargmin(rtt))
     return float(rtt[k]), (
         f"min over {len(grid)} 1 s steps; at the minimum: propagation "
-        f"{res['space_propagation_ms'][k]:.1f} ms, fibre "
+        f"{res['space_rtt_ms'][k]:.1f} ms, fibre "
         f"{res['fibre_ms'][k]:.1f} ms, {int(res['isl_hops'][k])} ISL hops, "
         f"gateway {gw.name[res['gateway'][k]]}"
     )
@@ -290,7 +290,7 @@ def _light_floor(ctx: Context):
     gw, pops = _synthetic_sites([(40.0, -100.0, "US")])
     grid = time_grid("2026-01-01T00:00:00Z", 600.0, 1.0)
     res = terminal_path(c, grid, 40.0, -100.0, "US", gw, pops, mode="bent-pipe")
-    return float(np.nanmin(res["space_propagation_ms"])), (
+    return float(np.nanmin(res["space_rtt_ms"])), (
         "Walker 550 km shell, terminal 30 km from its gateway, bent pipe, min over 10 min"
     )
 

@@ -115,7 +115,7 @@ def test_rtt_inside_a_slot_moves_only_as_fast_as_the_geometry(run):
 
 def test_components_sum_and_fibre_leg(run):
     summary, t = run
-    parts = ["space_propagation_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms"]
+    parts = ["space_rtt_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms"]
     total = sum(_col(t, p).astype(float) for p in parts)
     assert np.allclose(total, _col(t, "rtt_ms").astype(float), atol=1e-9)
     gw = t["gateway"].cast("string").to_pylist()
@@ -132,7 +132,7 @@ def test_components_sum_and_fibre_leg(run):
     nearest = np.array(["Doha", "Sofia"])[np.argmin(d, 1)]
     pops = np.array(pop).reshape(-1, 4)
     assert np.array_equal(pops, np.broadcast_to(nearest, pops.shape))
-    assert _col(t, "space_propagation_ms").min() > 2e3 * 550 * 2 / SPEED_OF_LIGHT_KM_S
+    assert _col(t, "space_rtt_ms").min() > 2e3 * 550 * 2 / SPEED_OF_LIGHT_KM_S
     op = summary["operators"][0]
     hph = op["handovers_per_hour"]
     assert hph["count"] == int(_col(t, "handover").sum())
@@ -206,7 +206,7 @@ def test_propagation_model_keeps_the_old_rows(tmp_path):
     _, t = _run(tmp_path, POPS + '\n[access]\nmodel = "propagation"\n', name="old")
     assert "handover" not in t.schema.names
     assert np.allclose(
-        _col(t, "space_propagation_ms").astype(float), _col(t, "rtt_ms").astype(float)
+        _col(t, "space_rtt_ms").astype(float), _col(t, "rtt_ms").astype(float)
     )
     assert (
         json.loads((tmp_path / "out-old" / "summary.json").read_text())["access_model"]
@@ -219,11 +219,11 @@ def test_components_chart_stacks_the_means(tmp_path):
 
     comps = {
         "a": {
-            "space_propagation_ms": {"p50": 20.0, "mean": 21.0},
+            "space_rtt_ms": {"p50": 20.0, "mean": 21.0},
             "fibre_ms": {"p50": 5.0, "mean": 5.0},
             "access_ms": {"p50": 13.0, "mean": 13.5},
         },
-        "b": {"space_propagation_ms": {"p50": 8.0, "mean": 8.0}},
+        "b": {"space_rtt_ms": {"p50": 8.0, "mean": 8.0}},
     }
     fig = components_chart(comps, path=tmp_path / "c.png")
     assert (tmp_path / "c.png").stat().st_size > 0
@@ -293,7 +293,7 @@ def test_held_paths_never_beat_the_shortest_path_and_match_it_when_chosen(tmp_pa
     shortest = _col(old, "rtt_ms").astype(float)
     for policy in ("operator", "nearest-to-gateway"):
         _, t = _run(tmp_path, f'\n[access]\nserving = "{policy}"\n', name=f"held-{policy}")
-        space = _col(t, "space_propagation_ms").astype(float)
+        space = _col(t, "space_rtt_ms").astype(float)
         assert np.all(space >= shortest - 1e-6)  # ms: float rounding of ranges
         if policy == "nearest-to-gateway":
             G = 4

@@ -158,7 +158,7 @@ $("rtt").onclick = async () => {
     const r = await api("GET", `/readouts/rtt?${q}`);
     const parts = Object.entries(r).filter(([k]) => k.endsWith("_ms"))
       .map(([k, v]) => `${k.replace(/_ms$/, "").replace(/_/g, " ")} ${v === null ? "n/a" : v.toFixed(1)} ms`);
-    for (const [k, v] of Object.entries(r.components_ms || {})) if (k !== "rtt_ms" && k !== "space_propagation_ms") parts.push(`${k.replace(/_ms$/, "")} ${v.toFixed(1)} ms`);
+    for (const [k, v] of Object.entries(r.components_ms || {})) if (k !== "rtt_ms" && k !== "space_rtt_ms") parts.push(`${k.replace(/_ms$/, "")} ${v.toFixed(1)} ms`);
     $("rtt-out").textContent = `${r.a} → ${r.b} at ${r.at}: ${parts.join(", ") || "unreachable"}`;
   } catch (e) { $("rtt-out").textContent = e.message; }
 };
