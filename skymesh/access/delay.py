@@ -351,14 +351,19 @@ def access_components_ms(
     return out
 
 
-def ground_to_ground_components(table) -> dict:
-    """Mean RTT components (ms) of a ground-to-ground path series, and the total's median.
+def with_ground_to_ground_components(table):
+    """A path series (:func:`skymesh.network.over_time.path_series`) with its RTT's parts.
 
-    The path's ``rtt_ms`` is space propagation; the access network adds its delay at both
-    ends (two user links) and processing per ISL hop and per ground relay passed (links
-    on the one-way path = 2 + ISL hops + 2 per relay); no PoP or fibre on this path.
+    The path's ``space_rtt_ms`` is space propagation; the access network adds its delay at
+    both ends (two user links) and processing per ISL hop and per ground relay passed
+    (links on the one-way path = 2 + ISL hops + 2 per relay); no PoP or fibre on this
+    path. Returns the table with ``space_rtt_ms`` replaced by :data:`COLUMNS` (null where
+    unreachable): ``rtt_ms``, the user's RTT, last. The one place a place-to-place RTT
+    is built: the API's ``latency``, ``skymesh latency`` and the service use it.
     """
-    prop = table.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)
+    import pyarrow as pa
+
+    prop = table.column("space_rtt_ms").to_numpy(zero_copy_only=False).astype(float)
     isl = table.column("isl_hops").to_numpy(zero_copy_only=False).astype(float)
     hops = table.column("hops").to_numpy(zero_copy_only=False).astype(float)
     relays = np.maximum((hops - isl - 2.0) / 2.0, 0.0)
@@ -369,6 +374,23 @@ def ground_to_ground_components(table) -> dict:
         gateway=np.nan_to_num(relays),
         pop=False,
     )
+    out = table.drop_columns(["space_rtt_ms"])
+    for name in COLUMNS:
+        v = comp[name]
+        out = out.append_column(name, pa.array(v, mask=~np.isfinite(v)))
+    return out
+
+
+def ground_to_ground_components(table) -> dict:
+    """Mean RTT components (ms) of a ground-to-ground path series, and the user RTT's median.
+
+    ``table`` is a path series, with or without its components
+    (:func:`with_ground_to_ground_components`). Keys ``{column}_mean`` for each of
+    :data:`COLUMNS` and ``rtt_ms_p50``.
+    """
+    if "rtt_ms" not in table.column_names:
+        table = with_ground_to_ground_components(table)
+    comp = {k: table.column(k).to_numpy(zero_copy_only=False).astype(float) for k in COLUMNS}
     ok = np.isfinite(comp["rtt_ms"])
     out = {f"{k}_mean": (float(comp[k][ok].mean()) if ok.any() else None) for k in COLUMNS}
     out["rtt_ms_p50"] = float(np.median(comp["rtt_ms"][ok])) if ok.any() else None

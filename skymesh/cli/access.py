@@ -375,13 +375,13 @@ def access(
         )
     console.print(table)
     console.print(
-        "[dim]prop: space propagation; access: frames, request/grant, round robin; "
+        "[dim]prop: space RTT (propagation only); access: frames, request/grant, round robin; "
         "other: processing + queueing; satellites without 'STARLINK-'; * a forced "
         "handover in the slot (the last satellite shown)[/]"
     )
     if summary["rtt_ms_p50"] is not None:
         console.print(
-            f"RTT median {summary['rtt_ms_p50']:.1f} ms (mean: prop "
+            f"RTT (user, with access) median {summary['rtt_ms_p50']:.1f} ms (mean: space "
             f"{summary['space_rtt_ms_mean']:.1f} + fibre "
             f"{summary['fibre_ms_mean']:.1f} + access "
             f"{summary['access_ms_mean']:.1f} + processing "

@@ -122,7 +122,8 @@ def test_latency_summary_has_ground_to_ground_components(capsys, monkeypatch):
     per_link = 3 * f + 2 * f + 2e3 * slant / SPEED_OF_LIGHT_KM_S + 3.0
     assert comp["access_ms_mean"] == pytest.approx(2 * per_link)
     assert comp["fibre_ms_mean"] == 0.0
-    assert comp["space_rtt_ms_mean"] == pytest.approx(s["rtt_ms_mean"])
+    assert comp["space_rtt_ms_mean"] == pytest.approx(s["space_rtt_ms_mean"])
+    assert comp["rtt_ms_p50"] == pytest.approx(s["rtt_ms_p50"])
     code, out, err = _run(
         capsys,
         "latency",
@@ -133,5 +134,5 @@ def test_latency_summary_has_ground_to_ground_components(capsys, monkeypatch):
         "--duration",
         "4",
     )
-    assert code == 0 and "RTT with access p50" in out
+    assert code == 0 and "RTT (user, with access)" in out and "space RTT" in out
     assert max(len(line) for line in out.splitlines()) <= 80

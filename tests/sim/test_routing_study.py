@@ -60,7 +60,7 @@ def test_study_matches_routing_each_step_directly(tmp_path, study):
     step = rtt["step"].to_numpy()
     src = rtt["src"].to_numpy()
     dst = rtt["dst"].to_numpy()
-    vals = np.asarray(rtt["rtt_ms"].to_pylist(), dtype=float)
+    vals = np.asarray(rtt["space_rtt_ms"].to_pylist(), dtype=float)
     c_step = changes["step"].to_numpy()
     state = None
     for k in range(len(grid)):
