@@ -219,7 +219,7 @@ def terminals_path(
             (w, (layout.sink0 + q + k * n, layout.gw0 + g + k * n)), shape=graph.shape
         )
         res = egress_routes(graph + sink, layout, group_of, k_steps)
-        out_rtt[b0:b1] = res["rtt_ms"]
+        out_rtt[b0:b1] = res["path_rtt_ms"]
         out_gw[b0:b1] = res["gateway"]
         out_isl[b0:b1] = res["isl_hops"]
         if progress is not None:

@@ -45,7 +45,7 @@ def test_series_equals_routing_each_snapshot_alone(shell1):
             endpoint_links=(g, s, np.zeros_like(g), r),
         )
         expected = route(graph, layout, 0, 1)
-        assert table["space_rtt_ms"][k].as_py() == pytest.approx(expected.rtt_ms, rel=1e-12)
+        assert table["space_rtt_ms"][k].as_py() == pytest.approx(expected.space_rtt_ms, rel=1e-12)
         sats = [n for n in expected.nodes if n < layout.n_sats]
         assert table["path"][k].as_py() == sats
         assert table["hops"][k].as_py() == len(expected.nodes) - 1
