@@ -143,7 +143,8 @@ def egress_routes(
     dict of arrays, shape (n_steps, G) unless noted:
         ``path_rtt_ms`` (the shortest path's round trip over the graph's edge delays:
         space propagation, plus any delay the caller put on the sink edges; NaN when
-        unserved; not a headline figure, see :mod:`skymesh.metrics`), ``gateway`` (index, -1 when unserved),
+        unserved; not a headline figure, see :mod:`skymesh.metrics`), ``gateway``
+        (index, -1 when unserved),
         ``sat_hops`` (satellites on the path), ``isl_hops``, and
         ``path`` (n_steps, G, L) int: satellites from the terminal's up-link to
         the gateway's down-link, padded with -1.
