@@ -708,7 +708,7 @@ def _summary(summary: dict) -> None:
 
     rows = []
     for f in summary["flows"]:
-        sky = f["skymesh_rtt_ms"]
+        sky = f["skymesh_space_rtt_ms"]
         kind = f["cc"] if f["kind"] == "tcp" and f.get("cc") else f["kind"]
         rows.append(
             (

@@ -38,7 +38,7 @@ def _pair_path(path: pa.Table | None, pair: str) -> dict:
     if rows.num_rows == 0:
         return dict(rtt=None, changes=0, hops=None)
     t = rows.column("t_s").to_numpy(zero_copy_only=False).astype(float)
-    rtt = rows.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)
+    rtt = rows.column("space_rtt_ms").to_numpy(zero_copy_only=False).astype(float)
     changed = rows.column("changed").to_numpy(zero_copy_only=False).astype(bool)
     changed[np.argmin(t)] = False  # the first step has no step before it
     finite = rtt[np.isfinite(rtt)]
@@ -93,7 +93,7 @@ def summarize(tables: dict, meta: dict | None = None) -> dict:
                 stop_s=_num(row["stop_s"]),
                 goodput_mbps=_num(row.get("goodput_mbps")),
                 mean_rtt_ms=mean_rtt,
-                skymesh_rtt_ms=sky,
+                skymesh_space_rtt_ms=sky,
                 rtt_excess_ms=(
                     mean_rtt - sky["mean"] if mean_rtt is not None and sky is not None else None
                 ),
@@ -123,12 +123,12 @@ def _f(x, fmt: str = "{:.1f}") -> str:
 
 def _flow_rows(summary: dict) -> list[str]:
     lines = [
-        "| flow | kind | pair | goodput Mbit/s | RTT mean ms | SkyMesh RTT min / max ms "
+        "| flow | kind | pair | goodput Mbit/s | RTT mean ms | SkyMesh space RTT min / max ms "
         "| sent / lost packets | retransmits | reorders | path changes |",
         "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for f in summary["flows"]:
-        sky = f["skymesh_rtt_ms"]
+        sky = f["skymesh_space_rtt_ms"]
         kind = f["kind"] + (f" {f['cc']}" if f.get("cc") else "")
         lines.append(
             f"| {f['flow_id']} | {kind} | {f['src']} -> {f['dst']} | "
