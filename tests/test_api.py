@@ -135,6 +135,38 @@ def test_latency_never_beats_light_and_components_add_up():
     assert fig.axes
 
 
+def test_latency_summary_is_the_statistic_of_the_column_of_the_same_name():
+    """Issue 21: ``rtt_ms_p50`` was the space RTT's median (42.8 ms London - New York)
+    beside a table whose ``rtt_ms`` is the user's RTT (72.3 ms). Every summary figure
+    is now the statistic of the table column with its name (the project's stop check)."""
+    r = skymesh.latency(
+        "London, GB",
+        "New York, US",
+        constellation="starlink-shell1",
+        start=T0,
+        duration_s=60,
+        step_s=10,
+    )
+    for name in ("rtt_ms", "space_rtt_ms"):
+        col = r.table[name].to_numpy(zero_copy_only=False).astype(float)
+        assert abs(r.summary[f"{name}_p50"] - float(np.nanmedian(col))) <= 0.05, name
+        assert r.summary[f"{name}_min"] == pytest.approx(float(np.nanmin(col)))
+        assert r.summary[f"{name}_max"] == pytest.approx(float(np.nanmax(col)))
+    # the user's RTT includes both access legs: well above the space RTT
+    assert r.summary["rtt_ms_p50"] > r.summary["space_rtt_ms_p50"] + 10.0
+    assert r.summary["components"]["rtt_ms_p50"] == pytest.approx(r.summary["rtt_ms_p50"])
+
+
+def test_latency_figure_titles_say_which_rtt(tmp_path):
+    from skymesh.metrics import RTT_LABEL, SPACE_RTT_LABEL
+
+    r = api.latency("London, GB", "New York, US", start=T0, duration_s=20, step_s=10)
+    space = r.plot_rtt().axes[0].get_title()
+    user = r.plot_rtt(total=True).axes[0].get_title()
+    assert SPACE_RTT_LABEL in space and RTT_LABEL not in space
+    assert RTT_LABEL in user and SPACE_RTT_LABEL not in user
+
+
 def test_internet_path_serving_satellite_above_the_mask():
     t = api.internet_path(
         "Kyiv, UA", gateways=[WARSAW], duration_s=60, step_s=15, min_elevation_deg=25.0
@@ -188,8 +220,9 @@ def test_run_from_code_result_tables_and_figure(tmp_path):
     with pytest.raises(api.InputError, match="no table"):
         res.table("nope")
     out = tmp_path / "rtt.png"
-    res.plot_rtt(out)
+    fig = res.plot_rtt(out)
     assert out.stat().st_size > 0
+    assert "RTT (user, with access)" in fig.axes[0].get_title()
     again = api.open_run(tmp_path / "out")
     assert again.summary == res.summary
 

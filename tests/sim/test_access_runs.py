@@ -205,9 +205,7 @@ def test_other_policies_run(tmp_path, policy):
 def test_propagation_model_keeps_the_old_rows(tmp_path):
     _, t = _run(tmp_path, POPS + '\n[access]\nmodel = "propagation"\n', name="old")
     assert "handover" not in t.schema.names
-    assert np.allclose(
-        _col(t, "space_rtt_ms").astype(float), _col(t, "rtt_ms").astype(float)
-    )
+    assert np.allclose(_col(t, "space_rtt_ms").astype(float), _col(t, "rtt_ms").astype(float))
     assert (
         json.loads((tmp_path / "out-old" / "summary.json").read_text())["access_model"]
         == "propagation"
@@ -300,3 +298,26 @@ def test_held_paths_never_beat_the_shortest_path_and_match_it_when_chosen(tmp_pa
             slot = slot_index(START, np.arange(len(space) // G, dtype=float))
             starts = np.repeat(np.r_[True, np.diff(slot) != 0], G)
             assert np.allclose(space[starts], shortest[starts], rtol=0, atol=1e-6)
+
+
+def test_summary_figures_are_the_statistics_of_the_columns_of_the_same_name(run, tmp_path):
+    """Issue 21: a run's summary.json names each figure as its timeseries column does,
+    and its percentiles are the column's (0.01 ms histogram bins): ``rtt_ms`` the user's
+    RTT, the component ``space_rtt_ms`` the propagation-only part."""
+    summary, t = run
+    served = _col(t, "served").astype(bool)
+    op = summary["operators"][0]
+    rtt = _col(t, "rtt_ms").astype(float)[served]
+    for p in (50, 95, 99):
+        assert abs(op["rtt_ms"][f"p{p}"] - np.percentile(rtt, p)) <= 0.05, p
+    assert op["rtt_ms"]["mean"] == pytest.approx(rtt.mean(), abs=0.01)
+    assert op["rtt_ms"]["min"] == pytest.approx(rtt.min(), abs=0.01)
+    assert op["rtt_ms"]["max"] == pytest.approx(rtt.max(), abs=0.01)
+    parts = op["rtt_components_ms"]
+    assert set(parts) == {"space_rtt_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms"}
+    for name, stats in parts.items():
+        col = _col(t, name).astype(float)[served]
+        assert abs(stats["p50"] - np.median(col)) <= 0.05, name
+        assert stats["mean"] == pytest.approx(col.mean(), abs=0.01), name
+    # the user's RTT is the space RTT plus the access network: larger at every sample
+    assert np.all(rtt > _col(t, "space_rtt_ms").astype(float)[served])
