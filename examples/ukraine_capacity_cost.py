@@ -59,7 +59,7 @@ for t, a in zip(targets, answers):
     m = a["model"]
     print(
         f"{t:>4} Mbit/s: {m['terminals_at_target']:>9,.0f} terminals, bound by "
-        f"{m['binding_kind']}, {m['throughput_gbps']:.0f} Gbit/s in all"
+        f"{m['binding_kind']}, {m['aggregate_gbps']:.0f} Gbit/s in all"
     )
 
 # %%

@@ -812,7 +812,7 @@ def region_capacity(
     dict
         ``region``, ``time_utc``, ``probes`` (placed / covered counts) and ``model``
         (and ``rain``): ``terminals_at_target``, ``binding_kind``,
-        ``throughput_gbps``, ``rate_mbps`` (probe percentiles), ...
+        ``aggregate_gbps``, ``fair_share_mbps`` (probe percentiles), ...
 
     Examples
     --------

@@ -20,9 +20,10 @@ The engine of ``skymesh capacity REGION``. One 15 s slot, one region (a country 
    maximised under beam time, per-cell channels, satellite downlink, ISLs, feeders and
    gateway sites. The region carries ``alpha x covered probes`` terminals; the constraints
    with non-zero duals bind first (each kind's share of alpha is reported).
-4. **Throughput**: the load-aware assignment with elastic demand
+4. **Fair share and aggregate**: the load-aware assignment with elastic demand
    (:func:`skymesh.capacity.assignment.assign_cells`, max-min fair over cells weighted by
-   their probes, so per terminal), giving each probe's rate.
+   their probes, so per terminal), giving each probe's rate with every probe demanding at
+   once: its percentiles are ``fair_share_mbps``, their sum ``aggregate_gbps``.
 
 Check between two formulations (tested): with these weights the first level of the max-min
 progressive filling is the largest rate every covered probe can have at once, so it equals
@@ -366,9 +367,9 @@ def _answer(
             KIND_LABELS.get(kk, kk): v / tot
             for kk, v in sorted(share.items(), key=lambda kv: -kv[1])
         },
-        "throughput_gbps": float(rate[t_cov].sum() / 1e3),
+        "aggregate_gbps": float(rate[t_cov].sum() / 1e3),
         "first_level_mbps": float(levels[0]) if levels.size else float("nan"),
-        "rate_mbps": {"p5": float(q[0]), "p50": float(q[1]), "p95": float(q[2])},
+        "fair_share_mbps": {"p5": float(q[0]), "p50": float(q[1]), "p95": float(q[2])},
         "covered_probes": int(t_cov.sum()),
         "cells_covered": int(covered.sum()),
         "lp_seconds": float(carry["lp_seconds"] + res["lp_seconds"]),
@@ -419,7 +420,9 @@ def region_capacity(
     covered), ``model`` and ``rain`` (None without ``rain_mmh``), each with
     ``terminals_at_target`` (alpha x covered probes), ``n_more`` (beyond the probes),
     ``per_probe`` (alpha), ``binding_kind`` and ``binding_share`` (each kind's share of the
-    LP's duals), ``throughput_gbps``, ``rate_mbps`` (probe percentiles, elastic max-min),
+    LP's duals), ``aggregate_gbps`` (all probes' rates summed), ``fair_share_mbps`` (probe
+    percentiles of the elastic max-min share, every probe demanding at once; not a speed
+    one user measures: :mod:`skymesh.metrics`),
     ``first_level_mbps``; ``elapsed_s``.
     """
     import shapely
