@@ -169,7 +169,7 @@ def worker(name: str, quick: bool, tables_dir: str | None) -> dict:
                 src=f["src"],
                 dst=f["dst"],
                 goodput_mbps=f["goodput_mbps"],
-                mean_rtt_ms=f["mean_rtt_ms"],
+                ns3_mean_rtt_ms=f["ns3_mean_rtt_ms"],
                 lost_packets=f["lost_packets"],
             )
             for f in fl
@@ -288,10 +288,10 @@ def main(quick: bool = False, hypatia: bool = False, figures_dir=None, out_dir=D
                 )
                 c = results[name]["comparison"]
                 print(
-                    f"{name}: SkyMesh RTT {c['skymesh_space_rtt_ms']['min']:.1f}-"
+                    f"{name}: SkyMesh space RTT {c['skymesh_space_rtt_ms']['min']:.1f}-"
                     f"{c['skymesh_space_rtt_ms']['max']:.1f} ms, {c['path_changes']} path changes, "
                     f"goodput {c['flow']['goodput_mbps']:.2f} Mbit/s, mean RTT "
-                    f"{c['flow']['mean_rtt_ms']:.1f} ms, {c['retransmits']} retransmits, "
+                    f"{c['flow']['ns3_mean_rtt_ms']:.1f} ms, {c['retransmits']} retransmits, "
                     f"{c['reorders']} reorders; figure {c['figure']}"
                 )
     if out_dir is not None:

@@ -716,7 +716,7 @@ def _summary(summary: dict) -> None:
                 kind,
                 f"{f['src']} -> {f['dst']}",
                 f1(f["goodput_mbps"], "{:.2f}"),
-                f1(f["mean_rtt_ms"]),
+                f1(f["ns3_mean_rtt_ms"]),
                 f1(sky and sky["mean"]),
             )
         )

@@ -321,7 +321,7 @@ def _read_out(eng, net, flow_list, duration_s, sample_s, k_steps) -> dict[str, p
             "start_s",
             "stop_s",
             "goodput_mbps",
-            "mean_rtt_ms",
+            "ns3_mean_rtt_ms",
         )
     }
     pair_events_fid, pair_events_t = [], []
@@ -339,7 +339,7 @@ def _read_out(eng, net, flow_list, duration_s, sample_s, k_steps) -> dict[str, p
             float(counters[i, 4]) * 8 / active / 1e6 if f.kind != "ping" and active > 0 else 0.0
         )
         mine = r_v[r_fid == i]
-        nums["mean_rtt_ms"].append(float(mine.mean()) if len(mine) else float("nan"))
+        nums["ns3_mean_rtt_ms"].append(float(mine.mean()) if len(mine) else float("nan"))
         if f.kind != "ping":
             bins = np.zeros(int(eng.FlowNBins(i)))
             eng.FlowBins(i, bins)
@@ -372,7 +372,7 @@ def _read_out(eng, net, flow_list, duration_s, sample_s, k_steps) -> dict[str, p
             "tx_bytes": pa.array(counters[:, 3], pa.int64()),
             "rx_bytes": pa.array(counters[:, 4], pa.int64()),
             "goodput_mbps": pa.array(nums["goodput_mbps"], pa.float64()),
-            "mean_rtt_ms": pa.array(nums["mean_rtt_ms"], pa.float64()),
+            "ns3_mean_rtt_ms": pa.array(nums["ns3_mean_rtt_ms"], pa.float64()),
             "retransmits": pa.array(counters[:, 5], pa.int64()),
             "reorders": pa.array(counters[:, 6], pa.int64()),
         }
@@ -393,7 +393,7 @@ def _read_out(eng, net, flow_list, duration_s, sample_s, k_steps) -> dict[str, p
         {
             "flow_id": pa.array(r_fid[keep], pa.int32()),
             "t_s": pa.array(r_t[keep], pa.float64()),
-            "rtt_ms": pa.array(r_v[keep], pa.float64()),
+            "ns3_rtt_ms": pa.array(r_v[keep], pa.float64()),
         }
     )
     cwnd = pa.table(

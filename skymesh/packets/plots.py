@@ -166,7 +166,7 @@ def rtt_figure(tables: dict, flow_id: int, path=None) -> Figure:
     if rows is not None and rows.num_rows:
         ax.scatter(
             _col(rows, "t_s"),
-            _col(rows, "rtt_ms"),
+            _col(rows, "ns3_rtt_ms"),
             label=f"ns-3 {what}",
             zorder=3,
             rasterized=True,
@@ -381,7 +381,7 @@ def hypatia_figure(
     if rows is not None and rows.num_rows:
         top.scatter(
             _col(rows, "t_s"),
-            _col(rows, "rtt_ms"),
+            _col(rows, "ns3_rtt_ms"),
             label="ns-3 TCP RTT samples",
             zorder=3,
             rasterized=True,

@@ -80,7 +80,7 @@ def summarize(tables: dict, meta: dict | None = None) -> dict:
         p = _pair_path(tables.get("path"), pair)
         c = counts.get(fid, {})
         tx = int(row["tx_packets"] or 0)
-        mean_rtt = _num(row.get("mean_rtt_ms"))
+        mean_rtt = _num(row.get("ns3_mean_rtt_ms"))
         sky = p["rtt"]
         flows.append(
             dict(
@@ -92,7 +92,7 @@ def summarize(tables: dict, meta: dict | None = None) -> dict:
                 start_s=_num(row["start_s"]),
                 stop_s=_num(row["stop_s"]),
                 goodput_mbps=_num(row.get("goodput_mbps")),
-                mean_rtt_ms=mean_rtt,
+                ns3_mean_rtt_ms=mean_rtt,
                 skymesh_space_rtt_ms=sky,
                 rtt_excess_ms=(
                     mean_rtt - sky["mean"] if mean_rtt is not None and sky is not None else None
@@ -132,7 +132,7 @@ def _flow_rows(summary: dict) -> list[str]:
         kind = f["kind"] + (f" {f['cc']}" if f.get("cc") else "")
         lines.append(
             f"| {f['flow_id']} | {kind} | {f['src']} -> {f['dst']} | "
-            f"{_f(f['goodput_mbps'], '{:.2f}')} | {_f(f['mean_rtt_ms'])} | "
+            f"{_f(f['goodput_mbps'], '{:.2f}')} | {_f(f['ns3_mean_rtt_ms'])} | "
             f"{_f(sky and sky['min'])} / {_f(sky and sky['max'])} | "
             f"{f['tx_packets']:,} / {f['lost_packets']:,} | {f['retransmits']:,} | "
             f"{f['reorders']:,} | {f['path_changes']} |"

@@ -18,9 +18,9 @@ from .conftest import GSL_BPS, ISL_BPS, WINDOW_S, column
 TABLES = {
     "flows": {"flow_id", "kind", "cc", "src", "dst", "start_s", "stop_s", "tx_packets",
               "rx_packets", "lost_packets", "tx_bytes", "rx_bytes", "goodput_mbps",
-              "mean_rtt_ms"},
+              "ns3_mean_rtt_ms"},
     "goodput": {"flow_id", "t_s", "goodput_mbps"},
-    "rtt": {"flow_id", "t_s", "rtt_ms"},
+    "rtt": {"flow_id", "t_s", "ns3_rtt_ms"},
     "cwnd": {"flow_id", "t_s", "cwnd_bytes"},
     "events": {"flow_id", "t_s", "kind"},
     "path": {"pair", "t_s", "space_rtt_ms", "hops", "changed"},
@@ -49,7 +49,7 @@ def test_ping_rtt_is_skymesh_rtt_plus_serialisation(ping_run, shell1, grid, pari
     # one-way: 2 GSLs and `isl` ISLs, each way
     ser_ms = 2e3 * ((hops - isl) * wire_bits / GSL_BPS + isl * wire_bits / ISL_BPS)
     t = column(ping_run["rtt"], "t_s")
-    rtt = column(ping_run["rtt"], "rtt_ms")
+    rtt = column(ping_run["rtt"], "ns3_rtt_ms")
     k = np.floor(t + 1e-9).astype(int)
     inside = t + rtt / 1e3 < k + 1 - 1e-9
     assert len(t) >= 0.95 * WINDOW_S / 0.05

@@ -48,7 +48,7 @@ def synthetic_tables(duration_s: float = DURATION_S) -> dict[str, pa.Table]:
         {
             "flow_id": pa.array([0] * len(t_ack) + [1] * len(t_ping), pa.int32()),
             "t_s": np.concatenate([t_ack, t_ping]),
-            "rtt_ms": np.concatenate(
+            "ns3_rtt_ms": np.concatenate(
                 [path_at + rng.uniform(0, 25, len(t_ack)), 120.5 + 0 * t_ping]
             ),
         }
@@ -77,7 +77,7 @@ def synthetic_tables(duration_s: float = DURATION_S) -> dict[str, pa.Table]:
             "tx_bytes": pa.array([50_000 * 1448, 120 * 64], pa.int64()),
             "rx_bytes": pa.array([49_700 * 1448, 120 * 64], pa.int64()),
             "goodput_mbps": [9.6, 0.0],
-            "mean_rtt_ms": [104.25, 120.5],
+            "ns3_mean_rtt_ms": [104.25, 120.5],
         }
     )
     return {

@@ -95,7 +95,7 @@ def test_ping_to_the_pop_is_skymesh_rtt_plus_serialisation(ns3, pop_net):
 
     _, net = pop_net
     out = simulate(net, ["ping:0.1:Paris->Madrid, Spain"], duration_s=20.0)
-    t, rtt = column(out["rtt"], "t_s"), column(out["rtt"], "rtt_ms")
+    t, rtt = column(out["rtt"], "t_s"), column(out["rtt"], "ns3_rtt_ms")
     assert len(t) >= 150
     k = np.floor(t + 1e-9).astype(int)
     inside = t + rtt / 1e3 < k + 1 - 1e-9
