@@ -122,7 +122,7 @@ FIGURES: tuple[Figure, ...] = (
         "bent_pipe_rtt_ms",
         "ms",
         "`rtt_ms` of the same terminal without ISLs (one satellite up and down to a gateway).",
-        "skymesh.sim.egress_chunk.run_chunk",
+        "skymesh.sim.egress_chunk.compute_chunk",
         ("run timeseries.parquet", "summary.json operators[].bent_pipe", "report.md"),
     ),
     Figure(
@@ -167,19 +167,6 @@ FIGURES: tuple[Figure, ...] = (
     ),
 )
 """Every headline figure, with its unit, meaning, the function computing it and its faces."""
-
-RENAMED = {
-    "rtt_ms (space propagation only: path tables, latency summary, routing studies)": (
-        "space_rtt_ms"
-    ),
-    "rtt_ms_p50 ... rtt_ms_max of latency() / skymesh latency --json (space only)": (
-        "space_rtt_ms_p50 ... (rtt_ms_p50 now the user RTT's)"
-    ),
-    "space_propagation_ms": "space_rtt_ms",
-    "throughput_gbps": "aggregate_gbps",
-    "rate_mbps (capacity percentiles)": "fair_share_mbps",
-}
-"""Old name -> new name (also in CHANGELOG.md)."""
 
 
 def figure(name: str) -> Figure:
