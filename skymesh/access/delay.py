@@ -10,15 +10,15 @@ fitted to a measurement. Every RTT SkyMesh reports is the sum of the columns
 ==========================  ===========================================================
 column                      what it holds (ms of round trip)
 ==========================  ===========================================================
-``space_rtt_ms``    terminal -> satellites -> gateway at c (passed in; the old
-                            propagation-only figure, unchanged)
+``space_rtt_ms``            terminal -> satellites -> gateway at c (passed in; the
+                            propagation-only RTT, :mod:`skymesh.metrics`)
 ``fibre_ms``                gateway -> PoP over terrestrial fibre (passed in, from
                             :func:`skymesh.ground.pops.fibre_rtt_ms`; 0 without a PoP)
 ``access_ms``               user-link frame structure + uplink request/grant + the
                             on-satellite round-robin among terminals, per user link
 ``processing_ms``           forwarding per ISL hop, the gateway, the PoP
 ``queueing_ms``             queueing as a function of load (0 when idle, the default)
-``rtt_ms``                  the sum of the five above
+``rtt_ms``                  the sum of the five above: what a user measures
 ==========================  ===========================================================
 
 Status tags: **A** a measured or published figure (paper), **D** derived here by
