@@ -277,6 +277,7 @@ def view_data(
         "route_note": note,
         rtt_key: rtt,
         "rtt_label": SPACE_RTT_LABEL if rtt_key == "space_rtt_ms" else RTT_LABEL,
+        "rtt_short": "space RTT" if rtt_key == "space_rtt_ms" else "user RTT",
         "isl_on": bool(len(isl) <= ISL_DEFAULT_ON_MAX),
         "colours": dict(ROLE_COLOURS),
         "hatch": {"state": "inactive", "colour": INACTIVE_HATCH[1]},
@@ -785,7 +786,7 @@ _SCRIPT = r"""
         if (r.sats) msg += " \u00b7 " + r.sats.length +
                            (r.sats.length === 1 ? " satellite" : " satellites");
         if (rtt !== null && rtt !== undefined)
-          msg += " \u00b7 " + D.rtt_label + " " + rtt.toFixed(1) + " ms";
+          msg += " \u00b7 " + D.rtt_short + " " + rtt.toFixed(1) + " ms";
       }
     }
     info.textContent = msg;
