@@ -179,7 +179,7 @@ def write_packets_report(out, tables: dict, meta: dict, *, figures=(), notes=())
     lines += [
         "",
         "RTT mean is ns-3's (TCP RTT samples, ping echo times: propagation, serialisation "
-        "and queueing); SkyMesh RTT is the propagation RTT of the pair's path over the "
+        "and queueing); SkyMesh space RTT is the propagation-only RTT of the pair's path over the "
         "window, so the first sits on or above the second.",
         "",
         "## Engine",

@@ -52,7 +52,7 @@ def operator_section(op: dict, wanted=None) -> list[str]:
         f"{op['exits_inside_censoring_country']:,} |",
         "",
     ]
-    drop = {"rtt": "| RTT to", "hops": "| satellites on", "service": "| share of time"}
+    drop = {"rtt": "| RTT (", "hops": "| satellites on", "service": "| share of time"}
     for metric, prefix in drop.items():
         if metric not in wanted:
             lines = [x for x in lines if not x.startswith(prefix)]
