@@ -8,7 +8,7 @@ ifneq ($(wildcard $(SHARED_DATA)),)
 export SKYMESH_DATA ?= $(SHARED_DATA)
 endif
 
-.PHONY: demo test bench fuzz examples docs lint clean
+.PHONY: demo test bench fuzz examples docs lint shell clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +91,12 @@ lint: $(VENV)/.installed-lint
 		tests/test_examples.py examples docs/hooks.py
 	-$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --follow-imports=silent skymesh/api.py
+
+# A shell with the environment activated, so `skymesh ...` runs as the README shows
+# (the same as `source .venv/bin/activate`).
+shell: $(VENV)/.installed
+	@echo "SkyMesh environment active; 'exit' leaves it."
+	@VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH $${SHELL:-/bin/sh} -i
 
 clean:
 	rm -rf $(VENV) build site *.egg-info

@@ -13,7 +13,7 @@ time of one country cold (first in its slot) and cached.
 PostgreSQL is started from Debian's ``postgresql`` binaries in a temporary
 folder when they are present, and skipped with one line when not.
 
-    python benchmarks/bench_service.py [--clients 8] [--requests 200]
+    python benchmarks/bench_service.py [--clients 8] [--requests 200] [--db sqlite|postgresql]
 """
 
 from __future__ import annotations
@@ -210,12 +210,15 @@ def readout_times(base, headers, n=5):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=8)
-    ap.add_argument("--requests", type=int, default=150, help="per client")
+    ap.add_argument("--requests", type=int, default=200, help="per client")
     ap.add_argument("--time-limit", type=float, default=60.0, help="s per load run")
+    ap.add_argument(
+        "--db", choices=["sqlite", "postgresql", "both"], default="both", help="databases to run"
+    )
     args = ap.parse_args(argv)
     data = Path(tempfile.mkdtemp(prefix="skymesh-svcbench-"))
-    pg_url, pg_stop = start_postgres()
-    dbs = [("SQLite", f"sqlite:///{data / 'svc.sqlite3'}")] + (
+    pg_url, pg_stop = start_postgres() if args.db != "sqlite" else (None, None)
+    dbs = ([("SQLite", f"sqlite:///{data / 'svc.sqlite3'}")] if args.db != "postgresql" else []) + (
         [("PostgreSQL", pg_url)] if pg_url else []
     )
     print(

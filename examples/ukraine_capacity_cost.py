@@ -6,14 +6,21 @@
 # does the bill of the dated 2022-23 fleet compare with the figures SpaceX reportedly gave
 # (>$120M for the rest of 2022, ~$400M for the next 12 months)?
 #
-# Three steps, each bounded for a laptop: the region's capacity at four target rates (300
-# probe terminals placed by population, one 15 s slot); the bill by month; and the bill per
-# terminal the network can actually carry at 25 Mbit/s, from the built-in scenario's own
-# capacity model run on 2,000 terminals. Run:
-# ``python examples/ukraine_capacity_cost.py --out DIR``.
+# Every capacity figure here is SkyMesh's one capacity headline
+# (``skymesh.capacity.headline``: terminals carried at the target rate, what binds, the
+# per-terminal rate), printed with the inputs it was computed from. Two questions, two sets
+# of inputs: the region's capacity at four target rates (300 probe terminals placed by
+# population, the scenario's gateways without its policy, one 15 s slot: what
+# ``skymesh capacity UA`` answers with those flags); and the bill per terminal the
+# built-in scenario's own capacity model carries at 25 Mbit/s (its 20,000 terminals, its
+# policy's gateways, its three sampled slots: exactly ``skymesh cost ukraine-2022``, and the
+# headline of ``skymesh run ukraine-2022``). Run:
+# ``python examples/ukraine_capacity_cost.py --out DIR``; the figures are also written to
+# ``DIR/figures.json``.
 
 # %%
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -28,14 +35,32 @@ parser.add_argument(
     default=Path("build/examples") / Path(__file__).stem,
     help="folder for the figures",
 )
+parser.add_argument(
+    "--targets",
+    type=float,
+    nargs="+",
+    default=[10, 25, 50, 100],
+    help="target rates of the region's capacity (Mbit/s)",
+)
 args = parser.parse_args()
 args.out.mkdir(parents=True, exist_ok=True)
+figures: dict = {}
+
+
+def describe(inputs: dict) -> str:
+    """The inputs block of a capacity answer in one line."""
+    t, g = inputs["terminals"], inputs["gateways"]
+    return (
+        f"{inputs['source']}; {t['placed']:,} terminals, {g['sites']} gateway sites "
+        f"({g['exits']}), {inputs['constellation']}, slots {', '.join(inputs['slots_utc'])}"
+    )
+
 
 # %% [markdown]
 # ## Capacity of the region
-# The gateways are the scenario's own (Poland, Lithuania, Germany, Romania, Slovakia).
-# ``region_capacity`` uses the link presets' budgets, not the scenario's ``[capacity]``
-# overrides.
+# The gateways are the scenario's own (Poland, Lithuania, Germany, Romania, Slovakia), every
+# one allowed (``region_capacity`` applies no policy); capacities are the ``[capacity]``
+# defaults, not the scenario's overrides. The inputs block says so.
 
 # %%
 scenario = skymesh.load_scenario("ukraine-2022")
@@ -43,7 +68,7 @@ gw = [
     {"name": g.name, "lat": g.lat, "lon": g.lon, "country": g.country}
     for g in scenario.scenario.gateways
 ]
-targets = [10, 25, 50, 100]
+targets = list(args.targets)
 answers = [
     skymesh.region_capacity(
         "UA",
@@ -56,16 +81,19 @@ answers = [
     for t in targets
 ]
 for t, a in zip(targets, answers):
-    m = a["model"]
+    h = a["headline"]
     print(
-        f"{t:>4} Mbit/s: {m['terminals_at_target']:>9,.0f} terminals, bound by "
-        f"{m['binding_kind']}, {m['aggregate_gbps']:.0f} Gbit/s in all"
+        f"{t:>5g} Mbit/s: {h['terminals_at_target']:>9,} terminals, bound by "
+        f"{h['binding_label']}; every covered terminal gets {h['per_terminal_mbps']:,.1f} "
+        "Mbit/s at once"
     )
+print("inputs:", describe(answers[0]["inputs"]))
+figures["region"] = {f"{t:g}": a["headline"] for t, a in zip(targets, answers)}
 
 # %%
 fig = Figure(figsize=(6.5, 4), layout="constrained")
 ax = fig.add_subplot()
-ax.loglog(targets, [a["model"]["terminals_at_target"] for a in answers], "o-")
+ax.loglog(targets, [a["headline"]["terminals_at_target"] for a in answers], "o-")
 ax.set(
     xlabel="rate every terminal gets (Mbit/s)",
     ylabel="terminals carried at once",
@@ -78,14 +106,21 @@ print("wrote", args.out / "ukraine_capacity.png")
 # %% [markdown]
 # ## The bill
 # Terminals interpolated between the dated counts; new and replaced terminals at the
-# terminal price, every terminal in service at the monthly service price. The capacity pass
-# of the scenario (its [capacity] section, 2,000 of its terminals, one sample) says which
-# share of the fleet can all get 25 Mbit/s at once; the bill per carried terminal-month
-# spreads the cost over that share.
+# terminal price, every terminal in service at the monthly service price. The scenario's
+# capacity headline (its [capacity] section, its 20,000 terminals, its policy, three sampled
+# slots) says which share of the fleet is carried at 25 Mbit/s; the bill per carried
+# terminal-month spreads the cost over that share. Same inputs, same figure as
+# ``skymesh cost ukraine-2022``.
 
 # %%
-small = skymesh.load_scenario("ukraine-2022", {"terminals.0.count": 2000, "capacity.samples": 1})
-bill = skymesh.scenario_cost(small, capacity=True)
+bill = skymesh.scenario_cost(scenario, capacity=True)
+head = bill["carried"]["headline"]
+print(
+    f"scenario headline: {head['terminals_at_target']:,} {head['counts_in']} at "
+    f"{head['target_mbps']:g} Mbit/s, bound by {head['binding_label']} "
+    f"({100 * bill['carried']['share']:.1f} % of the scenario's terminals)"
+)
+print("inputs:", describe(bill["carried"]["inputs"]))
 for p in bill["periods"]:
     reported = "n/a" if p["reported_usd"] is None else f"${p['reported_usd'] / 1e6:,.0f}M"
     per = p["usd_per_carried_terminal_month"]
@@ -93,6 +128,13 @@ for p in bill["periods"]:
         f"{p['period']:>15}: modelled ${p['total_usd'] / 1e6:,.0f}M, reported {reported}, "
         f"ratio {p['ratio']:.2f}" + (f", ${per:,.0f} per carried terminal-month" if per else "")
     )
+figures["cost"] = {
+    "headline": head,
+    "usd_per_carried_terminal_month": {
+        p["period"]: p["usd_per_carried_terminal_month"] for p in bill["periods"]
+    },
+}
+(args.out / "figures.json").write_text(json.dumps(figures, indent=1))
 
 # %%
 months = [m["month"] for m in bill["months"]]

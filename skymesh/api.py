@@ -334,8 +334,10 @@ def _records(source: Any) -> list[dict] | None:
     return [dict(r) for r in source]
 
 
-def gateways(source: GatewaysLike, *, include_planned: bool = False) -> Gateways:
-    """Gateway sites from a ``.csv`` / ``.toml`` file or from a list of dicts.
+def gateways(source: GatewaysLike | None = None, *, include_planned: bool = False) -> Gateways:
+    """Gateway sites from a ``.csv`` / ``.toml`` file or from a list of dicts; without
+    ``source``, the gateways of the Starlink list shipped with SkyMesh (or a newer one from
+    ``skymesh data update``, :func:`skymesh.ground.sites.default_sites`).
 
     Each site needs ``name``, ``lat``, ``lon`` (WGS84, deg) and ``country``
     (ISO alpha-2); optional ``status`` (operational / planned), ``num_antennas``,
@@ -353,9 +355,15 @@ def gateways(source: GatewaysLike, *, include_planned: bool = False) -> Gateways
     ...                {"name": "Kaunas", "lat": 54.90, "lon": 23.89, "country": "LT"}])
     >>> len(gw), gw.name.tolist(), gw.country_iso2.tolist()
     (2, ['Warsaw', 'Kaunas'], ['PL', 'LT'])
+    >>> len(gateways()) > 200                     # the shipped list's operational gateways
+    True
     """
     from skymesh.ground.gateways import gateways_from_records, load_gateways
 
+    if source is None:
+        from skymesh.ground.sites import load_sites
+
+        return load_sites(include_planned=include_planned)[0]
     if isinstance(source, Gateways):
         return source
     records = _records(source)
@@ -364,8 +372,9 @@ def gateways(source: GatewaysLike, *, include_planned: bool = False) -> Gateways
     return gateways_from_records(records, include_planned=include_planned)
 
 
-def pops(source: PopsLike, *, include_planned: bool = False) -> Pops:
-    """Points of presence (where traffic meets the internet) from a file or a list of dicts.
+def pops(source: PopsLike | None = None, *, include_planned: bool = False) -> Pops:
+    """Points of presence (where traffic meets the internet) from a file or a list of dicts;
+    without ``source``, the PoPs of the list shipped with SkyMesh (as ``gateways()``).
 
     Same keys as ``gateways`` (``name``, ``lat``, ``lon``, ``country``,
     optional ``status``). A gateway CSV with a ``type`` column gives its
@@ -376,9 +385,18 @@ def pops(source: PopsLike, *, include_planned: bool = False) -> Pops:
     >>> p = pops([{"name": "Frankfurt", "lat": 50.11, "lon": 8.68, "country": "DE"}])
     >>> p.name.tolist(), float(p.lat_deg[0])
     (['Frankfurt'], 50.11)
+    >>> "Warsaw, Poland" in pops().name            # the shipped list's PoPs
+    True
     """
     from skymesh.ground.pops import load_pops, pops_from_records
 
+    if source is None:
+        from skymesh.ground.sites import load_sites
+
+        found = load_sites(include_planned=include_planned)
+        if found[1] is None:
+            raise InputError(f"{found[2].path} lists no PoPs", field="pops")
+        return found[1]
     if isinstance(source, Pops):
         return source
     records = _records(source)
@@ -611,7 +629,9 @@ def latency(
 
     check_mode(mode)
     c = _constellation(constellation)
-    pa_, pb = place(a), place(b)
+    from skymesh.ground.places import resolve_pair
+
+    pa_, pb = resolve_pair(a, b)
     grid = _time_grid(c.epoch if start is None else start, duration_s, step_s)
     relays = None
     if gateways is not None:
@@ -770,7 +790,7 @@ def region_capacity(
     region: str,
     *,
     gateways: GatewaysLike,
-    constellation: str = "starlink-gen1",
+    constellation: str = "starlink-shell1",
     target_mbps: float = 25.0,
     at: TimeLike | None = None,
     probes: int = 2000,
@@ -783,9 +803,11 @@ def region_capacity(
 
     The engine of ``skymesh capacity REGION``: ``probes`` terminals placed by
     population in the region, the 15 s slot holding ``at``, every satellite in
-    view above the mask a candidate beam, then one LP (HiGHS) that scales the
-    probes' demand until beam time, channels per cell, satellite downlink, ISLs,
-    feeders or gateway sites bind.
+    view above the mask a candidate beam, every listed gateway allowed (no policy),
+    then one LP (HiGHS) that scales the probes' demand until beam time, channels per
+    cell, satellite downlink, ISLs, feeders or gateway sites bind. ``headline`` is the
+    capacity answer every face gives (:mod:`skymesh.capacity.headline`; a run's
+    ``Result.capacity`` has the same keys), ``inputs`` what it was computed from.
 
     Parameters
     ----------
@@ -810,16 +832,18 @@ def region_capacity(
     Returns
     -------
     dict
-        ``region``, ``time_utc``, ``probes`` (placed / covered counts) and ``model``
-        (and ``rain``): ``terminals_at_target``, ``binding_kind``,
-        ``aggregate_gbps``, ``fair_share_mbps`` (probe percentiles), ...
+        ``headline`` (``terminals_at_target``, ``binding_constraint``,
+        ``per_terminal_mbps``, ``slot_utc``, ``secondary`` ...), ``inputs``,
+        ``region``, ``time_utc``, ``probes`` (placed / covered counts) and, secondary,
+        ``model`` (and ``rain``): ``aggregate_gbps``, ``fair_share_mbps`` (probe
+        percentiles), ...
 
     Examples
     --------
     >>> cap = region_capacity("TW", constellation="starlink-shell1", probes=20,
     ...                       gateways=[{"name": "Taipei", "lat": 25.03, "lon": 121.56,
     ...                                  "country": "TW"}])
-    >>> cap["probes"]["placed"], cap["model"]["terminals_at_target"] > 0
+    >>> cap["probes"]["placed"], cap["headline"]["terminals_at_target"] > 0
     (20, True)
     """
     from skymesh.capacity.region import region_capacity as _capacity
@@ -974,6 +998,9 @@ class Result:
     summary : dict
         The headline numbers (``summary.json``): per operator the service share,
         RTT percentiles (ms), RTT components, gateways used, handovers ...
+    capacity : dict or None
+        The capacity headline with its ``inputs`` (``summary["capacity"]``), the
+        same figure ``region_capacity`` gives on the same inputs.
     tables : list of str
         Names of the tables the run wrote (``timeseries`` for an egress study;
         ``rtt``, ``fstate_changes``, ``pairs`` for a routing study).
@@ -993,6 +1020,16 @@ class Result:
     @property
     def tables(self) -> list[str]:
         return sorted(p.name[: -len(".parquet")] for p in self.folder.glob("*.parquet"))
+
+    @property
+    def capacity(self) -> dict | None:
+        """The run's capacity headline (:mod:`skymesh.capacity.headline`; the same keys as
+        ``region_capacity(...)["headline"]``) with its ``inputs``, or None when the run
+        had no capacity section."""
+        cap = self.summary.get("capacity")
+        if not cap or "headline" not in cap:
+            return None
+        return dict(cap["headline"], inputs=cap["inputs"])
 
     def table(self, name: str, columns: Sequence[str] | None = None) -> pa.Table:
         """One results table, rows in time order (``.to_pandas()`` for a DataFrame).
@@ -1154,7 +1191,9 @@ def scenario_cost(scenario: ScenarioLike, *, capacity: bool = False) -> dict:
     with its reported total (``ratio`` = modelled / reported). With ``capacity``
     (and a ``[capacity]`` section) the scenario's capacity pass also runs (slow:
     the whole terminal set) and each period gets ``usd_per_carried_terminal_month``,
-    the bill spread over the terminals that can all get the target rate at once.
+    the bill spread over the share of the terminals the capacity headline carries at
+    the target rate (``carried``: that share, the headline and its inputs), as
+    ``skymesh cost`` does.
 
     Returns
     -------

@@ -9,7 +9,16 @@ under the user's name (POSIX ``rename`` within one file system is atomic).
 :func:`folder_lock` holds an exclusive ``fcntl.flock`` on a lock file beside
 a results folder (``.NAME.skymesh.lock``) for as long as a run writes there,
 so a second run into the same folder, ``--force`` or not, is refused instead
-of deleting the folder under the first.
+of deleting the folder under the first. The lock file is opened with
+``O_NOFOLLOW`` and must be a regular file: a symlink or special file planted
+under its name is refused, never written through.
+
+Nothing is written or deleted through a symlink inside a results folder:
+:func:`check_tree` refuses a folder holding any symlink or special file, and
+:func:`atomic_path` with ``within=FOLDER`` checks (``lstat``, no following)
+every path component from ``FOLDER`` down to the target's folder just before
+it writes. The results folder itself is the user's choice and may be reached
+through symlinks; only what lies under it is checked.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,14 +62,88 @@ def write_error(path, exc: OSError) -> SkyMeshError:
     return SkyMeshError(f"cannot write {path}: {_reason(exc)}")
 
 
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symlink"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
+def _not_ours(path, mode: int) -> SkyMeshError:
+    return SkyMeshError(
+        f"{path}: is {_kind(mode)} inside a results folder; SkyMesh neither writes nor "
+        "deletes through it (remove it, or choose another --out)"
+    )
+
+
+def check_inside(root, path) -> None:
+    """Refuse, one line naming it, any component from ``root`` (excluded) down to ``path``
+    (included, when it exists) that is a symlink or not a plain folder / regular file.
+
+    ``path`` must lie under ``root`` (lexically: no ``..``). Nothing is followed.
+    """
+    root, path = Path(root), Path(path)
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        raise SkyMeshError(f"{path}: outside the results folder {root}") from None
+    if ".." in rel.parts:
+        raise SkyMeshError(f"{path}: outside the results folder {root}")
+    probe = root
+    for i, part in enumerate(rel.parts):
+        probe = probe / part
+        try:
+            mode = os.lstat(probe).st_mode
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise write_error(probe, exc) from None
+        last = i == len(rel.parts) - 1
+        if stat.S_ISDIR(mode) or (last and stat.S_ISREG(mode)):
+            continue
+        if stat.S_ISREG(mode):
+            raise SkyMeshError(f"{probe}: is a file, not a folder")
+        raise _not_ours(probe, mode)
+
+
+def check_tree(root) -> None:
+    """Refuse a results folder ``root`` holding, at any depth, a symlink or anything but
+    folders and regular files (one line naming the first found). Nothing is followed."""
+    root = Path(root)
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise SkyMeshError(f"cannot read {folder}: {_reason(exc)}") from None
+        for entry in entries:
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if stat.S_ISDIR(mode):
+                stack.append(Path(entry.path))
+            elif not stat.S_ISREG(mode):
+                raise _not_ours(entry.path, mode)
+
+
 @contextlib.contextmanager
-def atomic_path(path, *, suffix: str | None = None) -> Iterator[Path]:
+def atomic_path(path, *, suffix: str | None = None, within=None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path``.
 
     The temporary file keeps ``path``'s suffix (or ``suffix``) so writers that
     choose a format by extension (matplotlib, pyarrow) still do. On any error
     the temporary file is removed and ``path`` is left as it was; an
     :class:`OSError` becomes a one-line :class:`SkyMeshError` naming ``path``.
+    With ``within`` (a results folder holding ``path``), every component under it
+    is checked first (:func:`check_inside`): nothing is written through a symlink.
 
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -69,6 +153,8 @@ def atomic_path(path, *, suffix: str | None = None) -> Iterator[Path]:
     'done'
     """
     path = Path(path)
+    if within is not None:
+        check_inside(within, path)
     if path.is_dir():
         raise SkyMeshError(f"cannot write {path}: it is a folder")
     try:
@@ -96,15 +182,15 @@ def atomic_path(path, *, suffix: str | None = None) -> Iterator[Path]:
         raise
 
 
-def write_text_atomic(path, text: str, encoding: str = "utf-8") -> None:
+def write_text_atomic(path, text: str, encoding: str = "utf-8", *, within=None) -> None:
     """Write ``text`` to ``path`` atomically (see :func:`atomic_path`)."""
-    with atomic_path(path) as tmp:
+    with atomic_path(path, within=within) as tmp:
         tmp.write_text(text, encoding=encoding)
 
 
-def write_bytes_atomic(path, data: bytes) -> None:
+def write_bytes_atomic(path, data: bytes, *, within=None) -> None:
     """Write ``data`` to ``path`` atomically (see :func:`atomic_path`)."""
-    with atomic_path(path) as tmp:
+    with atomic_path(path, within=within) as tmp:
         tmp.write_bytes(data)
 
 
@@ -129,6 +215,11 @@ def folder_lock(folder) -> Iterator[Path]:
     rather than waiting. The kernel drops the lock when the body ends or the
     process dies, even by SIGKILL, so a killed run never leaves a stale lock.
 
+    The lock file is opened with ``O_NOFOLLOW`` (and ``O_NONBLOCK``, so a FIFO
+    never hangs) and must be a regular file with one link: a symlink, hard link,
+    FIFO or device planted under its name is refused with one line, and nothing
+    is written through it.
+
     No race: the holder removes the lock file while still holding it, and a
     newcomer that got its lock on a file which is no longer the one at
     :func:`lock_path` (same device and inode) lets it go and tries again, so
@@ -142,9 +233,29 @@ def folder_lock(folder) -> Iterator[Path]:
         raise write_error(lock.parent, exc) from None
     while True:
         try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+            mode = os.lstat(lock).st_mode
+        except FileNotFoundError:
+            pass
         except OSError as exc:
             raise write_error(folder, exc) from None
+        else:
+            if not stat.S_ISREG(mode):
+                raise _lock_not_a_file(lock, _kind(mode))
+        try:
+            fd = os.open(
+                lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644
+            )
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise _lock_not_a_file(lock, "a symlink") from None
+            if exc.errno in (errno.ENXIO, errno.EISDIR):
+                raise _lock_not_a_file(lock, "a special file") from None
+            raise write_error(folder, exc) from None
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode) or opened.st_nlink > 1:
+            os.close(fd)
+            what = "a hard link to another file" if stat.S_ISREG(opened.st_mode) else None
+            raise _lock_not_a_file(lock, what or _kind(opened.st_mode))
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -154,7 +265,7 @@ def folder_lock(folder) -> Iterator[Path]:
                 "wait for it to finish or choose another --out"
             ) from None
         try:
-            now = os.stat(lock)
+            now = os.lstat(lock)
         except FileNotFoundError:
             now = None
         held = os.fstat(fd)
@@ -168,6 +279,13 @@ def folder_lock(folder) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             os.unlink(lock)
         os.close(fd)
+
+
+def _lock_not_a_file(lock: Path, what: str) -> SkyMeshError:
+    return SkyMeshError(
+        f"{lock}: the lock file is {what}, not a regular file; SkyMesh will not write "
+        "through it (remove it and run again)"
+    )
 
 
 def file_sha256(path) -> str:

@@ -149,10 +149,35 @@ FIGURES: tuple[Figure, ...] = (
         ("summary.json operators[]", "report.md", "skymesh run"),
     ),
     Figure(
+        "terminals_at_target",
+        "terminals",
+        "The capacity headline: how many terminals the region carries at the target rate "
+        "at once, demand spread like its terminals (uniform growth), every resource of the "
+        "slot counted; over sampled slots the fewest. With its `binding_constraint`.",
+        "skymesh.capacity.headline.capacity_headline",
+        (
+            "skymesh capacity (table, --json headline)",
+            "summary.json capacity.headline",
+            "report.md",
+            "skymesh cost",
+            "region_capacity()",
+            "Result.capacity",
+        ),
+    ),
+    Figure(
+        "per_terminal_mbps",
+        "Mbit/s",
+        "The capacity headline's per-user figure: the rate every covered terminal gets at "
+        "once when each wants as much as it can (alpha x target), per terminal as placed.",
+        "skymesh.capacity.headline.capacity_headline",
+        ("skymesh capacity", "summary.json capacity.headline", "report.md", "region_capacity()"),
+    ),
+    Figure(
         "fair_share_mbps",
         "Mbit/s",
-        "A covered terminal's max-min fair share of the capacity when every terminal of "
-        "the region demands at once at the busy-hour rate: a planning share, not the "
+        "Secondary to the capacity headline: a covered terminal's max-min fair share when "
+        "every terminal of the region demands at once at the busy-hour rate: a planning "
+        "share, not the "
         "speed one user measures; reported as p5 / p50 / p95 over terminals and slots.",
         "skymesh.capacity.region.region_capacity",
         ("skymesh capacity", "summary.json capacity", "report.md", "region_capacity()"),

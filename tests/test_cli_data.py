@@ -51,6 +51,7 @@ def test_data_update_fetches_tles_and_borders_then_presets_use_them(
                 f"{mirror}/files/borders.geojson",
                 "--groups",
                 "starlink",
+                "--no-sites",  # the gateway list's update: tests/ground/test_sites.py
             ]
         )
         == 0

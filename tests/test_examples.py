@@ -76,3 +76,30 @@ def test_docs_site_builds_strict(tmp_path):
         assert f'id="skymesh.api.{name}"' in api_page, name
     for script in ALL:
         assert (site / "examples" / f"{script.stem}.html").is_file(), script.name
+
+
+def test_ukraine_example_cost_per_carried_terminal_is_skymesh_costs(tmp_path, capsys):
+    """The example's cost per carried terminal-month and its capacity headline are exactly
+    `skymesh cost ukraine-2022`'s: the same inputs through the same function (they were
+    $616 and $1,418 when the example ran its own smaller capacity pass)."""
+    import json
+
+    from skymesh.cli import main
+
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / "ukraine_capacity_cost.py"), "--out", str(tmp_path)]
+        + ["--targets", "25"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    example = json.loads((tmp_path / "figures.json").read_text())["cost"]
+    assert main(["cost", "ukraine-2022", "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    per = {p["period"]: p["usd_per_carried_terminal_month"] for p in cli["periods"]}
+    assert per == example["usd_per_carried_terminal_month"]
+    assert all(v is not None and v > 0 for v in per.values())
+    assert cli["carried"]["headline"] == example["headline"]
+    assert f"{example['headline']['terminals_at_target']:,}" in proc.stdout

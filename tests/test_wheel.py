@@ -6,7 +6,8 @@ from a folder outside the tree. The fresh venv reaches the already-installed
 third-party dependencies through one ``.pth`` path line (a plain path: the source
 tree's editable-install hook is not loaded), so the test needs no download beyond the
 build backend and proves that SkyMesh itself runs from the wheel alone: the bundled
-borders, the built-in scenarios, the console script. Also: the version the package,
+borders, the built-in scenarios, the shipped element sets and gateway + PoP list, the
+console script. Also: the version the package,
 its metadata, ``skymesh --version`` and pyproject.toml give is one version.
 """
 
@@ -42,6 +43,14 @@ r = skymesh.run("iran-2022", overrides={{"time.duration_s": 10, "time.step_s": 1
     "terminals.0.count": 3, "constellation.preset": "starlink-shell1",
     "metrics.wanted": ["service"]}})
 assert r.table("timeseries").num_rows == 2 * 3            # 2 steps x 3 terminals
+from skymesh.shipped import SHIPPED, package_data_dir      # the shipped data and licences
+assert all((package_data_dir() / n).is_file() for n in SHIPPED), list(package_data_dir().iterdir())
+assert (package_data_dir() / "LICENSES" / "starlink-viz_MIT.txt").is_file()
+from skymesh.ground.sites import load_sites
+gw, pops, found = load_sites(package_data_dir() / "starlink_gateways_merged.csv")
+assert (len(gw), len(pops)) == (214, 35), (len(gw), len(pops))
+from skymesh.orbits.presets import load_constellation
+assert len(load_constellation(str(package_data_dir() / "oneweb_tle_20251007.txt"))) == 651
 print("ok", skymesh.__version__)
 """
 

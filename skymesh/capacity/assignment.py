@@ -710,6 +710,7 @@ def carry_at_rate(
     cell_beam_cap=None,
     sat_downlink_mbps=None,
     backhaul=None,
+    admit_cell_beam_cap=None,
 ) -> dict:
     """How many terminals the region can carry at ``target_mbps`` (one LP, HiGHS).
 
@@ -723,6 +724,9 @@ def carry_at_rate(
     A second LP gives *admission*: the largest number of today's terminals that can all get
     the target at once if the operator chooses which (``max sum a_c``, ``0 <= a_c <= n_c``,
     ``x_c >= a_c * target``; ``n_admitted`` sums the per-cell floors, so it is feasible).
+    ``admit_cell_beam_cap`` (C,) replaces ``cell_beam_cap`` in that second LP only (e.g.
+    min(8, terminals in the cell): today's terminals are counted as they are, while the
+    scaled count of the first LP treats them as a pattern of demand).
 
     Returns
     -------
@@ -785,9 +789,17 @@ def carry_at_rate(
     # admission: the most of today's terminals that can all have the target at once
     # (max sum a_c, 0 <= a_c <= n_c, x_c >= a_c * target), its per-cell floor
     nc = cells.size
+    rs2 = (
+        rs
+        if admit_cell_beam_cap is None
+        else _resources(
+            pc, ps, k, n_c, beams_per_sat, admit_cell_beam_cap, sat_downlink_mbps, backhaul
+        )
+    )
+    n_res2 = rs2["cap"].size
     A2 = sp.vstack(
         [
-            sp.hstack([rs["A"], sp.csr_matrix((n_res, nc))]),
+            sp.hstack([rs2["A"], sp.csr_matrix((n_res2, nc))]),
             sp.hstack([-rs["X"][cells], sp.identity(nc, format="csr") * (target_mbps * _SCALE)]),
         ],
         format="csr",
@@ -796,7 +808,7 @@ def carry_at_rate(
     res2 = linprog(
         np.r_[np.zeros(n_var), -np.ones(nc)],
         A_ub=A2,
-        b_ub=np.r_[rs["cap"], np.zeros(nc)],
+        b_ub=np.r_[rs2["cap"], np.zeros(nc)],
         bounds=np.c_[np.zeros(n_var + nc), np.r_[np.ones(n_var), n[cells]]],
         method="highs",
     )

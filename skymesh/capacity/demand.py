@@ -63,6 +63,7 @@ import numpy as np
 
 from skymesh.capacity.cells import DEFAULT_RESOLUTION, cells_of
 from skymesh.errors import InputError
+from skymesh.inputs import iso2_upper
 from skymesh.timebase import parse_time
 
 DEFAULT_DIURNAL_PROFILE = np.array(
@@ -109,6 +110,13 @@ by the default profile's mean (0.587) -> ~2.35 Mbit/s. **D/U** (see the module d
 
 WAR_ZONE_MULTIPLIER = 100.0
 """'Up to 100x a household's data' (Musk on X, 14 Oct 2022, via CNN; N): an upper bound."""
+
+
+def group_seed(seed: int, group: int) -> int:
+    """Placement seed of terminal group ``group`` in a scenario of ``seed = seed``: every face
+    that places a group's terminals (a run's :mod:`skymesh.sim.prepare`, ``skymesh capacity``'s
+    probes) draws them with it, so equal inputs place equal points."""
+    return int(np.random.SeedSequence([int(seed), int(group)]).generate_state(1)[0])
 
 
 def _profile(profile) -> np.ndarray:
@@ -242,7 +250,7 @@ def place_terminals(
         a, b = sample_points(iso2, int(n), weight=weight, seed=seed + i, countries=countries)
         lat_parts.append(a)
         lon_parts.append(b)
-        code_parts.append(np.full(len(a), str(iso2).upper(), dtype=object))
+        code_parts.append(np.full(len(a), iso2_upper(iso2), dtype=object))
     lat = np.concatenate(lat_parts) if lat_parts else np.empty(0)
     lon = np.concatenate(lon_parts) if lon_parts else np.empty(0)
     code = np.concatenate(code_parts) if code_parts else np.empty(0, dtype=object)

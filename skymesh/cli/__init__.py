@@ -1,7 +1,9 @@
 """The ``skymesh`` command line: a thin layer that parses, calls one function, prints.
 
 Every command has ``--help``. Errors in what the user gave are one line on
-stderr and exit status 2.
+stderr and exit status 2; a file with several mistakes gives them all (up to
+:data:`skymesh.errors.MAX_PROBLEMS`): the line ``error: N problems in FILE:``, then one
+line per mistake with its line and field.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from skymesh.cli import (  # noqa: F401,E402  (registers the commands)
     validate,
 )
 from skymesh.cli.common import app, console, err_console
-from skymesh.errors import SkyMeshError, printable
+from skymesh.errors import InputErrors, SkyMeshError, printable
 
 
 @app.callback(invoke_without_command=True)
@@ -84,6 +86,10 @@ def main(argv=None) -> int:
     try:
         result = app(args=args, prog_name="skymesh", standalone_mode=False)
         return int(result) if isinstance(result, int) else 0
+    except InputErrors as exc:  # several problems: the summary, then one line each
+        for line in [f"error: {exc.summary}"] + [printable(str(p)) for p in exc.problems]:
+            err_console.print(line, markup=False, highlight=False, soft_wrap=True)
+        return 2
     except SkyMeshError as exc:
         err_console.print(printable(f"error: {exc}"), markup=False, highlight=False, soft_wrap=True)
         return 2

@@ -7,7 +7,6 @@ processing, queueing; :mod:`skymesh.access.delay`).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -17,10 +16,12 @@ import typer
 from rich.table import Table
 
 from skymesh.cli.common import (
+    _FORCE_EPOCH,
     _check_job_size,
     _check_out_suffix,
     _default_start,
     _elevation_mask,
+    _far_epoch,
     _finite_nonneg,
     _finite_positive,
     _notes,
@@ -30,7 +31,6 @@ from skymesh.cli.common import (
     console,
 )
 from skymesh.errors import SkyMeshError
-from skymesh.ground.gateways import CURATED_GATEWAYS
 
 
 def _load(value):
@@ -39,45 +39,19 @@ def _load(value):
     return value
 
 
-def default_gateway_file() -> Path | None:
-    """The curated gateway list in ``$SKYMESH_DATA``, if that is set and holds it."""
-    env = os.environ.get("SKYMESH_DATA")
-    if env:
-        p = Path(env).expanduser() / CURATED_GATEWAYS
-        if p.is_file():
-            return p
-    return None
-
-
 def ground_sites(gateways: Optional[Path], pops: Optional[Path], notes: list[str]):
-    """Gateways and PoPs for a terminal path: the files given, else the curated list."""
-    from skymesh.errors import InputError
-    from skymesh.ground.gateways import load_gateways
+    """Gateways and PoPs for a terminal path: the files given, else the default list
+    (shipped with SkyMesh, or a newer one in the data directory; :mod:`skymesh.ground.sites`)."""
     from skymesh.ground.pops import load_pops
+    from skymesh.ground.sites import load_sites
 
-    gw_file = gateways or default_gateway_file()
-    if gw_file is None:
-        raise SkyMeshError(
-            "no gateway list: pass --gateways FILE (CSV or TOML) or set "
-            f"SKYMESH_DATA to a folder holding {CURATED_GATEWAYS}"
-        )
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # repeated town names in lists
-        gw = load_gateways(gw_file)
-    notes.append(f"{len(gw)} operational gateways from {gw_file}")
-    pop_file = pops or gw_file
-    try:
-        p = load_pops(pop_file)
-        notes.append(f"{len(p)} operational PoPs from {pop_file}")
-    except InputError as err:
-        if pops is not None:
-            raise
-        p = None
+    gw, p, found = load_sites(gateways, notes=notes)
+    if pops is not None:
+        p = load_pops(pops)
+        notes.append(f"{len(p)} operational PoPs from {pops}")
+    elif p is None:
         notes.append(
-            f"no PoPs in {gw_file} ({err.message}): the path ends at the gateway, "
-            "fibre 0 ms; pass --pops FILE"
+            f"no PoPs in {found.path}: the path ends at the gateway, fibre 0 ms; pass --pops FILE"
         )
     return gw, p
 
@@ -202,8 +176,8 @@ def access(
     gateways: Optional[Path] = typer.Option(
         None,
         "--gateways",
-        help="Gateway file (CSV/TOML); default: the curated list "
-        f"{CURATED_GATEWAYS} in $SKYMESH_DATA.",
+        help="Gateway file (CSV/TOML); default: the gateway + PoP list shipped with "
+        "SkyMesh, or a newer one from `skymesh data update`.",
     ),
     pops: Optional[Path] = typer.Option(
         None, "--pops", help="PoP file (CSV/TOML); default: the PoP rows of the gateway file."
@@ -231,6 +205,7 @@ def access(
     force: bool = typer.Option(False, "--force", help="Replace --out if it exists."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip malformed TLEs."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    force_epoch: bool = _FORCE_EPOCH,
 ):
     """One terminal's path to the internet: serving satellite per 15 s slot, gateway,
     PoP, and the RTT with its components."""
@@ -260,6 +235,7 @@ def access(
         p = replace(p, country_iso2=str(country_of([p.lat_deg], [p.lon_deg])[0]))
     gw, pop_sites = ground_sites(gateways, pops, notes)
     c = load_constellation(constellation, skip_bad=skip_bad, report=notes)
+    _far_epoch(c, force_epoch)
     _check_job_size(
         int(duration // step) + 1,
         len(c),

@@ -9,25 +9,24 @@ from typing import Any, Optional
 
 import typer
 
-from skymesh.cli.common import _notes, _print_json, _print_table, app, console, err_console
+from skymesh.cli.common import (
+    _FORCE_EPOCH,
+    _notes,
+    _print_json,
+    _print_table,
+    app,
+    console,
+    err_console,
+)
 from skymesh.errors import SkyMeshError
 
-DEFAULT_GATEWAYS = "starlink_gateways_merged.csv"
-"""Gateway list looked up in the data directory when --gateways is not given."""
 
+def _gateway_file(gateways: Optional[Path]):
+    """The gateway list: the file given, else the default list (shipped with SkyMesh, or
+    a newer one in the data directory; :func:`skymesh.ground.sites.default_sites`)."""
+    from skymesh.ground.sites import sites_file
 
-def _gateway_file(gateways: Optional[Path]) -> Path:
-    if gateways is not None:
-        return gateways
-    from skymesh.datadir import data_dir
-
-    path = data_dir() / DEFAULT_GATEWAYS
-    if not path.is_file():
-        raise SkyMeshError(
-            f"--gateways: no gateway list given and none at {path}; give "
-            "--gateways FILE (CSV or TOML)"
-        )
-    return path
+    return sites_file(gateways)
 
 
 def _n(x) -> str:
@@ -53,7 +52,8 @@ def capacity(
     gateways: Optional[Path] = typer.Option(
         None,
         "--gateways",
-        help=f"Gateway file (.csv or .toml; default: {DEFAULT_GATEWAYS} in the data directory).",
+        help="Gateway file (.csv or .toml; default: the gateway + PoP list shipped with "
+        "SkyMesh, or a newer one from `skymesh data update`).",
     ),
     rain_mmh: Optional[float] = typer.Option(
         None, "--rain-mmh", help="Rain over the region (mm/h): compare with clear sky."
@@ -62,22 +62,36 @@ def capacity(
     mode: str = typer.Option("isl", "--mode", help="isl, bent-pipe or hybrid."),
     min_elevation: float = typer.Option(25.0, "--min-elevation", help="Elevation mask (deg)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the probe placement."),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Start a job estimated to take long without asking."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No notes on stderr."),
+    force_epoch: bool = _FORCE_EPOCH,
 ):
     """How many terminals REGION can carry at --target-mbps, and what binds first.
 
     Probe terminals are placed by population, routed at one instant, and the
     network's capacity (beams, satellite downlink, ISLs, feeders, gateways) is
     shared among them; the count assumes demand spread like the population.
+
+    Before any work its cost (probes x satellites in view: memory and time) is
+    estimated: a job the machine cannot hold is refused, a long one needs --yes.
     """
     from skymesh.capacity.region import region_capacity
     from skymesh.timebase import parse_time
 
     if mode not in ("isl", "bent-pipe", "hybrid"):
         raise SkyMeshError(f"--mode: '{mode}' is not one of isl, bent-pipe, hybrid")
-    if not (math.isfinite(target_mbps) and target_mbps > 0):
-        raise SkyMeshError(f"--target-mbps: must be a number > 0, got {target_mbps:g}")
+    from skymesh.capacity.region import MAX_SEED, MAX_TARGET_MBPS
+
+    if not (math.isfinite(target_mbps) and 0 < target_mbps <= MAX_TARGET_MBPS):
+        raise SkyMeshError(
+            f"--target-mbps: must be a number > 0 and at most {MAX_TARGET_MBPS:,.0f} "
+            f"(Mbit/s), got {target_mbps:g}"
+        )
+    if not 0 <= seed <= MAX_SEED:
+        raise SkyMeshError(f"--seed: must be a whole number in 0..{MAX_SEED}, got {seed}")
     if not 0 <= min_elevation < 90:
         raise SkyMeshError(f"--min-elevation: must be in [0, 90) deg, got {min_elevation:g}")
     if rain_mmh is not None and not (math.isfinite(rain_mmh) and 0 <= rain_mmh <= 300):
@@ -90,7 +104,10 @@ def capacity(
             raise SkyMeshError(
                 f"--at: not a time: {at!r} (an ISO 8601 UTC time, for example 2026-01-01T00:00:00Z)"
             ) from None
-    gw = _gateway_file(gateways)
+    if not 1 <= probes <= 200_000:
+        raise SkyMeshError(f"--probes: must be a whole number in 1..200000, got {probes}")
+    sites = _gateway_file(gateways)
+    _gate_capacity(constellation, probes, sites.path, min_elevation, rain_mmh, yes)
     with (
         err_console.status("placing, routing and sharing capacity ...", spinner="dots")
         if not json_out
@@ -102,18 +119,51 @@ def capacity(
             constellation=constellation,
             target_mbps=target_mbps,
             at=when,
-            gateways=gw,
+            gateways=sites.path,
             rain_mmh=rain_mmh,
             probes=probes,
             seed=seed,
             mode=mode,
             min_elevation_deg=min_elevation,
+            force_epoch=force_epoch,
         )
     if json_out:
         _print_json(res)
         return
     _notes(res["notes"], quiet)
     _print(res)
+
+
+def _count_lines(path: Path) -> int:
+    """Lines of the gateway file (an upper bound on its gateways), read as its reader reads
+    it (a regular file under the size cap); 0 for anything else, which the reader refuses."""
+    from skymesh.inputs import read_input_bytes
+
+    try:
+        return read_input_bytes(path, "gateways file").count(b"\n") + 1
+    except SkyMeshError:
+        return 0
+
+
+def _gate_capacity(constellation, probes, gateways, min_elevation, rain_mmh, yes) -> None:
+    """Estimate the capacity model before any work; refuse what the machine cannot hold."""
+    from skymesh.cli.jobs import gate
+    from skymesh.sim.estimate import constellation_altitudes, estimate_capacity
+
+    altitudes = constellation_altitudes(constellation)
+    if altitudes is None:  # neither a preset nor a regular file: the loader says which
+        return
+    est = estimate_capacity(
+        probes,
+        altitudes,
+        min_elevation,
+        gateways=_count_lines(gateways),
+        variants=1 if rain_mmh is None else 2,
+        what=f"capacity with {probes:,} probes",
+    )
+    gate(
+        est, yes=yes, hint="use fewer --probes, a higher --min-elevation or a smaller constellation"
+    )
 
 
 class _Null:
@@ -148,24 +198,34 @@ def _stdout_to_stderr():
 
 
 def _print(res: dict) -> None:
-    m, r, p = res["model"], res["rain"], res["probes"]
+    from skymesh.capacity.headline import inputs_line
+
+    m, r, p, h = res["model"], res["rain"], res["probes"], res["headline"]
     t = res["target_mbps"]
     head = f"{res['region']} at {t:g} Mbit/s, slot {res['time_utc']}"
-    rows: list[tuple[Any, ...]] = [
-        ("constellation", res["constellation"]),
-        ("probes placed / cells", f"{p['placed']:,} / {p['cells']:,}"),
-        ("probes covered / not", f"{p['covered']:,} / {p['not_covered']:,}"),
-    ]
     cols = ["metric", "value"] if r is None else ["metric", "clear sky", "rain"]
 
     def row(label, fn):
         return (label, fn(m)) if r is None else (label, fn(m), fn(r))
 
+    def one(label, value):
+        return (label, value) if r is None else (label, "", value)
+
+    rows: list[tuple[Any, ...]] = [
+        one(f"HEADLINE: terminals at {t:g} Mbit/s", _n(h["terminals_at_target"])),
+        one("binding constraint", h["binding_label"]),
+        one("per terminal (every covered one at once)", f"{h['per_terminal_mbps']:,.2f} Mbit/s"),
+        ("secondary:",) + ("",) * (len(cols) - 1),
+    ]
     if r is not None:
-        rows = [x + ("",) for x in rows]
+        rows.append(row(f"terminals at {t:g} Mbit/s", lambda x: _n(x["terminals_at_target"])))
     rows += [
-        row(f"terminals at {t:g} Mbit/s", lambda x: _n(x["terminals_at_target"])),
-        row("binding constraint", lambda x: _label(x["binding_kind"]) or "none"),
+        ("constellation", res["constellation"]) + (("",) if r is not None else ()),
+        ("probes placed / cells", f"{p['placed']:,} / {p['cells']:,}")
+        + (("",) if r is not None else ()),
+        ("probes covered / not", f"{p['covered']:,} / {p['not_covered']:,}")
+        + (("",) if r is not None else ()),
+        row("admitted (operator picks which probes)", lambda x: _n(x["admitted_at_target"])),
         row("one probe stands for", lambda x: f"{x['per_probe']:,.2f} terminals"),
         row("aggregate (max-min)", lambda x: f"{x['aggregate_gbps']:,.1f} Gbit/s"),
         row(
@@ -190,6 +250,7 @@ def _print(res: dict) -> None:
         _print_table(
             "What binds first (shares of the LP's duals)", bcols, brows, right=tuple(bcols[1:])
         )
+    console.print(f"Inputs: {inputs_line(res['inputs'])}.", markup=False, highlight=False)
     if r is not None:
         console.print(
             f"Rain {res['rain_mmh']:g} mm/h on every cell and on "
@@ -203,9 +264,3 @@ def _print(res: dict) -> None:
         markup=False,
         highlight=False,
     )
-
-
-def _label(kind: str) -> str:
-    from skymesh.capacity.region import KIND_LABELS
-
-    return KIND_LABELS.get(kind, kind)

@@ -125,6 +125,23 @@ app.add_typer(plot_app, name="plot")
 
 _OUT = typer.Option(..., "--out", help="Picture file: .png or .svg.")
 _CONST = typer.Option("starlink-shell1", "--constellation", "-c", help="Preset or TLE file.")
+_FORCE_EPOCH = typer.Option(
+    False,
+    "--force-epoch",
+    help="Propagate a TLE set more than 30 days from its element epoch "
+    "(refused by default: SGP4 positions that far out are not an ephemeris).",
+)
+
+
+def _far_epoch(constellation, force_epoch: bool):
+    """``constellation``, allowed past the epoch horizon when ``--force-epoch`` was given."""
+    if force_epoch:
+        from skymesh.orbits.propagate import allow_far_epoch
+
+        allow_far_epoch(constellation)
+    return constellation
+
+
 _AT = typer.Option(None, "--at", help="UTC time, ISO 8601 (default: the element epoch).")
 
 
@@ -180,15 +197,43 @@ def _check_out_suffix(path, allowed: tuple[str, ...], flag: str = "--out") -> No
 
 
 def _memory_budget_bytes() -> int:
-    """Memory a job may plan to use before SkyMesh refuses it, bytes: half of what is free."""
+    """Memory a job may plan to use before SkyMesh refuses it, bytes: half of what is free,
+    and no more than half the room left under this process's limits (``ulimit -v``, a
+    cgroup's ``memory.max``), so a job is refused before it meets a limit, not killed at it."""
     try:
         import psutil
 
-        return int(psutil.virtual_memory().available // 2)
+        free = int(psutil.virtual_memory().available)
     except ImportError:  # psutil is a test extra; fall back on /proc
         import os
 
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2)
+        free = int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    return min([free] + _limit_room_bytes()) // 2
+
+
+def _limit_room_bytes() -> list[int]:
+    """Bytes left under the address-space rlimit and the cgroup v2 memory limit (if any)."""
+    import resource
+
+    room = []
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        try:
+            with open("/proc/self/statm") as fh:
+                used = int(fh.read().split()[0]) * resource.getpagesize()
+        except (OSError, ValueError, IndexError):
+            used = 0
+        room.append(max(0, soft - used))
+    try:
+        from pathlib import Path
+
+        cg = Path("/sys/fs/cgroup")
+        limit = (cg / "memory.max").read_text().strip()
+        if limit != "max":
+            room.append(max(0, int(limit) - int((cg / "memory.current").read_text())))
+    except (OSError, ValueError):
+        pass
+    return room
 
 
 def _check_job_size(n_steps: int, n_sats: int, n_ground: int, *, hint: str) -> None:

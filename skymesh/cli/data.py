@@ -22,15 +22,30 @@ def data_update_cmd(
     borders_url: Optional[str] = typer.Option(
         None, "--borders-url", help="Mirror of the 1:50m GeoJSON."
     ),
+    sites: bool = typer.Option(
+        True,
+        "--sites/--no-sites",
+        help="Also fetch the current Starlink gateway + PoP list (starlink-viz, MIT).",
+    ),
+    sites_url: Optional[str] = typer.Option(
+        None,
+        "--sites-url",
+        help="Where the gateway + PoP list comes from (starlink-viz's ground-stations.json "
+        "or a gateway CSV; default $SKYMESH_SITES_URL or starlink-viz on GitHub).",
+    ),
     force: bool = typer.Option(
         False,
         "--force",
         help="Take a download that fails the size, satellite-count or "
-        "epoch checks (it must still be TLE text).",
+        "epoch checks (it must still be TLE text), or a gateway list with fewer than "
+        "half the current list's sites.",
     ),
 ):
-    """Download current CelesTrak TLEs (and finer borders) into the data directory.
+    """Download current CelesTrak TLEs, the Starlink gateway + PoP list (and finer borders)
+    into the data directory.
 
+    SkyMesh ships element sets (Starlink 2025-12-04, OneWeb 2025-10-07) and a gateway + PoP
+    list (2026-03-20) and works offline; what this fetches is used instead where it is newer.
     The data directory is $SKYMESH_DATA, else the user cache (see `skymesh data path`).
     Each TLE snapshot is a new timestamped file with a .json sidecar (source URL, download
     time, checksum); nothing already there is overwritten. A download becomes the newest
@@ -41,9 +56,9 @@ def data_update_cmd(
     from skymesh.orbits.snapshots import check_group, data_update
 
     names = tuple(check_group(g.strip()) for g in groups.split(",") if g.strip())
-    if not names and not borders:
+    if not names and not borders and not sites:
         raise typer.BadParameter("nothing to fetch: give at least one group", param_hint="--groups")
-    total = len(names) + int(borders)
+    total = len(names) + int(borders) + int(sites)
     tty = err_console.is_terminal
     done = [0]
     bar = _progress(total, "data update", enabled=tty)
@@ -71,6 +86,13 @@ def data_update_cmd(
             if path is not None:
                 written.append(path)
             tick(path if path is not None else "borders (already there)")
+        if sites:
+            from skymesh.ground.sites import update_sites
+
+            path = update_sites(url=sites_url, timeout_s=timeout, force=force)
+            if path is not None:
+                written.append(path)
+            tick(path if path is not None else "gateway + PoP list (already there)")
     for p in written:
         console.print(f"wrote {p}")
 

@@ -9,9 +9,11 @@ import numpy as np
 import typer
 
 from skymesh.cli.common import (
+    _FORCE_EPOCH,
     _at_least_one,
     _default_start,
     _elevation_mask,
+    _far_epoch,
     _finite_nonneg,
     _finite_positive,
     _metric_table,
@@ -37,8 +39,8 @@ def constellations(json_out: bool = typer.Option(False, "--json", help="Print JS
                 name=name,
                 kind="walker",
                 satellites=sum(s.size for s in shells),
-                shells=" + ".join(
-                    f"{s.altitude_km:g}km/{s.inclination_deg:g}°/{s.planes}x{s.sats_per_plane}"
+                shells="\n".join(
+                    f"{s.altitude_km:g} km {s.inclination_deg:g}° {s.planes}x{s.sats_per_plane}"
                     for s in shells
                 ),
                 source=p["source"],
@@ -46,9 +48,10 @@ def constellations(json_out: bool = typer.Option(False, "--json", help="Print JS
         )
     for name, p in TLE_PRESETS.items():
         from skymesh.orbits.snapshots import list_snapshots
+        from skymesh.shipped import is_shipped
 
         try:
-            snaps = list_snapshots(p["group"])
+            snaps = list_snapshots(p["group"], shipped=True)
         except SkyMeshError:
             snaps = []
         rows.append(
@@ -57,6 +60,7 @@ def constellations(json_out: bool = typer.Option(False, "--json", help="Print JS
                 kind="tle",
                 satellites=None,
                 shells=f"newest snapshot: {snaps[-1].name}"
+                + (" (shipped)" if is_shipped(snaps[-1]) else "")
                 if snaps
                 else "no snapshot yet: run `skymesh data update`",
                 source=p["source"],
@@ -64,21 +68,26 @@ def constellations(json_out: bool = typer.Option(False, "--json", help="Print JS
         )
     if json_out:
         return _print_json(rows)
+    # The sources are sentences: they go under the table, so the table keeps to 80 columns.
     _print_table(
-        "Constellation presets",
-        ("name", "kind", "satellites", "shells", "source"),
+        "Constellation presets (shells: altitude, inclination, planes x satellites)",
+        ("name", "kind", "satellites", "shells"),
         [
             (
                 r["name"],
                 r["kind"],
                 "" if r["satellites"] is None else f"{r['satellites']:,}",
                 r["shells"],
-                r["source"],
             )
             for r in rows
         ],
+        right=("satellites",),
         fold=True,
+        keep=("name",),
     )
+    console.print("Sources:", highlight=False)
+    for r in rows:
+        console.print(f"- {r['name']}: {r['source']}", markup=False, highlight=False)
 
 
 @app.command()
@@ -175,6 +184,7 @@ def visible(
     ),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip malformed TLEs."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    force_epoch: bool = _FORCE_EPOCH,
 ):
     """Satellites in view of a place at an instant: elevation, azimuth, range."""
     from skymesh.ground.places import resolve_place
@@ -186,6 +196,7 @@ def visible(
     notes: list[str] = []
     p = resolve_place(place)
     c = load_constellation(constellation, skip_bad=skip_bad, report=notes)
+    _far_epoch(c, force_epoch)
     t = _default_start(c, at, "--at")
     pos = positions_ecef(c, time_grid(t))[:, 0]
     el, az, rng = (x[0] for x in look_angles(pos, [p.lat_deg], [p.lon_deg]))
@@ -284,13 +295,14 @@ def latency(
     json_out: bool = typer.Option(
         False, "--json", help="Print one JSON document: per-step series and summary."
     ),
+    force_epoch: bool = _FORCE_EPOCH,
 ):
     """RTT, hops and path changes between two places over a time window.
 
     The window's cost (steps x satellites, memory, disk for --out, time) is estimated
     before any work: one the machine cannot hold is refused, a long one needs --yes.
     """
-    from skymesh.ground.places import resolve_place
+    from skymesh.ground.places import resolve_pair
     from skymesh.network.over_time import GroundPoints, path_series, summarize_rtt
     from skymesh.network.snapshot import check_mode
     from skymesh.orbits.presets import load_constellation
@@ -302,6 +314,7 @@ def latency(
         raise SkyMeshError(f"{out}: file exists; pass --force to replace it")
     notes: list[str] = []
     c = load_constellation(constellation, skip_bad=skip_bad, report=notes)
+    _far_epoch(c, force_epoch)
     isl_pairs = _isl_list(isls, c, notes)
     if min_elevation is None:
         min_elevation = 0.0 if max_gsl_range is not None else 25.0
@@ -318,7 +331,7 @@ def latency(
         out=out,
         hint="use a shorter --duration or a coarser --step",
     )
-    pa_, pb = resolve_place(a), resolve_place(b)  # after the estimate: looking up is work too
+    pa_, pb = resolve_pair(a, b)  # after the estimate: looking up is work too
     grid = time_grid(_default_start(c, start), duration, step)
     relays = None
     if gateways is not None:

@@ -31,8 +31,10 @@ from typing import Any, Optional
 import typer
 
 from skymesh.cli.common import (
+    _FORCE_EPOCH,
     _default_start,
     _elevation_mask,
+    _far_epoch,
     _finite_positive,
     _metric_table,
     _notes,
@@ -411,13 +413,13 @@ def packets_cmd(
     gateways: Optional[Path] = typer.Option(
         None,
         "--gateways",
-        help="Gateway list with PoP rows for --pop (.csv or .toml) [default: "
-        "starlink_gateways_merged.csv in the data directory].",
+        help="Gateway list with PoP rows for --pop (.csv or .toml) [default: the gateway + "
+        "PoP list shipped with SkyMesh, or a newer one from `skymesh data update`].",
     ),
     pop: list[str] = typer.Option(
         [],
         "--pop",
-        help="A PoP of the data directory's gateway list (e.g. 'Frankfurt, Germany') as a "
+        help="A PoP of the gateway list (e.g. 'Frankfurt, Germany') as a "
         "flow end, behind its nearest homed gateway and the fibre to it (repeatable). With "
         "--pop one place is enough; the default flow is then the first place -> the PoP.",
     ),
@@ -429,6 +431,7 @@ def packets_cmd(
         False, "--yes", "-y", help="Start a job estimated to take long without asking."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    force_epoch: bool = _FORCE_EPOCH,
 ):
     """TCP, UDP and ping flows in ns-3 over SkyMesh's network: goodput, RTT, cwnd, losses.
 
@@ -532,6 +535,7 @@ def packets_cmd(
         from skymesh.orbits.presets import load_constellation
 
         const = load_constellation(constellation or "starlink-shell1", report=notes)
+        _far_epoch(const, force_epoch)
         places = [resolve_place(w) for w in where]
         names = [p.name for p in places]
         if len(names) > 1 and names[0] == names[1]:
@@ -563,6 +567,9 @@ def packets_cmd(
             raise SkyMeshError(f"--pop: {err.message}") from None
         if len({s_.name for s_ in sites}) < len(sites):
             raise SkyMeshError("--pop: a PoP is named twice")
+        from skymesh.ground.sites import sites_file
+
+        notes.append(f"PoPs and gateways: {sites_file(gateways).describe()}")
         names = list(names)
         g_lat, g_lon = list(eps.lat_deg), list(eps.lon_deg)
         for s_ in sites:

@@ -10,10 +10,12 @@ import typer
 from skymesh.cli.common import (
     _AT,
     _CONST,
+    _FORCE_EPOCH,
     _OUT,
     _check_job_size,
     _default_start,
     _elevation_mask,
+    _far_epoch,
     _finite_nonneg,
     _finite_positive,
     _progress,
@@ -33,6 +35,7 @@ def map_constellation(
     out: Path = _OUT,
     no_isls: bool = typer.Option(False, "--no-isls", help="Satellites only."),
     force: bool = typer.Option(False, "--force", help="Replace --out."),
+    force_epoch: bool = _FORCE_EPOCH,
 ):
     """Satellites and their ISLs on a world map."""
     from skymesh.orbits.presets import load_constellation
@@ -40,6 +43,7 @@ def map_constellation(
 
     _refuse_existing(out, force)
     c = load_constellation(constellation)
+    _far_epoch(c, force_epoch)
     constellation_figure(c, _default_start(c, at, "--at"), out, isls=not no_isls)
     console.print(f"wrote {out}")
 
@@ -56,6 +60,7 @@ def map_route(
         None, "--gateways", help="Gateway file (marked, and relays in bent-pipe/hybrid)."
     ),
     force: bool = typer.Option(False, "--force", help="Replace --out."),
+    force_epoch: bool = _FORCE_EPOCH,
 ):
     """The shortest route between two places, satellite by satellite, gateways marked."""
     from skymesh.ground.places import resolve_place
@@ -64,6 +69,7 @@ def map_route(
 
     _refuse_existing(out, force)
     c = load_constellation(constellation)
+    _far_epoch(c, force_epoch)
     gw = None
     if gateways is not None:
         from skymesh.ground.gateways import load_gateways
@@ -91,6 +97,7 @@ def map_coverage(
         25.0, "--min-elevation", callback=_elevation_mask, help="Mask (deg), in [0, 90)."
     ),
     force: bool = typer.Option(False, "--force", help="Replace --out."),
+    force_epoch: bool = _FORCE_EPOCH,
 ):
     """Number of satellites in view over a latitude/longitude grid."""
     from skymesh.orbits.presets import load_constellation
@@ -98,6 +105,7 @@ def map_coverage(
 
     _refuse_existing(out, force)
     c = load_constellation(constellation)
+    _far_epoch(c, force_epoch)
     when = _default_start(c, at, "--at")
     lat, lon, count = coverage_grid(c, when, step_deg=step_deg, min_elevation_deg=min_elevation)
     coverage_map(
@@ -148,9 +156,10 @@ def plot_rtt(
     out: Path = _OUT,
     cdf: Optional[Path] = typer.Option(None, "--cdf", help="Also write the CDF here."),
     force: bool = typer.Option(False, "--force", help="Replace existing files."),
+    force_epoch: bool = _FORCE_EPOCH,
 ):
     """RTT over time and its CDF, with the vacuum bound and a great-circle fibre line."""
-    from skymesh.ground.places import resolve_place
+    from skymesh.ground.places import resolve_pair
     from skymesh.orbits.presets import load_constellation
     from skymesh.report.pictures import rtt_figures
     from skymesh.timebase import time_grid
@@ -160,8 +169,9 @@ def plot_rtt(
         _refuse_existing(cdf, force, flag="--cdf")
         if Path(cdf).resolve() == Path(out).resolve():
             raise SkyMeshError(f"--cdf {cdf}: same file as --out; give the CDF its own file")
-    pa_, pb = resolve_place(a), resolve_place(b)
+    pa_, pb = resolve_pair(a, b)
     c = load_constellation(constellation)
+    _far_epoch(c, force_epoch)
     _check_job_size(
         int(duration // step) + 1, len(c), 2, hint="use a shorter --duration or a coarser --step"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, Optional
 
@@ -66,9 +67,39 @@ def _split_top(text: str) -> list[str]:
 
 
 @app.command()
-def scenarios(json_out: bool = typer.Option(False, "--json", help="Print JSON.")):
-    """List the built-in scenarios (run one with `skymesh run NAME`)."""
-    from skymesh.sim.scenario import builtin_names, load_scenario
+def scenarios(
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    show: Optional[str] = typer.Option(
+        None, "--show", help="Print the TOML of built-in scenario NAME (to copy and edit)."
+    ),
+    schema: bool = typer.Option(
+        False, "--schema", help="Print the JSON Schema of a scenario file (for TOML editors)."
+    ),
+):
+    """List the built-in scenarios (run one with `skymesh run NAME`).
+
+    The built-ins ship in the package (skymesh/scenarios/); every key of a scenario file is
+    in docs/scenarios-reference.md.
+    """
+    from skymesh.sim.scenario import builtin_names, builtin_text, load_scenario
+
+    if schema:
+        from skymesh.sim.reference import scenario_schema
+
+        return _print_json(scenario_schema())
+    if show is not None:
+        if show not in builtin_names():
+            import difflib
+
+            close = difflib.get_close_matches(show, builtin_names(), n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise SkyMeshError(
+                f"--show: '{show}' is not a built-in scenario.{hint} "
+                f"Built-ins: {', '.join(builtin_names())}."
+            )
+        sys.stdout.write(builtin_text(show))
+        sys.stdout.flush()
+        return None
 
     rows: list[dict[str, Any]] = []
     for name in builtin_names():
@@ -197,6 +228,33 @@ def _summary_table(summary: dict) -> None:
                 )
             )
         _metric_table(f"{summary['scenario']}: {op['operator']}", rows)
+    if summary.get("capacity"):
+        _capacity_table(summary)
+
+
+def _capacity_table(summary: dict) -> None:
+    """The run's capacity headline (:mod:`skymesh.capacity.headline`), as ``skymesh capacity``
+    prints it, and the inputs it was computed from."""
+    from skymesh.capacity.headline import inputs_line
+
+    cap = summary["capacity"]
+    h = cap["headline"]
+    t = h["target_mbps"]
+    _metric_table(
+        f"{summary['scenario']}: capacity",
+        [
+            (f"HEADLINE: {h['counts_in']} at {t:g} Mbit/s", f"{h['terminals_at_target']:,}"),
+            ("binding constraint", h["binding_label"]),
+            ("per terminal (every covered one at once)", f"{h['per_terminal_mbps']:,.2f} Mbit/s"),
+            ("at slot (fewest of the samples)", h["slot_utc"]),
+            ("secondary: admitted at that slot", f"{h['secondary']['admitted_at_target']:,}"),
+            (
+                "secondary: at target under fair sharing",
+                f"{cap['terminals_at_target_min']:,} (busy-hour demand)",
+            ),
+        ],
+    )
+    console.print(f"Capacity inputs: {inputs_line(cap['inputs'])}.", markup=False, highlight=False)
 
 
 @app.command("run")
@@ -232,6 +290,12 @@ def run_cmd(
         "replacing the scenario's [policy].",
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    force_epoch: bool = typer.Option(
+        False,
+        "--force-epoch",
+        help="Propagate TLE sets more than 30 days from their element epoch "
+        "(sets time.force_epoch = true).",
+    ),
 ):
     """Run a scenario: Parquet time series, summary.json and a Markdown report.
 
@@ -244,13 +308,14 @@ def run_cmd(
     from skymesh.sim.scenario import load_scenario
 
     overrides = _parse_sets(set_, multi=False)
+    if force_epoch:
+        overrides["time.force_epoch"] = True
     if policy is not None:
-        import tomllib
-
+        from skymesh.inputs import loads_toml, read_input_text
         from skymesh.policy.rules import load_policy
 
         load_policy(policy)  # errors name the policy file, line and field
-        overrides["policy"] = tomllib.loads(policy.read_text(encoding="utf-8"))
+        overrides["policy"] = loads_toml(read_input_text(policy, "policy file"), policy)
     loaded = load_scenario(scenario, overrides)
     out = out or Path("results") / loaded.scenario.name
     check_results_folder(out, loaded, force=force, resume=resume)
@@ -413,14 +478,39 @@ def cost(
         help="With a [capacity] section, run the capacity "
         "model and bill per terminal carried at its target.",
     ),
+    set_: list[str] = typer.Option(
+        [],
+        "--set",
+        help="Override a scenario key, e.g. --set capacity.samples=1 (repeatable), as for run.",
+    ),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Start a capacity model estimated to take long without asking."
+    ),
 ):
-    """The bill by month and its drivers: terminals shipped, replaced, and in service."""
+    """The bill by month and its drivers: terminals shipped, replaced, and in service.
+
+    Per carried terminal: the bill spread over the share of the scenario's terminals the
+    capacity headline carries at the target rate (the run's and ``skymesh capacity``'s figure).
+
+    With a [capacity] section its cost (terminals x satellites in view x samples) is
+    estimated before any work: a model the machine cannot hold is refused, a long one
+    needs --yes (or bill without it: --no-capacity).
+    """
     from skymesh.sim.costs import carried_terminals, scenario_bill
     from skymesh.sim.scenario import load_scenario
 
-    loaded = load_scenario(scenario)
+    loaded = load_scenario(scenario, _parse_sets(set_, multi=False))
     carried = None
     if capacity and loaded.scenario.capacity is not None and loaded.scenario.cost is not None:
+        from skymesh.cli.jobs import gate
+        from skymesh.sim.estimate import estimate_cost
+
+        gate(
+            estimate_cost(loaded),
+            yes=yes,
+            hint="use fewer terminals or --set capacity.samples=1, or bill without it "
+            "(--no-capacity)",
+        )
         with err_console.status("capacity model (load-aware beam assignment)..."):
             carried = carried_terminals(loaded)
     result = scenario_bill(loaded, carried)

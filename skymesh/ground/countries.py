@@ -43,6 +43,7 @@ import shapely
 
 from skymesh.datadir import data_dir
 from skymesh.errors import DataNotFoundError, InputError
+from skymesh.inputs import iso2_upper, loads_json, read_input_text
 
 #: File name of the 1:50m countries in the data directory.
 COUNTRIES_50M_FILE = "ne_admin0_countries_50m.geojson"
@@ -138,9 +139,15 @@ def _feature_codes(props: dict) -> tuple[str, str]:
 
 def _read_countries(text: str, source: str) -> Countries:
     try:
-        features = json.loads(text)["features"]
+        features = loads_json(text, source, "GeoJSON file")["features"]
     except (ValueError, KeyError, TypeError) as exc:
+        if isinstance(exc, InputError):
+            raise
         raise InputError(f"not a GeoJSON FeatureCollection ({exc})", file=source) from None
+    if not isinstance(features, list) or not all(isinstance(f, dict) for f in features):
+        raise InputError(
+            "not a GeoJSON FeatureCollection ('features' must be a list of objects)", file=source
+        )
     iso2, iso3, names, pops, geoms = [], [], [], [], []
     for feature in features:
         props = feature.get("properties") or {}
@@ -174,10 +181,7 @@ def _load_cached(path: str | None) -> Countries:
         return _read_countries(
             ref.read_text(encoding="utf-8"), f"skymesh/data/{COUNTRIES_110M_FILE}"
         )
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read the countries file ({exc.strerror})", file=path) from None
+    text = read_input_text(path, "GeoJSON countries file")
     return _read_countries(text, path)
 
 
@@ -269,9 +273,9 @@ def country_of(lat_deg, lon_deg, countries=None) -> np.ndarray:
 def _unknown_code_error(code, cs: Countries, field: str) -> InputError:
     text = str(code)
     known = sorted(set(cs.iso2[cs.iso2 != ""].tolist()))
-    exact = pycountry.countries.get(alpha_2=text.upper()) if len(text) == 2 else None
+    exact = pycountry.countries.get(alpha_2=iso2_upper(text)) if len(text) == 2 else None
     if exact is None and len(text) == 3:
-        exact = pycountry.countries.get(alpha_3=text.upper())
+        exact = pycountry.countries.get(alpha_3=iso2_upper(text))
         if exact is not None and exact.alpha_2 in known:
             return InputError(
                 f"'{text}' is an alpha-3 code; use the alpha-2 code "
@@ -295,7 +299,7 @@ def _unknown_code_error(code, cs: Countries, field: str) -> InputError:
 
 
 def _feature_mask(iso2, cs: Countries, field: str = "iso2") -> np.ndarray:
-    code = str(iso2).upper() if isinstance(iso2, str) else iso2
+    code = iso2_upper(iso2) if isinstance(iso2, str) else iso2
     mask = (cs.iso2 == code) if isinstance(code, str) and code else np.zeros(len(cs), bool)
     if not mask.any():
         raise _unknown_code_error(iso2, cs, field)
@@ -342,7 +346,7 @@ def neighbours(iso2: str, countries=None, tolerance_deg: float = 1e-3) -> list[s
     without an ISO code (N. Cyprus, Somaliland) are left out.
     """
     cs = _countries(countries)
-    code = str(iso2).upper()
+    code = iso2_upper(iso2)
     grown = shapely.buffer(country_geometry(code, cs), tolerance_deg)
     hits = cs.tree.query(grown, predicate="intersects")
     found = set(cs.iso2[hits].tolist()) - {code, ""}
@@ -472,7 +476,7 @@ def sample_points(
     lat_deg, lon_deg : ndarray, shape (n,)
     """
     cs = _countries(countries)
-    code = str(iso2).upper()
+    code = iso2_upper(iso2)
     geom = country_geometry(code, cs)
     if not isinstance(n, (int, np.integer)) or n < 0:
         raise InputError(f"n must be a whole number >= 0, got {n!r}", field="n")

@@ -42,7 +42,8 @@ what-if runs) and ``include_pops=True`` adds PoPs. A file without a ``type`` or
 ``status`` column counts every row as an operational gateway. Every row is
 validated, kept or not, so a file that loads is a file that is right.
 
-Errors name the file, the 1-based line and the field. A name used twice is a
+Errors name the file, the 1-based line and the field; every mistake in a file is
+reported at once (:class:`~skymesh.errors.InputErrors`, up to 20). A name used twice is a
 warning, not an error (community lists hold distinct sites with one town name).
 """
 
@@ -58,12 +59,10 @@ from pathlib import Path
 
 import numpy as np
 
-from skymesh.errors import InputError
+from skymesh.errors import InputError, problems_of, raise_problems
 from skymesh.ground.places import resolve_country
+from skymesh.inputs import loads_toml, read_input_text
 from skymesh.orbits.frames import geodetic_to_ecef
-
-CURATED_GATEWAYS = "starlink_gateways_starlinkviz_20260320.csv"
-"""The curated gateway + PoP list looked for in the data directory when no file is given."""
 
 REQUIRED = ("name", "lat", "lon", "country")
 """Fields every gateway must have."""
@@ -206,36 +205,51 @@ def _validate(record: dict, file, locate, from_text=False) -> tuple:
     """One gateway's fields, checked. ``locate(key)`` gives the line of a field (or None).
 
     ``from_text``: the values are CSV cells (text to parse); else TOML values, whose
-    types must already be right (no string or boolean where a number belongs).
+    types must already be right (no string or boolean where a number belongs). Every
+    field is checked: one problem raises an ``InputError``, several an
+    :class:`~skymesh.errors.InputErrors` naming each field.
     """
+    problems: list[InputError] = []
+
+    def check(key, fn):
+        """``fn()``, or None with its problem noted."""
+        try:
+            return fn()
+        except InputError as err:
+            problems.append(err)
+            return None
+
+    def where(key):
+        return dict(file=file, line=locate(key), field=key)
+
     for key in REQUIRED:
         if _blank(record.get(key), from_text):
-            raise InputError(
-                f"missing required field '{key}'", file=file, line=locate(key), field=key
-            )
-    name = _text(record["name"], file, locate("name"), "name")
-    if not name:
-        raise InputError("the name is empty", file=file, line=locate("name"), field="name")
+            problems.append(InputError(f"missing required field '{key}'", **where(key)))
 
-    lat = _number(record["lat"], file, locate("lat"), "lat", from_text=from_text)
-    if not -90.0 <= lat <= 90.0:
-        raise InputError(
-            f"latitude {lat:g} is outside [-90, 90] deg", file=file, line=locate("lat"), field="lat"
-        )
-    lon = _number(record["lon"], file, locate("lon"), "lon", from_text=from_text)
-    if not -180.0 <= lon <= 180.0:
-        raise InputError(
-            f"longitude {lon:g} is outside [-180, 180] deg",
-            file=file,
-            line=locate("lon"),
-            field="lon",
-        )
+    def name_():
+        name = _text(record["name"], file, locate("name"), "name")
+        if not name:
+            raise InputError("the name is empty", **where("name"))
+        return name
 
-    code = _text(record["country"], file, locate("country"), "country")
-    try:
-        country = resolve_country(code, codes_only=True)
-    except InputError as err:
-        raise InputError(err.message, file=file, line=locate("country"), field="country") from None
+    def coordinate(key, limit, what):
+        x = _number(record[key], file, locate(key), key, from_text=from_text)
+        if not -limit <= x <= limit:
+            raise InputError(f"{what} {x:g} is outside [-{limit:g}, {limit:g}] deg", **where(key))
+        return x
+
+    def country_():
+        code = _text(record["country"], file, locate("country"), "country")
+        try:
+            return resolve_country(code, codes_only=True)
+        except InputError as err:
+            raise InputError(err.message, **where("country")) from None
+
+    given = {k: not _blank(record.get(k), from_text) for k in REQUIRED}
+    name = check("name", name_) if given["name"] else None
+    lat = check("lat", lambda: coordinate("lat", 90.0, "latitude")) if given["lat"] else None
+    lon = check("lon", lambda: coordinate("lon", 180.0, "longitude")) if given["lon"] else None
+    country = check("country", country_) if given["country"] else None
 
     choices = {}
     for key, allowed in (("type", TYPES), ("status", STATUSES)):
@@ -243,15 +257,14 @@ def _validate(record: dict, file, locate, from_text=False) -> tuple:
         if _blank(value, from_text):
             choices[key] = allowed[0]
             continue
-        value = _text(value, file, locate(key), key).lower()
-        if value not in allowed:
-            raise InputError(
-                f"'{value}' is not one of {', '.join(allowed)}",
-                file=file,
-                line=locate(key),
-                field=key,
-            )
-        choices[key] = value
+
+        def choice(key=key, value=value, allowed=allowed):
+            text = _text(value, file, locate(key), key).lower()
+            if text not in allowed:
+                raise InputError(f"'{text}' is not one of {', '.join(allowed)}", **where(key))
+            return text
+
+        choices[key] = check(key, choice)
 
     numbers = {}
     for key, low, high, what in (
@@ -263,15 +276,18 @@ def _validate(record: dict, file, locate, from_text=False) -> tuple:
         if _blank(value, from_text):
             numbers[key] = math.nan
             continue
-        x = _number(value, file, locate(key), key, what, from_text=from_text)
-        if what == "whole number" and x != int(x):
-            raise InputError(
-                f"expected a whole number, got '{value}'", file=file, line=locate(key), field=key
-            )
-        if not low <= x < high:
-            limits = f"[{low:g}, {high:g})" if math.isfinite(high) else f">= {low:g}"
-            raise InputError(f"{x:g} is outside {limits}", file=file, line=locate(key), field=key)
-        numbers[key] = x
+
+        def number(key=key, value=value, low=low, high=high, what=what):
+            x = _number(value, file, locate(key), key, what, from_text=from_text)
+            if what == "whole number" and x != int(x):
+                raise InputError(f"expected a whole number, got '{value}'", **where(key))
+            if not low <= x < high:
+                limits = f"[{low:g}, {high:g})" if math.isfinite(high) else f">= {low:g}"
+                raise InputError(f"{x:g} is outside {limits}", **where(key))
+            return x
+
+        numbers[key] = check(key, number)
+    raise_problems(problems, file=file)
     return (
         name,
         lat,
@@ -288,20 +304,27 @@ def _validate(record: dict, file, locate, from_text=False) -> tuple:
 def _canonical_keys(record: dict, file, locate) -> dict:
     """Record with aliases renamed; unknown keys and doubled aliases are errors."""
     out = {}
+    problems = []
     known = REQUIRED + OPTIONAL
     for key, value in record.items():
         canon = ALIASES.get(key, key)
         if canon not in known:
-            raise InputError(
-                f"unknown key '{key}' (known: {', '.join(known)}; "
-                f"{', '.join(ALIASES)} are accepted too)",
-                file=file,
-                line=locate(key),
-                field=key,
+            problems.append(
+                InputError(
+                    f"unknown key '{key}' (known: {', '.join(known)}; "
+                    f"{', '.join(ALIASES)} are accepted too)",
+                    file=file,
+                    line=locate(key),
+                    field=key,
+                )
             )
-        if canon in out:
-            raise InputError(f"'{key}' repeats '{canon}'", file=file, line=locate(key), field=key)
-        out[canon] = value
+        elif canon in out:
+            problems.append(
+                InputError(f"'{key}' repeats '{canon}'", file=file, line=locate(key), field=key)
+            )
+        else:
+            out[canon] = value
+    raise_problems(problems, file=file)
     return out
 
 
@@ -361,56 +384,69 @@ def gateways_from_records(
         raise InputError(
             "gateways must be a list of tables, one per gateway", file=file, field="gateway"
         )
-    rows = []
+    rows, problems = [], []
     for n, record in enumerate(records, start=1):
         if not isinstance(record, dict):
-            raise InputError(
-                f"gateway {n} is {type(record).__name__}, not a table", file=file, field="gateway"
+            problems.append(
+                InputError(
+                    f"gateway {n} is {type(record).__name__}, not a table",
+                    file=file,
+                    field="gateway",
+                )
             )
+            continue
         try:
             rows.append(
                 _validate(_canonical_keys(record, file, lambda k: None), file, lambda k: None)
             )
         except InputError as err:
-            raise InputError(f"gateway {n}: {err.message}", file=file, field=err.field) from None
+            problems += [
+                InputError(f"gateway {n}: {p.message}", file=file, field=p.field)
+                for p in problems_of(err)
+            ]
+    raise_problems(problems, file=file)
     return _assemble(rows, [None] * len(rows), file, include_planned, include_pops)
 
 
 def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except IsADirectoryError:
-        raise InputError("is a folder, not a gateway file", file=path) from None
-    except UnicodeDecodeError as err:
-        raise InputError(f"not UTF-8 text ({err.reason})", file=path) from None
+    return read_input_text(path, "gateways file")
 
 
-def _load_csv(path: Path, text: str, include_planned: bool, include_pops: bool) -> Gateways:
+def _load_csv(path: Path | str, text: str, include_planned: bool, include_pops: bool) -> Gateways:
     header, header_line = None, None
     rows, lines, extra_values = [], [], []
+    problems: list[InputError] = []  # every bad row is reported, not just the first
     for line_no, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
         try:
             cells = next(csv.reader([raw], skipinitialspace=True, strict=True))
         except csv.Error as err:
-            raise InputError(f"not a valid CSV line ({err})", file=path, line=line_no) from None
+            problems.append(InputError(f"not a valid CSV line ({err})", file=path, line=line_no))
+            continue
         if header is None:
+            raise_problems(problems, file=path)
             header, header_line = _csv_header(cells, path, line_no), line_no
             continue
         if len(cells) != len(header):
-            raise InputError(
-                f"expected {len(header)} fields as in the header (line "
-                f"{header_line}), found {len(cells)}",
-                file=path,
-                line=line_no,
+            problems.append(
+                InputError(
+                    f"expected {len(header)} fields as in the header (line "
+                    f"{header_line}), found {len(cells)}",
+                    file=path,
+                    line=line_no,
+                )
             )
+            continue
         record = dict(zip(header, cells))
-        rows.append(_validate(record, path, lambda k, n=line_no: n, from_text=True))
+        try:
+            rows.append(_validate(record, path, lambda k, n=line_no: n, from_text=True))
+        except InputError as err:
+            problems += problems_of(err)
+            continue
         lines.append(line_no)
         extra_values.append([v for k, v in record.items() if k not in REQUIRED + OPTIONAL])
+    raise_problems(problems, file=path)
     if header is None:
         raise InputError("empty file: expected a header line with name,lat,lon,country", file=path)
     if not rows:
@@ -420,7 +456,7 @@ def _load_csv(path: Path, text: str, include_planned: bool, include_pops: bool) 
     return _assemble(rows, lines, path, include_planned, include_pops, extra)
 
 
-def _csv_header(cells: list[str], path: Path, line_no: int) -> list[str]:
+def _csv_header(cells: list[str], path: Path | str, line_no: int) -> list[str]:
     header = []
     for cell in cells:
         key = cell.strip().lower()
@@ -451,7 +487,7 @@ _TOML_LINE = re.compile(r"at line (\d+)")
 
 def _load_toml(path: Path, text: str, include_planned: bool, include_pops: bool) -> Gateways:
     try:
-        doc = tomllib.loads(text)
+        doc = loads_toml(text, path, "gateways file")
     except tomllib.TOMLDecodeError as err:
         m = _TOML_LINE.search(str(err))
         raise InputError(
@@ -488,11 +524,18 @@ def _load_toml(path: Path, text: str, include_planned: bool, include_pops: bool)
         )
     starts = [i for i, s in enumerate(lines) if re.match(r"^\s*\[\[\s*gateway\s*\]\]", s)]
     rows, row_lines = [], []
+    problems: list[InputError] = []
     for n, table in enumerate(tables):
         if not isinstance(table, dict):
-            raise InputError(
-                f"gateway {n + 1} is not a table", file=path, line=find("gateway"), field="gateway"
+            problems.append(
+                InputError(
+                    f"gateway {n + 1} is not a table",
+                    file=path,
+                    line=find("gateway"),
+                    field="gateway",
+                )
             )
+            continue
         head: int | None
         if len(starts) == len(tables):
             lo, hi = starts[n], starts[n + 1] if n + 1 < len(starts) else len(lines)
@@ -503,8 +546,13 @@ def _load_toml(path: Path, text: str, include_planned: bool, include_pops: bool)
         def locate(key, lo=lo, hi=hi, head=head):
             return find(key, lo, hi) or head
 
-        rows.append(_validate(_canonical_keys(table, path, locate), path, locate))
+        try:
+            rows.append(_validate(_canonical_keys(table, path, locate), path, locate))
+        except InputError as err:
+            problems += problems_of(err)
+            continue
         row_lines.append(head)
+    raise_problems(problems, file=path)
     return _assemble(rows, row_lines, path, include_planned, include_pops)
 
 

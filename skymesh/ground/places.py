@@ -38,6 +38,7 @@ from typing import Iterable, NamedTuple
 import numpy as np
 
 from skymesh.errors import InputError
+from skymesh.inputs import iso2_upper, read_input_text
 
 GEONAMES_ATTRIBUTION = (
     "Contains data from GeoNames (https://www.geonames.org/), licensed under CC BY 4.0."
@@ -226,8 +227,8 @@ def resolve_country(text: str, *, codes_only: bool = False) -> str:
     raw = str(text).strip()
     key = fold_name(raw)
     if len(raw) == 2 and raw.isalpha():
-        if raw.upper() in codes:
-            return raw.upper()
+        if iso2_upper(raw) in codes:
+            return iso2_upper(raw)
         hint = _COUNTRY_ALIASES.get(key)
         if hint and not codes_only:
             return hint
@@ -401,6 +402,28 @@ def _lookup(g: _Gazetteer, name: str, country: str | None, query: str) -> Place 
     return None
 
 
+def resolve_pair(a: "str | Place", b: "str | Place") -> tuple[Place, Place]:
+    """Resolve the two ends of a path (see :func:`resolve_place`; a :class:`Place` is kept).
+
+    Raises :class:`~skymesh.errors.InputError` when both name the same spot (within
+    1 km), since a path from a place to itself measures nothing.
+    """
+    from skymesh.ground.pops import great_circle_km
+
+    pa, pb = (p if isinstance(p, Place) else resolve_place(p) for p in (a, b))
+    d_km = float(great_circle_km(pa.lat_deg, pa.lon_deg, pb.lat_deg, pb.lon_deg))
+    if d_km < 1.0:
+        where = f"{pa.name}, {pa.country_iso2}" if pa.country_iso2 else pa.name
+        raise InputError(
+            f"'{_text(a)}' and '{_text(b)}' are the same place ({where}): give two different places"
+        )
+    return pa, pb
+
+
+def _text(p: "str | Place") -> str:
+    return p.name if isinstance(p, Place) else p
+
+
 def resolve_places(texts) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Resolve several places: ``(names, lat_deg, lon_deg, country_iso2)`` arrays.
 
@@ -487,12 +510,7 @@ def load_hypatia_cities(path):
     for a malformed line.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except UnicodeDecodeError as err:
-        raise InputError(f"not UTF-8 text ({err.reason})", file=path) from None
+    text = read_input_text(path, "places file")
     gid, names, lat, lon, alt = [], [], [], [], []
     first_line_of: dict[int, int] = {}
     for line_no, line in enumerate(text.splitlines(), start=1):

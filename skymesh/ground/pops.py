@@ -54,8 +54,9 @@ from pathlib import Path
 import numpy as np
 
 from skymesh.constants import EARTH_MEAN_RADIUS_KM, SPEED_OF_LIGHT_KM_S
-from skymesh.errors import InputError
+from skymesh.errors import InputError, problems_of, raise_problems
 from skymesh.ground.gateways import gateways_from_records, load_gateways
+from skymesh.inputs import loads_toml, read_input_text
 
 FIBRE_GROUP_INDEX = 1.4682
 """Group index of standard single-mode fibre at 1550 nm: Corning SMF-28 Ultra
@@ -171,8 +172,14 @@ def _one_record(record, file) -> Pops:
             [dict(record, type="pop")], file=file, include_planned=True, include_pops=True
         )
     except InputError as err:
-        msg = re.sub(r"^gateway 1: ", "", err.message)
-        raise InputError(msg, file=file, field=err.field) from None
+        raise_problems(
+            [
+                InputError(re.sub(r"^gateway 1: ", "", p.message), file=file, field=p.field)
+                for p in problems_of(err)
+            ],
+            file=file,
+        )
+        raise  # not reached: raise_problems raised
     return _from_gateways(gw, file)
 
 
@@ -192,17 +199,21 @@ def pops_from_records(records, *, file=None, include_planned: bool = False) -> P
         raise InputError("PoPs must be a list of tables, one per PoP", file=file, field="pop")
     if not records:
         raise InputError("the PoP list is empty", file=file, field="pop")
-    parts = []
+    parts, problems = [], []
     for n, record in enumerate(records, start=1):
         try:
             parts.append(_one_record(record, file))
         except InputError as err:
-            raise InputError(f"pop {n}: {err.message}", file=file, field=err.field) from None
+            problems += [
+                InputError(f"pop {n}: {p.message}", file=file, field=p.field)
+                for p in problems_of(err)
+            ]
+    raise_problems(problems, file=file)
     return _keep(_concat(parts, [None] * len(parts), file), include_planned, file)
 
 
 def _csv_has_type(path: Path) -> bool:
-    text = path.read_text(encoding="utf-8-sig")
+    text = read_input_text(path, "PoPs file")
     for raw in text.splitlines():
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
@@ -212,14 +223,9 @@ def _csv_has_type(path: Path) -> bool:
 
 
 def _load_toml(path: Path, include_planned: bool) -> Pops:
+    text = read_input_text(path, "PoPs file")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("file not found", file=path) from None
-    except UnicodeDecodeError as err:
-        raise InputError(f"not UTF-8 text ({err.reason})", file=path) from None
-    try:
-        doc = tomllib.loads(text)
+        doc = loads_toml(text, path, "PoPs file")
     except tomllib.TOMLDecodeError as err:
         m = re.search(r"at line (\d+)", str(err))
         raise InputError(
@@ -236,16 +242,19 @@ def _load_toml(path: Path, include_planned: bool) -> Pops:
     heads = [
         i + 1 for i, s in enumerate(text.splitlines()) if re.match(r"^\s*\[\[\s*pop\s*\]\]", s)
     ]
-    parts, lines = [], []
+    parts, lines, problems = [], [], []
     for n, table in enumerate(tables):
         line = heads[n] if len(heads) == len(tables) else None
         try:
             parts.append(_one_record(table, path))
         except InputError as err:
-            raise InputError(
-                f"pop {n + 1}: {err.message}", file=path, line=line, field=err.field
-            ) from None
+            problems += [
+                InputError(f"pop {n + 1}: {p.message}", file=path, line=line, field=p.field)
+                for p in problems_of(err)
+            ]
+            continue
         lines.append(line)
+    raise_problems(problems, file=path)
     return _keep(_concat(parts, lines, path), include_planned, path)
 
 
@@ -320,6 +329,32 @@ def fibre_rtt_ms(
     return 2e3 * km * group_index / SPEED_OF_LIGHT_KM_S
 
 
+HOMING_CANDIDATES = 16
+"""PoPs a gateway's nearest is chosen among (the nearest by chord, from a k-d tree); the
+great-circle distance then decides, ties to the PoP listed first."""
+
+
+def _unit_vectors(lat_deg, lon_deg) -> np.ndarray:
+    p, lam = np.deg2rad(lat_deg), np.deg2rad(lon_deg)
+    return np.column_stack([np.cos(p) * np.cos(lam), np.cos(p) * np.sin(lam), np.sin(p)])
+
+
+def _nearest(lat, lon, pops: Pops, among: np.ndarray) -> np.ndarray:
+    """For each point, the index (into ``pops``) of the nearest PoP of ``among`` (great
+    circle; ties to the lowest index). A k-d tree on unit vectors (chord order is great-circle
+    order) gives :data:`HOMING_CANDIDATES` candidates per point, so memory and time grow as
+    points x log(PoPs), not points x PoPs."""
+    from scipy.spatial import cKDTree
+
+    k = min(HOMING_CANDIDATES, len(among))
+    tree = cKDTree(_unit_vectors(pops.lat_deg[among], pops.lon_deg[among]))
+    _, cand = tree.query(_unit_vectors(lat, lon), k=k)
+    cand = among[np.asarray(cand, dtype=np.int64).reshape(len(lat), k)]
+    d = great_circle_km(lat[:, None], lon[:, None], pops.lat_deg[cand], pops.lon_deg[cand])
+    order = np.lexsort((cand, d), axis=-1)[:, 0]  # nearest, then first listed
+    return cand[np.arange(len(lat)), order]
+
+
 def home_gateways(
     gw_lat_deg, gw_lon_deg, gw_country, pops: Pops, overrides=None, *, gw_name=None, file=None
 ) -> np.ndarray:
@@ -328,7 +363,8 @@ def home_gateways(
     Rule: the nearest PoP (great circle) in the gateway's own country, else
     the nearest PoP anywhere; ties go to the PoP listed first. ``overrides``
     maps a gateway (its name, with ``gw_name`` given, or its index) to a PoP
-    name, for a scenario that knows better. Vectorised over gateways x PoPs.
+    name, for a scenario that knows better. Memory and time grow as gateways x
+    log(PoPs) (a k-d tree per country, see :func:`_nearest`), not gateways x PoPs.
     """
     lat = np.atleast_1d(np.asarray(gw_lat_deg, dtype=float))
     lon = np.atleast_1d(np.asarray(gw_lon_deg, dtype=float))
@@ -337,13 +373,15 @@ def home_gateways(
         raise ValueError("gateway latitude, longitude and country must have one shape")
     if not len(pops):
         raise InputError("no PoPs to home gateways to", file=file, field="pop")
-    d = great_circle_km(
-        lat[:, None], lon[:, None], pops.lat_deg[None, :], pops.lon_deg[None, :]
-    )  # (W, P) km
-    same = country[:, None] == pops.country_iso2[None, :]
-    home = np.where(
-        same.any(axis=1), np.argmin(np.where(same, d, np.inf), axis=1), np.argmin(d, axis=1)
-    ).astype(np.int64)
+    home = np.empty(len(lat), dtype=np.int64)
+    pop_country = np.asarray(pops.country_iso2, dtype=str)
+    has_own = np.isin(country, pop_country)
+    for c in np.unique(country[has_own]):
+        rows = np.flatnonzero(country == c)
+        home[rows] = _nearest(lat[rows], lon[rows], pops, np.flatnonzero(pop_country == c))
+    rows = np.flatnonzero(~has_own)
+    if len(rows):
+        home[rows] = _nearest(lat[rows], lon[rows], pops, np.arange(len(pops)))
     for key, pop_name in (overrides or {}).items():
         if isinstance(key, (int, np.integer)):
             if not 0 <= int(key) < len(lat):

@@ -46,20 +46,12 @@ _INDEX = re.compile(r"^[0-9]+$")
 
 
 def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("ISL file not found", file=path) from None
-    except IsADirectoryError:
-        raise InputError("expected an ISL file, found a directory", file=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read the ISL file: {exc.strerror}", file=path) from None
+    from skymesh.inputs import decode_utf8, read_input_bytes
+
+    data = read_input_bytes(path, "ISL file")
     if b"\x00" in data[:4096]:
         raise InputError("not a text file (binary data)", file=path)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", file=path) from None
+    return decode_utf8(data, path, "ISL file")
 
 
 def _content_lines(text: str):

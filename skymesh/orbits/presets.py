@@ -5,9 +5,11 @@ Walker phasing factor F, so F = 1 is assumed throughout (it shifts
 neighbouring planes by one slot fraction and changes latencies by well
 under a millisecond on long paths).
 
-TLE presets (``starlink-tle``, ``oneweb-tle``) load the newest snapshot in
-the data directory (``SKYMESH_DATA`` or the user cache; fill it with
-``skymesh data update``) and say its epoch.
+TLE presets (``starlink-tle``, ``oneweb-tle``) load the newest snapshot: the
+real element sets shipped in the package (Starlink of 2025-12-04, OneWeb of
+2025-10-07) unless the data directory (``SKYMESH_DATA`` or the user cache;
+fill it with ``skymesh data update``) holds a newer one (:mod:`skymesh.shipped`
+gives the order); they say which file and its epoch.
 """
 
 from __future__ import annotations
@@ -61,10 +63,11 @@ WALKER_PRESETS: dict[str, dict] = {
 
 TLE_PRESETS: dict[str, dict] = {
     "starlink-tle": dict(
-        group="starlink", source="CelesTrak GROUP=starlink, newest snapshot in the data directory"
+        group="starlink",
+        source="CelesTrak GROUP=starlink: the newest snapshot (shipped: 2025-12-04)",
     ),
     "oneweb-tle": dict(
-        group="oneweb", source="CelesTrak GROUP=oneweb, newest snapshot in the data directory"
+        group="oneweb", source="CelesTrak GROUP=oneweb: the newest snapshot (shipped: 2025-10-07)"
     ),
 }
 
@@ -100,8 +103,11 @@ def load_constellation(
         path = newest_snapshot(TLE_PRESETS[key]["group"])
         const = _load_tle(path, skip_bad, report, name=key)
         if report is not None:
+            from skymesh.shipped import describe
+
             report.append(
-                f"{key}: {len(const):,} satellites from {path.name}, "
+                f"{key}: {len(const):,} satellites from "
+                f"{describe(path, f'{const.epoch:%Y-%m-%d}')}, "
                 f"median element epoch {const.epoch:%Y-%m-%d %H:%M} UTC"
             )
         return const

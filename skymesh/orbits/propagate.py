@@ -7,6 +7,13 @@ interpolate_tle`, which JIT-compiles on its first call in a fresh
 environment and caches the result on disk). Output arrays are
 (satellites, times, 3) in km, Earth-fixed (see :mod:`skymesh.orbits.frames`
 for what "Earth-fixed" neglects).
+
+A TLE set is propagated only within :data:`EPOCH_HORIZON_DAYS` of its element
+epoch (:func:`check_epoch_horizon`): further out SGP4 returns positions that
+look like numbers and are not (1900 from a 2025 snapshot: ranges of 4e17 km),
+so every result built on them would be silently wrong. ``--force-epoch`` (CLI)
+or ``force_epoch = true`` in a scenario's ``[time]`` lifts the refusal
+(:func:`allow_far_epoch`).
 """
 
 from __future__ import annotations
@@ -19,8 +26,62 @@ from skymesh.orbits.frames import ecef_to_geodetic, gmst_rad, rotate_z
 from skymesh.orbits.walker import circular_positions_inertial, epoch_offset_s
 from skymesh.timebase import TimeGrid, julian_date
 
+EPOCH_HORIZON_DAYS = 30.0
+"""Furthest (d) an instant may be from a TLE set's element epoch (its median, see
+:func:`skymesh.orbits.tle.constellation_from_tle`). SGP4's along-track error grows by
+kilometres per day from the epoch (Vallado, Crawford, Hujsak & Kelso 2006, "Revisiting
+Spacetrack Report #3", AIAA 2006-6753); CelesTrak refreshes Starlink elements daily.
+After a month a LEO satellite's position is off by far more than a ground cell, and
+drag-driven decay makes many element sets fail outright: not a geometry to report on.
+The same 30 days as :data:`skymesh.orbits.tle.MAX_EPOCH_SPREAD_DAYS`."""
+
 DEFAULT_COARSE_STEP_S = 60.0
 """SGP4 is called every this many seconds; finer steps are interpolated (error < 1 m)."""
+
+
+def allow_far_epoch(constellation: Constellation) -> Constellation:
+    """Mark ``constellation`` as allowed to propagate beyond :data:`EPOCH_HORIZON_DAYS`
+    (``--force-epoch``); returns it."""
+    constellation.extra["force_epoch"] = True
+    return constellation
+
+
+def check_epoch_horizon(constellation: Constellation, grid: TimeGrid) -> None:
+    """Refuse a TLE set's propagation to instants further than :data:`EPOCH_HORIZON_DAYS`
+    from its element epoch, unless :func:`allow_far_epoch` was applied.
+
+    Raises :class:`~skymesh.errors.InputError` naming the furthest instant, its distance
+    (d), the epoch and both ways to go on anyway. Walker shells have no element epoch to
+    drift from and pass.
+    """
+    if not constellation.is_tle or constellation.extra.get("force_epoch"):
+        return
+    from datetime import timedelta, timezone
+
+    from skymesh.errors import InputError
+
+    epoch = constellation.epoch
+    if epoch.tzinfo is None:
+        epoch = epoch.replace(tzinfo=timezone.utc)
+    start = grid.start if grid.start.tzinfo else grid.start.replace(tzinfo=timezone.utc)
+    offsets = np.asarray(grid.offsets_s, dtype=float)
+    last = float(offsets.max()) if offsets.size else 0.0
+    first = float(offsets.min()) if offsets.size else 0.0
+    ends = [(start - epoch).total_seconds() + x for x in (first, last)]
+    worst = max(ends, key=abs)
+    days = abs(worst) / 86400.0
+    if days <= EPOCH_HORIZON_DAYS:
+        return
+    try:
+        when = f"{epoch + timedelta(seconds=worst):%Y-%m-%d %H:%M} UTC"
+    except OverflowError:
+        when = "the requested time"
+    raise InputError(
+        f"{when} is {days:,.0f} days from the element epoch of {constellation.name} "
+        f"({epoch:%Y-%m-%d %H:%M} UTC); SGP4 positions more than {EPOCH_HORIZON_DAYS:g} days "
+        "from it are not an ephemeris: use elements of that time, or pass --force-epoch "
+        "(a scenario: force_epoch = true in [time]) to propagate anyway"
+    )
 
 
 def positions_inertial(
@@ -30,6 +91,7 @@ def positions_inertial(
     if constellation.is_tle:
         from skymesh.orbits.sgp4_propagation import propagate_tle_interpolated
 
+        check_epoch_horizon(constellation, grid)
         jd0, fr0 = julian_date(grid.start)
         return propagate_tle_interpolated(
             constellation.satrecs, grid.offsets_s, jd0, fr0, coarse_step_s=coarse_step_s
@@ -58,6 +120,7 @@ def positions_ecef(
     (streaming callers); the result is written there and returned.
     """
     if constellation.is_tle:
+        check_epoch_horizon(constellation, grid)
         jd0, fr0 = julian_date(grid.start)
         pos = _tle_positions_ecef(
             constellation.satrecs, grid.offsets_s, jd0, fr0, coarse_step_s, out

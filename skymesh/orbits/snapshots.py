@@ -1,7 +1,8 @@
 """TLE snapshots in the data directory: download them from CelesTrak, find the newest.
 
 A snapshot is a file ``{group}_tle_{stamp}.txt`` in the data directory
-(see :func:`skymesh.datadir.data_dir`), where ``stamp`` is a UTC date
+(see :func:`skymesh.datadir.data_dir`) or shipped in the package (``starlink`` of
+2025-12-04, ``oneweb`` of 2025-10-07; :mod:`skymesh.shipped`), where ``stamp`` is a UTC date
 ``YYYYMMDD`` or date and time ``YYYYMMDDTHHMMSSZ``. :func:`data_update`
 writes timestamped snapshots with a ``.json`` sidecar (source URL, download
 time, SHA-256, satellite count); files placed by hand need only the name.
@@ -14,7 +15,6 @@ Example
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import urllib.parse
@@ -26,6 +26,7 @@ import numpy as np
 from skymesh.datadir import data_dir as resolve_data_dir
 from skymesh.datadir import download_file, utc_now
 from skymesh.errors import DataNotFoundError, InputError
+from skymesh.inputs import loads_json, read_input_bytes, read_input_text
 from skymesh.orbits.tle import parse_tle_text, tle_epochs_utc
 
 CELESTRAK_URL = "https://celestrak.org"
@@ -88,19 +89,19 @@ def _placement_hint(directory: Path, group: str) -> str:
 
 
 def _previous_count(directory: Path, group: str) -> tuple[int, Path] | None:
-    snapshots = list_snapshots(group, directory)
+    snapshots = list_snapshots(group, directory, shipped=True)
     if not snapshots:
         return None
     last = snapshots[-1]
     sidecar = last.with_suffix(".json")
     try:
-        return int(json.loads(sidecar.read_text())["satellites"]), last
-    except (OSError, ValueError, KeyError, TypeError):
+        doc = loads_json(read_input_text(sidecar, "snapshot sidecar"), sidecar)
+        return int(doc["satellites"]), last
+    except (ValueError, KeyError, TypeError):  # InputError is a ValueError
         pass
     try:
-        names, _, _, _ = parse_tle_text(
-            last.read_text(errors="replace"), source=str(last), skip_bad=True
-        )
+        text = read_input_bytes(last, "TLE file").decode("utf-8", errors="replace")
+        names, _, _, _ = parse_tle_text(text, source=str(last), skip_bad=True)
     except InputError:
         return None
     return len(names), last
@@ -258,13 +259,7 @@ def data_update(
     return written
 
 
-def list_snapshots(group: str, data_dir=None) -> list[Path]:
-    """Snapshots ``{group}_tle_{stamp}.txt`` in the data directory, oldest first.
-
-    Ordered by the UTC date/time in the name; a date-only stamp counts as
-    midnight and sorts before a timestamped file of the same day.
-    """
-    directory = resolve_data_dir(data_dir)
+def _stamped(group: str, directory: Path) -> list[tuple]:
     pattern = re.compile(rf"^{re.escape(group)}_tle_{_STAMP}\.txt$")
     found = []
     if directory.is_dir():
@@ -272,20 +267,37 @@ def list_snapshots(group: str, data_dir=None) -> list[Path]:
             match = pattern.match(path.name)
             if match and path.is_file():
                 date, time = match.groups()
-                found.append(((date, time or "000000", time is not None), path))
-    return [path for _, path in sorted(found)]
+                found.append((date, time or "000000", time is not None, path))
+    return found
+
+
+def list_snapshots(group: str, data_dir=None, *, shipped: bool = False) -> list[Path]:
+    """Snapshots ``{group}_tle_{stamp}.txt`` in the data directory, oldest first.
+
+    Ordered by the UTC date/time in the name; a date-only stamp counts as
+    midnight and sorts before a timestamped file of the same day. ``shipped``
+    also lists the element sets shipped in the package (:mod:`skymesh.shipped`);
+    of two with the same stamp the data directory's sorts last (it wins).
+    """
+    from skymesh.shipped import package_data_dir
+
+    found = [(*k[:3], 1, k[3]) for k in _stamped(group, resolve_data_dir(data_dir))]
+    if shipped:
+        found += [(*k[:3], 0, k[3]) for k in _stamped(group, package_data_dir())]
+    return [k[-1] for k in sorted(found, key=lambda k: k[:4])]
 
 
 def newest_snapshot(group: str, data_dir=None) -> Path:
-    """The newest snapshot of ``group`` by the date/time in its name.
+    """The newest snapshot of ``group`` by the date/time in its name, in the data
+    directory or shipped in the package (on a tie, the data directory's).
 
     Raises :class:`DataNotFoundError` saying how to get one when there is none.
     """
-    snapshots = list_snapshots(group, data_dir)
+    snapshots = list_snapshots(group, data_dir, shipped=True)
     if not snapshots:
         directory = resolve_data_dir(data_dir)
         raise DataNotFoundError(
-            f"no '{group}' TLE snapshot in {directory}: run `skymesh data update` to "
-            f"download one, or {_placement_hint(directory, group)}"
+            f"no '{group}' TLE snapshot in {directory} (and none ships with SkyMesh): run "
+            f"`skymesh data update` to download one, or {_placement_hint(directory, group)}"
         )
     return snapshots[-1]

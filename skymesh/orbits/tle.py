@@ -86,7 +86,7 @@ AIAA 2006-6753), so a set this stale next to a fresh one is not one snapshot."""
 # (field, first column, last column, kind, min, max) of each numeric field.
 _FIELDS = {
     1: (
-        ("epoch year", 19, 20, "int", 0, 99),
+        ("epoch year", 19, 20, "year", 0, 99),
         ("epoch day", 21, 32, "float", 1.0, 367.0),
         ("mean motion first derivative", 34, 43, "float", None, None),
         ("mean motion second derivative", 45, 52, "exp", None, None),
@@ -117,7 +117,9 @@ def tle_checksum_expected(line: str) -> int:
 def _check_field(value: str, kind: str, lo, hi) -> str | None:
     """Why ``value`` is not a valid ``kind`` field, or None if it is.
 
-    Kinds: ``int`` (whole number in [lo, hi]), ``float`` (decimal in
+    Kinds: ``int`` (whole number in [lo, hi]), ``year`` (two digits, no blank: sgp4
+    reads ' 5' followed by the day '338.5' as year 53, a plain ``int(' 5')`` as 5, so a
+    blank-padded year is refused rather than read two ways), ``float`` (decimal in
     [lo, hi)), ``exp`` (assumed-decimal mantissa and exponent, ' 12345-3'),
     ``digits`` (assumed leading decimal point, '0001815').
     """
@@ -129,7 +131,9 @@ def _check_field(value: str, kind: str, lo, hi) -> str | None:
         if not _DIGITS.match(value):
             return f"'{value}' is not an assumed-decimal number (digits only, like '0001815')"
         return None
-    if kind == "int":
+    if kind == "year" and not re.fullmatch(r"[0-9]{2}", value):
+        return f"'{value}' is not a two-digit year (a blank-padded year is ambiguous: write '05')"
+    if kind in ("int", "year"):
         if not _DIGITS.match(value.strip()):
             return f"'{value}' is not a whole number"
         number: float = int(value)
@@ -395,15 +399,10 @@ def parse_tle_text(text: str, source: str = "<text>", skip_bad: bool = False):
 
 def read_tle_file(path, skip_bad: bool = False):
     """Read and validate a TLE file; same returns as :func:`parse_tle_text`."""
+    from skymesh.inputs import read_input_bytes
+
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("TLE file not found", file=path) from None
-    except IsADirectoryError:
-        raise InputError("expected a TLE file, found a directory", file=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read TLE file: {exc.strerror}", file=path) from None
+    data = read_input_bytes(path, "TLE file")
     text = decode_tle_bytes(data, source=str(path))
     return parse_tle_text(text, source=str(path), skip_bad=skip_bad)
 

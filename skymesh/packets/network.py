@@ -38,7 +38,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import cast
 
 import numpy as np
@@ -572,8 +571,9 @@ class PopSite:
 def pop_site(name: str, gateways_file=None) -> PopSite:
     """The PoP called ``name`` and the gateway its packets use, from a gateway list.
 
-    ``gateways_file`` (default: :data:`skymesh.ground.gateways.CURATED_GATEWAYS` in the data
-    directory, the list ``skymesh access`` uses) holds
+    ``gateways_file`` (default: the gateway + PoP list shipped with SkyMesh or a newer one in
+    the data directory, :func:`skymesh.ground.sites.default_sites`, the list ``skymesh
+    access`` uses) holds
     gateway and PoP rows (:mod:`skymesh.ground.gateways`). Gateways are homed to PoPs by
     :func:`skymesh.ground.pops.home_gateways` (nearest PoP in the gateway's country, else the
     nearest); of those homed to this PoP the one nearest it carries the run (the access model,
@@ -583,24 +583,12 @@ def pop_site(name: str, gateways_file=None) -> PopSite:
     model's (:mod:`skymesh.capacity.network`: its antennas, or 8, x 6.8 Gbit/s, sources
     there).
     """
-    import warnings
+    from skymesh.ground.pops import fibre_rtt_ms, great_circle_km, home_gateways
+    from skymesh.ground.sites import load_sites
 
-    from skymesh.datadir import data_dir
-    from skymesh.ground.gateways import CURATED_GATEWAYS, load_gateways
-    from skymesh.ground.pops import fibre_rtt_ms, great_circle_km, home_gateways, load_pops
-
-    path = data_dir() / CURATED_GATEWAYS if gateways_file is None else Path(gateways_file)
-    if not path.is_file():
-        raise InputError(
-            f"no gateway list at {path}: pass --gateways FILE (CSV or TOML with PoP rows) "
-            f"or set SKYMESH_DATA to a folder holding {CURATED_GATEWAYS}",
-            field="pop",
-        )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        gws = load_gateways(path)
-        pops = load_pops(path)
-    if not len(pops):
+    gws, pops, found = load_sites(gateways_file)
+    path = found.path
+    if pops is None or not len(pops):
         raise InputError(f"{path} lists no PoPs", field="pop")
     want = name.strip().lower()
     lower = [str(p).lower() for p in pops.name]

@@ -62,7 +62,6 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
-from pathlib import Path
 from typing import Annotated, Literal, Optional
 
 import numpy as np
@@ -71,6 +70,7 @@ import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from skymesh.errors import InputError
+from skymesh.inputs import iso2_upper, loads_toml, read_input_text
 from skymesh.policy.timeline import build_timeline, epoch_seconds, evaluate_many, to_epoch_seconds
 from skymesh.policy.tomlerrors import find_toml_line, validation_error_to_input_error
 from skymesh.timebase import parse_time
@@ -85,7 +85,7 @@ EXTRA_ISO2 = {"XK": "Kosovo"}
 def _iso2(value):
     if not isinstance(value, str):
         return value  # strict str then reports the wrong type
-    code = value.strip().upper()
+    code = iso2_upper(value)
     if code in EXTRA_ISO2 or (len(code) == 2 and pycountry.countries.get(alpha_2=code)):
         return code
     hint = ""
@@ -130,12 +130,18 @@ def _iso(dt: datetime) -> str:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, populate_by_name=True, use_attribute_docstrings=True
+    )
 
 
 class _Interval(_Strict):
+    """An interval ``[from, until)`` of a timeline."""
+
     start: Optional[UTCTime] = Field(None, alias="from")
+    """Written `from`: start of the interval (missing: since always)."""
     end: Optional[UTCTime] = Field(None, alias="until")
+    """Written `until`: end of the interval, not included (missing: open-ended)."""
 
     @field_validator("end")
     @classmethod
@@ -152,33 +158,46 @@ class ServiceInterval(_Interval):
     """One ``[[country.service]]`` table."""
 
     state: Literal["active", "inactive"]
+    """Service in the country during the interval."""
 
 
 class LandingInterval(_Interval):
     """One ``[[landing]]`` table."""
 
     iso2: ISO2
+    """Country whose landing rights the interval sets."""
     state: Literal["granted", "denied"] = "granted"
+    """Gateways there may (granted) or may not (denied) operate."""
 
 
 class CountryRule(_Strict):
     """One ``[[country]]`` table."""
 
     iso2: ISO2
+    """The country the rule is for."""
     censoring: bool = False
+    """Never exit at a gateway in this country (a shutdown)."""
     exit_countries: Optional[list[ISO2]] = None
+    """Countries this country's traffic may exit in (overrides the policy-level set)."""
     service: list[ServiceInterval] = []
+    """Timeline of service (the operator's geofence)."""
 
 
 class PolicyModel(_Strict):
     """The whole policy file."""
 
     description: str = ""
+    """What the policy says, for reports."""
     default_service: Literal["active", "inactive"] = "active"
+    """Service in countries and instants no rule covers."""
     default_landing_rights: bool = True
+    """Landing rights in countries and instants no rule covers."""
     exit_countries: Annotated[Optional[list[ISO2]], BeforeValidator(_any_or_list)] = None
+    """"any" (any country with landing rights) or a list of countries traffic may exit in."""
     country: list[CountryRule] = []
+    """Per-country rules."""
     landing: list[LandingInterval] = []
+    """Landing-rights intervals."""
 
 
 # --------------------------------------------------------------------------- compiled policy
@@ -348,12 +367,9 @@ def policy_from_dict(data: dict, source=None, text: str = "", prefix_loc=()) -> 
 
 def load_policy(path) -> Policy:
     """Read, validate and compile a policy TOML file (layout in the module docstring)."""
+    text = read_input_text(path, "policy file")
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read the policy file ({exc.strerror})", file=path) from None
-    try:
-        data = tomllib.loads(text)
+        data = loads_toml(text, path, "policy file")
     except tomllib.TOMLDecodeError as exc:
         raise toml_syntax_error(exc, path) from None
     return policy_from_dict(data, source=path, text=text)
@@ -412,7 +428,7 @@ def exit_allowed(policy: Policy, terminal_country: str, gateway_country, times) 
     -------
     ndarray of bool, shape (n_gw, T)
     """
-    term = str(terminal_country).upper()
+    term = iso2_upper(terminal_country)
     gw = _codes(gateway_country)
     allowed = landing_allowed(policy, gw, times)
     exits = policy.exit_countries.get(term, policy.global_exit)

@@ -30,7 +30,7 @@ import typing
 
 import pydantic
 
-from skymesh.errors import InputError
+from skymesh.errors import InputError, InputErrors
 
 _BARE = r"[A-Za-z0-9_\-]+"
 _QUOTED = r"\"(?:[^\"\\]|\\.)*\"|'[^']*'"
@@ -182,10 +182,49 @@ def _message(err: typing.Mapping[str, typing.Any], model) -> str:
     return msg
 
 
+def validation_problems(
+    exc: pydantic.ValidationError, path, text: str, prefix_loc=(), model=None
+) -> list[InputError]:
+    """One ``InputError`` (file, line, field) per problem in ``exc``, in file order.
+
+    A typo'd key also makes the key it meant "missing": that "missing" is dropped, the
+    "unknown key ... (did you mean ...?)" says it. A field pydantic reports more than once
+    (a union's branches) is reported once.
+    """
+    errors = list(exc.errors())
+    typos: set[tuple] = set()
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        if err.get("type") == "extra_forbidden" and loc:
+            keys = allowed_keys(model, loc[:-1])
+            for close in difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.6):
+                typos.add(loc[:-1] + (close,))
+    out, seen = [], set()
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        if err.get("type") == "missing" and loc in typos:
+            continue
+        key = tuple(p for p in loc if isinstance(p, (str, int)))
+        if key in seen:
+            continue
+        seen.add(key)
+        full = tuple(prefix_loc) + loc
+        out.append(
+            InputError(
+                _message(err, model),
+                file=path,
+                line=find_toml_line(text, loc, prefix_loc),
+                field=".".join(str(p) for p in full) or None,
+            )
+        )
+    order = sorted(range(len(out)), key=lambda i: (out[i].line is None, out[i].line or 0, i))
+    return [out[i] for i in order]
+
+
 def validation_error_to_input_error(
     exc: pydantic.ValidationError, path, text: str, prefix_loc=(), model=None
 ) -> InputError:
-    """One ``InputError`` for the first problem in ``exc``: file, line and field.
+    """The problems in ``exc`` as one error: file, line and field of each.
 
     Parameters
     ----------
@@ -201,19 +240,21 @@ def validation_error_to_input_error(
     model : pydantic model class, optional
         The model validated; lets an unknown key suggest the closest allowed one.
 
-    The field is ``prefix_loc + loc`` joined with ``'.'`` (list items 0-based);
-    when there are more problems, the message says how many more.
+    The field is ``prefix_loc + loc`` joined with ``'.'`` (list items 0-based). One
+    problem is an ``InputError``; several are an :class:`~skymesh.errors.InputErrors`
+    listing each (up to :data:`~skymesh.errors.MAX_PROBLEMS`), see
+    :func:`validation_problems`.
     """
-    # A typo'd key also makes the key it meant "missing": report the typo first.
-    errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
-    err = errors[0]
-    loc = tuple(err.get("loc", ()))
-    message = _message(err, model)
-    if len(errors) > 1:
-        message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-    full = tuple(prefix_loc) + loc
-    field = ".".join(str(p) for p in full) or None
-    return InputError(message, file=path, line=find_toml_line(text, loc, prefix_loc), field=field)
+    problems = validation_problems(exc, path, text, prefix_loc, model)
+    if len(problems) == 1:
+        return problems[0]
+    return InputErrors(problems, file=path)
 
 
-__all__ = ["toml_key_lines", "find_toml_line", "allowed_keys", "validation_error_to_input_error"]
+__all__ = [
+    "toml_key_lines",
+    "find_toml_line",
+    "allowed_keys",
+    "validation_problems",
+    "validation_error_to_input_error",
+]

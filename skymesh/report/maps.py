@@ -45,6 +45,7 @@ from matplotlib.path import Path as MplPath
 
 from skymesh.errors import InputError
 from skymesh.files import atomic_path
+from skymesh.inputs import iso2_upper
 
 if TYPE_CHECKING:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -104,11 +105,29 @@ NO_DATA_STYLE = ("#d9d9d9", "no data")
 # --------------------------------------------------------------------------- figures
 
 
+class NotebookFigure(Figure):
+    """A matplotlib Figure that shows itself in Jupyter without ``%matplotlib inline``.
+
+    SkyMesh makes its figures without pyplot, so no backend is chosen on import and
+    IPython has no display hook for them; ``_repr_png_`` is IPython's rich-display
+    protocol (IPython's "Rich display" docs), rendering the figure as a PNG when it is
+    a cell's value. Everything else is matplotlib's Figure.
+    """
+
+    def _repr_png_(self) -> bytes:
+        import io
+
+        buf = io.BytesIO()
+        self.savefig(buf, format="png")
+        return buf.getvalue()
+
+
 def new_figure(width_in: float = 11.0, height_in: float = 6.0, dpi: int = 110) -> Figure:
-    """A pyplot-free figure (Agg for PNG, matplotlib's SVG/PDF backends on save)."""
+    """A pyplot-free figure (Agg for PNG, matplotlib's SVG/PDF backends on save) that a
+    Jupyter notebook displays inline (:class:`NotebookFigure`)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    fig = Figure(figsize=(width_in, height_in), dpi=dpi, layout="constrained")
+    fig = NotebookFigure(figsize=(width_in, height_in), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
@@ -867,7 +886,7 @@ def policy_states(policy, when, countries=None) -> dict[str, str]:
         codes = _countries(countries).iso2
     else:
         codes = np.asarray(list(countries), dtype=str)
-    codes = sorted({str(c).upper() for c in codes if c})
+    codes = sorted({iso2_upper(c) for c in codes if c})
     if not codes:
         return {}
     t = [parse_time(when, field="when")]
@@ -994,7 +1013,7 @@ def service_map(
     deg), an inset (gid ``"zoom"``) shows that region larger, with the gateway
     names there. "inactive" countries are hatched as well as tinted.
     """
-    states = {str(k).upper(): str(v) for k, v in dict(iso2_states).items()}
+    states = {iso2_upper(k): str(v) for k, v in dict(iso2_states).items()}
     bad = sorted({v for v in states.values() if v not in SERVICE_STATES})
     if bad:
         raise InputError(

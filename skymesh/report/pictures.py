@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from skymesh.errors import SkyMeshError
+from skymesh.files import check_inside
 from skymesh.links.isl import isl_lengths_km, plus_grid_pairs
 from skymesh.network.over_time import GroundPoints, path_series
 from skymesh.orbits.frames import ecef_to_geodetic
@@ -162,6 +163,7 @@ def run_figures(out: Path, prep, series: dict) -> list[str]:
     from skymesh.report.maps import policy_states, service_map
     from skymesh.report.plots import grid_times_utc, rtt_cdf_plot, time_series_plot
 
+    check_inside(out, out / "figures")  # never draw through a symlink in a results folder
     (out / "figures").mkdir(exist_ok=True)
     names = []
     grid = prep.grid
@@ -264,6 +266,7 @@ def routing_figures(out: Path, prep, extra: dict | None = None, *, n_pairs: int 
     from skymesh.sim.results import iter_batches
 
     out = Path(out)
+    check_inside(out, out / "figures")  # never draw through a symlink in a results folder
     (out / "figures").mkdir(exist_ok=True)
     name = prep.scenario.name
     e = prep.n_terminals

@@ -45,6 +45,7 @@ import shapely
 
 from skymesh.errors import InputError
 from skymesh.files import write_text_atomic
+from skymesh.inputs import iso2_upper
 from skymesh.metrics import RTT_LABEL, SPACE_RTT_LABEL
 from skymesh.report.maps import (
     INACTIVE_HATCH,
@@ -94,7 +95,7 @@ def country_shapes(
     """Simplified country outlines for the page: ``iso2``, ``name``, ``state`` and
     ``rings`` (flat ``[lon, lat, lon, lat, ...]`` lists, 2 decimals)."""
     cs = _countries(countries)
-    states = {str(k).upper(): str(v) for k, v in (iso2_states or {}).items()}
+    states = {iso2_upper(k): str(v) for k, v in (iso2_states or {}).items()}
     out = []
     for code, name, geom in zip(cs.iso2, cs.name, cs.geometry):
         geom = shapely.simplify(geom, simplify_deg, preserve_topology=True)
@@ -222,7 +223,7 @@ def view_data(
             seq = [str(d.get(code, "")) for d in per_step]
             changes = [[i, v] for i, v in enumerate(seq) if i == 0 or v != seq[i - 1]]
             if len(changes) > 1:
-                timelines[str(code).upper()] = changes
+                timelines[iso2_upper(code)] = changes
         countries = dict(per_step[0])
         for d in per_step:
             countries.update(

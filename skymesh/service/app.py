@@ -6,25 +6,50 @@ dashboard's session cookie plus ``X-CSRF-Token`` on writes (see
 in one serialised transaction with its audit entry
 (:func:`skymesh.service.db.write`). Errors are JSON ``{"detail": "...",
 "field": "..."}`` with a 4xx status naming what was wrong; request bodies
-are validated strictly (no type coercion, unknown fields refused) and
-limited to :data:`MAX_BODY_BYTES`.
+are validated strictly (no type coercion, unknown fields refused).
+
+Hostile requests are stopped at the edge by :class:`RequestGuard`, before
+any route, authentication or parsing: a body (``Content-Length`` or chunked)
+is counted while it streams and refused with 413 the moment it passes
+:data:`MAX_BODY_BYTES`, so the server never holds more than that; a NUL
+character in the path, a query parameter, a header, a cookie or a JSON
+string is a 422 (PostgreSQL cannot store it). A request that is not signed in
+is answered 401 before its body is validated. Ids are bounded
+(:data:`MAX_ID`); times are years 1 to 9999 in UTC; TOML nests at most
+:data:`skymesh.service.changes.MAX_TOML_NESTING` levels.
+
+The interactive API pages (``/docs``, ``/redoc``) are off: FastAPI's load
+their scripts and styles from a CDN, which a service on an operations network
+should not depend on or leak to. The schema stays at ``/openapi.json``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timezone
-from typing import Any, Optional, Union
+from typing import Annotated, Any, Optional, Union
+from urllib.parse import parse_qsl
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import cookie_parser
 
+from skymesh.errors import InputError, SkyMeshError
 from skymesh.service import audit, auth, db
 from skymesh.service.auth import ServiceError, require
-from skymesh.service.changes import apply_change, doc_to_toml, parse_change
+from skymesh.service.changes import (
+    apply_change,
+    check_nesting,
+    doc_to_toml,
+    iso,
+    parse_change,
+)
 from skymesh.service.models import ROLES, Proposal, SavedScenario, Site, Token, User
 from skymesh.service.proposals import (
     DEFAULT_TTL_S,
@@ -38,6 +63,158 @@ from skymesh.service.proposals import (
 
 MAX_BODY_BYTES = 256 * 1024
 SESSION_COOKIE = "skymesh_session"
+MAX_ID = 2**31 - 1
+"""The largest row id (PostgreSQL ``integer``); a larger one in a path is a 422."""
+ProposalId = Annotated[int, Path(ge=1, le=MAX_ID, description="A proposal's id.")]
+
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _problem(status: int, detail: str, field: str | None, close: bool = False) -> JSONResponse:
+    headers = {"Connection": "close"} if close else None
+    return JSONResponse({"detail": detail, "field": field}, status_code=status, headers=headers)
+
+
+def _nul_in_json(value) -> str | None:
+    """The dotted path of the first JSON string (key or value) holding a NUL, or None."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        where, v = stack.pop()
+        if isinstance(v, str):
+            if "\x00" in v:
+                return where or "body"
+        elif isinstance(v, dict):
+            for k, item in v.items():
+                here = f"{where}.{k}" if where else str(k)
+                if "\x00" in k:
+                    return here
+                stack.append((here, item))
+        elif isinstance(v, list):
+            stack.extend((f"{where}.{i}" if where else str(i), item) for i, item in enumerate(v))
+    return None
+
+
+def _nul_in_headers(scope) -> str | None:
+    """The header (or ``cookie``) carrying a NUL character, or None."""
+    for name, value in scope.get("headers", ()):
+        if b"\x00" in value:
+            return name.decode("latin-1")
+        if name == b"cookie" and b"\\" in value:  # "\000" decodes to NUL
+            if any("\x00" in v for v in cookie_parser(value.decode("latin-1")).values()):
+                return "cookie"
+    return None
+
+
+def _nul_in_input(scope, body: bytes) -> str | None:
+    """Where the path, a query parameter or a JSON string carries a NUL, or None."""
+    if "\x00" in scope.get("path", ""):
+        return "path"
+    query = scope.get("query_string", b"")
+    if b"\x00" in query or b"%00" in query:
+        for k, v in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in k or "\x00" in v:
+                return k.replace("\x00", "") or "query"
+    if b"\\u0000" in body:
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
+            return None  # not JSON: the route reports it
+        return _nul_in_json(data)
+    return None
+
+
+def _printable(name: str, limit: int = 120) -> str:
+    """``name`` (a field, key or header) fit for a one-line message: controls escaped."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+PUBLIC_PATHS = ("/auth/login", "/health", "/", "/openapi.json", "/dashboard/")
+"""Paths answered without signing in (``/dashboard/`` as a prefix)."""
+
+
+def _public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith("/dashboard/")
+
+
+class DropQueryString(logging.Filter):
+    """For uvicorn's access log: the request's path without its query string (a query
+    may carry what a client did not mean to have written to a log)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = args[:2] + (args[2].split("?", 1)[0],) + args[3:]
+        return True
+
+
+class RequestGuard:
+    """ASGI middleware in front of everything: the body limit while streaming, NUL
+    characters, and the headers every answer carries (see the module docstring).
+
+    ``signed_out(request)`` (run in a worker thread) answers a request that is not
+    signed in before its input is judged: the 401 or 403 to send, or None."""
+
+    def __init__(self, app, max_body_bytes: int = MAX_BODY_BYTES, signed_out=None):
+        self.app, self.max_body_bytes, self.signed_out = app, max_body_bytes, signed_out
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_body_bytes
+        too_big = _problem(413, f"body: larger than {limit} bytes", "body", close=True)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await too_big(scope, receive, send)
+            return
+        body = bytearray()
+        while True:  # the whole body, at most ``limit`` bytes of it, before any route runs
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if len(body) > limit:
+                await too_big(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        where = _nul_in_headers(scope)  # no sign-in can be looked up with these
+        refusal = None
+        if where is None:
+            where = _nul_in_input(scope, bytes(body))
+            if where is not None and self.signed_out is not None:
+                refusal = await run_in_threadpool(self.signed_out, Request(scope))
+        if where is not None:
+            where = _printable(where)
+            refusal = refusal or _problem(
+                422, f"{where}: text may not contain a NUL character", where
+            )
+            await refusal(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                for k, v in (
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"cache-control", b"no-store"),
+                ):
+                    if k not in names:
+                        headers.append((k, v))
+                message = dict(message, headers=headers)
+            await send(message)
+
+        await self.app(scope, replay, send_with_headers)
 
 
 class _In(BaseModel):
@@ -110,45 +287,80 @@ def create_app(
         title="SkyMesh operations service",
         version="1",
         description="The service policy as running state: proposals, approvals, audit, read-outs.",
+        docs_url=None,  # FastAPI's pages load from a CDN (see the module docstring)
+        redoc_url=None,
     )
     app.state.engine, app.state.factory = engine, factory
     app.state.readouts, app.state.constellation = readouts, constellation
 
     # ------------------------------------------------------------------ plumbing
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse(
-                {"detail": f"body: larger than {MAX_BODY_BYTES} bytes", "field": "body"},
-                status_code=413,
-            )
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    def _signed_out(request: Request) -> JSONResponse | None:
+        """The 401 (or CSRF 403) a request gets before anything about its input is said:
+        ``None`` when it is signed in, or needs no sign-in (:data:`PUBLIC_PATHS`)."""
+        if _public(request.url.path):
+            return None
+        try:
+            user, token, via = caller(request)
+        except ServiceError as exc:
+            return _problem(exc.status, exc.message, exc.field)
+        if user is None or token is None:
+            return _problem(401, "sign in first (a Bearer token or a session)", None)
+        if (
+            via == "session"
+            and request.method not in _SAFE_METHODS
+            and not auth.csrf_ok(token, request.headers.get("x-csrf-token"))
+        ):
+            return _problem(403, "X-CSRF-Token: missing or wrong for this session", "X-CSRF-Token")
+        return None
+
+    app.add_middleware(RequestGuard, signed_out=_signed_out)
 
     @app.exception_handler(ServiceError)
     async def _service_error(_request, exc: ServiceError):
-        return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=exc.status)
+        return _problem(exc.status, exc.message, exc.field)
+
+    @app.exception_handler(SkyMeshError)
+    async def _engine_refused(_request, exc: SkyMeshError):
+        # the engine's own checks on what a request asked of it (one line, naming the
+        # field) are the client's; anything else it raises on purpose (its data missing)
+        # is the service's, and says so
+        status = 422 if isinstance(exc, InputError) else 503
+        return _problem(status, str(exc), getattr(exc, "field", None))
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request, exc: RequestValidationError):
+    def _invalid(request: Request, exc: RequestValidationError):
+        # a sync handler: Starlette runs it in a worker thread (it reads the database)
+        refused = _signed_out(request)
+        if refused is not None:
+            return refused
         err = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(loc) or "body"
+        if err.get("type") == "json_invalid":
+            return _problem(422, "body: not valid JSON", "body")
+        return _problem(422, f"{field}: {err.get('msg', 'invalid')}", field)
+
+    @app.exception_handler(StarletteHTTPException)
+    def _http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 400:  # FastAPI could not parse the body (e.g. nested too deeply)
+            refused = _signed_out(request)
+            if refused is not None:
+                return refused
+            return _problem(
+                400, "body: could not be parsed (not JSON, or nested too deeply)", "body"
+            )
         return JSONResponse(
-            {"detail": f"{field}: {err.get('msg', 'invalid')}", "field": field}, status_code=422
+            {"detail": str(exc.detail), "field": None},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),  # e.g. Allow on a 405
         )
 
     @app.exception_handler(Exception)
     async def _unexpected(_request, exc: Exception):
-        import logging
-
         logging.getLogger("skymesh.service").error(
             "unexpected %s on %s", type(exc).__name__, _request.url.path
         )
-        return JSONResponse({"detail": "internal error (logged)", "field": None}, status_code=500)
+        return _problem(500, "internal error (logged)", None)
 
     def caller(request: Request) -> tuple[User | None, Token | None, str | None]:
         header = request.headers.get("authorization", "")
@@ -359,7 +571,7 @@ def create_app(
             return [proposal_dict(p, names) for p in s.execute(q).scalars()]
 
     @app.post("/proposals/{pid}/approve")
-    def approve_(pid: int, body: Optional[DecisionIn] = None, who=Depends(writer)):
+    def approve_(pid: ProposalId, body: Optional[DecisionIn] = None, who=Depends(writer)):
         user = require(who[0], "approver")
         with db.write(factory) as s:
             p = approve(s, user, pid, body.reason if body else None)
@@ -367,7 +579,7 @@ def create_app(
             return proposal_dict(p, names)
 
     @app.post("/proposals/{pid}/reject")
-    def reject_(pid: int, body: DecisionIn, who=Depends(writer)):
+    def reject_(pid: ProposalId, body: DecisionIn, who=Depends(writer)):
         user = require(who[0], "approver")
         with db.write(factory) as s:
             p = reject(s, user, pid, body.reason or "")
@@ -375,7 +587,9 @@ def create_app(
             return proposal_dict(p, names)
 
     @app.get("/proposals/{pid}/effect")
-    def effect(pid: int, iso2: Optional[str] = None, at: Optional[str] = None, who=Depends(caller)):
+    def effect(
+        pid: ProposalId, iso2: Optional[str] = None, at: Optional[str] = None, who=Depends(caller)
+    ):
         require(who[0], "viewer")
         from skymesh.service.readouts import proposal_effect
 
@@ -498,11 +712,16 @@ def create_app(
     def put_sites(body: SitesIn, who=Depends(writer)):
         admin = require(who[0], "admin")
         from skymesh.errors import InputError
+        from skymesh.inputs import iso2_upper
         from skymesh.service.readouts import gateways_from_sites
 
         rows = [
             Site(
-                name=x.name, kind=x.kind, lat_deg=x.lat_deg, lon_deg=x.lon_deg, iso2=x.iso2.upper()
+                name=x.name,
+                kind=x.kind,
+                lat_deg=x.lat_deg,
+                lon_deg=x.lon_deg,
+                iso2=iso2_upper(x.iso2),
             )
             for x in body.sites
         ]
@@ -536,6 +755,7 @@ def create_app(
 
         if not SCENARIO_NAME_RE.match(name):
             raise ServiceError(422, f"name: {name!r} is not a scenario name", "name")
+        check_nesting(body.toml, "toml")
         import tempfile
         from pathlib import Path
 
@@ -548,6 +768,8 @@ def create_app(
                 raise ServiceError(
                     422, "toml: " + str(exc).replace(str(path), name), "toml"
                 ) from None
+            except RecursionError:  # a nesting check_nesting under-counted
+                raise ServiceError(422, "toml: nested too deeply", "toml") from None
         with db.write(factory) as s:
             row = s.execute(select(SavedScenario).where(SavedScenario.name == name)).scalar()
             if row is None:
@@ -585,6 +807,7 @@ def create_app(
         from skymesh.service.models import AuditEntry
 
         limit = max(1, min(int(limit), 1000))
+        after = max(0, min(int(after), MAX_ID))  # no row has a larger seq
         with db.read(factory) as s:
             rows = s.execute(
                 select(AuditEntry)
@@ -626,11 +849,12 @@ def _check_role(role: str) -> None:
 
 
 def _iso(t: datetime) -> str:
-    return t.replace(tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A stored (naive UTC) time as ISO 8601, to the microsecond when it has a fraction."""
+    return iso(t.replace(tzinfo=timezone.utc))
 
 
 def _iso_aware(t: datetime) -> str:
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(t)
 
 
 def _when(at: str | None) -> datetime:

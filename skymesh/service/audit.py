@@ -120,14 +120,19 @@ def db_entries(session: Session) -> Iterable[dict]:
 
 
 def jsonl_entries(path) -> Iterable[dict]:
-    """Entries of a JSON Lines export; an unparsable line yields a record that fails."""
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except ValueError:
-                    yield {"broken": True}
+    """Entries of a JSON Lines export; an unparsable line yields a record that fails.
+
+    The export is read through :func:`skymesh.inputs.read_input_text` (a regular file,
+    capped, UTF-8: else one ``InputError`` naming it); a line nested too deeply is broken.
+    """
+    from skymesh.inputs import loads_json, read_input_text
+
+    for line in read_input_text(path, "audit export").splitlines():
+        if line.strip():
+            try:
+                yield loads_json(line, path, "audit export line")
+            except ValueError:  # InputError included
+                yield {"broken": True}
 
 
 def export_jsonl(session: Session, fh) -> int:

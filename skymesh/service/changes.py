@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import tomllib
 from datetime import datetime, timezone
 from typing import Annotated, Literal, Optional, Union
@@ -36,12 +37,11 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from skymesh.errors import InputError
+from skymesh.inputs import iso2_upper, loads_toml
 from skymesh.policy.rules import policy_from_dict
 from skymesh.service.auth import ServiceError
 
 EMPTY_POLICY = {"default_service": "active", "default_landing_rights": True}
-
-_INF = float("inf")
 
 
 class _Change(BaseModel):
@@ -98,6 +98,8 @@ def parse_change(data) -> _Change:
             if isinstance(data.get(key), str):
                 try:
                     data[key] = _parse_iso(data[key])
+                except OutOfRange as exc:
+                    raise ServiceError(422, f"change.{key}: {exc}", f"change.{key}") from None
                 except ValueError:
                     raise ServiceError(
                         422, f"change.{key}: not an ISO 8601 time: {data[key]!r}", f"change.{key}"
@@ -116,14 +118,26 @@ def parse_change(data) -> _Change:
 
 
 def _parse_iso(text: str) -> datetime:
+    """An ISO 8601 time as aware UTC; ``ValueError`` when it is not one, or when it lies
+    outside what a ``datetime`` holds once moved to UTC (years 1 to 9999 with an offset)."""
     when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc)
+        return when.replace(tzinfo=timezone.utc)
+    try:
+        return when.astimezone(timezone.utc)
+    except OverflowError:
+        raise OutOfRange(f"{text!r} lies outside years 1 to 9999 in UTC") from None
+
+
+class OutOfRange(ValueError):
+    """A well-formed time that no ``datetime`` holds once moved to UTC."""
 
 
 def iso(when: datetime) -> str:
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``when`` as ISO 8601 UTC (``...Z``), to the microsecond when it has a fraction of a
+    second, so that two changes within one second stay apart; years are always 4 digits."""
+    t = when.astimezone(timezone.utc).replace(tzinfo=None)
+    return t.isoformat(timespec="microseconds" if t.microsecond else "seconds") + "Z"
 
 
 def change_json(change: _Change) -> dict:
@@ -144,14 +158,20 @@ def reduces_service(change: _Change) -> bool:
     return True
 
 
-def _bounds(item: dict) -> tuple[float, float]:
-    a = _parse_iso(item["from"]).timestamp() if item.get("from") else -_INF
-    b = _parse_iso(item["until"]).timestamp() if item.get("until") else _INF
+_MIN = datetime.min.replace(tzinfo=timezone.utc)
+_MAX = datetime.max.replace(tzinfo=timezone.utc)
+
+
+def _bounds(item: dict) -> tuple[datetime, datetime]:
+    """``[from, until)`` of a stored interval as aware UTC times (open ends: the limits)."""
+    a = _parse_iso(item["from"]) if item.get("from") else _MIN
+    b = _parse_iso(item["until"]) if item.get("until") else _MAX
     return a, b
 
 
-def _cut(items: list[dict], start: float, end: float) -> list[dict]:
-    """``items`` with ``[start, end)`` removed (intervals split where needed)."""
+def _cut(items: list[dict], start: datetime, end: datetime) -> list[dict]:
+    """``items`` with ``[start, end)`` removed (intervals split where needed; a piece left
+    empty is dropped)."""
     out = []
     for item in items:
         a, b = _bounds(item)
@@ -160,23 +180,23 @@ def _cut(items: list[dict], start: float, end: float) -> list[dict]:
             continue
         if a < start:
             left = dict(item)
-            left["until"] = iso(datetime.fromtimestamp(start, timezone.utc))
+            left["until"] = iso(start)
             out.append(left)
         if b > end:
             right = dict(item)
-            right["from"] = iso(datetime.fromtimestamp(end, timezone.utc))
+            right["from"] = iso(end)
             out.append(right)
     return out
 
 
-def _window(change, effective_at: datetime) -> tuple[dict, float, float]:
+def _window(change, effective_at: datetime) -> tuple[dict, datetime, datetime]:
     start = change.start or effective_at
     new = {"state": change.state, "from": iso(start)}
     if change.end is not None:
         if change.end <= start:
             raise ServiceError(422, "change.until: must be after change.from", "change.until")
         new["until"] = iso(change.end)
-    return new, start.timestamp(), (change.end.timestamp() if change.end else _INF)
+    return new, start, (change.end if change.end is not None else _MAX)
 
 
 def _country(doc: dict, iso2: str) -> dict:
@@ -205,7 +225,7 @@ def apply_change(doc: dict, change: _Change, effective_at: datetime) -> dict:
         new = copy.deepcopy(doc)
         iso2 = getattr(change, "iso2", None)
         if iso2 is not None:
-            iso2 = iso2.upper()
+            iso2 = iso2_upper(iso2)  # ASCII only: 'ß' must not become SS
         if isinstance(change, ServiceChange):
             assert iso2 is not None  # a required field of ServiceChange
             rule = _country(new, iso2)
@@ -228,7 +248,7 @@ def apply_change(doc: dict, change: _Change, effective_at: datetime) -> dict:
                 if value == "any":
                     rule.pop("exit_countries", None)
                 else:
-                    rule["exit_countries"] = [c.upper() for c in value]
+                    rule["exit_countries"] = [iso2_upper(c) for c in value]
     check_doc(new)
     return new
 
@@ -243,12 +263,67 @@ def check_doc(doc: dict) -> None:
         ) from None
 
 
+MAX_TOML_NESTING = 64
+"""Deepest nesting of arrays and inline tables the service parses in a TOML text (a
+policy or a scenario nests a few levels; thousands would exhaust Python's stack)."""
+
+_TOML_SPECIAL = re.compile(r"[#\"'\[\]{}\\\n]")
+
+
+def toml_nesting(text: str) -> int:
+    """The deepest nesting of ``[``/``{`` in TOML ``text``, strings and comments skipped.
+
+    A linear scan that does not parse (so it cannot recurse): table headers count one
+    level (``[[x]]`` two); a malformed text may be over- or under-counted, which the
+    parser then reports."""
+    depth = deepest = 0
+    state, skip = "", 0
+    for m in _TOML_SPECIAL.finditer(text):
+        i, c = m.start(), m.group()
+        if i < skip:
+            continue
+        if state == "":
+            if c == "#":
+                state = "#"
+            elif c in "\"'":
+                state = c * 3 if text.startswith(c * 3, i) else c
+                skip = i + len(state)
+            elif c in "[{":
+                depth += 1
+                deepest = max(deepest, depth)
+            elif c in "]}":
+                depth = max(depth - 1, 0)
+        elif state == "#":
+            if c == "\n":
+                state = ""
+        elif c == "\\" and state[0] == '"':
+            skip = i + 2
+        elif c == "\n" and len(state) == 1:
+            state = ""  # an unterminated one-line string: the parser reports it
+        elif c == state[0] and text.startswith(state, i):
+            skip, state = i + len(state), ""
+    return deepest
+
+
+def check_nesting(text: str, field: str) -> None:
+    """422 naming ``field`` when TOML ``text`` nests deeper than :data:`MAX_TOML_NESTING`."""
+    if toml_nesting(text) > MAX_TOML_NESTING:
+        raise ServiceError(
+            422,
+            f"{field}: arrays or inline tables nested deeper than {MAX_TOML_NESTING} levels",
+            field,
+        )
+
+
 def policy_toml_to_doc(text: str) -> dict:
     """A policy TOML (a policy file, or a scenario's ``[policy]`` table) as a document."""
+    check_nesting(text, "policy_toml")
     try:
-        data = tomllib.loads(text)
+        data = loads_toml(text, "policy_toml", "policy TOML")
     except tomllib.TOMLDecodeError as exc:
         raise ServiceError(422, f"policy_toml: not TOML: {exc}", "policy_toml") from None
+    except InputError as exc:  # nested too deeply for the parser (skymesh.inputs)
+        raise ServiceError(422, str(exc), "policy_toml") from None
     if "policy" in data and isinstance(data["policy"], dict):
         data = data["policy"]
     try:

@@ -3,6 +3,7 @@
 SQLite (the default: a file in the data directory, zero set-up) or
 PostgreSQL (``postgresql://...``, driven by psycopg 3). The schema is made
 and upgraded by the Alembic migrations in ``skymesh/service/migrations``.
+A new SQLite file is created readable by its owner only (0600).
 
 Every change goes through :func:`write`, one transaction that first takes
 the database's single writer lock (``BEGIN IMMEDIATE`` on SQLite, a
@@ -14,6 +15,7 @@ serialised: of two approvers at the same moment exactly one wins.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,8 +60,8 @@ def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         path = make_url(url).database
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and not path.startswith("file:"):
+            _create_private(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -77,6 +79,20 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file ``path`` readable by its owner only (0600) when it does not
+    exist; SQLite gives its ``-wal`` and ``-shm`` files the database file's mode. An
+    existing file is left as it is. A folder that cannot be made is one line."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise InputError(f"--db: cannot create {path}: {exc.strerror or exc}") from None
+    os.close(fd)
 
 
 def upgrade(engine: Engine) -> None:

@@ -28,6 +28,7 @@ from skymesh.service.changes import (
     EMPTY_POLICY,
     apply_change,
     change_json,
+    iso,
     parse_change,
     reduces_service,
 )
@@ -61,7 +62,7 @@ def proposal_dict(p: Proposal, names: dict[int, str] | None = None) -> dict:
 
 
 def _iso(t: datetime) -> str:
-    return t.replace(tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(t.replace(tzinfo=timezone.utc))
 
 
 def propose(

@@ -201,10 +201,18 @@ def gateways_from_sites(rows) -> "Gateways":
 def _check_iso2(iso2: str) -> str:
     import pycountry
 
-    code = iso2.upper() if isinstance(iso2, str) else ""
+    from skymesh.inputs import iso2_upper
+
+    code = iso2_upper(iso2) if isinstance(iso2, str) else ""
     if len(code) != 2 or (pycountry.countries.get(alpha_2=code) is None and code != "XK"):
         raise ServiceError(422, f"iso2: {iso2!r} is not an ISO 3166-1 alpha-2 country code", "iso2")
     return code
+
+
+READOUT_EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
+READOUT_LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+"""Read-outs are computed for instants in ``[READOUT_EARLIEST, READOUT_LATEST)`` only (the
+engine's own horizon around the element epochs applies on top); others are a 422."""
 
 
 def _utc(at) -> datetime:
@@ -215,9 +223,24 @@ def _utc(at) -> datetime:
             at = parse_time(at, field="at")
         except InputError:
             raise ServiceError(422, f"at: not a time: {at!r} (ISO 8601 UTC)", "at") from None
+        except OverflowError:
+            raise ServiceError(
+                422, f"at: {at!r} lies outside years 1 to 9999 in UTC", "at"
+            ) from None
     if at.tzinfo is None:
         at = at.replace(tzinfo=timezone.utc)
-    return at.astimezone(timezone.utc)
+    try:
+        at = at.astimezone(timezone.utc)
+    except OverflowError:
+        raise ServiceError(422, f"at: {at.isoformat()} lies outside years 1 to 9999 in UTC", "at")
+    if not READOUT_EARLIEST <= at < READOUT_LATEST:
+        raise ServiceError(
+            422,
+            f"at: read-outs are computed for {READOUT_EARLIEST.year} to "
+            f"{READOUT_LATEST.year - 1} only",
+            "at",
+        )
+    return at
 
 
 def _slot_start(at: datetime) -> str:

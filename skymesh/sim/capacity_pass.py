@@ -1,18 +1,23 @@
-"""Capacity of a run: the load-aware beam assignment at a few sampled 15 s slots.
+"""Capacity of a run: the headline and the load-aware beam assignment at sampled 15 s slots.
 
-At each sampled step the slot holding it (:mod:`skymesh.access.slots`) is assigned from its
-boundary: terminals are grouped into service cells (H3 cells, split by exit group so a cell
-never mixes two countries' gateway rules), every satellite in view of a cell above the mask
-is a candidate beam (:func:`skymesh.capacity.beams.beam_pairs`), each satellite's traffic
-takes its shortest-delay route to a gateway the policy allows
-(:func:`skymesh.capacity.network.satellite_routes`), and
-:func:`skymesh.capacity.assignment.assign_cells` shares beam time max-min fairly (fraction of
-demand served) under beam-time, per-cell channel, downlink, ISL, feeder and gateway
-capacities. Reported per sample and pooled: terminals served (of those covered), per-terminal
-fair-share percentiles (``fair_share_mbps``: every terminal demanding at once, not a speed one
-user measures) and their sum (``aggregate_gbps``), terminals carried at the target rate, the
-binding constraint, and how many terminals the region could carry at the target rate before
-the first constraint binds (:func:`skymesh.capacity.assignment.carry_at_rate`).
+At each sampled step the slot holding it (:mod:`skymesh.access.slots`) is built from its
+boundary by :mod:`skymesh.capacity.slot_network` (the same slot network ``skymesh capacity``
+builds): terminals grouped into service cells (H3 cells, split by exit group so a cell never
+mixes two countries' gateway rules), every satellite in view of a cell above the mask a
+candidate beam, each satellite's traffic on its shortest-delay route to a gateway the policy
+allows. Then:
+
+- **the headline** (:mod:`skymesh.capacity.headline`, one definition for every face):
+  terminals carried at the target rate, what binds, the per-terminal rate; over the samples,
+  the slot with the fewest;
+- secondary figures: :func:`skymesh.capacity.assignment.assign_cells` shares beam time
+  max-min fairly (fraction of the busy-hour demand served) under beam-time, per-cell
+  channel, downlink, ISL, feeder and gateway capacities, giving terminals served (of those
+  covered), per-terminal fair-share percentiles (``fair_share_mbps``: every terminal
+  demanding at once, not a speed one user measures) and their sum (``aggregate_gbps``),
+  terminals at the target under that
+  sharing; and the admission figure (the most of today's terminals that can all get the
+  target at once).
 """
 
 from __future__ import annotations
@@ -21,9 +26,8 @@ import numpy as np
 import pyarrow as pa
 
 from skymesh.access.slots import slot_start_s
-from skymesh.capacity.assignment import assign_cells, carry_at_rate, terminal_rates
-from skymesh.capacity.beams import MAX_BEAMS_PER_CELL, beam_pairs
-from skymesh.capacity.cells import cells_of
+from skymesh.capacity.assignment import assign_cells, terminal_rates
+from skymesh.capacity.beams import MAX_BEAMS_PER_CELL
 from skymesh.capacity.demand import (
     DEFAULT_BUSY_HOUR_MBPS,
     demand_mbps,
@@ -31,7 +35,22 @@ from skymesh.capacity.demand import (
     weighted_percentiles,
     weights_note,
 )
-from skymesh.capacity.network import NetworkCapacityParams, backhaul_network, satellite_routes
+from skymesh.capacity.headline import (
+    capacity_headline,
+    capacity_inputs,
+    headline_line,
+    inputs_line,
+    slot_headline,
+)
+from skymesh.capacity.network import NetworkCapacityParams
+from skymesh.capacity.slot_network import (
+    CAPACITY_DEFAULTS,
+    backhaul_of_pairs,
+    capacity_params,
+    faded_capacities,
+    service_cells,
+)
+from skymesh.capacity.slot_network import slot_links as _slot_links
 from skymesh.orbits.propagate import positions_ecef
 from skymesh.policy.rules import exit_allowed, service_active
 from skymesh.sim.egress_chunk import block_links
@@ -47,48 +66,19 @@ def sample_steps(n_steps: int, samples: int) -> np.ndarray:
 
 
 def network_params(prep: Prepared) -> NetworkCapacityParams:
+    """The scenario's ``[capacity]`` values and its gateways' listed capacities as
+    :class:`NetworkCapacityParams` (:func:`skymesh.capacity.slot_network.capacity_params`)."""
     c = prep.scenario.capacity
-    antennas = c.gateway_antennas
-    cap = prep.gateway_capacity_gbps
-    site_mbps = np.where(np.isfinite(cap), cap * 1e3 / antennas, c.gateway_antenna_gbps * 1e3)
-    return NetworkCapacityParams(
-        beams_per_sat=c.beams_per_sat,
-        channels_per_beam=c.channels_per_beam,
-        frequency_reuse=c.frequency_reuse,
-        beam_capacity_mbps=c.beam_capacity_mbps,
-        sat_downlink_mbps=c.sat_downlink_mbps,
-        isl_capacity_mbps=c.isl_capacity_gbps * 1e3,
-        gateway_antennas=antennas,
-        gateway_antenna_mbps=site_mbps,
+    return capacity_params(
+        prep.gateway_capacity_gbps, **{k: getattr(c, k) for k in CAPACITY_DEFAULTS}
     )
 
 
-def service_cells(lat_deg, lon_deg, group_of, resolution: int) -> dict:
-    """Service cells keyed by (H3 cell, exit group): ``index`` (G,), ``lat_deg``, ``lon_deg``,
-    ``group`` (C,), ``h3`` (C,), ``n_terminals`` (C,)."""
-    h = cells_of(lat_deg, lon_deg, resolution)
-    group_of = np.asarray(group_of, dtype=np.int64)
-    n_groups = int(group_of.max()) + 1 if group_of.size else 1
-    key, index = np.unique(h.index * n_groups + group_of, return_inverse=True)
-    hc = key // n_groups
-    return {
-        "index": index.ravel(),
-        "lat_deg": h.lat_deg[hc],
-        "lon_deg": h.lon_deg[hc],
-        "group": key % n_groups,
-        "h3": h.ids[hc],
-        "n_terminals": np.bincount(index.ravel(), minlength=key.size),
-    }
-
-
 def slot_links(prep: Prepared, op, offset_s: float, cells: dict, groups, params) -> dict:
-    """The network of the slot starting ``offset_s`` s into the run, as the assignment sees it.
-
-    Satellite positions, each satellite's route to a gateway its exit group may use and that
-    route's backhaul links (:func:`skymesh.capacity.network.backhaul_network`), and the
-    cell-satellite beam pairs above the scenario's mask (:func:`beam_pairs`). Returns
-    ``sub`` (the one-instant grid), ``pos`` (N, 1, 3) km, ``n_sats``, ``bh``, ``pairs``.
-    """
+    """The network of the slot starting ``offset_s`` s into the run, as the assignment sees it
+    (:func:`skymesh.capacity.slot_network.slot_links` on the run's links, failures removed,
+    and the exit rules of its policy). Returns ``sub`` (the one-instant grid), ``pos``
+    (N, 1, 3) km, ``n_sats``, ``bh``, ``pairs``."""
     s = prep.scenario
     sub = TimeGrid(prep.grid.start, np.array([float(offset_s)]))
     pos = positions_ecef(op.constellation, sub, serving_only=True)
@@ -97,27 +87,18 @@ def slot_links(prep: Prepared, op, offset_s: float, cells: dict, groups, params)
     exit_mask = np.stack([exit_allowed(op.policy, g, prep.gateway_country, sub) for g in groups])[
         :, :, 0
     ]
-    n_sats = pos.shape[0]
-    routes = satellite_routes(
-        n_sats,
-        links["gateway_links"],
-        exit_mask,
-        mode=mode,
-        isl_pairs=links.get("isl_pairs"),
-        isl_km=None if "isl_km" not in links else links["isl_km"][:, 0],
-    )
-    bh = backhaul_network(pos[:, 0], routes, prep.gateway_lat, prep.gateway_lon, params)
-    pairs = beam_pairs(
+    net = _slot_links(
         pos[:, 0],
-        cells["lat_deg"],
-        cells["lon_deg"],
+        links,
+        cells,
+        exit_mask,
+        prep.gateway_lat,
+        prep.gateway_lon,
+        params,
+        mode=mode,
         min_elevation_deg=s.routing.min_elevation_deg,
-        link=params.beam_link,
-        channels_per_beam=params.channels_per_beam,
-        frequency_reuse=params.frequency_reuse,
-        beam_capacity_mbps=params.beam_capacity_mbps,
     )
-    return {"sub": sub, "pos": pos, "n_sats": n_sats, "bh": bh, "pairs": pairs}
+    return {"sub": sub, "pos": pos, **net}
 
 
 def slot_capacity(
@@ -140,15 +121,14 @@ def slot_capacity(
     falling on each cell and gateway at the slot (the presets' statistical rain margin
     dropped, so rain is not counted twice); ``rain=False`` gives the same clear-sky
     baseline without the events, for the with/without comparison. Returns the assignment
-    result plus ``terminal_rate_mbps``, ``terminal_reason``, ``carry``
-    (:func:`carry_at_rate`), ``pairs``.
+    result plus ``terminal_rate_mbps``, ``terminal_reason``, ``headline`` (the slot's
+    headline figures, :func:`skymesh.capacity.headline.slot_headline`), ``pairs``.
     """
     s = prep.scenario
     net = slot_links(prep, op, offset_s, cells, groups, params)
     sub, pos, n_sats, bh, pairs = net["sub"], net["pos"], net["n_sats"], net["bh"], net["pairs"]
     active = service_active(op.policy, prep.terminal_country, sub)[:, 0]
     if getattr(s, "rain", None):
-        from skymesh.capacity.region import faded_capacities
         from skymesh.links.rain import rain_rates_mmh
 
         when = sub.datetimes()[0]
@@ -175,8 +155,6 @@ def slot_capacity(
             params,
         )
         bh = dict(bh, capacity_mbps=faded)
-    route = cells["group"][pairs["cell"]] * n_sats + pairs["sat"]
-    route = np.where(bh["route_ok"][route], route, -1)
     n_c = cells["group"].size
     wt = (
         np.ones(prep.n_terminals)
@@ -186,12 +164,7 @@ def slot_capacity(
     d_term = np.where(active, np.asarray(demand, dtype=float), 0.0)
     heads = np.bincount(cells["index"], weights=wt * active, minlength=n_c)
     cell_d = np.bincount(cells["index"], weights=d_term * wt, minlength=n_c)
-    backhaul = {
-        "route_of_pair": route,
-        "R": bh["R"],
-        "capacity_mbps": bh["capacity_mbps"],
-        "kind": bh["kind"],
-    }
+    backhaul = backhaul_of_pairs(cells, pairs, bh, n_sats)
     res = assign_cells(
         pairs["cell"],
         pairs["sat"],
@@ -208,25 +181,63 @@ def slot_capacity(
     reason = np.where(active, reason, "no-service")
     reason = np.where((rate > 0) & (reason != "no-service"), "served", reason)
     reason = np.where((d_term == 0) & active & (reason == "demand"), "no-demand", reason)
-    carry = carry_at_rate(
+    when = sub.datetimes()[0]
+    head = slot_headline(
         pairs["cell"],
         pairs["sat"],
         pairs["capacity_mbps"],
         heads,
         target_mbps,
-        beams_per_sat=params.beams_per_sat,
-        sat_downlink_mbps=params.sat_downlink_mbps,
+        params=params,
         backhaul=backhaul,
+        admit_cell_beam_cap=np.minimum(MAX_BEAMS_PER_CELL, heads),
+        slot_utc=when.isoformat().replace("+00:00", "Z"),
     )
     res.update(
         terminal_rate_mbps=rate,
         terminal_reason=reason.astype(str),
-        carry=carry,
+        headline=head,
         pairs=pairs,
         demand_mbps=d_term,
         active=active,
     )
     return res
+
+
+def run_inputs(prep: Prepared, params, weights, counts_in: str, slots_utc: list[str]) -> dict:
+    """The ``inputs`` block of a run's capacity headline
+    (:func:`skymesh.capacity.headline.capacity_inputs`)."""
+    from skymesh.policy.rules import default_policy
+
+    s = prep.scenario
+    c = s.capacity
+    op = prep.operators[0]
+    n_gw = len(prep.gateway_lat)
+    free = op.policy == default_policy()
+    what = [f"scenario {s.name}: its {len(s.terminals)} terminal group(s), seed {s.seed}"]
+    if s.failures:
+        what.append(f"{len(s.failures)} failure event(s)")
+    return capacity_inputs(
+        source=", ".join(what),
+        terminal_lat_deg=prep.terminal_lat,
+        terminal_lon_deg=prep.terminal_lon,
+        terminal_weight=weights,
+        counts_in=counts_in,
+        gateway_lat_deg=prep.gateway_lat,
+        gateway_lon_deg=prep.gateway_lon,
+        gateway_site_mbps=np.broadcast_to(np.asarray(params.gateway_antenna_mbps, float), (n_gw,)),
+        gateway_exits="every listed gateway, no policy"
+        if free
+        else "the scenario's policy: service, landing rights, exit rules",
+        constellation=str(s.constellation.preset or s.constellation.file),
+        satellites=len(op.constellation),
+        slots_utc=slots_utc,
+        mode=s.routing.mode,
+        min_elevation_deg=s.routing.min_elevation_deg,
+        cell_resolution=c.cell_resolution,
+        capacity={k: getattr(c, k) for k in CAPACITY_DEFAULTS},
+        rain="the scenario's [[rain]] events" if getattr(s, "rain", None) else None,
+    )
 
 
 def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
@@ -244,7 +255,9 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
     mult = d.multiplier if d else 1.0
     diurnal = d.diurnal if d else True
     target = float(c.target_mbps)
-    rows, samples = [], []
+    rows: list = []
+    samples: list = []
+    heads: list = []
     for k in sample_steps(len(prep.grid), c.samples):
         t0 = float(slot_start_s(prep.grid.start, prep.grid.offsets_s[k]))
         when = TimeGrid(prep.grid.start, np.array([t0])).datetimes()[0]
@@ -277,7 +290,8 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
         bind_k = np.unique(kinds[lim])
         by_kind = {str(kk): int(cw[kinds == kk].sum()) for kk in bind_k}  # sampled terminals
         binding = max(by_kind, key=by_kind.__getitem__) if by_kind else "none (demand met)"
-        carry = res["carry"]
+        head = res["headline"]
+        heads.append(head)
         tight = res["binding"]
         tk, tn = np.unique(tight["kind"][tight["tight"]], return_counts=True)
         served = covered & (rate > 0)
@@ -308,13 +322,14 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
                 subscribers_served=float(wt[served].sum()),
                 subscribers_at_target=float(wt[at_target].sum()),
                 terminals_at_target=int(at_target.sum()),
-                carried_at_target=int(carry["n_admitted"]),
+                carried_at_target=head["admitted_at_target"],
                 binding_constraint=binding,
                 terminals_bound_by=by_kind,
                 tight_resources={str(a): int(b) for a, b in zip(tk, tn)},
-                capacity_at_target=int(carry["n_at_target"]),
-                more_at_target=int(carry["n_more"]),
-                first_binding=carry["binding_kind"],
+                capacity_at_target=head["terminals_at_target"],
+                more_at_target=head["terminals_at_target"] - head["terminals_covered"],
+                first_binding=head["binding_constraint"],
+                headline={k: v for k, v in head.items() if k != "lp_seconds"},
                 beams_in_use=float(res["totals"]["beams_in_use"]),
                 lp_rounds=int(res["rounds"]),
                 lp_seconds=float(res["lp_seconds"]),
@@ -340,14 +355,21 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
     pooled_reason = table["reason"].to_numpy(zero_copy_only=False).astype(str)
     pooled_w = np.tile(wt, len(samples))
     cov = ~np.isin(pooled_reason, ("no-service", "no-coverage"))
-    # Headline minima over the samples at which the region has service: a sample taken
-    # while the policy has the country switched off carries nobody by policy, not by capacity.
+    # Minima over the samples at which the region has service: a sample taken while the
+    # policy has the country switched off carries nobody by policy, not by capacity.
     live = [x for x in samples if x["covered"] > 0] or samples
+    counts_in = "subscribers" if weighted else "terminals"
     summary = dict(
+        headline=capacity_headline(
+            [{k: v for k, v in h.items() if k != "lp_seconds"} for h in heads],
+            target,
+            counts_in=counts_in,
+        ),
+        inputs=run_inputs(prep, params, wt, counts_in, [x["time_utc"] for x in samples]),
         target_mbps=target,
         samples=samples,
         weights_note=weights_note(prep.loaded, wt) if weighted else "",
-        counts_in="subscribers" if weighted else "terminals",
+        counts_in=counts_in,
         fair_share_mbps={
             f"p{q}": float(v)
             for q, v in zip(
@@ -359,8 +381,6 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
         },
         samples_with_service=sum(1 for x in samples if x["covered"] > 0),
         terminals_at_target_min=int(min(x["terminals_at_target"] for x in live)),
-        carried_terminals=int(min(x["carried_at_target"] for x in live)),
-        capacity_at_target_min=int(min(x["capacity_at_target"] for x in live)),
         served_fraction_min=float(min(x["served_fraction"] for x in live)),
         model=dict(
             beams_per_sat=c.beams_per_sat,
@@ -382,17 +402,23 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
 def _markdown(cap: dict) -> list[str]:
     r = cap["fair_share_mbps"]
     t = cap["target_mbps"]
+    h = cap["headline"]
+    unit = cap["counts_in"]
     lines = [
-        f"Load-aware beam assignment per 15 s slot, max-min fair over cells (fraction of "
-        f"demand served). Fair share per covered terminal, every terminal demanding at "
+        f"**Headline: {headline_line(h)}.** Definition: {h['definition']} "
+        "(the same figure `skymesh capacity`, `skymesh cost` and the API give on the same "
+        "inputs).",
+        "",
+        f"Inputs: {inputs_line(cap['inputs'])}.",
+        "",
+        f"Secondary figures (not the headline): of today's {unit}, "
+        f"{h['secondary']['admitted_at_target']:,} can all get {t:g} Mbit/s at once at the "
+        "headline's slot when the operator admits which; under max-min fair sharing of the "
+        f"busy-hour demand at least {cap['terminals_at_target_min']:,} get it at every "
+        f"sample. Fair share per covered terminal at that demand, every terminal demanding at "
         f"once (not the speed one user measures; all sampled slots): p5 "
         f"{r['p5']:.2f} / p50 {r['p50']:.2f} / p95 {r['p95']:.2f} Mbit/s; at least "
-        f"{100 * cap['served_fraction_min']:.2f} % of covered terminals served at every "
-        f"sample. At {t:g} Mbit/s: at least {cap['terminals_at_target_min']:,} terminals "
-        f"get it under fair sharing, and {cap['carried_terminals']:,} can be carried at "
-        f"once when the operator admits which (admission LP); with today's geography "
-        f"grown uniformly, the region carries {cap['capacity_at_target_min']:,} before "
-        "the first constraint binds."
+        f"{100 * cap['served_fraction_min']:.2f} % of covered terminals served at every sample."
         + (
             f" (Minima over the {cap['samples_with_service']} of {len(cap['samples'])} "
             "samples at which the region has service.)"
@@ -418,19 +444,19 @@ def _markdown(cap: dict) -> list[str]:
             )
         lines += [""]
     lines += [
-        "| slot start (UTC) | served / covered | aggregate | demand | fair share p5 / p50 / p95 | "
-        "at target: fair / admitted | binding | uniform growth at target |",
+        "| slot start (UTC) | headline at target (binding) | served / covered | aggregate | "
+        "demand | fair share p5 / p50 / p95 | at target: fair / admitted | binding at demand |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for x in cap["samples"]:
         q = x["fair_share_mbps"]
         lines.append(
-            f"| {x['time_utc']} | {x['served']:,} / {x['covered']:,} | "
+            f"| {x['time_utc']} | {x['capacity_at_target']:,} ({x['first_binding']}) | "
+            f"{x['served']:,} / {x['covered']:,} | "
             f"{x['aggregate_gbps']:.1f} Gbit/s | {x['demand_gbps']:.1f} Gbit/s | "
             f"{q['p5']:.1f} / {q['p50']:.1f} / {q['p95']:.1f} Mbit/s | "
             f"{x['terminals_at_target']:,} / {x['carried_at_target']:,} | "
-            f"{x['binding_constraint']} | "
-            f"{x['capacity_at_target']:,} ({x['more_at_target']:+,}; {x['first_binding']}) |"
+            f"{x['binding_constraint']} |"
         )
     notes = []
     for x in cap["samples"]:

@@ -1,10 +1,11 @@
 """The bill of a scenario's ``[cost]`` section: monthly rows and period totals.
 
 With a ``[capacity]`` section too, the bill is also put per terminal *carried*: the capacity
-pass (:func:`skymesh.sim.capacity_pass.capacity_pass`) gives the terminals that can all get
-the target rate at once at every sampled slot (admission LP,
-:func:`skymesh.capacity.assignment.carry_at_rate`) out of the scenario's sample; the bill is
-divided over that share of its terminal-months (``usd_per_carried_terminal_month``).
+pass (:func:`skymesh.sim.capacity_pass.capacity_pass`) gives the capacity headline
+(:mod:`skymesh.capacity.headline`: terminals carried at the target rate, the same figure as
+the run's summary and ``skymesh capacity`` on the same inputs); the share of the scenario's
+terminals it carries (:func:`skymesh.capacity.headline.carried_share`) divides the bill's
+terminal-months (``usd_per_carried_terminal_month``).
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import numpy as np
 
 from skymesh.capacity.cost import CostParams, CostScenario, interpolate_months, monthly_bill
 from skymesh.capacity.cost import run_scenario as bill_periods
+from skymesh.capacity.headline import carried_share, headline_line
 from skymesh.errors import InputError
 from skymesh.sim.scenario import LoadedScenario
 
 
 def carried_terminals(loaded: LoadedScenario, capacity: dict | None = None) -> dict | None:
-    """Terminals carried at the target rate (admitted; fewest over the samples), or None when
-    the scenario has no ``[capacity]`` section. ``capacity``: a capacity-pass summary already
+    """Terminals carried at the target rate (the capacity headline), the share of the
+    scenario's terminals that is, the headline and its inputs; None when the scenario has no
+    ``[capacity]`` section. ``capacity``: a capacity-pass summary already
     computed (a run's), else the pass is run here."""
     if loaded.scenario.capacity is None:
         return None
@@ -30,11 +33,14 @@ def carried_terminals(loaded: LoadedScenario, capacity: dict | None = None) -> d
         capacity, _ = capacity_pass(prepare(loaded))
     first = capacity["samples"][0] if capacity["samples"] else {}
     n = float(first.get("subscribers", first.get("terminals", 0)))  # counts' unit
+    head = capacity["headline"]
     return {
         "target_mbps": capacity["target_mbps"],
-        "carried": capacity["carried_terminals"],
+        "carried": head["terminals_at_target"],
         "terminals": n,
-        "share": capacity["carried_terminals"] / n if n else 0.0,
+        "share": carried_share(head, n),
+        "headline": head,
+        "inputs": capacity["inputs"],
     }
 
 
@@ -89,11 +95,10 @@ def scenario_bill(loaded: LoadedScenario, carried: dict | None = None) -> dict:
     ] + [f"source: {s}" for s in c.sources]
     if carried:
         assumptions.append(
-            f"capacity: {carried['carried']:,} of the {carried['terminals']:,.0f} "
-            f"terminals ({100 * carried['share']:.1f} %) can all be given "
-            f"{carried['target_mbps']:g} Mbit/s at once at every sampled slot (admission "
-            "under the load-aware beam assignment); the per-carried-terminal cost spreads the "
-            "bill over that share of the fleet: "
+            f"capacity headline: {headline_line(carried['headline'])}; that is "
+            f"{100 * carried['share']:.1f} % of the scenario's {carried['terminals']:,.0f} "
+            "terminals, and the per-carried-terminal cost spreads the bill over that share "
+            "of the fleet: "
             + "; ".join(
                 f"{p['period']} ${p['usd_per_carried_terminal_month']:,.0f} per "
                 "carried terminal-month"

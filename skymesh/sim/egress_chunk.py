@@ -223,7 +223,6 @@ def _exit_groups(prep: Prepared, op, ground: _Ground, sub: TimeGrid, gw_down):
     """Exit groups of a block: ``(group_of (G, K) int, -1 none; exit_mask (n, W, K);
     group_pop (n,) PoP index or -1)``."""
     K = len(sub)
-    W = len(prep.gateway_name)
     gw_ok = np.stack(
         [exit_allowed(op.policy, c, prep.gateway_country, sub) for c in ground.countries]
     )  # (C, W, K)
@@ -234,9 +233,11 @@ def _exit_groups(prep: Prepared, op, ground: _Ground, sub: TimeGrid, gw_down):
     P = len(pops)
     home = np.asarray(prep.gateway_pop)
     usable_gw = gw_ok & ~gw_down[None]  # (C, W, K)
-    homed = np.zeros((P, W), dtype=bool)
-    homed[home, np.arange(W)] = True
-    has_gw = np.einsum("pw,cwk->cpk", homed.astype(np.int32), usable_gw.astype(np.int32)) > 0
+    # A PoP has a gateway when any gateway homed to it is usable: summed per PoP, so memory
+    # grows as countries x (gateways + PoPs) x steps, never gateways x PoPs.
+    counts = np.zeros((P, usable_gw.shape[0], K), dtype=np.int32)  # (P, C, K)
+    np.add.at(counts, home, usable_gw.transpose(1, 0, 2).astype(np.int32))
+    has_gw = counts.transpose(1, 0, 2) > 0  # (C, P, K)
     pop_ok = (
         np.stack([exit_allowed(op.policy, c, pops.country_iso2, sub) for c in ground.countries])
         & has_gw

@@ -97,6 +97,23 @@ LATENCY_S_PER_SAT_STEP = 1.6e-6
 shell 1's 1,584 satellites)."""
 FIXED_S = 5.0
 """Start-up, summary, figures and report of a run (s; 4-7 s measured on small runs)."""
+POP_ORDER_BYTES = 48.0
+"""Memory per terminal x PoP of an egress run with PoPs: each terminal's PoPs in order of
+preference (great-circle km and own-country flag, the sort's keys and its int64 result)."""
+POP_BLOCK_BYTES = 2.0
+"""Memory per terminal x PoP x step of a routing block (which PoPs are open, sorted per
+terminal: bool, and its gather)."""
+CAPACITY_LINK_BYTES = 256.0
+"""Memory of the capacity model per ground point x satellite in view (:func:`visible_per_point`)
+at its one instant: candidate and visible pairs with their ranges and angles, the beam
+pairs and the backhaul built on them. Measured: ``skymesh capacity US`` over shell 1 (25.8
+in view by this estimate) grew by 300 MB from 2,000 to 200,000 probes (58 B each), over the
+real fleet (127 in view) past 6 GiB at 200,000 probes (250 B each); the larger is used."""
+CAPACITY_S_PER_POINT_SAMPLE = CAPACITY_S_PER_TERMINAL_SAMPLE
+"""The capacity model's time per ground point (probe or terminal) and sampled instant, s."""
+CAPACITY_FIXED_S = 20.0
+"""Start-up of ``skymesh capacity``: region, constellation, gateways and the LP (s; 19 s
+measured for 2,000 probes over shell 1)."""
 
 
 @dataclass(frozen=True)
@@ -111,13 +128,14 @@ class JobEstimate:
     disk_bytes: float
     seconds: float
     chunks: int = 1
+    steps_word: str = "steps"
 
     def describe(self) -> str:
         """One phrase: the job's size and its estimated memory, disk and time."""
         disk = f", {human_bytes(self.disk_bytes)} of disk" if self.disk_bytes else ""
         chunks = f" in {self.chunks:,} chunks" if self.chunks > 1 else ""
         return (
-            f"{self.steps:,} steps x {self.satellites:,} satellites x "
+            f"{self.steps:,} {self.steps_word} x {self.satellites:,} satellites x "
             f"{self.ground_points:,} ground points{chunks}: about "
             f"{human_bytes(self.memory_bytes)} of memory{disk} and "
             f"{human_seconds(self.seconds)}"
@@ -199,6 +217,29 @@ def _count_ground(loaded) -> tuple[int, int]:
     return terminals, gateways
 
 
+def _count_pops(loaded) -> int:
+    """PoPs of an egress scenario, as :func:`skymesh.sim.prepare.prepare` gathers them: its
+    ``[[pops]]`` and ``pops_file``, else the PoP rows of its ``gateways_file``."""
+    s = loaded.scenario
+    if s.study != "egress":
+        return 0
+    n = len(s.pops)
+    if s.pops_file:
+        from skymesh.ground.pops import load_pops
+
+        n += len(load_pops(loaded.resolve(s.pops_file)))
+    if not n and s.gateways_file:
+        import warnings
+
+        from skymesh.ground.gateways import load_gateways
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            listed = load_gateways(loaded.resolve(s.gateways_file), include_pops=True)
+        n = int(np.sum(np.asarray(listed.type) == "pop"))
+    return n
+
+
 def cap_fraction(altitude_km, min_elevation_deg: float) -> np.ndarray:
     """Share of the Earth's surface that sees a satellite at ``altitude_km`` above
     ``min_elevation_deg``: a spherical cap of Earth-central half-angle
@@ -212,16 +253,19 @@ def cap_fraction(altitude_km, min_elevation_deg: float) -> np.ndarray:
 def _tle_altitudes_km(path) -> np.ndarray:
     """Altitudes (km) of a TLE file's element sets, from line 2's mean motion (rev/day),
     without parsing the rest: a = (mu / n^2)^(1/3), WGS-84 mu = 398,600.4418 km^3/s^2."""
+    from skymesh.inputs import read_input_bytes
+
     mu = 398_600.4418
     alts = []
-    with open(path, encoding="ascii", errors="replace") as fh:
-        for line in fh:
-            if line.startswith("2 ") and len(line) >= 63:
-                try:
-                    n = float(line[52:63]) * 2.0 * np.pi / 86400.0
-                    alts.append((mu / n**2) ** (1.0 / 3.0) - 6378.137)
-                except (ValueError, ZeroDivisionError):
-                    alts.append(TLE_ALTITUDE_KM)
+    # the checked reader: a FIFO or /dev/zero named as the TLE file is refused, not read
+    text = read_input_bytes(path, "TLE file").decode("ascii", errors="replace")
+    for line in text.splitlines():
+        if line.startswith("2 ") and len(line) >= 63:
+            try:
+                n = float(line[52:63]) * 2.0 * np.pi / 86400.0
+                alts.append((mu / n**2) ** (1.0 / 3.0) - 6378.137)
+            except (ValueError, ZeroDivisionError, OverflowError):
+                alts.append(TLE_ALTITUDE_KM)
     return np.asarray(alts, dtype=float)
 
 
@@ -276,6 +320,11 @@ def estimate_run(loaded) -> JobEstimate:
     )
     if routing:
         memory += 16.0 * block * terminals * (big + terminals)
+    else:  # each terminal's PoPs in order of preference, and their state per block step
+        pops = _count_pops(loaded)
+        memory += (POP_ORDER_BYTES + POP_BLOCK_BYTES * block) * terminals * pops
+    if s.capacity is not None and "capacity" in s.metrics.wanted and not routing:
+        memory = max(memory, _capacity_memory(terminals + gateways, in_view, big))
     if routing:
         disk = steps * (
             ROUTING_DISK_BYTES_PER_PAIR_STEP * pairs
@@ -312,4 +361,71 @@ def estimate_sweep(loaded_runs) -> JobEstimate:
         sum(e.disk_bytes for e in each),
         sum(e.seconds for e in each),
         chunks=sum(e.chunks for e in each),
+    )
+
+
+def _capacity_memory(points: int, in_view: float, n_sats: int) -> float:
+    return CAPACITY_LINK_BYTES * points * in_view + POSITION_BYTES * n_sats
+
+
+def constellation_altitudes(constellation: str) -> np.ndarray | None:
+    """Altitude (km) of every satellite of a preset name or TLE file (mean motion only);
+    None when it is neither a preset nor a regular file (the loader then says why)."""
+    import os
+    import stat
+    from pathlib import Path
+
+    from skymesh.orbits.presets import TLE_PRESETS, WALKER_PRESETS
+
+    if constellation.lower() in WALKER_PRESETS or constellation.lower() in TLE_PRESETS:
+        return _sats(None, constellation, None)
+    path = Path(constellation).expanduser()
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+    except OSError:
+        return None
+    return _tle_altitudes_km(path)
+
+
+def estimate_capacity(
+    points: int,
+    altitudes_km,
+    min_elevation_deg: float,
+    *,
+    gateways: int = 0,
+    samples: int = 1,
+    variants: int = 1,
+    what: str = "capacity",
+) -> JobEstimate:
+    """Cost of the capacity model (``skymesh capacity``, ``cost``'s ``[capacity]``): ``points``
+    probes or terminals at ``samples`` instants, each solved ``variants`` times (clear sky and
+    rain). Memory is that of one instant (they are solved one after another)."""
+    n = len(altitudes_km)
+    in_view = visible_per_point(altitudes_km, min_elevation_deg)
+    memory = _capacity_memory(points + gateways, in_view, n)
+    seconds = CAPACITY_FIXED_S + CAPACITY_S_PER_POINT_SAMPLE * points * samples * variants
+    return JobEstimate(
+        what, samples, n, points + gateways, memory, 0.0, seconds, steps_word="instants"
+    )
+
+
+def estimate_cost(loaded) -> JobEstimate:
+    """Cost of ``skymesh cost`` of ``loaded``: its ``[capacity]`` model over the scenario's
+    terminals at ``capacity.samples`` instants (the bill alone is instant)."""
+    s = loaded.scenario
+    terminals, gateways = _count_ground(loaded)
+    alts = _sats(loaded, s.constellation.preset, s.constellation.file)
+    samples = s.capacity.samples if s.capacity is not None else 0
+    if not samples:
+        return JobEstimate(f"cost {s.name}", 0, len(alts), terminals + gateways, 0.0, 0.0, 0.0)
+    variants = 2 if s.rain else 1
+    return estimate_capacity(
+        terminals,
+        alts,
+        s.routing.min_elevation_deg,
+        gateways=gateways,
+        samples=samples,
+        variants=variants,
+        what=f"cost {s.name} (capacity model)",
     )

@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
+from skymesh.capacity.demand import group_seed
 from skymesh.errors import InputError
 from skymesh.ground.countries import country_of, sample_points
 from skymesh.links.isl import plus_grid_pairs
 from skymesh.orbits.constellation import Constellation
 from skymesh.orbits.presets import load_constellation
+from skymesh.orbits.propagate import check_epoch_horizon
 from skymesh.policy.rules import Policy
+from skymesh.shipped import data_line, elements_record
 from skymesh.sim.scenario import LoadedScenario
 from skymesh.timebase import TimeGrid, time_grid
 
@@ -91,7 +94,12 @@ class Prepared:
 
 def _constellation(loaded: LoadedScenario, preset, file, j2, skip_bad, notes) -> Constellation:
     source = preset if preset is not None else str(loaded.resolve(file))
-    return load_constellation(source, skip_bad=skip_bad, j2=j2, report=notes)
+    const = load_constellation(source, skip_bad=skip_bad, j2=j2, report=notes)
+    if loaded.scenario.time.force_epoch:  # the run may go past the element epoch's horizon
+        from skymesh.orbits.propagate import allow_far_epoch
+
+        allow_far_epoch(const)
+    return const
 
 
 def _terminals(loaded: LoadedScenario):
@@ -124,7 +132,7 @@ def _terminals(loaded: LoadedScenario):
                 group.country,
                 group.count,
                 weight=group.placement,
-                seed=int(np.random.SeedSequence([s.seed, i]).generate_state(1)[0]),
+                seed=group_seed(s.seed, i),
             )
             cc = np.full(len(la), group.country)
             base = group.name or group.country
@@ -218,6 +226,7 @@ def _pops(loaded: LoadedScenario, g_name, g_lat, g_lon, g_country, notes):
     none either, each gateway is its own PoP with a zero fibre leg (said in the notes).
     """
     from skymesh.ground.pops import fibre_rtt_ms, home_gateways, load_pops, pops_from_records
+    from skymesh.sim.scenario import check_pop_overrides
 
     s = loaded.scenario
     parts = []
@@ -245,6 +254,8 @@ def _pops(loaded: LoadedScenario, g_name, g_lat, g_lon, g_country, notes):
                 warnings.simplefilter("ignore", UserWarning)
                 parts.append(load_pops(path))
             origin = f"the pop rows of {s.gateways_file}"
+    if s.pop_overrides and not parts:
+        check_pop_overrides(s, g_name, [], loaded.source, loaded.text)
     if not parts or not len(g_name):
         notes.append("no PoPs given: each gateway is its own PoP (zero fibre leg)")
         return None, None, np.zeros(len(g_name))
@@ -256,6 +267,7 @@ def _pops(loaded: LoadedScenario, g_name, g_lat, g_lon, g_country, notes):
             **{k: np.concatenate([getattr(p, k) for p in parts]) for k in Pops._ARRAYS},
             source=pops.source,
         )
+    check_pop_overrides(s, g_name, pops.name, loaded.source, loaded.text)
     home = home_gateways(
         g_lat, g_lon, g_country, pops, dict(s.pop_overrides), gw_name=g_name, file=loaded.source
     )
@@ -278,6 +290,7 @@ def prepare(loaded: LoadedScenario) -> Prepared:
         start = const.epoch.replace(second=0, microsecond=0)
         notes.append(f"start = the constellation's element epoch, {start:%Y-%m-%d %H:%M} UTC")
     grid = time_grid(start, s.time.duration_s, s.time.step_s)
+    check_epoch_horizon(const, grid)  # before any work; force_epoch = true in [time] lifts it
     if const.is_tle:
         days = abs((grid.start - const.epoch).total_seconds()) / 86400
         if days >= STALE_TLE_DAYS:
@@ -314,12 +327,15 @@ def prepare(loaded: LoadedScenario) -> Prepared:
     if s.second_operator is not None:
         so = s.second_operator
         const2 = _constellation(loaded, so.preset, so.file, False, False, notes)
+        check_epoch_horizon(const2, grid)
         policy2 = (
             loaded.policy
             if so.apply_policy
             else replace(Policy(), censoring=loaded.policy.censoring)
         )
         operators.append(Operator(so.label, const2, plus_grid_pairs(const2), policy2, ()))
+    data = _data_used(loaded, operators)
+    notes.append(data_line(data))
     return Prepared(
         loaded=loaded,
         grid=grid,
@@ -337,4 +353,22 @@ def prepare(loaded: LoadedScenario) -> Prepared:
         gateway_pop=g_pop,
         gateway_fibre_ms=g_fibre,
         notes=tuple(notes),
+        extra={"data": data},
     )
+
+
+def _data_used(loaded: LoadedScenario, operators) -> dict:
+    """The data files a run uses and the date of each (run.json, summary.json, a note)."""
+    from skymesh.ground.sites import sites_file
+
+    s = loaded.scenario
+    data: dict = {"elements": elements_record(operators[0].constellation)}
+    if len(operators) > 1:
+        data["second operator elements"] = elements_record(operators[1].constellation)
+    if s.gateways_file:
+        data["gateways"] = sites_file(loaded.resolve(s.gateways_file)).record()
+    elif s.gateways:
+        data["gateways"] = {"file": None, "date": None, "label": "the scenario's [[gateways]]"}
+    if s.pops_file:
+        data["pops"] = sites_file(loaded.resolve(s.pops_file)).record()
+    return data

@@ -3,8 +3,10 @@
 A results folder holds::
 
     scenario.toml       the scenario as given (with --set overrides recorded in run.json)
-    run.json            SkyMesh version, scenario hash, seed, chunk plan, chunks done, and
-                        each finished part's size (bytes), row count and SHA-256
+    run.json            SkyMesh version, scenario hash, seed, the SHA-256 of every input
+                        file the scenario names (constellation or the preset's TLE
+                        snapshot, ISLs, terminals, gateways, PoPs), chunk plan, chunks
+                        done, and each finished part's size (bytes), row count and SHA-256
     timeseries.parquet/ egress study: every step x operator x terminal
     rtt.parquet/, fstate_changes.parquet/
                         routing study: RTT per step and pair, forwarding-state changes
@@ -23,6 +25,19 @@ giving the same results as an uninterrupted one. Resuming trusts no part on its
 name: each is checked against its size, row count and SHA-256 in ``run.json``,
 and one that is missing, empty, truncated or corrupt is recomputed (one line
 on stderr says which and why).
+
+Resuming also trusts nothing else in the folder. ``run.json`` is read with a
+size cap and validated by a strict model (:class:`RunManifest`); its chunk plan
+must be the one the scenario gives. The resumed run must be made by the same
+SkyMesh version (a different one may compute the chunks differently, so it is
+refused: finish with the version that started the run, or start again with
+``--force``), from the same scenario, and every input file must still have the
+SHA-256 recorded when the run started: a changed or missing one is refused with
+one line naming it, never mixed into the results. The folder must hold nothing
+but folders and regular files: a symlink anywhere under it (``timeseries.parquet/``,
+``figures/``, a part, ``run.json``) is refused before anything is written or
+deleted, and every write checks the path components under the folder again
+(:func:`skymesh.files.check_inside`).
 
 Every file is written under a temporary name beside its final one and renamed
 into place (:func:`skymesh.files.atomic_path`), so a full disk or a kill never
@@ -45,14 +60,19 @@ import shutil
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Annotated, Optional
 
 import pyarrow.parquet as pq
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
 
 from skymesh import __version__
 from skymesh.errors import InputError, SkyMeshError
 from skymesh.files import (
     atomic_path,
+    check_inside,
     check_out_folder,
+    check_tree,
     file_sha256,
     folder_lock,
     write_error,
@@ -128,12 +148,13 @@ def plan_chunks(
 
 
 def _write_json_atomic(path: Path, doc: dict) -> None:
-    write_text_atomic(path, json.dumps(doc, indent=1, default=str) + "\n")
+    write_text_atomic(path, json.dumps(doc, indent=1, default=str) + "\n", within=path.parent)
 
 
-def write_parquet_atomic(table, path, **kwargs) -> None:
-    """``pq.write_table(table, path)`` through a temporary file renamed into place."""
-    with atomic_path(path) as tmp:
+def write_parquet_atomic(table, path, *, within=None, **kwargs) -> None:
+    """``pq.write_table(table, path)`` through a temporary file renamed into place
+    (``within``: the results folder, see :func:`skymesh.files.atomic_path`)."""
+    with atomic_path(path, within=within) as tmp:
         pq.write_table(table, tmp, **kwargs)
 
 
@@ -152,11 +173,12 @@ def _write_parts(out: Path, index: int, tables: dict) -> dict:
     records = {}
     for name, table in tables.items():
         final = _part_path(out, name, index)
+        check_inside(out, final)
         try:
             final.parent.mkdir(exist_ok=True)
         except OSError as exc:
             raise write_error(final.parent, exc) from None
-        with atomic_path(final) as tmp:
+        with atomic_path(final, within=out) as tmp:
             pq.write_table(table, tmp, compression="zstd")
             records[_part_key(name, index)] = dict(
                 bytes=tmp.stat().st_size, rows=table.num_rows, sha256=file_sha256(tmp)
@@ -168,7 +190,7 @@ def _part_problem(path: Path, record: dict | None) -> str | None:
     """Why the part at ``path`` cannot be trusted against its manifest ``record``, or None."""
     if not isinstance(record, dict) or not {"bytes", "rows", "sha256"} <= set(record):
         return "run.json holds no size and checksum for it"
-    if not path.is_file():
+    if not path.is_file() or path.is_symlink():
         return "it is missing"
     size = path.stat().st_size
     if size == 0:
@@ -195,10 +217,11 @@ _LEFTOVER = re.compile(
 def _remove_leftovers(out: Path, names) -> None:
     """Temporary files a killed run of ours left (hidden names of our own pattern only)."""
     for folder in [out] + [out / f"{n}.parquet" for n in names]:
+        check_inside(out, folder)
         if folder.is_dir():
-            for p in folder.iterdir():
-                if _LEFTOVER.match(p.name) and p.is_file():
-                    p.unlink(missing_ok=True)
+            for entry in os.scandir(folder):
+                if _LEFTOVER.match(entry.name) and entry.is_file(follow_symlinks=False):
+                    Path(entry.path).unlink(missing_ok=True)
 
 
 def check_replaceable(out: Path) -> None:
@@ -214,8 +237,8 @@ def check_replaceable(out: Path) -> None:
         )
     manifest = target / "run.json"
     try:
-        state = json.loads(manifest.read_text()) if manifest.is_file() else None
-    except (OSError, ValueError):
+        state = json.loads(_read_manifest(manifest)) if manifest.is_file() else None
+    except (OSError, ValueError, SkyMeshError):
         state = None
     if not (
         isinstance(state, dict)
@@ -227,6 +250,192 @@ def check_replaceable(out: Path) -> None:
         )
 
 
+MANIFEST_MAX_BYTES = 64 * 2**20
+"""Largest ``run.json`` a resume reads (bytes): ~150 B per part record, so a plan of
+hundreds of thousands of chunks still fits, and a planted huge file is refused unread."""
+
+
+class PartRecord(BaseModel):
+    """A finished part as ``run.json`` records it."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    bytes: int = Field(ge=0)
+    rows: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class InputRecord(BaseModel):
+    """An input file the run read: where it was and its SHA-256."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    path: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class RunManifest(BaseModel):
+    """``run.json``, validated strictly before a resume trusts any of it."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    skymesh_version: str
+    scenario: str
+    scenario_source: str
+    scenario_sha256: str
+    seed: int
+    overrides: dict
+    inputs: dict[str, InputRecord]
+    chunks: list[Annotated[list[int], Field(min_length=2, max_length=2)]]
+    done: list[int]
+    parts: dict[str, PartRecord]
+    started_utc: str
+    finished: bool
+    finished_utc: Optional[str] = None
+
+
+def _read_manifest(path: Path) -> str:
+    """The text of ``run.json`` at ``path``: a regular file (not followed), at most
+    :data:`MANIFEST_MAX_BYTES`, UTF-8. Raises ValueError (OSError) saying why not."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError("not a regular file")
+        if st.st_size > MANIFEST_MAX_BYTES:
+            raise ValueError(f"{st.st_size:,} bytes, more than a run manifest holds")
+        data = fh.read(MANIFEST_MAX_BYTES + 1)
+    if len(data) > MANIFEST_MAX_BYTES:
+        raise ValueError("more bytes than a run manifest holds")
+    return data.decode("utf-8")
+
+
+def load_manifest(out: Path) -> RunManifest:
+    """The validated ``run.json`` of the results folder ``out``; one line if it is not one."""
+    path = out / "run.json"
+    try:
+        doc = json.loads(_read_manifest(path))
+        return RunManifest.model_validate(doc)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "(top level)"
+        why = f"field '{where}': {first['msg']}"
+    except RecursionError:
+        why = "nested too deeply"
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError included
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    raise SkyMeshError(
+        f"{path}: unreadable as a run manifest ({why[:200]}); cannot resume, "
+        "start again with --force"
+    )
+
+
+def input_files(loaded: LoadedScenario) -> dict[str, Path]:
+    """Every file the scenario makes a run read, by the scenario key that names it.
+
+    The scenario's own text (and ``--set``/``--policy`` overrides) is covered by
+    its hash; this adds the files it refers to: the constellation's TLE file or,
+    for a TLE preset, the newest snapshot in the data directory (a newer one
+    changes the run), its ISL file, the second operator's, the terminal lists,
+    the gateway and PoP files. Files shipped inside SkyMesh go with its version.
+    """
+    from skymesh.orbits.presets import TLE_PRESETS
+
+    s = loaded.scenario
+    files: dict[str, Path] = {}
+
+    def constellation(key, preset, file):
+        if file is not None:
+            files[f"{key}.file"] = loaded.resolve(file)
+        elif preset is not None and preset.lower() in TLE_PRESETS:
+            from skymesh.orbits.snapshots import newest_snapshot
+
+            files[f"{key}.preset ({preset})"] = newest_snapshot(
+                TLE_PRESETS[preset.lower()]["group"]
+            )
+
+    constellation("constellation", s.constellation.preset, s.constellation.file)
+    if s.constellation.isls is not None:
+        files["constellation.isls"] = loaded.resolve(s.constellation.isls)
+    if s.second_operator is not None:
+        constellation("second_operator", s.second_operator.preset, s.second_operator.file)
+    for i, group in enumerate(s.terminals):
+        if group.file is not None:
+            files[f"terminals.{i + 1}.file"] = loaded.resolve(group.file)
+    if s.gateways_file is not None:
+        files["gateways_file"] = loaded.resolve(s.gateways_file)
+    if s.pops_file is not None:
+        files["pops_file"] = loaded.resolve(s.pops_file)
+    return files
+
+
+def _input_kind(key: str) -> str:
+    """The kind of input file a scenario key names (for :func:`skymesh.inputs.read_input_bytes`)."""
+    if key.endswith(".isls"):
+        return "ISL file"
+    if key.startswith(("constellation", "second_operator")):
+        return "TLE file"
+    if key.startswith("terminals"):
+        return "places file"
+    return "PoPs file" if key == "pops_file" else "gateways file"
+
+
+def _input_sha256(key: str, path: Path) -> str:
+    """SHA-256 of an input file, read as its reader reads it (regular file, size cap)."""
+    import hashlib
+
+    from skymesh.inputs import read_input_bytes
+
+    try:
+        return hashlib.sha256(read_input_bytes(path, _input_kind(key))).hexdigest()
+    except SkyMeshError as exc:
+        raise SkyMeshError(f"{key}: {exc}") from None
+
+
+def input_hashes(loaded: LoadedScenario) -> dict[str, dict]:
+    """``{scenario key: {path, sha256}}`` of :func:`input_files`, for ``run.json``."""
+    return {
+        key: dict(path=str(path), sha256=_input_sha256(key, path))
+        for key, path in input_files(loaded).items()
+    }
+
+
+def _check_same_inputs(out: Path, manifest: RunManifest, loaded: LoadedScenario) -> None:
+    """Refuse a resume whose inputs are not those the run started with (one line each)."""
+    if manifest.skymesh_version != __version__:
+        raise SkyMeshError(
+            f"{out}: this run was started by SkyMesh {manifest.skymesh_version[:40]}, this is "
+            f"{__version__}; chunks of two versions are not mixed: finish it with "
+            f"{manifest.skymesh_version[:40]} or start again with --force"
+        )
+    if manifest.scenario_sha256 != loaded.sha256:
+        raise SkyMeshError(
+            f"{out}: the scenario changed since this run started "
+            "(its hash differs); start a new run or pass --force"
+        )
+    now = input_files(loaded)
+    for key in sorted(set(now) | set(manifest.inputs)):
+        then = manifest.inputs.get(key)
+        path = now.get(key)
+        if then is None or path is None:
+            raise SkyMeshError(
+                f"{out}: the run's input {key} is not the one it started with; "
+                "start again with --force"
+            )
+        if str(path) != then.path:
+            raise SkyMeshError(
+                f"{out}: {key} is now {path}, the run started with {then.path[:200]}; "
+                "inputs are not mixed: start again with --force"
+            )
+        if _input_sha256(key, path) != then.sha256:
+            raise SkyMeshError(
+                f"{out}: {key} {path} changed since this run started (its SHA-256 differs); "
+                "inputs are not mixed: restore it or start again with --force"
+            )
+
+
 def check_results_folder(out: Path, loaded: LoadedScenario, *, force, resume) -> dict | None:
     """Whether a run may write in ``out``, before any work: the resumed run's state,
     or None for a new run. Refuses (one line) whatever it must not touch."""
@@ -234,25 +443,14 @@ def check_results_folder(out: Path, loaded: LoadedScenario, *, force, resume) ->
     check_out_folder(out)
     if out.exists() and any(out.iterdir()):
         if resume:
+            check_tree(out)
             if not run_json.exists():
                 raise SkyMeshError(f"{out}: no run.json here, nothing to resume")
-            try:
-                state = json.loads(run_json.read_text())
-                if not isinstance(state, dict) or not isinstance(state.get("chunks"), list):
-                    raise ValueError("not a run manifest")
-            except (OSError, ValueError) as exc:
-                raise SkyMeshError(
-                    f"{out / 'run.json'}: unreadable ({exc}); cannot resume, "
-                    "start again with --force"
-                ) from None
-            if state.get("scenario_sha256") != loaded.sha256:
-                raise SkyMeshError(
-                    f"{out}: the scenario changed since this run started "
-                    "(its hash differs); start a new run or pass --force"
-                )
-            if state.get("finished"):
+            manifest = load_manifest(out)
+            _check_same_inputs(out, manifest, loaded)
+            if manifest.finished:
                 raise SkyMeshError(f"{out}: this run already finished; nothing to resume")
-            return state
+            return manifest.model_dump()
         if not force:
             raise SkyMeshError(
                 f"{out}: results folder exists; pass --force to replace it "
@@ -264,6 +462,21 @@ def check_results_folder(out: Path, loaded: LoadedScenario, *, force, resume) ->
     return None
 
 
+def _check_plan(out: Path, state: dict, chunks: list[tuple[int, int]]) -> None:
+    """A resumed run's chunk plan and chunks done must be the scenario's own."""
+    if [tuple(c) for c in state["chunks"]] != [tuple(c) for c in chunks]:
+        raise SkyMeshError(
+            f"{out / 'run.json'}: its chunk plan ({len(state['chunks']):,} chunks) is not the "
+            f"scenario's ({len(chunks):,} chunks); cannot resume, start again with --force"
+        )
+    bad = [i for i in state["done"] if not 0 <= i < len(chunks)]
+    if bad:
+        raise SkyMeshError(
+            f"{out / 'run.json'}: chunk {bad[0]} is marked done but the plan has "
+            f"{len(chunks):,} chunks; cannot resume, start again with --force"
+        )
+
+
 def _open_results(out: Path, loaded: LoadedScenario, overrides, chunks, *, force, resume):
     """The run's state: the resumed one, or a fresh manifest in a new (or replaced) folder.
 
@@ -271,6 +484,7 @@ def _open_results(out: Path, loaded: LoadedScenario, overrides, chunks, *, force
     run_json = out / "run.json"
     state = check_results_folder(out, loaded, force=force, resume=resume)
     if state is not None:
+        _check_plan(out, state, chunks)
         return state
     try:
         if out.exists() and any(out.iterdir()):
@@ -278,7 +492,7 @@ def _open_results(out: Path, loaded: LoadedScenario, overrides, chunks, *, force
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise write_error(out, exc) from None
-    write_text_atomic(out / "scenario.toml", loaded.text)
+    write_text_atomic(out / "scenario.toml", loaded.text, within=out)
     state = dict(
         skymesh_version=__version__,
         scenario=loaded.scenario.name,
@@ -286,6 +500,7 @@ def _open_results(out: Path, loaded: LoadedScenario, overrides, chunks, *, force
         scenario_sha256=loaded.sha256,
         seed=loaded.scenario.seed,
         overrides=overrides or {},
+        inputs=input_hashes(loaded),
         chunks=[list(c) for c in chunks],
         done=[],
         parts={},
@@ -500,6 +715,7 @@ def _run_locked(
         )
     }
     summary["run"]["chunks"] = len(chunks)
+    summary["data"] = state["data"] = prep.extra.get("data")  # which files, of what date
     summary["notes"] = list(prep.notes) + summary.get("notes", [])
     _write_json_atomic(out / "summary.json", summary)
     from skymesh.report.markdown import write_report, write_routing_report
@@ -525,7 +741,7 @@ def _egress_summary(out: Path, loaded, prep) -> dict:
         from skymesh.sim.capacity_pass import capacity_pass
 
         summary["capacity"], cap_table = capacity_pass(prep)
-        write_parquet_atomic(cap_table, out / "capacity.parquet")
+        write_parquet_atomic(cap_table, out / "capacity.parquet", within=out)
     if loaded.scenario.cost is not None and "cost" in wanted:
         from skymesh.sim.costs import carried_terminals, scenario_bill
 
@@ -550,7 +766,7 @@ def _routing_summary(out: Path, loaded, prep) -> dict:
     from skymesh.sim.routing_chunk import summarize_routing
 
     summary, extra = summarize_routing(out, prep)
-    write_parquet_atomic(extra["pairs"], out / "pairs.parquet")
+    write_parquet_atomic(extra["pairs"], out / "pairs.parquet", within=out)
     if "figures" in loaded.scenario.metrics.wanted:
         try:
             from skymesh.report.pictures import routing_figures

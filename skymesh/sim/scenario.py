@@ -19,6 +19,7 @@ commented examples)::
     start = 2022-09-24T12:00:00Z
     duration_s = 3600
     step_s = 1
+    force_epoch = false                  # true: propagate TLEs > 30 days from their epoch
 
     [routing]
     mode = "isl"                         # isl | bent-pipe | hybrid
@@ -80,7 +81,8 @@ commented examples)::
 
 Unknown keys, wrong types and impossible values are ``InputError`` naming the
 file, the line and the field (``terminals.1.count``), raised by
-:func:`load_scenario` before anything runs.
+:func:`load_scenario` before anything runs; a file with several mistakes raises
+them all at once (:class:`skymesh.errors.InputErrors`, up to 20).
 """
 
 from __future__ import annotations
@@ -96,9 +98,10 @@ from typing import Annotated, Literal, Optional, get_args
 import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from skymesh.errors import InputError
+from skymesh.errors import InputError, problems_of, raise_problems
+from skymesh.inputs import check_nesting, iso2_upper, loads_toml, read_input_text
 from skymesh.policy.rules import Policy, default_policy, policy_from_dict, toml_syntax_error
-from skymesh.policy.tomlerrors import find_toml_line, validation_error_to_input_error
+from skymesh.policy.tomlerrors import find_toml_line, validation_problems
 from skymesh.timebase import parse_time
 
 BUILTIN_PACKAGE = "skymesh.scenarios"
@@ -124,7 +127,7 @@ def _iso2(value):
 
     if not isinstance(value, str):
         raise ValueError(f"expected an ISO 3166-1 alpha-2 code, got {type(value).__name__}")
-    code = value.strip().upper()
+    code = iso2_upper(value)
     if not is_iso2(code):
         raise ValueError(f"'{value}' is not an ISO 3166-1 alpha-2 country code")
     return code
@@ -158,16 +161,28 @@ class _Strict(BaseModel):
     # strict: no silent coercion ("3600" is not a number, true is not a count); an int is
     # still accepted for a float field, and NaN / infinity are refused everywhere.
     model_config = ConfigDict(
-        extra="forbid", strict=True, populate_by_name=True, frozen=True, allow_inf_nan=False
+        extra="forbid",
+        strict=True,
+        populate_by_name=True,
+        frozen=True,
+        allow_inf_nan=False,
+        use_attribute_docstrings=True,  # each key's docstring: the reference and the schema
     )
 
 
 class ConstellationSpec(_Strict):
+    """The constellation: a preset or a TLE file, and optionally an ISL list."""
+
     preset: Optional[str] = None
+    """A constellation preset (`skymesh constellations`); give `preset` or `file`."""
     file: Optional[str] = None
+    """A 3-line TLE file, relative to the scenario file."""
     j2: bool = False
+    """Walker presets: apply J2 drift of the orbits."""
     skip_bad: bool = False
+    """TLE files: skip malformed element sets instead of stopping."""
     isls: Optional[str] = None
+    """An ISL list (Hypatia `isls.txt` or a `sat_a,sat_b` CSV) instead of the inferred +Grid."""
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -190,9 +205,16 @@ def _time_or_epoch(value):
 
 
 class TimeSpec(_Strict):
+    """The time window and step of the run."""
+
     start: Annotated[object, BeforeValidator(_time_or_epoch)]
+    """First instant (UTC), or "epoch": the constellation's element epoch."""
     duration_s: float = Field(gt=0, le=30 * 86400)
+    """Length of the window."""
     step_s: float = Field(1.0, ge=MIN_STEP_S, le=86400)
+    """Time step."""
+    force_epoch: bool = False
+    """Propagate a TLE set further than 30 days from its element epoch (SGP4 degrades)."""
 
     @model_validator(mode="after")
     def _not_empty(self):
@@ -205,11 +227,18 @@ class TimeSpec(_Strict):
 
 
 class RoutingSpec(_Strict):
+    """How traffic is routed (see :mod:`skymesh.network.routing`)."""
+
     mode: Literal["isl", "bent-pipe", "hybrid"] = "isl"
+    """isl: over inter-satellite links; bent-pipe: up and down to a gateway; hybrid: either."""
     min_elevation_deg: float = Field(default=25.0, ge=0, lt=90)
+    """Elevation mask of ground links (0 when only `max_gsl_range_km` is given)."""
     compare_bent_pipe: bool = True
+    """Also route every step without ISLs, for comparison."""
     max_isl_range_km: Optional[float] = Field(default=5400.0, gt=0)
+    """Longest inter-satellite link."""
     max_gsl_range_km: Optional[float] = Field(default=None, gt=0)
+    """Hypatia's rule: ground links up to this slant range."""
 
     @model_validator(mode="before")
     @classmethod
@@ -225,14 +254,24 @@ class RoutingSpec(_Strict):
 
 
 class TerminalGroup(_Strict):
+    """User terminals: a count per country, points, the N largest places or a city list."""
+
     name: Optional[str] = None
+    """Name of the group (terminal names derive from it)."""
     country: Optional[ISO2] = None
+    """Country to place `count` terminals in (or of `points`, `largest`)."""
     count: Optional[int] = Field(None, gt=0, le=1_000_000)
+    """Number of terminals placed in `country`."""
     placement: Literal["population", "area"] = "population"
+    """Place terminals by population or uniformly by area."""
     points: Optional[list[LatLon]] = Field(None, min_length=1)
+    """Explicit `[lat, lon]` points (deg)."""
     largest: Optional[int] = Field(None, gt=0, le=10_000)
+    """The N most populous places (GeoNames), in `country` if given."""
     file: Optional[str] = None
+    """A Hypatia city list (`id,name,lat,lon,elevation`), relative to the scenario file."""
     subscribers: Optional[int] = Field(None, gt=0, le=10_000_000_000)
+    """The group's terminals stand for this many subscribers (capacity and cost)."""
     # subscribers: the group's terminals are a sample standing for this many subscribers
     # (see skymesh.capacity.demand.terminal_weights)
 
@@ -253,23 +292,37 @@ class TerminalGroup(_Strict):
 
 
 class GatewaySpec(_Strict):
+    """A gateway listed inline (or use `gateways_file`)."""
+
     name: str
+    """Unique gateway name."""
     lat: float = Field(ge=-90, le=90)
+    """Latitude (deg)."""
     lon: float = Field(ge=-180, le=180)
+    """Longitude (deg)."""
     country: ISO2
+    """Country the gateway is in."""
     place: Optional[str] = None
+    """Free text: where it is, for reports."""
     antennas: Optional[int] = Field(None, gt=0)
+    """Antennas at the site (capacity model; default there 8)."""
     capacity_gbps: Optional[float] = Field(None, gt=0)
+    """Site capacity (overrides antennas x per-antenna rate)."""
 
 
 class PopSpec(_Strict):
     """A point of presence (see :mod:`skymesh.ground.pops`)."""
 
     name: str
+    """Unique PoP name."""
     lat: float = Field(ge=-90, le=90)
+    """Latitude (deg)."""
     lon: float = Field(ge=-180, le=180)
+    """Longitude (deg)."""
     country: ISO2
+    """Country the PoP is in."""
     place: Optional[str] = None
+    """Free text: where it is, for reports."""
 
 
 class AccessSpec(_Strict):
@@ -281,20 +334,32 @@ class AccessSpec(_Strict):
     """
 
     model: Literal["slots", "propagation"] = "slots"
+    """slots: serving satellite held per 15 s slot; propagation: nearest path every step."""
     serving: Literal[
         "operator", "highest-elevation", "longest-visibility", "nearest-to-gateway"
     ] = "operator"
+    """How the serving satellite of a slot is chosen."""
     load: float = Field(default=0.0, ge=0, lt=1)
+    """User-link utilisation for queueing delay, [0, 1)."""
 
 
 class FailureSpec(_Strict):
+    """Elements that fail for a while: satellites, ISLs or gateways."""
+
     kind: Literal["satellites", "isls", "gateways"]
+    """What fails."""
     fraction: Optional[float] = Field(None, ge=0, le=1)
+    """Share of the elements that fail, drawn with `seed`."""
     ids: Optional[list[int]] = None
+    """Indices of the elements that fail."""
     names: Optional[list[str]] = None
+    """Names of the satellites or gateways that fail."""
     seed: int = Field(0, ge=0, le=MAX_SEED)
+    """Seed of the draw (with the scenario's seed)."""
     start: Optional[UTCTime] = Field(None, alias="from")
+    """Written `from`: when the failure starts (default: the run's start)."""
     until: Optional[UTCTime] = None
+    """When it ends (default: the run's end)."""
 
     @model_validator(mode="after")
     def _what(self):
@@ -317,10 +382,15 @@ class RainSpec(_Strict):
     """Rain over a region and a time window (see :mod:`skymesh.links.rain`)."""
 
     rate_mmh: float = Field(ge=0, le=300)
+    """Rain rate."""
     country: Optional[ISO2] = None
+    """Rain over this country (or `box`; neither: everywhere)."""
     box: Optional[LatLonBox] = None
+    """`[lat_min, lon_min, lat_max, lon_max]` (deg); lon_min > lon_max crosses 180 deg."""
     start: Optional[UTCTime] = Field(None, alias="from")
+    """Written `from`: when the rain starts."""
     until: Optional[UTCTime] = None
+    """When it stops."""
 
     @model_validator(mode="after")
     def _where(self):
@@ -338,10 +408,16 @@ class RainSpec(_Strict):
 
 
 class SecondOperatorSpec(_Strict):
+    """The same terminals on another network, for comparison."""
+
     preset: Optional[str] = None
+    """The other network's constellation preset (or `file`)."""
     file: Optional[str] = None
+    """Its TLE file."""
     label: str = "second operator"
+    """Its name in reports."""
     apply_policy: bool = False
+    """Whether the scenario's policy applies to it too."""
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -352,38 +428,60 @@ class SecondOperatorSpec(_Strict):
 class CapacitySpec(_Strict):
     """Capacities of the network (see :mod:`skymesh.capacity.network` for the model)."""
 
-    target_mbps: float = Field(25.0, gt=0)
+    target_mbps: float = Field(25.0, gt=0, le=100_000)  # capacity.region.MAX_TARGET_MBPS
+    """Rate every carried terminal gets."""
     samples: int = Field(3, ge=1, le=100)
+    """Instants sampled for capacity."""
     cell_resolution: int = Field(5, ge=0, le=15)
+    """H3 resolution of user cells."""
     beams_per_sat: int = Field(16, ge=1)
+    """User beams per satellite."""
     channels_per_beam: float = Field(1.0, gt=0)
+    """Channels per beam."""
     frequency_reuse: float = Field(1.0, ge=1)
+    """Frequency reuse factor."""
     beam_capacity_mbps: Optional[float] = Field(None, gt=0)
+    """Capacity of one beam (default: from the link budget)."""
     sat_downlink_mbps: Optional[float] = Field(None, gt=0)
+    """A satellite's total downlink (default: beams x beam capacity)."""
     isl_capacity_gbps: float = Field(100.0, gt=0)
+    """Capacity of one ISL."""
     gateway_antennas: int = Field(8, ge=1)
+    """Antennas per gateway when the list gives none."""
     gateway_antenna_gbps: float = Field(6.8, gt=0)
+    """Capacity of one gateway antenna."""
 
 
 class DemandSpec(_Strict):
     """Traffic each terminal asks for (see :mod:`skymesh.capacity.demand`)."""
 
     busy_hour_mbps: Optional[float] = Field(None, gt=0)
+    """Busy-hour demand per terminal (default: the demand model's)."""
     multiplier: float = Field(1.0, gt=0)
+    """Scale of the demand."""
     diurnal: bool = True
+    """Whether demand follows the local time of day."""
 
 
 class CostSpec(_Strict):
     """Unit costs and a dated fleet (see :mod:`skymesh.capacity.cost`)."""
 
     terminal_price_usd: float = Field(ge=0)
+    """Price of one terminal."""
     monthly_service_usd: float = Field(ge=0)
+    """Monthly service fee per terminal."""
     replacements_per_month: float = Field(0.0, ge=0)
+    """Share of the fleet replaced each month."""
     terminals_by_month: dict[str, float] = Field(min_length=1)
+    """Fleet size by month (`"2022-03" = 5000`)."""
     start_terminals: float = Field(0.0, ge=0)
+    """Terminals at the start."""
     periods: dict[str, Annotated[tuple[str, str], BeforeValidator(_list_as_tuple)]] = {}
+    """Named periods, `name = ["YYYY-MM", "YYYY-MM"]`."""
     reported_usd: dict[str, float] = {}
+    """Reported figures to compare with, by period name."""
     sources: list[str] = []
+    """Where the figures come from."""
 
 
 Metric = Literal["service", "rtt", "hops", "gateways", "bent_pipe", "capacity", "cost", "figures"]
@@ -392,12 +490,19 @@ METRICS: tuple[Metric, ...] = get_args(Metric)
 
 
 class MetricsSpec(_Strict):
+    """What the run reports."""
+
     wanted: list[Metric] = list(METRICS)
+    """What the run reports."""
 
 
 class OutputSpec(_Strict):
+    """How results are written."""
+
     chunk_steps: Optional[int] = Field(default=None, gt=0)
+    """Steps per chunk written to disk (default: from the run's size)."""
     timeseries: bool = True
+    """Whether to write the per-step time series."""
 
 
 def wants(scenario: "Scenario", metric: str) -> bool:
@@ -406,19 +511,28 @@ def wants(scenario: "Scenario", metric: str) -> bool:
 
 
 class Scenario(_Strict):
+    """A whole study: what, where, when, under which policy."""
+
     name: str = Field(min_length=1)
+    """The scenario's name; also its results folder (letters, digits, `.`, `_`, `-`)."""
     description: str = ""
+    """What the scenario shows, for reports."""
     seed: int = Field(0, ge=0, le=MAX_SEED)
+    """Every random draw derives from it."""
     study: Literal["egress", "routing"] = "egress"
+    """egress: terminals to the internet via gateways; routing: all-pairs RTT of ground points."""
     constellation: ConstellationSpec
     time: TimeSpec
     routing: RoutingSpec = RoutingSpec()
     terminals: list[TerminalGroup] = Field(min_length=1)
     gateways: list[GatewaySpec] = []
     gateways_file: Optional[str] = None
+    """A gateway list (CSV or TOML, with PoP rows or not), relative to the scenario file."""
     pops: list[PopSpec] = []
     pops_file: Optional[str] = None
+    """A PoP list (default: the PoP rows of `gateways_file`)."""
     pop_overrides: dict[str, str] = {}
+    """Gateway name -> PoP name (default: nearest PoP in the gateway's country, else nearest)."""
     access: AccessSpec = AccessSpec()
     policy: Optional[dict] = None
     failures: list[FailureSpec] = []
@@ -427,7 +541,9 @@ class Scenario(_Strict):
     output: OutputSpec = OutputSpec()
     metrics: MetricsSpec = MetricsSpec()
     assumptions: list[str] = []
+    """Assumptions, listed in the report."""
     sources: list[str] = []
+    """Sources, listed in the report."""
     capacity: Optional[CapacitySpec] = None
     demand: Optional[DemandSpec] = None
     cost: Optional[CostSpec] = None
@@ -515,19 +631,28 @@ def apply_overrides(data: dict, overrides: dict) -> dict:
     return out
 
 
+def _names_builtin(text_name: str) -> bool:
+    """Whether ``text_name`` means a built-in scenario: a built-in's bare name (no folder
+    part, no ``.toml``) always does, even when the current folder holds a file or folder
+    of that name (a run's results folder is named after its scenario); write it as a
+    path (``./iran-2022.toml``) to mean the file."""
+    return text_name in builtin_names() and Path(text_name).name == text_name
+
+
 def load_scenario(name_or_path, overrides: dict | None = None) -> LoadedScenario:
-    """Read and validate a scenario file (or a built-in by name); nothing runs yet."""
+    """Read and validate a scenario file (or a built-in by name); nothing runs yet.
+
+    A built-in's bare name (``iran-2022``) is the built-in, whatever the current folder
+    holds; anything else is a path to a scenario file.
+    """
     text_name = str(name_or_path)
     path = Path(text_name).expanduser()
-    if path.suffix.lower() == ".toml" or path.exists():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot read the scenario file ({exc.strerror})", file=path) from None
-        source, base_dir = str(path), path.resolve().parent
-    elif text_name in builtin_names():
+    if _names_builtin(text_name):
         text = builtin_text(text_name)
         source, base_dir = f"<built-in {text_name}>", Path.cwd()
+    elif path.suffix.lower() == ".toml" or path.exists():
+        text = read_input_text(path, "scenario file")
+        source, base_dir = str(path), path.resolve().parent
     else:
         import difflib
 
@@ -538,25 +663,38 @@ def load_scenario(name_or_path, overrides: dict | None = None) -> LoadedScenario
             f"scenario.{hint} Built-ins: {', '.join(builtin_names())}."
         )
     try:
-        data = tomllib.loads(text)
+        data = loads_toml(text, source, "scenario")
     except tomllib.TOMLDecodeError as exc:
         raise toml_syntax_error(exc, source) from None
     if overrides:
         data = apply_overrides(data, overrides)
+        check_nesting(data, source, "scenario with its --set overrides")
         text_for_lines = text
     else:
         text_for_lines = text
+    # Every mistake at once: the scenario's tables, its [policy] and its names are each
+    # checked even when another part is wrong, and all problems are raised together.
+    problems: list[InputError] = []
+    scenario = None
     try:
         scenario = Scenario.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise validation_error_to_input_error(exc, source, text_for_lines, model=Scenario) from None
-    if scenario.policy is not None:
-        policy = policy_from_dict(
-            scenario.policy, source=source, text=text_for_lines, prefix_loc=("policy",)
-        )
-    else:
-        policy = default_policy()
-    _check_names(scenario, source, text_for_lines)
+        problems += validation_problems(exc, source, text_for_lines, model=Scenario)
+    policy = default_policy()
+    if isinstance(data.get("policy"), dict):
+        try:
+            policy = policy_from_dict(
+                data["policy"], source=source, text=text_for_lines, prefix_loc=("policy",)
+            )
+        except InputError as exc:
+            problems += problems_of(exc)
+    if scenario is not None:
+        try:
+            _check_names(scenario, source, text_for_lines)
+        except InputError as exc:
+            problems.append(exc)
+    raise_problems(problems, file=source)
+    assert scenario is not None  # no problems: it validated
     digest = hashlib.sha256((text + repr(sorted((overrides or {}).items()))).encode()).hexdigest()
     return LoadedScenario(
         scenario=scenario,
@@ -593,3 +731,53 @@ def _check_names(s: Scenario, source: str, text: str) -> None:
                 field=f"gateways.{i}.name",
             )
         seen[g.name] = i
+    _check_pop_overrides(s, source, text)
+
+
+def pop_override_error(message: str, key: str, source, text: str) -> InputError:
+    """An ``InputError`` at the ``[pop_overrides]`` entry ``key`` (file, line, field)."""
+    return InputError(
+        message,
+        file=source,
+        line=find_toml_line(text, ("pop_overrides", key)),
+        field=f"pop_overrides.{key}",
+    )
+
+
+def check_pop_overrides(s: Scenario, gateway_names, pop_names, source, text: str) -> None:
+    """Every ``[pop_overrides]`` entry names a gateway in ``gateway_names`` and a PoP in
+    ``pop_names`` (None: not known yet, unchecked); else one error at its line."""
+    gws = None if gateway_names is None else {str(n) for n in gateway_names}
+    pops = None if pop_names is None else {str(n) for n in pop_names}
+    for key, pop in s.pop_overrides.items():
+        if gws is not None and key not in gws:
+            raise pop_override_error(
+                f"gateway '{key}' is not one of the scenario's gateways", key, source, text
+            )
+        if pops is not None and pop not in pops:
+            shown = ", ".join(sorted(pops)[:8]) or "none"
+            raise pop_override_error(
+                f"PoP '{pop}' is not one of the scenario's PoPs ({shown})", key, source, text
+            )
+
+
+def _check_pop_overrides(s: Scenario, source: str, text: str) -> None:
+    """What can be checked before any file is read: an override in a study that homes no
+    gateways, or naming an inline gateway or PoP that is not there."""
+    if not s.pop_overrides:
+        return
+    if s.study != "egress":
+        key = next(iter(s.pop_overrides))
+        raise pop_override_error(
+            "[pop_overrides] applies to an egress study only (gateways are homed to PoPs "
+            'there); remove it or set study = "egress"',
+            key,
+            source,
+            text,
+        )
+    gateway_names = None if s.gateways_file else [g.name for g in s.gateways]
+    if s.pops_file or (not s.pops and s.gateways_file):
+        pop_names = None  # in a file: checked when the run reads it
+    else:
+        pop_names = [p.name for p in s.pops]
+    check_pop_overrides(s, gateway_names, pop_names, source, text)

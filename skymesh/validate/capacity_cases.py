@@ -121,8 +121,6 @@ def us_busy_hour(
         lon,
         weights=w,
         params=params,
-        seed=seed,
-        name="us-busy-hour",
     )
     pairs, subs = net["pairs"], net["heads"]
     res = assign_cells(

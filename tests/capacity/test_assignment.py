@@ -325,7 +325,10 @@ def test_capacity_pass_serves_every_covered_terminal(tmp_path):
         assert s["aggregate_gbps"] <= s["demand_gbps"] * (1 + 1e-9)
     rate = table["fair_share_mbps"].to_numpy()
     assert (rate <= table["demand_mbps"].to_numpy() * (1 + 1e-9)).all()
-    assert any("Load-aware beam assignment" in line for line in summary["markdown"])
+    assert any(line.startswith("**Headline: ") for line in summary["markdown"])
+    assert summary["headline"]["terminals_at_target"] == min(
+        s["capacity_at_target"] for s in summary["samples"]
+    )
     # Issue 21: the per-terminal figure is a fair share with everyone demanding at once,
     # named so in the summary and the report (it once read "Throughput per terminal").
     text = "\n".join(summary["markdown"])

@@ -163,9 +163,32 @@ def test_a_weighted_sample_equals_the_expanded_terminals_in_a_slot(tmp_path):
     slot capacity (beam pairs, backhaul, load-aware assignment). Each cell asks for
     30 x 5,000 Mbit/s, far beyond its 8 beams (~8 x 1.37 Gbit/s): ignoring the weights would
     give a lone terminal a whole beam instead of a thirtieth of eight."""
-    from skymesh.capacity.region import _loaded
+    from skymesh.policy.rules import default_policy
     from skymesh.sim.capacity_pass import service_cells, slot_capacity
     from skymesh.sim.prepare import prepare
+    from skymesh.sim.scenario import LoadedScenario, Scenario
+
+    def _loaded(lat, lon):
+        data = {
+            "name": "w",
+            "study": "egress",
+            "constellation": {"preset": "starlink-shell1"},
+            "time": {"start": "2022-10-15T12:00:00Z", "duration_s": 1.0, "step_s": 1.0},
+            "routing": {"mode": "isl", "compare_bent_pipe": False},
+            "terminals": [
+                {"name": "t", "points": [(float(a), float(b)) for a, b in zip(lat, lon)]}
+            ],
+            "gateways_file": str(gw),
+        }
+        return LoadedScenario(
+            scenario=Scenario.model_validate(data),
+            policy=default_policy(),
+            source="<test>",
+            base_dir=tmp_path,
+            text="",
+            data=data,
+            sha256="",
+        )
 
     gw = tmp_path / "gw.csv"
     gw.write_text("name,lat,lon,country\nAerzen,52.06,9.329,DE\nKaunas,54.88,23.84,LT\n")
@@ -175,9 +198,7 @@ def test_a_weighted_sample_equals_the_expanded_terminals_in_a_slot(tmp_path):
         ("sample", pts[:, 0], pts[:, 1], np.array([30.0, 30.0])),
         ("expanded", np.repeat(pts[:, 0], 30), np.repeat(pts[:, 1], 30), None),
     ):
-        prep = prepare(
-            _loaded("w", "starlink-shell1", "2022-10-15T12:00:00Z", gw, lat, lon, "isl", 25.0, 0)
-        )
+        prep = prepare(_loaded(lat, lon))
         groups, group_of = np.unique(prep.terminal_country, return_inverse=True)
         cells = service_cells(prep.terminal_lat, prep.terminal_lon, group_of, 5)
         demand = np.full(prep.n_terminals, 5000.0)  # Mbit/s per subscriber
@@ -196,4 +217,6 @@ def test_a_weighted_sample_equals_the_expanded_terminals_in_a_slot(tmp_path):
     rs, re = out["sample"]["terminal_rate_mbps"], out["expanded"]["terminal_rate_mbps"]
     assert np.allclose(rs, re[::30]) and np.allclose(re[0::30], re[1::30])
     assert (rs < 1373.0 / 2).all()  # a share of the cell, not a beam
-    assert out["sample"]["carry"]["n_at_target"] == out["expanded"]["carry"]["n_at_target"]
+    hs, he = out["sample"]["headline"], out["expanded"]["headline"]
+    assert hs["terminals_at_target"] == he["terminals_at_target"]
+    assert hs["admitted_at_target"] == he["admitted_at_target"]

@@ -41,10 +41,15 @@ def test_probe_accounting_and_the_two_formulations_agree(belgium):
         # the carry LP's alpha x target is the largest rate every covered probe can have at
         # once; the max-min progressive filling's first level is the same quantity
         assert fig["first_level_mbps"] == pytest.approx(fig["per_probe"] * 25.0, rel=1e-5)
-        assert fig["terminals_at_target"] == pytest.approx(fig["per_probe"] * p["covered"])
-        assert fig["n_more"] == fig["n_at_target"] - p["covered"]
+        assert fig["terminals_at_target"] == int(np.floor(fig["per_probe"] * p["covered"] + 1e-9))
+        assert fig["n_more"] == fig["terminals_at_target"] - p["covered"]
         assert fig["binding_kind"] in RESOURCE_KINDS
         assert sum(fig["binding_share"].values()) == pytest.approx(1.0)
+    # with rain the headline is the rain answer; its per-terminal rate is the first level
+    h = belgium["headline"]
+    assert h["terminals_at_target"] == belgium["rain"]["terminals_at_target"]
+    assert h["per_terminal_mbps"] == pytest.approx(belgium["rain"]["first_level_mbps"], rel=1e-5)
+    assert belgium["inputs"]["rain"] == "60 mm/h over the region"
 
 
 def test_rain_never_adds_capacity(belgium):
@@ -65,8 +70,8 @@ def test_faded_capacities_fade_beams_and_the_wet_feeder_only(gw_file):
         net["sat_ecef_km"],
         net["cells"]["lat_deg"],
         net["cells"]["lon_deg"],
-        net["prep"].gateway_lat,
-        net["prep"].gateway_lon,
+        net["gateway_lat"],
+        net["gateway_lon"],
     )
     params = NetworkCapacityParams()
     k0, c0 = faded_capacities(*args, 0.0, 0.0, params)

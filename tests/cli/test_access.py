@@ -81,8 +81,11 @@ def test_json_components_and_slot_holding(sites, capsys, tmp_path):
 
 
 def test_errors_are_one_line_exit_2(sites, capsys):
-    code, out, err = _run(capsys, "access", "47.6,-122.3")
-    assert code == 2 and "no gateway list" in err and len(err.strip().splitlines()) == 1
+    # no --gateways: the shipped list (tests/ground/test_sites.py); a missing file is one line
+    code, out, err = _run(
+        capsys, "access", "47.6,-122.3", "--gateways", str(sites.with_name("gone.csv"))
+    )
+    assert code == 2 and "file not found" in err and len(err.strip().splitlines()) == 1
     code, out, err = _run(
         capsys, "access", "47.6,-122.3", "--gateways", str(sites), "--mode", "hybrid"
     )

@@ -29,6 +29,21 @@ def test_scenarios_table_fits_80_columns_and_keeps_names_whole():
         assert any(f" {name} " in line and line.startswith("│") for line in lines), name
 
 
+def test_constellations_table_fits_80_columns_with_each_shell_whole():
+    from skymesh.orbits.presets import WALKER_PRESETS
+
+    res = _skymesh("constellations")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for name, preset in WALKER_PRESETS.items():
+        assert any(f" {name} " in line for line in lines), name
+        for s in preset["shells"]:  # one shell per line, never folded mid-figure
+            shell = f"{s.altitude_km:g} km {s.inclination_deg:g}° {s.planes}x{s.sats_per_plane}"
+            assert any(shell in line for line in lines), shell
+        assert any(line.startswith(f"- {name}: ") for line in lines), "source listed"
+
+
 @pytest.fixture
 def width(monkeypatch):
     def set_width(w):

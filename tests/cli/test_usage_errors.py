@@ -27,6 +27,9 @@ USAGE_MISTAKES = [
     ["view", "iran-2022", "--out", "v.png"],
     ["plot", "rtt", "Paris", "Luanda", "--out", "a.png", "--cdf", "a.png"],
     ["cost", "iran-2022"],
+    ["latency", "Paris", "Paris"],
+    ["latency", "Paris", "48.8566,2.3522"],
+    ["plot", "rtt", "Paris", "paris", "--out", "a.png"],
 ]
 
 
@@ -86,3 +89,8 @@ def test_negative_latitude_is_an_argument(capsys):
         == 0
     )
     assert "-22.9" in capsys.readouterr().out
+
+
+def test_a_path_from_a_place_to_itself_says_so(capsys):
+    assert main(["latency", "Paris", "Paris"]) == 2
+    assert "same place" in capsys.readouterr().err

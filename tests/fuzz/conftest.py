@@ -32,6 +32,7 @@ import contextlib
 import io
 import json
 import os
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -74,6 +75,23 @@ def one_clean_line(message: str) -> bool:
         and "Traceback" not in body
         and "internal error" not in body
         and len(body) <= 2000
+    )
+
+
+def clean_lines(message: str) -> bool:
+    """One clean line, or several problems at once (``skymesh.errors.InputErrors``): the
+    summary ``N problems in FILE:`` then at most MAX_PROBLEMS clean lines, one each."""
+    from skymesh.errors import MAX_PROBLEMS
+
+    body = message[:-1] if message.endswith("\n") else message
+    lines = body.split("\n")
+    if len(lines) == 1:
+        return one_clean_line(body)
+    head = lines[0].removeprefix("error: ")
+    return (
+        re.match(r"^\d+ problems( in .*)?( \(the first \d+ shown\))?:$", head) is not None
+        and 2 <= len(lines) <= MAX_PROBLEMS + 1
+        and all(one_clean_line(line) for line in lines)
     )
 
 
@@ -123,7 +141,7 @@ class Fuzz:
             reason = reject_check(exc) if reject_check is not None else None
             if reason:
                 return self._record(parser, "bad", f"{why}: {reason}: {exc}"[:1200]), exc
-            if one_clean_line(str(exc)):
+            if clean_lines(str(exc)):
                 return self._record(parser, "rejected"), exc
             return self._record(parser, "bad", f"{why}: unclean message {str(exc)!r}"), exc
         except Exception as exc:  # noqa: BLE001 - any other exception is what we look for
@@ -167,10 +185,9 @@ class Fuzz:
             return self._record(parser, "accepted"), 0
         if (
             code == 2
-            and len(lines) == 1
-            and len(stderr.splitlines()) == 1
+            and len(lines) == len(stderr.splitlines()) >= 1
             and lines[0].startswith("error: ")
-            and one_clean_line(stderr)
+            and clean_lines(stderr)
         ):
             if valid:
                 return self._record(

@@ -11,6 +11,7 @@ from skymesh.ground.places import (
     largest_places,
     load_hypatia_cities,
     resolve_country,
+    resolve_pair,
     resolve_place,
     resolve_places,
 )
@@ -245,3 +246,13 @@ def test_hypatia_missing_or_empty_file(tmp_path):
     (tmp_path / "empty.txt").write_text("\n", encoding="utf-8")
     with pytest.raises(InputError, match="no cities"):
         load_hypatia_cities(tmp_path / "empty.txt")
+
+
+def test_pair_refuses_one_place_twice_and_keeps_two():
+    with pytest.raises(InputError, match="same place"):
+        resolve_pair("London, GB", "london")
+    with pytest.raises(InputError, match="same place"):
+        resolve_pair("0,0", "0.001,0.001")  # 157 m apart
+    a, b = resolve_pair("London, GB", "Paris, FR")
+    assert (a.country_iso2, b.country_iso2) == ("GB", "FR")
+    assert resolve_pair("0,0", "0,0.01")[1].lon_deg == 0.01  # 1.1 km apart: two places

@@ -151,5 +151,5 @@ target_mbps = 25
         res = slot_capacity(
             prep, prep.operators[0], 0.0, cells, groups, np.full(4, 1e5), network_params(prep), 25.0
         )
-        alpha.append(res["carry"]["alpha"])
+        alpha.append(res["headline"]["alpha"])
     assert alpha[0] >= alpha[1] >= alpha[2] and alpha[2] < alpha[0]

@@ -189,7 +189,7 @@ def test_newest_snapshot_orders_by_name_stamp(tmp_path):
 def test_no_snapshot(tmp_path, monkeypatch):
     monkeypatch.setenv("SKYMESH_DATA", str(tmp_path / "empty"))
     with pytest.raises(DataNotFoundError) as info:
-        newest_snapshot("starlink")
+        newest_snapshot("kuiper")  # no element sets of it ship with SkyMesh
     msg = str(info.value)
     assert "skymesh data update" in msg and str(tmp_path / "empty") in msg
     assert "by hand" in msg

@@ -522,3 +522,20 @@ def test_cr_line_ends_and_a_long_stray_line(tmp_path):
     with pytest.raises(InputError) as info:
         parse_tle_text("x" * 5000 + "\n")
     assert len(str(info.value)) < 200 and "..." in str(info.value)
+
+
+def test_a_blank_padded_epoch_year_is_refused_not_read_two_ways(tmp_path):
+    """' 5338.5' is year 2005 to a plain int() and 2053 to sgp4 (its %2d skips the
+    blank and reads '53'): the file is refused at line 1, columns 19-20."""
+    from sgp4.api import Satrec
+
+    l1, l2 = make_tle(44714, 2005, 338.5)
+    padded = with_checksum(l1[:18] + " 5" + l1[20:68])
+    assert padded[18:32] == " 5338.50000000"
+    assert Satrec.twoline2rv(padded, l2).epochyr == 53  # what sgp4 makes of it
+    path = tmp_path / "padded.tle"
+    path.write_text(f"SAT\n{padded}\n{l2}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"epoch year \(columns 19-20\)") as info:
+        read_tle_file(path)
+    assert info.value.file == str(path) and info.value.line == 2
+    assert info.value.field == "epoch year" and "two-digit" in str(info.value)

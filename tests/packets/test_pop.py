@@ -105,3 +105,12 @@ def test_ping_to_the_pop_is_skymesh_rtt_plus_serialisation(ns3, pop_net):
     bound = 2e3 * hops * 86 * 8 / min(GSL_BPS, ISL_BPS)
     assert np.all(rtt[inside] >= sky) and np.all(rtt[inside] <= sky + bound + 1e-3)
     assert np.all(rtt[inside] - sky > 0.1)  # >= 3 hops x 2 x 69 us of serialisation
+
+
+def test_pop_site_defaults_to_the_shipped_list(tmp_path, monkeypatch):
+    # a fresh install: no data directory, no curated data; `skymesh packets --pop Warsaw`
+    monkeypatch.setenv("SKYMESH_DATA", str(tmp_path / "empty"))
+    site = pop_site("Warsaw")
+    assert site.name.startswith("Warsaw")
+    km = _haversine_km((site.gateway_lat_deg, site.gateway_lon_deg), (52.23, 21.01))
+    assert km < 1500  # a European gateway carries it

@@ -418,7 +418,7 @@ def test_toml_syntax_error_has_line(tmp_path):
 
 
 def test_missing_file_is_input_error(tmp_path):
-    with pytest.raises(InputError, match="cannot read"):
+    with pytest.raises(InputError, match="policy file not found"):
         load_policy(tmp_path / "nope.toml")
 
 

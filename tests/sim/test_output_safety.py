@@ -13,7 +13,15 @@ def _loaded():
         text="name = 'tiny'\n",
         source="tiny.toml",
         sha256="abc",
-        scenario=SimpleNamespace(name="tiny", seed=1),
+        scenario=SimpleNamespace(
+            name="tiny",
+            seed=1,
+            constellation=SimpleNamespace(preset="starlink-shell1", file=None, isls=None),
+            second_operator=None,
+            terminals=[],
+            gateways_file=None,
+            pops_file=None,
+        ),
     )
 
 

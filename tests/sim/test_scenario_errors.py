@@ -344,3 +344,74 @@ def test_control_characters_in_an_error_are_escaped(tmp_path):
         load_scenario(p)
     text = str(err.value)
     assert text.isprintable() and "x\\r\\u2028y" in text and err.value.line == 6
+
+
+# ----------------------------------------------------------------------------- pop_overrides
+
+POPS = """\
+[[pops]]
+name = "Frankfurt"
+lat = 50.1
+lon = 8.7
+country = "DE"
+"""
+
+
+def test_pop_override_naming_a_missing_gateway_is_an_error(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text(GOOD + POPS + '[pop_overrides]\nMualim = "Frankfurt"\n')
+    with pytest.raises(InputError, match="gateway 'Mualim' is not one of") as info:
+        load_scenario(p)
+    assert info.value.file == str(p) and info.value.line == 23
+    assert info.value.field == "pop_overrides.Mualim"
+
+
+def test_pop_override_naming_a_missing_pop_is_an_error(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text(GOOD + POPS + '[pop_overrides]\nMuallim = "Frankfort"\n')
+    with pytest.raises(InputError, match="PoP 'Frankfort' is not one of") as info:
+        load_scenario(p)
+    assert info.value.line == 23 and info.value.field == "pop_overrides.Muallim"
+    # without any PoP the override was silently dropped ("each gateway is its own PoP")
+    p.write_text(GOOD + '[pop_overrides]\nMuallim = "Frankfurt"\n')
+    with pytest.raises(InputError, match="PoP 'Frankfurt' is not one of the scenario's PoPs"):
+        load_scenario(p)
+    p.write_text(GOOD + POPS + '[pop_overrides]\nMuallim = "Frankfurt"\n')
+    assert load_scenario(p).scenario.pop_overrides == {"Muallim": "Frankfurt"}
+
+
+def test_pop_override_in_a_routing_study_is_an_error(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text('study = "routing"\n' + GOOD + POPS + '[pop_overrides]\nMuallim = "Frankfurt"\n')
+    with pytest.raises(InputError, match="egress study only") as info:
+        load_scenario(p)
+    assert info.value.line == 24
+
+
+def test_pop_override_checked_against_a_pops_file_when_the_run_reads_it(tmp_path):
+    from skymesh.sim.prepare import _pops
+
+    (tmp_path / "pops.csv").write_text("name,lat,lon,country\nFrankfurt,50.1,8.7,DE\n")
+    p = tmp_path / "s.toml"
+    p.write_text('pops_file = "pops.csv"\n' + GOOD + '[pop_overrides]\nMuallim = "Paris"\n')
+    loaded = load_scenario(p)  # the file is read by the run, not by the loader
+    with pytest.raises(InputError, match="'Paris'") as info:
+        _pops(loaded, ["Muallim"], [40.8], [29.5], ["TR"], [])
+    assert info.value.file == str(p) and info.value.line == 19
+
+
+# ----------------------------------------------------------------------------- built-in names
+
+
+def test_a_builtin_name_is_not_shadowed_by_a_folder_of_that_name(tmp_path, monkeypatch):
+    """`skymesh run iran-2022` writes results/iran-2022; a folder (or file) called iran-2022
+    in the current directory used to be taken for the scenario file."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "iran-2022").mkdir()
+    (tmp_path / "ukraine-2022").write_text("not a scenario")
+    assert load_scenario("iran-2022").source == "<built-in iran-2022>"
+    assert load_scenario("ukraine-2022").source == "<built-in ukraine-2022>"
+    (tmp_path / "iran-2022.toml").write_text(GOOD)
+    assert load_scenario("./iran-2022.toml").scenario.name == "ok"  # a path is the file
+    with pytest.raises(InputError, match="a folder"):
+        load_scenario("./iran-2022")
