@@ -77,14 +77,28 @@ def _sets(overrides):
     return [x for k, v in overrides.items() for x in ("--set", f"{k}={v}")]
 
 
+CLI_RUN = "taiwan-geofence"  # run through `skymesh run` (its terminal summary is a face)
+
+
 @pytest.fixture(scope="session")
 def runs(shared_data, tmp_path_factory):
-    """Each built-in scenario run once (through the API) into its own results folder."""
+    """Each built-in scenario run once into its own results folder: taiwan-geofence through
+    ``skymesh run`` (its terminal output kept as ``stdout``), the others through the API."""
+    import contextlib
+    import io
+
     root = tmp_path_factory.mktemp("faces-runs")
-    return {
-        name: skymesh.run(name, root / name, overrides=over).folder
-        for name, over in RUNS.items()
-    }
+    folders = {}
+    for name, over in RUNS.items():
+        if name == CLI_RUN:
+            buf = io.StringIO()
+            with contextlib.redirect_stdout(buf):
+                assert main(["run", name, "--out", str(root / name), *_sets(over)]) == 0
+            folders["stdout"] = buf.getvalue()
+            folders[name] = root / name
+        else:
+            folders[name] = skymesh.run(name, root / name, overrides=over).folder
+    return folders
 
 
 @pytest.fixture(scope="session")
@@ -140,6 +154,9 @@ def test_city_pair_rtt_is_one_answer_on_cli_api_and_service(region, capsys, serv
         assert cli["summary"][f"{name}_p50"] == pytest.approx(want, rel=1e-12), name
         assert api.summary[f"{name}_p50"] == pytest.approx(want, rel=1e-12), name
         assert svc[name] == pytest.approx(want, rel=1e-12), name
+    # the same question: the inputs each names are the same
+    for key in ("constellation", "mode", "min_elevation_deg"):
+        assert svc[key] == cli[key], key
     # the user's RTT carries the access legs the space RTT does not
     assert table[0]["rtt_ms"] > table[0]["space_rtt_ms"]
     # and its components are the same on the API's table and the service's read-out
@@ -197,6 +214,44 @@ def test_report_md_states_the_summary_figures(name, runs):
                 rf"\| {re.escape(g['name'])} \| {g['country']} \| {100 * g['share']:.1f} % \|",
                 report,
             ), g
+
+
+def test_run_terminal_summary_prints_the_summary_figures(runs):
+    """``skymesh run``'s terminal summary shows each operator's p50 / p95 / p99 user RTT,
+    service share and the capacity headline as ``summary.json`` has them."""
+    out = " ".join(runs["stdout"].split())
+    summary = _summary(runs[CLI_RUN])
+    for op in summary["operators"]:
+        r = op["rtt_ms"]
+        assert f"{r['p50']:.1f} / {r['p95']:.1f} / {r['p99']:.1f} ms" in out, op["operator"]
+        assert f"{100 * op['service_share']:.1f} %" in out, op["operator"]
+    head = summary["capacity"]["headline"]
+    assert re.search(
+        rf"HEADLINE: terminals at {head['target_mbps']:g} Mbit/s .{{0,3}} "
+        rf"{head['terminals_at_target']:,} ",
+        out,
+    ), "the headline in the terminal summary"
+
+
+def test_service_country_readout_states_its_inputs(runs, service):
+    """The service's country read-out (service share and exits now) answers from its own
+    terminals and gateway sites: its ``inputs`` block names them in the fields of a run's
+    capacity ``inputs`` (the same fingerprints), so the two say how their inputs differ."""
+    client, h = service
+    at = "2026-01-01T00:29:00Z"
+    r = client.get("/readouts/country/TW", params={"at": at}, headers=h)
+    assert r.status_code == 200, r.text
+    got = r.json()
+    inputs = got["inputs"]
+    run = _summary(runs["taiwan-geofence"])["capacity"]["inputs"]
+    for key in ("terminals", "gateways", "constellation", "satellites", "mode"):
+        assert key in inputs, key
+    assert set(inputs["terminals"]) == set(run["terminals"])
+    assert inputs["terminals"]["placed"] == got["terminals"]
+    assert inputs["terminals"]["digest"] != run["terminals"]["digest"]
+    assert inputs["gateways"]["digest"] != run["gateways"]["digest"]
+    assert inputs["source"].startswith("service read-out TW")
+    assert inputs["constellation"] == got["constellation"]
 
 
 def _view(folder, out, capsys):

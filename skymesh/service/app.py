@@ -713,6 +713,10 @@ def create_app(
             "a": a,
             "b": b,
             "at": _iso_aware(_when(at)),
+            # the inputs, named as `skymesh latency --json` names them
+            "constellation": eng.constellation_name,
+            "mode": "isl",
+            "min_elevation_deg": eng.min_elevation_deg,
             "space_rtt_ms": row.get("space_rtt_ms"),
             "hops": row.get("hops"),
             "rtt_ms": row.get("rtt_ms"),
