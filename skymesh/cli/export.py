@@ -17,8 +17,9 @@ def export(
     out: Path = typer.Option(..., "--out", help="File to write (.czml / .geojson, or .json)."),
     force: bool = typer.Option(False, "--force", help="Replace --out."),
     max_mb: float = typer.Option(
-        50.0, "--max-mb", help="CZML: cap on the file size (MB); satellites' samples are "
-        "decimated to fit."
+        50.0,
+        "--max-mb",
+        help="CZML: cap on the file size (MB); satellites' samples are decimated to fit.",
     ),
     max_steps: Optional[int] = typer.Option(
         None, "--max-steps", min=2, help="CZML: at most this many instants (default: all that fit)."

@@ -47,6 +47,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -81,20 +82,18 @@ def _rgba(colour: str, alpha: int = 160) -> list[int]:
 
 def check_export_args(fmt: str, out, force: bool) -> None:
     """Before any work: a known format, an extension that fits it, no file replaced without
-    ``force``. Raises :class:`InputError` naming the flag."""
+    ``force``. Raises :class:`SkyMeshError` naming the flag."""
     if fmt not in FORMATS:
-        raise InputError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}", field="--format")
+        raise SkyMeshError(f"--format: unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
     out = Path(out)
     if out.suffix.lower() not in _EXTENSIONS[fmt]:
-        raise InputError(
-            f"--out {out}: a {fmt} file ends in {' or '.join(_EXTENSIONS[fmt])}", field="--out"
-        )
+        raise SkyMeshError(f"--out {out}: a {fmt} file ends in {' or '.join(_EXTENSIONS[fmt])}")
     if out.is_dir():
-        raise InputError(f"--out {out}: is a folder, not a file", field="--out")
+        raise SkyMeshError(f"--out {out}: is a folder, not a file")
     if out.exists() and not force:
-        raise InputError(f"{out}: file exists; pass --force to replace it", field="--out")
+        raise SkyMeshError(f"{out}: file exists; pass --force to replace it")
     if not out.parent.is_dir():
-        raise InputError(f"--out {out}: folder {out.parent} does not exist", field="--out")
+        raise SkyMeshError(f"--out {out}: folder {out.parent} does not exist")
 
 
 def run_scenario(folder) -> tuple:
@@ -208,7 +207,16 @@ def _route_stretches(folder: Path, prep, terminals: np.ndarray, steps: np.ndarra
     """Stretches of kept steps over which a terminal's route (satellite, gateway, PoP) holds."""
     table = _timeseries(
         folder,
-        ["step", "operator", "terminal", "served", "serving_satellite", "gateway", "pop", "isl_hops"],
+        [
+            "step",
+            "operator",
+            "terminal",
+            "served",
+            "serving_satellite",
+            "gateway",
+            "pop",
+            "isl_hops",
+        ],
     )
     if table is None or len(terminals) == 0:
         return []
@@ -258,11 +266,10 @@ def _czml_steps(prep, n_sats: int, n_sites: int, max_mb: float, max_steps: int |
     n = len(prep.grid)
     budget = max_mb * 1e6
     if estimate_czml_bytes(n_sats, min(n, 2), n_sites, 0) > budget:
-        raise InputError(
-            f"a CZML of {n_sats:,} satellites needs about "
+        raise SkyMeshError(
+            f"--max-mb {max_mb:g}: a CZML of {n_sats:,} satellites needs about "
             f"{estimate_czml_bytes(n_sats, 2, n_sites, 0) / 1e6:.1f} MB even at two instants; "
-            "raise --max-mb",
-            field="--max-mb",
+            "raise --max-mb"
         )
     fit = int((budget - estimate_czml_bytes(n_sats, 0, n_sites, 0)) // (_BYTES_PER_SAMPLE * n_sats))
     fit = min(n, fit, max_steps or n)
@@ -275,7 +282,9 @@ def _sites(prep):
     for i, (lat, lon, cc) in enumerate(
         zip(prep.terminal_lat, prep.terminal_lon, prep.terminal_country)
     ):
-        sites.append((f"terminal-{i}", f"terminal {i}", "terminal", lat, lon, str(cc)))
+        label = str(prep.terminal_name[i]) if len(prep.terminal_name) > i else ""
+        name = f"terminal {i}" + (f" ({label})" if label and label != str(i) else "")
+        sites.append((f"terminal-{i}", name, "terminal", lat, lon, str(cc)))
     for name, lat, lon, cc in zip(
         prep.gateway_name, prep.gateway_lat, prep.gateway_lon, prep.gateway_country
     ):
@@ -288,8 +297,13 @@ def _sites(prep):
     return sites
 
 
-def czml_document(folder, *, max_mb: float = DEFAULT_MAX_MB, max_steps: int | None = None,
-                  max_routes: int = DEFAULT_MAX_ROUTES) -> tuple[list[dict], dict]:
+def czml_document(
+    folder,
+    *,
+    max_mb: float = DEFAULT_MAX_MB,
+    max_steps: int | None = None,
+    max_routes: int = DEFAULT_MAX_ROUTES,
+) -> tuple[list[dict], dict]:
     """The CZML packets of a run (a list of dicts) and a note of what was kept.
 
     ``max_mb`` caps the estimated size (MB) by decimating the satellites' samples;
@@ -311,7 +325,7 @@ def czml_document(folder, *, max_mb: float = DEFAULT_MAX_MB, max_steps: int | No
     start, end = times[0], _step_end(times, step_s, len(times) - 1)
     window = f"{_iso(start)}/{_iso(end)}"
     kept_step_s = float(np.median(np.diff(grid.offsets_s[steps]))) if len(steps) > 1 else step_s
-    note = dict(
+    note: dict[str, Any] = dict(
         steps=len(times),
         steps_kept=int(len(steps)),
         step_s=step_s,
@@ -382,7 +396,10 @@ def czml_document(folder, *, max_mb: float = DEFAULT_MAX_MB, max_steps: int | No
                         0.0,
                     ]
                 },
-                "point": {"pixelSize": 4 if kind == "terminal" else 8, "color": {"rgba": _rgba(colour, 255)}},
+                "point": {
+                    "pixelSize": 4 if kind == "terminal" else 8,
+                    "color": {"rgba": _rgba(colour, 255)},
+                },
             }
         )
     pop_ids = {s[1] for s in sites if s[2] == "pop"}
@@ -391,7 +408,11 @@ def czml_document(folder, *, max_mb: float = DEFAULT_MAX_MB, max_steps: int | No
     route_colour = _rgba(ROLE_COLOURS["route"], 255)
     for k, s in enumerate(stretches):
         op_label, term, sat, gw, pop = s["key"]
-        refs = [f"terminal-{term}#position", f"sat-{op_label}-{sat}#position", f"gateway-{gw}#position"]
+        refs = [
+            f"terminal-{term}#position",
+            f"sat-{op_label}-{sat}#position",
+            f"gateway-{gw}#position",
+        ]
         if pop and pop in pop_ids:
             refs.append(f"pop-{pop}#position")
         a = times[s["first"]]
@@ -418,9 +439,9 @@ def czml_document(folder, *, max_mb: float = DEFAULT_MAX_MB, max_steps: int | No
     note["route_terminals"] = [int(t) for t in picks] if _timeseries_exists(folder) else []
     geoms, runs = _countries_and_states(prep)
     for code, name, geom in geoms:
-        for j, (a, b, state) in enumerate(runs[code]):
-            colour = _rgba(SERVICE_STATES[state][0], 150)
-            interval = f"{_iso(times[a])}/{_iso(_step_end(times, step_s, b))}"
+        for j, (k0, k1, state) in enumerate(runs[code]):
+            rgba = _rgba(SERVICE_STATES[state][0], 150)
+            interval = f"{_iso(times[k0])}/{_iso(_step_end(times, step_s, k1))}"
             for p, poly in enumerate(_polygons(geom)):
                 packet: dict = {
                     "id": f"country-{code}-{j}-{p}",
@@ -429,7 +450,7 @@ def czml_document(folder, *, max_mb: float = DEFAULT_MAX_MB, max_steps: int | No
                     "availability": interval,
                     "polygon": {
                         "positions": {"cartographicDegrees": _ring(poly.exterior.coords[:-1])},
-                        "material": {"solidColor": {"color": {"rgba": colour}}},
+                        "material": {"solidColor": {"color": {"rgba": rgba}}},
                         "height": 0,
                         "outline": True,
                         "outlineColor": {"rgba": [60, 60, 60, 255]},
@@ -618,7 +639,10 @@ def _cell_features(folder: Path, prep, summary: dict) -> list[dict]:
     names = cell_names(cells.ids)
     boundary = {}
     for c, name in enumerate(names):
-        ring = [[round(lng, _COORD_DECIMALS), round(lat, _COORD_DECIMALS)] for lat, lng in h3.cell_to_boundary(name)]
+        ring = [
+            [round(lng, _COORD_DECIMALS), round(lat, _COORD_DECIMALS)]
+            for lat, lng in h3.cell_to_boundary(name)
+        ]
         boundary[c] = ring + [ring[0]]
     times = cap["time_utc"].to_pylist()
     term = cap["terminal"].to_numpy(zero_copy_only=False)
@@ -662,12 +686,13 @@ def export_run(
     """Write a run's results folder as ``fmt`` (``"czml"`` or ``"geojson"``) to ``out``.
 
     Returns a note: ``path``, ``bytes`` and what was kept (steps, routes, features).
-    Raises :class:`InputError` for an unknown format, a folder that is not a results
+    Raises :class:`SkyMeshError` (one line) for an unknown format, a folder that is not a results
     folder, or an existing ``out`` without ``force``; the file is written atomically.
     """
     check_export_args(fmt, out, force)
     if not (np.isfinite(max_mb) and max_mb > 0):
-        raise InputError(f"--max-mb must be a positive number, got {max_mb}", field="--max-mb")
+        raise SkyMeshError(f"--max-mb must be a positive number, got {max_mb}")
+    doc: Any
     if fmt == "czml":
         doc, note = czml_document(folder, max_mb=max_mb, max_steps=max_steps, max_routes=max_routes)
     else:

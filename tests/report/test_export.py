@@ -119,13 +119,15 @@ def test_czml_routes_are_the_runs_rows_and_the_satellite_is_above_the_terminal(c
 
 def test_czml_iran_is_inactive_then_switched_on(czml):
     iran = [p for p in czml if p["id"].startswith("country-IR-")]
-    states = {}
+    states, colours = {}, {}
     for p in iran:
         a, b = _interval(p["availability"])
         states[p["name"].split(": ")[1]] = (a, b)
+        colours[p["name"].split(": ")[1]] = p["polygon"]["material"]["solidColor"]["color"]["rgba"]
     assert states["inactive"] == (_t(START), SWITCH)
     on = [s for s in states if s != "inactive"]
     assert len(on) == 1 and states[on[0]][0] == SWITCH
+    assert colours["inactive"] != colours[on[0]]
 
 
 def test_czml_decimates_to_the_size_cap_and_says_so(run_dir, tmp_path):
@@ -133,7 +135,9 @@ def test_czml_decimates_to_the_size_cap_and_says_so(run_dir, tmp_path):
     size_full = len(json.dumps(full)) / 1e6
     out = tmp_path / "small.czml"
     cap = f"{size_full * 0.6:.2f}"
-    assert main(["export", str(run_dir), "--format", "czml", "--out", str(out), "--max-mb", cap]) == 0
+    assert (
+        main(["export", str(run_dir), "--format", "czml", "--out", str(out), "--max-mb", cap]) == 0
+    )
     small = json.loads(out.read_text())
     assert out.stat().st_size <= float(cap) * 1e6
     n = len(np.asarray(small[1]["position"]["cartesian"]).reshape(-1, 4))
@@ -143,7 +147,10 @@ def test_czml_decimates_to_the_size_cap_and_says_so(run_dir, tmp_path):
 
 def test_czml_too_small_a_cap_is_refused_before_writing(run_dir, tmp_path, capsys):
     out = tmp_path / "x.czml"
-    assert main(["export", str(run_dir), "--format", "czml", "--out", str(out), "--max-mb", "0.1"]) == 2
+    assert (
+        main(["export", str(run_dir), "--format", "czml", "--out", str(out), "--max-mb", "0.1"])
+        == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--max-mb" in err[0]
     assert not out.exists()
@@ -176,7 +183,9 @@ def test_geojson_is_valid_rfc7946_and_holds_the_runs_sites(run_dir, tmp_path):
     assert [(p["state"], p["start_utc"]) for p in iran][0] == ("inactive", START[:-1] + ".000Z")
     assert _t(iran[0]["end_utc"]) == SWITCH and len(iran) == 2
     tehran = Point(51.39, 35.69)
-    assert shape([f for f in feats if f["properties"].get("iso2") == "IR"][0]["geometry"]).contains(tehran)
+    assert shape([f for f in feats if f["properties"].get("iso2") == "IR"][0]["geometry"]).contains(
+        tehran
+    )
 
 
 def test_geojson_cells_hold_their_terminals_and_the_runs_capacity(run_dir, tmp_path):
@@ -193,7 +202,9 @@ def test_geojson_cells_hold_their_terminals_and_the_runs_capacity(run_dir, tmp_p
         here = [c for c in cells if _t(c["properties"]["time_utc"]) == when]
         assert sum(c["properties"]["terminals"] for c in here) == len(terms)
         carried = sum(r["rate_mbps"] or 0.0 for r in cap if r["time_utc"] == when)
-        assert sum(c["properties"]["carried_mbps"] for c in here) == pytest.approx(carried, abs=0.01)
+        assert sum(c["properties"]["carried_mbps"] for c in here) == pytest.approx(
+            carried, abs=0.01
+        )
         polys = [shape(c["geometry"]) for c in here]
         for t in terms:
             assert any(p.covers(Point(t["geometry"]["coordinates"])) for p in polys)
@@ -202,8 +213,8 @@ def test_geojson_cells_hold_their_terminals_and_the_runs_capacity(run_dir, tmp_p
 @pytest.mark.parametrize(
     "argv, word",
     [
-        (["--format", "kml"], "format"),
-        (["--format", "czml", "--out-suffix", ".txt"], "--out"),
+        (["--format", "kml"], "unknown format 'kml'"),
+        (["--format", "czml", "--out-suffix", ".txt"], "a czml file ends in .czml"),
     ],
 )
 def test_bad_flags_are_one_line_exit_2(run_dir, tmp_path, capsys, argv, word):
@@ -211,12 +222,15 @@ def test_bad_flags_are_one_line_exit_2(run_dir, tmp_path, capsys, argv, word):
     argv = [a for a in argv if a not in ("--out-suffix", ".txt")]
     assert main(["export", str(run_dir), *argv, "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and word in err[0]
+    assert len(err) == 1 and word in err[0] and "internal error" not in err[0]
     assert not out.exists()
 
 
 def test_not_a_results_folder_is_one_line_exit_2(tmp_path, capsys):
-    assert main(["export", str(tmp_path), "--format", "geojson", "--out", str(tmp_path / "x.geojson")]) == 2
+    assert (
+        main(["export", str(tmp_path), "--format", "geojson", "--out", str(tmp_path / "x.geojson")])
+        == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a SkyMesh results folder" in err[0] and str(tmp_path) in err[0]
 
@@ -229,3 +243,16 @@ def test_existing_out_needs_force(run_dir, tmp_path, capsys):
     assert out.read_text() == "my own file"
     assert main(["export", str(run_dir), "--format", "geojson", "--out", str(out), "--force"]) == 0
     assert json.loads(out.read_text())["type"] == "FeatureCollection"
+
+
+def test_result_export_takes_the_format_from_the_extension(run_dir, tmp_path):
+    from czml3 import Packet
+
+    from skymesh import open_run
+
+    note = open_run(run_dir).export(tmp_path / "a.czml", max_routes=2)
+    assert note["format"] == "czml"
+    packets = json.loads((tmp_path / "a.czml").read_text())
+    [Packet(**p) for p in packets]
+    routed = {p["id"].split("-")[2] for p in packets if p["id"].startswith("route-")}
+    assert len(routed) <= 2
