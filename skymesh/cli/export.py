@@ -45,7 +45,7 @@ def export(
     if fmt.lower() == "czml":
         kept = note["steps_kept"]
         extra = (
-            f"; satellites every {note['kept_step_s']:g} s ({kept} of {note['steps']} steps, "
+            f"; satellites about every {note['kept_step_s']:g} s ({kept} of {note['steps']} steps, "
             f"decimated to fit --max-mb {max_mb:g})"
             if kept < note["steps"]
             else f"; every step ({kept})"

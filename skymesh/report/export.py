@@ -96,7 +96,7 @@ def check_export_args(fmt: str, out, force: bool) -> None:
         raise SkyMeshError(f"--out {out}: folder {out.parent} does not exist")
 
 
-def run_scenario(folder) -> tuple:
+def results_scenario(folder) -> tuple:
     """``(loaded scenario, summary dict)`` of a results folder, with the run's overrides.
 
     The scenario is read from its original source (a built-in, or its file when that still
@@ -314,7 +314,7 @@ def czml_document(
     from skymesh.sim.prepare import prepare
 
     folder = Path(folder)
-    loaded, summary = run_scenario(folder)
+    loaded, summary = results_scenario(folder)
     prep = prepare(loaded)
     grid = prep.grid
     n_sats = sum(len(op.constellation) for op in prep.operators)
@@ -333,7 +333,7 @@ def czml_document(
         satellites=n_sats,
     )
     decimated = (
-        f"; satellites sampled every {kept_step_s:g} s of the run's {step_s:g} s "
+        f"; satellites sampled about every {kept_step_s:g} s of the run's {step_s:g} s "
         f"({len(steps)} of {len(times)} steps, to keep the file under {max_mb:g} MB)"
         if len(steps) < len(times)
         else ""
@@ -487,7 +487,7 @@ def geojson_document(folder) -> tuple[dict, dict]:
     from skymesh.sim.prepare import prepare
 
     folder = Path(folder)
-    loaded, summary = run_scenario(folder)
+    loaded, summary = results_scenario(folder)
     prep = prepare(loaded)
     times = prep.grid.datetimes()
     step_s = float(prep.scenario.time.step_s)
