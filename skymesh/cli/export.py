@@ -52,7 +52,8 @@ def export(
         )
         console.print(
             f"wrote {out} ({note['bytes'] / 1e6:.1f} MB): {note['satellites']:,} satellites"
-            f"{extra}, {note['routes']} route stretches"
+            f"{extra}, {note['routes']} route stretches "
+            f"({note['routes_with_isl_path']} with their ISL path)"
         )
     else:
         kinds = ", ".join(f"{n} {k}" for k, n in note["features"].items())

@@ -15,10 +15,11 @@
       terminal indices: from the run's own rows, one packet per stretch of steps with
       the same ``serving_satellite``, ``gateway`` and ``pop``, whose ``availability``
       is that stretch and whose polyline references the moving positions
-      terminal -> serving satellite -> gateway -> PoP. The results keep the serving
-      satellite and the ISL hop count only, not each satellite on the ISL path, so the
-      serving satellite -> gateway leg is one straight segment (its ``isl_hops`` is in
-      the packet's description);
+      terminal -> serving satellite -> ISL path -> gateway -> PoP. The results keep the
+      serving satellite and the ISL hop count, not each satellite on the path: the path
+      drawn is the shortest by length from the serving satellite to a satellite in view of
+      the gateway, kept only when its hop count is the run's (else that leg is one
+      straight segment, and the packet's description says so);
     * service states: each country polygon (Natural Earth 1:110m) coloured by its
       state under the run's policy (active, no-landing-rights, inactive: the colours
       of the report's maps), one packet per country part and stretch of one state.
@@ -237,6 +238,7 @@ def _route_stretches(folder: Path, prep, terminals: np.ndarray, steps: np.ndarra
             int(cols["serving_satellite"][r]) if served else -1,
             str(cols["gateway"][r]) if served else "",
             str(cols["pop"][r]) if served and cols["pop"][r] is not None else "",
+            int(cols["isl_hops"][r]) if served else 0,
         )
         step = int(cols["step"][r])
         if current is not None and current["key"] == key and current["next"] == step:
@@ -249,6 +251,45 @@ def _route_stretches(folder: Path, prep, terminals: np.ndarray, steps: np.ndarra
         pos = int(np.searchsorted(steps, step))
         current["next"] = int(steps[pos + 1]) if pos + 1 < len(steps) else -1
     return out
+
+
+def _isl_path(pos_km, isl_pairs, sat: int, gateway_km, min_elevation_deg: float, hops: int):
+    """Satellites from ``sat`` to the exit satellite over the ISLs, or None.
+
+    The shortest path by length (km) from the serving satellite to a satellite in view of the
+    gateway (elevation >= ``min_elevation_deg`` on the geocentric vertical), ISL length plus
+    the down leg minimised; kept only when its hop count is the run's ``hops`` (the results
+    store the count, not the satellites), so a path the run did not take is not drawn.
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import dijkstra
+
+    if hops == 0:
+        return [sat]
+    pairs = np.asarray(isl_pairs, dtype=int).reshape(-1, 2)
+    if len(pairs) == 0 or not np.isfinite(pos_km[sat]).all():
+        return None
+    n = len(pos_km)
+    ok = np.isfinite(pos_km[pairs]).all(axis=(1, 2))
+    a, b = pairs[ok, 0], pairs[ok, 1]
+    length = np.linalg.norm(pos_km[a] - pos_km[b], axis=1)
+    graph = sp.csr_matrix((length, (a, b)), shape=(n, n))
+    dist, pred = dijkstra(graph, directed=False, indices=sat, return_predecessors=True)
+    g = np.asarray(gateway_km, dtype=float).reshape(3)
+    v = pos_km - g
+    rng = np.linalg.norm(v, axis=1)
+    with np.errstate(invalid="ignore"):
+        elevation = np.degrees(np.arcsin(np.einsum("ij,j->i", v, g / np.linalg.norm(g)) / rng))
+    total = np.where(elevation >= min_elevation_deg, dist + rng, np.inf)
+    exit_sat = int(np.argmin(total))
+    if not np.isfinite(total[exit_sat]):
+        return None
+    path = [exit_sat]
+    while path[-1] != sat:
+        path.append(int(pred[path[-1]]))
+        if path[-1] < 0 or len(path) > hops + 1:
+            return None
+    return path[::-1] if len(path) == hops + 1 else None
 
 
 def estimate_czml_bytes(n_sats: int, n_steps: int, n_sites: int, n_routes: int) -> int:
@@ -309,6 +350,7 @@ def czml_document(
     ``max_mb`` caps the estimated size (MB) by decimating the satellites' samples;
     ``max_steps`` caps the kept steps too; ``max_routes`` terminals get routes.
     """
+    from skymesh.orbits.frames import geodetic_to_ecef
     from skymesh.orbits.propagate import positions_ecef
     from skymesh.report.maps import ROLE_COLOURS, SERVICE_STATES
     from skymesh.sim.prepare import prepare
@@ -356,8 +398,10 @@ def czml_document(
     offsets = [round(float(s), 3) for s in sub.offsets_s - sub.offsets_s[0]]
     epoch = _iso(sub.datetimes()[0])
     sat_colour = _rgba(ROLE_COLOURS["satellite"], 255)
+    pos_km_by_op: dict[str, np.ndarray] = {}
     for op in prep.operators:
         pos_m = np.asarray(positions_ecef(op.constellation, sub), dtype=float) * 1000.0
+        pos_km_by_op[op.label] = pos_m / 1000.0
         for i, name in enumerate(op.constellation.sat_names):
             samples: list[float] = []
             for t, xyz in zip(offsets, pos_m[i]):
@@ -403,16 +447,38 @@ def czml_document(
             }
         )
     pop_ids = {s[1] for s in sites if s[2] == "pop"}
+    operators = {op.label: op for op in prep.operators}
+    gateway_ecef_km = {
+        str(n): geodetic_to_ecef(lat, lon)
+        for n, lat, lon in zip(prep.gateway_name, prep.gateway_lat, prep.gateway_lon)
+    }
+    note["routes_with_isl_path"] = 0
     picks = _pick_terminals(prep.n_terminals, max_routes)
     stretches = _route_stretches(folder, prep, picks, steps)
     route_colour = _rgba(ROLE_COLOURS["route"], 255)
     for k, s in enumerate(stretches):
-        op_label, term, sat, gw, pop = s["key"]
-        refs = [
-            f"terminal-{term}#position",
-            f"sat-{op_label}-{sat}#position",
-            f"gateway-{gw}#position",
-        ]
+        op_label, term, sat, gw, pop, hops = s["key"]
+        op = operators[op_label]
+        path = _isl_path(
+            pos_km_by_op[op_label][:, int(np.searchsorted(steps, s["first"]))],
+            op.isl_pairs,
+            sat,
+            gateway_ecef_km[gw],
+            float(prep.scenario.routing.min_elevation_deg),
+            hops,
+        )
+        if path is not None:
+            note["routes_with_isl_path"] += 1
+        refs = [f"terminal-{term}#position"]
+        refs += [f"sat-{op_label}-{i}#position" for i in (path or [sat])]
+        refs.append(f"gateway-{gw}#position")
+        how = (
+            "the ISL path drawn is the shortest (by length) from the serving satellite to one "
+            f"in view of the gateway at the stretch's first step, with the run's {hops} hop(s)"
+            if path is not None
+            else "the results keep the hop count, not each satellite, and no shortest path "
+            "with that count was found, so the serving satellite to gateway leg is straight"
+        )
         if pop and pop in pop_ids:
             refs.append(f"pop-{pop}#position")
         a = times[s["first"]]
@@ -422,9 +488,8 @@ def czml_document(
                 "id": f"route-{op_label}-{term}-{k}",
                 "name": f"route of terminal {term}",
                 "description": (
-                    f"terminal {term} -> satellite {sat} -> {s['isl_hops']} ISL hop(s) -> "
-                    f"gateway {gw} -> PoP {pop or '(gateway)'}; the ISL hops are not "
-                    "stored in the results, so they are drawn as one segment"
+                    f"terminal {term} -> satellite {sat} -> {hops} ISL hop(s) -> "
+                    f"gateway {gw} -> PoP {pop or '(gateway)'}; {how}"
                 ),
                 "availability": f"{_iso(a)}/{_iso(b)}",
                 "polyline": {
@@ -462,8 +527,9 @@ def czml_document(
                 packets.append(packet)
     packets[0]["description"] = (
         f"Run of {prep.scenario.name}: {len(times)} steps of {step_s:g} s from {_iso(start)}"
-        f"{decimated}. Routes of {len(note['route_terminals'])} terminal(s), serving "
-        "satellite to gateway drawn straight (the ISL hops are not stored). Countries "
+        f"{decimated}. Routes of {len(note['route_terminals'])} terminal(s); ISL paths "
+        "rebuilt as the shortest with the run's hop count (the results store the count). "
+        "Countries "
         "coloured by service state: " + ", ".join(SERVICE_STATES) + "."
     )
     return packets, note

@@ -104,7 +104,9 @@ def test_czml_routes_are_the_runs_rows_and_the_satellite_is_above_the_terminal(c
         row = by[(term, a)]
         assert row["served"] and a >= SWITCH  # no route before service switches on
         assert sat_id == f"sat-primary-{row['serving_satellite']}"
-        assert refs[2] == f"gateway-{row['gateway']}#position"
+        assert [r for r in refs if r.startswith("gateway-")] == [
+            f"gateway-{row['gateway']}#position"
+        ]
         lon, lat, h = scenario_terminals[term]
         g = np.asarray(to_ecef.transform(lon, lat, h))
         samples = np.asarray(sats[sat_id]["position"]["cartesian"]).reshape(-1, 4)
@@ -256,3 +258,38 @@ def test_result_export_takes_the_format_from_the_extension(run_dir, tmp_path):
     [Packet(**p) for p in packets]
     routed = {p["id"].split("-")[2] for p in packets if p["id"].startswith("route-")}
     assert len(routed) <= 2
+
+
+def test_czml_isl_paths_have_the_runs_hop_count_and_end_above_the_gateway(czml, run_dir):
+    """A drawn ISL path has the run's ``isl_hops`` + 1 satellites, neighbours at most an
+    ISL's reach apart, and its last satellite >= 25 deg above the gateway (pyproj WGS84)."""
+    from pyproj import Transformer
+
+    rows = pq.read_table(run_dir / "timeseries.parquet").to_pylist()
+    by = {(r["terminal"], r["time_utc"]): r for r in rows}
+    sats = {p["id"]: p for p in czml if p["id"].startswith("sat-")}
+    gws = {p["id"]: p for p in czml if p["id"].startswith("gateway-")}
+    to_ecef = Transformer.from_crs("EPSG:4979", "EPSG:4978", always_xy=True)
+    drawn = 0
+    for p in czml:
+        if not p["id"].startswith("route-") or "straight" in p["description"]:
+            continue
+        a, _ = _interval(p["availability"])
+        refs = [r.split("#")[0] for r in p["polyline"]["positions"]["references"]]
+        term = int(refs[0].split("-")[1])
+        chain = [r for r in refs if r.startswith("sat-")]
+        assert len(chain) == by[(term, a)]["isl_hops"] + 1
+        t = (a - _t(START)).total_seconds()
+
+        def at(sat_id, t=t):
+            s = np.asarray(sats[sat_id]["position"]["cartesian"]).reshape(-1, 4)
+            return s[np.flatnonzero(s[:, 0] == t)[0], 1:]
+
+        xyz = np.array([at(s) for s in chain])
+        assert np.all(np.linalg.norm(np.diff(xyz, axis=0), axis=1) < 5_500e3)  # metres
+        gw = [r for r in refs if r.startswith("gateway-")][0]
+        g = np.asarray(to_ecef.transform(*gws[gw]["position"]["cartographicDegrees"]))
+        d = xyz[-1] - g
+        assert np.degrees(np.arcsin(np.dot(d, g / np.linalg.norm(g)) / np.linalg.norm(d))) > 24.0
+        drawn += len(chain) > 1
+    assert drawn  # this window has routes over ISLs
