@@ -35,8 +35,10 @@
       per sampled slot: ``time_utc``, ``terminals``, ``demand_mbps`` and
       ``carried_mbps`` (sums over its terminals, Mbit/s), ``rate_mbps_mean``;
     * ``gateway`` and ``pop``: points with ``name``, ``country``, ``capacity_gbps``
-      (gateways) and ``share_of_served`` (share of served terminal-steps exiting there);
-    * ``terminal``: points with ``service_share`` and ``rtt_ms_p50`` (user RTT, ms).
+      (gateways) and ``share_of_served`` (share of its operator's served terminal-steps
+      exiting there);
+    * ``terminal``: points with ``service_share`` and ``rtt_ms_p50`` (user RTT, ms) under
+      the run's first operator.
 
 The scenario is rebuilt from the folder's ``run.json`` (its source and ``--set`` /
 ``--policy`` overrides), so positions, terminals and the policy are the run's own.
@@ -46,6 +48,7 @@ Files are written atomically and never replace an existing file unless ``force``
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -67,6 +70,17 @@ _BYTES_PER_ROUTE = 520
 _BYTES_PER_SITE = 260
 _COORD_DECIMALS = 4  # 4 decimals of a degree: ~11 m
 _EXTENSIONS = {"czml": (".czml", ".json"), "geojson": (".geojson", ".json")}
+
+
+def _sat_id(operator_label: str, index: int) -> str:
+    """CZML id of a satellite: ``sat-OPERATOR-INDEX``, the label reduced to [A-Za-z0-9_]."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", str(operator_label)).strip("_") or "op"
+    return f"sat-{slug}-{index}"
+
+
+def _ref(packet_id: str, prop: str = "position") -> str:
+    """A CZML reference ``id#property``, with ``#`` and ``\\`` in the id escaped."""
+    return packet_id.replace("\\", "\\\\").replace("#", "\\#") + "#" + prop
 
 
 def _iso(t: datetime) -> str:
@@ -411,7 +425,7 @@ def czml_document(
                 continue
             packets.append(
                 {
-                    "id": f"sat-{op.label}-{i}",
+                    "id": _sat_id(op.label, i),
                     "name": str(name),
                     "description": f"{op.label} satellite {i} ({name})",
                     "availability": window,
@@ -469,9 +483,9 @@ def czml_document(
         )
         if path is not None:
             note["routes_with_isl_path"] += 1
-        refs = [f"terminal-{term}#position"]
-        refs += [f"sat-{op_label}-{i}#position" for i in (path or [sat])]
-        refs.append(f"gateway-{gw}#position")
+        refs = [_ref(f"terminal-{term}")]
+        refs += [_ref(_sat_id(op_label, i)) for i in (path or [sat])]
+        refs.append(_ref(f"gateway-{gw}"))
         how = (
             "the ISL path drawn is the shortest (by length) from the serving satellite to one "
             f"in view of the gateway at the stretch's first step, with the run's {hops} hop(s)"
@@ -480,12 +494,12 @@ def czml_document(
             "with that count was found, so the serving satellite to gateway leg is straight"
         )
         if pop and pop in pop_ids:
-            refs.append(f"pop-{pop}#position")
+            refs.append(_ref(f"pop-{pop}"))
         a = times[s["first"]]
         b = times[s["next"]] if s["next"] >= 0 else end
         packets.append(
             {
-                "id": f"route-{op_label}-{term}-{k}",
+                "id": f"route-{_sat_id(op_label, term)[4:]}-{k}",
                 "name": f"route of terminal {term}",
                 "description": (
                     f"terminal {term} -> satellite {sat} -> {hops} ISL hop(s) -> "
@@ -664,29 +678,34 @@ def _round_geometry(geom: dict) -> dict:
 
 
 def _usage(folder: Path, prep):
-    """Shares of served terminal-steps per gateway and PoP; per terminal (share, RTT p50 ms)."""
-    table = _timeseries(folder, ["terminal", "served", "rtt_ms", "gateway", "pop"])
+    """Shares of served terminal-steps per gateway and PoP, each within its operator's served
+    rows; per terminal under the first operator (service share, RTT p50 ms)."""
+    table = _timeseries(folder, ["operator", "terminal", "served", "rtt_ms", "gateway", "pop"])
     if table is None or len(table) == 0:
         return {}, {}, {}
+    operator = np.asarray([str(o) for o in table["operator"].to_pylist()])
     term = table["terminal"].to_numpy(zero_copy_only=False)
     served = table["served"].to_numpy(zero_copy_only=False).astype(bool)
     rtt = table["rtt_ms"].to_numpy(zero_copy_only=False).astype(float)
-    n_served = max(int(served.sum()), 1)
-
-    def shares(col):
-        values = np.asarray(table[col].to_pylist(), dtype=object)[served]
-        names, counts = np.unique(values.astype(str), return_counts=True)
-        return {str(n): round(float(c) / n_served, 6) for n, c in zip(names, counts)}
-
+    columns = {c: np.asarray([str(v) for v in table[c].to_pylist()]) for c in ("gateway", "pop")}
+    shares: dict[str, dict[str, float]] = {"gateway": {}, "pop": {}}
+    for label in dict.fromkeys(operator.tolist()):
+        mine = served & (operator == label)
+        n_served = max(int(mine.sum()), 1)
+        for col, values in columns.items():
+            names, counts = np.unique(values[mine], return_counts=True)
+            for n, c in zip(names, counts):
+                shares[col][str(n)] = round(float(c) / n_served, 6)
+    first = operator == prep.operators[0].label
     per_terminal = {}
-    for t in np.unique(term):
-        rows = term == t
+    for t in np.unique(term[first]):
+        rows = first & (term == t)
         ok = rows & served & np.isfinite(rtt)
         per_terminal[int(t)] = (
             round(float(served[rows].mean()), 6),
             round(float(np.median(rtt[ok])), 3) if ok.any() else None,
         )
-    return shares("gateway"), shares("pop"), per_terminal
+    return shares["gateway"], shares["pop"], per_terminal
 
 
 def _cell_features(folder: Path, prep, summary: dict) -> list[dict]:
