@@ -33,7 +33,8 @@
       ``fill`` (hex colour);
     * ``cell`` (runs with a capacity section): each H3 service cell holding terminals,
       per sampled slot: ``time_utc``, ``terminals``, ``demand_mbps`` and
-      ``carried_mbps`` (sums over its terminals, Mbit/s), ``rate_mbps_mean``;
+      ``carried_mbps`` (sums over its terminals, Mbit/s), ``fair_share_mbps_mean`` (the mean
+      of its terminals' rates with every terminal demanding at once, Mbit/s);
     * ``gateway`` and ``pop``: points with ``name``, ``country``, ``capacity_gbps``
       (gateways) and ``share_of_served`` (share of its operator's served terminal-steps
       exiting there);
@@ -718,7 +719,16 @@ def _cell_features(folder: Path, prep, summary: dict) -> list[dict]:
     path = folder / "capacity.parquet"
     if not path.exists() or prep.n_terminals == 0:
         return []
-    cap = read_table(path, columns=["time_utc", "terminal", "demand_mbps", "rate_mbps"])
+    import pyarrow.parquet as pq
+
+    from skymesh.sim.results import part_files
+
+    parts = part_files(path)
+    columns = set(pq.read_schema(parts[0]).names) if parts else set()
+    # Each terminal's rate with every terminal demanding at once (named fair_share_mbps since
+    # the RTT/capacity renames; rate_mbps before).
+    rate_col = "fair_share_mbps" if "fair_share_mbps" in columns else "rate_mbps"
+    cap = read_table(path, columns=["time_utc", "terminal", "demand_mbps", rate_col])
     res = int(((summary.get("capacity") or {}).get("inputs") or {}).get("cell_resolution", 5))
     cells = cells_of(prep.terminal_lat, prep.terminal_lon, res)
     names = cell_names(cells.ids)
@@ -732,7 +742,7 @@ def _cell_features(folder: Path, prep, summary: dict) -> list[dict]:
     times = cap["time_utc"].to_pylist()
     term = cap["terminal"].to_numpy(zero_copy_only=False)
     demand = np.nan_to_num(cap["demand_mbps"].to_numpy(zero_copy_only=False).astype(float))
-    rate = np.nan_to_num(cap["rate_mbps"].to_numpy(zero_copy_only=False).astype(float))
+    rate = np.nan_to_num(cap[rate_col].to_numpy(zero_copy_only=False).astype(float))
     cell_of = cells.index[term]
     out = []
     for when in sorted(set(times)):
@@ -751,7 +761,7 @@ def _cell_features(folder: Path, prep, summary: dict) -> list[dict]:
                         "terminals": n,
                         "demand_mbps": round(float(demand[sel].sum()), 3),
                         "carried_mbps": round(float(rate[sel].sum()), 3),
-                        "rate_mbps_mean": round(float(rate[sel].mean()), 3),
+                        "fair_share_mbps_mean": round(float(rate[sel].mean()), 3),
                     },
                 }
             )
