@@ -294,3 +294,9 @@ def test_czml_isl_paths_have_the_runs_hop_count_and_end_above_the_gateway(czml, 
         assert np.degrees(np.arcsin(np.dot(d, g / np.linalg.norm(g)) / np.linalg.norm(d))) > 24.0
         drawn += len(chain) > 1
     assert drawn  # this window has routes over ISLs
+
+
+def test_czml_max_steps_keeps_the_first_and_last_instants(run_dir, tmp_path):
+    doc = _export(run_dir, tmp_path, "czml", "--max-steps", "3")
+    t = np.asarray(doc[1]["position"]["cartesian"]).reshape(-1, 4)[:, 0]
+    np.testing.assert_allclose(t, [0, 60, 120])  # 13 steps of 10 s: first, middle, last
