@@ -228,10 +228,17 @@ def satellite_generations(constellation) -> np.ndarray:
 
         gen = WALKER_PRESETS.get(str(constellation.name).lower(), {}).get("generation", UNKNOWN)
         return np.full(n, gen, dtype=object).astype(str)
+    return generations_of(constellation.sat_names, designators(constellation))
+
+
+def generations_of(names, intl_designators) -> np.ndarray:
+    """(N,) str: generations of satellites given their names and international designators
+    (TLE line 1, columns 10-17); ``"unknown"`` for non-``STARLINK`` names, blank or
+    malformed designators and launches the table does not cover."""
     rows = launch_table()
     cache: dict[str | None, str] = {}
-    out = np.full(n, UNKNOWN, dtype=object)
-    for i, (name, des) in enumerate(zip(constellation.sat_names, designators(constellation))):
+    out = np.full(len(names), UNKNOWN, dtype=object)
+    for i, (name, des) in enumerate(zip(names, intl_designators)):
         if not str(name).strip().upper().startswith(STARLINK_NAME_PREFIX):
             continue
         try:
