@@ -154,6 +154,7 @@ def info(
     gens = satellite_generations(c)
     per_gen = generation_counts(gens)
     gen_table = generation_table()
+    fleet_gbps = fleet_user_downlink_gbps(gens, gen_table)
     if per_gen.get(UNKNOWN):
         notes.append(
             f"{per_gen[UNKNOWN]:,} satellite(s) of unknown generation (launch not in "
@@ -168,7 +169,7 @@ def info(
         isl_links=int(len(isl_pairs)),
         shells=shells,
         generations=per_gen,
-        user_downlink_gbps=fleet_user_downlink_gbps(gens, gen_table),
+        user_downlink_gbps=fleet_gbps,
         notes=notes,
         isl_source=str(isls) if isls else "+grid",
     )
@@ -213,7 +214,7 @@ def info(
             )
         )
     _print_table(
-        f"Generations (user downlink {doc['user_downlink_gbps'] / 1000:,.1f} Tbit/s in all)",
+        f"Generations (user downlink {fleet_gbps / 1000:,.1f} Tbit/s in all)",
         ("generation", "satellites", "Gbit/s each", "lasers", "backhaul", "Tbit/s"),
         rows,
         right=("satellites", "Gbit/s each", "lasers", "Tbit/s"),

@@ -118,7 +118,10 @@ def launch_table(path: str | Path = LAUNCH_TABLE) -> tuple[dict, ...]:
         for key in ("first_launch", "last_launch"):
             if not _LAUNCH.match(row.get(key) or ""):
                 raise InputError(
-                    f"'{row.get(key)}' is not a launch YYYY-NNN", file=str(path), line=line, field=key
+                    f"'{row.get(key)}' is not a launch YYYY-NNN",
+                    file=str(path),
+                    line=line,
+                    field=key,
                 )
         if row["first_launch"] > row["last_launch"]:
             raise InputError(
@@ -176,7 +179,10 @@ def generation_table(path: str | Path = GENERATION_TABLE) -> dict[str, dict[str,
                     f"{value} is not a finite number >= 0", file=str(path), line=line, field="value"
                 )
         table[gen][par] = dict(
-            value=value, unit=row.get("unit", ""), status=row["status"], source=row["source"],
+            value=value,
+            unit=row.get("unit", ""),
+            status=row["status"],
+            source=row["source"],
             note=row.get("note", ""),
         )
     for gen, pars in table.items():

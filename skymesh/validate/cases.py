@@ -536,8 +536,11 @@ PROGRESS_2024 = (
 
 
 def _fleet_downlink_tbps(ctx: Context):
-    from skymesh.orbits.generations import fleet_user_downlink_gbps, generation_counts
-    from skymesh.orbits.generations import generations_of
+    from skymesh.orbits.generations import (
+        fleet_user_downlink_gbps,
+        generation_counts,
+        generations_of,
+    )
     from skymesh.orbits.tle import read_tle_file
 
     names, line1s, _, _ = read_tle_file(SHIPPED_TLE)

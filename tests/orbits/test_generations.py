@@ -19,8 +19,14 @@ SHIPPED = Path(gen.__file__).resolve().parent.parent / "data" / "starlink_tle_20
 
 @pytest.mark.parametrize(
     "designator, launch",
-    [("23026A", "2023-026"), ("19074B  ", "2019-074"), ("98067A", "1998-067"), ("57001B", "1957-001"),
-     ("25271ABC", "2025-271"), ("        ", None)],
+    [
+        ("23026A", "2023-026"),
+        ("19074B  ", "2019-074"),
+        ("98067A", "1998-067"),
+        ("57001B", "1957-001"),
+        ("25271ABC", "2025-271"),
+        ("        ", None),
+    ],
 )
 def test_designator_gives_the_launch(designator, launch):
     assert gen.launch_of(designator) == launch
