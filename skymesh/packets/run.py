@@ -388,10 +388,10 @@ def plan_packets(
         def renumber(e: int) -> int:
             return at[e % n_term] + (T if e >= n_term else 0)
 
-        for f, (a, b) in zip(flow_list, pairs):
+        for text, (a, b) in zip(flow_texts, pairs):
             if a % n_term != b % n_term or (a >= n_term) == (b >= n_term):
                 raise SkyMeshError(
-                    f"--flow '{f.label}': in a scenario a flow runs between a terminal and "
+                    f"--flow '{text}': in a scenario a flow runs between a terminal and "
                     f"its own PoP, as the run measures ('{names[a % n_term]}->"
                     f"{names[n_term + a % n_term]}' or the reverse)"
                 )
