@@ -82,7 +82,7 @@ def test_pair_series_read_from_parquet(study):
     for row, p in enumerate(picks):
         t = table.filter(pc.and_(pc.equal(table["src"], iu[p]), pc.equal(table["dst"], ju[p])))
         expect = np.full(len(prep.grid), np.nan)
-        expect[t["step"].to_numpy()] = np.asarray(t["rtt_ms"].to_pylist(), dtype=float)
+        expect[t["step"].to_numpy()] = np.asarray(t["space_rtt_ms"].to_pylist(), dtype=float)
         np.testing.assert_array_equal(series[row], expect)
         # Physics: no step beats the vacuum bound of the pair's great-circle distance.
         bound = vacuum_rtt_ms(

@@ -63,7 +63,7 @@ def test_no_route_while_the_policy_has_the_country_off(view_page):
     assert off.any() and (~off).any()
     route = data["route"]
     for k in np.flatnonzero(off):
-        assert route[k] is None and data["rtt_ms"][k] is None
+        assert route[k] is None and data["space_rtt_ms"][k] is None
         assert "switched off" in data["route_note"][k] and "TW" in data["route_note"][k]
     # While served, Taipei - Yamaguchi (~1,600 km) has a route at most steps.
     on = np.flatnonzero(~off)
