@@ -55,7 +55,7 @@ def held_series(prep, terminals) -> dict:
     """The run's held paths of ``terminals`` (indices) at every step of ``prep.grid``, operator 0.
 
     Arrays (T terminals, K steps): ``served``, ``serving``, ``gateway``, ``pop``, ``rtt_ms``,
-    ``space_propagation_ms``, ``fibre_ms``, ``extra_ms`` (``rtt_ms`` less propagation and fibre:
+    ``space_rtt_ms``, ``fibre_ms``, ``extra_ms`` (``rtt_ms`` less propagation and fibre:
     the access layer's share), ``up_km``, ``down_km``; ``path`` and ``isl_seg_km`` as lists per
     step of (T, L) arrays. Read from :func:`skymesh.sim.egress_chunk.held_segments` and
     :func:`skymesh.sim.egress_chunk.held_components`, as the run's rows are.
@@ -72,7 +72,7 @@ def held_series(prep, terminals) -> dict:
     K = len(prep.grid)
     keys = ("served", "serving", "gateway", "pop", "up_km", "down_km")
     out: dict[str, Any] = {k: [None] * K for k in keys}
-    for c in ("rtt_ms", "space_propagation_ms", "fibre_ms", "extra_ms"):
+    for c in ("rtt_ms", "space_rtt_ms", "fibre_ms", "extra_ms"):
         out[c] = np.full((len(t_idx), K), np.nan)
     out["path"] = [None] * K
     out["isl_seg_km"] = [None] * K
@@ -82,7 +82,7 @@ def held_series(prep, terminals) -> dict:
         comp = held_components(seg, load)
         n = len(sub)
         sl = slice(k0, k0 + n)
-        for c in ("rtt_ms", "space_propagation_ms", "fibre_ms"):
+        for c in ("rtt_ms", "space_rtt_ms", "fibre_ms"):
             out[c][:, sl] = np.asarray(comp[c])[t_idx]
         extra = comp["access_ms"] + comp["processing_ms"] + comp["queueing_ms"]
         out["extra_ms"][:, sl] = np.asarray(extra)[t_idx]
@@ -216,6 +216,7 @@ def scenario_network(
     next_hop = np.full((K, M, 2 * T), -1, np.int32)
     P = len(pairs)
     rtt = np.full((K, P), np.nan)
+    space = np.full((K, P), np.nan)
     hops = np.full((K, P), -1, np.int32)
     changed = np.zeros((K, P), bool)
     for i in range(T):
@@ -232,6 +233,7 @@ def scenario_network(
             nodes = routes[i][k]
             if nodes:
                 rtt[k, p] = h["rtt_ms"][i, k]
+                space[k, p] = h["space_rtt_ms"][i, k] + h["fibre_ms"][i, k]
                 hops[k, p] = len(nodes) - 1
             changed[k, p] = k > 0 and nodes != routes[i][k - 1]
     names = np.concatenate(
@@ -273,8 +275,9 @@ def scenario_network(
         dest_endpoint=dests,
         next_hop=next_hop,
         pairs=pairs,
-        rtt_ms=rtt,
+        space_rtt_ms=space,
         hops=hops,
         path_changed=changed,
         rate_source=source,
+        rtt_ms=rtt,
     )

@@ -74,10 +74,17 @@ def test_ping_is_the_run_rtt_plus_serialisation_and_stops_when_geofenced(
     served, rtt_run, isl_hops = _run_rows(prep, t_index)
     step_s = plan.step_s
     assert served.any() and not served.all()  # the window straddles the switch
-    run_packets(plan)
+    summary = run_packets(plan)
+    # the folder's path table carries the run's rtt_ms (NaN unserved), its summary the spread
+    path = pq.read_table(plan.out / "path.parquet")
+    path_rtt = path.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)
+    np.testing.assert_array_equal(path_rtt, rtt_run[: len(path_rtt)])
+    user = summary["flows"][0]["skymesh_rtt_ms"]
+    assert user["mean"] == pytest.approx(float(np.nanmean(path_rtt)), abs=1e-9)
+    assert summary["flows"][0]["skymesh_space_rtt_ms"]["mean"] < user["mean"]
     tab = pq.read_table(plan.out / "rtt.parquet")
     t = tab.column("t_s").to_numpy()
-    rtt = tab.column("rtt_ms").to_numpy()
+    rtt = tab.column("ns3_rtt_ms").to_numpy()
     k = np.floor(t / step_s + 1e-9).astype(int)
     # no echo sent while the run says the terminal has no service comes back
     assert served[k].all()
@@ -117,5 +124,8 @@ def test_scenario_network_has_no_route_where_the_run_serves_none(tmp_path, ns3_f
     col = net.dest_column(dst)
     has_route = net.next_hop[:, net.endpoint_node[src], col] >= 0
     np.testing.assert_array_equal(has_route, served)
+    assert net.rtt_ms is not None
     np.testing.assert_array_equal(net.rtt_ms[:, 0][served], rtt_run[served])
     assert np.isnan(net.rtt_ms[:, 0][~served]).all()
+    # propagation (space and fibre) only: the access layer's share is the difference
+    assert np.all(net.space_rtt_ms[:, 0][served] < rtt_run[served] - 10.0)
