@@ -9,7 +9,8 @@ they are not, each face's ``inputs`` block says what differs.
 Questions:
 
 - a city pair's user RTT (``rtt_ms``) and space RTT (``space_rtt_ms``) at one instant:
-  ``skymesh latency --json`` vs ``skymesh.latency`` vs the service's ``/readouts/rtt``;
+  ``skymesh latency --json`` vs ``skymesh.latency`` vs the service's ``/readouts/rtt`` vs
+  the route map's title (``map_route``);
 - a run's RTT p50, service share and exit gateways: ``summary.json`` vs ``Result`` vs the
   statistics of its own rows vs ``report.md`` vs ``skymesh view RESULTS_DIR``'s data;
 - the capacity headline: a run's ``summary.json`` vs ``Result.capacity`` vs ``skymesh cost
@@ -18,7 +19,8 @@ Questions:
 
 The example's capacity and cost figures against ``skymesh cost`` (full size) are checked in
 ``tests/test_examples.py``; a scenario's capacity headline against ``skymesh capacity``
-on identical inputs in ``tests/cli/test_capacity_faces.py``.
+on identical inputs in ``tests/cli/test_capacity_faces.py``; ``skymesh packets SCENARIO``'s
+ping against the run's ``rtt_ms`` in ``tests/packets/test_scenario.py``.
 """
 
 from __future__ import annotations
@@ -157,6 +159,13 @@ def test_city_pair_rtt_is_one_answer_on_cli_api_and_service(region, capsys, serv
     # the same question: the inputs each names are the same
     for key in ("constellation", "mode", "min_elevation_deg"):
         assert svc[key] == cli[key], key
+    # the route map's title gives the same two figures under their names (it once said
+    # "RTT 42.7 ms" of London - New York's space RTT beside a 72.3 ms user RTT)
+    title = skymesh.map_route(a, b, constellation="starlink-shell1", at=AT).axes[0].get_title()
+    assert (
+        f"RTT (user, with access) {table[0]['rtt_ms']:.1f} ms "
+        f"(space RTT {table[0]['space_rtt_ms']:.1f} ms)" in title
+    ), title
     # the user's RTT carries the access legs the space RTT does not
     assert table[0]["rtt_ms"] > table[0]["space_rtt_ms"]
     # and its components are the same on the API's table and the service's read-out
