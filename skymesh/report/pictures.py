@@ -122,6 +122,23 @@ def _service_markers(prep) -> dict:
     )
 
 
+def state_note(states: dict, most: int = 6) -> str:
+    """The countries whose state is not "active", for a map's title: "inactive: TW;
+    no-landing-rights: TR" (at most ``most`` codes per state, then "+N"); "" when none."""
+    parts = []
+    for state in ("inactive", "no-landing-rights"):
+        codes = sorted(k for k, v in states.items() if v == state)
+        if codes:
+            more = f" +{len(codes) - most}" if len(codes) > most else ""
+            parts.append(f"{state}: {', '.join(codes[:most])}{more}")
+    return "; ".join(parts)
+
+
+def _service_title(name: str, when, states: dict) -> str:
+    note = state_note(states)
+    return f"{name}: service at {when:%Y-%m-%d %H:%M} UTC" + (f" ({note})" if note else "")
+
+
 def service_figure(loaded, when, path, *, prep=None):
     """The service map of a scenario's policy at ``when``, terminals and gateways marked."""
     from skymesh.report.maps import policy_states, service_map
@@ -130,9 +147,10 @@ def service_figure(loaded, when, path, *, prep=None):
         from skymesh.sim.prepare import prepare
 
         prep = prepare(loaded)
+    states = policy_states(prep.operators[0].policy, when)
     return service_map(
-        policy_states(prep.operators[0].policy, when),
-        title=f"{prep.scenario.name}: service at {when:%Y-%m-%d %H:%M} UTC",
+        states,
+        title=_service_title(prep.scenario.name, when, states),
         path=path,
         **_service_markers(prep),
     )
@@ -152,9 +170,10 @@ def run_figures(out: Path, prep, series: dict) -> list[str]:
     grid = prep.grid
     for tag, when in (("start", grid.start), ("end", grid.datetimes()[-1])):
         f = f"figures/service_{tag}.png"
+        states = policy_states(prep.operators[0].policy, when)
         service_map(
-            policy_states(prep.operators[0].policy, when),
-            title=f"{prep.scenario.name}: service at {when:%Y-%m-%d %H:%M} UTC",
+            states,
+            title=_service_title(prep.scenario.name, when, states),
             path=out / f,
             **_service_markers(prep),
         )
