@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from skymesh.errors import SkyMeshError
 from skymesh.files import check_inside
 from skymesh.links.isl import isl_lengths_km, plus_grid_pairs
 from skymesh.network.over_time import GroundPoints, path_series
@@ -203,15 +204,21 @@ def run_figures(out: Path, prep, series: dict) -> list[str]:
 # --------------------------------------------------------------------------- routing studies
 
 
-def _example_pairs(lat, lon, n: int = 3) -> np.ndarray:
+def _example_pairs(lat, lon, n: int = 3, among=None) -> np.ndarray:
     """Pair ids (upper triangle, row-major, as in ``rtt.parquet``) of the pairs with the
-    shortest, the median and the longest great-circle distance (``n`` spread over them)."""
+    shortest, the median and the longest great-circle distance (``n`` spread over them),
+    chosen ``among`` the pairs where that boolean mask (one per pair) is true (e.g. those
+    reachable at some step, so that each has a line to draw)."""
     from skymesh.report.plots import great_circle_km
 
     e = len(lat)
     iu, ju = np.triu_indices(e, 1)
     d = great_circle_km(lat[iu], lon[iu], lat[ju], lon[ju])
     order = np.argsort(d, kind="stable")
+    if among is not None:
+        order = order[np.asarray(among, dtype=bool)[order]]
+    if len(order) == 0:
+        return order
     picks = np.unique(np.round(np.linspace(0, len(order) - 1, min(n, len(order)))).astype(int))
     return order[picks]
 
@@ -237,14 +244,57 @@ def _pair_rtt_series(out: Path, prep, picks) -> np.ndarray:
     return rtt
 
 
+def _pair_stat(pairs, stat: str) -> np.ndarray:
+    """Column ``space_rtt_ms_<stat>`` (``rtt_ms_<stat>`` in results written before the
+    rename) of a routing study's ``pairs`` table, as floats (NaN: never reachable)."""
+    names = pairs.column_names if hasattr(pairs, "column_names") else list(pairs)
+    name = next(c for c in (f"space_rtt_ms_{stat}", f"rtt_ms_{stat}") if c in names)
+    col = pairs[name]
+    if hasattr(col, "to_numpy"):
+        try:
+            return np.asarray(col.to_numpy(zero_copy_only=False), dtype=float)
+        except TypeError:
+            return np.asarray(col.to_numpy(), dtype=float)
+    return np.asarray([np.nan if v is None else v for v in col], dtype=float)
+
+
+def pair_cdf_series(pairs, lat_deg, lon_deg) -> tuple[dict, int, int]:
+    """The curves of ``rtt_cdf_pairs.png``, all over ONE pair set: the pairs reachable
+    at some step of the window (a pair never reachable has no RTT to plot, and its
+    vacuum bound left in would compare different pairs: a bent-pipe study, whose
+    reachable pairs are the short ones, would look faster than light).
+
+    ``pairs``: a routing study's ``pairs`` table (rows in upper-triangle order of the
+    ground points at ``lat_deg``/``lon_deg``). Returns ``({label: RTTs (ms)}, pairs
+    drawn, pairs in all)``; every array has one value per pair drawn.
+    """
+    from skymesh.report.plots import vacuum_rtt_ms
+
+    lat, lon = np.asarray(lat_deg, float), np.asarray(lon_deg, float)
+    iu, ju = np.triu_indices(len(lat), 1)
+    lo, mean, hi = (_pair_stat(pairs, s) for s in ("min", "mean", "max"))
+    if not len(lo) == len(iu):
+        raise SkyMeshError(f"pairs table has {len(lo):,} rows for {len(iu):,} pairs")
+    ok = np.isfinite(mean)
+    series = {
+        "per-pair maximum": hi[ok],
+        "per-pair mean": mean[ok],
+        "per-pair minimum": lo[ok],
+        "vacuum bound (great circle)": vacuum_rtt_ms(lat[iu], lon[iu], lat[ju], lon[ju])[ok],
+    }
+    return series, int(ok.sum()), len(iu)
+
+
 def routing_figures(out: Path, prep, extra: dict | None = None, *, n_pairs: int = 3) -> list[str]:
     """Figures of a routing study's results folder ``out``; returns their relative paths.
 
     * ``figures/rtt_cdf_pairs.png``: CDF over pairs of each pair's minimum, mean and
-      maximum RTT, with the CDF of the pairs' vacuum-bound RTT (2 x great-circle
-      distance / c) that no path can beat;
-    * ``figures/rtt_over_time.png``: RTT over time (UTC) of ``n_pairs`` pairs (the
-      shortest, median and longest great-circle distance), each with its vacuum bound;
+      maximum space RTT, with the CDF of the same pairs' vacuum-bound RTT (2 x
+      great-circle distance / c) that no path can beat; only pairs reachable at some
+      step are drawn, and the title says how many of all (:func:`pair_cdf_series`);
+    * ``figures/rtt_over_time.png``: space RTT over time (UTC) of ``n_pairs`` pairs
+      reachable at some step (the shortest, median and longest great-circle distance),
+      each with its vacuum bound;
     * ``figures/fstate_changes.png``: forwarding-state entries that change per step
       (the first step, which lists the whole table, is left out).
 
@@ -266,26 +316,21 @@ def routing_figures(out: Path, prep, extra: dict | None = None, *, n_pairs: int 
     pairs = extra["pairs"] if extra and "pairs" in extra else pq.read_table(out / "pairs.parquet")
     names = []
 
-    def col(c):
-        return np.asarray(pairs[c].to_numpy(zero_copy_only=False), dtype=float)
-
     f = "figures/rtt_cdf_pairs.png"
+    series, n_drawn, n_all = pair_cdf_series(pairs, lat, lon)
+    left_out = f", {n_all - n_drawn:,} never reachable left out" if n_drawn < n_all else ""
     cdf_plot(
-        {
-            "per-pair maximum RTT": col("rtt_ms_max"),
-            "per-pair mean RTT": col("rtt_ms_mean"),
-            "per-pair minimum RTT": col("rtt_ms_min"),
-            "vacuum bound (great circle)": vacuum_rtt_ms(lat[iu], lon[iu], lat[ju], lon[ju]),
-        },
-        xlabel="RTT (ms)",
-        ylabel="fraction of pairs",
+        series,
+        xlabel="space RTT, propagation only (ms)",
+        ylabel="fraction of pairs drawn",
         dashed=("vacuum bound (great circle)",),
-        title=f"{name}: RTT over {len(iu):,} pairs ({len(prep.grid):,} steps)",
+        title=f"{name} ({prep.scenario.routing.mode}, {len(prep.grid):,} steps): space RTT\n"
+        f"of the {n_drawn:,} of {n_all:,} pairs reachable at some step{left_out}",
         path=out / f,
     )
     names.append(f)
 
-    picks = _example_pairs(lat, lon, n_pairs)
+    picks = _example_pairs(lat, lon, n_pairs, among=np.isfinite(_pair_stat(pairs, "mean")))
     n_steps = len(prep.grid)
     rtt = _pair_rtt_series(out, prep, picks)
     labels = [f"{prep.terminal_name[iu[p]]} - {prep.terminal_name[ju[p]]}" for p in picks]
@@ -300,10 +345,10 @@ def routing_figures(out: Path, prep, extra: dict | None = None, *, n_pairs: int 
     time_series_plot(
         grid_times_utc(prep.grid),
         dict(zip(labels, rtt)),
-        ylabel="RTT (ms)",
+        ylabel="space RTT, propagation only (ms)",
         references=refs,
         ylim=(0, np.nanmax(np.r_[rtt[np.isfinite(rtt)], 1.0]) * 1.15),
-        title=f"{name}: RTT over time (shortest, median and longest pair)",
+        title=f"{name}: space RTT over time (shortest, median and longest reachable pair)",
         path=out / f,
     )
     names.append(f)

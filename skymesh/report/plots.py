@@ -289,13 +289,20 @@ def time_series_plot(
     fig = new_figure(10.0, 4.5)
     ax = fig.add_subplot(1, 1, 1)
     colour_of = {}
+    empty = []
     for k, (name, values) in enumerate(series.items()):
         y = _as_float(values, "series")
         if len(y) != len(x):
             raise InputError(
                 f"series '{name}' has {len(y)} values but time has {len(x)}", field="series"
             )
+        ok = np.isfinite(y)
+        if not ok.any():  # nothing to draw: no legend entry for a line that is not there
+            empty.append(str(name))
+            continue
         colour_of[name] = SERIES_COLOURS[k % len(SERIES_COLOURS)]
+        # A value with no finite neighbour draws no line segment: mark the points.
+        alone = ok & ~np.r_[False, ok[:-1]] & ~np.r_[ok[1:], False]
         ax.plot(
             x,
             y,
@@ -303,10 +310,22 @@ def time_series_plot(
             linewidth=1.2,
             label=str(name),
             drawstyle=drawstyle,
-            marker="." if len(y) <= 60 else None,
+            marker="." if (len(y) <= 60 or alone.any()) else None,
+            markersize=6 if alone.any() else None,
             zorder=3,
         )
+    if empty:
+        ax.text(
+            0.01,
+            0.02,
+            "no value in the window: " + "; ".join(empty),
+            transform=ax.transAxes,
+            fontsize=8,
+            color="#444444",
+        )
     for name, (value, owner) in (references or {}).items():
+        if owner is not None and owner in series and owner not in colour_of:
+            continue  # the reference of a series with no line
         if value is not None and np.isfinite(value):
             ax.axhline(
                 float(value),
@@ -325,9 +344,10 @@ def time_series_plot(
     ax.grid(True, alpha=0.3)
     if title:
         ax.set_title(title)
-    if len(ax.get_legend_handles_labels()[1]) > 2:  # beside the plot, off the lines
+    labels = ax.get_legend_handles_labels()[1]
+    if len(labels) > 2:  # beside the plot, off the lines
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, framealpha=0.9)
-    else:
+    elif labels:
         ax.legend(loc="best", fontsize=8, framealpha=0.9)
     return _finish(fig, path)
 

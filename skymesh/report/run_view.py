@@ -192,9 +192,7 @@ def run_view(results, out, *, terminal: int | None = None, max_steps: int = 120)
     rtt = rows["rtt_ms"].reshape(len(steps), n_term)
     served_all = rows["served"].reshape(len(steps), n_term)
     with np.errstate(all="ignore"):
-        step_p50 = [
-            float(np.median(r[s])) if s.any() else np.nan for r, s in zip(rtt, served_all)
-        ]
+        step_p50 = [float(np.median(r[s])) if s.any() else np.nan for r, s in zip(rtt, served_all)]
     mine = {c: v.reshape(len(steps), n_term)[:, terminal] for c, v in rows.items()}
     pos = positions_ecef(op.constellation, grid)
     lat, lon, _ = ecef_to_geodetic(pos)

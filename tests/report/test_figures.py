@@ -327,3 +327,29 @@ def test_a_failed_save_leaves_the_old_picture(tmp_path, monkeypatch):
         maps.service_map({"FR": "inactive"}, path=png)
     assert png.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["service.png"]
+
+
+def test_time_series_legend_lists_only_drawn_lines():
+    """A series with no value in the window draws no line: it (and its reference line)
+    is left out of the legend and named in a note instead. rtt_over_time.png once listed
+    unreachable pairs in its legend."""
+    from skymesh.report.plots import time_series_plot
+
+    t = np.arange(10.0)
+    seen = np.r_[np.full(5, 20.0), np.nan, np.nan, 21.0, np.nan, 22.0]
+    fig = time_series_plot(
+        t,
+        {"Paris - London": seen, "Paris - Tokyo": np.full(10, np.nan)},
+        ylabel="RTT (ms)",
+        references={
+            "Paris - London: vacuum bound": (2.3, "Paris - London"),
+            "Paris - Tokyo: vacuum bound": (65.0, "Paris - Tokyo"),
+        },
+    )
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["Paris - London", "Paris - London: vacuum bound"]
+    assert any("Paris - Tokyo" in t.get_text() for t in ax.texts)
+    # The lone values (steps 7 and 9) are marked, so they are seen.
+    line = next(ln for ln in ax.get_lines() if ln.get_label() == "Paris - London")
+    assert line.get_marker() not in (None, "None", "")
