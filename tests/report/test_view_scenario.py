@@ -7,9 +7,8 @@ import textwrap
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
-import pytest
-
 import pyarrow.parquet as pq
+import pytest
 
 from skymesh.report import maps
 from skymesh.report.pictures import nearest_place_names
