@@ -203,3 +203,54 @@ def test_isl_default_depends_on_their_number(view_page):
     _, data = view_page
     n_links = len(data["isl"]) // 2
     assert n_links > 2000 and data["isl_on"] is False  # 1,584 sats x 2 links: off
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian chromium through Playwright, as test_view_browser.py uses it."""
+    from pathlib import Path
+
+    chromium = Path("/usr/bin/chromium")
+    how = "install Debian's chromium (apt-get install -y chromium) and `pip install playwright`"
+    if not chromium.is_file():
+        pytest.skip(f"{chromium} not found: {how}")
+    sync_api = pytest.importorskip("playwright.sync_api", reason=f"no playwright: {how}")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=str(chromium), args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        yield b
+        b.close()
+
+
+def test_run_view_in_chromium(browser, run_folder, view_page):
+    """The page says what the run says: the header gives summary.json's p50, the status
+    line the gateway and RTT of the followed terminal's row, and once Taiwan is switched
+    off its ring is drawn and the route is gone."""
+    path, data = view_page
+    summary = json.loads((run_folder / "summary.json").read_text())
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.resolve().as_uri())
+    run_info = page.inner_text("#run-info")
+    assert f"p50 {summary['operators'][0]['rtt_ms']['p50']:.1f} ms" in run_info
+    k = next(i for i, r in enumerate(data["route_info"]) if r)
+    page.eval_on_selector(
+        "#time-slider", f"e => {{ e.value = '{k}'; e.dispatchEvent(new Event('input')); }}"
+    )
+    status = page.inner_text("#info")
+    assert f"gateway {data['route_info'][k]['gateway']}" in status
+    assert f"user RTT {data['rtt_ms'][k]:.1f} ms" in status
+    assert page.eval_on_selector("#map", "e => e.dataset.smallCountries") == "[]"
+    last = len(data["times"]) - 1
+    page.eval_on_selector(
+        "#time-slider", f"e => {{ e.value = '{last}'; e.dispatchEvent(new Event('input')); }}"
+    )
+    assert json.loads(page.eval_on_selector("#map", "e => e.dataset.smallCountries")) == [
+        "TW:inactive"
+    ]
+    assert "switched off" in page.inner_text("#info")
+    assert page.eval_on_selector("#map", "e => e.dataset.routeSegments") == "0"
+    assert errors == []
+    page.close()
