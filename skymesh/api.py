@@ -1096,7 +1096,13 @@ class Result:
             (float(np.nanmax(v)) for v in series.values() if np.isfinite(v).any()), default=1.0
         )
         return time_series_plot(
-            axis, series, ylabel="RTT (ms)", title=title, path=path, ylim=(0.0, 1.12 * top)
+            axis,
+            series,
+            ylabel="RTT (ms)",
+            title=title,
+            path=path,
+            ylim=(0.0, 1.12 * top),
+            gap_label="no terminal served" if name == "timeseries" else "no pair reachable",
         )
 
 

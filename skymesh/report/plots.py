@@ -269,6 +269,7 @@ def time_series_plot(
     references=None,
     ylim=None,
     drawstyle: str = "default",
+    gap_label: str | None = None,
 ) -> Figure:
     """One or more series over a shared time axis (UTC when given datetimes).
 
@@ -283,6 +284,9 @@ def time_series_plot(
         (e.g. each pair's vacuum-bound RTT).
     ylim : (low, high), optional
     drawstyle : matplotlib drawstyle (``"steps-post"`` for per-step counts)
+    gap_label : str, optional
+        Where no series has a value (e.g. no terminal served), shade the span grey and
+        put this reason in the legend, so an empty stretch does not read as missing data.
     """
     x, is_dt = _times(time)
     series = series if isinstance(series, dict) else {ylabel: series}
@@ -314,6 +318,21 @@ def time_series_plot(
             markersize=6 if alone.any() else None,
             zorder=3,
         )
+    if gap_label and series and len(x) > 1:
+        ys = np.vstack([_as_float(v, "series") for v in series.values()])
+        none = ~np.isfinite(ys).any(axis=0)
+        if none.any():
+            # each step covers half the way to its neighbours (datetimes or seconds)
+            mid = [x[0]] + [x[i] + (x[i + 1] - x[i]) / 2 for i in range(len(x) - 1)] + [x[-1]]
+            edges = np.flatnonzero(np.diff(np.r_[0, none.astype(np.int8), 0]))
+            for k, (a, b) in enumerate(zip(edges[::2], edges[1::2])):
+                ax.axvspan(
+                    mid[a],
+                    mid[b],
+                    color="#e3e3e3",
+                    zorder=0,
+                    label=f"no value: {gap_label}" if k == 0 else None,
+                )
     if empty:
         ax.text(
             0.01,

@@ -353,3 +353,20 @@ def test_time_series_legend_lists_only_drawn_lines():
     # The lone values (steps 7 and 9) are marked, so they are seen.
     line = next(ln for ln in ax.get_lines() if ln.get_label() == "Paris - London")
     assert line.get_marker() not in (None, "None", "")
+
+
+def test_time_series_shades_where_no_series_has_a_value():
+    """iran-2022's RTT over time was blank before the activation, with nothing to say why:
+    a stretch with no value in any series is shaded and its reason is in the legend."""
+    from skymesh.report.plots import time_series_plot
+
+    t = np.arange(10.0) * 10.0
+    a = np.r_[np.full(4, np.nan), np.full(6, 45.0)]
+    fig = time_series_plot(t, {"median RTT": a}, ylabel="RTT (ms)", gap_label="none served")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["median RTT", "no value: none served"]
+    spans = [p for p in ax.patches if p.get_label() == "no value: none served"]
+    assert len(spans) == 1
+    x0, x1 = spans[0].get_x(), spans[0].get_x() + spans[0].get_width()
+    assert (x0, x1) == pytest.approx((0.0, 35.0))  # steps 0-3, to half way to step 4
