@@ -151,6 +151,11 @@ def run_view(results, out, *, terminal: int | None = None, max_steps: int = 120)
     results = Path(results)
     manifest, loaded = load_run_scenario(results)
     summary = read_summary(results)
+    if summary.get("study") == "routing" or not (results / "timeseries.parquet").is_dir():
+        raise SkyMeshError(
+            f"{results}: a routing study (RTT per pair, no terminal's route, gateway or PoP "
+            "in its rows); skymesh view draws an egress run: see its figures/ and report.md"
+        )
     prep = prepare(loaded)
     op = prep.operators[0]
     op_summary = next(

@@ -152,3 +152,14 @@ def test_bent_pipe_study_cdf_and_example_pairs(tmp_path):
     assert np.all(series["per-pair minimum"] >= series["vacuum bound (great circle)"])
     picks = pictures._example_pairs(prep.terminal_lat, prep.terminal_lon, 3, among=reachable)
     assert len(picks) and reachable[picks].all()
+
+
+def test_view_of_a_routing_study_says_what_it_draws(study, tmp_path):
+    """A routing study's rows hold no terminal's route, gateway or PoP: one line says so."""
+    from skymesh.errors import SkyMeshError
+    from skymesh.report.run_view import run_view
+
+    _, _, folder = study
+    with pytest.raises(SkyMeshError, match="routing study"):
+        run_view(folder, tmp_path / "v.html")
+    assert not (tmp_path / "v.html").exists()
