@@ -207,7 +207,9 @@ def run_view(results, out, *, terminal: int | None = None, max_steps: int = 120)
     gw_at = _name_index(prep.gateway_name)
     pops = prep.pops
     pop_at = _name_index(pops.name) if pops is not None else gw_at
-    route, note, info = [], [], []
+    route: list[np.ndarray | None] = []
+    note: list[str] = []
+    info: list[dict | None] = []
     comps = [c for c in COMPONENT_COLUMNS if c in mine]
     for k in range(len(steps)):
         if not mine["served"][k]:
@@ -261,7 +263,7 @@ def run_view(results, out, *, terminal: int | None = None, max_steps: int = 120)
     }
     pop_markers = None
     if pops is not None:
-        used = sorted({i["pop"] for i in info if i} - set(prep.gateway_name))
+        used = sorted({str(i["pop"]) for i in info if i} - {str(g) for g in prep.gateway_name})
         idx = [pop_at[n] for n in used if n in pop_at]
         pop_markers = (
             [f"PoP {pops.name[i]} ({pops.country_iso2[i]})" for i in idx],
