@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from skymesh.errors import InputError
+from skymesh.errors import InputError, SkyMeshError
 
 #: Julian date of the Unix epoch, 1970-01-01T00:00:00 UTC.
 JD_UNIX_EPOCH = 2440587.5
@@ -42,6 +42,20 @@ def parse_time(value, *, field: str = "time") -> datetime:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(timezone.utc)
+
+
+def start_or_epoch(constellation, start, flag: str = "--start") -> datetime:
+    """The UTC instant ``start`` the user gave with ``flag``, else the constellation's element
+    epoch to the minute (``constellation`` may be None when ``start`` is given)."""
+    if start is not None:  # an empty --at "" is a mistake, not "default"
+        try:
+            return parse_time(start, field=flag)
+        except SkyMeshError:
+            raise SkyMeshError(
+                f"{flag}: not a time: {start!r} (an ISO 8601 UTC time, for "
+                "example 2026-01-01T00:00:00Z)"
+            ) from None
+    return constellation.epoch.replace(second=0, microsecond=0)
 
 
 def julian_date(dt: datetime) -> tuple[float, float]:

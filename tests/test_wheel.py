@@ -7,8 +7,8 @@ third-party dependencies through one ``.pth`` path line (a plain path: the sourc
 tree's editable-install hook is not loaded), so the test needs no download beyond the
 build backend and proves that SkyMesh itself runs from the wheel alone: the bundled
 borders, the built-in scenarios, the shipped element sets and gateway + PoP list, the
-console script. Also: the version the package,
-its metadata, ``skymesh --version`` and pyproject.toml give is one version.
+packet engine's C++ sources, the console script. Also: the version the package, its metadata,
+``skymesh --version`` and pyproject.toml give is one version.
 """
 
 from __future__ import annotations
@@ -51,6 +51,9 @@ gw, pops, found = load_sites(package_data_dir() / "starlink_gateways_merged.csv"
 assert (len(gw), len(pops)) == (214, 35), (len(gw), len(pops))
 from skymesh.orbits.presets import load_constellation
 assert len(load_constellation(str(package_data_dir() / "oneweb_tle_20251007.txt"))) == 651
+from skymesh.packets.ns3 import CXX_DIR, CXX_FILES       # the packet engine's C++ sources
+missing = [n for n in CXX_FILES if not (CXX_DIR / n).is_file()]
+assert "site-packages" in str(CXX_DIR) and not missing, (CXX_DIR, missing)
 print("ok", skymesh.__version__)
 """
 

@@ -95,19 +95,11 @@ def _notes(notes: list[str], quiet: bool) -> None:
 
 
 def _default_start(constellation, start: Optional[str], flag: str = "--start"):
-    """The UTC instant the user gave with ``flag``, else the element epoch to the minute."""
-    from skymesh.timebase import parse_time
+    """The UTC instant the user gave with ``flag``, else the element epoch to the minute
+    (:func:`skymesh.timebase.start_or_epoch`)."""
+    from skymesh.timebase import start_or_epoch
 
-    if start is not None:  # an empty --at "" is a mistake, not "default"
-        try:
-            return parse_time(start, field=flag)
-        except SkyMeshError:
-            raise SkyMeshError(
-                f"{flag}: not a time: {start!r} (an ISO 8601 UTC time, for "
-                "example 2026-01-01T00:00:00Z)"
-            ) from None
-    epoch = constellation.epoch
-    return epoch.replace(second=0, microsecond=0)
+    return start_or_epoch(constellation, start, flag)
 
 
 map_app = typer.Typer(

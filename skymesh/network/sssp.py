@@ -74,27 +74,20 @@ def dijkstra(graph, sources, *, engine: str = "auto"):
     dist : float64 array (S, n_nodes), unreachable ``inf``
     pred : int32 array (S, n_nodes), ``-9999`` at the source and where unreachable
     """
-    sources = np.ascontiguousarray(np.atleast_1d(sources), dtype=np.int64)
-    if graph.format != "csr":
-        graph = graph.tocsr()
+    graph, sources = _inputs(graph, sources)
     if engine not in ("auto", "scipy"):
         raise ValueError(f"unknown engine {engine!r} (auto, scipy)")
-    if engine == "scipy" or not HAVE_NUMBA:
+    plan = _plan(graph, sources) if engine == "auto" and HAVE_NUMBA else None
+    if plan is None:  # asked for, no numba, or negative, NaN or inf weights
         from scipy.sparse.csgraph import dijkstra as sp_dijkstra
 
         return sp_dijkstra(graph, directed=True, indices=sources, return_predecessors=True)
-    data = np.ascontiguousarray(graph.data, dtype=np.float64)
-    plan = _plan(graph, sources, data)
-    if plan is None:  # negative, NaN or inf weights
-        from scipy.sparse.csgraph import dijkstra as sp_dijkstra
-
-        return sp_dijkstra(graph, directed=True, indices=sources, return_predecessors=True)
-    indptr, indices, edges, delta, n_slots, n_blocks = plan
+    arrays, delta, n_slots, n_blocks = plan
     n = graph.shape[0]
     dist = np.empty((len(sources), n))
     pred = np.empty((len(sources), n), dtype=np.int32)
     if n_blocks:
-        _multi_source(indptr, indices, data, edges, sources, dist, pred, n_blocks, delta, n_slots)
+        _multi_source(arrays, sources, dist, pred, n_blocks, delta, n_slots)
     return dist, pred
 
 
@@ -108,50 +101,47 @@ def dijkstra_last_hop(graph, sources, link_ptr, link_sat, link_w, *, engine: str
     row buffer per thread instead of an (S, n_nodes) array. Same answers as the two
     calls (and as scipy with ``engine="scipy"``).
     """
-    sources = np.ascontiguousarray(np.atleast_1d(sources), dtype=np.int64)
-    if graph.format != "csr":
-        graph = graph.tocsr()
-    data = np.ascontiguousarray(graph.data, dtype=np.float64)
-    plan = _plan(graph, sources, data) if engine == "auto" and HAVE_NUMBA else None
+    graph, sources = _inputs(graph, sources)
+    plan = _plan(graph, sources) if engine == "auto" and HAVE_NUMBA else None
     if plan is None:
         dist, pred = dijkstra(graph, sources, engine="scipy" if engine == "scipy" else "auto")
         best, arg = min_over_links(
             dist, link_ptr, link_sat, link_w, engine="numpy" if engine == "scipy" else "auto"
         )
         return pred, best, arg
-    indptr, indices, edges, delta, n_slots, n_blocks = plan
+    arrays, delta, n_slots, n_blocks = plan
     n = graph.shape[0]
-    link_ptr = np.ascontiguousarray(link_ptr, dtype=np.int64)
-    link_sat = np.ascontiguousarray(link_sat, dtype=np.int64)
-    link_w = np.ascontiguousarray(link_w, dtype=np.float64)
+    links = _links(link_ptr, link_sat, link_w)
     pred = np.empty((len(sources), n), dtype=np.int32)
-    best = np.empty((len(sources), len(link_ptr) - 1))
-    arg = np.empty((len(sources), len(link_ptr) - 1), dtype=np.int32)
+    best = np.empty((len(sources), len(links[0]) - 1))
+    arg = np.empty((len(sources), len(links[0]) - 1), dtype=np.int32)
     if n_blocks:
-        _multi_source_last_hop(
-            indptr,
-            indices,
-            data,
-            edges,
-            sources,
-            pred,
-            link_ptr,
-            link_sat,
-            link_w,
-            best,
-            arg,
-            n_blocks,
-            delta,
-            n_slots,
-        )
+        _multi_source_last_hop(arrays, sources, pred, links, best, arg, n_blocks, delta, n_slots)
     return pred, best, arg
 
 
-def _plan(graph, sources, data):
-    """Kernel arguments ``(indptr, indices, edges, delta, n_slots, n_blocks)``, or None
-    when the weights call for scipy (negative, NaN or infinite). ``edges`` interleaves
-    each edge's head node and weight bits (int64 pairs) for the bucket search."""
+def _inputs(graph, sources):
+    """``graph`` as CSR and ``sources`` as a contiguous int64 array (the kernels' forms)."""
+    sources = np.ascontiguousarray(np.atleast_1d(sources), dtype=np.int64)
+    return (graph if graph.format == "csr" else graph.tocsr()), sources
+
+
+def _links(link_ptr, link_sat, link_w):
+    """The link groups of :func:`min_over_links` as contiguous int64, int64, float64 arrays."""
+    return (
+        np.ascontiguousarray(link_ptr, dtype=np.int64),
+        np.ascontiguousarray(link_sat, dtype=np.int64),
+        np.ascontiguousarray(link_w, dtype=np.float64),
+    )
+
+
+def _plan(graph, sources):
+    """Kernel arguments ``(arrays, delta, n_slots, n_blocks)``, ``arrays`` being the graph's
+    ``(indptr, indices, data, edges)``, or None when the weights call for scipy (negative,
+    NaN or infinite). ``edges`` interleaves each edge's head node and weight bits (int64
+    pairs) for the bucket search."""
     n = graph.shape[0]
+    data = np.ascontiguousarray(graph.data, dtype=np.float64)
     if sources.size and (sources.min() < 0 or sources.max() >= n):
         raise ValueError(f"source index out of range 0..{n - 1}")
     w_min = float(data.min()) if data.size else 1.0
@@ -172,7 +162,7 @@ def _plan(graph, sources, data):
     edges = np.empty(2 * len(indices), dtype=np.int64)
     edges[0::2] = indices
     edges.view(np.float64)[1::2] = data
-    return indptr, indices, edges, delta, n_slots, n_blocks
+    return (indptr, indices, data, edges), delta, n_slots, n_blocks
 
 
 def min_over_links(dist, link_ptr, link_sat, link_w, *, engine: str = "auto"):
@@ -186,9 +176,7 @@ def min_over_links(dist, link_ptr, link_sat, link_w, *, engine: str = "auto"):
     no numba): a padded table and ``argmin``, a few rows at a time.
     """
     dist = np.ascontiguousarray(dist, dtype=np.float64)
-    link_ptr = np.ascontiguousarray(link_ptr, dtype=np.int64)
-    link_sat = np.ascontiguousarray(link_sat, dtype=np.int64)
-    link_w = np.ascontiguousarray(link_w, dtype=np.float64)
+    link_ptr, link_sat, link_w = _links(link_ptr, link_sat, link_w)
     n_rows, n_groups = dist.shape[0], len(link_ptr) - 1
     best = np.empty((n_rows, n_groups))
     arg = np.empty((n_rows, n_groups), dtype=np.int32)
@@ -370,97 +358,86 @@ if HAVE_NUMBA:
                 slot = 0
         return True
 
+    @njit(cache=True, nogil=True, inline="always")
+    def _block_buffers(n_slots, n_edges, n):
+        """One block's work arrays: the bucket queue's ``head`` and entry ``pool`` (empty
+        without buckets), and the heap's ``hk``/``hn`` (empty: :func:`_search` makes them on
+        first use). Heap pushes are at most edges + 1."""
+        hk = np.empty(0)
+        hn = np.empty(0, dtype=np.int32)
+        if n_slots > 0:  # re-scans are rare; when the pool runs out, the heap
+            pool = np.empty(2 * (2 * (n_edges + 1) + n), dtype=np.int64)
+            head = np.empty(n_slots, dtype=np.int64)
+        else:
+            pool = np.empty(0, dtype=np.int64)
+            head = np.empty(0, dtype=np.int64)
+        return head, pool, hk, hn
+
+    @njit(cache=True, nogil=True, inline="always")
+    def _search(src, arrays, dist, pred, delta, n_slots, bufs):
+        """One search from ``src`` over ``arrays = (indptr, indices, data, edges)`` into
+        ``dist``/``pred``: buckets when ``n_slots > 0`` (and their pool suffices), else the
+        heap. ``bufs`` are :func:`_block_buffers`'; returned with the heap's made on first use."""
+        indptr, indices, data, edges = arrays
+        head, pool, hk, hn = bufs
+        if n_slots > 0 and _bucket_search(src, indptr, edges, dist, pred, delta, head, pool):
+            return bufs
+        if hk.shape[0] == 0:
+            hk = np.empty(indices.shape[0] + 1)
+            hn = np.empty(indices.shape[0] + 1, dtype=np.int32)
+        _heap_search(src, indptr, indices, data, dist, pred, hk, hn)
+        return head, pool, hk, hn
+
     @njit(cache=True, nogil=True, parallel=True)
-    def _multi_source(indptr, indices, data, edges, sources, dist, pred, n_blocks, delta, n_slots):
-        """Searches from ``sources`` (rows of ``dist``/``pred``), blocks of sources in
-        parallel; buckets when ``n_slots > 0``, else the heap."""
+    def _multi_source(arrays, sources, dist, pred, n_blocks, delta, n_slots):
+        """Searches from ``sources`` (rows of ``dist``/``pred``) over the graph's ``arrays``
+        (:func:`_plan`), blocks of sources in parallel; buckets when ``n_slots > 0``, else
+        the heap."""
         n_src = sources.shape[0]
         n = dist.shape[1]
-        n_ent = indices.shape[0] + 1  # heap: pushes <= edges + 1
+        n_edges = arrays[1].shape[0]
         for b in prange(n_blocks):
             lo = b * n_src // n_blocks
             hi = (b + 1) * n_src // n_blocks
-            hk = np.empty(0)
-            hn = np.empty(0, dtype=np.int32)
-            if n_slots > 0:
-                # re-scans are rare; when the pool runs out, the heap
-                pool = np.empty(2 * (2 * n_ent + n), dtype=np.int64)
-                head = np.empty(n_slots, dtype=np.int64)
+            bufs = _block_buffers(n_slots, n_edges, n)
             for i in range(lo, hi):
-                if n_slots > 0 and _bucket_search(
-                    sources[i], indptr, edges, dist[i], pred[i], delta, head, pool
-                ):
-                    continue
-                if hk.shape[0] == 0:
-                    hk = np.empty(n_ent)
-                    hn = np.empty(n_ent, dtype=np.int32)
-                _heap_search(sources[i], indptr, indices, data, dist[i], pred[i], hk, hn)
+                bufs = _search(sources[i], arrays, dist[i], pred[i], delta, n_slots, bufs)
 
     @njit(cache=True, nogil=True, parallel=True)
-    def _multi_source_last_hop(
-        indptr,
-        indices,
-        data,
-        edges,
-        sources,
-        pred,
-        link_ptr,
-        link_sat,
-        link_w,
-        best,
-        arg,
-        n_blocks,
-        delta,
-        n_slots,
-    ):
+    def _multi_source_last_hop(arrays, sources, pred, links, best, arg, n_blocks, delta, n_slots):
         """:func:`_multi_source` keeping only the predecessors, with each source's
-        :func:`_min_over_links` row computed while its distances are in cache."""
+        :func:`_min_over_links` row over ``links = (link_ptr, link_sat, link_w)`` computed
+        while its distances are in cache."""
         n_src = sources.shape[0]
         n = pred.shape[1]
-        n_groups = link_ptr.shape[0] - 1
-        n_ent = indices.shape[0] + 1
+        n_edges = arrays[1].shape[0]
+        link_ptr, link_sat, link_w = links
         for b in prange(n_blocks):
             lo = b * n_src // n_blocks
             hi = (b + 1) * n_src // n_blocks
             dist = np.empty(n)
-            hk = np.empty(0)
-            hn = np.empty(0, dtype=np.int32)
-            if n_slots > 0:
-                pool = np.empty(2 * (2 * n_ent + n), dtype=np.int64)
-                head = np.empty(n_slots, dtype=np.int64)
+            bufs = _block_buffers(n_slots, n_edges, n)
             for i in range(lo, hi):
-                done = n_slots > 0 and _bucket_search(
-                    sources[i], indptr, edges, dist, pred[i], delta, head, pool
-                )
-                if not done:
-                    if hk.shape[0] == 0:
-                        hk = np.empty(n_ent)
-                        hn = np.empty(n_ent, dtype=np.int32)
-                    _heap_search(sources[i], indptr, indices, data, dist, pred[i], hk, hn)
-                for e in range(n_groups):
-                    bv = np.inf
-                    av = -1
-                    for k in range(link_ptr[e], link_ptr[e + 1]):
-                        c = dist[link_sat[k]] + link_w[k]
-                        if c < bv:
-                            bv = c
-                            av = link_sat[k]
-                    best[i, e] = bv
-                    arg[i, e] = av
+                bufs = _search(sources[i], arrays, dist, pred[i], delta, n_slots, bufs)
+                _min_row(dist, link_ptr, link_sat, link_w, best[i], arg[i])
+
+    @njit(cache=True, nogil=True, inline="always")
+    def _min_row(row, link_ptr, link_sat, link_w, best, arg):
+        """One row of :func:`min_over_links`: per link group ``e``, the least
+        ``row[link_sat[k]] + link_w[k]`` into ``best[e]`` and its ``link_sat`` into ``arg[e]``
+        (the first on ties; ``inf`` and -1 when none is finite)."""
+        for e in range(link_ptr.shape[0] - 1):
+            b = np.inf
+            a = -1
+            for k in range(link_ptr[e], link_ptr[e + 1]):
+                c = row[link_sat[k]] + link_w[k]
+                if c < b:
+                    b = c
+                    a = link_sat[k]
+            best[e] = b
+            arg[e] = a
 
     @njit(cache=True, nogil=True, parallel=True)
     def _min_over_links(dist, link_ptr, link_sat, link_w, best, arg):
-        n_rows = dist.shape[0]
-        n_groups = link_ptr.shape[0] - 1
-        for i in prange(n_rows):
-            row = dist[i]
-            for e in range(n_groups):
-                b = np.inf
-                a = -1
-                for k in range(link_ptr[e], link_ptr[e + 1]):
-                    c = row[link_sat[k]] + link_w[k]
-                    if c < b:
-                        b = c
-                        a = link_sat[k]
-                best[i, e] = b
-                arg[i, e] = a
+        for i in prange(dist.shape[0]):
+            _min_row(dist[i], link_ptr, link_sat, link_w, best[i], arg[i])

@@ -4,5 +4,7 @@
 ground-satellite links, one-way delays, data rates and forwarding state, step by step) into
 plain arrays without ns-3; :mod:`skymesh.packets.engine` builds that network in ns-3 and runs
 TCP, UDP and ping flows over it (:mod:`skymesh.packets.flows`); :mod:`skymesh.packets.ns3`
-loads ns-3 once per process and holds the small C++ helpers the engine defines through cppyy.
+loads ns-3 once per process and compiles the small C++ helpers the engine uses (``cxx/*.h``,
+``cxx/*.cc``) through cppyy. :mod:`skymesh.packets.run` is a whole run as ``skymesh packets``
+makes it (checks, set-up, cost from :mod:`skymesh.packets.estimate`, ns-3, results folder).
 """

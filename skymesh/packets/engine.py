@@ -1,7 +1,7 @@
 """Run flows over a :class:`~skymesh.packets.network.PacketNetwork` in ns-3; traces as tables.
 
-The network is built once in ns-3 (:mod:`skymesh.packets.cxx`): one node per network node,
-one point-to-point link per network link with a DropTail queue of ``queue_pkts`` packets (no
+The network is built once in ns-3 (C++: ``skymesh/packets/cxx/engine.h``): one node per network
+node, one point-to-point link per network link with a DropTail queue of ``queue_pkts`` packets (no
 queue disc), SkyMesh's forwarding in a small ``Ipv4RoutingProtocol``. Every step's link
 delays, data rates and forwarding changes are handed to C++ as flat arrays and scheduled as
 ns-3 events; no Python runs per packet or per step. The simulator runs in slices

@@ -1,5 +1,10 @@
 """Load ns-3 (the ``ns3`` pip wheel, 3.44) once per process, quietly, with SkyMesh's C++ helpers.
 
+The helpers are C++ files in this package, ``cxx/engine.h``, ``cxx/engine.cc`` and
+``cxx/fwd_routing.h`` (what must be C++, and why, is in ``engine.h``): cppyy compiles them
+into the process when ns-3 is loaded (``#include "engine.cc"``, with ``cxx/`` on the include
+path), against the wheel's own headers, so no compiler or build step is needed at install.
+
 ``from ns import ns`` takes ~13-17 s (cppyy parses the ns-3 headers) and prints "Failed to
 materialize symbols" lines from the JIT on stderr, harmless; they are silenced here by
 pointing file descriptor 2 at /dev/null for the import. The wheel's loader also looks for
@@ -22,6 +27,10 @@ from typing import Any
 from skymesh.errors import SkyMeshError
 
 INSTALL_HINT = "ns-3 is not installed: pip install 'skymesh[packets]'"
+CXX_DIR = Path(__file__).resolve().parent / "cxx"
+"""The folder of the C++ helpers (shipped as package data)."""
+CXX_FILES = ("fwd_routing.h", "engine.h", "engine.cc")
+"""The C++ helpers' files in :data:`CXX_DIR`; ``engine.cc`` includes the two headers."""
 
 _NS: Any = None
 
@@ -64,9 +73,8 @@ def load_ns3() -> Any:
         with _quiet_fd2():
             from ns import ns
 
-            from skymesh.packets.cxx import SOURCE
-
-            ns.cppyy.cppdef(SOURCE)
+            ns.cppyy.add_include_path(str(CXX_DIR))
+            ns.cppyy.cppdef('#include "engine.cc"')
     except ImportError as err:
         raise SkyMeshError(f"{INSTALL_HINT} (importing it failed: {err})") from None
     finally:

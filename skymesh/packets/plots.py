@@ -179,6 +179,25 @@ def rtt_figure(tables: dict, flow_id: int, path=None) -> Figure:
     return _finish(fig, path)
 
 
+def _plot_cwnd(ax, tables: dict, flow_id: int, scale: float, label: str) -> bool:
+    """A flow's congestion window on ``ax`` as steps, in bytes / ``scale``; False when the
+    run has no cwnd samples of the flow (nothing drawn)."""
+    rows = _rows(tables.get("cwnd"), "flow_id", np.int32(flow_id))
+    if rows is None or not rows.num_rows:
+        return False
+    order = np.argsort(_col(rows, "t_s"), kind="stable")
+    ax.plot(
+        _col(rows, "t_s")[order],
+        _col(rows, "cwnd_bytes").astype(float)[order] / scale,
+        color=FLOW_COLOURS[0],
+        linewidth=1.3,
+        drawstyle="steps-post",
+        label=label,
+        zorder=3,
+    )
+    return True
+
+
 def cwnd_figure(tables: dict, flow_id: int, path=None, *, mss_bytes: float | None = None) -> Figure:
     """One TCP flow's congestion window, with path changes and 15 s slot boundaries marked.
 
@@ -192,20 +211,8 @@ def cwnd_figure(tables: dict, flow_id: int, path=None, *, mss_bytes: float | Non
         )
     fig = new_figure(10.0, 4.5)
     ax = fig.add_subplot(1, 1, 1)
-    rows = _rows(tables.get("cwnd"), "flow_id", np.int32(flow_id))
     scale, unit = (mss_bytes, "segments") if mss_bytes else (1e3, "kB")
-    if rows is not None and rows.num_rows:
-        order = np.argsort(_col(rows, "t_s"), kind="stable")
-        ax.plot(
-            _col(rows, "t_s")[order],
-            _col(rows, "cwnd_bytes").astype(float)[order] / scale,
-            color=FLOW_COLOURS[0],
-            linewidth=1.3,
-            drawstyle="steps-post",
-            label=f"cwnd ({info['cc'] or 'tcp'})",
-            zorder=3,
-        )
-    else:
+    if not _plot_cwnd(ax, tables, flow_id, scale, f"cwnd ({info['cc'] or 'tcp'})"):
         ax.text(0.5, 0.5, "no cwnd samples in this run", transform=ax.transAxes, ha="center")
     ev = _rows(tables.get("events"), "flow_id", np.int32(flow_id))
     if ev is not None and ev.num_rows:
@@ -474,18 +481,7 @@ def hypatia_figure(
     _mark_instants(top, changes, np.empty(0))
     _finish_axes(top, title or f"{flow_label(info)}", "RTT (ms)", (lo, hi))
     top.set_xlabel("")
-    rows = _rows(tables.get("cwnd"), "flow_id", np.int32(flow_id))
-    if rows is not None and rows.num_rows:
-        order = np.argsort(_col(rows, "t_s"), kind="stable")
-        bottom.plot(
-            _col(rows, "t_s")[order],
-            _col(rows, "cwnd_bytes").astype(float)[order] / segment_bytes,
-            color=FLOW_COLOURS[0],
-            linewidth=1.3,
-            drawstyle="steps-post",
-            label=f"cwnd ({info['cc']})",
-            zorder=3,
-        )
+    _plot_cwnd(bottom, tables, flow_id, segment_bytes, f"cwnd ({info['cc']})")
     if len(t_path):
         bdp = rate_bps * r_path / 1e3 / (8.0 * packet_bytes)
         bottom.plot(

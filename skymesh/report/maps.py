@@ -84,6 +84,13 @@ ROLE_COLOURS = {
     "gateway": OKABE_ITO["yellow"],
 }
 
+#: Marker shape and edge of the roles drawn as outlined symbols (the others: plain dots).
+ROLE_MARKERS = {
+    "route_satellite": {"marker": "o", "edgecolors": "k"},
+    "gateway": {"marker": "^", "edgecolors": "k"},
+    "endpoint": {"marker": "*", "edgecolors": "k"},
+}
+
 OCEAN_COLOUR = "#dce9f5"
 LAND_COLOUR = "#f2efe6"
 BORDER_COLOUR = "#8c8c8c"
@@ -394,7 +401,9 @@ def world_axes(
 
 
 def _role_scatter(ax, lon_deg, lat_deg, role: str, gid: str, **style):
-    """Markers in ``role``'s colour at (lon, lat) deg, tagged ``gid`` for the SVG and tests."""
+    """Markers in ``role``'s colour and symbol (:data:`ROLE_MARKERS`) at (lon, lat) deg,
+    tagged ``gid`` for the SVG and tests; ``style`` adds to or overrides the role's."""
+    style = {**ROLE_MARKERS.get(role, {}), **style}
     artist = ax.scatter(wrap_lon(lon_deg), lat_deg, c=ROLE_COLOURS[role], **style)
     artist.set_gid(gid)
     return artist
@@ -511,6 +520,22 @@ def _halo(width: float = 2.5):
     from matplotlib import patheffects
 
     return [patheffects.withStroke(linewidth=width, foreground="white")]
+
+
+def _label(ax, text: str, xy, offset_pt, gid: str, *, halo_pt: float = 2.5, **style):
+    """``text`` at ``xy`` (lon, lat deg) shifted by ``offset_pt`` (points), clipped to the
+    axes, with a white halo ``halo_pt`` wide; tagged ``gid`` for the SVG and tests."""
+    t = ax.annotate(
+        text,
+        xy,
+        xytext=offset_pt,
+        textcoords="offset points",
+        clip_on=True,
+        path_effects=_halo(halo_pt),
+        **style,
+    )
+    t.set_gid(gid)
+    return t
 
 
 def _free_boxes(
@@ -689,8 +714,6 @@ def route_map(
             "route_satellite",
             "route-satellites",
             s=30,
-            marker="o",
-            edgecolors="k",
             linewidths=0.5,
             zorder=4,
             label="satellite (numbered in path order)",
@@ -709,8 +732,6 @@ def route_map(
             "gateway",
             "gateways",
             s=48,
-            marker="^",
-            edgecolors="k",
             linewidths=0.6,
             zorder=4,
             label="gateway",
@@ -723,8 +744,6 @@ def route_map(
         "endpoint",
         "endpoints",
         s=110,
-        marker="*",
-        edgecolors="k",
         linewidths=0.6,
         zorder=5,
         label="endpoint",
@@ -748,20 +767,19 @@ def route_map(
             else (wrap_lon(elon[1 - k]), elat[1 - k])
         )
         (dx, dy), ha, va = _away_offset(ax, (lo, la), (wrap_lon(nb[0]), nb[1]), 9.0)
-        t = ax.annotate(
+        t = _label(
+            ax,
             text,
             (lo, la),
-            xytext=(dx, dy),
-            textcoords="offset points",
+            (dx, dy),
+            "endpoint-name",
+            halo_pt=3.0,
             fontsize=10,
             fontweight="bold",
             ha=ha,
             va=va,
             zorder=7,
-            clip_on=True,
-            path_effects=_halo(3.0),
         )
-        t.set_gid("endpoint-name")
         end_texts.append(t)
     renderer = cast("FigureCanvasAgg", fig.canvas).get_renderer()  # see new_figure
     e = ax.get_window_extent(renderer)
@@ -788,21 +806,19 @@ def route_map(
         for k, off in zip(prio, where):
             if off is None:
                 continue
-            t = ax.annotate(
+            _label(
+                ax,
                 str(k + 1),
                 (wrap_lon(slon[k]), slat[k]),
-                xytext=off,
-                textcoords="offset points",
+                off,
+                "hop-number",
                 fontsize=7.5,
                 fontweight="bold",
                 ha="left" if off[0] >= 0 else "right",
                 va="baseline",
                 color="#222222",
                 zorder=6,
-                clip_on=True,
-                path_effects=_halo(),
             )
-            t.set_gid("hop-number")
     if len(glat) and gateway_labels > 0:
         # Nearest to the route first; a gateway's name only where there is room.
         d = np.min(
@@ -823,18 +839,16 @@ def route_map(
         )
         for i, keep in zip(order, ok):
             if keep is not None:
-                t = ax.annotate(
+                _label(
+                    ax,
                     gnames[i],
                     (wrap_lon(glon[i]), glat[i]),
-                    xytext=(5, -9),
-                    textcoords="offset points",
+                    (5, -9),
+                    "gateway-name",
                     fontsize=7.5,
                     color="#333333",
                     zorder=6,
-                    clip_on=True,
-                    path_effects=_halo(),
                 )
-                t.set_gid("gateway-name")
     if side is not None:
         side.set_axis_off()
         names = [str(v) for v in sat_labels]
@@ -1026,8 +1040,6 @@ def _draw_sites(
             "gateway",
             "gateways",
             s=50 if small else 70,
-            marker="^",
-            edgecolors="k",
             linewidths=0.7,
             zorder=4,
         )
@@ -1046,18 +1058,30 @@ def _draw_sites(
         )
         for la, lo, text, off in zip(glat, wrap_lon(glon), gnames, where):
             if text and off is not None:
-                t = ax.annotate(
+                _label(
+                    ax,
                     text,
                     (lo, la),
-                    xytext=off,
-                    textcoords="offset points",
+                    off,
+                    "gateway-name",
                     ha="left" if off[0] >= 0 else "right",
                     fontsize=7.5,
                     zorder=5,
-                    clip_on=True,
-                    path_effects=_halo(),
                 )
-                t.set_gid("gateway-name")
+
+
+def _hatch(ax, paths) -> PathCollection:
+    """The "inactive" countries' hatching (:data:`INACTIVE_HATCH`) over ``paths`` on ``ax``."""
+    hc = PathCollection(
+        paths,
+        facecolors="none",
+        edgecolors=INACTIVE_HATCH[1],
+        linewidths=0.0,
+        hatch=INACTIVE_HATCH[0],
+        zorder=1.5,
+    )
+    ax.add_collection(hc)
+    return hc
 
 
 def service_map(
@@ -1100,16 +1124,7 @@ def service_map(
     ]
     hatched = [p for p in inactive if p is not None]
     if hatched:
-        hc = PathCollection(
-            hatched,
-            facecolors="none",
-            edgecolors=INACTIVE_HATCH[1],
-            linewidths=0.0,
-            hatch=INACTIVE_HATCH[0],
-            zorder=1.5,
-        )
-        hc.set_gid("inactive-hatch")
-        ax.add_collection(hc)
+        _hatch(ax, hatched).set_gid("inactive-hatch")
     handles: list[Artist] = [
         Patch(
             facecolor=colour,
@@ -1178,15 +1193,7 @@ def service_map(
         inset.set_yticks([])
         draw_countries(inset, cs, facecolors=colours, edgecolor="white", linewidth=0.5)
         if hatched:
-            hc2 = PathCollection(
-                hatched,
-                facecolors="none",
-                edgecolors=INACTIVE_HATCH[1],
-                linewidths=0.0,
-                hatch=INACTIVE_HATCH[0],
-                zorder=1.5,
-            )
-            inset.add_collection(hc2)
+            _hatch(inset, hatched)
         ax.indicate_inset_zoom(inset, edgecolor="#333333", alpha=0.8)
         _draw_sites(fig, inset, tlat, tlon, gnames, glat, glon, gateway_labels, small=False)
     marks = small_countries(states, cs)

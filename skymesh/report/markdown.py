@@ -79,21 +79,12 @@ def operator_section(op: dict, wanted=None) -> list[str]:
 def write_report(out: Path, summary: dict, loaded) -> Path:
     """Write ``report.md`` in the results folder ``out``."""
     s = loaded.scenario
-    lines = [
-        f"# SkyMesh run: {s.name}",
-        "",
-        s.description.strip(),
-        "",
-        "| | |",
-        "|---|---|",
-        f"| window | {summary['start_utc']}, {summary['duration_s']:g} s every "
-        f"{summary['step_s']:g} s ({summary['steps']:,} steps) |",
+    lines = _report_head("SkyMesh run", s, summary) + [
         f"| constellation | {s.constellation.preset or s.constellation.file} |",
         f"| routing mode | {summary['mode']} |",
         f"| terminals | {summary['terminals']:,} in {', '.join(summary['terminal_countries'])} |",
         f"| gateways | {summary['gateways']} |",
-        f"| SkyMesh | {summary['run']['skymesh_version']}, scenario sha256 "
-        f"{summary['run']['scenario_sha256'][:12]}, seed {summary['run']['seed']} |",
+        _provenance_row(summary),
         "",
     ]
     from skymesh.report.components import access_section
@@ -107,28 +98,14 @@ def write_report(out: Path, summary: dict, loaded) -> Path:
     if s.assumptions or s.sources:
         lines += ["## Assumptions and sources", ""]
         lines += [f"- {a}" for a in s.assumptions] + [f"- Source: {x}" for x in s.sources] + [""]
-    if summary.get("notes"):
-        lines += ["## Notes", ""] + [f"- {n}" for n in summary["notes"]] + [""]
-    if summary.get("figures"):
-        lines += ["## Figures", ""] + [f"![{f}]({f})" for f in summary["figures"]] + [""]
-    path = Path(out) / "report.md"
-    write_text_atomic(path, "\n".join(lines) + "\n")
-    return path
+    return _write_report_md(out, lines, summary)
 
 
 def write_routing_report(out: Path, summary: dict, loaded) -> Path:
     """Write ``report.md`` for a routing study."""
     s = loaded.scenario
     r = summary["rtt_ms"]
-    lines = [
-        f"# SkyMesh routing study: {s.name}",
-        "",
-        s.description.strip(),
-        "",
-        "| | |",
-        "|---|---|",
-        f"| window | {summary['start_utc']}, {summary['duration_s']:g} s every "
-        f"{summary['step_s']:g} s ({summary['steps']:,} steps) |",
+    lines = _report_head("SkyMesh routing study", s, summary) + [
         f"| constellation | {summary['constellation']} ({summary['satellites']:,} satellites) |",
         f"| routing mode | {summary['mode']} |",
         f"| ground points | {summary['ground_points']:,} ({summary['pairs']:,} pairs) |",
@@ -138,14 +115,42 @@ def write_routing_report(out: Path, summary: dict, loaded) -> Path:
         f"| forwarding changes per step, mean / max | "
         f"{summary['fstate_changes_per_step']['mean']:,.0f} / "
         f"{summary['fstate_changes_per_step']['max']:,} |",
-        f"| SkyMesh | {summary['run']['skymesh_version']}, scenario sha256 "
-        f"{summary['run']['scenario_sha256'][:12]}, seed {summary['run']['seed']} |",
+        _provenance_row(summary),
         "",
         "Files: `rtt.parquet` (step, src, dst, rtt_ms), `fstate_changes.parquet` (step, "
         "node, dst, next_hop: every entry at the first step, then changes), "
         "`pairs.parquet` (per-pair statistics).",
         "",
     ]
+    return _write_report_md(out, lines, summary)
+
+
+def _report_head(title: str, s, summary: dict) -> list[str]:
+    """A run report's title, the scenario's description and its table's first row (the
+    window: start, duration and step in s, steps)."""
+    return [
+        f"# {title}: {s.name}",
+        "",
+        s.description.strip(),
+        "",
+        "| | |",
+        "|---|---|",
+        f"| window | {summary['start_utc']}, {summary['duration_s']:g} s every "
+        f"{summary['step_s']:g} s ({summary['steps']:,} steps) |",
+    ]
+
+
+def _provenance_row(summary: dict) -> str:
+    """The table row naming the SkyMesh version, the scenario's sha256 and the seed."""
+    run = summary["run"]
+    return (
+        f"| SkyMesh | {run['skymesh_version']}, scenario sha256 "
+        f"{run['scenario_sha256'][:12]}, seed {run['seed']} |"
+    )
+
+
+def _write_report_md(out: Path, lines: list[str], summary: dict) -> Path:
+    """``lines``, then the run's notes and figures, written as ``report.md`` in ``out``."""
     if summary.get("notes"):
         lines += ["## Notes", ""] + [f"- {n}" for n in summary["notes"]] + [""]
     if summary.get("figures"):

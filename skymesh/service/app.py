@@ -50,7 +50,8 @@ from skymesh.service.changes import (
     iso,
     parse_change,
 )
-from skymesh.service.models import ROLES, Proposal, SavedScenario, Site, Token, User
+from skymesh.service.local import local_actor
+from skymesh.service.models import ROLES, Proposal, Provenance, SavedScenario, Site, Token, User
 from skymesh.service.proposals import (
     DEFAULT_TTL_S,
     approve,
@@ -407,8 +408,8 @@ def create_app(
             else:
                 failed = False
                 user = found[0]
-                value, csrf, _ = auth.issue_session(s, user)
-                audit.append(s, user.name, "login", {"client": client})
+                value, csrf, row = auth.issue_session(s, user)
+                audit.append(s, user.name, "login", {"client": client, "token_id": row.lookup})
         if failed:  # the failure is committed (counted) before answering
             raise ServiceError(401, "name or token wrong", "token")
         response.set_cookie(
@@ -428,7 +429,7 @@ def create_app(
         require(user, "viewer")
         with db.write(factory) as s:
             auth.revoke(s, token.lookup)
-            audit.append(s, user.name, "logout", {"via": via})
+            audit.append(s, user.name, "logout", {"via": via, "token_id": token.lookup})
         response.delete_cookie(SESSION_COOKIE, path="/")
         return {"ok": True}
 
@@ -450,14 +451,23 @@ def create_app(
     def add_user(body: UserIn, who=Depends(writer)):
         admin = require(who[0], "admin")
         _check_role(body.role)
+        if body.role in APPROVING_ROLES:
+            raise ServiceError(403, _LOCAL_ONLY.format(what=f"adding an {body.role}"), "role")
         with db.write(factory) as s:
             if s.execute(select(User).where(User.name == body.name)).scalar() is not None:
                 raise ServiceError(409, f"name: {body.name!r} exists", "name")
-            user = User(name=body.name, role=body.role, active=True, created_at=auth.now_utc())
+            now = auth.now_utc()
+            user = User(name=body.name, role=body.role, active=True, created_at=now)
             s.add(user)
             s.flush()
+            s.add(Provenance(user_id=user.id, by_user_id=admin.id, action="create", at=now))
             token, row = auth.issue_api_token(s, user)
-            audit.append(s, admin.name, "user.create", {"user": user.name, "role": user.role})
+            audit.append(
+                s,
+                admin.name,
+                "user.create",
+                {"user": user.name, "role": user.role, "token_id": row.lookup},
+            )
         return {
             "name": user.name,
             "role": user.role,
@@ -475,9 +485,24 @@ def create_app(
             if user is None:
                 raise ServiceError(404, f"name: no user {name!r}", "name")
             changed: dict[str, list[Any]] = {}
+            role = user.role if body.role is None else body.role
+            _check_role(role)
+            if role in APPROVING_ROLES and ROLES.index(role) > ROLES.index(user.role):
+                raise ServiceError(
+                    403, _LOCAL_ONLY.format(what=f"raising {name} to {role}"), "role"
+                )
+            if body.active and not user.active and role in APPROVING_ROLES:
+                raise ServiceError(
+                    403, _LOCAL_ONLY.format(what=f"re-activating the {role} {name}"), "active"
+                )
             if body.role is not None:
-                _check_role(body.role)
                 changed["role"] = [user.role, body.role]
+                if body.role != user.role:
+                    s.add(
+                        Provenance(
+                            user_id=user.id, by_user_id=admin.id, action="role", at=auth.now_utc()
+                        )
+                    )
                 user.role = body.role
             if body.active is not None:
                 changed["active"] = [user.active, body.active]
@@ -489,7 +514,9 @@ def create_app(
     def new_token(name: str, who=Depends(writer)):
         me_ = require(who[0], "viewer")
         if me_.name != name:
-            require(me_, "admin")
+            raise ServiceError(
+                403, _LOCAL_ONLY.format(what="making a token for another account"), "name"
+            )
         with db.write(factory) as s:
             user = s.execute(select(User).where(User.name == name)).scalar()
             if user is None:
@@ -831,7 +858,7 @@ def create_app(
     def audit_verify(who=Depends(caller)):
         require(who[0], "viewer")
         with db.read(factory) as s:
-            return audit.verify_entries(audit.db_entries(s))
+            return audit.verify_db(s)
 
     # ------------------------------------------------------------------ dashboard
     from skymesh.service.dashboard import mount
@@ -841,6 +868,14 @@ def create_app(
 
 
 import numpy as np  # noqa: E402  (used inside the read-out routes)
+
+APPROVING_ROLES = ("approver", "admin")
+"""Roles that can approve: accounts holding them are made or raised only locally."""
+
+_LOCAL_ONLY = (
+    "{what} is not possible through the API (it would let one person hold two "
+    "approving accounts); the database holder runs `skymesh users` for it"
+)
 
 
 def _check_role(role: str) -> None:
@@ -873,12 +908,13 @@ def init_admin(db_url: str | None, name: str = "admin") -> str:
     with db.write(factory) as s:
         if s.execute(select(User).limit(1)).scalar() is not None:
             raise ServiceError(
-                409, "--init: the database already has users; an admin adds more with POST /users"
+                409, "--init: the database already has users; add more with `skymesh users add`"
             )
         user = User(name=name, role="admin", active=True, created_at=auth.now_utc())
         s.add(user)
         s.flush()
-        token, _ = auth.issue_api_token(s, user)
-        audit.append(s, "service", "user.create", {"user": name, "role": "admin", "init": True})
+        token, row = auth.issue_api_token(s, user)
+        detail = {"user": name, "role": "admin", "init": True, "token_id": row.lookup}
+        audit.append(s, local_actor(), "user.create", detail)
     engine.dispose()
     return token

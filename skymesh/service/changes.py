@@ -16,12 +16,16 @@ times as ISO 8601 UTC strings. A change is one of:
   everyone): a list, or ``"any"``.
 * ``import``: a whole policy TOML replaces the current one.
 
-Changes that reduce service need two people (see
-:mod:`skymesh.service.proposals`): switching a country off, withdrawing
-landing rights, adding a censoring country, any exit-rule change other than
-widening to ``"any"``, and any import (its effect is not one direction).
-Changes that restore service (switching on, granting, removing censoring,
-widening exits to ``"any"``) take effect on one approval.
+Whether a change reduces service is decided by :func:`reduces_service` from
+the *effective* policy before and after it, never from the change's form: it
+reduces service when, for some country and some instant (past, present or
+future), terminals that were served are not any more, a gateway country that
+had landing rights has none, or a terminal country's traffic loses a gateway
+country it could exit at (its own exit list, the global one it falls back to,
+landing rights and censoring together). Such changes need two people (see
+:mod:`skymesh.service.proposals`). So "IR's exits become ``"any"``" reduces
+service when the global list is narrower than IR's own, and an import that
+only restores service does not.
 """
 
 from __future__ import annotations
@@ -145,17 +149,67 @@ def change_json(change: _Change) -> dict:
     return json.loads(change.model_dump_json(by_alias=True, exclude_none=True))
 
 
-def reduces_service(change: _Change) -> bool:
-    """Whether ``change`` needs two people (see the module docstring)."""
-    if isinstance(change, ServiceChange):
-        return change.state == "inactive"
-    if isinstance(change, LandingChange):
-        return change.state == "denied"
-    if isinstance(change, CensoringChange):
-        return change.censoring
-    if isinstance(change, ExitChange):
-        return change.exit_countries != "any"
-    return True
+def reduces_service(before: dict, after: dict) -> bool:
+    """Whether policy document ``after`` serves less than ``before`` anywhere, at any time.
+
+    Both documents are compiled by the engine's own loader and compared on every
+    country either names plus one country neither names (standing for all the
+    others, and for terminals at sea), at every instant where either policy's
+    service or landing timelines change and once before the first such instant
+    (the states are constant in between). Compared: service (terminal country x
+    time), landing rights (gateway country x time) and where traffic may exit
+    (terminal country x gateway country x time, from exit lists, landing rights
+    and censoring together). ``True`` when any of them is ``True`` before and
+    ``False`` after.
+    """
+    import numpy as np
+
+    from skymesh.policy.rules import exit_allowed, landing_allowed, service_active
+
+    pa, pb = policy_from_dict(before, source="policy"), policy_from_dict(after, source="policy")
+    named = _named_countries(before) | _named_countries(after)
+    codes = sorted(named) + [_unnamed_country(named)]
+    breaks = [
+        float(x)
+        for p in (pa, pb)
+        for table in (p.service, p.landing)
+        for tl in table.values()
+        for x in tl.breaks_s
+    ]
+    edges = sorted(set(breaks))
+    t_s = np.array(([edges[0] - 1.0] + edges) if edges else [0.0])
+    times = (t_s * 1e6).astype("datetime64[us]")
+    if np.any(service_active(pa, codes, times) & ~service_active(pb, codes, times)):
+        return True
+    if np.any(landing_allowed(pa, codes, times) & ~landing_allowed(pb, codes, times)):
+        return True
+    for term in codes:
+        if np.any(exit_allowed(pa, term, codes, times) & ~exit_allowed(pb, term, codes, times)):
+            return True
+    return False
+
+
+def _named_countries(doc: dict) -> set[str]:
+    """Every ISO code a policy document names (rules, exit lists, landing rights)."""
+    out: set[str] = set()
+    if isinstance(doc.get("exit_countries"), list):
+        out |= {str(c).strip().upper() for c in doc["exit_countries"]}
+    for rule in doc.get("country", []):
+        out.add(str(rule["iso2"]).strip().upper())
+        if isinstance(rule.get("exit_countries"), list):
+            out |= {str(c).strip().upper() for c in rule["exit_countries"]}
+    out |= {str(item["iso2"]).strip().upper() for item in doc.get("landing", [])}
+    return out
+
+
+def _unnamed_country(named: set[str]) -> str:
+    """An ISO code in neither document: it behaves like every other unnamed country."""
+    import pycountry
+
+    for c in pycountry.countries:
+        if c.alpha_2 not in named:
+            return c.alpha_2
+    return ""  # every code named: "" (at sea) takes the defaults
 
 
 _MIN = datetime.min.replace(tzinfo=timezone.utc)

@@ -40,6 +40,24 @@ class Token(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
+class Provenance(Base):
+    """Who, through the API, created an account or changed its role (its *controllers*).
+
+    ``by_user_id`` is the acting account. Actions of the database holder (``skymesh
+    users``, ``serve --init``) are not recorded here: the holder is the root of trust,
+    and those actions are in the audit chain with a ``local:`` actor. The two-person rule
+    (:mod:`skymesh.service.proposals`) refuses an approval when the author and the
+    approver share a controller, directly or through a chain of them.
+    """
+
+    __tablename__ = "account_provenance"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(16))  # "create" or "role"
+    at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class LoginFailure(Base):
     __tablename__ = "login_failures"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

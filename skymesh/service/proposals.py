@@ -1,14 +1,20 @@
 """The two-person rule: proposals, approvals, rejections, expiry, and the policy they make.
 
 An operator (or above) proposes a change with a reason. An approver (or
-above) approves or rejects it, with a reason for a rejection. A change that
-reduces service (:func:`skymesh.service.changes.reduces_service`) takes
-effect only when approved by an approver who is not its author; a change
-that restores service takes effect on one approval, which may be its
-author's own if the author is an approver. A proposal not decided within
-its lifetime (default :data:`DEFAULT_TTL_S`) expires. A change may be
-scheduled (``from`` in the future): it is applied to the policy at
-approval, and the policy's timeline shows it taking effect then.
+above) approves or rejects it, with a reason for a rejection. Whether a
+change reduces service is computed from the effective policy before and
+after it (:func:`skymesh.service.changes.reduces_service`), when it is
+proposed and again, against the policy then in force, when it is approved.
+A change that reduces service takes effect only when approved by an approver
+*independent* of its author: not the author, and sharing no controller with
+the author (:func:`controllers`: the accounts that created either of them or
+changed their role through the API, and theirs, transitively), so that
+no single person holding several accounts can approve their own reduction. A
+change that restores service takes effect on one approval, which may be its
+author's own if the author is an approver. A proposal not decided within its
+lifetime (default :data:`DEFAULT_TTL_S`) expires. A change may be scheduled
+(``from`` in the future): it is applied to the policy at approval, and the
+policy's timeline shows it taking effect then.
 
 Every function here runs inside :func:`skymesh.service.db.write`, so its
 checks and writes are one serialised transaction with the audit entry.
@@ -32,7 +38,7 @@ from skymesh.service.changes import (
     parse_change,
     reduces_service,
 )
-from skymesh.service.models import PolicyVersion, Proposal, User
+from skymesh.service.models import PolicyVersion, Proposal, Provenance, User
 
 DEFAULT_TTL_S = 72 * 3600
 MAX_TTL_S = 30 * 86400
@@ -77,13 +83,13 @@ def propose(
     # the change must make a valid policy now (it is applied again, to the policy then
     # in force, at approval)
     _, doc = current_policy(session)
-    apply_change(doc, change, datetime.now(timezone.utc))
+    after = apply_change(doc, change, datetime.now(timezone.utc))
     now = now_utc()
     p = Proposal(
         author_id=user.id,
         change=json.dumps(change_json(change), sort_keys=True),
         reason=reason.strip(),
-        reduces_service=reduces_service(change),
+        reduces_service=reduces_service(doc, after),
         status="pending",
         created_at=now,
         expires_at=now + timedelta(seconds=ttl_s),
@@ -116,32 +122,79 @@ def _pending(session: Session, pid: int) -> Proposal:
     return p
 
 
+def controllers(session: Session, user_id: int) -> set[int]:
+    """The accounts that created ``user_id`` or changed its role through the API, and
+    theirs, transitively (the database holder's local actions are not counted)."""
+    edges: dict[int, set[int]] = {}
+    for uid, by in session.execute(select(Provenance.user_id, Provenance.by_user_id)):
+        edges.setdefault(uid, set()).add(by)
+    seen: set[int] = set()
+    todo = list(edges.get(user_id, ()))
+    while todo:
+        k = todo.pop()
+        if k not in seen:
+            seen.add(k)
+            todo.extend(edges.get(k, ()))
+    seen.discard(user_id)
+    return seen
+
+
+def independent(session: Session, author_id: int, approver_id: int) -> str | None:
+    """``None`` when the two accounts are independent, else why they are not."""
+    if author_id == approver_id:
+        return "its author cannot approve it"
+    a = controllers(session, author_id) | {author_id}
+    b = controllers(session, approver_id) | {approver_id}
+    common = a & b
+    if not common:
+        return None
+    names = {u.id: u.name for u in session.scalars(select(User).where(User.id.in_(common)))}
+    who = ", ".join(sorted(names.get(k, str(k)) for k in common))
+    return (
+        f"the approver and the author are not independent (both controlled by: {who}; "
+        "an account created or re-roled through the API is controlled by whoever did it)"
+    )
+
+
 def approve(session: Session, user: User, pid: int, reason: str | None = None) -> Proposal:
     require(user, "approver")
     p = _pending(session, pid)
-    if p.reduces_service and p.author_id == user.id:
-        raise ServiceError(
-            403,
-            f"proposal {pid} reduces service: a second approver, not its "
-            "author, must approve it (two-person rule)",
-            "id",
-        )
     change = parse_change(json.loads(p.change))
     _, doc = current_policy(session)
     new = apply_change(doc, change, datetime.now(timezone.utc))
+    reduces = reduces_service(doc, new)  # against the policy in force now
+    if reduces or p.reduces_service:
+        why = independent(session, p.author_id, user.id)
+        if why is not None:
+            raise ServiceError(
+                403,
+                f"proposal {pid} reduces service: a second approver, independent of its "
+                f"author, must approve it (two-person rule): {why}",
+                "id",
+            )
+    p.reduces_service = reduces
     p.status, p.decided_by, p.decided_at = "approved", user.id, now_utc()
     p.decision_reason = reason.strip() if isinstance(reason, str) and reason.strip() else None
-    version = PolicyVersion(
-        doc=json.dumps(new, sort_keys=True), created_at=now_utc(), proposal_id=p.id
-    )
+    text = json.dumps(new, sort_keys=True)
+    version = PolicyVersion(doc=text, created_at=now_utc(), proposal_id=p.id)
     session.add(version)
     session.flush()
-    audit.append(session, user.name, "approve", {"proposal": p.id, "reason": p.decision_reason})
+    audit.append(
+        session,
+        user.name,
+        "approve",
+        {"proposal": p.id, "reason": p.decision_reason, "reduces_service": reduces},
+    )
     audit.append(
         session,
         user.name,
         "policy.change",
-        {"proposal": p.id, "version": version.id, "change": json.loads(p.change)},
+        {
+            "proposal": p.id,
+            "version": version.id,
+            "change": json.loads(p.change),
+            "doc_sha256": audit.sha256_text(text),
+        },
     )
     return p
 

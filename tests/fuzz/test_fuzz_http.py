@@ -35,8 +35,15 @@ kit = sys.modules["skymesh_tests_fuzzkit"]  # tests/fuzz/fuzzkit.py, loaded by c
 
 
 def _clean(text: str) -> bool:
-    body = text[:-1] if text.endswith("\n") else text
-    return bool(body.strip()) and body.isprintable() and "Traceback" not in body
+    """One printable reason, or several mistakes at once ("N problems in ...:" then one
+    printable line each, :class:`skymesh.errors.InputErrors`)."""
+    lines = (text[:-1] if text.endswith("\n") else text).split("\n")
+    return (
+        bool(lines[0].strip())
+        and all(line.isprintable() for line in lines)
+        and (len(lines) == 1 or " problems in " in lines[0])
+        and "Traceback" not in text
+    )
 
 
 class Service:

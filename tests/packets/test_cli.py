@@ -16,6 +16,7 @@ from rich.console import Console
 import skymesh.cli.common as common
 from skymesh.cli import main
 from skymesh.cli import packets as cli_packets
+from skymesh.packets.run import TABLES
 
 HAVE_NS3 = importlib.util.find_spec("ns") is not None
 needs_ns3 = pytest.mark.skipif(
@@ -167,7 +168,7 @@ def test_end_to_end_run_writes_the_folder_and_refuses_to_overwrite(capsys, tmp_p
     assert main(argv) == 0, capsys.readouterr().err
     doc = json.loads(capsys.readouterr().out)
     names = sorted(p.name for p in out.iterdir())
-    for t in cli_packets.TABLES:
+    for t in TABLES:
         assert f"{t}.parquet" in names
     assert {"figures", "report.md", "summary.json", "run.json"} <= set(names)
     f0 = doc["flows"][0]

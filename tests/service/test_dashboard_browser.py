@@ -28,6 +28,7 @@ def server(tmp_path):
     import uvicorn
 
     from skymesh.service.app import create_app, init_admin
+    from skymesh.service.local import add_user
 
     url = f"sqlite:///{tmp_path / 'svc.sqlite3'}"
     admin = init_admin(url)
@@ -46,11 +47,12 @@ def server(tmp_path):
         except httpx.TransportError:
             time.sleep(0.05)
     h = {"Authorization": f"Bearer {admin}"}
-    tokens = {}
-    for name, role in [("olga", "operator"), ("ann", "approver")]:
-        tokens[name] = httpx.post(
-            base + "/users", json={"name": name, "role": role}, headers=h
-        ).json()["token"]
+    tokens = {
+        "olga": httpx.post(
+            base + "/users", json={"name": "olga", "role": "operator"}, headers=h
+        ).json()["token"],
+        "ann": add_user(url, "ann", "approver"),  # approvers are added locally only
+    }
     yield base, tokens
     srv.should_exit = True
     thread.join(timeout=10)

@@ -31,6 +31,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from skymesh.policy.rules import policy_from_dict, service_active  # noqa: E402
 from skymesh.service.app import MAX_BODY_BYTES, create_app, init_admin  # noqa: E402
+from skymesh.service.local import add_user
 
 MiB = 1024 * 1024
 
@@ -194,8 +195,8 @@ def svc(db_url):
     admin = init_admin(db_url)
     app = create_app(db_url)
     client = TestClient(app, base_url="https://testserver", raise_server_exceptions=False)
-    r = client.post("/users", json={"name": "ann", "role": "approver"}, headers=bearer(admin))
-    tokens = {"admin": admin, "ann": r.json()["token"]}
+    # approvers are made by the database's holder, never through the API (the trust model)
+    tokens = {"admin": admin, "ann": add_user(db_url, "ann", "approver")}
     yield client, tokens, app
     client.close()
     app.state.engine.dispose()

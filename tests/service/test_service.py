@@ -17,6 +17,7 @@ from sqlalchemy import text  # noqa: E402
 
 from skymesh.policy.rules import policy_from_dict, service_active  # noqa: E402
 from skymesh.service.app import create_app, init_admin  # noqa: E402
+from skymesh.service.local import add_user  # noqa: E402
 
 AT = "2026-01-01T00:00:12Z"
 SITES = [
@@ -36,12 +37,11 @@ def svc(db_url):
     app = create_app(db_url)
     client = TestClient(app, base_url="https://testserver")
     tokens = {"admin": admin}
-    for name, role in [
-        ("olga", "operator"),
-        ("ann", "approver"),
-        ("bob", "approver"),
-        ("vic", "viewer"),
-    ]:
+    # approvers are added by the database holder (never through the API); the operator
+    # and the viewer by the admin, through the API
+    for name in ("ann", "bob"):
+        tokens[name] = add_user(db_url, name, "approver")
+    for name, role in [("olga", "operator"), ("vic", "viewer")]:
         r = client.post("/users", json={"name": name, "role": role}, headers=bearer(admin))
         assert r.status_code == 201, r.text
         tokens[name] = r.json()["token"]
@@ -104,7 +104,8 @@ def test_two_person_rule_and_export_round_trip(svc):
         {"state": "inactive", "from": "2026-01-01T00:00:00Z", "until": "2026-01-02T00:00:00Z"},
         {"state": "active", "from": "2026-01-02T00:00:00Z"},
     ]
-    # importing the export is a proposal like any other (and needs two people)
+    # importing the export is a proposal like any other; it needs two people when its
+    # effect reduces service (this one, taken before TW came back, switches TW off again)
     r = client.post(
         "/proposals/import",
         json={"policy_toml": toml_text, "reason": "restore"},
