@@ -270,6 +270,10 @@ def test_view_writes_one_offline_html_file(tmp_path, monkeypatch, capsys):
     assert "http://" not in html and "https://" not in html
     again = tmp_path / "again.html"
     assert main(["view", "results/taiwan-geofence", "--out", str(again)]) == 0
+    second = ["--operator", "oneweb (no geofence)"]
+    assert main(["view", "results/taiwan-geofence", "--out", "ow.html", *second]) == 0
+    page = (tmp_path / "ow.html").read_text()
+    assert '"operator":"oneweb (no geofence)"' in page
     capsys.readouterr()
     assert main(["view", "results/taiwan-geofence", "--out", "t.html", "--terminal", "999"]) == 2
     assert "--terminal 999" in capsys.readouterr().err

@@ -203,6 +203,11 @@ def view(
         help="The terminal whose route is drawn (its index in timeseries.parquet; "
         "default: a typical one, served most, median RTT nearest the run's p50).",
     ),
+    operator: Optional[str] = typer.Option(
+        None,
+        "--operator",
+        help="The operator drawn, by its label in the run (default: the primary one).",
+    ),
     results: Optional[Path] = typer.Option(
         None,
         "--results",
@@ -251,5 +256,5 @@ def view(
         )
     with _progress(1, "drawing", enabled=True) as bar:
         bar.add_task("drawing", total=None)
-        run_view(folder, out, terminal=terminal, max_steps=max_steps)
+        run_view(folder, out, terminal=terminal, operator=operator, max_steps=max_steps)
     console.print(f"wrote {out} (the run in {folder})")

@@ -134,11 +134,20 @@ def _name_index(names) -> dict:
     return {str(n): i for i, n in enumerate(names)}
 
 
-def run_view(results, out, *, terminal: int | None = None, max_steps: int = 120):
+def run_view(
+    results,
+    out,
+    *,
+    terminal: int | None = None,
+    operator: str | None = None,
+    max_steps: int = 120,
+):
     """Write the interactive HTML view of the finished run in ``results`` to ``out``.
 
     ``terminal``: the index (``timeseries.parquet``'s ``terminal``) of the terminal
-    whose route is drawn (default: :func:`pick_terminal`). Returns the path written.
+    whose route is drawn (default: :func:`pick_terminal`); ``operator``: the label of
+    the operator drawn (default: the scenario's primary one; a ``[second_operator]``
+    has its own label). Returns the path written.
     """
     from skymesh.orbits.frames import ecef_to_geodetic
     from skymesh.orbits.propagate import positions_ecef
@@ -157,7 +166,10 @@ def run_view(results, out, *, terminal: int | None = None, max_steps: int = 120)
             "in its rows); skymesh view draws an egress run: see its figures/ and report.md"
         )
     prep = prepare(loaded)
-    op = prep.operators[0]
+    labels = [o.label for o in prep.operators]
+    if operator is not None and operator not in labels:
+        raise SkyMeshError(f"--operator {operator}: the run has {', '.join(labels)}")
+    op = prep.operators[labels.index(operator) if operator is not None else 0]
     op_summary = next(
         (o for o in summary.get("operators", []) if o.get("operator") == op.label), None
     )
