@@ -1173,6 +1173,7 @@ def run(
         run_scenario(
             loaded,
             Path(out),
+            overrides=dict(overrides or {}),  # recorded in run.json (skymesh view reloads)
             force=force,
             scheduler=scheduler,
             workers=workers,

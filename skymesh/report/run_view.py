@@ -47,16 +47,18 @@ def load_run_scenario(results):
             f"{results}: the run is not finished; finish it first "
             f"(skymesh run {manifest.scenario} --out {results} --resume)"
         )
-    tried = []
+    sets = dict(manifest.overrides) or None
+    tried: list[tuple[str, dict | None]] = []
     src = manifest.scenario_source
     if src.startswith("<built-in ") and src[10:-1] in builtin_names():
-        tried.append(src[10:-1])
+        tried.append((src[10:-1], sets))
     elif Path(src).is_file():
-        tried.append(src)
-    tried.append(str(results / "scenario.toml"))
-    for source in tried:
+        tried.append((src, sets))
+    # The text as run (a scenario given as a dict holds its overrides already).
+    tried += [(str(results / "scenario.toml"), sets), (str(results / "scenario.toml"), None)]
+    for source, over in tried:
         try:
-            loaded = load_scenario(source, dict(manifest.overrides) or None)
+            loaded = load_scenario(source, over)
         except SkyMeshError:
             continue
         if loaded.sha256 == manifest.scenario_sha256:

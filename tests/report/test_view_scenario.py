@@ -254,3 +254,17 @@ def test_run_view_in_chromium(browser, run_folder, view_page):
     assert page.eval_on_selector("#map", "e => e.dataset.routeSegments") == "0"
     assert errors == []
     page.close()
+
+
+def test_view_of_an_api_run_with_overrides(run_folder, tmp_path):
+    """skymesh.run(..., overrides=...) records its overrides in run.json, so the view
+    re-reads the scenario as it ran (its SHA-256 must match run.json's)."""
+    import skymesh
+
+    res = skymesh.run(
+        run_folder.parent / "s.toml", tmp_path / "r", overrides={"time.duration_s": 300}
+    )
+    run_view(res.folder, tmp_path / "v.html")
+    data = _page_data(tmp_path / "v.html")
+    assert len(data["times"]) == 6  # 300 s every 60 s: the overridden window, not 1,200 s
+    assert data["run"]["rtt_ms_p50"] == res.summary["operators"][0]["rtt_ms"]["p50"]
