@@ -370,3 +370,23 @@ def test_time_series_shades_where_no_series_has_a_value():
     assert len(spans) == 1
     x0, x1 = spans[0].get_x(), spans[0].get_x() + spans[0].get_width()
     assert (x0, x1) == pytest.approx((0.0, 35.0))  # steps 0-3, to half way to step 4
+
+
+def test_switched_off_small_country_is_marked_at_world_scale():
+    """Taiwan is 3 deg^2 at 1:110m, a few pixels on a world map: the service maps of
+    taiwan-geofence at the start and the end looked the same. Not active, it is ringed
+    and named with its state; active, it is not; the title lists the countries off."""
+    from skymesh.report.pictures import state_note
+
+    off = maps.service_map({"TW": "inactive", "JP": "active", "CN": "active"})
+    rings = by_gid(off, "small-country")
+    assert len(rings) == 1
+    names = [t.get_text() for t in off.axes[0].texts if t.get_gid() == "small-country-name"]
+    assert names == ["Taiwan: inactive"]
+    on = maps.service_map({"TW": "active", "JP": "active", "CN": "active"})
+    assert by_gid(on, "small-country") == []
+    # A large country switched off needs no ring: its own shading shows.
+    assert by_gid(maps.service_map({"IR": "inactive"}), "small-country") == []
+    assert state_note({"TW": "inactive", "JP": "active", "TR": "no-landing-rights"}) == (
+        "inactive: TW; no-landing-rights: TR"
+    )
