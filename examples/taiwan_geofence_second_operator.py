@@ -3,9 +3,11 @@
 #
 # Question: if the operator geofences Taiwan off (a hypothetical switch at 00:30 UTC), what
 # happens to terminals on the island, and how much service would the same terminals keep on
-# a second constellation (OneWeb's phase 1, under no geofence) through the same gateways
-# abroad? No gateway is on the island, so traffic always exits in Japan, the Philippines or
-# Guam.
+# a second constellation (OneWeb's phase 1, under no geofence) on OneWeb's own user link,
+# beams and gateways? No gateway is on the island: Starlink's traffic exits in Japan, the
+# Philippines or Guam; OneWeb has no inter-satellite links, so its traffic goes bent pipe to
+# the one OneWeb site in reach that a public source places, Ubon Ratchathani in Thailand
+# (OneWeb's Japan and Guam sites are reported, not located: a lower bound).
 #
 # The built-in ``taiwan-geofence`` scenario, on a six-minute window around the switch with
 # 30 terminals. Run: ``python examples/taiwan_geofence_second_operator.py --out DIR``.
@@ -52,7 +54,7 @@ for op in result.summary["operators"]:
 # %% [markdown]
 # Per operator and step, the share of Taiwan's terminals served. The primary network drops
 # to zero at the geofence; the second operator is unaffected by it, and is limited only by
-# its own coverage (648 satellites at 1,200 km, 87.9 deg) and its gateways.
+# its own coverage (648 satellites at 1,200 km, 87.9 deg) and its own gateways.
 
 # %%
 ts = result.table("timeseries", ["time_utc", "operator", "served"])

@@ -810,7 +810,7 @@ def region_capacity(
     probes: int = 2000,
     seed: int = 0,
     mode: str = "isl",
-    min_elevation_deg: float = 25.0,
+    min_elevation_deg: float | None = None,
     rain_mmh: float | None = None,
 ) -> dict:
     """How many terminals a region can carry at ``target_mbps``, and what binds first.
@@ -839,7 +839,9 @@ def region_capacity(
     seed : int
         Seed of the probe placement.
     mode : str
-        ``isl`` or ``bent-pipe``.
+        ``isl`` or ``bent-pipe`` (bent pipe for an operator without ISLs, e.g. OneWeb).
+    min_elevation_deg : float, optional
+        Elevation mask (deg); default the operator's (:mod:`skymesh.links.operators`).
     rain_mmh : float, optional
         Rain rate over the region (mm/h): adds a ``rain`` answer beside clear sky.
 

@@ -97,6 +97,7 @@ def slot_headline(
         pair_capacity_mbps,
         cell_terminals,
         target_mbps,
+        cell_beam_cap=params.max_beams_per_cell,
         beams_per_sat=params.beams_per_sat,
         sat_downlink_mbps=params.sat_downlink_mbps,
         backhaul=backhaul,
@@ -186,9 +187,12 @@ def capacity_inputs(
     cell_resolution: int,
     capacity: dict,
     rain: str | None,
+    operator: dict | None = None,
 ) -> dict:
     """The ``inputs`` block: what a face fed the headline. ``source`` says in words where the
-    inputs came from (the only field that differs between faces given the same inputs)."""
+    inputs came from (the only field that differs between faces given the same inputs).
+    ``operator``: whose user link, beams and ISLs the capacities came from
+    (:func:`skymesh.capacity.region.operator_inputs`)."""
     return {
         "source": source,
         "terminals": {
@@ -210,6 +214,7 @@ def capacity_inputs(
         "cell_resolution": int(cell_resolution),
         "capacity": dict(capacity),
         "rain": rain,
+        "operator": operator,
     }
 
 
@@ -231,7 +236,9 @@ def inputs_line(inp: dict) -> str:
         f"{inp['source']}; {t['placed']:,} terminals"
         + (f" standing for {t['represents']:,.0f} {t['counts_in']}" if weighted else "")
         + f" (#{t['digest'][:8]}), {g['sites']} gateway sites ({g['exits']}), "
-        f"{inp['constellation']} ({inp['satellites']:,} satellites), {inp['mode']}, "
+        f"{inp['constellation']} ({inp['satellites']:,} satellites"
+        + (f"; {inp['operator']['operator']}'s user link and beams" if inp.get("operator") else "")
+        + f"), {inp['mode']}, "
         f"mask {inp['min_elevation_deg']:g} deg, {len(inp['slots_utc'])} slot(s)"
         + (f", rain: {inp['rain']}" if inp.get("rain") else "")
     )

@@ -123,10 +123,20 @@ class NetworkCapacityParams:
     feeder_capacity_mbps: float | None = None
     gateway_antennas: object = 8
     gateway_antenna_mbps: object = 6_800.0
+    max_beams_per_cell: int = 8
+    """Beams of the operator on one service cell at once (Starlink 8,
+    :data:`skymesh.capacity.beams.MAX_BEAMS_PER_CELL`; per operator in
+    :mod:`skymesh.links.operators`)."""
 
     def __post_init__(self):
         if not (isinstance(self.beams_per_sat, (int, np.integer)) and self.beams_per_sat >= 1):
             raise InputError("beams_per_sat must be a whole number >= 1", field="beams_per_sat")
+        if not (
+            isinstance(self.max_beams_per_cell, (int, np.integer)) and self.max_beams_per_cell >= 1
+        ):
+            raise InputError(
+                "max_beams_per_cell must be a whole number >= 1", field="max_beams_per_cell"
+            )
         for name in (
             "channels_per_beam",
             "frequency_reuse",

@@ -36,7 +36,6 @@ from pathlib import Path
 
 import numpy as np
 
-from skymesh.capacity.cells import DEFAULT_RESOLUTION
 from skymesh.capacity.headline import KIND_LABELS, capacity_headline, capacity_inputs, slot_headline
 from skymesh.capacity.network import NetworkCapacityParams
 from skymesh.capacity.slot_network import (
@@ -187,8 +186,8 @@ def slot_network(
     params_values: dict | None = None,
     params: NetworkCapacityParams | None = None,
     mode: str = "isl",
-    min_elevation_deg: float = 25.0,
-    resolution: int = DEFAULT_RESOLUTION,
+    min_elevation_deg: float | None = None,
+    resolution: int | None = None,
     force_epoch: bool = False,
 ) -> dict:
     """The beam pairs and backhaul of the 15 s slot holding ``at`` for terminals at
@@ -198,7 +197,11 @@ def slot_network(
     ``weights`` (n,): subscribers per terminal (default 1); ``country``: the terminals' exit
     group (a country code; '' = each terminal's country); ``params_values``: ``[capacity]``
     values (default :data:`~skymesh.capacity.slot_network.CAPACITY_DEFAULTS`) with each
-    gateway's listed capacity; ``params`` replaces both. Returns
+    gateway's listed capacity; ``params`` replaces both. The constellation's operator
+    (:func:`skymesh.links.operators.constellation_operator`) brings its own user link, beams
+    per satellite, beams per cell, cell size (``resolution`` None), elevation mask
+    (``min_elevation_deg`` None) and ISLs: an operator without ISLs is routed bent pipe,
+    said in ``notes``. Returns ``operator`` (its :func:`~skymesh.links.operators.beam_model`),
     ``time_utc`` (slot start), ``constellation`` (its name and satellites), ``sat_ecef_km``
     (N, 3), ``cells``, ``heads`` (C,) subscribers per cell, ``cell_beam_cap`` (C,), ``pairs``,
     ``backhaul`` (:func:`~skymesh.capacity.slot_network.backhaul_of_pairs`), ``params``,
@@ -206,10 +209,10 @@ def slot_network(
     past :data:`skymesh.orbits.propagate.EPOCH_HORIZON_DAYS`.
     """
     from skymesh.access.slots import slot_start_s
-    from skymesh.capacity.beams import MAX_BEAMS_PER_CELL
     from skymesh.ground.countries import country_of
     from skymesh.ground.gateways import load_gateways
     from skymesh.links.isl import plus_grid_pairs
+    from skymesh.links.operators import beam_model, constellation_operator
     from skymesh.orbits.propagate import allow_far_epoch, positions_ecef
     from skymesh.timebase import TimeGrid, parse_time, time_grid
 
@@ -217,6 +220,14 @@ def slot_network(
     const = _constellation(constellation, notes)
     if force_epoch:
         allow_far_epoch(const)
+    model = beam_model(constellation_operator(constellation, const.sat_names, notes))
+    if min_elevation_deg is None:
+        min_elevation_deg = float(model["user_min_elevation_deg"])
+    if resolution is None:
+        resolution = int(model["cell_resolution"])
+    if not model["isls"] and mode != "bent-pipe":
+        notes.append(f"{model['operator']} has no inter-satellite links: routed bent pipe")
+        mode = "bent-pipe"
     if at is None:
         start = const.epoch.replace(second=0, microsecond=0)
         notes.append(f"start = the constellation's element epoch, {start:%Y-%m-%d %H:%M} UTC")
@@ -233,13 +244,20 @@ def slot_network(
             )
     sub = TimeGrid(grid.start, np.array([float(slot_start_s(grid.start, 0.0))]))
     gw = load_gateways(Path(gateways).expanduser())
+    notes += borrowed_gateways_note(model["operator"], gateways)
     lat = np.asarray(lat_deg, dtype=float)
     lon = np.asarray(lon_deg, dtype=float)
     cc = np.full(lat.size, country) if country else country_of(lat, lon)
     groups, group_of = np.unique(cc, return_inverse=True)
     cells = service_cells(lat, lon, group_of, resolution)
     if params is None:
-        params = capacity_params(gw.capacity_gbps, **(params_values or {}))
+        values = {"beams_per_sat": int(model["beams_per_sat"]), **(params_values or {})}
+        params = capacity_params(
+            gw.capacity_gbps,
+            beam_link=model["beam_link"],
+            max_beams_per_cell=model["max_beams_per_cell"],
+            **values,
+        )
     pos = positions_ecef(const, sub, serving_only=True)
     links = ground_links(
         pos,
@@ -275,13 +293,80 @@ def slot_network(
         "terminal_weight": w,
         "cells": cells,
         "heads": heads,
-        "cell_beam_cap": np.minimum(MAX_BEAMS_PER_CELL, heads),
+        "cell_beam_cap": np.minimum(params.max_beams_per_cell, heads),
         "pairs": net["pairs"],
         "backhaul": backhaul_of_pairs(cells, net["pairs"], net["bh"], net["n_sats"]),
         "params": params,
+        "operator": model,
+        "mode": mode,
+        "min_elevation_deg": float(min_elevation_deg),
+        "resolution": int(resolution),
         "gateway_lat": np.asarray(gw.lat_deg, float),
         "gateway_lon": np.asarray(gw.lon_deg, float),
         "notes": notes,
+    }
+
+
+def default_gateways(constellation) -> Path:
+    """The gateway list a capacity question takes when given none: the constellation's
+    operator's own (:func:`skymesh.links.operators.operator_gateway_file`), Starlink's the
+    default list (:func:`skymesh.ground.sites.default_sites`); an operator without one is an
+    error naming ``--gateways``, never another operator's list."""
+    from skymesh.links.operators import (
+        UNKNOWN_OPERATOR_MODEL,
+        guess_operator,
+        operator_gateway_file,
+    )
+
+    op = guess_operator(constellation) or UNKNOWN_OPERATOR_MODEL
+    own = operator_gateway_file(op)
+    if own is None:
+        raise InputError(
+            f"{op} has no gateway list of its own here and SkyMesh will not lend it another "
+            "operator's; give --gateways FILE (CSV or TOML) with its sites",
+            field="--gateways",
+        )
+    return own
+
+
+def borrowed_gateways_note(operator: str, gateways) -> list[str]:
+    """A note when the gateway file is another operator's shipped list (by file name):
+    asked for explicitly, so allowed, but said."""
+    from skymesh.links.operators import OPERATORS
+
+    name = Path(str(gateways)).name
+    for other, row in OPERATORS.items():
+        if other != operator and row["gateways"][0] == name:
+            return [f"{operator} borrows {other}'s gateway list ({name}), as asked"]
+    return []
+
+
+def operator_summary(model: dict) -> dict:
+    """The ``operator`` block of an answer: whose user link, beams and ISLs were used, each
+    value with its status and source (:data:`skymesh.links.operators.OPERATORS`)."""
+    from skymesh.links.operators import OPERATORS
+
+    row = OPERATORS[model["operator"]]
+    return {
+        "operator": model["operator"],
+        "name": str(row["name"][0]),
+        "beam_link": model["beam_link"].name,
+        "parameters": {
+            k: {"value": v[0], "status": v[1], "source": v[2]}
+            for k, v in row.items()
+            if k != "name"
+        },
+    }
+
+
+def operator_inputs(model: dict, params: NetworkCapacityParams) -> dict:
+    """The operator part of the ``inputs`` block: what two faces must share to agree."""
+    return {
+        "operator": model["operator"],
+        "beam_link": params.beam_link.name,
+        "beams_per_sat": int(params.beams_per_sat),
+        "max_beams_per_cell": int(params.max_beams_per_cell),
+        "isls": bool(model["isls"]),
     }
 
 
@@ -316,6 +401,7 @@ def _answer(net: dict, pair_cap, backhaul_cap, target_mbps: float) -> dict:
         np.full(heads.size, np.inf),
         n_cells=heads.size,
         cell_weight=np.maximum(heads, 1e-12),
+        cell_beam_cap=params.max_beams_per_cell,
         beams_per_sat=params.beams_per_sat,
         sat_downlink_mbps=params.sat_downlink_mbps,
         backhaul=bh,
@@ -355,8 +441,8 @@ def region_capacity(
     probes: int = DEFAULT_PROBES,
     seed: int = 0,
     mode: str = "isl",
-    min_elevation_deg: float = 25.0,
-    resolution: int = DEFAULT_RESOLUTION,
+    min_elevation_deg: float | None = None,
+    resolution: int | None = None,
     params: NetworkCapacityParams | None = None,
     countries=None,
     force_epoch: bool = False,
@@ -391,12 +477,18 @@ def region_capacity(
     params : NetworkCapacityParams, optional
         Replaces the capacities built from
         :data:`~skymesh.capacity.slot_network.CAPACITY_DEFAULTS` and the gateway list.
+    min_elevation_deg, resolution : optional
+        Elevation mask (deg) and H3 cell resolution; default the operator's
+        (:mod:`skymesh.links.operators`). ``mode`` falls back to bent pipe for an operator
+        without ISLs (said in ``notes``).
 
     Returns
     -------
     dict: ``headline`` (:func:`skymesh.capacity.headline.capacity_headline`: the answer),
     ``inputs`` (:func:`skymesh.capacity.headline.capacity_inputs`), ``region``,
-    ``time_utc`` (slot start), ``probes`` (placed, cells, covered, not covered), ``model``
+    ``time_utc`` (slot start), ``operator`` (the operator whose user link, beams and
+    ISLs were used, with each parameter's source), ``probes`` (placed, cells, covered, not
+    covered), ``model``
     and ``rain`` (None without ``rain_mmh``): each variant's figures, secondary to the
     headline -- ``terminals_at_target``, ``admitted_at_target``, ``n_more`` (beyond the
     probes), ``per_probe`` (alpha), ``binding_kind`` and ``binding_share`` (each kind's
@@ -421,11 +513,11 @@ def region_capacity(
         raise InputError(f"--seed must be a whole number in 0..{MAX_SEED}", field="--seed")
     if rain_mmh is not None and not 0 <= rain_mmh <= 300:
         raise InputError("--rain-mmh must be in 0..300 mm/h", field="--rain-mmh")
-    from skymesh.ground.sites import default_sites, sites_file
+    from skymesh.ground.sites import sites_file
     from skymesh.shipped import data_line
 
-    if gateways is None:  # the default list (skymesh.ground.sites)
-        gateways = default_sites().path
+    if gateways is None:  # the operator's own list; Starlink's: the default (ground.sites)
+        gateways = default_gateways(constellation)
     name, code, geom = load_region(region, countries)
     lat, lon = place_probes(code, geom, probes, seed, countries)
     net = slot_network(
@@ -443,11 +535,13 @@ def region_capacity(
     )
     cells = net["cells"]
     n_gw = net["gateway_lat"].size
+    mode, min_elevation_deg, resolution = net["mode"], net["min_elevation_deg"], net["resolution"]
     out = {
         "region": name,
         "country": code,
         "time_utc": net["time_utc"].isoformat().replace("+00:00", "Z"),
         "constellation": str(constellation),
+        "operator": operator_summary(net["operator"]),
         "target_mbps": float(target_mbps),
         "mode": mode,
         "gateways": int(n_gw),
@@ -504,7 +598,10 @@ def region_capacity(
         mode=mode,
         min_elevation_deg=min_elevation_deg,
         cell_resolution=resolution,
-        capacity=dict(CAPACITY_DEFAULTS) if params is None else {"params": repr(params)},
+        capacity=dict(CAPACITY_DEFAULTS, beams_per_sat=int(p.beams_per_sat))
+        if params is None
+        else {"params": repr(params)},
+        operator=operator_inputs(net["operator"], p),
         rain=None if rain_mmh is None else f"{rain_mmh:g} mm/h over the region",
     )
     cov = out["model"]["covered_probes"]

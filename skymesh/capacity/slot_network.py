@@ -47,11 +47,16 @@ DEFAULT_MAX_ISL_RANGE_KM = 5400.0
 """ISLs longer than this (km) are not used: a scenario's ``routing.max_isl_range_km`` default."""
 
 
-def capacity_params(gateway_capacity_gbps, **values) -> NetworkCapacityParams:
+def capacity_params(
+    gateway_capacity_gbps, beam_link=None, max_beams_per_cell=None, **values
+) -> NetworkCapacityParams:
     """:class:`NetworkCapacityParams` from ``[capacity]`` values (keys of
     :data:`CAPACITY_DEFAULTS`; missing ones take the default) and each gateway's listed
     capacity (Gbit/s, NaN = not listed). A site with a listed capacity shares it over its
-    antennas; the others get ``gateway_antenna_gbps`` per antenna."""
+    antennas; the others get ``gateway_antenna_gbps`` per antenna. ``beam_link``: the
+    operator's user-downlink :class:`~skymesh.links.budget.LinkParams`
+    (:func:`skymesh.links.operators.user_link`; default Starlink's Ku channel) and
+    ``max_beams_per_cell`` (default Starlink's 8)."""
     v = dict(CAPACITY_DEFAULTS)
     unknown = set(values) - set(v)
     if unknown:
@@ -62,7 +67,11 @@ def capacity_params(gateway_capacity_gbps, **values) -> NetworkCapacityParams:
     site_mbps = np.where(
         np.isfinite(cap), cap * 1e3 / antennas, float(v["gateway_antenna_gbps"]) * 1e3
     )
+    extra: dict = {} if beam_link is None else {"beam_link": beam_link}
+    if max_beams_per_cell is not None:
+        extra["max_beams_per_cell"] = int(max_beams_per_cell)
     return NetworkCapacityParams(
+        **extra,
         beams_per_sat=v["beams_per_sat"],
         channels_per_beam=v["channels_per_beam"],
         frequency_reuse=v["frequency_reuse"],

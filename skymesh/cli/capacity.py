@@ -21,12 +21,32 @@ from skymesh.cli.common import (
 from skymesh.errors import SkyMeshError
 
 
-def _gateway_file(gateways: Optional[Path]):
-    """The gateway list: the file given, else the default list (shipped with SkyMesh, or
-    a newer one in the data directory; :func:`skymesh.ground.sites.default_sites`)."""
+def _gateway_file(gateways: Optional[Path], constellation: str = "starlink-shell1"):
+    """The gateway list: the file given, else the constellation's operator's own list
+    (:func:`skymesh.links.operators.operator_gateway_file`; an error naming --gateways when
+    it has none), and for Starlink the default list (shipped with SkyMesh, or a newer one
+    in the data directory; :func:`skymesh.ground.sites.default_sites`)."""
     from skymesh.ground.sites import sites_file
 
+    if gateways is None:
+        from skymesh.capacity.region import default_gateways
+
+        return sites_file(default_gateways(constellation))
     return sites_file(gateways)
+
+
+def _operator(constellation: str) -> Optional[str]:
+    """The constellation's operator (:func:`skymesh.links.operators.guess_operator`)."""
+    from skymesh.links.operators import guess_operator
+
+    return guess_operator(constellation)
+
+
+def _operator_mask(constellation: str) -> float:
+    """The operator's user elevation mask (deg), Starlink's when it cannot be told."""
+    from skymesh.links.operators import operator_param
+
+    return float(operator_param(_operator(constellation) or "starlink", "user_min_elevation_deg"))
 
 
 def _n(x) -> str:
@@ -60,7 +80,9 @@ def capacity(
     ),
     probes: int = typer.Option(2000, "--probes", help="Probe terminals placed by population."),
     mode: str = typer.Option("isl", "--mode", help="isl, bent-pipe or hybrid."),
-    min_elevation: float = typer.Option(25.0, "--min-elevation", help="Elevation mask (deg)."),
+    min_elevation: Optional[float] = typer.Option(
+        None, "--min-elevation", help="Elevation mask (deg; default: the operator's)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the probe placement."),
     yes: bool = typer.Option(
         False, "--yes", "-y", help="Start a job estimated to take long without asking."
@@ -73,7 +95,9 @@ def capacity(
 
     Probe terminals are placed by population, routed at one instant, and the
     network's capacity (beams, satellite downlink, ISLs, feeders, gateways) is
-    shared among them; the count assumes demand spread like the population.
+    shared among them; the count assumes demand spread like the population. The
+    constellation's operator brings its own user link, beams, mask and ISLs
+    (skymesh.links.operators); an operator without a gateway list needs --gateways.
 
     Before any work its cost (probes x satellites in view: memory and time) is
     estimated: a job the machine cannot hold is refused, a long one needs --yes.
@@ -92,7 +116,7 @@ def capacity(
         )
     if not 0 <= seed <= MAX_SEED:
         raise SkyMeshError(f"--seed: must be a whole number in 0..{MAX_SEED}, got {seed}")
-    if not 0 <= min_elevation < 90:
+    if min_elevation is not None and not 0 <= min_elevation < 90:
         raise SkyMeshError(f"--min-elevation: must be in [0, 90) deg, got {min_elevation:g}")
     if rain_mmh is not None and not (math.isfinite(rain_mmh) and 0 <= rain_mmh <= 300):
         raise SkyMeshError(f"--rain-mmh: must be in 0..300 mm/h, got {rain_mmh:g}")
@@ -106,8 +130,9 @@ def capacity(
             ) from None
     if not 1 <= probes <= 200_000:
         raise SkyMeshError(f"--probes: must be a whole number in 1..200000, got {probes}")
-    sites = _gateway_file(gateways)
-    _gate_capacity(constellation, probes, sites.path, min_elevation, rain_mmh, yes)
+    sites = _gateway_file(gateways, constellation)
+    mask = min_elevation if min_elevation is not None else _operator_mask(constellation)
+    _gate_capacity(constellation, probes, sites.path, mask, rain_mmh, yes)
     with (
         err_console.status("placing, routing and sharing capacity ...", spinner="dots")
         if not json_out
@@ -221,6 +246,12 @@ def _print(res: dict) -> None:
         rows.append(row(f"terminals at {t:g} Mbit/s", lambda x: _n(x["terminals_at_target"])))
     rows += [
         ("constellation", res["constellation"]) + (("",) if r is not None else ()),
+        (
+            "operator: link, beams",
+            f"{res['operator']['operator']}, "
+            f"{res['inputs']['operator']['beams_per_sat']} beams/sat",
+        )
+        + (("",) if r is not None else ()),
         ("probes placed / cells", f"{p['placed']:,} / {p['cells']:,}")
         + (("",) if r is not None else ()),
         ("probes covered / not", f"{p['covered']:,} / {p['not_covered']:,}")

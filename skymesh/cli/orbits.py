@@ -38,6 +38,7 @@ def constellations(json_out: bool = typer.Option(False, "--json", help="Print JS
             dict(
                 name=name,
                 kind="walker",
+                operator=p["operator"],
                 satellites=sum(s.size for s in shells),
                 shells="\n".join(
                     f"{s.altitude_km:g} km {s.inclination_deg:g}° {s.planes}x{s.sats_per_plane}"
@@ -58,6 +59,7 @@ def constellations(json_out: bool = typer.Option(False, "--json", help="Print JS
             dict(
                 name=name,
                 kind="tle",
+                operator=p["operator"],
                 satellites=None,
                 shells=f"newest snapshot: {snaps[-1].name}"
                 + (" (shipped)" if is_shipped(snaps[-1]) else "")
@@ -87,7 +89,16 @@ def constellations(json_out: bool = typer.Option(False, "--json", help="Print JS
     )
     console.print("Sources:", highlight=False)
     for r in rows:
-        console.print(f"- {r['name']}: {r['source']}", markup=False, highlight=False)
+        console.print(
+            f"- {r['name']}: {r['source']} (operator: {r['operator']})",
+            markup=False,
+            highlight=False,
+        )
+    console.print(
+        "Each operator's user link, beams, ISLs and gateways: skymesh.links.operators.",
+        markup=False,
+        highlight=False,
+    )
 
 
 @app.command()

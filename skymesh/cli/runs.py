@@ -252,6 +252,17 @@ def _capacity_table(summary: dict) -> None:
         ],
     )
     console.print(f"Capacity inputs: {inputs_line(cap['inputs'])}.", markup=False, highlight=False)
+    from skymesh.capacity.headline import headline_line
+
+    for op in summary.get("operators", [])[1:]:
+        if "capacity" in op:  # on its own link, beams and gateways
+            console.print(
+                f"Capacity, {op['operator']} (own link, beams, gateways): "
+                f"{headline_line(op['capacity']['headline'])}. "
+                f"Inputs: {inputs_line(op['capacity']['inputs'])}.",
+                markup=False,
+                highlight=False,
+            )
 
 
 @app.command("run")

@@ -5,6 +5,10 @@ Walker phasing factor F, so F = 1 is assumed throughout (it shifts
 neighbouring planes by one slot fraction and changes latencies by well
 under a millisecond on long paths).
 
+Every preset names its ``operator`` (``starlink``, ``oneweb``, ``kuiper``), whose user link,
+beams, ISLs and gateways :mod:`skymesh.links.operators` holds; :func:`operator_of` tells it
+for a preset or for a TLE set by its satellite names.
+
 TLE presets (``starlink-tle``, ``oneweb-tle``) load the newest snapshot: the
 real element sets shipped in the package (Starlink of 2025-12-04, OneWeb of
 2025-10-07) unless the data directory (``SKYMESH_DATA`` or the user cache;
@@ -29,6 +33,7 @@ WALKER_PRESETS: dict[str, dict] = {
         source="SpaceX Gen1 shell 1 as modified by FCC 21-48 (27 Apr 2021), "
         "SAT-MOD-20200417-00037: 1,584 satellites, 550 km, 53.0 deg, 72 planes x 22",
         prefix="STARLINK-S1",
+        operator="starlink",
     ),
     "starlink-gen1": dict(
         shells=(
@@ -41,6 +46,7 @@ WALKER_PRESETS: dict[str, dict] = {
         source="SpaceX Gen1, all five shells of FCC 21-48 (27 Apr 2021), "
         "SAT-MOD-20200417-00037: 4,408 satellites",
         prefix="STARLINK",
+        operator="starlink",
     ),
     "kuiper": dict(
         shells=(
@@ -51,6 +57,7 @@ WALKER_PRESETS: dict[str, dict] = {
         source="Amazon Kuiper, FCC 20-102 (30 Jul 2020), SAT-LOA-20190704-00057: "
         "3,236 satellites in three shells",
         prefix="KUIPER",
+        operator="kuiper",
     ),
     "oneweb": dict(
         shells=(Shell(1200.0, 87.9, 18, 36, 1, raan_spread_deg=180.0),),
@@ -58,6 +65,7 @@ WALKER_PRESETS: dict[str, dict] = {
         "648 satellites, 1,200 km, 87.9 deg, 18 planes x 36 (near-polar: planes "
         "spread over 180 deg, Walker star)",
         prefix="ONEWEB",
+        operator="oneweb",
     ),
 }
 
@@ -65,11 +73,35 @@ TLE_PRESETS: dict[str, dict] = {
     "starlink-tle": dict(
         group="starlink",
         source="CelesTrak GROUP=starlink: the newest snapshot (shipped: 2025-12-04)",
+        operator="starlink",
     ),
     "oneweb-tle": dict(
-        group="oneweb", source="CelesTrak GROUP=oneweb: the newest snapshot (shipped: 2025-10-07)"
+        group="oneweb",
+        source="CelesTrak GROUP=oneweb: the newest snapshot (shipped: 2025-10-07)",
+        operator="oneweb",
     ),
 }
+
+
+NAME_PREFIX_OPERATORS = {"STARLINK": "starlink", "ONEWEB": "oneweb", "KUIPER": "kuiper"}
+"""Satellite-name prefix (CelesTrak's names: ``STARLINK-1007``, ``ONEWEB-0012``) -> operator."""
+
+
+def operator_of(name_or_path, sat_names=None) -> str | None:
+    """The operator of a preset (its ``operator`` field), else of a TLE set whose satellite
+    names all begin with one operator's prefix (:data:`NAME_PREFIX_OPERATORS`); None when it
+    cannot be told. The operator picks the row of :mod:`skymesh.links.operators`."""
+    key = str(name_or_path).strip().lower()
+    for table in (WALKER_PRESETS, TLE_PRESETS):
+        if key in table:
+            return table[key]["operator"]
+    if sat_names is None or len(sat_names) == 0:
+        return None
+    found = set()
+    for n in sat_names:
+        head = str(n).strip().upper().split("-")[0].split(" ")[0]
+        found.add(NAME_PREFIX_OPERATORS.get(head))
+    return found.pop() if len(found) == 1 else None
 
 
 def preset_names() -> list[str]:

@@ -21,9 +21,18 @@ def _pct(x):
 def operator_section(op: dict, wanted=None) -> list[str]:
     wanted = set(wanted or ("service", "rtt", "hops", "gateways", "bent_pipe"))
     r = op["rtt_ms"]
-    lines = [
-        f"## {op['operator']}",
-        "",
+    net = op.get("network")
+    lines = [f"## {op['operator']}", ""]
+    if net:
+        lines += [
+            f"Network: {net['operator']}'s user link and beams, "
+            + (f"{net['isls']:,} ISLs" if net["isls"] else "no ISLs (bent pipe)")
+            + f", {net['gateways']} gateways ({net['gateways_from']}"
+            + (", borrow_gateways = true" if net["gateways_from"] == "borrowed" else "")
+            + ").",
+            "",
+        ]
+    lines += [
         "| metric | value |",
         "|---|---|",
         f"| terminal-steps | {op['terminal_steps']:,} |",
@@ -71,6 +80,16 @@ def operator_section(op: dict, wanted=None) -> list[str]:
             f"| RTT p50 / p95 | {_f(r['p50'])} / {_f(r['p95'])} ms | "
             f"{_f(b['rtt_ms']['p50'])} / {_f(b['rtt_ms']['p95'])} ms |",
             f"| gateways used | {len(op['gateways'])} | {len(b['gateways'])} |",
+            "",
+        ]
+    if "capacity" in op:  # a second operator's capacity on its own link, beams and gateways
+        from skymesh.capacity.headline import headline_line, inputs_line
+
+        cap = op["capacity"]
+        lines += [
+            f"Capacity on its own link, beams and gateways: {headline_line(cap['headline'])}.",
+            "",
+            f"Inputs: {inputs_line(cap['inputs'])}.",
             "",
         ]
     return lines

@@ -25,7 +25,6 @@ import pyarrow as pa
 
 from skymesh.access.slots import slot_start_s
 from skymesh.capacity.assignment import assign_cells, terminal_rates
-from skymesh.capacity.beams import MAX_BEAMS_PER_CELL
 from skymesh.capacity.demand import (
     DEFAULT_BUSY_HOUR_MBPS,
     demand_mbps,
@@ -50,9 +49,9 @@ from skymesh.capacity.slot_network import (
 )
 from skymesh.capacity.slot_network import slot_links as _slot_links
 from skymesh.orbits.propagate import positions_ecef
-from skymesh.policy.rules import exit_allowed, service_active
+from skymesh.policy.rules import service_active
 from skymesh.sim.egress_chunk import block_links
-from skymesh.sim.prepare import Prepared
+from skymesh.sim.prepare import Prepared, operator_exits
 from skymesh.timebase import TimeGrid
 
 CAPACITY_KINDS = ("beam-time", "cell-beams", "sat-downlink", "isl", "gsl-feeder", "gateway")
@@ -63,12 +62,36 @@ def sample_steps(n_steps: int, samples: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, n_steps - 1, min(samples, n_steps))).astype(int))
 
 
-def network_params(prep: Prepared) -> NetworkCapacityParams:
-    """The scenario's ``[capacity]`` values and its gateways' listed capacities as
-    :class:`NetworkCapacityParams` (:func:`skymesh.capacity.slot_network.capacity_params`)."""
+def capacity_values(prep: Prepared, op=None) -> dict:
+    """The ``[capacity]`` values of the run: the scenario's where it sets them, else its
+    primary operator's (beams per satellite, cell resolution: :mod:`skymesh.links.operators`),
+    else :data:`~skymesh.capacity.slot_network.CAPACITY_DEFAULTS`."""
+    from skymesh.links.operators import beam_model
+
     c = prep.scenario.capacity
+    model = beam_model((op or prep.operators[0]).operator)
+    given = c.model_fields_set
+    out = {k: getattr(c, k) for k in CAPACITY_DEFAULTS}
+    out["cell_resolution"] = c.cell_resolution
+    for key in ("beams_per_sat", "cell_resolution"):
+        if key not in given:
+            out[key] = int(model[key])
+    return out
+
+
+def network_params(prep: Prepared, op=None) -> NetworkCapacityParams:
+    """The run's ``[capacity]`` values (:func:`capacity_values`), its primary operator's
+    user link and beams per cell, and its gateways' listed capacities as
+    :class:`NetworkCapacityParams` (:func:`skymesh.capacity.slot_network.capacity_params`)."""
+    from skymesh.links.operators import beam_model
+
+    model = beam_model((op or prep.operators[0]).operator)
+    v = capacity_values(prep, op)
     return capacity_params(
-        prep.gateway_capacity_gbps, **{k: getattr(c, k) for k in CAPACITY_DEFAULTS}
+        prep.gateway_capacity_gbps,
+        beam_link=model["beam_link"],
+        max_beams_per_cell=model["max_beams_per_cell"],
+        **{k: v[k] for k in CAPACITY_DEFAULTS},
     )
 
 
@@ -80,9 +103,9 @@ def slot_links(prep: Prepared, op, offset_s: float, cells: dict, groups, params)
     s = prep.scenario
     sub = TimeGrid(prep.grid.start, np.array([float(offset_s)]))
     pos = positions_ecef(op.constellation, sub, serving_only=True)
-    mode = s.routing.mode
+    mode = capacity_mode(prep, op)
     links = block_links(prep, op, pos, sub, with_isls=mode != "bent-pipe")
-    exit_mask = np.stack([exit_allowed(op.policy, g, prep.gateway_country, sub) for g in groups])[
+    exit_mask = np.stack([operator_exits(op, g, prep.gateway_country, sub) for g in groups])[
         :, :, 0
     ]
     net = _slot_links(
@@ -169,7 +192,7 @@ def slot_capacity(
         pairs["capacity_mbps"],
         cell_d,
         n_cells=n_c,
-        cell_beam_cap=np.minimum(MAX_BEAMS_PER_CELL, heads),
+        cell_beam_cap=np.minimum(params.max_beams_per_cell, heads),
         beams_per_sat=params.beams_per_sat,
         sat_downlink_mbps=params.sat_downlink_mbps,
         backhaul=backhaul,
@@ -188,7 +211,7 @@ def slot_capacity(
         target_mbps,
         params=params,
         backhaul=backhaul,
-        admit_cell_beam_cap=np.minimum(MAX_BEAMS_PER_CELL, heads),
+        admit_cell_beam_cap=np.minimum(params.max_beams_per_cell, heads),
         slot_utc=when.isoformat().replace("+00:00", "Z"),
     )
     res.update(
@@ -202,16 +225,20 @@ def slot_capacity(
     return res
 
 
-def run_inputs(prep: Prepared, params, weights, counts_in: str, slots_utc: list[str]) -> dict:
+def run_inputs(
+    prep: Prepared, params, weights, counts_in: str, slots_utc: list[str], op=None
+) -> dict:
     """The ``inputs`` block of a run's capacity headline
     (:func:`skymesh.capacity.headline.capacity_inputs`)."""
+    from skymesh.capacity.region import operator_inputs
+    from skymesh.links.operators import beam_model
     from skymesh.policy.rules import default_policy
 
     s = prep.scenario
-    c = s.capacity
-    op = prep.operators[0]
-    n_gw = len(prep.gateway_lat)
+    op = op or prep.operators[0]
+    own = slice(None) if op.gateway_mask is None else np.asarray(op.gateway_mask, bool)
     free = op.policy == default_policy()
+    values = capacity_values(prep, op)
     what = [f"scenario {s.name}: its {len(s.terminals)} terminal group(s), seed {s.seed}"]
     if s.failures:
         what.append(f"{len(s.failures)} failure event(s)")
@@ -221,32 +248,48 @@ def run_inputs(prep: Prepared, params, weights, counts_in: str, slots_utc: list[
         terminal_lon_deg=prep.terminal_lon,
         terminal_weight=weights,
         counts_in=counts_in,
-        gateway_lat_deg=prep.gateway_lat,
-        gateway_lon_deg=prep.gateway_lon,
-        gateway_site_mbps=np.broadcast_to(np.asarray(params.gateway_antenna_mbps, float), (n_gw,)),
+        gateway_lat_deg=prep.gateway_lat[own],
+        gateway_lon_deg=prep.gateway_lon[own],
+        gateway_site_mbps=np.broadcast_to(
+            np.asarray(params.gateway_antenna_mbps, float), (len(prep.gateway_lat),)
+        )[own],
         gateway_exits="every listed gateway, no policy"
         if free
         else "the scenario's policy: service, landing rights, exit rules",
-        constellation=str(s.constellation.preset or s.constellation.file),
+        constellation=str(
+            s.constellation.preset or s.constellation.file
+            if op is prep.operators[0]
+            else op.constellation.name
+        ),
         satellites=len(op.constellation),
         slots_utc=slots_utc,
-        mode=s.routing.mode,
+        mode=capacity_mode(prep, op),
         min_elevation_deg=s.routing.min_elevation_deg,
-        cell_resolution=c.cell_resolution,
-        capacity={k: getattr(c, k) for k in CAPACITY_DEFAULTS},
+        cell_resolution=values["cell_resolution"],
+        capacity={k: values[k] for k in CAPACITY_DEFAULTS},
         rain="the scenario's [[rain]] events" if getattr(s, "rain", None) else None,
+        operator=operator_inputs(beam_model(op.operator), params),
     )
 
 
-def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
-    """Summary and per-terminal table of the capacity model at the sampled slots."""
+def capacity_mode(prep: Prepared, op) -> str:
+    """The routing mode of the capacity model: the scenario's, bent pipe for an operator
+    whose network has no ISLs (OneWeb, Kuiper; :mod:`skymesh.links.operators`)."""
+    mode = prep.scenario.routing.mode
+    return "bent-pipe" if len(op.isl_pairs) == 0 and mode != "bent-pipe" else mode
+
+
+def capacity_pass(prep: Prepared, op=None) -> tuple[dict, pa.Table]:
+    """Summary and per-terminal table of the capacity model at the sampled slots, for ``op``
+    (default the primary operator; a second operator on its own link, beams and gateways)."""
     s = prep.scenario
     c = s.capacity
     d = s.demand
-    op = prep.operators[0]
+    op = op or prep.operators[0]
     groups, group_of = np.unique(prep.terminal_country, return_inverse=True)
-    cells = service_cells(prep.terminal_lat, prep.terminal_lon, group_of, c.cell_resolution)
-    params = network_params(prep)
+    values = capacity_values(prep, op)
+    cells = service_cells(prep.terminal_lat, prep.terminal_lon, group_of, values["cell_resolution"])
+    params = network_params(prep, op)
     wt = terminal_weights(prep.loaded, prep.n_terminals)
     weighted = bool((wt != 1).any())
     busy = d.busy_hour_mbps if d and d.busy_hour_mbps else DEFAULT_BUSY_HOUR_MBPS
@@ -363,7 +406,7 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
             target,
             counts_in=counts_in,
         ),
-        inputs=run_inputs(prep, params, wt, counts_in, [x["time_utc"] for x in samples]),
+        inputs=run_inputs(prep, params, wt, counts_in, [x["time_utc"] for x in samples], op),
         target_mbps=target,
         samples=samples,
         weights_note=weights_note(prep.loaded, wt) if weighted else "",
@@ -381,9 +424,11 @@ def capacity_pass(prep: Prepared) -> tuple[dict, pa.Table]:
         terminals_at_target_min=int(min(x["terminals_at_target"] for x in live)),
         served_fraction_min=float(min(x["served_fraction"] for x in live)),
         model=dict(
-            beams_per_sat=c.beams_per_sat,
+            operator=op.operator,
+            beam_link=params.beam_link.name,
+            beams_per_sat=params.beams_per_sat,
             frequency_reuse=c.frequency_reuse,
-            max_beams_per_cell=MAX_BEAMS_PER_CELL,
+            max_beams_per_cell=params.max_beams_per_cell,
             isl_capacity_gbps=c.isl_capacity_gbps,
             gateway_antennas=c.gateway_antennas,
             busy_hour_mbps=busy,
@@ -474,7 +519,8 @@ def _markdown(cap: dict) -> list[str]:
         + notes
         + [
             "",
-            f"Model: {m['beams_per_sat']} beams per satellite, at most "
+            f"Model: {m['operator']}'s user link ({m['beam_link']}), "
+            f"{m['beams_per_sat']} beams per satellite, at most "
             f"{m['max_beams_per_cell']} beams on a cell at once, frequency reuse "
             f"{m['frequency_reuse']:g}, ISLs {m['isl_capacity_gbps']:g} Gbit/s, "
             f"{m['gateway_antennas']} antennas per gateway, busy-hour demand "

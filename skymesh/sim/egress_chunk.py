@@ -59,7 +59,7 @@ from skymesh.network.egress import (
 from skymesh.orbits.frames import geodetic_to_ecef
 from skymesh.orbits.propagate import positions_ecef
 from skymesh.policy.rules import exit_allowed, service_active
-from skymesh.sim.prepare import Prepared
+from skymesh.sim.prepare import Prepared, operator_exits
 from skymesh.timebase import TimeGrid
 
 ROUTE_STEPS = 20  # steps per block-diagonal graph (keeps it in cache)
@@ -124,9 +124,7 @@ def route_block(prep: Prepared, op, pos, sub_grid, mode, groups, group_of, links
     if mode == "bent-pipe":
         links = {k: v for k, v in links.items() if k not in ("isl_pairs", "isl_km")}
     active = service_active(op.policy, prep.terminal_country, sub_grid)
-    exit_mask = np.stack(
-        [exit_allowed(op.policy, g, prep.gateway_country, sub_grid) for g in groups]
-    )
+    exit_mask = np.stack([operator_exits(op, g, prep.gateway_country, sub_grid) for g in groups])
     layout = EgressLayout(
         len(op.constellation), prep.n_terminals, len(prep.gateway_name), len(groups)
     )
@@ -223,7 +221,7 @@ def _exit_groups(prep: Prepared, op, ground: _Ground, sub: TimeGrid, gw_down):
     group_pop (n,) PoP index or -1)``."""
     K = len(sub)
     gw_ok = np.stack(
-        [exit_allowed(op.policy, c, prep.gateway_country, sub) for c in ground.countries]
+        [operator_exits(op, c, prep.gateway_country, sub) for c in ground.countries]
     )  # (C, W, K)
     if ground.pops is None:
         group_of = np.broadcast_to(ground.cidx[:, None], (prep.n_terminals, K)).copy()

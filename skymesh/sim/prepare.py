@@ -49,13 +49,55 @@ class Failure:
 
 @dataclass(frozen=True)
 class Operator:
-    """One network the terminals may use: its constellation, ISLs, policy and failures."""
+    """One network the terminals may use: its constellation, ISLs, policy and failures.
+
+    ``operator`` names its row of :mod:`skymesh.links.operators` (user link, beams, ISLs);
+    ``gateway_mask`` (W,) bool marks the run's gateways it may exit at (None: all of them),
+    applied by :func:`operator_exits`."""
 
     label: str
     constellation: Constellation
     isl_pairs: np.ndarray
     policy: Policy
     failures: tuple = ()
+    operator: str = "starlink"
+    gateway_mask: Optional[np.ndarray] = None
+
+
+def operator_network(prep: "Prepared", op: Operator) -> dict:
+    """What network ``op`` ran on, for the summary: its ``operator`` (row of
+    :mod:`skymesh.links.operators`), ``isls`` (count used), ``gateways`` (how many it may exit
+    at) and ``gateways_from``: ``"the scenario"`` (the primary's), ``"its own"`` or
+    ``"borrowed"`` (another operator's, as ``borrow_gateways = true`` asked)."""
+    n = len(prep.gateway_name) if op.gateway_mask is None else int(np.sum(op.gateway_mask))
+    primary = prep.operators[0]
+    if op is primary:
+        origin = "the scenario"
+    elif op.gateway_mask is not None:
+        origin = "its own"
+    elif op.operator != primary.operator:
+        origin = "borrowed"
+    else:
+        origin = "the scenario"
+    return {
+        "operator": op.operator,
+        "isls": int(len(op.isl_pairs)),
+        "gateways": n,
+        "gateways_from": origin,
+    }
+
+
+def operator_exits(op: Operator, terminal_country, gateway_country, times) -> np.ndarray:
+    """(W, T) bool: gateways where ``op`` may let traffic of ``terminal_country`` out -- the
+    policy's exit rules (:func:`skymesh.policy.rules.exit_allowed`) and only ``op``'s own
+    gateways (``op.gateway_mask``)."""
+    from skymesh.policy.rules import exit_allowed
+
+    allowed = exit_allowed(op.policy, terminal_country, gateway_country, times)
+    mask = getattr(op, "gateway_mask", None)  # stand-ins with only a policy: every gateway
+    if mask is not None:
+        allowed &= np.asarray(mask, dtype=bool)[:, None]
+    return allowed
 
 
 @dataclass(frozen=True)
@@ -279,12 +321,77 @@ def _pops(loaded: LoadedScenario, g_name, g_lat, g_lon, g_country, notes):
     return pops, home, np.asarray(fibre, dtype=float)
 
 
+def _operator_isls(loaded, op_name: str, const, label: str, notes) -> np.ndarray:
+    """The +Grid ISLs of ``const``, or none when its operator has no ISLs (said in notes)."""
+    from skymesh.links.operators import operator_param
+
+    if operator_param(op_name, "isls"):
+        return plus_grid_pairs(const)
+    notes.append(f"{label}: {op_name} has no inter-satellite links, so its traffic goes bent pipe")
+    return np.empty((0, 2), dtype=np.int64)
+
+
+def _second_gateways(loaded: LoadedScenario, so, op2: str, primary: str, notes):
+    """The second operator's own gateways: ``(name, lat, lon, country, capacity_gbps, path)`` to
+    append to the run's list, or None when it uses the scenario's (same operator, or
+    ``borrow_gateways = true``, said in notes). Never another operator's silently."""
+    from skymesh.ground.gateways import load_gateways
+    from skymesh.links.operators import operator_param
+
+    if so.gateways_file is not None:
+        path = loaded.resolve(so.gateways_file)
+        origin = so.gateways_file
+    elif so.borrow_gateways:
+        notes.append(
+            f"{so.label} ({op2}) borrows the scenario's gateways ({primary}'s), as its "
+            "borrow_gateways = true says; its own gateway sites are not modelled"
+        )
+        return None
+    elif op2 == primary:
+        return None
+    else:
+        from skymesh.links.operators import operator_gateway_file
+
+        path = operator_gateway_file(op2)
+        origin = f"{operator_param(op2, 'gateways')} (its operator's list)"
+        if path is None:
+            raise InputError(
+                f"second_operator: {op2} has no gateways here and will not use {primary}'s "
+                "silently: give it its own (gateways_file = ...) or set borrow_gateways = true",
+                file=loaded.source,
+                field="second_operator.gateways_file",
+            )
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        gw = load_gateways(path)
+    notes.append(
+        f"{so.label} ({op2}): its own {len(gw.name)} gateways from {origin}, each its own PoP"
+    )
+    return (
+        np.asarray(gw.name),
+        np.asarray(gw.lat_deg, float),
+        np.asarray(gw.lon_deg, float),
+        np.asarray(gw.country_iso2, dtype="<U2"),
+        np.asarray(gw.capacity_gbps, float),
+        path,
+    )
+
+
 def prepare(loaded: LoadedScenario) -> Prepared:
     """Arrays for a run of ``loaded``: deterministic for its seeds."""
+    from skymesh.links.operators import constellation_operator
+
     s = loaded.scenario
     notes: list[str] = []
     c = s.constellation
     const = _constellation(loaded, c.preset, c.file, c.j2, c.skip_bad, notes)
+    primary = constellation_operator(
+        c.preset if c.preset is not None else loaded.resolve(str(c.file)).name,
+        const.sat_names,
+        notes,
+    )
     start = s.time.start
     if start == "epoch":
         start = const.epoch.replace(second=0, microsecond=0)
@@ -314,7 +421,7 @@ def prepare(loaded: LoadedScenario) -> Prepared:
         isl_pairs = load_isl_file(loaded.resolve(c.isls), const.sat_names)
         notes.append(f"{len(isl_pairs):,} ISLs from {c.isls} (instead of the +Grid)")
     else:
-        isl_pairs = plus_grid_pairs(const)
+        isl_pairs = _operator_isls(loaded, primary, const, "primary", notes)
     operators = [
         Operator(
             "primary",
@@ -322,19 +429,77 @@ def prepare(loaded: LoadedScenario) -> Prepared:
             isl_pairs,
             loaded.policy,
             _failures(loaded, const, isl_pairs, g_name, grid),
+            operator=primary,
         )
     ]
+    own_path = None
     if s.second_operator is not None:
+        from skymesh.links.operators import constellation_operator as _op_of
+
         so = s.second_operator
         const2 = _constellation(loaded, so.preset, so.file, False, False, notes)
         check_epoch_horizon(const2, grid)
+        op2 = _op_of(
+            so.preset if so.preset is not None else loaded.resolve(str(so.file)).name,
+            const2.sat_names,
+            notes,
+        )
         policy2 = (
             loaded.policy
             if so.apply_policy
             else replace(Policy(), censoring=loaded.policy.censoring)
         )
-        operators.append(Operator(so.label, const2, plus_grid_pairs(const2), policy2, ()))
+        mask2 = None
+        own = _second_gateways(loaded, so, op2, primary, notes) if s.study == "egress" else None
+        if own is not None:
+            own_path, own = own[-1], own[:-1]
+            w0, n2 = len(g_name), len(own[0])
+            clash = sorted(set(own[0]) & set(g_name))
+            if clash:
+                raise InputError(
+                    f"second_operator: gateway names repeat the scenario's: {', '.join(clash[:5])}",
+                    file=loaded.source,
+                    field="second_operator.gateways_file",
+                )
+            g_name, g_lat, g_lon, g_country, g_cap = (
+                np.concatenate([a, b])
+                for a, b in zip((g_name, g_lat, g_lon, g_country, g_cap), own)
+            )
+            g_fibre = np.concatenate([g_fibre, np.zeros(n2)])
+            if pops is not None:
+                from skymesh.ground.pops import Pops
+
+                p0 = len(pops)
+                pops = Pops(
+                    name=np.concatenate([pops.name, own[0]]),
+                    lat_deg=np.concatenate([pops.lat_deg, own[1]]),
+                    lon_deg=np.concatenate([pops.lon_deg, own[2]]),
+                    country_iso2=np.concatenate([pops.country_iso2, own[3]]),
+                    status=np.concatenate([pops.status, np.full(n2, "operational")]),
+                    line=np.concatenate([pops.line, np.full(n2, -1)]),
+                    source=pops.source,
+                )
+                g_pop = np.concatenate([np.asarray(g_pop), p0 + np.arange(n2)])
+            mask2 = np.r_[np.zeros(w0, bool), np.ones(n2, bool)]
+            operators[0] = replace(
+                operators[0], gateway_mask=np.r_[np.ones(w0, bool), np.zeros(n2, bool)]
+            )
+        operators.append(
+            Operator(
+                so.label,
+                const2,
+                _operator_isls(loaded, op2, const2, so.label, notes),
+                policy2,
+                (),
+                operator=op2,
+                gateway_mask=mask2,
+            )
+        )
     data = _data_used(loaded, operators)
+    if own_path is not None:
+        from skymesh.ground.sites import sites_file
+
+        data["second operator gateways"] = sites_file(own_path).record()
     notes.append(data_line(data))
     return Prepared(
         loaded=loaded,

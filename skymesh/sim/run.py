@@ -717,6 +717,11 @@ def _run_locked(
     summary["run"]["chunks"] = len(chunks)
     summary["data"] = state["data"] = prep.extra.get("data")  # which files, of what date
     summary["notes"] = list(prep.notes) + summary.get("notes", [])
+    if loaded.scenario.study != "routing":
+        from skymesh.sim.prepare import operator_network
+
+        for row, op in zip(summary.get("operators", []), prep.operators):
+            row["network"] = operator_network(prep, op)
     _write_json_atomic(out / "summary.json", summary)
     from skymesh.report.markdown import write_report, write_routing_report
 
@@ -742,6 +747,10 @@ def _egress_summary(out: Path, loaded, prep) -> dict:
 
         summary["capacity"], cap_table = capacity_pass(prep)
         write_parquet_atomic(cap_table, out / "capacity.parquet", within=out)
+        # every other operator on its own link, beams and gateways: its headline and inputs
+        for row, op in zip(summary.get("operators", [])[1:], prep.operators[1:]):
+            other, _ = capacity_pass(prep, op)
+            row["capacity"] = {k: other[k] for k in ("headline", "inputs", "model")}
     if loaded.scenario.cost is not None and "cost" in wanted:
         from skymesh.sim.costs import carried_terminals, scenario_bill
 

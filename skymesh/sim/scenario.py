@@ -71,7 +71,9 @@ commented examples)::
     from = 2022-09-24T12:30:00Z          # optional; until = ... optional
 
     [second_operator]                    # optional: the same terminals on another network
-    preset = "oneweb"
+    preset = "oneweb"                    # with its own user link, beams, ISLs (none) and
+    gateways_file = "oneweb_gw.csv"      # gateways; or borrow_gateways = true: use the
+                                         # scenario's gateways, and the run says so
 
     [metrics]
     wanted = ["service", "rtt", "hops", "gateways", "bent_pipe", "figures"]
@@ -408,7 +410,10 @@ class RainSpec(_Strict):
 
 
 class SecondOperatorSpec(_Strict):
-    """The same terminals on another network, for comparison."""
+    """The same terminals on another network, for comparison. It brings its operator's own
+    user link, beams, ISLs (none for OneWeb or Kuiper) and gateways: `gateways_file`, else
+    its operator's shipped list, else -- only with `borrow_gateways = true` -- the
+    scenario's gateways, and the run then says it borrows (skymesh.links.operators)."""
 
     preset: Optional[str] = None
     """The other network's constellation preset (or `file`)."""
@@ -418,10 +423,17 @@ class SecondOperatorSpec(_Strict):
     """Its name in reports."""
     apply_policy: bool = False
     """Whether the scenario's policy applies to it too."""
+    gateways_file: Optional[str] = None
+    """Its own gateway list (CSV or TOML, relative to the scenario file); each site is its
+    own PoP. Default: its operator's shipped list (OneWeb: `oneweb_gateways.toml`)."""
+    borrow_gateways: bool = False
+    """Use the scenario's gateways (another operator's) instead; the run then says so."""
 
     @model_validator(mode="after")
     def _one_source(self):
         ConstellationSpec(preset=self.preset, file=self.file)
+        if self.gateways_file is not None and self.borrow_gateways:
+            raise ValueError("give 'gateways_file' or 'borrow_gateways = true', not both")
         return self
 
 
