@@ -543,6 +543,8 @@ _SCRIPT = r"""
   const base = document.createElement("canvas");
   let W = 1200, H = 600, dpr = 1, step = 0, timer = null;
   const hasChart = !!(D.rtt_ms && D.rtt_ms.some(v => v !== null));
+  // A run's rtt_ms is the user's RTT (with access), except under the propagation model.
+  const RUN_RTT = D.run && D.run.access_model === "propagation" ? "space RTT" : "user RTT";
 
   const X = lon => (lon + 180) / 360 * W;
   const Y = lat => (90 - lat) / 180 * H;
@@ -829,7 +831,7 @@ _SCRIPT = r"""
     }
     g.save(); g.translate(14 * dpr, (y0 + y1) / 2); g.rotate(-Math.PI / 2);
     g.textAlign = "center";
-    g.fillText(D.run ? "user RTT (ms)" : "RTT (ms)", 0, 0); g.restore();
+    g.fillText(D.run ? RUN_RTT + " (ms)" : "RTT (ms)", 0, 0); g.restore();
     // Time ticks: whole minutes (or hours) in UTC.
     const t0 = tMs[0], t1 = tMs[T - 1], span = Math.max(1, t1 - t0);
     const choices = [1e3, 5e3, 1e4, 3e4, 6e4, 3e5, 6e5, 9e5, 18e5, 36e5, 108e5, 216e5,
@@ -911,10 +913,12 @@ _SCRIPT = r"""
         const parts = Object.entries(ri.components_ms || {}).filter(([, v]) => v > 0.005)
           .map(([k, v]) => (short[k] || k) + " " + v.toFixed(1));
         if (ri.serving_satellite >= 0) msg += " \u00b7 satellite #" + ri.serving_satellite;
-        if (ri.isl_hops >= 0) msg += ", " + ri.isl_hops + " ISL hop" + (ri.isl_hops === 1 ? "" : "s");
+        if (ri.isl_hops >= 0)
+          msg += (ri.serving_satellite >= 0 ? ", " : " \u00b7 ") + ri.isl_hops + " ISL hop" +
+                 (ri.isl_hops === 1 ? "" : "s");
         msg += " \u00b7 gateway " + ri.gateway + (ri.pop !== ri.gateway ? ", PoP " + ri.pop : "");
         if (rtt !== null && rtt !== undefined)
-          msg += " \u00b7 user RTT " + rtt.toFixed(1) + " ms" +
+          msg += " \u00b7 " + RUN_RTT + " " + rtt.toFixed(1) + " ms" +
                  (parts.length ? " (" + parts.join(" + ") + ")" : "");
       } else {
         if (r.sats) msg += " \u00b7 " + r.sats.length +
@@ -1017,7 +1021,8 @@ _SCRIPT = r"""
       .map(g => g.name + " (" + g.country + ") " + Math.round(100 * g.share) + " %").join(", ");
     document.getElementById("run-info").textContent =
       "The run (" + R.operator + ", " + R.terminals.toLocaleString("en-US") +
-      " terminals): user RTT p50 " + f1(R.rtt_ms_p50) + " ms, p95 " + f1(R.rtt_ms_p95) +
+      " terminals" + (R.access_model === "propagation" ? ", propagation model" : "") + "): " +
+      RUN_RTT + " p50 " + f1(R.rtt_ms_p50) + " ms, p95 " + f1(R.rtt_ms_p95) +
       " ms; served " + pct(R.service_share) + " of the time" +
       (gws ? "; exits at " + gws : "") + ". Route drawn: " + R.terminal_name + ".";
   }
