@@ -302,6 +302,7 @@ def run_view(
             [f"{n} ({c})" for n, c in zip(prep.gateway_name, prep.gateway_country)],
         ),
         pops=pop_markers,
+        terminals=(prep.terminal_lat, prep.terminal_lon),
         title=f"SkyMesh: {prep.scenario.name} ({op.label}), run in {results.name}",
         max_steps=max_steps,
     )

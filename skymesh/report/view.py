@@ -206,6 +206,7 @@ def view_data(
     rtt_ms_p50=None,
     run=None,
     pops=None,
+    terminals=None,
 ) -> dict:
     """The page's data as one JSON-able dict (see :func:`write_view_html`)."""
     times, lat, lon = _tracks(sat_tracks)
@@ -308,6 +309,17 @@ def view_data(
         "route_info": rinfo,
         "run": run,
         "pops": _markers(pops, ("names", "lat", "lon")) if pops is not None else [],
+        # (lat, lon) of every terminal, flat, 2 decimals: small dots under the markers.
+        "terminals": []
+        if terminals is None
+        else np.round(
+            np.column_stack(
+                [np.asarray(terminals[0], float), wrap_lon(np.asarray(terminals[1], float))]
+            ),
+            2,
+        )
+        .ravel()
+        .tolist(),
         "isl_on": bool(len(isl) <= ISL_DEFAULT_ON_MAX),
         "colours": dict(ROLE_COLOURS),
         "hatch": {"state": "inactive", "colour": INACTIVE_HATCH[1]},
@@ -350,6 +362,7 @@ def write_view_html(
     rtt_ms_p50=None,
     run=None,
     pops=None,
+    terminals=None,
 ) -> Path:
     """Write the offline interactive map to ``path`` (one self-contained HTML file).
 
@@ -392,6 +405,8 @@ def write_view_html(
         ``terminal_name``, ...), shown in the header as ``summary.json`` has them.
     pops : (names, lat_deg, lon_deg), optional
         PoPs, drawn as squares.
+    terminals : (lat_deg, lon_deg), optional
+        Every terminal of a run, drawn as small dots.
     endpoints : (names, lat_deg, lon_deg) or GroundPoints, optional
     gateways : (lat_deg, lon_deg, names) or Gateways, optional
     title : str
@@ -423,6 +438,7 @@ def write_view_html(
         rtt_ms_p50=rtt_ms_p50,
         run=run,
         pops=pops,
+        terminals=terminals,
     )
     payload = json.dumps(data, separators=(",", ":"), allow_nan=False)
     # Safe inside <script>: no "</script>", no "<!--".
@@ -758,6 +774,12 @@ _SCRIPT = r"""
           marker(X(pts[i][1]), Y(pts[i][0]), "dot", Math.max(3, W / 360), C.route_satellite);
     }
     canvas.dataset.routeSegments = String(routeSegments);
+    const tr = Math.max(1.5, W / 700);
+    ctx.fillStyle = C.terminal;
+    for (let i = 0; i + 1 < D.terminals.length; i += 2) {
+      ctx.beginPath(); ctx.arc(X(D.terminals[i + 1]), Y(D.terminals[i]), tr, 0, 2 * Math.PI);
+      ctx.fill();
+    }
     for (const g of D.gateways)
       marker(X(g.lon), Y(g.lat), "tri", Math.max(5, W / 220), C.gateway);
     for (const p of D.pops)
@@ -966,7 +988,11 @@ _SCRIPT = r"""
       items.push(["ln", C.isl, "inter-satellite link (" + fmt(D.isl.length / 2) + ")", "isl"]);
     if (D.route) items.push(["ln", C.route, "route", "route"]);
     if (D.route) items.push(["dot", C.route_satellite, "satellite on the route", "route-sat"]);
-    if (D.endpoints.length) items.push(["dot", C.endpoint, "endpoint", "endpoint"]);
+    if (D.endpoints.length)
+      items.push(["dot", C.endpoint, D.run ? "terminal followed" : "endpoint", "endpoint"]);
+    if (D.terminals.length)
+      items.push(["dot", C.terminal, "terminal (" + fmt(D.terminals.length / 2) + ")",
+                  "terminals"]);
     if (D.gateways.length) items.push(["tri", C.gateway, "gateway", "gateway"]);
     if (D.pops.length) items.push(["sq", C.route_satellite, "PoP", "pop"]);
     if (D.route_info && D.route_info.some(r => r && r.dashed_leg >= 0))

@@ -96,6 +96,9 @@ def test_endpoints_are_labelled_by_place_name(view_page):
     assert names == [f"terminal {t}: " + nearest_place_names(*LATLON[t])[0]]
     assert "Taipei (TW)" in nearest_place_names(*LATLON[0])[0]
     assert {g["name"] for g in data["gateways"]} == {"Yamaguchi (JP)", "Angeles (PH)"}
+    # Every terminal of the run is on the map, the followed one among them.
+    pts = np.asarray(data["terminals"]).reshape(-1, 2)
+    assert pts.tolist() == [[la[0], lo[0]] for la, lo in LATLON]
 
 
 LATLON = [([25.04], [121.56]), ([22.63], [120.30]), ([24.15], [120.67])]
