@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from skymesh.errors import SkyMeshError
+from skymesh.network.over_time import GroundPoints, path_series
 
 
 def load_run_scenario(results):
@@ -162,11 +163,14 @@ def run_view(
     results = Path(results)
     manifest, loaded = load_run_scenario(results)
     summary = read_summary(results)
-    if summary.get("study") == "routing" or not (results / "timeseries.parquet").is_dir():
-        raise SkyMeshError(
-            f"{results}: a routing study (RTT per pair, no terminal's route, gateway or PoP "
-            "in its rows); skymesh view draws an egress run: see its figures/ and report.md"
-        )
+    if summary.get("study") == "routing":
+        if terminal is not None or operator is not None:
+            raise SkyMeshError(
+                f"{results}: a routing study; --terminal and --operator are for egress runs"
+            )
+        return routing_view(results, out, loaded, summary, max_steps=max_steps)
+    if not (results / "timeseries.parquet").is_dir():
+        raise SkyMeshError(f"{results}: no timeseries.parquet; not a finished egress run")
     prep = prepare(loaded)
     labels = [o.label for o in prep.operators]
     if operator is not None and operator not in labels:
@@ -358,3 +362,123 @@ def results_for_scenario(loaded, results, *, overrides=None, progress=None, log=
         log(f"running {name} first (about {human_seconds(est.seconds)}) into {results}/")
     run_scenario(loaded, results, overrides=overrides, progress=progress)
     return results
+
+
+#: A recomputed route is drawn at a step only when its RTT is the run's row to this (ms).
+ROUTE_MATCH_MS = 0.01
+
+
+def _space_rtt_column(table):
+    """The space RTT column of a path table (``space_rtt_ms``; ``rtt_ms`` before the rename)."""
+    name = "space_rtt_ms" if "space_rtt_ms" in table.column_names else "rtt_ms"
+    return np.asarray([np.nan if v is None else v for v in table[name].to_pylist()], float)
+
+
+def routing_view(results, out, loaded, summary: dict, *, max_steps: int = 120):
+    """The view of a routing study: the space RTT of one pair (the one of median
+    great-circle distance among the pairs reachable at some step) as ``rtt.parquet``
+    has it at each step, the per-step median over every pair, and the pair's route.
+
+    A routing study stores RTTs, not paths: the route is recomputed
+    (:func:`skymesh.network.over_time.path_series`) and drawn only at the steps where
+    its RTT equals the run's row (to :data:`ROUTE_MATCH_MS`); elsewhere the page says
+    the run's path is not known.
+    """
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    from skymesh.orbits.frames import ecef_to_geodetic
+    from skymesh.orbits.propagate import positions_ecef
+    from skymesh.report.pictures import _example_pairs, _pair_stat
+    from skymesh.report.view import decimate_steps, write_view_html
+    from skymesh.sim.prepare import prepare
+
+    results = Path(results)
+    prep = prepare(loaded)
+    op = prep.operators[0]
+    pairs = pq.read_table(results / "pairs.parquet")
+    reachable = np.isfinite(_pair_stat(pairs, "mean"))
+    lat, lon = np.asarray(prep.terminal_lat, float), np.asarray(prep.terminal_lon, float)
+    picks = _example_pairs(lat, lon, 3, among=reachable)
+    if not len(picks):
+        raise SkyMeshError(f"{results}: no pair is reachable at any step; nothing to draw")
+    pid = int(picks[len(picks) // 2])
+    iu, ju = np.triu_indices(prep.n_terminals, 1)
+    a, b = int(iu[pid]), int(ju[pid])
+    steps = decimate_steps(len(prep.grid), max_steps)
+    grid = prep.grid.subset(steps)
+    dataset = ds.dataset(sorted((results / "rtt.parquet").glob("part-*.parquet")))
+    col = "space_rtt_ms" if "space_rtt_ms" in dataset.schema.names else "rtt_ms"
+    rows = dataset.to_table(
+        columns=["step", "src", "dst", col],
+        filter=ds.field("step").isin(np.asarray(steps, dtype=np.int32)),
+    )
+    step_of = {int(k): i for i, k in enumerate(steps)}
+    st = np.array([step_of[int(k)] for k in rows["step"].to_numpy()], dtype=np.int64)
+    val = np.asarray(rows[col].to_numpy(zero_copy_only=False), dtype=float)
+    src, dst = rows["src"].to_numpy(), rows["dst"].to_numpy()
+    mine = np.full(len(steps), np.nan)
+    sel = (src == a) & (dst == b)
+    mine[st[sel]] = val[sel]
+    med = np.full(len(steps), np.nan)
+    ok = np.isfinite(val)
+    for k in range(len(steps)):
+        v = val[ok & (st == k)]
+        if len(v):
+            med[k] = float(np.median(v))
+    eps = GroundPoints.of(
+        [str(prep.terminal_name[a]), str(prep.terminal_name[b])], lat[[a, b]], lon[[a, b]]
+    )
+    table = path_series(
+        op.constellation,
+        grid,
+        eps,
+        [[0, 1]],
+        mode=loaded.scenario.routing.mode,
+        min_elevation_deg=loaded.scenario.routing.min_elevation_deg,
+        isl_pairs=op.isl_pairs,
+    )
+    again = _space_rtt_column(table)
+    same = np.isfinite(mine) & (np.abs(again - mine) <= ROUTE_MATCH_MS)
+    paths = table["path"].to_pylist()
+    route = [paths[k] if same[k] else None for k in range(len(steps))]
+    note = [
+        ""
+        if same[k]
+        else (
+            "unreachable in the run" if not np.isfinite(mine[k]) else "the run's path is not known"
+        )
+        for k in range(len(steps))
+    ]
+    pos = positions_ecef(op.constellation, grid)
+    slat, slon, _ = ecef_to_geodetic(pos)
+    names = [str(prep.terminal_name[a]), str(prep.terminal_name[b])]
+    r = summary.get("space_rtt_ms") or summary.get("rtt_ms") or {}
+    run = {
+        "operator": op.label,
+        "terminals": int(prep.n_terminals),
+        "terminal": pid,
+        "terminal_name": f"{names[0]} - {names[1]}",
+        "rtt_ms_p50": r.get("p50"),
+        "rtt_ms_p95": r.get("p95"),
+        "service_share": summary.get("reachable_fraction"),
+        "gateways": [],
+        "pops": [],
+        "access_model": "propagation",
+        "study": "routing",
+        "results": str(results),
+    }
+    return write_view_html(
+        out,
+        sat_tracks=(grid, slat, slon),
+        isl_pairs=op.isl_pairs,
+        route=route,
+        rtt_ms=mine,
+        rtt_ms_p50=med,
+        route_note=note,
+        run=run,
+        endpoints=(names, lat[[a, b]], lon[[a, b]]),
+        terminals=(lat, lon),
+        title=f"SkyMesh: {loaded.scenario.name} (routing study), run in {results.name}",
+        max_steps=max_steps,
+    )

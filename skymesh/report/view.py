@@ -561,6 +561,7 @@ _SCRIPT = r"""
   const hasChart = !!(D.rtt_ms && D.rtt_ms.some(v => v !== null));
   // A run's rtt_ms is the user's RTT (with access), except under the propagation model.
   const RUN_RTT = D.run && D.run.access_model === "propagation" ? "space RTT" : "user RTT";
+  const ROUTING = !!(D.run && D.run.study === "routing");
 
   const X = lon => (lon + 180) / 360 * W;
   const Y = lat => (90 - lat) / 180 * H;
@@ -890,7 +891,8 @@ _SCRIPT = r"""
       g.setLineDash([6 * dpr, 4 * dpr]); g.strokeStyle = "#555"; g.lineWidth = 1.4 * dpr;
       g.stroke(); g.setLineDash([]);
       const keys = [[C.satellite, [], D.run ? D.run.terminal_name : "this terminal"],
-                    ["#555", [6 * dpr, 4 * dpr], "median over the run's served terminals"]];
+                    ["#555", [6 * dpr, 4 * dpr], ROUTING ? "median over the reachable pairs"
+                                                         : "median over the run's served terminals"]];
       g.textAlign = "left"; g.textBaseline = "middle";
       const kw = keys.reduce((a, k) => a + g.measureText(k[2]).width + 44 * dpr, 0);
       let kx = Math.max(PAD.l * dpr, cw - PAD.r * dpr - kw - 4 * dpr);   // top right, boxed
@@ -945,7 +947,8 @@ _SCRIPT = r"""
       } else {
         if (r.sats) msg += " \u00b7 " + r.sats.length +
                            (r.sats.length === 1 ? " satellite" : " satellites");
-        if (rtt !== null && rtt !== undefined) msg += " \u00b7 RTT " + rtt.toFixed(1) + " ms";
+        if (rtt !== null && rtt !== undefined)
+          msg += " \u00b7 " + (D.run ? RUN_RTT : "RTT") + " " + rtt.toFixed(1) + " ms";
       }
     }
     info.textContent = msg;
@@ -989,10 +992,12 @@ _SCRIPT = r"""
     if (D.route) items.push(["ln", C.route, "route", "route"]);
     if (D.route) items.push(["dot", C.route_satellite, "satellite on the route", "route-sat"]);
     if (D.endpoints.length)
-      items.push(["dot", C.endpoint, D.run ? "terminal followed" : "endpoint", "endpoint"]);
+      items.push(["dot", C.endpoint, !D.run ? "endpoint" : ROUTING ? "the pair drawn"
+                                                                    : "terminal followed",
+                  "endpoint"]);
     if (D.terminals.length)
-      items.push(["dot", C.terminal, "terminal (" + fmt(D.terminals.length / 2) + ")",
-                  "terminals"]);
+      items.push(["dot", C.terminal, (ROUTING ? "ground point (" : "terminal (") +
+                  fmt(D.terminals.length / 2) + ")", "terminals"]);
     if (D.gateways.length) items.push(["tri", C.gateway, "gateway", "gateway"]);
     if (D.pops.length) items.push(["sq", C.route_satellite, "PoP", "pop"]);
     if (D.route_info && D.route_info.some(r => r && r.dashed_leg >= 0))
@@ -1045,7 +1050,11 @@ _SCRIPT = r"""
     const f1 = v => (v === null || v === undefined) ? "n/a" : v.toFixed(1);
     const gws = (R.gateways || []).slice(0, 3)
       .map(g => g.name + " (" + g.country + ") " + Math.round(100 * g.share) + " %").join(", ");
-    document.getElementById("run-info").textContent =
+    document.getElementById("run-info").textContent = R.study === "routing" ?
+      "The routing study (" + R.terminals.toLocaleString("en-US") + " ground points): " +
+      "space RTT over all pairs p50 " + f1(R.rtt_ms_p50) + " ms, p95 " + f1(R.rtt_ms_p95) +
+      " ms; pair-steps reachable " + pct(R.service_share) + ". Pair drawn: " +
+      R.terminal_name + " (its route recomputed, drawn where its RTT is the run's)." :
       "The run (" + R.operator + ", " + R.terminals.toLocaleString("en-US") +
       " terminals" + (R.access_model === "propagation" ? ", propagation model" : "") + "): " +
       RUN_RTT + " p50 " + f1(R.rtt_ms_p50) + " ms, p95 " + f1(R.rtt_ms_p95) +

@@ -154,12 +154,40 @@ def test_bent_pipe_study_cdf_and_example_pairs(tmp_path):
     assert len(picks) and reachable[picks].all()
 
 
-def test_view_of_a_routing_study_says_what_it_draws(study, tmp_path):
-    """A routing study's rows hold no terminal's route, gateway or PoP: one line says so."""
+def test_view_of_a_routing_study_draws_its_rows(study, tmp_path):
+    """A routing study's view: the pair's space RTT at each step is its rtt.parquet row,
+    the chart's median is the median over the step's rows, and a route (recomputed: the
+    study stores no paths) is drawn only where its RTT is the run's."""
+    import json
+    import re
+
     from skymesh.errors import SkyMeshError
     from skymesh.report.run_view import run_view
 
-    _, _, folder = study
+    _, summary, folder = study
+    run_view(folder, tmp_path / "v.html")
+    text = (tmp_path / "v.html").read_text()
+    data = json.loads(re.search(r'id="skymesh-data">(.*?)</script>', text, re.S).group(1))
+    assert data["run"]["study"] == "routing"
+    rows = pq.read_table(folder / "rtt.parquet").to_pylist()
+    col = "space_rtt_ms" if "space_rtt_ms" in rows[0] else "rtt_ms"
+    names = [e["name"] for e in data["endpoints"]]
+    prep = _prepared(load_scenario(folder / "scenario.toml"))
+    a, b = (list(prep.terminal_name).index(n) for n in names)
+    n_drawn = 0
+    for k in range(len(data["times"])):
+        mine = [r[col] for r in rows if r["step"] == k and (r["src"], r["dst"]) == (a, b)]
+        want = mine[0] if mine else None
+        got = data["rtt_ms"][k]
+        assert (got is None) == (want is None)
+        if want is not None:
+            assert got == pytest.approx(want, abs=0.006)
+        step_rows = [r[col] for r in rows if r["step"] == k and r[col] is not None]
+        assert data["rtt_ms_p50"][k] == pytest.approx(float(np.median(step_rows)), abs=0.006)
+        if data["route"][k] is not None:
+            n_drawn += 1
+        else:
+            assert data["route_note"][k]
+    assert n_drawn >= 1
     with pytest.raises(SkyMeshError, match="routing study"):
-        run_view(folder, tmp_path / "v.html")
-    assert not (tmp_path / "v.html").exists()
+        run_view(folder, tmp_path / "w.html", terminal=1)
