@@ -13,7 +13,12 @@ page from it, computing no route of its own:
   step, and beside it the run's per-step median over every served terminal;
 * the run's headline figures as ``summary.json`` has them (RTT p50/p95, share of
   time served, gateways and PoPs by share);
-* the countries shaded by the policy the run used, at each step.
+* the countries shaded by the policy the run used, at each step;
+* every terminal of the run as a small dot.
+
+``operator=`` draws a run's second operator instead of its primary one. A routing
+study's folder gets :func:`routing_view` (one pair's space RTT from ``rtt.parquet``;
+its route recomputed, and drawn only where it gives the run's RTT).
 
 The run is re-read from its own scenario (a built-in by name, or the file it came
 from, or the folder's ``scenario.toml``) with its ``--set``/``--policy``
