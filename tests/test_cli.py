@@ -1,6 +1,7 @@
 """The command line as a person uses it: --help everywhere, tables, JSON, clear errors."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -274,6 +275,18 @@ def test_view_writes_one_offline_html_file(tmp_path, monkeypatch, capsys):
     assert main(["view", "results/taiwan-geofence", "--out", "ow.html", *second]) == 0
     page = (tmp_path / "ow.html").read_text()
     assert '"operator":"oneweb (no geofence)"' in page
+
+    def data(path):
+        text = path.read_text()
+        return json.loads(re.search(r'id="skymesh-data">(.*?)</script>', text, re.S).group(1))
+
+    # Each operator's page draws the gateways it may exit at, and its routes end there.
+    for page in (again, tmp_path / "ow.html"):
+        d = data(page)
+        drawn = {g["name"].rsplit(" (", 1)[0] for g in d["gateways"]}
+        used = {i["gateway"] for i in d["route_info"] if i}
+        assert used and used <= drawn
+    assert not any(n["name"].startswith("OneWeb") for n in data(again)["gateways"])
     capsys.readouterr()
     assert main(["view", "results/taiwan-geofence", "--out", "t.html", "--terminal", "999"]) == 2
     assert "--terminal 999" in capsys.readouterr().err

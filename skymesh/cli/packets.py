@@ -276,7 +276,7 @@ def _summary(summary: dict) -> None:
 
     rows = []
     for f in summary["flows"]:
-        sky = f["skymesh_rtt_ms"]
+        sky = f["skymesh_space_rtt_ms"]
         kind = f["cc"] if f["kind"] == "tcp" and f.get("cc") else f["kind"]
         rows.append(
             (
@@ -284,7 +284,7 @@ def _summary(summary: dict) -> None:
                 kind,
                 f"{f['src']} -> {f['dst']}",
                 f1(f["goodput_mbps"], "{:.2f}"),
-                f1(f["mean_rtt_ms"]),
+                f1(f["ns3_mean_rtt_ms"]),
                 f1(sky and sky["mean"]),
             )
         )

@@ -156,17 +156,17 @@ def rtt_figure(tables: dict, flow_id: int, path=None) -> Figure:
     if prow is not None and prow.num_rows:
         order = np.argsort(_col(prow, "t_s"))
         t = _col(prow, "t_s").astype(float)[order]
-        r = _col(prow, "rtt_ms").astype(float)[order]
+        r = _col(prow, "space_rtt_ms").astype(float)[order]
         end = _window(tables, info)[1]
         if len(t) and end > t[-1]:  # the last step holds to the end of the window
             t, r = np.append(t, end), np.append(r, r[-1])
-        ax.plot(t, r, label="SkyMesh path RTT (propagation)", zorder=4, **SKYMESH_STYLE)
+        ax.plot(t, r, label="SkyMesh space RTT (propagation only)", zorder=4, **SKYMESH_STYLE)
     rows = _rows(tables.get("rtt"), "flow_id", np.int32(flow_id))
     what = "ping echo RTT" if info["kind"] == "ping" else "TCP RTT samples"
     if rows is not None and rows.num_rows:
         ax.scatter(
             _col(rows, "t_s"),
-            _col(rows, "rtt_ms"),
+            _col(rows, "ns3_rtt_ms"),
             label=f"ns-3 {what}",
             zorder=3,
             rasterized=True,
@@ -463,21 +463,23 @@ def hypatia_figure(
     if prow is not None and prow.num_rows:
         order = np.argsort(_col(prow, "t_s"))
         t_path = _col(prow, "t_s").astype(float)[order]
-        r_path = _col(prow, "rtt_ms").astype(float)[order]
+        r_path = _col(prow, "space_rtt_ms").astype(float)[order]
         if hi > t_path[-1]:
             t_path, r_path = np.append(t_path, hi), np.append(r_path, r_path[-1])
     rows = _rows(tables.get("rtt"), "flow_id", np.int32(flow_id))
     if rows is not None and rows.num_rows:
         top.scatter(
             _col(rows, "t_s"),
-            _col(rows, "rtt_ms"),
+            _col(rows, "ns3_rtt_ms"),
             label="ns-3 TCP RTT samples",
             zorder=3,
             rasterized=True,
             **NS3_STYLE,
         )
     if len(t_path):
-        top.plot(t_path, r_path, label="SkyMesh path RTT (propagation)", zorder=4, **SKYMESH_STYLE)
+        top.plot(
+            t_path, r_path, label="SkyMesh space RTT (propagation only)", zorder=4, **SKYMESH_STYLE
+        )
     _mark_instants(top, changes, np.empty(0))
     _finish_axes(top, title or f"{flow_label(info)}", "RTT (ms)", (lo, hi))
     top.set_xlabel("")

@@ -38,7 +38,7 @@ def _pair_path(path: pa.Table | None, pair: str) -> dict:
     if rows.num_rows == 0:
         return dict(rtt=None, changes=0, hops=None)
     t = rows.column("t_s").to_numpy(zero_copy_only=False).astype(float)
-    rtt = rows.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)
+    rtt = rows.column("space_rtt_ms").to_numpy(zero_copy_only=False).astype(float)
     changed = rows.column("changed").to_numpy(zero_copy_only=False).astype(bool)
     changed[np.argmin(t)] = False  # the first step has no step before it
     finite = rtt[np.isfinite(rtt)]
@@ -80,7 +80,7 @@ def summarize(tables: dict, meta: dict | None = None) -> dict:
         p = _pair_path(tables.get("path"), pair)
         c = counts.get(fid, {})
         tx = int(row["tx_packets"] or 0)
-        mean_rtt = _num(row.get("mean_rtt_ms"))
+        mean_rtt = _num(row.get("ns3_mean_rtt_ms"))
         sky = p["rtt"]
         flows.append(
             dict(
@@ -92,8 +92,8 @@ def summarize(tables: dict, meta: dict | None = None) -> dict:
                 start_s=_num(row["start_s"]),
                 stop_s=_num(row["stop_s"]),
                 goodput_mbps=_num(row.get("goodput_mbps")),
-                mean_rtt_ms=mean_rtt,
-                skymesh_rtt_ms=sky,
+                ns3_mean_rtt_ms=mean_rtt,
+                skymesh_space_rtt_ms=sky,
                 rtt_excess_ms=(
                     mean_rtt - sky["mean"] if mean_rtt is not None and sky is not None else None
                 ),
@@ -123,16 +123,16 @@ def _f(x, fmt: str = "{:.1f}") -> str:
 
 def _flow_rows(summary: dict) -> list[str]:
     lines = [
-        "| flow | kind | pair | goodput Mbit/s | RTT mean ms | SkyMesh RTT min / max ms "
+        "| flow | kind | pair | goodput Mbit/s | RTT mean ms | SkyMesh space RTT min / max ms "
         "| sent / lost packets | retransmits | reorders | path changes |",
         "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for f in summary["flows"]:
-        sky = f["skymesh_rtt_ms"]
+        sky = f["skymesh_space_rtt_ms"]
         kind = f["kind"] + (f" {f['cc']}" if f.get("cc") else "")
         lines.append(
             f"| {f['flow_id']} | {kind} | {f['src']} -> {f['dst']} | "
-            f"{_f(f['goodput_mbps'], '{:.2f}')} | {_f(f['mean_rtt_ms'])} | "
+            f"{_f(f['goodput_mbps'], '{:.2f}')} | {_f(f['ns3_mean_rtt_ms'])} | "
             f"{_f(sky and sky['min'])} / {_f(sky and sky['max'])} | "
             f"{f['tx_packets']:,} / {f['lost_packets']:,} | {f['retransmits']:,} | "
             f"{f['reorders']:,} | {f['path_changes']} |"
@@ -179,7 +179,7 @@ def write_packets_report(out, tables: dict, meta: dict, *, figures=(), notes=())
     lines += [
         "",
         "RTT mean is ns-3's (TCP RTT samples, ping echo times: propagation, serialisation "
-        "and queueing); SkyMesh RTT is the propagation RTT of the pair's path over the "
+        "and queueing); SkyMesh space RTT is the propagation-only RTT of the pair's path over the "
         "window, so the first sits on or above the second.",
         "",
         "## Engine",

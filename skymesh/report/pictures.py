@@ -77,16 +77,23 @@ def route_figure(constellation, a, b, when, path, *, mode="isl", gateways=None):
         if gateways is None
         else GroundPoints.of(gateways.name, gateways.lat_deg, gateways.lon_deg)
     )
-    table = path_series(constellation, grid, eps, [[0, 1]], mode=mode, relays=relays)
+    from skymesh.access.delay import with_ground_to_ground_components
+    from skymesh.metrics import RTT_LABEL
+
+    table = with_ground_to_ground_components(
+        path_series(constellation, grid, eps, [[0, 1]], mode=mode, relays=relays)
+    )
     sats = [int(s) for s in (table["path"][0].as_py() or [])]
-    rtt = table["rtt_ms"][0].as_py()
+    rtt, space = table["rtt_ms"][0].as_py(), table["space_rtt_ms"][0].as_py()
     pos = positions_ecef(constellation, grid)[:, 0]
     if sats:
         lat, lon, _ = ecef_to_geodetic(pos[np.asarray(sats, dtype=int)])
     else:
         lat, lon = np.empty(0), np.empty(0)
     title = f"{a.name} -> {b.name}, {constellation.name} ({mode}), {when:%Y-%m-%d %H:%M} UTC: " + (
-        f"RTT {rtt:.1f} ms, {len(sats)} satellites" if rtt is not None else "unreachable"
+        f"{RTT_LABEL} {rtt:.1f} ms (space RTT {space:.1f} ms), {len(sats)} satellites"
+        if rtt is not None
+        else "unreachable"
     )
     gw = None if gateways is None else (gateways.lat_deg, gateways.lon_deg, gateways.name)
     return route_map(
@@ -94,11 +101,21 @@ def route_figure(constellation, a, b, when, path, *, mode="isl", gateways=None):
     )
 
 
-def rtt_figures(table, a, b, path, *, cdf_path=None, title=""):
-    """RTT over time (UTC axis) and, with ``cdf_path``, its CDF, for one pair's path series."""
+def rtt_figures(table, a, b, path, *, cdf_path=None, title="", column="space_rtt_ms"):
+    """RTT over time (UTC axis) and, with ``cdf_path``, its CDF, for one pair's path series.
+
+    ``column`` is ``space_rtt_ms`` (propagation only, what the vacuum and fibre lines
+    bound) or ``rtt_ms`` (the user's RTT, with access); the title and the legend say
+    which (:data:`skymesh.metrics.SPACE_RTT_LABEL`, :data:`~skymesh.metrics.RTT_LABEL`).
+    """
+    from skymesh.metrics import RTT_LABEL, SPACE_RTT_LABEL
     from skymesh.report.plots import fibre_rtt_ms, rtt_cdf_plot, rtt_plot, vacuum_rtt_ms
 
-    rtt = np.asarray([np.nan if v is None else v for v in table["rtt_ms"].to_pylist()])
+    if column not in ("space_rtt_ms", "rtt_ms"):
+        raise ValueError(f"column must be space_rtt_ms or rtt_ms, not {column!r}")
+    what = SPACE_RTT_LABEL if column == "space_rtt_ms" else RTT_LABEL
+    title = f"{title}: {what}" if title else what
+    rtt = np.asarray([np.nan if v is None else v for v in table[column].to_pylist()])
     vac = float(vacuum_rtt_ms(a.lat_deg, a.lon_deg, b.lat_deg, b.lon_deg))
     fib = float(fibre_rtt_ms(a.lat_deg, a.lon_deg, b.lat_deg, b.lon_deg))
     times = (
@@ -106,9 +123,9 @@ def rtt_figures(table, a, b, path, *, cdf_path=None, title=""):
         if "time_utc" in table.column_names
         else table["t_s"].to_numpy()
     )
-    figs = [rtt_plot(times, rtt, vac, fib, title=title, path=path)]
+    figs = [rtt_plot(times, rtt, vac, fib, title=title, path=path, label=what)]
     if cdf_path is not None:
-        figs.append(rtt_cdf_plot(rtt, vac, fib, title=title, path=cdf_path))
+        figs.append(rtt_cdf_plot(rtt, vac, fib, title=title, path=cdf_path, label=what))
     return figs
 
 
@@ -179,6 +196,13 @@ def run_figures(out: Path, prep, series: dict) -> list[str]:
         )
         names.append(f)
     f = "figures/rtt_cdf.png"
+    from skymesh.metrics import RTT_LABEL
+
+    what = (
+        "RTT (propagation model: space only, no access)"
+        if prep.scenario.access.model == "propagation"
+        else RTT_LABEL
+    )
     rtt_cdf_plot(
         {  # each curve is over its own served steps: the label says how many of all
             f"{lab} ({100 * np.mean(s['served_by_step']):.0f} % of terminal-steps served)": s[
@@ -186,7 +210,7 @@ def run_figures(out: Path, prep, series: dict) -> list[str]:
             ]
             for lab, s in series.items()
         },
-        title=f"{prep.scenario.name}: RTT from terminals to the internet (served steps)",
+        title=f"{prep.scenario.name}: {what}, terminal -> internet (served steps)",
         path=out / f,
     )
     names.append(f)
@@ -238,14 +262,16 @@ def _pair_rtt_series(out: Path, prep, picks) -> np.ndarray:
     picks = np.asarray(picks, dtype=np.int64)
     order = np.argsort(picks)
     rtt = np.full((len(picks), len(prep.grid)), np.nan)
-    for batch in iter_batches(Path(out) / "rtt.parquet", columns=["step", "src", "dst", "rtt_ms"]):
+    for batch in iter_batches(
+        Path(out) / "rtt.parquet", columns=["step", "src", "dst", "space_rtt_ms"]
+    ):
         src = batch.column("src").to_numpy().astype(np.int64)
         dst = batch.column("dst").to_numpy().astype(np.int64)
         pid = src * e - src * (src + 1) // 2 + (dst - src - 1)
         hit = np.isin(pid, picks)
         if hit.any():
             row = order[np.searchsorted(picks[order], pid[hit])]
-            vals = batch.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)[hit]
+            vals = batch.column("space_rtt_ms").to_numpy(zero_copy_only=False).astype(float)[hit]
             rtt[row, batch.column("step").to_numpy()[hit]] = vals
     return rtt
 
@@ -309,6 +335,7 @@ def routing_figures(out: Path, prep, extra: dict | None = None, *, n_pairs: int 
     """
     import pyarrow.parquet as pq
 
+    from skymesh.metrics import SPACE_RTT_LABEL
     from skymesh.report.plots import cdf_plot, grid_times_utc, time_series_plot, vacuum_rtt_ms
     from skymesh.sim.results import iter_batches
 
@@ -327,10 +354,11 @@ def routing_figures(out: Path, prep, extra: dict | None = None, *, n_pairs: int 
     left_out = f", {n_all - n_drawn:,} never reachable left out" if n_drawn < n_all else ""
     cdf_plot(
         series,
-        xlabel="space RTT, propagation only (ms)",
+        xlabel=f"{SPACE_RTT_LABEL}, ms",
         ylabel="fraction of pairs drawn",
         dashed=("vacuum bound (great circle)",),
-        title=f"{name} ({prep.scenario.routing.mode}, {len(prep.grid):,} steps): space RTT\n"
+        title=f"{name} ({prep.scenario.routing.mode}, {len(prep.grid):,} steps): "
+        f"{SPACE_RTT_LABEL}\n"
         f"of the {n_drawn:,} of {n_all:,} pairs reachable at some step{left_out}",
         path=out / f,
     )
@@ -351,10 +379,11 @@ def routing_figures(out: Path, prep, extra: dict | None = None, *, n_pairs: int 
     time_series_plot(
         grid_times_utc(prep.grid),
         dict(zip(labels, rtt)),
-        ylabel="space RTT, propagation only (ms)",
+        ylabel=f"{SPACE_RTT_LABEL}, ms",
         references=refs,
         ylim=(0, np.nanmax(np.r_[rtt[np.isfinite(rtt)], 1.0]) * 1.15),
-        title=f"{name}: space RTT over time (shortest, median and longest reachable pair)",
+        title=f"{name}: {SPACE_RTT_LABEL} over time\n"
+        "(the reachable pairs of shortest, median and longest distance)",
         path=out / f,
     )
     names.append(f)

@@ -293,22 +293,34 @@ def run_view(
             [float(pops.lat_deg[i]) for i in idx],
             [float(pops.lon_deg[i]) for i in idx],
         )
+    gw_mask = (
+        np.ones(len(prep.gateway_name), bool)
+        if getattr(op, "gateway_mask", None) is None
+        else np.asarray(op.gateway_mask, bool)
+    )
+    rtt_series = [np.nan if v is None else v for v in mine["rtt_ms"]]
+    space_only = summary.get("access_model") == "propagation"
     return write_view_html(
         out,
         sat_tracks=(grid, lat, lon),
         countries=states,
         isl_pairs=op.isl_pairs,
         route=route,
-        rtt_ms=[np.nan if v is None else v for v in mine["rtt_ms"]],
+        # rtt_ms is the user's RTT, except under the propagation model (space only)
+        rtt_ms=None if space_only else rtt_series,
+        space_rtt_ms=rtt_series if space_only else None,
         rtt_ms_p50=step_p50,
         route_note=note,
         route_info=info,
         run=run,
         endpoints=([t_name], [t_lat], [t_lon]),
-        gateways=(
-            prep.gateway_lat,
-            prep.gateway_lon,
-            [f"{n} ({c})" for n, c in zip(prep.gateway_name, prep.gateway_country)],
+        gateways=(  # the gateways this operator may exit at (its own, when it has some)
+            prep.gateway_lat[gw_mask],
+            prep.gateway_lon[gw_mask],
+            [
+                f"{n} ({c})"
+                for n, c in zip(prep.gateway_name[gw_mask], prep.gateway_country[gw_mask])
+            ],
         ),
         pops=pop_markers,
         terminals=(prep.terminal_lat, prep.terminal_lon),
@@ -478,7 +490,7 @@ def routing_view(results, out, loaded, summary: dict, *, max_steps: int = 120):
         sat_tracks=(grid, slat, slon),
         isl_pairs=op.isl_pairs,
         route=route,
-        rtt_ms=mine,
+        space_rtt_ms=mine,
         rtt_ms_p50=med,
         route_note=note,
         run=run,

@@ -46,6 +46,7 @@ import shapely
 from skymesh.errors import InputError
 from skymesh.files import write_text_atomic
 from skymesh.inputs import iso2_upper
+from skymesh.metrics import RTT_LABEL, SPACE_RTT_LABEL
 from skymesh.report.maps import (
     INACTIVE_HATCH,
     NO_DATA_STYLE,
@@ -195,6 +196,7 @@ def view_data(
     isl_pairs=None,
     route=None,
     rtt_ms=None,
+    space_rtt_ms=None,
     endpoints=None,
     gateways=None,
     title="SkyMesh",
@@ -246,12 +248,16 @@ def view_data(
     )
     if isl.size and (isl.min() < 0 or isl.max() >= n_sats):
         raise InputError("an ISL names a satellite that does not exist", field="isl_pairs")
+    if rtt_ms is not None and space_rtt_ms is not None:
+        raise InputError("give rtt_ms or space_rtt_ms, not both", field="rtt_ms")
+    rtt_key = "space_rtt_ms" if space_rtt_ms is not None else "rtt_ms"
+    rtt_series = space_rtt_ms if space_rtt_ms is not None else rtt_ms
     rtt = None
-    if rtt_ms is not None:
-        r = np.asarray([np.nan if v is None else v for v in rtt_ms], dtype=float)
+    if rtt_series is not None:
+        r = np.asarray([np.nan if v is None else v for v in rtt_series], dtype=float)
         if len(r) != n_steps:
             raise InputError(
-                f"rtt_ms has {len(r)} steps but the tracks have {n_steps}", field="rtt_ms"
+                f"{rtt_key} has {len(r)} steps but the tracks have {n_steps}", field=rtt_key
             )
         rtt = [None if not np.isfinite(v) else round(float(v), 2) for v in r[steps]]
     p50 = None
@@ -304,7 +310,9 @@ def view_data(
         "isl": isl.ravel().tolist(),
         "route": _route_steps(route, steps, n_steps, n_sats),
         "route_note": note,
-        "rtt_ms": rtt,
+        rtt_key: rtt,
+        "rtt_label": SPACE_RTT_LABEL if rtt_key == "space_rtt_ms" else RTT_LABEL,
+        "rtt_short": "space RTT" if rtt_key == "space_rtt_ms" else "user RTT",
         "rtt_ms_p50": p50,
         "route_info": rinfo,
         "run": run,
@@ -351,6 +359,7 @@ def write_view_html(
     isl_pairs=None,
     route=None,
     rtt_ms=None,
+    space_rtt_ms=None,
     endpoints=None,
     gateways=None,
     title: str = "SkyMesh",
@@ -386,8 +395,11 @@ def write_view_html(
         the last endpoint through those satellites), or a polyline of
         ``(lat, lon)`` pairs, or ``None``/empty when unreachable.
     rtt_ms : sequence of length T, optional
-        RTT per step (NaN/None when unreachable), shown beside the time and
-        plotted under the map on a UTC time axis.
+        The user's RTT per step (``rtt_ms``, :mod:`skymesh.metrics`; NaN/None when
+        unreachable), shown beside the time and plotted under the map on a UTC time
+        axis, labelled "RTT (user, with access)".
+    space_rtt_ms : sequence of length T, optional
+        Instead of ``rtt_ms``: the propagation-only RTT, labelled "space RTT".
     route_note : sequence of str of length T, optional
         Why there is no route at a step ("" where there is nothing to say), e.g.
         "no service: the policy has IR switched off"; shown instead of
@@ -427,6 +439,7 @@ def write_view_html(
         isl_pairs=isl_pairs,
         route=route,
         rtt_ms=rtt_ms,
+        space_rtt_ms=space_rtt_ms,
         endpoints=endpoints,
         gateways=gateways,
         title=title,
@@ -558,9 +571,9 @@ _SCRIPT = r"""
   const legendEl = document.getElementById("legend");
   const base = document.createElement("canvas");
   let W = 1200, H = 600, dpr = 1, step = 0, timer = null;
-  const hasChart = !!(D.rtt_ms && D.rtt_ms.some(v => v !== null));
-  // A run's rtt_ms is the user's RTT (with access), except under the propagation model.
-  const RUN_RTT = D.run && D.run.access_model === "propagation" ? "space RTT" : "user RTT";
+  const RTT = D.rtt_ms || D.space_rtt_ms || null;  // one of the two, named by D.rtt_label
+  const hasChart = !!(RTT && RTT.some(v => v !== null));
+  const RUN_RTT = D.rtt_short;  // "user RTT" (rtt_ms, with access) or "space RTT"
   const ROUTING = !!(D.run && D.run.study === "routing");
 
   const X = lon => (lon + 180) / 360 * W;
@@ -821,16 +834,16 @@ _SCRIPT = r"""
     if (!hasChart) return;
     const cw = chart.width, ch = chart.height, g = cctx;
     g.clearRect(0, 0, cw, ch);
-    const vals = D.rtt_ms.concat(D.rtt_ms_p50 || []).filter(v => v !== null);
+    const vals = RTT.concat(D.rtt_ms_p50 || []).filter(v => v !== null);
     const ymax = Math.max(1, Math.max(...vals) * (D.rtt_ms_p50 ? 1.35 : 1.15));  // room for the key
     const y0 = ch - PAD.b * dpr, y1 = PAD.t * dpr;
     const Yc = v => y0 - v / ymax * (y0 - y1);
     const half = T > 1 ? (chartX(1, cw) - chartX(0, cw)) / 2 : 4;
     const why = k => (D.route_note ? D.route_note[k] : "") ? "policy" : "none";
     for (let k = 0; k < T; k++) {        // runs of steps without a route, shaded by the reason
-      if (D.rtt_ms[k] !== null) continue;
+      if (RTT[k] !== null) continue;
       let e = k;
-      while (e + 1 < T && D.rtt_ms[e + 1] === null && why(e + 1) === why(k)) e++;
+      while (e + 1 < T && RTT[e + 1] === null && why(e + 1) === why(k)) e++;
       const xa = Math.max(PAD.l * dpr, chartX(k, cw) - half);
       const xb = Math.min(cw - PAD.r * dpr, chartX(e, cw) + half);
       g.fillStyle = why(k) === "policy" ? D.states.inactive.colour : "#e6e6e6";
@@ -853,8 +866,8 @@ _SCRIPT = r"""
       g.fillText(String(Math.round(v * 10) / 10), PAD.l * dpr - 6 * dpr, Yc(v));
     }
     g.save(); g.translate(14 * dpr, (y0 + y1) / 2); g.rotate(-Math.PI / 2);
-    g.textAlign = "center";
-    g.fillText(D.run ? RUN_RTT + " (ms)" : "RTT (ms)", 0, 0); g.restore();
+    // The short name fits the chart's height; the header and legend give the full meaning.
+    g.textAlign = "center"; g.fillText(D.rtt_short + " (ms)", 0, 0); g.restore();
     // Time ticks: whole minutes (or hours) in UTC.
     const t0 = tMs[0], t1 = tMs[T - 1], span = Math.max(1, t1 - t0);
     const choices = [1e3, 5e3, 1e4, 3e4, 6e4, 3e5, 6e5, 9e5, 18e5, 36e5, 108e5, 216e5,
@@ -874,7 +887,7 @@ _SCRIPT = r"""
     g.fillText("time (UTC), " + D.times[0].slice(0, 10), PAD.l * dpr, y0 + 19 * dpr);
     g.beginPath(); let pen = false;
     for (let k = 0; k < T; k++) {
-      const v = D.rtt_ms[k];
+      const v = RTT[k];
       if (v === null) { pen = false; continue; }
       if (pen) g.lineTo(chartX(k, cw), Yc(v)); else g.moveTo(chartX(k, cw), Yc(v));
       pen = true;
@@ -926,7 +939,7 @@ _SCRIPT = r"""
     let msg = "step " + (step + 1) + " of " + T;
     if (D.route) {
       const r = D.route[step];
-      const rtt = D.rtt_ms ? D.rtt_ms[step] : null;
+      const rtt = RTT ? RTT[step] : null;
       const why = D.route_note ? D.route_note[step] : "";
       const ri = D.route_info ? D.route_info[step] : null;
       if (!r) msg += " \u00b7 no route (" + (why || "unreachable") + ")";
@@ -948,7 +961,7 @@ _SCRIPT = r"""
         if (r.sats) msg += " \u00b7 " + r.sats.length +
                            (r.sats.length === 1 ? " satellite" : " satellites");
         if (rtt !== null && rtt !== undefined)
-          msg += " \u00b7 " + (D.run ? RUN_RTT : "RTT") + " " + rtt.toFixed(1) + " ms";
+          msg += " \u00b7 " + D.rtt_short + " " + rtt.toFixed(1) + " ms";
       }
     }
     info.textContent = msg;

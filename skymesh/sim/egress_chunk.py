@@ -5,7 +5,8 @@ Two access models (scenario ``[access] model``):
 ``slots`` (default): what a user measures. The path is terminal -> serving satellite ->
 (ISLs) -> gateway -> fibre -> PoP, and the RTT is the sum of named components
 (:func:`skymesh.access.delay.access_components_ms`: space propagation, fibre, access,
-processing, queueing; ``rtt_ms`` their sum, ``space_propagation_ms`` the old figure).
+processing, queueing; ``rtt_ms`` their sum, what a user measures; ``space_rtt_ms`` the
+propagation-only part; names as in :mod:`skymesh.metrics`).
 
 * The serving satellite is chosen at each 15 s slot boundary by the scenario's selection
   policy and held for the slot (:func:`skymesh.access.serving.choose_serving`); so is the
@@ -64,7 +65,7 @@ from skymesh.timebase import TimeGrid
 
 ROUTE_STEPS = 20  # steps per block-diagonal graph (keeps it in cache)
 COMPONENT_COLUMNS = (
-    "space_propagation_ms",
+    "space_rtt_ms",
     "fibre_ms",
     "access_ms",
     "processing_ms",
@@ -517,7 +518,7 @@ def _components(seg: dict, load: float) -> dict:
     return access_components_ms(
         seg["isl_hops"],
         load,
-        space_propagation_ms=seg["space_ms"],
+        space_rtt_ms=seg["space_ms"],
         fibre_ms=seg["fibre_ms"],
         user_link_rtt_ms=seg["user_rtt_ms"],
         gateway=True,
@@ -619,8 +620,9 @@ def _rows(prep: Prepared, label: str, k0: int, sub_grid, main: dict, bent: dict 
         "country": pa.array(country).dictionary_encode(),
         "service_allowed": pa.array(main["active"].ravel()),
         "served": pa.array(served),
-        "rtt_ms": pa.array(main["rtt_ms"].ravel(), mask=~served),
-        "space_propagation_ms": pa.array(main["rtt_ms"].ravel(), mask=~served),
+        # The propagation model has no access components: its rtt_ms is the space RTT.
+        "rtt_ms": pa.array(main["path_rtt_ms"].ravel(), mask=~served),
+        "space_rtt_ms": pa.array(main["path_rtt_ms"].ravel(), mask=~served),
         "gateway": _gateway_column(prep, gw),
         "gateway_country": pa.array(gw_country, mask=~served).dictionary_encode(),
         "sat_hops": pa.array(main["sat_hops"].ravel().astype(np.int16), mask=~served),
@@ -631,6 +633,6 @@ def _rows(prep: Prepared, label: str, k0: int, sub_grid, main: dict, bent: dict 
         bgw = bent["gateway"].ravel()
         bserved = bgw >= 0
         cols["bent_pipe_served"] = pa.array(bserved)
-        cols["bent_pipe_rtt_ms"] = pa.array(bent["rtt_ms"].ravel(), mask=~bserved)
+        cols["bent_pipe_rtt_ms"] = pa.array(bent["path_rtt_ms"].ravel(), mask=~bserved)
         cols["bent_pipe_gateway"] = _gateway_column(prep, bgw)
     return pa.table(cols)

@@ -65,6 +65,11 @@ class Case:
         Part of the fast subset (``skymesh validate --quick``, run in ``make test``).
     needs_data : bool
         Needs the curated reference data.
+    figure : str
+        The SkyMesh figure compared, by its name in :mod:`skymesh.metrics` (or an RTT
+        component of :data:`skymesh.access.delay.COLUMNS`): ``rtt_ms`` for a measured
+        RTT (what a user measures, with access), ``space_rtt_ms`` for a light-speed
+        figure, ``fibre_ms`` for a ground leg. Like is compared with like.
     """
 
     id: str
@@ -79,6 +84,7 @@ class Case:
     compute: Callable
     quick: bool = False
     needs_data: bool = False
+    figure: str = ""
 
 
 _REGISTRY: dict[str, Case] = {}
@@ -184,10 +190,10 @@ def _population_median(
     res = terminals_path(c, grid, lat, lon, cc, gw, pops, mode=mode)
     served = float(np.isfinite(res["rtt_ms"]).mean())
     med = _weighted_median(res["rtt_ms"], popn[None, :])
-    prop = _weighted_median(res["space_propagation_ms"], popn[None, :])
+    prop = _weighted_median(res["space_rtt_ms"], popn[None, :])
     return med, (
         f"{len(lat)} largest places weighted by population, {len(grid)} steps; "
-        f"served {100 * served:.0f} %; propagation median {prop:.1f} ms"
+        f"served {100 * served:.0f} %; space RTT (propagation only) median {prop:.1f} ms"
     )
 
 
@@ -220,8 +226,8 @@ def _min_rtt(ctx: Context, lat, lon, country, start, minutes, pop_name=None):
         return float("nan"), "never served in the window"
     k = int(np.nanargmin(rtt))
     return float(rtt[k]), (
-        f"min over {len(grid)} 1 s steps; at the minimum: propagation "
-        f"{res['space_propagation_ms'][k]:.1f} ms, fibre "
+        f"min over {len(grid)} 1 s steps; at the minimum: space RTT "
+        f"{res['space_rtt_ms'][k]:.1f} ms, fibre "
         f"{res['fibre_ms'][k]:.1f} ms, {int(res['isl_hops'][k])} ISL hops, "
         f"gateway {gw.name[res['gateway'][k]]}"
     )
@@ -290,7 +296,7 @@ def _light_floor(ctx: Context):
     gw, pops = _synthetic_sites([(40.0, -100.0, "US")])
     grid = time_grid("2026-01-01T00:00:00Z", 600.0, 1.0)
     res = terminal_path(c, grid, 40.0, -100.0, "US", gw, pops, mode="bent-pipe")
-    return float(np.nanmin(res["space_propagation_ms"])), (
+    return float(np.nanmin(res["space_rtt_ms"])), (
         "Walker 550 km shell, terminal 30 km from its gateway, bent pipe, min over 10 min"
     )
 
@@ -353,6 +359,7 @@ register(
         justification="the U-status access defaults span about +-5 ms (~20 % of the total) and "
         "peak-hour queueing is at idle here",
         compute=_us_peak,
+        figure="rtt_ms",
         needs_data=True,
     )
 )
@@ -371,6 +378,7 @@ register(
         justification="a 2025 network (more satellites, gateways, PoPs; queue management) "
         "should measure lower than March 2024, by at most half",
         compute=_us_peak,
+        figure="rtt_ms",
         needs_data=True,
     )
 )
@@ -392,6 +400,7 @@ for _cc, _name in (("GB", "United Kingdom"), ("AU", "Australia")):
             justification="per-country medians span 36-48 ms (-10 %/+20 % of 40 ms); +-25 % "
             "covers that spread and the placement of terminals",
             compute=_bent_pipe(_cc),
+            figure="rtt_ms",
             needs_data=True,
         )
     )
@@ -411,6 +420,7 @@ register(
         justification="community coordinates (some > 20 km off), an unpublished homing table, "
         "and router time in the measured hop: a factor of 2",
         compute=_gs_pop(True),
+        figure="fibre_ms",
         quick=True,
         needs_data=True,
     )
@@ -428,6 +438,7 @@ register(
         band=(0.5, 2.0),
         justification="as gs-pop-us-ca",
         compute=_gs_pop(False),
+        figure="fibre_ms",
         quick=True,
         needs_data=True,
     )
@@ -448,6 +459,7 @@ register(
         justification="the published minimum spans 15-18 ms (+-9 %); the model floor and the "
         "5 min window add up to a quarter either way",
         compute=_seattle_min,
+        figure="rtt_ms",
         needs_data=True,
     )
 )
@@ -467,6 +479,7 @@ register(
         justification="as min-rtt-near-pop; the long ISL route adds its geometry, not new "
         "uncertainty in the access terms",
         compute=_ulukhaktok_min,
+        figure="rtt_ms",
         needs_data=True,
     )
 )
@@ -486,6 +499,7 @@ register(
         justification="4 x 550 km / c = 7.34 ms with both legs at zenith (-8 %); a 10 min "
         "minimum seldom has both legs that high",
         compute=_light_floor,
+        figure="space_rtt_ms",
         quick=True,
     )
 )
@@ -506,6 +520,7 @@ register(
         justification="routing is re-optimised each step while the satellite is held, so a "
         "gateway switch may step inside a slot; at most 1 in 10",
         compute=_slot_steps,
+        figure="rtt_ms",
         quick=True,
     )
 )

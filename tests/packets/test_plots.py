@@ -36,7 +36,7 @@ def synthetic_tables(duration_s: float = DURATION_S) -> dict[str, pa.Table]:
         {
             "pair": ["Paris->Luanda"] * len(t_path) + ["Rio de Janeiro->Moscow"] * len(t_path),
             "t_s": np.concatenate([t_path, t_path]),
-            "rtt_ms": np.concatenate([base, ping_rtt]),
+            "space_rtt_ms": np.concatenate([base, ping_rtt]),
             "hops": pa.array(np.full(2 * len(t_path), 7), pa.int32()),
             "changed": np.concatenate([changed, np.zeros(len(t_path), bool)]),
         }
@@ -48,7 +48,7 @@ def synthetic_tables(duration_s: float = DURATION_S) -> dict[str, pa.Table]:
         {
             "flow_id": pa.array([0] * len(t_ack) + [1] * len(t_ping), pa.int32()),
             "t_s": np.concatenate([t_ack, t_ping]),
-            "rtt_ms": np.concatenate(
+            "ns3_rtt_ms": np.concatenate(
                 [path_at + rng.uniform(0, 25, len(t_ack)), 120.5 + 0 * t_ping]
             ),
         }
@@ -77,7 +77,7 @@ def synthetic_tables(duration_s: float = DURATION_S) -> dict[str, pa.Table]:
             "tx_bytes": pa.array([50_000 * 1448, 120 * 64], pa.int64()),
             "rx_bytes": pa.array([49_700 * 1448, 120 * 64], pa.int64()),
             "goodput_mbps": [9.6, 0.0],
-            "mean_rtt_ms": [104.25, 120.5],
+            "ns3_mean_rtt_ms": [104.25, 120.5],
         }
     )
     return {
@@ -210,7 +210,7 @@ def test_summary_counts_from_the_tables():
     assert f0["retransmits"] == 6 and f0["reorders"] == 2 and f0["losses"] == 6
     assert f0["loss_share"] == pytest.approx(300 / 50_000)
     # SkyMesh's RTT over the window, from the path built above: 90 ms, then 95, 99, 103
-    assert f0["skymesh_rtt_ms"]["min"] == 90.0 and f0["skymesh_rtt_ms"]["max"] == 103.0
+    assert f0["skymesh_space_rtt_ms"]["min"] == 90.0 and f0["skymesh_space_rtt_ms"]["max"] == 103.0
     assert s["slot_boundaries"] == 4
     assert s["engine"]["packets"] == 100_000
 

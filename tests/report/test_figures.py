@@ -264,6 +264,11 @@ def test_route_figure_counts_agree(tmp_path):
     assert n >= 2
     title = fig.axes[0].get_title()
     assert int(re.search(r"(\d+) satellites", title).group(1)) == n
+    # Which RTT: the user's (with both access legs) first, the space RTT beside it, and
+    # the user's is the larger (issue 21: the title once gave the space RTT as "RTT").
+    user = float(re.search(r"RTT \(user, with access\) ([\d.]+) ms", title).group(1))
+    space = float(re.search(r"space RTT ([\d.]+) ms", title).group(1))
+    assert user > space > 0
     assert f"route ({n} satellites)" in legend_texts(fig)
     assert len(by_gid(fig, "route-satellites")[0].get_offsets()) == n
     assert assert_not_blank(tmp_path / "r.png") is None

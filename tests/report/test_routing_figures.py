@@ -82,7 +82,7 @@ def test_pair_series_read_from_parquet(study):
     for row, p in enumerate(picks):
         t = table.filter(pc.and_(pc.equal(table["src"], iu[p]), pc.equal(table["dst"], ju[p])))
         expect = np.full(len(prep.grid), np.nan)
-        expect[t["step"].to_numpy()] = np.asarray(t["rtt_ms"].to_pylist(), dtype=float)
+        expect[t["step"].to_numpy()] = np.asarray(t["space_rtt_ms"].to_pylist(), dtype=float)
         np.testing.assert_array_equal(series[row], expect)
         # Physics: no step beats the vacuum bound of the pair's great-circle distance.
         bound = vacuum_rtt_ms(
@@ -168,7 +168,7 @@ def test_view_of_a_routing_study_draws_its_rows(study, tmp_path):
     run_view(folder, tmp_path / "v.html")
     text = (tmp_path / "v.html").read_text()
     data = json.loads(re.search(r'id="skymesh-data">(.*?)</script>', text, re.S).group(1))
-    assert data["run"]["study"] == "routing"
+    assert data["run"]["study"] == "routing" and "rtt_ms" not in data  # space RTT only
     rows = pq.read_table(folder / "rtt.parquet").to_pylist()
     col = "space_rtt_ms" if "space_rtt_ms" in rows[0] else "rtt_ms"
     names = [e["name"] for e in data["endpoints"]]
@@ -178,7 +178,7 @@ def test_view_of_a_routing_study_draws_its_rows(study, tmp_path):
     for k in range(len(data["times"])):
         mine = [r[col] for r in rows if r["step"] == k and (r["src"], r["dst"]) == (a, b)]
         want = mine[0] if mine else None
-        got = data["rtt_ms"][k]
+        got = data["space_rtt_ms"][k]
         assert (got is None) == (want is None)
         if want is not None:
             assert got == pytest.approx(want, abs=0.006)

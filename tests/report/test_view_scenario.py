@@ -81,9 +81,9 @@ def test_no_route_while_the_policy_has_the_country_off(view_page):
     assert off.any() and (~off).any()
     route = data["route"]
     for k in np.flatnonzero(off):
-        assert route[k] is None and data["rtt_ms"][k] is None
+        assert route[k] is None and data["rtt_ms"][k] is None  # the user RTT (with access)
         assert "switched off" in data["route_note"][k] and "TW" in data["route_note"][k]
-    # While served, Taipei - Yamaguchi (~1,600 km) has a route at most steps.
+    # While served, the followed terminal has a route (to Japan or the Philippines) at most steps.
     on = np.flatnonzero(~off)
     assert sum(route[k] is not None for k in on) >= 0.8 * len(on)
     assert all(data["route_note"][k] == "" for k in on)

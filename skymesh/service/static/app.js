@@ -187,9 +187,11 @@ $("rtt").onclick = async () => {
   try {
     const q = new URLSearchParams({a: $("r-a").value, b: $("r-b").value});
     const r = await api("GET", `/readouts/rtt?${q}`);
-    const parts = Object.entries(r).filter(([k]) => k.endsWith("_ms"))
-      .map(([k, v]) => `${k.replace(/_ms$/, "").replace(/_/g, " ")} ${v === null ? "n/a" : v.toFixed(1)} ms`);
-    for (const [k, v] of Object.entries(r.components_ms || {})) if (k !== "rtt_ms" && k !== "space_propagation_ms") parts.push(`${k.replace(/_ms$/, "")} ${v.toFixed(1)} ms`);
+    // The names of skymesh.metrics: rtt_ms is the user's RTT, space_rtt_ms propagation only.
+    const label = {rtt_ms: "RTT (user, with access)", space_rtt_ms: "space RTT (propagation only)"};
+    const parts = ["rtt_ms", "space_rtt_ms"]
+      .map((k) => `${label[k]} ${r[k] === null ? "n/a" : r[k].toFixed(1)} ms`);
+    for (const [k, v] of Object.entries(r.components_ms || {})) if (k !== "rtt_ms" && k !== "space_rtt_ms" && v !== null) parts.push(`${k.replace(/_ms$/, "")} ${v.toFixed(1)} ms`);
     $("rtt-out").textContent = `${r.a} → ${r.b} at ${r.at}: ${parts.join(", ") || "unreachable"}`;
   } catch (e) { $("rtt-out").textContent = e.message; }
 };
