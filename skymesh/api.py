@@ -1099,6 +1099,27 @@ class Result:
             gap_label="no terminal served" if name == "timeseries" else "no pair reachable",
         )
 
+    def export(
+        self, path: str | Path, format: str | None = None, *, force: bool = False, **limits: Any
+    ) -> dict:
+        """Write the run as CZML (Cesium, STK) or GeoJSON (QGIS, web maps); see
+        :mod:`skymesh.report.export`. ``format`` defaults to the extension of ``path``
+        (``.czml`` / ``.geojson``); ``limits``: ``max_mb``, ``max_steps``, ``max_routes``
+        (CZML). Returns what was written (``path``, ``bytes``, steps kept ...).
+
+        Examples
+        --------
+        >>> r = run("iran-2022", overrides={"time.duration_s": 10, "time.step_s": 10,
+        ...     "terminals.0.count": 3, "metrics.wanted": ["service"],
+        ...     "constellation.preset": "starlink-shell1"})
+        >>> r.export("iran.geojson")["features"]["gateway"]   # the scenario's four gateways
+        4
+        """
+        from skymesh.report.export import export_run
+
+        fmt = format or Path(path).suffix.lower().lstrip(".")
+        return export_run(self.folder, fmt, path, force=force, **limits)
+
 
 def _medians_by_index(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """Median of ``values`` for each ``index`` in 0..n-1 (NaN where none), without a loop."""

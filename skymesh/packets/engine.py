@@ -425,15 +425,16 @@ def _read_out(eng, net, flow_list, duration_s, sample_s, k_steps) -> dict[str, p
     )
     names = net.pair_names()
     n_pairs = len(names)
-    path = pa.table(
-        {
-            "pair": pa.array(np.repeat(np.asarray(names, dtype=object), k_steps), pa.string()),
-            "t_s": pa.array(np.tile(net.t_s[:k_steps], n_pairs), pa.float64()),
-            "space_rtt_ms": pa.array(net.space_rtt_ms[:k_steps].T.ravel(), pa.float64()),
-            "hops": pa.array(net.hops[:k_steps].T.ravel().astype(np.int32), pa.int32()),
-            "changed": pa.array(net.path_changed[:k_steps].T.ravel(), pa.bool_()),
-        }
-    )
+    path_cols = {
+        "pair": pa.array(np.repeat(np.asarray(names, dtype=object), k_steps), pa.string()),
+        "t_s": pa.array(np.tile(net.t_s[:k_steps], n_pairs), pa.float64()),
+        "space_rtt_ms": pa.array(net.space_rtt_ms[:k_steps].T.ravel(), pa.float64()),
+        "hops": pa.array(net.hops[:k_steps].T.ravel().astype(np.int32), pa.int32()),
+        "changed": pa.array(net.path_changed[:k_steps].T.ravel(), pa.bool_()),
+    }
+    if net.rtt_ms is not None:  # a scenario's network: the run's rtt_ms, with access
+        path_cols["rtt_ms"] = pa.array(net.rtt_ms[:k_steps].T.ravel(), pa.float64())
+    path = pa.table(path_cols)
     return {
         "flows": flows_t,
         "goodput": goodput,

@@ -98,6 +98,7 @@ class PacketNetwork:
     hops: np.ndarray  # (K, P) links on the one-way path, -1 when unreachable
     path_changed: np.ndarray  # (K, P) bool: the node path differs from the step before
     rate_source: str
+    rtt_ms: np.ndarray | None = None  # (K, P) what a user measures (a scenario run's rtt_ms)
 
     @property
     def n_steps(self) -> int:
@@ -688,6 +689,9 @@ def with_pop(net: PacketNetwork, site: PopSite, gateway_endpoint: int) -> Packet
             [net.hops, np.where(net.hops[:, mine] >= 0, net.hops[:, mine] + 1, -1)], axis=1
         ),
         path_changed=np.concatenate([net.path_changed, net.path_changed[:, mine]], axis=1),
+        rtt_ms=None
+        if net.rtt_ms is None
+        else np.concatenate([net.rtt_ms, net.rtt_ms[:, mine] + 2e3 * site.fibre_one_way_s], axis=1),
         rate_source=(
             f"{net.rate_source}; fibre to PoP {site.name}: gateway {site.gateway}'s capacity"
         ),

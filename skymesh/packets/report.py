@@ -31,24 +31,31 @@ def _num(x):
 
 
 def _pair_path(path: pa.Table | None, pair: str) -> dict:
-    """SkyMesh's RTT (ms) min / mean / max and its path changes for ``pair`` in the window."""
+    """SkyMesh's space RTT (ms) min / mean / max (``rtt``), a scenario run's ``rtt_ms`` the same
+    way (``user_rtt``, None elsewhere), and the path changes for ``pair`` in the window."""
     if path is None or path.num_rows == 0:
-        return dict(rtt=None, changes=0, hops=None)
+        return dict(rtt=None, user_rtt=None, changes=0, hops=None)
     rows = path.filter(pc.equal(path.column("pair"), pa.scalar(pair)))
     if rows.num_rows == 0:
-        return dict(rtt=None, changes=0, hops=None)
+        return dict(rtt=None, user_rtt=None, changes=0, hops=None)
     t = rows.column("t_s").to_numpy(zero_copy_only=False).astype(float)
     rtt = rows.column("space_rtt_ms").to_numpy(zero_copy_only=False).astype(float)
     changed = rows.column("changed").to_numpy(zero_copy_only=False).astype(bool)
     changed[np.argmin(t)] = False  # the first step has no step before it
-    finite = rtt[np.isfinite(rtt)]
     hops = rows.column("hops").to_numpy(zero_copy_only=False).astype(float)
+
+    def spread(x):
+        finite = x[np.isfinite(x)]
+        if not len(finite):
+            return None
+        return dict(min=float(finite.min()), mean=float(finite.mean()), max=float(finite.max()))
+
+    user = None
+    if "rtt_ms" in rows.column_names:  # a scenario's network: the run's rtt_ms, with access
+        user = spread(rows.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float))
     return dict(
-        rtt=(
-            dict(min=float(finite.min()), mean=float(finite.mean()), max=float(finite.max()))
-            if len(finite)
-            else None
-        ),
+        rtt=spread(rtt),
+        user_rtt=user,
         changes=int(changed.sum()),
         hops=float(np.nanmean(hops)) if len(hops) else None,
         reachable_share=float(np.isfinite(rtt).mean()),
@@ -94,6 +101,7 @@ def summarize(tables: dict, meta: dict | None = None) -> dict:
                 goodput_mbps=_num(row.get("goodput_mbps")),
                 ns3_mean_rtt_ms=mean_rtt,
                 skymesh_space_rtt_ms=sky,
+                skymesh_rtt_ms=p["user_rtt"],
                 rtt_excess_ms=(
                     mean_rtt - sky["mean"] if mean_rtt is not None and sky is not None else None
                 ),
