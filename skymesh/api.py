@@ -1094,7 +1094,13 @@ class Result:
             (float(np.nanmax(v)) for v in series.values() if np.isfinite(v).any()), default=1.0
         )
         return time_series_plot(
-            axis, series, ylabel=f"{what}, ms", title=title, path=path, ylim=(0.0, 1.12 * top)
+            axis,
+            series,
+            ylabel=f"{what}, ms",
+            title=title,
+            path=path,
+            ylim=(0.0, 1.12 * top),
+            gap_label="no terminal served" if name == "timeseries" else "no pair reachable",
         )
 
     def export(
@@ -1186,6 +1192,7 @@ def run(
         run_scenario(
             loaded,
             Path(out),
+            overrides=dict(overrides or {}),  # recorded in run.json (skymesh view reloads)
             force=force,
             scheduler=scheduler,
             workers=workers,

@@ -234,3 +234,54 @@ def test_report_links_figures_that_exist(tmp_path):
     row = next(line for line in text.splitlines() if line.startswith("| 0 |"))
     assert "Paris -> Luanda" in row and "9.60" in row and "104.2" in row
     assert "starlink-shell1" in text
+
+
+def _with_burst(tables, mbps=122.0, at=300):
+    g = tables["goodput"]
+    v = g.column("goodput_mbps").to_numpy().copy()
+    v[at] = mbps  # one 0.1 s sample: bytes released together on a 10 Mbit/s path
+    tables["goodput"] = g.set_column(
+        g.schema.get_field_index("goodput_mbps"), "goodput_mbps", pa.array(v)
+    )
+    return tables
+
+
+def test_goodput_burst_does_not_squash_the_curve():
+    """One 122 Mbit/s sample on a ~10 Mbit/s flow once set the axis to 130 Mbit/s, the
+    flow's curve a flat line at the bottom. Samples are averaged over 1 s, the axis ends
+    near the rate, and what lies above is clipped, marked and said."""
+    tables = _with_burst(synthetic_tables())
+    ax = plots.goodput_figure(tables, bottleneck_mbps=10.0).axes[0]
+    top = ax.get_ylim()[1]
+    assert 10.0 < top < 20.0
+    flow = next(ln for ln in ax.get_lines() if ln.get_label().startswith("flow 0"))
+    assert np.nanmax(flow.get_ydata()) <= top
+    note = [t.get_text() for t in ax.texts if t.get_gid() == "goodput-clipped"]
+    assert len(note) == 1 and "1 bin above" in note[0] and "clipped" in note[0]
+    # The same bytes, over 1 s: the mean goodput of the whole run is kept.
+    t, v = plots.goodput_bins(
+        tables["goodput"].column("t_s").to_numpy(),
+        tables["goodput"].column("goodput_mbps").to_numpy(),
+        1.0,
+    )
+    raw = tables["goodput"].column("goodput_mbps").to_numpy()
+    assert len(t) == 60 and v.mean() == pytest.approx(raw.mean())
+    assert "1 s" in ax.get_title()
+
+
+def test_losses_figure_keeps_its_tallest_bar_inside():
+    """A burst of 80 losses in the first second once reached the top edge exactly."""
+    tables = synthetic_tables()
+    ev = tables["events"]
+    extra = np.linspace(0.05, 0.95, 80)
+    tables["events"] = pa.table(
+        {
+            "flow_id": pa.array(ev.column("flow_id").to_pylist() + [0] * 80, pa.int32()),
+            "t_s": ev.column("t_s").to_pylist() + list(extra),
+            "kind": ev.column("kind").to_pylist() + ["loss"] * 80,
+        }
+    )
+    ax = plots.losses_figure(tables).axes[0]
+    tallest = max(p.get_y() + p.get_height() for p in ax.patches)
+    assert tallest == 80  # the first second (the synthetic run has no other event there)
+    assert ax.get_ylim()[1] >= 1.05 * tallest
