@@ -26,7 +26,7 @@ function refusalText(action, e, local) {
   const status = e.status ? ` (HTTP ${e.status})` : "";
   let text = `${action} refused${status}: ${e.message}`;
   if (local && e.status === 403 && /skymesh users|not possible through the API/.test(e.message))
-    text += ` — on the server, the database holder runs: ${local}`;
+    text += `. Locally, the database holder runs: ${local}`;
   return text;
 }
 
