@@ -55,7 +55,20 @@ Link kinds, in the order they appear in ``R``:
     2023 Ka-band gateway blanket application says a site talks to up to 8 Gen1 and up to 32
     Gen2 satellites at once, with up to 40 antennas per site; its July 2025 network update
     counts >1,500 antennas at >100 US sites, ~15 per site on average, D). Both may be
-    arrays (one value per gateway). The limit of one satellite per antenna is not modelled.
+    arrays (one value per gateway): :func:`skymesh.ground.gateways.site_antennas` takes the
+    count per site from the list (``num_antennas``, else StarPerf's ``num_antennas_2022``).
+
+One antenna tracks one satellite
+    A gateway antenna is a dish pointed at one satellite at a time, so a site with A antennas
+    feeds at most A satellites at once and each feeder carries at most one antenna's capacity.
+    :func:`antenna_links` keeps, per site and instant, the A gateway-satellite links of
+    highest elevation (shortest range; ties by satellite index) before any route is searched,
+    so the routes and the LP / max-min flow only see feeders that have an antenna; each
+    ``gsl-feeder`` capacity is min(link budget, ``gateway_antenna_mbps`` of its site). The
+    choice of which A satellites is a deterministic rule (the nearest ones), not an optimum
+    over all schedules (an integer program). Only the beam-assignment backhaul
+    (:func:`backhaul_network`) applies the count; the fixed-route :func:`build_step_network`
+    takes its routes as given and applies the per-feeder cap only.
 
 A terminal without a route this step (``gateway == -1``) gets 0 (reason ``"no-route"``).
 
@@ -160,6 +173,36 @@ def _feeder_capacity_mbps(p, sat_ecef_km, glat, glon, g, s) -> np.ndarray:
         return np.full(np.size(g), float(p.feeder_capacity_mbps))
     rng, el = pair_range_elevation(sat_ecef_km[s], glat[g], glon[g])
     return link_capacity_mbps(rng, el, p.feeder_link) * p.feeder_carriers
+
+
+def _antenna_mbps(p, n_gw: int) -> np.ndarray:
+    """Capacity (Mbit/s) of one antenna at each gateway site."""
+    return _per_gateway(p.gateway_antenna_mbps, n_gw, "gateway_antenna_mbps")
+
+
+def antenna_links(gateway_links, antennas, n_gateways: int | None = None) -> tuple:
+    """The gateway-satellite links that have an antenna: at most ``antennas[g]`` per gateway
+    ``g`` and time step, the nearest ones (shortest range = highest elevation; ties by
+    satellite index).
+
+    ``gateway_links``: (gateway, sat, step, range_km) arrays
+    (:func:`skymesh.links.visibility.visible_pairs`); ``antennas``: whole number >= 0, scalar
+    or one per gateway. Returns the kept links in the same tuple form, in their input order.
+    """
+    gg, gs, gk, gr = (np.asarray(x) for x in gateway_links[:4])
+    if gg.size == 0:
+        return tuple(gateway_links)
+    n_gw = int(gg.max()) + 1 if n_gateways is None else int(n_gateways)
+    a = _per_gateway(antennas, n_gw, "gateway_antennas")
+    order = np.lexsort((gs, gr, gk, gg))
+    key = gg[order].astype(np.int64) * (int(gk.max()) + 1) + gk[order].astype(np.int64)
+    first = np.r_[True, key[1:] != key[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(key.size), 0))
+    rank = np.arange(key.size) - start
+    keep = np.zeros(gg.size, dtype=bool)
+    keep[order] = rank < a[gg[order].astype(np.int64)]
+    rest = tuple(np.asarray(x)[keep] for x in gateway_links[4:])
+    return (gg[keep], gs[keep], gk[keep], gr[keep], *rest)
 
 
 def _site_capacity_mbps(p, n_gw: int) -> np.ndarray:
@@ -328,8 +371,10 @@ def build_step_network(
     last = sp_path[col, hops[served_index] - 1] if n_srv else np.zeros(0, np.int64)
     g_srv = gw[served_index]
 
+    one_antenna = _antenna_mbps(p, n_gw)
+
     def feeder_cap(g, s):
-        return _feeder_capacity_mbps(p, sat, glat, glon, g, s)
+        return np.minimum(_feeder_capacity_mbps(p, sat, glat, glon, g, s), one_antenna[g])
 
     add("gsl-feeder", g_srv * n_sat + last, g_srv, last, feeder_cap, col)
     site = _site_capacity_mbps(p, n_gw)
@@ -599,8 +644,11 @@ def backhaul_network(
     cell of exit group ``group``: forward direction, gateway -> feeder up-link -> ISLs toward
     the serving satellite. Link kinds and capacities as in :func:`build_step_network`:
     directed ``isl`` (``isl_capacity_mbps``), ``gsl-feeder`` (gateway, last satellite; link
-    budget x ``feeder_carriers`` or ``feeder_capacity_mbps``) and ``gateway`` (site
-    capacity).
+    budget x ``feeder_carriers`` or ``feeder_capacity_mbps``, at most one antenna's
+    ``gateway_antenna_mbps``) and ``gateway`` (site capacity). The routes must come from
+    gateway links :func:`antenna_links` has cut to the antennas (as
+    :func:`skymesh.capacity.slot_network.slot_links` does), so no site feeds more
+    satellites than it has antennas.
 
     Returns
     -------
@@ -655,8 +703,10 @@ def backhaul_network(
     last = rp[np.arange(rid.size), hops - 1] if rid.size else np.zeros(0, np.int64)
     g_r = flat_gw[rid]
 
+    one_antenna = _antenna_mbps(p, n_gw)
+
     def feeder_cap(g, s):
-        return _feeder_capacity_mbps(p, sat, glat, glon, g, s)
+        return np.minimum(_feeder_capacity_mbps(p, sat, glat, glon, g, s), one_antenna[g])
 
     add("gsl-feeder", g_r * n_sat + last, g_r, last, feeder_cap, rid)
     site = _site_capacity_mbps(p, n_gw)

@@ -41,6 +41,7 @@ from skymesh.capacity.headline import KIND_LABELS, capacity_headline, capacity_i
 from skymesh.capacity.network import NetworkCapacityParams
 from skymesh.capacity.slot_network import (
     CAPACITY_DEFAULTS,
+    antennas_note,
     backhaul_of_pairs,
     capacity_params,
     faded_capacities,
@@ -252,11 +253,17 @@ def slot_network(
     groups, group_of = np.unique(cc, return_inverse=True)
     cells = service_cells(lat, lon, group_of, resolution)
     if params is None:
+        from skymesh.ground.gateways import site_antennas
+
         values = {"beams_per_sat": int(model["beams_per_sat"]), **(params_values or {})}
+        default_antennas = values.get("gateway_antennas", CAPACITY_DEFAULTS["gateway_antennas"])
+        antennas, listed = site_antennas(gw, default_antennas)
+        notes.append(antennas_note(listed, default_antennas))
         params = capacity_params(
             gw.capacity_gbps,
             beam_link=model["beam_link"],
             max_beams_per_cell=model["max_beams_per_cell"],
+            site_antennas=antennas,
             **values,
         )
     pos = positions_ecef(const, sub, serving_only=True)

@@ -48,7 +48,11 @@ DEFAULT_MAX_ISL_RANGE_KM = 5400.0
 
 
 def capacity_params(
-    gateway_capacity_gbps, beam_link=None, max_beams_per_cell=None, **values
+    gateway_capacity_gbps,
+    beam_link=None,
+    max_beams_per_cell=None,
+    site_antennas=None,
+    **values,
 ) -> NetworkCapacityParams:
     """:class:`NetworkCapacityParams` from ``[capacity]`` values (keys of
     :data:`CAPACITY_DEFAULTS`; missing ones take the default) and each gateway's listed
@@ -56,7 +60,9 @@ def capacity_params(
     antennas; the others get ``gateway_antenna_gbps`` per antenna. ``beam_link``: the
     operator's user-downlink :class:`~skymesh.links.budget.LinkParams`
     (:func:`skymesh.links.operators.user_link`; default Starlink's Ku channel) and
-    ``max_beams_per_cell`` (default Starlink's 8)."""
+    ``max_beams_per_cell`` (default Starlink's 8). ``site_antennas``: antennas at each
+    gateway (NaN = not listed, takes ``gateway_antennas``;
+    :func:`skymesh.ground.gateways.site_antennas`)."""
     v = dict(CAPACITY_DEFAULTS)
     unknown = set(values) - set(v)
     if unknown:
@@ -64,8 +70,11 @@ def capacity_params(
     v.update(values)
     antennas = v["gateway_antennas"]
     cap = np.asarray(gateway_capacity_gbps, dtype=float)
+    if site_antennas is not None:
+        listed = np.broadcast_to(np.asarray(site_antennas, dtype=float), cap.shape)
+        antennas = np.where(np.isfinite(listed), listed, float(antennas))
     site_mbps = np.where(
-        np.isfinite(cap), cap * 1e3 / antennas, float(v["gateway_antenna_gbps"]) * 1e3
+        np.isfinite(cap), cap * 1e3 / np.maximum(antennas, 1), float(v["gateway_antenna_gbps"]) * 1e3
     )
     extra: dict = {} if beam_link is None else {"beam_link": beam_link}
     if max_beams_per_cell is not None:
@@ -80,6 +89,17 @@ def capacity_params(
         isl_capacity_mbps=float(v["isl_capacity_gbps"]) * 1e3,
         gateway_antennas=antennas,
         gateway_antenna_mbps=site_mbps,
+    )
+
+
+def antennas_note(listed, default) -> str:
+    """One line for a run's / answer's notes: how many gateway sites took their antenna count
+    from the list and how many the default (``listed`` (W,) bool)."""
+    listed = np.asarray(listed, dtype=bool)
+    return (
+        f"gateway antennas: {int(listed.sum())} of {listed.size} sites listed "
+        f"(num_antennas / StarPerf 2022), {int((~listed).sum())} took the default "
+        f"{float(default):g}; one antenna feeds one satellite"
     )
 
 
@@ -155,14 +175,17 @@ def slot_links(
     (:func:`skymesh.capacity.beams.beam_pairs`) and ``n_sats``.
     """
     from skymesh.capacity.beams import beam_pairs
-    from skymesh.capacity.network import backhaul_network, satellite_routes
+    from skymesh.capacity.network import antenna_links, backhaul_network, satellite_routes
 
     sat = np.asarray(sat_ecef_km, dtype=float)
     n_sats = sat.shape[0]
     bent = mode == "bent-pipe"
+    tracked = antenna_links(
+        links["gateway_links"], params.gateway_antennas, np.asarray(gateway_lat_deg).size
+    )
     routes = satellite_routes(
         n_sats,
-        links["gateway_links"],
+        tracked,
         np.asarray(exit_mask, dtype=bool),
         mode=mode,
         isl_pairs=None if bent else links.get("isl_pairs"),
@@ -220,7 +243,7 @@ def faded_capacities(
     cell's rain rate, feeders at the gateway with the gateway's
     (:func:`skymesh.links.rain.link_capacity_with_rain_mbps`; 0 mm/h = clear sky); ISLs,
     gateway sites and fixed capacities (``beam_capacity_mbps``, ``feeder_capacity_mbps``)
-    are unchanged.
+    are unchanged; a feeder never exceeds one antenna's capacity (``gateway_antenna_mbps``).
     """
     from skymesh.links.rain import link_capacity_with_rain_mbps
     from skymesh.links.visibility import pair_range_elevation
@@ -254,4 +277,8 @@ def faded_capacities(
             link_capacity_with_rain_mbps(rng, el, params.feeder_link, glat[g], glon[g], grain[g])
             * params.feeder_carriers
         )
+    if feed.size:
+        g = np.asarray(backhaul["a"])[feed].astype(np.int64)
+        one = np.broadcast_to(np.asarray(params.gateway_antenna_mbps, float), glat.shape)
+        cap[feed] = np.minimum(cap[feed], one[g])
     return k, cap

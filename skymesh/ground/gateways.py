@@ -328,6 +328,29 @@ def _canonical_keys(record: dict, file, locate) -> dict:
     return out
 
 
+ANTENNA_COLUMNS = ("num_antennas", "num_antennas_2022")
+"""Where a list gives a site's antenna count, first found wins: ``num_antennas``, then
+StarPerf's 2022 count (``num_antennas_2022`` in ``skymesh/data/starlink_gateways_merged.csv``,
+from StarPerf's ``starlink_gateways_20221203`` list; see that folder's NOTICE.md)."""
+
+
+def site_antennas(gw: Gateways, default: float) -> tuple[np.ndarray, np.ndarray]:
+    """Antennas at each gateway site and whether the count was listed.
+
+    The count is ``num_antennas`` where given, else a whole-number ``num_antennas_2022``
+    column (kept in :attr:`Gateways.extra`), else ``default`` (the scenario's / CLI's
+    ``gateway_antennas``). Returns ``(antennas, listed)``: float (W,) and bool (W,).
+    """
+    n = np.asarray(gw.num_antennas, dtype=float).copy()
+    extra = gw.extra.get("num_antennas_2022")
+    if extra is not None:
+        text = np.char.strip(np.asarray(extra, dtype=str))
+        ok = np.char.isdigit(text) & ~np.isfinite(n)
+        n[ok] = text[ok].astype(float)
+    listed = np.isfinite(n)
+    return np.where(listed, n, float(default)), listed
+
+
 def _assemble(
     rows: list[tuple],
     lines: list,

@@ -44,6 +44,7 @@ from skymesh.capacity.headline import (
 from skymesh.capacity.network import NetworkCapacityParams
 from skymesh.capacity.slot_network import (
     CAPACITY_DEFAULTS,
+    antennas_note,
     backhaul_of_pairs,
     capacity_params,
     faded_capacities,
@@ -93,8 +94,17 @@ def network_params(prep: Prepared, op=None) -> NetworkCapacityParams:
         prep.gateway_capacity_gbps,
         beam_link=model["beam_link"],
         max_beams_per_cell=model["max_beams_per_cell"],
+        site_antennas=gateway_antennas(prep),
         **{k: v[k] for k in CAPACITY_DEFAULTS},
     )
+
+
+def gateway_antennas(prep: Prepared) -> np.ndarray:
+    """Antennas listed at each of the run's gateways (NaN = not listed: the ``[capacity]``
+    ``gateway_antennas`` default applies), from :func:`skymesh.sim.prepare.prepare`."""
+    a = prep.extra.get("gateway_antennas")
+    n = len(prep.gateway_lat)
+    return np.full(n, np.nan) if a is None else np.asarray(a, dtype=float)
 
 
 def slot_links(prep: Prepared, op, offset_s: float, cells: dict, groups, params) -> dict:
@@ -433,6 +443,12 @@ def capacity_pass(prep: Prepared, op=None) -> tuple[dict, pa.Table]:
             max_beams_per_cell=params.max_beams_per_cell,
             isl_capacity_gbps=c.isl_capacity_gbps,
             gateway_antennas=c.gateway_antennas,
+            gateway_antennas_note=antennas_note(
+                np.isfinite(gateway_antennas(prep))[
+                    slice(None) if op.gateway_mask is None else np.asarray(op.gateway_mask, bool)
+                ],
+                c.gateway_antennas,
+            ),
             busy_hour_mbps=busy,
             multiplier=mult,
             diurnal=diurnal,
@@ -526,7 +542,8 @@ def _markdown(cap: dict) -> list[str]:
             f"{m['beams_per_sat']} beams per satellite, at most "
             f"{m['max_beams_per_cell']} beams on a cell at once, frequency reuse "
             f"{m['frequency_reuse']:g}, ISLs {m['isl_capacity_gbps']:g} Gbit/s, "
-            f"{m['gateway_antennas']} antennas per gateway, busy-hour demand "
+            f"{m['gateway_antennas']} antennas per gateway where the list gives none "
+            f"({m.get('gateway_antennas_note', '')}), busy-hour demand "
             f"{m['busy_hour_mbps']:.2f} Mbit/s x {m['multiplier']:g}"
             + (" with a diurnal profile." if m["diurnal"] else "."),
         ]

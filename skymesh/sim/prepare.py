@@ -217,6 +217,19 @@ def _gateways(loaded: LoadedScenario):
     )
 
 
+def _gateway_antennas(loaded: LoadedScenario) -> np.ndarray:
+    """Antennas at each of the scenario's gateways, in :func:`_gateways`' order: an inline
+    gateway's ``antennas``, a file's ``num_antennas`` / ``num_antennas_2022``
+    (:func:`skymesh.ground.gateways.site_antennas`); NaN where not listed."""
+    s = loaded.scenario
+    out = [np.nan if g.antennas is None else float(g.antennas) for g in s.gateways]
+    if s.gateways_file:
+        from skymesh.ground.gateways import load_gateways, site_antennas
+
+        out += list(site_antennas(load_gateways(loaded.resolve(s.gateways_file)), np.nan)[0])
+    return np.asarray(out, dtype=float)
+
+
 def _failures(loaded: LoadedScenario, const: Constellation, isl_pairs, gateway_name, grid):
     s = loaded.scenario
     out = []
@@ -501,6 +514,8 @@ def prepare(loaded: LoadedScenario) -> Prepared:
 
         data["second operator gateways"] = sites_file(own_path).record()
     notes.append(data_line(data))
+    g_antennas = _gateway_antennas(loaded)
+    g_antennas = np.concatenate([g_antennas, np.full(len(g_name) - g_antennas.size, np.nan)])
     return Prepared(
         loaded=loaded,
         grid=grid,
@@ -518,7 +533,7 @@ def prepare(loaded: LoadedScenario) -> Prepared:
         gateway_pop=g_pop,
         gateway_fibre_ms=g_fibre,
         notes=tuple(notes),
-        extra={"data": data},
+        extra={"data": data, "gateway_antennas": g_antennas},
     )
 
 
