@@ -74,7 +74,9 @@ def capacity_params(
         listed = np.broadcast_to(np.asarray(site_antennas, dtype=float), cap.shape)
         antennas = np.where(np.isfinite(listed), listed, float(antennas))
     site_mbps = np.where(
-        np.isfinite(cap), cap * 1e3 / np.maximum(antennas, 1), float(v["gateway_antenna_gbps"]) * 1e3
+        np.isfinite(cap),
+        cap * 1e3 / np.maximum(antennas, 1),
+        float(v["gateway_antenna_gbps"]) * 1e3,
     )
     extra: dict = {} if beam_link is None else {"beam_link": beam_link}
     if max_beams_per_cell is not None:

@@ -331,7 +331,7 @@ def _canonical_keys(record: dict, file, locate) -> dict:
 ANTENNA_COLUMNS = ("num_antennas", "num_antennas_2022")
 """Where a list gives a site's antenna count, first found wins: ``num_antennas``, then
 StarPerf's 2022 count (``num_antennas_2022`` in ``skymesh/data/starlink_gateways_merged.csv``,
-from StarPerf's ``starlink_gateways_20221203`` list; see that folder's NOTICE.md)."""
+from StarPerf's ``starlink_gateway/gw.txt`` of 2022-12-03; see that folder's NOTICE.md)."""
 
 
 def site_antennas(gw: Gateways, default: float) -> tuple[np.ndarray, np.ndarray]:
