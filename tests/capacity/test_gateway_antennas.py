@@ -108,3 +108,19 @@ def test_merged_list_carries_starperf_counts():
     i = int(np.flatnonzero(gw.name == "Aerzen, Germany")[0])
     assert listed[i] and antennas[i] == 8
     assert 0 < listed.sum() < len(gw)  # some listed, some take the default
+
+
+def test_capacity_answer_notes_how_many_sites_took_the_default(tmp_path):
+    from skymesh.capacity.region import region_capacity
+
+    f = tmp_path / "gw.csv"
+    f.write_text(
+        "name,lat,lon,country,num_antennas\n"
+        "Aerzen,52.06,9.329,DE,32\n"
+        "Brussels (assumed),50.85,4.35,BE,\n"
+        "Foggia,41.508,15.587,IT,\n"
+    )
+    out = region_capacity(
+        "BE", constellation="starlink-shell1", at="2022-10-15T12:00:00Z", gateways=f, probes=50
+    )
+    assert any("1 of 3 sites listed" in n and "2 took the default 8" in n for n in out["notes"])
