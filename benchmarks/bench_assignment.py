@@ -228,7 +228,7 @@ def run_case(region, n, const_name, utc, params, baseline_max_s, verbose=True):
         "setup_s": t_setup,
         "gateways": inst["gw_note"],
         "served_fraction": float((rate > 0).mean()),
-        "throughput_gbps": float(rate.sum() / 1e3),
+        "aggregate_gbps": float(rate.sum() / 1e3),
         "min_level": float(res["totals"]["min_level"]),
     }
     # baseline: the same problem, scipy linprog (HiGHS), cold start per round

@@ -169,7 +169,7 @@ def worker(name: str, quick: bool, tables_dir: str | None) -> dict:
                 src=f["src"],
                 dst=f["dst"],
                 goodput_mbps=f["goodput_mbps"],
-                mean_rtt_ms=f["mean_rtt_ms"],
+                ns3_mean_rtt_ms=f["ns3_mean_rtt_ms"],
                 lost_packets=f["lost_packets"],
             )
             for f in fl
@@ -198,13 +198,13 @@ def hypatia_figures(tables_dir: Path, fig_path: Path, title: str) -> dict:
     tables = {p.stem: pq.read_table(p) for p in tables_dir.glob("*.parquet")}
     hypatia_figure(tables, 0, rate_bps=RATE_BPS, queue_pkts=QUEUE_PKTS, title=title, path=fig_path)
     path = tables["path"]
-    rtt = path.column("rtt_ms").to_numpy()
+    rtt = path.column("space_rtt_ms").to_numpy()
     changed = path.column("changed").to_numpy()
     ev = tables["events"]
     kinds = np.asarray(ev.column("kind").to_pylist())
     return dict(
         figure=str(fig_path),
-        skymesh_rtt_ms=dict(min=float(np.nanmin(rtt)), max=float(np.nanmax(rtt))),
+        skymesh_space_rtt_ms=dict(min=float(np.nanmin(rtt)), max=float(np.nanmax(rtt))),
         path_changes=int(changed[1:].sum()),
         losses=int((kinds == "loss").sum()),
         retransmits=int((kinds == "retransmit").sum()),
@@ -288,10 +288,10 @@ def main(quick: bool = False, hypatia: bool = False, figures_dir=None, out_dir=D
                 )
                 c = results[name]["comparison"]
                 print(
-                    f"{name}: SkyMesh RTT {c['skymesh_rtt_ms']['min']:.1f}-"
-                    f"{c['skymesh_rtt_ms']['max']:.1f} ms, {c['path_changes']} path changes, "
+                    f"{name}: SkyMesh space RTT {c['skymesh_space_rtt_ms']['min']:.1f}-"
+                    f"{c['skymesh_space_rtt_ms']['max']:.1f} ms, {c['path_changes']} path changes, "
                     f"goodput {c['flow']['goodput_mbps']:.2f} Mbit/s, mean RTT "
-                    f"{c['flow']['mean_rtt_ms']:.1f} ms, {c['retransmits']} retransmits, "
+                    f"{c['flow']['ns3_mean_rtt_ms']:.1f} ms, {c['retransmits']} retransmits, "
                     f"{c['reorders']} reorders; figure {c['figure']}"
                 )
     if out_dir is not None:

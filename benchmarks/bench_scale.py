@@ -124,7 +124,7 @@ def main(hours: float = 24.0, step_s: float = 10.0) -> dict:
         rss_long_over_1h=rss_long / rss_1h,
         peak_rss_mib_2_workers_total=results["long_2_workers"]["workers_peak_rss_mib"],
         results_identical_1_vs_2_workers=same,
-        rtt_ms=summary["rtt_ms"],
+        space_rtt_ms=summary["space_rtt_ms"],
         fstate_changes_per_step=summary["fstate_changes_per_step"],
         raw=results,
     )

@@ -208,7 +208,7 @@ def skymesh_side(run_dir: Path, meta: dict, pairs):
     elevation, _, _ = look_angles(pos, eps.lat_deg, eps.lon_deg)  # (G, N) deg
     for label, isl_pairs in (("inferred", inferred), ("listed", listed)):
         table = path_series(const, grid, eps, np.asarray(pairs), isl_pairs=isl_pairs, **rules)
-        rtt = np.asarray(table["rtt_ms"].to_pylist(), dtype=float)
+        rtt = np.asarray(table["space_rtt_ms"].to_pylist(), dtype=float)
         paths = table["path"].to_pylist()
         below = [
             0 if not p else int(elevation[a, p[0]] < 0) + int(elevation[b, p[-1]] < 0)

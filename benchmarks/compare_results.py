@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-HEADLINE = ("rtt_ms", "fstate_changes_per_step", "reachable_fraction", "steps", "satellites")
+HEADLINE = ("space_rtt_ms", "fstate_changes_per_step", "reachable_fraction", "steps", "satellites")
 
 
 def compare(old: Path, new: Path) -> list[str]:

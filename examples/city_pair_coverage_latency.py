@@ -52,7 +52,7 @@ print("wrote", args.out / "coverage.png")
 
 # %% [markdown]
 # ## Latency over the window, and its components
-# ``space_propagation_ms`` is the path at the speed of light; ``rtt_ms`` adds the access
+# ``space_rtt_ms`` is the path at the speed of light; ``rtt_ms`` adds the access
 # network at both ends (frames, request/grant, scheduling) and processing per hop.
 
 # %%
@@ -62,7 +62,8 @@ r = skymesh.latency(
 s = r.summary
 print(f"great circle {s['great_circle_km']:,.0f} km, vacuum bound {s['vacuum_rtt_ms']:.1f} ms")
 print(
-    f"space RTT p50 {s['rtt_ms_p50']:.1f} ms (min {s['rtt_ms_min']:.1f}), "
+    f"RTT (user, with access) p50 {s['rtt_ms_p50']:.1f} ms; space RTT p50 "
+    f"{s['space_rtt_ms_p50']:.1f} ms (min {s['space_rtt_ms_min']:.1f}), "
     f"{s['path_changes']} path changes"
 )
 comp = s["components"]

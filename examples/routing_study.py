@@ -46,14 +46,14 @@ for mode, res in runs.items():
     s = res.summary
     print(
         f"{mode:>9}: {s['pairs']} pairs, reachable {100 * s['reachable_fraction']:.0f} % of "
-        f"pair-steps, RTT p50 {s['rtt_ms']['p50']} ms"
+        f"pair-steps, space RTT p50 {s['space_rtt_ms']['p50']} ms"
     )
 fs = runs["isl"].summary["fstate_changes_per_step"]
 print(f"forwarding-state changes per step (ISL): mean {fs['mean']:.0f}, max {fs['max']}")
 
 # %% [markdown]
-# Per pair: mean RTT against the great-circle distance, with the vacuum bound
-# (2 x distance / c) as the floor no path can beat.
+# Per pair: mean space RTT (propagation only) against the great-circle distance,
+# with the vacuum bound (2 x distance / c) as the floor no path can beat.
 
 # %%
 C_KM_S = 299_792.458
@@ -70,13 +70,13 @@ for mode, res in runs.items():
             np.clip(np.sin(lat1) * np.sin(lat2) + np.cos(lat1) * np.cos(lat2) * np.cos(dlon), -1, 1)
         )
         dist.append(6371.0 * ang)
-        rtt.append(np.nan if p["rtt_ms_mean"] is None else p["rtt_ms_mean"])
-    ax.plot(dist, rtt, "o", label=f"{mode}: mean RTT of a pair", alpha=0.8)
+        rtt.append(np.nan if p["space_rtt_ms_mean"] is None else p["space_rtt_ms_mean"])
+    ax.plot(dist, rtt, "o", label=f"{mode}: mean space RTT of a pair", alpha=0.8)
 d = np.linspace(0, 13000, 50)
 ax.plot(d, 2e3 * d / C_KM_S, "k--", label="vacuum bound, great circle")
 ax.set(
     xlabel="great-circle distance (km)",
-    ylabel="RTT (ms)",
+    ylabel="space RTT, propagation only (ms)",
     ylim=(0, None),
     title="Largest 8 cities over Starlink shell 1 (space propagation)",
 )

@@ -520,13 +520,16 @@ class LatencySeries:
     table : pyarrow.Table
         One row per step: ``time_utc``, ``t_s``, ``src``, ``dst``, ``hops`` (links
         on the one-way path), ``isl_hops``, ``path`` (satellite indices, a to b),
-        ``path_changed``, the components ``space_propagation_ms`` (at c in vacuum),
+        ``path_changed``, the components ``space_rtt_ms`` (at c in vacuum),
         ``fibre_ms``, ``access_ms`` (both user links), ``processing_ms``,
-        ``queueing_ms``, and ``rtt_ms``, their sum (null where unreachable).
+        ``queueing_ms``, and ``rtt_ms``, their sum: what a user measures (null where
+        unreachable).
     summary : dict
-        Reachability, RTT percentiles of the space propagation (ms) and path
-        changes, ``great_circle_km``, ``vacuum_rtt_ms`` (the great-circle bound at
-        c), and ``components`` (means of each component, median total RTT, ms).
+        Reachability; ``rtt_ms_min`` / ``_p50`` / ``_mean`` / ``_p95`` / ``_p99`` /
+        ``_max``, the user's RTT (the statistics of the table's ``rtt_ms``), and the
+        same of ``space_rtt_ms`` (propagation only); hops, path changes,
+        ``great_circle_km``, ``vacuum_rtt_ms`` (the great-circle bound at c), and
+        ``components`` (means of each component, ms). Names: :mod:`skymesh.metrics`.
     """
 
     a: Place
@@ -545,22 +548,21 @@ class LatencySeries:
     ) -> Any:
         """RTT over time (a matplotlib Figure) with the vacuum bound and a fibre line.
 
-        ``total=False`` plots the space propagation RTT (what the bounds compare
-        with); ``total=True`` the RTT with every access component. ``path`` /
+        ``total=False`` plots ``space_rtt_ms``, the propagation-only RTT (what the
+        bounds compare with); ``total=True`` ``rtt_ms``, the user's RTT with every
+        access component. The title says which. ``path`` /
         ``cdf_path`` also save the figure / its CDF (.png, .svg, .pdf).
         """
         from skymesh.report.pictures import rtt_figures
 
-        col = "rtt_ms" if total else "space_propagation_ms"
-        t = self.table.select(["time_utc", "t_s"]).append_column("rtt_ms", self.table[col])
-        what = "RTT with access" if total else "space RTT"
         figs = rtt_figures(
-            t,
+            self.table,
             self.a,
             self.b,
             path,
             cdf_path=cdf_path,
-            title=f"{self.a.name} - {self.b.name} over {self.constellation} ({self.mode}): {what}",
+            title=f"{self.a.name} - {self.b.name} over {self.constellation} ({self.mode})",
+            column="rtt_ms" if total else "space_rtt_ms",
         )
         return figs[0]
 
@@ -613,14 +615,14 @@ def latency(
     >>> r = latency("London, GB", "New York, US", duration_s=10, step_s=5)
     >>> r.table.num_rows, r.summary["reachable_fraction"]
     (3, 1.0)
-    >>> rtt = np.array(r.table["space_propagation_ms"].to_pylist())
+    >>> rtt = np.array(r.table["space_rtt_ms"].to_pylist())
     >>> bool(np.all(rtt >= r.summary["vacuum_rtt_ms"]))      # never faster than light
     True
     >>> total = np.array(r.table["rtt_ms"].to_pylist())
     >>> bool(np.all(total > rtt))                              # the access network adds delay
     True
     """
-    from skymesh.access.delay import COLUMNS, access_components_ms, ground_to_ground_components
+    from skymesh.access.delay import ground_to_ground_components, with_ground_to_ground_components
     from skymesh.network.over_time import GroundPoints, path_series, summarize_rtt
     from skymesh.network.snapshot import check_mode
     from skymesh.report.plots import great_circle_km, vacuum_rtt_ms
@@ -646,31 +648,15 @@ def latency(
         min_elevation_deg=float(min_elevation_deg),
         max_gsl_range_km=max_gsl_range_km,
     )
-    summary = summarize_rtt(raw)
+    table = with_ground_to_ground_components(raw)
+    summary = summarize_rtt(table)
     summary["great_circle_km"] = float(
         great_circle_km(pa_.lat_deg, pa_.lon_deg, pb.lat_deg, pb.lon_deg)
     )
     summary["vacuum_rtt_ms"] = float(
         vacuum_rtt_ms(pa_.lat_deg, pa_.lon_deg, pb.lat_deg, pb.lon_deg)
     )
-    summary["components"] = ground_to_ground_components(raw)
-    # Per-step components, by the rule of ground_to_ground_components (two user links,
-    # processing per ISL hop and per ground relay passed, no PoP).
-    prop = raw["rtt_ms"].to_numpy(zero_copy_only=False).astype(float)
-    isl = raw["isl_hops"].to_numpy(zero_copy_only=False).astype(float)
-    hops = raw["hops"].to_numpy(zero_copy_only=False).astype(float)
-    relays_passed = np.maximum((hops - isl - 2.0) / 2.0, 0.0)
-    comp = access_components_ms(
-        np.nan_to_num(isl),
-        space_propagation_ms=prop,
-        user_links=2,
-        gateway=np.nan_to_num(relays_passed),
-        pop=False,
-    )
-    table = raw.drop_columns(["rtt_ms"])
-    for name in COLUMNS:
-        v = comp[name]
-        table = table.append_column(name, pa.array(v, mask=~np.isfinite(v)))
+    summary["components"] = ground_to_ground_components(table)
     return LatencySeries(a=pa_, b=pb, constellation=c.name, mode=mode, table=table, summary=summary)
 
 
@@ -726,7 +712,7 @@ def internet_path(
         One row per step: ``time_utc``, ``slot``, ``served``, ``serving_sat``
         (-1 unserved), ``serving_sat_name``, ``serving_elevation_deg``,
         ``forced_handover``, ``gateway``, ``pop`` (names, null unserved),
-        ``isl_hops``, ``user_link_rtt_ms``, the components ``space_propagation_ms``,
+        ``isl_hops``, ``user_link_rtt_ms``, the components ``space_rtt_ms``,
         ``fibre_ms``, ``access_ms``, ``processing_ms``, ``queueing_ms`` and their sum
         ``rtt_ms`` (null unserved).
 
@@ -737,7 +723,7 @@ def internet_path(
     ...                              "country": "PL"}])
     >>> t["gateway"].to_pylist(), t["served"].to_pylist()
     (['Warsaw', 'Warsaw', 'Warsaw'], [True, True, True])
-    >>> parts = ["space_propagation_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms"]
+    >>> parts = ["space_rtt_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms"]
     >>> total = sum(np.array(t[k].to_pylist()) for k in parts)
     >>> bool(np.allclose(total, t["rtt_ms"].to_pylist()))
     True
@@ -803,7 +789,7 @@ def internet_path(
 def region_capacity(
     region: str,
     *,
-    gateways: GatewaysLike,
+    gateways: GatewaysLike | None = None,
     constellation: str = "starlink-shell1",
     target_mbps: float = 25.0,
     at: TimeLike | None = None,
@@ -827,7 +813,10 @@ def region_capacity(
     ----------
     region : str
         ISO alpha-2 country code or a GeoJSON polygon file.
-    gateways : Gateways, file or list of dicts (see ``gateways``)
+    gateways : Gateways, file or list of dicts (see ``gateways``), optional
+        Default: the constellation's operator's own gateway list, as ``skymesh capacity``
+        without ``--gateways`` (:func:`skymesh.capacity.region.default_gateways`; an
+        operator without one is an error, never another operator's list).
     constellation : str
         Preset name or TLE file.
     target_mbps : float
@@ -851,7 +840,7 @@ def region_capacity(
         ``headline`` (``terminals_at_target``, ``binding_constraint``,
         ``per_terminal_mbps``, ``slot_utc``, ``secondary`` ...), ``inputs``,
         ``region``, ``time_utc``, ``probes`` (placed / covered counts) and, secondary,
-        ``model`` (and ``rain``): ``throughput_gbps``, ``rate_mbps`` (probe
+        ``model`` (and ``rain``): ``aggregate_gbps``, ``fair_share_mbps`` (probe
         percentiles), ...
 
     Examples
@@ -864,7 +853,8 @@ def region_capacity(
     """
     from skymesh.capacity.region import region_capacity as _capacity
 
-    gw = _as_gateways(gateways) if not isinstance(gateways, (str, Path)) else None
+    plain = gateways is None or isinstance(gateways, (str, Path))
+    gw = None if plain else _as_gateways(gateways)
     if gw is None:
         return _capacity(
             region,
@@ -1069,37 +1059,70 @@ class Result:
     def plot_rtt(self, path: str | Path | None = None) -> Any:
         """RTT over time: the median over served terminals (egress) or over pairs (routing), ms.
 
-        A matplotlib Figure, also saved to ``path`` when given (.png, .svg, .pdf).
+        An egress run's ``rtt_ms`` (the user's RTT), a routing study's ``space_rtt_ms``
+        (propagation only); the title says which. A matplotlib Figure, also saved to
+        ``path`` when given (.png, .svg, .pdf).
         """
+        from skymesh.metrics import RTT_LABEL, SPACE_RTT_LABEL
         from skymesh.report.plots import time_series_plot
 
         name = "timeseries" if "timeseries" in self.tables else "rtt"
+        col, what = (
+            ("rtt_ms", RTT_LABEL) if name == "timeseries" else ("space_rtt_ms", SPACE_RTT_LABEL)
+        )
         if name == "timeseries":
-            t = self.table(name, ["time_utc", "rtt_ms", "operator"])
+            t = self.table(name, ["time_utc", col, "operator"])
             times = t["time_utc"].to_numpy(zero_copy_only=False)
             groups = t["operator"].to_pylist()
         else:  # routing study: steps from the start
-            t = self.table(name, ["step", "rtt_ms"])
+            t = self.table(name, ["step", col])
             start = np.datetime64(str(self.summary["start_utc"]).rstrip("Z"), "ms")
             step_ms = np.round(t["step"].to_numpy() * float(self.summary["step_s"]) * 1e3)
             times = start + step_ms.astype("timedelta64[ms]")
             groups = ["all pairs"] * t.num_rows
         series = {}
-        rtt = t["rtt_ms"].to_numpy(zero_copy_only=False).astype(float)
+        rtt = t[col].to_numpy(zero_copy_only=False).astype(float)
         groups_arr = np.asarray([str(g) for g in groups])
         axis = np.unique(times)
         for g in dict.fromkeys(groups_arr.tolist()):  # operators: one or two
             sel = (groups_arr == g) & np.isfinite(rtt)
-            series[f"{g}: median RTT"] = _medians_by_index(
+            series[f"{g}: median"] = _medians_by_index(
                 np.searchsorted(axis, times[sel]), rtt[sel], len(axis)
             )
-        title = f"{self.summary.get('scenario', self.folder.name)}: RTT over time"
+        title = f"{self.summary.get('scenario', self.folder.name)}: {what} over time"
         top = max(
             (float(np.nanmax(v)) for v in series.values() if np.isfinite(v).any()), default=1.0
         )
         return time_series_plot(
-            axis, series, ylabel="RTT (ms)", title=title, path=path, ylim=(0.0, 1.12 * top)
+            axis,
+            series,
+            ylabel=f"{what}, ms",
+            title=title,
+            path=path,
+            ylim=(0.0, 1.12 * top),
+            gap_label="no terminal served" if name == "timeseries" else "no pair reachable",
         )
+
+    def export(
+        self, path: str | Path, format: str | None = None, *, force: bool = False, **limits: Any
+    ) -> dict:
+        """Write the run as CZML (Cesium, STK) or GeoJSON (QGIS, web maps); see
+        :mod:`skymesh.report.export`. ``format`` defaults to the extension of ``path``
+        (``.czml`` / ``.geojson``); ``limits``: ``max_mb``, ``max_steps``, ``max_routes``
+        (CZML). Returns what was written (``path``, ``bytes``, steps kept ...).
+
+        Examples
+        --------
+        >>> r = run("iran-2022", overrides={"time.duration_s": 10, "time.step_s": 10,
+        ...     "terminals.0.count": 3, "metrics.wanted": ["service"],
+        ...     "constellation.preset": "starlink-shell1"})
+        >>> r.export("iran.geojson")["features"]["gateway"]   # the scenario's four gateways
+        4
+        """
+        from skymesh.report.export import export_run
+
+        fmt = format or Path(path).suffix.lower().lstrip(".")
+        return export_run(self.folder, fmt, path, force=force, **limits)
 
 
 def _medians_by_index(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
@@ -1169,6 +1192,7 @@ def run(
         run_scenario(
             loaded,
             Path(out),
+            overrides=dict(overrides or {}),  # recorded in run.json (skymesh view reloads)
             force=force,
             scheduler=scheduler,
             workers=workers,

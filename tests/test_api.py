@@ -114,7 +114,7 @@ def test_satellites_in_view_all_above_the_mask_and_none_missed():
 def test_latency_never_beats_light_and_components_add_up():
     r = api.latency("London, GB", "Johannesburg, ZA", duration_s=20, step_s=10)
     t = r.table
-    prop = np.array(t["space_propagation_ms"].to_pylist(), dtype=float)
+    prop = np.array(t["space_rtt_ms"].to_pylist(), dtype=float)
     ok = np.isfinite(prop)
     assert ok.any()
     a, b = r.a, r.b
@@ -126,13 +126,45 @@ def test_latency_never_beats_light_and_components_add_up():
     assert np.all(prop[ok] >= 0.99 * bound_ms)
     parts = sum(
         np.array(t[k].to_pylist(), dtype=float)
-        for k in ("space_propagation_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms")
+        for k in ("space_rtt_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms")
     )
     np.testing.assert_allclose(parts[ok], np.array(t["rtt_ms"].to_pylist(), float)[ok])
     assert np.all(np.array(t["fibre_ms"].to_pylist(), float)[ok] == 0.0)  # place to place
     assert np.all(np.array(t["hops"].to_pylist())[ok] >= 2)
     fig = r.plot_rtt()
     assert fig.axes
+
+
+def test_latency_summary_is_the_statistic_of_the_column_of_the_same_name():
+    """Issue 21: ``rtt_ms_p50`` was the space RTT's median (42.8 ms London - New York)
+    beside a table whose ``rtt_ms`` is the user's RTT (72.3 ms). Every summary figure
+    is now the statistic of the table column with its name (the project's stop check)."""
+    r = skymesh.latency(
+        "London, GB",
+        "New York, US",
+        constellation="starlink-shell1",
+        start=T0,
+        duration_s=60,
+        step_s=10,
+    )
+    for name in ("rtt_ms", "space_rtt_ms"):
+        col = r.table[name].to_numpy(zero_copy_only=False).astype(float)
+        assert abs(r.summary[f"{name}_p50"] - float(np.nanmedian(col))) <= 0.05, name
+        assert r.summary[f"{name}_min"] == pytest.approx(float(np.nanmin(col)))
+        assert r.summary[f"{name}_max"] == pytest.approx(float(np.nanmax(col)))
+    # the user's RTT includes both access legs: well above the space RTT
+    assert r.summary["rtt_ms_p50"] > r.summary["space_rtt_ms_p50"] + 10.0
+    assert r.summary["components"]["rtt_ms_p50"] == pytest.approx(r.summary["rtt_ms_p50"])
+
+
+def test_latency_figure_titles_say_which_rtt(tmp_path):
+    from skymesh.metrics import RTT_LABEL, SPACE_RTT_LABEL
+
+    r = api.latency("London, GB", "New York, US", start=T0, duration_s=20, step_s=10)
+    space = r.plot_rtt().axes[0].get_title()
+    user = r.plot_rtt(total=True).axes[0].get_title()
+    assert SPACE_RTT_LABEL in space and RTT_LABEL not in space
+    assert RTT_LABEL in user and SPACE_RTT_LABEL not in user
 
 
 def test_internet_path_serving_satellite_above_the_mask():
@@ -181,15 +213,16 @@ def test_run_from_code_result_tables_and_figure(tmp_path):
         tmp_path / "out",
     )
     assert res.folder == tmp_path / "out"
-    ts = res.table("timeseries", ["time_utc", "rtt_ms", "space_propagation_ms"])
+    ts = res.table("timeseries", ["time_utc", "rtt_ms", "space_rtt_ms"])
     assert isinstance(ts, pa.Table) and ts.num_rows == 5
     # Kyiv -> satellite -> Warsaw: at least the straight up-and-down legs at c
-    assert min(ts["space_propagation_ms"].to_pylist()) >= 2e3 * 2 * 550.0 / C_KM_S
+    assert min(ts["space_rtt_ms"].to_pylist()) >= 2e3 * 2 * 550.0 / C_KM_S
     with pytest.raises(api.InputError, match="no table"):
         res.table("nope")
     out = tmp_path / "rtt.png"
-    res.plot_rtt(out)
+    fig = res.plot_rtt(out)
     assert out.stat().st_size > 0
+    assert "RTT (user, with access)" in fig.axes[0].get_title()
     again = api.open_run(tmp_path / "out")
     assert again.summary == res.summary
 

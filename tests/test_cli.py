@@ -1,6 +1,7 @@
 """The command line as a person uses it: --help everywhere, tables, JSON, clear errors."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -257,12 +258,42 @@ def test_picture_commands_write_files_and_refuse_to_overwrite(tmp_path):
     assert (tmp_path / "cdf.png").stat().st_size > 10_000
 
 
-def test_view_writes_one_offline_html_file(tmp_path):
+def test_view_writes_one_offline_html_file(tmp_path, monkeypatch, capsys):
+    """A short scenario is run first into results/NAME, then viewed; the folder is
+    viewed again as it is; a long one is not run: one line says which command to run."""
+    monkeypatch.chdir(tmp_path)
+    quick = ["--set", "time.step_s=300", "--set", "time.duration_s=3000"]
     out = tmp_path / "view.html"
-    assert main(["view", "taiwan-geofence", "--out", str(out), "--max-steps", "12"]) == 0
+    assert main(["view", "taiwan-geofence", "--out", str(out), "--max-steps", "12", *quick]) == 0
+    assert (tmp_path / "results" / "taiwan-geofence" / "summary.json").is_file()
     html = out.read_text()
     assert 'id="time-slider"' in html
     assert "http://" not in html and "https://" not in html
+    again = tmp_path / "again.html"
+    assert main(["view", "results/taiwan-geofence", "--out", str(again)]) == 0
+    second = ["--operator", "oneweb (no geofence)"]
+    assert main(["view", "results/taiwan-geofence", "--out", "ow.html", *second]) == 0
+    page = (tmp_path / "ow.html").read_text()
+    assert '"operator":"oneweb (no geofence)"' in page
+
+    def data(path):
+        text = path.read_text()
+        return json.loads(re.search(r'id="skymesh-data">(.*?)</script>', text, re.S).group(1))
+
+    # Each operator's page draws the gateways it may exit at, and its routes end there.
+    for page in (again, tmp_path / "ow.html"):
+        d = data(page)
+        drawn = {g["name"].rsplit(" (", 1)[0] for g in d["gateways"]}
+        used = {i["gateway"] for i in d["route_info"] if i}
+        assert used and used <= drawn
+    assert not any(n["name"].startswith("OneWeb") for n in data(again)["gateways"])
+    capsys.readouterr()
+    assert main(["view", "results/taiwan-geofence", "--out", "t.html", "--terminal", "999"]) == 2
+    assert "--terminal 999" in capsys.readouterr().err
+    assert main(["view", "iran-2022", "--out", "iran.html"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "skymesh run iran-2022" in err
+    assert not (tmp_path / "results" / "iran-2022").exists()
 
 
 def test_info_on_a_tle_file_with_a_bad_line_and_skip_bad(tmp_path, starlink_tle_path, capsys):

@@ -24,7 +24,9 @@ def _folder(root: Path, rtt_value: float = 40.0) -> Path:
         (root / f"{name}.parquet").mkdir()
     for i in range(2):
         pq.write_table(
-            pa.table({"step": [i, i], "src": [0, 0], "dst": [1, 2], "rtt_ms": [rtt_value, 50.0]}),
+            pa.table(
+                {"step": [i, i], "src": [0, 0], "dst": [1, 2], "space_rtt_ms": [rtt_value, 50.0]}
+            ),
             root / "rtt.parquet" / f"part-{i:05d}.parquet",
         )
         pq.write_table(
@@ -32,7 +34,7 @@ def _folder(root: Path, rtt_value: float = 40.0) -> Path:
             root / "fstate_changes.parquet" / f"part-{i:05d}.parquet",
         )
     pq.write_table(pa.table({"src": ["a"], "dst": ["b"]}), root / "pairs.parquet")
-    (root / "summary.json").write_text(json.dumps({"rtt_ms": {"p50": 45.0}, "steps": 2}))
+    (root / "summary.json").write_text(json.dumps({"space_rtt_ms": {"p50": 45.0}, "steps": 2}))
     return root
 
 

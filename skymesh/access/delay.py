@@ -10,15 +10,15 @@ fitted to a measurement. Every RTT SkyMesh reports is the sum of the columns
 ==========================  ===========================================================
 column                      what it holds (ms of round trip)
 ==========================  ===========================================================
-``space_propagation_ms``    terminal -> satellites -> gateway at c (passed in; the old
-                            propagation-only figure, unchanged)
+``space_rtt_ms``            terminal -> satellites -> gateway at c (passed in; the
+                            propagation-only RTT, :mod:`skymesh.metrics`)
 ``fibre_ms``                gateway -> PoP over terrestrial fibre (passed in, from
                             :func:`skymesh.ground.pops.fibre_rtt_ms`; 0 without a PoP)
 ``access_ms``               user-link frame structure + uplink request/grant + the
                             on-satellite round-robin among terminals, per user link
 ``processing_ms``           forwarding per ISL hop, the gateway, the PoP
 ``queueing_ms``             queueing as a function of load (0 when idle, the default)
-``rtt_ms``                  the sum of the five above
+``rtt_ms``                  the sum of the five above: what a user measures
 ==========================  ===========================================================
 
 Status tags: **A** a measured or published figure (paper), **D** derived here by
@@ -97,7 +97,7 @@ NOMINAL_USER_SLANT_KM = float(slant_range_km(550.0, 45.0))
 the user link used when the caller gives none."""
 
 COLUMNS = (
-    "space_propagation_ms",
+    "space_rtt_ms",
     "fibre_ms",
     "access_ms",
     "processing_ms",
@@ -252,7 +252,7 @@ def access_components_ms(
     n_isl_hops,
     load=0.0,
     *,
-    space_propagation_ms=0.0,
+    space_rtt_ms=0.0,
     fibre_ms=0.0,
     user_link_rtt_ms=None,
     user_links=1,
@@ -269,7 +269,7 @@ def access_components_ms(
         ISL hops on the path (0 for bent pipe).
     load : float array in [0, 1)
         Utilisation of the user link for the queueing term; 0 (idle) by default.
-    space_propagation_ms : float array
+    space_rtt_ms : float array
         Propagation RTT through space (c in vacuum), from routing. NaN (unserved)
         makes every column NaN for that sample.
     fibre_ms : float array
@@ -301,7 +301,7 @@ def access_components_ms(
         raise InputError("ISL hop counts must be zero or more", field="n_isl_hops")
     if user_links not in (1, 2):
         raise InputError(f"user_links must be 1 or 2, got {user_links}", field="user_links")
-    prop = np.asarray(space_propagation_ms, dtype=float)
+    prop = np.asarray(space_rtt_ms, dtype=float)
     fibre = np.asarray(fibre_ms, dtype=float)
     user_rtt = (
         np.asarray(_NOMINAL_USER_RTT_MS)
@@ -333,14 +333,14 @@ def access_components_ms(
         return np.where(bad, np.nan, np.broadcast_to(np.asarray(x, dtype=float), shape))
 
     out = dict(
-        space_propagation_ms=col(prop),
+        space_rtt_ms=col(prop),
         fibre_ms=col(fibre),
         access_ms=col(frame + grant + rr),
         processing_ms=col(isl + gw + pp),
         queueing_ms=col(queue),
     )
     out["rtt_ms"] = (
-        out["space_propagation_ms"]
+        out["space_rtt_ms"]
         + out["fibre_ms"]
         + out["access_ms"]
         + out["processing_ms"]
@@ -351,24 +351,46 @@ def access_components_ms(
     return out
 
 
-def ground_to_ground_components(table) -> dict:
-    """Mean RTT components (ms) of a ground-to-ground path series, and the total's median.
+def with_ground_to_ground_components(table):
+    """A path series (:func:`skymesh.network.over_time.path_series`) with its RTT's parts.
 
-    The path's ``rtt_ms`` is space propagation; the access network adds its delay at both
-    ends (two user links) and processing per ISL hop and per ground relay passed (links
-    on the one-way path = 2 + ISL hops + 2 per relay); no PoP or fibre on this path.
+    The path's ``space_rtt_ms`` is space propagation; the access network adds its delay at
+    both ends (two user links) and processing per ISL hop and per ground relay passed
+    (links on the one-way path = 2 + ISL hops + 2 per relay); no PoP or fibre on this
+    path. Returns the table with ``space_rtt_ms`` replaced by :data:`COLUMNS` (null where
+    unreachable): ``rtt_ms``, the user's RTT, last. The one place a place-to-place RTT
+    is built: the API's ``latency``, ``skymesh latency`` and the service use it.
     """
-    prop = table.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)
+    import pyarrow as pa
+
+    prop = table.column("space_rtt_ms").to_numpy(zero_copy_only=False).astype(float)
     isl = table.column("isl_hops").to_numpy(zero_copy_only=False).astype(float)
     hops = table.column("hops").to_numpy(zero_copy_only=False).astype(float)
     relays = np.maximum((hops - isl - 2.0) / 2.0, 0.0)
     comp = access_components_ms(
         np.nan_to_num(isl),
-        space_propagation_ms=prop,
+        space_rtt_ms=prop,
         user_links=2,
         gateway=np.nan_to_num(relays),
         pop=False,
     )
+    out = table.drop_columns(["space_rtt_ms"])
+    for name in COLUMNS:
+        v = comp[name]
+        out = out.append_column(name, pa.array(v, mask=~np.isfinite(v)))
+    return out
+
+
+def ground_to_ground_components(table) -> dict:
+    """Mean RTT components (ms) of a ground-to-ground path series, and the user RTT's median.
+
+    ``table`` is a path series, with or without its components
+    (:func:`with_ground_to_ground_components`). Keys ``{column}_mean`` for each of
+    :data:`COLUMNS` and ``rtt_ms_p50``.
+    """
+    if "rtt_ms" not in table.column_names:
+        table = with_ground_to_ground_components(table)
+    comp = {k: table.column(k).to_numpy(zero_copy_only=False).astype(float) for k in COLUMNS}
     ok = np.isfinite(comp["rtt_ms"])
     out = {f"{k}_mean": (float(comp[k][ok].mean()) if ok.any() else None) for k in COLUMNS}
     out["rtt_ms_p50"] = float(np.median(comp["rtt_ms"][ok])) if ok.any() else None

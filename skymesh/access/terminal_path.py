@@ -219,7 +219,7 @@ def terminals_path(
             (w, (layout.sink0 + q + k * n, layout.gw0 + g + k * n)), shape=graph.shape
         )
         res = egress_routes(graph + sink, layout, group_of, k_steps)
-        out_rtt[b0:b1] = res["rtt_ms"]
+        out_rtt[b0:b1] = res["path_rtt_ms"]
         out_gw[b0:b1] = res["gateway"]
         out_isl[b0:b1] = res["isl_hops"]
         if progress is not None:
@@ -234,7 +234,7 @@ def terminals_path(
     comps = access_components_ms(
         np.where(served, out_isl, 0),
         load,
-        space_propagation_ms=space,
+        space_rtt_ms=space,
         fibre_ms=fibre,
         user_link_rtt_ms=np.where(np.isfinite(user_rtt), user_rtt, 0.0),
         gateway=True,

@@ -28,7 +28,7 @@ Secondary, labelled (``secondary``)
     ``admitted_at_target``: the most of today's terminals that can all get the target at once
     when the operator chooses which (capped at the terminals placed; a cell's beams capped at
     its terminals). Faces add their own secondary figures (fair sharing at busy-hour demand,
-    throughput, rate percentiles); none of them is the headline.
+    ``aggregate_gbps``, ``fair_share_mbps`` percentiles); none of them is the headline.
 
 The inputs a face used are described by :func:`capacity_inputs` (the ``inputs`` block of the
 JSON and a line of each table); two faces given identical inputs give identical headlines

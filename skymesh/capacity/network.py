@@ -99,8 +99,7 @@ from skymesh.links.budget import (
     LinkParams,
     link_capacity_mbps,
 )
-from skymesh.links.visibility import local_frames
-from skymesh.orbits.frames import geodetic_to_ecef
+from skymesh.links.visibility import pair_range_elevation
 
 LINK_KINDS = ("beam", "sat-downlink", "isl", "gsl-feeder", "gateway")
 """Kind codes: ``links["kind"]`` holds these strings; ``a``/``b`` are (sat, cell),
@@ -147,17 +146,6 @@ class NetworkCapacityParams:
                 raise InputError(f"{name} must be > 0", field=name)
 
 
-def _geometry(sat_xyz, lat_deg, lon_deg):
-    """Range (km) and elevation (deg) from ground points to satellites, pairwise (same length)."""
-    g = geodetic_to_ecef(lat_deg, lon_deg).reshape(-1, 3)
-    _, _, up = local_frames(lat_deg, lon_deg)
-    d = sat_xyz - g
-    rng = np.linalg.norm(d, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        el = np.rad2deg(np.arcsin(np.clip(np.einsum("ik,ik->i", d, up) / rng, -1.0, 1.0)))
-    return rng, el
-
-
 def _per_gateway(value, n_gw, field):
     v = np.broadcast_to(np.asarray(value, dtype=float), (n_gw,))
     if (v < 0).any() or np.isnan(v).any():
@@ -170,7 +158,7 @@ def _feeder_capacity_mbps(p, sat_ecef_km, glat, glon, g, s) -> np.ndarray:
     the fixed ``feeder_capacity_mbps`` when given, else carriers x the Ka link budget."""
     if p.feeder_capacity_mbps is not None:
         return np.full(np.size(g), float(p.feeder_capacity_mbps))
-    rng, el = _geometry(sat_ecef_km[s], glat[g], glon[g])
+    rng, el = pair_range_elevation(sat_ecef_km[s], glat[g], glon[g])
     return link_capacity_mbps(rng, el, p.feeder_link) * p.feeder_carriers
 
 
@@ -308,7 +296,7 @@ def build_step_network(
     def beam_cap(s, c):
         if p.beam_capacity_mbps is not None:
             return np.full(s.size, float(p.beam_capacity_mbps))
-        rng, el = _geometry(sat[s], clat[c], clon[c])
+        rng, el = pair_range_elevation(sat[s], clat[c], clon[c])
         cap = link_capacity_mbps(rng, el, p.beam_link)
         return cap * p.channels_per_beam / p.frequency_reuse
 

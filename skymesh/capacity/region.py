@@ -19,7 +19,8 @@ The engine of ``skymesh capacity REGION``. One 15 s slot, one region (a country 
    terminals carried at the target rate, what binds, and the per-terminal rate.
 4. **Secondary figures**: the load-aware assignment with elastic demand
    (:func:`skymesh.capacity.assignment.assign_cells`, max-min fair over cells weighted by
-   their probes, so per terminal), giving each probe's rate and the throughput.
+   their probes, so per terminal), giving each probe's rate with every probe demanding at
+   once: its percentiles are ``fair_share_mbps``, their sum ``aggregate_gbps``.
 
 Check between two formulations (tested): with these weights the first level of the max-min
 progressive filling is the largest rate every covered probe can have at once, so it equals
@@ -421,9 +422,9 @@ def _answer(net: dict, pair_cap, backhaul_cap, target_mbps: float) -> dict:
         "per_probe": head["alpha"],
         "binding_kind": head["binding_constraint"],
         "binding_share": {KIND_LABELS.get(kk, kk): v for kk, v in head["binding_share"].items()},
-        "throughput_gbps": float(rate[t_cov].sum() / 1e3),
+        "aggregate_gbps": float(rate[t_cov].sum() / 1e3),
         "first_level_mbps": float(levels[0]) if levels.size else float("nan"),
-        "rate_mbps": {"p5": float(q[0]), "p50": float(q[1]), "p95": float(q[2])},
+        "fair_share_mbps": {"p5": float(q[0]), "p50": float(q[1]), "p95": float(q[2])},
         "covered_probes": int(t_cov.sum()),
         "cells_covered": int(covered.sum()),
         "lp_seconds": float(head["lp_seconds"] + res["lp_seconds"]),
@@ -492,8 +493,9 @@ def region_capacity(
     and ``rain`` (None without ``rain_mmh``): each variant's figures, secondary to the
     headline -- ``terminals_at_target``, ``admitted_at_target``, ``n_more`` (beyond the
     probes), ``per_probe`` (alpha), ``binding_kind`` and ``binding_share`` (each kind's
-    share of the LP's duals), ``throughput_gbps``, ``rate_mbps`` (probe percentiles, elastic
-    max-min), ``first_level_mbps``; ``elapsed_s``.
+    share of the LP's duals), ``aggregate_gbps`` (all probes' rates summed),
+    ``fair_share_mbps`` (probe percentiles of the elastic max-min share, every probe
+    demanding at once; not a speed one user measures), ``first_level_mbps``; ``elapsed_s``.
     """
     import shapely
 

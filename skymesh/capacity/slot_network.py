@@ -199,20 +199,6 @@ def backhaul_of_pairs(cells: dict, pairs: dict, bh: dict, n_sats: int, capacity_
     }
 
 
-def _geometry(sat_xyz, lat_deg, lon_deg):
-    """Range (km) and elevation (deg) from ground points to satellites, pairwise."""
-    from skymesh.links.visibility import local_frames
-    from skymesh.orbits.frames import geodetic_to_ecef
-
-    g = geodetic_to_ecef(lat_deg, lon_deg).reshape(-1, 3)
-    _, _, up = local_frames(lat_deg, lon_deg)
-    d = sat_xyz - g
-    rng = np.linalg.norm(d, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        el = np.degrees(np.arcsin(np.clip(np.einsum("ik,ik->i", d, up) / rng, -1.0, 1.0)))
-    return rng, el
-
-
 def faded_capacities(
     pairs: dict,
     backhaul: dict,
@@ -237,6 +223,7 @@ def faded_capacities(
     are unchanged.
     """
     from skymesh.links.rain import link_capacity_with_rain_mbps
+    from skymesh.links.visibility import pair_range_elevation
 
     clat, clon = np.asarray(cell_lat_deg, float), np.asarray(cell_lon_deg, float)
     glat, glon = np.asarray(gateway_lat_deg, float), np.asarray(gateway_lon_deg, float)
@@ -262,7 +249,7 @@ def faded_capacities(
     if feed.size and params.feeder_capacity_mbps is None:
         g = np.asarray(backhaul["a"])[feed].astype(np.int64)
         s = np.asarray(backhaul["b"])[feed].astype(np.int64)
-        rng, el = _geometry(np.asarray(sat_ecef_km, float)[s], glat[g], glon[g])
+        rng, el = pair_range_elevation(np.asarray(sat_ecef_km, float)[s], glat[g], glon[g])
         cap[feed] = (
             link_capacity_with_rain_mbps(rng, el, params.feeder_link, glat[g], glon[g], grain[g])
             * params.feeder_carriers

@@ -18,6 +18,7 @@ from skymesh.cli import (  # noqa: F401,E402  (registers the commands)
     access,
     capacity,  # noqa: F401,E402  (registers `skymesh capacity`)
     data,
+    export,  # noqa: F401,E402  (registers `skymesh export`)
     orbits,
     packets,  # noqa: F401,E402  (registers `skymesh packets`)
     pictures,

@@ -344,21 +344,21 @@ def access(
             _site(r["gateway"], r["gateway_country"], 12),
             _site(r["pop"], r["pop_country"], 11),
             _f(r["rtt_ms"]),
-            _f(r["space_propagation_ms"]),
+            _f(r["space_rtt_ms"]),
             _f(r["fibre_ms"]),
             _f(r["access_ms"]),
             _f(other),
         )
     console.print(table)
     console.print(
-        "[dim]prop: space propagation; access: frames, request/grant, round robin; "
+        "[dim]prop: space RTT (propagation only); access: frames, request/grant, round robin; "
         "other: processing + queueing; satellites without 'STARLINK-'; * a forced "
         "handover in the slot (the last satellite shown)[/]"
     )
     if summary["rtt_ms_p50"] is not None:
         console.print(
-            f"RTT median {summary['rtt_ms_p50']:.1f} ms (mean: prop "
-            f"{summary['space_propagation_ms_mean']:.1f} + fibre "
+            f"RTT (user, with access) median {summary['rtt_ms_p50']:.1f} ms (mean: space "
+            f"{summary['space_rtt_ms_mean']:.1f} + fibre "
             f"{summary['fibre_ms_mean']:.1f} + access "
             f"{summary['access_ms_mean']:.1f} + processing "
             f"{summary['processing_ms_mean']:.1f} + queueing "

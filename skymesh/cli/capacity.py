@@ -258,11 +258,11 @@ def _print(res: dict) -> None:
         + (("",) if r is not None else ()),
         row("admitted (operator picks which probes)", lambda x: _n(x["admitted_at_target"])),
         row("one probe stands for", lambda x: f"{x['per_probe']:,.2f} terminals"),
-        row("throughput (max-min)", lambda x: f"{x['throughput_gbps']:,.1f} Gbit/s"),
+        row("aggregate (max-min)", lambda x: f"{x['aggregate_gbps']:,.1f} Gbit/s"),
         row(
-            "probe rate p5/p50/p95",
+            "fair share p5/p50/p95",
             lambda x: "{:.0f}/{:.0f}/{:.0f}".format(
-                *(x["rate_mbps"][k] for k in ("p5", "p50", "p95"))
+                *(x["fair_share_mbps"][k] for k in ("p5", "p50", "p95"))
             ),
         ),
     ]

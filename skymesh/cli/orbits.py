@@ -112,8 +112,20 @@ def info(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
-    """Describe a constellation: satellites, shells, planes, epoch, ISLs."""
+    """Describe a constellation: satellites, shells, planes, epoch, ISLs, generations.
+
+    Generations come from each satellite's launch (skymesh/data/starlink_launches.csv);
+    ``user_downlink_gbps`` is the fleet total, the sum over satellites of their generation's
+    user downlink (Gbit/s); satellites of unknown generation add nothing and are counted.
+    """
     from skymesh.links.isl import plus_grid_kinds, plus_grid_pairs
+    from skymesh.orbits.generations import (
+        UNKNOWN,
+        fleet_user_downlink_gbps,
+        generation_counts,
+        generation_table,
+        satellite_generations,
+    )
     from skymesh.orbits.presets import load_constellation
 
     notes: list[str] = []
@@ -139,6 +151,15 @@ def info(
                 grid=("listed" if isls else kinds.get(int(s))) if s >= 0 else None,
             )
         )
+    gens = satellite_generations(c)
+    per_gen = generation_counts(gens)
+    gen_table = generation_table()
+    fleet_gbps = fleet_user_downlink_gbps(gens, gen_table)
+    if per_gen.get(UNKNOWN):
+        notes.append(
+            f"{per_gen[UNKNOWN]:,} satellite(s) of unknown generation (launch not in "
+            "skymesh/data/starlink_launches.csv, or not a STARLINK name): no capacity counted"
+        )
     doc = dict(
         name=c.name,
         satellites=len(c),
@@ -147,6 +168,8 @@ def info(
         source=c.source,
         isl_links=int(len(isl_pairs)),
         shells=shells,
+        generations=per_gen,
+        user_downlink_gbps=fleet_gbps,
         notes=notes,
         isl_source=str(isls) if isls else "+grid",
     )
@@ -175,6 +198,27 @@ def info(
             for s in shells
         ],
         right=("shell", "satellites", "planes", "altitude km", "inclination deg"),
+    )
+    rows = []
+    for g, n in per_gen.items():
+        par = gen_table.get(g)
+        per_sat = None if par is None else float(par["user_downlink_gbps"]["value"])
+        rows.append(
+            (
+                g,
+                f"{n:,}",
+                "" if per_sat is None else f"{per_sat:g}",
+                "" if par is None else f"{par['lasers']['value']:g}",
+                "" if par is None else str(par["backhaul_band"]["value"]),
+                "" if per_sat is None else f"{n * per_sat / 1000:,.1f}",
+            )
+        )
+    _print_table(
+        f"Generations (user downlink {fleet_gbps / 1000:,.1f} Tbit/s in all)",
+        ("generation", "satellites", "Gbit/s each", "lasers", "backhaul", "Tbit/s"),
+        rows,
+        right=("satellites", "Gbit/s each", "lasers", "Tbit/s"),
+        keep=("generation",),
     )
 
 
@@ -380,6 +424,9 @@ def latency(
             isl_pairs=isl_pairs,
             max_gsl_range_km=max_gsl_range,
         )
+    from skymesh.access.delay import ground_to_ground_components, with_ground_to_ground_components
+
+    table = with_ground_to_ground_components(table)  # the user's RTT, rtt_ms, and its parts
     summary = summarize_rtt(table)
     from skymesh.report.plots import great_circle_km, vacuum_rtt_ms  # matplotlib: not before
 
@@ -388,8 +435,6 @@ def latency(
     summary["vacuum_rtt_ms"] = float(
         vacuum_rtt_ms(pa_.lat_deg, pa_.lon_deg, pb.lat_deg, pb.lon_deg)
     )
-    from skymesh.access.delay import ground_to_ground_components
-
     summary["components"] = ground_to_ground_components(table)
     meta = dict(
         a=pa_.name,
@@ -411,6 +456,7 @@ def latency(
             dict(
                 time_utc=r["time_utc"],
                 rtt_ms=r["rtt_ms"],
+                space_rtt_ms=r["space_rtt_ms"],
                 hops=r["hops"],
                 isl_hops=r["isl_hops"],
                 path_changed=r["path_changed"],
@@ -432,21 +478,23 @@ def latency(
         ("reachable", f"{100 * summary['reachable_fraction']:.1f} % of steps"),
     ]
     if summary["rtt_ms_p50"] is not None:
+        comp = summary["components"]
         rows += [
             (
                 "space RTT min / p50 / p95 / max",
-                f"{summary['rtt_ms_min']:.1f} / {summary['rtt_ms_p50']:.1f} / "
-                f"{summary['rtt_ms_p95']:.1f} / {summary['rtt_ms_max']:.1f} ms",
+                f"{summary['space_rtt_ms_min']:.1f} / {summary['space_rtt_ms_p50']:.1f} / "
+                f"{summary['space_rtt_ms_p95']:.1f} / {summary['space_rtt_ms_max']:.1f} ms",
             ),
             ("hops mean / max", f"{summary['hops_mean']:.1f} / {summary['hops_max']}"),
             ("path changes", f"{summary['path_changes']}"),
-        ]
-        comp = summary["components"]
-        rows += [
             ("+ access, both ends (mean)", f"{comp['access_ms_mean']:.1f} ms"),
             ("+ processing (mean)", f"{comp['processing_ms_mean']:.1f} ms"),
             ("+ queueing (idle)", f"{comp['queueing_ms_mean']:.1f} ms"),
-            ("RTT with access p50", f"{comp['rtt_ms_p50']:.1f} ms"),
+            (
+                "RTT (user, with access) min / p50 / p95 / max",
+                f"{summary['rtt_ms_min']:.1f} / {summary['rtt_ms_p50']:.1f} / "
+                f"{summary['rtt_ms_p95']:.1f} / {summary['rtt_ms_max']:.1f} ms",
+            ),
         ]
     _metric_table("Summary", rows)
 

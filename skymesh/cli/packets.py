@@ -111,7 +111,9 @@ def packets_cmd(
         "--flow",
         help="A flow, e.g. 'tcp:cubic:Paris->Luanda', 'udp:20:Paris->Luanda', "
         "'ping:0.1:Paris->Luanda' (repeatable; see skymesh.packets.flows). "
-        "Default: one TCP flow from the first ground point to the second.",
+        "Default: one TCP flow from the first ground point to the second. In a scenario "
+        "a flow runs between a terminal and its PoP, 'ping:0.1:IR-0->IR-0 PoP', on the "
+        "run's own paths, policy and access delays.",
     ),
     cc: str = typer.Option(
         "newreno", "--cc", help="Congestion control of the default TCP flow: newreno, cubic, bbr."
@@ -183,8 +185,8 @@ def packets_cmd(
         "--serving",
         help="Each ground point's user link: held per 15 s slot under this policy of the "
         "access model (operator, highest-elevation), or 'shortest': every satellite in "
-        "view, shortest path every step (Hypatia's model) [default: a scenario's [access], "
-        "else operator].",
+        "view, shortest path every step (Hypatia's model) [default: operator; a scenario's "
+        "[access] sets its own].",
     ),
     gateways: Optional[Path] = typer.Option(
         None,
@@ -276,7 +278,7 @@ def _summary(summary: dict) -> None:
 
     rows = []
     for f in summary["flows"]:
-        sky = f["skymesh_rtt_ms"]
+        sky = f["skymesh_space_rtt_ms"]
         kind = f["cc"] if f["kind"] == "tcp" and f.get("cc") else f["kind"]
         rows.append(
             (
@@ -284,7 +286,7 @@ def _summary(summary: dict) -> None:
                 kind,
                 f"{f['src']} -> {f['dst']}",
                 f1(f["goodput_mbps"], "{:.2f}"),
-                f1(f["mean_rtt_ms"]),
+                f1(f["ns3_mean_rtt_ms"]),
                 f1(sky and sky["mean"]),
             )
         )

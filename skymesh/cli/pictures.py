@@ -192,24 +192,69 @@ def plot_rtt(
 
 @app.command()
 def view(
-    scenario: str = typer.Argument(..., help="Scenario file or built-in name."),
+    target: str = typer.Argument(
+        ..., help="A results folder of `skymesh run`, or a scenario file or built-in name."
+    ),
     out: Path = typer.Option(..., "--out", help="HTML file to write."),
-    route_from: Optional[str] = typer.Option(
-        None, "--from", help="Route start (place; default: the scenario's first terminal)."
+    terminal: Optional[int] = typer.Option(
+        None,
+        "--terminal",
+        min=0,
+        help="The terminal whose route is drawn (its index in timeseries.parquet; "
+        "default: a typical one, served most, median RTT nearest the run's p50).",
     ),
-    route_to: Optional[str] = typer.Option(
-        None, "--to", help="Route end (place; default: the scenario's first gateway)."
+    operator: Optional[str] = typer.Option(
+        None,
+        "--operator",
+        help="The operator drawn, by its label in the run (default: the primary one).",
     ),
-    max_steps: int = typer.Option(120, "--max-steps", help="Time samples in the file."),
+    results: Optional[Path] = typer.Option(
+        None,
+        "--results",
+        help="For a scenario: the results folder to view or to run it into "
+        "(default: results/NAME, as skymesh run).",
+    ),
+    set_: list[str] = typer.Option(
+        [], "--set", help="For a scenario: override a key, as skymesh run --set."
+    ),
+    max_steps: int = typer.Option(120, "--max-steps", min=2, help="Time samples in the file."),
     force: bool = typer.Option(False, "--force", help="Replace --out."),
 ):
-    """One self-contained, offline HTML file: constellation, time slider, route, service map."""
-    from skymesh.report.pictures import scenario_view
-    from skymesh.sim.scenario import load_scenario
+    """One self-contained, offline HTML file of a finished run: constellation, time
+    slider, the route one of its terminals took (serving satellite, gateway, PoP) and
+    its RTT with components, the run's RTT median, service by country.
+
+    Given a scenario, the view uses its run in results/NAME; when there is none and
+    the run is short (at most 2 min estimated) it runs it there first, otherwise it
+    says which command to run.
+    """
+    from skymesh.report.run_view import is_results_folder, results_for_scenario, run_view
 
     _refuse_existing(out, force, (".html",))
-    loaded = load_scenario(scenario)
+    if is_results_folder(target):
+        if set_ or results is not None:
+            raise SkyMeshError(
+                f"{target} is a results folder: --set and --results are for a scenario"
+            )
+        folder = Path(target)
+    else:
+        from skymesh.cli.runs import _log_line, _parse_sets
+        from skymesh.sim.scenario import load_scenario
+
+        if Path(target).is_dir():
+            raise SkyMeshError(
+                f"{target}: a folder without run.json; give a results folder of skymesh run "
+                "or a scenario"
+            )
+        overrides = _parse_sets(set_, multi=False)
+        loaded = load_scenario(target, overrides)
+        folder = results_for_scenario(
+            loaded,
+            results or Path("results") / loaded.scenario.name,
+            overrides=overrides,
+            log=_log_line,
+        )
     with _progress(1, "drawing", enabled=True) as bar:
         bar.add_task("drawing", total=None)
-        scenario_view(loaded, out, route_from=route_from, route_to=route_to, max_steps=max_steps)
-    console.print(f"wrote {out}")
+        run_view(folder, out, terminal=terminal, operator=operator, max_steps=max_steps)
+    console.print(f"wrote {out} (the run in {folder})")

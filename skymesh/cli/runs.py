@@ -148,13 +148,13 @@ def _fmt(x) -> str:
 
 def _summary_table(summary: dict) -> None:
     if summary.get("study") == "routing":
-        r = summary["rtt_ms"]
+        r = summary["space_rtt_ms"]
         _metric_table(
             f"{summary['scenario']}: routing study",
             [
                 ("steps x pairs", f"{summary['steps']:,} x {summary['pairs']:,}"),
                 (
-                    "RTT p50 / p95 / p99",
+                    "space RTT p50 / p95 / p99",
                     f"{_fmt(r['p50'])} / {_fmt(r['p95'])} / {_fmt(r['p99'])} ms",
                 ),
                 ("pair-steps reachable", f"{100 * summary['reachable_fraction']:.1f} %"),
@@ -174,7 +174,10 @@ def _summary_table(summary: dict) -> None:
         rows = [
             ("share of time with service", f"{100 * op['service_share']:.1f} %"),
             ("geofenced by policy", f"{100 * op['geofenced_share']:.1f} %"),
-            ("RTT p50 / p95 / p99", f"{_fmt(r['p50'])} / {_fmt(r['p95'])} / {_fmt(r['p99'])} ms"),
+            (
+                "RTT (user) p50 / p95 / p99",
+                f"{_fmt(r['p50'])} / {_fmt(r['p95'])} / {_fmt(r['p99'])} ms",
+            ),
             ("satellites on path (mean)", _fmt(op["sat_hops"]["mean"])),
             ("top gateways", top or "none"),
             ("exits in a censoring country", str(op["exits_inside_censoring_country"])),
@@ -188,7 +191,7 @@ def _summary_table(summary: dict) -> None:
             rows.append(
                 (
                     "RTT mean: space / fibre",
-                    f"{mean('space_propagation_ms')} / {mean('fibre_ms')} ms",
+                    f"{mean('space_rtt_ms')} / {mean('fibre_ms')} ms",
                 )
             )
             rows.append(

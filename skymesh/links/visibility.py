@@ -77,6 +77,22 @@ def look_angles(sat_ecef_km: np.ndarray, lat_deg, lon_deg, alt_km=0.0):
     return elevation, azimuth, rng
 
 
+def pair_range_elevation(sat_ecef_km, lat_deg, lon_deg):
+    """Slant range (km) and elevation (deg) of satellite ``i`` seen from ground point ``i``.
+
+    The element-wise form of :func:`look_angles` (pairs, not every ground point against
+    every satellite): ``sat_ecef_km`` (P, 3), ``lat_deg`` / ``lon_deg`` (P,) on the
+    ellipsoid; returns ``(range_km, elevation_deg)``, each (P,).
+    """
+    g = geodetic_to_ecef(lat_deg, lon_deg).reshape(-1, 3)
+    _, _, up = local_frames(lat_deg, lon_deg)
+    d = np.asarray(sat_ecef_km, dtype=float) - g
+    rng = np.linalg.norm(d, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        el = np.rad2deg(np.arcsin(np.clip(np.einsum("ik,ik->i", d, up) / rng, -1.0, 1.0)))
+    return rng, el
+
+
 def range_floor_elevation_deg(ground_radius_km, min_sat_radius_km, max_range_km):
     """Lowest elevation (deg) at which a satellite at least ``min_sat_radius_km`` from the
     Earth's centre can be within ``max_range_km`` of a point ``ground_radius_km`` from it.

@@ -141,7 +141,10 @@ def egress_routes(
     Returns
     -------
     dict of arrays, shape (n_steps, G) unless noted:
-        ``rtt_ms`` (NaN when unserved), ``gateway`` (index, -1 when unserved),
+        ``path_rtt_ms`` (the shortest path's round trip over the graph's edge delays:
+        space propagation, plus any delay the caller put on the sink edges; NaN when
+        unserved; not a headline figure, see :mod:`skymesh.metrics`), ``gateway``
+        (index, -1 when unserved),
         ``sat_hops`` (satellites on the path), ``isl_hops``, and
         ``path`` (n_steps, G, L) int: satellites from the terminal's up-link to
         the gateway's down-link, padded with -1.
@@ -187,7 +190,7 @@ def egress_routes(
     gateway = np.where(at_gw, local - layout.gw0, -1)
     sat_hops = (path >= 0).sum(axis=2)
     return dict(
-        rtt_ms=np.where(at_gw, 2e3 * dist, np.nan),
+        path_rtt_ms=np.where(at_gw, 2e3 * dist, np.nan),
         gateway=gateway,
         sat_hops=np.where(at_gw, sat_hops, 0),
         isl_hops=np.where(at_gw, np.maximum(sat_hops - 1, 0), 0),

@@ -25,6 +25,7 @@ from skymesh.links.isl import (
     plus_grid_pairs,
 )
 from skymesh.links.visibility import DEFAULT_MIN_ELEVATION_DEG, visible_pairs
+from skymesh.metrics import percentile_summary
 from skymesh.network.routing import walk_back
 from skymesh.network.snapshot import NodeLayout, check_mode, chunk_graph
 from skymesh.orbits.constellation import Constellation
@@ -92,7 +93,8 @@ def path_series(
     Returns
     -------
     pyarrow.Table, one row per step and pair, columns ``time_utc``, ``t_s``,
-    ``src``, ``dst``, ``rtt_ms`` (null when unreachable), ``hops`` (links on
+    ``src``, ``dst``, ``space_rtt_ms`` (propagation only, null when unreachable;
+    :mod:`skymesh.metrics`), ``hops`` (links on
     the one-way path), ``isl_hops``, ``path`` (satellite indices in order)
     and ``path_changed`` (the satellite path differs from the previous step).
     """
@@ -157,7 +159,7 @@ def path_series(
             "dst": pa.array(endpoints.names[pairs[pair, 1]]),
         }
     )
-    for name in ("rtt_ms", "hops", "isl_hops", "path", "path_changed"):
+    for name in ("space_rtt_ms", "hops", "isl_hops", "path", "path_changed"):
         front = front.append_column(name, table.column(name))
     return front
 
@@ -245,7 +247,7 @@ def _pair_chunk(
         {
             "k": pa.array(np.arange(c0, c0 + k_steps)),
             "pair": pa.array(np.full(k_steps, p)),
-            "rtt_ms": pa.array(np.where(reach, 2e3 * delay, np.nan), mask=~reach),
+            "space_rtt_ms": pa.array(np.where(reach, 2e3 * delay, np.nan), mask=~reach),
             "hops": pa.array(np.where(reach, n_links, -1), mask=~reach),
             "isl_hops": pa.array(np.where(reach, isl, -1), mask=~reach),
             "path": path,
@@ -266,8 +268,14 @@ def _left_pack(a: np.ndarray) -> np.ndarray:
 
 
 def summarize_rtt(table: pa.Table) -> dict:
-    """Headline numbers of a path series: reachability, RTT percentiles (ms), path changes."""
-    rtt = table.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)
+    """Headline numbers of a path series: reachability, RTT percentiles (ms), path changes.
+
+    ``space_rtt_ms_min`` ... ``_max`` summarise the ``space_rtt_ms`` column; when the
+    table also has the user RTT ``rtt_ms`` (a :func:`skymesh.api.latency` table), so
+    do ``rtt_ms_min`` ... ``_max`` (:func:`skymesh.metrics.percentile_summary`): each
+    summary figure is the statistic of the column of the same name.
+    """
+    rtt = table.column("space_rtt_ms").to_numpy(zero_copy_only=False).astype(float)
     ok = np.isfinite(rtt)
     out: dict[str, Any] = {
         "steps": int(len(rtt)),
@@ -275,33 +283,11 @@ def summarize_rtt(table: pa.Table) -> dict:
         "reachable_fraction": float(ok.mean()) if len(rtt) else 0.0,
         "path_changes": int(np.asarray(table.column("path_changed")).sum()),
     }
-    if ok.any():
-        r = rtt[ok]
-        hops = table.column("hops").to_numpy(zero_copy_only=False).astype(float)[ok]
-        out.update(
-            rtt_ms_min=float(r.min()),
-            rtt_ms_p50=float(np.percentile(r, 50)),
-            rtt_ms_mean=float(r.mean()),
-            rtt_ms_p95=float(np.percentile(r, 95)),
-            rtt_ms_p99=float(np.percentile(r, 99)),
-            rtt_ms_max=float(r.max()),
-            hops_mean=float(hops.mean()),
-            hops_max=int(hops.max()),
-        )
-    else:
-        out.update(
-            {
-                k: None
-                for k in (
-                    "rtt_ms_min",
-                    "rtt_ms_p50",
-                    "rtt_ms_mean",
-                    "rtt_ms_p95",
-                    "rtt_ms_p99",
-                    "rtt_ms_max",
-                    "hops_mean",
-                    "hops_max",
-                )
-            }
-        )
+    if "rtt_ms" in table.column_names:
+        user = table.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)
+        out.update(percentile_summary("rtt_ms", user))
+    out.update(percentile_summary("space_rtt_ms", rtt))
+    hops = table.column("hops").to_numpy(zero_copy_only=False).astype(float)[ok]
+    out["hops_mean"] = float(hops.mean()) if ok.any() else None
+    out["hops_max"] = int(hops.max()) if ok.any() else None
     return out

@@ -47,7 +47,8 @@ class Route:
         return bool(np.isfinite(self.delay_s))
 
     @property
-    def rtt_ms(self) -> float | None:
+    def space_rtt_ms(self) -> float | None:
+        """Propagation-only round trip of the path (ms; :mod:`skymesh.metrics`), None if none."""
         return 2e3 * self.delay_s if self.reachable else None
 
 
@@ -106,8 +107,9 @@ def route(graph, layout: NodeLayout, a: int, b: int) -> Route:
     return Route(delay, tuple(int(x) for x in path if x >= 0))
 
 
-def all_pairs_rtt_ms(graph, layout: NodeLayout, endpoints=None) -> np.ndarray:
-    """RTT (ms) between every pair of ``endpoints`` (default all), NaN when unreachable.
+def all_pairs_space_rtt_ms(graph, layout: NodeLayout, endpoints=None) -> np.ndarray:
+    """Space RTT (ms, propagation only) between every pair of ``endpoints`` (default all), NaN
+    when unreachable.
 
     Returns an (E, E) array; the diagonal is 0.
     """
@@ -127,8 +129,9 @@ def routing_state(graph, layout: NodeLayout, destinations=None, *, engine: str =
 
     Returns
     -------
-    rtt_ms : ndarray (D, D)
-        RTT between destinations (symmetric; NaN when unreachable).
+    space_rtt_ms : ndarray (D, D)
+        Space RTT (propagation only) between destinations (symmetric; NaN when
+        unreachable).
     next_hop : ndarray of int (n_compact, D)
         For every node in the compact numbering (satellites ``0..N-1``,
         endpoints ``N..N+G-1``, relays after), the next node toward each

@@ -7,7 +7,9 @@ under a millisecond on long paths).
 
 Every preset names its ``operator`` (``starlink``, ``oneweb``, ``kuiper``), whose user link,
 beams, ISLs and gateways :mod:`skymesh.links.operators` holds; :func:`operator_of` tells it
-for a preset or for a TLE set by its satellite names.
+for a preset or for a TLE set by its satellite names. A Starlink Walker preset also names
+the satellite ``generation`` of the filing it models (the Gen1 filings: ``v1.0``), whose
+figures :mod:`skymesh.orbits.generations` holds.
 
 TLE presets (``starlink-tle``, ``oneweb-tle``) load the newest snapshot: the
 real element sets shipped in the package (Starlink of 2025-12-04, OneWeb of
@@ -34,6 +36,7 @@ WALKER_PRESETS: dict[str, dict] = {
         "SAT-MOD-20200417-00037: 1,584 satellites, 550 km, 53.0 deg, 72 planes x 22",
         prefix="STARLINK-S1",
         operator="starlink",
+        generation="v1.0",
     ),
     "starlink-gen1": dict(
         shells=(
@@ -47,6 +50,7 @@ WALKER_PRESETS: dict[str, dict] = {
         "SAT-MOD-20200417-00037: 4,408 satellites",
         prefix="STARLINK",
         operator="starlink",
+        generation="v1.0",
     ),
     "kuiper": dict(
         shells=(

@@ -117,7 +117,7 @@ def _buffer_bytes(net: PacketNetwork, pairs: list[tuple[int, int]], n_steps: int
     bdp = 0.0
     for a, b in pairs:
         for k in range(0, n_steps, max(1, n_steps // 50)):
-            rtt = net.rtt_ms[k][(net.pairs[:, 0] == a) & (net.pairs[:, 1] == b)]
+            rtt = net.space_rtt_ms[k][(net.pairs[:, 0] == a) & (net.pairs[:, 1] == b)]
             rtt_s = float(np.nanmax(rtt)) / 1e3 if len(rtt) and np.isfinite(rtt).any() else 0.2
             bdp = max(bdp, net.bottleneck_bps(k, a, b) / 8 * rtt_s)
     return int(min(MAX_BUFFER_BYTES, max(MIN_BUFFER_BYTES, 4 * bdp)))
@@ -195,8 +195,8 @@ def simulate(
     dest_node = net.endpoint_node[net.dest_endpoint].astype(np.int64)
     buf = _buffer_bytes(net, [(a, b) for _, a, b in flow_list], k_steps)
     worst_rtt_s = (
-        float(np.nanmax(net.rtt_ms[:k_steps])) / 1e3
-        if np.isfinite(net.rtt_ms[:k_steps]).any()
+        float(np.nanmax(net.space_rtt_ms[:k_steps])) / 1e3
+        if np.isfinite(net.space_rtt_ms[:k_steps]).any()
         else 1.0
     )
     wire_bits = (segment_bytes + 52 + PPP_HEADER_BYTES) * 8
@@ -321,7 +321,7 @@ def _read_out(eng, net, flow_list, duration_s, sample_s, k_steps) -> dict[str, p
             "start_s",
             "stop_s",
             "goodput_mbps",
-            "mean_rtt_ms",
+            "ns3_mean_rtt_ms",
         )
     }
     pair_events_fid, pair_events_t = [], []
@@ -339,7 +339,7 @@ def _read_out(eng, net, flow_list, duration_s, sample_s, k_steps) -> dict[str, p
             float(counters[i, 4]) * 8 / active / 1e6 if f.kind != "ping" and active > 0 else 0.0
         )
         mine = r_v[r_fid == i]
-        nums["mean_rtt_ms"].append(float(mine.mean()) if len(mine) else float("nan"))
+        nums["ns3_mean_rtt_ms"].append(float(mine.mean()) if len(mine) else float("nan"))
         if f.kind != "ping":
             bins = np.zeros(int(eng.FlowNBins(i)))
             eng.FlowBins(i, bins)
@@ -372,7 +372,7 @@ def _read_out(eng, net, flow_list, duration_s, sample_s, k_steps) -> dict[str, p
             "tx_bytes": pa.array(counters[:, 3], pa.int64()),
             "rx_bytes": pa.array(counters[:, 4], pa.int64()),
             "goodput_mbps": pa.array(nums["goodput_mbps"], pa.float64()),
-            "mean_rtt_ms": pa.array(nums["mean_rtt_ms"], pa.float64()),
+            "ns3_mean_rtt_ms": pa.array(nums["ns3_mean_rtt_ms"], pa.float64()),
             "retransmits": pa.array(counters[:, 5], pa.int64()),
             "reorders": pa.array(counters[:, 6], pa.int64()),
         }
@@ -393,7 +393,7 @@ def _read_out(eng, net, flow_list, duration_s, sample_s, k_steps) -> dict[str, p
         {
             "flow_id": pa.array(r_fid[keep], pa.int32()),
             "t_s": pa.array(r_t[keep], pa.float64()),
-            "rtt_ms": pa.array(r_v[keep], pa.float64()),
+            "ns3_rtt_ms": pa.array(r_v[keep], pa.float64()),
         }
     )
     cwnd = pa.table(
@@ -425,15 +425,16 @@ def _read_out(eng, net, flow_list, duration_s, sample_s, k_steps) -> dict[str, p
     )
     names = net.pair_names()
     n_pairs = len(names)
-    path = pa.table(
-        {
-            "pair": pa.array(np.repeat(np.asarray(names, dtype=object), k_steps), pa.string()),
-            "t_s": pa.array(np.tile(net.t_s[:k_steps], n_pairs), pa.float64()),
-            "rtt_ms": pa.array(net.rtt_ms[:k_steps].T.ravel(), pa.float64()),
-            "hops": pa.array(net.hops[:k_steps].T.ravel().astype(np.int32), pa.int32()),
-            "changed": pa.array(net.path_changed[:k_steps].T.ravel(), pa.bool_()),
-        }
-    )
+    path_cols = {
+        "pair": pa.array(np.repeat(np.asarray(names, dtype=object), k_steps), pa.string()),
+        "t_s": pa.array(np.tile(net.t_s[:k_steps], n_pairs), pa.float64()),
+        "space_rtt_ms": pa.array(net.space_rtt_ms[:k_steps].T.ravel(), pa.float64()),
+        "hops": pa.array(net.hops[:k_steps].T.ravel().astype(np.int32), pa.int32()),
+        "changed": pa.array(net.path_changed[:k_steps].T.ravel(), pa.bool_()),
+    }
+    if net.rtt_ms is not None:  # a scenario's network: the run's rtt_ms, with access
+        path_cols["rtt_ms"] = pa.array(net.rtt_ms[:k_steps].T.ravel(), pa.float64())
+    path = pa.table(path_cols)
     return {
         "flows": flows_t,
         "goodput": goodput,

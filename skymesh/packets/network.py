@@ -94,10 +94,11 @@ class PacketNetwork:
     dest_endpoint: np.ndarray  # (D,) endpoint index of each destination column
     next_hop: np.ndarray  # (K, M, D) node index, -1 = none
     pairs: np.ndarray  # (P, 2) endpoint indices (source, destination)
-    rtt_ms: np.ndarray  # (K, P) SkyMesh's RTT, NaN when unreachable
+    space_rtt_ms: np.ndarray  # (K, P) SkyMesh's space RTT (propagation only), NaN unreachable
     hops: np.ndarray  # (K, P) links on the one-way path, -1 when unreachable
     path_changed: np.ndarray  # (K, P) bool: the node path differs from the step before
     rate_source: str
+    rtt_ms: np.ndarray | None = None  # (K, P) what a user measures (a scenario run's rtt_ms)
 
     @property
     def n_steps(self) -> int:
@@ -519,7 +520,7 @@ def packet_network(
         dest_endpoint=dests,
         next_hop=next_hop,
         pairs=pairs,
-        rtt_ms=rtt,
+        space_rtt_ms=rtt,
         hops=hops,
         path_changed=changed,
         rate_source=source,
@@ -681,13 +682,16 @@ def with_pop(net: PacketNetwork, site: PopSite, gateway_endpoint: int) -> Packet
         dest_endpoint=np.append(net.dest_endpoint, pop_ep),
         next_hop=nh,
         pairs=np.concatenate([net.pairs, extra]).astype(net.pairs.dtype),
-        rtt_ms=np.concatenate(
-            [net.rtt_ms, net.rtt_ms[:, mine] + 2e3 * site.fibre_one_way_s], axis=1
+        space_rtt_ms=np.concatenate(
+            [net.space_rtt_ms, net.space_rtt_ms[:, mine] + 2e3 * site.fibre_one_way_s], axis=1
         ),
         hops=np.concatenate(
             [net.hops, np.where(net.hops[:, mine] >= 0, net.hops[:, mine] + 1, -1)], axis=1
         ),
         path_changed=np.concatenate([net.path_changed, net.path_changed[:, mine]], axis=1),
+        rtt_ms=None
+        if net.rtt_ms is None
+        else np.concatenate([net.rtt_ms, net.rtt_ms[:, mine] + 2e3 * site.fibre_one_way_s], axis=1),
         rate_source=(
             f"{net.rate_source}; fibre to PoP {site.name}: gateway {site.gateway}'s capacity"
         ),

@@ -156,17 +156,17 @@ def rtt_figure(tables: dict, flow_id: int, path=None) -> Figure:
     if prow is not None and prow.num_rows:
         order = np.argsort(_col(prow, "t_s"))
         t = _col(prow, "t_s").astype(float)[order]
-        r = _col(prow, "rtt_ms").astype(float)[order]
+        r = _col(prow, "space_rtt_ms").astype(float)[order]
         end = _window(tables, info)[1]
         if len(t) and end > t[-1]:  # the last step holds to the end of the window
             t, r = np.append(t, end), np.append(r, r[-1])
-        ax.plot(t, r, label="SkyMesh path RTT (propagation)", zorder=4, **SKYMESH_STYLE)
+        ax.plot(t, r, label="SkyMesh space RTT (propagation only)", zorder=4, **SKYMESH_STYLE)
     rows = _rows(tables.get("rtt"), "flow_id", np.int32(flow_id))
     what = "ping echo RTT" if info["kind"] == "ping" else "TCP RTT samples"
     if rows is not None and rows.num_rows:
         ax.scatter(
             _col(rows, "t_s"),
-            _col(rows, "rtt_ms"),
+            _col(rows, "ns3_rtt_ms"),
             label=f"ns-3 {what}",
             zorder=3,
             rasterized=True,
@@ -243,32 +243,108 @@ def cwnd_figure(tables: dict, flow_id: int, path=None, *, mss_bytes: float | Non
     return _finish(fig, path)
 
 
-def goodput_figure(tables: dict, path=None, *, flow_ids=None, bottleneck_mbps=None) -> Figure:
-    """Goodput over time (Mbit/s, per ``sample_s`` bin) of every flow (or ``flow_ids``).
+#: Goodput figures average the engine's samples (0.1 s by default) over bins this long (s).
+GOODPUT_BIN_S = 1.0
+#: The goodput axis ends this far above the 90th percentile of the bins (or the bottleneck
+#: rate, when higher); bins above it are clipped, marked and counted in a note.
+GOODPUT_HEADROOM = 1.5
+
+
+def goodput_bins(t_s, goodput_mbps, bin_s: float = GOODPUT_BIN_S) -> tuple[np.ndarray, np.ndarray]:
+    """Mean goodput (Mbit/s) over bins of ``bin_s`` seconds from samples at ``t_s`` (s,
+    evenly spaced, each the goodput of its own sample interval). Bins start at the first
+    sample; samples coarser than ``bin_s`` are returned as they are.
+
+    A 0.1 s sample can hold a burst that arrived at once (segments held back after a loss
+    or reordering, released together): 122 Mbit/s on a 10 Mbit/s path. Over 1 s the same
+    bytes read as the rate the flow achieved.
+    """
+    t = np.asarray(t_s, dtype=float)
+    v = np.asarray(goodput_mbps, dtype=float)
+    order = np.argsort(t, kind="stable")
+    t, v = t[order], v[order]
+    if len(t) < 2:
+        return t, v
+    dt = float(np.median(np.diff(t)))
+    if not (dt > 0) or dt >= bin_s:
+        return t, v
+    k = np.floor((t - t[0]) / bin_s + 1e-9).astype(np.int64)
+    sums = np.bincount(k, weights=v * dt)
+    spans = np.bincount(k, weights=np.full(len(v), dt))
+    keep = spans > 0
+    return t[0] + np.flatnonzero(keep) * bin_s, sums[keep] / spans[keep]
+
+
+def goodput_figure(
+    tables: dict, path=None, *, flow_ids=None, bottleneck_mbps=None, bin_s: float = GOODPUT_BIN_S
+) -> Figure:
+    """Goodput over time (Mbit/s, mean over ``bin_s`` bins, :func:`goodput_bins`) of every
+    flow (or ``flow_ids``).
 
     ``bottleneck_mbps``, when given, is drawn as a dashed line: no flow's goodput
-    may sit above the path's bottleneck rate.
+    may sit above the path's bottleneck rate. The axis ends at :data:`GOODPUT_HEADROOM`
+    times the larger of the bins' 90th percentile and the bottleneck rate, so one
+    burst does not squash the curves; bins above are drawn at the top edge, marked,
+    and a note gives their number and the highest value.
     """
+    if not (np.isfinite(bin_s) and bin_s > 0):
+        raise InputError(f"bin_s must be greater than zero, got {bin_s}", field="bin_s")
     flows = tables["flows"]
     ids = list(_col(flows, "flow_id")) if flow_ids is None else list(flow_ids)
     fig = new_figure(10.0, 4.5)
     ax = fig.add_subplot(1, 1, 1)
     good = tables.get("goodput")
-    drawn = 0
+    curves = []
     for k, fid in enumerate(ids[:MAX_FLOW_FIGURES]):
         rows = _rows(good, "flow_id", np.int32(fid))
         if rows is None or rows.num_rows == 0:
             continue
-        order = np.argsort(_col(rows, "t_s"))
-        ax.plot(
-            _col(rows, "t_s")[order],
-            _col(rows, "goodput_mbps").astype(float)[order],
-            color=FLOW_COLOURS[k % len(FLOW_COLOURS)],
+        t, v = goodput_bins(_col(rows, "t_s"), _col(rows, "goodput_mbps"), bin_s)
+        curves.append((k, fid, t, v))
+    drawn = len(curves)
+    values = np.concatenate([c[3] for c in curves]) if curves else np.empty(0)
+    values = values[np.isfinite(values)]
+    top = float(np.percentile(values, 90)) if len(values) else 1.0
+    if bottleneck_mbps is not None and np.isfinite(bottleneck_mbps):
+        top = max(top, float(bottleneck_mbps))
+    top = max(top, 1e-3) * GOODPUT_HEADROOM
+    n_over = 0
+    for k, fid, t, v in curves:
+        colour = FLOW_COLOURS[k % len(FLOW_COLOURS)]
+        over = v > top
+        n_over += int(over.sum())
+        ax.plot(  # the last bin held to its end
+            np.r_[t, t[-1] + bin_s] if len(t) else t,
+            np.minimum(np.r_[v, v[-1]] if len(v) else v, top),
+            color=colour,
             linewidth=1.2,
             drawstyle="steps-post",
             label=flow_label(flow_info(tables, int(fid))),
         )
-        drawn += 1
+        if over.any():
+            ax.plot(
+                t[over] + bin_s / 2,
+                np.full(int(over.sum()), top),
+                linestyle="none",
+                marker="^",
+                markersize=7,
+                color=colour,
+                clip_on=False,
+                zorder=4,
+            )
+    if n_over:
+        note = ax.text(
+            0.01,
+            0.97,
+            f"{n_over} bin{'s' if n_over > 1 else ''} above {top:.3g} Mbit/s clipped (^; "
+            f"highest {values.max():.3g} Mbit/s: bytes delivered together)",
+            transform=ax.transAxes,
+            va="top",
+            fontsize=8,
+            color="#333333",
+            bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="#aaaaaa", alpha=0.9),
+        )
+        note.set_gid("goodput-clipped")
     if bottleneck_mbps is not None and np.isfinite(bottleneck_mbps):
         ax.axhline(
             float(bottleneck_mbps),
@@ -279,10 +355,14 @@ def goodput_figure(tables: dict, path=None, *, flow_ids=None, bottleneck_mbps=No
         )
     if not drawn:
         ax.text(0.5, 0.5, "no goodput samples in this run", transform=ax.transAxes, ha="center")
-    top = ax.get_ylim()[1]
-    ax.set_ylim(0, top * 1.08 if top > 0 else 1.0)  # headroom: a flat line at the rate shows
+    ax.set_ylim(0, top)  # headroom above the rate: a flat line at the rate shows
     more = f" (first {MAX_FLOW_FIGURES} of {len(ids)} flows)" if len(ids) > MAX_FLOW_FIGURES else ""
-    _finish_axes(ax, f"Goodput per flow{more}", "goodput (Mbit/s)", _window(tables))
+    _finish_axes(
+        ax,
+        f"Goodput per flow, mean over {bin_s:g} s{more}",
+        f"goodput (Mbit/s), mean per {bin_s:g} s",
+        _window(tables),
+    )
     return _finish(fig, path)
 
 
@@ -299,6 +379,7 @@ def losses_figure(tables: dict, path=None, *, bin_s: float = 1.0) -> Figure:
     lo, hi = _window(tables)
     ev = tables.get("events")
     total = 0
+    bottom = np.zeros(0)  # events per bin, stacked over the kinds
     if ev is not None and ev.num_rows:
         kinds = _col(ev, "kind").astype(str)
         t = _col(ev, "t_s").astype(float)
@@ -332,7 +413,8 @@ def losses_figure(tables: dict, path=None, *, bin_s: float = 1.0) -> Figure:
     changes = [path_change_times(tables, pair_of(r)) for r in tables["flows"].to_pylist()]
     ch = np.unique(np.concatenate(changes)) if changes else np.empty(0)
     _mark_instants(ax, ch, slot_boundary_times(tables))
-    ax.set_ylim(bottom=0)
+    highest = float(bottom.max()) if total else 0.0
+    ax.set_ylim(0, max(1.0, highest * 1.1 + 0.5))  # room above the tallest bar
     from matplotlib.ticker import MaxNLocator
 
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -381,21 +463,23 @@ def hypatia_figure(
     if prow is not None and prow.num_rows:
         order = np.argsort(_col(prow, "t_s"))
         t_path = _col(prow, "t_s").astype(float)[order]
-        r_path = _col(prow, "rtt_ms").astype(float)[order]
+        r_path = _col(prow, "space_rtt_ms").astype(float)[order]
         if hi > t_path[-1]:
             t_path, r_path = np.append(t_path, hi), np.append(r_path, r_path[-1])
     rows = _rows(tables.get("rtt"), "flow_id", np.int32(flow_id))
     if rows is not None and rows.num_rows:
         top.scatter(
             _col(rows, "t_s"),
-            _col(rows, "rtt_ms"),
+            _col(rows, "ns3_rtt_ms"),
             label="ns-3 TCP RTT samples",
             zorder=3,
             rasterized=True,
             **NS3_STYLE,
         )
     if len(t_path):
-        top.plot(t_path, r_path, label="SkyMesh path RTT (propagation)", zorder=4, **SKYMESH_STYLE)
+        top.plot(
+            t_path, r_path, label="SkyMesh space RTT (propagation only)", zorder=4, **SKYMESH_STYLE
+        )
     _mark_instants(top, changes, np.empty(0))
     _finish_axes(top, title or f"{flow_label(info)}", "RTT (ms)", (lo, hi))
     top.set_xlabel("")

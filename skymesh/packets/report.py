@@ -31,24 +31,31 @@ def _num(x):
 
 
 def _pair_path(path: pa.Table | None, pair: str) -> dict:
-    """SkyMesh's RTT (ms) min / mean / max and its path changes for ``pair`` in the window."""
+    """SkyMesh's space RTT (ms) min / mean / max (``rtt``), a scenario run's ``rtt_ms`` the same
+    way (``user_rtt``, None elsewhere), and the path changes for ``pair`` in the window."""
     if path is None or path.num_rows == 0:
-        return dict(rtt=None, changes=0, hops=None)
+        return dict(rtt=None, user_rtt=None, changes=0, hops=None)
     rows = path.filter(pc.equal(path.column("pair"), pa.scalar(pair)))
     if rows.num_rows == 0:
-        return dict(rtt=None, changes=0, hops=None)
+        return dict(rtt=None, user_rtt=None, changes=0, hops=None)
     t = rows.column("t_s").to_numpy(zero_copy_only=False).astype(float)
-    rtt = rows.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)
+    rtt = rows.column("space_rtt_ms").to_numpy(zero_copy_only=False).astype(float)
     changed = rows.column("changed").to_numpy(zero_copy_only=False).astype(bool)
     changed[np.argmin(t)] = False  # the first step has no step before it
-    finite = rtt[np.isfinite(rtt)]
     hops = rows.column("hops").to_numpy(zero_copy_only=False).astype(float)
+
+    def spread(x):
+        finite = x[np.isfinite(x)]
+        if not len(finite):
+            return None
+        return dict(min=float(finite.min()), mean=float(finite.mean()), max=float(finite.max()))
+
+    user = None
+    if "rtt_ms" in rows.column_names:  # a scenario's network: the run's rtt_ms, with access
+        user = spread(rows.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float))
     return dict(
-        rtt=(
-            dict(min=float(finite.min()), mean=float(finite.mean()), max=float(finite.max()))
-            if len(finite)
-            else None
-        ),
+        rtt=spread(rtt),
+        user_rtt=user,
         changes=int(changed.sum()),
         hops=float(np.nanmean(hops)) if len(hops) else None,
         reachable_share=float(np.isfinite(rtt).mean()),
@@ -80,7 +87,7 @@ def summarize(tables: dict, meta: dict | None = None) -> dict:
         p = _pair_path(tables.get("path"), pair)
         c = counts.get(fid, {})
         tx = int(row["tx_packets"] or 0)
-        mean_rtt = _num(row.get("mean_rtt_ms"))
+        mean_rtt = _num(row.get("ns3_mean_rtt_ms"))
         sky = p["rtt"]
         flows.append(
             dict(
@@ -92,8 +99,9 @@ def summarize(tables: dict, meta: dict | None = None) -> dict:
                 start_s=_num(row["start_s"]),
                 stop_s=_num(row["stop_s"]),
                 goodput_mbps=_num(row.get("goodput_mbps")),
-                mean_rtt_ms=mean_rtt,
-                skymesh_rtt_ms=sky,
+                ns3_mean_rtt_ms=mean_rtt,
+                skymesh_space_rtt_ms=sky,
+                skymesh_rtt_ms=p["user_rtt"],
                 rtt_excess_ms=(
                     mean_rtt - sky["mean"] if mean_rtt is not None and sky is not None else None
                 ),
@@ -123,16 +131,16 @@ def _f(x, fmt: str = "{:.1f}") -> str:
 
 def _flow_rows(summary: dict) -> list[str]:
     lines = [
-        "| flow | kind | pair | goodput Mbit/s | RTT mean ms | SkyMesh RTT min / max ms "
+        "| flow | kind | pair | goodput Mbit/s | RTT mean ms | SkyMesh space RTT min / max ms "
         "| sent / lost packets | retransmits | reorders | path changes |",
         "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for f in summary["flows"]:
-        sky = f["skymesh_rtt_ms"]
+        sky = f["skymesh_space_rtt_ms"]
         kind = f["kind"] + (f" {f['cc']}" if f.get("cc") else "")
         lines.append(
             f"| {f['flow_id']} | {kind} | {f['src']} -> {f['dst']} | "
-            f"{_f(f['goodput_mbps'], '{:.2f}')} | {_f(f['mean_rtt_ms'])} | "
+            f"{_f(f['goodput_mbps'], '{:.2f}')} | {_f(f['ns3_mean_rtt_ms'])} | "
             f"{_f(sky and sky['min'])} / {_f(sky and sky['max'])} | "
             f"{f['tx_packets']:,} / {f['lost_packets']:,} | {f['retransmits']:,} | "
             f"{f['reorders']:,} | {f['path_changes']} |"
@@ -179,7 +187,7 @@ def write_packets_report(out, tables: dict, meta: dict, *, figures=(), notes=())
     lines += [
         "",
         "RTT mean is ns-3's (TCP RTT samples, ping echo times: propagation, serialisation "
-        "and queueing); SkyMesh RTT is the propagation RTT of the pair's path over the "
+        "and queueing); SkyMesh space RTT is the propagation-only RTT of the pair's path over the "
         "window, so the first sits on or above the second.",
         "",
         "## Engine",

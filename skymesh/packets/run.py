@@ -150,6 +150,8 @@ class PacketPlan:
     parameters: dict
     seed_source: Optional[str]
     notes: list[str]
+    prep: Any = None
+    terminals: list[int] = dataclasses.field(default_factory=list)
 
 
 def plan_packets(
@@ -223,15 +225,43 @@ def plan_packets(
                 "--constellation, --cities and --min-elevation go with two places; "
                 "a scenario sets its own"
             )
+        from skymesh.errors import InputError
         from skymesh.sim.scenario import load_scenario
 
         loaded = load_scenario(where[0])
         s = loaded.scenario
+        if s.access.model == "slots":  # the run's own held paths (skymesh.packets.scenario)
+            if serving is not None or pops:
+                raise SkyMeshError(
+                    "--serving and --pop go with places; a scenario's packets follow its "
+                    "run: its [access] serving policy and its PoPs"
+                )
+            window = {
+                f"time.{key}": value
+                for key, value in (
+                    ("start", start),
+                    ("duration_s", duration_s),
+                    ("step_s", step_s),
+                )
+                if value is not None
+            }
+            if window:  # the run's own window, so its slots and policy switches fall alike
+                try:
+                    loaded = load_scenario(where[0], window)
+                except InputError as err:
+                    flag = {"time.start": "--start", "time.duration_s": "--duration"}.get(
+                        str(err.field), "--step"
+                    )
+                    raise SkyMeshError(f"{flag}: {err.message}") from None
+                s = loaded.scenario
+                start = None
         name = s.name
         duration_s = s.time.duration_s if duration_s is None else duration_s
         step_s = s.time.step_s if step_s is None else step_s
         seed_source = loaded.sha256
-        if serving is None:  # the scenario's access layer, as far as packets can hold it
+        if s.access.model == "slots":
+            serving = s.access.serving
+        elif serving is None:  # the scenario's access layer, as far as packets can hold it
             acc = s.access
             if acc.model == "propagation":
                 serving = "shortest"
@@ -271,6 +301,15 @@ def plan_packets(
         max_gsl_range_km = loaded.scenario.routing.max_gsl_range_km
         names = [str(n) for n in prep.terminal_name]
         eps = GroundPoints.of(names, prep.terminal_lat, prep.terminal_lon)
+        if loaded.scenario.access.model == "slots":
+            from skymesh.packets.scenario import pop_endpoint_name
+
+            names = names + [pop_endpoint_name(n) for n in names]
+            if len(prep.operators) > 1:
+                notes.append(
+                    f"packets over the first operator, {op.label}; the run also has "
+                    + ", ".join(o.label for o in prep.operators[1:])
+                )
         if mode != "isl" and len(prep.gateway_name):
             relays = GroundPoints.of(prep.gateway_name, prep.gateway_lat, prep.gateway_lon)
         start_time = prep.grid.start if start is None else start_or_epoch(const, start)
@@ -334,8 +373,35 @@ def plan_packets(
         eps = GroundPoints.of(names, g_lat, g_lon)
         if not flow_texts:
             flow_texts = [f"tcp:{cc}:{names[0]}->{sites[0].name}"]
+    held = loaded is not None and loaded.scenario.access.model == "slots"
+    if held and not flow_texts:  # the run's question: a terminal to its PoP
+        flow_texts = [f"tcp:{cc}:{names[0]}->{names[len(names) // 2]}"]
     n_ground = len(names)
     flow_list, pairs = resolve_flows(flow_texts, cc, names + [s_.name for s_ in sites], duration_s)
+    terminals: list[int] = []
+    if held:  # keep the flows' terminals only: endpoint i a terminal, T + i its PoP
+        n_term = len(names) // 2
+        terminals = sorted({e % n_term for pr in pairs for e in pr})
+        at = {t: i for i, t in enumerate(terminals)}
+        T = len(terminals)
+
+        def renumber(e: int) -> int:
+            return at[e % n_term] + (T if e >= n_term else 0)
+
+        for text, (a, b) in zip(flow_texts, pairs):
+            if a % n_term != b % n_term or (a >= n_term) == (b >= n_term):
+                raise SkyMeshError(
+                    f"--flow '{text}': in a scenario a flow runs between a terminal and "
+                    f"its own PoP, as the run measures ('{names[a % n_term]}->"
+                    f"{names[n_term + a % n_term]}' or the reverse)"
+                )
+        flow_list = [
+            dataclasses.replace(f, src=renumber(a), dst=renumber(b))
+            for f, (a, b) in zip(flow_list, pairs)
+        ]
+        pairs = [(renumber(a), renumber(b)) for a, b in pairs]
+        names = [names[t] for t in terminals] + [names[n_term + t] for t in terminals]
+        n_ground = len(names)
     # the network's pairs end at the PoPs' gateways; with_pop adds the PoPs behind them
     net_pairs = [tuple(gw_of[e - n_ground] if e >= n_ground else e for e in pr) for pr in pairs]
     est, n_packets = estimate_packets(
@@ -343,7 +409,7 @@ def plan_packets(
         duration_s,
         steps,
         len(const),
-        len(eps),
+        len(names) if held else len(eps),
         isl_bps=isl_bps,
         gsl_bps=gsl_bps,
         what=f"packets {name}",
@@ -368,6 +434,7 @@ def plan_packets(
         pops=list(pops),
         gateways=None if gateways is None else str(gateways),
         serving=serving,
+        terminals=[str(prep.terminal_name[t]) for t in terminals] if held else None,
     )
     return PacketPlan(
         name=name,
@@ -401,6 +468,8 @@ def plan_packets(
         parameters=parameters,
         seed_source=seed_source,
         notes=notes,
+        prep=prep if held else None,
+        terminals=terminals,
     )
 
 
@@ -419,24 +488,22 @@ def run_packets(
     """
     from skymesh import __version__
     from skymesh.packets.engine import QUEUE_PKTS, simulate
-    from skymesh.packets.network import packet_network, with_pop
+    from skymesh.packets.network import with_pop
     from skymesh.packets.report import summarize
 
-    net = packet_network(
-        plan.constellation,
-        plan.grid,
-        plan.endpoints,
-        sorted(set(plan.net_pairs)),
-        mode=plan.mode,
-        isl_pairs=plan.isl_pairs,
-        relays=plan.relays,
-        min_elevation_deg=plan.min_elevation_deg,
-        max_gsl_range_km=plan.max_gsl_range_km,
-        isl_rate_bps=plan.isl_bps,
-        gsl_rate_bps=plan.gsl_bps,
-        serving=None if plan.serving == "shortest" else plan.serving,
-        progress=network_progress,
-    )
+    if plan.prep is not None:  # a scenario: the run's held paths, policy and access layer
+        from skymesh.packets.scenario import scenario_network
+
+        net = scenario_network(
+            plan.prep,
+            plan.terminals,
+            sorted(set(plan.net_pairs)),
+            isl_rate_bps=plan.isl_bps,
+            gsl_rate_bps=plan.gsl_bps,
+            progress=network_progress,
+        )
+    else:
+        net = _places_network(plan, network_progress)
     for site, gw in zip(plan.sites, plan.gw_of):
         net = with_pop(net, site, gw)
     if network_built is not None:
@@ -484,6 +551,29 @@ def run_packets(
     summary = summarize(tables, meta)
     write_folder(plan.out, tables, run, summary, meta, plan.notes)
     return summary
+
+
+def _places_network(plan: PacketPlan, progress):
+    """The network between places, or of a scenario under the ``propagation`` access model:
+    SkyMesh's snapshot graphs and shortest paths
+    (:func:`skymesh.packets.network.packet_network`)."""
+    from skymesh.packets.network import packet_network
+
+    return packet_network(
+        plan.constellation,
+        plan.grid,
+        plan.endpoints,
+        sorted(set(plan.net_pairs)),
+        mode=plan.mode,
+        isl_pairs=plan.isl_pairs,
+        relays=plan.relays,
+        min_elevation_deg=plan.min_elevation_deg,
+        max_gsl_range_km=plan.max_gsl_range_km,
+        isl_rate_bps=plan.isl_bps,
+        gsl_rate_bps=plan.gsl_bps,
+        serving=None if plan.serving == "shortest" else plan.serving,
+        progress=progress,
+    )
 
 
 def write_folder(out: Path, tables: dict, run: dict, summary: dict, meta: dict, notes) -> None:

@@ -16,16 +16,16 @@ from matplotlib.figure import Figure
 
 from skymesh.report.maps import _finish, new_figure
 
-ORDER = ("space_propagation_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms")
+ORDER = ("space_rtt_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms")
 LABELS = {
-    "space_propagation_ms": "space propagation",
+    "space_rtt_ms": "space propagation",
     "fibre_ms": "fibre gateway-PoP",
     "access_ms": "access (frames, grant, round robin)",
     "processing_ms": "processing",
     "queueing_ms": "queueing",
 }
 COLOURS = {
-    "space_propagation_ms": "#1f4e9c",
+    "space_rtt_ms": "#1f4e9c",
     "fibre_ms": "#a05a00",
     "access_ms": "#2c7a2c",
     "processing_ms": "#7b4ea3",

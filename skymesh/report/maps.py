@@ -266,6 +266,76 @@ def _countries(countries):
     return countries if isinstance(countries, Countries) else load_countries(countries)
 
 
+#: A country smaller than this (deg^2 of lon/lat area) is hard to see at world scale:
+#: when its service state is not "active" it gets a marker (see :func:`small_countries`).
+SMALL_COUNTRY_DEG2 = 4.0
+
+
+def small_countries(iso2_states: dict, countries=None) -> list[dict]:
+    """Countries too small to see at world scale whose state is not ``"active"``.
+
+    One dict per country: ``iso2``, ``name``, ``state``, ``lon``/``lat`` (deg, a point
+    inside its largest part, where a marker goes). "Small" is a lon/lat area under
+    :data:`SMALL_COUNTRY_DEG2` (Taiwan is 3.0, Belgium 3.8, Switzerland 5.4), so a
+    switched-off Taiwan stays visible on a world map.
+    """
+    import shapely
+
+    cs = _countries(countries)
+    states = {str(k).upper(): str(v) for k, v in dict(iso2_states or {}).items()}
+    out = []
+    for code, name, geom in zip(cs.iso2, cs.name, cs.geometry):
+        state = states.get(str(code), "")
+        if state in ("", "active") or geom is None or geom.area >= SMALL_COUNTRY_DEG2:
+            continue
+        largest = max(shapely.get_parts(geom), key=lambda g: g.area)
+        pt = shapely.point_on_surface(largest)
+        out.append(
+            {
+                "iso2": str(code),
+                "name": str(name),
+                "state": state,
+                "lon": round(float(pt.x), 2),
+                "lat": round(float(pt.y), 2),
+            }
+        )
+    return out
+
+
+def draw_small_countries(ax, marks: list[dict], *, size: float = 16.0, label: bool = True):
+    """Ring markers (the state's colour, a dark edge) on the countries of
+    :func:`small_countries`, named "Taiwan: inactive" beside them; gid ``"small-country"``."""
+    for m in marks:
+        colour = SERVICE_STATES[m["state"]][0]
+        (h,) = ax.plot(
+            [wrap_lon(m["lon"])],
+            [m["lat"]],
+            linestyle="none",
+            marker="o",
+            markersize=size,
+            markerfacecolor="none",
+            markeredgecolor=INACTIVE_HATCH[1] if m["state"] == "inactive" else "#8a5a00",
+            markeredgewidth=2.2,
+            zorder=6,
+        )
+        h.set_gid("small-country")
+        if label:
+            t = ax.annotate(
+                f"{m['name']}: {SERVICE_STATES[m['state']][1]}",
+                (wrap_lon(m["lon"]), m["lat"]),
+                xytext=(size * 0.6 + 2, -size * 0.6 - 6),
+                textcoords="offset points",
+                fontsize=8.5,
+                fontweight="bold",
+                color="#222222",
+                zorder=6,
+                clip_on=True,
+                path_effects=_halo(),
+                bbox=dict(boxstyle="round,pad=0.2", fc=colour, ec="#555555", lw=0.6),
+            )
+            t.set_gid("small-country-name")
+
+
 def draw_countries(
     ax,
     countries=None,
@@ -1126,5 +1196,9 @@ def service_map(
             _hatch(inset, hatched)
         ax.indicate_inset_zoom(inset, edgecolor="#333333", alpha=0.8)
         _draw_sites(fig, inset, tlat, tlon, gnames, glat, glon, gateway_labels, small=False)
+    marks = small_countries(states, cs)
+    draw_small_countries(ax, marks, label=box is None)
+    if box is not None:
+        draw_small_countries(inset, marks, size=22.0)
     ax.legend(handles=handles, loc="lower left", fontsize=9, framealpha=0.9, title="service state")
     return _finish(fig, path)

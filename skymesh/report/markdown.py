@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from skymesh.files import write_text_atomic
+from skymesh.metrics import RTT_LABEL
 
 
 def _f(x, fmt="{:.1f}"):
@@ -16,6 +17,13 @@ def _f(x, fmt="{:.1f}"):
 
 def _pct(x):
     return "n/a" if x is None else f"{100 * x:.1f} %"
+
+
+def _rtt_label(op: dict) -> str:
+    """Which RTT the ``rtt_ms`` of an operator's summary is (:mod:`skymesh.metrics`)."""
+    if "rtt_components_ms" in op and "access_ms" in op["rtt_components_ms"]:
+        return f"{RTT_LABEL}, terminal -> PoP (internet),"
+    return "RTT (propagation model: space only), terminal -> gateway,"
 
 
 def operator_section(op: dict, wanted=None) -> list[str]:
@@ -43,7 +51,7 @@ def operator_section(op: dict, wanted=None) -> list[str]:
         f"{_pct(op['per_terminal_service_share']['p5'])} / "
         f"{_pct(op['per_terminal_service_share']['p50'])} / "
         f"{_pct(op['per_terminal_service_share']['p95'])} |",
-        f"| RTT to the {'PoP (internet)' if 'rtt_components_ms' in op else 'gateway'} "
+        f"| {_rtt_label(op)} "
         f"p50 / p95 / p99 | {_f(r['p50'])} / {_f(r['p95'])} / "
         f"{_f(r['p99'])} ms |",
         f"| satellites on the path, mean / max | {_f(op['sat_hops']['mean'])} / "
@@ -53,7 +61,7 @@ def operator_section(op: dict, wanted=None) -> list[str]:
         f"{op['exits_inside_censoring_country']:,} |",
         "",
     ]
-    drop = {"rtt": "| RTT to", "hops": "| satellites on", "service": "| share of time"}
+    drop = {"rtt": "| RTT (", "hops": "| satellites on", "service": "| share of time"}
     for metric, prefix in drop.items():
         if metric not in wanted:
             lines = [x for x in lines if not x.startswith(prefix)]
@@ -77,7 +85,7 @@ def operator_section(op: dict, wanted=None) -> list[str]:
             "|---|---|---|",
             f"| share of time with service | {_pct(op['service_share'])} | "
             f"{_pct(b['service_share'])} |",
-            f"| RTT p50 / p95 | {_f(r['p50'])} / {_f(r['p95'])} ms | "
+            f"| RTT (user, with access) p50 / p95 | {_f(r['p50'])} / {_f(r['p95'])} ms | "
             f"{_f(b['rtt_ms']['p50'])} / {_f(b['rtt_ms']['p95'])} ms |",
             f"| gateways used | {len(op['gateways'])} | {len(b['gateways'])} |",
             "",
@@ -123,12 +131,13 @@ def write_report(out: Path, summary: dict, loaded) -> Path:
 def write_routing_report(out: Path, summary: dict, loaded) -> Path:
     """Write ``report.md`` for a routing study."""
     s = loaded.scenario
-    r = summary["rtt_ms"]
+    r = summary["space_rtt_ms"]
     lines = _report_head("SkyMesh routing study", s, summary) + [
         f"| constellation | {summary['constellation']} ({summary['satellites']:,} satellites) |",
         f"| routing mode | {summary['mode']} |",
         f"| ground points | {summary['ground_points']:,} ({summary['pairs']:,} pairs) |",
-        f"| RTT p50 / p95 / p99 | {_f(r['p50'])} / {_f(r['p95'])} / {_f(r['p99'])} ms |",
+        f"| space RTT (propagation only) p50 / p95 / p99 | {_f(r['p50'])} / "
+        f"{_f(r['p95'])} / {_f(r['p99'])} ms |",
         f"| pair-steps reachable | {_pct(summary['reachable_fraction'])} |",
         f"| forwarding entries per step | {summary['fstate_entries']:,} |",
         f"| forwarding changes per step, mean / max | "
@@ -136,7 +145,7 @@ def write_routing_report(out: Path, summary: dict, loaded) -> Path:
         f"{summary['fstate_changes_per_step']['max']:,} |",
         _provenance_row(summary),
         "",
-        "Files: `rtt.parquet` (step, src, dst, rtt_ms), `fstate_changes.parquet` (step, "
+        "Files: `rtt.parquet` (step, src, dst, space_rtt_ms), `fstate_changes.parquet` (step, "
         "node, dst, next_hop: every entry at the first step, then changes), "
         "`pairs.parquet` (per-pair statistics).",
         "",

@@ -77,16 +77,23 @@ def route_figure(constellation, a, b, when, path, *, mode="isl", gateways=None):
         if gateways is None
         else GroundPoints.of(gateways.name, gateways.lat_deg, gateways.lon_deg)
     )
-    table = path_series(constellation, grid, eps, [[0, 1]], mode=mode, relays=relays)
+    from skymesh.access.delay import with_ground_to_ground_components
+    from skymesh.metrics import RTT_LABEL
+
+    table = with_ground_to_ground_components(
+        path_series(constellation, grid, eps, [[0, 1]], mode=mode, relays=relays)
+    )
     sats = [int(s) for s in (table["path"][0].as_py() or [])]
-    rtt = table["rtt_ms"][0].as_py()
+    rtt, space = table["rtt_ms"][0].as_py(), table["space_rtt_ms"][0].as_py()
     pos = positions_ecef(constellation, grid)[:, 0]
     if sats:
         lat, lon, _ = ecef_to_geodetic(pos[np.asarray(sats, dtype=int)])
     else:
         lat, lon = np.empty(0), np.empty(0)
     title = f"{a.name} -> {b.name}, {constellation.name} ({mode}), {when:%Y-%m-%d %H:%M} UTC: " + (
-        f"RTT {rtt:.1f} ms, {len(sats)} satellites" if rtt is not None else "unreachable"
+        f"{RTT_LABEL} {rtt:.1f} ms (space RTT {space:.1f} ms), {len(sats)} satellites"
+        if rtt is not None
+        else "unreachable"
     )
     gw = None if gateways is None else (gateways.lat_deg, gateways.lon_deg, gateways.name)
     return route_map(
@@ -94,11 +101,21 @@ def route_figure(constellation, a, b, when, path, *, mode="isl", gateways=None):
     )
 
 
-def rtt_figures(table, a, b, path, *, cdf_path=None, title=""):
-    """RTT over time (UTC axis) and, with ``cdf_path``, its CDF, for one pair's path series."""
+def rtt_figures(table, a, b, path, *, cdf_path=None, title="", column="space_rtt_ms"):
+    """RTT over time (UTC axis) and, with ``cdf_path``, its CDF, for one pair's path series.
+
+    ``column`` is ``space_rtt_ms`` (propagation only, what the vacuum and fibre lines
+    bound) or ``rtt_ms`` (the user's RTT, with access); the title and the legend say
+    which (:data:`skymesh.metrics.SPACE_RTT_LABEL`, :data:`~skymesh.metrics.RTT_LABEL`).
+    """
+    from skymesh.metrics import RTT_LABEL, SPACE_RTT_LABEL
     from skymesh.report.plots import fibre_rtt_ms, rtt_cdf_plot, rtt_plot, vacuum_rtt_ms
 
-    rtt = np.asarray([np.nan if v is None else v for v in table["rtt_ms"].to_pylist()])
+    if column not in ("space_rtt_ms", "rtt_ms"):
+        raise ValueError(f"column must be space_rtt_ms or rtt_ms, not {column!r}")
+    what = SPACE_RTT_LABEL if column == "space_rtt_ms" else RTT_LABEL
+    title = f"{title}: {what}" if title else what
+    rtt = np.asarray([np.nan if v is None else v for v in table[column].to_pylist()])
     vac = float(vacuum_rtt_ms(a.lat_deg, a.lon_deg, b.lat_deg, b.lon_deg))
     fib = float(fibre_rtt_ms(a.lat_deg, a.lon_deg, b.lat_deg, b.lon_deg))
     times = (
@@ -106,9 +123,9 @@ def rtt_figures(table, a, b, path, *, cdf_path=None, title=""):
         if "time_utc" in table.column_names
         else table["t_s"].to_numpy()
     )
-    figs = [rtt_plot(times, rtt, vac, fib, title=title, path=path)]
+    figs = [rtt_plot(times, rtt, vac, fib, title=title, path=path, label=what)]
     if cdf_path is not None:
-        figs.append(rtt_cdf_plot(rtt, vac, fib, title=title, path=cdf_path))
+        figs.append(rtt_cdf_plot(rtt, vac, fib, title=title, path=cdf_path, label=what))
     return figs
 
 
@@ -122,6 +139,23 @@ def _service_markers(prep) -> dict:
     )
 
 
+def state_note(states: dict, most: int = 6) -> str:
+    """The countries whose state is not "active", for a map's title: "inactive: TW;
+    no-landing-rights: TR" (at most ``most`` codes per state, then "+N"); "" when none."""
+    parts = []
+    for state in ("inactive", "no-landing-rights"):
+        codes = sorted(k for k, v in states.items() if v == state)
+        if codes:
+            more = f" +{len(codes) - most}" if len(codes) > most else ""
+            parts.append(f"{state}: {', '.join(codes[:most])}{more}")
+    return "; ".join(parts)
+
+
+def _service_title(name: str, when, states: dict) -> str:
+    note = state_note(states)
+    return f"{name}: service at {when:%Y-%m-%d %H:%M} UTC" + (f" ({note})" if note else "")
+
+
 def service_figure(loaded, when, path, *, prep=None):
     """The service map of a scenario's policy at ``when``, terminals and gateways marked."""
     from skymesh.report.maps import policy_states, service_map
@@ -130,9 +164,10 @@ def service_figure(loaded, when, path, *, prep=None):
         from skymesh.sim.prepare import prepare
 
         prep = prepare(loaded)
+    states = policy_states(prep.operators[0].policy, when)
     return service_map(
-        policy_states(prep.operators[0].policy, when),
-        title=f"{prep.scenario.name}: service at {when:%Y-%m-%d %H:%M} UTC",
+        states,
+        title=_service_title(prep.scenario.name, when, states),
         path=path,
         **_service_markers(prep),
     )
@@ -152,17 +187,30 @@ def run_figures(out: Path, prep, series: dict) -> list[str]:
     grid = prep.grid
     for tag, when in (("start", grid.start), ("end", grid.datetimes()[-1])):
         f = f"figures/service_{tag}.png"
+        states = policy_states(prep.operators[0].policy, when)
         service_map(
-            policy_states(prep.operators[0].policy, when),
-            title=f"{prep.scenario.name}: service at {when:%Y-%m-%d %H:%M} UTC",
+            states,
+            title=_service_title(prep.scenario.name, when, states),
             path=out / f,
             **_service_markers(prep),
         )
         names.append(f)
     f = "figures/rtt_cdf.png"
+    from skymesh.metrics import RTT_LABEL
+
+    what = (
+        "RTT (propagation model: space only, no access)"
+        if prep.scenario.access.model == "propagation"
+        else RTT_LABEL
+    )
     rtt_cdf_plot(
-        {lab: s["rtt_ms"] for lab, s in series.items()},
-        title=f"{prep.scenario.name}: RTT from terminals to the internet (served steps)",
+        {  # each curve is over its own served steps: the label says how many of all
+            f"{lab} ({100 * np.mean(s['served_by_step']):.0f} % of terminal-steps served)": s[
+                "rtt_ms"
+            ]
+            for lab, s in series.items()
+        },
+        title=f"{prep.scenario.name}: {what}, terminal -> internet (served steps)",
         path=out / f,
     )
     names.append(f)
@@ -172,6 +220,7 @@ def run_figures(out: Path, prep, series: dict) -> list[str]:
         {lab: 100 * np.asarray(s["served_by_step"], dtype=float) for lab, s in series.items()},
         ylabel="terminals served (%)",
         ylim=(0, 105),
+        drawstyle="steps-post",  # a step's share holds until the next step: no false ramp
         title=f"{prep.scenario.name}: share of terminals served",
         path=out / f,
     )
@@ -185,15 +234,21 @@ def run_figures(out: Path, prep, series: dict) -> list[str]:
 # --------------------------------------------------------------------------- routing studies
 
 
-def _example_pairs(lat, lon, n: int = 3) -> np.ndarray:
+def _example_pairs(lat, lon, n: int = 3, among=None) -> np.ndarray:
     """Pair ids (upper triangle, row-major, as in ``rtt.parquet``) of the pairs with the
-    shortest, the median and the longest great-circle distance (``n`` spread over them)."""
+    shortest, the median and the longest great-circle distance (``n`` spread over them),
+    chosen ``among`` the pairs where that boolean mask (one per pair) is true (e.g. those
+    reachable at some step, so that each has a line to draw)."""
     from skymesh.report.plots import great_circle_km
 
     e = len(lat)
     iu, ju = np.triu_indices(e, 1)
     d = great_circle_km(lat[iu], lon[iu], lat[ju], lon[ju])
     order = np.argsort(d, kind="stable")
+    if among is not None:
+        order = order[np.asarray(among, dtype=bool)[order]]
+    if len(order) == 0:
+        return order
     picks = np.unique(np.round(np.linspace(0, len(order) - 1, min(n, len(order)))).astype(int))
     return order[picks]
 
@@ -207,26 +262,71 @@ def _pair_rtt_series(out: Path, prep, picks) -> np.ndarray:
     picks = np.asarray(picks, dtype=np.int64)
     order = np.argsort(picks)
     rtt = np.full((len(picks), len(prep.grid)), np.nan)
-    for batch in iter_batches(Path(out) / "rtt.parquet", columns=["step", "src", "dst", "rtt_ms"]):
+    for batch in iter_batches(
+        Path(out) / "rtt.parquet", columns=["step", "src", "dst", "space_rtt_ms"]
+    ):
         src = batch.column("src").to_numpy().astype(np.int64)
         dst = batch.column("dst").to_numpy().astype(np.int64)
         pid = src * e - src * (src + 1) // 2 + (dst - src - 1)
         hit = np.isin(pid, picks)
         if hit.any():
             row = order[np.searchsorted(picks[order], pid[hit])]
-            vals = batch.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)[hit]
+            vals = batch.column("space_rtt_ms").to_numpy(zero_copy_only=False).astype(float)[hit]
             rtt[row, batch.column("step").to_numpy()[hit]] = vals
     return rtt
+
+
+def _pair_stat(pairs, stat: str) -> np.ndarray:
+    """Column ``space_rtt_ms_<stat>`` (``rtt_ms_<stat>`` in results written before the
+    rename) of a routing study's ``pairs`` table, as floats (NaN: never reachable)."""
+    names = pairs.column_names if hasattr(pairs, "column_names") else list(pairs)
+    name = next(c for c in (f"space_rtt_ms_{stat}", f"rtt_ms_{stat}") if c in names)
+    col = pairs[name]
+    if hasattr(col, "to_numpy"):
+        try:
+            return np.asarray(col.to_numpy(zero_copy_only=False), dtype=float)
+        except TypeError:
+            return np.asarray(col.to_numpy(), dtype=float)
+    return np.asarray([np.nan if v is None else v for v in col], dtype=float)
+
+
+def pair_cdf_series(pairs, lat_deg, lon_deg) -> tuple[dict, int, int]:
+    """The curves of ``rtt_cdf_pairs.png``, all over ONE pair set: the pairs reachable
+    at some step of the window (a pair never reachable has no RTT to plot, and its
+    vacuum bound left in would compare different pairs: a bent-pipe study, whose
+    reachable pairs are the short ones, would look faster than light).
+
+    ``pairs``: a routing study's ``pairs`` table (rows in upper-triangle order of the
+    ground points at ``lat_deg``/``lon_deg``). Returns ``({label: RTTs (ms)}, pairs
+    drawn, pairs in all)``; every array has one value per pair drawn.
+    """
+    from skymesh.report.plots import vacuum_rtt_ms
+
+    lat, lon = np.asarray(lat_deg, float), np.asarray(lon_deg, float)
+    iu, ju = np.triu_indices(len(lat), 1)
+    lo, mean, hi = (_pair_stat(pairs, s) for s in ("min", "mean", "max"))
+    if not len(lo) == len(iu):
+        raise SkyMeshError(f"pairs table has {len(lo):,} rows for {len(iu):,} pairs")
+    ok = np.isfinite(mean)
+    series = {
+        "per-pair maximum": hi[ok],
+        "per-pair mean": mean[ok],
+        "per-pair minimum": lo[ok],
+        "vacuum bound (great circle)": vacuum_rtt_ms(lat[iu], lon[iu], lat[ju], lon[ju])[ok],
+    }
+    return series, int(ok.sum()), len(iu)
 
 
 def routing_figures(out: Path, prep, extra: dict | None = None, *, n_pairs: int = 3) -> list[str]:
     """Figures of a routing study's results folder ``out``; returns their relative paths.
 
     * ``figures/rtt_cdf_pairs.png``: CDF over pairs of each pair's minimum, mean and
-      maximum RTT, with the CDF of the pairs' vacuum-bound RTT (2 x great-circle
-      distance / c) that no path can beat;
-    * ``figures/rtt_over_time.png``: RTT over time (UTC) of ``n_pairs`` pairs (the
-      shortest, median and longest great-circle distance), each with its vacuum bound;
+      maximum space RTT, with the CDF of the same pairs' vacuum-bound RTT (2 x
+      great-circle distance / c) that no path can beat; only pairs reachable at some
+      step are drawn, and the title says how many of all (:func:`pair_cdf_series`);
+    * ``figures/rtt_over_time.png``: space RTT over time (UTC) of ``n_pairs`` pairs
+      reachable at some step (the shortest, median and longest great-circle distance),
+      each with its vacuum bound;
     * ``figures/fstate_changes.png``: forwarding-state entries that change per step
       (the first step, which lists the whole table, is left out).
 
@@ -235,6 +335,7 @@ def routing_figures(out: Path, prep, extra: dict | None = None, *, n_pairs: int 
     """
     import pyarrow.parquet as pq
 
+    from skymesh.metrics import SPACE_RTT_LABEL
     from skymesh.report.plots import cdf_plot, grid_times_utc, time_series_plot, vacuum_rtt_ms
     from skymesh.sim.results import iter_batches
 
@@ -248,26 +349,22 @@ def routing_figures(out: Path, prep, extra: dict | None = None, *, n_pairs: int 
     pairs = extra["pairs"] if extra and "pairs" in extra else pq.read_table(out / "pairs.parquet")
     names = []
 
-    def col(c):
-        return np.asarray(pairs[c].to_numpy(zero_copy_only=False), dtype=float)
-
     f = "figures/rtt_cdf_pairs.png"
+    series, n_drawn, n_all = pair_cdf_series(pairs, lat, lon)
+    left_out = f", {n_all - n_drawn:,} never reachable left out" if n_drawn < n_all else ""
     cdf_plot(
-        {
-            "per-pair maximum RTT": col("rtt_ms_max"),
-            "per-pair mean RTT": col("rtt_ms_mean"),
-            "per-pair minimum RTT": col("rtt_ms_min"),
-            "vacuum bound (great circle)": vacuum_rtt_ms(lat[iu], lon[iu], lat[ju], lon[ju]),
-        },
-        xlabel="RTT (ms)",
-        ylabel="fraction of pairs",
+        series,
+        xlabel=f"{SPACE_RTT_LABEL}, ms",
+        ylabel="fraction of pairs drawn",
         dashed=("vacuum bound (great circle)",),
-        title=f"{name}: RTT over {len(iu):,} pairs ({len(prep.grid):,} steps)",
+        title=f"{name} ({prep.scenario.routing.mode}, {len(prep.grid):,} steps): "
+        f"{SPACE_RTT_LABEL}\n"
+        f"of the {n_drawn:,} of {n_all:,} pairs reachable at some step{left_out}",
         path=out / f,
     )
     names.append(f)
 
-    picks = _example_pairs(lat, lon, n_pairs)
+    picks = _example_pairs(lat, lon, n_pairs, among=np.isfinite(_pair_stat(pairs, "mean")))
     n_steps = len(prep.grid)
     rtt = _pair_rtt_series(out, prep, picks)
     labels = [f"{prep.terminal_name[iu[p]]} - {prep.terminal_name[ju[p]]}" for p in picks]
@@ -282,10 +379,11 @@ def routing_figures(out: Path, prep, extra: dict | None = None, *, n_pairs: int 
     time_series_plot(
         grid_times_utc(prep.grid),
         dict(zip(labels, rtt)),
-        ylabel="RTT (ms)",
+        ylabel=f"{SPACE_RTT_LABEL}, ms",
         references=refs,
         ylim=(0, np.nanmax(np.r_[rtt[np.isfinite(rtt)], 1.0]) * 1.15),
-        title=f"{name}: RTT over time (shortest, median and longest pair)",
+        title=f"{name}: {SPACE_RTT_LABEL} over time\n"
+        "(the reachable pairs of shortest, median and longest distance)",
         path=out / f,
     )
     names.append(f)
@@ -354,111 +452,3 @@ def nearest_place_names(lat_deg, lon_deg) -> list[str]:
         name = f"{names[i]} ({cc[i]})"
         out.append(name if d[i] <= PLACE_NEAR_KM else f"near {name}")
     return out
-
-
-def _route_allowed(policy, terminal_country: str, gateway_country: str | None, grid) -> tuple:
-    """Per step: whether the policy lets the route exist, and why not where it does not.
-
-    The terminal's country must be served (:func:`~skymesh.policy.rules.service_active`);
-    when the route ends at a gateway, traffic must be allowed to exit there
-    (:func:`~skymesh.policy.rules.exit_allowed`: landing rights, exit countries, censoring).
-    """
-    from skymesh.policy.rules import exit_allowed, service_active
-
-    times = grid.datetimes()
-    served = service_active(policy, [terminal_country], times)[0]
-    ok = served.copy()
-    why = np.where(
-        served, "", f"no service: the policy has {terminal_country or 'it'} switched off"
-    )
-    if gateway_country is not None:
-        exits = exit_allowed(policy, terminal_country, [gateway_country], times)[0]
-        why = np.where(
-            served & ~exits,
-            f"the policy lets no traffic from {terminal_country} exit in {gateway_country}",
-            why,
-        )
-        ok &= exits
-    return ok, why.tolist()
-
-
-def scenario_view(loaded, out, *, route_from=None, route_to=None, max_steps: int = 120):
-    """Write the interactive HTML view of a scenario's window.
-
-    The route runs from ``route_from`` (default: the scenario's first terminal) to
-    ``route_to`` (default: the gateway its traffic may exit at over most of the window,
-    the first listed among equals). It is drawn
-    only at steps where the policy allows it (see :func:`_route_allowed`); at the
-    others the page says why there is no route.
-    """
-    from skymesh.ground.places import resolve_place
-    from skymesh.policy.rules import exit_allowed
-    from skymesh.report.maps import policy_states
-    from skymesh.report.view import decimate_steps, write_view_html
-    from skymesh.sim.prepare import prepare
-
-    prep = prepare(loaded)
-    op = prep.operators[0]
-    steps = decimate_steps(len(prep.grid), max_steps)
-    grid = prep.grid.subset(steps)
-    pos = positions_ecef(op.constellation, grid)
-    lat, lon, _ = ecef_to_geodetic(pos)
-    if route_from:
-        a = resolve_place(route_from)
-        a_pt, a_cc = (a.name, a.lat_deg, a.lon_deg), a.country_iso2
-    else:
-        a_cc = str(prep.terminal_country[0])
-        name = nearest_place_names(prep.terminal_lat[:1], prep.terminal_lon[:1])[0]
-        a_pt = (f"terminal {name}", prep.terminal_lat[0], prep.terminal_lon[0])
-    b_cc = None
-    if route_to:
-        b = resolve_place(route_to)
-        b_pt = (b.name, b.lat_deg, b.lon_deg)
-    elif len(prep.gateway_name):
-        # The gateway the terminal's traffic may exit at over most of the window (first wins).
-        ok = exit_allowed(op.policy, a_cc, prep.gateway_country, grid.datetimes()).sum(axis=1)
-        g = int(np.argmax(ok))
-        b_cc = str(prep.gateway_country[g])
-        b_pt = (
-            f"gateway {prep.gateway_name[g]} ({b_cc})",
-            prep.gateway_lat[g],
-            prep.gateway_lon[g],
-        )
-    elif prep.n_terminals > 1:
-        # No gateways (a routing study): the route between the first two ground points.
-        name = nearest_place_names(prep.terminal_lat[1:2], prep.terminal_lon[1:2])[0]
-        b_pt = (name, prep.terminal_lat[1], prep.terminal_lon[1])
-    else:
-        raise SkyMeshError(
-            "this scenario has one terminal and no gateway: give --to PLACE "
-            "for the route's other end"
-        )
-    eps = GroundPoints.of([a_pt[0], b_pt[0]], [a_pt[1], b_pt[1]], [a_pt[2], b_pt[2]])
-    table = path_series(
-        op.constellation,
-        grid,
-        eps,
-        [[0, 1]],
-        mode=prep.scenario.routing.mode,
-        min_elevation_deg=prep.scenario.routing.min_elevation_deg,
-    )
-    allowed, why = _route_allowed(op.policy, a_cc, b_cc, grid)
-    route = [r if ok else None for r, ok in zip(table["path"].to_pylist(), allowed)]
-    rtt = [
-        np.nan if (v is None or not ok) else v
-        for v, ok in zip(table["rtt_ms"].to_pylist(), allowed)
-    ]
-    states = [policy_states(op.policy, when) for when in grid.datetimes()]
-    return write_view_html(
-        out,
-        sat_tracks=(grid, lat, lon),
-        countries=states,
-        isl_pairs=op.isl_pairs,
-        route=route,
-        rtt_ms=rtt,
-        route_note=why,
-        endpoints=([a_pt[0], b_pt[0]], [a_pt[1], b_pt[1]], [a_pt[2], b_pt[2]]),
-        gateways=(prep.gateway_lat, prep.gateway_lon, list(prep.gateway_name)),
-        title=f"SkyMesh: {prep.scenario.name}",
-        max_steps=max_steps,
-    )

@@ -269,6 +269,7 @@ def time_series_plot(
     references=None,
     ylim=None,
     drawstyle: str = "default",
+    gap_label: str | None = None,
 ) -> Figure:
     """One or more series over a shared time axis (UTC when given datetimes).
 
@@ -283,19 +284,29 @@ def time_series_plot(
         (e.g. each pair's vacuum-bound RTT).
     ylim : (low, high), optional
     drawstyle : matplotlib drawstyle (``"steps-post"`` for per-step counts)
+    gap_label : str, optional
+        Where no series has a value (e.g. no terminal served), shade the span grey and
+        put this reason in the legend, so an empty stretch does not read as missing data.
     """
     x, is_dt = _times(time)
     series = series if isinstance(series, dict) else {ylabel: series}
     fig = new_figure(10.0, 4.5)
     ax = fig.add_subplot(1, 1, 1)
     colour_of = {}
+    empty = []
     for k, (name, values) in enumerate(series.items()):
         y = _as_float(values, "series")
         if len(y) != len(x):
             raise InputError(
                 f"series '{name}' has {len(y)} values but time has {len(x)}", field="series"
             )
+        ok = np.isfinite(y)
+        if not ok.any():  # nothing to draw: no legend entry for a line that is not there
+            empty.append(str(name))
+            continue
         colour_of[name] = SERIES_COLOURS[k % len(SERIES_COLOURS)]
+        # A value with no finite neighbour draws no line segment: mark the points.
+        alone = ok & ~np.r_[False, ok[:-1]] & ~np.r_[ok[1:], False]
         ax.plot(
             x,
             y,
@@ -303,10 +314,37 @@ def time_series_plot(
             linewidth=1.2,
             label=str(name),
             drawstyle=drawstyle,
-            marker="." if len(y) <= 60 else None,
+            marker="." if (len(y) <= 60 or alone.any()) else None,
+            markersize=6 if alone.any() else None,
             zorder=3,
         )
+    if gap_label and series and len(x) > 1:
+        ys = np.vstack([_as_float(v, "series") for v in series.values()])
+        none = ~np.isfinite(ys).any(axis=0)
+        if none.any():
+            # each step covers half the way to its neighbours (datetimes or seconds)
+            mid = [x[0]] + [x[i] + (x[i + 1] - x[i]) / 2 for i in range(len(x) - 1)] + [x[-1]]
+            edges = np.flatnonzero(np.diff(np.r_[0, none.astype(np.int8), 0]))
+            for k, (a, b) in enumerate(zip(edges[::2], edges[1::2])):
+                ax.axvspan(
+                    mid[a],
+                    mid[b],
+                    color="#e3e3e3",
+                    zorder=0,
+                    label=f"no value: {gap_label}" if k == 0 else None,
+                )
+    if empty:
+        ax.text(
+            0.01,
+            0.02,
+            "no value in the window: " + "; ".join(empty),
+            transform=ax.transAxes,
+            fontsize=8,
+            color="#444444",
+        )
     for name, (value, owner) in (references or {}).items():
+        if owner is not None and owner in series and owner not in colour_of:
+            continue  # the reference of a series with no line
         if value is not None and np.isfinite(value):
             ax.axhline(
                 float(value),
@@ -325,9 +363,10 @@ def time_series_plot(
     ax.grid(True, alpha=0.3)
     if title:
         ax.set_title(title)
-    if len(ax.get_legend_handles_labels()[1]) > 2:  # beside the plot, off the lines
+    labels = ax.get_legend_handles_labels()[1]
+    if len(labels) > 2:  # beside the plot, off the lines
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, framealpha=0.9)
-    else:
+    elif labels:
         ax.legend(loc="best", fontsize=8, framealpha=0.9)
     return _finish(fig, path)
 

@@ -46,6 +46,7 @@ import shapely
 from skymesh.errors import InputError
 from skymesh.files import write_text_atomic
 from skymesh.inputs import iso2_upper
+from skymesh.metrics import RTT_LABEL, SPACE_RTT_LABEL
 from skymesh.report.maps import (
     INACTIVE_HATCH,
     NO_DATA_STYLE,
@@ -53,6 +54,7 @@ from skymesh.report.maps import (
     SERVICE_STATES,
     _countries,
     _points,
+    small_countries,
     wrap_lon,
 )
 
@@ -194,6 +196,7 @@ def view_data(
     isl_pairs=None,
     route=None,
     rtt_ms=None,
+    space_rtt_ms=None,
     endpoints=None,
     gateways=None,
     title="SkyMesh",
@@ -201,6 +204,11 @@ def view_data(
     simplify_deg=DEFAULT_SIMPLIFY_DEG,
     country_set=None,
     route_note=None,
+    route_info=None,
+    rtt_ms_p50=None,
+    run=None,
+    pops=None,
+    terminals=None,
 ) -> dict:
     """The page's data as one JSON-able dict (see :func:`write_view_html`)."""
     times, lat, lon = _tracks(sat_tracks)
@@ -240,14 +248,35 @@ def view_data(
     )
     if isl.size and (isl.min() < 0 or isl.max() >= n_sats):
         raise InputError("an ISL names a satellite that does not exist", field="isl_pairs")
+    if rtt_ms is not None and space_rtt_ms is not None:
+        raise InputError("give rtt_ms or space_rtt_ms, not both", field="rtt_ms")
+    rtt_key = "space_rtt_ms" if space_rtt_ms is not None else "rtt_ms"
+    rtt_series = space_rtt_ms if space_rtt_ms is not None else rtt_ms
     rtt = None
-    if rtt_ms is not None:
-        r = np.asarray([np.nan if v is None else v for v in rtt_ms], dtype=float)
+    if rtt_series is not None:
+        r = np.asarray([np.nan if v is None else v for v in rtt_series], dtype=float)
         if len(r) != n_steps:
             raise InputError(
-                f"rtt_ms has {len(r)} steps but the tracks have {n_steps}", field="rtt_ms"
+                f"{rtt_key} has {len(r)} steps but the tracks have {n_steps}", field=rtt_key
             )
         rtt = [None if not np.isfinite(v) else round(float(v), 2) for v in r[steps]]
+    p50 = None
+    if rtt_ms_p50 is not None:
+        q = np.asarray([np.nan if v is None else v for v in rtt_ms_p50], dtype=float)
+        if len(q) != n_steps:
+            raise InputError(
+                f"rtt_ms_p50 has {len(q)} steps but the tracks have {n_steps}", field="rtt_ms_p50"
+            )
+        p50 = [None if not np.isfinite(v) else round(float(v), 2) for v in q[steps]]
+    rinfo = None
+    if route_info is not None:
+        route_info = list(route_info)
+        if len(route_info) != n_steps:
+            raise InputError(
+                f"route_info has {len(route_info)} steps but the tracks have {n_steps}",
+                field="route_info",
+            )
+        rinfo = [route_info[k] for k in steps]
     note = None
     if route_note is not None:
         route_note = list(route_note)
@@ -258,6 +287,17 @@ def view_data(
             )
         note = [str(route_note[k] or "") for k in steps]
     # Step-major layout: the positions of step k are [k*N, (k+1)*N).
+    shapes = country_shapes(countries, country_set, simplify_deg)
+    # Small countries not active at some step get a marker (visible at world scale).
+    seen: dict = {}
+    for code, changes in timelines.items():
+        for _, state in changes:
+            if state and state != "active":
+                seen.setdefault(code, state)
+    for code, state in (countries or {}).items():
+        if str(state) != "active":
+            seen.setdefault(iso2_upper(code), str(state))
+    small = {m["iso2"]: m for m in small_countries(seen, country_set)}
     lat_s = lat[:, steps].T
     lon_s = wrap_lon(lon[:, steps]).T
     return {
@@ -270,7 +310,24 @@ def view_data(
         "isl": isl.ravel().tolist(),
         "route": _route_steps(route, steps, n_steps, n_sats),
         "route_note": note,
-        "rtt_ms": rtt,
+        rtt_key: rtt,
+        "rtt_label": SPACE_RTT_LABEL if rtt_key == "space_rtt_ms" else RTT_LABEL,
+        "rtt_short": "space RTT" if rtt_key == "space_rtt_ms" else "user RTT",
+        "rtt_ms_p50": p50,
+        "route_info": rinfo,
+        "run": run,
+        "pops": _markers(pops, ("names", "lat", "lon")) if pops is not None else [],
+        # (lat, lon) of every terminal, flat, 2 decimals: small dots under the markers.
+        "terminals": []
+        if terminals is None
+        else np.round(
+            np.column_stack(
+                [np.asarray(terminals[0], float), wrap_lon(np.asarray(terminals[1], float))]
+            ),
+            2,
+        )
+        .ravel()
+        .tolist(),
         "isl_on": bool(len(isl) <= ISL_DEFAULT_ON_MAX),
         "colours": dict(ROLE_COLOURS),
         "hatch": {"state": "inactive", "colour": INACTIVE_HATCH[1]},
@@ -280,8 +337,16 @@ def view_data(
         "states": {k: {"colour": c, "label": label} for k, (c, label) in SERVICE_STATES.items()},
         "no_data": {"colour": NO_DATA_STYLE[0], "label": NO_DATA_STYLE[1]},
         "countries": [
-            dict(c, timeline=timelines[c["iso2"]]) if c["iso2"] in timelines else c
-            for c in country_shapes(countries, country_set, simplify_deg)
+            dict(
+                c,
+                **({"timeline": timelines[c["iso2"]]} if c["iso2"] in timelines else {}),
+                **(
+                    {"marker": [small[c["iso2"]]["lon"], small[c["iso2"]]["lat"]]}
+                    if c["iso2"] in small
+                    else {}
+                ),
+            )
+            for c in shapes
         ],
     }
 
@@ -294,6 +359,7 @@ def write_view_html(
     isl_pairs=None,
     route=None,
     rtt_ms=None,
+    space_rtt_ms=None,
     endpoints=None,
     gateways=None,
     title: str = "SkyMesh",
@@ -301,6 +367,11 @@ def write_view_html(
     simplify_deg: float = DEFAULT_SIMPLIFY_DEG,
     country_set=None,
     route_note=None,
+    route_info=None,
+    rtt_ms_p50=None,
+    run=None,
+    pops=None,
+    terminals=None,
 ) -> Path:
     """Write the offline interactive map to ``path`` (one self-contained HTML file).
 
@@ -324,12 +395,31 @@ def write_view_html(
         the last endpoint through those satellites), or a polyline of
         ``(lat, lon)`` pairs, or ``None``/empty when unreachable.
     rtt_ms : sequence of length T, optional
-        RTT per step (NaN/None when unreachable), shown beside the time and
-        plotted under the map on a UTC time axis.
+        The user's RTT per step (``rtt_ms``, :mod:`skymesh.metrics`; NaN/None when
+        unreachable), shown beside the time and plotted under the map on a UTC time
+        axis, labelled "RTT (user, with access)".
+    space_rtt_ms : sequence of length T, optional
+        Instead of ``rtt_ms``: the propagation-only RTT, labelled "space RTT".
     route_note : sequence of str of length T, optional
         Why there is no route at a step ("" where there is nothing to say), e.g.
         "no service: the policy has IR switched off"; shown instead of
         "unreachable" and shaded on the RTT chart.
+    route_info : sequence of length T of dict or None, optional
+        What the route at each step is, for the status line (a run's view:
+        :func:`skymesh.report.run_view.run_view`): ``gateway``, ``pop``,
+        ``serving_satellite``, ``isl_hops``, ``components_ms`` (RTT components,
+        ms) and ``dashed_leg`` (index of the route segment drawn dashed, the ISL
+        hops not drawn one by one; -1 for none).
+    rtt_ms_p50 : sequence of length T, optional
+        A second RTT line on the chart: the run's median over its served terminals.
+    run : dict, optional
+        The run's headline figures (``rtt_ms_p50``, ``rtt_ms_p95``, ``service_share``,
+        ``terminal_name``, ...; a routing study's ``space_rtt_ms_p50``,
+        ``space_rtt_ms_p95``), shown in the header as ``summary.json`` has them.
+    pops : (names, lat_deg, lon_deg), optional
+        PoPs, drawn as squares.
+    terminals : (lat_deg, lon_deg), optional
+        Every terminal of a run, drawn as small dots.
     endpoints : (names, lat_deg, lon_deg) or GroundPoints, optional
     gateways : (lat_deg, lon_deg, names) or Gateways, optional
     title : str
@@ -350,6 +440,7 @@ def write_view_html(
         isl_pairs=isl_pairs,
         route=route,
         rtt_ms=rtt_ms,
+        space_rtt_ms=space_rtt_ms,
         endpoints=endpoints,
         gateways=gateways,
         title=title,
@@ -357,6 +448,11 @@ def write_view_html(
         simplify_deg=simplify_deg,
         country_set=country_set,
         route_note=route_note,
+        route_info=route_info,
+        rtt_ms_p50=rtt_ms_p50,
+        run=run,
+        pops=pops,
+        terminals=terminals,
     )
     payload = json.dumps(data, separators=(",", ":"), allow_nan=False)
     # Safe inside <script>: no "</script>", no "<!--".
@@ -395,6 +491,8 @@ _TEMPLATE = """<!DOCTYPE html>
   #time-label { font-variant-numeric: tabular-nums; font-weight: 600; white-space: nowrap;
                 flex: none; }
   #info { font-size: 13px; color: #444; min-width: 160px; }
+  #run-info { font-size: 13px; color: #222; flex-basis: 100%; }
+  #run-info:empty { display: none; }
   #isl-toggle { font-size: 13px; white-space: nowrap; }
   button { font: inherit; padding: 2px 10px; }
   #wrap { flex: none; padding: 0 14px; }
@@ -413,6 +511,10 @@ _TEMPLATE = """<!DOCTYPE html>
          border-bottom: 10px solid; }
   .ln { display: inline-block; width: 18px; height: 0; margin-right: 5px;
         vertical-align: middle; border-top: 3px solid; }
+  .dl { display: inline-block; width: 18px; height: 0; margin-right: 5px;
+        vertical-align: middle; border-top: 3px dashed; }
+  .sq { display: inline-block; width: 8px; height: 8px; margin-right: 5px;
+        vertical-align: middle; border: 1px solid #222; }
 </style>
 </head>
 <body>
@@ -426,6 +528,7 @@ _TEMPLATE = """<!DOCTYPE html>
   </div>
   <label id="isl-toggle"><input type="checkbox" id="show-isl"> inter-satellite links</label>
   <span id="info"></span>
+  <span id="run-info"></span>
 </header>
 <div id="wrap"><canvas id="map" width="1200" height="600"></canvas></div>
 <div id="legend"></div>
@@ -469,7 +572,10 @@ _SCRIPT = r"""
   const legendEl = document.getElementById("legend");
   const base = document.createElement("canvas");
   let W = 1200, H = 600, dpr = 1, step = 0, timer = null;
-  const hasChart = !!(D.rtt_ms && D.rtt_ms.some(v => v !== null));
+  const RTT = D.rtt_ms || D.space_rtt_ms || null;  // one of the two, named by D.rtt_label
+  const hasChart = !!(RTT && RTT.some(v => v !== null));
+  const RUN_RTT = D.rtt_short;  // "user RTT" (rtt_ms, with access) or "space RTT"
+  const ROUTING = !!(D.run && D.run.study === "routing");
 
   const X = lon => (lon + 180) / 360 * W;
   const Y = lat => (90 - lat) / 180 * H;
@@ -530,6 +636,28 @@ _SCRIPT = r"""
       b.strokeStyle = D.has_states ? "#ffffff" : "#9a9a9a";
       b.stroke();
     }
+    // Small countries (Taiwan) whose state is not "active": a ring in the state's colour
+    // with the name and state, so a switched-off island is visible at world scale.
+    const small = [];
+    for (const c of D.countries) {
+      if (!c.marker || !D.has_states) continue;
+      const st = stateAt(c, step);
+      if (!st || st === "active" || !D.states[st]) continue;
+      const x = X(c.marker[0]), y = Y(c.marker[1]), rr = Math.max(9, W / 110);
+      b.beginPath(); b.arc(x, y, rr, 0, 2 * Math.PI);
+      b.lineWidth = Math.max(2.5, W / 500);
+      b.strokeStyle = st === D.hatch.state ? D.hatch.colour : "#8a5a00"; b.stroke();
+      const fs = Math.round(Math.max(11, W / 110));
+      b.font = "700 " + fs + "px system-ui, sans-serif";
+      const text = c.name + ": " + D.states[st].label;
+      const tw = b.measureText(text).width;
+      const tx = Math.min(x + rr + 4, W - tw - 6), ty = y + rr + fs;
+      b.fillStyle = D.states[st].colour; b.strokeStyle = "#555"; b.lineWidth = 1;
+      b.fillRect(tx - 3, ty - fs, tw + 6, fs + 5); b.strokeRect(tx - 3, ty - fs, tw + 6, fs + 5);
+      b.fillStyle = "#111"; b.fillText(text, tx, ty);
+      small.push(c.iso2 + ":" + st);
+    }
+    canvas.dataset.smallCountries = JSON.stringify(small);
   }
 
   // A straight lon/lat segment the short way round, cut at the antimeridian.
@@ -567,6 +695,8 @@ _SCRIPT = r"""
     if (shape === "tri") {
       ctx.moveTo(x, y - size); ctx.lineTo(x + size, y + size * 0.8);
       ctx.lineTo(x - size, y + size * 0.8); ctx.closePath();
+    } else if (shape === "square") {
+      ctx.rect(x - size * 0.8, y - size * 0.8, size * 1.6, size * 1.6);
     } else if (shape === "diamond") {
       ctx.moveTo(x, y - size); ctx.lineTo(x + size, y); ctx.lineTo(x, y + size);
       ctx.lineTo(x - size, y); ctx.closePath();
@@ -639,19 +769,36 @@ _SCRIPT = r"""
     const pts = routePoints(step);
     let routeSegments = 0;
     if (pts) {
-      ctx.beginPath();
-      for (let i = 0; i + 1 < pts.length; i++)
-        routeSegments += segment(ctx, pts[i][0], pts[i][1], pts[i + 1][0], pts[i + 1][1]);
-      ctx.lineWidth = Math.max(4.5, W / 300); ctx.strokeStyle = "rgba(255,255,255,0.9)";
-      ctx.stroke();
-      ctx.strokeStyle = C.route; ctx.lineWidth = Math.max(2.2, W / 600); ctx.stroke();
+      const ri = D.route_info ? D.route_info[step] : null;
+      const dashed = ri ? ri.dashed_leg : -1;
+      for (const pass of [false, true]) {   // solid legs, then the dashed one
+        ctx.beginPath();
+        for (let i = 0; i + 1 < pts.length; i++)
+          if ((i === dashed) === pass)
+            routeSegments += segment(ctx, pts[i][0], pts[i][1], pts[i + 1][0], pts[i + 1][1]);
+        ctx.setLineDash(pass ? [8 * dpr, 5 * dpr] : []);
+        ctx.lineWidth = Math.max(4.5, W / 300); ctx.strokeStyle = "rgba(255,255,255,0.9)";
+        ctx.stroke();
+        ctx.strokeStyle = C.route; ctx.lineWidth = Math.max(2.2, W / 600); ctx.stroke();
+      }
+      ctx.setLineDash([]);
+      if (ri && ri.serving_satellite >= 0 && pts.length > 1)
+        marker(X(pts[1][1]), Y(pts[1][0]), "dot", Math.max(3, W / 360), C.route_satellite);
       if (D.route[step].sats)
         for (let i = 1; i + 1 < pts.length; i++)
           marker(X(pts[i][1]), Y(pts[i][0]), "dot", Math.max(3, W / 360), C.route_satellite);
     }
     canvas.dataset.routeSegments = String(routeSegments);
+    const tr = Math.max(1.5, W / 700);
+    ctx.fillStyle = C.terminal;
+    for (let i = 0; i + 1 < D.terminals.length; i += 2) {
+      ctx.beginPath(); ctx.arc(X(D.terminals[i + 1]), Y(D.terminals[i]), tr, 0, 2 * Math.PI);
+      ctx.fill();
+    }
     for (const g of D.gateways)
       marker(X(g.lon), Y(g.lat), "tri", Math.max(5, W / 220), C.gateway);
+    for (const p of D.pops)
+      marker(X(p.lon), Y(p.lat), "square", Math.max(4.5, W / 240), C.route_satellite);
     for (const e of D.endpoints)
       marker(X(e.lon), Y(e.lat), "diamond", Math.max(5.5, W / 190), C.endpoint);
     const big = Math.round(Math.max(12, W / 85)), small = Math.round(Math.max(10, W / 115));
@@ -664,7 +811,7 @@ _SCRIPT = r"""
     const atEnd = g => D.endpoints.some(e => Math.abs(e.lat - g.lat) < 0.01 &&
                                              Math.abs(e.lon - g.lon) < 0.01);
     if (D.gateways.length <= 40)
-      for (const g of D.gateways) if (g.name && !atEnd(g))
+      for (const g of D.gateways.concat(D.pops)) if (g.name && !atEnd(g))
         items.push({x: X(g.lon), y: Y(g.lat), text: g.name, colour: "#333", always: false,
                     font: "500 " + small + "px system-ui, sans-serif", size: small,
                     offset: Math.max(7, W / 170)});
@@ -688,16 +835,16 @@ _SCRIPT = r"""
     if (!hasChart) return;
     const cw = chart.width, ch = chart.height, g = cctx;
     g.clearRect(0, 0, cw, ch);
-    const vals = D.rtt_ms.filter(v => v !== null);
-    const ymax = Math.max(1, Math.max(...vals) * 1.15);
+    const vals = RTT.concat(D.rtt_ms_p50 || []).filter(v => v !== null);
+    const ymax = Math.max(1, Math.max(...vals) * (D.rtt_ms_p50 ? 1.35 : 1.15));  // room for the key
     const y0 = ch - PAD.b * dpr, y1 = PAD.t * dpr;
     const Yc = v => y0 - v / ymax * (y0 - y1);
     const half = T > 1 ? (chartX(1, cw) - chartX(0, cw)) / 2 : 4;
     const why = k => (D.route_note ? D.route_note[k] : "") ? "policy" : "none";
     for (let k = 0; k < T; k++) {        // runs of steps without a route, shaded by the reason
-      if (D.rtt_ms[k] !== null) continue;
+      if (RTT[k] !== null) continue;
       let e = k;
-      while (e + 1 < T && D.rtt_ms[e + 1] === null && why(e + 1) === why(k)) e++;
+      while (e + 1 < T && RTT[e + 1] === null && why(e + 1) === why(k)) e++;
       const xa = Math.max(PAD.l * dpr, chartX(k, cw) - half);
       const xb = Math.min(cw - PAD.r * dpr, chartX(e, cw) + half);
       g.fillStyle = why(k) === "policy" ? D.states.inactive.colour : "#e6e6e6";
@@ -720,7 +867,8 @@ _SCRIPT = r"""
       g.fillText(String(Math.round(v * 10) / 10), PAD.l * dpr - 6 * dpr, Yc(v));
     }
     g.save(); g.translate(14 * dpr, (y0 + y1) / 2); g.rotate(-Math.PI / 2);
-    g.textAlign = "center"; g.fillText("RTT (ms)", 0, 0); g.restore();
+    // The short name fits the chart's height; the header and legend give the full meaning.
+    g.textAlign = "center"; g.fillText(D.rtt_short + " (ms)", 0, 0); g.restore();
     // Time ticks: whole minutes (or hours) in UTC.
     const t0 = tMs[0], t1 = tMs[T - 1], span = Math.max(1, t1 - t0);
     const choices = [1e3, 5e3, 1e4, 3e4, 6e4, 3e5, 6e5, 9e5, 18e5, 36e5, 108e5, 216e5,
@@ -740,12 +888,38 @@ _SCRIPT = r"""
     g.fillText("time (UTC), " + D.times[0].slice(0, 10), PAD.l * dpr, y0 + 19 * dpr);
     g.beginPath(); let pen = false;
     for (let k = 0; k < T; k++) {
-      const v = D.rtt_ms[k];
+      const v = RTT[k];
       if (v === null) { pen = false; continue; }
       if (pen) g.lineTo(chartX(k, cw), Yc(v)); else g.moveTo(chartX(k, cw), Yc(v));
       pen = true;
     }
     g.strokeStyle = C.satellite; g.lineWidth = 1.6 * dpr; g.stroke();
+    if (D.rtt_ms_p50) {                  // the run's median over its served terminals
+      g.beginPath(); pen = false;
+      for (let k = 0; k < T; k++) {
+        const v = D.rtt_ms_p50[k];
+        if (v === null) { pen = false; continue; }
+        if (pen) g.lineTo(chartX(k, cw), Yc(v)); else g.moveTo(chartX(k, cw), Yc(v));
+        pen = true;
+      }
+      g.setLineDash([6 * dpr, 4 * dpr]); g.strokeStyle = "#555"; g.lineWidth = 1.4 * dpr;
+      g.stroke(); g.setLineDash([]);
+      const keys = [[C.satellite, [], D.run ? D.run.terminal_name : "this terminal"],
+                    ["#555", [6 * dpr, 4 * dpr], ROUTING ? "median over the reachable pairs"
+                                                         : "median over the run's served terminals"]];
+      g.textAlign = "left"; g.textBaseline = "middle";
+      const kw = keys.reduce((a, k) => a + g.measureText(k[2]).width + 44 * dpr, 0);
+      let kx = Math.max(PAD.l * dpr, cw - PAD.r * dpr - kw - 4 * dpr);   // top right, boxed
+      g.fillStyle = "rgba(255,255,255,0.92)";
+      g.fillRect(kx - 4 * dpr, y1, kw + 4 * dpr, 17 * dpr);
+      kx += 4 * dpr;
+      for (const [col, dash, text] of keys) {
+        g.beginPath(); g.moveTo(kx, y1 + 8 * dpr); g.lineTo(kx + 22 * dpr, y1 + 8 * dpr);
+        g.setLineDash(dash); g.strokeStyle = col; g.lineWidth = 1.8 * dpr; g.stroke();
+        g.setLineDash([]); g.fillStyle = "#222"; g.fillText(text, kx + 26 * dpr, y1 + 8 * dpr);
+        kx += g.measureText(text).width + 44 * dpr;
+      }
+    }
     const cx = chartX(step, cw);                      // the slider's step
     g.beginPath(); g.moveTo(cx, y1); g.lineTo(cx, y0);
     g.strokeStyle = C.endpoint; g.lineWidth = 2 * dpr; g.stroke();
@@ -766,13 +940,29 @@ _SCRIPT = r"""
     let msg = "step " + (step + 1) + " of " + T;
     if (D.route) {
       const r = D.route[step];
-      const rtt = D.rtt_ms ? D.rtt_ms[step] : null;
+      const rtt = RTT ? RTT[step] : null;
       const why = D.route_note ? D.route_note[step] : "";
+      const ri = D.route_info ? D.route_info[step] : null;
       if (!r) msg += " \u00b7 no route (" + (why || "unreachable") + ")";
-      else {
+      else if (ri) {
+        const short = {space_propagation_ms: "space", space_rtt_ms: "space", fibre_ms: "fibre",
+                       access_ms: "access", processing_ms: "processing",
+                       queueing_ms: "queueing"};
+        const parts = Object.entries(ri.components_ms || {}).filter(([, v]) => v > 0.005)
+          .map(([k, v]) => (short[k] || k) + " " + v.toFixed(1));
+        if (ri.serving_satellite >= 0) msg += " \u00b7 satellite #" + ri.serving_satellite;
+        if (ri.isl_hops >= 0)
+          msg += (ri.serving_satellite >= 0 ? ", " : " \u00b7 ") + ri.isl_hops + " ISL hop" +
+                 (ri.isl_hops === 1 ? "" : "s");
+        msg += " \u00b7 gateway " + ri.gateway + (ri.pop !== ri.gateway ? ", PoP " + ri.pop : "");
+        if (rtt !== null && rtt !== undefined)
+          msg += " \u00b7 " + RUN_RTT + " " + rtt.toFixed(1) + " ms" +
+                 (parts.length ? " (" + parts.join(" + ") + ")" : "");
+      } else {
         if (r.sats) msg += " \u00b7 " + r.sats.length +
                            (r.sats.length === 1 ? " satellite" : " satellites");
-        if (rtt !== null && rtt !== undefined) msg += " \u00b7 RTT " + rtt.toFixed(1) + " ms";
+        if (rtt !== null && rtt !== undefined)
+          msg += " \u00b7 " + D.rtt_short + " " + rtt.toFixed(1) + " ms";
       }
     }
     info.textContent = msg;
@@ -815,8 +1005,17 @@ _SCRIPT = r"""
       items.push(["ln", C.isl, "inter-satellite link (" + fmt(D.isl.length / 2) + ")", "isl"]);
     if (D.route) items.push(["ln", C.route, "route", "route"]);
     if (D.route) items.push(["dot", C.route_satellite, "satellite on the route", "route-sat"]);
-    if (D.endpoints.length) items.push(["dot", C.endpoint, "endpoint", "endpoint"]);
+    if (D.endpoints.length)
+      items.push(["dot", C.endpoint, !D.run ? "endpoint" : ROUTING ? "the pair drawn"
+                                                                    : "terminal followed",
+                  "endpoint"]);
+    if (D.terminals.length)
+      items.push(["dot", C.terminal, (ROUTING ? "ground point (" : "terminal (") +
+                  fmt(D.terminals.length / 2) + ")", "terminals"]);
     if (D.gateways.length) items.push(["tri", C.gateway, "gateway", "gateway"]);
+    if (D.pops.length) items.push(["sq", C.route_satellite, "PoP", "pop"]);
+    if (D.route_info && D.route_info.some(r => r && r.dashed_leg >= 0))
+      items.push(["dl", C.route, "ISL hops (not drawn one by one)", "route-isl"]);
     if (hasChart && D.route_note && D.route_note.some(s => s))
       items.push(["sw", D.states.inactive.colour, "chart: no route by policy", "chart-policy"]);
     for (const [cls, colour, text, key] of items) {
@@ -826,7 +1025,7 @@ _SCRIPT = r"""
       span.dataset.colour = colour;
       const sw = document.createElement("span");
       sw.className = cls;
-      if (cls === "ln") sw.style.borderTopColor = colour;
+      if (cls === "ln" || cls === "dl") sw.style.borderTopColor = colour;
       else if (cls === "tri") sw.style.borderBottomColor = colour;
       else sw.style.background = colour;
       if (key === "state-inactive")
@@ -859,6 +1058,24 @@ _SCRIPT = r"""
     update();
   }
 
+  if (D.run) {
+    const R = D.run, pct = v => (v === null || v === undefined) ? "n/a"
+                                                                : (100 * v).toFixed(1) + " %";
+    const f1 = v => (v === null || v === undefined) ? "n/a" : v.toFixed(1);
+    const gws = (R.gateways || []).slice(0, 3)
+      .map(g => g.name + " (" + g.country + ") " + Math.round(100 * g.share) + " %").join(", ");
+    document.getElementById("run-info").textContent = R.study === "routing" ?
+      "The routing study (" + R.terminals.toLocaleString("en-US") + " ground points): " +
+      "space RTT over all pairs p50 " + f1(R.space_rtt_ms_p50) + " ms, p95 " +
+      f1(R.space_rtt_ms_p95) +
+      " ms; pair-steps reachable " + pct(R.service_share) + ". Pair drawn: " +
+      R.terminal_name + " (its route recomputed, drawn where its RTT is the run's)." :
+      "The run (" + R.operator + ", " + R.terminals.toLocaleString("en-US") +
+      " terminals" + (R.access_model === "propagation" ? ", propagation model" : "") + "): " +
+      RUN_RTT + " p50 " + f1(R.rtt_ms_p50) + " ms, p95 " + f1(R.rtt_ms_p95) +
+      " ms; served " + pct(R.service_share) + " of the time" +
+      (gws ? "; exits at " + gws : "") + ". Route drawn: " + R.terminal_name + ".";
+  }
   if (!D.isl.length) document.getElementById("isl-toggle").style.display = "none";
   islBox.checked = !!D.isl_on;
   if (!hasChart) chartWrap.style.display = "none";

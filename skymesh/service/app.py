@@ -705,18 +705,22 @@ def create_app(
             [[0, 1]],
             min_elevation_deg=eng.min_elevation_deg,
         )
-        from skymesh.access.delay import ground_to_ground_components
+        from skymesh.access.delay import COLUMNS, with_ground_to_ground_components
 
-        row = table.slice(0, 1).to_pylist()[0] if table.num_rows else {}
-        comp = ground_to_ground_components(table.slice(0, 1))
+        table = with_ground_to_ground_components(table.slice(0, 1))
+        row = table.to_pylist()[0] if table.num_rows else {}
         return {
             "a": a,
             "b": b,
             "at": _iso_aware(_when(at)),
-            "space_propagation_ms": row.get("rtt_ms"),
+            # the inputs, named as `skymesh latency --json` names them
+            "constellation": eng.constellation_name,
+            "mode": "isl",
+            "min_elevation_deg": eng.min_elevation_deg,
+            "space_rtt_ms": row.get("space_rtt_ms"),
             "hops": row.get("hops"),
-            "rtt_ms": comp["rtt_ms_p50"],
-            "components_ms": {k[:-5]: v for k, v in comp.items() if k.endswith("_mean")},
+            "rtt_ms": row.get("rtt_ms"),
+            "components_ms": {k: row.get(k) for k in COLUMNS},
         }
 
     # ------------------------------------------------------------------ sites, scenarios

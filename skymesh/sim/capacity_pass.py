@@ -13,7 +13,9 @@ allows. Then:
 - secondary figures: :func:`skymesh.capacity.assignment.assign_cells` shares beam time
   max-min fairly (fraction of the busy-hour demand served) under beam-time, per-cell
   channel, downlink, ISL, feeder and gateway capacities, giving terminals served (of those
-  covered), per-terminal throughput percentiles and terminals at the target under that
+  covered), per-terminal fair-share percentiles (``fair_share_mbps``: every terminal
+  demanding at once, not a speed one user measures) and their sum (``aggregate_gbps``),
+  terminals at the target under that
   sharing; and the admission figure (the most of today's terminals that can all get the
   target at once).
 """
@@ -347,10 +349,10 @@ def capacity_pass(prep: Prepared, op=None) -> tuple[dict, pa.Table]:
                 served_fraction=float(served.sum() / max((covered & (dem > 0)).sum(), 1)),
                 unserved_covered={str(a): int(b) for a, b in zip(why, n_why)},
                 not_covered={str(a): int(b) for a, b in zip(out_cov, n_out)},
-                throughput_gbps=float(np.sum(rate * wt) / 1e3),
-                throughput_gbps_without_rain=clear_gbps,
+                aggregate_gbps=float(np.sum(rate * wt) / 1e3),
+                aggregate_gbps_without_rain=clear_gbps,
                 demand_gbps=float(np.sum(dem * wt) / 1e3),
-                rate_mbps={
+                fair_share_mbps={
                     f"p{q}": float(v)
                     for q, v in zip(
                         (5, 50, 95),
@@ -385,14 +387,14 @@ def capacity_pass(prep: Prepared, op=None) -> tuple[dict, pa.Table]:
                     ),
                     "terminal": pa.array(np.arange(prep.n_terminals, dtype=np.int32)),
                     "demand_mbps": pa.array(dem),
-                    "rate_mbps": pa.array(rate),
+                    "fair_share_mbps": pa.array(rate),
                     "subscribers": pa.array(wt),
                     "reason": pa.array(reason).dictionary_encode(),
                 }
             )
         )
     table = pa.concat_tables(rows)
-    pooled = table["rate_mbps"].to_numpy()
+    pooled = table["fair_share_mbps"].to_numpy()
     pooled_reason = table["reason"].to_numpy(zero_copy_only=False).astype(str)
     pooled_w = np.tile(wt, len(samples))
     cov = ~np.isin(pooled_reason, ("no-service", "no-coverage"))
@@ -411,7 +413,7 @@ def capacity_pass(prep: Prepared, op=None) -> tuple[dict, pa.Table]:
         samples=samples,
         weights_note=weights_note(prep.loaded, wt) if weighted else "",
         counts_in=counts_in,
-        rate_mbps={
+        fair_share_mbps={
             f"p{q}": float(v)
             for q, v in zip(
                 (5, 50, 95),
@@ -443,7 +445,7 @@ def capacity_pass(prep: Prepared, op=None) -> tuple[dict, pa.Table]:
 
 
 def _markdown(cap: dict) -> list[str]:
-    r = cap["rate_mbps"]
+    r = cap["fair_share_mbps"]
     t = cap["target_mbps"]
     h = cap["headline"]
     unit = cap["counts_in"]
@@ -458,7 +460,8 @@ def _markdown(cap: dict) -> list[str]:
         f"{h['secondary']['admitted_at_target']:,} can all get {t:g} Mbit/s at once at the "
         "headline's slot when the operator admits which; under max-min fair sharing of the "
         f"busy-hour demand at least {cap['terminals_at_target_min']:,} get it at every "
-        f"sample. Throughput per covered terminal at that demand (all sampled slots): p5 "
+        f"sample. Fair share per covered terminal at that demand, every terminal demanding at "
+        f"once (not the speed one user measures; all sampled slots): p5 "
         f"{r['p5']:.2f} / p50 {r['p50']:.2f} / p95 {r['p95']:.2f} Mbit/s; at least "
         f"{100 * cap['served_fraction_min']:.2f} % of covered terminals served at every sample."
         + (
@@ -469,33 +472,33 @@ def _markdown(cap: dict) -> list[str]:
         ),
         "",
     ]
-    rainy = any(x.get("throughput_gbps_without_rain") is not None for x in cap["samples"])
+    rainy = any(x.get("aggregate_gbps_without_rain") is not None for x in cap["samples"])
     if rainy:
         lines += [
             "With the scenario's rain events, and the same slots without them:",
             "",
-            "| slot start (UTC) | throughput with rain | without rain | change |",
+            "| slot start (UTC) | aggregate with rain | without rain | change |",
             "|---|---|---|---|",
         ]
         for x in cap["samples"]:
-            dry = x["throughput_gbps_without_rain"]
+            dry = x["aggregate_gbps_without_rain"]
             lines.append(
-                f"| {x['time_utc']} | {x['throughput_gbps']:.1f} Gbit/s | "
+                f"| {x['time_utc']} | {x['aggregate_gbps']:.1f} Gbit/s | "
                 f"{dry:.1f} Gbit/s | "
-                f"{(100 * (x['throughput_gbps'] / dry - 1)) if dry else 0.0:+.1f} % |"
+                f"{(100 * (x['aggregate_gbps'] / dry - 1)) if dry else 0.0:+.1f} % |"
             )
         lines += [""]
     lines += [
-        "| slot start (UTC) | headline at target (binding) | served / covered | throughput | "
-        "demand | p5 / p50 / p95 | at target: fair / admitted | binding at demand |",
+        "| slot start (UTC) | headline at target (binding) | served / covered | aggregate | "
+        "demand | fair share p5 / p50 / p95 | at target: fair / admitted | binding at demand |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for x in cap["samples"]:
-        q = x["rate_mbps"]
+        q = x["fair_share_mbps"]
         lines.append(
             f"| {x['time_utc']} | {x['capacity_at_target']:,} ({x['first_binding']}) | "
             f"{x['served']:,} / {x['covered']:,} | "
-            f"{x['throughput_gbps']:.1f} Gbit/s | {x['demand_gbps']:.1f} Gbit/s | "
+            f"{x['aggregate_gbps']:.1f} Gbit/s | {x['demand_gbps']:.1f} Gbit/s | "
             f"{q['p5']:.1f} / {q['p50']:.1f} / {q['p95']:.1f} Mbit/s | "
             f"{x['terminals_at_target']:,} / {x['carried_at_target']:,} | "
             f"{x['binding_constraint']} |"

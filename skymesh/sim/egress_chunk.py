@@ -5,7 +5,8 @@ Two access models (scenario ``[access] model``):
 ``slots`` (default): what a user measures. The path is terminal -> serving satellite ->
 (ISLs) -> gateway -> fibre -> PoP, and the RTT is the sum of named components
 (:func:`skymesh.access.delay.access_components_ms`: space propagation, fibre, access,
-processing, queueing; ``rtt_ms`` their sum, ``space_propagation_ms`` the old figure).
+processing, queueing; ``rtt_ms`` their sum, what a user measures; ``space_rtt_ms`` the
+propagation-only part; names as in :mod:`skymesh.metrics`).
 
 * The serving satellite is chosen at each 15 s slot boundary by the scenario's selection
   policy and held for the slot (:func:`skymesh.access.serving.choose_serving`); so is the
@@ -64,7 +65,7 @@ from skymesh.timebase import TimeGrid
 
 ROUTE_STEPS = 20  # steps per block-diagonal graph (keeps it in cache)
 COMPONENT_COLUMNS = (
-    "space_propagation_ms",
+    "space_rtt_ms",
     "fibre_ms",
     "access_ms",
     "processing_ms",
@@ -400,14 +401,16 @@ def _slots_segment(
     # Delay of the held path at each step, from the geometry of that step.
     s0 = np.where(served, serving, 0)
     up_km = np.linalg.norm(pos[s0, kk] - ground.term_xyz[:, None, :], axis=-1)
-    isl_total = np.zeros((G, K))
+    # Each ISL of the held path (km, 0 past its end): summed here, one link each in a packet run.
+    isl_seg_km = np.zeros((G, K, max(hp.shape[2] - 1, 0)))
     for j in range(hp.shape[2] - 1):
         a, b = hp[:, :, j], hp[:, :, j + 1]
         has = b >= 0
         if not has.any():
             break
         seg = np.linalg.norm(pos[np.maximum(a, 0), kk] - pos[np.maximum(b, 0), kk], axis=-1)
-        isl_total += np.where(has, seg, 0.0)
+        isl_seg_km[:, :, j] = np.where(has, seg, 0.0)
+    isl_total = isl_seg_km.sum(axis=2)
     last = np.take_along_axis(hp, np.maximum(hn - 1, 0)[..., None], axis=2)[..., 0]
     down_km = np.linalg.norm(
         pos[np.maximum(last, 0), kk] - ground.gw_xyz[np.maximum(hw, 0)], axis=-1
@@ -432,10 +435,34 @@ def _slots_segment(
         isl_hops=np.maximum(hn - 1, 0),
         active=active,
         decided=np.where(served, decided, -1),
+        path=np.where(served[..., None], hp, -1),
+        up_km=np.where(served, up_km, np.nan),
+        isl_seg_km=np.where(served[..., None], isl_seg_km, np.nan),
+        down_km=np.where(served, down_km, np.nan),
     )
 
 
 def _slots_chunk(prep: Prepared, start: int, stop: int) -> pa.Table:
+    parts = [
+        _slot_rows(prep, op.label, k0, sub, res)
+        for _, op, k0, sub, res in held_segments(prep, start, stop)
+    ]
+    return pa.concat_tables(parts)
+
+
+def held_segments(prep: Prepared, start: int, stop: int, operators=None):
+    """The ``slots`` model's held paths for steps ``start..stop-1``, block by block.
+
+    Yields ``(operator index, operator, first step, its sub-grid, {"main": seg, "bent": seg})``
+    (``"bent"`` only when the run compares bent pipe); ``seg`` holds (terminal, step) arrays:
+    ``served``, ``serving`` (satellite, -1 none), ``gateway``, ``pop``, ``space_ms``,
+    ``fibre_ms``, ``user_rtt_ms``, ``isl_hops`` ..., ``path`` (terminal, step, satellites of
+    the held path, -1 padded), and the held path's lengths: ``up_km`` (terminal to serving
+    satellite), ``isl_seg_km`` (each ISL, 0 past the path's end), ``down_km`` (last satellite
+    to gateway). The run's rows (:func:`compute_chunk`) and ``skymesh packets SCENARIO``
+    (:func:`skymesh.packets.scenario.scenario_network`) both read these; ``operators``
+    limits the operators computed (indices; default all).
+    """
     s = prep.scenario
     slot_all = slot_index(prep.grid.start, prep.grid.offsets_s)
     # Begin at the first step of the slot holding step start-1 (see the module docstring).
@@ -447,8 +474,9 @@ def _slots_chunk(prep: Prepared, start: int, stop: int) -> pa.Table:
     target = max(ROUTE_STEPS, per_slot)
     ground = _Ground(prep)
     want_bp = _wants_bent_pipe(s)
-    parts = []
-    for op in prep.operators:
+    for oi, op in enumerate(prep.operators):
+        if operators is not None and oi not in operators:
+            continue
         pos_all = positions_ecef(op.constellation, grid, serving_only=True)
         pos_next_all = None
         if s.access.serving == "longest-visibility":
@@ -493,31 +521,28 @@ def _slots_chunk(prep: Prepared, start: int, stop: int) -> pa.Table:
             if lead + b <= start:
                 continue
             sel = slice(keep0, b - a)
-            parts.append(
-                _slot_rows(
-                    prep,
-                    op.label,
-                    lead + a + keep0,
-                    sub.subset(sel),
-                    {
-                        k: {
-                            n: (v[:, sel] if isinstance(v, np.ndarray) and v.ndim == 2 else v)
-                            for n, v in r.items()
-                        }
-                        for k, r in res.items()
-                    },
-                )
+            yield (
+                oi,
+                op,
+                lead + a + keep0,
+                sub.subset(sel),
+                {
+                    k: {
+                        n: (v[:, sel] if isinstance(v, np.ndarray) and v.ndim >= 2 else v)
+                        for n, v in r.items()
+                    }
+                    for k, r in res.items()
+                },
             )
-    return pa.concat_tables(parts)
 
 
-def _components(seg: dict, load: float) -> dict:
+def held_components(seg: dict, load: float) -> dict:
     """RTT components of held paths; PoP processing counts even without PoPs (the gateway
     site is then the PoP: traffic still meets a router and NAT before the internet)."""
     return access_components_ms(
         seg["isl_hops"],
         load,
-        space_propagation_ms=seg["space_ms"],
+        space_rtt_ms=seg["space_ms"],
         fibre_ms=seg["fibre_ms"],
         user_link_rtt_ms=seg["user_rtt_ms"],
         gateway=True,
@@ -554,7 +579,7 @@ def _slot_rows(prep: Prepared, label: str, k0: int, sub_grid, res: dict) -> pa.T
         pop_country = np.where(served, prep.pops.country_iso2[np.maximum(pop, 0)], "")
     else:
         pop_names, pop_idx, pop_country = prep.gateway_name, gw, gw_country
-    comp = _components(main, s.access.load)
+    comp = held_components(main, s.access.load)
     cols = {
         "time_utc": pa.array(np.repeat(times, n_term), type=pa.timestamp("ms", tz="UTC")),
         "step": pa.array(step.astype(np.int32)),
@@ -586,7 +611,7 @@ def _slot_rows(prep: Prepared, label: str, k0: int, sub_grid, res: dict) -> pa.T
     if "bent" in res:
         bent = res["bent"]
         bserved = T(bent["served"])
-        bcomp = _components(bent, s.access.load)
+        bcomp = held_components(bent, s.access.load)
         cols["bent_pipe_served"] = pa.array(bserved)
         cols["bent_pipe_rtt_ms"] = pa.array(T(bcomp["rtt_ms"]), mask=~bserved)
         cols["bent_pipe_gateway"] = _name_column(prep.gateway_name, T(bent["gateway"]))
@@ -619,8 +644,9 @@ def _rows(prep: Prepared, label: str, k0: int, sub_grid, main: dict, bent: dict 
         "country": pa.array(country).dictionary_encode(),
         "service_allowed": pa.array(main["active"].ravel()),
         "served": pa.array(served),
-        "rtt_ms": pa.array(main["rtt_ms"].ravel(), mask=~served),
-        "space_propagation_ms": pa.array(main["rtt_ms"].ravel(), mask=~served),
+        # The propagation model has no access components: its rtt_ms is the space RTT.
+        "rtt_ms": pa.array(main["path_rtt_ms"].ravel(), mask=~served),
+        "space_rtt_ms": pa.array(main["path_rtt_ms"].ravel(), mask=~served),
         "gateway": _gateway_column(prep, gw),
         "gateway_country": pa.array(gw_country, mask=~served).dictionary_encode(),
         "sat_hops": pa.array(main["sat_hops"].ravel().astype(np.int16), mask=~served),
@@ -631,6 +657,6 @@ def _rows(prep: Prepared, label: str, k0: int, sub_grid, main: dict, bent: dict 
         bgw = bent["gateway"].ravel()
         bserved = bgw >= 0
         cols["bent_pipe_served"] = pa.array(bserved)
-        cols["bent_pipe_rtt_ms"] = pa.array(bent["rtt_ms"].ravel(), mask=~bserved)
+        cols["bent_pipe_rtt_ms"] = pa.array(bent["path_rtt_ms"].ravel(), mask=~bserved)
         cols["bent_pipe_gateway"] = _gateway_column(prep, bgw)
     return pa.table(cols)

@@ -117,7 +117,7 @@ def compute_routing_chunk(prep: Prepared, start: int, stop: int) -> dict:
                             "step": pa.array(np.full(len(iu), step, np.int32)),
                             "src": pa.array(iu.astype(np.int32)),
                             "dst": pa.array(ju.astype(np.int32)),
-                            "rtt_ms": pa.array(vals, mask=~np.isfinite(vals)),
+                            "space_rtt_ms": pa.array(vals, mask=~np.isfinite(vals)),
                         }
                     )
                 )
@@ -157,7 +157,7 @@ def summarize_routing(folder, prep) -> tuple[dict, dict]:
     for batch in iter_batches(folder / "rtt.parquet"):
         src = batch.column("src").to_numpy()
         dst = batch.column("dst").to_numpy()
-        rtt = batch.column("rtt_ms").to_numpy(zero_copy_only=False).astype(float)
+        rtt = batch.column("space_rtt_ms").to_numpy(zero_copy_only=False).astype(float)
         pid = src * e - src * (src + 1) // 2 + (dst - src - 1)
         ok = np.isfinite(rtt)
         hist.add(rtt[ok])
@@ -176,9 +176,9 @@ def summarize_routing(folder, prep) -> tuple[dict, dict]:
             "src": pa.array(prep.terminal_name[iu]),
             "dst": pa.array(prep.terminal_name[ju]),
             "reachable_fraction": pa.array(pair_n / max(n_steps, 1)),
-            "rtt_ms_min": pa.array(pair_min, mask=pair_n == 0),
-            "rtt_ms_mean": pa.array(pair_sum / 1e6 / np.maximum(pair_n, 1), mask=pair_n == 0),
-            "rtt_ms_max": pa.array(pair_max, mask=pair_n == 0),
+            "space_rtt_ms_min": pa.array(pair_min, mask=pair_n == 0),
+            "space_rtt_ms_mean": pa.array(pair_sum / 1e6 / np.maximum(pair_n, 1), mask=pair_n == 0),
+            "space_rtt_ms_max": pa.array(pair_max, mask=pair_n == 0),
         }
     )
     summary = dict(
@@ -194,7 +194,7 @@ def summarize_routing(folder, prep) -> tuple[dict, dict]:
         pairs=n_pairs,
         constellation=prep.operators[0].constellation.name,
         satellites=len(prep.operators[0].constellation),
-        rtt_ms=dict(
+        space_rtt_ms=dict(
             hist.percentiles((50, 95, 99)),
             mean=hist.mean(),
             min=hist.lo if hist.n else None,

@@ -19,7 +19,7 @@ import pyarrow as pa
 from skymesh.sim.results import iter_batches
 from skymesh.sim.stats import Histogram
 
-COMPONENTS = ("space_propagation_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms")
+COMPONENTS = ("space_rtt_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms")
 """RTT component columns of a slots-model run (:mod:`skymesh.access.delay`), in stack order."""
 
 

@@ -152,7 +152,7 @@ def us_busy_hour(
         "percentiles_mbps": [float(v) for v in q],
         "cells": int(has.sum()),
         "cells_at_zero": int((has & (x <= 0)).sum()),
-        "throughput_gbps": float(x.sum() / 1e3),
+        "aggregate_gbps": float(x.sum() / 1e3),
         "busy_hour_demand_gbps": float((subs * d).sum() / 1e3),
         "subscribers_per_sample": subscribers / sample,
     }
@@ -164,7 +164,7 @@ def _us_busy_hour(ctx):
     return r["median_mbps"], (
         f"{US_SAMPLE:,} samples x {r['subscribers_per_sample']:,.0f} subscribers in "
         f"{r['cells']:,} cells; p5/p25/p75/p95 {p[0]:.0f}/{p[1]:.0f}/{p[3]:.0f}/{p[4]:.0f} "
-        f"Mbit/s; assigned {r['throughput_gbps']:,.0f} Gbit/s vs busy-hour demand "
+        f"Mbit/s; assigned {r['aggregate_gbps']:,.0f} Gbit/s vs busy-hour demand "
         f"{r['busy_hour_demand_gbps']:,.0f} Gbit/s; {r['cells_at_zero']} cells at 0"
     )
 

@@ -65,6 +65,11 @@ class Case:
         Part of the fast subset (``skymesh validate --quick``, run in ``make test``).
     needs_data : bool
         Needs the curated reference data.
+    figure : str
+        The SkyMesh figure compared, by its name in :mod:`skymesh.metrics` (or an RTT
+        component of :data:`skymesh.access.delay.COLUMNS`): ``rtt_ms`` for a measured
+        RTT (what a user measures, with access), ``space_rtt_ms`` for a light-speed
+        figure, ``fibre_ms`` for a ground leg. Like is compared with like.
     """
 
     id: str
@@ -79,6 +84,7 @@ class Case:
     compute: Callable
     quick: bool = False
     needs_data: bool = False
+    figure: str = ""
 
 
 _REGISTRY: dict[str, Case] = {}
@@ -184,10 +190,10 @@ def _population_median(
     res = terminals_path(c, grid, lat, lon, cc, gw, pops, mode=mode)
     served = float(np.isfinite(res["rtt_ms"]).mean())
     med = _weighted_median(res["rtt_ms"], popn[None, :])
-    prop = _weighted_median(res["space_propagation_ms"], popn[None, :])
+    prop = _weighted_median(res["space_rtt_ms"], popn[None, :])
     return med, (
         f"{len(lat)} largest places weighted by population, {len(grid)} steps; "
-        f"served {100 * served:.0f} %; propagation median {prop:.1f} ms"
+        f"served {100 * served:.0f} %; space RTT (propagation only) median {prop:.1f} ms"
     )
 
 
@@ -220,8 +226,8 @@ def _min_rtt(ctx: Context, lat, lon, country, start, minutes, pop_name=None):
         return float("nan"), "never served in the window"
     k = int(np.nanargmin(rtt))
     return float(rtt[k]), (
-        f"min over {len(grid)} 1 s steps; at the minimum: propagation "
-        f"{res['space_propagation_ms'][k]:.1f} ms, fibre "
+        f"min over {len(grid)} 1 s steps; at the minimum: space RTT "
+        f"{res['space_rtt_ms'][k]:.1f} ms, fibre "
         f"{res['fibre_ms'][k]:.1f} ms, {int(res['isl_hops'][k])} ISL hops, "
         f"gateway {gw.name[res['gateway'][k]]}"
     )
@@ -290,7 +296,7 @@ def _light_floor(ctx: Context):
     gw, pops = _synthetic_sites([(40.0, -100.0, "US")])
     grid = time_grid("2026-01-01T00:00:00Z", 600.0, 1.0)
     res = terminal_path(c, grid, 40.0, -100.0, "US", gw, pops, mode="bent-pipe")
-    return float(np.nanmin(res["space_propagation_ms"])), (
+    return float(np.nanmin(res["space_rtt_ms"])), (
         "Walker 550 km shell, terminal 30 km from its gateway, bent pipe, min over 10 min"
     )
 
@@ -353,6 +359,7 @@ register(
         justification="the U-status access defaults span about +-5 ms (~20 % of the total) and "
         "peak-hour queueing is at idle here",
         compute=_us_peak,
+        figure="rtt_ms",
         needs_data=True,
     )
 )
@@ -371,6 +378,7 @@ register(
         justification="a 2025 network (more satellites, gateways, PoPs; queue management) "
         "should measure lower than March 2024, by at most half",
         compute=_us_peak,
+        figure="rtt_ms",
         needs_data=True,
     )
 )
@@ -392,6 +400,7 @@ for _cc, _name in (("GB", "United Kingdom"), ("AU", "Australia")):
             justification="per-country medians span 36-48 ms (-10 %/+20 % of 40 ms); +-25 % "
             "covers that spread and the placement of terminals",
             compute=_bent_pipe(_cc),
+            figure="rtt_ms",
             needs_data=True,
         )
     )
@@ -411,6 +420,7 @@ register(
         justification="community coordinates (some > 20 km off), an unpublished homing table, "
         "and router time in the measured hop: a factor of 2",
         compute=_gs_pop(True),
+        figure="fibre_ms",
         quick=True,
         needs_data=True,
     )
@@ -428,6 +438,7 @@ register(
         band=(0.5, 2.0),
         justification="as gs-pop-us-ca",
         compute=_gs_pop(False),
+        figure="fibre_ms",
         quick=True,
         needs_data=True,
     )
@@ -448,6 +459,7 @@ register(
         justification="the published minimum spans 15-18 ms (+-9 %); the model floor and the "
         "5 min window add up to a quarter either way",
         compute=_seattle_min,
+        figure="rtt_ms",
         needs_data=True,
     )
 )
@@ -467,6 +479,7 @@ register(
         justification="as min-rtt-near-pop; the long ISL route adds its geometry, not new "
         "uncertainty in the access terms",
         compute=_ulukhaktok_min,
+        figure="rtt_ms",
         needs_data=True,
     )
 )
@@ -486,6 +499,7 @@ register(
         justification="4 x 550 km / c = 7.34 ms with both legs at zenith (-8 %); a 10 min "
         "minimum seldom has both legs that high",
         compute=_light_floor,
+        figure="space_rtt_ms",
         quick=True,
     )
 )
@@ -506,6 +520,156 @@ register(
         justification="routing is re-optimised each step while the satellite is held, so a "
         "gateway switch may step inside a slot; at most 1 in 10",
         compute=_slot_steps,
+        figure="rtt_ms",
+        quick=True,
+    )
+)
+
+
+# ----------------------------------------------------------------------------- generations
+# Bands set from the sources' own spread before the model's figures were computed.
+
+SHIPPED_TLE = Path(__file__).resolve().parent.parent / "data" / TLE_FILE
+PROGRESS_2024 = (
+    "SpaceX, Starlink Progress Report (Dec 2024, published Jan 2025), via PCMag and r/spacex"
+)
+
+
+def _fleet_downlink_tbps(ctx: Context):
+    from skymesh.orbits.generations import (
+        fleet_user_downlink_gbps,
+        generation_counts,
+        generations_of,
+    )
+    from skymesh.orbits.tle import read_tle_file
+
+    names, line1s, _, _ = read_tle_file(SHIPPED_TLE)
+    gens = generations_of(names, [line[9:17] for line in line1s])
+    counts = ", ".join(f"{g} {n:,}" for g, n in generation_counts(gens).items())
+    return fleet_user_downlink_gbps(gens) / 1000.0, counts
+
+
+def _beam_budget(gen: str):
+    def compute(ctx: Context):
+        from skymesh.orbits.generations import generation_table
+
+        p = generation_table()[gen]
+        return (
+            p["user_beams"]["value"] * p["downlink_per_beam_gbps"]["value"],
+            f"{p['user_beams']['value']:g} beams x {p['downlink_per_beam_gbps']['value']:g} "
+            f"Gbit/s; table's per-satellite figure {p['user_downlink_gbps']['value']:g} "
+            f"({p['user_downlink_gbps']['status']})",
+        )
+
+    return compute
+
+
+def _v2_over_v15(ctx: Context):
+    from skymesh.orbits.generations import generation_table
+
+    t = generation_table()
+    return t["v2 mini"]["user_downlink_gbps"]["value"] / t["v1.5"]["user_downlink_gbps"]["value"]
+
+
+register(
+    Case(
+        id="fleet-downlink-2025",
+        title="Fleet user downlink, all satellites, vs SpaceX's network total",
+        published=350.0,
+        unit="Tbit/s",
+        conditions="SpaceX: ~350 Tbit/s total network capacity (January 2025). SkyMesh: the "
+        "shipped 2025-12-04 CelesTrak set (9,042 satellites), each satellite's generation "
+        "from its launch (skymesh/data/starlink_launches.csv) and that generation's user "
+        "downlink (starlink_generations.csv), summed; unknown generation adds 0.",
+        source=PROGRESS_2024,
+        status="P",
+        band=(0.75, 3.0),
+        justification="the fleet is 11 months younger than the figure: SpaceX gave ~450 Tbit/s "
+        "launched by July 2025, so ~1.5x by December at that pace; V2 Mini's 96 Gbit/s is a "
+        "press back-calculation, so a factor 2 either side of 1.5",
+        compute=_fleet_downlink_tbps,
+        quick=True,
+    )
+)
+
+_GEN_CASES = (
+    (
+        "v0.9",
+        1000.0 / 60.0,
+        "Musk, May 2019: ~1 Tbit/s usable per 60-satellite v0.9 launch (tweet and media "
+        "call), i.e. 16.7 Gbit/s per satellite",
+        "P",
+        (0.9, 1.1),
+        "an input check: the table must reproduce its source up to rounding",
+    ),
+    (
+        "v1.0",
+        20.0,
+        "SpaceX Gen1 technical attachment, IBFS SAT-LOA-20161115-00118, as read by del "
+        "Portillo, Cameron & Crawley, Acta Astronautica 159 (2019): 17-23 Gbit/s",
+        "P",
+        (0.85, 1.15),
+        "the filing's own range, 17-23 Gbit/s, around its 20 Gbit/s middle",
+    ),
+    (
+        "v2 mini",
+        100.0,
+        "SpaceX Progress Report Dec 2024: a V3 satellite (1 Tbit/s) carries 10x a V2 Mini, "
+        "i.e. ~100 Gbit/s",
+        "P",
+        (0.8, 1.25),
+        "'10x' is a round multiple: +-25 %",
+    ),
+    (
+        "v2 mini optimised",
+        100.0,
+        "as V2 Mini (no separate figure for the optimised bus was found): SpaceX Progress "
+        "Report Dec 2024, V3 = 10x a V2 Mini",
+        "D",
+        (0.8, 1.25),
+        "as the V2 Mini row",
+    ),
+    (
+        "v3",
+        1000.0,
+        "SpaceX Progress Report Dec 2024, p. 62: 1 Tbit/s downlink per V3 satellite",
+        "P",
+        (0.95, 1.05),
+        "an input check against an exact operator figure",
+    ),
+)
+
+for _gen, _pub, _src, _status, _band, _why in _GEN_CASES:
+    register(
+        Case(
+            id=f"sat-downlink-{_gen.replace(' ', '-')}",
+            title=f"User downlink of one {_gen} satellite",
+            published=_pub,
+            unit="Gbit/s",
+            conditions="SkyMesh: user beams x downlink per beam of the generation table "
+            "(skymesh/data/starlink_generations.csv), the figures the capacity model reads.",
+            source=_src,
+            status=_status,
+            band=_band,
+            justification=_why,
+            compute=_beam_budget(_gen),
+            quick=True,
+        )
+    )
+
+register(
+    Case(
+        id="v2-mini-over-v1.5",
+        title="V2 Mini / v1.5 user downlink per satellite",
+        published=4.0,
+        unit="ratio",
+        conditions="SpaceX, Feb 2023: V2 Mini has about four times the communications "
+        "capacity of v1.5. SkyMesh: the two rows of the generation table.",
+        source="SpaceX via UPI (27 Feb 2023) and Ars Technica (Mar 2023)",
+        status="P",
+        band=(0.75, 1.25),
+        justification="'about four times': 3x-5x",
+        compute=_v2_over_v15,
         quick=True,
     )
 )

@@ -34,25 +34,25 @@ def test_columns_sum_and_broadcast():
     out = access_components_ms(
         np.array([0, 3, 10]),
         load=0.0,
-        space_propagation_ms=np.array([8.0, 15.0, 40.0]),
+        space_rtt_ms=np.array([8.0, 15.0, 40.0]),
         fibre_ms=np.array([5.0, 5.0, 7.0]),
     )
     assert tuple(out) == COLUMNS
     parts = sum(out[c] for c in COLUMNS[:-1])
     np.testing.assert_allclose(out["rtt_ms"], parts)
-    np.testing.assert_array_equal(out["space_propagation_ms"], [8.0, 15.0, 40.0])
+    np.testing.assert_array_equal(out["space_rtt_ms"], [8.0, 15.0, 40.0])
     # Per-hop processing grows with ISL hops, by the per-hop default.
     assert out["processing_ms"][1] - out["processing_ms"][0] == pytest.approx(
         3 * DEFAULTS.isl_hop_ms
     )
-    two_d = access_components_ms(np.zeros((4, 5)), space_propagation_ms=1.0)
+    two_d = access_components_ms(np.zeros((4, 5)), space_rtt_ms=1.0)
     assert all(v.shape == (4, 5) for v in two_d.values())
 
 
 def test_defaults_by_hand():
     f = 1000.0 / 750.0
     user_rtt = 2e3 * slant_range_km(550.0, 45.0) / SPEED_OF_LIGHT_KM_S
-    out = access_components_ms(0, space_propagation_ms=0.0, detail=True)
+    out = access_components_ms(0, space_rtt_ms=0.0, detail=True)
     assert out["frame_ms"] == pytest.approx(2 * 1.5 * f)
     assert out["grant_ms"] == pytest.approx(2 * f + user_rtt)
     assert out["access_ms"] == pytest.approx(2 * 1.5 * f + 2 * f + user_rtt + 3.0)
@@ -65,7 +65,7 @@ def test_defaults_by_hand():
 
 
 def test_unserved_samples_are_nan_in_every_column():
-    out = access_components_ms([1, 1], space_propagation_ms=[np.nan, 10.0])
+    out = access_components_ms([1, 1], space_rtt_ms=[np.nan, 10.0])
     assert all(np.isnan(v[0]) and np.isfinite(v[1]) for v in out.values())
 
 

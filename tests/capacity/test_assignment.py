@@ -322,13 +322,18 @@ def test_capacity_pass_serves_every_covered_terminal(tmp_path):
         assert s["covered"] == s["terminals"] == 301
         assert s["served"] == s["covered"] and s["served_fraction"] == 1.0
         assert s["carried_at_target"] <= s["covered"]
-        assert s["throughput_gbps"] <= s["demand_gbps"] * (1 + 1e-9)
-    rate = table["rate_mbps"].to_numpy()
+        assert s["aggregate_gbps"] <= s["demand_gbps"] * (1 + 1e-9)
+    rate = table["fair_share_mbps"].to_numpy()
     assert (rate <= table["demand_mbps"].to_numpy() * (1 + 1e-9)).all()
     assert any(line.startswith("**Headline: ") for line in summary["markdown"])
     assert summary["headline"]["terminals_at_target"] == min(
         s["capacity_at_target"] for s in summary["samples"]
     )
+    # Issue 21: the per-terminal figure is a fair share with everyone demanding at once,
+    # named so in the summary and the report (it once read "Throughput per terminal").
+    text = "\n".join(summary["markdown"])
+    assert "Fair share per covered terminal" in text and "Throughput per" not in text
+    assert {"fair_share_mbps", "aggregate_gbps"} <= set(summary["samples"][0])
     # the slot itself: beam time per satellite and per pair within bounds
     import numpy as np
 
@@ -407,9 +412,11 @@ def test_subscriber_weight_equals_replicated_terminals(tmp_path):
         summary, table = capacity_pass(prepare(load_scenario(path)))
         out.append((summary["samples"][0], table))
     (w, tw), (r, tr) = out
-    assert w["throughput_gbps"] == pytest.approx(r["throughput_gbps"], rel=1e-6)
+    assert w["aggregate_gbps"] == pytest.approx(r["aggregate_gbps"], rel=1e-6)
     assert w["subscribers"] == r["subscribers"] == 42
-    assert tw["rate_mbps"].to_numpy()[0] == pytest.approx(tr["rate_mbps"].to_numpy()[0], rel=1e-6)
+    assert tw["fair_share_mbps"].to_numpy()[0] == pytest.approx(
+        tr["fair_share_mbps"].to_numpy()[0], rel=1e-6
+    )
     assert w["carried_at_target"] == r["carried_at_target"]
 
 

@@ -56,7 +56,7 @@ def test_rain_never_adds_capacity(belgium):
     clear, rain = belgium["model"], belgium["rain"]
     assert clear["budget"] == "clear sky"
     assert rain["gateways_in_rain"] == 1  # Brussels, inside Belgium
-    assert rain["throughput_gbps"] < clear["throughput_gbps"]
+    assert rain["aggregate_gbps"] < clear["aggregate_gbps"]
     assert rain["terminals_at_target"] <= clear["terminals_at_target"] * (1 + 1e-9)
     assert "P.618-13" in rain["recommendations"]
 

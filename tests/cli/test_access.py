@@ -62,11 +62,11 @@ def test_json_components_and_slot_holding(sites, capsys, tmp_path):
     rtt = np.array(t["rtt_ms"])
     parts = sum(
         np.array(t[c])
-        for c in ("space_propagation_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms")
+        for c in ("space_rtt_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms")
     )
     np.testing.assert_allclose(rtt, parts)
     # Physics floor: up and down legs are each at least the 550 km altitude.
-    assert np.all(np.array(t["space_propagation_ms"]) >= 2e3 * 2 * 550 / SPEED_OF_LIGHT_KM_S)
+    assert np.all(np.array(t["space_rtt_ms"]) >= 2e3 * 2 * 550 / SPEED_OF_LIGHT_KM_S)
     # The serving satellite changes only where the slot changes (no forced handover here:
     # a 25 deg mask and a satellite chosen at high elevation stays in view for 15 s).
     sat, slot = np.array(t["serving_satellite"]), np.array(t["slot"])
@@ -125,7 +125,8 @@ def test_latency_summary_has_ground_to_ground_components(capsys, monkeypatch):
     per_link = 3 * f + 2 * f + 2e3 * slant / SPEED_OF_LIGHT_KM_S + 3.0
     assert comp["access_ms_mean"] == pytest.approx(2 * per_link)
     assert comp["fibre_ms_mean"] == 0.0
-    assert comp["space_propagation_ms_mean"] == pytest.approx(s["rtt_ms_mean"])
+    assert comp["space_rtt_ms_mean"] == pytest.approx(s["space_rtt_ms_mean"])
+    assert comp["rtt_ms_p50"] == pytest.approx(s["rtt_ms_p50"])
     code, out, err = _run(
         capsys,
         "latency",
@@ -136,5 +137,5 @@ def test_latency_summary_has_ground_to_ground_components(capsys, monkeypatch):
         "--duration",
         "4",
     )
-    assert code == 0 and "RTT with access p50" in out
+    assert code == 0 and "RTT (user, with access)" in out and "space RTT" in out
     assert max(len(line) for line in out.splitlines()) <= 80

@@ -41,7 +41,7 @@ def test_latency_with_a_list_and_the_range_rule(tmp_path, capsys):
     assert main(base + ["--max-gsl-range", "1500", "--isls", str(rings)]) == 0
     rings_doc = json.loads(capsys.readouterr().out)
     # rings alone cannot cross planes: slower or unreachable, never faster
-    r_grid, r_ring = grid["summary"]["rtt_ms_min"], rings_doc["summary"]["rtt_ms_min"]
+    r_grid, r_ring = grid["summary"]["space_rtt_ms_min"], rings_doc["summary"]["space_rtt_ms_min"]
     assert r_grid is not None and (r_ring is None or r_ring > r_grid)
     assert main(base + ["--max-gsl-range", "-3"]) == 2
     assert main(base + ["--isls", str(tmp_path / "missing.txt")]) == 2

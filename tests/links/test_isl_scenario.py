@@ -80,9 +80,9 @@ def test_study_rtts_equal_path_series_with_the_same_rules(study, tmp_path):
     )
     plain = path_series(c, grid, eps, pairs, min_elevation_deg=0.0, max_gsl_range_km=1500.0)
     step, src, dst = (rtt[k].to_numpy() for k in ("step", "src", "dst"))
-    vals = np.asarray(rtt["rtt_ms"].to_pylist(), dtype=float)
-    w = np.asarray(want["rtt_ms"].to_pylist(), dtype=float).reshape(len(grid), len(pairs))
-    g = np.asarray(plain["rtt_ms"].to_pylist(), dtype=float).reshape(len(grid), len(pairs))
+    vals = np.asarray(rtt["space_rtt_ms"].to_pylist(), dtype=float)
+    w = np.asarray(want["space_rtt_ms"].to_pylist(), dtype=float).reshape(len(grid), len(pairs))
+    g = np.asarray(plain["space_rtt_ms"].to_pylist(), dtype=float).reshape(len(grid), len(pairs))
     for k in range(len(grid)):
         for j, (a, b) in enumerate(pairs):
             m = (step == k) & (((src == a) & (dst == b)) | ((src == b) & (dst == a)))

@@ -45,7 +45,7 @@ def test_series_equals_routing_each_snapshot_alone(shell1):
             endpoint_links=(g, s, np.zeros_like(g), r),
         )
         expected = route(graph, layout, 0, 1)
-        assert table["rtt_ms"][k].as_py() == pytest.approx(expected.rtt_ms, rel=1e-12)
+        assert table["space_rtt_ms"][k].as_py() == pytest.approx(expected.space_rtt_ms, rel=1e-12)
         sats = [n for n in expected.nodes if n < layout.n_sats]
         assert table["path"][k].as_py() == sats
         assert table["hops"][k].as_py() == len(expected.nodes) - 1
@@ -55,7 +55,7 @@ def test_rtt_symmetric_above_vacuum_bound_and_path_changes_counted(shell1):
     grid = time_grid("2026-01-01T00:00:00Z", 600, 10)
     eps = GroundPoints.of(["Paris", "Luanda"], [PARIS[0], LUANDA[0]], [PARIS[1], LUANDA[1]])
     table = path_series(shell1, grid, eps, [[0, 1], [1, 0]])
-    rtt = np.asarray(table["rtt_ms"].to_pylist(), dtype=float).reshape(-1, 2)
+    rtt = np.asarray(table["space_rtt_ms"].to_pylist(), dtype=float).reshape(-1, 2)
     assert np.allclose(rtt[:, 0], rtt[:, 1], rtol=1e-12)
     bound = 2e3 * _gc_km(PARIS, LUANDA) / SPEED_OF_LIGHT_KM_S
     assert np.all(rtt > bound)
@@ -76,8 +76,8 @@ def test_paris_luanda_matches_hypatias_published_range(shell1):
     eps = GroundPoints.of(["Paris", "Luanda"], [PARIS[0], LUANDA[0]], [PARIS[1], LUANDA[1]])
     s = summarize_rtt(path_series(shell1, grid, eps, [[0, 1]]))
     assert s["reachable_fraction"] == 1.0
-    assert s["rtt_ms_min"] >= 0.9 * 85
-    assert s["rtt_ms_max"] <= 1.1 * 117
+    assert s["space_rtt_ms_min"] >= 0.9 * 85
+    assert s["space_rtt_ms_max"] <= 1.1 * 117
 
 
 def test_chunk_size_does_not_change_the_series(shell1):

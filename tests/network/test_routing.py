@@ -7,7 +7,7 @@ import pytest
 from skymesh.constants import EARTH_MEAN_RADIUS_KM, SPEED_OF_LIGHT_KM_S
 from skymesh.links.isl import isl_lengths_km, plus_grid_pairs
 from skymesh.links.visibility import visible_pairs
-from skymesh.network.routing import all_pairs_rtt_ms, route, routing_state, walk_back
+from skymesh.network.routing import all_pairs_space_rtt_ms, route, routing_state, walk_back
 from skymesh.network.snapshot import NodeLayout, snapshot_graph
 from skymesh.orbits.presets import load_constellation
 from skymesh.orbits.propagate import positions_ecef
@@ -57,7 +57,7 @@ def _great_circle_km(lat1, lon1, lat2, lon2):
 @pytest.mark.parametrize("when", ["2026-01-01T00:00:00Z", "2026-01-01T03:17:00Z"])
 def test_rtt_respects_the_vacuum_bound_and_is_symmetric(when):
     _, layout, graph, lat, lon = _snapshot(when=when)
-    rtt = all_pairs_rtt_ms(graph, layout)
+    rtt = all_pairs_space_rtt_ms(graph, layout)
     bound = (
         2e3
         * _great_circle_km(lat[:, None], lon[:, None], lat[None], lon[None])
@@ -73,8 +73,8 @@ def test_unreachable_pair_is_reported_as_unreachable():
     _, layout, graph, _, _ = _snapshot()
     pole = list(CITIES).index("North Pole camp")
     r = route(graph, layout, 0, pole)
-    assert not r.reachable and r.rtt_ms is None and r.nodes == ()
-    rtt = all_pairs_rtt_ms(graph, layout)
+    assert not r.reachable and r.space_rtt_ms is None and r.nodes == ()
+    rtt = all_pairs_space_rtt_ms(graph, layout)
     assert np.all(np.isnan(np.delete(rtt[pole], pole)))
 
 
@@ -87,7 +87,7 @@ def test_shortest_paths_equal_networkx_on_random_snapshots():
         gx.add_nodes_from(range(graph.shape[0]))
         coo = graph.tocoo()
         gx.add_weighted_edges_from(zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist()))
-        rtt = all_pairs_rtt_ms(graph, layout)
+        rtt = all_pairs_space_rtt_ms(graph, layout)
         for a in range(len(CITIES)):
             lengths = nx.single_source_dijkstra_path_length(gx, int(layout.up(a)))
             for b in range(len(CITIES)):
@@ -115,7 +115,7 @@ def test_forwarding_state_leads_every_node_to_its_destination():
     c, layout, graph, _, _ = _snapshot()
     dests = np.array([0, 1, 2, 3])
     rtt, next_hop = routing_state(graph, layout, dests)
-    full = all_pairs_rtt_ms(graph, layout)
+    full = all_pairs_space_rtt_ms(graph, layout)
     assert np.allclose(rtt, full[np.ix_(dests, dests)], equal_nan=True)
     n = layout.n_sats
     # Follow next hops from every endpoint; the delays add up to the shortest path.

@@ -18,12 +18,12 @@ from .conftest import GSL_BPS, ISL_BPS, WINDOW_S, column
 TABLES = {
     "flows": {"flow_id", "kind", "cc", "src", "dst", "start_s", "stop_s", "tx_packets",
               "rx_packets", "lost_packets", "tx_bytes", "rx_bytes", "goodput_mbps",
-              "mean_rtt_ms"},
+              "ns3_mean_rtt_ms"},
     "goodput": {"flow_id", "t_s", "goodput_mbps"},
-    "rtt": {"flow_id", "t_s", "rtt_ms"},
+    "rtt": {"flow_id", "t_s", "ns3_rtt_ms"},
     "cwnd": {"flow_id", "t_s", "cwnd_bytes"},
     "events": {"flow_id", "t_s", "kind"},
-    "path": {"pair", "t_s", "rtt_ms", "hops", "changed"},
+    "path": {"pair", "t_s", "space_rtt_ms", "hops", "changed"},
     "stats": {"wall_s", "sim_s", "events_processed", "packets", "packets_per_s", "peak_rss_mb"},
 }  # fmt: skip
 
@@ -42,14 +42,14 @@ def test_ping_rtt_is_skymesh_rtt_plus_serialisation(ping_run, shell1, grid, pari
     RTT = SkyMesh's path RTT (path_series, scipy) + 2 x hops x (84 B IP + 2 B PPP) x 8 / rate,
     within 1 us (ns-3 rounds times to 1 ns per hop); no queue, no processing delay."""
     series = path_series(shell1, grid, paris_luanda_points, [[0, 1]])
-    rtt_sky = series.column("rtt_ms").to_numpy()
+    rtt_sky = series.column("space_rtt_ms").to_numpy()
     hops = series.column("hops").to_numpy()
     isl = series.column("isl_hops").to_numpy()
     wire_bits = (PING_IP_BYTES + PPP_HEADER_BYTES) * 8
     # one-way: 2 GSLs and `isl` ISLs, each way
     ser_ms = 2e3 * ((hops - isl) * wire_bits / GSL_BPS + isl * wire_bits / ISL_BPS)
     t = column(ping_run["rtt"], "t_s")
-    rtt = column(ping_run["rtt"], "rtt_ms")
+    rtt = column(ping_run["rtt"], "ns3_rtt_ms")
     k = np.floor(t + 1e-9).astype(int)
     inside = t + rtt / 1e3 < k + 1 - 1e-9
     assert len(t) >= 0.95 * WINDOW_S / 0.05
@@ -87,7 +87,7 @@ def test_path_change_shows_in_cwnd(tcp_run, net):
     one second by a cwnd reduction (segments on the new path overtake those still queued on
     the old one: three duplicate ACKs, fast retransmit, cwnd cut), and by reorder events."""
     changes = np.flatnonzero(net.path_changed[:, 0])
-    shorter = [k for k in changes if net.rtt_ms[k, 0] < net.rtt_ms[k - 1, 0]]
+    shorter = [k for k in changes if net.space_rtt_ms[k, 0] < net.space_rtt_ms[k - 1, 0]]
     assert shorter, "the test window needs a path change"
     cw = tcp_run["cwnd"]
     t, v = column(cw, "t_s"), column(cw, "cwnd_bytes")

@@ -96,7 +96,9 @@ def test_forwarding_chains_are_scipy_shortest_paths(net, shell1, grid, paris_lua
 
 def test_pair_rtt_matches_path_series(net, shell1, grid, paris_luanda_points):
     table = path_series(shell1, grid, paris_luanda_points, [[0, 1]])
-    np.testing.assert_allclose(net.rtt_ms[:, 0], table.column("rtt_ms").to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        net.space_rtt_ms[:, 0], table.column("space_rtt_ms").to_numpy(), rtol=1e-12
+    )
     np.testing.assert_array_equal(net.hops[:, 0], table.column("hops").to_numpy())
     np.testing.assert_array_equal(
         net.path_changed[:, 0], table.column("path_changed").to_numpy(zero_copy_only=False)

@@ -36,7 +36,7 @@ def synthetic_tables(duration_s: float = DURATION_S) -> dict[str, pa.Table]:
         {
             "pair": ["Paris->Luanda"] * len(t_path) + ["Rio de Janeiro->Moscow"] * len(t_path),
             "t_s": np.concatenate([t_path, t_path]),
-            "rtt_ms": np.concatenate([base, ping_rtt]),
+            "space_rtt_ms": np.concatenate([base, ping_rtt]),
             "hops": pa.array(np.full(2 * len(t_path), 7), pa.int32()),
             "changed": np.concatenate([changed, np.zeros(len(t_path), bool)]),
         }
@@ -48,7 +48,7 @@ def synthetic_tables(duration_s: float = DURATION_S) -> dict[str, pa.Table]:
         {
             "flow_id": pa.array([0] * len(t_ack) + [1] * len(t_ping), pa.int32()),
             "t_s": np.concatenate([t_ack, t_ping]),
-            "rtt_ms": np.concatenate(
+            "ns3_rtt_ms": np.concatenate(
                 [path_at + rng.uniform(0, 25, len(t_ack)), 120.5 + 0 * t_ping]
             ),
         }
@@ -77,7 +77,7 @@ def synthetic_tables(duration_s: float = DURATION_S) -> dict[str, pa.Table]:
             "tx_bytes": pa.array([50_000 * 1448, 120 * 64], pa.int64()),
             "rx_bytes": pa.array([49_700 * 1448, 120 * 64], pa.int64()),
             "goodput_mbps": [9.6, 0.0],
-            "mean_rtt_ms": [104.25, 120.5],
+            "ns3_mean_rtt_ms": [104.25, 120.5],
         }
     )
     return {
@@ -210,7 +210,7 @@ def test_summary_counts_from_the_tables():
     assert f0["retransmits"] == 6 and f0["reorders"] == 2 and f0["losses"] == 6
     assert f0["loss_share"] == pytest.approx(300 / 50_000)
     # SkyMesh's RTT over the window, from the path built above: 90 ms, then 95, 99, 103
-    assert f0["skymesh_rtt_ms"]["min"] == 90.0 and f0["skymesh_rtt_ms"]["max"] == 103.0
+    assert f0["skymesh_space_rtt_ms"]["min"] == 90.0 and f0["skymesh_space_rtt_ms"]["max"] == 103.0
     assert s["slot_boundaries"] == 4
     assert s["engine"]["packets"] == 100_000
 
@@ -234,3 +234,54 @@ def test_report_links_figures_that_exist(tmp_path):
     row = next(line for line in text.splitlines() if line.startswith("| 0 |"))
     assert "Paris -> Luanda" in row and "9.60" in row and "104.2" in row
     assert "starlink-shell1" in text
+
+
+def _with_burst(tables, mbps=122.0, at=300):
+    g = tables["goodput"]
+    v = g.column("goodput_mbps").to_numpy().copy()
+    v[at] = mbps  # one 0.1 s sample: bytes released together on a 10 Mbit/s path
+    tables["goodput"] = g.set_column(
+        g.schema.get_field_index("goodput_mbps"), "goodput_mbps", pa.array(v)
+    )
+    return tables
+
+
+def test_goodput_burst_does_not_squash_the_curve():
+    """One 122 Mbit/s sample on a ~10 Mbit/s flow once set the axis to 130 Mbit/s, the
+    flow's curve a flat line at the bottom. Samples are averaged over 1 s, the axis ends
+    near the rate, and what lies above is clipped, marked and said."""
+    tables = _with_burst(synthetic_tables())
+    ax = plots.goodput_figure(tables, bottleneck_mbps=10.0).axes[0]
+    top = ax.get_ylim()[1]
+    assert 10.0 < top < 20.0
+    flow = next(ln for ln in ax.get_lines() if ln.get_label().startswith("flow 0"))
+    assert np.nanmax(flow.get_ydata()) <= top
+    note = [t.get_text() for t in ax.texts if t.get_gid() == "goodput-clipped"]
+    assert len(note) == 1 and "1 bin above" in note[0] and "clipped" in note[0]
+    # The same bytes, over 1 s: the mean goodput of the whole run is kept.
+    t, v = plots.goodput_bins(
+        tables["goodput"].column("t_s").to_numpy(),
+        tables["goodput"].column("goodput_mbps").to_numpy(),
+        1.0,
+    )
+    raw = tables["goodput"].column("goodput_mbps").to_numpy()
+    assert len(t) == 60 and v.mean() == pytest.approx(raw.mean())
+    assert "1 s" in ax.get_title()
+
+
+def test_losses_figure_keeps_its_tallest_bar_inside():
+    """A burst of 80 losses in the first second once reached the top edge exactly."""
+    tables = synthetic_tables()
+    ev = tables["events"]
+    extra = np.linspace(0.05, 0.95, 80)
+    tables["events"] = pa.table(
+        {
+            "flow_id": pa.array(ev.column("flow_id").to_pylist() + [0] * 80, pa.int32()),
+            "t_s": ev.column("t_s").to_pylist() + list(extra),
+            "kind": ev.column("kind").to_pylist() + ["loss"] * 80,
+        }
+    )
+    ax = plots.losses_figure(tables).axes[0]
+    tallest = max(p.get_y() + p.get_height() for p in ax.patches)
+    assert tallest == 80  # the first second (the synthetic run has no other event there)
+    assert ax.get_ylim()[1] >= 1.05 * tallest

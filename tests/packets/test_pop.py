@@ -80,7 +80,7 @@ def test_forwarding_to_the_pop_is_via_its_gateway_both_ways(pop_net):
         assert net.path(k, pop_ep, 0) == [pop_node] + back
     hit = np.flatnonzero((net.pairs[:, 0] == 0) & (net.pairs[:, 1] == pop_ep))
     assert len(hit) == 1
-    np.testing.assert_allclose(net.rtt_ms[:, hit[0]], base.rtt_ms[:, 0] + 1.6)
+    np.testing.assert_allclose(net.space_rtt_ms[:, hit[0]], base.space_rtt_ms[:, 0] + 1.6)
     np.testing.assert_array_equal(net.hops[:, hit[0]], base.hops[:, 0] + 1)
 
 
@@ -95,11 +95,11 @@ def test_ping_to_the_pop_is_skymesh_rtt_plus_serialisation(ns3, pop_net):
 
     _, net = pop_net
     out = simulate(net, ["ping:0.1:Paris->Madrid, Spain"], duration_s=20.0)
-    t, rtt = column(out["rtt"], "t_s"), column(out["rtt"], "rtt_ms")
+    t, rtt = column(out["rtt"], "t_s"), column(out["rtt"], "ns3_rtt_ms")
     assert len(t) >= 150
     k = np.floor(t + 1e-9).astype(int)
     inside = t + rtt / 1e3 < k + 1 - 1e-9
-    sky = net.rtt_ms[k[inside], 1]  # (Paris, PoP): pairs are (0, gateway), (0, PoP)
+    sky = net.space_rtt_ms[k[inside], 1]  # (Paris, PoP): pairs are (0, gateway), (0, PoP)
     hops = net.hops[k[inside], 1]
     # each way, every hop serialises one ~86-byte frame at no less than the slowest rate
     bound = 2e3 * hops * 86 * 8 / min(GSL_BPS, ISL_BPS)

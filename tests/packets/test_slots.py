@@ -77,10 +77,10 @@ def test_user_link_changes_only_at_slot_boundaries_or_when_it_sets(
 
 
 def test_a_held_path_is_never_shorter_than_the_shortest(held, net):
-    ok = np.isfinite(held.rtt_ms) & np.isfinite(net.rtt_ms)
+    ok = np.isfinite(held.space_rtt_ms) & np.isfinite(net.space_rtt_ms)
     assert ok.all()
-    assert np.all(held.rtt_ms >= net.rtt_ms - 1e-9)
-    assert np.any(held.rtt_ms > net.rtt_ms + 1e-6)  # the hold costs something somewhere
+    assert np.all(held.space_rtt_ms >= net.space_rtt_ms - 1e-9)
+    assert np.any(held.space_rtt_ms > net.space_rtt_ms + 1e-6)  # the hold costs something somewhere
 
 
 def test_unknown_policy_is_an_input_error(shell1, grid, paris_luanda_points):

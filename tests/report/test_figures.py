@@ -264,6 +264,11 @@ def test_route_figure_counts_agree(tmp_path):
     assert n >= 2
     title = fig.axes[0].get_title()
     assert int(re.search(r"(\d+) satellites", title).group(1)) == n
+    # Which RTT: the user's (with both access legs) first, the space RTT beside it, and
+    # the user's is the larger (issue 21: the title once gave the space RTT as "RTT").
+    user = float(re.search(r"RTT \(user, with access\) ([\d.]+) ms", title).group(1))
+    space = float(re.search(r"space RTT ([\d.]+) ms", title).group(1))
+    assert user > space > 0
     assert f"route ({n} satellites)" in legend_texts(fig)
     assert len(by_gid(fig, "route-satellites")[0].get_offsets()) == n
     assert assert_not_blank(tmp_path / "r.png") is None
@@ -327,3 +332,66 @@ def test_a_failed_save_leaves_the_old_picture(tmp_path, monkeypatch):
         maps.service_map({"FR": "inactive"}, path=png)
     assert png.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["service.png"]
+
+
+def test_time_series_legend_lists_only_drawn_lines():
+    """A series with no value in the window draws no line: it (and its reference line)
+    is left out of the legend and named in a note instead. rtt_over_time.png once listed
+    unreachable pairs in its legend."""
+    from skymesh.report.plots import time_series_plot
+
+    t = np.arange(10.0)
+    seen = np.r_[np.full(5, 20.0), np.nan, np.nan, 21.0, np.nan, 22.0]
+    fig = time_series_plot(
+        t,
+        {"Paris - London": seen, "Paris - Tokyo": np.full(10, np.nan)},
+        ylabel="RTT (ms)",
+        references={
+            "Paris - London: vacuum bound": (2.3, "Paris - London"),
+            "Paris - Tokyo: vacuum bound": (65.0, "Paris - Tokyo"),
+        },
+    )
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["Paris - London", "Paris - London: vacuum bound"]
+    assert any("Paris - Tokyo" in t.get_text() for t in ax.texts)
+    # The lone values (steps 7 and 9) are marked, so they are seen.
+    line = next(ln for ln in ax.get_lines() if ln.get_label() == "Paris - London")
+    assert line.get_marker() not in (None, "None", "")
+
+
+def test_time_series_shades_where_no_series_has_a_value():
+    """iran-2022's RTT over time was blank before the activation, with nothing to say why:
+    a stretch with no value in any series is shaded and its reason is in the legend."""
+    from skymesh.report.plots import time_series_plot
+
+    t = np.arange(10.0) * 10.0
+    a = np.r_[np.full(4, np.nan), np.full(6, 45.0)]
+    fig = time_series_plot(t, {"median RTT": a}, ylabel="RTT (ms)", gap_label="none served")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["median RTT", "no value: none served"]
+    spans = [p for p in ax.patches if p.get_label() == "no value: none served"]
+    assert len(spans) == 1
+    x0, x1 = spans[0].get_x(), spans[0].get_x() + spans[0].get_width()
+    assert (x0, x1) == pytest.approx((0.0, 35.0))  # steps 0-3, to half way to step 4
+
+
+def test_switched_off_small_country_is_marked_at_world_scale():
+    """Taiwan is 3 deg^2 at 1:110m, a few pixels on a world map: the service maps of
+    taiwan-geofence at the start and the end looked the same. Not active, it is ringed
+    and named with its state; active, it is not; the title lists the countries off."""
+    from skymesh.report.pictures import state_note
+
+    off = maps.service_map({"TW": "inactive", "JP": "active", "CN": "active"})
+    rings = by_gid(off, "small-country")
+    assert len(rings) == 1
+    names = [t.get_text() for t in off.axes[0].texts if t.get_gid() == "small-country-name"]
+    assert names == ["Taiwan: inactive"]
+    on = maps.service_map({"TW": "active", "JP": "active", "CN": "active"})
+    assert by_gid(on, "small-country") == []
+    # A large country switched off needs no ring: its own shading shows.
+    assert by_gid(maps.service_map({"IR": "inactive"}), "small-country") == []
+    assert state_note({"TW": "inactive", "JP": "active", "TR": "no-landing-rights"}) == (
+        "inactive: TW; no-landing-rights: TR"
+    )

@@ -82,7 +82,7 @@ def test_pair_series_read_from_parquet(study):
     for row, p in enumerate(picks):
         t = table.filter(pc.and_(pc.equal(table["src"], iu[p]), pc.equal(table["dst"], ju[p])))
         expect = np.full(len(prep.grid), np.nan)
-        expect[t["step"].to_numpy()] = np.asarray(t["rtt_ms"].to_pylist(), dtype=float)
+        expect[t["step"].to_numpy()] = np.asarray(t["space_rtt_ms"].to_pylist(), dtype=float)
         np.testing.assert_array_equal(series[row], expect)
         # Physics: no step beats the vacuum bound of the pair's great-circle distance.
         bound = vacuum_rtt_ms(
@@ -106,3 +106,88 @@ def test_figures_do_not_lose_a_run(study, tmp_path, monkeypatch):
     assert "figures" not in summary
     assert any("no figures today" in n for n in summary["notes"])
     assert (tmp_path / "r2" / "summary.json").is_file()
+
+
+def test_cdf_compares_one_pair_set():
+    """Every curve of rtt_cdf_pairs.png is over the same pairs: those reachable at some
+    step. The figure once drew RTTs over the reachable pairs against the vacuum bound of
+    all pairs, so a bent-pipe study (short pairs reachable only) beat light."""
+    import pyarrow as pa
+
+    lat = np.array([48.85, 51.51, 40.71, 35.69])  # Paris, London, New York, Tokyo
+    lon = np.array([2.35, -0.13, -74.0, 139.69])
+    iu, ju = np.triu_indices(4, 1)
+    vac = vacuum_rtt_ms(lat[iu], lon[iu], lat[ju], lon[ju])
+    reach = np.array([True, False, False, False, False, True])  # Paris-London, NY-Tokyo
+    mean = np.where(reach, vac * 1.6, np.nan)
+    pairs = pa.table(
+        {
+            "rtt_ms_min": pa.array(mean * 0.9, mask=~reach),
+            "rtt_ms_mean": pa.array(mean, mask=~reach),
+            "rtt_ms_max": pa.array(mean * 1.1, mask=~reach),
+        }
+    )
+    series, drawn, total = pictures.pair_cdf_series(pairs, lat, lon)
+    assert (drawn, total) == (2, 6)
+    assert {len(v) for v in series.values()} == {2}
+    assert np.allclose(series["vacuum bound (great circle)"], vac[reach])
+    # No pair beats light: each pair's minimum is above its own vacuum bound.
+    assert np.all(series["per-pair minimum"] > series["vacuum bound (great circle)"])
+
+
+def test_bent_pipe_study_cdf_and_example_pairs(tmp_path):
+    """A bent-pipe study with no gateways reaches only close pairs: the CDF figure draws
+    those pairs only, and the example pairs over time are reachable ones."""
+    p = tmp_path / "bp.toml"
+    p.write_text(
+        textwrap.dedent(STUDY).replace("[output]", '[routing]\nmode = "bent-pipe"\n[output]')
+    )
+    loaded = load_scenario(p)
+    run_scenario(loaded, tmp_path / "r")
+    pairs = pq.read_table(tmp_path / "r" / "pairs.parquet")
+    prep = _prepared(loaded)
+    series, drawn, total = pictures.pair_cdf_series(pairs, prep.terminal_lat, prep.terminal_lon)
+    reachable = np.isfinite(pictures._pair_stat(pairs, "mean"))
+    assert 0 < drawn == reachable.sum() < total
+    assert np.all(series["per-pair minimum"] >= series["vacuum bound (great circle)"])
+    picks = pictures._example_pairs(prep.terminal_lat, prep.terminal_lon, 3, among=reachable)
+    assert len(picks) and reachable[picks].all()
+
+
+def test_view_of_a_routing_study_draws_its_rows(study, tmp_path):
+    """A routing study's view: the pair's space RTT at each step is its rtt.parquet row,
+    the chart's median is the median over the step's rows, and a route (recomputed: the
+    study stores no paths) is drawn only where its RTT is the run's."""
+    import json
+    import re
+
+    from skymesh.errors import SkyMeshError
+    from skymesh.report.run_view import run_view
+
+    _, summary, folder = study
+    run_view(folder, tmp_path / "v.html")
+    text = (tmp_path / "v.html").read_text()
+    data = json.loads(re.search(r'id="skymesh-data">(.*?)</script>', text, re.S).group(1))
+    assert data["run"]["study"] == "routing" and "rtt_ms" not in data  # space RTT only
+    rows = pq.read_table(folder / "rtt.parquet").to_pylist()
+    col = "space_rtt_ms" if "space_rtt_ms" in rows[0] else "rtt_ms"
+    names = [e["name"] for e in data["endpoints"]]
+    prep = _prepared(load_scenario(folder / "scenario.toml"))
+    a, b = (list(prep.terminal_name).index(n) for n in names)
+    n_drawn = 0
+    for k in range(len(data["times"])):
+        mine = [r[col] for r in rows if r["step"] == k and (r["src"], r["dst"]) == (a, b)]
+        want = mine[0] if mine else None
+        got = data["space_rtt_ms"][k]
+        assert (got is None) == (want is None)
+        if want is not None:
+            assert got == pytest.approx(want, abs=0.006)
+        step_rows = [r[col] for r in rows if r["step"] == k and r[col] is not None]
+        assert data["rtt_ms_p50"][k] == pytest.approx(float(np.median(step_rows)), abs=0.006)
+        if data["route"][k] is not None:
+            n_drawn += 1
+        else:
+            assert data["route_note"][k]
+    assert n_drawn >= 1
+    with pytest.raises(SkyMeshError, match="routing study"):
+        run_view(folder, tmp_path / "w.html", terminal=1)

@@ -171,7 +171,7 @@ def test_view_in_chromium(browser, view_file):
     slider.evaluate("el => { el.value = '60'; el.dispatchEvent(new Event('input')); }")
     label1 = page.text_content("#time-label")
     assert label1 != label0 and label1.endswith("UTC")
-    assert "RTT 44.0 ms" in page.text_content("#info")
+    assert "user RTT 44.0 ms" in page.text_content("#info")
     shot1 = _pixels(canvas.screenshot())
     assert shot1.shape == shot0.shape
     changed = np.any(np.abs(shot1 - shot0) > 0.05, axis=-1).mean()
@@ -244,7 +244,7 @@ def test_view_policy_route_labels_layout(browser, policy_view):
     # Served: a route is drawn; policy off: none, and the page says why.
     _go(page, 10)
     assert int(canvas.get_attribute("data-route-segments")) >= 2
-    assert "RTT 12.0 ms" in page.text_content("#info")
+    assert "user RTT 12.0 ms" in page.text_content("#info")
     _go(page, 45)
     assert canvas.get_attribute("data-route-segments") == "0"
     assert "switched off" in page.text_content("#info")

@@ -83,6 +83,7 @@ def test_propose_approve_and_see_the_map_change(server):
         tw = 'path[data-iso2="TW"]'
         page.wait_for_selector(tw, state="attached")
         assert page.get_attribute(tw, "data-state") == "default"
+        assert page.locator("circle.small-country").count() == 0
         page.fill("#p-iso2", "tw")
         page.fill("#p-reason", "requested by the regulator")
         page.click("#propose")
@@ -102,6 +103,9 @@ def test_propose_approve_and_see_the_map_change(server):
             "document.querySelector('path[data-iso2=\"TW\"]').dataset.state === 'inactive'"
         )
         assert "inactive" in page.get_attribute(tw, "class")
+        # Taiwan is a few pixels at world scale: switched off, it also carries a ring.
+        assert page.locator('circle.small-country[data-iso2="TW"]').count() == 1
+        assert page.locator("circle.small-country").count() == 1
         page.wait_for_selector("#audit >> text=policy.change")  # the table refreshes last
         audit = page.inner_text("#audit")
         for action in ("propose", "approve", "policy.change", "login"):

@@ -115,7 +115,7 @@ def test_rtt_inside_a_slot_moves_only_as_fast_as_the_geometry(run):
 
 def test_components_sum_and_fibre_leg(run):
     summary, t = run
-    parts = ["space_propagation_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms"]
+    parts = ["space_rtt_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms"]
     total = sum(_col(t, p).astype(float) for p in parts)
     assert np.allclose(total, _col(t, "rtt_ms").astype(float), atol=1e-9)
     gw = t["gateway"].cast("string").to_pylist()
@@ -132,7 +132,7 @@ def test_components_sum_and_fibre_leg(run):
     nearest = np.array(["Doha", "Sofia"])[np.argmin(d, 1)]
     pops = np.array(pop).reshape(-1, 4)
     assert np.array_equal(pops, np.broadcast_to(nearest, pops.shape))
-    assert _col(t, "space_propagation_ms").min() > 2e3 * 550 * 2 / SPEED_OF_LIGHT_KM_S
+    assert _col(t, "space_rtt_ms").min() > 2e3 * 550 * 2 / SPEED_OF_LIGHT_KM_S
     op = summary["operators"][0]
     hph = op["handovers_per_hour"]
     assert hph["count"] == int(_col(t, "handover").sum())
@@ -205,9 +205,7 @@ def test_other_policies_run(tmp_path, policy):
 def test_propagation_model_keeps_the_old_rows(tmp_path):
     _, t = _run(tmp_path, POPS + '\n[access]\nmodel = "propagation"\n', name="old")
     assert "handover" not in t.schema.names
-    assert np.allclose(
-        _col(t, "space_propagation_ms").astype(float), _col(t, "rtt_ms").astype(float)
-    )
+    assert np.allclose(_col(t, "space_rtt_ms").astype(float), _col(t, "rtt_ms").astype(float))
     assert (
         json.loads((tmp_path / "out-old" / "summary.json").read_text())["access_model"]
         == "propagation"
@@ -219,11 +217,11 @@ def test_components_chart_stacks_the_means(tmp_path):
 
     comps = {
         "a": {
-            "space_propagation_ms": {"p50": 20.0, "mean": 21.0},
+            "space_rtt_ms": {"p50": 20.0, "mean": 21.0},
             "fibre_ms": {"p50": 5.0, "mean": 5.0},
             "access_ms": {"p50": 13.0, "mean": 13.5},
         },
-        "b": {"space_propagation_ms": {"p50": 8.0, "mean": 8.0}},
+        "b": {"space_rtt_ms": {"p50": 8.0, "mean": 8.0}},
     }
     fig = components_chart(comps, path=tmp_path / "c.png")
     assert (tmp_path / "c.png").stat().st_size > 0
@@ -293,10 +291,33 @@ def test_held_paths_never_beat_the_shortest_path_and_match_it_when_chosen(tmp_pa
     shortest = _col(old, "rtt_ms").astype(float)
     for policy in ("operator", "nearest-to-gateway"):
         _, t = _run(tmp_path, f'\n[access]\nserving = "{policy}"\n', name=f"held-{policy}")
-        space = _col(t, "space_propagation_ms").astype(float)
+        space = _col(t, "space_rtt_ms").astype(float)
         assert np.all(space >= shortest - 1e-6)  # ms: float rounding of ranges
         if policy == "nearest-to-gateway":
             G = 4
             slot = slot_index(START, np.arange(len(space) // G, dtype=float))
             starts = np.repeat(np.r_[True, np.diff(slot) != 0], G)
             assert np.allclose(space[starts], shortest[starts], rtol=0, atol=1e-6)
+
+
+def test_summary_figures_are_the_statistics_of_the_columns_of_the_same_name(run, tmp_path):
+    """Issue 21: a run's summary.json names each figure as its timeseries column does,
+    and its percentiles are the column's (0.01 ms histogram bins): ``rtt_ms`` the user's
+    RTT, the component ``space_rtt_ms`` the propagation-only part."""
+    summary, t = run
+    served = _col(t, "served").astype(bool)
+    op = summary["operators"][0]
+    rtt = _col(t, "rtt_ms").astype(float)[served]
+    for p in (50, 95, 99):
+        assert abs(op["rtt_ms"][f"p{p}"] - np.percentile(rtt, p)) <= 0.05, p
+    assert op["rtt_ms"]["mean"] == pytest.approx(rtt.mean(), abs=0.01)
+    assert op["rtt_ms"]["min"] == pytest.approx(rtt.min(), abs=0.01)
+    assert op["rtt_ms"]["max"] == pytest.approx(rtt.max(), abs=0.01)
+    parts = op["rtt_components_ms"]
+    assert set(parts) == {"space_rtt_ms", "fibre_ms", "access_ms", "processing_ms", "queueing_ms"}
+    for name, stats in parts.items():
+        col = _col(t, name).astype(float)[served]
+        assert abs(stats["p50"] - np.median(col)) <= 0.05, name
+        assert stats["mean"] == pytest.approx(col.mean(), abs=0.01), name
+    # the user's RTT is the space RTT plus the access network: larger at every sample
+    assert np.all(rtt > _col(t, "space_rtt_ms").astype(float)[served])

@@ -51,16 +51,16 @@ box = [45.0, 20.0, 53.0, 40.0]     # Ukraine and the Polish gateway
 """,
     )
     for x in wet["samples"]:
-        dry = x["throughput_gbps_without_rain"]
+        dry = x["aggregate_gbps_without_rain"]
         assert dry is not None and dry > 0
         # ITU-R P.618: 150 mm/h fades Ku beams and Ka feeders; capacity can only drop
-        assert x["throughput_gbps"] <= dry * (1 + 1e-9)
+        assert x["aggregate_gbps"] <= dry * (1 + 1e-9)
     assert any(
-        x["throughput_gbps"] < 0.99 * x["throughput_gbps_without_rain"] for x in wet["samples"]
+        x["aggregate_gbps"] < 0.99 * x["aggregate_gbps_without_rain"] for x in wet["samples"]
     )
     assert any("without rain" in line for line in wet["markdown"])
     plain = _run(tmp_path)  # no [[rain]]: no comparison is made
-    assert all(x["throughput_gbps_without_rain"] is None for x in plain["samples"])
+    assert all(x["aggregate_gbps_without_rain"] is None for x in plain["samples"])
 
 
 def test_headline_minima_skip_samples_switched_off_by_policy(tmp_path):

@@ -179,7 +179,11 @@ wanted = ["service", "rtt", "capacity"]
     cap = summary["capacity"]
     assert len(cap["samples"]) == 2
     assert 0 <= cap["terminals_at_target_min"] <= 60
-    assert cap["rate_mbps"]["p5"] <= cap["rate_mbps"]["p50"] <= cap["rate_mbps"]["p95"]
+    assert (
+        cap["fair_share_mbps"]["p5"]
+        <= cap["fair_share_mbps"]["p50"]
+        <= cap["fair_share_mbps"]["p95"]
+    )
     assert "figures" not in summary  # not wanted
     assert "bent_pipe" not in summary["operators"][0]  # not wanted
     report = (tmp_path / "out" / "report.md").read_text()

@@ -60,7 +60,7 @@ def test_study_matches_routing_each_step_directly(tmp_path, study):
     step = rtt["step"].to_numpy()
     src = rtt["src"].to_numpy()
     dst = rtt["dst"].to_numpy()
-    vals = np.asarray(rtt["rtt_ms"].to_pylist(), dtype=float)
+    vals = np.asarray(rtt["space_rtt_ms"].to_pylist(), dtype=float)
     c_step = changes["step"].to_numpy()
     state = None
     for k in range(len(grid)):
@@ -99,3 +99,24 @@ def test_chunking_and_resume_leave_results_unchanged(tmp_path, study):
         a = pq.read_table(tmp_path / "a" / f"{name}.parquet")
         assert a.equals(pq.read_table(tmp_path / "b" / f"{name}.parquet")), name
         assert a.equals(pq.read_table(tmp_path / "c" / f"{name}.parquet")), name
+
+
+def test_summary_names_the_space_rtt_and_agrees_with_its_table(tmp_path, study):
+    """A routing study's RTTs are propagation only: rtt.parquet, pairs.parquet and
+    summary.json call them ``space_rtt_ms`` (issue 21), and the summary's percentiles
+    are rtt.parquet's (0.01 ms histogram bins)."""
+    import json
+
+    run_scenario(load_scenario(study), tmp_path / "r")
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert "rtt_ms" not in summary
+    vals = pq.read_table(tmp_path / "r" / "rtt.parquet")["space_rtt_ms"]
+    vals = vals.to_numpy(zero_copy_only=False).astype(float)
+    vals = vals[np.isfinite(vals)]
+    for p in (50, 95, 99):
+        assert abs(summary["space_rtt_ms"][f"p{p}"] - np.percentile(vals, p)) <= 0.05
+    pairs = pq.read_table(tmp_path / "r" / "pairs.parquet")
+    assert {"space_rtt_ms_min", "space_rtt_ms_mean", "space_rtt_ms_max"} <= set(pairs.column_names)
+    assert np.nanmin(pairs["space_rtt_ms_min"].to_numpy(zero_copy_only=False)) == pytest.approx(
+        vals.min(), abs=1e-3
+    )

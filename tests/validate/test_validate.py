@@ -152,3 +152,22 @@ def test_native_output_does_not_reach_stdout(fake_registry, capfd):
     out, err = capfd.readouterr()
     assert json.loads(out)["cases"][0]["outcome"] == "pass"
     assert "SOLVER BANNER" in err
+
+
+def test_every_rtt_case_names_the_figure_it_compares():
+    """Like with like: a measured RTT (what a user measures) is compared with SkyMesh's
+    ``rtt_ms``, a light-speed figure with ``space_rtt_ms``, a ground leg with
+    ``fibre_ms`` (issue 21: one name, one meaning)."""
+    from skymesh.access.delay import COLUMNS
+    from skymesh.metrics import FIGURES
+
+    known = {f.name for f in FIGURES} | set(COLUMNS)
+    ms = [c for c in vc.all_cases() if c.unit == "ms"]
+    assert ms
+    for c in ms:
+        assert c.figure in known, c.id
+    by_id = {c.id: c.figure for c in ms}
+    assert by_id["light-speed-floor"] == "space_rtt_ms"
+    assert by_id["us-peak-2025"] == by_id["min-rtt-near-pop"] == "rtt_ms"
+    assert by_id["bent-pipe-2023-gb"] == "rtt_ms"
+    assert by_id["gs-pop-us-ca"] == "fibre_ms"

@@ -3,7 +3,8 @@
 // Per destination (a column, one per routed destination node) it holds the output interface
 // and the next hop's address, like Hypatia's single-forward arbiter. The engine rewrites
 // these entries at every step from SkyMesh's routing (engine.cc, Engine::ApplyStep). A packet
-// for a destination with no entry is dropped (ns-3 counts it as DROP_NO_ROUTE).
+// for a destination with no entry is dropped (ns-3 counts it as DROP_NO_ROUTE), at its source
+// too (RouteOutput hands it to the loopback, whose RouteInput finds no entry).
 //
 // Header-only; compiled at run time by cppyy (skymesh/packets/ns3.py) with engine.h/.cc.
 
@@ -67,6 +68,19 @@ class FwdRouting : public Ipv4RoutingProtocol
                                Socket::SocketErrno& err) override
     {
         Ptr<Ipv4Route> r = Make(h.GetDestination());
+        if (!r && Col(h.GetDestination()) >= 0)
+        {
+            // A destination of the network with no route from here now (no satellite in
+            // view, service off): the packet leaves the application and is dropped by this
+            // node's IP layer (DROP_NO_ROUTE), as it would be anywhere else on the path. A
+            // socket error instead would stop ns-3's Ping from recording the echo, and its
+            // later replies would find no record (ns-3 3.44 indexes them by sequence number).
+            r = Create<Ipv4Route>();
+            r->SetDestination(h.GetDestination());
+            r->SetSource(m_self);
+            r->SetGateway(Ipv4Address::GetZero());
+            r->SetOutputDevice(m_ipv4->GetNetDevice(0));  // the loopback: back to RouteInput
+        }
         err = r ? Socket::ERROR_NOTERROR : Socket::ERROR_NOROUTETOHOST;
         return r;
     }

@@ -17,7 +17,7 @@ async function api(method, url, body) {
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 function el(tag, text, attrs) {
-  const e = ["path", "title", "g"].includes(tag) ? document.createElementNS(SVG_NS, tag)
+  const e = ["path", "title", "g", "circle"].includes(tag) ? document.createElementNS(SVG_NS, tag)
                                                  : document.createElement(tag);
   if (text !== undefined) e.textContent = text;
   for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
@@ -29,6 +29,27 @@ function project([lon, lat]) { return [(lon + 180) * 2, (90 - lat) * 2]; }
 function ringPath(ring) {
   return ring.map((p, i) => (i ? "L" : "M") + project(p).map((v) => v.toFixed(1)).join(","))
              .join("") + "Z";
+}
+
+// A country smaller than this (deg^2, lon/lat area; Taiwan is 3) is a few pixels at world
+// scale: when the policy switches it off it also gets a ring (as SkyMesh's maps do).
+const SMALL_COUNTRY_DEG2 = 4;
+
+function ringArea(ring) {
+  let a = 0;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++)
+    a += (ring[j][0] + ring[i][0]) * (ring[j][1] - ring[i][1]);
+  return Math.abs(a / 2);
+}
+
+// The centre (of the largest outer ring's bounding box) of a small country, else null.
+function smallCountryCentre(polys) {
+  const outer = polys.map((poly) => poly[0]);
+  const areas = outer.map(ringArea);
+  if (areas.reduce((a, b) => a + b, 0) >= SMALL_COUNTRY_DEG2) return null;
+  const big = outer[areas.indexOf(Math.max(...areas))];
+  const xs = big.map((p) => p[0]), ys = big.map((p) => p[1]);
+  return [(Math.min(...xs) + Math.max(...xs)) / 2, (Math.min(...ys) + Math.max(...ys)) / 2];
 }
 
 function stateAt(iso2, t) {
@@ -50,6 +71,7 @@ function drawMap() {
   $("default-state").textContent = timeline.default_service;
   const svg = $("map");
   svg.replaceChildren();
+  const rings = [];
   for (const f of world.features) {
     const iso2 = f.properties.iso2;
     const g = f.geometry, polys = g.type === "Polygon" ? [g.coordinates] : g.coordinates;
@@ -61,7 +83,16 @@ function drawMap() {
     const title = el("title", `${f.properties.name} (${iso2}): ${state || timeline.default_service}`);
     p.appendChild(title);
     svg.appendChild(p);
+    const centre = state === "inactive" ? smallCountryCentre(polys) : null;
+    if (centre) {
+      const [x, y] = project(centre);
+      const ring = el("circle", undefined, {cx: x.toFixed(1), cy: y.toFixed(1), r: "6",
+        class: "small-country inactive", "data-iso2": iso2});
+      ring.appendChild(el("title", `${f.properties.name} (${iso2}): inactive`));
+      rings.push(ring);
+    }
   }
+  for (const r of rings) svg.appendChild(r);   // on top of every country
 }
 
 async function refresh() {
@@ -156,9 +187,11 @@ $("rtt").onclick = async () => {
   try {
     const q = new URLSearchParams({a: $("r-a").value, b: $("r-b").value});
     const r = await api("GET", `/readouts/rtt?${q}`);
-    const parts = Object.entries(r).filter(([k]) => k.endsWith("_ms"))
-      .map(([k, v]) => `${k.replace(/_ms$/, "").replace(/_/g, " ")} ${v === null ? "n/a" : v.toFixed(1)} ms`);
-    for (const [k, v] of Object.entries(r.components_ms || {})) if (k !== "rtt_ms" && k !== "space_propagation_ms") parts.push(`${k.replace(/_ms$/, "")} ${v.toFixed(1)} ms`);
+    // The names of skymesh.metrics: rtt_ms is the user's RTT, space_rtt_ms propagation only.
+    const label = {rtt_ms: "RTT (user, with access)", space_rtt_ms: "space RTT (propagation only)"};
+    const parts = ["rtt_ms", "space_rtt_ms"]
+      .map((k) => `${label[k]} ${r[k] === null ? "n/a" : r[k].toFixed(1)} ms`);
+    for (const [k, v] of Object.entries(r.components_ms || {})) if (k !== "rtt_ms" && k !== "space_rtt_ms" && v !== null) parts.push(`${k.replace(/_ms$/, "")} ${v.toFixed(1)} ms`);
     $("rtt-out").textContent = `${r.a} → ${r.b} at ${r.at}: ${parts.join(", ") || "unreachable"}`;
   } catch (e) { $("rtt-out").textContent = e.message; }
 };
