@@ -58,7 +58,12 @@ QUICK = {
     "skymesh packets Paris Luanda -c starlink-shell1 --start 2026-01-01T00:00:00Z --duration 200": (
         "skymesh packets Paris Luanda -c starlink-shell1 --start 2026-01-01T00:00:00Z --duration 1"
     ),
-    "skymesh packets taiwan-geofence --duration 60": "skymesh packets taiwan-geofence --duration 1",
+    "skymesh packets taiwan-geofence --duration 60": (
+        "skymesh packets taiwan-geofence --duration 10"
+    ),
+    "skymesh packets taiwan-geofence --start 2026-01-01T00:28:00Z --duration 240": (
+        "skymesh packets taiwan-geofence --start 2026-01-01T00:28:00Z --duration 10"
+    ),
     "skymesh packets Berlin --pop Warsaw --duration 60": (
         "skymesh packets Berlin --pop Warsaw --duration 1"
     ),
@@ -102,14 +107,15 @@ def _blocks(path: Path):
         yield m.group(1), start, body
 
 
-def doc_commands() -> list[tuple[str, str, str]]:
-    """(where "FILE:LINE", kind "sh" or "python", text) of every command in the docs."""
+def doc_commands() -> list[tuple[str, str, str, bool]]:
+    """(where "FILE:LINE", kind "sh" or "python", text, whether it continues the session of
+    the command before it: a later ``$`` line of the same ``text`` block) of every command."""
     out = []
     for path in DOCS:
         rel = path.relative_to(REPO)
         for info, start, body in _blocks(path):
             if info == "python":
-                out.append((f"{rel}:{start}", "python", "\n".join(body)))
+                out.append((f"{rel}:{start}", "python", "\n".join(body), False))
             elif info in ("sh", "bash"):
                 joined, first = "", None
                 for k, line in enumerate(body):
@@ -121,12 +127,19 @@ def doc_commands() -> list[tuple[str, str, str]]:
                         joined += line.rstrip()[:-1].rstrip() + " "
                         continue
                     joined += line.strip()
-                    out.append((f"{rel}:{first}", "sh", " ".join(joined.split())))
+                    out.append((f"{rel}:{first}", "sh", " ".join(joined.split()), False))
                     joined, first = "", None
-            elif info == "text":
-                for k, line in enumerate(body):
-                    if line.startswith("$ "):
-                        out.append((f"{rel}:{start + k}", "sh", line[2:].strip()))
+            elif info == "text":  # a session: its commands run in order, in one folder
+                cmds, k = [], 0
+                while k < len(body):
+                    if body[k].startswith("$ "):
+                        cmd, first = body[k][2:].strip(), start + k
+                        while cmd.endswith("\\") and k + 1 < len(body):
+                            k += 1
+                            cmd = cmd[:-1].rstrip() + " " + body[k].strip()
+                        cmds.append((f"{rel}:{first}", " ".join(cmd.split())))
+                    k += 1
+                out.extend((w, "sh", c, i > 0) for i, (w, c) in enumerate(cmds))
     return out
 
 
@@ -160,18 +173,18 @@ def _env(tmp: Path) -> dict:
 
 def test_commands_found():
     """The extraction sees the docs' commands (a format change must not empty this test)."""
-    texts = [t for _, kind, t in COMMANDS if kind == "sh"]
+    texts = [t for _, kind, t, _ in COMMANDS if kind == "sh"]
     assert len(texts) >= 20
     assert any(
         t.startswith("skymesh run starlink-100-cities-24h") or "100-cities" in t for t in texts
     )
-    assert sum(kind == "python" for _, kind, _ in COMMANDS) >= 2
+    assert sum(kind == "python" for _, kind, _, _ in COMMANDS) >= 2
 
 
 @pytest.mark.parametrize("table", [SKIP, QUICK, SETUP])
 def test_no_stale_entries(table):
     """Every skip, quick form and set-up still matches a command of the docs."""
-    texts = [t for _, kind, t in COMMANDS if kind == "sh"]
+    texts = [t for _, kind, t, _ in COMMANDS if kind == "sh"]
     for key in table:
         found = (
             any(t.startswith(key) for t in texts)
@@ -181,18 +194,23 @@ def test_no_stale_entries(table):
         assert found, f"{key!r} matches no command in README.md or docs/*.md"
 
 
-@pytest.mark.parametrize(("where", "kind", "text"), COMMANDS, ids=[f"{w}" for w, _, _ in COMMANDS])
-def test_doc_command_runs(where, kind, text, tmp_path):
-    """The command runs as shown (or in its listed quick form) and exits 0."""
+ITEMS: list[list[tuple[str, str, str]]] = []
+for _w, _k, _t, _cont in COMMANDS:
+    if _cont:
+        ITEMS[-1].append((_w, _k, _t))
+    else:
+        ITEMS.append([(_w, _k, _t)])
+
+
+def _run_one(where, kind, text, tmp_path):
+    """Run one command in ``tmp_path`` (or skip it, saying why); fail if it exits non-zero."""
     if kind == "sh" and (key := _match(SKIP, text)):
-        pytest.skip(f"{where}: {SKIP[key]}")
+        return f"{where}: {SKIP[key]}"
     first = next(
-        w for w, k, t in COMMANDS if (k, quick_form(k, t)) == (kind, quick_form(kind, text))
+        w for w, k, t, _ in COMMANDS if (k, quick_form(k, t)) == (kind, quick_form(kind, text))
     )
     if first != where:
-        pytest.skip(f"{where}: the same command as {first}, run there")
-    if not have_shared_data():
-        pytest.skip("the docs' commands use the curated reference data (SKYMESH_DATA)")
+        return f"{where}: the same command as {first}, run there"
     if kind == "sh" and text.startswith("skymesh packets"):
         pytest.importorskip("ns", reason="skymesh packets needs the packets extra (ns-3)")
     for flag, content in SETUP.items():
@@ -211,11 +229,23 @@ def test_doc_command_runs(where, kind, text, tmp_path):
     assert proc.returncode == 0, (
         f"{where}: `{run}` exited {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
     )
+    return None
+
+
+@pytest.mark.parametrize("item", ITEMS, ids=[i[0][0] for i in ITEMS])
+def test_doc_command_runs(item, tmp_path):
+    """The command (or a session's commands, in order, in one folder) runs as shown, or in
+    its listed quick form, and exits 0."""
+    if not have_shared_data():
+        pytest.skip("the docs' commands use the curated reference data (SKYMESH_DATA)")
+    skipped = [why for w, k, t in item if (why := _run_one(w, k, t, tmp_path))]
+    if len(skipped) == len(item):
+        pytest.skip("; ".join(skipped))
 
 
 RUNS = [
     (w, t)
-    for w, kind, t in COMMANDS
+    for w, kind, t, _ in COMMANDS
     if kind == "sh" and re.match(r"^(\S+=\S+ )*skymesh run ", t) and not _match(SKIP, t)
 ]
 
@@ -233,14 +263,16 @@ def test_doc_run_passes_time_gate(where, text):
     argv = argv[argv.index("run") + 1 :]
     if "--yes" in argv or "-y" in argv:
         return
-    scheduler, workers, overrides = "sync", None, {}
+    from skymesh.cli.runs import _parse_sets
+
+    scheduler, workers, sets = "sync", None, []
     for flag, value in zip(argv, argv[1:]):
         if flag == "--scheduler":
             scheduler = value
         elif flag == "--workers":
             workers = int(value)
         elif flag == "--set":
-            k, v = value.split("=", 1)
-            overrides[k] = float(v)
+            sets.append(value)
+    overrides = _parse_sets(sets, multi=False)
     est = estimate_run(load_scenario(argv[0], overrides), scheduler=scheduler, workers=workers)
     assert est.seconds <= SLOW_S, f"{where}: `{text}` would stop for --yes: {est.describe()}"
