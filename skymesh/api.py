@@ -12,26 +12,24 @@ functions, so the numbers are the same.
 Stable names, by stage of the data flow (orbits -> ground -> links -> access ->
 network -> capacity -> sim -> report):
 
-=============================  ================================================
-name                           what it gives
-=============================  ================================================
-``load_constellation``     a preset (``"starlink-shell1"``) or a TLE file
-``walker``                 a Walker-delta constellation from ``Shell`` s
-``place``                  a place name or ``"lat,lon"`` -> ``Place``
-``gateways``, ``pops`` gateway / PoP sites from a file or a list of dicts
-``time_grid``              instants ``start + k * step_s`` (UTC)
-``positions_ecef``         (N, T, 3) Earth-fixed positions (km), numpy
-``positions_geodetic``     (lat_deg, lon_deg, alt_km), each (N, T), numpy
-``satellites_in_view``     satellites above the mask: a pyarrow table
-``latency``                RTT, path and its components between two places
-``internet_path``          one terminal's path to the internet (slots, PoP)
-``rtt_components``         the RTT component table (defaults, ranges, sources)
-``load_scenario``          a scenario file, a built-in name or a dict
-``run``, ``open_run``  run a scenario / read a results folder -> ``Result``
-``region_capacity``        terminals a region can carry at a target rate
-``scenario_cost``          a scenario's bill by month and period (USD)
-``map_route``              the map of a route (a matplotlib Figure)
-=============================  ================================================
+| name | what it gives |
+|---|---|
+| ``load_constellation`` | a preset (``"starlink-shell1"``) or a TLE file |
+| ``walker`` | a Walker-delta constellation from ``Shell`` s |
+| ``place`` | a place name or ``"lat,lon"`` -> ``Place`` |
+| ``gateways``, ``pops`` | gateway / PoP sites from a file or a list of dicts |
+| ``time_grid`` | instants ``start + k * step_s`` (UTC) |
+| ``positions_ecef`` | (N, T, 3) Earth-fixed positions (km), numpy |
+| ``positions_geodetic`` | (lat_deg, lon_deg, alt_km), each (N, T), numpy |
+| ``satellites_in_view`` | satellites above the mask: a pyarrow table |
+| ``latency`` | RTT, path and its components between two places |
+| ``internet_path`` | one terminal's path to the internet (slots, PoP) |
+| ``rtt_components`` | the RTT component table (defaults, ranges, sources) |
+| ``load_scenario`` | a scenario file, a built-in name or a dict |
+| ``run``, ``open_run`` | run a scenario / read a results folder -> ``Result`` |
+| ``region_capacity`` | terminals a region can carry at a target rate |
+| ``scenario_cost`` | a scenario's bill by month and period (USD) |
+| ``map_route`` | the map of a route (a matplotlib Figure) |
 
 Types (stable attributes as documented on each): ``Constellation``,
 ``Shell``, ``Place``, ``Gateways``, ``Pops``,
