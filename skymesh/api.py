@@ -113,13 +113,35 @@ __all__ = [
 ]
 
 TimeLike = datetime | str
-"""A UTC instant: an aware or naive (taken as UTC) ``datetime``, or an ISO 8601 string."""
+"""A UTC instant: an aware or naive (taken as UTC) ``datetime``, or an ISO 8601 string.
+
+>>> from datetime import datetime
+>>> a = time_grid(datetime(2026, 1, 1), duration_s=60, step_s=30)
+>>> b = time_grid("2026-01-01T00:00:00Z", duration_s=60, step_s=30)
+>>> a.start == b.start
+True
+"""
 GatewaysLike = Gateways | str | Path | Iterable[Mapping[str, Any]]
-"""Gateway sites: a ``Gateways``, a ``.csv`` / ``.toml`` file, or a list of dicts."""
+"""Gateway sites: a ``Gateways``, a ``.csv`` / ``.toml`` file, or a list of dicts.
+
+>>> gw = gateways([{"name": "Aerzen", "lat": 52.06, "lon": 9.329, "country": "DE"}])
+>>> gateways(gw) is gw, gateways(gw).name.tolist()
+(True, ['Aerzen'])
+"""
 PopsLike = Pops | str | Path | Iterable[Mapping[str, Any]]
-"""PoPs: a ``Pops``, a ``.csv`` / ``.toml`` file, or a list of dicts."""
+"""PoPs: a ``Pops``, a ``.csv`` / ``.toml`` file, or a list of dicts.
+
+>>> p = pops([{"name": "Frankfurt", "lat": 50.11, "lon": 8.68, "country": "DE"}])
+>>> pops(p) is p, pops(p).name.tolist()
+(True, ['Frankfurt'])
+"""
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]
-"""A scenario: a loaded ``Scenario``, a TOML file, a built-in name, or a dict."""
+"""A scenario: a loaded ``Scenario``, a TOML file, a built-in name, or a dict.
+
+>>> s = load_scenario("iran-2022")
+>>> load_scenario(s).scenario.name, load_scenario("iran-2022").scenario.name
+('iran-2022', 'iran-2022')
+"""
 
 
 # --------------------------------------------------------------------------- orbits
@@ -528,6 +550,13 @@ class LatencySeries:
         same of ``space_rtt_ms`` (propagation only); hops, path changes,
         ``great_circle_km``, ``vacuum_rtt_ms`` (the great-circle bound at c), and
         ``components`` (means of each component, ms). Names: :mod:`skymesh.metrics`.
+
+    Examples
+    --------
+    >>> import skymesh
+    >>> r = skymesh.latency("50.45,30.52", "52.23,21.01", duration_s=10, step_s=5)
+    >>> type(r).__name__, r.mode, r.table.num_rows, r.a.name
+    ('LatencySeries', 'isl', 3, '50.4500,30.5200')
     """
 
     a: Place
@@ -1004,6 +1033,17 @@ class Result:
     tables : list of str
         Names of the tables the run wrote (``timeseries`` for an egress study;
         ``rtt``, ``fstate_changes``, ``pairs`` for a routing study).
+
+    Examples
+    --------
+    >>> import skymesh
+    >>> res = skymesh.run({"name": "demo", "constellation": {"preset": "starlink-shell1"},
+    ...     "time": {"start": "2026-01-01T00:00:00Z", "duration_s": 30, "step_s": 15},
+    ...     "terminals": [{"name": "Kyiv", "points": [[50.45, 30.52]]}],
+    ...     "gateways": [{"name": "Warsaw", "lat": 52.23, "lon": 21.01, "country": "PL"}]})
+    >>> again = skymesh.open_run(res.folder)         # the same folder, read back
+    >>> again.summary["operators"][0]["service_share"] == res.summary["operators"][0]["service_share"]
+    True
     """
 
     def __init__(self, folder: str | Path, *, _keep: Any = None) -> None:
