@@ -816,7 +816,7 @@ def internet_path(
 def region_capacity(
     region: str,
     *,
-    gateways: GatewaysLike,
+    gateways: GatewaysLike | None = None,
     constellation: str = "starlink-shell1",
     target_mbps: float = 25.0,
     at: TimeLike | None = None,
@@ -840,7 +840,10 @@ def region_capacity(
     ----------
     region : str
         ISO alpha-2 country code or a GeoJSON polygon file.
-    gateways : Gateways, file or list of dicts (see ``gateways``)
+    gateways : Gateways, file or list of dicts (see ``gateways``), optional
+        Default: the constellation's operator's own gateway list, as ``skymesh capacity``
+        without ``--gateways`` (:func:`skymesh.capacity.region.default_gateways`; an
+        operator without one is an error, never another operator's list).
     constellation : str
         Preset name or TLE file.
     target_mbps : float
@@ -877,7 +880,8 @@ def region_capacity(
     """
     from skymesh.capacity.region import region_capacity as _capacity
 
-    gw = _as_gateways(gateways) if not isinstance(gateways, (str, Path)) else None
+    plain = gateways is None or isinstance(gateways, (str, Path))
+    gw = None if plain else _as_gateways(gateways)
     if gw is None:
         return _capacity(
             region,

@@ -56,10 +56,13 @@ def load_run_scenario(results):
     sets = dict(manifest.overrides) or None
     tried: list[tuple[str, dict | None]] = []
     src = manifest.scenario_source
+    variants = [sets]
+    if sets and _with_datetimes(sets) != sets:
+        variants.append(_with_datetimes(sets))
     if src.startswith("<built-in ") and src[10:-1] in builtin_names():
-        tried.append((src[10:-1], sets))
+        tried += [(src[10:-1], v) for v in variants]
     elif Path(src).is_file():
-        tried.append((src, sets))
+        tried += [(src, v) for v in variants]
     # The text as run (a scenario given as a dict holds its overrides already).
     tried += [(str(results / "scenario.toml"), sets), (str(results / "scenario.toml"), None)]
     for source, over in tried:
@@ -73,6 +76,25 @@ def load_run_scenario(results):
         f"{results}: cannot load the scenario this run used ({src}) with the same "
         "SHA-256 as run.json records; it has changed since the run"
     )
+
+
+def _with_datetimes(sets: dict) -> dict:
+    """``run.json``'s overrides with the datetimes ``--set`` parsed back from the text JSON
+    holds them as (``time.start=2026-01-01T00:28:00Z`` is written
+    ``"2026-01-01 00:28:00+00:00"``), so the scenario hashes as it did in the run."""
+    from datetime import datetime
+
+    out = {}
+    for key, value in sets.items():
+        if isinstance(value, str):
+            try:
+                when = datetime.fromisoformat(value)
+            except ValueError:
+                when = None
+            if when is not None and when.tzinfo is not None:
+                value = when
+        out[key] = value
+    return out
 
 
 def read_summary(results) -> dict:
@@ -476,8 +498,9 @@ def routing_view(results, out, loaded, summary: dict, *, max_steps: int = 120):
         "terminals": int(prep.n_terminals),
         "terminal": pid,
         "terminal_name": f"{names[0]} - {names[1]}",
-        "rtt_ms_p50": r.get("p50"),
-        "rtt_ms_p95": r.get("p95"),
+        # a routing study has only a space RTT: named as its summary.json names it
+        "space_rtt_ms_p50": r.get("p50"),
+        "space_rtt_ms_p95": r.get("p95"),
         "service_share": summary.get("reachable_fraction"),
         "gateways": [],
         "pops": [],

@@ -414,7 +414,8 @@ def write_view_html(
         A second RTT line on the chart: the run's median over its served terminals.
     run : dict, optional
         The run's headline figures (``rtt_ms_p50``, ``rtt_ms_p95``, ``service_share``,
-        ``terminal_name``, ...), shown in the header as ``summary.json`` has them.
+        ``terminal_name``, ...; a routing study's ``space_rtt_ms_p50``,
+        ``space_rtt_ms_p95``), shown in the header as ``summary.json`` has them.
     pops : (names, lat_deg, lon_deg), optional
         PoPs, drawn as squares.
     terminals : (lat_deg, lon_deg), optional
@@ -1065,7 +1066,8 @@ _SCRIPT = r"""
       .map(g => g.name + " (" + g.country + ") " + Math.round(100 * g.share) + " %").join(", ");
     document.getElementById("run-info").textContent = R.study === "routing" ?
       "The routing study (" + R.terminals.toLocaleString("en-US") + " ground points): " +
-      "space RTT over all pairs p50 " + f1(R.rtt_ms_p50) + " ms, p95 " + f1(R.rtt_ms_p95) +
+      "space RTT over all pairs p50 " + f1(R.space_rtt_ms_p50) + " ms, p95 " +
+      f1(R.space_rtt_ms_p95) +
       " ms; pair-steps reachable " + pct(R.service_share) + ". Pair drawn: " +
       R.terminal_name + " (its route recomputed, drawn where its RTT is the run's)." :
       "The run (" + R.operator + ", " + R.terminals.toLocaleString("en-US") +

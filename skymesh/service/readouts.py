@@ -162,6 +162,40 @@ class ReadoutEngine:
             "shares": shares,
             "counts": {k: int(np.sum(state == k)) for k in shares},
             "exits": exits,
+            "inputs": self.inputs(iso2, at, n_sats=n_s),
+        }
+
+    def inputs(self, iso2: str, at: datetime, *, n_sats: int) -> dict:
+        """The ``inputs`` block of a country read-out: what it was computed from, in the
+        fields (and fingerprints) of a capacity answer's
+        (:func:`skymesh.capacity.headline.capacity_inputs`), so a read-out and a run or
+        ``skymesh capacity`` asked of other terminals or gateways say how they differ."""
+        from skymesh.capacity.headline import digest
+
+        term = self.terminals(iso2)
+        n_t = len(term["lat_deg"])
+        gw = self.gateways
+        return {
+            "source": (
+                f"service read-out {iso2}: {n_t:,} terminals placed by population, seed 0; "
+                "the service's gateway sites under its current policy"
+            ),
+            "terminals": {
+                "placed": int(n_t),
+                "counts_in": "terminals",
+                "represents": float(n_t),
+                "digest": digest(term["lat_deg"], term["lon_deg"], np.ones(n_t)),
+            },
+            "gateways": {
+                "sites": int(len(gw.lat_deg)),
+                "exits": "the service's policy: service, landing rights, exit rules",
+                "digest": digest(gw.lat_deg, gw.lon_deg),
+            },
+            "constellation": self.constellation_name,
+            "satellites": int(n_sats),
+            "slots_utc": [at.strftime("%Y-%m-%dT%H:%M:%SZ")],
+            "mode": "isl",
+            "min_elevation_deg": self.min_elevation_deg,
         }
 
 
