@@ -839,7 +839,7 @@ def region_capacity(
     Parameters
     ----------
     region : str
-        ISO alpha-2 country code or a GeoJSON polygon file.
+        ISO alpha-2 country code, a country name ("Ukraine") or a GeoJSON polygon file.
     gateways : Gateways, file or list of dicts (see ``gateways``), optional
         Default: the constellation's operator's own gateway list, as ``skymesh capacity``
         without ``--gateways`` (:func:`skymesh.capacity.region.default_gateways`; an
