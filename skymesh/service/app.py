@@ -438,6 +438,27 @@ def create_app(
         user = require(who[0], "viewer")
         return {"name": user.name, "role": user.role}
 
+    @app.get("/me/tokens")
+    def my_tokens(who=Depends(caller)):
+        """The caller's own live API tokens (never their secrets), oldest first."""
+        user = require(who[0], "viewer")
+        now = auth.now_utc()
+        with db.read(factory) as s:
+            rows = s.execute(
+                select(Token)
+                .where(Token.user_id == user.id, Token.kind == "api", Token.revoked_at.is_(None))
+                .where(Token.expires_at > now)
+                .order_by(Token.id)
+            ).scalars()
+            return [
+                {
+                    "token_id": t.lookup,
+                    "created_at": _iso(t.created_at),
+                    "expires_at": _iso(t.expires_at),
+                }
+                for t in rows
+            ]
+
     @app.get("/users")
     def users(who=Depends(caller)):
         require(who[0], "admin")

@@ -452,3 +452,21 @@ def test_upgrade_keeps_the_controllers_of_accounts_made_before_it(svc):
     pid = propose(client, olga, FI_OFF)["id"]
     r = approve(client, tok["admin"], pid)
     assert r.status_code == 403 and "not independent" in r.json()["detail"]
+
+
+def test_me_tokens_lists_only_the_callers_live_api_tokens(svc):
+    client, tok, _, _ = svc
+    h = bearer(tok["ann"])
+    mine = client.get("/me/tokens", headers=h)
+    assert mine.status_code == 200
+    assert len(mine.json()) == 1
+    new = client.post("/users/ann/tokens", headers=h).json()
+    ids = [t["token_id"] for t in client.get("/me/tokens", headers=h).json()]
+    assert len(ids) == 2 and ids[1] == new["token_id"]
+    assert new["token"] not in json.dumps(client.get("/me/tokens", headers=h).json())
+    assert client.delete(f"/tokens/{new['token_id']}", headers=h).status_code == 200
+    assert [t["token_id"] for t in client.get("/me/tokens", headers=h).json()] == ids[:1]
+    # bob's list holds none of ann's
+    theirs = {t["token_id"] for t in client.get("/me/tokens", headers=bearer(tok["bob"])).json()}
+    assert not theirs & set(ids)
+    assert client.get("/me/tokens").status_code == 401
