@@ -12,26 +12,24 @@ functions, so the numbers are the same.
 Stable names, by stage of the data flow (orbits -> ground -> links -> access ->
 network -> capacity -> sim -> report):
 
-=============================  ================================================
-name                           what it gives
-=============================  ================================================
-``load_constellation``     a preset (``"starlink-shell1"``) or a TLE file
-``walker``                 a Walker-delta constellation from ``Shell`` s
-``place``                  a place name or ``"lat,lon"`` -> ``Place``
-``gateways``, ``pops`` gateway / PoP sites from a file or a list of dicts
-``time_grid``              instants ``start + k * step_s`` (UTC)
-``positions_ecef``         (N, T, 3) Earth-fixed positions (km), numpy
-``positions_geodetic``     (lat_deg, lon_deg, alt_km), each (N, T), numpy
-``satellites_in_view``     satellites above the mask: a pyarrow table
-``latency``                RTT, path and its components between two places
-``internet_path``          one terminal's path to the internet (slots, PoP)
-``rtt_components``         the RTT component table (defaults, ranges, sources)
-``load_scenario``          a scenario file, a built-in name or a dict
-``run``, ``open_run``  run a scenario / read a results folder -> ``Result``
-``region_capacity``        terminals a region can carry at a target rate
-``scenario_cost``          a scenario's bill by month and period (USD)
-``map_route``              the map of a route (a matplotlib Figure)
-=============================  ================================================
+| name | what it gives |
+|---|---|
+| ``load_constellation`` | a preset (``"starlink-shell1"``) or a TLE file |
+| ``walker`` | a Walker-delta constellation from ``Shell`` s |
+| ``place`` | a place name or ``"lat,lon"`` -> ``Place`` |
+| ``gateways``, ``pops`` | gateway / PoP sites from a file or a list of dicts |
+| ``time_grid`` | instants ``start + k * step_s`` (UTC) |
+| ``positions_ecef`` | (N, T, 3) Earth-fixed positions (km), numpy |
+| ``positions_geodetic`` | (lat_deg, lon_deg, alt_km), each (N, T), numpy |
+| ``satellites_in_view`` | satellites above the mask: a pyarrow table |
+| ``latency`` | RTT, path and its components between two places |
+| ``internet_path`` | one terminal's path to the internet (slots, PoP) |
+| ``rtt_components`` | the RTT component table (defaults, ranges, sources) |
+| ``load_scenario`` | a scenario file, a built-in name or a dict |
+| ``run``, ``open_run`` | run a scenario / read a results folder -> ``Result`` |
+| ``region_capacity`` | terminals a region can carry at a target rate |
+| ``scenario_cost`` | a scenario's bill by month and period (USD) |
+| ``map_route`` | the map of a route (a matplotlib Figure) |
 
 Types (stable attributes as documented on each): ``Constellation``,
 ``Shell``, ``Place``, ``Gateways``, ``Pops``,
@@ -115,13 +113,35 @@ __all__ = [
 ]
 
 TimeLike = datetime | str
-"""A UTC instant: an aware or naive (taken as UTC) ``datetime``, or an ISO 8601 string."""
+"""A UTC instant: an aware or naive (taken as UTC) ``datetime``, or an ISO 8601 string.
+
+>>> from datetime import datetime
+>>> a = time_grid(datetime(2026, 1, 1), duration_s=60, step_s=30)
+>>> b = time_grid("2026-01-01T00:00:00Z", duration_s=60, step_s=30)
+>>> a.start == b.start
+True
+"""
 GatewaysLike = Gateways | str | Path | Iterable[Mapping[str, Any]]
-"""Gateway sites: a ``Gateways``, a ``.csv`` / ``.toml`` file, or a list of dicts."""
+"""Gateway sites: a ``Gateways``, a ``.csv`` / ``.toml`` file, or a list of dicts.
+
+>>> gw = gateways([{"name": "Aerzen", "lat": 52.06, "lon": 9.329, "country": "DE"}])
+>>> gateways(gw) is gw, gateways(gw).name.tolist()
+(True, ['Aerzen'])
+"""
 PopsLike = Pops | str | Path | Iterable[Mapping[str, Any]]
-"""PoPs: a ``Pops``, a ``.csv`` / ``.toml`` file, or a list of dicts."""
+"""PoPs: a ``Pops``, a ``.csv`` / ``.toml`` file, or a list of dicts.
+
+>>> p = pops([{"name": "Frankfurt", "lat": 50.11, "lon": 8.68, "country": "DE"}])
+>>> pops(p) is p, pops(p).name.tolist()
+(True, ['Frankfurt'])
+"""
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]
-"""A scenario: a loaded ``Scenario``, a TOML file, a built-in name, or a dict."""
+"""A scenario: a loaded ``Scenario``, a TOML file, a built-in name, or a dict.
+
+>>> s = load_scenario("iran-2022")
+>>> load_scenario(s).scenario.name, load_scenario("iran-2022").scenario.name
+('iran-2022', 'iran-2022')
+"""
 
 
 # --------------------------------------------------------------------------- orbits
@@ -530,6 +550,13 @@ class LatencySeries:
         same of ``space_rtt_ms`` (propagation only); hops, path changes,
         ``great_circle_km``, ``vacuum_rtt_ms`` (the great-circle bound at c), and
         ``components`` (means of each component, ms). Names: :mod:`skymesh.metrics`.
+
+    Examples
+    --------
+    >>> import skymesh
+    >>> r = skymesh.latency("50.45,30.52", "52.23,21.01", duration_s=10, step_s=5)
+    >>> type(r).__name__, r.mode, r.table.num_rows, r.a.name
+    ('LatencySeries', 'isl', 3, '50.4500,30.5200')
     """
 
     a: Place
@@ -812,7 +839,7 @@ def region_capacity(
     Parameters
     ----------
     region : str
-        ISO alpha-2 country code or a GeoJSON polygon file.
+        ISO alpha-2 country code, a country name ("Ukraine") or a GeoJSON polygon file.
     gateways : Gateways, file or list of dicts (see ``gateways``), optional
         Default: the constellation's operator's own gateway list, as ``skymesh capacity``
         without ``--gateways`` (:func:`skymesh.capacity.region.default_gateways`; an
@@ -1010,6 +1037,17 @@ class Result:
     tables : list of str
         Names of the tables the run wrote (``timeseries`` for an egress study;
         ``rtt``, ``fstate_changes``, ``pairs`` for a routing study).
+
+    Examples
+    --------
+    >>> import skymesh
+    >>> res = skymesh.run({"name": "demo", "constellation": {"preset": "starlink-shell1"},
+    ...     "time": {"start": "2026-01-01T00:00:00Z", "duration_s": 30, "step_s": 15},
+    ...     "terminals": [{"name": "Kyiv", "points": [[50.45, 30.52]]}],
+    ...     "gateways": [{"name": "Warsaw", "lat": 52.23, "lon": 21.01, "country": "PL"}]})
+    >>> again = skymesh.open_run(res.folder)         # the same folder, read back
+    >>> again.summary == res.summary
+    True
     """
 
     def __init__(self, folder: str | Path, *, _keep: Any = None) -> None:

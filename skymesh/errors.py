@@ -10,7 +10,17 @@ from __future__ import annotations
 
 
 class SkyMeshError(Exception):
-    """Base class for every error SkyMesh raises on purpose."""
+    """Base class for every error SkyMesh raises on purpose.
+
+    Examples
+    --------
+    >>> import skymesh
+    >>> try:
+    ...     skymesh.load_constellation("nosuch")
+    ... except skymesh.SkyMeshError as exc:
+    ...     print(type(exc).__name__, exc.field)
+    InputError constellation
+    """
 
 
 class InputError(SkyMeshError, ValueError):
@@ -22,6 +32,15 @@ class InputError(SkyMeshError, ValueError):
         What is wrong, in words a user can act on.
     file, line, field : optional
         Where it is wrong. ``line`` is 1-based.
+
+    Examples
+    --------
+    >>> import skymesh
+    >>> try:
+    ...     skymesh.place("91,0")
+    ... except skymesh.InputError as exc:
+    ...     print(exc.field, "|", exc.message)
+    lat | latitude 91 in '91,0' is outside [-90, 90] deg
     """
 
     def __init__(

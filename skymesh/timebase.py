@@ -77,6 +77,13 @@ class TimeGrid:
         Aware UTC datetime of offset zero.
     offsets_s : ndarray, shape (T,)
         Seconds from ``start``, increasing.
+
+    Examples
+    --------
+    >>> import skymesh
+    >>> g = skymesh.time_grid("2026-01-01T00:00:00Z", duration_s=60, step_s=30)
+    >>> len(g), g.offsets_s.tolist(), g.start.isoformat()
+    (3, [0.0, 30.0, 60.0], '2026-01-01T00:00:00+00:00')
     """
 
     start: datetime

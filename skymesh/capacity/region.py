@@ -70,7 +70,8 @@ country holds several, few enough that one instant routes in about a second."""
 
 
 def load_region(region: str, countries=None):
-    """``(name, code, geometry)`` of a region: an ISO 3166-1 alpha-2 code or a GeoJSON file
+    """``(name, code, geometry)`` of a region: an ISO 3166-1 alpha-2 code, a country name
+    ("Ukraine") or a GeoJSON file
     (a Polygon / MultiPolygon, a Feature or a FeatureCollection: the union of its polygons).
     ``code`` is the country code or '' for a polygon."""
     import shapely
@@ -124,15 +125,15 @@ def load_region(region: str, countries=None):
             )
         return path.stem, "", geom
     from skymesh.ground.countries import country_geometry
-    from skymesh.ground.places import is_iso2
-    from skymesh.inputs import iso2_upper
+    from skymesh.ground.places import resolve_country
 
-    code = iso2_upper(text)
-    if not is_iso2(code):
+    try:  # an ISO 3166-1 alpha-2 code or a country name ("UA", "ua", "Ukraine")
+        code = resolve_country(text)
+    except InputError as exc:
         raise InputError(
-            f"REGION '{region}' is neither an ISO 3166-1 alpha-2 country code "
-            "nor a GeoJSON file (.geojson)"
-        )
+            f"REGION '{region}' is neither a country (ISO 3166-1 alpha-2 code or name) "
+            f"nor a GeoJSON file (.geojson): {exc.message}"
+        ) from None
     try:
         geom = country_geometry(code, countries)
     except InputError as exc:

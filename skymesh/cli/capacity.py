@@ -58,7 +58,8 @@ def _n(x) -> str:
 @app.command("capacity")
 def capacity(
     region: str = typer.Argument(
-        ..., help="ISO 3166-1 alpha-2 country code (UA) or a GeoJSON polygon file."
+        ...,
+        help="Country: ISO 3166-1 alpha-2 code (UA) or name (Ukraine), or a GeoJSON polygon file.",
     ),
     constellation: str = typer.Option(
         "starlink-shell1", "--constellation", "-c", help="Preset or TLE file."

@@ -330,12 +330,8 @@ def run_cmd(
     loaded = load_scenario(scenario, overrides)
     out = out or Path("results") / loaded.scenario.name
     check_results_folder(out, loaded, force=force, resume=resume)
-    est = estimate_run(loaded)
-    if scheduler == "processes":  # chunks run side by side on the local cluster
-        import dataclasses
-        import os
-
-        est = dataclasses.replace(est, seconds=est.seconds / (workers or os.cpu_count() or 1))
+    # with --scheduler processes the chunks run side by side on the local cluster
+    est = estimate_run(loaded, scheduler=scheduler, workers=workers)
     gate(
         est,
         yes=yes or resume,

@@ -99,6 +99,13 @@ class Gateways:
         The file the gateways came from.
     extra : dict of str -> np.ndarray of str
         Further CSV columns, kept as text.
+
+    Examples
+    --------
+    >>> import skymesh
+    >>> gw = skymesh.gateways([{"name": "Aerzen", "lat": 52.06, "lon": 9.329, "country": "DE"}])
+    >>> gw.name.tolist(), gw.country_iso2.tolist(), float(gw.lat_deg[0])
+    (['Aerzen'], ['DE'], 52.06)
     """
 
     name: np.ndarray

@@ -110,6 +110,13 @@ class Place:
         The text that was resolved.
     note : str
         Which place was taken and how many others matched.
+
+    Examples
+    --------
+    >>> import skymesh
+    >>> p = skymesh.place("50.45,30.52")
+    >>> p.name, p.country_iso2, p.lat_deg, p.lon_deg, p.population
+    ('50.4500,30.5200', '', 50.45, 30.52, None)
     """
 
     name: str

@@ -104,6 +104,13 @@ class Pops:
         1-based line in the source file, -1 when unknown.
     source : str or None
         The file the PoPs came from.
+
+    Examples
+    --------
+    >>> import skymesh
+    >>> p = skymesh.pops([{"name": "Frankfurt", "lat": 50.11, "lon": 8.68, "country": "DE"}])
+    >>> len(p), p.name.tolist(), p.country_iso2.tolist()
+    (1, ['Frankfurt'], ['DE'])
     """
 
     name: np.ndarray

@@ -44,6 +44,13 @@ class Shell:
         Arc over which the planes' RAANs are spread: 360 for a Walker delta,
         180 for a Walker star (near-polar shells such as OneWeb's), where
         the first and last planes counter-rotate across a seam.
+
+    Examples
+    --------
+    >>> import skymesh
+    >>> s = skymesh.Shell(550.0, 53.0, planes=72, sats_per_plane=22, phasing=17)
+    >>> s.planes * s.sats_per_plane, s.raan_spread_deg
+    (1584, 360.0)
     """
 
     altitude_km: float
@@ -84,6 +91,13 @@ class Constellation:
         Walker shells only: apply J2 secular drift of RAAN and argument of latitude.
     source : str
         Where the data came from, for reports (a citation or a file path).
+
+    Examples
+    --------
+    >>> import skymesh
+    >>> c = skymesh.walker(skymesh.Shell(550.0, 53.0, planes=6, sats_per_plane=4), name="toy")
+    >>> len(c), c.name, c.plane.tolist()[:6], float(c.altitude_km[0])
+    (24, 'toy', [0, 0, 0, 0, 1, 1], 550.0)
     """
 
     name: str

@@ -21,6 +21,10 @@ Disk and time are rates, not physics: they were measured on the development
 machine (2 shared x86-64 cores, 2026-12; SkyMesh's own runs of iran-2022,
 starlink-100-cities-24h and ``latency`` over shell 1 and the real fleet) and
 are meant to be right to a factor of about two, which is all a go/no-go needs.
+Run times are CPU seconds (user + sys) of short windows, a quiet machine's wall time;
+a loaded machine takes longer. benchmarks/estimate_measurements.toml holds measured
+wall times of every built-in, and tests/sim/test_estimate_measured.py holds the
+estimates within a factor of two of them.
 A faster machine only makes the "slow" question err on the side of asking.
 """
 
@@ -76,27 +80,32 @@ PART_OVERHEAD_BYTES = 16384.0
 """Per part file: Parquet footer with every column's schema and statistics (measured ~8 KB
 for an egress part of ~17 columns; twice that leaves room for added columns), bytes."""
 
-EGRESS_S_PER_SAT_STEP = 2.7e-6
-"""Egress run time per satellite-step (propagation, ISL lengths, visibility; measured 2.7 us
-on iran-2022 with 100 terminals, 4,408 satellites)."""
-EGRESS_S_PER_TERMINAL_STEP = 3.2e-5
-"""Egress run time per terminal-step and operator (routing, access, the bent-pipe comparison):
-with :data:`EGRESS_S_PER_TERMINAL2_STEP`, a fit of the chunk time per step measured at 1,000
-(iran-2022: 45 ms), 2,000, 5,000 and 20,000 terminals (ukraine-2022: 0.18, 0.67, ~5 s)."""
-EGRESS_S_PER_TERMINAL2_STEP = 1.25e-8
-"""Egress run time per step that grows with the square of the terminals (see above: the
-time per step grows as about terminals^1.5 over 1,000-20,000 terminals)."""
+EGRESS_S_PER_SAT_STEP = 1.2e-6
+"""Egress run time per satellite-step (propagation, ISL lengths, visibility), s: iran-2022's
+CPU time per step (7.3 ms, the difference of its 60 s and 600 s windows: 4.5 and 8.5 CPU s)
+less its terminal part (:data:`EGRESS_S_PER_TERMINAL2_STEP` x 1,000^2), over 4,408 satellites.
+Measured 2026-12-08 (see benchmarks/estimate_measurements.toml)."""
+EGRESS_S_PER_TERMINAL_STEP = 0.0
+"""Egress run time per terminal-step and operator that grows linearly, s: the CPU time per
+step measured at 200 (taiwan-geofence), 1,000 (iran-2022) and 20,000 terminals (ukraine-2022)
+is carried by the satellite and squared terms alone, so none."""
+EGRESS_S_PER_TERMINAL2_STEP = 2.03e-9
+"""Egress run time per step and operator that grows with the square of the terminals, s:
+ukraine-2022's CPU time per step (0.816 s at 20,000 terminals, its 10 s and 60 s windows:
+6.1 and 10.2 CPU s) less iran-2022's (7.3 ms at 1,000), over 20,000^2 - 1,000^2."""
 CAPACITY_S_PER_TERMINAL_SAMPLE = 2e-4
 """The capacity pass (beams, max-min fair rates), per terminal and sampled instant: 2.6 s for
 5,000 terminals x 3 samples of ukraine-2022."""
-ROUTING_S_PER_SAT_SOURCE_STEP = 2.1e-7
-"""Routing-study time per satellite x ground point x step (one Dijkstra per ground point;
-measured on starlink-100-cities-24h, 9,042 satellites, 30 and 100 cities)."""
+ROUTING_S_PER_SAT_SOURCE_STEP = 5.9e-8
+"""Routing-study time per satellite x ground point x step (one Dijkstra per ground point), s:
+starlink-100-cities-24h's CPU time per step (54 ms, the difference of its 60 s and 1,200 s
+windows: 5.7 and 11.8 CPU s) over 9,042 satellites x 100 cities. Measured 2026-12-08."""
 LATENCY_S_PER_SAT_STEP = 1.6e-6
 """``latency`` time per satellite-step for one pair (measured 1.2-2.6 ms per step over
 shell 1's 1,584 satellites)."""
 FIXED_S = 5.0
-"""Start-up, summary, figures and report of a run (s; 4-7 s measured on small runs)."""
+"""Start-up, summary, figures and report of a run (s; 4-7 s measured on small runs: the
+intercepts of the two-window CPU times above were 3.7-5.3 s on 2026-12-08)."""
 POP_ORDER_BYTES = 48.0
 """Memory per terminal x PoP of an egress run with PoPs: each terminal's PoPs in order of
 preference (great-circle km and own-country flag, the sort's keys and its int64 result)."""
@@ -291,8 +300,12 @@ def visible_per_point(altitudes_km, min_elevation_deg: float) -> float:
     return float(min(n, DENSITY_MARGIN * cap_fraction(altitudes_km, min_elevation_deg).sum()))
 
 
-def estimate_run(loaded) -> JobEstimate:
-    """Cost of ``skymesh run`` of ``loaded`` (a :class:`~skymesh.sim.scenario.LoadedScenario`)."""
+def estimate_run(loaded, *, scheduler: str = "sync", workers: int | None = None) -> JobEstimate:
+    """Cost of ``skymesh run`` of ``loaded`` (a :class:`~skymesh.sim.scenario.LoadedScenario`).
+
+    With ``scheduler="processes"`` the chunks run side by side on ``workers`` processes
+    (default: every core), so the time of the chunks is divided by the workers (the fixed
+    start-up and report are not)."""
     s = loaded.scenario
     steps = n_steps(s.time.duration_s, s.time.step_s)
     alts = [_sats(loaded, s.constellation.preset, s.constellation.file)]
@@ -344,6 +357,10 @@ def estimate_run(loaded) -> JobEstimate:
             seconds += CAPACITY_S_PER_TERMINAL_SAMPLE * terminals * s.capacity.samples
         parts = chunks
     disk += PART_OVERHEAD_BYTES * parts
+    if scheduler == "processes":
+        import os
+
+        seconds /= max(1, min(workers or os.cpu_count() or 1, chunks))
     return JobEstimate(
         f"run {s.name}", steps, sum(sats), ground, memory, disk, seconds + FIXED_S, chunks=chunks
     )

@@ -571,7 +571,17 @@ class Scenario(_Strict):
 
 
 class LoadedScenario(BaseModel):
-    """A validated scenario with where it came from."""
+    """A validated scenario with where it came from.
+
+    Examples
+    --------
+    ``skymesh.Scenario`` is this class (what ``skymesh.load_scenario`` returns).
+
+    >>> import skymesh
+    >>> s = skymesh.load_scenario("iran-2022")
+    >>> isinstance(s, skymesh.Scenario), s.source, s.scenario.name
+    (True, '<built-in iran-2022>', 'iran-2022')
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
 

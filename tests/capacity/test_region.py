@@ -124,7 +124,13 @@ def test_a_polygon_region(tmp_path, gw_file):
     assert res["probes"]["placed"] == 100 and res["rain"] is None
 
 
-@pytest.mark.parametrize("region", ["XX", "Belgium", "nofile.geojson"])
+@pytest.mark.parametrize("region", ["XX", "Belgum", "Utopia", "nofile.geojson"])
 def test_bad_region(region):
     with pytest.raises(InputError, match="REGION"):
         load_region(region)
+
+
+def test_a_country_name_is_a_region():
+    """ "Belgium" is BE (issue 23 §7: `skymesh capacity Ukraine` was refused)."""
+    name, code, geom = load_region("Belgium")
+    assert (name, code) == ("BE", "BE") and geom.equals(load_region("BE")[2])

@@ -118,3 +118,21 @@ def test_a_feature_collection_without_a_list_of_features_is_one_line(
     assert main(["capacity", str(region), "--gateways", gw_file]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "features" in err[0], err
+
+
+def test_a_country_name_is_accepted_as_region(gw_file, capsys):
+    """`skymesh capacity Belgium` is `skymesh capacity BE` (issue 23 §7: "Ukraine" failed)."""
+    args = ["--gateways", gw_file, "--probes", "60", "--at", AT, "--json", "-q"]
+    assert main(["capacity", "Belgium", *args]) == 0
+    by_name = json.loads(capsys.readouterr().out)
+    assert main(["capacity", "BE", *args]) == 0
+    by_code = json.loads(capsys.readouterr().out)
+    assert by_name["region"] == by_code["region"] == "BE"
+    assert by_name["headline"] == by_code["headline"]
+
+
+def test_a_misspelt_country_suggests_the_closest_names(gw_file, capsys):
+    assert main(["capacity", "Ukrane", "--gateways", gw_file]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "REGION 'Ukrane'" in err[0], err
+    assert "Ukraine (UA)" in err[0], err
