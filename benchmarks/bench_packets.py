@@ -132,6 +132,19 @@ def worker(name: str, quick: bool, tables_dir: str | None) -> dict:
         net, flows, duration_s=duration, seed=0, queue_pkts=QUEUE_PKTS, tcp_profile=profile
     )
     t3 = time.perf_counter()
+    from skymesh.packets.estimate import estimate_packets
+
+    # what `skymesh packets` would announce before this workload (its --yes gate's figure)
+    est, _ = estimate_packets(
+        flows,
+        duration,
+        len(grid),
+        len(const),
+        len(eps),
+        isl_bps=RATE_BPS,
+        gsl_bps=RATE_BPS,
+        what=name,
+    )
     stats = tables["stats"].to_pylist()[0]
     fl = tables["flows"].to_pylist()
     if tables_dir:
@@ -158,6 +171,8 @@ def worker(name: str, quick: bool, tables_dir: str | None) -> dict:
         network_s=t2 - t1,
         simulate_s=t3 - t2,
         total_s=t3 - t0,
+        estimate_s=est.seconds,
+        estimate_over_measured=est.seconds / (t3 - t0),
         ns3_wall_s=stats.get("wall_s"),
         packets=stats.get("packets"),
         events=stats.get("events_processed"),
@@ -265,6 +280,10 @@ def main(quick: bool = False, hypatia: bool = False, figures_dir=None, out_dir=D
     print(
         "slowdown = ns-3 wall s per simulated s (Hypatia's scalability metric, against "
         "aggregate goodput; Kassing et al. IMC 2020)"
+    )
+    print(
+        "estimate / measured wall (goal 0.5-2): "
+        + ", ".join(f"{n} {results[n]['estimate_over_measured']:.2f}" for n in WORKLOADS)
     )
     if hypatia:
         import tempfile
