@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from skymesh.constants import EARTH_MEAN_RADIUS_KM, SPEED_OF_LIGHT_KM_S
+from skymesh.constants import SPEED_OF_LIGHT_KM_S
 from skymesh.errors import InputError
+from skymesh.ground.pops import great_circle_km
 from skymesh.report.maps import _finish, new_figure
 
 #: Group refractive index of silica single-mode fibre (Corning SMF-28 ~1.468; light at ~2/3 c).
@@ -36,17 +37,6 @@ VACUUM_STYLE = dict(color="#2c7a2c", linestyle="--", linewidth=1.2)
 FIBRE_STYLE = dict(color="#a05a00", linestyle=":", linewidth=1.5)
 VACUUM_LABEL = "vacuum bound"
 FIBRE_LABEL = "great-circle fibre (n = 1.47)"
-
-
-def great_circle_km(
-    lat1_deg, lon1_deg, lat2_deg, lon2_deg, radius_km: float = EARTH_MEAN_RADIUS_KM
-):
-    """Great-circle distance (km) on a sphere, haversine formula; broadcasts."""
-    p1, l1, p2, l2 = (
-        np.deg2rad(np.asarray(a, dtype=float)) for a in (lat1_deg, lon1_deg, lat2_deg, lon2_deg)
-    )
-    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin((l2 - l1) / 2) ** 2
-    return 2.0 * radius_km * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
 
 def vacuum_rtt_ms(lat1_deg, lon1_deg, lat2_deg, lon2_deg):
